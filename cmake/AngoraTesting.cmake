@@ -1,0 +1,18 @@
+# angora_add_check_test(NAME n SOURCES s... LIBS l... [LABELS unit] [TIMEOUT sec] [ENV K=V...])
+# One Check suite per source file, each registered as its own CTest test.
+function(angora_add_check_test)
+    cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;ENV" ${ARGN})
+    if(NOT T_LABELS)
+        set(T_LABELS unit)
+    endif()
+    if(NOT T_TIMEOUT)
+        set(T_TIMEOUT 120)
+    endif()
+    add_executable(${T_NAME} ${T_SOURCES})
+    target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} PkgConfig::CHECK)
+    target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+    add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+    set(env OPENBLAS_NUM_THREADS=1 ANGORA_DATA_DIR=${ANGORA_BUILD_DATADIR} ${T_ENV})
+    set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+                         ENVIRONMENT "${env}")
+endfunction()

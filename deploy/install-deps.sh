@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what angora needs from Debian 12 packages, and only what is missing. Idempotent.
+# Usage: deploy/install-deps.sh [--with-web] [--with-bench]
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config clang-format
+    libopenblas-dev libjansson-dev libsqlite3-dev sqlite3
+    libmicrohttpd-dev libwebsockets-dev libcurl4-openssl-dev
+    libmujoco-dev libosmesa6-dev
+    libopenmpi-dev openmpi-bin
+    check
+)
+for arg in "$@"; do
+    case "$arg" in
+    --with-web) packages+=(chromium nodejs npm) ;;
+    --with-bench) packages+=(gnuplot-nox ffmpeg) ;;
+    *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+# node may come from another source than Debian's package; npm with it
+if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null 2>&1; then
+    missing=("${missing[@]/nodejs/}")
+fi
+if [[ " ${missing[*]} " == *" npm "* ]] && command -v npm >/dev/null 2>&1; then
+    missing=("${missing[@]/npm/}")
+fi
+read -r -a missing <<<"${missing[*]}"
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: everything is installed"
+    exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,36 @@
+/* Adam over a flat parameter block, global gradient-norm clipping, learning-rate schedules
+ * stepped per PPO cycle. The moments live in one block each, the same layout as the params. */
+#ifndef NN_OPTIM_H
+#define NN_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct NnAdam {
+    size_t n;
+    float *m;
+    float *v;
+    int64_t step;
+    float beta1, beta2, eps;
+} NnAdam;
+
+int nn_adam_init(NnAdam *adam, size_t n, float beta1, float beta2, float eps);
+void nn_adam_free(NnAdam *adam);
+void nn_adam_step(NnAdam *adam, float *params, const float *grads, float lr);
+
+/* L2 norm of the gradient block */
+float nn_grad_norm(const float *grads, size_t n);
+/* scales grads so that their global norm is at most max_norm (> 0); returns the norm before */
+float nn_grad_clip(float *grads, size_t n, float max_norm);
+
+typedef enum NnLrScheduleKind {
+    NN_LR_CONSTANT = 0,
+    NN_LR_LINEAR,
+    NN_LR_EXPONENTIAL
+} NnLrScheduleKind;
+/* lr at a cycle: constant; linear from base to base*final_frac over total_cycles;
+ * exponential base * decay^cycle */
+float nn_lr_at(NnLrScheduleKind kind, float base, int64_t cycle, int64_t total_cycles, float decay,
+               float final_frac);
+
+#endif
