@@ -125,6 +125,9 @@ int ag_fs_mkdir_p(const char *path, int mode, char *err, size_t err_sz) {
     if (mode == 0) {
         mode = 0755;
     }
+    if (!path || !path[0]) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "empty directory path");
+    }
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "%s: path too long", path);

@@ -3,12 +3,14 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 
-static AgLogLevel log_level = AG_LOG_INFO;
+/* read on every call from any thread, set rarely: atomic rather than under the mutex */
+static atomic_int log_level = AG_LOG_INFO;
 static FILE *log_stream;
 static char log_tag[32];
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -16,11 +18,11 @@ static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR", "OFF"};
 
 void ag_log_set_level(AgLogLevel level) {
-    log_level = level;
+    atomic_store(&log_level, (int)level);
 }
 
 AgLogLevel ag_log_get_level(void) {
-    return log_level;
+    return (AgLogLevel)atomic_load(&log_level);
 }
 
 void ag_log_set_stream(FILE *stream) {
@@ -36,6 +38,9 @@ void ag_log_set_tag(const char *tag) {
 }
 
 int ag_log_level_parse(const char *name) {
+    if (!name) {
+        return -1;
+    }
     for (int i = 0; i <= AG_LOG_OFF; i++) {
         if (strcasecmp(name, level_names[i]) == 0) {
             return i;
@@ -48,7 +53,7 @@ int ag_log_level_parse(const char *name) {
 }
 
 void ag_log(AgLogLevel level, const char *fmt, ...) {
-    if (level < log_level || level >= AG_LOG_OFF) {
+    if ((int)level < atomic_load(&log_level) || level >= AG_LOG_OFF) {
         return;
     }
     struct timeval tv;
@@ -58,11 +63,17 @@ void ag_log(AgLogLevel level, const char *fmt, ...) {
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 
+    /* a copy, so that a concurrent ag_log_set_tag never tears it */
+    char tag[sizeof log_tag];
+    pthread_mutex_lock(&log_mutex);
+    memcpy(tag, log_tag, sizeof tag);
+    pthread_mutex_unlock(&log_mutex);
+
     char line[2048];
     int n;
-    if (log_tag[0]) {
+    if (tag[0]) {
         n = snprintf(line, sizeof line, "%s.%03dZ %-5s [%s] ", stamp, (int)(tv.tv_usec / 1000),
-                     level_names[level], log_tag);
+                     level_names[level], tag);
     } else {
         n = snprintf(line, sizeof line, "%s.%03dZ %-5s ", stamp, (int)(tv.tv_usec / 1000),
                      level_names[level]);

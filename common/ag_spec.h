@@ -82,7 +82,8 @@ typedef struct AgSpec {
     char notes[1024];
 } AgSpec;
 
-/* parses and validates; on failure returns AG_ESPEC with e filled and leaves out empty */
+/* parses and validates; on failure returns AG_ESPEC (AG_ENOMEM when out of memory) with e
+ * filled and leaves out empty */
 int ag_spec_parse(const json_t *doc, AgSpec *out, AgJsonErr *e);
 /* the complete spec with every default filled in (new reference) */
 json_t *ag_spec_to_json(const AgSpec *spec);
@@ -96,5 +97,18 @@ extern const char *const ag_spec_preset_names[];
 
 /* iterations needed to reach the budget: ceil(budget / (ranks * envs * horizon)) */
 int64_t ag_spec_iterations(const AgSpec *spec);
+
+/* parses JSON text then the spec: AG_EJSON (e has line and column) or AG_ESPEC */
+int ag_spec_parse_text(const char *text, size_t len, AgSpec *out, AgJsonErr *e);
+/* transitions collected per iteration over all ranks: ranks * envs_per_rank * horizon */
+int64_t ag_spec_batch_size(const AgSpec *spec);
+/* learning rate of PPO iteration (cycle) `iteration`, 0-based, by the spec's schedule:
+ * constant lr; linear from lr to lr * lr_final over ag_spec_iterations; exponential
+ * lr * lr_decay^iteration */
+double ag_spec_lr_at(const AgSpec *spec, int64_t iteration);
+/* "auto", "gaussian", ...; "?" when out of range */
+const char *ag_spec_policy_name(AgPolicyKind kind);
+/* "constant", "linear", "exponential"; "?" when out of range */
+const char *ag_spec_lr_schedule_name(AgLrSchedule schedule);
 
 #endif

@@ -1,6 +1,8 @@
 /* Time helpers over clock_gettime. */
 #include "ag_time.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -23,18 +25,36 @@ double ag_time_wall(void) {
 }
 
 char *ag_time_iso8601(double unix_s, char *buf, int buf_sz) {
-    time_t t = (time_t)unix_s;
+    if (buf_sz <= 0) {
+        return buf;
+    }
+    if (!isfinite(unix_s) || fabs(unix_s) > 1e15) {
+        buf[0] = '\0';
+        return buf;
+    }
+    time_t t = (time_t)floor(unix_s);
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, (size_t)buf_sz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* strftime leaves the buffer undefined when the text does not fit: return "" instead */
+    if (!gmtime_r(&t, &tm) || strftime(buf, (size_t)buf_sz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        buf[0] = '\0';
+    }
     return buf;
 }
 
 void ag_time_sleep(double seconds) {
-    if (seconds <= 0) {
+    if (!(seconds > 0)) { /* also NaN */
         return;
     }
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0) {
+    if (seconds > 1e9) {
+        seconds = 1e9; /* keeps the conversion to time_t defined */
+    }
+    double whole = floor(seconds);
+    long nsec = (long)((seconds - whole) * 1e9);
+    if (nsec > 999999999L) {
+        nsec = 999999999L; /* nanosleep refuses 1e9 with EINVAL */
+    }
+    struct timespec ts = {(time_t)whole, nsec};
+    /* resume only after a signal: retrying any other failure would spin for ever */
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
