@@ -21,6 +21,9 @@ typedef struct NnCkpt NnCkpt; /* a checkpoint read into memory */
 int nn_ckpt_write(const char *path, const NnCkptSection *sections, int num_sections, char *err,
                   size_t err_sz);
 NnCkpt *nn_ckpt_read(const char *path, char *err, size_t err_sz);
+/* nn_ckpt_read that also gives the code: AG_EFORMAT (not a checkpoint), AG_EVERSION,
+ * AG_ETRUNCATED, AG_ECHECKSUM (corrupted), AG_ENOTFOUND, AG_EIO, AG_ENOMEM */
+int nn_ckpt_open(NnCkpt **out, const char *path, char *err, size_t err_sz);
 void nn_ckpt_free(NnCkpt *ckpt);
 /* the bytes of a section, or NULL when absent */
 const void *nn_ckpt_section(const NnCkpt *ckpt, const char *name, uint64_t *size);

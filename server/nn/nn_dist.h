@@ -2,13 +2,14 @@
  * rows the policy head produces and on "raw" actions (what the log-probability is of); the
  * environment's action is derived from the raw one by nn_dist_to_env.
  *
- * | kind             | params per sample              | raw action per dim         | env action |
- * | gaussian         | mean (A), log_std (A)          | unbounded sample           | clipped to
- * [low, high] | | beta             | pre-alpha (A), pre-beta (A);   | x in (0, 1)                |
- * low + x (high - low)   | |                  | alpha = softplus + 1           | | | | categorical
- * | logits (n)                     | index                      | index                  | |
- * multicategorical | logits (sum of bins)           | index per dim              | low + k
- * (high-low)/(bins-1) for a box; index for multi-discrete |
+ *   gaussian:         params mean (A), log_std (A); raw action an unbounded sample;
+ *                     env action the raw one clipped to [low, high]
+ *   beta:             params pre-alpha (A), pre-beta (A) with alpha = softplus + 1; raw action
+ *                     x in (0, 1); env action low + x (high - low)
+ *   categorical:      params logits (n); raw action and env action the index
+ *   multicategorical: params logits (sum of bins); raw action an index per dimension; env
+ *                     action low + k (high - low) / (bins - 1) for a box, the index for a
+ *                     multi-discrete space
  */
 #ifndef NN_DIST_H
 #define NN_DIST_H
@@ -18,6 +19,8 @@
 #include <stddef.h>
 
 #define NN_DIST_MAX_DIM 64
+/* most bins (choices) of one categorical dimension */
+#define NN_DIST_MAX_BINS 4096
 
 typedef enum NnDistKind {
     NN_DIST_GAUSSIAN = 0,
@@ -60,5 +63,10 @@ void nn_dist_backward(const NnDist *dist, int n, const float *params, const floa
                       const float *d_logp, const float *d_ent, float *d_params);
 /* raw (n, action_dim) -> env actions (n, action_dim) */
 void nn_dist_to_env(const NnDist *dist, int n, const float *raw, float *env_action);
+
+/* digamma psi(x) = d/dx log Gamma(x) and trigamma psi'(x) in double precision: for x > 0 the
+ * error is below 1e-12 relative to max(1, |value|); NaN at the poles 0, -1, -2, ... */
+double nn_dist_digamma(double x);
+double nn_dist_trigamma(double x);
 
 #endif

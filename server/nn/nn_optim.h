@@ -22,6 +22,8 @@ void nn_adam_step(NnAdam *adam, float *params, const float *grads, float lr);
 float nn_grad_norm(const float *grads, size_t n);
 /* scales grads so that their global norm is at most max_norm (> 0); returns the norm before */
 float nn_grad_clip(float *grads, size_t n, float max_norm);
+/* nn_grad_clip with max_norm <= 0 only measures; a non-finite norm (NaN or infinite gradients)
+ * zeroes the whole block and is returned, so the caller can count the bad step */
 
 typedef enum NnLrScheduleKind {
     NN_LR_CONSTANT = 0,
