@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config clang-format
     libopenblas-dev libjansson-dev libsqlite3-dev sqlite3
     libmicrohttpd-dev libwebsockets-dev libcurl4-openssl-dev
-    libmujoco-dev libosmesa6-dev
+    libmujoco-dev libqhull-dev libosmesa6-dev
     libopenmpi-dev openmpi-bin
     check
 )

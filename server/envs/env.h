@@ -113,6 +113,8 @@ typedef struct EnvBatchStats {
     int64_t unstable; /* episodes ended by an unstable simulation */
     double metric_sums[ENV_MAX_METRICS];
     int64_t steps; /* environment steps taken */
+    /* discrete indices out of range or not whole, NaN box values: clamped and counted */
+    int64_t invalid_actions;
 } EnvBatchStats;
 
 typedef struct EnvBatch {
@@ -156,5 +158,19 @@ void env_batch_stats_take(EnvBatch *batch, EnvBatchStats *out);
 size_t env_batch_snapshot_size(const EnvBatch *batch);
 void env_batch_snapshot_save(const EnvBatch *batch, void *dst);
 int env_batch_snapshot_load(EnvBatch *batch, const void *src, size_t size);
+
+/* Spec building helpers for task classes: append a sensation (shape (c, h, w); (n, 1, 1) for a
+ * vector) at the end of the observation, or a metric name. Return AG_ETOOBIG when the spec is
+ * full, AG_EINVAL for a bad shape or name. */
+int env_spec_add_sensation(EnvSpec *spec, const char *name, int c, int h, int w, int critic_only);
+int env_spec_add_metric(EnvSpec *spec, const char *name);
+
+/* Options every task accepts, read by env_task_create before the class sees the rest:
+ * "max_episode_steps" (integer >= 0, 0 = no limit) overrides the class's episode limit. */
+#define ENV_OPTION_MAX_EPISODE_STEPS "max_episode_steps"
+/* JSON path base of task options in messages ("task_options.g: must be ..."), as in the spec */
+#define ENV_OPTIONS_PATH "task_options"
+/* largest batch env_batch_create accepts */
+#define ENV_BATCH_MAX_ENVS (1 << 20)
 
 #endif

@@ -1,0 +1,76 @@
+/* The hand tasks' constants and per-task / per-environment data (mj_hand.c), visible so that
+ * tests and tools can inspect and script an episode (set a goal, read the consecutive goals). */
+#ifndef MJ_HAND_H
+#define MJ_HAND_H
+
+#include "mj_render.h"
+
+#include <mujoco/mujoco.h>
+
+#define HAND_NJOINT        24
+#define HAND_NACT          20
+#define HAND_NTIP          5
+#define HAND_MAX_TOUCH     24
+#define HAND_THUMB         4
+#define HAND_REACH_DT      0.02
+#define HAND_BLOCK_DT      0.08
+#define HAND_REACH_STEPS   100
+#define HAND_SUCCESS_DIST  0.02
+#define HAND_SUCCESS_BONUS 0.1
+#define HAND_AUX_RADIUS    0.06015
+#define HAND_AUX_WEIGHT    0.01
+#define BLOCK_SUCCESS_ROT  0.4
+#define BLOCK_GOAL_BONUS   5.0
+#define BLOCK_DROP_PENALTY 20.0
+#define BLOCK_GOAL_TIMEOUT 100
+#define BLOCK_MAX_GOALS    50
+#define HAND_REACH_SETTLE  20 /* substeps after a reset */
+#define BLOCK_SETTLE       25
+#define HAND_IMAGE_SIZE    64 /* default pixels side */
+#define HAND_CAMERA        "palm_cam"
+
+typedef enum EnvMjHandKind { HAND_REACH, HAND_FREE_REACH, HAND_BLOCK } EnvMjHandKind;
+
+typedef enum EnvMjHandVision {
+    HAND_VISION_NONE,
+    HAND_VISION_POSE,
+    HAND_VISION_PIXELS
+} EnvMjHandVision;
+
+typedef struct EnvMjHandShared {
+    mjModel *m;
+    EnvMjHandKind kind;
+    int relative;
+    int use_proprio, use_touch, use_goal, asymmetric;
+    EnvMjHandVision vision;
+    int finger; /* HandFreeReach: 0..3, or -1 for a random finger per episode */
+    int discrete_bins;
+    int image_size;          /* vision = pixels: square image side */
+    EnvMjRenderer *renderer; /* vision = pixels */
+    int substeps;
+    int jnt_qpos[HAND_NJOINT], jnt_dof[HAND_NJOINT];
+    double rest[HAND_NJOINT]; /* initial pose: straight, 0.1 rad inside any limit at zero */
+    /* per actuator: the qpos entries whose sum is its position */
+    int act_qpos[HAND_NACT][2];
+    int act_nqpos[HAND_NACT];
+    double act_lo[HAND_NACT], act_hi[HAND_NACT];
+    int tip_site[HAND_NTIP];
+    int touch_adr[HAND_MAX_TOUCH], ntouch;
+    int obj_qpos, obj_dof; /* HandBlock */
+    int goal_mocap;        /* HandBlock goal cube, or first reach target marker */
+    double drop_z;         /* HandBlock: the palm's height */
+    int off_proprio, off_touch, off_vision, off_goal, off_asym; /* -1 when off */
+} EnvMjHandShared;
+
+typedef struct EnvMjHandState {
+    mjData *d;
+    double goal[3 * HAND_NTIP];  /* reach: fingertip targets; block: quaternion */
+    double goal_ctrl[HAND_NACT]; /* reach: the actuator targets that produced the goal */
+    int target_finger;           /* free reach */
+    int success;                 /* reach: at the last step */
+    double prev_dist;            /* block: rotation distance after the last step */
+    int steps_since_goal;        /* block */
+    int consecutive_goals;       /* block */
+} EnvMjHandState;
+
+#endif

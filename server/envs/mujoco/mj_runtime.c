@@ -1,0 +1,208 @@
+/* The MuJoCo runtime: loading, guarded stepping, instability checks and snapshots (see
+ * mj_runtime.h for the design). */
+#include "mj_runtime.h"
+
+#include "ag_error.h"
+#include "ag_fs.h"
+#include "ag_log.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+/* where the current guarded call wants to land when MuJoCo reports an error */
+static _Thread_local jmp_buf *env_mj_guard;
+static _Thread_local char env_mj_last_error[256];
+static atomic_long env_mj_errors;
+static atomic_long env_mj_warnings;
+static pthread_once_t env_mj_once = PTHREAD_ONCE_INIT;
+
+static void env_mj_error_handler(const char *msg) {
+    atomic_fetch_add(&env_mj_errors, 1);
+    snprintf(env_mj_last_error, sizeof(env_mj_last_error), "%s", msg);
+    if (env_mj_guard != NULL)
+        longjmp(*env_mj_guard, 1);
+    /* outside a guard (loading, allocation) the caller checks its result */
+    ag_log_error("mujoco: %s", msg);
+}
+
+static void env_mj_warning_handler(const char *msg) {
+    /* the counters in mjData carry the information; keep the log quiet after a few */
+    long n = atomic_fetch_add(&env_mj_warnings, 1);
+    if (n < 5)
+        ag_log_debug("mujoco warning: %s", msg);
+}
+
+static void env_mj_handlers_install_once(void) {
+    mju_user_error = env_mj_error_handler;
+    mju_user_warning = env_mj_warning_handler;
+}
+
+void env_mj_handlers_install(void) {
+    pthread_once(&env_mj_once, env_mj_handlers_install_once);
+}
+
+long env_mj_error_count(void) {
+    return atomic_load(&env_mj_errors);
+}
+
+int env_mj_model_load_path(const char *path, mjModel **out, char *err, size_t err_sz) {
+    char load_err[512] = "";
+    *out = NULL;
+    env_mj_handlers_install();
+    if (!ag_fs_exists(path))
+        return ag_errorf(err, err_sz, AG_ENOTFOUND, "model file %s not found", path);
+    mjModel *m = mj_loadXML(path, NULL, load_err, (int)sizeof(load_err));
+    if (m == NULL)
+        return ag_errorf(err, err_sz, AG_EFORMAT, "cannot load model %s: %s", path, load_err);
+    *out = m;
+    return 0;
+}
+
+int env_mj_model_load(const char *file, mjModel **out, char *err, size_t err_sz) {
+    char rel[256], path[4096];
+    snprintf(rel, sizeof(rel), "models/%s", file);
+    if (ag_fs_data_path(rel, path, sizeof(path)) != 0)
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "model path for %s too long", file);
+    return env_mj_model_load_path(path, out, err, err_sz);
+}
+
+typedef struct EnvMjMakeData {
+    mjModel *m;
+    mjData *d;
+} EnvMjMakeData;
+
+static void env_mj_make_data(void *arg) {
+    EnvMjMakeData *a = arg;
+    a->d = mj_makeData(a->m);
+}
+
+int env_mj_data_create(mjModel *m, mjData **out, char *err, size_t err_sz) {
+    /* allocation failures inside mj_makeData are MuJoCo errors: catch them */
+    EnvMjMakeData a = {m, NULL};
+    *out = NULL;
+    if (env_mj_guarded(env_mj_make_data, &a) != 0 || a.d == NULL)
+        return ag_errorf(err, err_sz, AG_ENOMEM, "cannot allocate simulation data: %s",
+                         env_mj_last_error[0] ? env_mj_last_error : "out of memory");
+    *out = a.d;
+    return 0;
+}
+
+int env_mj_step(mjModel *m, mjData *d, int substeps) {
+    jmp_buf here;
+    jmp_buf *volatile saved = env_mj_guard;
+    if (setjmp(here) != 0) {
+        env_mj_guard = saved;
+        return AG_ESIM;
+    }
+    env_mj_guard = &here;
+    for (int i = 0; i < substeps; i++)
+        mj_step(m, d);
+    env_mj_guard = saved;
+    return env_mj_unstable(m, d) ? AG_ESIM : 0;
+}
+
+int env_mj_forward(mjModel *m, mjData *d) {
+    jmp_buf here;
+    jmp_buf *volatile saved = env_mj_guard;
+    if (setjmp(here) != 0) {
+        env_mj_guard = saved;
+        return AG_ESIM;
+    }
+    env_mj_guard = &here;
+    mj_forward(m, d);
+    env_mj_guard = saved;
+    return 0;
+}
+
+int env_mj_guarded(void (*fn)(void *), void *arg) {
+    jmp_buf here;
+    jmp_buf *volatile saved = env_mj_guard;
+    env_mj_handlers_install();
+    if (setjmp(here) != 0) {
+        env_mj_guard = saved;
+        return AG_ESIM;
+    }
+    env_mj_guard = &here;
+    fn(arg);
+    env_mj_guard = saved;
+    return 0;
+}
+
+static int env_mj_finite(const mjtNum *v, int n) {
+    for (int i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+int env_mj_unstable(const mjModel *m, const mjData *d) {
+    static const int bad[] = {mjWARN_BADQPOS, mjWARN_BADQVEL, mjWARN_BADQACC, mjWARN_BADCTRL};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (d->warning[bad[i]].number > 0)
+            return 1;
+    return !env_mj_finite(d->qpos, m->nq) || !env_mj_finite(d->qvel, m->nv) ||
+           !env_mj_finite(d->act, m->na);
+}
+
+int env_mj_set_state(mjModel *m, mjData *d, const mjtNum *qpos, const mjtNum *qvel) {
+    if (qpos != NULL)
+        mju_copy(d->qpos, qpos, m->nq);
+    if (qvel != NULL)
+        mju_copy(d->qvel, qvel, m->nv);
+    memset(d->warning, 0, sizeof(d->warning));
+    return env_mj_forward(m, d);
+}
+
+size_t env_mj_snapshot_count(const mjModel *m) {
+    return 1 + (size_t)m->nq + 2 * (size_t)m->nv + (size_t)m->na + (size_t)m->nu +
+           7 * (size_t)m->nmocap;
+}
+
+void env_mj_snapshot_save(const mjModel *m, const mjData *d, double *dst) {
+    double *p = dst;
+    *p++ = d->time;
+    memcpy(p, d->qpos, sizeof(double) * (size_t)m->nq);
+    p += m->nq;
+    memcpy(p, d->qvel, sizeof(double) * (size_t)m->nv);
+    p += m->nv;
+    memcpy(p, d->act, sizeof(double) * (size_t)m->na);
+    p += m->na;
+    memcpy(p, d->ctrl, sizeof(double) * (size_t)m->nu);
+    p += m->nu;
+    memcpy(p, d->qacc_warmstart, sizeof(double) * (size_t)m->nv);
+    p += m->nv;
+    memcpy(p, d->mocap_pos, sizeof(double) * 3 * (size_t)m->nmocap);
+    p += 3 * m->nmocap;
+    memcpy(p, d->mocap_quat, sizeof(double) * 4 * (size_t)m->nmocap);
+}
+
+int env_mj_snapshot_load(mjModel *m, mjData *d, const double *src) {
+    const double *p = src;
+    mj_resetData(m, d);
+    d->time = *p++;
+    memcpy(d->qpos, p, sizeof(double) * (size_t)m->nq);
+    p += m->nq;
+    memcpy(d->qvel, p, sizeof(double) * (size_t)m->nv);
+    p += m->nv;
+    memcpy(d->act, p, sizeof(double) * (size_t)m->na);
+    p += m->na;
+    memcpy(d->ctrl, p, sizeof(double) * (size_t)m->nu);
+    p += m->nu;
+    const double *warm = p;
+    p += m->nv;
+    memcpy(d->mocap_pos, p, sizeof(double) * 3 * (size_t)m->nmocap);
+    p += 3 * m->nmocap;
+    memcpy(d->mocap_quat, p, sizeof(double) * 4 * (size_t)m->nmocap);
+    int rc = env_mj_forward(m, d);
+    /* forward may touch the warm start; the saved one is what the next step must see */
+    memcpy(d->qacc_warmstart, warm, sizeof(double) * (size_t)m->nv);
+    return rc;
+}
+
+int env_mj_id(const mjModel *m, int type, const char *name) {
+    return mj_name2id(m, type, name);
+}

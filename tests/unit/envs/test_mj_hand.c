@@ -1,0 +1,744 @@
+/* Tests of the hand model and its tasks (mj_hand.c): model structure, options and spec, settled
+ * resets, determinism, HandReach success from the goal's own pose, HandFreeReach reward terms,
+ * HandBlock goals, time-out, drop and goal limit, control modes, instability and snapshots. */
+#include "mj_hand.h"
+#include "mj_runtime.h"
+#include "mj_tasks.h"
+
+#include "ag_error.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Mesa's software renderer keeps some allocations until the process ends; LeakSanitizer reads
+ * this hook when the tests run under ASan */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) {
+    return "leak:libOSMesa\n";
+}
+
+typedef struct HandEnv {
+    EnvTask task;
+    EnvMjHandState *st;
+    const EnvMjHandShared *sh;
+    AgRng rng;
+    float *obs;
+} HandEnv;
+
+static int hand_open_opts(HandEnv *e, const EnvClass *cls, const char *opts, uint64_t seed,
+                          char *err, size_t err_sz) {
+    memset(e, 0, sizeof(*e));
+    e->task.cls = cls;
+    json_t *o = opts ? json_loads(opts, 0, NULL) : NULL;
+    int rc = cls->task_create(&e->task, o, err, err_sz);
+    json_decref(o);
+    if (rc != 0)
+        return rc;
+    e->sh = e->task.shared;
+    e->st = calloc(1, cls->state_size);
+    ck_assert_int_eq(cls->env_create(&e->task, e->st, err, err_sz), 0);
+    e->obs = calloc((size_t)e->task.spec.obs_size, sizeof(float));
+    ag_rng_seed(&e->rng, seed, 0);
+    cls->reset(&e->task, e->st, &e->rng, e->obs);
+    return 0;
+}
+
+static void hand_open(HandEnv *e, const EnvClass *cls, const char *opts, uint64_t seed) {
+    char err[256] = "";
+    int rc = hand_open_opts(e, cls, opts, seed, err, sizeof(err));
+    ck_assert_msg(rc == 0, "%s", err);
+}
+
+static void hand_close(HandEnv *e) {
+    e->task.cls->env_destroy(&e->task, e->st);
+    e->task.cls->task_destroy(&e->task);
+    free(e->st);
+    free(e->obs);
+}
+
+static EnvStep hand_step(HandEnv *e, const float *a) {
+    EnvStep out;
+    e->task.cls->step(&e->task, e->st, &e->rng, a, e->obs, &out);
+    return out;
+}
+
+static float hand_metric(HandEnv *e) {
+    float m[ENV_MAX_METRICS];
+    e->task.cls->episode_metrics(&e->task, e->st, m);
+    return m[0];
+}
+
+static const EnvSensation *hand_sensation(const HandEnv *e, const char *name) {
+    for (int i = 0; i < e->task.spec.num_sensations; i++)
+        if (strcmp(e->task.spec.sensations[i].name, name) == 0)
+            return &e->task.spec.sensations[i];
+    return NULL;
+}
+
+START_TEST(test_hand_model_structure) {
+    char err[256] = "";
+    mjModel *m = NULL;
+    ck_assert_int_eq(env_mj_model_load("hand.xml", &m, err, sizeof(err)), 0);
+    int hinges = 0;
+    for (int j = 0; j < m->njnt; j++)
+        hinges += m->jnt_type[j] == mjJNT_HINGE;
+    ck_assert_int_eq(hinges, 24);
+    ck_assert_int_eq(m->njnt, 24);
+    ck_assert_int_eq(m->nu, 20);
+    /* a touch sensor on every phalanx (3 per finger and thumb), the little finger's metacarpal
+     * and the palm */
+    int touch = 0;
+    for (int s = 0; s < m->nsensor; s++)
+        touch += m->sensor_type[s] == mjSENS_TOUCH;
+    ck_assert_int_eq(touch, 17);
+    static const char *const phalanges[] = {"ff", "mf", "rf", "lf", "th"};
+    static const char *const parts[] = {"proximal", "middle", "distal"};
+    for (int f = 0; f < 5; f++)
+        for (int p = 0; p < 3; p++) {
+            char name[64];
+            snprintf(name, sizeof(name), "touch_%s%s", phalanges[f], parts[p]);
+            ck_assert_msg(mj_name2id(m, mjOBJ_SENSOR, name) >= 0, "no sensor %s", name);
+        }
+    ck_assert_int_ge(mj_name2id(m, mjOBJ_SENSOR, "touch_palm"), 0);
+    static const char *const tips[] = {"S_fftip", "S_mftip", "S_rftip", "S_lftip", "S_thtip"};
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_ge(mj_name2id(m, mjOBJ_SITE, tips[i]), 0);
+    ck_assert_int_ge(mj_name2id(m, mjOBJ_CAMERA, "palm_cam"), 0);
+    /* the two distal joints of each long finger share one actuator through a tendon */
+    int tendon_acts = 0;
+    for (int a = 0; a < m->nu; a++) {
+        ck_assert_int_eq(m->actuator_gaintype[a], mjGAIN_FIXED); /* position servo */
+        if (m->actuator_trntype[a] == mjTRN_TENDON) {
+            int t = m->actuator_trnid[2 * a];
+            ck_assert_int_eq(m->tendon_num[t], 2);
+            tendon_acts++;
+        }
+    }
+    ck_assert_int_eq(tendon_acts, 4);
+    /* primitives only, and the hand never collides with itself */
+    for (int g = 0; g < m->ngeom; g++) {
+        ck_assert(m->geom_type[g] == mjGEOM_CAPSULE || m->geom_type[g] == mjGEOM_BOX ||
+                  m->geom_type[g] == mjGEOM_SPHERE);
+        ck_assert_int_eq(m->geom_contype[g] & m->geom_conaffinity[g], 0);
+    }
+    mj_deleteModel(m);
+}
+END_TEST
+
+START_TEST(test_block_scene_structure) {
+    char err[256] = "";
+    mjModel *m = NULL;
+    ck_assert_int_eq(env_mj_model_load("hand_block.xml", &m, err, sizeof(err)), 0);
+    int obj = mj_name2id(m, mjOBJ_BODY, "object");
+    int goal = mj_name2id(m, mjOBJ_BODY, "goal");
+    ck_assert_int_ge(obj, 0);
+    ck_assert_int_ge(goal, 0);
+    ck_assert_int_ge(m->body_mocapid[goal], 0);
+    int cube = mj_name2id(m, mjOBJ_GEOM, "object");
+    ck_assert_int_eq(m->geom_type[cube], mjGEOM_BOX);
+    ck_assert_double_eq_tol(m->geom_size[3 * cube], 0.025, 1e-9);
+    /* the goal collides with nothing; the cube's six faces have six different colours */
+    int faces = 0;
+    float colours[16][4];
+    for (int g = 0; g < m->ngeom; g++) {
+        if (m->geom_bodyid[g] == goal)
+            ck_assert(m->geom_contype[g] == 0 && m->geom_conaffinity[g] == 0);
+        if (m->geom_bodyid[g] == obj && g != cube) {
+            for (int k = 0; k < faces; k++)
+                ck_assert(memcmp(colours[k], m->geom_rgba + 4 * g, sizeof(colours[k])) != 0);
+            memcpy(colours[faces++], m->geom_rgba + 4 * g, sizeof(colours[0]));
+        }
+    }
+    ck_assert_int_eq(faces, 6);
+    mj_deleteModel(m);
+}
+END_TEST
+
+START_TEST(test_specs_and_options) {
+    HandEnv e;
+    hand_open(&e, &env_mj_hand_block_class, NULL, 1);
+    ck_assert_int_eq(e.task.spec.obs_size, 48 + 17 + 7 + 4);
+    ck_assert_int_eq(hand_sensation(&e, "proprioception")->size, 48);
+    ck_assert_int_eq(hand_sensation(&e, "touch")->size, 17);
+    ck_assert_int_eq(hand_sensation(&e, "vision")->size, 7);
+    ck_assert_int_eq(hand_sensation(&e, "goal")->size, 4);
+    ck_assert_ptr_null(hand_sensation(&e, "asymmetric"));
+    ck_assert_int_eq(e.task.spec.action_kind, ENV_ACTION_BOX);
+    ck_assert_int_eq(e.task.spec.action_dim, 20);
+    ck_assert(e.task.spec.action_low[0] == -1.0f && e.task.spec.action_high[19] == 1.0f);
+    ck_assert_double_eq_tol(e.task.spec.control_dt, 0.08, 1e-12);
+    ck_assert_int_eq(e.task.spec.max_episode_steps, 5000);
+    ck_assert_str_eq(e.task.spec.metric_names[0], "consecutive_goals");
+    hand_close(&e);
+
+    hand_open(&e, &env_mj_hand_block_class,
+              "{\"asymmetric\": true, \"touch\": false, \"vision\": \"none\", "
+              "\"discrete_bins\": 11, \"control\": \"absolute\"}",
+              1);
+    const EnvSensation *as = hand_sensation(&e, "asymmetric");
+    ck_assert_ptr_nonnull(as);
+    ck_assert_int_eq(as->critic_only, 1);
+    ck_assert_int_eq(as->size, 6 + 15 + 4);
+    ck_assert_ptr_null(hand_sensation(&e, "touch"));
+    ck_assert_ptr_null(hand_sensation(&e, "vision"));
+    ck_assert_int_eq(e.task.spec.action_kind, ENV_ACTION_MULTI_DISCRETE);
+    ck_assert_int_eq(e.task.spec.action_choices[7], 11);
+    /* bin 10 of 11 is the top of the range, bin 5 the centre (absolute control) */
+    float a[20];
+    for (int i = 0; i < 20; i++)
+        a[i] = i == 0 ? 10.0f : 5.0f;
+    hand_step(&e, a);
+    ck_assert_double_eq_tol(e.st->d->ctrl[0], e.sh->act_hi[0], 1e-9);
+    ck_assert_double_eq_tol(e.st->d->ctrl[3], 0.5 * (e.sh->act_lo[3] + e.sh->act_hi[3]), 1e-9);
+    hand_close(&e);
+
+    hand_open(&e, &env_mj_hand_reach_class, NULL, 1);
+    ck_assert_int_eq(hand_sensation(&e, "goal")->size, 15);
+    ck_assert_double_eq_tol(e.task.spec.control_dt, 0.02, 1e-12);
+    ck_assert_int_eq(e.task.spec.max_episode_steps, 100);
+    ck_assert_str_eq(e.task.spec.metric_names[0], "success");
+    hand_close(&e);
+
+    hand_open(&e, &env_mj_hand_free_reach_class, "{\"finger\": \"ring\"}", 1);
+    const EnvSensation *g = hand_sensation(&e, "goal");
+    ck_assert_int_eq(g->size, 5);
+    for (int i = 0; i < 5; i++)
+        ck_assert(e.obs[g->offset + i] == (i == 2 ? 1.0f : 0.0f));
+    hand_close(&e);
+
+    /* bad options: each refused with a message naming the option */
+    static const struct {
+        const EnvClass *cls;
+        const char *opts;
+        int rc;
+        const char *word;
+    } bad[] = {
+        {&env_mj_hand_block_class, "{\"colour\": 1}", AG_ESPEC, "colour"},
+        {&env_mj_hand_block_class, "{\"control\": \"sideways\"}", AG_ESPEC, "control"},
+        {&env_mj_hand_block_class, "{\"touch\": 3}", AG_ESPEC, "touch"},
+        {&env_mj_hand_block_class, "{\"discrete_bins\": 1}", AG_ESPEC, "discrete_bins"},
+        {&env_mj_hand_block_class, "{\"discrete_bins\": 5000}", AG_ESPEC, "discrete_bins"},
+        {&env_mj_hand_block_class, "{\"vision\": \"eyes\"}", AG_ESPEC, "vision"},
+        {&env_mj_hand_block_class, "{\"vision\": \"pixels\", \"image_size\": 4}", AG_ESPEC,
+         "image_size"},
+        {&env_mj_hand_reach_class, "{\"vision\": \"pose\"}", AG_ESPEC, "vision"},
+        {&env_mj_hand_free_reach_class, "{\"finger\": \"thumb\"}", AG_ESPEC, "finger"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[256] = "";
+        HandEnv x;
+        int rc = hand_open_opts(&x, bad[i].cls, bad[i].opts, 1, err, sizeof(err));
+        ck_assert_msg(rc == bad[i].rc, "%s: rc %d (%s)", bad[i].opts, rc, err);
+        ck_assert_msg(strstr(err, bad[i].word) != NULL, "%s: %s", bad[i].opts, err);
+    }
+    json_t *def = env_mj_hand_block_class.default_options();
+    ck_assert_str_eq(json_string_value(json_object_get(def, "control")), "relative");
+    json_decref(def);
+}
+END_TEST
+
+static double hand_max_abs(const double *v, int n) {
+    double m = 0;
+    for (int i = 0; i < n; i++)
+        m = fabs(v[i]) > m ? fabs(v[i]) : m;
+    return m;
+}
+
+START_TEST(test_resets_are_settled) {
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        HandEnv e;
+        hand_open(&e, &env_mj_hand_block_class, NULL, seed);
+        const mjData *d = e.st->d;
+        const double *obj = d->qpos + e.sh->obj_qpos;
+        /* the block rests on the palm: above the drop line, barely moving */
+        ck_assert(obj[2] > e.sh->drop_z + 0.02);
+        ck_assert_msg(hand_max_abs(d->qvel + e.sh->obj_dof, 6) < 0.2, "seed %d: %g", (int)seed,
+                      hand_max_abs(d->qvel + e.sh->obj_dof, 6));
+        ck_assert(hand_max_abs(d->qvel, 24) < 0.5);
+        ck_assert_int_eq(env_mj_unstable(e.sh->m, d), 0);
+        /* the goal is a unit quaternion, shown by the goal cube */
+        double n = 0;
+        for (int i = 0; i < 4; i++)
+            n += e.st->goal[i] * e.st->goal[i];
+        ck_assert_double_eq_tol(n, 1.0, 1e-9);
+        for (int i = 0; i < 4; i++)
+            ck_assert_double_eq_tol(d->mocap_quat[4 * e.sh->goal_mocap + i], e.st->goal[i], 1e-12);
+        /* holding still keeps it on the palm for a second */
+        float zero[20] = {0};
+        for (int t = 0; t < 12; t++)
+            ck_assert_int_eq(hand_step(&e, zero).terminated, 0);
+        ck_assert(obj[2] > e.sh->drop_z + 0.02);
+        hand_close(&e);
+    }
+    HandEnv r;
+    hand_open(&r, &env_mj_hand_reach_class, NULL, 3);
+    ck_assert(hand_max_abs(r.st->d->qvel, 24) < 0.5);
+    for (int i = 0; i < r.task.spec.obs_size; i++)
+        ck_assert(isfinite(r.obs[i]));
+    hand_close(&r);
+}
+END_TEST
+
+START_TEST(test_same_seed_same_trajectory) {
+    const EnvClass *classes[] = {&env_mj_hand_block_class, &env_mj_hand_reach_class};
+    for (int c = 0; c < 2; c++) {
+        HandEnv a, b;
+        hand_open(&a, classes[c], NULL, 77);
+        hand_open(&b, classes[c], NULL, 77);
+        size_t n = sizeof(float) * (size_t)a.task.spec.obs_size;
+        ck_assert_mem_eq(a.obs, b.obs, n);
+        AgRng r;
+        ag_rng_seed(&r, 4, 4);
+        float act[20];
+        for (int t = 0; t < 10; t++) {
+            for (int i = 0; i < 20; i++)
+                act[i] = (float)ag_rng_uniform_range(&r, -1, 1);
+            EnvStep s1 = hand_step(&a, act), s2 = hand_step(&b, act);
+            ck_assert(s1.reward == s2.reward);
+            ck_assert_mem_eq(a.obs, b.obs, n);
+        }
+        hand_close(&a);
+        hand_close(&b);
+    }
+}
+END_TEST
+
+START_TEST(test_reach_goal_pose_succeeds) {
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        HandEnv e;
+        hand_open(&e, &env_mj_hand_reach_class, "{\"control\": \"absolute\"}", seed);
+        /* the goal is reachable: it is where the fingertips are in the goal's joint pose */
+        float a[20];
+        for (int i = 0; i < 20; i++) {
+            double half = 0.5 * (e.sh->act_hi[i] - e.sh->act_lo[i]);
+            double centre = 0.5 * (e.sh->act_hi[i] + e.sh->act_lo[i]);
+            a[i] = (float)((e.st->goal_ctrl[i] - centre) / half);
+        }
+        EnvStep st = hand_step(&e, a);
+        ck_assert(st.reward < 0);
+        ck_assert_int_eq(e.st->success, 0);
+        for (int t = 0; t < 40; t++)
+            st = hand_step(&e, a);
+        ck_assert_msg(e.st->success == 1, "seed %d: reward %g", (int)seed, st.reward);
+        ck_assert(st.reward > 0.1 - HAND_SUCCESS_DIST);
+        ck_assert(hand_metric(&e) == 1.0f);
+        /* and staying at rest does not reach it */
+        HandEnv idle;
+        hand_open(&idle, &env_mj_hand_reach_class, "{\"control\": \"relative\"}", seed);
+        float zero[20] = {0};
+        for (int t = 0; t < 10; t++)
+            hand_step(&idle, zero);
+        ck_assert(hand_metric(&idle) == 0.0f);
+        hand_close(&idle);
+        hand_close(&e);
+    }
+}
+END_TEST
+
+START_TEST(test_free_reach_reward_terms) {
+    HandEnv e;
+    hand_open(&e, &env_mj_hand_free_reach_class, "{\"finger\": \"middle\"}", 2);
+    ck_assert_int_eq(e.st->target_finger, 1);
+    float zero[20] = {0};
+    EnvStep st = hand_step(&e, zero);
+    const mjData *d = e.st->d;
+    const double *th = d->site_xpos + 3 * e.sh->tip_site[HAND_THUMB];
+    double expect = 0;
+    for (int i = 0; i < 4; i++) {
+        const double *f = d->site_xpos + 3 * e.sh->tip_site[i];
+        double dist = sqrt((f[0] - th[0]) * (f[0] - th[0]) + (f[1] - th[1]) * (f[1] - th[1]) +
+                           (f[2] - th[2]) * (f[2] - th[2]));
+        if (i == 1)
+            expect -= dist;
+        else if (dist < HAND_AUX_RADIUS)
+            expect -= HAND_AUX_WEIGHT * (HAND_AUX_RADIUS - dist);
+    }
+    ck_assert_double_eq_tol(st.reward, expect, 1e-5);
+    ck_assert_int_eq(e.st->success, 0);
+    hand_close(&e);
+}
+END_TEST
+
+/* distance between the thumb tip and fingertip f in the pose that actuator targets ask for */
+static double hand_pose_gap(const EnvMjHandShared *sh, mjData *d, const double *ctrl, int f) {
+    for (int a = 0; a < HAND_NACT; a++)
+        for (int k = 0; k < sh->act_nqpos[a]; k++)
+            d->qpos[sh->act_qpos[a][k]] = ctrl[a] / sh->act_nqpos[a];
+    mj_kinematics(sh->m, d);
+    const double *th = d->site_xpos + 3 * sh->tip_site[HAND_THUMB];
+    const double *p = d->site_xpos + 3 * sh->tip_site[f];
+    return sqrt((p[0] - th[0]) * (p[0] - th[0]) + (p[1] - th[1]) * (p[1] - th[1]) +
+                (p[2] - th[2]) * (p[2] - th[2]));
+}
+
+START_TEST(test_thumb_meets_every_finger) {
+    /* HandFreeReach is solvable: for each finger some actuator targets (coupled joints equal)
+     * bring the thumb tip within the success distance; found by a seeded random descent */
+    HandEnv e;
+    hand_open(&e, &env_mj_hand_free_reach_class, NULL, 1);
+    mjData *d = e.st->d;
+    AgRng r;
+    ag_rng_seed(&r, 99, 0);
+    for (int f = 0; f < 4; f++) {
+        double best = 1.0;
+        for (int restart = 0; restart < 6 && best >= 0.5 * HAND_SUCCESS_DIST; restart++) {
+            double c[HAND_NACT];
+            for (int a = 0; a < HAND_NACT; a++)
+                c[a] = ag_rng_uniform_range(&r, e.sh->act_lo[a], e.sh->act_hi[a]);
+            double gap = hand_pose_gap(e.sh, d, c, f), step = 0.3;
+            for (int it = 0; it < 2000; it++) {
+                int a = (int)ag_rng_below(&r, HAND_NACT);
+                double old = c[a];
+                c[a] +=
+                    step * ag_rng_uniform_range(&r, -1, 1) * (e.sh->act_hi[a] - e.sh->act_lo[a]);
+                c[a] = c[a] < e.sh->act_lo[a] ? e.sh->act_lo[a] : c[a];
+                c[a] = c[a] > e.sh->act_hi[a] ? e.sh->act_hi[a] : c[a];
+                double g = hand_pose_gap(e.sh, d, c, f);
+                if (g < gap)
+                    gap = g;
+                else
+                    c[a] = old;
+                if (it % 500 == 499)
+                    step *= 0.5;
+            }
+            best = gap < best ? gap : best;
+        }
+        ck_assert_msg(best < 0.5 * HAND_SUCCESS_DIST, "finger %d: closest %g m", f, best);
+    }
+    hand_close(&e);
+}
+END_TEST
+
+START_TEST(test_block_goal_counts_and_redraws) {
+    HandEnv e;
+    hand_open(&e, &env_mj_hand_block_class, NULL, 5);
+    mjData *d = e.st->d;
+    /* the block already is at the goal orientation */
+    double old_goal[4];
+    mju_copy4(e.st->goal, d->qpos + e.sh->obj_qpos + 3);
+    mju_copy4(old_goal, e.st->goal);
+    e.st->prev_dist = 0;
+    float hold[20] = {0}; /* relative control: stay */
+    EnvStep st = hand_step(&e, hold);
+    ck_assert_int_eq(st.terminated, 0);
+    ck_assert(st.reward > 5.0 - 0.4);
+    ck_assert_int_eq(e.st->consecutive_goals, 1);
+    ck_assert_int_eq(e.st->steps_since_goal, 0);
+    ck_assert(memcmp(old_goal, e.st->goal, sizeof(old_goal)) != 0);
+    ck_assert_mem_eq(d->mocap_quat + 4 * e.sh->goal_mocap, e.st->goal, 4 * sizeof(double));
+    ck_assert(hand_metric(&e) == 1.0f);
+    /* the observation shows the new goal */
+    const EnvSensation *g = hand_sensation(&e, "goal");
+    ck_assert(e.obs[g->offset] == (float)e.st->goal[0]);
+
+    /* the 50th goal ends the episode */
+    e.st->consecutive_goals = 49;
+    mju_copy4(e.st->goal, d->qpos + e.sh->obj_qpos + 3);
+    st = hand_step(&e, hold);
+    ck_assert_int_eq(st.terminated, 1);
+    ck_assert_int_eq(e.st->consecutive_goals, 50);
+    hand_close(&e);
+}
+END_TEST
+
+START_TEST(test_block_timeout_and_drop) {
+    HandEnv e;
+    hand_open(&e, &env_mj_hand_block_class, NULL, 6);
+    mjData *d = e.st->d;
+    /* a goal half a turn away that holding still never reaches: truncated at step 100 */
+    double flip[4], x[3] = {1, 0, 0};
+    mju_axisAngle2Quat(flip, x, mjPI);
+    mju_mulQuat(e.st->goal, d->qpos + e.sh->obj_qpos + 3, flip);
+    e.st->prev_dist = mjPI;
+    float hold[20] = {0};
+    double sum = 0;
+    for (int t = 1; t <= 100; t++) {
+        EnvStep st = hand_step(&e, hold);
+        sum += st.reward;
+        ck_assert_int_eq(st.terminated, 0);
+        ck_assert_int_eq(st.truncated, t == 100);
+    }
+    ck_assert(fabs(sum) < 0.5); /* rewards are progress only */
+    ck_assert(hand_metric(&e) == 0.0f);
+
+    /* dropped: the block's centre below the palm ends the episode with -20 */
+    e.task.cls->reset(&e.task, e.st, &e.rng, e.obs);
+    d = e.st->d;
+    double q[7];
+    mju_copy(q, d->qpos + e.sh->obj_qpos, 7);
+    q[0] = 0.3;
+    q[2] = e.sh->drop_z - 0.05;
+    mju_copy(d->qpos + e.sh->obj_qpos, q, 7);
+    EnvStep st = hand_step(&e, hold);
+    ck_assert_int_eq(st.terminated, 1);
+    ck_assert(st.reward < -19.0 && st.reward > -21.0);
+    hand_close(&e);
+}
+END_TEST
+
+START_TEST(test_control_modes) {
+    HandEnv e;
+    hand_open(&e, &env_mj_hand_block_class, "{\"control\": \"relative\"}", 8);
+    mjData *d = e.st->d;
+    /* relative: action 0 targets the current position; +1 adds half the range, clipped */
+    double pos[20];
+    for (int a = 0; a < 20; a++) {
+        pos[a] = 0;
+        for (int k = 0; k < e.sh->act_nqpos[a]; k++)
+            pos[a] += d->qpos[e.sh->act_qpos[a][k]];
+    }
+    float act[20] = {0};
+    act[3] = 1.0f;
+    hand_step(&e, act);
+    for (int a = 0; a < 20; a++) {
+        double want = a == 3 ? pos[a] + 0.5 * (e.sh->act_hi[a] - e.sh->act_lo[a]) : pos[a];
+        want = want < e.sh->act_lo[a] ? e.sh->act_lo[a] : want;
+        want = want > e.sh->act_hi[a] ? e.sh->act_hi[a] : want;
+        ck_assert_double_eq_tol(d->ctrl[a], want, 1e-12);
+    }
+    hand_close(&e);
+    hand_open(&e, &env_mj_hand_block_class, "{\"control\": \"absolute\"}", 8);
+    memset(act, 0, sizeof(act));
+    act[0] = -1.0f;
+    hand_step(&e, act);
+    ck_assert_double_eq_tol(e.st->d->ctrl[0], e.sh->act_lo[0], 1e-12);
+    ck_assert_double_eq_tol(e.st->d->ctrl[1], 0.5 * (e.sh->act_lo[1] + e.sh->act_hi[1]), 1e-12);
+    hand_close(&e);
+}
+END_TEST
+
+START_TEST(test_unstable_is_reported) {
+    HandEnv e;
+    hand_open(&e, &env_mj_hand_block_class, NULL, 9);
+    e.st->d->qvel[5] = NAN;
+    float zero[20] = {0};
+    EnvStep st = hand_step(&e, zero);
+    ck_assert_int_eq(st.unstable, 1);
+    ck_assert_int_eq(st.terminated, 1);
+    for (int i = 0; i < e.task.spec.obs_size; i++)
+        ck_assert(isfinite(e.obs[i]));
+    e.task.cls->reset(&e.task, e.st, &e.rng, e.obs);
+    st = hand_step(&e, zero);
+    ck_assert_int_eq(st.unstable, 0);
+    hand_close(&e);
+}
+END_TEST
+
+START_TEST(test_snapshot_round_trip) {
+    const EnvClass *classes[] = {&env_mj_hand_block_class, &env_mj_hand_reach_class,
+                                 &env_mj_hand_free_reach_class};
+    for (int c = 0; c < 3; c++) {
+        HandEnv a, b;
+        hand_open(&a, classes[c], "{\"asymmetric\": true}", 10);
+        hand_open(&b, classes[c], "{\"asymmetric\": true}", 11);
+        AgRng r;
+        ag_rng_seed(&r, 2, 2);
+        float act[20];
+        for (int t = 0; t < 5; t++) {
+            for (int i = 0; i < 20; i++)
+                act[i] = (float)ag_rng_uniform_range(&r, -0.3, 0.3);
+            hand_step(&a, act);
+        }
+        size_t n = classes[c]->snapshot_size(&a.task);
+        void *snap = malloc(n);
+        classes[c]->snapshot_save(&a.task, a.st, snap);
+        classes[c]->snapshot_load(&b.task, b.st, snap);
+        b.rng = a.rng;
+        for (int t = 0; t < 8; t++) {
+            for (int i = 0; i < 20; i++)
+                act[i] = (float)ag_rng_uniform_range(&r, -0.3, 0.3);
+            EnvStep s1 = hand_step(&a, act), s2 = hand_step(&b, act);
+            ck_assert_msg(s1.reward == s2.reward, "%s step %d", classes[c]->name, t);
+            ck_assert_mem_eq(a.obs, b.obs, sizeof(float) * (size_t)a.task.spec.obs_size);
+        }
+        free(snap);
+        hand_close(&a);
+        hand_close(&b);
+    }
+}
+END_TEST
+
+START_TEST(test_block_pixels) {
+    HandEnv e;
+    hand_open(&e, &env_mj_hand_block_class, "{\"vision\": \"pixels\", \"image_size\": 48}", 12);
+    const EnvSensation *v = hand_sensation(&e, "vision");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(v->shape[0], 3);
+    ck_assert_int_eq(v->shape[1], 48);
+    ck_assert_int_eq(v->shape[2], 48);
+    int n = v->size;
+    float *before = malloc(sizeof(float) * (size_t)n);
+    float hold[20] = {0};
+    hand_step(&e, hold);
+    memcpy(before, e.obs + v->offset, sizeof(float) * (size_t)n);
+    /* a real picture: values in [0, 1], not blank, several colours */
+    double lo = 1, hi = 0;
+    for (int i = 0; i < n; i++) {
+        ck_assert(before[i] >= 0.0f && before[i] <= 1.0f);
+        lo = before[i] < lo ? before[i] : lo;
+        hi = before[i] > hi ? before[i] : hi;
+    }
+    ck_assert(hi - lo > 0.5);
+    /* the same state renders the same picture */
+    hand_step(&e, hold);
+    double same = 0;
+    for (int i = 0; i < n; i++)
+        same += fabs(e.obs[v->offset + i] - before[i]);
+    /* turn the block a quarter about x in place: another face (colour) looks at the camera */
+    double *q = e.st->d->qpos + e.sh->obj_qpos + 3, turn[4], x[3] = {1, 0, 0}, r[4];
+    mju_axisAngle2Quat(turn, x, 0.5 * mjPI);
+    mju_mulQuat(r, turn, q);
+    mju_copy4(q, r);
+    hand_step(&e, hold);
+    double diff = 0;
+    for (int i = 0; i < n; i++)
+        diff += fabs(e.obs[v->offset + i] - before[i]);
+    ck_assert_msg(diff > 20.0 && diff > 10.0 * same, "diff %g same %g", diff, same);
+    free(before);
+    hand_close(&e);
+}
+END_TEST
+
+START_TEST(test_block_rests_when_held) {
+    /* absolute control holding the rest pose: the block stays put on the palm for 2.4 s */
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        HandEnv e;
+        hand_open(&e, &env_mj_hand_block_class, "{\"control\": \"absolute\"}", seed);
+        float hold[20];
+        for (int a = 0; a < 20; a++) {
+            double rest = 0;
+            for (int k = 0; k < e.sh->act_nqpos[a]; k++)
+                for (int j = 0; j < HAND_NJOINT; j++)
+                    if (e.sh->jnt_qpos[j] == e.sh->act_qpos[a][k])
+                        rest += e.sh->rest[j];
+            double half = 0.5 * (e.sh->act_hi[a] - e.sh->act_lo[a]);
+            double centre = 0.5 * (e.sh->act_hi[a] + e.sh->act_lo[a]);
+            hold[a] = (float)((rest - centre) / half);
+        }
+        const double *obj = e.st->d->qpos + e.sh->obj_qpos;
+        double p0[7];
+        mju_copy(p0, obj, 7);
+        for (int t = 0; t < 30; t++)
+            ck_assert_int_eq(hand_step(&e, hold).terminated, 0);
+        double moved =
+            sqrt((obj[0] - p0[0]) * (obj[0] - p0[0]) + (obj[1] - p0[1]) * (obj[1] - p0[1]) +
+                 (obj[2] - p0[2]) * (obj[2] - p0[2]));
+        double inv[4], rel[4];
+        mju_negQuat(inv, p0 + 3);
+        mju_mulQuat(rel, obj + 3, inv);
+        double turned = 2 * acos(fmin(1.0, fabs(rel[0])));
+        ck_assert_msg(moved < 0.003 && turned < 0.05, "seed %d: moved %g m, turned %g rad",
+                      (int)seed, moved, turned);
+        hand_close(&e);
+    }
+}
+END_TEST
+
+START_TEST(test_random_actions_stay_stable) {
+    /* full-range random actions (absolute and relative) never break the simulation */
+    static const char *const opts[] = {"{\"control\": \"absolute\"}",
+                                       "{\"control\": \"relative\"}"};
+    for (int o = 0; o < 2; o++) {
+        HandEnv e;
+        hand_open(&e, &env_mj_hand_block_class, opts[o], 20 + (uint64_t)o);
+        AgRng r;
+        ag_rng_seed(&r, 8, (uint64_t)o);
+        float act[20];
+        for (int t = 0; t < 150; t++) {
+            for (int i = 0; i < 20; i++)
+                act[i] = (float)ag_rng_uniform_range(&r, -1, 1);
+            EnvStep st = hand_step(&e, act);
+            ck_assert_int_eq(st.unstable, 0);
+            ck_assert(isfinite(st.reward));
+            if (st.terminated || st.truncated)
+                e.task.cls->reset(&e.task, e.st, &e.rng, e.obs);
+        }
+        hand_close(&e);
+    }
+}
+END_TEST
+
+START_TEST(test_batch_resume_is_identical) {
+    /* a batch of HandBlock environments saved mid-run and restored into a new batch continues
+     * with the same rewards and observations (episode ends and goal draws included) */
+    char err[256] = "";
+    EnvTask task;
+    ck_assert_msg(env_task_create(&task, "HandBlock", NULL, err, sizeof(err)) == 0, "%s", err);
+    EnvBatch a, b;
+    ck_assert_int_eq(env_batch_create(&a, &task, 2, 5, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(env_batch_create(&b, &task, 2, 6, 0, err, sizeof(err)), 0);
+    int n = task.spec.obs_size;
+    float *oa = calloc((size_t)(2 * n), sizeof(float)),
+          *ob = calloc((size_t)(2 * n), sizeof(float));
+    float *fa = calloc((size_t)(2 * n), sizeof(float)),
+          *fb = calloc((size_t)(2 * n), sizeof(float));
+    float act[40], ra[2], rb[2];
+    uint8_t ta[2], tb[2], ua[2], ub[2];
+    AgRng r;
+    ag_rng_seed(&r, 3, 3);
+    env_batch_reset(&a, oa);
+    env_batch_reset(&b, ob);
+    for (int t = 0; t < 15; t++) {
+        for (int i = 0; i < 40; i++)
+            act[i] = (float)ag_rng_uniform_range(&r, -1, 1);
+        env_batch_step(&a, act, oa, ra, ta, ua, fa);
+    }
+    size_t size = env_batch_snapshot_size(&a);
+    void *snap = malloc(size);
+    env_batch_snapshot_save(&a, snap);
+    ck_assert_int_eq(env_batch_snapshot_load(&b, snap, size), 0);
+    memcpy(ob, oa, sizeof(float) * (size_t)(2 * n));
+    for (int t = 0; t < 40; t++) {
+        for (int i = 0; i < 40; i++)
+            act[i] = (float)ag_rng_uniform_range(&r, -1, 1);
+        env_batch_step(&a, act, oa, ra, ta, ua, fa);
+        env_batch_step(&b, act, ob, rb, tb, ub, fb);
+        ck_assert(ra[0] == rb[0] && ra[1] == rb[1]);
+        ck_assert(ta[0] == tb[0] && ta[1] == tb[1] && ua[0] == ub[0] && ua[1] == ub[1]);
+        ck_assert_mem_eq(oa, ob, sizeof(float) * (size_t)(2 * n));
+    }
+    free(snap);
+    free(oa);
+    free(ob);
+    free(fa);
+    free(fb);
+    env_batch_destroy(&a);
+    env_batch_destroy(&b);
+    env_task_destroy(&task);
+}
+END_TEST
+
+static Suite *hand_suite(void) {
+    Suite *s = suite_create("mj_hand");
+    TCase *tc = tcase_create("hand");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_hand_model_structure);
+    tcase_add_test(tc, test_block_scene_structure);
+    tcase_add_test(tc, test_specs_and_options);
+    tcase_add_test(tc, test_resets_are_settled);
+    tcase_add_test(tc, test_same_seed_same_trajectory);
+    tcase_add_test(tc, test_reach_goal_pose_succeeds);
+    tcase_add_test(tc, test_free_reach_reward_terms);
+    tcase_add_test(tc, test_thumb_meets_every_finger);
+    tcase_add_test(tc, test_block_goal_counts_and_redraws);
+    tcase_add_test(tc, test_block_timeout_and_drop);
+    tcase_add_test(tc, test_control_modes);
+    tcase_add_test(tc, test_unstable_is_reported);
+    tcase_add_test(tc, test_snapshot_round_trip);
+    tcase_add_test(tc, test_batch_resume_is_identical);
+    tcase_add_test(tc, test_block_pixels);
+    tcase_add_test(tc, test_block_rests_when_held);
+    tcase_add_test(tc, test_random_actions_stay_stable);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(hand_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
