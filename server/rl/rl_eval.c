@@ -1,0 +1,198 @@
+/* Evaluation episodes: fresh environments, the frozen observation normaliser, the policy's mode
+ * (deterministic) or samples, and a summary with a 95% confidence interval (see rl_ppo.h).
+ * Each episode runs on its own one-environment batch so that exactly `episodes` first episodes
+ * are counted (no bias towards short episodes), while the network still steps every running
+ * episode of a wave in one call. */
+#include "rl_ppo_int.h"
+
+#include "ag_error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RL_EVAL_WAVE      32
+#define RL_EVAL_MAX_STEPS 100000 /* for tasks without an episode limit */
+
+/* two-sided 95% quantile of Student's t with df degrees of freedom */
+static double rl_t95(int df) {
+    static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                   2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                   2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                   2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+    if (df < 1) {
+        return NAN;
+    }
+    if (df <= 30) {
+        return table[df - 1];
+    }
+    return df <= 60 ? 2.000 : (df <= 120 ? 1.980 : 1.960);
+}
+
+int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t seed,
+                        RlEvalResult *res, char *err, size_t err_sz) {
+    int rc = 0;
+    memset(res, 0, sizeof *res);
+    if (episodes < 1) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "episodes must be at least 1, got %d", episodes);
+    }
+    const EnvSpec *es = &t->task.spec;
+    const int O = t->O, P = t->P, A = t->A, S = t->S;
+    const int W = episodes < RL_EVAL_WAVE ? episodes : RL_EVAL_WAVE;
+    EnvBatch *b = calloc((size_t)W, sizeof *b);
+    int *made = calloc((size_t)W, sizeof *made);
+    int *active = calloc((size_t)W, sizeof *active);
+    int *steps = calloc((size_t)W, sizeof *steps);
+    float *obs = calloc((size_t)W * O, sizeof *obs);
+    float *nobs = calloc((size_t)W * O, sizeof *nobs);
+    float *state = calloc((size_t)W * (S > 0 ? S : 1), sizeof *state);
+    float *pol = calloc((size_t)W * P, sizeof *pol);
+    float *raw = calloc((size_t)W * A, sizeof *raw);
+    float *act = calloc((size_t)W * A, sizeof *act);
+    double *returns = calloc((size_t)episodes, sizeof *returns);
+    NnStepCtx *ctx = nn_step_ctx_create(t->model, W);
+    if (!b || !made || !active || !steps || !obs || !nobs || !state || !pol || !raw || !act ||
+        !returns || !ctx) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "evaluation: out of memory");
+        goto out;
+    }
+    AgRng rng;
+    ag_rng_seed(&rng, seed, UINT64_C(0xe7a1));
+    double len_sum = 0.0;
+    double metric_sums[ENV_MAX_METRICS] = {0};
+    for (int first = 0; first < episodes; first += W) {
+        int w = episodes - first < W ? episodes - first : W;
+        for (int i = 0; i < w; i++) {
+            rc = env_batch_create(&b[i], &t->task, 1, seed, (uint64_t)(first + i), err, err_sz);
+            if (rc) {
+                goto out;
+            }
+            made[i] = 1;
+            env_batch_reset(&b[i], obs + (size_t)i * O);
+            active[i] = 1;
+            steps[i] = 0;
+        }
+        memset(state, 0, (size_t)W * (S > 0 ? S : 1) * sizeof *state);
+        int running = w;
+        while (running > 0) {
+            if (t->spec.normalize.observations) {
+                rl_stat_normalize(&t->obs_stat, obs, nobs, w, (float)t->spec.normalize.clip_obs);
+            } else {
+                memcpy(nobs, obs, (size_t)w * O * sizeof *obs);
+            }
+            nn_model_step(t->model, ctx, w, nobs, state, state, pol, NULL);
+            if (deterministic) {
+                nn_dist_mode(&t->dist, w, pol, raw);
+            } else {
+                nn_dist_sample(&t->dist, w, pol, &rng, raw);
+            }
+            nn_dist_to_env(&t->dist, w, raw, act);
+            for (int i = 0; i < w; i++) {
+                if (!active[i]) {
+                    continue;
+                }
+                float r;
+                uint8_t term, trunc;
+                env_batch_step(&b[i], act + (size_t)i * A, obs + (size_t)i * O, &r, &term, &trunc,
+                               NULL);
+                steps[i]++;
+                if (!term && !trunc && steps[i] < RL_EVAL_MAX_STEPS) {
+                    continue;
+                }
+                EnvBatchStats st;
+                env_batch_stats_take(&b[i], &st);
+                int k = first + i;
+                if (st.episodes == 0) {
+                    /* stopped by the step cap: count what it earned */
+                    returns[k] = 0.0;
+                    len_sum += steps[i];
+                } else {
+                    returns[k] = st.return_sum;
+                    len_sum += st.length_sum;
+                    res->unstable += st.unstable;
+                    for (int m = 0; m < es->num_metrics; m++) {
+                        metric_sums[m] += st.metric_sums[m];
+                    }
+                }
+                active[i] = 0;
+                running--;
+            }
+        }
+        for (int i = 0; i < w; i++) {
+            env_batch_destroy(&b[i]);
+            made[i] = 0;
+        }
+    }
+    double mean = 0.0, var = 0.0;
+    for (int k = 0; k < episodes; k++) {
+        mean += returns[k];
+    }
+    mean /= episodes;
+    for (int k = 0; k < episodes; k++) {
+        var += (returns[k] - mean) * (returns[k] - mean);
+    }
+    var = episodes > 1 ? var / (episodes - 1) : 0.0;
+    res->episodes = episodes;
+    res->deterministic = deterministic;
+    res->mean = mean;
+    res->std = sqrt(var);
+    double half = episodes > 1 ? rl_t95(episodes - 1) * res->std / sqrt((double)episodes) : NAN;
+    res->ci95_low = mean - half;
+    res->ci95_high = mean + half;
+    res->length_mean = len_sum / episodes;
+    res->num_metrics = es->num_metrics;
+    for (int m = 0; m < es->num_metrics; m++) {
+        snprintf(res->metric_names[m], sizeof res->metric_names[m], "%s", es->metric_names[m]);
+        res->metrics[m] = metric_sums[m] / episodes;
+    }
+out:
+    for (int i = 0; b && made && i < W; i++) {
+        if (made[i]) {
+            env_batch_destroy(&b[i]);
+        }
+    }
+    if (ctx) {
+        nn_step_ctx_destroy(ctx);
+    }
+    free(b);
+    free(made);
+    free(active);
+    free(steps);
+    free(obs);
+    free(nobs);
+    free(state);
+    free(pol);
+    free(raw);
+    free(act);
+    free(returns);
+    return rc;
+}
+
+static json_t *rl_json_num(double v) {
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *rl_eval_to_json(const RlEvalResult *res) {
+    json_t *o = json_object();
+    json_t *m = json_object();
+    if (!o || !m) {
+        json_decref(o);
+        json_decref(m);
+        return NULL;
+    }
+    json_object_set_new(o, "episodes", json_integer(res->episodes));
+    json_object_set_new(o, "deterministic", json_boolean(res->deterministic));
+    json_object_set_new(o, "mean", rl_json_num(res->mean));
+    json_object_set_new(o, "std", rl_json_num(res->std));
+    json_t *ci = json_array();
+    json_array_append_new(ci, rl_json_num(res->ci95_low));
+    json_array_append_new(ci, rl_json_num(res->ci95_high));
+    json_object_set_new(o, "ci95", ci);
+    json_object_set_new(o, "episode_length_mean", rl_json_num(res->length_mean));
+    json_object_set_new(o, "unstable_episodes", json_integer(res->unstable));
+    for (int k = 0; k < res->num_metrics; k++) {
+        json_object_set_new(m, res->metric_names[k], rl_json_num(res->metrics[k]));
+    }
+    json_object_set_new(o, "metrics", m);
+    return o;
+}

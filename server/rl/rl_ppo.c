@@ -1,0 +1,690 @@
+/* The PPO trainer: creation, collection, update and cross-rank merging (see rl_ppo.h). */
+#include "rl_ppo_int.h"
+
+#include "ag_error.h"
+#include "ag_log.h"
+#include "ag_time.h"
+#include "nn_ckpt.h"
+#include "rl_gae.h"
+#include "rl_seq.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* the trainer's own streams are drawn from the run seed mixed with these, apart from the
+ * environments' streams */
+#define RL_SEED_INIT    0x1a2b3c4d5e6f7081ull
+#define RL_SEED_SAMPLE  0x2b3c4d5e6f708192ull
+#define RL_SEED_SHUFFLE 0x3c4d5e6f708192a3ull
+
+static void *rl_calloc(size_t n, size_t size, int *fail) {
+    if (*fail) {
+        return NULL;
+    }
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        *fail = 1;
+    }
+    return p;
+}
+
+static int rl_dist_from_spec(NnDist *dist, const AgSpec *spec, const EnvSpec *es, char *err,
+                             size_t err_sz) {
+    AgPolicyKind kind = spec->policy;
+    if (es->action_kind == ENV_ACTION_BOX) {
+        if (kind == AG_POLICY_AUTO) {
+            kind = AG_POLICY_BETA;
+        }
+        NnDistKind dk;
+        switch (kind) {
+        case AG_POLICY_GAUSSIAN:
+            dk = NN_DIST_GAUSSIAN;
+            break;
+        case AG_POLICY_BETA:
+            dk = NN_DIST_BETA;
+            break;
+        case AG_POLICY_MULTICATEGORICAL:
+            dk = NN_DIST_MULTICATEGORICAL;
+            break;
+        default:
+            return ag_errorf(err, err_sz, AG_ESPEC,
+                             "policy: %s needs a discrete action space, task %s has a box",
+                             ag_spec_policy_name(kind), spec->task);
+        }
+        return nn_dist_init_box(dist, dk, es->action_dim, es->action_low, es->action_high,
+                                spec->bins, err, err_sz);
+    }
+    if (kind == AG_POLICY_AUTO) {
+        kind = es->action_kind == ENV_ACTION_DISCRETE ? AG_POLICY_CATEGORICAL
+                                                      : AG_POLICY_MULTICATEGORICAL;
+    }
+    if (es->action_kind == ENV_ACTION_DISCRETE && kind == AG_POLICY_CATEGORICAL) {
+        return nn_dist_init_discrete(dist, 1, es->action_choices, err, err_sz);
+    }
+    if (es->action_kind == ENV_ACTION_MULTI_DISCRETE && kind == AG_POLICY_MULTICATEGORICAL) {
+        return nn_dist_init_discrete(dist, es->action_dim, es->action_choices, err, err_sz);
+    }
+    return ag_errorf(err, err_sz, AG_ESPEC, "policy: %s does not fit the %s action space of %s",
+                     ag_spec_policy_name(kind),
+                     es->action_kind == ENV_ACTION_DISCRETE ? "discrete" : "multi-discrete",
+                     spec->task);
+}
+
+static void rl_io_from_env(NnIoSpec *io, const EnvSpec *es, const NnDist *dist) {
+    memset(io, 0, sizeof *io);
+    io->num_inputs = es->num_sensations;
+    for (int i = 0; i < es->num_sensations && i < NN_MAX_INPUTS; i++) {
+        const EnvSensation *s = &es->sensations[i];
+        NnInputSpec *in = &io->inputs[i];
+        snprintf(in->name, sizeof in->name, "%s", s->name);
+        memcpy(in->shape, s->shape, sizeof in->shape);
+        in->size = s->size;
+        in->offset = s->offset;
+        in->critic_only = s->critic_only;
+    }
+    io->obs_size = es->obs_size;
+    io->policy_outputs = nn_dist_head_outputs(dist);
+    io->logstd_dim = nn_dist_logstd_dim(dist);
+}
+
+/* broadcasts the parameters (and Adam state) of rank 0 */
+static int rl_bcast_params(RlTrainer *t, int with_adam) {
+    int rc = MPI_Bcast(nn_model_params(t->model), (int)t->num_params, MPI_FLOAT, 0, t->comm);
+    if (rc == MPI_SUCCESS && with_adam) {
+        rc = MPI_Bcast(t->adam.m, (int)t->num_params, MPI_FLOAT, 0, t->comm);
+        if (rc == MPI_SUCCESS) {
+            rc = MPI_Bcast(t->adam.v, (int)t->num_params, MPI_FLOAT, 0, t->comm);
+        }
+        if (rc == MPI_SUCCESS) {
+            rc = MPI_Bcast(&t->adam.step, 1, MPI_INT64_T, 0, t->comm);
+        }
+    }
+    return rc == MPI_SUCCESS ? 0 : AG_EMPI;
+}
+
+int rl_trainer_bcast_params(RlTrainer *t) {
+    return rl_bcast_params(t, 1);
+}
+
+int rl_trainer_create(RlTrainer **out, const AgSpec *spec, MPI_Comm comm, char *err,
+                      size_t err_sz) {
+    int rc = 0;
+    int fail = 0;
+    *out = NULL;
+    RlTrainer *t = calloc(1, sizeof *t);
+    if (!t) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    if (ag_spec_copy(&t->spec, spec)) {
+        free(t);
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    t->comm = comm;
+    MPI_Comm_rank(comm, &t->rank);
+    MPI_Comm_size(comm, &t->nranks);
+    t->spec.ranks = t->nranks;
+    t->best_eval = NAN;
+    const AgPpoConfig *pc = &t->spec.ppo;
+
+    rc = env_task_create(&t->task, t->spec.task, t->spec.task_options, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    t->task_ok = 1;
+    const EnvSpec *es = &t->task.spec;
+    rc = rl_dist_from_spec(&t->dist, &t->spec, es, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    NnIoSpec io;
+    rl_io_from_env(&io, es, &t->dist);
+    t->model = nn_model_create(t->spec.model, &io, err, err_sz);
+    if (!t->model) {
+        rc = AG_ESPEC;
+        goto out;
+    }
+    t->E = pc->envs_per_rank;
+    t->H = pc->horizon;
+    t->L = nn_model_is_recurrent(t->model) ? pc->tbptt : 1;
+    if (t->L < 1 || t->H % t->L != 0) {
+        rc = ag_errorf(err, err_sz, AG_ESPEC,
+                       "ppo.horizon: must be a multiple of ppo.tbptt (%d) for a recurrent "
+                       "model, got %d",
+                       t->L, t->H);
+        goto out;
+    }
+    t->O = es->obs_size;
+    t->P = t->dist.num_params;
+    t->A = t->dist.action_dim;
+    t->S = nn_model_state_size(t->model);
+    t->U = t->E * t->H / t->L;
+    t->num_params = nn_model_num_params(t->model);
+    t->total_iterations = ag_spec_iterations(&t->spec);
+    t->loss_cfg = (RlLossConfig){.clip = (float)pc->clip,
+                                 .value_clip = (float)pc->value_clip,
+                                 .c_value = (float)pc->c_value,
+                                 .c_entropy = (float)pc->c_entropy};
+
+    rc = env_batch_create(&t->envs, &t->task, t->E, t->spec.seed, (uint64_t)t->rank * t->E, err,
+                          err_sz);
+    if (rc) {
+        goto out;
+    }
+    t->envs_ok = 1;
+    rc = nn_adam_init(&t->adam, t->num_params, 0.9f, 0.999f, (float)pc->adam_eps);
+    if (rc) {
+        ag_errorf(err, err_sz, rc, "optimizer: out of memory");
+        goto out;
+    }
+    t->adam_ok = 1;
+
+    /* minibatches: spec.minibatch transitions over all ranks, so minibatch / ranks here */
+    double units_per_mb = (double)pc->minibatch / t->nranks / t->L;
+    t->num_mb = rl_minibatch_count(t->U, units_per_mb);
+    t->MB = (t->U + t->num_mb - 1) / t->num_mb;
+    t->step_ctx = nn_step_ctx_create(t->model, t->E);
+    t->train_ctx = nn_train_ctx_create(t->model, t->MB, t->L);
+    if (!t->step_ctx || !t->train_ctx) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "network workspace: out of memory");
+        goto out;
+    }
+    if (rl_stat_init(&t->obs_stat, t->O) || rl_stat_init(&t->obs_synced, t->O) ||
+        rl_stat_init(&t->obs_delta, t->O) || rl_stat_init(&t->ret_stat, 1) ||
+        rl_stat_init(&t->ret_synced, 1) || rl_stat_init(&t->ret_delta, 1)) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "normaliser: out of memory");
+        goto out;
+    }
+
+    size_t E = (size_t)t->E, H = (size_t)t->H, O = (size_t)t->O, P = (size_t)t->P;
+    size_t A = (size_t)t->A, S = (size_t)(t->S > 0 ? t->S : 1), U = (size_t)t->U;
+    size_t MBL = (size_t)t->MB * t->L;
+    t->ret_run = rl_calloc(E, sizeof(double), &fail);
+    t->gather =
+        rl_calloc((size_t)t->nranks * rl_stat_packed_len(&t->obs_stat) + 8, sizeof(double), &fail);
+    t->obs_raw = rl_calloc(E * O, sizeof(float), &fail);
+    t->state = rl_calloc(E * S, sizeof(float), &fail);
+    t->pending_reset = rl_calloc(E, 1, &fail);
+    t->buf_obs = rl_calloc(E * H * O, sizeof(float), &fail);
+    t->buf_raw = rl_calloc(E * H * A, sizeof(float), &fail);
+    t->buf_logp = rl_calloc(E * H, sizeof(float), &fail);
+    t->buf_value = rl_calloc(E * H, sizeof(float), &fail);
+    t->buf_reward = rl_calloc(E * H, sizeof(float), &fail);
+    t->buf_done = rl_calloc(E * H, 1, &fail);
+    t->buf_reset = rl_calloc(E * H, 1, &fail);
+    t->buf_adv = rl_calloc(E * H, sizeof(float), &fail);
+    t->buf_ret = rl_calloc(E * H, sizeof(float), &fail);
+    t->buf_state0 = rl_calloc(U * S, sizeof(float), &fail);
+    t->obs_norm = rl_calloc(E * O, sizeof(float), &fail);
+    t->pol_out = rl_calloc(E * P, sizeof(float), &fail);
+    t->val_out = rl_calloc(E, sizeof(float), &fail);
+    t->raw_step = rl_calloc(E * A, sizeof(float), &fail);
+    t->logp_step = rl_calloc(E, sizeof(float), &fail);
+    t->env_act = rl_calloc(E * A, sizeof(float), &fail);
+    t->rew_step = rl_calloc(E, sizeof(float), &fail);
+    t->term_step = rl_calloc(E, 1, &fail);
+    t->trunc_step = rl_calloc(E, 1, &fail);
+    t->done_step = rl_calloc(E, 1, &fail);
+    t->final_obs = rl_calloc(E * O, sizeof(float), &fail);
+    t->fin_obs = rl_calloc(E * O, sizeof(float), &fail);
+    t->fin_state = rl_calloc(E * S, sizeof(float), &fail);
+    t->fin_val = rl_calloc(E, sizeof(float), &fail);
+    t->fin_idx = rl_calloc(E, sizeof(int), &fail);
+    t->last_val = rl_calloc(E, sizeof(float), &fail);
+    t->perm = rl_calloc(U, sizeof(int), &fail);
+    t->mb_obs = rl_calloc(MBL * O, sizeof(float), &fail);
+    t->mb_state0 = rl_calloc((size_t)t->MB * S, sizeof(float), &fail);
+    t->mb_raw = rl_calloc(MBL * A, sizeof(float), &fail);
+    t->mb_logp_old = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_adv = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_ret = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_vold = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_reset = rl_calloc(MBL, 1, &fail);
+    t->mb_pol = rl_calloc(MBL * P, sizeof(float), &fail);
+    t->mb_val = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_logp = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_ent = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_dlogp = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_dent = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_dval = rl_calloc(MBL, sizeof(float), &fail);
+    t->mb_dpol = rl_calloc(MBL * P, sizeof(float), &fail);
+    if (fail) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "rollout buffers: out of memory");
+        goto out;
+    }
+
+    /* weights from rank 0 so every rank starts from the same network */
+    AgRng init_rng;
+    ag_rng_seed(&init_rng, t->spec.seed ^ RL_SEED_INIT, 0);
+    if (t->rank == 0) {
+        nn_model_init_params(t->model, &init_rng);
+    }
+    rc = rl_bcast_params(t, 0);
+    if (rc) {
+        ag_errorf(err, err_sz, rc, "broadcast of the initial weights failed");
+        goto out;
+    }
+    ag_rng_seed(&t->rng_sample, t->spec.seed ^ RL_SEED_SAMPLE, (uint64_t)t->rank);
+    ag_rng_seed(&t->rng_shuffle, t->spec.seed ^ RL_SEED_SHUFFLE, (uint64_t)t->rank);
+    env_batch_reset(&t->envs, t->obs_raw);
+    for (int e = 0; e < t->E; e++) {
+        t->pending_reset[e] = 1; /* first step of the first episode: zero state */
+    }
+out:
+    if (rc) {
+        rl_trainer_destroy(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void rl_trainer_destroy(RlTrainer *t) {
+    if (!t) {
+        return;
+    }
+    void *bufs[] = {
+        t->ret_run,   t->gather,    t->obs_raw,    t->state,      t->pending_reset, t->buf_obs,
+        t->buf_raw,   t->buf_logp,  t->buf_value,  t->buf_reward, t->buf_done,      t->buf_reset,
+        t->buf_adv,   t->buf_ret,   t->buf_state0, t->obs_norm,   t->pol_out,       t->val_out,
+        t->raw_step,  t->logp_step, t->env_act,    t->rew_step,   t->term_step,     t->trunc_step,
+        t->done_step, t->final_obs, t->fin_obs,    t->fin_state,  t->fin_val,       t->fin_idx,
+        t->last_val,  t->perm,      t->mb_obs,     t->mb_state0,  t->mb_raw,        t->mb_logp_old,
+        t->mb_adv,    t->mb_ret,    t->mb_vold,    t->mb_reset,   t->mb_pol,        t->mb_val,
+        t->mb_logp,   t->mb_ent,    t->mb_dlogp,   t->mb_dent,    t->mb_dval,       t->mb_dpol};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        free(bufs[i]);
+    }
+    rl_stat_free(&t->obs_stat);
+    rl_stat_free(&t->obs_synced);
+    rl_stat_free(&t->obs_delta);
+    rl_stat_free(&t->ret_stat);
+    rl_stat_free(&t->ret_synced);
+    rl_stat_free(&t->ret_delta);
+    if (t->train_ctx) {
+        nn_train_ctx_destroy(t->train_ctx);
+    }
+    if (t->step_ctx) {
+        nn_step_ctx_destroy(t->step_ctx);
+    }
+    if (t->adam_ok) {
+        nn_adam_free(&t->adam);
+    }
+    if (t->model) {
+        nn_model_destroy(t->model);
+    }
+    if (t->envs_ok) {
+        env_batch_destroy(&t->envs);
+    }
+    if (t->task_ok) {
+        env_task_destroy(&t->task);
+    }
+    ag_spec_free(&t->spec);
+    free(t);
+}
+
+/* normalises E observations for the policy; with update, they enter the statistics first */
+static void rl_obs_prepare(RlTrainer *t, const float *raw, float *out, int n, int update) {
+    if (!t->spec.normalize.observations) {
+        memcpy(out, raw, (size_t)n * t->O * sizeof *out);
+        return;
+    }
+    if (update) {
+        rl_stat_update(&t->obs_stat, raw, n);
+        rl_stat_update(&t->obs_delta, raw, n);
+    }
+    rl_stat_normalize(&t->obs_stat, raw, out, n, (float)t->spec.normalize.clip_obs);
+}
+
+/* collects H steps of every environment into the rollout buffers */
+void rl_trainer_collect(RlTrainer *t, RlTimings *tm) {
+    const int E = t->E, H = t->H, O = t->O, A = t->A, S = t->S, L = t->L;
+    const float gamma = (float)t->spec.ppo.gamma;
+    double t0 = ag_time_now();
+    for (int step = 0; step < H; step++) {
+        rl_obs_prepare(t, t->obs_raw, t->obs_norm, E, 1);
+        /* recurrent state: zero where a new episode starts, remember it at chunk starts */
+        if (S > 0) {
+            for (int e = 0; e < E; e++) {
+                if (t->pending_reset[e]) {
+                    memset(t->state + (size_t)e * S, 0, (size_t)S * sizeof(float));
+                }
+                if (step % L == 0) {
+                    size_t seq = ((size_t)e * H + step) / L;
+                    memcpy(t->buf_state0 + seq * S, t->state + (size_t)e * S,
+                           (size_t)S * sizeof(float));
+                }
+            }
+        }
+        double ti = ag_time_now();
+        nn_model_step(t->model, t->step_ctx, E, t->obs_norm, t->state, t->state, t->pol_out,
+                      t->val_out);
+        tm->inference += ag_time_now() - ti;
+        nn_dist_sample(&t->dist, E, t->pol_out, &t->rng_sample, t->raw_step);
+        nn_dist_log_prob(&t->dist, E, t->pol_out, t->raw_step, t->logp_step);
+        nn_dist_to_env(&t->dist, E, t->raw_step, t->env_act);
+        for (int e = 0; e < E; e++) {
+            size_t row = (size_t)e * H + step;
+            memcpy(t->buf_obs + row * O, t->obs_norm + (size_t)e * O, (size_t)O * sizeof(float));
+            memcpy(t->buf_raw + row * A, t->raw_step + (size_t)e * A, (size_t)A * sizeof(float));
+            t->buf_logp[row] = t->logp_step[e];
+            t->buf_value[row] = t->val_out[e];
+            t->buf_reset[row] = t->pending_reset[e];
+        }
+        double te = ag_time_now();
+        env_batch_step(&t->envs, t->env_act, t->obs_raw, t->rew_step, t->term_step, t->trunc_step,
+                       t->final_obs);
+        tm->env += ag_time_now() - te;
+        for (int e = 0; e < E; e++) {
+            t->done_step[e] = t->term_step[e] | t->trunc_step[e];
+        }
+        if (t->spec.normalize.rewards) {
+            rl_reward_scale(&t->ret_stat, &t->ret_delta, t->ret_run, t->rew_step, t->done_step, E,
+                            t->spec.ppo.gamma, (float)t->spec.normalize.clip_reward, 1);
+        }
+        /* truncated episodes: bootstrap from the value of their final observation, with the
+         * recurrent state that saw the episode (not yet zeroed) */
+        int n_tr = 0;
+        for (int e = 0; e < E; e++) {
+            if (t->trunc_step[e] && !t->term_step[e]) {
+                t->fin_idx[n_tr] = e;
+                memcpy(t->fin_obs + (size_t)n_tr * O, t->final_obs + (size_t)e * O,
+                       (size_t)O * sizeof(float));
+                if (S > 0) {
+                    memcpy(t->fin_state + (size_t)n_tr * S, t->state + (size_t)e * S,
+                           (size_t)S * sizeof(float));
+                }
+                n_tr++;
+            }
+        }
+        if (n_tr > 0) {
+            rl_obs_prepare(t, t->fin_obs, t->fin_obs, n_tr, 0);
+            ti = ag_time_now();
+            nn_model_step(t->model, t->step_ctx, n_tr, t->fin_obs, t->fin_state, NULL, NULL,
+                          t->fin_val);
+            tm->inference += ag_time_now() - ti;
+            for (int k = 0; k < n_tr; k++) {
+                t->rew_step[t->fin_idx[k]] += gamma * t->fin_val[k];
+            }
+        }
+        for (int e = 0; e < E; e++) {
+            size_t row = (size_t)e * H + step;
+            t->buf_reward[row] = t->rew_step[e];
+            t->buf_done[row] = t->done_step[e];
+            t->pending_reset[e] = t->done_step[e];
+        }
+    }
+    /* bootstrap values of the observations after the last step */
+    rl_obs_prepare(t, t->obs_raw, t->obs_norm, E, 0);
+    if (S > 0) {
+        memcpy(t->fin_state, t->state, (size_t)E * S * sizeof(float));
+        for (int e = 0; e < E; e++) {
+            if (t->pending_reset[e]) {
+                memset(t->fin_state + (size_t)e * S, 0, (size_t)S * sizeof(float));
+            }
+        }
+    }
+    double ti = ag_time_now();
+    nn_model_step(t->model, t->step_ctx, E, t->obs_norm, t->fin_state, NULL, NULL, t->last_val);
+    tm->inference += ag_time_now() - ti;
+    tm->collect += ag_time_now() - t0;
+}
+
+/* merges every rank's new normaliser samples into the shared statistics, in rank order */
+static int rl_stat_sync(RlTrainer *t, RlRunningStat *stat, RlRunningStat *synced,
+                        RlRunningStat *delta) {
+    size_t len = rl_stat_packed_len(delta);
+    if (t->nranks == 1) {
+        rl_stat_merge(synced, delta);
+    } else {
+        /* each rank packs into its own slot; allgather in place */
+        rl_stat_pack(delta, t->gather + (size_t)t->rank * len);
+        if (MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, t->gather, (int)len, MPI_DOUBLE,
+                          t->comm) != MPI_SUCCESS) {
+            return AG_EMPI;
+        }
+        for (int r = 0; r < t->nranks; r++) {
+            rl_stat_merge_packed(synced, t->gather + (size_t)r * len);
+        }
+    }
+    rl_stat_copy(stat, synced);
+    rl_stat_clear(delta);
+    return 0;
+}
+
+int rl_trainer_iterate(RlTrainer *t, RlIterStats *st, char *err, size_t err_sz) {
+    const AgPpoConfig *pc = &t->spec.ppo;
+    const int E = t->E, H = t->H, O = t->O, A = t->A, S = t->S, L = t->L, P = t->P;
+    const size_t N = (size_t)E * H;
+    memset(st, 0, sizeof *st);
+    RlTimings *tm = &st->time;
+
+    rl_trainer_collect(t, tm);
+
+    double tu = ag_time_now();
+    rl_gae_compute(t->buf_adv, t->buf_ret, t->buf_reward, t->buf_value, t->buf_done, t->last_val, E,
+                   H, (float)pc->gamma, (float)pc->gae_lambda);
+
+    /* whole-batch sums over ranks: advantages, explained variance, episodes, losses later */
+    double sums[7] = {0};
+    for (size_t i = 0; i < N; i++) {
+        double a = t->buf_adv[i], r = t->buf_ret[i], err_v = r - t->buf_value[i];
+        sums[0] += a;
+        sums[1] += a * a;
+        sums[2] += r;
+        sums[3] += r * r;
+        sums[4] += err_v;
+        sums[5] += err_v * err_v;
+    }
+    sums[6] = (double)N;
+    if (t->nranks > 1 &&
+        MPI_Allreduce(MPI_IN_PLACE, sums, 7, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS) {
+        return ag_errorf(err, err_sz, AG_EMPI, "allreduce of the batch statistics failed");
+    }
+    st->explained_variance = rl_explained_variance(sums[6], sums[2], sums[3], sums[4], sums[5]);
+    if (pc->normalize_advantages) {
+        double mean = sums[0] / sums[6];
+        double var = sums[1] / sums[6] - mean * mean;
+        double inv = 1.0 / (sqrt(var > 0 ? var : 0) + 1e-8);
+        for (size_t i = 0; i < N; i++) {
+            t->buf_adv[i] = (float)((t->buf_adv[i] - mean) * inv);
+        }
+    }
+
+    /* update */
+    double lr = ag_spec_lr_at(&t->spec, t->iteration);
+    st->lr = lr;
+    const int num_mb = t->num_mb;
+    for (int u = 0; u < t->U; u++) {
+        t->perm[u] = u;
+    }
+    RlLossStats ls = {0};
+    double gn_sum = 0.0;
+    int mb_done = 0, epochs_done = 0;
+    float *grads = nn_model_grads(t->model);
+    float *params = nn_model_params(t->model);
+    for (int epoch = 0; epoch < pc->epochs; epoch++) {
+        ag_rng_shuffle(&t->rng_shuffle, t->perm, t->U);
+        double kl_epoch = 0.0;
+        for (int k = 0; k < num_mb; k++) {
+            int start, B;
+            rl_minibatch_range(t->U, num_mb, k, &start, &B);
+            const int *idx = t->perm + start;
+            int n = B * L;
+            double t0 = ag_time_now();
+            rl_seq_gather_f(t->mb_obs, t->buf_obs, idx, B, L, (size_t)O);
+            rl_seq_gather_f(t->mb_raw, t->buf_raw, idx, B, L, (size_t)A);
+            rl_seq_gather_f(t->mb_logp_old, t->buf_logp, idx, B, L, 1);
+            rl_seq_gather_f(t->mb_adv, t->buf_adv, idx, B, L, 1);
+            rl_seq_gather_f(t->mb_ret, t->buf_ret, idx, B, L, 1);
+            rl_seq_gather_f(t->mb_vold, t->buf_value, idx, B, L, 1);
+            if (S > 0) {
+                rl_seq_gather_f(t->mb_state0, t->buf_state0, idx, B, 1, (size_t)S);
+                rl_seq_gather_u8(t->mb_reset, t->buf_reset, idx, B, L);
+            }
+            nn_model_forward(t->model, t->train_ctx, B, t->mb_obs, S > 0 ? t->mb_state0 : NULL,
+                             S > 0 ? t->mb_reset : NULL, t->mb_pol, t->mb_val);
+            nn_dist_log_prob(&t->dist, n, t->mb_pol, t->mb_raw, t->mb_logp);
+            nn_dist_entropy(&t->dist, n, t->mb_pol, t->mb_ent);
+            double t1 = ag_time_now();
+            tm->forward += t1 - t0;
+            double kl_before = ls.approx_kl;
+            rl_ppo_loss(&t->loss_cfg, n, t->mb_logp, t->mb_logp_old, t->mb_adv, t->mb_ent,
+                        t->mb_val, t->mb_vold, t->mb_ret, t->mb_dlogp, t->mb_dent, t->mb_dval, &ls);
+            kl_epoch += ls.approx_kl - kl_before;
+            memset(t->mb_dpol, 0, (size_t)n * P * sizeof(float));
+            nn_dist_backward(&t->dist, n, t->mb_pol, t->mb_raw, t->mb_dlogp, t->mb_dent,
+                             t->mb_dpol);
+            nn_model_zero_grad(t->model);
+            nn_model_backward(t->model, t->train_ctx, t->mb_dpol, t->mb_dval);
+            double t2 = ag_time_now();
+            tm->backward += t2 - t1;
+            /* one allreduce of the one flat gradient block, then the average */
+            if (t->nranks > 1) {
+                if (MPI_Allreduce(MPI_IN_PLACE, grads, (int)t->num_params, MPI_FLOAT, MPI_SUM,
+                                  t->comm) != MPI_SUCCESS) {
+                    return ag_errorf(err, err_sz, AG_EMPI, "gradient allreduce failed");
+                }
+                float inv = 1.0f / (float)t->nranks;
+                for (size_t i = 0; i < t->num_params; i++) {
+                    grads[i] *= inv;
+                }
+            }
+            double t3 = ag_time_now();
+            tm->allreduce += t3 - t2;
+            float gn = pc->grad_clip > 0 ? nn_grad_clip(grads, t->num_params, (float)pc->grad_clip)
+                                         : nn_grad_norm(grads, t->num_params);
+            gn_sum += gn;
+            nn_adam_step(&t->adam, params, grads, (float)lr);
+            tm->optimizer += ag_time_now() - t3;
+            mb_done++;
+        }
+        epochs_done++;
+        if (pc->target_kl > 0) {
+            /* the same decision on every rank: the mean over ranks */
+            double kl = kl_epoch / num_mb;
+            if (t->nranks > 1) {
+                MPI_Allreduce(MPI_IN_PLACE, &kl, 1, MPI_DOUBLE, MPI_SUM, t->comm);
+                kl /= t->nranks;
+            }
+            if (kl > pc->target_kl) {
+                break;
+            }
+        }
+    }
+    tm->update += ag_time_now() - tu;
+
+    /* normalisers merged across ranks */
+    if (t->spec.normalize.observations &&
+        rl_stat_sync(t, &t->obs_stat, &t->obs_synced, &t->obs_delta)) {
+        return ag_errorf(err, err_sz, AG_EMPI, "observation statistics merge failed");
+    }
+    if (t->spec.normalize.rewards && rl_stat_sync(t, &t->ret_stat, &t->ret_synced, &t->ret_delta)) {
+        return ag_errorf(err, err_sz, AG_EMPI, "return statistics merge failed");
+    }
+
+    /* every rank must now hold the same network and statistics: a checksum proves it */
+    if (t->nranks > 1) {
+        uint32_t crc = nn_crc32(0, nn_model_params_const(t->model), t->num_params * sizeof(float));
+        crc = nn_crc32(crc, t->obs_stat.mean, (size_t)t->O * sizeof(double));
+        unsigned long long mm[2] = {crc, ~(unsigned long long)crc};
+        if (MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, t->comm) !=
+            MPI_SUCCESS) {
+            return ag_errorf(err, err_sz, AG_EMPI, "allreduce of the state checksum failed");
+        }
+        if (mm[0] != ~mm[1]) {
+            return ag_errorf(err, err_sz, AG_EMPI,
+                             "ranks hold different parameters or statistics after iteration %lld",
+                             (long long)t->iteration + 1);
+        }
+    }
+
+    /* episode statistics and losses, reduced once */
+    EnvBatchStats es;
+    env_batch_stats_take(&t->envs, &es);
+    const EnvSpec *spec = &t->task.spec;
+    enum { RED_FIXED = 12 };
+    double red[RED_FIXED + ENV_MAX_METRICS] = {0};
+    red[0] = (double)es.episodes;
+    red[1] = es.return_sum;
+    red[2] = es.return_sq_sum;
+    red[3] = es.length_sum;
+    red[4] = (double)es.unstable;
+    red[5] = (double)es.steps;
+    red[6] = ls.policy_loss;
+    red[7] = ls.value_loss;
+    red[8] = ls.entropy;
+    red[9] = ls.approx_kl;
+    red[10] = ls.clip_fraction;
+    red[11] = gn_sum;
+    for (int m = 0; m < spec->num_metrics; m++) {
+        red[RED_FIXED + m] = es.metric_sums[m];
+    }
+    int nred = RED_FIXED + spec->num_metrics;
+    if (t->nranks > 1 &&
+        MPI_Allreduce(MPI_IN_PLACE, red, nred, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS) {
+        return ag_errorf(err, err_sz, AG_EMPI, "allreduce of the iteration statistics failed");
+    }
+    t->iteration++;
+    t->env_steps += (int64_t)red[5];
+    st->iteration = t->iteration;
+    st->env_steps = t->env_steps;
+    st->env_steps_iter = (int64_t)red[5];
+    st->episodes = (int64_t)red[0];
+    st->unstable = (int64_t)red[4];
+    if (red[0] > 0) {
+        st->return_mean = red[1] / red[0];
+        double var = red[2] / red[0] - st->return_mean * st->return_mean;
+        st->return_std = sqrt(var > 0 ? var : 0);
+        st->episode_length_mean = red[3] / red[0];
+    } else {
+        st->return_mean = st->return_std = st->episode_length_mean = NAN;
+    }
+    st->num_metrics = spec->num_metrics;
+    for (int m = 0; m < spec->num_metrics; m++) {
+        snprintf(st->metric_names[m], sizeof st->metric_names[m], "%s", spec->metric_names[m]);
+        st->metrics[m] = red[0] > 0 ? red[RED_FIXED + m] / red[0] : NAN;
+    }
+    double denom = (double)(mb_done > 0 ? mb_done : 1) * t->nranks;
+    st->policy_loss = red[6] / denom;
+    st->value_loss = red[7] / denom;
+    st->entropy = red[8] / denom;
+    st->approx_kl = red[9] / denom;
+    st->clip_fraction = red[10] / denom;
+    st->grad_norm = red[11] / denom;
+    st->epochs = epochs_done;
+    st->minibatches = mb_done;
+    return 0;
+}
+
+int64_t rl_trainer_iteration(const RlTrainer *t) {
+    return t->iteration;
+}
+
+int64_t rl_trainer_total_iterations(const RlTrainer *t) {
+    return t->total_iterations;
+}
+
+int64_t rl_trainer_env_steps(const RlTrainer *t) {
+    return t->env_steps;
+}
+
+NnModel *rl_trainer_model(RlTrainer *t) {
+    return t->model;
+}
+
+const EnvTask *rl_trainer_task(const RlTrainer *t) {
+    return &t->task;
+}
+
+int rl_trainer_rank(const RlTrainer *t) {
+    return t->rank;
+}
+
+double rl_trainer_best_eval(const RlTrainer *t) {
+    return t->best_eval;
+}
+
+void rl_trainer_set_best_eval(RlTrainer *t, double best) {
+    t->best_eval = best;
+}

@@ -1,0 +1,116 @@
+/* The PPO trainer of one rank: a batch of environments stepped together, one network call per
+ * step for all of them, preallocated env-major rollout buffers, GAE with truncation bootstrap,
+ * whole-batch advantage normalisation across ranks, clipped PPO updates over epochs x shuffled
+ * minibatches with one allreduce of the flat gradient block per minibatch, observation and
+ * reward normalisation, and checkpoints that let a run continue bit-identically.
+ *
+ * DESIGN
+ * - Collective calls: rl_trainer_create, rl_trainer_iterate, rl_trainer_save and
+ *   rl_trainer_load must be called by every rank of the communicator in the same order.
+ *   rl_trainer_evaluate is local (rank 0 evaluates; the others wait at the next collective).
+ * - Buffers are (env, t) env-major: a recurrent chunk of tbptt steps of one environment is a
+ *   contiguous block of rows (rl_seq.h). Nothing is allocated after rl_trainer_create in the
+ *   collect or update loops.
+ * - The observation normaliser is updated with every observation the policy acts on (reset
+ *   observations included) while collecting; each rank's new samples are merged across ranks
+ *   at the end of every iteration in rank order, so all ranks hold the same statistics.
+ * - Streams: environment i of rank r uses stream r * envs_per_rank + i of the run's seed;
+ *   the trainer's sampling and shuffling streams are per rank; initial weights come from
+ *   rank 0. Same seed and rank count: same metrics.
+ */
+#ifndef RL_PPO_H
+#define RL_PPO_H
+
+#include "ag_spec.h"
+#include "env.h"
+#include "nn_model.h"
+
+#include <jansson.h>
+#include <mpi.h>
+#include <stdint.h>
+
+/* seconds spent per phase during one iteration (this rank) */
+typedef struct RlTimings {
+    double collect;   /* the whole collection, inference and environments included */
+    double env;       /* env_batch_step */
+    double inference; /* nn_model_step during collection (bootstrap values included) */
+    double update;    /* the whole update phase */
+    double forward;   /* nn_model_forward + log-prob/entropy */
+    double backward;  /* loss, nn_dist_backward, nn_model_backward */
+    double allreduce; /* gradient averaging */
+    double optimizer; /* clipping + Adam */
+} RlTimings;
+
+/* the learning metrics of one iteration, the same on every rank */
+typedef struct RlIterStats {
+    int64_t iteration;      /* 1-based: the number of iterations done */
+    int64_t env_steps;      /* over all ranks, since the start of the run */
+    int64_t env_steps_iter; /* over all ranks, during this iteration */
+    int64_t episodes;       /* episodes that ended during this iteration, all ranks */
+    double return_mean, return_std, episode_length_mean; /* NaN without episodes */
+    int64_t unstable;
+    int num_metrics;
+    char metric_names[ENV_MAX_METRICS][ENV_NAME_MAX];
+    double metrics[ENV_MAX_METRICS]; /* task metric means per episode (NaN without episodes) */
+    double policy_loss, value_loss, entropy, approx_kl, clip_fraction, explained_variance;
+    double lr, grad_norm;
+    int epochs; /* epochs run (fewer than configured after a KL early stop) */
+    int minibatches;
+    RlTimings time;
+} RlIterStats;
+
+typedef struct RlEvalResult {
+    int episodes;
+    double mean, std, ci95_low, ci95_high;
+    double length_mean;
+    int64_t unstable;
+    int num_metrics;
+    char metric_names[ENV_MAX_METRICS][ENV_NAME_MAX];
+    double metrics[ENV_MAX_METRICS];
+    int deterministic;
+} RlEvalResult;
+
+typedef struct RlTrainer RlTrainer;
+
+/* builds task, environments, model, distribution, optimizer and buffers for this rank; the
+ * rank count is the communicator's size (spec->ranks is not consulted). Initial weights are
+ * drawn on rank 0 and broadcast. */
+int rl_trainer_create(RlTrainer **out, const AgSpec *spec, MPI_Comm comm, char *err, size_t err_sz);
+void rl_trainer_destroy(RlTrainer *t);
+
+/* one PPO cycle: collect envs_per_rank x horizon steps on each rank, then update */
+int rl_trainer_iterate(RlTrainer *t, RlIterStats *st, char *err, size_t err_sz);
+
+/* iterations done so far and the budget in iterations */
+int64_t rl_trainer_iteration(const RlTrainer *t);
+int64_t rl_trainer_total_iterations(const RlTrainer *t);
+int64_t rl_trainer_env_steps(const RlTrainer *t);
+NnModel *rl_trainer_model(RlTrainer *t);
+const EnvTask *rl_trainer_task(const RlTrainer *t);
+int rl_trainer_rank(const RlTrainer *t);
+/* the best evaluation return recorded (NaN if none); set by the caller's evaluations */
+double rl_trainer_best_eval(const RlTrainer *t);
+void rl_trainer_set_best_eval(RlTrainer *t, double best);
+
+/* checkpoint of the whole run state: the resolved spec, model, Adam, normalisers, every rank's
+ * environments, RNGs, recurrent states and pending observations, and the iteration. Collective;
+ * rank 0 writes the file atomically. */
+int rl_trainer_save(RlTrainer *t, const char *path, char *err, size_t err_sz);
+/* restores a checkpoint written by rl_trainer_save for the same spec and rank count.
+ * Collective; rank 0 reads and sends each rank its part. AG_EMISMATCH when the checkpoint
+ * belongs to another model, task or rank count. */
+int rl_trainer_load(RlTrainer *t, const char *path, char *err, size_t err_sz);
+/* restores only the policy (model parameters and observation normaliser), for evaluation;
+ * local (no MPI) */
+int rl_trainer_load_policy(RlTrainer *t, const char *path, char *err, size_t err_sz);
+/* the spec stored in a checkpoint (for evaluating a checkpoint alone) */
+int rl_ckpt_read_spec(const char *path, AgSpec *spec, char *err, size_t err_sz);
+
+/* runs `episodes` fresh episodes on separate environments seeded from (seed, episode index),
+ * with the frozen observation normaliser; deterministic uses the distribution's mode. Local. */
+int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t seed,
+                        RlEvalResult *res, char *err, size_t err_sz);
+/* the evaluation summary as JSON (new reference) */
+json_t *rl_eval_to_json(const RlEvalResult *res);
+
+#endif

@@ -1,0 +1,512 @@
+/* angora-train: one experiment from a JSON spec to metrics and checkpoints, alone or under
+ * mpirun with R ranks; also evaluates a checkpoint and lists the task catalogue.
+ *
+ *   angora-train SPEC.json --run-dir DIR [--resume] [--quiet] [--stop-after N]
+ *   angora-train --run-dir DIR --resume            (the spec is DIR/spec.json)
+ *   angora-train --evaluate CHECKPOINT [--episodes N] [--deterministic] [--seed S]
+ *   angora-train --list-tasks
+ *
+ * Exit status: 0 done (or stopped by --stop-after), 1 runtime error, 2 usage or bad input
+ * (spec, task, run directory, checkpoint), 3 interrupted by SIGTERM/SIGINT after writing
+ * checkpoints/last.ckpt. docs/training.md has the details. */
+#include "train_run.h"
+
+#include "ag_error.h"
+#include "ag_fs.h"
+#include "ag_log.h"
+#include "ag_spec.h"
+#include "ag_time.h"
+#include "env.h"
+#include "rl_ppo.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
+enum { EXIT_DONE = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
+
+#define SPEC_MAX_BYTES     (1 << 20)
+#define LAST_CKPT_PERIOD_S 60.0
+#define STATUS_PERIOD_S    5.0
+#define EVAL_SEED_MIX      0x9e3779b97f4a7c15ull
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+typedef struct TrainArgs {
+    const char *spec_path;
+    const char *run_dir;
+    const char *evaluate;
+    int resume, quiet, list_tasks, deterministic, episodes;
+    long long stop_after;
+    unsigned long long seed;
+    int have_seed;
+} TrainArgs;
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: angora-train SPEC.json --run-dir DIR [--resume] [--quiet] "
+               "[--stop-after N]\n"
+               "       angora-train --run-dir DIR --resume\n"
+               "       angora-train --evaluate CHECKPOINT [--episodes N] [--deterministic] "
+               "[--seed S]\n"
+               "       angora-train --list-tasks\n");
+}
+
+static int parse_args(int argc, char **argv, TrainArgs *a) {
+    memset(a, 0, sizeof *a);
+    a->episodes = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int has_next = i + 1 < argc;
+        if (strcmp(s, "--run-dir") == 0 && has_next) {
+            a->run_dir = argv[++i];
+        } else if (strcmp(s, "--resume") == 0) {
+            a->resume = 1;
+        } else if (strcmp(s, "--quiet") == 0) {
+            a->quiet = 1;
+        } else if (strcmp(s, "--list-tasks") == 0) {
+            a->list_tasks = 1;
+        } else if (strcmp(s, "--deterministic") == 0) {
+            a->deterministic = 1;
+        } else if (strcmp(s, "--evaluate") == 0 && has_next) {
+            a->evaluate = argv[++i];
+        } else if ((strcmp(s, "--episodes") == 0 || strcmp(s, "--stop-after") == 0 ||
+                    strcmp(s, "--seed") == 0) &&
+                   has_next) {
+            char *end;
+            const char *v = argv[++i];
+            long long n = strtoll(v, &end, 10);
+            if (*v == '\0' || *end != '\0' || n < (strcmp(s, "--seed") == 0 ? 0 : 1)) {
+                fprintf(stderr, "angora-train: %s needs a positive whole number, got '%s'\n", s, v);
+                return -1;
+            }
+            if (strcmp(s, "--episodes") == 0) {
+                if (n > 100000) {
+                    fprintf(stderr, "angora-train: --episodes at most 100000\n");
+                    return -1;
+                }
+                a->episodes = (int)n;
+            } else if (strcmp(s, "--stop-after") == 0) {
+                a->stop_after = n;
+            } else {
+                a->seed = (unsigned long long)n;
+                a->have_seed = 1;
+            }
+        } else if (s[0] == '-' && s[1] == '-') {
+            fprintf(stderr, "angora-train: unknown option %s (or its value is missing)\n", s);
+            return -1;
+        } else if (!a->spec_path) {
+            a->spec_path = s;
+        } else {
+            fprintf(stderr, "angora-train: unexpected argument %s\n", s);
+            return -1;
+        }
+    }
+    if (a->list_tasks || a->evaluate) {
+        return 0;
+    }
+    if (!a->run_dir) {
+        fprintf(stderr, "angora-train: --run-dir is required for training\n");
+        return -1;
+    }
+    if (!a->spec_path && !a->resume) {
+        fprintf(stderr, "angora-train: a spec file is required (or --resume)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int list_tasks(void) {
+    json_t *cat = env_registry_describe();
+    if (!cat) {
+        fprintf(stderr, "angora-train: could not describe the task catalogue\n");
+        return EXIT_ERROR;
+    }
+    json_dumpf(cat, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    json_decref(cat);
+    return EXIT_DONE;
+}
+
+static int evaluate(const TrainArgs *a) {
+    char err[1024] = "";
+    AgSpec spec;
+    RlTrainer *t = NULL;
+    RlEvalResult res;
+    int code = EXIT_USAGE;
+    if (rl_ckpt_read_spec(a->evaluate, &spec, err, sizeof err)) {
+        fprintf(stderr, "angora-train: %s\n", err);
+        return EXIT_USAGE;
+    }
+    /* one environment per rank is enough: evaluation builds its own */
+    spec.ppo.envs_per_rank = 1;
+    spec.ppo.minibatch = spec.ppo.horizon;
+    if (rl_trainer_create(&t, &spec, MPI_COMM_SELF, err, sizeof err) ||
+        rl_trainer_load_policy(t, a->evaluate, err, sizeof err)) {
+        fprintf(stderr, "angora-train: %s\n", err);
+        goto out;
+    }
+    uint64_t seed = a->have_seed ? a->seed : spec.seed ^ EVAL_SEED_MIX;
+    if (rl_trainer_evaluate(t, a->episodes, a->deterministic, seed, &res, err, sizeof err)) {
+        fprintf(stderr, "angora-train: evaluation failed: %s\n", err);
+        code = EXIT_ERROR;
+        goto out;
+    }
+    json_t *o = rl_eval_to_json(&res);
+    json_object_set_new(o, "checkpoint", json_string(a->evaluate));
+    json_object_set_new(o, "task", json_string(spec.task));
+    json_object_set_new(o, "iteration", json_integer(rl_trainer_iteration(t)));
+    json_object_set_new(o, "env_steps", json_integer(rl_trainer_env_steps(t)));
+    json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    json_decref(o);
+    code = EXIT_DONE;
+out:
+    rl_trainer_destroy(t);
+    ag_spec_free(&spec);
+    return code;
+}
+
+/* rank 0 reads the spec text and shares it, so only rank 0 needs the file */
+static char *spec_text_share(const TrainArgs *a, int rank, char *err, size_t err_sz) {
+    char *text = NULL;
+    long long len = -1;
+    if (rank == 0) {
+        char path[TRAIN_PATH_MAX];
+        const char *p = a->spec_path;
+        if (!p) {
+            train_path(path, sizeof path, a->run_dir, "spec.json");
+            p = path;
+        }
+        size_t n = 0;
+        if (ag_fs_read_file(p, SPEC_MAX_BYTES, &text, &n, err, err_sz) == 0) {
+            len = (long long)n;
+        }
+    }
+    MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    if (len < 0) {
+        return NULL;
+    }
+    if (rank != 0) {
+        text = calloc((size_t)len + 1, 1);
+    }
+    MPI_Bcast(text, (int)len + 1, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return text;
+}
+
+/* all ranks agree on one integer (the most severe = largest) */
+static int agree_max(int v) {
+    MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return v;
+}
+
+static int save_ckpt(RlTrainer *t, const char *dir, const char *name, char *err, size_t err_sz) {
+    char path[TRAIN_PATH_MAX], rel[128];
+    snprintf(rel, sizeof rel, "checkpoints/%s", name);
+    if (train_path(path, sizeof path, dir, rel)) {
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "checkpoint path too long");
+    }
+    return rl_trainer_save(t, path, err, err_sz);
+}
+
+static int train(const TrainArgs *a, int rank, int nranks) {
+    char err[1024] = "", path[TRAIN_PATH_MAX];
+    AgSpec spec;
+    int spec_ok = 0, code = EXIT_USAGE, bad;
+    RlTrainer *t = NULL;
+    FILE *metrics = NULL, *log = NULL;
+    memset(&spec, 0, sizeof spec);
+
+    /* spec */
+    char *text = spec_text_share(a, rank, err, sizeof err);
+    if (!text) {
+        if (rank == 0) {
+            fprintf(stderr, "angora-train: spec: %s\n", err);
+        }
+        return EXIT_USAGE;
+    }
+    AgJsonErr je;
+    int rc = ag_spec_parse_text(text, strlen(text), &spec, &je);
+    free(text);
+    if (rc) {
+        if (rank == 0) {
+            char msg[600];
+            ag_json_err_format(&je, msg, sizeof msg);
+            fprintf(stderr, "angora-train: invalid spec: %s\n", msg);
+        }
+        return EXIT_USAGE;
+    }
+    spec_ok = 1;
+    if (spec.ranks != nranks && rank == 0) {
+        fprintf(stderr, "angora-train: spec asks for %d ranks, running with %d\n", spec.ranks,
+                nranks);
+    }
+    spec.ranks = nranks;
+
+    /* run directory (rank 0 writes everything) */
+    bad = 0;
+    if (rank == 0 && train_rundir_prepare(a->run_dir, a->resume, err, sizeof err)) {
+        fprintf(stderr, "angora-train: %s\n", err);
+        bad = 1;
+    }
+    if (agree_max(bad)) {
+        goto out;
+    }
+
+    /* trainer */
+    rc = rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err);
+    if (agree_max(rc != 0)) {
+        if (rank == 0) {
+            fprintf(stderr, "angora-train: %s\n", err[0] ? err : "could not build the trainer");
+        }
+        goto out;
+    }
+    double wall_offset = 0.0;
+    int resumed = 0;
+    if (a->resume) {
+        int have = 0;
+        if (rank == 0) {
+            train_path(path, sizeof path, a->run_dir, "checkpoints/last.ckpt");
+            have = ag_fs_exists(path);
+        }
+        MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (have) {
+            train_path(path, sizeof path, a->run_dir, "checkpoints/last.ckpt");
+            if (rl_trainer_load(t, path, err, sizeof err)) {
+                if (rank == 0) {
+                    fprintf(stderr, "angora-train: cannot resume: %s\n", err);
+                }
+                goto out;
+            }
+            resumed = 1;
+        }
+    }
+    if (rank == 0) {
+        /* everything checked: now the run directory may change */
+        train_path(path, sizeof path, a->run_dir, "metrics.jsonl");
+        bad = train_metrics_truncate(path, rl_trainer_iteration(t), &wall_offset, err,
+                                     sizeof err) != 0;
+        if (!bad) {
+            metrics = fopen(path, "a");
+            bad = metrics == NULL;
+            if (bad) {
+                ag_errorf(err, sizeof err, AG_EIO, "cannot open %s", path);
+            }
+        }
+        if (!bad) {
+            json_t *sj = ag_spec_to_json(&spec);
+            char *s = sj ? json_dumps(sj, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+            json_decref(sj);
+            train_path(path, sizeof path, a->run_dir, "spec.json");
+            bad = !s || ag_fs_write_atomic(path, s, strlen(s), err, sizeof err) != 0;
+            free(s);
+        }
+        train_path(path, sizeof path, a->run_dir, "train.log");
+        log = bad ? NULL : fopen(path, "a");
+        if (!bad && !log) {
+            bad = 1;
+            ag_errorf(err, sizeof err, AG_EIO, "cannot open %s", path);
+        }
+        if (bad) {
+            fprintf(stderr, "angora-train: run directory: %s\n", err);
+        }
+    }
+    if (agree_max(bad)) {
+        code = EXIT_ERROR;
+        goto out;
+    }
+    if (rank == 0) {
+        setvbuf(log, NULL, _IOLBF, 0);
+        ag_log_set_stream(log);
+    }
+    int64_t total = rl_trainer_total_iterations(t);
+    ag_log_info("angora-train %s: task %s, %d ranks x %d envs x %d steps, %lld iterations%s",
+                spec.name, spec.task, nranks, spec.ppo.envs_per_rank, spec.ppo.horizon,
+                (long long)total, resumed ? ", resumed" : "");
+    if (resumed) {
+        ag_log_info("resumed at iteration %lld", (long long)rl_trainer_iteration(t));
+    }
+    if (rank == 0) {
+        train_status_write(a->run_dir, "running", rl_trainer_iteration(t), total, nranks, NULL, err,
+                           sizeof err);
+    }
+
+    /* the loop */
+    double t_start = ag_time_now(), last_ckpt = t_start, last_status = t_start;
+    int interrupted = 0, stopped = 0;
+    code = EXIT_ERROR;
+    while (rl_trainer_iteration(t) < total) {
+        RlIterStats st;
+        double t0 = ag_time_now();
+        if (rl_trainer_iterate(t, &st, err, sizeof err)) {
+            ag_log_error("iteration failed: %s", err);
+            fprintf(stderr, "angora-train: iteration failed: %s\n", err);
+            goto out;
+        }
+        double iter_s = ag_time_now() - t0;
+        int64_t it = st.iteration;
+        int last = it >= total;
+
+        /* deterministic evaluation on separate environments picks the best checkpoint */
+        double eval_ret = NAN, eval_std = NAN;
+        int improved = 0;
+        if (spec.eval.every > 0 && (it % spec.eval.every == 0 || last)) {
+            if (rank == 0) {
+                RlEvalResult ev;
+                if (rl_trainer_evaluate(t, spec.eval.episodes, spec.eval.deterministic,
+                                        spec.seed ^ EVAL_SEED_MIX, &ev, err, sizeof err) == 0) {
+                    eval_ret = ev.mean;
+                    eval_std = ev.std;
+                    double best = rl_trainer_best_eval(t);
+                    improved = isnan(best) || ev.mean > best;
+                } else {
+                    ag_log_warn("evaluation failed: %s", err);
+                }
+            }
+            double buf[2] = {eval_ret, (double)improved};
+            MPI_Bcast(buf, 2, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+            eval_ret = buf[0];
+            improved = buf[1] != 0.0;
+            if (improved) {
+                rl_trainer_set_best_eval(t, eval_ret);
+                if (save_ckpt(t, a->run_dir, "best.ckpt", err, sizeof err)) {
+                    ag_log_error("best checkpoint: %s", err);
+                    goto out;
+                }
+            }
+        }
+        double wall = wall_offset + (ag_time_now() - t_start);
+        if (rank == 0) {
+            json_t *m = train_metrics_json(&st, wall, iter_s, eval_ret, eval_std);
+            if (!m || json_dumpf(m, metrics, JSON_COMPACT) != 0 || fputc('\n', metrics) == EOF ||
+                fflush(metrics) != 0) {
+                json_decref(m);
+                ag_log_error("cannot write metrics.jsonl");
+                fprintf(stderr, "angora-train: cannot write metrics.jsonl\n");
+                MPI_Abort(MPI_COMM_WORLD, EXIT_ERROR);
+            }
+            json_decref(m);
+            if (!a->quiet) {
+                printf("iteration %lld/%lld  steps %lld  return %.2f  eval %.2f  sps %.0f\n",
+                       (long long)it, (long long)total, (long long)st.env_steps, st.return_mean,
+                       eval_ret, iter_s > 0 ? st.env_steps_iter / iter_s : 0.0);
+                fflush(stdout);
+            }
+        }
+        if (spec.checkpoint_every > 0 && it % spec.checkpoint_every == 0) {
+            char name[64];
+            snprintf(name, sizeof name, "iter-%lld.ckpt", (long long)it);
+            if (save_ckpt(t, a->run_dir, name, err, sizeof err)) {
+                ag_log_error("checkpoint: %s", err);
+                goto out;
+            }
+        }
+        interrupted = agree_max(g_stop ? 1 : 0);
+        stopped = a->stop_after > 0 && it >= a->stop_after;
+        double now = ag_time_now();
+        if (last || interrupted || stopped || now - last_ckpt >= LAST_CKPT_PERIOD_S ||
+            (spec.checkpoint_every > 0 && it % spec.checkpoint_every == 0)) {
+            if (save_ckpt(t, a->run_dir, "last.ckpt", err, sizeof err)) {
+                ag_log_error("checkpoint: %s", err);
+                fprintf(stderr, "angora-train: checkpoint: %s\n", err);
+                goto out;
+            }
+            last_ckpt = now;
+        }
+        if (rank == 0 && now - last_status >= STATUS_PERIOD_S) {
+            train_status_write(a->run_dir, "running", it, total, nranks, NULL, err, sizeof err);
+            last_status = now;
+        }
+        if (interrupted || stopped) {
+            break;
+        }
+    }
+    if (interrupted) {
+        ag_log_info("interrupted at iteration %lld; checkpoints/last.ckpt written",
+                    (long long)rl_trainer_iteration(t));
+        code = EXIT_INTERRUPTED;
+    } else {
+        ag_log_info("%s at iteration %lld", stopped ? "stopped" : "done",
+                    (long long)rl_trainer_iteration(t));
+        code = EXIT_DONE;
+    }
+    if (rank == 0) {
+        train_status_write(a->run_dir, interrupted ? "interrupted" : (stopped ? "stopped" : "done"),
+                           rl_trainer_iteration(t), total, nranks, NULL, err, sizeof err);
+    }
+out:
+    if (rank == 0 && code == EXIT_ERROR && t && a->run_dir) {
+        train_status_write(a->run_dir, "failed", rl_trainer_iteration(t),
+                           rl_trainer_total_iterations(t), nranks, err, err, sizeof err);
+    }
+    ag_log_set_stream(NULL);
+    if (metrics) {
+        fclose(metrics);
+    }
+    if (log) {
+        fclose(log);
+    }
+    rl_trainer_destroy(t);
+    if (spec_ok) {
+        ag_spec_free(&spec);
+    }
+    return code;
+}
+
+int main(int argc, char **argv) {
+    TrainArgs a;
+    int rank = 0, nranks = 1, code;
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    openblas_set_num_threads(1);
+    if (parse_args(argc, argv, &a) != 0) {
+        if (rank == 0) {
+            usage(stderr);
+        }
+        MPI_Finalize();
+        return EXIT_USAGE;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (nranks > 1) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "rank %d", rank);
+        ag_log_set_tag(tag);
+    }
+    if (rank != 0) {
+        ag_log_set_level(AG_LOG_WARN);
+    }
+    if (a.list_tasks) {
+        code = rank == 0 ? list_tasks() : EXIT_DONE;
+    } else if (a.evaluate) {
+        code = rank == 0 ? evaluate(&a) : EXIT_DONE;
+    } else {
+        code = train(&a, rank, nranks);
+    }
+#if defined(__SANITIZE_ADDRESS__)
+    /* checked before MPI_Finalize unloads the MPI plugins, whose allocations would then be
+     * unattributable */
+    __lsan_do_leak_check();
+#endif
+    MPI_Finalize();
+    return code;
+}

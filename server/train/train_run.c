@@ -1,0 +1,182 @@
+/* Run directory, metrics lines, status file and metrics truncation (see train_run.h). */
+#include "train_run.h"
+
+#include "ag_buf.h"
+#include "ag_error.h"
+#include "ag_fs.h"
+#include "ag_time.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TRAIN_METRICS_MAX ((size_t)1 << 30)
+
+int train_path(char *out, size_t out_sz, const char *dir, const char *name) {
+    int n = snprintf(out, out_sz, "%s/%s", dir, name);
+    return (n < 0 || (size_t)n >= out_sz) ? AG_ETOOBIG : 0;
+}
+
+int train_rundir_prepare(const char *dir, int resume, char *err, size_t err_sz) {
+    char path[TRAIN_PATH_MAX];
+    int rc = ag_fs_mkdir_p(dir, 0755, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    if (train_path(path, sizeof path, dir, "checkpoints")) {
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "run directory path too long");
+    }
+    rc = ag_fs_mkdir_p(path, 0755, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    if (access(dir, W_OK) != 0 || access(path, W_OK) != 0) {
+        return ag_errorf(err, err_sz, AG_EIO, "run directory %s is not writable: %s", dir,
+                         strerror(errno));
+    }
+    train_path(path, sizeof path, dir, "metrics.jsonl");
+    struct stat sb;
+    if (!resume && stat(path, &sb) == 0 && sb.st_size > 0) {
+        return ag_errorf(err, err_sz, AG_EEXISTS,
+                         "run directory %s already holds a run (metrics.jsonl); use --resume "
+                         "or another directory",
+                         dir);
+    }
+    return 0;
+}
+
+int train_metrics_truncate(const char *path, int64_t iteration, double *last_wall_s, char *err,
+                           size_t err_sz) {
+    char *data = NULL;
+    size_t len = 0;
+    *last_wall_s = 0.0;
+    if (!ag_fs_exists(path)) {
+        return 0;
+    }
+    int rc = ag_fs_read_file(path, TRAIN_METRICS_MAX, &data, &len, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    AgBuf out;
+    rc = ag_buf_init(&out, len, len + 1);
+    if (rc) {
+        free(data);
+        return ag_errorf(err, err_sz, rc, "out of memory");
+    }
+    char *line = data;
+    while (line < data + len) {
+        char *nl = memchr(line, '\n', (size_t)(data + len - line));
+        size_t n = nl ? (size_t)(nl - line) : (size_t)(data + len - line);
+        json_error_t je;
+        json_t *o = json_loadb(line, n, 0, &je);
+        /* a torn last line (crash mid-write) is dropped with the rest */
+        if (!o) {
+            break;
+        }
+        json_int_t it = json_integer_value(json_object_get(o, "iteration"));
+        double w = json_number_value(json_object_get(o, "wall_s"));
+        json_decref(o);
+        if (it > iteration) {
+            break;
+        }
+        ag_buf_append(&out, line, n);
+        ag_buf_append(&out, "\n", 1);
+        *last_wall_s = w;
+        line += n + (nl ? 1 : 0);
+    }
+    rc = ag_fs_write_atomic(path, out.data, out.len, err, err_sz);
+    ag_buf_free(&out);
+    free(data);
+    return rc;
+}
+
+static json_t *num(double v) {
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s, double eval_return,
+                           double eval_std) {
+    json_t *o = json_object();
+    if (!o) {
+        return NULL;
+    }
+    const RlTimings *t = &st->time;
+    json_object_set_new(o, "iteration", json_integer(st->iteration));
+    json_object_set_new(o, "env_steps", json_integer(st->env_steps));
+    json_object_set_new(o, "wall_s", json_real(wall_s));
+    json_object_set_new(o, "return_mean", num(st->return_mean));
+    json_object_set_new(o, "return_std", num(st->return_std));
+    json_object_set_new(o, "episode_length_mean", num(st->episode_length_mean));
+    json_object_set_new(o, "episodes", json_integer(st->episodes));
+    json_object_set_new(o, "policy_loss", num(st->policy_loss));
+    json_object_set_new(o, "value_loss", num(st->value_loss));
+    json_object_set_new(o, "entropy", num(st->entropy));
+    json_object_set_new(o, "approx_kl", num(st->approx_kl));
+    json_object_set_new(o, "clip_fraction", num(st->clip_fraction));
+    json_object_set_new(o, "explained_variance", num(st->explained_variance));
+    json_object_set_new(o, "lr", num(st->lr));
+    json_object_set_new(o, "grad_norm", num(st->grad_norm));
+    json_object_set_new(o, "epochs", json_integer(st->epochs));
+    json_object_set_new(o, "unstable_episodes", json_integer(st->unstable));
+    for (int m = 0; m < st->num_metrics; m++) {
+        char key[64];
+        if (strcmp(st->metric_names[m], "success") == 0) {
+            snprintf(key, sizeof key, "success_rate");
+        } else {
+            snprintf(key, sizeof key, "%s_mean", st->metric_names[m]);
+        }
+        json_object_set_new(o, key, num(st->metrics[m]));
+    }
+    if (isfinite(eval_return)) {
+        json_object_set_new(o, "eval_return", json_real(eval_return));
+        json_object_set_new(o, "eval_return_std", num(eval_std));
+    }
+    json_object_set_new(o, "sps", num(iter_s > 0 ? (double)st->env_steps_iter / iter_s : NAN));
+    json_object_set_new(o, "collect_s", json_real(t->collect));
+    json_object_set_new(o, "update_s", json_real(t->update));
+    json_object_set_new(o, "env_s", json_real(t->env));
+    json_object_set_new(o, "inference_s", json_real(t->inference));
+    json_object_set_new(o, "forward_s", json_real(t->forward));
+    json_object_set_new(o, "backward_s", json_real(t->backward));
+    json_object_set_new(o, "allreduce_s", json_real(t->allreduce));
+    json_object_set_new(o, "optimizer_s", json_real(t->optimizer));
+    return o;
+}
+
+int train_status_write(const char *dir, const char *state, int64_t iteration, int64_t total,
+                       int ranks, const char *message, char *err, size_t err_sz) {
+    static char started[40];
+    char path[TRAIN_PATH_MAX], when[40];
+    if (!started[0]) {
+        ag_time_iso8601(ag_time_wall(), started, (int)sizeof started);
+    }
+    if (train_path(path, sizeof path, dir, "status.json")) {
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "run directory path too long");
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "state", json_string(state));
+    json_object_set_new(o, "iteration", json_integer(iteration));
+    json_object_set_new(o, "total_iterations", json_integer(total));
+    json_object_set_new(o, "pid", json_integer((json_int_t)getpid()));
+    json_object_set_new(o, "ranks", json_integer(ranks));
+    json_object_set_new(o, "updated",
+                        json_string(ag_time_iso8601(ag_time_wall(), when, (int)sizeof when)));
+    json_object_set_new(o, "started", json_string(started));
+    if (message) {
+        json_object_set_new(o, "message", json_string(message));
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    if (!text) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    size_t n = strlen(text);
+    text[n] = '\0';
+    int rc = ag_fs_write_atomic(path, text, n, err, err_sz);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* The run directory of angora-train: layout, the metrics file (one JSON object per iteration),
+ * the status file, and the truncation of metrics on resume.
+ *
+ *   DIR/spec.json             the resolved spec (every default filled in)
+ *   DIR/metrics.jsonl         one JSON object per PPO iteration, flushed each iteration
+ *   DIR/status.json           {state, iteration, total_iterations, pid, ranks, started,
+ *                             updated[, message]}, replaced atomically
+ *   DIR/train.log             the log of rank 0
+ *   DIR/checkpoints/last.ckpt, iter-N.ckpt, best.ckpt
+ */
+#ifndef TRAIN_RUN_H
+#define TRAIN_RUN_H
+
+#include "rl_ppo.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRAIN_PATH_MAX 4096
+
+/* builds DIR/<name> into out (AG_ETOOBIG when it does not fit) */
+int train_path(char *out, size_t out_sz, const char *dir, const char *name);
+
+/* creates DIR and DIR/checkpoints and checks they can be written; a fresh run (resume = 0)
+ * refuses a directory that already holds metrics, so nothing of another run is overwritten */
+int train_rundir_prepare(const char *dir, int resume, char *err, size_t err_sz);
+
+/* keeps the lines of DIR/metrics.jsonl whose iteration is at most `iteration` (atomically);
+ * *last_wall_s gets the wall_s of the last line kept (0 if none). A missing file is fine. */
+int train_metrics_truncate(const char *path, int64_t iteration, double *last_wall_s, char *err,
+                           size_t err_sz);
+
+/* the metrics object of one iteration (new reference); eval_return NaN when not evaluated */
+json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s, double eval_return,
+                           double eval_std);
+
+/* writes DIR/status.json atomically */
+int train_status_write(const char *dir, const char *state, int64_t iteration, int64_t total,
+                       int ranks, const char *message, char *err, size_t err_sz);
+
+#endif

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# angora-train's command line: task catalogue, evaluation of a checkpoint, and bad input that
+# must give a clear message, a non-zero exit and leave the run directory untouched.
+# usage: train_cli.sh ANGORA_TRAIN SPEC_DIR
+# shellcheck source=tests/integration/train/common.sh
+. "$(dirname "$0")/common.sh"
+BIN=$1
+SPECS=$2
+W=$(mktemp -d /tmp/angora-train-cli-XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+expect_exit() { # expected_code description command...
+    local want=$1 what=$2
+    shift 2
+    "$@" >"$W/out" 2>"$W/err"
+    local rc=$?
+    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, expected $want ($(cat "$W/err"))"
+    if [ "$want" -ne 0 ]; then
+        [ -s "$W/err" ] || fail "$what: no message on stderr"
+    fi
+    echo "ok: $what (exit $rc): $(head -c 200 "$W/err" | tr '\n' ' ')"
+}
+
+# catalogue
+expect_exit 0 "list tasks" "$BIN" --list-tasks
+grep -q '"CartPole"' "$W/out" || fail "catalogue lacks CartPole"
+grep -q '"PendulumNoVel"' "$W/out" || fail "catalogue lacks PendulumNoVel"
+
+# usage
+expect_exit 2 "no arguments" "$BIN"
+expect_exit 2 "unknown option" "$BIN" "$SPECS/cartpole.json" --run-dir "$W/x" --bogus
+expect_exit 2 "missing run dir" "$BIN" "$SPECS/cartpole.json"
+expect_exit 2 "bad --stop-after" "$BIN" "$SPECS/cartpole.json" --run-dir "$W/x" --stop-after abc
+
+# bad specs
+expect_exit 2 "missing spec file" "$BIN" "$W/none.json" --run-dir "$W/r1"
+grep -q "none.json" "$W/err" || fail "message does not name the file"
+printf '{"task": "CartPole", "ppo": {"lr": ' >"$W/trunc.json"
+expect_exit 2 "malformed JSON" "$BIN" "$W/trunc.json" --run-dir "$W/r1"
+echo '{"task": "CartPole", "ppo": {"lr": "fast"}}' >"$W/type.json"
+expect_exit 2 "wrong type" "$BIN" "$W/type.json" --run-dir "$W/r1"
+grep -q "ppo.lr" "$W/err" || fail "message does not name ppo.lr"
+echo '{"task": "CartPole", "ppo": {"gamma": 1.5}}' >"$W/range.json"
+expect_exit 2 "out of range" "$BIN" "$W/range.json" --run-dir "$W/r1"
+grep -q "ppo.gamma" "$W/err" || fail "message does not name ppo.gamma"
+echo '{"task": "NoSuchTask"}' >"$W/task.json"
+expect_exit 2 "unknown task" "$BIN" "$W/task.json" --run-dir "$W/r1"
+grep -q "NoSuchTask" "$W/err" || fail "message does not name the task"
+[ ! -e "$W/r1/metrics.jsonl" ] || fail "a refused run left metrics"
+
+# run directory not writable (a file in the way)
+echo x >"$W/file"
+expect_exit 2 "run dir is a file" "$BIN" "$SPECS/cartpole.json" --run-dir "$W/file/run"
+
+# a short real run, then the guards around it
+echo '{"task": "CartPole", "policy": "categorical", "ppo": {"envs_per_rank": 4, "horizon": 64,
+ "minibatch": 128}, "budget": {"env_steps": 1024}, "eval": {"every": 2, "episodes": 3},
+ "checkpoint_every": 2, "seed": 3}' >"$W/small.json"
+expect_exit 0 "short run" "$BIN" "$W/small.json" --run-dir "$W/run" --quiet
+[ "$(wc -l <"$W/run/metrics.jsonl")" -eq 4 ] || fail "expected 4 metrics lines"
+for f in spec.json status.json train.log checkpoints/last.ckpt checkpoints/best.ckpt \
+    checkpoints/iter-2.ckpt checkpoints/iter-4.ckpt; do
+    [ -s "$W/run/$f" ] || fail "missing $f"
+done
+grep -q '"state":"done"' "$W/run/status.json" || fail "status is not done"
+for k in iteration env_steps wall_s return_mean return_std episode_length_mean episodes \
+    policy_loss value_loss entropy approx_kl clip_fraction explained_variance lr grad_norm sps \
+    collect_s update_s unstable_episodes; do
+    grep -q "\"$k\":" "$W/run/metrics.jsonl" || fail "metrics lack $k"
+done
+grep -q '"eval_return":' "$W/run/metrics.jsonl" || fail "metrics lack eval_return"
+[ "$(metric_last "$W/run/metrics.jsonl" env_steps)" = 1024 ] || fail "env_steps"
+ls "$W/run"/checkpoints/*.tmp* 2>/dev/null && fail "temporary checkpoint left behind"
+cp "$W/run/metrics.jsonl" "$W/metrics.before"
+
+# a second fresh run into the same directory is refused and changes nothing
+expect_exit 2 "existing run without --resume" "$BIN" "$W/small.json" --run-dir "$W/run"
+cmp -s "$W/metrics.before" "$W/run/metrics.jsonl" || fail "metrics changed"
+
+# resuming with a spec of another model is refused and changes nothing
+cp "$W/run/checkpoints/last.ckpt" "$W/last.before"
+sed 's/"policy": "categorical"/"policy": "categorical", "model": "simple_lstm"/' "$W/small.json" \
+    >"$W/other.json"
+echo '{"task": "CartPole", "model": "deeper", "ppo": {"envs_per_rank": 4, "horizon": 64,
+ "minibatch": 128}, "budget": {"env_steps": 2048}}' >"$W/other.json"
+expect_exit 2 "resume with another model" "$BIN" "$W/other.json" --run-dir "$W/run" --resume
+grep -qi "model" "$W/err" || fail "message does not mention the model"
+cmp -s "$W/metrics.before" "$W/run/metrics.jsonl" || fail "metrics changed"
+cmp -s "$W/last.before" "$W/run/checkpoints/last.ckpt" || fail "checkpoint changed"
+
+# evaluation of a checkpoint
+expect_exit 0 "evaluate" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" --episodes 5 \
+    --deterministic
+for k in mean std ci95 metrics episodes; do
+    grep -q "\"$k\"" "$W/out" || fail "evaluation JSON lacks $k"
+done
+cp "$W/out" "$W/eval1"
+expect_exit 0 "evaluate again" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" --episodes 5 \
+    --deterministic
+cmp -s "$W/out" "$W/eval1" || fail "deterministic evaluation differs between calls"
+expect_exit 2 "evaluate a missing checkpoint" "$BIN" --evaluate "$W/none.ckpt"
+echo "garbage" >"$W/bad.ckpt"
+expect_exit 2 "evaluate a non-checkpoint" "$BIN" --evaluate "$W/bad.ckpt"
+expect_exit 2 "evaluate with bad episodes" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" \
+    --episodes 0
+echo "all angora-train command-line checks passed"

@@ -1,0 +1,38 @@
+/* Helpers shared by the trainer suites: specs built from JSON text, MPI set-up and tear-down. */
+#ifndef RL_TEST_UTIL_H
+#define RL_TEST_UTIL_H
+
+#include "ag_spec.h"
+
+#include <check.h>
+#include <mpi.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
+static inline void rl_test_spec(AgSpec *spec, const char *text) {
+    AgJsonErr je;
+    int rc = ag_spec_parse_text(text, strlen(text), spec, &je);
+    ck_assert_msg(rc == 0, "spec: %s: %s", je.path, je.reason);
+}
+
+static inline void rl_test_mpi_init(void) {
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        MPI_Init(NULL, NULL);
+    }
+}
+
+/* leaks are checked while the MPI libraries are still loaded (their plugins are unloaded by
+ * MPI_Finalize, which leaves their process-lifetime allocations unattributable) */
+static inline void rl_test_mpi_finalize(void) {
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan_do_leak_check();
+#endif
+    MPI_Finalize();
+}
+
+#endif

@@ -1,0 +1,215 @@
+/* Tests of trainer checkpoints: save + load continues bit-identically, checkpoints of another
+ * model, task or shape are refused with AG_EMISMATCH, damaged files are refused, and the spec
+ * and policy can be read back alone. */
+#include "rl_ppo_int.h"
+#include "rl_test_util.h"
+
+#include "ag_error.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *SPEC_LSTM =
+    "{\"task\": \"CartPoleNoVel\", \"model\": \"simple_lstm\", \"policy\": \"categorical\","
+    " \"ppo\": {\"envs_per_rank\": 4, \"horizon\": 64, \"tbptt\": 8, \"minibatch\": 64,"
+    " \"epochs\": 2}, \"budget\": {\"env_steps\": 4096}, \"seed\": 9}";
+
+static char g_dir[256];
+
+static void setup(void) {
+    snprintf(g_dir, sizeof g_dir, "/tmp/angora-rl-ckpt-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+}
+
+static void teardown(void) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static RlTrainer *make(const char *text) {
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s", err);
+    ag_spec_free(&spec);
+    return t;
+}
+
+static void same_stats(const RlIterStats *a, const RlIterStats *b) {
+    ck_assert_int_eq(a->iteration, b->iteration);
+    ck_assert_int_eq(a->env_steps, b->env_steps);
+    ck_assert_int_eq(a->episodes, b->episodes);
+    ck_assert(memcmp(&a->return_mean, &b->return_mean, sizeof(double)) == 0);
+    ck_assert_double_eq(a->policy_loss, b->policy_loss);
+    ck_assert_double_eq(a->value_loss, b->value_loss);
+    ck_assert_double_eq(a->entropy, b->entropy);
+    ck_assert_double_eq(a->approx_kl, b->approx_kl);
+    ck_assert_double_eq(a->clip_fraction, b->clip_fraction);
+    ck_assert_double_eq(a->grad_norm, b->grad_norm);
+    ck_assert_double_eq(a->lr, b->lr);
+}
+
+static void check_resume(const char *text) {
+    char path[300], err[512] = "";
+    snprintf(path, sizeof path, "%s/last.ckpt", g_dir);
+    RlIterStats straight[4], resumed[4];
+    RlTrainer *a = make(text);
+    for (int i = 0; i < 4; i++) {
+        ck_assert(rl_trainer_iterate(a, &straight[i], err, sizeof err) == 0);
+    }
+    rl_trainer_destroy(a);
+
+    RlTrainer *b = make(text);
+    for (int i = 0; i < 2; i++) {
+        ck_assert(rl_trainer_iterate(b, &resumed[i], err, sizeof err) == 0);
+    }
+    rl_trainer_set_best_eval(b, 123.5);
+    ck_assert_msg(rl_trainer_save(b, path, err, sizeof err) == 0, "%s", err);
+    rl_trainer_destroy(b);
+
+    RlTrainer *c = make(text);
+    ck_assert_msg(rl_trainer_load(c, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(rl_trainer_iteration(c), 2);
+    ck_assert_double_eq(rl_trainer_best_eval(c), 123.5);
+    for (int i = 2; i < 4; i++) {
+        ck_assert(rl_trainer_iterate(c, &resumed[i], err, sizeof err) == 0);
+    }
+    rl_trainer_destroy(c);
+    for (int i = 0; i < 4; i++) {
+        same_stats(&straight[i], &resumed[i]);
+    }
+}
+
+START_TEST(test_resume_identical_recurrent) {
+    check_resume(SPEC_LSTM);
+}
+END_TEST
+
+START_TEST(test_resume_identical_gaussian) {
+    /* continuous actions, value clipping and a linear schedule */
+    check_resume("{\"task\": \"Pendulum\", \"policy\": \"gaussian\", \"ppo\": {\"envs_per_rank\":"
+                 " 3, \"horizon\": 50, \"minibatch\": 50, \"value_clip\": 0.2, \"lr_schedule\":"
+                 " \"linear\"}, \"budget\": {\"env_steps\": 3000}, \"seed\": 4}");
+}
+END_TEST
+
+START_TEST(test_load_mismatch_refused) {
+    char path[300], err[512] = "";
+    snprintf(path, sizeof path, "%s/a.ckpt", g_dir);
+    RlTrainer *a = make(SPEC_LSTM);
+    ck_assert(rl_trainer_save(a, path, err, sizeof err) == 0);
+    rl_trainer_destroy(a);
+    /* another model */
+    RlTrainer *b = make("{\"task\": \"CartPoleNoVel\", \"model\": \"simple_gru\", \"ppo\":"
+                        " {\"envs_per_rank\": 4, \"horizon\": 64, \"tbptt\": 8, \"minibatch\":"
+                        " 64}}");
+    ck_assert_int_eq(rl_trainer_load(b, path, err, sizeof err), AG_EMISMATCH);
+    ck_assert_msg(err[0] != '\0', "no message");
+    ck_assert_int_eq(rl_trainer_iteration(b), 0);
+    rl_trainer_destroy(b);
+    /* another task */
+    err[0] = '\0';
+    RlTrainer *c = make("{\"task\": \"CartPole\", \"model\": \"simple_lstm\", \"ppo\":"
+                        " {\"envs_per_rank\": 4, \"horizon\": 64, \"tbptt\": 8, \"minibatch\":"
+                        " 64}}");
+    ck_assert_int_eq(rl_trainer_load(c, path, err, sizeof err), AG_EMISMATCH);
+    ck_assert_msg(strstr(err, "CartPoleNoVel") != NULL, "message: %s", err);
+    rl_trainer_destroy(c);
+    /* another number of environments */
+    err[0] = '\0';
+    RlTrainer *d = make("{\"task\": \"CartPoleNoVel\", \"model\": \"simple_lstm\", \"ppo\":"
+                        " {\"envs_per_rank\": 2, \"horizon\": 64, \"tbptt\": 8, \"minibatch\":"
+                        " 64}}");
+    ck_assert_int_eq(rl_trainer_load(d, path, err, sizeof err), AG_EMISMATCH);
+    rl_trainer_destroy(d);
+}
+END_TEST
+
+START_TEST(test_damaged_and_missing_refused) {
+    char path[300], err[512] = "";
+    snprintf(path, sizeof path, "%s/a.ckpt", g_dir);
+    RlTrainer *a = make(SPEC_LSTM);
+    ck_assert(rl_trainer_save(a, path, err, sizeof err) == 0);
+    /* flip one byte in the middle */
+    FILE *f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size / 2, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, size / 2, SEEK_SET);
+    fputc(c ^ 0x5a, f);
+    fclose(f);
+    ck_assert_int_ne(rl_trainer_load(a, path, err, sizeof err), 0);
+    ck_assert_msg(err[0] != '\0', "no message");
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/none.ckpt", g_dir);
+    err[0] = '\0';
+    ck_assert_int_ne(rl_trainer_load(a, missing, err, sizeof err), 0);
+    ck_assert_msg(err[0] != '\0', "no message");
+    AgSpec spec;
+    ck_assert_int_ne(rl_ckpt_read_spec(missing, &spec, err, sizeof err), 0);
+    /* an unwritable destination fails cleanly */
+    ck_assert_int_ne(rl_trainer_save(a, "/nonexistent-dir/x.ckpt", err, sizeof err), 0);
+    rl_trainer_destroy(a);
+}
+END_TEST
+
+START_TEST(test_spec_and_policy_read_back) {
+    char path[300], err[512] = "";
+    snprintf(path, sizeof path, "%s/p.ckpt", g_dir);
+    RlTrainer *a = make(SPEC_LSTM);
+    RlIterStats st;
+    ck_assert(rl_trainer_iterate(a, &st, err, sizeof err) == 0);
+    ck_assert(rl_trainer_save(a, path, err, sizeof err) == 0);
+    AgSpec spec;
+    ck_assert_msg(rl_ckpt_read_spec(path, &spec, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(spec.task, "CartPoleNoVel");
+    ck_assert_int_eq(spec.ppo.tbptt, 8);
+    ck_assert_int_eq((int)spec.seed, 9);
+    spec.ppo.envs_per_rank = 1;
+    spec.ppo.minibatch = spec.ppo.horizon;
+    RlTrainer *b = NULL;
+    ck_assert(rl_trainer_create(&b, &spec, MPI_COMM_SELF, err, sizeof err) == 0);
+    ck_assert_msg(rl_trainer_load_policy(b, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(rl_trainer_iteration(b), 1);
+    ck_assert(memcmp(nn_model_params(a->model), nn_model_params(b->model),
+                     a->num_params * sizeof(float)) == 0);
+    ck_assert_double_eq(a->obs_stat.count, b->obs_stat.count);
+    ck_assert_double_eq(a->obs_stat.mean[0], b->obs_stat.mean[0]);
+    rl_trainer_destroy(b);
+    rl_trainer_destroy(a);
+    ag_spec_free(&spec);
+}
+END_TEST
+
+static Suite *ckpt_suite(void) {
+    Suite *s = suite_create("rl_ckpt");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_resume_identical_recurrent);
+    tcase_add_test(tc, test_resume_identical_gaussian);
+    tcase_add_test(tc, test_load_mismatch_refused);
+    tcase_add_test(tc, test_damaged_and_missing_refused);
+    tcase_add_test(tc, test_spec_and_policy_read_back);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    rl_test_mpi_init();
+    SRunner *sr = srunner_create(ckpt_suite());
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    rl_test_mpi_finalize();
+    return failed ? 1 : 0;
+}

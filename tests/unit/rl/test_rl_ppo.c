@@ -1,0 +1,356 @@
+/* Tests of the trainer: recurrent collection and training see the same hidden states, stored
+ * rollouts are consistent, reruns are deterministic, CartPole learns, bad specs are refused.
+ * The suite runs alone and again under `mpiexec -np 2` (unit_rl_ppo_2ranks): the expectations
+ * scale with the rank count, and the statistics merged across ranks are checked there. */
+#include "rl_ppo_int.h"
+#include "rl_test_util.h"
+
+#include "ag_error.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int nranks(void) {
+    int n = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &n);
+    return n;
+}
+
+static const char *SPEC_LSTM =
+    "{\"task\": \"CartPoleNoVel\", \"model\": \"simple_lstm\", \"policy\": \"categorical\","
+    " \"ppo\": {\"envs_per_rank\": 4, \"horizon\": 64, \"tbptt\": 8, \"minibatch\": 64,"
+    " \"epochs\": 2}, \"budget\": {\"env_steps\": 4096}, \"seed\": 3}";
+
+static const char *SPEC_FF =
+    "{\"task\": \"CartPole\", \"model\": \"simple\", \"policy\": \"categorical\","
+    " \"ppo\": {\"envs_per_rank\": 4, \"horizon\": 64, \"minibatch\": 64, \"epochs\": 2},"
+    " \"budget\": {\"env_steps\": 4096}, \"seed\": 5}";
+
+START_TEST(test_recurrent_chunks_replay_collection) {
+    /* after collection, running each stored sequence through the training forward pass with
+     * its stored initial state and reset mask gives back exactly the collection's
+     * log-probabilities and values: hidden states are handled identically, including episode
+     * ends inside a chunk */
+    AgSpec spec;
+    rl_test_spec(&spec, SPEC_LSTM);
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(t->L, 8);
+    ck_assert_int_gt(t->S, 0);
+    RlTimings tm = {0};
+    rl_trainer_collect(t, &tm);
+    rl_trainer_collect(t, &tm); /* the second rollout starts with carried-over states */
+    int inner_resets = 0, chunk_start_resets = 0;
+    for (int r = 0; r < t->E * t->H; r++) {
+        if (t->buf_reset[r]) {
+            if (r % t->L) {
+                inner_resets++;
+            } else {
+                chunk_start_resets++;
+            }
+        }
+        /* a reset follows exactly the steps that ended an episode */
+        if (r % t->H) {
+            ck_assert_int_eq(t->buf_reset[r], t->buf_done[r - 1]);
+        }
+    }
+    ck_assert_int_gt(inner_resets, 0);
+    NnTrainCtx *ctx = nn_train_ctx_create(t->model, t->U, t->L);
+    ck_assert_ptr_nonnull(ctx);
+    size_t n = (size_t)t->E * t->H;
+    float *pol = malloc(n * t->P * sizeof *pol), *val = malloc(n * sizeof *val);
+    float *logp = malloc(n * sizeof *logp);
+    nn_model_forward(t->model, ctx, t->U, t->buf_obs, t->buf_state0, t->buf_reset, pol, val);
+    nn_dist_log_prob(&t->dist, (int)n, pol, t->buf_raw, logp);
+    double max_lp = 0, max_v = 0;
+    for (size_t i = 0; i < n; i++) {
+        max_lp = fmax(max_lp, fabs(logp[i] - t->buf_logp[i]));
+        max_v = fmax(max_v, fabs(val[i] - t->buf_value[i]));
+    }
+    printf("recurrent replay: %d resets inside chunks, %d at chunk starts, max |dlogp| %.3g, "
+           "max |dv| %.3g\n",
+           inner_resets, chunk_start_resets, max_lp, max_v);
+    ck_assert_double_lt(max_lp, 1e-4);
+    ck_assert_double_lt(max_v, 1e-4);
+    /* without the reset mask the replay differs: the mask matters */
+    nn_model_forward(t->model, ctx, t->U, t->buf_obs, t->buf_state0, NULL, pol, val);
+    double diff = 0;
+    for (size_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs(val[i] - t->buf_value[i]));
+    }
+    ck_assert_double_gt(diff, 1e-4);
+    free(pol);
+    free(val);
+    free(logp);
+    nn_train_ctx_destroy(ctx);
+    rl_trainer_destroy(t);
+    ag_spec_free(&spec);
+}
+END_TEST
+
+START_TEST(test_rollout_buffers_consistent) {
+    /* feed-forward: the stored values are the value network's output on the stored
+     * (normalised) observations, and observations stay within the clip */
+    AgSpec spec;
+    rl_test_spec(&spec, SPEC_FF);
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(t->L, 1);
+    ck_assert_int_eq(t->S, 0);
+    RlTimings tm = {0};
+    rl_trainer_collect(t, &tm);
+    size_t n = (size_t)t->E * t->H;
+    NnStepCtx *ctx = nn_step_ctx_create(t->model, (int)n);
+    float *val = malloc(n * sizeof *val);
+    nn_model_step(t->model, ctx, (int)n, t->buf_obs, NULL, NULL, NULL, val);
+    int dones = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_float_eq_tol(val[i], t->buf_value[i], 1e-5f);
+        dones += t->buf_done[i];
+        for (int k = 0; k < t->O; k++) {
+            ck_assert(fabsf(t->buf_obs[i * t->O + k]) <= 10.0f);
+        }
+    }
+    ck_assert_int_gt(dones, 0);
+    /* the normaliser saw every observation the policy acted on */
+    ck_assert_double_eq(t->obs_stat.count, (double)n);
+    ck_assert_double_gt(tm.collect, 0.0);
+    free(val);
+    nn_step_ctx_destroy(ctx);
+    rl_trainer_destroy(t);
+    ag_spec_free(&spec);
+}
+END_TEST
+
+START_TEST(test_truncation_bootstrapped_termination_not) {
+    /* CartPole cut after 5 steps: every episode of the first rollout ends by truncation at
+     * t = 4, 9, 14, ... and only those rewards carry gamma * V(final observation); every other
+     * reward (including a fall, which terminates) stays the raw 1 */
+    AgSpec spec;
+    rl_test_spec(&spec, "{\"task\": \"CartPole\", \"task_options\": {\"max_episode_steps\": 5},"
+                        " \"policy\": \"categorical\", \"normalize\": {\"rewards\": false},"
+                        " \"ppo\": {\"envs_per_rank\": 3, \"horizon\": 40, \"minibatch\": 40,"
+                        " \"gamma\": 0.5}}");
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s", err);
+    RlTimings tm = {0};
+    rl_trainer_collect(t, &tm);
+    for (int e = 0; e < t->E; e++) {
+        for (int s = 0; s < t->H; s++) {
+            size_t row = (size_t)e * t->H + s;
+            if (s % 5 == 4) {
+                ck_assert_int_eq(t->buf_done[row], 1);
+                ck_assert_msg(t->buf_reward[row] != 1.0f, "row %zu not bootstrapped", row);
+                /* the bootstrap is gamma times a value of the untrained network */
+                ck_assert(fabsf(t->buf_reward[row] - 1.0f) < 0.5f * 10.0f);
+            } else {
+                ck_assert_int_eq(t->buf_done[row], 0);
+                ck_assert_float_eq(t->buf_reward[row], 1.0f);
+            }
+        }
+    }
+    rl_trainer_destroy(t);
+    ag_spec_free(&spec);
+}
+END_TEST
+
+static void run_iters(const char *text, int iters, RlIterStats *out) {
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < iters; i++) {
+        ck_assert_msg(rl_trainer_iterate(t, &out[i], err, sizeof err) == 0, "%s", err);
+    }
+    rl_trainer_destroy(t);
+    ag_spec_free(&spec);
+}
+
+START_TEST(test_rerun_identical) {
+    RlIterStats a[3], b[3];
+    run_iters(SPEC_LSTM, 3, a);
+    run_iters(SPEC_LSTM, 3, b);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(a[i].iteration, i + 1);
+        ck_assert_int_eq(a[i].env_steps, (i + 1) * 4 * 64 * nranks());
+        ck_assert_double_eq(a[i].policy_loss, b[i].policy_loss);
+        ck_assert_double_eq(a[i].value_loss, b[i].value_loss);
+        ck_assert_double_eq(a[i].entropy, b[i].entropy);
+        ck_assert_double_eq(a[i].approx_kl, b[i].approx_kl);
+        ck_assert_double_eq(a[i].grad_norm, b[i].grad_norm);
+        ck_assert_int_eq(a[i].episodes, b[i].episodes);
+        ck_assert(isfinite(a[i].policy_loss) && isfinite(a[i].grad_norm));
+        ck_assert_int_eq(a[i].epochs, 2);
+        /* 256 transitions per rank in minibatches of 64 / ranks */
+        ck_assert_int_eq(a[i].minibatches, 2 * 4 * nranks());
+    }
+    /* another seed gives other numbers */
+    char other[1024];
+    snprintf(other, sizeof other, "%s", SPEC_LSTM);
+    char *p = strstr(other, "\"seed\": 3");
+    p[8] = '4';
+    run_iters(other, 1, b);
+    ck_assert(a[0].policy_loss != b[0].policy_loss);
+}
+END_TEST
+
+START_TEST(test_cartpole_improves) {
+    /* a short run must lift CartPole's return well above random play (about 22) */
+    const char *text =
+        "{\"task\": \"CartPole\", \"model\": \"simple\", \"policy\": \"categorical\","
+        " \"ppo\": {\"envs_per_rank\": 8, \"horizon\": 128, \"minibatch\": 256, \"epochs\": 4,"
+        " \"lr\": 0.001, \"c_entropy\": 0}, \"budget\": {\"env_steps\": 40960}, \"seed\": 2}";
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s", err);
+    int iters = (int)rl_trainer_total_iterations(t);
+    ck_assert_int_eq(iters, 40 / nranks());
+    RlIterStats st, first = {0};
+    double best = 0;
+    for (int i = 0; i < iters; i++) {
+        ck_assert(rl_trainer_iterate(t, &st, err, sizeof err) == 0);
+        if (i == 0) {
+            first = st;
+        }
+        if (isfinite(st.return_mean)) {
+            best = fmax(best, st.return_mean);
+        }
+    }
+    printf("cartpole: first return %.1f, best %.1f after %lld steps\n", first.return_mean, best,
+           (long long)st.env_steps);
+    ck_assert_double_lt(first.return_mean, 60);
+    ck_assert_double_gt(best, 200);
+    ck_assert_double_gt(st.explained_variance, -10);
+    rl_trainer_destroy(t);
+    ag_spec_free(&spec);
+}
+END_TEST
+
+static int create_err(const char *text, char *err, size_t err_sz) {
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    RlTrainer *t = NULL;
+    int rc = rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, err_sz);
+    ck_assert_ptr_null(t);
+    ag_spec_free(&spec);
+    return rc;
+}
+
+START_TEST(test_bad_specs_refused) {
+    char err[512] = "";
+    ck_assert_int_ne(create_err("{\"task\": \"NoSuchTask\"}", err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "NoSuchTask") != NULL, "message: %s", err);
+    err[0] = '\0';
+    ck_assert_int_eq(
+        create_err("{\"task\": \"CartPole\", \"policy\": \"gaussian\"}", err, sizeof err),
+        AG_ESPEC);
+    ck_assert_msg(strstr(err, "policy") != NULL, "message: %s", err);
+    err[0] = '\0';
+    ck_assert_int_eq(
+        create_err("{\"task\": \"Pendulum\", \"policy\": \"categorical\"}", err, sizeof err),
+        AG_ESPEC);
+    err[0] = '\0';
+    ck_assert_int_ne(
+        create_err("{\"task\": \"CartPole\", \"task_options\": {\"bogus\": 1}}", err, sizeof err),
+        0);
+    ck_assert_msg(strstr(err, "bogus") != NULL, "message: %s", err);
+    err[0] = '\0';
+    ck_assert_int_ne(
+        create_err("{\"task\": \"CartPole\", \"model\": \"no_such_model\"}", err, sizeof err), 0);
+    ck_assert_msg(err[0] != '\0', "no message");
+}
+END_TEST
+
+START_TEST(test_gaussian_and_beta_box) {
+    /* continuous actions through both box distributions: an iteration runs and stays finite */
+    const char *kinds[2] = {"gaussian", "beta"};
+    for (int k = 0; k < 2; k++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"task\": \"Pendulum\", \"policy\": \"%s\", \"ppo\": {\"envs_per_rank\": 2,"
+                 " \"horizon\": 200, \"minibatch\": 100, \"value_clip\": 0.2,"
+                 " \"target_kl\": 1e-9}, \"budget\": {\"env_steps\": 800}}",
+                 kinds[k]);
+        AgSpec spec;
+        rl_test_spec(&spec, text);
+        char err[512] = "";
+        RlTrainer *t = NULL;
+        ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s",
+                      err);
+        RlIterStats st;
+        for (int i = 0; i < 2; i++) {
+            ck_assert(rl_trainer_iterate(t, &st, err, sizeof err) == 0);
+            ck_assert(isfinite(st.policy_loss) && isfinite(st.value_loss));
+            ck_assert_int_eq(st.episodes, 2 * nranks()); /* 200-step episodes, truncated */
+            /* the tiny target_kl stops after the first epoch */
+            ck_assert_int_eq(st.epochs, 1);
+        }
+        rl_trainer_destroy(t);
+        ag_spec_free(&spec);
+    }
+}
+END_TEST
+
+START_TEST(test_statistics_merged_across_ranks) {
+    /* after an iteration every rank's normalisers hold the samples of all ranks, and every
+     * rank holds the same parameters and statistics */
+    AgSpec spec;
+    rl_test_spec(&spec, SPEC_FF);
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s", err);
+    RlIterStats st;
+    for (int it = 1; it <= 2; it++) {
+        ck_assert(rl_trainer_iterate(t, &st, err, sizeof err) == 0);
+        double n = (double)it * t->E * t->H * nranks();
+        ck_assert_double_eq(t->obs_stat.count, n);
+        ck_assert_double_eq(t->ret_stat.count, n);
+        ck_assert_double_eq(t->obs_delta.count, 0);
+        double mine[3] = {t->obs_stat.mean[0], rl_stat_var(&t->obs_stat, 2),
+                          (double)nn_model_params(t->model)[t->num_params / 2]};
+        double lo[3], hi[3];
+        MPI_Allreduce(mine, lo, 3, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+        MPI_Allreduce(mine, hi, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        for (int k = 0; k < 3; k++) {
+            ck_assert_double_eq(lo[k], hi[k]);
+        }
+    }
+    rl_trainer_destroy(t);
+    ag_spec_free(&spec);
+}
+END_TEST
+
+static Suite *ppo_suite(void) {
+    Suite *s = suite_create("rl_ppo");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_recurrent_chunks_replay_collection);
+    tcase_add_test(tc, test_rollout_buffers_consistent);
+    tcase_add_test(tc, test_truncation_bootstrapped_termination_not);
+    tcase_add_test(tc, test_rerun_identical);
+    tcase_add_test(tc, test_cartpole_improves);
+    tcase_add_test(tc, test_bad_specs_refused);
+    tcase_add_test(tc, test_gaussian_and_beta_box);
+    tcase_add_test(tc, test_statistics_merged_across_ranks);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    rl_test_mpi_init();
+    SRunner *sr = srunner_create(ppo_suite());
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    rl_test_mpi_finalize();
+    return failed ? 1 : 0;
+}
