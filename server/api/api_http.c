@@ -1,0 +1,250 @@
+/* HTTP serving of the API with libmicrohttpd: binds the configured address, reads request bodies
+ * up to the limit (413 beyond it), hands each request to api_handle() and sends its response
+ * (bodies from memory, files from their descriptor). Connection count and idle time are capped. */
+#include "api.h"
+
+#include "ag_buf.h"
+#include "ag_error.h"
+#include "ag_log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* api_routes.c */
+void api_http_destroy(Api *api);
+void *api_http_get(const Api *api);
+void api_http_set(Api *api, void *http);
+const ApiConfig *api_config(const Api *api);
+
+typedef struct ApiHttp {
+    struct MHD_Daemon *daemon;
+    int port;
+} ApiHttp;
+
+typedef struct ReqState {
+    AgBuf body;
+    int too_big;
+} ReqState;
+
+static const char *query_arg(void *ctx, const char *name) {
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, ApiResponse *resp) {
+    struct MHD_Response *r = NULL;
+    enum MHD_Result ok;
+    if (resp->file_path) {
+        int fd = open(resp->file_path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd >= 0 && fstat(fd, &sb) == 0) {
+            r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+            if (!r)
+                close(fd);
+        } else {
+            if (fd >= 0)
+                close(fd);
+            free(resp->body);
+            resp->body = api_problem_body(404, AG_ENOTFOUND, "file vanished", NULL);
+            resp->body_len = resp->body ? strlen(resp->body) : 0;
+            resp->status = 404;
+            resp->content_type = "application/problem+json";
+            resp->header[0] = '\0';
+        }
+    }
+    if (!r) {
+        r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (void *)"",
+                                            resp->body ? MHD_RESPMEM_MUST_FREE
+                                                       : MHD_RESPMEM_PERSISTENT);
+        if (r)
+            resp->body = NULL; /* MHD frees it */
+    }
+    if (!r)
+        return MHD_NO;
+    if (resp->content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (resp->header[0]) {
+        char *colon = strchr(resp->header, ':');
+        if (colon) {
+            *colon = '\0';
+            MHD_add_response_header(r, resp->header, colon + 1 + (colon[1] == ' '));
+        }
+    }
+    ok = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result send_problem(Api *api, struct MHD_Connection *c, int status, int code,
+                                    const char *detail) {
+    ApiResponse resp;
+    memset(&resp, 0, sizeof(resp));
+    resp.status = status;
+    resp.content_type = "application/problem+json";
+    resp.body = api_problem_body(status, code, detail, NULL);
+    resp.body_len = resp.body ? strlen(resp.body) : 0;
+    api_note_request(api, status);
+    return send_response(c, &resp);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
+    Api *api = cls;
+    const ApiConfig *cfg = api_config(api);
+    ReqState *rs = *con_cls;
+    ApiRequest req;
+    ApiResponse resp;
+    enum MHD_Result ok;
+    (void)version;
+    if (!rs) {
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        rs = calloc(1, sizeof(*rs));
+        if (!rs || ag_buf_init(&rs->body, 0, cfg->max_body) != 0) {
+            free(rs);
+            return MHD_NO;
+        }
+        *con_cls = rs;
+        /* refuse a declared oversize body before reading it */
+        if (cl && strtoull(cl, NULL, 10) > cfg->max_body) {
+            rs->too_big = 1;
+            return send_problem(api, c, 413, AG_ETOOBIG, "request bodies are limited to 1 MiB");
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (!rs->too_big && ag_buf_append(&rs->body, upload, *upload_size) != 0)
+            rs->too_big = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rs->too_big)
+        return send_problem(api, c, 413, AG_ETOOBIG, "request bodies are limited to 1 MiB");
+    memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.path = url;
+    req.authorization =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    req.body = rs->body.data;
+    req.body_len = rs->body.len;
+    req.arg = query_arg;
+    req.arg_ctx = c;
+    api_handle(api, &req, &resp);
+    ag_log_debug("http: %s %s -> %d", method, url, resp.status);
+    ok = send_response(c, &resp);
+    api_response_free(&resp);
+    return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    ReqState *rs = *con_cls;
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (rs) {
+        ag_buf_free(&rs->body);
+        free(rs);
+    }
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    char msg[512];
+    size_t n;
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    ag_log_warn("http: %s", msg);
+}
+
+int api_listen(Api *api, char *err, size_t err_sz) {
+    const ApiConfig *cfg = api_config(api);
+    ApiHttp *h;
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    struct sockaddr *sa;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_AUTO;
+    const union MHD_DaemonInfo *info;
+    if (api_http_get(api))
+        return ag_errorf(err, err_sz, AG_ESTATE, "already listening");
+    memset(&a4, 0, sizeof(a4));
+    memset(&a6, 0, sizeof(a6));
+    if (inet_pton(AF_INET, cfg->bind_addr, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)cfg->port);
+        sa = (struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, cfg->bind_addr, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)cfg->port);
+        sa = (struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return ag_errorf(err, err_sz, AG_EINVAL, "bind address %s is not a numeric IP address",
+                         cfg->bind_addr);
+    }
+    if (cfg->port < 0 || cfg->port > 65535)
+        return ag_errorf(err, err_sz, AG_ERANGE, "port %d out of range", cfg->port);
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, api,
+                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                                 sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+                                 /* one thread needs no pool */
+                                 cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+                                 (unsigned)cfg->threads, MHD_OPTION_END);
+    if (!h->daemon) {
+        free(h);
+        return ag_errorf(err, err_sz, AG_EIO, "cannot listen on %s:%d (address in use?)",
+                         cfg->bind_addr, cfg->port);
+    }
+    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : cfg->port;
+    api_http_set(api, h);
+    return 0;
+}
+
+int api_port(const Api *api) {
+    const ApiHttp *h = api_http_get(api);
+    return h ? h->port : 0;
+}
+
+void api_quiesce(Api *api) {
+    ApiHttp *h = api_http_get(api);
+    if (h && h->daemon) {
+        MHD_socket s = MHD_quiesce_daemon(h->daemon);
+        if (s != MHD_INVALID_SOCKET)
+            close(s);
+    }
+}
+
+void api_stop(Api *api) {
+    api_http_destroy(api);
+}
+
+void api_http_destroy(Api *api) {
+    ApiHttp *h = api_http_get(api);
+    if (!h)
+        return;
+    if (h->daemon)
+        MHD_stop_daemon(h->daemon);
+    free(h);
+    api_http_set(api, NULL);
+}

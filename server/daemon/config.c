@@ -1,0 +1,205 @@
+/* angorad's configuration: defaults, the "key = value" config file and single settings from the
+ * command line, each value checked with a message naming where it came from. */
+#include "daemon.h"
+
+#include "ag_error.h"
+#include "ag_log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    memset(c, 0, sizeof(*c));
+    if (xdg && *xdg)
+        snprintf(c->data_dir, sizeof(c->data_dir), "%s/angora", xdg);
+    else
+        snprintf(c->data_dir, sizeof(c->data_dir), "%s/.local/share/angora",
+                 home && *home ? home : "/tmp");
+    snprintf(c->bind, sizeof(c->bind), "127.0.0.1");
+    c->port = 7878;
+    c->stream_port = -2;
+    snprintf(c->trainer, sizeof(c->trainer), "%s", default_trainer ? default_trainer : "");
+    snprintf(c->mpirun, sizeof(c->mpirun), "mpirun");
+    c->max_cores = cpus > 0 ? (int)cpus : 1;
+    c->max_attempts = 3;
+    c->grace_s = 10;
+    c->tick_s = 0.2;
+    c->shutdown = DAEMON_SHUTDOWN_LEAVE;
+    snprintf(c->log_level, sizeof(c->log_level), "info");
+    c->max_connections = 256;
+    c->connection_timeout_s = 30;
+    c->http_threads = 4;
+    c->integrity_check = 1;
+}
+
+static int parse_long(const char *key, const char *v, long min, long max, long *out, char *err,
+                      size_t err_sz) {
+    char *end;
+    long x;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (!*v || *end || errno)
+        return ag_errorf(err, err_sz, AG_EINVAL, "%s: expected an integer, got \"%s\"", key, v);
+    if (x < min || x > max)
+        return ag_errorf(err, err_sz, AG_ERANGE, "%s: must be in [%ld, %ld], got %ld", key, min,
+                         max, x);
+    *out = x;
+    return 0;
+}
+
+static int parse_double(const char *key, const char *v, double min, double max, double *out,
+                        char *err, size_t err_sz) {
+    char *end;
+    double x;
+    errno = 0;
+    x = strtod(v, &end);
+    if (!*v || *end || errno || x != x)
+        return ag_errorf(err, err_sz, AG_EINVAL, "%s: expected a number, got \"%s\"", key, v);
+    if (x < min || x > max)
+        return ag_errorf(err, err_sz, AG_ERANGE, "%s: must be in [%g, %g], got %g", key, min, max,
+                         x);
+    *out = x;
+    return 0;
+}
+
+static int copy_str(const char *key, const char *v, char *dst, size_t dst_sz, char *err,
+                    size_t err_sz) {
+    if (strlen(v) >= dst_sz)
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "%s: value too long", key);
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err, size_t err_sz) {
+    long l = 0;
+    int rc;
+    if (!strcmp(key, "data_dir"))
+        return copy_str(key, v, c->data_dir, sizeof(c->data_dir), err, err_sz);
+    if (!strcmp(key, "bind"))
+        return copy_str(key, v, c->bind, sizeof(c->bind), err, err_sz);
+    if (!strcmp(key, "port_file"))
+        return copy_str(key, v, c->port_file, sizeof(c->port_file), err, err_sz);
+    if (!strcmp(key, "trainer"))
+        return copy_str(key, v, c->trainer, sizeof(c->trainer), err, err_sz);
+    if (!strcmp(key, "mpirun"))
+        return copy_str(key, v, c->mpirun, sizeof(c->mpirun), err, err_sz);
+    if (!strcmp(key, "hostfile"))
+        return copy_str(key, v, c->hostfile, sizeof(c->hostfile), err, err_sz);
+    if (!strcmp(key, "port")) {
+        rc = parse_long(key, v, 0, 65535, &l, err, err_sz);
+        c->port = (int)l;
+        return rc;
+    }
+    if (!strcmp(key, "stream_port")) {
+        rc = parse_long(key, v, -2, 65535, &l, err, err_sz);
+        c->stream_port = (int)l;
+        return rc;
+    }
+    if (!strcmp(key, "max_cores")) {
+        rc = parse_long(key, v, 1, 4096, &l, err, err_sz);
+        c->max_cores = (int)l;
+        return rc;
+    }
+    if (!strcmp(key, "max_attempts")) {
+        rc = parse_long(key, v, 1, 100, &l, err, err_sz);
+        c->max_attempts = (int)l;
+        return rc;
+    }
+    if (!strcmp(key, "grace_seconds"))
+        return parse_double(key, v, 0, 3600, &c->grace_s, err, err_sz);
+    if (!strcmp(key, "tick_seconds"))
+        return parse_double(key, v, 0.01, 10, &c->tick_s, err, err_sz);
+    if (!strcmp(key, "max_connections")) {
+        rc = parse_long(key, v, 1, 65536, &l, err, err_sz);
+        c->max_connections = (unsigned)l;
+        return rc;
+    }
+    if (!strcmp(key, "connection_timeout")) {
+        rc = parse_long(key, v, 1, 3600, &l, err, err_sz);
+        c->connection_timeout_s = (unsigned)l;
+        return rc;
+    }
+    if (!strcmp(key, "http_threads")) {
+        rc = parse_long(key, v, 1, 64, &l, err, err_sz);
+        c->http_threads = (unsigned)l;
+        return rc;
+    }
+    if (!strcmp(key, "integrity_check")) {
+        if (strcmp(v, "yes") && strcmp(v, "no"))
+            return ag_errorf(err, err_sz, AG_EINVAL, "integrity_check: yes or no, got \"%s\"", v);
+        c->integrity_check = !strcmp(v, "yes");
+        return 0;
+    }
+    if (!strcmp(key, "on_shutdown")) {
+        if (!strcmp(v, "leave"))
+            c->shutdown = DAEMON_SHUTDOWN_LEAVE;
+        else if (!strcmp(v, "checkpoint"))
+            c->shutdown = DAEMON_SHUTDOWN_CHECKPOINT;
+        else
+            return ag_errorf(err, err_sz, AG_EINVAL, "on_shutdown: leave or checkpoint, got \"%s\"",
+                             v);
+        return 0;
+    }
+    if (!strcmp(key, "log_level")) {
+        if (ag_log_level_parse(v) < 0)
+            return ag_errorf(err, err_sz, AG_EINVAL,
+                             "log_level: debug, info, warn, error or off, got \"%s\"", v);
+        return copy_str(key, v, c->log_level, sizeof(c->log_level), err, err_sz);
+    }
+    return ag_errorf(err, err_sz, AG_EINVAL, "unknown setting \"%s\"", key);
+}
+
+static char *trim(char *s) {
+    char *end;
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+int daemon_config_load(DaemonConfig *c, const char *path, char *err, size_t err_sz) {
+    FILE *f = fopen(path, "r");
+    char line[2048], msg[512];
+    int lineno = 0, rc = 0;
+    if (!f)
+        return ag_errorf(err, err_sz, AG_EIO, "cannot read config %s: %s", path, strerror(errno));
+    while (fgets(line, sizeof(line), f)) {
+        char *s, *eq, *key, *val;
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            rc = ag_errorf(err, err_sz, AG_ETOOBIG, "%s:%d: line too long", path, lineno);
+            break;
+        }
+        s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        eq = strchr(s, '=');
+        if (!eq) {
+            rc = ag_errorf(err, err_sz, AG_EINVAL, "%s:%d: expected key = value", path, lineno);
+            break;
+        }
+        *eq = '\0';
+        key = trim(s);
+        val = trim(eq + 1);
+        /* optional quotes around values with spaces */
+        if (strlen(val) >= 2 && val[0] == '"' && val[strlen(val) - 1] == '"') {
+            val[strlen(val) - 1] = '\0';
+            val++;
+        }
+        rc = daemon_config_set(c, key, val, msg, sizeof(msg));
+        if (rc) {
+            ag_errorf(err, err_sz, rc, "%s:%d: %s", path, lineno, msg);
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/* Parts of angorad behind its main: configuration, metrics ingestion and the scheduler that
+ * starts, watches, stops and recovers angora-train processes.
+ *
+ * DESIGN
+ * main runs one loop ("cron") every tick: sched_tick reaps workers, acts on cancel/pause
+ * requests found in the database, ingests new metric lines of every live run and starts queued
+ * runs while cores are free. The HTTP threads only write the database; the loop reads it. Runs
+ * live in their own sessions, so angorad can die and come back without touching them. */
+#ifndef DAEMON_H
+#define DAEMON_H
+
+#include "store.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- configuration (config.c) ---- */
+
+typedef enum DaemonShutdown {
+    DAEMON_SHUTDOWN_LEAVE = 0,
+    DAEMON_SHUTDOWN_CHECKPOINT
+} DaemonShutdown;
+
+typedef struct DaemonConfig {
+    char data_dir[PATH_MAX]; /* database, token, runs/ */
+    char bind[64];
+    int port;
+    char port_file[PATH_MAX]; /* the bound port is written here when set */
+    int stream_port;          /* websocket; -2 = HTTP port + 1 (free with port 0), -1 = off */
+    char trainer[PATH_MAX];
+    char mpirun[PATH_MAX];
+    char hostfile[PATH_MAX];
+    int max_cores;
+    int max_attempts;
+    double grace_s; /* SIGTERM to SIGKILL */
+    double tick_s;
+    DaemonShutdown shutdown;
+    char log_level[16];
+    unsigned max_connections;
+    unsigned connection_timeout_s;
+    unsigned http_threads;
+    int integrity_check; /* full PRAGMA integrity_check at start */
+} DaemonConfig;
+
+/* defaults: data dir $XDG_DATA_HOME/angora or ~/.local/share/angora, 127.0.0.1:7878, cores =
+ * online CPUs, 3 attempts, 10 s grace, leave runs on shutdown */
+void daemon_config_defaults(DaemonConfig *c, const char *default_trainer);
+/* "key = value" lines, '#' comments; unknown keys and bad values fail naming file:line */
+int daemon_config_load(DaemonConfig *c, const char *path, char *err, size_t err_sz);
+/* one setting by name (config file keys; the command line uses --key-with-dashes) */
+int daemon_config_set(DaemonConfig *c, const char *key, const char *value, char *err,
+                      size_t err_sz);
+
+/* ---- ingestion (ingest.c) ---- */
+
+typedef struct Ingest Ingest;
+
+/* one recently ingested row, kept for live streaming */
+typedef struct IngestRow {
+    uint64_t cursor; /* increases by one per row over the daemon's life */
+    int64_t exp_id;
+    int64_t seq;
+    size_t len; /* 0 when the row was longer than a ring slot */
+    const char *row;
+} IngestRow;
+
+typedef void (*IngestNotifyFn)(void *ctx, uint64_t rows);
+
+/* called for every committed row, in seq order per experiment (the live stream's feed) */
+typedef void (*IngestRowHook)(void *ctx, int64_t exp_id, int64_t seq, const char *row, size_t len);
+
+/* ring_rows: how many recent rows are kept in memory */
+int ingest_create(Ingest **out, Store *store, size_t ring_rows, char *err, size_t err_sz);
+void ingest_destroy(Ingest *in);
+void ingest_set_notify(Ingest *in, IngestNotifyFn fn, void *ctx);
+void ingest_set_row_hook(Ingest *in, IngestRowHook fn, void *ctx);
+/* stores every complete new line of run_dir/metrics.jsonl from the stored offset on */
+int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, char *err,
+               size_t err_sz);
+/* calls fn for ring rows with cursor > after (oldest first); returns the newest cursor */
+typedef void (*IngestRowFn)(void *ctx, const IngestRow *row);
+uint64_t ingest_ring_since(Ingest *in, uint64_t after, IngestRowFn fn, void *ctx);
+uint64_t ingest_total_rows(const Ingest *in);
+
+/* ---- scheduler and executor (sched.c) ---- */
+
+typedef struct Sched Sched;
+
+typedef struct SchedConfig {
+    const char *trainer;
+    const char *mpirun;
+    const char *hostfile; /* NULL or "" for none */
+    int max_cores;
+    int max_attempts;
+    double grace_s;
+} SchedConfig;
+
+/* called after every state change the scheduler records (reason may be NULL) */
+typedef void (*SchedStateHook)(void *ctx, int64_t exp_id, const char *state, const char *reason);
+
+int sched_create(Sched **out, const SchedConfig *cfg, Store *store, Ingest *ingest, char *err,
+                 size_t err_sz);
+void sched_destroy(Sched *s);
+void sched_set_state_hook(Sched *s, SchedStateHook fn, void *ctx);
+/* at start: runs the database says are running are adopted when their process is still the
+ * same (pid + start time), otherwise drained and requeued from their checkpoint */
+int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_sz);
+/* one pass of reaping, requests, ingestion and starting */
+int sched_tick(Sched *s);
+/* cores in use and live workers */
+int sched_cores_used(const Sched *s);
+int sched_live(const Sched *s);
+/* asks every worker to checkpoint and stop, waits up to timeout_s, leaves them queued */
+int sched_checkpoint_all(Sched *s, double timeout_s);
+
+/* start time of a process in clock ticks since boot (/proc/PID/stat field 22); -1 if gone */
+long long sched_proc_start_time(pid_t pid);
+
+#endif

@@ -1,0 +1,636 @@
+/* The scheduler and local executor of angorad: starts queued runs by priority then submission
+ * order while cores are free, runs each angora-train (or mpirun -np R angora-train) in its own
+ * session with one BLAS thread per rank, turns cancel/pause requests into SIGTERM then SIGKILL,
+ * retries crashed workers from their checkpoint, and re-adopts or requeues runs after a
+ * restart. */
+#include "daemon.h"
+
+#include "ag_error.h"
+#include "ag_fs.h"
+#include "ag_json.h"
+#include "ag_log.h"
+#include "ag_time.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define SCHED_SLOTS_MAX  256
+#define SCHED_ARGS_MAX   32
+#define EXIT_INTERRUPTED 3
+
+typedef struct Slot {
+    int used;
+    int64_t id;
+    pid_t pid;
+    long long start;
+    int ranks;
+    int adopted; /* not our child: no exit status, watched through /proc */
+    int evaluate;
+    double term_at; /* when SIGTERM went out, 0 if not yet */
+    int killed;
+    int shutdown; /* stopped by the daemon itself: back to the queue, no attempt counted */
+} Slot;
+
+struct Sched {
+    SchedConfig cfg;
+    char trainer[PATH_MAX];
+    char mpirun[PATH_MAX];
+    char hostfile[PATH_MAX];
+    Store *store;
+    Ingest *ingest;
+    SchedStateHook hook;
+    void *hook_ctx;
+    Slot slots[SCHED_SLOTS_MAX];
+    StoreRun queue[SCHED_SLOTS_MAX];
+};
+
+long long sched_proc_start_time(pid_t pid) {
+    char path[64], buf[1024], *p;
+    FILE *f;
+    size_t n;
+    long long start = -1;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* the command name may hold spaces and parentheses: fields resume after the last ')' */
+    p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    p++;
+    /* p is at field 3 (state); start time is field 22 */
+    for (int field = 3; field < 22 && p; field++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (p)
+        start = strtoll(p + 1, NULL, 10);
+    /* a zombie is as good as gone */
+    {
+        char *st = strrchr(buf, ')');
+        if (st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X'))
+            return -1;
+    }
+    return start;
+}
+
+int sched_create(Sched **out, const SchedConfig *cfg, Store *store, Ingest *ingest, char *err,
+                 size_t err_sz) {
+    Sched *s = calloc(1, sizeof(*s));
+    *out = NULL;
+    if (!s)
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    s->cfg = *cfg;
+    snprintf(s->trainer, sizeof(s->trainer), "%s", cfg->trainer ? cfg->trainer : "");
+    snprintf(s->mpirun, sizeof(s->mpirun), "%s", cfg->mpirun ? cfg->mpirun : "mpirun");
+    snprintf(s->hostfile, sizeof(s->hostfile), "%s", cfg->hostfile ? cfg->hostfile : "");
+    if (s->cfg.max_cores < 1)
+        s->cfg.max_cores = 1;
+    if (s->cfg.max_attempts < 1)
+        s->cfg.max_attempts = 1;
+    s->store = store;
+    s->ingest = ingest;
+    *out = s;
+    return 0;
+}
+
+void sched_destroy(Sched *s) {
+    free(s);
+}
+
+int sched_cores_used(const Sched *s) {
+    int used = 0;
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++)
+        if (s->slots[i].used)
+            used += s->slots[i].ranks;
+    return used;
+}
+
+int sched_live(const Sched *s) {
+    int n = 0;
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++)
+        n += s->slots[i].used;
+    return n;
+}
+
+static Slot *slot_new(Sched *s) {
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++)
+        if (!s->slots[i].used) {
+            memset(&s->slots[i], 0, sizeof(s->slots[i]));
+            s->slots[i].used = 1;
+            return &s->slots[i];
+        }
+    return NULL;
+}
+
+static void event(Sched *s, int64_t id, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void event(Sched *s, int64_t id, const char *kind, const char *fmt, ...) {
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    ag_log_info("experiment %lld: %s%s%s", (long long)id, kind, detail[0] ? ": " : "", detail);
+    store_event_add(s->store, id, kind, detail);
+}
+
+/* records a state and tells the hook (the live stream) */
+static void set_state(Sched *s, int64_t id, const char *state, const char *error) {
+    char msg[256];
+    if (store_run_set_state(s->store, id, state, error, msg, sizeof(msg)) != 0) {
+        ag_log_warn("experiment %lld: %s", (long long)id, msg);
+        return;
+    }
+    if (s->hook)
+        s->hook(s->hook_ctx, id, state, error);
+}
+
+void sched_set_state_hook(Sched *s, SchedStateHook fn, void *ctx) {
+    s->hook = fn;
+    s->hook_ctx = ctx;
+}
+
+static void drain(Sched *s, int64_t id, const char *run_dir) {
+    char msg[512];
+    if (ingest_run(s->ingest, id, run_dir, NULL, msg, sizeof(msg)) != 0)
+        ag_log_warn("experiment %lld: ingestion: %s", (long long)id, msg);
+}
+
+/* ---- starting a worker ---- */
+
+static int write_spec(Sched *s, int64_t id, const char *run_dir, char *err, size_t err_sz) {
+    json_t *o = NULL, *spec;
+    char path[PATH_MAX], *text;
+    int rc = store_exp_get_json(s->store, id, &o, err, err_sz);
+    if (rc)
+        return rc;
+    spec = json_object_get(o, "spec");
+    text = spec ? json_dumps(spec, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    if (!text) {
+        json_decref(o);
+        return ag_errorf(err, err_sz, AG_EFORMAT, "stored spec is not JSON");
+    }
+    snprintf(path, sizeof(path), "%s/spec.json", run_dir);
+    rc = ag_fs_write_atomic(path, text, strlen(text), err, err_sz);
+    free(text);
+    json_decref(o);
+    return rc;
+}
+
+/* evaluate jobs: the checkpoint, episode count and mode from their spec */
+static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, char *episodes,
+                     size_t ep_sz, int *det, char *err, size_t err_sz) {
+    json_t *o = NULL, *spec;
+    StoreRun parent;
+    int rc = store_exp_get_json(s->store, r->id, &o, err, err_sz);
+    if (rc)
+        return rc;
+    spec = json_object_get(o, "spec");
+    rc = store_run_get(s->store, r->parent_id, &parent, err, err_sz);
+    if (rc == 0) {
+        snprintf(ckpt, ckpt_sz, "%s/checkpoints/%s", parent.run_dir,
+                 json_string_value(json_object_get(spec, "checkpoint"))
+                     ? json_string_value(json_object_get(spec, "checkpoint"))
+                     : "last.ckpt");
+        snprintf(episodes, ep_sz, "%lld",
+                 (long long)json_integer_value(json_object_get(spec, "episodes")));
+        *det = json_is_true(json_object_get(spec, "deterministic"));
+        if (access(ckpt, R_OK) != 0)
+            rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no checkpoint %s to evaluate", ckpt);
+    }
+    json_decref(o);
+    return rc;
+}
+
+static void close_fds_from(int first) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)first, ~0u, 0) == 0)
+        return;
+#endif
+    for (int fd = first; fd < 4096; fd++)
+        close(fd);
+}
+
+static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t err_sz) {
+    char spec_path[PATH_MAX], log_path[PATH_MAX], out_path[PATH_MAX], np[16];
+    char ckpt[PATH_MAX], episodes[32];
+    const char *argv[SCHED_ARGS_MAX];
+    const char **envp = NULL;
+    sigset_t all, old_mask;
+    int argc = 0, det = 0, rc, resume, evaluate = !strcmp(r->kind, "evaluate");
+    pid_t pid;
+    rc = ag_fs_mkdir_p(r->run_dir, 0755, err, err_sz);
+    if (rc)
+        return rc;
+    snprintf(spec_path, sizeof(spec_path), "%s/spec.json", r->run_dir);
+    snprintf(log_path, sizeof(log_path), "%s/worker.log", r->run_dir);
+    snprintf(out_path, sizeof(out_path), "%s/evaluation.json.tmp", r->run_dir);
+    if (evaluate)
+        rc = eval_args(s, r, ckpt, sizeof(ckpt), episodes, sizeof(episodes), &det, err, err_sz);
+    else
+        rc = write_spec(s, r->id, r->run_dir, err, err_sz);
+    if (rc)
+        return rc;
+    if (access(s->trainer, X_OK) != 0)
+        return ag_errorf(err, err_sz, AG_ENOTFOUND, "trainer %s is not executable", s->trainer);
+    /* a run that ran before continues from its checkpoint (or starts over without one):
+     * angora-train then cuts metrics.jsonl back to the checkpoint, so it is read again from
+     * the start and repeated iterations replace the stored ones */
+    {
+        char ck[PATH_MAX], metrics[PATH_MAX];
+        snprintf(ck, sizeof(ck), "%s/checkpoints/last.ckpt", r->run_dir);
+        snprintf(metrics, sizeof(metrics), "%s/metrics.jsonl", r->run_dir);
+        resume = !evaluate && (ag_fs_exists(ck) || ag_fs_exists(metrics));
+        if (resume && (rc = store_metrics_set_offset(s->store, r->id, 0, err, err_sz)) != 0)
+            return rc;
+    }
+    if (r->ranks > 1) {
+        snprintf(np, sizeof(np), "%d", r->ranks);
+        argv[argc++] = s->mpirun;
+        argv[argc++] = "-np";
+        argv[argc++] = np;
+        if (geteuid() == 0)
+            argv[argc++] = "--allow-run-as-root";
+        if (s->hostfile[0]) {
+            argv[argc++] = "--hostfile";
+            argv[argc++] = s->hostfile;
+        } else {
+            argv[argc++] = "--oversubscribe";
+        }
+        /* one BLAS thread per rank, on every host */
+        argv[argc++] = "-x";
+        argv[argc++] = "OPENBLAS_NUM_THREADS";
+    }
+    argv[argc++] = s->trainer;
+    if (evaluate) {
+        argv[argc++] = "--evaluate";
+        argv[argc++] = ckpt;
+        argv[argc++] = "--episodes";
+        argv[argc++] = episodes;
+        if (det)
+            argv[argc++] = "--deterministic";
+    } else {
+        argv[argc++] = spec_path;
+        argv[argc++] = "--run-dir";
+        argv[argc++] = r->run_dir;
+        if (resume)
+            argv[argc++] = "--resume";
+    }
+    argv[argc] = NULL;
+    /* the environment is built before fork: the child of a threaded process only execs */
+    {
+        size_t n = 0, k = 0;
+        while (environ[n])
+            n++;
+        envp = calloc(n + 2, sizeof(*envp));
+        if (!envp)
+            return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            if (strncmp(environ[i], "OPENBLAS_NUM_THREADS=", 21) != 0)
+                envp[k++] = environ[i];
+        envp[k++] = "OPENBLAS_NUM_THREADS=1";
+        envp[k] = NULL;
+    }
+    /* signals wait until the child has dropped the daemon's handlers (a cancel can arrive
+     * between fork and exec) */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+    pid = fork();
+    if (pid != 0)
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    if (pid < 0) {
+        free(envp);
+        return ag_errorf(err, err_sz, AG_ECHILD, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        int logfd, outfd, nullfd;
+        /* own session and process group: signals to angorad (or its death) do not reach it,
+         * and cancelling reaches every rank */
+        setsid();
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        nullfd = open("/dev/null", O_RDONLY);
+        logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        outfd = evaluate ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : logfd;
+        if (nullfd < 0 || logfd < 0 || outfd < 0)
+            _exit(126);
+        dup2(nullfd, 0);
+        dup2(outfd, 1);
+        dup2(logfd, 2);
+        /* the listening socket and the database must not live on in the worker */
+        close_fds_from(3);
+        if (chdir(r->run_dir) != 0)
+            _exit(126);
+        execvpe(argv[0], (char *const *)argv, (char *const *)envp);
+        dprintf(2, "angorad: cannot execute %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    free(envp);
+    *pid_out = pid;
+    return 0;
+}
+
+static int start_run(Sched *s, const StoreRun *r) {
+    char msg[512];
+    pid_t pid = 0;
+    long long start;
+    Slot *slot = slot_new(s);
+    int rc;
+    if (!slot)
+        return AG_EBUSY;
+    rc = spawn(s, r, &pid, msg, sizeof(msg));
+    if (rc) {
+        slot->used = 0;
+        event(s, r->id, "failed", "cannot start: %s", msg);
+        set_state(s, r->id, "failed", msg);
+        return rc;
+    }
+    start = sched_proc_start_time(pid);
+    slot->id = r->id;
+    slot->pid = pid;
+    slot->start = start;
+    slot->ranks = r->ranks;
+    slot->evaluate = !strcmp(r->kind, "evaluate");
+    rc = store_run_started(s->store, r->id, (int)pid, start, r->attempts, msg, sizeof(msg));
+    if (rc) {
+        /* the run was deleted or changed under us: stop the worker again */
+        kill(-pid, SIGKILL);
+        ag_log_warn("experiment %lld: %s", (long long)r->id, msg);
+        return rc;
+    }
+    event(s, r->id, "started", "pid %d, %d rank(s), attempt %d", (int)pid, r->ranks,
+          r->attempts + 1);
+    if (s->hook)
+        s->hook(s->hook_ctx, r->id, "running", NULL);
+    return 0;
+}
+
+/* ---- outcomes ---- */
+
+/* what status.json says about a finished run: 1 success, 0 otherwise */
+static int status_file_succeeded(const char *run_dir) {
+    char path[PATH_MAX], msg[256];
+    json_t *o;
+    const char *st;
+    int ok = 0;
+    snprintf(path, sizeof(path), "%s/status.json", run_dir);
+    o = ag_json_load_file(path, 1u << 20, msg, sizeof(msg));
+    if (!o)
+        return 0;
+    st = json_string_value(json_object_get(o, "state"));
+    if (!st)
+        st = json_string_value(json_object_get(o, "status"));
+    if (st && (!strcmp(st, "succeeded") || !strcmp(st, "done") || !strcmp(st, "finished") ||
+               !strcmp(st, "completed") || !strcmp(st, "stopped")))
+        ok = 1;
+    json_decref(o);
+    return ok;
+}
+
+static void describe_status(int status, int known, char *out, size_t out_sz) {
+    if (!known)
+        snprintf(out, out_sz, "the worker died while angorad was away");
+    else if (WIFEXITED(status))
+        snprintf(out, out_sz, "exit code %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, out_sz, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, out_sz, "status %d", status);
+}
+
+/* a crash: retried from the checkpoint until the attempts are used up */
+static void run_crashed(Sched *s, int64_t id, const char *why) {
+    char msg[512], reason[600];
+    int attempts = 0;
+    if (store_run_add_attempt(s->store, id, &attempts, msg, sizeof(msg)) != 0) {
+        ag_log_warn("experiment %lld: %s", (long long)id, msg);
+        return;
+    }
+    if (attempts >= s->cfg.max_attempts) {
+        snprintf(reason, sizeof(reason), "%s (attempt %d of %d); giving up", why, attempts,
+                 s->cfg.max_attempts);
+        event(s, id, "failed", "%s", reason);
+        set_state(s, id, "failed", reason);
+        return;
+    }
+    snprintf(reason, sizeof(reason), "%s (attempt %d of %d); retrying from the last checkpoint",
+             why, attempts, s->cfg.max_attempts);
+    event(s, id, "retry", "%s", reason);
+    set_state(s, id, "queued", reason);
+}
+
+static void run_ended(Sched *s, Slot *slot, int status, int known) {
+    StoreRun r;
+    char msg[512], why[256];
+    int64_t id = slot->id;
+    int code = known && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int shutdown = slot->shutdown;
+    int evaluate = slot->evaluate;
+    slot->used = 0;
+    if (store_run_get(s->store, id, &r, msg, sizeof(msg)) != 0) {
+        ag_log_info("experiment %lld ended after it was removed", (long long)id);
+        return;
+    }
+    /* everything it wrote is stored before the state changes */
+    drain(s, id, r.run_dir);
+    describe_status(status, known, why, sizeof(why));
+    if (evaluate) {
+        char tmp[PATH_MAX], fin[PATH_MAX];
+        snprintf(tmp, sizeof(tmp), "%s/evaluation.json.tmp", r.run_dir);
+        snprintf(fin, sizeof(fin), "%s/evaluation.json", r.run_dir);
+        if (code == 0 && rename(tmp, fin) == 0) {
+            event(s, id, "succeeded", "evaluation written");
+            set_state(s, id, "succeeded", NULL);
+        } else if (!strcmp(r.request, "cancel")) {
+            set_state(s, id, "cancelled", "cancelled by request");
+        } else {
+            run_crashed(s, id, why);
+        }
+        return;
+    }
+    if (!strcmp(r.request, "cancel")) {
+        event(s, id, "cancelled", "%s", why);
+        set_state(s, id, "cancelled", "cancelled by request");
+    } else if (code == 0 || (!known && status_file_succeeded(r.run_dir))) {
+        event(s, id, "succeeded", "%s", known ? why : "finished while angorad was away");
+        set_state(s, id, "succeeded", NULL);
+    } else if (!strcmp(r.request, "pause")) {
+        event(s, id, "paused", "%s", why);
+        set_state(s, id, "paused", NULL);
+    } else if (shutdown) {
+        event(s, id, "requeued", "stopped for the daemon's shutdown (%s)", why);
+        set_state(s, id, "queued", NULL);
+    } else {
+        run_crashed(s, id, why);
+    }
+}
+
+/* ---- the pass ---- */
+
+static void reap(Sched *s) {
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
+        Slot *slot = &s->slots[i];
+        int status = 0;
+        if (!slot->used)
+            continue;
+        if (!slot->adopted) {
+            pid_t w = waitpid(slot->pid, &status, WNOHANG);
+            if (w == slot->pid)
+                run_ended(s, slot, status, 1);
+            else if (w < 0 && errno == ECHILD)
+                run_ended(s, slot, 0, 0);
+        } else if (sched_proc_start_time(slot->pid) != slot->start) {
+            run_ended(s, slot, 0, 0);
+        }
+    }
+}
+
+static void act_on_requests(Sched *s) {
+    double now = ag_time_now();
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
+        Slot *slot = &s->slots[i];
+        StoreRun r;
+        char msg[512];
+        if (!slot->used)
+            continue;
+        if (!slot->term_at) {
+            if (store_run_get(s->store, slot->id, &r, msg, sizeof(msg)) != 0) {
+                /* deleted while running cannot happen (only finished ones); be safe */
+                r.request[0] = 'c';
+                r.request[1] = '\0';
+            }
+            if (!r.request[0])
+                continue;
+            /* SIGTERM asks angora-train to checkpoint and exit */
+            kill(-slot->pid, SIGTERM);
+            slot->term_at = now;
+            ag_log_info("experiment %lld: %s requested; SIGTERM to group %d", (long long)slot->id,
+                        r.request, (int)slot->pid);
+        } else if (!slot->killed && now - slot->term_at > s->cfg.grace_s) {
+            kill(-slot->pid, SIGKILL);
+            slot->killed = 1;
+            event(s, slot->id, "killed", "no exit %.1f s after SIGTERM; SIGKILL", s->cfg.grace_s);
+        }
+    }
+}
+
+static void ingest_live(Sched *s) {
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
+        StoreRun r;
+        char msg[512];
+        if (!s->slots[i].used || s->slots[i].evaluate)
+            continue;
+        if (store_run_get(s->store, s->slots[i].id, &r, msg, sizeof(msg)) == 0)
+            drain(s, r.id, r.run_dir);
+    }
+}
+
+static void start_queued(Sched *s) {
+    int n = 0, free_cores = s->cfg.max_cores - sched_cores_used(s);
+    char msg[512];
+    if (store_runs_in_state(s->store, "queued", s->queue, SCHED_SLOTS_MAX, &n, msg, sizeof(msg)) !=
+        0) {
+        ag_log_warn("scheduler: %s", msg);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const StoreRun *r = &s->queue[i];
+        if (r->ranks > s->cfg.max_cores) {
+            char why[128];
+            snprintf(why, sizeof(why), "needs %d cores; this daemon has %d", r->ranks,
+                     s->cfg.max_cores);
+            event(s, r->id, "failed", "%s", why);
+            set_state(s, r->id, "failed", why);
+            continue;
+        }
+        /* strict order: a big run at the head is not overtaken (it would starve) */
+        if (r->ranks > free_cores)
+            break;
+        if (start_run(s, r) == 0)
+            free_cores -= r->ranks;
+    }
+}
+
+int sched_tick(Sched *s) {
+    reap(s);
+    act_on_requests(s);
+    ingest_live(s);
+    start_queued(s);
+    return 0;
+}
+
+int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_sz) {
+    int n = 0, rc;
+    *adopted = *requeued = 0;
+    rc = store_runs_in_state(s->store, "running", s->queue, SCHED_SLOTS_MAX, &n, err, err_sz);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++) {
+        const StoreRun *r = &s->queue[i];
+        long long start = r->pid > 0 ? sched_proc_start_time(r->pid) : -1;
+        Slot *slot;
+        if (start >= 0 && start == r->pid_start && (slot = slot_new(s)) != NULL) {
+            slot->id = r->id;
+            slot->pid = r->pid;
+            slot->start = start;
+            slot->ranks = r->ranks;
+            slot->adopted = 1;
+            slot->evaluate = !strcmp(r->kind, "evaluate");
+            event(s, r->id, "adopted", "pid %d still running", r->pid);
+            (*adopted)++;
+            continue;
+        }
+        /* gone while angorad was away: keep what it wrote, then decide like any exit */
+        {
+            Slot tmp;
+            memset(&tmp, 0, sizeof(tmp));
+            slot = slot_new(s);
+            if (!slot)
+                slot = &tmp;
+            slot->id = r->id;
+            slot->pid = r->pid;
+            slot->ranks = r->ranks;
+            slot->adopted = 1;
+            slot->evaluate = !strcmp(r->kind, "evaluate");
+            run_ended(s, slot, 0, 0);
+            (*requeued)++;
+        }
+    }
+    return 0;
+}
+
+int sched_checkpoint_all(Sched *s, double timeout_s) {
+    double t0 = ag_time_now();
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++)
+        if (s->slots[i].used) {
+            s->slots[i].shutdown = 1;
+            kill(-s->slots[i].pid, SIGTERM);
+        }
+    while (sched_live(s) > 0 && ag_time_now() - t0 < timeout_s) {
+        reap(s);
+        ag_time_sleep(0.05);
+    }
+    return sched_live(s) ? AG_ETIMEOUT : 0;
+}

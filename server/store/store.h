@@ -1,0 +1,162 @@
+/* angorad's storage: one SQLite database in the daemon's data directory (WAL, busy timeout,
+ * BEGIN IMMEDIATE for every write so writers never deadlock), the migration runner, and typed
+ * access to experiments, metric rows, tokens and events.
+ *
+ * DESIGN
+ * One connection guarded by a mutex serves the HTTP threads and the scheduler; every public
+ * function takes the mutex, so a function is one atomic unit (a write is one transaction).
+ * Metric rows and the byte offset they were read up to are committed together, which makes
+ * ingestion exactly-once across crashes. */
+#ifndef STORE_H
+#define STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Store Store;
+
+#define STORE_STATE_MAX 16
+#define STORE_PATH_MAX  512
+
+/* opens (creating) the database file; ":memory:" works for tests */
+int store_open(const char *path, Store **out, char *err, size_t err_sz);
+void store_close(Store *s);
+
+/* Applies the numbered NNN_name.sql files of dir above the current version, each in its own
+ * transaction recorded in schema_migrations; target 0 means all. A database newer than the
+ * newest file is refused with AG_EVERSION. *applied (may be NULL) counts applied files. */
+int store_migrate(Store *s, const char *dir, int target, int *applied, char *err, size_t err_sz);
+/* highest applied migration (0 for an empty database) */
+int store_schema_version(Store *s, int *version, char *err, size_t err_sz);
+/* newest migration number found in dir */
+int store_migrations_latest(const char *dir, int *version, char *err, size_t err_sz);
+/* PRAGMA integrity_check; AG_EDB with its first message when not "ok" */
+int store_integrity_check(Store *s, char *err, size_t err_sz);
+
+/* ---- experiments ---- */
+
+typedef struct StoreExpNew {
+    const char *name;
+    const char *task;
+    const char *spec_json; /* complete spec (defaults filled) */
+    const char *tags_json; /* JSON array of strings; NULL for [] */
+    const char *notes;     /* NULL for "" */
+    const char *kind;      /* "train" or "evaluate"; NULL for train */
+    int64_t parent_id;     /* evaluated run, 0 for none */
+    int priority;
+    int ranks;
+} StoreExpNew;
+
+/* inserts a queued experiment with run_dir = runs_root/<id> in the same transaction */
+int store_exp_insert(Store *s, const StoreExpNew *e, const char *runs_root, int64_t *id, char *err,
+                     size_t err_sz);
+/* the experiment as a JSON object (spec and tags parsed); AG_ENOTFOUND if absent */
+int store_exp_get_json(Store *s, int64_t id, json_t **out, char *err, size_t err_sz);
+
+typedef struct StoreExpFilter {
+    const char *state; /* NULL for any */
+    const char *task;
+    const char *tag;
+    int64_t cursor; /* list ids below this (newest first); 0 starts at the newest */
+    int limit;      /* 1..1000 */
+} StoreExpFilter;
+
+/* a JSON array of experiments without their spec; *next is the cursor of the next page or 0 */
+int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t *next, char *err,
+                        size_t err_sz);
+
+/* what the scheduler needs of a run */
+typedef struct StoreRun {
+    int64_t id;
+    char state[STORE_STATE_MAX];
+    char kind[STORE_STATE_MAX];
+    char request[STORE_STATE_MAX]; /* "", "cancel" or "pause" */
+    int priority;
+    int ranks;
+    int attempts;
+    int pid;
+    long long pid_start;
+    double request_at;
+    int64_t parent_id;
+    int64_t ingest_offset;
+    int64_t last_seq;
+    char run_dir[STORE_PATH_MAX];
+} StoreRun;
+
+int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz);
+/* runs in a state ordered by priority (high first) then id; at most max, count in *n */
+int store_runs_in_state(Store *s, const char *state, StoreRun *out, int max, int *n, char *err,
+                        size_t err_sz);
+/* queued -> running with the worker's pid; attempts is the new count */
+int store_run_started(Store *s, int64_t id, int pid, long long pid_start, int attempts, char *err,
+                      size_t err_sz);
+/* -> state ("succeeded", "failed", "cancelled", "paused" or "queued"); clears pid and request;
+ * error may be NULL; terminal states set finished_at */
+int store_run_set_state(Store *s, int64_t id, const char *state, const char *error, char *err,
+                        size_t err_sz);
+
+/* counts one failed attempt of a run; *attempts receives the new count */
+int store_run_add_attempt(Store *s, int64_t id, int *attempts, char *err, size_t err_sz);
+
+/* user requests: cancel/pause act at once on queued or paused runs and are recorded for the
+ * scheduler on running ones; resume moves paused back to queued. AG_ESTATE when not allowed,
+ * AG_ENOTFOUND for an unknown id. *new_state (may be NULL) receives the state afterwards. */
+int store_exp_cancel(Store *s, int64_t id, char *new_state, char *err, size_t err_sz);
+int store_exp_pause(Store *s, int64_t id, char *new_state, char *err, size_t err_sz);
+int store_exp_resume(Store *s, int64_t id, char *new_state, char *err, size_t err_sz);
+/* deletes a finished experiment and its rows; run_dir receives its directory (to remove) */
+int store_exp_delete(Store *s, int64_t id, char *run_dir, size_t run_dir_sz, char *err,
+                     size_t err_sz);
+/* replaces tags (JSON array text) and/or notes (NULL leaves a field unchanged) */
+int store_exp_annotate(Store *s, int64_t id, const char *tags_json, const char *notes, char *err,
+                       size_t err_sz);
+/* experiments per state as {"queued": n, ...} (every state present) */
+int store_exp_counts(Store *s, json_t **out, char *err, size_t err_sz);
+
+/* ---- metrics ---- */
+
+/* one batch of complete metrics.jsonl lines read up to new_offset: parses each row, assigns
+ * sequence numbers after last_seq and commits rows and offset together. A row whose iteration
+ * is not above the newest stored one means the run rewound to a checkpoint: the stored rows from
+ * that iteration on are replaced. Lines that are not JSON objects are skipped and journaled.
+ * *rows_added (may be NULL) counts inserted rows; first_seq (may be NULL) the first new seq. */
+int store_metrics_ingest(Store *s, int64_t id, const char *const *lines, const size_t *lens,
+                         size_t n, int64_t new_offset, size_t *rows_added, int64_t *first_seq,
+                         char *err, size_t err_sz);
+/* the same, also giving each line's sequence number in seqs[i] (0 for a skipped line) */
+int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, const size_t *lens,
+                              size_t n, int64_t new_offset, int64_t *seqs, size_t *rows_added,
+                              int64_t *first_seq, char *err, size_t err_sz);
+/* sets the stored offset alone (a file that shrank is re-read from 0) */
+int store_metrics_set_offset(Store *s, int64_t id, int64_t offset, char *err, size_t err_sz);
+/* numeric keys seen in a run's rows, sorted */
+int store_metric_keys(Store *s, int64_t id, json_t **out, char *err, size_t err_sz);
+/* (x, y) pairs of key y over key x (NULL x: "iteration") ordered by seq; rows lacking y are
+ * skipped; *xs and *ys are malloc'd */
+int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
+                        double **ys, size_t *n, char *err, size_t err_sz);
+/* calls fn for each row with seq > after_seq in order, at most limit (0 = all) */
+typedef int (*StoreRowFn)(void *ctx, int64_t seq, const char *row_json, size_t len);
+int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,
+                      void *ctx, char *err, size_t err_sz);
+/* total metric rows stored */
+int store_metric_count(Store *s, int64_t *n, char *err, size_t err_sz);
+
+/* ---- tokens ---- */
+
+int store_token_add(Store *s, const char *hash_hex, const char *scope, const char *name,
+                    int64_t *id, char *err, size_t err_sz);
+/* scope of a live token with that hash; AG_ENOTFOUND for unknown or revoked ones */
+int store_token_lookup(Store *s, const char *hash_hex, char *scope, size_t scope_sz, char *err,
+                       size_t err_sz);
+int store_token_revoke(Store *s, int64_t id, char *err, size_t err_sz);
+int store_token_list(Store *s, json_t **out, char *err, size_t err_sz);
+
+/* ---- events ---- */
+
+/* journals something that happened to an experiment (exp_id 0 for the daemon itself) */
+int store_event_add(Store *s, int64_t exp_id, const char *kind, const char *detail);
+int store_event_list(Store *s, int64_t exp_id, int limit, json_t **out, char *err, size_t err_sz);
+
+#endif

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Test double of angora-train for the daemon's integration tests: same command line, run
+# directory files and exit codes (0 done, 1 error, 3 interrupted after a checkpoint), but each
+# "iteration" is a short sleep, so queueing, signals, crashes and restarts can be tested in
+# seconds. Its behaviour comes from the spec's notes, e.g. "fake:iters=20,sleep=0.05":
+#   iters=N       iterations to run (default 10)
+#   sleep=S       seconds per iteration (default 0.05)
+#   crash=always  exit 1 at iteration 2 on every attempt
+#   crash_once=K  exit 1 at iteration K on the first attempt only
+# Only MPI rank 0 writes files; other ranks wait for it like real ranks would. A test that dies
+# without cleaning up cannot leave it behind for long: it gives up after 10 minutes or when its
+# run directory is removed.
+set -u
+
+if [ "${1:-}" = "--list-tasks" ]; then
+    echo '[{"name":"CartPole","actions":{"type":"discrete","n":2}},{"name":"Pendulum"},{"name":"HandReach"}]'
+    exit 0
+fi
+if [ "${1:-}" = "--evaluate" ]; then
+    ckpt=$2
+    [ -r "$ckpt" ] || { echo "fake-trainer: no checkpoint $ckpt" >&2; exit 1; }
+    echo "{\"episodes\":${4:-1},\"mean\":42.0,\"std\":1.0,\"checkpoint\":\"$ckpt\"}"
+    exit 0
+fi
+
+spec=$1
+shift
+run_dir=""
+resume=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --run-dir) run_dir=$2; shift 2 ;;
+    --resume) resume=1; shift ;;
+    *) echo "fake-trainer: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+[ -n "$run_dir" ] || { echo "fake-trainer: --run-dir is required" >&2; exit 2; }
+notes=$(sed -n 's/^ *"notes": "\(.*\)",\{0,1\}$/\1/p' "$spec")
+opt() { echo "$notes" | tr ',:' '\n\n' | sed -n "s/^$1=//p" | head -n 1; }
+iters=$(opt iters); iters=${iters:-10}
+pause=$(opt sleep); pause=${pause:-0.05}
+crash=$(opt crash)
+crash_once=$(opt crash_once)
+
+rank=${OMPI_COMM_WORLD_RANK:-0}
+term=0
+trap 'term=1' TERM INT
+
+if [ "$rank" != 0 ]; then
+    # other ranks live as long as rank 0 works
+    while [ $term -eq 0 ] && ! grep -qs '"done"\|"interrupted"\|"failed"' "$run_dir/status.json"; do
+        sleep 0.05
+        if [ $SECONDS -gt 600 ] || [ ! -d "$run_dir" ]; then
+            exit 1
+        fi
+    done
+    [ $term -eq 1 ] && exit 3
+    exit 0
+fi
+
+mkdir -p "$run_dir/checkpoints"
+status() { echo "{\"state\":\"$1\",\"iteration\":$2,\"total\":$iters}" >"$run_dir/status.json.tmp" &&
+    mv "$run_dir/status.json.tmp" "$run_dir/status.json"; }
+start=1
+if [ $resume -eq 1 ] && [ -f "$run_dir/checkpoints/last.ckpt" ]; then
+    done_it=$(cat "$run_dir/checkpoints/last.ckpt")
+    start=$((done_it + 1))
+    # like angora-train: metrics are cut back to the checkpoint
+    awk -v last="$done_it" -F'"iteration":' '{split($2, a, ","); if (a[1] + 0 <= last) print}' \
+        "$run_dir/metrics.jsonl" >"$run_dir/metrics.tmp" 2>/dev/null
+    mv "$run_dir/metrics.tmp" "$run_dir/metrics.jsonl"
+    echo "resumed at iteration $done_it" >>"$run_dir/train.log"
+elif [ $resume -eq 1 ]; then
+    : >"$run_dir/metrics.jsonl"
+fi
+attempt_file="$run_dir/.fake-attempts"
+attempt=$(($(cat "$attempt_file" 2>/dev/null || echo 0) + 1))
+echo $attempt >"$attempt_file"
+echo "fake trainer pid $$ attempt $attempt from iteration $start" >>"$run_dir/train.log"
+
+for ((i = start; i <= iters; i++)); do
+    sleep "$pause"
+    if [ $SECONDS -gt 600 ] || [ ! -d "$run_dir" ]; then
+        exit 1
+    fi
+    if [ "$crash" = always ] && [ $i -eq 2 ]; then
+        echo "simulated crash" >&2
+        status failed $((i - 1))
+        exit 1
+    fi
+    if [ -n "$crash_once" ] && [ $attempt -eq 1 ] && [ $i -eq "$crash_once" ]; then
+        echo "simulated crash" >&2
+        exit 1
+    fi
+    echo "{\"iteration\":$i,\"env_steps\":$((i * 1000)),\"wall_s\":$i.5,\"return_mean\":$((i * 10)).25,\"loss\":0.$i}" >>"$run_dir/metrics.jsonl"
+    echo $i >"$run_dir/checkpoints/last.tmp" && mv "$run_dir/checkpoints/last.tmp" "$run_dir/checkpoints/last.ckpt"
+    status running $i
+    if [ $term -eq 1 ]; then
+        echo "interrupted at iteration $i" >>"$run_dir/train.log"
+        status interrupted $i
+        exit 3
+    fi
+done
+status done "$iters"
+echo "done" >>"$run_dir/train.log"
+exit 0

@@ -1,0 +1,223 @@
+/* Integration: angorad killed with SIGKILL mid-run comes back, re-adopts the live worker and
+ * stores every row exactly once; a worker that died while angorad was down is requeued from its
+ * checkpoint; SIGTERM with on_shutdown=checkpoint stops runs into the queue, with the default
+ * (leave) they keep training across the restart. The database passes integrity_check after. */
+#include "itest.h"
+
+#include <check.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *spec40 = "{\"task\":\"CartPole\",\"notes\":\"fake:iters=40,sleep=0.05\"}";
+
+static int has_event(const Daemon *d, long long id, const char *kind) {
+    HttpResult r;
+    char path[128], needle[64];
+    int found;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/events", id);
+    snprintf(needle, sizeof(needle), "\"kind\":\"%s\"", kind);
+    itest_http(d, "GET", path, "", NULL, 0, &r);
+    found = r.body && strstr(r.body, needle) != NULL;
+    itest_http_free(&r);
+    return found;
+}
+
+static void assert_integrity(const Daemon *d) {
+    char path[300];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    snprintf(path, sizeof(path), "%s/angorad.db", d->dir);
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static int worker_pid(const Daemon *d, long long id) {
+    json_t *o = itest_get(d, id);
+    int pid = (int)json_integer_value(json_object_get(o, "pid"));
+    json_decref(o);
+    return pid;
+}
+
+START_TEST(test_daemon_kill9_adopts_live_run) {
+    Daemon d;
+    long long id;
+    int pid;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    id = itest_submit(&d, spec40, 0);
+    itest_wait_rows(&d, id, 5, 20);
+    pid = worker_pid(&d, id);
+    itest_daemon_kill9(&d);
+    /* training goes on without the daemon */
+    itest_sleep(0.5);
+    ck_assert_int_eq(kill(pid, 0), 0);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    ck_assert(has_event(&d, id, "adopted"));
+    json_decref(itest_wait_state(&d, id, "succeeded", 30));
+    itest_assert_rows_exact(&d, id, 40);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    assert_integrity(&d);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_daemon_kill9_repeatedly) {
+    Daemon d;
+    long long id;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    id = itest_submit(&d, spec40, 0);
+    /* three kills at arbitrary moments of ingestion */
+    for (int k = 0; k < 3; k++) {
+        itest_wait_rows(&d, id, 3 + 8 * k, 20);
+        itest_sleep(0.013 * (k + 1));
+        itest_daemon_kill9(&d);
+        itest_sleep(0.2);
+        itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    }
+    json_decref(itest_wait_state(&d, id, "succeeded", 30));
+    itest_assert_rows_exact(&d, id, 40);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    assert_integrity(&d);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_worker_died_while_daemon_down) {
+    Daemon d;
+    long long id;
+    int pid;
+    json_t *o;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    id = itest_submit(&d, spec40, 0);
+    itest_wait_rows(&d, id, 6, 20);
+    pid = worker_pid(&d, id);
+    itest_daemon_kill9(&d);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    itest_sleep(0.3);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    o = itest_wait_state(&d, id, "succeeded", 30);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 1);
+    json_decref(o);
+    ck_assert(has_event(&d, id, "retry"));
+    itest_assert_rows_exact(&d, id, 40);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    assert_integrity(&d);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_sigterm_checkpoint_and_leave) {
+    const char *const ckpt[] = {"--on-shutdown", "checkpoint", NULL};
+    Daemon d;
+    long long id;
+    int status, pid;
+    double secs = 0;
+    json_t *o;
+    itest_daemon_init(&d);
+    /* checkpoint: the run stops with the daemon and waits in the queue */
+    itest_daemon_start(&d, itest_fake_trainer(), ckpt);
+    id = itest_submit(&d, spec40, 0);
+    itest_wait_rows(&d, id, 4, 20);
+    pid = worker_pid(&d, id);
+    status = itest_daemon_stop(&d, &secs);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_msg(secs < 5, "shutdown took %.2f s", secs);
+    itest_sleep(0.2);
+    ck_assert_int_ne(kill(pid, 0), 0);
+    /* leave (the default): the restarted daemon resumes it; then it survives a SIGTERM */
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    o = itest_wait_state(&d, id, "running", 10);
+    json_decref(o);
+    ck_assert(has_event(&d, id, "requeued"));
+    itest_sleep(0.3);
+    pid = worker_pid(&d, id);
+    status = itest_daemon_stop(&d, &secs);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_msg(secs < 5, "shutdown took %.2f s", secs);
+    ck_assert_int_eq(kill(pid, 0), 0);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    o = itest_wait_state(&d, id, "succeeded", 30);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
+    json_decref(o);
+    itest_assert_rows_exact(&d, id, 40);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    assert_integrity(&d);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_second_daemon_refused) {
+    Daemon d, twin;
+    char cmd[600];
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    /* one daemon per data directory */
+    memset(&twin, 0, sizeof(twin));
+    snprintf(cmd, sizeof(cmd), "%s --data-dir %s --port 0 2>/dev/null", itest_angorad(), d.dir);
+    ck_assert_int_ne(system(cmd), 0);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+/* a database from a newer angorad is refused with a clear message, and left untouched */
+START_TEST(test_newer_database_refused) {
+    Daemon d;
+    char path[400], cmd[1200], log[4096];
+    sqlite3 *db = NULL;
+    FILE *f;
+    size_t n;
+    itest_daemon_init(&d);
+    snprintf(path, sizeof(path), "%s/angorad.db", d.dir);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                                  "name TEXT NOT NULL, applied_at REAL NOT NULL); INSERT INTO "
+                                  "schema_migrations VALUES (999, '999_future.sql', 0);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    snprintf(cmd, sizeof(cmd), "%s --data-dir %s --port 0 2>%s/err.log", itest_angorad(), d.dir,
+             d.dir);
+    ck_assert_int_ne(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/err.log", d.dir);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(log, 1, sizeof(log) - 1, f);
+    fclose(f);
+    log[n] = '\0';
+    ck_assert_msg(strstr(log, "schema version 999 is newer than this angorad knows"), "%s", log);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("integration_recovery");
+    TCase *tc = tcase_create("recovery");
+    SRunner *sr;
+    int failed;
+    tcase_set_timeout(tc, 200);
+    tcase_add_test(tc, test_daemon_kill9_adopts_live_run);
+    tcase_add_test(tc, test_daemon_kill9_repeatedly);
+    tcase_add_test(tc, test_worker_died_while_daemon_down);
+    tcase_add_test(tc, test_sigterm_checkpoint_and_leave);
+    tcase_add_test(tc, test_second_daemon_refused);
+    tcase_add_test(tc, test_newer_database_refused);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,377 @@
+/* Tests of server/api/api_routes.c through api_handle(), without any network: authentication and
+ * scopes, routing (404, 405 with Allow, bad ids), submission with validation errors naming the
+ * JSON path, the experiment actions, metrics endpoints, tokens, the OpenAPI document covering
+ * every route, and Prometheus text. */
+#include "api.h"
+
+#include "ag_error.h"
+#include "ag_fs.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static Store *store;
+static Api *api;
+static char token[API_TOKEN_LEN + 1], read_token[API_TOKEN_LEN + 1];
+static char runs[] = "/tmp/angora-runs-XXXXXX";
+static char err[512];
+
+static void add_token(char *out, const char *scope) {
+    char hash[65];
+    ck_assert_int_eq(api_token_generate(out, err, sizeof(err)), 0);
+    ck_assert_int_eq(api_sha256_hex(out, API_TOKEN_LEN, hash), 0);
+    ck_assert_int_eq(store_token_add(store, hash, scope, scope, NULL, err, sizeof(err)), 0);
+}
+
+static void setup(void) {
+    char mig[1024];
+    ApiConfig cfg;
+    ck_assert_int_eq(ag_fs_data_path("migrations", mig, sizeof(mig)), 0);
+    ck_assert_int_eq(store_open(":memory:", &store, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_migrate(store, mig, 0, NULL, err, sizeof(err)), 0);
+    snprintf(runs, sizeof(runs), "/tmp/angora-runs-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(runs));
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.runs_root = runs;
+    cfg.max_cores = 4;
+    cfg.trainer = ""; /* no catalogue: task names are not checked */
+    ck_assert_int_eq(api_create(&api, &cfg, store, err, sizeof(err)), 0);
+    add_token(token, "full");
+    add_token(read_token, "read");
+}
+
+static void teardown(void) {
+    char cmd[128];
+    api_destroy(api);
+    store_close(store);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", runs);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* query string "a=1&b=2" for the argument lookup */
+static const char *query_lookup(void *ctx, const char *name) {
+    static char value[256];
+    const char *q = ctx;
+    size_t n = strlen(name);
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len > n && !strncmp(q, name, n) && q[n] == '=') {
+            snprintf(value, sizeof(value), "%.*s", (int)(len - n - 1), q + n + 1);
+            return value;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+typedef struct Res {
+    int status;
+    json_t *json;
+    char header[256];
+    char *body;
+} Res;
+
+static Res call(const char *method, const char *path_query, const char *tok, const char *body) {
+    char path[512], auth[128];
+    const char *q;
+    ApiRequest req;
+    ApiResponse resp;
+    Res r;
+    memset(&req, 0, sizeof(req));
+    memset(&r, 0, sizeof(r));
+    snprintf(path, sizeof(path), "%s", path_query);
+    q = strchr(path_query, '?');
+    if (q)
+        path[q - path_query] = '\0';
+    req.method = method;
+    req.path = path;
+    if (tok) {
+        snprintf(auth, sizeof(auth), "Bearer %s", tok);
+        req.authorization = auth;
+    }
+    req.body = body;
+    req.body_len = body ? strlen(body) : 0;
+    req.arg = query_lookup;
+    req.arg_ctx = q ? (void *)(q + 1) : NULL;
+    api_handle(api, &req, &resp);
+    r.status = resp.status;
+    r.json = resp.body ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+    snprintf(r.header, sizeof(r.header), "%s", resp.header);
+    r.body = resp.body ? strdup(resp.body) : NULL;
+    api_response_free(&resp);
+    return r;
+}
+
+static void res_free(Res *r) {
+    json_decref(r->json);
+    free(r->body);
+}
+
+static const char *code_of(const Res *r) {
+    return json_string_value(json_object_get(r->json, "code"));
+}
+
+START_TEST(test_auth_and_routing) {
+    Res r = call("GET", "/api/v1/health", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    res_free(&r);
+    r = call("GET", "/api/v1/experiments", NULL, NULL);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_str_eq(code_of(&r), "AG_EAUTH");
+    ck_assert_str_eq(r.header, "WWW-Authenticate: Bearer realm=\"angora\"");
+    res_free(&r);
+    r = call("GET", "/api/v1/experiments", "ang_nope", NULL);
+    ck_assert_int_eq(r.status, 401);
+    res_free(&r);
+    r = call("GET", "/api/v1/experiments", read_token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(json_is_array(json_object_get(r.json, "items")));
+    ck_assert(json_is_null(json_object_get(r.json, "next_cursor")));
+    res_free(&r);
+    r = call("GET", "/api/v1/experiments/", token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    res_free(&r);
+    r = call("POST", "/api/v1/experiments", read_token, "{\"task\":\"CartPole\"}");
+    ck_assert_int_eq(r.status, 403);
+    ck_assert_str_eq(code_of(&r), "AG_EFORBIDDEN");
+    res_free(&r);
+    r = call("GET", "/api/v1/nothing", token, NULL);
+    ck_assert_int_eq(r.status, 404);
+    res_free(&r);
+    r = call("PUT", "/api/v1/experiments/3", token, NULL);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.header, "Allow: GET, DELETE");
+    res_free(&r);
+    r = call("GET", "/api/v1/experiments/-3", token, NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "field")), "id");
+    res_free(&r);
+    r = call("GET", "/api/v1/experiments/12abc", token, NULL);
+    ck_assert_int_eq(r.status, 400);
+    res_free(&r);
+    /* no dashboard configured */
+    r = call("GET", "/index.html", NULL, NULL);
+    ck_assert_int_eq(r.status, 404);
+    res_free(&r);
+}
+END_TEST
+
+START_TEST(test_submit_and_actions) {
+    Res r = call("POST", "/api/v1/experiments", token,
+                 "{\"spec\":{\"task\":\"CartPole\",\"tags\":[\"a\"]},\"priority\":7}");
+    long long id;
+    char path[128];
+    ck_assert_int_eq(r.status, 201);
+    id = json_integer_value(json_object_get(r.json, "id"));
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "state")), "queued");
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "priority")), 7);
+    /* the stored spec is complete (defaults filled in) */
+    ck_assert(json_is_object(json_object_get(json_object_get(r.json, "spec"), "ppo")));
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r.json, "tags"), 0)), "a");
+    snprintf(path, sizeof(path), "Location: /api/v1/experiments/%lld", id);
+    ck_assert_str_eq(r.header, path);
+    res_free(&r);
+    /* bare spec with priority from the query */
+    r = call("POST", "/api/v1/experiments?priority=-2", token, "{\"task\":\"CartPole\"}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "priority")), -2);
+    res_free(&r);
+    r = call("POST", "/api/v1/experiments?priority=x", token, "{\"task\":\"CartPole\"}");
+    ck_assert_int_eq(r.status, 400);
+    res_free(&r);
+    /* validation errors name the path */
+    r = call("POST", "/api/v1/experiments", token,
+             "{\"spec\":{\"task\":\"CartPole\",\"ppo\":{\"gamma\":2}}}");
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "field")), "spec.ppo.gamma");
+    res_free(&r);
+    r = call("POST", "/api/v1/experiments", token, "{\"task\":\"CartPole\",\"ranks\":5}");
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "field")), "ranks");
+    res_free(&r);
+    r = call("POST", "/api/v1/validate", read_token, "{\"task\":\"CartPole\"}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(json_integer_value(json_object_get(r.json, "iterations")) > 0);
+    res_free(&r);
+
+    /* pause/resume/cancel of a queued experiment act at once */
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/pause", id);
+    r = call("POST", path, token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "state")), "paused");
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/resume", id);
+    r = call("POST", path, token, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "state")), "queued");
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld", id);
+    r = call("DELETE", path, token, NULL);
+    ck_assert_int_eq(r.status, 409);
+    ck_assert_str_eq(code_of(&r), "AG_ESTATE");
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/cancel", id);
+    r = call("POST", path, token, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "state")), "cancelled");
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld", id);
+    r = call("DELETE", path, token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    res_free(&r);
+    r = call("GET", path, token, NULL);
+    ck_assert_int_eq(r.status, 404);
+    res_free(&r);
+    /* pagination over the list */
+    for (int i = 0; i < 4; i++) {
+        r = call("POST", "/api/v1/experiments", token, "{\"task\":\"CartPole\"}");
+        res_free(&r);
+    }
+    r = call("GET", "/api/v1/experiments?limit=3", token, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 3);
+    ck_assert(json_is_integer(json_object_get(r.json, "next_cursor")));
+    snprintf(path, sizeof(path), "/api/v1/experiments?limit=3&cursor=%lld",
+             (long long)json_integer_value(json_object_get(r.json, "next_cursor")));
+    res_free(&r);
+    r = call("GET", path, token, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 2);
+    ck_assert(json_is_null(json_object_get(r.json, "next_cursor")));
+    res_free(&r);
+}
+END_TEST
+
+START_TEST(test_metrics_endpoints) {
+    const char *lines[] = {"{\"iteration\":1,\"return_mean\":1}",
+                           "{\"iteration\":2,\"return_mean\":3}",
+                           "{\"iteration\":3,\"return_mean\":2}"};
+    size_t lens[3] = {strlen(lines[0]), strlen(lines[1]), strlen(lines[2])};
+    Res r = call("POST", "/api/v1/experiments", token, "{\"task\":\"CartPole\"}");
+    long long id = json_integer_value(json_object_get(r.json, "id"));
+    char path[160];
+    res_free(&r);
+    ck_assert_int_eq(
+        store_metrics_ingest(store, id, lines, lens, 3, 100, NULL, NULL, err, sizeof(err)), 0);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/keys", id);
+    r = call("GET", path, read_token, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "keys")), 2);
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/series?key=return_mean", id);
+    r = call("GET", path, read_token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "last")), 3);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "last"), 1)), 3);
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/export?after_seq=1&limit=1", id);
+    r = call("GET", path, read_token, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "rows")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(r.json, "rows"), 0), "seq")),
+                     2);
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/export?format=csv", id);
+    r = call("GET", path, read_token, NULL);
+    ck_assert_str_eq(r.body, "seq,iteration,return_mean\n1,1,1\n2,2,3\n3,3,2\n");
+    res_free(&r);
+    /* no run directory yet: empty checkpoint list, no log */
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints", id);
+    r = call("GET", path, read_token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 0);
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/log", id);
+    r = call("GET", path, read_token, NULL);
+    ck_assert_int_eq(r.status, 404);
+    res_free(&r);
+    /* Prometheus text */
+    api_note_ingested(api, 120);
+    r = call("GET", "/metrics", read_token, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "angora_metric_rows_ingested_total 120\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "angora_ingest_rows_per_second 2.000\n"));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "angora_queue_length 1\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "# TYPE angora_experiments gauge"));
+    res_free(&r);
+}
+END_TEST
+
+START_TEST(test_openapi_and_tokens) {
+    Res r = call("GET", "/api/v1/openapi.json", read_token, NULL);
+    json_t *paths;
+    const char *routes[] = {"/api/v1/health",
+                            "/metrics",
+                            "/api/v1/experiments",
+                            "/api/v1/experiments/{id}",
+                            "/api/v1/experiments/{id}/cancel",
+                            "/api/v1/experiments/{id}/pause",
+                            "/api/v1/experiments/{id}/resume",
+                            "/api/v1/experiments/{id}/tags",
+                            "/api/v1/experiments/{id}/notes",
+                            "/api/v1/experiments/{id}/metrics/keys",
+                            "/api/v1/experiments/{id}/metrics/series",
+                            "/api/v1/experiments/{id}/metrics/export",
+                            "/api/v1/experiments/{id}/checkpoints",
+                            "/api/v1/experiments/{id}/checkpoints/{name}",
+                            "/api/v1/experiments/{id}/log",
+                            "/api/v1/experiments/{id}/evaluate",
+                            "/api/v1/catalogue",
+                            "/api/v1/validate",
+                            "/api/v1/tokens",
+                            "/api/v1/tokens/{id}",
+                            NULL};
+    long long tid;
+    char path[64], tok[128];
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "openapi")), "3.0.3");
+    paths = json_object_get(r.json, "paths");
+    for (int i = 0; routes[i]; i++)
+        ck_assert_msg(json_object_get(paths, routes[i]) != NULL, "%s missing", routes[i]);
+    /* health is the one route without security */
+    ck_assert_int_eq(
+        json_array_size(json_object_get(
+            json_object_get(json_object_get(paths, "/api/v1/health"), "get"), "security")),
+        0);
+    res_free(&r);
+    r = call("POST", "/api/v1/tokens", token, "{\"name\":\"ci\",\"scope\":\"read\"}");
+    ck_assert_int_eq(r.status, 201);
+    tid = json_integer_value(json_object_get(r.json, "id"));
+    snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(r.json, "token")));
+    res_free(&r);
+    r = call("GET", "/api/v1/info", tok, NULL);
+    ck_assert_int_eq(r.status, 200);
+    res_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/tokens/%lld", tid);
+    r = call("DELETE", path, tok, NULL);
+    ck_assert_int_eq(r.status, 403);
+    res_free(&r);
+    r = call("DELETE", path, token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    res_free(&r);
+    r = call("GET", "/api/v1/info", tok, NULL);
+    ck_assert_int_eq(r.status, 401);
+    res_free(&r);
+    api_set_ws_port(api, 9001);
+    r = call("GET", "/api/v1/info", token, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "websocket_port")), 9001);
+    res_free(&r);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("api_routes");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_auth_and_routing);
+    tcase_add_test(tc, test_submit_and_actions);
+    tcase_add_test(tc, test_metrics_endpoints);
+    tcase_add_test(tc, test_openapi_and_tokens);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

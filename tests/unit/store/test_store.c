@@ -1,0 +1,531 @@
+/* Tests of server/store/store.c: migrations (empty database, every earlier version, newer
+ * database refused, broken files), experiments and their state changes, exactly-once metric
+ * ingestion with rewinds, series, tokens and events. */
+#include "store.h"
+
+#include "ag_error.h"
+#include "ag_fs.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char mig_dir[1024];
+static char err[512];
+
+static void setup(void) {
+    ck_assert_int_eq(ag_fs_data_path("migrations", mig_dir, sizeof(mig_dir)), 0);
+}
+
+static Store *open_migrated(void) {
+    Store *s = NULL;
+    ck_assert_int_eq(store_open(":memory:", &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig_dir, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    return s;
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(test_migrate_empty) {
+    Store *s = NULL;
+    int latest = 0, v = -1, applied = 0;
+    ck_assert_int_eq(store_migrations_latest(mig_dir, &latest, err, sizeof(err)), 0);
+    ck_assert_int_ge(latest, 2);
+    ck_assert_int_eq(store_open(":memory:", &s, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_schema_version(s, &v, err, sizeof(err)), 0);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(store_migrate(s, mig_dir, 0, &applied, err, sizeof(err)), 0);
+    ck_assert_int_eq(applied, latest);
+    ck_assert_int_eq(store_schema_version(s, &v, err, sizeof(err)), 0);
+    ck_assert_int_eq(v, latest);
+    /* a second run applies nothing */
+    ck_assert_int_eq(store_migrate(s, mig_dir, 0, &applied, err, sizeof(err)), 0);
+    ck_assert_int_eq(applied, 0);
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+    store_close(s);
+}
+END_TEST
+
+/* a database left at each earlier version, holding data, upgrades to the newest */
+START_TEST(test_migrate_each_earlier_version) {
+    int latest = 0;
+    ck_assert_int_eq(store_migrations_latest(mig_dir, &latest, err, sizeof(err)), 0);
+    for (int from = 1; from < latest; from++) {
+        char path[] = "/tmp/angora-store-XXXXXX";
+        char db[600];
+        Store *s = NULL;
+        int v = 0, applied = 0, fd = mkstemp(path);
+        json_t *keys = NULL, *exp = NULL;
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        unlink(path);
+        snprintf(db, sizeof(db), "%s.db", path);
+        ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+        ck_assert_int_eq(store_migrate(s, mig_dir, from, &applied, err, sizeof(err)), 0);
+        ck_assert_int_eq(applied, from);
+        store_close(s);
+        /* data written by plain SQL, as an angorad of that version would have (from version 2
+         * on it also recorded the metric keys) */
+        {
+            char cmd[1400];
+            snprintf(cmd, sizeof(cmd),
+                     "sqlite3 %s \"INSERT INTO experiments (name, task, spec, submitted_at) VALUES"
+                     " ('old', 'cartpole', '{}', 1); INSERT INTO metrics (exp_id, seq, iteration,"
+                     " row) VALUES (1, 1, 1, '{\\\"iteration\\\":1,\\\"return_mean\\\":2.5}');%s\"",
+                     db,
+                     from >= 2 ? " INSERT INTO metric_keys VALUES (1, 'iteration'),"
+                                 " (1, 'return_mean');"
+                               : "");
+            ck_assert_int_eq(system(cmd), 0);
+        }
+        ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+        ck_assert_msg(store_migrate(s, mig_dir, 0, &applied, err, sizeof(err)) == 0, "%s", err);
+        ck_assert_int_eq(applied, latest - from);
+        ck_assert_int_eq(store_schema_version(s, &v, err, sizeof(err)), 0);
+        ck_assert_int_eq(v, latest);
+        ck_assert_int_eq(store_exp_get_json(s, 1, &exp, err, sizeof(err)), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(exp, "name")), "old");
+        ck_assert_str_eq(json_string_value(json_object_get(exp, "kind")), "train");
+        /* metric keys are back-filled from the stored rows */
+        ck_assert_int_eq(store_metric_keys(s, 1, &keys, err, sizeof(err)), 0);
+        ck_assert_int_eq(json_array_size(keys), 2);
+        ck_assert_str_eq(json_string_value(json_array_get(keys, 0)), "iteration");
+        ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+        json_decref(keys);
+        json_decref(exp);
+        store_close(s);
+        unlink(db);
+        {
+            char side[700];
+            snprintf(side, sizeof(side), "%s-wal", db);
+            unlink(side);
+            snprintf(side, sizeof(side), "%s-shm", db);
+            unlink(side);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_migrate_refuses_newer_database) {
+    Store *s = open_migrated();
+    {
+        char dir[] = "/tmp/angora-mig-XXXXXX";
+        char file[1200];
+        int v = 0;
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        /* a directory knowing only migration 1 sees the full database as newer */
+        snprintf(file, sizeof(file), "%s/001_only.sql", dir);
+        write_text(file, "CREATE TABLE t (x);");
+        ck_assert_int_eq(store_migrate(s, dir, 0, NULL, err, sizeof(err)), AG_EVERSION);
+        ck_assert_ptr_nonnull(strstr(err, "newer than this angorad knows"));
+        ck_assert_int_eq(store_schema_version(s, &v, err, sizeof(err)), 0);
+        ck_assert_int_ge(v, 2);
+        unlink(file);
+        rmdir(dir);
+    }
+    store_close(s);
+}
+END_TEST
+
+START_TEST(test_migrate_bad_dirs) {
+    Store *s = NULL;
+    char dir[] = "/tmp/angora-mig-XXXXXX";
+    char a[1200], b[1200];
+    int v = -1;
+    ck_assert_int_eq(store_open(":memory:", &s, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_migrate(s, "/nonexistent/migrations", 0, NULL, err, sizeof(err)),
+                     AG_EIO);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(store_migrate(s, dir, 0, NULL, err, sizeof(err)), AG_ENOTFOUND);
+    /* two files with one number */
+    snprintf(a, sizeof(a), "%s/001_a.sql", dir);
+    snprintf(b, sizeof(b), "%s/1_b.sql", dir);
+    write_text(a, "CREATE TABLE a (x);");
+    write_text(b, "CREATE TABLE b (x);");
+    ck_assert_int_eq(store_migrate(s, dir, 0, NULL, err, sizeof(err)), AG_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "two migrations numbered 1"));
+    unlink(b);
+    /* a broken second file is rolled back whole and leaves version 1 */
+    snprintf(b, sizeof(b), "%s/002_broken.sql", dir);
+    write_text(b, "CREATE TABLE c (x); THIS IS NOT SQL;");
+    ck_assert_int_eq(store_migrate(s, dir, 0, NULL, err, sizeof(err)), AG_EDB);
+    ck_assert_ptr_nonnull(strstr(err, "002_broken.sql"));
+    ck_assert_int_eq(store_schema_version(s, &v, err, sizeof(err)), 0);
+    ck_assert_int_eq(v, 1);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+    store_close(s);
+    ck_assert_int_eq(store_open("", &s, err, sizeof(err)), AG_EINVAL);
+    ck_assert_int_eq(store_open("/nonexistent/dir/x.db", &s, err, sizeof(err)), AG_EDB);
+}
+END_TEST
+
+static int64_t add_exp(Store *s, const char *name, const char *task, int priority, int ranks,
+                       const char *tags) {
+    StoreExpNew e = {.name = name,
+                     .task = task,
+                     .spec_json = "{\"task\":\"x\"}",
+                     .tags_json = tags,
+                     .priority = priority,
+                     .ranks = ranks};
+    int64_t id = 0;
+    ck_assert_msg(store_exp_insert(s, &e, "/runs", &id, err, sizeof(err)) == 0, "%s", err);
+    return id;
+}
+
+START_TEST(test_experiments_crud_and_list) {
+    Store *s = open_migrated();
+    json_t *o = NULL, *arr = NULL;
+    int64_t next = 0, ids[5];
+    StoreExpFilter f = {0};
+    StoreRun runs[8];
+    int n = 0;
+    ids[0] = add_exp(s, "a", "cartpole", 0, 1, "[\"x\"]");
+    ids[1] = add_exp(s, "b", "pendulum", 5, 2, "[\"y\",\"x\"]");
+    ids[2] = add_exp(s, "c", "cartpole", 5, 1, NULL);
+    ids[3] = add_exp(s, "d", "cartpole", -1, 1, "[]");
+    ids[4] = add_exp(s, "e", "hand", 0, 1, "[\"y\"]");
+    ck_assert_int_eq(store_exp_get_json(s, ids[1], &o, err, sizeof(err)), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "queued");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "run_dir")), "/runs/2");
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "ranks")), 2);
+    ck_assert(json_is_object(json_object_get(o, "spec")));
+    ck_assert(json_is_array(json_object_get(o, "tags")));
+    json_decref(o);
+    ck_assert_int_eq(store_exp_get_json(s, 999, &o, err, sizeof(err)), AG_ENOTFOUND);
+
+    /* queue order: priority, then submission */
+    ck_assert_int_eq(store_runs_in_state(s, "queued", runs, 8, &n, err, sizeof(err)), 0);
+    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(runs[0].id, ids[1]);
+    ck_assert_int_eq(runs[1].id, ids[2]);
+    ck_assert_int_eq(runs[2].id, ids[0]);
+    ck_assert_int_eq(runs[3].id, ids[4]);
+    ck_assert_int_eq(runs[4].id, ids[3]);
+
+    /* filters */
+    f.task = "cartpole";
+    ck_assert_int_eq(store_exp_list_json(s, &f, &arr, &next, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(arr), 3);
+    json_decref(arr);
+    f.task = NULL;
+    f.tag = "x";
+    ck_assert_int_eq(store_exp_list_json(s, &f, &arr, &next, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(arr), 2);
+    ck_assert_ptr_null(json_object_get(json_array_get(arr, 0), "spec"));
+    json_decref(arr);
+    /* cursor pagination: 2 + 2 + 1, newest first, no overlap */
+    f.tag = NULL;
+    f.limit = 2;
+    ck_assert_int_eq(store_exp_list_json(s, &f, &arr, &next, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(arr), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(arr, 0), "id")), ids[4]);
+    ck_assert_int_eq(next, ids[3]);
+    json_decref(arr);
+    f.cursor = next;
+    ck_assert_int_eq(store_exp_list_json(s, &f, &arr, &next, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(arr, 0), "id")), ids[2]);
+    json_decref(arr);
+    f.cursor = next;
+    ck_assert_int_eq(store_exp_list_json(s, &f, &arr, &next, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(arr), 1);
+    ck_assert_int_eq(next, 0);
+    json_decref(arr);
+
+    /* annotate */
+    ck_assert_int_eq(store_exp_annotate(s, ids[0], "[\"z\"]", "hello", err, sizeof(err)), 0);
+    ck_assert_int_eq(store_exp_get_json(s, ids[0], &o, err, sizeof(err)), 0);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(o, "tags"), 0)), "z");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "notes")), "hello");
+    json_decref(o);
+    ck_assert_int_eq(store_exp_annotate(s, 999, NULL, "x", err, sizeof(err)), AG_ENOTFOUND);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(test_state_changes) {
+    Store *s = open_migrated();
+    char st[STORE_STATE_MAX], dir[STORE_PATH_MAX];
+    StoreRun r;
+    json_t *counts = NULL;
+    int64_t a = add_exp(s, "a", "t", 0, 1, NULL), b = add_exp(s, "b", "t", 0, 1, NULL);
+    /* queued: pause -> paused, resume -> queued, cancel -> cancelled */
+    ck_assert_int_eq(store_exp_pause(s, a, st, err, sizeof(err)), 0);
+    ck_assert_str_eq(st, "paused");
+    ck_assert_int_eq(store_exp_pause(s, a, st, err, sizeof(err)), AG_ESTATE);
+    ck_assert_int_eq(store_exp_resume(s, a, st, err, sizeof(err)), 0);
+    ck_assert_str_eq(st, "queued");
+    ck_assert_int_eq(store_exp_resume(s, a, st, err, sizeof(err)), AG_ESTATE);
+    ck_assert_ptr_nonnull(strstr(err, "it is queued"));
+    ck_assert_int_eq(store_exp_delete(s, a, dir, sizeof(dir), err, sizeof(err)), AG_ESTATE);
+    ck_assert_int_eq(store_exp_cancel(s, a, st, err, sizeof(err)), 0);
+    ck_assert_str_eq(st, "cancelled");
+    ck_assert_int_eq(store_exp_cancel(s, a, st, err, sizeof(err)), AG_ESTATE);
+    ck_assert_int_eq(store_exp_cancel(s, 999, st, err, sizeof(err)), AG_ENOTFOUND);
+    /* running: requests are recorded for the scheduler */
+    ck_assert_int_eq(store_run_started(s, b, 4242, 777, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_get(s, b, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.state, "running");
+    ck_assert_int_eq(r.pid, 4242);
+    ck_assert_int_eq(r.pid_start, 777);
+    ck_assert_int_eq(r.attempts, 1);
+    ck_assert_int_eq(store_exp_pause(s, b, st, err, sizeof(err)), 0);
+    ck_assert_str_eq(st, "running");
+    ck_assert_int_eq(store_run_get(s, b, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.request, "pause");
+    ck_assert_int_eq(store_exp_cancel(s, b, st, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_get(s, b, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.request, "cancel");
+    ck_assert_int_eq(store_run_set_state(s, b, "cancelled", "cancelled by user", err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(store_run_get(s, b, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.request, "");
+    ck_assert_int_eq(r.pid, 0);
+    ck_assert_int_eq(store_run_set_state(s, b, "running", NULL, err, sizeof(err)), AG_EINVAL);
+    ck_assert_int_eq(store_run_set_state(s, b, "bogus", NULL, err, sizeof(err)), AG_EINVAL);
+    ck_assert_int_eq(store_exp_counts(s, &counts, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "cancelled")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "running")), 0);
+    json_decref(counts);
+    /* finished ones can be deleted, with their rows */
+    ck_assert_int_eq(store_exp_delete(s, b, dir, sizeof(dir), err, sizeof(err)), 0);
+    ck_assert_str_eq(dir, "/runs/2");
+    ck_assert_int_eq(store_run_get(s, b, &r, err, sizeof(err)), AG_ENOTFOUND);
+    store_close(s);
+}
+END_TEST
+
+static int collect_rows(void *ctx, int64_t seq, const char *row, size_t len) {
+    json_t *arr = ctx;
+    json_t *o = json_loadb(row, len, 0, NULL);
+    json_object_set_new(o, "_seq", json_integer(seq));
+    json_array_append_new(arr, o);
+    return 0;
+}
+
+static void ingest(Store *s, int64_t id, const char **lines, size_t n, int64_t off, size_t *added) {
+    size_t lens[16];
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(lines[i]);
+    ck_assert_msg(store_metrics_ingest(s, id, lines, lens, n, off, added, NULL, err, sizeof(err)) ==
+                      0,
+                  "%s", err);
+}
+
+START_TEST(test_metrics_ingest) {
+    Store *s = open_migrated();
+    int64_t id = add_exp(s, "a", "t", 0, 1, NULL), count = 0;
+    const char *batch1[] = {"{\"iteration\":1,\"env_steps\":100,\"return_mean\":1.5}",
+                            "{\"iteration\":2,\"env_steps\":200,\"return_mean\":2.5}", "not json",
+                            "{\"iteration\":3,\"env_steps\":300,\"return_mean\":3.5}"};
+    /* the run resumed from iteration 2's checkpoint and repeats iteration 3 */
+    const char *batch2[] = {"{\"iteration\":3,\"env_steps\":300,\"return_mean\":9.5}",
+                            "{\"iteration\":4,\"env_steps\":400,\"return_mean\":4.5,\"x\":1}"};
+    size_t added = 0, n = 0;
+    StoreRun r;
+    json_t *keys = NULL, *rows = json_array(), *events = NULL;
+    double *xs = NULL, *ys = NULL;
+    ingest(s, id, batch1, 4, 120, &added);
+    ck_assert_uint_eq(added, 3);
+    ck_assert_int_eq(store_run_get(s, id, &r, err, sizeof(err)), 0);
+    ck_assert_int_eq(r.ingest_offset, 120);
+    ck_assert_int_eq(r.last_seq, 3);
+    ck_assert_int_eq(store_event_list(s, id, 10, &events, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(events), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(events, 0), "kind")),
+                     "ingest-skipped");
+    json_decref(events);
+    ingest(s, id, batch2, 2, 200, &added);
+    ck_assert_uint_eq(added, 2);
+    ck_assert_int_eq(store_metric_rows(s, id, 0, 0, collect_rows, rows, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(rows), 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(json_array_get(rows, (size_t)i), "iteration")),
+            i + 1);
+    ck_assert_double_eq(json_real_value(json_object_get(json_array_get(rows, 2), "return_mean")),
+                        9.5);
+    /* sequence numbers only grow */
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 3), "_seq")), 5);
+    json_decref(rows);
+    ck_assert_int_eq(store_metric_count(s, &count, err, sizeof(err)), 0);
+    ck_assert_int_eq(count, 4);
+    ck_assert_int_eq(store_metric_keys(s, id, &keys, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(keys), 4);
+    ck_assert_str_eq(json_string_value(json_array_get(keys, 3)), "x");
+    json_decref(keys);
+    ck_assert_int_eq(
+        store_metric_series(s, id, NULL, "return_mean", &xs, &ys, &n, err, sizeof(err)), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_double_eq(xs[0], 1);
+    ck_assert_double_eq(ys[3], 4.5);
+    free(xs);
+    free(ys);
+    ck_assert_int_eq(store_metric_series(s, id, "env_steps", "x", &xs, &ys, &n, err, sizeof(err)),
+                     0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_double_eq(xs[0], 400);
+    free(xs);
+    free(ys);
+    ck_assert_int_eq(store_metric_series(s, id, NULL, "a\"b", &xs, &ys, &n, err, sizeof(err)),
+                     AG_EINVAL);
+    /* unknown experiment: nothing stored */
+    ck_assert_int_eq(
+        store_metrics_ingest(s, 999, batch2, (size_t[]){5, 5}, 2, 10, NULL, NULL, err, sizeof(err)),
+        AG_ENOTFOUND);
+    ck_assert_int_eq(store_metric_count(s, &count, err, sizeof(err)), 0);
+    ck_assert_int_eq(count, 4);
+    ck_assert_int_eq(store_metrics_set_offset(s, id, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_get(s, id, &r, err, sizeof(err)), 0);
+    ck_assert_int_eq(r.ingest_offset, 0);
+    ck_assert_int_eq(r.last_seq, 5);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(test_tokens) {
+    Store *s = open_migrated();
+    char scope[8];
+    int64_t id = 0;
+    json_t *list = NULL;
+    ck_assert_int_eq(store_token_add(s, "abc", "full", "admin", &id, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_token_add(s, "def", "read", "viewer", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_token_add(s, "abc", "read", "dup", NULL, err, sizeof(err)), AG_EDB);
+    ck_assert_int_eq(store_token_add(s, "ghi", "root", "x", NULL, err, sizeof(err)), AG_EINVAL);
+    ck_assert_int_eq(store_token_lookup(s, "abc", scope, sizeof(scope), err, sizeof(err)), 0);
+    ck_assert_str_eq(scope, "full");
+    ck_assert_int_eq(store_token_lookup(s, "def", scope, sizeof(scope), err, sizeof(err)), 0);
+    ck_assert_str_eq(scope, "read");
+    ck_assert_int_eq(store_token_lookup(s, "zzz", scope, sizeof(scope), err, sizeof(err)),
+                     AG_ENOTFOUND);
+    ck_assert_int_eq(store_token_revoke(s, id, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_token_revoke(s, id, err, sizeof(err)), AG_ENOTFOUND);
+    ck_assert_int_eq(store_token_lookup(s, "abc", scope, sizeof(scope), err, sizeof(err)),
+                     AG_ENOTFOUND);
+    ck_assert_int_eq(store_token_list(s, &list, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(list), 2);
+    /* hashes never leave the store */
+    ck_assert_ptr_null(json_object_get(json_array_get(list, 0), "hash"));
+    ck_assert(json_is_number(json_object_get(json_array_get(list, 0), "revoked_at")));
+    json_decref(list);
+    store_close(s);
+}
+END_TEST
+
+typedef struct Writer {
+    Store *s;
+    int64_t id;
+    int rounds;
+    int failures;
+} Writer;
+
+static void *writer_main(void *arg) {
+    Writer *w = arg;
+    char e[256], line[64];
+    for (int i = 1; i <= w->rounds; i++) {
+        const char *lines[1] = {line};
+        size_t lens[1];
+        snprintf(line, sizeof(line), "{\"iteration\":%d,\"return_mean\":%d}", i, i);
+        lens[0] = strlen(line);
+        if (store_metrics_ingest(w->s, w->id, lines, lens, 1, i * 40, NULL, NULL, e, sizeof(e)))
+            w->failures++;
+    }
+    return NULL;
+}
+
+/* a file database: reads (served by the read-only connections) go on while rows are written,
+ * always see a consistent prefix, and see every write once it is committed */
+START_TEST(test_concurrent_readers) {
+    char path[] = "/tmp/angora-store-rd-XXXXXX", db[600];
+    Store *s = NULL;
+    Writer w = {0};
+    pthread_t th;
+    int fd = mkstemp(path), reads = 0;
+    double *xs = NULL, *ys = NULL;
+    size_t n = 0, last = 0;
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(path);
+    snprintf(db, sizeof(db), "%s.db", path);
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_migrate(s, mig_dir, 0, NULL, err, sizeof(err)), 0);
+    w.s = s;
+    w.id = add_exp(s, "rw", "t", 0, 1, NULL);
+    w.rounds = 300;
+    ck_assert_int_eq(pthread_create(&th, NULL, writer_main, &w), 0);
+    for (int i = 0; i < 200; i++) {
+        json_t *arr = NULL, *o = NULL;
+        int64_t next = 0;
+        StoreExpFilter f = {.limit = 10};
+        ck_assert_int_eq(store_exp_list_json(s, &f, &arr, &next, err, sizeof(err)), 0);
+        ck_assert_int_eq(json_array_size(arr), 1);
+        json_decref(arr);
+        ck_assert_int_eq(store_exp_get_json(s, w.id, &o, err, sizeof(err)), 0);
+        json_decref(o);
+        ck_assert_int_eq(
+            store_metric_series(s, w.id, NULL, "return_mean", &xs, &ys, &n, err, sizeof(err)), 0);
+        /* never fewer rows than before, and always 1..n */
+        ck_assert_uint_ge(n, last);
+        for (size_t k = 0; k < n; k++)
+            ck_assert_double_eq(xs[k], (double)(k + 1));
+        last = n;
+        free(xs);
+        free(ys);
+        reads++;
+    }
+    pthread_join(th, NULL);
+    ck_assert_int_eq(w.failures, 0);
+    ck_assert_int_eq(
+        store_metric_series(s, w.id, NULL, "return_mean", &xs, &ys, &n, err, sizeof(err)), 0);
+    ck_assert_uint_eq(n, 300);
+    free(xs);
+    free(ys);
+    ck_assert_int_eq(reads, 200);
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+    store_close(s);
+    unlink(db);
+    {
+        char side[700];
+        snprintf(side, sizeof(side), "%s-wal", db);
+        unlink(side);
+        snprintf(side, sizeof(side), "%s-shm", db);
+        unlink(side);
+    }
+}
+END_TEST
+
+static Suite *store_suite(void) {
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_migrate_empty);
+    tcase_add_test(tc, test_migrate_each_earlier_version);
+    tcase_add_test(tc, test_migrate_refuses_newer_database);
+    tcase_add_test(tc, test_migrate_bad_dirs);
+    tcase_add_test(tc, test_experiments_crud_and_list);
+    tcase_add_test(tc, test_state_changes);
+    tcase_add_test(tc, test_metrics_ingest);
+    tcase_add_test(tc, test_tokens);
+    tcase_add_test(tc, test_concurrent_readers);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(store_suite());
+    int failed;
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
