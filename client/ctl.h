@@ -1,0 +1,269 @@
+/* angoractl internals: command-line parsing, address and token discovery, HTTP over libcurl,
+ * exit codes, tables and terminal charts, and the commands themselves. main.c only strings
+ * them together; the unit tests call the pieces directly.
+ *
+ * DESIGN
+ * Every command is a row of one table (ctl_commands) giving its synopsis, help, positional
+ * arguments and options, so parsing, --help and the man page agree. A command returns an exit
+ * code (CTL_EXIT_*), never calls exit(), and prints its errors as "angoractl: ..." on stderr;
+ * its normal output goes to stdout, as a table for people or as JSON with --json. */
+#ifndef CTL_H
+#define CTL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- exit codes (ctl_exit.c) ---- */
+
+typedef enum CtlExit {
+    CTL_EXIT_OK = 0,
+    CTL_EXIT_OTHER = 1,       /* server error, failed run, local I/O error */
+    CTL_EXIT_USAGE = 2,       /* bad command line or client configuration */
+    CTL_EXIT_NOTFOUND = 3,    /* unknown experiment, checkpoint, token or route */
+    CTL_EXIT_AUTH = 4,        /* missing, unknown, revoked or read-only token */
+    CTL_EXIT_UNREACHABLE = 5, /* no answer from angorad */
+    CTL_EXIT_REJECTED = 6     /* invalid spec or a request the server refused */
+} CtlExit;
+
+/* exit code of an HTTP status (2xx gives CTL_EXIT_OK) */
+int ctl_exit_of_status(long status);
+/* exit code of an AG_E* code from local work (spec checks, files) */
+int ctl_exit_of_error(int code);
+/* "usage", "not found", ... */
+const char *ctl_exit_name(int code);
+/* a problem+json (or any) error body as one line for people:
+ * "not found: no experiment 99" or "invalid experiment spec: ppo.lr: ... (field ppo.lr)" */
+void ctl_problem_format(long status, const char *body, size_t len, char *out, size_t out_sz);
+
+/* ---- command line (ctl_args.c) ---- */
+
+#define CTL_MAX_POS  8
+#define CTL_MAX_OPTS 48
+
+typedef struct CtlOptDef {
+    const char *name; /* long name without "--" */
+    char short_name;  /* 0 when none */
+    int has_value;
+    int repeatable;
+    const char *help;
+} CtlOptDef;
+
+typedef struct CtlCommandDef {
+    const char *name;
+    const char *synopsis; /* arguments after the name */
+    const char *summary;
+    int min_pos, max_pos;
+    const CtlOptDef *opts; /* terminated by a NULL name; may be NULL */
+    const char *help;      /* further explanation for --help */
+} CtlCommandDef;
+
+typedef struct CtlOpt {
+    const char *name; /* the definition's name */
+    const char *value;
+} CtlOpt;
+
+typedef struct CtlArgs {
+    const CtlCommandDef *cmd; /* NULL when only global options were given */
+    int npos;
+    const char *pos[CTL_MAX_POS];
+    int nopts;
+    CtlOpt opts[CTL_MAX_OPTS];
+    /* global options */
+    const char *url;
+    const char *token;
+    const char *token_file;
+    const char *data_dir;
+    const char *config;
+    const char *timeout; /* seconds, checked by ctl_config_resolve */
+    int json;
+    int help;
+    int version;
+} CtlArgs;
+
+/* the command table, terminated by a NULL name */
+extern const CtlCommandDef ctl_commands[];
+extern const CtlOptDef ctl_global_opts[];
+
+const CtlCommandDef *ctl_command_find(const char *name);
+/* parses argv[1..]; global options may appear anywhere; "--opt=value" and "--opt value" both
+ * work; "--" ends the options. Returns AG_EINVAL with a message on any usage error. With
+ * --help the positional count is not checked. */
+int ctl_args_parse(int argc, char *const *argv, CtlArgs *a, char *err, size_t err_sz);
+/* last value of an option (NULL when absent; "" for a flag that is present) */
+const char *ctl_args_get(const CtlArgs *a, const char *name);
+int ctl_args_has(const CtlArgs *a, const char *name);
+/* the i-th value of a repeatable option (NULL past the end) */
+const char *ctl_args_nth(const CtlArgs *a, const char *name, int i);
+/* an integer option in [min, max], def when absent; AG_EINVAL with a message otherwise */
+int ctl_args_get_int(const CtlArgs *a, const char *name, long long def, long long min,
+                     long long max, long long *out, char *err, size_t err_sz);
+/* a positive experiment (or token) id from a positional argument */
+int ctl_parse_id(const char *s, const char *what, int64_t *out, char *err, size_t err_sz);
+/* general help (cmd NULL) or one command's help */
+void ctl_usage_print(FILE *f, const CtlCommandDef *cmd);
+
+/* ---- address and token (ctl_config.c) ---- */
+
+#define CTL_URL_MAX   512
+#define CTL_TOKEN_MAX 256
+#define CTL_PATH_MAX  1024
+
+typedef struct CtlConfig {
+    char url[CTL_URL_MAX]; /* "http://host:port", no trailing slash */
+    char token[CTL_TOKEN_MAX];
+    char url_source[CTL_PATH_MAX + 32];   /* where the URL came from, for messages */
+    char token_source[CTL_PATH_MAX + 32]; /* "" when no token was found */
+    char data_dir[CTL_PATH_MAX];          /* the local daemon's data directory used */
+    double timeout_s;                     /* per request; 0 means none */
+} CtlConfig;
+
+/* the config file path: $XDG_CONFIG_HOME/angora/client.json or ~/.config/angora/client.json */
+int ctl_config_default_path(char *out, size_t out_sz);
+/* the default data directory of a local angorad (matches server/daemon/config.c) */
+int ctl_config_daemon_data_dir(char *out, size_t out_sz);
+/* Resolves the address and token, first found wins:
+ *   URL:   --url, $ANGORA_URL, "url" in the config file, <data-dir>/port of a local daemon,
+ *          http://127.0.0.1:7878
+ *   token: --token, $ANGORA_TOKEN, --token-file, "token" then "token_file" in the config file,
+ *          <data-dir>/token of a local daemon
+ * data-dir is --data-dir, "data_dir" in the config file, or the daemon's default. The config
+ * file is --config FILE, $ANGORA_CONFIG, or the default path (which may be absent). A bad
+ * config file, URL or timeout is AG_EINVAL/AG_EJSON/AG_EIO with a message. */
+int ctl_config_resolve(const CtlArgs *a, CtlConfig *c, char *err, size_t err_sz);
+/* checks and normalises a base URL (http or https, no query, trailing '/' removed) */
+int ctl_url_normalize(const char *in, char *out, size_t out_sz, char *err, size_t err_sz);
+
+/* ---- HTTP (ctl_http.c) ---- */
+
+typedef struct CtlResponse {
+    long status;
+    char content_type[128];
+    char log_range[128]; /* X-Log-Range header, "" when absent */
+    char *body;          /* NUL-terminated, may be NULL */
+    size_t len;
+    json_t *json; /* parsed body when it is JSON, else NULL */
+} CtlResponse;
+
+/* one request; body may be NULL. Returns 0 when the server answered (any status) or a
+ * negative code when it could not be reached (err says why). */
+int ctl_http_request(const CtlConfig *c, const char *method, const char *path, const char *body,
+                     size_t body_len, CtlResponse *r, char *err, size_t err_sz);
+/* a GET whose 2xx body is streamed into out; an error body is kept in r */
+int ctl_http_download(const CtlConfig *c, const char *path, FILE *out, CtlResponse *r, char *err,
+                      size_t err_sz);
+void ctl_response_free(CtlResponse *r);
+
+/* ---- websocket stream (ctl_ws.c) ---- */
+
+typedef struct CtlWsHandlers {
+    /* a metric row, each once and in seq order */
+    void (*on_row)(void *ud, int64_t seq, json_t *row);
+    /* the experiment's state (at subscription and on each change); nonzero when it has ended */
+    int (*on_state)(void *ud, const char *state);
+    /* the server restarts the series from the beginning; may be NULL */
+    void (*on_resync)(void *ud);
+    /* called about every tick_s seconds; nonzero stops following; may be NULL */
+    int (*on_tick)(void *ud);
+} CtlWsHandlers;
+
+/* Follows one experiment over angorad's websocket stream (ws://<host of c->url>:port/api/v1/stream,
+ * token in the Authorization header) from since_seq: rows and states go to the handlers. Returns
+ * 0 once the run has ended and every row up to the end has arrived, or when on_tick asks to stop;
+ * otherwise an error with err set: AG_EIO (cannot connect, refused, closed), AG_ETIMEOUT,
+ * AG_ENOTFOUND (unknown experiment), AG_EPROTOCOL, AG_EUNSUPPORTED (https address). */
+int ctl_ws_follow(const CtlConfig *c, int port, int64_t exp_id, int64_t since_seq,
+                  const CtlWsHandlers *h, void *ud, double tick_s, char *err, size_t err_sz);
+
+/* ---- output (ctl_table.c) ---- */
+
+#define CTL_TABLE_MAX_COLS 16
+
+typedef struct CtlTable {
+    int ncols;
+    const char *headers[CTL_TABLE_MAX_COLS];
+    int right[CTL_TABLE_MAX_COLS]; /* right-aligned (numeric) columns */
+    size_t nrows, cap;
+    char **cells;  /* nrows * ncols strings */
+    int max_width; /* longer cells are cut with "..." (0: no limit) */
+} CtlTable;
+
+int ctl_table_init(CtlTable *t, int ncols, const char *const *headers);
+/* a column whose cells all parse as numbers is right-aligned automatically */
+int ctl_table_add(CtlTable *t, const char *const *cells);
+void ctl_table_print(const CtlTable *t, FILE *f);
+void ctl_table_free(CtlTable *t);
+
+/* "1h02m", "3m12s", "4.2s" */
+void ctl_format_duration(double seconds, char *out, size_t out_sz);
+/* UTC "2026-11-28 07:48:02"; "-" for 0 or less */
+void ctl_format_time(double epoch, char *out, size_t out_sz);
+/* "512 B", "1.5 KiB", "3.2 MiB" */
+void ctl_format_bytes(double bytes, char *out, size_t out_sz);
+/* shortest readable form of a JSON scalar ("-" for null/absent) */
+void ctl_format_json(const json_t *v, char *out, size_t out_sz);
+/* "[##########----------]  50.0%" with width cells; frac is clamped to [0, 1] */
+void ctl_progress_bar(double frac, int width, char *out, size_t out_sz);
+/* A chart of ys (n points, NaN skipped) in height rows of width columns, each row prefixed
+ * with its y value, as '\n'-separated text. Fails with AG_ETOOBIG if out is too small, AG_EINVAL
+ * for bad dimensions; with no finite point it writes "(no data)". */
+int ctl_chart_render(const double *ys, size_t n, int width, int height, char *out, size_t out_sz);
+
+/* ---- commands (ctl_cmd.c) ---- */
+
+typedef struct CtlCtx {
+    const CtlArgs *args;
+    CtlConfig cfg;
+    FILE *out; /* normal output */
+    FILE *err; /* messages */
+} CtlCtx;
+
+/* runs the parsed command; returns its exit code */
+int ctl_run(CtlCtx *ctx);
+
+/* helpers the commands share: "angoractl: ..." on x->err returning code; one API call (0 with r
+ * filled on a 2xx answer, else the exit code after telling why); the experiment id argument;
+ * a seconds option in [min, max]; an experiment object; a string member ("" when absent);
+ * whether a state is final; monotonic time; sleep */
+int ctl_say(CtlCtx *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ctl_api_call(CtlCtx *x, const char *method, const char *path, const char *body, CtlResponse *r);
+int ctl_id_arg(CtlCtx *x, int64_t *id);
+int ctl_seconds_opt(CtlCtx *x, const char *name, double def, double min, double max, double *out);
+int ctl_exp_get(CtlCtx *x, int64_t id, json_t **out);
+const char *ctl_jstr(const json_t *o, const char *key);
+int ctl_state_final(const char *state);
+double ctl_now(void);
+void ctl_sleep(double seconds);
+
+/* ---- watch (ctl_watch.c) ---- */
+
+/* a learning curve of bounded size: when full, every other point is dropped and from then on
+ * only every stride-th new point is kept, so a run of any length fits */
+typedef struct CtlSeries {
+    double *ys;
+    size_t n, cap;  /* cap is even */
+    size_t stride;  /* new points per kept point */
+    size_t skipped; /* new points since the last kept one */
+    double best;    /* highest finite value seen (NaN before any) */
+    long long seen; /* points added */
+} CtlSeries;
+
+int ctl_series_init(CtlSeries *s, size_t cap);
+void ctl_series_add(CtlSeries *s, double y);
+void ctl_series_reset(CtlSeries *s);
+void ctl_series_free(CtlSeries *s);
+/* the status line of a metric row: "iteration 8  steps 8000/10000  return_mean 80.25 (best 90)"
+ * plus "  success 0.500" and "  consecutive goals 2.00" when the row has success_rate and
+ * consecutive_goals_mean; the budget is left out when it is 0 */
+void ctl_watch_line(const json_t *row, const char *key, double best, long long budget, char *out,
+                    size_t out_sz);
+/* the watch command */
+int ctl_cmd_watch(CtlCtx *x);
+/* the reading of a spec for submit: parses the file, applies --name/--tag overrides and
+ * validates it with the shared spec code; on failure err names the file and JSON path.
+ * *doc_out is the (overridden) document to send. */
+int ctl_spec_load(const char *path, const char *name, const char *const *tags, int ntags,
+                  json_t **doc_out, char *err, size_t err_sz);
+
+#endif

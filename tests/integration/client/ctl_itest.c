@@ -1,0 +1,124 @@
+/* Helpers of angoractl's end-to-end tests (see ctl_itest.h). */
+#include "ctl_itest.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char home[300];
+static char stdin_path[400];
+
+void ctl_itest_stdin(const char *path) {
+    snprintf(stdin_path, sizeof(stdin_path), "%s", path);
+}
+
+void ctl_itest_env_init(const Daemon *d) {
+    char path[400];
+    snprintf(home, sizeof(home), "%s/clienthome", d->dir);
+    mkdir(home, 0700);
+    setenv("HOME", home, 1);
+    snprintf(path, sizeof(path), "%s/config", home);
+    mkdir(path, 0700);
+    setenv("XDG_CONFIG_HOME", path, 1);
+    snprintf(path, sizeof(path), "%s/data", home);
+    mkdir(path, 0700);
+    setenv("XDG_DATA_HOME", path, 1);
+    unsetenv("ANGORA_URL");
+    unsetenv("ANGORA_TOKEN");
+    unsetenv("ANGORA_CONFIG");
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+void ctl_itest_runv(CtlRun *r, const char *const *args) {
+    const char *exe = getenv("ITEST_ANGORACTL");
+    char out_path[400], err_path[400];
+    const char *argv[64];
+    int argc = 0, status = 0;
+    pid_t pid;
+    ck_assert_msg(exe && *exe, "ITEST_ANGORACTL is not set");
+    snprintf(out_path, sizeof(out_path), "%s/ctl.out", home);
+    snprintf(err_path, sizeof(err_path), "%s/ctl.err", home);
+    argv[argc++] = exe;
+    for (int i = 0; args[i] && argc < 62; i++)
+        argv[argc++] = args[i];
+    argv[argc] = NULL;
+    fflush(NULL);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int in = open(stdin_path[0] ? stdin_path : "/dev/null", O_RDONLY);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || out < 0 || err < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    stdin_path[0] = '\0';
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r->out = slurp(out_path);
+    r->err = slurp(err_path);
+}
+
+void ctl_itest_run(CtlRun *r, const char *first, ...) {
+    const char *args[64];
+    int n = 0;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    ctl_itest_runv(r, args);
+}
+
+void ctl_itest_free(CtlRun *r) {
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+void ctl_itest_write(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+long long ctl_itest_submitted_id(const CtlRun *r) {
+    const char *p = strstr(r->out, "submitted experiment ");
+    ck_assert_msg(p != NULL, "no id in \"%s\" (stderr \"%s\")", r->out, r->err);
+    return atoll(p + strlen("submitted experiment "));
+}
+
+int ctl_itest_count(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}

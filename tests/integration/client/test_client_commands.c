@@ -1,0 +1,480 @@
+/* End-to-end tests of angoractl's commands against a running angorad with the test double of
+ * angora-train: submit (with --name, --tag, --priority, --dry-run), ls with filters and pages,
+ * show, metrics (table, --keys, --csv, --json), logs, checkpoints, download, evaluate, pause,
+ * resume, cancel, rm, tasks, token create/list/revoke and version, each with its exit code. The
+ * daemon is found through its data directory (token and port files). */
+#include "ctl_itest.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static Daemon d;
+
+#define CTL(r, ...) ctl_itest_run(r, "--data-dir", d.dir, __VA_ARGS__, (const char *)NULL)
+
+static const char *spec_quick = "{\"task\":\"CartPole\",\"name\":\"quick\",\"tags\":[\"base\"],"
+                                "\"budget\":{\"env_steps\":6000},"
+                                "\"notes\":\"fake:iters=6,sleep=0.02\"}";
+static const char *spec_long = "{\"task\":\"CartPole\",\"name\":\"long\","
+                               "\"notes\":\"fake:iters=400,sleep=0.05\"}";
+
+static void start(void) {
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    ctl_itest_env_init(&d);
+}
+
+static void stop(void) {
+    itest_daemon_stop(&d, NULL);
+    itest_daemon_cleanup(&d);
+}
+
+static const char *path_in(const char *name) {
+    static char p[4][400];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof(p[k]), "%s/%s", d.dir, name);
+    return p[k];
+}
+
+static json_t *out_json(const CtlRun *r) {
+    json_error_t je;
+    json_t *doc = json_loads(r->out, 0, &je);
+    ck_assert_msg(doc != NULL, "not JSON (%s): %s", je.text, r->out);
+    return doc;
+}
+
+#define ASSERT_CODE(r, c)                                                                          \
+    ck_assert_msg((r)->code == (c), "exit %d, expected %d; out: %s; err: %s", (r)->code, (c),      \
+                  (r)->out, (r)->err)
+
+START_TEST(test_submit_show_ls) {
+    CtlRun r;
+    long long id, id2;
+    json_t *o;
+    start();
+    ctl_itest_write(path_in("quick.json"), spec_quick);
+    /* a dry run validates on the server and queues nothing */
+    CTL(&r, "submit", path_in("quick.json"), "--dry-run");
+    ASSERT_CODE(&r, 0);
+    ck_assert_msg(strstr(r.out, "valid: ") && strstr(r.out, " iterations, priority 0"), "%s",
+                  r.out);
+    ctl_itest_free(&r);
+    CTL(&r, "ls", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_uint_eq(json_array_size(json_object_get(o, "items")), 0);
+    json_decref(o);
+    ctl_itest_free(&r);
+
+    CTL(&r, "submit", path_in("quick.json"), "--name", "renamed", "--tag", "extra", "--priority",
+        "7");
+    ASSERT_CODE(&r, 0);
+    id = ctl_itest_submitted_id(&r);
+    ck_assert_ptr_nonnull(strstr(r.out, "\"renamed\" (queued)"));
+    ctl_itest_free(&r);
+    CTL(&r, "show", "--json", "x");
+    ASSERT_CODE(&r, 2);
+    ctl_itest_free(&r);
+    {
+        char ids[32];
+        snprintf(ids, sizeof(ids), "%lld", id);
+        CTL(&r, "show", ids, "--json");
+        ASSERT_CODE(&r, 0);
+        o = out_json(&r);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "name")), "renamed");
+        ck_assert_int_eq(json_integer_value(json_object_get(o, "priority")), 7);
+        ck_assert_uint_eq(json_array_size(json_object_get(o, "tags")), 2);
+        ck_assert_str_eq(json_string_value(json_array_get(json_object_get(o, "tags"), 1)), "extra");
+        json_decref(o);
+        ctl_itest_free(&r);
+        json_decref(itest_wait_state(&d, id, "succeeded", 60));
+        CTL(&r, "show", ids);
+        ASSERT_CODE(&r, 0);
+        ck_assert_ptr_nonnull(strstr(r.out, "state          succeeded"));
+        ck_assert_ptr_nonnull(strstr(r.out, "budget         6000"));
+        ck_assert_ptr_nonnull(strstr(r.out, "metric rows    6"));
+        ck_assert_ptr_nonnull(strstr(r.out, "tags           base,extra"));
+        ctl_itest_free(&r);
+    }
+    /* a second experiment, its spec from standard input */
+    ctl_itest_stdin(path_in("quick.json"));
+    CTL(&r, "submit", "-", "--name", "second");
+    ASSERT_CODE(&r, 0);
+    id2 = ctl_itest_submitted_id(&r);
+    ck_assert_int_gt(id2, id);
+    ctl_itest_free(&r);
+    CTL(&r, "ls");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "ID  NAME"));
+    ck_assert_ptr_nonnull(strstr(r.out, "renamed"));
+    ck_assert_ptr_nonnull(strstr(r.out, "second"));
+    /* newest first */
+    ck_assert(strstr(r.out, "second") < strstr(r.out, "renamed"));
+    ctl_itest_free(&r);
+    /* filters */
+    CTL(&r, "ls", "--tag", "extra", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_uint_eq(json_array_size(json_object_get(o, "items")), 1);
+    json_decref(o);
+    ctl_itest_free(&r);
+    CTL(&r, "ls", "--state", "succeeded", "--task", "CartPole", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_uint_ge(json_array_size(json_object_get(o, "items")), 1);
+    json_decref(o);
+    ctl_itest_free(&r);
+    CTL(&r, "ls", "--task", "Nothing");
+    ASSERT_CODE(&r, 0);
+    ck_assert_int_eq(ctl_itest_count(r.out, "\n"), 1); /* the header only */
+    ctl_itest_free(&r);
+    CTL(&r, "ls", "--state", "sleeping");
+    ASSERT_CODE(&r, 6);
+    ck_assert_ptr_nonnull(strstr(r.err, "state must be"));
+    ctl_itest_free(&r);
+    /* pages */
+    CTL(&r, "ls", "--limit", "1");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "second"));
+    ck_assert_ptr_null(strstr(r.out, "renamed"));
+    ck_assert_ptr_nonnull(strstr(r.err, "more experiments: --cursor"));
+    ctl_itest_free(&r);
+    CTL(&r, "ls", "--limit", "1", "--all", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_uint_eq(json_array_size(json_object_get(o, "items")), 2);
+    ck_assert(json_is_null(json_object_get(o, "next_cursor")));
+    json_decref(o);
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+START_TEST(test_run_files) {
+    CtlRun r;
+    long long id;
+    char ids[32], *data = NULL;
+    json_t *o;
+    FILE *f;
+    start();
+    ctl_itest_write(path_in("quick.json"), spec_quick);
+    CTL(&r, "submit", path_in("quick.json"));
+    ASSERT_CODE(&r, 0);
+    id = ctl_itest_submitted_id(&r);
+    ctl_itest_free(&r);
+    snprintf(ids, sizeof(ids), "%lld", id);
+    json_decref(itest_wait_state(&d, id, "succeeded", 60));
+    itest_wait_rows(&d, id, 6, 30);
+
+    /* metrics: a table of the rows, the keys, CSV and JSON */
+    CTL(&r, "metrics", ids);
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "seq  iteration  env_steps  return_mean"));
+    ck_assert_int_eq(ctl_itest_count(r.out, "\n"), 7);
+    ck_assert_ptr_nonnull(strstr(r.out, "60.25"));
+    ctl_itest_free(&r);
+    CTL(&r, "metrics", ids, "--key", "loss", "--key", "iteration");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "seq  loss  iteration"));
+    ctl_itest_free(&r);
+    CTL(&r, "metrics", ids, "--keys");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "return_mean\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "env_steps\n"));
+    ctl_itest_free(&r);
+    CTL(&r, "metrics", ids, "--csv");
+    ASSERT_CODE(&r, 0);
+    ck_assert(strncmp(r.out, "seq,", 4) == 0);
+    ck_assert_int_eq(ctl_itest_count(r.out, "\n"), 7);
+    ctl_itest_free(&r);
+    CTL(&r, "metrics", ids, "--json", "--after-seq", "0", "--limit", "4");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_uint_eq(json_array_size(json_object_get(o, "rows")), 4);
+    json_decref(o);
+    ctl_itest_free(&r);
+    CTL(&r, "metrics", ids, "--keys", "--csv");
+    ASSERT_CODE(&r, 2);
+    ctl_itest_free(&r);
+
+    /* logs */
+    CTL(&r, "logs", ids);
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "fake trainer pid"));
+    ck_assert_ptr_nonnull(strstr(r.out, "done\n"));
+    ctl_itest_free(&r);
+    CTL(&r, "logs", ids, "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "file")), "train");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(o, "text")), "done\n"));
+    ck_assert(strncmp(json_string_value(json_object_get(o, "range")), "0-", 2) == 0);
+    json_decref(o);
+    ctl_itest_free(&r);
+    CTL(&r, "logs", ids, "--worker");
+    ASSERT_CODE(&r, 0);
+    ctl_itest_free(&r);
+    CTL(&r, "logs", ids, "--tail", "5");
+    ASSERT_CODE(&r, 0);
+    ck_assert_str_eq(r.out, "done\n");
+    ctl_itest_free(&r);
+
+    /* checkpoints and download */
+    CTL(&r, "checkpoints", ids);
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "NAME"));
+    ck_assert_ptr_nonnull(strstr(r.out, "last.ckpt"));
+    ck_assert_ptr_nonnull(strstr(r.out, "2 B"));
+    ctl_itest_free(&r);
+    CTL(&r, "checkpoints", ids, "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_uint_eq(json_array_size(json_object_get(o, "items")), 1);
+    json_decref(o);
+    ctl_itest_free(&r);
+    CTL(&r, "download", ids, "-o", path_in("got.ckpt"));
+    ASSERT_CODE(&r, 0);
+    f = fopen(path_in("got.ckpt"), "r");
+    ck_assert_ptr_nonnull(f);
+    data = calloc(1, 64);
+    ck_assert_uint_eq(fread(data, 1, 63, f), 2);
+    fclose(f);
+    ck_assert_str_eq(data, "6\n");
+    free(data);
+    ck_assert_int_eq(access(path_in("got.ckpt.part"), F_OK), -1);
+    ctl_itest_free(&r);
+    CTL(&r, "download", ids, "--checkpoint", "last.ckpt", "-o", "-");
+    ASSERT_CODE(&r, 0);
+    ck_assert_str_eq(r.out, "6\n");
+    ctl_itest_free(&r);
+    CTL(&r, "download", ids, "--checkpoint", "none.ckpt", "-o", path_in("none.ckpt"));
+    ASSERT_CODE(&r, 3);
+    ck_assert_ptr_nonnull(strstr(r.err, "no checkpoint none.ckpt"));
+    /* nothing is left behind */
+    ck_assert_int_eq(access(path_in("none.ckpt"), F_OK), -1);
+    ck_assert_int_eq(access(path_in("none.ckpt.part"), F_OK), -1);
+    ctl_itest_free(&r);
+    CTL(&r, "download", ids, "--checkpoint", "../etc/passwd", "-o", path_in("x"));
+    ck_assert_int_ne(r.code, 0);
+    ctl_itest_free(&r);
+    CTL(&r, "download", ids);
+    ASSERT_CODE(&r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "-o FILE is required"));
+    ctl_itest_free(&r);
+
+    /* evaluate: waits for the job and prints its result */
+    CTL(&r, "evaluate", ids, "--episodes", "3");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "return 42 +- 1 over 3 episodes"));
+    ctl_itest_free(&r);
+    CTL(&r, "evaluate", ids, "--no-wait", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "kind")), "evaluate");
+    json_decref(o);
+    ctl_itest_free(&r);
+    CTL(&r, "evaluate", ids, "--episodes", "0");
+    ASSERT_CODE(&r, 2);
+    ctl_itest_free(&r);
+    /* this server has no recording: it refuses the request and says so */
+    CTL(&r, "evaluate", ids, "--record");
+    ASSERT_CODE(&r, 6);
+    ck_assert_ptr_nonnull(strstr(r.err, "record"));
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+START_TEST(test_control) {
+    CtlRun r;
+    long long id;
+    char ids[32];
+    start();
+    ctl_itest_write(path_in("long.json"), spec_long);
+    CTL(&r, "submit", path_in("long.json"));
+    ASSERT_CODE(&r, 0);
+    id = ctl_itest_submitted_id(&r);
+    ctl_itest_free(&r);
+    snprintf(ids, sizeof(ids), "%lld", id);
+    json_decref(itest_wait_state(&d, id, "running", 30));
+    itest_wait_rows(&d, id, 2, 30);
+    /* rm refuses a running experiment */
+    CTL(&r, "rm", ids);
+    ASSERT_CODE(&r, 6);
+    ctl_itest_free(&r);
+    CTL(&r, "pause", ids);
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "pause requested"));
+    ctl_itest_free(&r);
+    json_decref(itest_wait_state(&d, id, "paused", 30));
+    CTL(&r, "resume", ids);
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "resumed"));
+    ctl_itest_free(&r);
+    json_decref(itest_wait_state(&d, id, "running", 30));
+    CTL(&r, "cancel", ids, "--json");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "\"id\""));
+    ctl_itest_free(&r);
+    json_decref(itest_wait_state(&d, id, "cancelled", 30));
+    /* a finished experiment cannot be cancelled again: rejected */
+    CTL(&r, "cancel", ids);
+    ASSERT_CODE(&r, 6);
+    ctl_itest_free(&r);
+    CTL(&r, "resume", ids);
+    ASSERT_CODE(&r, 6);
+    ctl_itest_free(&r);
+    CTL(&r, "rm", ids);
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "deleted"));
+    ctl_itest_free(&r);
+    CTL(&r, "show", ids);
+    ASSERT_CODE(&r, 3);
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+START_TEST(test_tokens_tasks_version) {
+    CtlRun r;
+    char token[128], url[64], idtext[32];
+    json_t *o, *items, *v;
+    size_t i;
+    long long tid = 0;
+    start();
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", d.port);
+    CTL(&r, "version");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "angoractl 0.1.0\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "angorad 0.1.0 at http://127.0.0.1:"));
+    ctl_itest_free(&r);
+    CTL(&r, "version", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "client")), "0.1.0");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "server"), "version")),
+                     "0.1.0");
+    json_decref(o);
+    ctl_itest_free(&r);
+    CTL(&r, "tasks");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "TASK"));
+    ck_assert_ptr_nonnull(strstr(r.out, "CartPole"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Pendulum"));
+    ck_assert_ptr_nonnull(strstr(r.out, "HandReach"));
+    ctl_itest_free(&r);
+    CTL(&r, "tasks", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert_uint_eq(json_array_size(o), 3);
+    json_decref(o);
+    ctl_itest_free(&r);
+
+    /* a read token: it reads but cannot change anything */
+    CTL(&r, "token", "create", "reader");
+    ASSERT_CODE(&r, 0);
+    ck_assert(strncmp(r.out, "ang_", 4) == 0);
+    snprintf(token, sizeof(token), "%.68s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.err, "shown only this once"));
+    ctl_itest_free(&r);
+    ctl_itest_run(&r, "--url", url, "--token", token, "ls", NULL);
+    ASSERT_CODE(&r, 0);
+    ctl_itest_free(&r);
+    ctl_itest_write(path_in("quick.json"), spec_quick);
+    ctl_itest_run(&r, "--url", url, "--token", token, "submit", path_in("quick.json"), NULL);
+    ASSERT_CODE(&r, 4);
+    ck_assert_ptr_nonnull(strstr(r.err, "read-only"));
+    ctl_itest_free(&r);
+    /* the environment works as well as flags */
+    setenv("ANGORA_URL", url, 1);
+    setenv("ANGORA_TOKEN", token, 1);
+    ctl_itest_run(&r, "token", "list", NULL);
+    ASSERT_CODE(&r, 4);
+    ctl_itest_free(&r);
+    unsetenv("ANGORA_URL");
+    unsetenv("ANGORA_TOKEN");
+
+    CTL(&r, "token", "list", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    items = json_object_get(o, "items");
+    ck_assert_uint_eq(json_array_size(items), 2);
+    json_array_foreach(items, i, v) {
+        if (!strcmp(json_string_value(json_object_get(v, "name")), "reader")) {
+            tid = json_integer_value(json_object_get(v, "id"));
+            ck_assert_str_eq(json_string_value(json_object_get(v, "scope")), "read");
+        }
+    }
+    ck_assert_int_gt(tid, 0);
+    json_decref(o);
+    ctl_itest_free(&r);
+    CTL(&r, "token", "list");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "reader"));
+    ck_assert_ptr_nonnull(strstr(r.out, "SCOPE"));
+    ctl_itest_free(&r);
+    snprintf(idtext, sizeof(idtext), "%lld", tid);
+    CTL(&r, "token", "revoke", idtext);
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "revoked"));
+    ctl_itest_free(&r);
+    /* the revoked token no longer works */
+    ctl_itest_run(&r, "--url", url, "--token", token, "ls", NULL);
+    ASSERT_CODE(&r, 4);
+    ck_assert_ptr_nonnull(strstr(r.err, "unknown or revoked token"));
+    ctl_itest_free(&r);
+    CTL(&r, "token", "revoke", "9999");
+    ASSERT_CODE(&r, 3);
+    ctl_itest_free(&r);
+    CTL(&r, "token", "create", "x", "--scope", "admin");
+    ASSERT_CODE(&r, 2);
+    ctl_itest_free(&r);
+    CTL(&r, "token", "create");
+    ASSERT_CODE(&r, 2);
+    ctl_itest_free(&r);
+    CTL(&r, "token", "frob");
+    ASSERT_CODE(&r, 2);
+    ctl_itest_free(&r);
+    /* a full token from the config file */
+    CTL(&r, "token", "create", "writer", "--scope", "full", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    {
+        char cfg[512];
+        snprintf(cfg, sizeof(cfg), "{\"url\": \"%s\", \"token\": \"%s\"}", url,
+                 json_string_value(json_object_get(o, "token")));
+        ctl_itest_write(path_in("client.json"), cfg);
+    }
+    json_decref(o);
+    ctl_itest_free(&r);
+    ctl_itest_run(&r, "--config", path_in("client.json"), "submit", path_in("quick.json"), NULL);
+    ASSERT_CODE(&r, 0);
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+static Suite *commands_suite(void) {
+    Suite *s = suite_create("client_commands");
+    TCase *tc = tcase_create("commands");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_submit_show_ls);
+    tcase_add_test(tc, test_run_files);
+    tcase_add_test(tc, test_control);
+    tcase_add_test(tc, test_tokens_tasks_version);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(commands_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,312 @@
+/* End-to-end tests of angoractl's live commands against a real angorad: watch follows a run from
+ * the queue to its end, sees every metric row exactly once and in order, and prints a final
+ * summary (exit 0 for a success, 1 for a failure); logs -f follows the log until the run ends. */
+#include "ctl_itest.h"
+
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static Daemon d;
+
+#define CTL(r, ...) ctl_itest_run(r, "--data-dir", d.dir, __VA_ARGS__, (const char *)NULL)
+#define ASSERT_CODE(r, c)                                                                          \
+    ck_assert_msg((r)->code == (c), "exit %d, expected %d; out: %s; err: %s", (r)->code, (c),      \
+                  (r)->out, (r)->err)
+
+static void start_with(const char *const *extra) {
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), extra);
+    ctl_itest_env_init(&d);
+}
+
+static void start(void) {
+    start_with(NULL);
+}
+
+static void stop(void) {
+    itest_daemon_stop(&d, NULL);
+    itest_daemon_cleanup(&d);
+}
+
+static long long submit(const char *spec) {
+    char path[400];
+    CtlRun r;
+    long long id;
+    snprintf(path, sizeof(path), "%s/spec.json", d.dir);
+    ctl_itest_write(path, spec);
+    CTL(&r, "submit", path);
+    ASSERT_CODE(&r, 0);
+    id = ctl_itest_submitted_id(&r);
+    ctl_itest_free(&r);
+    return id;
+}
+
+START_TEST(test_watch_to_success) {
+    CtlRun r;
+    char ids[32];
+    long long id;
+    start();
+    /* angorad streams: watch must follow it over the websocket */
+    CTL(&r, "version");
+    ASSERT_CODE(&r, 0);
+    ck_assert_msg(strstr(r.out, "(websocket port none)") == NULL, "no stream: %s", r.out);
+    ctl_itest_free(&r);
+    id = submit("{\"task\":\"CartPole\",\"name\":\"watched\",\"budget\":{\"env_steps\":15000},"
+                "\"notes\":\"fake:iters=15,sleep=0.1\"}");
+    snprintf(ids, sizeof(ids), "%lld", id);
+    /* started while the run is queued or just starting: it must follow it to the end */
+    CTL(&r, "watch", ids, "--interval", "0.1");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "watching experiment"));
+    /* over the websocket when angorad serves one: no fallback to polling */
+    ck_assert_msg(strstr(r.err, "polling instead") == NULL, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "budget 15000 steps"));
+    ck_assert_ptr_nonnull(strstr(r.out, "state running"));
+    ck_assert_ptr_nonnull(strstr(r.out, "state succeeded"));
+    /* progress lines with a bar, then the summary */
+    ck_assert_ptr_nonnull(strstr(r.out, "[####################] 100.0%"));
+    {
+        char expect[128];
+        snprintf(expect, sizeof(expect), "experiment %lld succeeded after 15 metric rows", id);
+        ck_assert_msg(strstr(r.out, expect) != NULL, "no summary in %s", r.out);
+    }
+    ck_assert_ptr_nonnull(
+        strstr(r.out, "final: iteration 15  steps 15000/15000  return_mean 150.2 (best 150.2)"));
+    ctl_itest_free(&r);
+
+    /* --json: every row once, in order, then the end event */
+    CTL(&r, "watch", ids, "--json");
+    ASSERT_CODE(&r, 0);
+    {
+        char *save = NULL, *line = strtok_r(r.out, "\n", &save);
+        long long last_seq = 0, rows = 0, last_iter = 0;
+        int ended = 0;
+        for (; line; line = strtok_r(NULL, "\n", &save)) {
+            json_t *ev = json_loads(line, 0, NULL);
+            const char *kind;
+            ck_assert_msg(ev != NULL, "not JSON: %s", line);
+            kind = json_string_value(json_object_get(ev, "event"));
+            ck_assert_ptr_nonnull(kind);
+            ck_assert_msg(!ended, "output after the end event");
+            if (!strcmp(kind, "row")) {
+                long long seq = json_integer_value(json_object_get(ev, "seq"));
+                long long it =
+                    json_integer_value(json_object_get(json_object_get(ev, "row"), "iteration"));
+                ck_assert_int_gt(seq, last_seq);
+                ck_assert_int_eq(it, last_iter + 1);
+                last_seq = seq;
+                last_iter = it;
+                rows++;
+            } else if (!strcmp(kind, "end")) {
+                ended = 1;
+                ck_assert_int_eq(json_integer_value(json_object_get(ev, "rows")), 15);
+                ck_assert_str_eq(
+                    json_string_value(json_object_get(json_object_get(ev, "experiment"), "state")),
+                    "succeeded");
+            } else {
+                ck_assert_str_eq(kind, "state");
+            }
+            json_decref(ev);
+        }
+        ck_assert_int_eq(rows, 15);
+        ck_assert(ended);
+    }
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+START_TEST(test_watch_failure_and_chart_key) {
+    CtlRun r;
+    char ids[32];
+    long long id;
+    start();
+    id = submit("{\"task\":\"CartPole\",\"name\":\"doomed\","
+                "\"notes\":\"fake:iters=10,sleep=0.02,crash=always\"}");
+    snprintf(ids, sizeof(ids), "%lld", id);
+    CTL(&r, "watch", ids, "--interval", "0.1", "--key", "loss", "--poll");
+    ASSERT_CODE(&r, 1);
+    ck_assert_ptr_nonnull(strstr(r.out, "failed after"));
+    ck_assert_ptr_nonnull(strstr(r.out, "loss 0.1"));
+    ck_assert_ptr_nonnull(strstr(r.out, "error: "));
+    ctl_itest_free(&r);
+    /* the trainer's own output tells why */
+    CTL(&r, "logs", ids, "--worker");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "simulated crash"));
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+START_TEST(test_watch_gives_up) {
+    CtlRun r;
+    char ids[32];
+    long long id;
+    start();
+    id = submit("{\"task\":\"CartPole\",\"notes\":\"fake:iters=400,sleep=0.05\"}");
+    snprintf(ids, sizeof(ids), "%lld", id);
+    CTL(&r, "watch", ids, "--interval", "0.1", "--timeout-run", "1");
+    ASSERT_CODE(&r, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "still running after 1 s"));
+    ctl_itest_free(&r);
+    CTL(&r, "cancel", ids);
+    ASSERT_CODE(&r, 0);
+    ctl_itest_free(&r);
+    /* a cancelled run ends the watch with exit 1 */
+    json_decref(itest_wait_state(&d, id, "cancelled", 30));
+    CTL(&r, "watch", ids);
+    ASSERT_CODE(&r, 1);
+    ck_assert_ptr_nonnull(strstr(r.out, "cancelled after"));
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+START_TEST(test_logs_follow) {
+    CtlRun r;
+    char ids[32];
+    long long id;
+    start();
+    id = submit("{\"task\":\"CartPole\",\"notes\":\"fake:iters=10,sleep=0.1\"}");
+    snprintf(ids, sizeof(ids), "%lld", id);
+    /* may start before the log exists; returns when the run has ended, with the whole log */
+    CTL(&r, "logs", ids, "-f", "--interval", "0.1");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "fake trainer pid"));
+    ck_assert_ptr_nonnull(strstr(r.out, "done\n"));
+    ck_assert_int_eq(ctl_itest_count(r.out, "fake trainer pid"), 1);
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+/* a daemon without its websocket stream: watch polls the REST series, same output */
+START_TEST(test_watch_without_stream) {
+    static const char *const no_stream[] = {"--stream-port", "-1", NULL};
+    CtlRun r;
+    char ids[32];
+    long long id;
+    start_with(no_stream);
+    CTL(&r, "version");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "(websocket port none)"));
+    ctl_itest_free(&r);
+    id = submit("{\"task\":\"CartPole\",\"budget\":{\"env_steps\":8000},"
+                "\"notes\":\"fake:iters=8,sleep=0.05\"}");
+    snprintf(ids, sizeof(ids), "%lld", id);
+    CTL(&r, "watch", ids, "--interval", "0.1");
+    ASSERT_CODE(&r, 0);
+    ck_assert_msg(strstr(r.err, "polling instead") == NULL, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "succeeded after 8 metric rows"));
+    ck_assert_ptr_nonnull(strstr(r.out, "[####################] 100.0%"));
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+/* runs angoractl on a pseudo-terminal (80x30) and returns everything it drew */
+static char *run_on_tty(const char *const *args, int *code) {
+    struct winsize ws = {30, 80, 0, 0};
+    const char *argv[32];
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int master = -1, status = 0, argc = 0;
+    pid_t pid;
+    argv[argc++] = getenv("ITEST_ANGORACTL");
+    argv[argc++] = "--data-dir";
+    argv[argc++] = d.dir;
+    for (int i = 0; args[i] && argc < 30; i++)
+        argv[argc++] = args[i];
+    argv[argc] = NULL;
+    fflush(NULL);
+    pid = forkpty(&master, NULL, NULL, &ws);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    for (;;) {
+        char chunk[4096];
+        ssize_t n = read(master, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* EIO once the child has gone */
+        if (len + (size_t)n + 1 > cap) {
+            cap = (len + (size_t)n + 1) * 2;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+        memcpy(buf + len, chunk, (size_t)n);
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    close(master);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return buf ? buf : calloc(1, 1);
+}
+
+/* on a terminal: redrawn screens with the bar, the status line and the chart, then the summary */
+START_TEST(test_watch_on_a_terminal) {
+    char ids[32], *out, *last;
+    long long id;
+    int code = -1;
+    start();
+    id = submit("{\"task\":\"CartPole\",\"name\":\"tty\",\"budget\":{\"env_steps\":12000},"
+                "\"notes\":\"fake:iters=12,sleep=0.08\"}");
+    snprintf(ids, sizeof(ids), "%lld", id);
+    {
+        const char *args[] = {"watch", ids, "--interval", "0.1", NULL};
+        out = run_on_tty(args, &code);
+    }
+    ck_assert_msg(code == 0, "exit %d: %s", code, out);
+    /* several screens, each cleared first */
+    ck_assert_int_ge(ctl_itest_count(out, "\033[H\033[2J"), 3);
+    last = out;
+    for (char *p = strstr(out, "\033[H\033[2J"); p; p = strstr(p + 1, "\033[H\033[2J"))
+        last = p;
+    /* the last screen: finished, full bar across the terminal, a 12-row chart of 12 points */
+    ck_assert_ptr_nonnull(strstr(last, "\"tty\" (CartPole): succeeded"));
+    ck_assert_ptr_nonnull(strstr(last, "######################################] 100.0%"));
+    ck_assert_ptr_nonnull(strstr(last, "iteration 12  steps 12000/12000  return_mean 120.2"));
+    ck_assert_ptr_nonnull(strstr(last, "     120.2 |"));
+    ck_assert_ptr_nonnull(strstr(last, "     10.25 |*"));
+    ck_assert_ptr_nonnull(strstr(last, "return_mean over 12 rows"));
+    ck_assert_int_eq(ctl_itest_count(last, " |"), 12);
+    ck_assert_ptr_nonnull(strstr(last, "succeeded after 12 metric rows"));
+    free(out);
+    stop();
+}
+END_TEST
+
+static Suite *watch_suite(void) {
+    Suite *s = suite_create("client_watch");
+    TCase *tc = tcase_create("watch");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_watch_to_success);
+    tcase_add_test(tc, test_watch_failure_and_chart_key);
+    tcase_add_test(tc, test_watch_gives_up);
+    tcase_add_test(tc, test_logs_follow);
+    tcase_add_test(tc, test_watch_without_stream);
+    tcase_add_test(tc, test_watch_on_a_terminal);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(watch_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
