@@ -716,7 +716,7 @@ out:
 static int h_exp_events(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                         ApiErr *e) {
     json_t *ev = NULL, *o = NULL;
-    long long limit;
+    long long limit = 100;
     char msg[512];
     int rc = arg_int(req, "limit", 100, 1, 1000, &limit, e);
     if (rc)
