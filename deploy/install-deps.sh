@@ -7,14 +7,14 @@ packages=(
     build-essential cmake pkg-config clang-format
     libopenblas-dev libjansson-dev libsqlite3-dev sqlite3
     libmicrohttpd-dev libwebsockets-dev libcurl4-openssl-dev
-    libmujoco-dev libqhull-dev libosmesa6-dev
+    libmujoco-dev libqhull-dev libosmesa6-dev ffmpeg
     libopenmpi-dev openmpi-bin
     check
 )
 for arg in "$@"; do
     case "$arg" in
     --with-web) packages+=(chromium nodejs npm) ;;
-    --with-bench) packages+=(gnuplot-nox ffmpeg) ;;
+    --with-bench) packages+=(gnuplot-nox jq) ;;
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done

@@ -13,7 +13,7 @@ for arg in "$@"; do
     esac
 done
 
-deploy/install-deps.sh --with-web
+deploy/install-deps.sh --with-web --with-bench
 jobs=$(nproc)
 
 echo "== format check"

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# bench/lib/selftest.sh: checks of the benchmark tooling itself: bench/run.sh refuses bad
+# options and plans what it promises; bench/report.sh computes the tables (mean and spread over
+# seeds, anchors and verdicts, Gaussian vs Beta, scaling) from a results directory made here
+# with known numbers, includes docs/benchmarks.d/*.md verbatim, and refuses broken input.
+# With an angora-train given, every committed bench spec must also be accepted by it.
+#
+#   bench/lib/selftest.sh [PATH/TO/angora-train]      exit 0 when every check passes
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH=$(dirname "$HERE")
+ROOT=$(dirname "$BENCH")
+TRAIN=${1:-}
+W=$(mktemp -d "${TMPDIR:-/tmp}/angora-bench-selftest-XXXXXX")
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
+FAILS=0
+CHECKS=0
+
+ok() { CHECKS=$((CHECKS + 1)); }
+fail() {
+    CHECKS=$((CHECKS + 1))
+    FAILS=$((FAILS + 1))
+    echo "FAIL: $*" >&2
+}
+# expect_exit CODE PATTERN CMD...: CMD exits with CODE and says PATTERN on stderr
+expect_exit() {
+    local want=$1 pat=$2 rc=0
+    shift 2
+    "$@" >"$W/out" 2>"$W/err" || rc=$?
+    if [ "$rc" != "$want" ]; then
+        fail "$* exited $rc, expected $want ($(head -c 200 "$W/err"))"
+    elif ! grep -q -- "$pat" "$W/err"; then
+        fail "$*: stderr lacks '$pat': $(head -c 200 "$W/err")"
+    else
+        ok
+    fi
+}
+# has FILE TEXT: FILE holds the exact line fragment TEXT
+has() {
+    if grep -Fq -- "$2" "$1"; then ok; else fail "$(basename "$1") lacks: $2"; fi
+}
+
+# ---- run.sh options ----
+RUN="$BENCH/run.sh"
+expect_exit 2 "unknown option '--bogus'" "$RUN" --bogus
+expect_exit 2 "--seeds must be a whole number" "$RUN" --seeds 0 --dry-run
+expect_exit 2 "--seeds must be a whole number" "$RUN" --seeds abc --dry-run
+expect_exit 2 "--seeds must be a whole number" "$RUN" --seeds 101 --dry-run
+expect_exit 2 "--episodes must be a whole number" "$RUN" --episodes 0 --dry-run
+expect_exit 2 "--tasks must be a comma-separated list" "$RUN" --tasks 'a,,b' --dry-run
+expect_exit 2 "--tasks must be a comma-separated list" "$RUN" --tasks 'Hopper;rm' --dry-run
+expect_exit 2 "'NoSuchTask' is not a task" "$RUN" --tasks CartPole,NoSuchTask --dry-run
+expect_exit 2 "--seeds needs a value" "$RUN" --seeds
+
+# the full plan: 6 classic + 9 locomotion x 2 policies + 3 hand, 3 seeds for classic and
+# locomotion, and 1 vs 2 rank scaling runs
+if "$RUN" --full --dry-run >"$W/plan" 2>"$W/err"; then
+    grep -v '^#' "$W/plan" >"$W/plan.rows"
+    [ "$(awk '$6 == "learn"' "$W/plan.rows" | wc -l)" = 27 ] && ok || fail "full plan: $(awk '$6 == "learn"' "$W/plan.rows" | wc -l) learning groups, expected 27"
+    [ "$(awk '$6 == "learn" && $7 !~ /^Hand/ && $3 < 3' "$W/plan.rows" | wc -l)" = 0 ] && ok || fail "full plan: a classic or locomotion group with fewer than 3 seeds"
+    [ "$(awk '$6 == "learn" && $4 != 0' "$W/plan.rows" | wc -l)" = 0 ] && ok || fail "full plan overrides a spec budget"
+    for t in Hopper HalfCheetah Walker2d Ant Humanoid Swimmer Reacher InvertedPendulum InvertedDoublePendulum; do
+        grep -q "^$t-beta .* learn $t\$" "$W/plan.rows" && grep -q "^$t-gaussian .* learn $t\$" "$W/plan.rows" && ok ||
+            fail "full plan lacks beta and gaussian for $t"
+    done
+    awk '$6 == "scaling" {print $5}' "$W/plan.rows" | sort -u | tr '\n' ' ' | grep -q '^1 2 $' && ok || fail "full plan lacks 1 vs 2 rank scaling"
+else
+    fail "run.sh --full --dry-run failed: $(head -c 200 "$W/err")"
+fi
+"$RUN" --quick --seeds 3 --tasks Hopper --dry-run >"$W/plan" 2>/dev/null
+[ "$(grep -vc '^#' "$W/plan")" = 4 ] && ok || fail "--tasks Hopper should keep 4 quick groups (beta, gaussian, 1 and 2 ranks): $(cat "$W/plan")"
+grep -q '^Hopper-beta Hopper-beta.json 3 ' "$W/plan" && ok || fail "--seeds 3 not applied: $(cat "$W/plan")"
+
+# ---- committed specs ----
+for s in "$BENCH"/specs/*.json; do
+    if jq -e 'type == "object" and (.task | type == "string") and (.budget.env_steps | type == "number")' "$s" >/dev/null 2>&1; then ok; else fail "$s: not a spec with task and budget"; fi
+done
+if [ -n "$TRAIN" ]; then
+    # angora-train must accept every spec: train it for one iteration of a shrunken batch
+    for s in "$BENCH"/specs/*.json; do
+        jq '.ppo.envs_per_rank = 1 | .ppo.horizon = 16 | .ppo.minibatch = 16 | .ppo.epochs = 1
+            | .budget.env_steps = 16 | .eval.every = 0' "$s" >"$W/spec.json"
+        rc=0
+        OPENBLAS_NUM_THREADS=1 "$TRAIN" "$W/spec.json" --run-dir "$W/run-$(basename "$s" .json)" --quiet >"$W/err" 2>&1 || rc=$?
+        [ "$rc" = 0 ] && ok || fail "angora-train refuses $(basename "$s") (exit $rc): $(head -c 300 "$W/err")"
+    done
+fi
+
+# ---- report.sh on a results directory with known numbers ----
+R="$W/res"
+mkdir -p "$R/runs" "$R/specs" "$R/throughput"
+jq -n '{mode: "full", command: "bench/run.sh --full", stamp: "T", date: "2026-01-01 00:00 UTC",
+        commit: "0123456789abcdef0123456789abcdef01234567", dirty: false, subject: "s",
+        cpu: "cpu", nproc: 2, memory: "1 GiB", kernel: "k", os: "os", load_start: "0 0 0",
+        openblas: "b", mujoco: "m", compiler: "cc", duration_s: 5}' >"$R/machine.json"
+order=0
+# mkrun GROUP TASK SEED RANKS KIND EVAL FINAL_RETURN SPS_WALL
+mkrun() {
+    local d="$R/runs/$1/seed$3"
+    order=$((order + 1))
+    mkdir -p "$d"
+    jq -n --arg g "$1" --arg t "$2" --argjson s "$3" --argjson r "$4" --arg k "$5" --argjson o "$order" \
+        '{group: $g, spec: "\($g).json", task: $t, seed: $s, ranks: $r, kind: $k, order: $o,
+          exit_code: 0, eval_exit_code: 0, process_wall_s: 1, load_start: 0.5, load_end: 0.5}' \
+        >"$R/runs/$1/seed$3.run.json"
+    # 20 iterations of 50000 steps; the return climbs to FINAL over the last 10 (2 episodes
+    # each) so that the last training episodes average exactly FINAL
+    for i in $(seq 1 20); do
+        jq -n -c --argjson i "$i" --argjson f "$7" --argjson w "$8" \
+            '{iteration: $i, env_steps: ($i * 50000), wall_s: ($i * 50000 / $w),
+              return_mean: (if $i > 10 then $f else 0 end), episodes: 2, collect_s: 1,
+              eval_return: (if $i % 10 == 0 then $f else null end)}'
+    done >"$d/metrics.jsonl"
+    jq -n --argjson m "$6" --argjson i 20 '{mean: $m, std: 1, episodes: 20, iteration: $i, metrics: {}}' >"$d/eval.json"
+    echo '{"task": "x"}' >"$R/specs/$1-seed$3.json"
+}
+mkrun Hopper-beta Hopper 1 1 learn 1000 1500 5000
+mkrun Hopper-beta Hopper 2 1 learn 1200 1700 5000
+mkrun Hopper-gaussian Hopper 1 1 learn 2350 2400 4000
+mkrun Hopper-gaussian Hopper 2 1 learn 2350 2400 4000
+mkrun CartPole CartPole 1 1 learn 500 500 90000
+mkrun Hopper-1rank Hopper 1 1 scaling 10 10 1000
+mkrun Hopper-2ranks Hopper 1 2 scaling 10 10 1500
+# a run that failed: exit code 1, no metrics, no evaluation
+mkdir -p "$R/runs/Walker2d-beta"
+jq -n '{group: "Walker2d-beta", spec: "Walker2d-beta.json", task: "Walker2d", seed: 1, ranks: 1,
+        kind: "learn", order: 99, exit_code: 1, eval_exit_code: -1, process_wall_s: 1,
+        load_start: 1, load_end: 1}' >"$R/runs/Walker2d-beta/seed1.run.json"
+printf '| task | env steps/s |\n|---|---|\n| Hopper | 16805 | 4 | 1 | 1 | 1 | 1 | 0 |\n' >"$R/throughput/physics-Hopper.md"
+
+MD="$W/out.md"
+if "$BENCH/report.sh" "$R" --md "$MD" --plots "$W/plots" >"$W/out" 2>"$W/err"; then
+    ok
+    has "$MD" "| Hopper-beta | 2/2 | 1100 +- 141 | 1600 +- 141 | SB3 zoo 2410; CleanRL 2383 +- 272; Baselines PPO2 2316 | SHORT of the anchor (evaluation 1100 vs 2316) | 1M |"
+    has "$MD" "| Hopper-gaussian | 2/2 | 2350 +- 0 | 2400 +- 0 |"
+    has "$MD" "| within the anchors' range |"
+    has "$MD" "| CartPole | 1/1 | 500 +- 0 | 500 +- 0 | 500 at 100k steps | meets the anchor (after 1000000 steps, more than the anchor's 100000) | 1M |"
+    has "$MD" "| Hopper | 1100 +- 141 | 2350 +- 0 | 1600 +- 141 | 2400 +- 0 | gaussian | 1M |"
+    has "$MD" "- **Hopper-beta**: SHORT of the anchor"
+    has "$MD" "| Hopper | 2 | 1M | 667 s | 1500 | 1.5x | 20 s | 0 s | 0 s | 10 |"
+    # end to end 4500 steps/s (mean of the Hopper groups) against 16805 raw
+    has "$MD" "| Hopper | 16805 | 50000 | 4500 | 26.8 % |"
+    has "$MD" "| Walker2d-beta | 0/1 | - | - |"
+    has "$MD" "- **Walker2d-beta**: run(s) failed: seed 1 exit 1"
+    has "$MD" "git checkout 0123456789abcdef0123456789abcdef01234567"
+    for frag in "$ROOT"/docs/benchmarks.d/*.md; do
+        [ -f "$frag" ] || continue
+        if [[ "$(cat "$MD")" == *"$(cat "$frag")"* ]]; then ok; else fail "report does not hold $(basename "$frag") verbatim"; fi
+    done
+    if command -v gnuplot >/dev/null; then
+        [ -s "$W/plots/Hopper.png" ] && ok || fail "no Hopper.png plot"
+        has "$MD" "![Hopper]("
+    fi
+else
+    fail "report.sh failed on the fixture: $(head -c 300 "$W/err")"
+fi
+
+# ---- report.sh refuses broken input ----
+expect_exit 2 "no such results directory" "$BENCH/report.sh" "$W/none" --md "$W/x.md"
+mkdir -p "$W/empty"
+expect_exit 2 "machine.json missing" "$BENCH/report.sh" "$W/empty" --md "$W/x.md"
+echo '{"mode": ' >"$W/empty/machine.json"
+expect_exit 2 "not valid JSON" "$BENCH/report.sh" "$W/empty" --md "$W/x.md"
+cp "$R/machine.json" "$W/empty/machine.json"
+expect_exit 2 "holds no runs" "$BENCH/report.sh" "$W/empty" --md "$W/x.md"
+expect_exit 2 "unknown option" "$BENCH/report.sh" "$R" --colour
+expect_exit 2 "one results directory only" "$BENCH/report.sh" "$R" "$R"
+echo '{"iteration": 21, "env_steps": ' >>"$R/runs/CartPole/seed1/metrics.jsonl"
+expect_exit 1 "cannot read the run" "$BENCH/report.sh" "$R" --md "$W/x.md" --no-plots
+[ ! -e "$W/x.md" ] && ok || fail "a failed report still wrote its output"
+
+echo "bench selftest: $CHECKS checks, $FAILS failed"
+[ "$FAILS" = 0 ]

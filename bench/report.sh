@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# bench/report.sh: turns one bench/run.sh result directory into docs/benchmarks.md (learning
+# tables beside the public anchors, Gaussian vs Beta, throughput against raw physics, MPI
+# scaling, machine, commit, exact specs, per-run records) and the learning curves in
+# docs/benchmarks/plots/*.png, then appends the throughput sections of docs/benchmarks.d/
+# verbatim.
+#
+#   bench/report.sh RESULTS_DIR [--md FILE] [--plots DIR] [--no-plots]
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+# shellcheck source=lib/common.sh
+. "$HERE/lib/common.sh"
+
+RES=""
+MD="$ROOT/docs/benchmarks.md"
+PLOTS="$ROOT/docs/benchmarks/plots"
+DO_PLOTS=1
+FRAGMENTS="engine ppo physics daemon stream"
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --md | --plots)
+        [ $# -ge 2 ] || bench_die 2 "$1 needs a value"
+        if [ "$1" = --md ]; then MD=$2; else PLOTS=$2; fi
+        shift
+        ;;
+    --no-plots) DO_PLOTS=0 ;;
+    -h | --help)
+        sed -n '8p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    -*) bench_die 2 "unknown option '$1'" ;;
+    *)
+        [ -z "$RES" ] || bench_die 2 "one results directory only (got '$RES' and '$1')"
+        RES=$1
+        ;;
+    esac
+    shift
+done
+[ -n "$RES" ] || bench_die 2 "usage: bench/report.sh RESULTS_DIR [--md FILE] [--plots DIR] [--no-plots]"
+[ -d "$RES" ] || bench_die 2 "$RES: no such results directory"
+[ -f "$RES/machine.json" ] || bench_die 2 "$RES/machine.json missing: not a bench/run.sh results directory"
+jq -e 'type == "object" and has("commit") and has("mode")' "$RES/machine.json" >/dev/null 2>&1 ||
+    bench_die 2 "$RES/machine.json: not valid JSON with commit and mode"
+command -v jq >/dev/null || bench_die 2 "jq is needed"
+if [ "$DO_PLOTS" = 1 ] && ! command -v gnuplot >/dev/null; then
+    echo "bench: gnuplot not found (apt-get install gnuplot-nox); the report will have no plots" >&2
+    DO_PLOTS=0
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/angora-report-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# anchors as {task: {low, high, at_steps, text}}
+jq -R -n '[inputs | select(length > 0 and (startswith("#") | not)) | split("\t")
+          | {key: .[0], value: {low: (.[1] | tonumber), high: (.[2] | tonumber),
+                                at_steps: (.[3] | tonumber), text: .[4]}}] | from_entries' \
+    "$HERE/lib/anchors.tsv" >"$WORK/anchors.json" || bench_die 1 "bench/lib/anchors.tsv is malformed"
+
+# one summary per run
+n=0
+shopt -s nullglob
+for rj in "$RES"/runs/*/seed*.run.json; do
+    d=${rj%.run.json}
+    m="$d/metrics.jsonl"
+    e="$d/eval.json"
+    [ -s "$m" ] || m=/dev/null
+    # an evaluation that failed may leave a partial file: use it only if it parses
+    if [ ! -s "$e" ] || ! jq -e 'has("mean")' "$e" >/dev/null 2>&1; then e=/dev/null; fi
+    if ! jq -n --slurpfile r "$rj" --slurpfile m "$m" --slurpfile e "$e" \
+        -f "$HERE/lib/run_summary.jq" >"$WORK/run-$n.json" 2>"$WORK/err"; then
+        bench_die 1 "cannot read the run $d: $(head -c 300 "$WORK/err")"
+    fi
+    n=$((n + 1))
+done
+[ "$n" -gt 0 ] || bench_die 2 "$RES holds no runs (runs/*/seed*.run.json)"
+jq -s 'sort_by(.order)' "$WORK"/run-*.json >"$RES/runs.json"
+jq --slurpfile anchors "$WORK/anchors.json" -f "$HERE/lib/group_summary.jq" "$RES/runs.json" \
+    >"$RES/summary.json"
+
+MODE=$(jq -r .mode "$RES/machine.json")
+COMMIT=$(jq -r .commit "$RES/machine.json")
+SHORT=${COMMIT:0:10}
+DATE=$(jq -r .date "$RES/machine.json")
+DIRTY=$(jq -r .dirty "$RES/machine.json")
+PLOTREL=$(realpath --relative-to="$(dirname "$MD")" "$PLOTS" 2>/dev/null || echo "$PLOTS")
+
+# ---- plots -----------------------------------------------------------------------------------
+# one figure per task: every group of that task (beta and gaussian side by side), seeds' mean
+# as a line, min-max over seeds as a band, deterministic evaluations as points
+plot_task() { # task kind
+    local task=$1 out="$PLOTS/$1.png" groups metric="" i=0 plotcmd="" style
+    groups=$(jq -r --arg t "$task" '.[] | select(.task == $t and .kind == "learn") | .group' "$RES/summary.json")
+    [ -n "$groups" ] || return 0
+    case "$task" in
+    HandBlock) metric=consecutive_goals_mean ;;
+    Hand*) metric=success_rate ;;
+    esac
+    for g in $groups; do
+        for f in "$RES/runs/$g"/seed*/metrics.jsonl; do
+            [ -s "$f" ] && jq -s . "$f"
+        done | jq -s -r --arg metric "$metric" -f "$HERE/lib/curve.jq" >"$WORK/curve-$g.tsv"
+        [ -s "$WORK/curve-$g.tsv" ] || continue
+        style=$((i + 1))
+        plotcmd+="'$WORK/curve-$g.tsv' using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc $style notitle, "
+        plotcmd+="'' using 1:2 with lines lw 2 lc $style title '$g training return (mean of seeds)', "
+        plotcmd+="'' using 1:5 with points pt 7 ps 0.6 lc $style title '$g deterministic evaluation', "
+        i=$((i + 1))
+    done
+    [ -n "$plotcmd" ] || return 0
+    local seeds
+    seeds=$(jq -r --arg t "$task" '[.[] | select(.task == $t and .kind == "learn") | .seeds] | max' "$RES/summary.json")
+    gnuplot <<EOF 2>"$WORK/gnuplot.err" || { echo "bench: gnuplot failed for $task: $(head -c 300 "$WORK/gnuplot.err")" >&2; return 0; }
+set terminal pngcairo size 900,520 font ",10" noenhanced
+set output '$out'
+set title "$task: return per iteration ($seeds seed(s); band = min..max over seeds) - angora $SHORT, $DATE"
+set xlabel 'environment steps'
+set ylabel 'episode return'
+set key bottom right
+set grid
+set datafile missing '?'
+set datafile separator '\t'
+plot ${plotcmd%, }
+EOF
+    echo "$task.png" >>"$WORK/plots.list"
+    if [ -n "$metric" ]; then
+        plotcmd=""
+        i=0
+        for g in $groups; do
+            [ -s "$WORK/curve-$g.tsv" ] || continue
+            plotcmd+="'$WORK/curve-$g.tsv' using 1:7 with linespoints lw 2 pt 7 ps 0.5 lc $((i + 1)) title '$g $metric', "
+            i=$((i + 1))
+        done
+        gnuplot <<EOF 2>"$WORK/gnuplot.err" || true
+set terminal pngcairo size 900,400 font ",10" noenhanced
+set output '$PLOTS/$task-$metric.png'
+set title "$task: $metric of training episodes (mean of seeds) - angora $SHORT, $DATE"
+set xlabel 'environment steps'
+set ylabel '$metric'
+set grid
+set datafile missing '?'
+set datafile separator '\t'
+plot ${plotcmd%, }
+EOF
+        [ -s "$PLOTS/$task-$metric.png" ] && echo "$task-$metric.png" >>"$WORK/plots.list"
+    fi
+    return 0
+}
+
+: >"$WORK/plots.list"
+if [ "$DO_PLOTS" = 1 ]; then
+    mkdir -p "$PLOTS"
+    for task in $(jq -r '[.[] | select(.kind == "learn") | .task] | unique | .[]' "$RES/summary.json"); do
+        plot_task "$task"
+    done
+fi
+
+# ---- tables ----------------------------------------------------------------------------------
+# number formatting shared by the tables
+JQDEF='def f: if . == null then "-" elif (. | fabs) >= 100 then (. | round | tostring)
+              elif (. | fabs) >= 10 then ((. * 10 | round) / 10 | tostring)
+              else ((. * 100 | round) / 100 | tostring) end;
+       def pm($m; $s): if $m == null then "-" else "\($m | f) +- \($s | f)" end;
+       def k: if . == null then "-" elif . >= 1000000 then "\((. / 100000 | round) / 10)M"
+              elif . >= 1000 then "\((. / 100 | round) / 10)k" else tostring end;'
+
+learn_table() { # kind
+    jq -r --arg kind "$1" "$JQDEF"'
+      [.[] | select(.kind == "learn" and (.group | test($kind)))] as $rows
+      | if ($rows | length) == 0 then empty else
+        "| task (group) | seeds | deterministic eval of best.ckpt (mean +- std over seeds) | last training episodes (mean +- std over seeds) | anchor | verdict | env steps | wall-clock per run | env steps/s (end to end) |",
+        "|---|---|---|---|---|---|---|---|---|",
+        ($rows[] | "| \(.group) | \(.ok)/\(.seeds) | \(pm(.eval_mean; .eval_sd)) | \(pm(.train_mean; .train_sd)) | \(.anchor.text // "-") | \(.verdict // "-") | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) |")
+        end' "$RES/summary.json"
+}
+
+{
+    echo "# Benchmarks"
+    echo
+    echo "<!-- generated by bench/report.sh from $(basename "$RES"); do not edit by hand. -->"
+    echo
+    echo "**angora commit \`$SHORT\`, $DATE, \`$MODE\` benchmark.**"
+    if [ "$DIRTY" = true ]; then
+        echo "The working tree had uncommitted changes when this ran (the code was still being changed"
+        echo "by several people); the figures belong to that tree, not exactly to the commit."
+    fi
+    if [ "$MODE" = quick ]; then
+        cat <<'EOF'
+This is a **`--quick` run**: the classic tasks at their full budgets with 2 seeds, but the MuJoCo
+tasks at reduced budgets (200k steps instead of 1M, 1 seed) and the hand at 3 iterations, so
+the locomotion and hand rows are **not comparable** with the 1M-step anchors and say so. The
+full table (`--full`, at least 3 seeds per classic and locomotion task) has not been run yet.
+EOF
+    fi
+    echo
+    echo "## Reproduce"
+    echo
+    echo '```sh'
+    echo "git checkout $COMMIT"
+    echo "$(jq -r .command "$RES/machine.json")        # this report"
+    echo "bench/run.sh --full         # the whole benchmark"
+    echo "bench/report.sh bench/results/<stamp>   # the report again from kept results"
+    echo '```'
+    echo
+    cat <<'EOF'
+`bench/run.sh` builds `angora-train` and `bench_physics` (Release) in `build-release/` if they
+are missing, then runs every task x seed **sequentially, one run at a time, 1 rank each** (the
+scaling runs use 2), with `OPENBLAS_NUM_THREADS=1` and `nice -n 5`; after each training it
+evaluates `checkpoints/best.ckpt` deterministically (20 episodes, `angora-train --evaluate
+CKPT --episodes 20 --deterministic`). Everything a run wrote (spec, metrics.jsonl, checkpoints,
+evaluation, log, a run record with exit code, wall time and load average) stays under
+`bench/results/<stamp>/` (git-ignored); `bench/report.sh` makes this page from it.
+
+- `--quick`: under 10 minutes (the whole run behind this page took the time given under
+  Machine; the limit is 20 minutes).
+- `--full`: classic tasks at their budgets x 3 seeds, the nine locomotion tasks at 1M steps with
+  beta and gaussian x 3 seeds (54 runs), the hand tasks at 1M steps x 1 seed (123 iterations of
+  32 environments x 256 steps), raw physics 3 s per task, CartPole and Hopper (1M) on 1 and 2
+  ranks. **Expected duration: about 7-8 hours** on this 2-core machine, from the rates of the
+  first `--quick` run (shared machine): locomotion 1M steps takes about 2-3 minutes per run for
+  Hopper and HalfCheetah (5.5k-8k steps/s end to end) and up to about 8 minutes for Ant and
+  Humanoid (raw physics 3.5k-5k steps/s), about 3-3.5 h for the 54 runs; the hand's
+  `wider_lstm` trains at about 260 steps/s end to end (updates take three quarters of it), about
+  65-80 minutes per 1M-step task, 3.5-4 h for the three; classic, scaling and physics under 30
+  minutes.
+
+Definitions: **deterministic eval** is the mean return of 20 episodes of `best.ckpt` acting with
+the distribution's mean/mode, averaged over seeds (+- the standard deviation over seeds);
+**last training episodes** is the return of the episodes that finished in the last 10
+iterations that finished any (stochastic policy, weighted by episodes), averaged over seeds;
+**wall-clock** is `angora-train`'s own wall time to the last iteration; **env steps/s** is env
+steps / that wall time, evaluations and updates included. The verdict compares the
+deterministic evaluation with the lowest public number. `best.ckpt` is the checkpoint whose
+periodic evaluation (10 episodes) was best, so its own evaluation (20 fresh episodes) leans
+optimistic; the last-training-episodes column is not selected and is the sober figure.
+EOF
+    echo
+    echo "## Machine"
+    echo
+    jq -r '"- CPU: \(.cpu), \(.nproc) cores (`nproc`), \(.memory) RAM; \(.os), \(.kernel)",
+           "- compiler: \(.compiler); OpenBLAS \(.openblas) (1 thread); MuJoCo \(.mujoco)",
+           "- commit \(.commit) (\(.subject)); uncommitted changes in the tree: \(.dirty)",
+           "- load average (1, 5, 15 min) at the start: \(.load_start); at the end: \(.load_end // "-")",
+           "- the whole run took \(if .duration_s then "\(.duration_s) s" else "-" end); command: `\(.command)`"' \
+        "$RES/machine.json"
+    echo
+    echo "The machine was shared with other engineers' builds and tests during this run (see the load"
+    echo "averages), so wall-clock and steps/s figures are lower bounds of what it does alone."
+    echo
+    if [ -s "$RES/lscpu.txt" ]; then
+        echo "<details><summary>lscpu</summary>"
+        echo
+        echo '```'
+        grep -E '^(Architecture|CPU\(s\)|Model name|Thread|Core|Socket|L1d|L2|L3|Flags)' "$RES/lscpu.txt" | cut -c1-200
+        echo '```'
+        echo
+        echo "</details>"
+        echo
+    fi
+
+    for kind in classic locomotion hand; do
+        case $kind in
+        classic)
+            title="Classic control"
+            re='^(CartPole|CartPoleNoVel|Acrobot|Pendulum|PendulumNoVel|MountainCarContinuous)$'
+            ;;
+        locomotion)
+            title="MuJoCo locomotion"
+            re='-(beta|gaussian)$'
+            ;;
+        hand)
+            title="Hand"
+            re='^Hand'
+            ;;
+        esac
+        tab=$(learn_table "$re")
+        [ -n "$tab" ] || continue
+        echo "## $title"
+        echo
+        echo "$tab"
+        echo
+        if [ $kind = hand ]; then
+            jq -r "$JQDEF"'[.[] | select(.kind == "learn" and (.task | test("^Hand")))] as $r
+              | if ($r | length) == 0 then empty else
+                "Task metrics: \([$r[] | "\(.group): success rate of the last training episodes \(.success_last | f), consecutive goals \(.goals_last | f); deterministic evaluation success \(.eval_success | f), consecutive goals \(.eval_goals | f)"] | join("; "))." end' "$RES/summary.json"
+            echo
+        fi
+    done
+
+    # Gaussian vs Beta
+    gb=$(jq -r "$JQDEF"'
+      [.[] | select(.kind == "learn" and .policy != null)] | group_by(.task)
+      | map(select(length == 2)) | .[]
+      | (map(select(.policy == "beta"))[0]) as $b | (map(select(.policy == "gaussian"))[0]) as $g
+      | "| \($b.task) | \(pm($b.eval_mean; $b.eval_sd)) | \(pm($g.eval_mean; $g.eval_sd)) | \(pm($b.train_mean; $b.train_sd)) | \(pm($g.train_mean; $g.train_sd)) | \(if $b.eval_mean == null or $g.eval_mean == null then "-" elif $b.eval_mean > $g.eval_mean then "beta" else "gaussian" end) | \($b.env_steps | k) |"' "$RES/summary.json")
+    if [ -n "$gb" ]; then
+        echo "## Gaussian vs Beta (locomotion)"
+        echo
+        echo "Same spec but for \`policy\`; AngoraPy's benchmark found Beta often better."
+        echo
+        echo "| task | beta: deterministic eval | gaussian: deterministic eval | beta: last training episodes | gaussian: last training episodes | better on eval | env steps |"
+        echo "|---|---|---|---|---|---|---|"
+        echo "$gb"
+        echo
+    fi
+
+    # shortfalls in plain words
+    short=$(jq -r "$JQDEF"'.[] | select(.kind == "learn" and .verdict != null and (.verdict | test("SHORT|not comparable|no result")))
+        | "- **\(.group)**: \(.verdict). Tried: the settings of `bench/specs/\(.spec)` (\(.ok) seed(s), \(.env_steps | k) steps)."' "$RES/summary.json")
+    fails=$(jq -r '.[] | select(.failed | length > 0) | "- **\(.group)**: run(s) failed: \([.failed[] | "seed \(.seed) exit \(.exit_code)"] | join(", ")) (log under runs/\(.group)/)."' "$RES/summary.json")
+    if [ -n "$short$fails" ]; then
+        echo "## Where angora falls short of an anchor (or cannot be compared yet)"
+        echo
+        [ -n "$short" ] && echo "$short"
+        [ -n "$fails" ] && echo "$fails"
+        echo
+    fi
+
+    # curves
+    if [ -s "$WORK/plots.list" ]; then
+        echo "## Learning curves"
+        echo
+        echo "Training return per iteration (line: mean over seeds; band: min..max over seeds) and the"
+        echo "periodic deterministic evaluations (points), by environment steps."
+        echo
+        while read -r p; do
+            echo "![${p%.png}]($PLOTREL/$p)"
+            echo
+        done <"$WORK/plots.list"
+    fi
+
+    # throughput against raw physics
+    thr=""
+    for pf in "$RES"/throughput/physics-*.md; do
+        task=${pf##*/physics-}
+        task=${task%.md}
+        raw=$(awk -F'|' -v t="$task" '$2 ~ "^ *" t " *$" {gsub(/ /, "", $3); print $3; exit}' "$pf")
+        [ -n "$raw" ] || continue
+        thr+=$(jq -r --arg t "$task" --argjson raw "$raw" "$JQDEF"'
+          [.[] | select(.task == $t and .kind == "learn" and .ranks == 1 and .sps != null)] as $r
+          | if ($r | length) == 0 then empty else
+            ([$r[] | .sps] | add / length) as $s | ([$r[] | .collect_sps | select(. != null)] | if length > 0 then add / length else null end) as $c
+            | "| \($t) | \($raw | f) | \($c | f) | \($s | f) | \(($s / $raw * 100) | f) % |" end' "$RES/summary.json")
+        thr+=$'\n'
+    done
+    if [ -n "${thr//$'\n'/}" ]; then
+        echo "## Training throughput against raw physics"
+        echo
+        echo "Raw physics: \`bench_physics --task T --seconds S\` (one environment, random actions, per"
+        echo "second of thread CPU time). Collection: env steps / \`collect_s\` (8 batched environments +"
+        echo "batched inference) from metrics.jsonl; end to end: env steps / wall time of the training,"
+        echo "updates and evaluations included (1 rank, mean over this run's groups of the task)."
+        echo
+        echo "| task | raw physics env steps/s | training: collection env steps/s | training: end to end env steps/s | end to end / raw |"
+        echo "|---|---|---|---|---|"
+        printf '%s' "$thr" | sed '/^$/d'
+        echo
+    fi
+
+    # MPI scaling
+    sc=$(jq -r "$JQDEF"'[.[] | select(.kind == "scaling")] | group_by(.task) | .[]
+        | (map(select(.ranks == 1))[0]) as $one
+        | .[] | "| \(.task) | \(.ranks) | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) | \(if $one and $one.sps and .sps then ((.sps / $one.sps * 100 | round) / 100 | tostring) + "x" else "-" end) | \(.collect_total_s | f) s | \(.update_total_s | f) s | \(.allreduce_total_s | f) s | \(.eval_mean | f) |"' "$RES/summary.json")
+    if [ -n "$sc" ]; then
+        echo "## MPI scaling: 1 vs 2 ranks"
+        echo
+        echo "The same spec on \`mpirun -np 2\` (\`ranks\` 2: each rank steps \`envs_per_rank\` environments, so"
+        echo "an iteration collects twice the transitions; the budget in steps is the same). Two ranks on"
+        echo "two cores that other jobs also use: a descheduled rank stalls the other at every allreduce."
+        echo
+        echo "| task | ranks | env steps | wall-clock | env steps/s | speed-up | rank 0: collection | rank 0: updates | of which allreduce | deterministic eval |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
+        echo "$sc"
+        echo
+        jq -r "$JQDEF"'[.[] | select(.kind == "scaling")] | group_by(.task) | .[]
+          | (map(select(.ranks == 1))[0]) as $one | (map(select(.ranks == 2))[0]) as $two
+          | select($one != null and $two != null and $one.sps != null and $two.sps != null)
+          | if $two.sps < $one.sps
+            then "- **\(.[0].task): 2 ranks were slower than 1** (\($two.sps | f) vs \($one.sps | f) env steps/s); the allreduce took \(($two.allreduce_total_s / $two.wall_s * 100) | f) % of rank 0'"'"'s wall time (one allreduce per minibatch: \($two.update_total_s | f) s of updates)."
+            else "- \(.[0].task): 2 ranks gave \(($two.sps / $one.sps * 100 | round) / 100)x the env steps/s of 1 rank." end' "$RES/summary.json"
+        echo
+    fi
+
+    # exact specs
+    echo "## Exact specs"
+    echo
+    echo "Committed under \`bench/specs/\`; a run replaces \`seed\` (1..N) and \`ranks\`, and in \`--quick\` the"
+    echo "budget. The spec each group ran (seed 1), as given to \`angora-train\`:"
+    echo
+    for g in $(jq -r '.[].group' "$RES/summary.json"); do
+        sp="$RES/specs/$g-seed1.json"
+        [ -f "$sp" ] || continue
+        echo "- \`$g\`: \`$(jq -c 'del(.notes)' "$sp")\`"
+    done
+    echo
+    echo "The resolved specs (every default filled in) are in each run's \`spec.json\`."
+    echo
+
+    # every run
+    echo "## Every run"
+    echo
+    echo "| group | seed | ranks | exit | iterations | env steps | wall-clock | env steps/s | deterministic eval (20 ep.) of best.ckpt (from iteration) | last training episodes | load avg at start |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    jq -r "$JQDEF"'.[] | "| \(.group) | \(.seed) | \(.ranks) | \(.exit_code) | \(.iterations) | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) | \(pm(.eval_mean; .eval_std)) (\(.eval_iteration // "-")) | \(.train_last | f) | \(.load_start) |"' "$RES/runs.json"
+    echo
+
+    # the other engineers' throughput sections, verbatim
+    echo "---"
+    echo
+    echo "The sections below are included verbatim from \`docs/benchmarks.d/\`; each states its own"
+    echo "commit, date and command."
+    echo
+    for frag in $FRAGMENTS; do
+        f="$ROOT/docs/benchmarks.d/$frag.md"
+        if [ -f "$f" ]; then
+            cat "$f"
+            echo
+        else
+            echo "_(docs/benchmarks.d/$frag.md was not present when this report was generated.)_"
+            echo
+        fi
+    done
+} >"$WORK/benchmarks.md"
+
+mkdir -p "$(dirname "$MD")"
+mv "$WORK/benchmarks.md" "$MD"
+echo "bench: wrote $MD ($(wc -l <"$MD") lines) and $(wc -l <"$WORK/plots.list") plot(s) in $PLOTS"

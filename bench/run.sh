@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# bench/run.sh: the learning benchmark, the throughput check against raw physics and the MPI
+# 1 vs 2 rank scaling, run directly with angora-train; results go to bench/results/<stamp>/ and
+# bench/report.sh turns them into docs/benchmarks.md and docs/benchmarks/plots/*.png.
+#
+#   bench/run.sh [--quick|--full] [--tasks A,B] [--seeds N] [--build DIR] [--out DIR]
+#                [--episodes N] [--no-report] [--dry-run]
+#
+# Runs are sequential, one at a time, each with 1 rank (the scaling runs excepted), so every
+# run has the machine's spare core for itself and its throughput is comparable. Specs are
+# bench/specs/*.json; the seed (and in --quick the budget) is replaced per run, and the exact
+# spec of every run is kept under <out>/specs/.
+#
+# --quick (default): the six classic tasks at their full budgets (100k-400k steps), 2 seeds;
+#   InvertedPendulum (100k), Hopper (beta and gaussian) and HalfCheetah (200k), 1 seed;
+#   HandReach for 3 iterations (24,576 steps); raw physics at 1 s per task; CartPole (100k) and
+#   Hopper (100k) on 1 and 2 ranks. About 8 minutes on 2 cores (limit: 20).
+# --full: classic at their budgets x 3 seeds; the nine locomotion tasks at 1M steps, beta and
+#   gaussian, 3 seeds each (54 runs); the three hand tasks at 1M steps, 1 seed; raw physics at
+#   3 s per task; CartPole and Hopper (1M) on 1 and 2 ranks. Expected duration on this 2-core
+#   machine: about 7-8 hours (locomotion about 3-3.5 h, hand about 3.5-4 h, the rest under
+#   30 min); docs/benchmarks.md gives the measured rates this estimate comes from.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+# shellcheck source=lib/common.sh
+. "$HERE/lib/common.sh"
+
+MODE=quick
+TASKS=""
+SEEDS=""
+BUILD="$ROOT/build-release"
+OUT=""
+EPISODES=20
+REPORT=1
+DRY_RUN=0
+CMDLINE="bench/run.sh $*"
+
+usage() {
+    sed -n '5,7p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) MODE=quick ;;
+    --full) MODE=full ;;
+    --tasks | --seeds | --build | --out | --episodes)
+        [ $# -ge 2 ] || bench_die 2 "$1 needs a value"
+        case "$1" in
+        --tasks) TASKS=$2 ;;
+        --seeds) SEEDS=$2 ;;
+        --build) BUILD=$2 ;;
+        --out) OUT=$2 ;;
+        --episodes) EPISODES=$2 ;;
+        esac
+        shift
+        ;;
+    --no-report) REPORT=0 ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        usage >&2
+        bench_die 2 "unknown option '$1'"
+        ;;
+    esac
+    shift
+done
+
+if [ -n "$SEEDS" ]; then
+    bench_is_count "$SEEDS" 1 100 || bench_die 2 "--seeds must be a whole number from 1 to 100, got '$SEEDS'"
+fi
+bench_is_count "$EPISODES" 1 10000 || bench_die 2 "--episodes must be a whole number from 1 to 10000, got '$EPISODES'"
+if [ -n "$TASKS" ]; then
+    case "$TASKS" in
+    *[!A-Za-z0-9_,.-]* | ,* | *, | *,,*) bench_die 2 "--tasks must be a comma-separated list of task names, got '$TASKS'" ;;
+    esac
+fi
+for tool in jq awk; do
+    command -v "$tool" >/dev/null || bench_die 2 "$tool is needed (apt-get install $tool)"
+done
+
+# the plan: one line per experiment group: group spec seeds budget(0 = spec's) ranks kind
+plan() {
+    local s_classic s_loco s_hand
+    if [ "$MODE" = quick ]; then
+        s_classic=${SEEDS:-2}
+        s_loco=${SEEDS:-1}
+        s_hand=1
+        for t in CartPole Acrobot Pendulum MountainCarContinuous CartPoleNoVel PendulumNoVel; do
+            echo "$t $t.json $s_classic 0 1 learn"
+        done
+        echo "InvertedPendulum-beta InvertedPendulum-beta.json $s_loco 102400 1 learn"
+        echo "Hopper-beta Hopper-beta.json $s_loco 200704 1 learn"
+        echo "Hopper-gaussian Hopper-gaussian.json $s_loco 200704 1 learn"
+        echo "HalfCheetah-beta HalfCheetah-beta.json $s_loco 200704 1 learn"
+        echo "HandReach HandReach.json $s_hand 24576 1 learn"
+        echo "CartPole-1rank CartPole.json 1 0 1 scaling"
+        echo "CartPole-2ranks CartPole.json 1 0 2 scaling"
+        echo "Hopper-1rank Hopper-beta.json 1 102400 1 scaling"
+        echo "Hopper-2ranks Hopper-beta.json 1 102400 2 scaling"
+    else
+        s_classic=${SEEDS:-3}
+        s_loco=${SEEDS:-3}
+        s_hand=1
+        for t in CartPole Acrobot Pendulum MountainCarContinuous CartPoleNoVel PendulumNoVel; do
+            echo "$t $t.json $s_classic 0 1 learn"
+        done
+        for t in InvertedPendulum InvertedDoublePendulum Reacher Swimmer Hopper HalfCheetah \
+            Walker2d Ant Humanoid; do
+            echo "$t-beta $t-beta.json $s_loco 0 1 learn"
+            echo "$t-gaussian $t-gaussian.json $s_loco 0 1 learn"
+        done
+        for t in HandReach HandFreeReach HandBlock; do
+            echo "$t $t.json $s_hand 0 1 learn"
+        done
+        echo "CartPole-1rank CartPole.json 1 0 1 scaling"
+        echo "CartPole-2ranks CartPole.json 1 0 2 scaling"
+        echo "Hopper-1rank Hopper-beta.json 1 0 1 scaling"
+        echo "Hopper-2ranks Hopper-beta.json 1 0 2 scaling"
+    fi
+}
+
+# keep the plan lines whose task is in --tasks (all when it is empty)
+plan_filtered() {
+    local group spec seeds budget ranks kind task
+    while read -r group spec seeds budget ranks kind; do
+        [ -f "$HERE/specs/$spec" ] || bench_die 2 "plan names bench/specs/$spec, which does not exist"
+        task=$(jq -er '.task' "$HERE/specs/$spec") || bench_die 2 "bench/specs/$spec: no task"
+        if [ -n "$TASKS" ] && ! bench_list_has "$TASKS" "$task"; then
+            continue
+        fi
+        echo "$group $spec $seeds $budget $ranks $kind $task"
+    done < <(plan)
+}
+
+PLAN=$(plan_filtered)
+if [ -n "$TASKS" ]; then
+    IFS=, read -r -a wanted <<<"$TASKS"
+    for t in "${wanted[@]}"; do
+        grep -q " $t\$" <<<"$PLAN" || bench_die 2 "--tasks: '$t' is not a task of the $MODE benchmark (see bench/specs/)"
+    done
+fi
+[ -n "$PLAN" ] || bench_die 2 "nothing to run"
+
+if [ "$DRY_RUN" = 1 ]; then
+    echo "# mode $MODE: group spec seeds budget ranks kind task"
+    echo "$PLAN"
+    exit 0
+fi
+
+# build (Release): configure once, then always bring the two programs up to date with the tree,
+# so that the figures belong to the commit the report names
+TRAIN="$BUILD/server/train/angora-train"
+PHYS="$BUILD/bench/bench_physics"
+BLOG="${TMPDIR:-/tmp}/angora-bench-build.log"
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+    echo "bench: configuring a Release build in $BUILD"
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BLOG" 2>&1 ||
+        bench_die 1 "cmake configure failed (see $BLOG)"
+fi
+echo "bench: building angora-train and bench_physics in $BUILD"
+cmake --build "$BUILD" --target angora-train bench_physics -j"$(nproc)" >>"$BLOG" 2>&1 ||
+    bench_die 1 "build failed (see $BLOG)"
+export OPENBLAS_NUM_THREADS=1
+export ANGORA_DATA_DIR="${ANGORA_DATA_DIR:-$BUILD/share/angora}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=${OUT:-$ROOT/bench/results/$STAMP}
+mkdir -p "$OUT/runs" "$OUT/specs" "$OUT/throughput"
+# per-run wall-clock cap: a run that hangs must not hold the whole benchmark
+if [ "$MODE" = quick ]; then RUN_TIMEOUT=600; else RUN_TIMEOUT=14400; fi
+
+bench_machine_json "$ROOT" "$MODE" "$CMDLINE" "$STAMP" >"$OUT/machine.json"
+lscpu >"$OUT/lscpu.txt" 2>/dev/null || true
+echo "bench: $MODE benchmark -> $OUT (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+
+# one training run, its deterministic evaluation and its record
+run_one() { # group spec seed budget ranks kind
+    local group=$1 spec=$2 seed=$3 budget=$4 ranks=$5 kind=$6
+    local dir="$OUT/runs/$group/seed$seed" sp="$OUT/specs/$group-seed$seed.json"
+    local t0 t1 rc=0 erc=0 load0
+    ORDER=$((ORDER + 1))
+    mkdir -p "$OUT/runs/$group"
+    rm -rf "$dir"
+    jq --argjson seed "$seed" --argjson budget "$budget" --argjson ranks "$ranks" \
+        '.seed = $seed | .ranks = $ranks | if $budget > 0 then .budget.env_steps = $budget else . end' \
+        "$HERE/specs/$spec" >"$sp"
+    load0=$(cut -d' ' -f1 /proc/loadavg)
+    printf 'bench: %-24s seed %d ranks %d ... ' "$group" "$seed" "$ranks"
+    t0=$(date +%s.%N)
+    if [ "$ranks" = 1 ]; then
+        timeout "$RUN_TIMEOUT" nice -n 5 "$TRAIN" "$sp" --run-dir "$dir" --quiet \
+            >"$OUT/runs/$group/seed$seed.log" 2>&1 || rc=$?
+    else
+        timeout "$RUN_TIMEOUT" nice -n 5 mpirun --allow-run-as-root --oversubscribe \
+            -np "$ranks" --bind-to none -x OPENBLAS_NUM_THREADS -x ANGORA_DATA_DIR \
+            "$TRAIN" "$sp" --run-dir "$dir" --quiet >"$OUT/runs/$group/seed$seed.log" 2>&1 || rc=$?
+    fi
+    t1=$(date +%s.%N)
+    if [ "$rc" = 0 ] && [ -f "$dir/checkpoints/best.ckpt" ]; then
+        nice -n 5 "$TRAIN" --evaluate "$dir/checkpoints/best.ckpt" --episodes "$EPISODES" \
+            --deterministic >"$dir/eval.json" 2>>"$OUT/runs/$group/seed$seed.log" || erc=$?
+    else
+        erc=-1
+    fi
+    jq -n --arg group "$group" --arg spec "$spec" --arg task "$(jq -r .task "$sp")" \
+        --argjson seed "$seed" --argjson ranks "$ranks" --arg kind "$kind" \
+        --argjson order "$ORDER" --argjson rc "$rc" --argjson erc "$erc" --argjson wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
+        --argjson load "$load0" --argjson loadend "$(cut -d' ' -f1 /proc/loadavg)" \
+        '{group: $group, spec: $spec, task: $task, seed: $seed, ranks: $ranks, kind: $kind,
+          order: $order, exit_code: $rc, eval_exit_code: $erc, process_wall_s: $wall,
+          load_start: $load, load_end: $loadend}' >"$OUT/runs/$group/seed$seed.run.json"
+    if [ "$rc" = 0 ]; then
+        echo "done in $(jq -r '.process_wall_s' "$OUT/runs/$group/seed$seed.run.json") s"
+    else
+        echo "FAILED (exit $rc, see $OUT/runs/$group/seed$seed.log)"
+    fi
+}
+
+T_START=$(date +%s)
+ORDER=0
+# fd 3 so that nothing a run starts (mpirun forwards stdin) can eat the plan
+while read -r -u 3 group spec seeds budget ranks kind task; do
+    for ((s = 1; s <= seeds; s++)); do
+        run_one "$group" "$spec" "$s" "$budget" "$ranks" "$kind" </dev/null
+    done
+done 3<<<"$PLAN"
+
+# raw physics of the MuJoCo tasks of this plan, for the throughput comparison
+PHYS_S=1
+[ "$MODE" = full ] && PHYS_S=3
+for task in $(awk '{print $7}' <<<"$PLAN" | sort -u); do
+    case "$task" in
+    CartPole* | Acrobot | Pendulum* | MountainCar*) continue ;;
+    esac
+    printf 'bench: raw physics %s ... ' "$task"
+    if nice -n 5 "$PHYS" --seconds "$PHYS_S" --task "$task" >"$OUT/throughput/physics-$task.md" 2>&1; then
+        echo "done"
+    else
+        echo "FAILED (see $OUT/throughput/physics-$task.md)"
+    fi
+done
+jq --argjson s "$(($(date +%s) - T_START))" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    '.duration_s = $s | .load_end = $load' "$OUT/machine.json" >"$OUT/machine.json.tmp" &&
+    mv "$OUT/machine.json.tmp" "$OUT/machine.json"
+echo "bench: all runs done in $(($(date +%s) - T_START)) s"
+
+if [ "$REPORT" = 1 ]; then
+    "$HERE/report.sh" "$OUT"
+fi
