@@ -1292,13 +1292,14 @@ static void handle_static(Api *api, const ApiRequest *req, ApiResponse *resp) {
         snprintf(resp->header, sizeof(resp->header), "Allow: GET, HEAD");
         return;
     }
-    if (!api->web_dir[0]) {
-        resp_problem(resp, 404, AG_ENOTFOUND, "no dashboard installed", NULL);
-        return;
-    }
+    /* traversal is refused the same way whether or not a dashboard is installed */
     rc = api_static_resolve(api->web_dir, req->path, path, sizeof(path));
     if (rc == AG_EFORBIDDEN) {
         resp_problem(resp, 403, AG_EFORBIDDEN, "path not allowed", "path");
+        return;
+    }
+    if (!api->web_dir[0]) {
+        resp_problem(resp, 404, AG_ENOTFOUND, "no dashboard installed", NULL);
         return;
     }
     if (rc) {
