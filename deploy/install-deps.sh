@@ -13,7 +13,7 @@ packages=(
 )
 for arg in "$@"; do
     case "$arg" in
-    --with-web) packages+=(chromium nodejs npm) ;;
+    --with-web) packages+=(chromium firefox-esr nodejs npm) ;;
     --with-bench) packages+=(gnuplot-nox jq) ;;
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
     esac

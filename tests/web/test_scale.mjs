@@ -1,0 +1,149 @@
+// The experiments table with 10,000 experiments: pages, filters and sorting stay fast because
+// the server pages and filters (one core busy with a real run, 10,000 submissions queued behind
+// it).
+import {test, before, after} from "node:test";
+import assert from "node:assert/strict";
+import {daemonStart, browserStart} from "./harness.mjs";
+
+const N = 10000;
+const TASKS = ["CartPole", "Pendulum", "Acrobot"];
+let d;
+let b;
+let page;
+
+before(async () => {
+    d = await daemonStart({maxCores: 1});
+    // the one core is held by a long run, so everything after it waits in the queue
+    const head = await d.submit(
+        {name: "scale-head", task: "CartPole", budget: {env_steps: 100000000}, tags: ["head"]});
+    await d.waitState(head, ["running"], 30000);
+    const t0 = Date.now();
+    let next = 0;
+    const worker = async () => {
+        while (next < N) {
+            const i = next++;
+            await d.submit({
+                name: `scale-${String(i).padStart(5, "0")}`,
+                task: TASKS[i % 3],
+                budget: {env_steps: 10000 + i},
+                tags: [`group${i % 10}`, i % 100 === 0 ? "rare" : "common"]
+            });
+        }
+    };
+    await Promise.all(Array.from({length: 8}, worker));
+    console.log(`# submitted ${N} experiments in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    b = await browserStart();
+    page = b.page;
+    await page.goto(`${d.base}/#/signin`);
+    await page.fill("#token", d.token);
+    await page.click("#signin-button");
+    await page.waitForSelector("#exp-table tbody tr[data-id]");
+});
+
+after(async () => {
+    if (b)
+        await b.stop();
+    if (d)
+        await d.stop();
+});
+
+async function tableIds() {
+    return page.evaluate(() => [...document.querySelectorAll("#exp-table tbody tr[data-id]")].map(
+                             (r) => Number(r.dataset.id)));
+}
+
+// time from navigation to the full page of rows with their progress filled in
+async function timedLoad(hash, rows) {
+    const t0 = Date.now();
+    await page.goto(`${d.base}/${hash}`);
+    await page.waitForFunction((n) => {
+        const trs = document.querySelectorAll("#exp-table tbody tr[data-id]");
+        return trs.length === n && /ms$/.test(document.querySelector("#table-status").textContent);
+    }, rows);
+    return Date.now() - t0;
+}
+
+test("the first page of 10,000 experiments loads quickly", async () => {
+    const ms = await timedLoad("#/experiments?limit=100", 100);
+    console.log(`# first page of 100 rows: ${ms} ms`);
+    assert.ok(ms < 5000, `took ${ms} ms`);
+    const ids = await tableIds();
+    assert.equal(ids[0], N + 1, "newest first");
+    assert.equal(ids[99], N + 1 - 99);
+});
+
+test("paging forwards and back walks the server's cursor", async () => {
+    await timedLoad("#/experiments", 25);
+    const first = await tableIds();
+    await page.click("#page-next");
+    await page.waitForFunction(
+        (top) =>
+            Number(document.querySelector("#exp-table tbody tr[data-id]")?.dataset.id) === top - 25,
+        first[0]);
+    const second = await tableIds();
+    assert.equal(second.length, 25);
+    assert.ok(Math.max(...second) < Math.min(...first));
+    await page.click("#page-next");
+    await page.waitForFunction(
+        (top) =>
+            Number(document.querySelector("#exp-table tbody tr[data-id]")?.dataset.id) === top - 50,
+        first[0]);
+    await page.click("#page-prev");
+    await page.waitForFunction(
+        (top) =>
+            Number(document.querySelector("#exp-table tbody tr[data-id]")?.dataset.id) === top - 25,
+        first[0]);
+    await page.click("#page-prev");
+    await page.waitForFunction(
+        (top) => Number(document.querySelector("#exp-table tbody tr[data-id]")?.dataset.id) === top,
+        first[0]);
+    assert.equal(await page.isDisabled("#page-prev"), true);
+});
+
+test("a deep page is as fast as the first", async () => {
+    const ms = await timedLoad("#/experiments?limit=250&cursor=300", 250);
+    console.log(`# page of 250 rows below id 300: ${ms} ms`);
+    assert.ok(ms < 8000, `took ${ms} ms`);
+    const ids = await tableIds();
+    assert.equal(ids[0], 299);
+    assert.equal(ids[249], 50);
+});
+
+test("filters by tag, task and state are answered by the server", async () => {
+    // "rare" marks every 100th submission: 100 of them
+    const t0 = Date.now();
+    await page.goto(`${d.base}/#/experiments?tag=rare&limit=250`);
+    await page.waitForFunction(
+        () => document.querySelectorAll("#exp-table tbody tr[data-id]").length === 100);
+    console.log(`# tag filter over 10,000: ${Date.now() - t0} ms`);
+    await page.selectOption("#filter-task", "Pendulum");
+    await page.waitForFunction(() => {
+        const trs = [...document.querySelectorAll("#exp-table tbody tr[data-id]")];
+        return trs.length > 0 && trs.length < 100 &&
+               trs.every((r) => /Pendulum/.test(r.textContent));
+    });
+    assert.match(page.url(), /task=Pendulum/);
+    assert.match(page.url(), /tag=rare/);
+    await page.selectOption("#filter-state", "running");
+    await page.waitForFunction(
+        () => /No experiment matches/.test(document.querySelector("#exp-table").textContent));
+    await page.click("text=Clear filters");
+    await page.waitForFunction(
+        () => document.querySelectorAll("#exp-table tbody tr[data-id]").length === 250);
+});
+
+test("sorting a page by return, state or name reorders it without a reload", async () => {
+    await timedLoad("#/experiments?limit=50", 50);
+    await page.click('#exp-table th[data-sort="name"]');
+    const names = await page.evaluate(
+        () => [...document.querySelectorAll("#exp-table tbody tr[data-id] a.exp-link")].map(
+            (a) => a.textContent));
+    assert.deepEqual(names, [...names].sort());
+    await page.click('#exp-table th[data-sort="name"]');
+    const desc = await page.evaluate(
+        () => [...document.querySelectorAll("#exp-table tbody tr[data-id] a.exp-link")].map(
+            (a) => a.textContent));
+    assert.deepEqual(desc, [...names].reverse());
+});
+
+test("no console errors", async () => { assert.deepEqual(b.problems, []); });
