@@ -1299,7 +1299,7 @@ static void handle_static(Api *api, const ApiRequest *req, ApiResponse *resp) {
         return;
     }
     if (!api->web_dir[0]) {
-        resp_problem(resp, 404, AG_ENOTFOUND, "no dashboard installed", NULL);
+        resp_problem(resp, 404, AG_ENOTFOUND, "no dashboard installed", "path");
         return;
     }
     if (rc) {
