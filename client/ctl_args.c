@@ -56,12 +56,14 @@ static const CtlOptDef watch_opts[] = {
 static const CtlOptDef download_opts[] = {
     {"checkpoint", 0, 1, 0, "checkpoint name (default last.ckpt)"},
     {"output", 'o', 1, 0, "file to write ('-' for stdout)"},
+    {"video", 0, 0, 0, "the MP4 of an evaluation job queued with --record"},
+    {"trajectory", 0, 0, 0, "the trajectory (JSON) of an evaluation job queued with --record"},
     {NULL, 0, 0, 0, NULL}};
 static const CtlOptDef evaluate_opts[] = {
     {"episodes", 0, 1, 0, "episodes to run, 1..10000 (default 10)"},
     {"checkpoint", 0, 1, 0, "checkpoint name (default last.ckpt)"},
     {"stochastic", 0, 0, 0, "sample actions instead of the deterministic policy"},
-    {"record", 0, 0, 0, "ask the server to record the episodes"},
+    {"record", 0, 0, 0, "also record one episode (video and trajectory, MuJoCo tasks)"},
     {"no-wait", 0, 0, 0, "queue the evaluation and return at once"},
     {"interval", 0, 1, 0, "seconds between polls while waiting (default 0.5)"},
     {NULL, 0, 0, 0, NULL}};
@@ -90,10 +92,13 @@ const CtlCommandDef ctl_commands[] = {
      "polling the REST series; either way each row is shown once, in order. With --json it\n"
      "prints one JSON object per row and event."},
     {"checkpoints", "ID", "list a run's checkpoints", 1, 1, NULL, NULL},
-    {"download", "ID", "download a checkpoint", 1, 1, download_opts,
-     "The file is written to FILE.part and renamed when complete."},
+    {"download", "ID", "download a checkpoint or an evaluation's recording", 1, 1, download_opts,
+     "The file is written to FILE.part and renamed when complete. --video and --trajectory\n"
+     "fetch the recording of evaluation job ID (see evaluate --record)."},
     {"evaluate", "ID", "evaluate a checkpoint of a run", 1, 1, evaluate_opts,
-     "Queues an evaluation job and, unless --no-wait, waits for it and prints its result."},
+     "Queues an evaluation job and, unless --no-wait, waits for it and prints its result.\n"
+     "--record also renders one episode to a video and a trajectory on the server; fetch\n"
+     "them with download EVALUATION_ID --video (or --trajectory) -o FILE."},
     {"tasks", "", "list the tasks the server can train", 0, 0, NULL, NULL},
     {"token", "create NAME | list | revoke TOKEN_ID", "manage API tokens (needs a full token)", 1,
      2, token_opts, "create prints the new token once; keep it, it cannot be shown again."},

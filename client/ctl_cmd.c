@@ -706,6 +706,9 @@ static int cmd_download(CtlCtx *x) {
     int64_t id;
     const char *name = ctl_args_get(x->args, "checkpoint");
     const char *dest = ctl_args_get(x->args, "output");
+    const char *recording = ctl_args_has(x->args, "video")        ? "video"
+                            : ctl_args_has(x->args, "trajectory") ? "trajectory"
+                                                                  : NULL;
     char path[512], esc[400], part[CTL_PATH_MAX + 8], err[1024];
     CtlResponse r;
     FILE *f;
@@ -714,9 +717,18 @@ static int cmd_download(CtlCtx *x) {
         return code;
     if (!dest || !*dest)
         return ctl_say(x, CTL_EXIT_USAGE, "download: -o FILE is required ('-' for stdout)");
+    if (recording &&
+        (name || (ctl_args_has(x->args, "video") && ctl_args_has(x->args, "trajectory"))))
+        return ctl_say(x, CTL_EXIT_USAGE,
+                       "download: one of --checkpoint, --video and --trajectory at a time");
     to_stdout = !strcmp(dest, "-");
-    url_escape(name ? name : "last.ckpt", esc, sizeof(esc));
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints/%s", (long long)id, esc);
+    if (recording) {
+        snprintf(path, sizeof(path), "/api/v1/experiments/%lld/evaluation/%s", (long long)id,
+                 recording);
+    } else {
+        url_escape(name ? name : "last.ckpt", esc, sizeof(esc));
+        snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints/%s", (long long)id, esc);
+    }
     if (snprintf(part, sizeof(part), "%s.part", dest) >= (int)sizeof(part))
         return ctl_say(x, CTL_EXIT_USAGE, "download: output path too long");
     f = to_stdout ? x->out : fopen(part, "wb");
@@ -739,8 +751,10 @@ static int cmd_download(CtlCtx *x) {
     if (code == 0 && !to_stdout && !x->args->json)
         fprintf(x->err, "angoractl: wrote %s\n", dest);
     if (code == 0 && !to_stdout && x->args->json) {
-        json_t *o = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "checkpoint",
-                              name ? name : "last.ckpt", "file", dest);
+        json_t *o = recording ? json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "recording",
+                                          recording, "file", dest)
+                              : json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "checkpoint",
+                                          name ? name : "last.ckpt", "file", dest);
         json_print(x, o);
         json_decref(o);
     }
@@ -768,7 +782,7 @@ static int cmd_evaluate(CtlCtx *x) {
                      ctl_args_get(x->args, "checkpoint") ? ctl_args_get(x->args, "checkpoint")
                                                          : "last.ckpt",
                      "deterministic", !ctl_args_has(x->args, "stochastic"));
-    /* passed on as asked; a server without recording refuses the key (exit 6) */
+    /* one episode also goes to a video and a trajectory in the evaluation's run directory */
     if (ctl_args_has(x->args, "record"))
         json_object_set_new(body, "record", json_true());
     text = json_dumps(body, JSON_COMPACT);
@@ -821,6 +835,11 @@ static int cmd_evaluate(CtlCtx *x) {
         ctl_format_json(json_object_get(r.json, "episodes"), eps, sizeof(eps));
         fprintf(x->out, "evaluation %lld of experiment %lld: return %s +- %s over %s episodes\n",
                 (long long)child, (long long)id, mean, sd, eps);
+        if (json_is_object(json_object_get(r.json, "recording")))
+            fprintf(x->out,
+                    "recording: angoractl download %lld --video -o FILE.mp4 (or --trajectory "
+                    "-o FILE.json)\n",
+                    (long long)child);
     }
     ctl_response_free(&r);
     return 0;

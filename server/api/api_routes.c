@@ -1024,11 +1024,11 @@ static int h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespons
 
 static int h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                       ApiErr *e) {
-    static const char *const keys[] = {"episodes", "checkpoint", "deterministic", NULL};
+    static const char *const keys[] = {"episodes", "checkpoint", "deterministic", "record", NULL};
     json_t *doc = NULL, *parent = NULL, *spec = NULL, *o = NULL;
     AgJsonErr je = {0};
     long long episodes = 10;
-    int det = 1;
+    int det = 1, record = 0;
     char ckpt[128], msg[512], name[160], *spec_text = NULL;
     StoreExpNew n = {0};
     int64_t id = 0;
@@ -1043,7 +1043,8 @@ static int h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     if (ag_json_expect_object(doc, "", &je) || ag_json_check_keys(doc, "", keys, &je) ||
         ag_json_get_int(doc, "", "episodes", 10, 1, 10000, &episodes, &je) ||
         ag_json_get_string(doc, "", "checkpoint", "last.ckpt", ckpt, sizeof(ckpt), &je) ||
-        ag_json_get_bool(doc, "", "deterministic", 1, &det, &je)) {
+        ag_json_get_bool(doc, "", "deterministic", 1, &det, &je) ||
+        ag_json_get_bool(doc, "", "record", 0, &record, &je)) {
         rc = spec_fail(e, &je, "");
         goto out;
     }
@@ -1060,10 +1061,10 @@ static int h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
         rc = fail(e, AG_ESTATE, NULL, "experiment %lld is itself an evaluation", (long long)p->id);
         goto out;
     }
-    spec = json_pack("{s:s,s:s,s:I,s:b,s:I}", "task",
+    spec = json_pack("{s:s,s:s,s:I,s:b,s:b,s:I}", "task",
                      json_string_value(json_object_get(parent, "task")), "checkpoint", ckpt,
-                     "episodes", (json_int_t)episodes, "deterministic", det, "parent",
-                     (json_int_t)p->id);
+                     "episodes", (json_int_t)episodes, "deterministic", det, "record", record,
+                     "parent", (json_int_t)p->id);
     spec_text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
     snprintf(name, sizeof(name), "evaluation of %lld", (long long)p->id);
     n.name = name;
@@ -1106,6 +1107,41 @@ static int h_evaluation_result(Api *api, const ApiRequest *req, const ApiParams 
     resp->content_type = "application/json";
     resp->file_path = strdup(path);
     return resp->file_path ? 0 : fail(e, AG_ENOMEM, NULL, "out of memory");
+}
+
+/* a recording written by a `"record": true` evaluation job into its run directory */
+static int evaluation_file(Api *api, const ApiParams *p, const char *file, const char *what,
+                           const char *type, ApiResponse *resp, ApiErr *e) {
+    char dir[STORE_PATH_MAX], path[PATH_MAX];
+    struct stat sb;
+    int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return fail(e, AG_ENOTFOUND, NULL,
+                    "experiment %lld has no evaluation %s (only finished evaluation jobs queued "
+                    "with \"record\": true on a MuJoCo task have one)",
+                    (long long)p->id, what);
+    resp->status = 200;
+    resp->content_type = type;
+    resp->file_path = strdup(path);
+    snprintf(resp->header, sizeof(resp->header),
+             "Content-Disposition: attachment; filename=\"experiment-%lld-%s\"", (long long)p->id,
+             file);
+    return resp->file_path ? 0 : fail(e, AG_ENOMEM, NULL, "out of memory");
+}
+
+static int h_evaluation_video(Api *api, const ApiRequest *req, const ApiParams *p,
+                              ApiResponse *resp, ApiErr *e) {
+    (void)req;
+    return evaluation_file(api, p, "evaluation.mp4", "video", "video/mp4", resp, e);
+}
+
+static int h_evaluation_trajectory(Api *api, const ApiRequest *req, const ApiParams *p,
+                                   ApiResponse *resp, ApiErr *e) {
+    (void)req;
+    return evaluation_file(api, p, "trajectory.json", "trajectory", "application/json", resp, e);
 }
 
 /* ---- handlers: tokens ---- */
@@ -1211,6 +1247,10 @@ static const ApiRoute routes[] = {
      "Queue an evaluation of a checkpoint"},
     {"GET", "/api/v1/experiments/{id}/evaluation", h_evaluation_result, SCOPE_READ,
      "Result of an evaluation job"},
+    {"GET", "/api/v1/experiments/{id}/evaluation/video", h_evaluation_video, SCOPE_READ,
+     "MP4 video of the recorded episode of an evaluation job (record: true)"},
+    {"GET", "/api/v1/experiments/{id}/evaluation/trajectory", h_evaluation_trajectory, SCOPE_READ,
+     "Replayable trajectory (JSON) of the recorded episode of an evaluation job (record: true)"},
     {"GET", "/api/v1/tokens", h_tokens_list, SCOPE_FULL, "List tokens (never their values)"},
     {"POST", "/api/v1/tokens", h_tokens_create, SCOPE_FULL, "Create a token (read or full)"},
     {"DELETE", "/api/v1/tokens/{id}", h_tokens_revoke, SCOPE_FULL, "Revoke a token"},

@@ -196,7 +196,7 @@ static int write_spec(Sched *s, int64_t id, const char *run_dir, char *err, size
 
 /* evaluate jobs: the checkpoint, episode count and mode from their spec */
 static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, char *episodes,
-                     size_t ep_sz, int *det, char *err, size_t err_sz) {
+                     size_t ep_sz, int *det, int *record, char *err, size_t err_sz) {
     json_t *o = NULL, *spec;
     StoreRun parent;
     int rc = store_exp_get_json(s->store, r->id, &o, err, err_sz);
@@ -212,6 +212,7 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
         snprintf(episodes, ep_sz, "%lld",
                  (long long)json_integer_value(json_object_get(spec, "episodes")));
         *det = json_is_true(json_object_get(spec, "deterministic"));
+        *record = json_is_true(json_object_get(spec, "record"));
         if (access(ckpt, R_OK) != 0)
             rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no checkpoint %s to evaluate", ckpt);
     }
@@ -230,11 +231,11 @@ static void close_fds_from(int first) {
 
 static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t err_sz) {
     char spec_path[PATH_MAX], log_path[PATH_MAX], out_path[PATH_MAX], np[16];
-    char ckpt[PATH_MAX], episodes[32];
+    char ckpt[PATH_MAX], episodes[32], video[PATH_MAX], traj[PATH_MAX];
     const char *argv[SCHED_ARGS_MAX];
     const char **envp = NULL;
     sigset_t all, old_mask;
-    int argc = 0, det = 0, rc, resume, evaluate = !strcmp(r->kind, "evaluate");
+    int argc = 0, det = 0, record = 0, rc, resume, evaluate = !strcmp(r->kind, "evaluate");
     pid_t pid;
     rc = ag_fs_mkdir_p(r->run_dir, 0755, err, err_sz);
     if (rc)
@@ -243,7 +244,8 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
     snprintf(log_path, sizeof(log_path), "%s/worker.log", r->run_dir);
     snprintf(out_path, sizeof(out_path), "%s/evaluation.json.tmp", r->run_dir);
     if (evaluate)
-        rc = eval_args(s, r, ckpt, sizeof(ckpt), episodes, sizeof(episodes), &det, err, err_sz);
+        rc = eval_args(s, r, ckpt, sizeof(ckpt), episodes, sizeof(episodes), &det, &record, err,
+                       err_sz);
     else
         rc = write_spec(s, r->id, r->run_dir, err, err_sz);
     if (rc)
@@ -286,6 +288,15 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         argv[argc++] = episodes;
         if (det)
             argv[argc++] = "--deterministic";
+        if (record) {
+            /* angora-train writes both files whole or not at all (FILE.part, then rename) */
+            snprintf(video, sizeof(video), "%s/evaluation.mp4", r->run_dir);
+            snprintf(traj, sizeof(traj), "%s/trajectory.json", r->run_dir);
+            argv[argc++] = "--record";
+            argv[argc++] = video;
+            argv[argc++] = "--trajectory";
+            argv[argc++] = traj;
+        }
     } else {
         argv[argc++] = spec_path;
         argv[argc++] = "--run-dir";

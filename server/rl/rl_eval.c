@@ -196,3 +196,73 @@ json_t *rl_eval_to_json(const RlEvalResult *res) {
     json_object_set_new(o, "metrics", m);
     return o;
 }
+
+int rl_trainer_run_episode(RlTrainer *t, int deterministic, uint64_t seed, uint64_t stream,
+                           RlEpisodeHook hook, void *user, double *ret, int *length, char *err,
+                           size_t err_sz) {
+    int rc = 0, made = 0;
+    const int O = t->O, P = t->P, A = t->A, S = t->S;
+    EnvBatch b;
+    float *obs = calloc((size_t)O, sizeof *obs);
+    float *nobs = calloc((size_t)O, sizeof *nobs);
+    float *state = calloc((size_t)(S > 0 ? S : 1), sizeof *state);
+    float *pol = calloc((size_t)P, sizeof *pol);
+    float *raw = calloc((size_t)A, sizeof *raw);
+    float *act = calloc((size_t)A, sizeof *act);
+    NnStepCtx *ctx = nn_step_ctx_create(t->model, 1);
+    *ret = 0.0;
+    *length = 0;
+    if (!obs || !nobs || !state || !pol || !raw || !act || !ctx) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "episode: out of memory");
+        goto out;
+    }
+    rc = env_batch_create(&b, &t->task, 1, seed, stream, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    made = 1;
+    /* the same sampling stream as rl_trainer_evaluate, so a one-episode evaluation and the
+     * recorded episode are the same episode */
+    AgRng rng;
+    ag_rng_seed(&rng, seed, UINT64_C(0xe7a1));
+    env_batch_reset(&b, obs);
+    for (int step = 0; step < RL_EVAL_MAX_STEPS; step++) {
+        if (hook && (rc = hook(user, &t->task, b.states, obs, step, err, err_sz)) != 0) {
+            goto out;
+        }
+        if (t->spec.normalize.observations) {
+            rl_stat_normalize(&t->obs_stat, obs, nobs, 1, (float)t->spec.normalize.clip_obs);
+        } else {
+            memcpy(nobs, obs, (size_t)O * sizeof *obs);
+        }
+        nn_model_step(t->model, ctx, 1, nobs, state, state, pol, NULL);
+        if (deterministic) {
+            nn_dist_mode(&t->dist, 1, pol, raw);
+        } else {
+            nn_dist_sample(&t->dist, 1, pol, &rng, raw);
+        }
+        nn_dist_to_env(&t->dist, 1, raw, act);
+        float r;
+        uint8_t term, trunc;
+        env_batch_step(&b, act, obs, &r, &term, &trunc, NULL);
+        *ret += r;
+        *length = step + 1;
+        if (term || trunc) {
+            break;
+        }
+    }
+out:
+    if (made) {
+        env_batch_destroy(&b);
+    }
+    if (ctx) {
+        nn_step_ctx_destroy(ctx);
+    }
+    free(obs);
+    free(nobs);
+    free(state);
+    free(pol);
+    free(raw);
+    free(act);
+    return rc;
+}

@@ -110,6 +110,17 @@ int rl_ckpt_read_spec(const char *path, AgSpec *spec, char *err, size_t err_sz);
  * with the frozen observation normaliser; deterministic uses the distribution's mode. Local. */
 int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t seed,
                         RlEvalResult *res, char *err, size_t err_sz);
+/* called before each step of an episode run by rl_trainer_run_episode, with the environment
+ * about to act (its task class's state) and the observation the policy sees; a non-zero
+ * return (a negative AG_E* code, message in err) stops the episode with that code */
+typedef int (*RlEpisodeHook)(void *user, const EnvTask *task, const void *env_state,
+                             const float *obs, int step, char *err, size_t err_sz);
+/* runs one fresh episode on an environment seeded from (seed, stream) like evaluation episode
+ * `stream` of rl_trainer_evaluate (the same episode when deterministic, or when it is the only
+ * one), calling hook before every step; writes the return and the number of steps. Local. */
+int rl_trainer_run_episode(RlTrainer *t, int deterministic, uint64_t seed, uint64_t stream,
+                           RlEpisodeHook hook, void *user, double *ret, int *length, char *err,
+                           size_t err_sz);
 /* the evaluation summary as JSON (new reference) */
 json_t *rl_eval_to_json(const RlEvalResult *res);
 

@@ -4,11 +4,13 @@
  *   angora-train SPEC.json --run-dir DIR [--resume] [--quiet] [--stop-after N]
  *   angora-train --run-dir DIR --resume            (the spec is DIR/spec.json)
  *   angora-train --evaluate CHECKPOINT [--episodes N] [--deterministic] [--seed S]
+ *                [--record FILE.mp4] [--trajectory FILE.json] [--record-size WxH]
  *   angora-train --list-tasks
  *
  * Exit status: 0 done (or stopped by --stop-after), 1 runtime error, 2 usage or bad input
  * (spec, task, run directory, checkpoint), 3 interrupted by SIGTERM/SIGINT after writing
  * checkpoints/last.ckpt. docs/training.md has the details. */
+#include "train_record.h"
 #include "train_run.h"
 
 #include "ag_error.h"
@@ -17,6 +19,7 @@
 #include "ag_spec.h"
 #include "ag_time.h"
 #include "env.h"
+#include "mj_record.h"
 #include "rl_ppo.h"
 
 #include <cblas.h>
@@ -50,6 +53,8 @@ typedef struct TrainArgs {
     const char *spec_path;
     const char *run_dir;
     const char *evaluate;
+    const char *record, *trajectory;
+    int record_width, record_height;
     int resume, quiet, list_tasks, deterministic, episodes;
     long long stop_after;
     unsigned long long seed;
@@ -62,6 +67,8 @@ static void usage(FILE *f) {
                "       angora-train --run-dir DIR --resume\n"
                "       angora-train --evaluate CHECKPOINT [--episodes N] [--deterministic] "
                "[--seed S]\n"
+               "                    [--record FILE.mp4] [--trajectory FILE.json] "
+               "[--record-size WxH]\n"
                "       angora-train --list-tasks\n");
 }
 
@@ -83,6 +90,17 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
             a->deterministic = 1;
         } else if (strcmp(s, "--evaluate") == 0 && has_next) {
             a->evaluate = argv[++i];
+        } else if (strcmp(s, "--record") == 0 && has_next) {
+            a->record = argv[++i];
+        } else if (strcmp(s, "--trajectory") == 0 && has_next) {
+            a->trajectory = argv[++i];
+        } else if (strcmp(s, "--record-size") == 0 && has_next) {
+            char err[256];
+            if (train_record_parse_size(argv[++i], &a->record_width, &a->record_height, err,
+                                        sizeof err)) {
+                fprintf(stderr, "angora-train: %s\n", err);
+                return -1;
+            }
         } else if ((strcmp(s, "--episodes") == 0 || strcmp(s, "--stop-after") == 0 ||
                     strcmp(s, "--seed") == 0) &&
                    has_next) {
@@ -114,6 +132,10 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
             fprintf(stderr, "angora-train: unexpected argument %s\n", s);
             return -1;
         }
+    }
+    if ((a->record || a->trajectory || a->record_width) && !a->evaluate) {
+        fprintf(stderr, "angora-train: --record, --trajectory and --record-size need --evaluate\n");
+        return -1;
     }
     if (a->list_tasks || a->evaluate) {
         return 0;
@@ -160,12 +182,34 @@ static int evaluate(const TrainArgs *a) {
         goto out;
     }
     uint64_t seed = a->have_seed ? a->seed : spec.seed ^ EVAL_SEED_MIX;
+    json_t *recording = NULL;
+    if (a->record || a->trajectory) {
+        /* recorded first: a missing ffmpeg fails before a long evaluation */
+        TrainRecordOpts ro = {.video = a->record,
+                              .trajectory = a->trajectory,
+                              .width = a->record_width,
+                              .height = a->record_height};
+        int rc = train_record_episode(t, &ro, a->deterministic, seed, &recording, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "angora-train: recording failed: %s\n", err);
+            /* asking for what the task cannot give (pictures, a size beyond its buffer) is
+             * bad input; a missing or failing ffmpeg is a runtime error */
+            int bad_input = rc == AG_ERANGE ||
+                            (rc == AG_EUNSUPPORTED && !env_mj_task_is_mujoco(rl_trainer_task(t)));
+            code = bad_input ? EXIT_USAGE : EXIT_ERROR;
+            goto out;
+        }
+    }
     if (rl_trainer_evaluate(t, a->episodes, a->deterministic, seed, &res, err, sizeof err)) {
         fprintf(stderr, "angora-train: evaluation failed: %s\n", err);
+        json_decref(recording);
         code = EXIT_ERROR;
         goto out;
     }
     json_t *o = rl_eval_to_json(&res);
+    if (recording) {
+        json_object_set_new(o, "recording", recording);
+    }
     json_object_set_new(o, "checkpoint", json_string(a->evaluate));
     json_object_set_new(o, "task", json_string(spec.task));
     json_object_set_new(o, "iteration", json_integer(rl_trainer_iteration(t)));

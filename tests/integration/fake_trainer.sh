@@ -19,7 +19,24 @@ fi
 if [ "${1:-}" = "--evaluate" ]; then
     ckpt=$2
     [ -r "$ckpt" ] || { echo "fake-trainer: no checkpoint $ckpt" >&2; exit 1; }
-    echo "{\"episodes\":${4:-1},\"mean\":42.0,\"std\":1.0,\"checkpoint\":\"$ckpt\"}"
+    # --record/--trajectory: small stand-in files written whole, like the real ones
+    video="" traj="" rec="" episodes=${4:-1}
+    set -- "${@:3}"
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --record) video=$2; shift ;;
+        --trajectory) traj=$2; shift ;;
+        esac
+        shift
+    done
+    if [ -n "$video" ]; then
+        printf 'fake video of %s\n' "$ckpt" >"$video.part" && mv "$video.part" "$video"
+        rec=",\"recording\":{\"video\":\"$video\",\"frames\":3,\"length\":3}"
+    fi
+    if [ -n "$traj" ]; then
+        echo '{"version":1,"task":"CartPole","length":3,"steps":[{},{},{}]}' >"$traj"
+    fi
+    echo "{\"episodes\":$episodes,\"mean\":42.0,\"std\":1.0,\"checkpoint\":\"$ckpt\"$rec}"
     exit 0
 fi
 

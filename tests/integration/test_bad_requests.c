@@ -100,6 +100,12 @@ static const BadCase cases[] = {
      "episodes"},
     {"POST", "/api/v1/experiments/1/evaluate", AUTH_OWN, NULL, "{\"checkpoint\":\"../x.ckpt\"}",
      422, "AG_ESPEC", "checkpoint"},
+    {"POST", "/api/v1/experiments/1/evaluate", AUTH_OWN, NULL, "{\"record\":1}", 422, "AG_ESPEC",
+     "record"},
+    {"GET", "/api/v1/experiments/424242/evaluation/video", AUTH_OWN, NULL, NULL, 404,
+     "AG_ENOTFOUND", ""},
+    {"GET", "/api/v1/experiments/1/evaluation/trajectory", AUTH_NONE, NULL, NULL, 401, "AG_EAUTH",
+     ""},
     /* query arguments */
     {"GET", "/api/v1/experiments?limit=0", AUTH_OWN, NULL, NULL, 400, "AG_EINVAL", "limit"},
     {"GET", "/api/v1/experiments?limit=abc", AUTH_OWN, NULL, NULL, 400, "AG_EINVAL", "limit"},

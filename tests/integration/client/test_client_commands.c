@@ -155,6 +155,20 @@ START_TEST(test_submit_show_ls) {
 }
 END_TEST
 
+/* a small downloaded file as a string (NULL when missing) */
+static char *read_small(const char *path) {
+    FILE *f = fopen(path, "r");
+    char *buf;
+    size_t n;
+    if (!f)
+        return NULL;
+    buf = calloc(1, 4096);
+    n = buf ? fread(buf, 1, 4095, f) : 0;
+    (void)n;
+    fclose(f);
+    return buf;
+}
+
 START_TEST(test_run_files) {
     CtlRun r;
     long long id;
@@ -281,11 +295,53 @@ START_TEST(test_run_files) {
     CTL(&r, "evaluate", ids, "--episodes", "0");
     ASSERT_CODE(&r, 2);
     ctl_itest_free(&r);
-    /* this server has no recording: it refuses the request and says so */
-    CTL(&r, "evaluate", ids, "--record");
-    ASSERT_CODE(&r, 6);
-    ck_assert_ptr_nonnull(strstr(r.err, "record"));
-    ctl_itest_free(&r);
+    /* --record: the job records an episode; download fetches the video and the trajectory */
+    CTL(&r, "evaluate", ids, "--record", "--json");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    ck_assert(json_is_object(json_object_get(o, "recording")));
+    {
+        long long eval_id = json_integer_value(json_object_get(o, "evaluation_id"));
+        char eids[32], want[64], *text;
+        json_decref(o);
+        ctl_itest_free(&r);
+        ck_assert_int_gt(eval_id, 0);
+        snprintf(eids, sizeof(eids), "%lld", eval_id);
+        CTL(&r, "download", eids, "--video", "-o", path_in("eval.mp4"));
+        ASSERT_CODE(&r, 0);
+        ctl_itest_free(&r);
+        text = read_small(path_in("eval.mp4"));
+        ck_assert_ptr_nonnull(text);
+        ck_assert_ptr_nonnull(strstr(text, "fake video of"));
+        free(text);
+        CTL(&r, "download", eids, "--trajectory", "-o", path_in("eval.json"), "--json");
+        ASSERT_CODE(&r, 0);
+        o = out_json(&r);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "recording")), "trajectory");
+        json_decref(o);
+        ctl_itest_free(&r);
+        text = read_small(path_in("eval.json"));
+        ck_assert_ptr_nonnull(text);
+        ck_assert_ptr_nonnull(strstr(text, "\"steps\""));
+        free(text);
+        /* the training run itself has no recording: not found, nothing left behind */
+        CTL(&r, "download", ids, "--video", "-o", path_in("none.mp4"));
+        ASSERT_CODE(&r, 3);
+        ck_assert_ptr_nonnull(strstr(r.err, "no evaluation video"));
+        ck_assert_int_eq(access(path_in("none.mp4"), F_OK), -1);
+        ck_assert_int_eq(access(path_in("none.mp4.part"), F_OK), -1);
+        ctl_itest_free(&r);
+        CTL(&r, "download", eids, "--video", "--checkpoint", "last.ckpt", "-o", path_in("x"));
+        ASSERT_CODE(&r, 2);
+        ctl_itest_free(&r);
+        /* the human-readable result says how to fetch the recording */
+        CTL(&r, "evaluate", ids, "--record");
+        ASSERT_CODE(&r, 0);
+        snprintf(want, sizeof(want), "--video -o FILE.mp4");
+        ck_assert_ptr_nonnull(strstr(r.out, want));
+        ctl_itest_free(&r);
+    }
+
     stop();
 }
 END_TEST

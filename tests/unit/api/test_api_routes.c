@@ -315,6 +315,8 @@ START_TEST(test_openapi_and_tokens) {
                             "/api/v1/experiments/{id}/checkpoints/{name}",
                             "/api/v1/experiments/{id}/log",
                             "/api/v1/experiments/{id}/evaluate",
+                            "/api/v1/experiments/{id}/evaluation/video",
+                            "/api/v1/experiments/{id}/evaluation/trajectory",
                             "/api/v1/catalogue",
                             "/api/v1/validate",
                             "/api/v1/tokens",
