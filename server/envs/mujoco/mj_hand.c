@@ -110,6 +110,15 @@ static double hand_reach_dist(const EnvMjHandShared *sh, const EnvMjHandState *s
     return sqrt(s);
 }
 
+/* reach success: every fingertip within HAND_SUCCESS_DIST of its own target */
+static int hand_reach_all_tips_close(const EnvMjHandShared *sh, const EnvMjHandState *st) {
+    for (int i = 0; i < HAND_NTIP; i++) {
+        if (hand_dist3(hand_tip(sh, st->d, i), st->goal + 3 * i) >= HAND_SUCCESS_DIST)
+            return 0;
+    }
+    return 1;
+}
+
 static void hand_observe(const EnvMjHandShared *sh, const EnvMjHandState *st, float *obs) {
     const mjData *d = st->d;
     if (sh->off_proprio >= 0) {
@@ -520,7 +529,7 @@ static void hand_step(const EnvTask *task, void *state, AgRng *rng, const float 
     switch (sh->kind) {
     case HAND_REACH: {
         double dist = hand_reach_dist(sh, st);
-        st->success = dist < HAND_SUCCESS_DIST;
+        st->success = hand_reach_all_tips_close(sh, st);
         reward = -dist + HAND_SUCCESS_BONUS * st->success;
         break;
     }

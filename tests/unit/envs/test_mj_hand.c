@@ -324,6 +324,15 @@ START_TEST(test_reach_goal_pose_succeeds) {
         ck_assert_msg(e.st->success == 1, "seed %d: reward %g", (int)seed, st.reward);
         ck_assert(st.reward > 0.1 - HAND_SUCCESS_DIST);
         ck_assert(hand_metric(&e) == 1.0f);
+        /* success is per fingertip: every tip 1.5 cm off (3.4 cm over all five together) still
+         * counts, one tip 2.5 cm off does not */
+        for (int i = 0; i < 5; i++)
+            e.st->goal[3 * i] += 0.015;
+        hand_step(&e, a);
+        ck_assert_int_eq(e.st->success, 1);
+        e.st->goal[0] += 0.01;
+        hand_step(&e, a);
+        ck_assert_int_eq(e.st->success, 0);
         /* and staying at rest does not reach it */
         HandEnv idle;
         hand_open(&idle, &env_mj_hand_reach_class, "{\"control\": \"relative\"}", seed);
