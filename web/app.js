@@ -151,43 +151,14 @@ function taskMetricText(row) {
     return `${k.replace(/_mean$/, "").replace(/_/g, " ")} ${fmtNum(row[k])}`;
 }
 
-// ---- shared caches (specs never change; rows are keyed by seq) ----
+// ---- the task catalogue (fetched once) ----
 
-const specCache = new Map();    // id -> spec
-const lastRowCache = new Map(); // id -> {seq, row}
 let catalogue = null;
-
-// bounded: paging through 10,000 experiments must not grow the page without end
-function cachePut(map, key, value) {
-    map.delete(key);
-    map.set(key, value);
-    if (map.size > 2000)
-        map.delete(map.keys().next().value);
-}
 
 async function catalogueGet() {
     if (!catalogue)
         catalogue = await api("GET", "/catalogue");
     return catalogue;
-}
-
-async function lastRowGet(item) {
-    if (!item.last_seq)
-        return null;
-    const c = lastRowCache.get(item.id);
-    if (c && c.seq === item.last_seq)
-        return c.row;
-    const page = await api(
-        "GET", `/experiments/${item.id}/metrics/export?after_seq=${item.last_seq - 1}&limit=1`);
-    const row = page.rows.length ? page.rows[0].row : null;
-    cachePut(lastRowCache, item.id, {seq: item.last_seq, row});
-    return row;
-}
-
-async function specGet(id) {
-    if (!specCache.has(id))
-        cachePut(specCache, id, (await api("GET", `/experiments/${id}`)).spec);
-    return specCache.get(id);
 }
 
 function progressOf(spec, row) {
@@ -336,17 +307,41 @@ function viewSignin(params) {
 
 // ---- experiments table ----
 
-let pageStack = []; // cursors of the pages before the current one
-let tableSort = {key: null, dir: 1};
+// Search, sort and paging are the server's: one request per page, the list items carry the
+// budget and the newest metric values, so no row needs a request of its own.
+let pageStack = [];        // cursors of the pages before the current one
+let searchFocused = false; // keep typing in the search box across the re-render of a new query
 const selected = new Set();
+const SORT_ASC_DEFAULT = new Set(["name", "task", "state"]);
+
+function listProgress(it) {
+    if (it.kind && it.kind !== "train")
+        return null;
+    const budget = it.budget_env_steps;
+    if (!budget)
+        return null;
+    const done = it.latest_env_steps || 0;
+    return {frac: Math.min(1, done / budget), done, budget};
+}
+
+function listMetricText(it) {
+    if (!it.latest_task_key || it.latest_task_metric === null ||
+        it.latest_task_metric === undefined)
+        return "–";
+    return taskMetricText({[it.latest_task_key]: it.latest_task_metric});
+}
 
 function viewExperiments(params) {
+    const sort = params.get("sort") || "submitted";
     const filters = {
         state: params.get("state") || "",
         task: params.get("task") || "",
         tag: params.get("tag") || "",
+        q: params.get("q") || "",
+        sort,
+        order: params.get("order") || (SORT_ASC_DEFAULT.has(sort) ? "asc" : "desc"),
         limit: Number(params.get("limit")) || 25,
-        cursor: Number(params.get("cursor")) || 0,
+        cursor: params.get("cursor") || "",
     };
     if (!filters.cursor)
         pageStack = [];
@@ -357,9 +352,13 @@ function viewExperiments(params) {
 
     const hashFor = (f) => {
         const q = new URLSearchParams();
-        for (const k of ["state", "task", "tag"])
+        for (const k of ["state", "task", "tag", "q"])
             if (f[k])
                 q.set(k, f[k]);
+        if (f.sort !== "submitted")
+            q.set("sort", f.sort);
+        if (f.order !== (SORT_ASC_DEFAULT.has(f.sort) ? "asc" : "desc"))
+            q.set("order", f.order);
         if (f.limit !== 25)
             q.set("limit", f.limit);
         if (f.cursor)
@@ -369,7 +368,7 @@ function viewExperiments(params) {
     };
     const refilter = (patch) => {
         pageStack = [];
-        go(hashFor({...filters, ...patch, cursor: 0}));
+        go(hashFor({...filters, ...patch, cursor: ""}));
     };
 
     const stateSel =
@@ -389,6 +388,24 @@ function viewExperiments(params) {
         size: 14,
         onchange: () => refilter({tag: tagInput.value.trim()})
     });
+    let searchTimer = null;
+    const searchInput = h("input", {
+        id: "filter-q",
+        type: "search",
+        value: filters.q,
+        placeholder: "search names",
+        maxlength: 128,
+        size: 18,
+        oninput: () => {
+            clearTimeout(searchTimer);
+            searchTimer = setTimeout(() => {
+                if (searchInput.value.trim() === filters.q)
+                    return;
+                searchFocused = document.activeElement === searchInput;
+                refilter({q: searchInput.value.trim()});
+            }, 300);
+        },
+    });
     const sizeSel =
         h("select", {id: "page-size", onchange: () => refilter({limit: Number(sizeSel.value)})},
           [25, 50, 100, 250].map((n) => h("option", {value: String(n)}, `${n} per page`)));
@@ -402,20 +419,20 @@ function viewExperiments(params) {
         id: "page-prev",
         disabled: !filters.cursor,
         onclick: () => {
-            const c = pageStack.pop() || 0;
+            const c = pageStack.pop() || "";
             go(hashFor({...filters, cursor: c}));
         },
     },
-                      "← Newer");
+                      "← Previous");
     const nextBtn = h("button", {
         id: "page-next",
         disabled: true,
         onclick: () => {
             pageStack.push(filters.cursor);
-            go(hashFor({...filters, cursor: next}));
+            go(hashFor({...filters, cursor: String(next)}));
         },
     },
-                      "Older →");
+                      "Next →");
     const errBox = h("div");
 
     const compareLabel = () => {
@@ -424,55 +441,50 @@ function viewExperiments(params) {
     };
     compareLabel();
 
+    // sort: the server's sort key of a column (null: not sortable)
     const columns = [
-        {key: "id", label: "ID", num: true, get: (it) => it.id},
-        {key: "name", label: "Name", get: (it) => it.name || ""},
-        {key: "task", label: "Task", get: (it) => it.task},
-        {key: "state", label: "State", get: (it) => STATES.indexOf(it.state)},
-        {key: "progress", label: "Progress", get: (it) => (it._progress ? it._progress.frac : -1)},
-        {
-            key: "return",
-            label: "Return",
-            num: true,
-            get: (it) =>
-                (it._row && Number.isFinite(it._row.return_mean) ? it._row.return_mean : -Infinity)
-        },
-        {key: "metric", label: "Task metric", get: (it) => taskMetricText(it._row)},
-        {key: "submitted", label: "Submitted", get: (it) => it.submitted_at || 0},
-        {key: "started", label: "Started", get: (it) => it.started_at || 0},
-        {key: "tags", label: "Tags", get: (it) => (it.tags || []).join(",")},
+        {key: "id", label: "ID", sort: "submitted"},
+        {key: "name", label: "Name", sort: "name"},
+        {key: "task", label: "Task", sort: "task"},
+        {key: "state", label: "State", sort: "state"},
+        {key: "progress", label: "Progress", sort: "progress"},
+        {key: "return", label: "Return", sort: "return"},
+        {key: "metric", label: "Task metric", sort: null},
+        {key: "submitted", label: "Submitted", sort: "submitted"},
+        {key: "started", label: "Started", sort: "started"},
+        {key: "tags", label: "Tags", sort: null},
     ];
-    const thead = h("thead");
-    const headRender = () => {
-        thead.replaceChildren(
-            h(
-                "tr",
-                {},
-                h("th", {}, ""),
-                columns.map(
-                    (c) => h(
-                        "th",
-                        {
-                            class: "sortable",
-                            dataset: {sort: c.key},
-                            title: "sort the rows of this page",
-                            onclick: () => {
-                                tableSort = tableSort.key === c.key
-                                                ? {key: c.key, dir: -tableSort.dir}
-                                                : {key: c.key, dir: 1};
-                                headRender();
-                                bodyRender();
-                            },
-                        },
-                        c.label,
-                        tableSort.key === c.key
-                            ? h("span", {class: "arrow"}, tableSort.dir > 0 ? " ▲" : " ▼")
-                            : null,
-                        ),
-                    ),
-                ),
-        );
-    };
+    const sortedBy = (c) =>
+        c.sort === filters.sort && (c.key !== "id" || filters.sort !== "submitted");
+    const thead = h(
+        "thead",
+        {},
+        h(
+            "tr",
+            {},
+            h("th", {}, ""),
+            columns.map((c) => h(
+                            "th",
+                            c.sort ? {
+                                class: "sortable",
+                                dataset: {sort: c.key, serverSort: c.sort},
+                                title: "sort all experiments by this column",
+                                onclick: () => {
+                                    const order =
+                                        c.sort === filters.sort
+                                            ? (filters.order === "asc" ? "desc" : "asc")
+                                            : (SORT_ASC_DEFAULT.has(c.sort) ? "asc" : "desc");
+                                    refilter({sort: c.sort, order});
+                                },
+                            }
+                                   : {dataset: {col: c.key}},
+                            c.label,
+                            c.sort && sortedBy(c)
+                                ? h("span", {class: "arrow"}, filters.order === "asc" ? " ▲" : " ▼")
+                                : null,
+                            )),
+            ),
+    );
 
     const rowRender = (it) => h(
         "tr",
@@ -495,56 +507,37 @@ function viewExperiments(params) {
         h("td", {}, it.task),
         h("td", {}, stateBadge(it.state),
           it.kind && it.kind !== "train" ? h("small", {class: "muted"}, ` ${it.kind}`) : null),
-        h("td", {}, progressBar(it._progress)),
-        h("td", {class: "num ret"}, it._row ? fmtNum(it._row.return_mean) : "–"),
-        h("td", {}, taskMetricText(it._row)),
+        h("td", {}, progressBar(listProgress(it))),
+        h("td", {class: "num ret"}, fmtNum(it.latest_return)),
+        h("td", {}, listMetricText(it)),
         h("td", {}, fmtTime(it.submitted_at)),
         h("td", {}, fmtTime(it.started_at)),
         h("td", {}, (it.tags || []).map((t) => h("span", {class: "tag"}, t))),
     );
 
     const bodyRender = () => {
-        let rows = items;
-        if (tableSort.key) {
-            const col = columns.find((c) => c.key === tableSort.key);
-            rows = [...items].sort((a, b) => {
-                const x = col.get(a);
-                const y = col.get(b);
-                return (x < y ? -1 : x > y ? 1 : 0) * tableSort.dir;
-            });
-        }
-        if (!rows.length) {
+        if (!items.length) {
             tbody.replaceChildren(h("tr", {},
                                     h("td", {
                                         colspan: columns.length + 1,
                                         class: "muted",
                                         style: "text-align:center;padding:24px"
                                     },
-                                      filters.state || filters.task || filters.tag
+                                      filters.state || filters.task || filters.tag || filters.q
                                           ? "No experiment matches these filters."
                                           : "No experiments yet. Submit one to get started.")));
             return;
         }
-        tbody.replaceChildren(...rows.map(rowRender));
-    };
-
-    const enrich = async (list) => {
-        await pool(list, 6, async (it) => {
-            try {
-                const [spec, row] = await Promise.all([specGet(it.id), lastRowGet(it)]);
-                it._row = row;
-                it._progress = it.kind === "train" ? progressOf(spec, row) : null;
-            } catch {
-                // a row deleted meanwhile keeps its dashes
-            }
-        });
+        tbody.replaceChildren(...items.map(rowRender));
     };
 
     const load = async () => {
         const q = new URLSearchParams({limit: filters.limit});
-        for (const k of ["state", "task", "tag"])
+        for (const k of ["state", "task", "tag", "q"])
             if (filters[k])
                 q.set(k, filters[k]);
+        q.set("sort", filters.sort);
+        q.set("order", filters.order);
         if (filters.cursor)
             q.set("cursor", filters.cursor);
         try {
@@ -552,32 +545,20 @@ function viewExperiments(params) {
             const res = await api("GET", `/experiments?${q}`);
             if (closed)
                 return;
-            const old = new Map(items.map((it) => [it.id, it]));
-            items = res.items.map((it) => {
-                const o = old.get(it.id);
-                if (o) {
-                    it._row = o._row;
-                    it._progress = o._progress;
-                }
-                return it;
-            });
+            items = res.items;
             next = res.next_cursor;
-            nextBtn.disabled = !next;
+            nextBtn.disabled = next === null || next === undefined;
             prevBtn.disabled = !filters.cursor;
             errBox.replaceChildren();
             bodyRender();
-            await enrich(items);
-            if (closed)
-                return;
-            bodyRender();
             status.textContent = `${items.length} shown · page ${pageStack.length + 1}${
-                next ? "" : " (last)"} · ${Math.round(performance.now() - t0)} ms`;
+                nextBtn.disabled ? " (last)" : ""} · ${Math.round(performance.now() - t0)} ms`;
         } catch (e) {
             if (e.status === 401 || closed)
                 return;
             errBox.replaceChildren(banner("error", `Could not load experiments: ${errText(e)}`));
             if (e.field) {
-                const el = {state: stateSel, task: taskSel, tag: tagInput}[e.field];
+                const el = {state: stateSel, task: taskSel, tag: tagInput, q: searchInput}[e.field];
                 if (el)
                     el.classList.add("invalid");
             }
@@ -597,7 +578,6 @@ function viewExperiments(params) {
         })
         .catch(() => {});
 
-    headRender();
     mount(
         view,
         h("div", {class: "head"}, h("h1", {}, "Experiments"), h("span", {class: "spacer"}),
@@ -605,18 +585,26 @@ function viewExperiments(params) {
           h("a", {class: "btn primary", href: "#/submit", id: "new-experiment"}, "New experiment")),
         flash ? banner("ok", flash) : null,
         errBox,
-        h("div", {class: "row", style: "margin-bottom:10px"}, stateSel, taskSel, tagInput, sizeSel,
-          h("button", {onclick: () => refilter({state: "", task: "", tag: ""})}, "Clear filters"),
+        h("div", {class: "row", style: "margin-bottom:10px"}, searchInput, stateSel, taskSel,
+          tagInput, sizeSel,
+          h("button", {onclick: () => refilter({state: "", task: "", tag: "", q: ""})},
+            "Clear filters"),
           h("span", {class: "spacer"}), status),
         h("div", {class: "panel", style: "padding:0;overflow-x:auto"},
           h("table", {class: "grid", id: "exp-table"}, thead, tbody)),
         h("div", {class: "pager"}, prevBtn, nextBtn),
     );
+    if (searchFocused) {
+        searchInput.focus();
+        searchInput.setSelectionRange(searchInput.value.length, searchInput.value.length);
+        searchFocused = false;
+    }
     flash = null;
     load();
     return () => {
         closed = true;
         clearTimeout(timer);
+        clearTimeout(searchTimer);
     };
 }
 
@@ -687,12 +675,86 @@ function viewExperiment(id) {
     const cancelBtn =
         confirmButton("Cancel run", "Click again to cancel", "danger", () => act("cancel"));
     cancelBtn.id = "btn-cancel";
+    // the Evaluate dialog: episodes, checkpoint, deterministic actions, a recorded episode
+    const evalEpisodes = h("input", {id: "eval-episodes", type: "number", min: 1, value: "10"});
+    const evalCkpt =
+        h("select", {id: "eval-checkpoint"}, h("option", {value: "last.ckpt"}, "last.ckpt"));
+    const evalDet = h("input", {id: "eval-deterministic", type: "checkbox", checked: true});
+    const evalRec = h("input", {id: "eval-record", type: "checkbox"});
+    const evalErr = h("div", {id: "eval-error"});
+    const evalDialog = h(
+        "dialog", {id: "eval-dialog", class: "panel"}, h("h2", {}, "Evaluate"),
+        h("form", {
+            method: "dialog",
+            class: "stack",
+            novalidate: true, // the server's message names what is wrong
+            onsubmit: async (ev) => {
+                ev.preventDefault();
+                evalErr.replaceChildren();
+                for (const el of [evalEpisodes, evalCkpt])
+                    el.classList.remove("invalid");
+                const body = {
+                    episodes: Number(evalEpisodes.value),
+                    checkpoint: evalCkpt.value,
+                    deterministic: evalDet.checked,
+                    record: evalRec.checked,
+                };
+                try {
+                    const res = await api("POST", `/experiments/${id}/evaluate`, body);
+                    evalDialog.close();
+                    flash = `Evaluation queued as experiment ${res.id}.`;
+                    go(`#/exp/${res.id}`);
+                } catch (e) {
+                    if (e.status === 401)
+                        return;
+                    evalErr.replaceChildren(banner("error", errText(e)));
+                    const el = {episodes: evalEpisodes,
+                                checkpoint: evalCkpt}[String(e.field || "").replace(/^\$\./, "")];
+                    if (el)
+                        el.classList.add("invalid");
+                }
+            },
+        },
+          h("label", {}, "Episodes", evalEpisodes), h("label", {}, "Checkpoint", evalCkpt),
+          h("label", {class: "check"}, evalDet, " deterministic actions (the mean of the policy)"),
+          h("label", {class: "check"}, evalRec,
+            " record one episode (video and trajectory; MuJoCo tasks)"),
+          evalErr,
+          h("div", {class: "row"}, h("span", {class: "spacer"}),
+            h("button", {type: "button", id: "eval-cancel", onclick: () => evalDialog.close()},
+              "Close"),
+            h("button", {type: "submit", class: "primary", id: "eval-submit"},
+              "Queue evaluation"))));
     const evalBtn = h("button", {
         id: "btn-evaluate",
-        title: "evaluate the last checkpoint (10 episodes)",
-        onclick: () => act("evaluate", {episodes: 10, checkpoint: "last.ckpt", deterministic: true})
+        title: "evaluate a checkpoint of this run",
+        onclick: async () => {
+            evalErr.replaceChildren();
+            evalDialog.showModal();
+            try {
+                const res = await api("GET", `/experiments/${id}/checkpoints`);
+                const names = res.items.map((c) => c.name);
+                if (names.length) {
+                    const cur = evalCkpt.value;
+                    evalCkpt.replaceChildren(...names.map((n) => h("option", {value: n}, n)));
+                    evalCkpt.value = names.includes(cur)           ? cur
+                                     : names.includes("last.ckpt") ? "last.ckpt"
+                                                                   : names[0];
+                }
+            } catch {
+                // the default last.ckpt stays; the server checks it
+            }
+        },
     },
-                      "Evaluate");
+                      "Evaluate…");
+    const objectUrls = []; // video and trajectory blobs, released when the page closes
+    const blobUrl = async (path) => {
+        const url = URL.createObjectURL(await api("GET", path, undefined, {blob: true}));
+        objectUrls.push(url);
+        return url;
+    };
+    const evalsBox = h("div", {class: "panel", id: "exp-evals", hidden: true});
+    let evalsTimer = null;
 
     const buttonsSet = (state) => {
         pauseBtn.disabled = !(state === "queued" || state === "running");
@@ -909,24 +971,84 @@ function viewExperiment(id) {
             logTimer = setTimeout(logLoop, 4000);
     };
 
+    const ciText = (res) => Array.isArray(res.ci95) && res.ci95[0] !== null
+                                ? `[${fmtNum(res.ci95[0])}, ${fmtNum(res.ci95[1])}]`
+                                : "–";
+
+    // the recorded episode of an evaluation job: the video needs the bearer token, so it is
+    // fetched as a blob and shown from an object URL
+    const recordingRender = (res) => {
+        if (!res.recording)
+            return null;
+        const box = h("div", {id: "eval-recording", style: "margin-top:10px"});
+        const video = h("video", {
+            id: "eval-video",
+            controls: true,
+            muted: true,
+            playsinline: true,
+            preload: "auto",
+            style: "max-width:100%;background:#000"
+        });
+        const trajLink =
+            h("a", {id: "eval-trajectory", class: "btn", href: "#", "aria-disabled": "true"},
+              "Download trajectory");
+        trajLink.addEventListener("click", async (ev) => {
+            if (trajLink.dataset.ready)
+                return;
+            ev.preventDefault();
+        });
+        mount(box, res.recording.video ? video : h("p", {class: "muted"}, "No video was recorded."),
+              h("div", {class: "row", style: "margin-top:6px"},
+                res.recording.trajectory ? trajLink : null,
+                h("span", {class: "muted"},
+                  `return ${fmtNum(res.recording.return )} · ${res.recording.length} steps`)));
+        if (res.recording.video)
+            blobUrl(`/experiments/${id}/evaluation/video`)
+                .then((url) => {
+                    if (!closed)
+                        video.src = url;
+                })
+                .catch((e) => {
+                    if (!closed && e.status !== 401)
+                        video.replaceWith(h("p", {class: "error"}, `Video: ${errText(e)}`));
+                });
+        if (res.recording.trajectory)
+            blobUrl(`/experiments/${id}/evaluation/trajectory`)
+                .then((url) => {
+                    trajLink.href = url;
+                    trajLink.download = `${exp ? exp.name || id : id}-trajectory.json`;
+                    trajLink.dataset.ready = "1";
+                    trajLink.removeAttribute("aria-disabled");
+                })
+                .catch(() => {});
+        return box;
+    };
+
     const evalLoad = async () => {
         if (!exp || exp.kind !== "evaluate")
             return;
         evalBox.hidden = false;
         // an evaluation job writes no training rows: its result replaces the curves
         curves.hidden = true;
+        if (evalBox.dataset.done)
+            return;
         try {
             const res = await api("GET", `/experiments/${id}/evaluation`);
             if (closed)
                 return;
             const simple =
                 Object.entries(res).filter(([, v]) => typeof v !== "object" || v === null);
+            evalBox.dataset.done = "1";
             evalBox.replaceChildren(
                 h("h2", {}, "Evaluation"),
                 h("div", {class: "facts", id: "eval-facts"},
-                  simple.map(([k, v]) => h("div", {}, h("b", {}, k.replace(/_/g, " ")),
-                                           typeof v === "number" ? fmtNum(v) : String(v)))),
-                h("pre", {class: "box", style: "margin-top:10px"}, JSON.stringify(res, null, 2)));
+                  simple.map(([k, v]) =>
+                                 h("div", {}, h("b", {}, k.replace(/_/g, " ")),
+                                   typeof v === "number" && k !== "seed" ? fmtNum(v) : String(v))),
+                  h("div", {}, h("b", {}, "95% CI"), h("span", {id: "eval-ci"}, ciText(res)))),
+                recordingRender(res),
+                h("details", {style: "margin-top:10px"}, h("summary", {}, "Result JSON"),
+                  h("pre", {class: "box"}, JSON.stringify(res, null, 2))));
         } catch (e) {
             evalBox.replaceChildren(h("h2", {}, "Evaluation"),
                                     h("p", {class: "muted"},
@@ -934,6 +1056,64 @@ function viewExperiment(id) {
                                           ? "No result yet: it appears when the evaluation has run."
                                           : errText(e)));
         }
+    };
+
+    // the evaluation jobs of a training run, with their results
+    const evalResults = new Map(); // job id -> result of a finished job
+    const evalsLoad = async () => {
+        clearTimeout(evalsTimer);
+        if (!exp || exp.kind !== "train" || closed)
+            return;
+        let jobs;
+        try {
+            jobs = (await api("GET", `/experiments?parent=${id}&limit=50`)).items;
+        } catch (e) {
+            if (!closed && e.status !== 401) {
+                evalsBox.hidden = false;
+                evalsBox.replaceChildren(h("h2", {}, "Evaluations"),
+                                         h("p", {class: "error"}, errText(e)));
+            }
+            return;
+        }
+        if (closed)
+            return;
+        await pool(
+            jobs.filter((j) => j.state === "succeeded" && !evalResults.has(j.id)), 4, async (j) => {
+                try {
+                    evalResults.set(j.id, await api("GET", `/experiments/${j.id}/evaluation`));
+                } catch {
+                    // shown without numbers
+                }
+            });
+        if (closed)
+            return;
+        evalsBox.hidden = jobs.length === 0;
+        const cell = (j, f) => (evalResults.has(j.id) ? f(evalResults.get(j.id)) : "–");
+        evalsBox.replaceChildren(
+            h("h2", {}, "Evaluations"),
+            h("table", {class: "grid", id: "evals-table"},
+              h("thead", {},
+                h("tr", {},
+                  ["Job", "State", "Checkpoint", "Episodes", "Mean", "Std", "95% CI", "Recording"]
+                      .map((l) => h("th", {}, l)))),
+              h("tbody", {},
+                jobs.map((j) => h(
+                             "tr",
+                             {dataset: {id: j.id, state: j.state}},
+                             h("td", {}, h("a", {href: `#/exp/${j.id}`}, `#${j.id}`)),
+                             h("td", {}, stateBadge(j.state)),
+                             h("td", {}, cell(j, (r) => (r.checkpoint || "–").split("/").pop())),
+                             h("td", {class: "num"}, cell(j, (r) => String(r.episodes))),
+                             h("td", {class: "num eval-mean"}, cell(j, (r) => fmtNum(r.mean))),
+                             h("td", {class: "num"}, cell(j, (r) => fmtNum(r.std))),
+                             h("td", {}, cell(j, ciText)),
+                             h("td", {},
+                               cell(j, (r) => (r.recording && r.recording.video
+                                                   ? h("a", {href: `#/exp/${j.id}`}, "video")
+                                                   : "–"))),
+                             )))));
+        if (jobs.some((j) => !stateIsTerminal(j.state)))
+            evalsTimer = setTimeout(evalsLoad, 3000);
     };
 
     const xSel = h("select", {
@@ -964,6 +1144,7 @@ function viewExperiment(id) {
         h("div", {class: "panel"}, facts),
         evalBox,
         curves,
+        evalsBox,
         h("div", {class: "cols", style: "margin-top:16px"},
           h("div", {class: "panel"},
             h("div", {class: "row", style: "margin-bottom:8px"},
@@ -972,6 +1153,7 @@ function viewExperiment(id) {
           h("div", {}, h("div", {class: "panel"}, h("h2", {}, "Checkpoints"), ckptList),
             h("div", {class: "panel"}, h("h2", {}, "Events"), eventList))),
         h("div", {class: "panel"}, h("h2", {}, "Spec"), specPre),
+        evalDialog,
     );
     flash = null;
     chartsBuild();
@@ -984,6 +1166,7 @@ function viewExperiment(id) {
         ckptLoad();
         eventsLoad();
         evalLoad();
+        evalsLoad();
         logLoop();
         feed = new RowFeed(id, {
             onRow: rowAdd,
@@ -1000,6 +1183,7 @@ function viewExperiment(id) {
                 ckptLoad();
                 eventsLoad();
                 evalLoad();
+                evalsLoad();
                 clearTimeout(logTimer);
                 logLoop();
             },
@@ -1013,6 +1197,11 @@ function viewExperiment(id) {
             feed.close();
         clearTimeout(drawTimer);
         clearTimeout(logTimer);
+        clearTimeout(evalsTimer);
+        for (const url of objectUrls)
+            URL.revokeObjectURL(url);
+        if (evalDialog.open)
+            evalDialog.close();
         window.removeEventListener("resize", onResize);
         for (const c of charts.values())
             c.plot.destroy();

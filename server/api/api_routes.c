@@ -535,32 +535,84 @@ static int valid_state(const char *s) {
     return 0;
 }
 
+#define LIST_Q_MAX 128
+
+/* "12", "-5": an optional minus and decimal digits */
+static int text_is_integer(const char *c) {
+    if (*c == '-')
+        c++;
+    return *c && c[strspn(c, "0123456789")] == '\0';
+}
+
+/* a 422 problem naming the list parameter that is wrong */
+static int list_bad(ApiResponse *resp, const char *field, const char *detail) {
+    resp_problem(resp, 422, AG_EINVAL, detail, field);
+    return 0;
+}
+
 static int h_exp_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                       ApiErr *e) {
     StoreExpFilter f = {0};
-    long long limit = 0, cursor = 0;
+    long long limit = 0, cursor = 0, parent = 0;
     json_t *items = NULL;
-    int64_t next = 0;
+    char next[STORE_CURSOR_MAX];
     char msg[512];
+    const char *order, *c;
     int rc;
     (void)p;
     f.state = arg(req, "state");
     f.task = arg(req, "task");
     f.tag = arg(req, "tag");
+    f.q = arg(req, "q");
+    f.sort = arg(req, "sort");
+    order = arg(req, "order");
+    c = arg(req, "cursor");
     if (f.state && !valid_state(f.state))
         return fail(e, AG_EINVAL, "state",
                     "state must be queued, running, paused, succeeded, failed or cancelled");
-    if ((rc = arg_int(req, "limit", 100, 1, 1000, &limit, e)) ||
-        (rc = arg_int(req, "cursor", 0, 0, INT64_MAX, &cursor, e)))
+    if (f.q) {
+        size_t n = strlen(f.q);
+        if (n > LIST_Q_MAX)
+            return list_bad(resp, "q", "q must be at most 128 bytes");
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)f.q[i] < 0x20 || f.q[i] == 0x7f)
+                return list_bad(resp, "q", "q must not contain control characters");
+    }
+    if (f.sort && !store_exp_sort_known(f.sort))
+        return list_bad(resp, "sort", "sort must be one of " STORE_EXP_SORTS);
+    if (order && strcmp(order, "asc") && strcmp(order, "desc"))
+        return list_bad(resp, "order", "order must be asc or desc");
+    /* names and states read A-Z by default, times and numbers newest/largest first */
+    f.ascending = order ? !strcmp(order, "asc") : store_exp_sort_ascending(f.sort);
+    if ((rc = arg_int(req, "limit", 100, 1, 1000, &limit, e)))
         return rc;
+    if (arg_int(req, "parent", 0, 1, INT64_MAX, &parent, e))
+        return list_bad(resp, "parent", e->detail);
+    f.parent_id = parent;
+    /* a numeric cursor is an id (the submitted order); anything else is a sorted-page token */
+    if (c && text_is_integer(c)) {
+        if ((rc = arg_int(req, "cursor", 0, 0, INT64_MAX, &cursor, e)))
+            return rc;
+        if (f.sort && strcmp(f.sort, "submitted") && cursor)
+            return list_bad(resp, "cursor", "cursor is not one of this listing's pages");
+    } else if (c) {
+        f.after = c;
+    }
     f.limit = (int)limit;
     f.cursor = cursor;
-    rc = store_exp_list_json(api->store, &f, &items, &next, msg, sizeof(msg));
+    rc = store_exp_list_page(api->store, &f, &items, next, sizeof(next), msg, sizeof(msg));
+    if (rc == AG_EINVAL)
+        return list_bad(resp, "cursor", msg);
     if (rc)
         return store_fail(e, rc, msg);
-    resp_json(resp, 200,
-              json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                        next ? json_integer(next) : json_null()));
+    {
+        json_t *nc = json_null();
+        if (next[0] && (!f.sort || !strcmp(f.sort, "submitted")))
+            nc = json_integer(strtoll(next, NULL, 10));
+        else if (next[0])
+            nc = json_string(next);
+        resp_json(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", nc));
+    }
     return 0;
 }
 
@@ -1219,7 +1271,8 @@ static const ApiRoute routes[] = {
     {"GET", "/api/v1/catalogue", h_catalogue, SCOPE_READ, "Tasks, presets and spec defaults"},
     {"POST", "/api/v1/validate", h_validate, SCOPE_READ, "Dry-run validation of a submission"},
     {"GET", "/api/v1/experiments", h_exp_list, SCOPE_READ,
-     "List experiments (state, task, tag, limit, cursor)"},
+     "List experiments: filters state, task, tag, parent, q (name substring); sort "
+     "(" STORE_EXP_SORTS "), order (asc|desc), limit, cursor (next_cursor of the previous page)"},
     {"POST", "/api/v1/experiments", h_exp_submit, SCOPE_FULL, "Submit an experiment"},
     {"GET", "/api/v1/experiments/{id}", h_exp_get, SCOPE_READ, "One experiment with its spec"},
     {"DELETE", "/api/v1/experiments/{id}", h_exp_delete, SCOPE_FULL,
@@ -1422,6 +1475,43 @@ done:
 
 /* ---- OpenAPI ---- */
 
+/* the query parameters of the experiments list */
+static void openapi_list_params(json_t *params) {
+    json_array_append_new(params,
+                          json_pack("{s:s,s:s,s:{s:s,s:[ssssss]}}", "name", "state", "in", "query",
+                                    "schema", "type", "string", "enum", "queued", "running",
+                                    "paused", "succeeded", "failed", "cancelled"));
+    json_array_append_new(params, json_pack("{s:s,s:s,s:{s:s}}", "name", "task", "in", "query",
+                                            "schema", "type", "string"));
+    json_array_append_new(params, json_pack("{s:s,s:s,s:{s:s}}", "name", "tag", "in", "query",
+                                            "schema", "type", "string"));
+    json_array_append_new(params,
+                          json_pack("{s:s,s:s,s:s,s:{s:s,s:i}}", "name", "parent", "in", "query",
+                                    "description", "jobs (evaluations) of this experiment",
+                                    "schema", "type", "integer", "minimum", 1));
+    json_array_append_new(params, json_pack("{s:s,s:s,s:s,s:{s:s,s:i}}", "name", "q", "in", "query",
+                                            "description", "case-insensitive substring of the name",
+                                            "schema", "type", "string", "maxLength", 128));
+    json_array_append_new(params,
+                          json_pack("{s:s,s:s,s:{s:s,s:s,s:[sssssssss]}}", "name", "sort", "in",
+                                    "query", "schema", "type", "string", "default", "submitted",
+                                    "enum", "submitted", "name", "task", "state", "priority",
+                                    "started", "finished", "return", "progress"));
+    json_array_append_new(params, json_pack("{s:s,s:s,s:s,s:{s:s,s:[ss]}}", "name", "order", "in",
+                                            "query", "description",
+                                            "default asc for name, task and state, desc otherwise",
+                                            "schema", "type", "string", "enum", "asc", "desc"));
+    json_array_append_new(params, json_pack("{s:s,s:s,s:{s:s,s:i,s:i,s:i}}", "name", "limit", "in",
+                                            "query", "schema", "type", "integer", "minimum", 1,
+                                            "maximum", 1000, "default", 100));
+    json_array_append_new(params,
+                          json_pack("{s:s,s:s,s:s,s:{s:[{s:s},{s:s}]}}", "name", "cursor", "in",
+                                    "query", "description",
+                                    "next_cursor of the previous page (an id for the submitted "
+                                    "order, else a token)",
+                                    "schema", "oneOf", "type", "integer", "type", "string"));
+}
+
 static json_t *openapi_build(void) {
     json_t *doc, *paths = json_object();
     doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:{s:{s:{s:s,s:s}}},s:[{s:[]}]}", "openapi", "3.0.3",
@@ -1454,6 +1544,8 @@ static json_t *openapi_build(void) {
             json_array_append_new(params,
                                   json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", "name", "in", "path",
                                             "required", 1, "schema", "type", "string"));
+        if (r->fn == h_exp_list)
+            openapi_list_params(params);
         json_object_set_new(op, "parameters", params);
         if (r->scope == SCOPE_NONE)
             json_object_set_new(op, "security", json_array());

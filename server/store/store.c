@@ -359,8 +359,9 @@ static json_t *row_to_json(sqlite3_stmt *st) {
 
 #define EXP_COLUMNS                                                                                \
     "id, name, task, kind, parent_id, state, priority, ranks, attempts, submitted_at, "            \
-    "started_at, finished_at, error, run_dir, pid, tags, notes, last_seq, "                        \
-    "request"
+    "started_at, finished_at, error, run_dir, pid, tags, notes, last_seq, request, "               \
+    "budget_env_steps, latest_iteration, latest_env_steps, latest_return, latest_task_metric, "    \
+    "latest_task_key"
 
 /* ---- experiments ---- */
 
@@ -403,7 +404,10 @@ int store_exp_insert(Store *s, const StoreExpNew *e, const char *runs_root, int6
         rc = ag_errorf(err, err_sz, AG_ETOOBIG, "run directory path too long");
         goto end;
     }
-    rc = db_prepare(s, "UPDATE experiments SET run_dir = ? WHERE id = ?", &st, err, err_sz);
+    rc = db_prepare(s,
+                    "UPDATE experiments SET run_dir = ?,"
+                    " budget_env_steps = json_extract(spec, '$.budget.env_steps') WHERE id = ?",
+                    &st, err, err_sz);
     if (rc)
         goto end;
     sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
@@ -445,55 +449,267 @@ out:
     return rc;
 }
 
-int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t *next, char *err,
-                        size_t err_sz) {
+/* a sort key: its SQL expression, how a cursor value binds, and its default direction */
+typedef struct ExpSort {
+    const char *name;
+    const char *expr;
+    int kind; /* 0 integer (id), 1 text, 2 integer, 3 real */
+    int ascending;
+} ExpSort;
+
+#define PROGRESS_EXPR                                                                              \
+    "(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) / budget_env_steps END)"
+
+static const ExpSort exp_sorts[] = {
+    {"submitted", "id", 0, 0},
+    {"name", "(name COLLATE NOCASE)", 1, 1},
+    {"task", "task", 1, 1},
+    {"state", "state", 1, 1},
+    {"priority", "priority", 2, 0},
+    {"started", "started_at", 3, 0},
+    {"finished", "finished_at", 3, 0},
+    {"return", "latest_return", 3, 0},
+    {"progress", PROGRESS_EXPR, 3, 0},
+};
+
+static const ExpSort *exp_sort_find(const char *name) {
+    for (size_t i = 0; i < sizeof(exp_sorts) / sizeof(exp_sorts[0]); i++)
+        if (!strcmp(exp_sorts[i].name, name ? name : "submitted"))
+            return &exp_sorts[i];
+    return NULL;
+}
+
+int store_exp_sort_known(const char *sort) {
+    return sort && exp_sort_find(sort) != NULL;
+}
+
+int store_exp_sort_ascending(const char *sort) {
+    const ExpSort *k = exp_sort_find(sort);
+    return k ? k->ascending : 0;
+}
+
+/* A cursor of a sorted listing is the hex text of [sort, order, value, id] of the last row
+ * shown: opaque to clients, checked against the sort it is used with. */
+static int cursor_encode(const ExpSort *k, int asc, sqlite3_stmt *st, int vcol, int64_t id,
+                         char *out, size_t out_sz) {
+    json_t *v, *doc;
+    char *text;
+    size_t len, i;
+    static const char hex[] = "0123456789abcdef";
+    switch (sqlite3_column_type(st, vcol)) {
+    case SQLITE_NULL:
+        v = json_null();
+        break;
+    case SQLITE_INTEGER:
+        v = json_integer(sqlite3_column_int64(st, vcol));
+        break;
+    case SQLITE_FLOAT:
+        v = json_real(sqlite3_column_double(st, vcol));
+        break;
+    default:
+        v = json_string((const char *)sqlite3_column_text(st, vcol));
+    }
+    doc =
+        json_pack("[s,s,o,I]", k->name, asc ? "asc" : "desc", v ? v : json_null(), (json_int_t)id);
+    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        return AG_ENOMEM;
+    len = strlen(text);
+    if (2 * len + 1 > out_sz) {
+        free(text);
+        return AG_ETOOBIG;
+    }
+    for (i = 0; i < len; i++) {
+        out[2 * i] = hex[(unsigned char)text[i] >> 4];
+        out[2 * i + 1] = hex[(unsigned char)text[i] & 15];
+    }
+    out[2 * len] = '\0';
+    free(text);
+    return 0;
+}
+
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* the [sort, order, value, id] of a cursor as a new array; NULL when it is not one of ours */
+static json_t *cursor_decode(const char *c, const ExpSort *k, int asc) {
+    size_t len = strlen(c), i;
+    char buf[STORE_CURSOR_MAX / 2 + 1];
+    json_t *doc, *v;
+    if (len == 0 || len % 2 || len > STORE_CURSOR_MAX)
+        return NULL;
+    for (i = 0; i < len / 2; i++) {
+        int hi = hex_digit(c[2 * i]), lo = hex_digit(c[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return NULL;
+        buf[i] = (char)(hi << 4 | lo);
+    }
+    doc = json_loadb(buf, len / 2, 0, NULL);
+    if (!json_is_array(doc) || json_array_size(doc) != 4 ||
+        !json_is_string(json_array_get(doc, 0)) ||
+        strcmp(json_string_value(json_array_get(doc, 0)), k->name) ||
+        !json_is_string(json_array_get(doc, 1)) ||
+        strcmp(json_string_value(json_array_get(doc, 1)), asc ? "asc" : "desc") ||
+        !json_is_integer(json_array_get(doc, 3)) || json_integer_value(json_array_get(doc, 3)) < 1)
+        goto bad;
+    v = json_array_get(doc, 2);
+    if (json_is_null(v) || (k->kind == 1 && json_is_string(v)) ||
+        (k->kind == 2 && json_is_integer(v)) || (k->kind == 3 && json_is_number(v)))
+        return doc;
+bad:
+    json_decref(doc);
+    return NULL;
+}
+
+/* a decimal id cursor ("submitted" order), or -1 */
+static int64_t cursor_id(const char *c) {
+    char *end;
+    long long x;
+    if (!c || !*c || *c < '0' || *c > '9')
+        return -1;
+    x = strtoll(c, &end, 10);
+    return *end || x < 0 ? -1 : (int64_t)x;
+}
+
+int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *next, size_t next_sz,
+                        char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc = 0, step, count = 0;
+    int rc = 0, step, count = 0, vcol = 0;
     int limit = f->limit > 0 && f->limit <= 1000 ? f->limit : 100;
-    json_t *arr = json_array();
-    int64_t last_id = 0;
+    const ExpSort *k = exp_sort_find(f->sort);
+    int asc = f->ascending != 0, has_after = 0, after_null = 0;
+    int64_t after_id = 0;
+    json_t *arr = NULL, *cur = NULL;
+    char sql[2048], where[768];
+    const char *cmp = asc ? ">" : "<", *dir = asc ? "ASC" : "DESC";
     *out = NULL;
-    *next = 0;
-    if (!arr)
+    if (next_sz)
+        next[0] = '\0';
+    if (!k)
+        return ag_errorf(err, err_sz, AG_EINVAL, "sort must be one of %s", STORE_EXP_SORTS);
+    if (k->kind == 0) {
+        int64_t c = f->after && *f->after ? cursor_id(f->after) : f->cursor;
+        if (c < 0)
+            return ag_errorf(err, err_sz, AG_EINVAL, "cursor is not one of this listing");
+        if (c > 0) {
+            has_after = 1;
+            after_id = c;
+        }
+    } else if (f->after && *f->after) {
+        cur = cursor_decode(f->after, k, asc);
+        if (!cur)
+            return ag_errorf(err, err_sz, AG_EINVAL,
+                             "cursor is not one of this listing (sort=%s, order=%s)", k->name,
+                             asc ? "asc" : "desc");
+        has_after = 1;
+        after_null = json_is_null(json_array_get(cur, 2));
+        after_id = json_integer_value(json_array_get(cur, 3));
+    } else if (f->cursor) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "an id cursor only pages the submitted order");
+    }
+    /* keyset condition: after the last row shown in (value IS NULL, value, id) order */
+    if (!has_after)
+        snprintf(where, sizeof(where), "1");
+    else if (k->kind == 0)
+        snprintf(where, sizeof(where), "id %s ?7", cmp);
+    else if (after_null)
+        snprintf(where, sizeof(where), "(%s IS NULL AND id %s ?7)", k->expr, cmp);
+    else
+        snprintf(where, sizeof(where), "(%s IS NULL OR %s %s ?6 OR (%s = ?6 AND id %s ?7))",
+                 k->expr, k->expr, cmp, k->expr, cmp);
+    snprintf(sql, sizeof(sql),
+             "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
+             " FROM experiments AS e WHERE (?1 IS NULL OR state = ?1)"
+             " AND (?2 IS NULL OR task = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM"
+             " json_each(e.tags) WHERE value = ?3)) AND (?4 IS NULL OR"
+             " instr(lower(name), lower(?4)) > 0) AND (?8 = 0 OR parent_id = ?8) AND %s"
+             " ORDER BY %s IS NULL, %s %s, id %s LIMIT ?5",
+             k->expr, where, k->expr, k->expr, dir, dir);
+    arr = json_array();
+    if (!arr) {
+        json_decref(cur);
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     s = reader_lock(s);
-    rc = db_prepare(s,
-                    "SELECT " EXP_COLUMNS " FROM experiments AS e WHERE (?1 IS NULL OR state = ?1)"
-                    " AND (?2 IS NULL OR task = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM"
-                    " json_each(e.tags) WHERE value = ?3)) AND (?4 = 0 OR id < ?4)"
-                    " ORDER BY id DESC LIMIT ?5",
-                    &st, err, err_sz);
+    rc = db_prepare(s, sql, &st, err, err_sz);
     if (rc)
         goto out;
+    vcol = sqlite3_column_count(st) - 1;
     if (f->state)
         sqlite3_bind_text(st, 1, f->state, -1, SQLITE_STATIC);
     if (f->task)
         sqlite3_bind_text(st, 2, f->task, -1, SQLITE_STATIC);
     if (f->tag)
         sqlite3_bind_text(st, 3, f->tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, f->cursor);
+    if (f->q && *f->q)
+        sqlite3_bind_text(st, 4, f->q, -1, SQLITE_STATIC);
     /* one more than asked tells whether another page exists */
     sqlite3_bind_int(st, 5, limit + 1);
+    if (has_after && k->kind != 0 && !after_null) {
+        json_t *v = json_array_get(cur, 2);
+        if (json_is_string(v))
+            sqlite3_bind_text(st, 6, json_string_value(v), -1, SQLITE_TRANSIENT);
+        else if (json_is_integer(v))
+            sqlite3_bind_int64(st, 6, json_integer_value(v));
+        else
+            sqlite3_bind_double(st, 6, json_number_value(v));
+    }
+    if (has_after)
+        sqlite3_bind_int64(st, 7, after_id);
+    sqlite3_bind_int64(st, 8, f->parent_id > 0 ? f->parent_id : 0);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == limit) {
-            *next = last_id;
-            break;
-        }
-        last_id = sqlite3_column_int64(st, 0);
-        json_array_append_new(arr, row_to_json(st));
+        json_t *o;
+        if (count == limit)
+            break; /* the extra row: another page exists, next already holds its cursor */
+        o = row_to_json(st);
+        json_object_del(o, "sort_value");
+        json_array_append_new(arr, o);
         count++;
+        if (count == limit) {
+            int64_t id = sqlite3_column_int64(st, 0);
+            if (k->kind == 0)
+                snprintf(next, next_sz, "%lld", (long long)id);
+            else if ((rc = cursor_encode(k, asc, st, vcol, id, next, next_sz)) != 0) {
+                rc = ag_errorf(err, err_sz, rc, "cursor does not fit");
+                goto out;
+            }
+        }
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         rc = db_fail(s, err, err_sz, "list experiments");
+    else if (step == SQLITE_DONE && next_sz)
+        next[0] = '\0'; /* the page ended the listing */
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
+    json_decref(cur);
     if (rc) {
         json_decref(arr);
         return rc;
     }
     *out = arr;
     return 0;
+}
+
+int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t *next, char *err,
+                        size_t err_sz) {
+    StoreExpFilter g = *f;
+    char c[STORE_CURSOR_MAX];
+    int rc;
+    g.sort = NULL;
+    g.ascending = 0;
+    g.after = NULL;
+    *next = 0;
+    rc = store_exp_list_page(s, &g, out, c, sizeof(c), err, err_sz);
+    if (rc == 0 && c[0])
+        *next = cursor_id(c);
+    return rc;
 }
 
 #define RUN_COLUMNS                                                                                \
@@ -896,6 +1112,31 @@ static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *las
     return rc;
 }
 
+/* the list summary of a run from its newest row; a task metric missing from the newest rows
+ * keeps the last one seen (task_key NULL) */
+static int summary_update_locked(Store *s, int64_t id, const json_t *row, const char *task_key,
+                                 double task_metric, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(s,
+                        "UPDATE experiments SET latest_iteration = ?1, latest_env_steps = ?2,"
+                        " latest_return = ?3, latest_task_metric = CASE WHEN ?5 IS NULL THEN"
+                        " latest_task_metric ELSE ?4 END, latest_task_key = coalesce(?5,"
+                        " latest_task_key) WHERE id = ?6",
+                        &st, err, err_sz);
+    if (rc)
+        return rc;
+    bind_number(st, 1, row, "iteration", 1);
+    bind_number(st, 2, row, "env_steps", 1);
+    bind_number(st, 3, row, "return_mean", 0);
+    sqlite3_bind_double(st, 4, task_metric);
+    if (task_key)
+        sqlite3_bind_text(st, 5, task_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, id);
+    rc = exec_update(s, st, "update list summary", err, err_sz);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 #define KEY_CACHE 64
 
 /* keys already recorded in this batch (rows of one run share their keys): 1 if k is among
@@ -920,6 +1161,9 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
                               size_t n, int64_t new_offset, int64_t *seqs, size_t *rows_added,
                               int64_t *first_seq, char *err, size_t err_sz) {
     sqlite3_stmt *ins = NULL, *rew = NULL, *key = NULL;
+    json_t *newest = NULL; /* the last row inserted, for the list summary */
+    double task_metric = 0;
+    const char *task_key = NULL;
     int64_t seq = 0, last_iter = 0;
     int has_iter = 0, rc, nseen = 0;
     char seen[KEY_CACHE][64];
@@ -993,14 +1237,28 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
                 rc = db_fail(s, err, err_sz, "insert metric key");
             sqlite3_reset(key);
         }
-        json_decref(row);
-        if (rc)
+        if (rc) {
+            json_decref(row);
             goto end;
+        }
+        {
+            json_t *sr = json_object_get(row, "success_rate");
+            json_t *cg = json_object_get(row, "consecutive_goals_mean");
+            if (json_is_number(sr) || json_is_number(cg)) {
+                task_key = json_is_number(sr) ? "success_rate" : "consecutive_goals_mean";
+                task_metric = json_number_value(json_is_number(sr) ? sr : cg);
+            }
+        }
+        json_decref(newest);
+        newest = row;
         if (seqs)
             seqs[i] = seq;
         added++;
     }
-    rc = set_offset_locked(s, id, new_offset, seq, err, err_sz);
+    if (newest)
+        rc = summary_update_locked(s, id, newest, task_key, task_metric, err, err_sz);
+    if (rc == 0)
+        rc = set_offset_locked(s, id, new_offset, seq, err, err_sz);
     if (rc == 0 && bad > 0) {
         char detail[96];
         sqlite3_stmt *ev = NULL;
@@ -1017,6 +1275,7 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         sqlite3_finalize(ev);
     }
 end:
+    json_decref(newest);
     sqlite3_finalize(ins);
     sqlite3_finalize(rew);
     sqlite3_finalize(key);

@@ -60,11 +60,34 @@ typedef struct StoreExpFilter {
     const char *tag;
     int64_t cursor; /* list ids below this (newest first); 0 starts at the newest */
     int limit;      /* 1..1000 */
+    /* store_exp_list_page only: */
+    const char *q;     /* case-insensitive substring of the name; NULL for any */
+    const char *sort;  /* a STORE_EXP_SORTS name; NULL for "submitted" */
+    int ascending;     /* 0 lists newest/largest first */
+    const char *after; /* next cursor of the previous page of the same sort and order */
+    int64_t parent_id; /* jobs of this experiment (evaluations); 0 for any */
 } StoreExpFilter;
+
+/* the sort keys of store_exp_list_page; empty values (never started, no metrics) come last */
+#define STORE_EXP_SORTS                                                                            \
+    "submitted, name, task, state, priority, started, finished, return, progress"
+#define STORE_CURSOR_MAX 1024
+/* 1 if sort is one of STORE_EXP_SORTS */
+int store_exp_sort_known(const char *sort);
+/* the default order of a sort key: 1 ascending (name, task, state), 0 descending (the others,
+ * newest or largest first; NULL is "submitted") */
+int store_exp_sort_ascending(const char *sort);
 
 /* a JSON array of experiments without their spec; *next is the cursor of the next page or 0 */
 int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t *next, char *err,
                         size_t err_sz);
+/* one page of experiments filtered, searched and sorted (ties broken by id in the same order),
+ * each with its budget_env_steps and the latest_* values of its newest metric row. next receives
+ * the opaque cursor of the following page ("" on the last one): a decimal id for "submitted",
+ * else a hex token bound to the sort and order. A malformed cursor or unknown sort gives
+ * AG_EINVAL. */
+int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *next, size_t next_sz,
+                        char *err, size_t err_sz);
 
 /* what the scheduler needs of a run */
 typedef struct StoreRun {

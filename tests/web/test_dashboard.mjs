@@ -166,6 +166,8 @@ test("evaluate queues an evaluation job whose page shows the result", async () =
     await page.waitForSelector("#exp-state.succeeded");
     await page.waitForSelector("#btn-evaluate:not([disabled])");
     await page.click("#btn-evaluate");
+    await page.waitForSelector("#eval-dialog[open]");
+    await page.click("#eval-submit");
     await page.waitForFunction(
         (id) => /#\/exp\/(\d+)$/.test(location.hash) && location.hash !== `#/exp/${id}`, liveId);
     const evalId = Number(page.url().match(/#\/exp\/(\d+)$/)[1]);

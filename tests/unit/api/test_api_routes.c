@@ -53,14 +53,17 @@ static void teardown(void) {
 
 /* query string "a=1&b=2" for the argument lookup */
 static const char *query_lookup(void *ctx, const char *name) {
-    static char value[256];
+    /* a ring, so that the values of several arguments stay valid together as with libmicrohttpd */
+    static char ring[8][1024];
+    static unsigned next;
+    char *value = ring[next++ % 8];
     const char *q = ctx;
     size_t n = strlen(name);
     while (q && *q) {
         const char *amp = strchr(q, '&');
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
         if (len > n && !strncmp(q, name, n) && q[n] == '=') {
-            snprintf(value, sizeof(value), "%.*s", (int)(len - n - 1), q + n + 1);
+            snprintf(value, sizeof(ring[0]), "%.*s", (int)(len - n - 1), q + n + 1);
             return value;
         }
         q = amp ? amp + 1 : NULL;
@@ -242,6 +245,169 @@ START_TEST(test_submit_and_actions) {
 }
 END_TEST
 
+START_TEST(test_list_search_sort) {
+    static const char *const names[] = {"Walker-a", "walker-b", "runner", "WALKER-c", "hopper"};
+    char path[512], cursor[256];
+    int64_t first = 0;
+    Res r;
+    size_t seen = 0;
+    int pages = 0;
+    for (int i = 0; i < 5; i++) {
+        char body[160];
+        snprintf(body, sizeof(body),
+                 "{\"task\":\"CartPole\",\"name\":\"%s\",\"budget\":{\"env_steps\":%d}}", names[i],
+                 (i + 1) * 1000);
+        r = call("POST", "/api/v1/experiments", token, body);
+        ck_assert_int_eq(r.status, 201);
+        if (i == 0)
+            first = json_integer_value(json_object_get(r.json, "id"));
+        res_free(&r);
+    }
+    /* one row gives the list its latest values and progress */
+    {
+        const char *line = "{\"iteration\":3,\"env_steps\":500,\"return_mean\":12.5,"
+                           "\"success_rate\":0.5}";
+        size_t len = strlen(line);
+        ck_assert_int_eq(
+            store_metrics_ingest(store, first, &line, &len, 1, 10, NULL, NULL, err, sizeof(err)),
+            0);
+    }
+    r = call("GET", "/api/v1/experiments?q=WALKER&sort=name&order=asc", read_token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    {
+        json_t *items = json_object_get(r.json, "items");
+        ck_assert_int_eq(json_array_size(items), 3);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "name")),
+                         "Walker-a");
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 2), "name")),
+                         "WALKER-c");
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(json_array_get(items, 0), "budget_env_steps")),
+            1000);
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(json_array_get(items, 0), "latest_iteration")), 3);
+        ck_assert(json_real_value(json_object_get(json_array_get(items, 0), "progress")) == 0.5);
+        ck_assert(json_real_value(
+                      json_object_get(json_array_get(items, 0), "latest_task_metric")) == 0.5);
+        ck_assert_ptr_null(json_object_get(json_array_get(items, 0), "spec"));
+    }
+    res_free(&r);
+    /* pages of 2 by name, descending: string cursors, all five once */
+    cursor[0] = '\0';
+    do {
+        json_t *items, *nc;
+        snprintf(path, sizeof(path), "/api/v1/experiments?sort=name&order=desc&limit=2%s%s",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        r = call("GET", path, read_token, NULL);
+        ck_assert_int_eq(r.status, 200);
+        items = json_object_get(r.json, "items");
+        if (seen == 0)
+            ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "name")),
+                             "WALKER-c");
+        seen += json_array_size(items);
+        nc = json_object_get(r.json, "next_cursor");
+        ck_assert(json_is_string(nc) || json_is_null(nc));
+        snprintf(cursor, sizeof(cursor), "%s", json_is_string(nc) ? json_string_value(nc) : "");
+        res_free(&r);
+        pages++;
+    } while (cursor[0] && pages < 10);
+    ck_assert_uint_eq(seen, 5);
+    ck_assert_int_eq(pages, 3);
+    /* the default order (submitted) keeps integer cursors; asc too */
+    r = call("GET", "/api/v1/experiments?sort=submitted&order=asc&limit=2", read_token, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(r.json, "items"), 0), "id")),
+                     first);
+    ck_assert(json_is_integer(json_object_get(r.json, "next_cursor")));
+    res_free(&r);
+    r = call("GET", "/api/v1/experiments?sort=progress&limit=1", read_token, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(r.json, "items"), 0), "id")),
+                     first);
+    res_free(&r);
+
+    /* the OpenAPI document names the list parameters and the sort keys */
+    r = call("GET", "/api/v1/openapi.json", read_token, NULL);
+    {
+        json_t *params = json_object_get(
+            json_object_get(
+                json_object_get(json_object_get(r.json, "paths"), "/api/v1/experiments"), "get"),
+            "parameters");
+        json_t *pv;
+        size_t i;
+        int found = 0;
+        json_array_foreach(params, i, pv) {
+            const char *pn = json_string_value(json_object_get(pv, "name"));
+            if (pn && !strcmp(pn, "sort")) {
+                json_t *en = json_object_get(json_object_get(pv, "schema"), "enum");
+                ck_assert_int_eq(json_array_size(en), 9);
+                ck_assert_str_eq(json_string_value(json_array_get(en, 8)), "progress");
+                found |= 1;
+            }
+            if (pn && (!strcmp(pn, "q") || !strcmp(pn, "order") || !strcmp(pn, "cursor")))
+                found |= 2;
+        }
+        ck_assert_int_eq(found, 3);
+    }
+    res_free(&r);
+    /* parent lists the jobs of one experiment */
+    snprintf(path, sizeof(path), "/api/v1/experiments?parent=%lld", (long long)first);
+    r = call("GET", path, read_token, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 0);
+    res_free(&r);
+    {
+        StoreExpNew ev = {
+            .name = "eval", .task = "CartPole", .kind = "evaluate", .parent_id = first};
+        int64_t eid = 0;
+        ck_assert_int_eq(store_exp_insert(store, &ev, runs, &eid, err, sizeof(err)), 0);
+        r = call("GET", path, read_token, NULL);
+        ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 1);
+        ck_assert_int_eq(json_integer_value(json_object_get(
+                             json_array_get(json_object_get(r.json, "items"), 0), "id")),
+                         eid);
+        res_free(&r);
+    }
+    /* bad values: 422 problem naming the parameter */
+    {
+        static const char *const bad[][2] = {
+            {"/api/v1/experiments?sort=colour", "sort"},
+            {"/api/v1/experiments?sort=", "sort"},
+            {"/api/v1/experiments?order=up", "order"},
+            {"/api/v1/experiments?q=a\tb", "q"},
+            {"/api/v1/experiments?sort=name&cursor=zz", "cursor"},
+            {"/api/v1/experiments?sort=name&cursor=12", "cursor"},
+            {"/api/v1/experiments?sort=name&cursor=5b5d", "cursor"},
+            {"/api/v1/experiments?parent=0", "parent"},
+            {"/api/v1/experiments?parent=x", "parent"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            r = call("GET", bad[i][0], read_token, NULL);
+            ck_assert_msg(r.status == 422, "%s gave %d", bad[i][0], r.status);
+            ck_assert_str_eq(code_of(&r), "AG_EINVAL");
+            ck_assert_str_eq(json_string_value(json_object_get(r.json, "field")), bad[i][1]);
+            res_free(&r);
+        }
+        /* q longer than 128 bytes */
+        memset(path, 0, sizeof(path));
+        snprintf(path, sizeof(path), "/api/v1/experiments?q=");
+        memset(path + strlen(path), 'x', 129);
+        r = call("GET", path, read_token, NULL);
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_str_eq(json_string_value(json_object_get(r.json, "field")), "q");
+        res_free(&r);
+        /* a cursor of one order does not page another */
+        r = call("GET", "/api/v1/experiments?sort=task&limit=1", read_token, NULL);
+        snprintf(path, sizeof(path), "/api/v1/experiments?sort=task&order=desc&cursor=%s",
+                 json_string_value(json_object_get(r.json, "next_cursor")));
+        res_free(&r);
+        r = call("GET", path, read_token, NULL);
+        ck_assert_int_eq(r.status, 422);
+        res_free(&r);
+    }
+}
+END_TEST
+
 START_TEST(test_metrics_endpoints) {
     const char *lines[] = {"{\"iteration\":1,\"return_mean\":1}",
                            "{\"iteration\":2,\"return_mean\":3}",
@@ -368,6 +534,7 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_auth_and_routing);
     tcase_add_test(tc, test_submit_and_actions);
+    tcase_add_test(tc, test_list_search_sort);
     tcase_add_test(tc, test_metrics_endpoints);
     tcase_add_test(tc, test_openapi_and_tokens);
     suite_add_tcase(s, tc);

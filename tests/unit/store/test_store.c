@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static char mig_dir[1024];
@@ -78,7 +79,8 @@ START_TEST(test_migrate_each_earlier_version) {
             char cmd[1400];
             snprintf(cmd, sizeof(cmd),
                      "sqlite3 %s \"INSERT INTO experiments (name, task, spec, submitted_at) VALUES"
-                     " ('old', 'cartpole', '{}', 1); INSERT INTO metrics (exp_id, seq, iteration,"
+                     " ('old', 'cartpole', '{\\\"budget\\\":{\\\"env_steps\\\":5000}}', 1);"
+                     " INSERT INTO metrics (exp_id, seq, iteration,"
                      " row) VALUES (1, 1, 1, '{\\\"iteration\\\":1,\\\"return_mean\\\":2.5}');%s\"",
                      db,
                      from >= 2 ? " INSERT INTO metric_keys VALUES (1, 'iteration'),"
@@ -94,6 +96,11 @@ START_TEST(test_migrate_each_earlier_version) {
         ck_assert_int_eq(store_exp_get_json(s, 1, &exp, err, sizeof(err)), 0);
         ck_assert_str_eq(json_string_value(json_object_get(exp, "name")), "old");
         ck_assert_str_eq(json_string_value(json_object_get(exp, "kind")), "train");
+        /* the list summary is back-filled from the spec and the newest row */
+        ck_assert_int_eq(json_integer_value(json_object_get(exp, "budget_env_steps")), 5000);
+        ck_assert_int_eq(json_integer_value(json_object_get(exp, "latest_iteration")), 1);
+        ck_assert(json_real_value(json_object_get(exp, "latest_return")) == 2.5);
+        ck_assert(json_is_null(json_object_get(exp, "latest_task_metric")));
         /* metric keys are back-filled from the stored rows */
         ck_assert_int_eq(store_metric_keys(s, 1, &keys, err, sizeof(err)), 0);
         ck_assert_int_eq(json_array_size(keys), 2);
@@ -503,6 +510,236 @@ START_TEST(test_concurrent_readers) {
 }
 END_TEST
 
+static int64_t add_named(Store *s, const char *name, const char *task, int priority,
+                         long long budget) {
+    char spec[128];
+    StoreExpNew e = {.name = name, .task = task, .spec_json = spec, .priority = priority};
+    int64_t id = 0;
+    snprintf(spec, sizeof(spec), "{\"task\":\"%s\",\"budget\":{\"env_steps\":%lld}}", task, budget);
+    ck_assert_msg(store_exp_insert(s, &e, "/runs", &id, err, sizeof(err)) == 0, "%s", err);
+    return id;
+}
+
+static void ingest1(Store *s, int64_t id, const char *line, int64_t offset) {
+    size_t len = strlen(line);
+    ck_assert_msg(
+        store_metrics_ingest(s, id, &line, &len, 1, offset, NULL, NULL, err, sizeof(err)) == 0,
+        "%s", err);
+}
+
+/* the value a sort key orders by, from a listed item (NULL when empty) */
+static const json_t *sort_value(const json_t *it, const char *sort) {
+    static const char *const keys[][2] = {{"submitted", "id"},
+                                          {"name", "name"},
+                                          {"task", "task"},
+                                          {"state", "state"},
+                                          {"priority", "priority"},
+                                          {"started", "started_at"},
+                                          {"finished", "finished_at"},
+                                          {"return", "latest_return"},
+                                          {"progress", "progress"}};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (!strcmp(keys[i][0], sort)) {
+            const json_t *v = json_object_get(it, keys[i][1]);
+            return json_is_null(v) ? NULL : v;
+        }
+    ck_abort_msg("unknown sort %s", sort);
+    return NULL;
+}
+
+/* <0, 0, >0 as a comes before b in the listing: empty values last, ties by id */
+static int item_cmp(const json_t *a, const json_t *b, const char *sort, int asc) {
+    const json_t *va = sort_value(a, sort), *vb = sort_value(b, sort);
+    int c = 0;
+    if (!va || !vb) {
+        c = (va == NULL) - (vb == NULL);
+        if (c)
+            return c;
+    } else if (json_is_string(va)) {
+        c = strcasecmp(json_string_value(va), json_string_value(vb));
+    } else {
+        double x = json_number_value(va), y = json_number_value(vb);
+        c = (x > y) - (x < y);
+    }
+    if (c == 0) {
+        json_int_t ia = json_integer_value(json_object_get(a, "id"));
+        json_int_t ib = json_integer_value(json_object_get(b, "id"));
+        c = (ia > ib) - (ia < ib);
+    }
+    return asc ? c : -c;
+}
+
+START_TEST(test_list_sort_search_pages) {
+    static const char *const sorts[] = {"submitted", "name",     "task",   "state",   "priority",
+                                        "started",   "finished", "return", "progress"};
+    Store *s = open_migrated();
+    StoreExpFilter f = {0};
+    json_t *all = NULL, *page = NULL, *o = NULL;
+    char next[STORE_CURSOR_MAX], cur[STORE_CURSOR_MAX];
+    int64_t ids[9];
+    /* names with case and ties, budgets, states and metrics so every key has ties and gaps */
+    ids[0] = add_named(s, "Alpha-run", "CartPole", 0, 1000);
+    ids[1] = add_named(s, "beta", "Pendulum", 3, 2000);
+    ids[2] = add_named(s, "ALPHA-two", "CartPole", 3, 1000);
+    ids[3] = add_named(s, "gamma", "HandReach", -1, 4000);
+    ids[4] = add_named(s, "beta", "CartPole", 0, 1000);
+    ids[5] = add_named(s, "delta", "Pendulum", 0, 2000);
+    ids[6] = add_named(s, "alpha", "HandReach", 1, 4000);
+    ids[7] = add_named(s, "epsilon", "CartPole", 0, 1000);
+    ids[8] = add_named(s, "zeta", "CartPole", 0, 1000);
+    ck_assert_int_eq(store_run_started(s, ids[0], 100, 1, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_started(s, ids[2], 101, 1, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_started(s, ids[3], 102, 1, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_started(s, ids[6], 103, 1, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[2], "succeeded", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[3], "failed", "boom", err, sizeof(err)), 0);
+    ingest1(s, ids[0], "{\"iteration\":1,\"env_steps\":500,\"return_mean\":10.0}", 10);
+    ingest1(s, ids[2], "{\"iteration\":4,\"env_steps\":1000,\"return_mean\":10.0}", 10);
+    ingest1(s, ids[3],
+            "{\"iteration\":2,\"env_steps\":1000,\"return_mean\":-3.5,"
+            "\"consecutive_goals_mean\":1.5}",
+            10);
+    ingest1(s, ids[6],
+            "{\"iteration\":1,\"env_steps\":400,\"return_mean\":7,\"success_rate\":0.25}", 10);
+    /* a later row without the task metric keeps the last one; the other values follow it */
+    ingest1(s, ids[6], "{\"iteration\":2,\"env_steps\":800,\"return_mean\":8}", 20);
+    ck_assert_int_eq(store_exp_get_json(s, ids[6], &o, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "budget_env_steps")), 4000);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "latest_iteration")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "latest_env_steps")), 800);
+    ck_assert(json_number_value(json_object_get(o, "latest_return")) == 8.0);
+    ck_assert(json_real_value(json_object_get(o, "latest_task_metric")) == 0.25);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "latest_task_key")), "success_rate");
+    json_decref(o);
+    ck_assert_int_eq(store_exp_get_json(s, ids[3], &o, err, sizeof(err)), 0);
+    ck_assert(json_real_value(json_object_get(o, "latest_task_metric")) == 1.5);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "latest_task_key")),
+                     "consecutive_goals_mean");
+    json_decref(o);
+
+    for (size_t si = 0; si < sizeof(sorts) / sizeof(sorts[0]); si++) {
+        for (int asc = 0; asc < 2; asc++) {
+            size_t seen = 0;
+            int pages = 0;
+            memset(&f, 0, sizeof(f));
+            f.sort = sorts[si];
+            f.ascending = asc;
+            f.limit = 1000;
+            ck_assert_msg(store_exp_list_page(s, &f, &all, next, sizeof(next), err, sizeof(err)) ==
+                              0,
+                          "%s", err);
+            ck_assert_int_eq(json_array_size(all), 9);
+            ck_assert_str_eq(next, "");
+            for (size_t i = 1; i < json_array_size(all); i++)
+                ck_assert_msg(item_cmp(json_array_get(all, i - 1), json_array_get(all, i),
+                                       sorts[si], asc) < 0,
+                              "sort %s asc=%d out of order at %zu", sorts[si], asc, i);
+            /* pages of 2 walk the same order without gaps or repeats */
+            f.limit = 2;
+            cur[0] = '\0';
+            do {
+                f.after = cur[0] ? cur : NULL;
+                ck_assert_msg(
+                    store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)) == 0,
+                    "%s", err);
+                for (size_t i = 0; i < json_array_size(page); i++, seen++)
+                    ck_assert_int_eq(
+                        json_integer_value(json_object_get(json_array_get(page, i), "id")),
+                        json_integer_value(json_object_get(json_array_get(all, seen), "id")));
+                json_decref(page);
+                snprintf(cur, sizeof(cur), "%s", next);
+                pages++;
+            } while (next[0] && pages < 20);
+            ck_assert_uint_eq(seen, 9);
+            ck_assert_int_eq(pages, 5);
+            json_decref(all);
+        }
+    }
+
+    /* specific orders */
+    memset(&f, 0, sizeof(f));
+    f.sort = "progress";
+    f.limit = 3;
+    ck_assert_int_eq(store_exp_list_page(s, &f, &all, next, sizeof(next), err, sizeof(err)), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(all, 0), "id")), ids[2]);
+    ck_assert(json_real_value(json_object_get(json_array_get(all, 0), "progress")) == 1.0);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(all, 1), "id")), ids[0]);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(all, 2), "id")), ids[3]);
+    json_decref(all);
+    /* a new run inserted between pages does not shift the walk (keyset, not offsets) */
+    f.sort = "name";
+    f.ascending = 1;
+    f.limit = 3;
+    f.after = NULL;
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(page, 0), "name")), "alpha");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(page, 2), "name")),
+                     "ALPHA-two");
+    json_decref(page);
+    add_named(s, "aardvark", "CartPole", 0, 1000);
+    snprintf(cur, sizeof(cur), "%s", next);
+    f.after = cur;
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(page, 0), "name")), "beta");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(page, 0), "id")), ids[1]);
+    json_decref(page);
+
+    /* search: case-insensitive substring, combined with filters and sorts */
+    memset(&f, 0, sizeof(f));
+    f.q = "aLpHa";
+    f.limit = 100;
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(page), 3);
+    json_decref(page);
+    f.task = "CartPole";
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(page), 2);
+    json_decref(page);
+    f.task = NULL;
+    f.q = "%"; /* no wildcard meaning */
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(page), 0);
+    json_decref(page);
+
+    /* bad sorts and cursors */
+    memset(&f, 0, sizeof(f));
+    f.sort = "colour";
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)),
+                     AG_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "sort"));
+    ck_assert(!store_exp_sort_known("colour") && store_exp_sort_known("return"));
+    ck_assert(store_exp_sort_ascending("name") && store_exp_sort_ascending("state"));
+    ck_assert(!store_exp_sort_ascending("return") && !store_exp_sort_ascending(NULL));
+    f.sort = "name";
+    f.after = "zz";
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)),
+                     AG_EINVAL);
+    f.after = "5b5d"; /* hex of [] */
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)),
+                     AG_EINVAL);
+    /* a cursor of another sort is refused */
+    f.sort = "task";
+    f.after = NULL;
+    f.limit = 2;
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)), 0);
+    json_decref(page);
+    snprintf(cur, sizeof(cur), "%s", next);
+    f.sort = "name";
+    f.after = cur;
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)),
+                     AG_EINVAL);
+    f.sort = "task";
+    f.ascending = 1;
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)),
+                     AG_EINVAL);
+    f.sort = "submitted";
+    f.after = "abc";
+    ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)),
+                     AG_EINVAL);
+    store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void) {
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("core");
@@ -515,6 +752,7 @@ static Suite *store_suite(void) {
     tcase_add_test(tc, test_experiments_crud_and_list);
     tcase_add_test(tc, test_state_changes);
     tcase_add_test(tc, test_metrics_ingest);
+    tcase_add_test(tc, test_list_sort_search_pages);
     tcase_add_test(tc, test_tokens);
     tcase_add_test(tc, test_concurrent_readers);
     suite_add_tcase(s, tc);
