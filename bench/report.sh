@@ -17,7 +17,7 @@ RES=""
 MD="$ROOT/docs/benchmarks.md"
 PLOTS="$ROOT/docs/benchmarks/plots"
 DO_PLOTS=1
-FRAGMENTS="engine ppo physics daemon stream"
+FRAGMENTS="engine ppo physics train-physics learning-mujoco daemon stream"
 
 while [ $# -gt 0 ]; do
     case "$1" in

@@ -86,18 +86,14 @@ export async function daemonStart({stream = true, maxCores = 2} = {}) {
         async stop() {
             // cancel what still runs: angorad leaves its runs alive when it stops (queued ones
             // never start once it is gone)
-            const pids = [];
             if (!exited) {
                 const live = [];
                 for (const state of ["running", "paused"]) {
                     const list = await d.rest("GET", `/experiments?state=${state}&limit=1000`);
                     live.push(...(list.json?.items || []));
                 }
-                for (const e of live) {
-                    if (e.pid)
-                        pids.push(e.pid);
+                for (const e of live)
                     await d.rest("POST", `/experiments/${e.id}/cancel`);
-                }
                 for (const e of live)
                     await d.waitState(e.id, ["cancelled", "succeeded", "failed"], 20000)
                         .catch(() => {});
@@ -107,17 +103,21 @@ export async function daemonStart({stream = true, maxCores = 2} = {}) {
                 if (!exited)
                     proc.kill("SIGKILL");
             }
-            // a trainer that outlived its cancel must not outlive the test
-            // (only if the pid still is one of our trainers: its command line names our run dir)
-            for (const pid of pids) {
+            // a trainer that outlived its cancel, or that the scheduler started between the
+            // listing above and the daemon's exit, must not outlive the test: every process whose
+            // command line names our temporary folder is ours
+            for (const entry of fs.readdirSync("/proc")) {
+                if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid)
+                    continue;
                 try {
-                    if (fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir))
-                        process.kill(pid, "SIGKILL");
+                    if (fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(dir))
+                        process.kill(Number(entry), "SIGKILL");
                 } catch {
-                    // already gone, as it should be
+                    // gone meanwhile, or not ours to read
                 }
             }
-            fs.rmSync(dir, {recursive: true, force: true});
+            // a killed trainer may still be closing its files for a moment
+            fs.rmSync(dir, {recursive: true, force: true, maxRetries: 10, retryDelay: 100});
         },
     };
     return d;
