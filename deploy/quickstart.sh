@@ -98,6 +98,6 @@ angora is running.
   token:      $token
   data:       $data (database, token, run directories)
   log:        $home/angorad.log
-  client:     $prefix/bin/angoractl --url $url ls
+  client:     $prefix/bin/angoractl --data-dir $data ls
   stop:       deploy/quickstart.sh --stop
 INFO
