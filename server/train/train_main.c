@@ -406,15 +406,16 @@ static int train(const TrainArgs *a, int rank, int nranks) {
         int last = it >= total;
 
         /* deterministic evaluation on separate environments picks the best checkpoint */
-        double eval_ret = NAN, eval_std = NAN;
-        int improved = 0;
+        double eval_ret = NAN;
+        int improved = 0, evaluated = 0;
+        RlEvalResult ev;
+        memset(&ev, 0, sizeof ev);
         if (spec.eval.every > 0 && (it % spec.eval.every == 0 || last)) {
             if (rank == 0) {
-                RlEvalResult ev;
                 if (rl_trainer_evaluate(t, spec.eval.episodes, spec.eval.deterministic,
                                         spec.seed ^ EVAL_SEED_MIX, &ev, err, sizeof err) == 0) {
+                    evaluated = 1;
                     eval_ret = ev.mean;
-                    eval_std = ev.std;
                     double best = rl_trainer_best_eval(t);
                     improved = isnan(best) || ev.mean > best;
                 } else {
@@ -435,7 +436,7 @@ static int train(const TrainArgs *a, int rank, int nranks) {
         }
         double wall = wall_offset + (ag_time_now() - t_start);
         if (rank == 0) {
-            json_t *m = train_metrics_json(&st, wall, iter_s, eval_ret, eval_std);
+            json_t *m = train_metrics_json(&st, wall, iter_s, evaluated ? &ev : NULL);
             if (!m || json_dumpf(m, metrics, JSON_COMPACT) != 0 || fputc('\n', metrics) == EOF ||
                 fflush(metrics) != 0) {
                 json_decref(m);

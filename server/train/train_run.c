@@ -98,8 +98,17 @@ static json_t *num(double v) {
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s, double eval_return,
-                           double eval_std) {
+/* the key a task metric is reported under: success -> success_rate, other -> <name>_mean */
+static void metric_key(char *key, size_t key_sz, const char *prefix, const char *name) {
+    if (strcmp(name, "success") == 0) {
+        snprintf(key, key_sz, "%ssuccess_rate", prefix);
+    } else {
+        snprintf(key, key_sz, "%s%s_mean", prefix, name);
+    }
+}
+
+json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s,
+                           const RlEvalResult *eval) {
     json_t *o = json_object();
     if (!o) {
         return NULL;
@@ -123,17 +132,18 @@ json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s, 
     json_object_set_new(o, "epochs", json_integer(st->epochs));
     json_object_set_new(o, "unstable_episodes", json_integer(st->unstable));
     for (int m = 0; m < st->num_metrics; m++) {
-        char key[64];
-        if (strcmp(st->metric_names[m], "success") == 0) {
-            snprintf(key, sizeof key, "success_rate");
-        } else {
-            snprintf(key, sizeof key, "%s_mean", st->metric_names[m]);
-        }
+        char key[ENV_NAME_MAX + 16];
+        metric_key(key, sizeof key, "", st->metric_names[m]);
         json_object_set_new(o, key, num(st->metrics[m]));
     }
-    if (isfinite(eval_return)) {
-        json_object_set_new(o, "eval_return", json_real(eval_return));
-        json_object_set_new(o, "eval_return_std", num(eval_std));
+    if (eval && isfinite(eval->mean)) {
+        json_object_set_new(o, "eval_return", json_real(eval->mean));
+        json_object_set_new(o, "eval_return_std", num(eval->std));
+        for (int m = 0; m < eval->num_metrics; m++) {
+            char key[ENV_NAME_MAX + 16];
+            metric_key(key, sizeof key, "eval_", eval->metric_names[m]);
+            json_object_set_new(o, key, num(eval->metrics[m]));
+        }
     }
     json_object_set_new(o, "sps", num(iter_s > 0 ? (double)st->env_steps_iter / iter_s : NAN));
     json_object_set_new(o, "collect_s", json_real(t->collect));

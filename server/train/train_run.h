@@ -31,9 +31,11 @@ int train_rundir_prepare(const char *dir, int resume, char *err, size_t err_sz);
 int train_metrics_truncate(const char *path, int64_t iteration, double *last_wall_s, char *err,
                            size_t err_sz);
 
-/* the metrics object of one iteration (new reference); eval_return NaN when not evaluated */
-json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s, double eval_return,
-                           double eval_std);
+/* the metrics object of one iteration (new reference); `eval` is the periodic evaluation of
+ * this iteration or NULL: its return and task metrics go in as eval_return, eval_return_std and
+ * eval_<metric> (eval_success_rate, eval_consecutive_goals_mean) */
+json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s,
+                           const RlEvalResult *eval);
 
 /* writes DIR/status.json atomically */
 int train_status_write(const char *dir, const char *state, int64_t iteration, int64_t total,

@@ -117,7 +117,7 @@ START_TEST(test_metrics_json) {
     st.metrics[1] = 3.0;
     st.time.collect = 0.1;
     st.time.update = 0.3;
-    json_t *o = train_metrics_json(&st, 12.0, 0.5, NAN, NAN);
+    json_t *o = train_metrics_json(&st, 12.0, 0.5, NULL);
     ck_assert_ptr_nonnull(o);
     ck_assert_int_eq(json_integer_value(json_object_get(o, "iteration")), 7);
     ck_assert(json_is_null(json_object_get(o, "return_mean")));
@@ -136,8 +136,29 @@ START_TEST(test_metrics_json) {
         ck_assert_msg(json_object_get(o, keys[i]) != NULL, "missing %s", keys[i]);
     }
     json_decref(o);
-    o = train_metrics_json(&st, 12.0, 0.5, 480.0, 3.0);
+    ck_assert_ptr_null(json_object_get(o, "eval_success_rate"));
+    json_decref(o);
+    /* the evaluation's task metrics are reported beside its return */
+    RlEvalResult ev;
+    memset(&ev, 0, sizeof ev);
+    ev.mean = 480.0;
+    ev.std = 3.0;
+    ev.num_metrics = 2;
+    snprintf(ev.metric_names[0], sizeof ev.metric_names[0], "success");
+    snprintf(ev.metric_names[1], sizeof ev.metric_names[1], "consecutive_goals");
+    ev.metrics[0] = 0.9;
+    ev.metrics[1] = 12.5;
+    o = train_metrics_json(&st, 12.0, 0.5, &ev);
     ck_assert_double_eq(json_real_value(json_object_get(o, "eval_return")), 480.0);
+    ck_assert_double_eq(json_real_value(json_object_get(o, "eval_return_std")), 3.0);
+    ck_assert_double_eq(json_real_value(json_object_get(o, "eval_success_rate")), 0.9);
+    ck_assert_double_eq(json_real_value(json_object_get(o, "eval_consecutive_goals_mean")), 12.5);
+    json_decref(o);
+    /* a failed evaluation (NaN return) adds nothing */
+    ev.mean = NAN;
+    o = train_metrics_json(&st, 12.0, 0.5, &ev);
+    ck_assert_ptr_null(json_object_get(o, "eval_return"));
+    ck_assert_ptr_null(json_object_get(o, "eval_success_rate"));
     json_decref(o);
 }
 END_TEST
