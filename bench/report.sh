@@ -245,6 +245,14 @@ EOF
            "- load average (1, 5, 15 min) at the start: \(.load_start); at the end: \(.load_end // "-")",
            "- the whole run took \(if .duration_s then "\(.duration_s) s" else "-" end); command: `\(.command)`"' \
         "$RES/machine.json"
+    # a benchmark continued with --resume: every session, and the code each run executed
+    if jq -e '(.sessions // []) | length > 1' "$RES/machine.json" >/dev/null; then
+        echo "- sessions (the benchmark was continued with \`--resume\`):"
+        jq -r '.sessions[] | "  - \(.date): commit \(.commit[0:10]), training code \(.code), \(.jobs) at a time: `\(.command)`"' "$RES/machine.json"
+    fi
+    jq -r 'group_by(.code // "unrecorded") | map("\(.[0].code // "unrecorded") (\(length) runs; commits \([.[] | (.commit // "unrecorded")[0:10]] | unique | join(", ")))")
+           | if length == 1 then "- every run executed the same training code: \(.[0])"
+             else "- the runs executed DIFFERENT training code: \(join("; "))" end' "$RES/runs.json"
     echo
     echo "The machine was shared with other engineers' builds and tests during this run (see the load"
     echo "averages), so wall-clock and steps/s figures are lower bounds of what it does alone."
@@ -309,7 +317,7 @@ EOF
     # shortfalls in plain words
     short=$(jq -r "$JQDEF"'.[] | select(.kind == "learn" and .verdict != null and (.verdict | test("SHORT|not comparable|no result")))
         | "- **\(.group)**: \(.verdict). Tried: the settings of `bench/specs/\(.spec)` (\(.ok) seed(s), \(.env_steps | k) steps)."' "$RES/summary.json")
-    fails=$(jq -r '.[] | select(.failed | length > 0) | "- **\(.group)**: run(s) failed: \([.failed[] | "seed \(.seed) exit \(.exit_code)"] | join(", ")) (log under runs/\(.group)/)."' "$RES/summary.json")
+    fails=$(jq -r '.[] | select(.failed | length > 0) | "- **\(.group)**: run(s) failed: \([.failed[] | "seed \(.seed) \(if .exit_code == 3 then "interrupted (exit 3; continue with --resume)" else "exit \(.exit_code)" end)"] | join(", ")) (log under runs/\(.group)/)."' "$RES/summary.json")
     if [ -n "$short$fails" ]; then
         echo "## Where angora falls short of an anchor (or cannot be compared yet)"
         echo

@@ -3,13 +3,17 @@
 # 1 vs 2 rank scaling, run directly with angora-train; results go to bench/results/<stamp>/ and
 # bench/report.sh turns them into docs/benchmarks.md and docs/benchmarks/plots/*.png.
 #
-#   bench/run.sh [--quick|--full] [--tasks A,B] [--seeds N] [--build DIR] [--out DIR]
-#                [--episodes N] [--no-report] [--dry-run]
+#   bench/run.sh [--quick|--full] [--tasks A,B] [--seeds N] [--jobs N] [--build DIR]
+#                [--out DIR [--resume]] [--episodes N] [--no-report] [--dry-run]
 #
-# Runs are sequential, one at a time, each with 1 rank (the scaling runs excepted), so every
-# run has the machine's spare core for itself and its throughput is comparable. Specs are
-# bench/specs/*.json; the seed (and in --quick the budget) is replaced per run, and the exact
-# spec of every run is kept under <out>/specs/.
+# Learning runs have 1 rank each and run --jobs at a time (default 1; at most one per core, so
+# that every run has a core to itself and its throughput is comparable); the scaling runs and
+# the raw physics run alone afterwards. Specs are bench/specs/*.json; the seed (and in --quick
+# the budget) is replaced per run, and the exact spec of every run is kept under <out>/specs/.
+# --resume continues the results directory --out: finished runs are kept, interrupted ones
+# continue from their last checkpoint (angora-train --resume), the rest start. Every run record
+# names the commit and the training code it ran with; SIGTERM/SIGINT stop the trainers with a
+# checkpoint, so a long --full can be spread over several sessions.
 #
 # --quick (default): the six classic tasks at their full budgets (100k-400k steps), 2 seeds;
 #   InvertedPendulum (100k), Hopper (beta and gaussian) and HalfCheetah (200k), 1 seed;
@@ -32,30 +36,34 @@ TASKS=""
 SEEDS=""
 BUILD="$ROOT/build-release"
 OUT=""
+JOBS=1
+RESUME=0
 EPISODES=20
 REPORT=1
 DRY_RUN=0
 CMDLINE="bench/run.sh $*"
 
 usage() {
-    sed -n '5,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) MODE=quick ;;
     --full) MODE=full ;;
-    --tasks | --seeds | --build | --out | --episodes)
+    --tasks | --seeds | --jobs | --build | --out | --episodes)
         [ $# -ge 2 ] || bench_die 2 "$1 needs a value"
         case "$1" in
         --tasks) TASKS=$2 ;;
         --seeds) SEEDS=$2 ;;
+        --jobs) JOBS=$2 ;;
         --build) BUILD=$2 ;;
         --out) OUT=$2 ;;
         --episodes) EPISODES=$2 ;;
         esac
         shift
         ;;
+    --resume) RESUME=1 ;;
     --no-report) REPORT=0 ;;
     --dry-run) DRY_RUN=1 ;;
     -h | --help)
@@ -72,6 +80,16 @@ done
 
 if [ -n "$SEEDS" ]; then
     bench_is_count "$SEEDS" 1 100 || bench_die 2 "--seeds must be a whole number from 1 to 100, got '$SEEDS'"
+fi
+bench_is_count "$JOBS" 1 "$(nproc)" || bench_die 2 "--jobs must be a whole number from 1 to $(nproc) (one run per core), got '$JOBS'"
+if [ "$RESUME" = 1 ]; then
+    [ -n "$OUT" ] || bench_die 2 "--resume needs --out DIR, the results directory to continue"
+    [ -f "$OUT/machine.json" ] || bench_die 2 "--resume: $OUT/machine.json missing: not a bench/run.sh results directory"
+    prev_mode=$(jq -r '.mode // empty' "$OUT/machine.json" 2>/dev/null) ||
+        bench_die 2 "--resume: $OUT/machine.json is not valid JSON"
+    [ "$prev_mode" = "$MODE" ] || bench_die 2 "--resume: $OUT is a '$prev_mode' benchmark, this is '$MODE'"
+elif [ -n "$OUT" ] && [ -e "$OUT/machine.json" ]; then
+    bench_die 2 "$OUT already holds a benchmark; add --resume to continue it, or choose another --out"
 fi
 bench_is_count "$EPISODES" 1 10000 || bench_die 2 "--episodes must be a whole number from 1 to 10000, got '$EPISODES'"
 if [ -n "$TASKS" ]; then
@@ -172,64 +190,123 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$ROOT/bench/results/$STAMP}
 mkdir -p "$OUT/runs" "$OUT/specs" "$OUT/throughput"
+COMMIT=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+CODE_ID=$(bench_code_id "$ROOT")
 # per-run wall-clock cap: a run that hangs must not hold the whole benchmark
 if [ "$MODE" = quick ]; then RUN_TIMEOUT=600; else RUN_TIMEOUT=14400; fi
 
-bench_machine_json "$ROOT" "$MODE" "$CMDLINE" "$STAMP" >"$OUT/machine.json"
-lscpu >"$OUT/lscpu.txt" 2>/dev/null || true
-echo "bench: $MODE benchmark -> $OUT (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+if [ "$RESUME" = 1 ]; then
+    # the first session's machine record stays; each session is listed with its commit
+    jq --arg cmd "$CMDLINE" --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg commit "$COMMIT" \
+        --arg code "$CODE_ID" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson jobs "$JOBS" \
+        '.sessions = (.sessions // []) + [{command: $cmd, date: $date, commit: $commit,
+          code: $code, load_start: $load, jobs: $jobs}]' \
+        "$OUT/machine.json" >"$OUT/machine.json.tmp" && mv "$OUT/machine.json.tmp" "$OUT/machine.json"
+else
+    bench_machine_json "$ROOT" "$MODE" "$CMDLINE" "$STAMP" |
+        jq --arg code "$CODE_ID" --argjson jobs "$JOBS" \
+            '.code = $code | .jobs = $jobs
+             | .sessions = [{command, date, commit, code: $code, load_start, jobs: $jobs}]' \
+            >"$OUT/machine.json"
+    lscpu >"$OUT/lscpu.txt" 2>/dev/null || true
+fi
+echo "bench: $MODE benchmark -> $OUT ($JOBS at a time; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+
+# stopping the benchmark stops its trainers the way they expect: SIGTERM, checkpoint, exit 3
+stop_trainers() {
+    trap - TERM INT
+    echo "bench: stopping; interrupted runs keep a checkpoint (continue with --out $OUT --resume)" >&2
+    pkill -TERM -f -- "--run-dir $OUT/runs/" 2>/dev/null || true
+    wait
+    exit 143
+}
+trap stop_trainers TERM INT
 
 # one training run, its deterministic evaluation and its record
-run_one() { # group spec seed budget ranks kind
-    local group=$1 spec=$2 seed=$3 budget=$4 ranks=$5 kind=$6
+# true when the run's record says it finished (a --resume keeps it)
+run_finished() { # group seed
+    local rec="$OUT/runs/$1/seed$2.run.json"
+    [ -f "$rec" ] && jq -e '.exit_code == 0' "$rec" >/dev/null 2>&1
+}
+
+run_one() { # group spec seed budget ranks kind order
+    local group=$1 spec=$2 seed=$3 budget=$4 ranks=$5 kind=$6 order=$7
     local dir="$OUT/runs/$group/seed$seed" sp="$OUT/specs/$group-seed$seed.json"
-    local t0 t1 rc=0 erc=0 load0
-    ORDER=$((ORDER + 1))
+    local log="$OUT/runs/$group/seed$seed.log"
+    local t0 t1 rc=0 erc=0 load0 started cont=()
     mkdir -p "$OUT/runs/$group"
-    rm -rf "$dir"
-    jq --argjson seed "$seed" --argjson budget "$budget" --argjson ranks "$ranks" \
-        '.seed = $seed | .ranks = $ranks | if $budget > 0 then .budget.env_steps = $budget else . end' \
-        "$HERE/specs/$spec" >"$sp"
+    if [ "$RESUME" = 1 ] && [ -f "$sp" ] && [ -f "$dir/checkpoints/last.ckpt" ]; then
+        cont=(--resume) # interrupted earlier: same spec, from its last checkpoint
+    else
+        rm -rf "$dir"
+        jq --argjson seed "$seed" --argjson budget "$budget" --argjson ranks "$ranks" \
+            '.seed = $seed | .ranks = $ranks | if $budget > 0 then .budget.env_steps = $budget else . end' \
+            "$HERE/specs/$spec" >"$sp"
+    fi
+    rm -f "$OUT/runs/$group/seed$seed.run.json"
     load0=$(cut -d' ' -f1 /proc/loadavg)
-    printf 'bench: %-24s seed %d ranks %d ... ' "$group" "$seed" "$ranks"
+    started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     t0=$(date +%s.%N)
     if [ "$ranks" = 1 ]; then
-        timeout "$RUN_TIMEOUT" nice -n 5 "$TRAIN" "$sp" --run-dir "$dir" --quiet \
-            >"$OUT/runs/$group/seed$seed.log" 2>&1 || rc=$?
+        timeout "$RUN_TIMEOUT" nice -n 5 "$TRAIN" "$sp" --run-dir "$dir" --quiet "${cont[@]}" \
+            >>"$log" 2>&1 || rc=$?
     else
         timeout "$RUN_TIMEOUT" nice -n 5 mpirun --allow-run-as-root --oversubscribe \
             -np "$ranks" --bind-to none -x OPENBLAS_NUM_THREADS -x ANGORA_DATA_DIR \
-            "$TRAIN" "$sp" --run-dir "$dir" --quiet >"$OUT/runs/$group/seed$seed.log" 2>&1 || rc=$?
+            "$TRAIN" "$sp" --run-dir "$dir" --quiet "${cont[@]}" >>"$log" 2>&1 || rc=$?
     fi
     t1=$(date +%s.%N)
     if [ "$rc" = 0 ] && [ -f "$dir/checkpoints/best.ckpt" ]; then
         nice -n 5 "$TRAIN" --evaluate "$dir/checkpoints/best.ckpt" --episodes "$EPISODES" \
-            --deterministic >"$dir/eval.json" 2>>"$OUT/runs/$group/seed$seed.log" || erc=$?
+            --deterministic >"$dir/eval.json" 2>>"$log" || erc=$?
     else
         erc=-1
     fi
     jq -n --arg group "$group" --arg spec "$spec" --arg task "$(jq -r .task "$sp")" \
         --argjson seed "$seed" --argjson ranks "$ranks" --arg kind "$kind" \
-        --argjson order "$ORDER" --argjson rc "$rc" --argjson erc "$erc" --argjson wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
+        --argjson order "$order" --argjson rc "$rc" --argjson erc "$erc" --argjson wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
         --argjson load "$load0" --argjson loadend "$(cut -d' ' -f1 /proc/loadavg)" \
+        --arg commit "$COMMIT" --arg code "$CODE_ID" --arg started "$started" \
+        --argjson jobs "$JOBS" --argjson resumed "$([ ${#cont[@]} -gt 0 ] && echo true || echo false)" \
         '{group: $group, spec: $spec, task: $task, seed: $seed, ranks: $ranks, kind: $kind,
           order: $order, exit_code: $rc, eval_exit_code: $erc, process_wall_s: $wall,
-          load_start: $load, load_end: $loadend}' >"$OUT/runs/$group/seed$seed.run.json"
+          load_start: $load, load_end: $loadend, commit: $commit, code: $code,
+          started: $started, jobs: $jobs, resumed: $resumed}' >"$OUT/runs/$group/seed$seed.run.json"
     if [ "$rc" = 0 ]; then
-        echo "done in $(jq -r '.process_wall_s' "$OUT/runs/$group/seed$seed.run.json") s"
+        printf 'bench: %-24s seed %d ranks %d: done in %s s\n' "$group" "$seed" "$ranks" \
+            "$(jq -r '.process_wall_s' "$OUT/runs/$group/seed$seed.run.json")"
     else
-        echo "FAILED (exit $rc, see $OUT/runs/$group/seed$seed.log)"
+        printf 'bench: %-24s seed %d ranks %d: FAILED (exit %s, see %s)\n' "$group" "$seed" \
+            "$ranks" "$rc" "$log"
     fi
 }
 
 T_START=$(date +%s)
 ORDER=0
-# fd 3 so that nothing a run starts (mpirun forwards stdin) can eat the plan
+# fd 3 so that nothing a run starts (mpirun forwards stdin) can eat the plan; 1-rank runs go
+# --jobs at a time, a multi-rank run waits for the machine to be free and runs alone
 while read -r -u 3 group spec seeds budget ranks kind task; do
     for ((s = 1; s <= seeds; s++)); do
-        run_one "$group" "$spec" "$s" "$budget" "$ranks" "$kind" </dev/null
+        ORDER=$((ORDER + 1))
+        if [ "$RESUME" = 1 ] && run_finished "$group" "$s"; then
+            printf 'bench: %-24s seed %d: finished in an earlier session, kept\n' "$group" "$s"
+            continue
+        fi
+        if [ "$ranks" = 1 ] && [ "$JOBS" -gt 1 ]; then
+            while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+                wait -n || true
+            done
+            run_one "$group" "$spec" "$s" "$budget" "$ranks" "$kind" "$ORDER" </dev/null &
+        else
+            wait
+            # in the background all the same: bash runs the stop trap only between commands,
+            # and `wait` is where it can
+            run_one "$group" "$spec" "$s" "$budget" "$ranks" "$kind" "$ORDER" </dev/null &
+            wait $!
+        fi
     done
 done 3<<<"$PLAN"
+wait
 
 # raw physics of the MuJoCo tasks of this plan, for the throughput comparison
 PHYS_S=1

@@ -48,3 +48,16 @@ bench_machine_json() { # root mode cmdline stamp
           kernel: $kernel, os: $os, load_start: $load, openblas: $blas, mujoco: $mujoco,
           compiler: $cc}'
 }
+
+# an identifier of the code a training run executes (the trees of common/, server/ and the build
+# files at HEAD, plus "+dirty" when the tree has changes there): runs of different commits with
+# the same identifier ran the same trainer
+bench_code_id() { # root
+    local root=$1 id
+    id=$(git -C "$root" rev-parse HEAD:common HEAD:server HEAD:CMakeLists.txt HEAD:cmake 2>/dev/null |
+        sha1sum | cut -c1-12) || id=unknown
+    if [ -n "$(git -C "$root" status --porcelain --untracked-files=no -- common server CMakeLists.txt cmake 2>/dev/null)" ]; then
+        id="$id+dirty"
+    fi
+    echo "$id"
+}

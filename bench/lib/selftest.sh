@@ -52,6 +52,14 @@ expect_exit 2 "--tasks must be a comma-separated list" "$RUN" --tasks 'a,,b' --d
 expect_exit 2 "--tasks must be a comma-separated list" "$RUN" --tasks 'Hopper;rm' --dry-run
 expect_exit 2 "'NoSuchTask' is not a task" "$RUN" --tasks CartPole,NoSuchTask --dry-run
 expect_exit 2 "--seeds needs a value" "$RUN" --seeds
+expect_exit 2 "--jobs must be a whole number" "$RUN" --jobs 0 --dry-run
+expect_exit 2 "--jobs must be a whole number" "$RUN" --jobs "$(($(nproc) + 1))" --dry-run
+expect_exit 2 "--resume needs --out" "$RUN" --resume --dry-run
+mkdir -p "$W/notres"
+expect_exit 2 "not a bench/run.sh results directory" "$RUN" --out "$W/notres" --resume --dry-run
+echo '{"mode": "full"}' >"$W/notres/machine.json"
+expect_exit 2 "is a 'full' benchmark, this is 'quick'" "$RUN" --quick --out "$W/notres" --resume --dry-run
+expect_exit 2 "add --resume to continue it" "$RUN" --full --out "$W/notres" --dry-run
 
 # the full plan: 6 classic + 9 locomotion x 2 policies + 3 hand, 3 seeds for classic and
 # locomotion, and 1 vs 2 rank scaling runs
@@ -85,6 +93,60 @@ if [ -n "$TRAIN" ]; then
         OPENBLAS_NUM_THREADS=1 "$TRAIN" "$W/spec.json" --run-dir "$W/run-$(basename "$s" .json)" --quiet >"$W/err" 2>&1 || rc=$?
         [ "$rc" = 0 ] && ok || fail "angora-train refuses $(basename "$s") (exit $rc): $(head -c 300 "$W/err")"
     done
+fi
+
+# ---- real runs: two at a time, then an interrupted run continued with --resume ----
+if [ -n "$TRAIN" ]; then
+    BUILD=$(cd "$(dirname "$TRAIN")/../.." && pwd)
+    rc=0
+    "$RUN" --quick --tasks CartPole --seeds 2 --jobs 2 --build "$BUILD" --out "$W/rb" --no-report \
+        >"$W/rb.out" 2>&1 || rc=$?
+    if [ "$rc" = 0 ]; then
+        for g in CartPole/seed1 CartPole/seed2 CartPole-1rank/seed1 CartPole-2ranks/seed1; do
+            jq -e '.exit_code == 0 and .eval_exit_code == 0 and (.commit | length) == 40
+                   and (.code | length) >= 12 and .jobs == 2 and .resumed == false' \
+                "$W/rb/runs/$g.run.json" >/dev/null 2>&1 && ok || fail "--jobs 2: record of $g: $(cat "$W/rb/runs/$g.run.json" 2>&1 | head -c 300)"
+            jq -e 'has("mean")' "$W/rb/runs/$g/eval.json" >/dev/null 2>&1 && ok || fail "--jobs 2: no evaluation of $g"
+        done
+        # a second session keeps every finished run
+        "$RUN" --quick --tasks CartPole --seeds 2 --jobs 2 --build "$BUILD" --out "$W/rb" --resume \
+            --no-report >"$W/rb2.out" 2>&1 && ok || fail "--resume of a finished benchmark failed: $(tail -c 300 "$W/rb2.out")"
+        [ "$(grep -c 'finished in an earlier session, kept' "$W/rb2.out")" = 4 ] && ok || fail "--resume reran finished runs: $(cat "$W/rb2.out")"
+        jq -e '(.sessions | length) == 2' "$W/rb/machine.json" >/dev/null && ok || fail "--resume did not list its session in machine.json"
+    else
+        fail "run.sh --jobs 2 failed (exit $rc): $(tail -c 400 "$W/rb.out")"
+    fi
+    # stop a benchmark in the middle of a run: the trainer checkpoints, --resume continues it
+    "$RUN" --quick --tasks CartPoleNoVel --seeds 1 --build "$BUILD" --out "$W/ri" --no-report \
+        >"$W/ri.out" 2>&1 &
+    bench_pid=$!
+    for _ in $(seq 1 200); do
+        [ -s "$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl" ] && break
+        sleep 0.1
+    done
+    sleep 1
+    kill -TERM "$bench_pid"
+    rc=0
+    wait "$bench_pid" || rc=$?
+    [ "$rc" = 143 ] && ok || fail "a stopped benchmark exited $rc, expected 143: $(tail -c 300 "$W/ri.out")"
+    [ -f "$W/ri/runs/CartPoleNoVel/seed1/checkpoints/last.ckpt" ] && ok || fail "the stopped run left no checkpoint"
+    # its record, if it was written, says it was interrupted (exit 3), not that it ended
+    if [ ! -e "$W/ri/runs/CartPoleNoVel/seed1.run.json" ] ||
+        jq -e '.exit_code == 3' "$W/ri/runs/CartPoleNoVel/seed1.run.json" >/dev/null 2>&1; then ok; else fail "a stopped run has a record as if it had ended: $(head -c 300 "$W/ri/runs/CartPoleNoVel/seed1.run.json")"; fi
+    pgrep -f -- "--run-dir $W/ri/" >/dev/null && fail "trainers still run after the benchmark stopped" || ok
+    before=$(wc -l <"$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl")
+    rc=0
+    "$RUN" --quick --tasks CartPoleNoVel --seeds 1 --build "$BUILD" --out "$W/ri" --resume --no-report \
+        >"$W/ri2.out" 2>&1 || rc=$?
+    if [ "$rc" = 0 ] && jq -e '.exit_code == 0 and .resumed == true' "$W/ri/runs/CartPoleNoVel/seed1.run.json" >/dev/null 2>&1; then
+        ok
+        # the metrics continue where the checkpoint was: one line per iteration, no restart
+        jq -s -e '[.[].iteration] as $i | $i == [range(1; ($i | length) + 1)]' \
+            "$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl" >/dev/null && ok || fail "resumed metrics are not one line per iteration"
+        [ "$(wc -l <"$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl")" -gt "$before" ] && ok || fail "the resumed run added no iterations"
+    else
+        fail "--resume of an interrupted run failed (exit $rc): $(tail -c 300 "$W/ri2.out") $(cat "$W/ri/runs/CartPoleNoVel/seed1.run.json" 2>&1 | head -c 300)"
+    fi
 fi
 
 # ---- report.sh on a results directory with known numbers ----
