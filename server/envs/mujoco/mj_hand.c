@@ -128,6 +128,10 @@ static void hand_observe(const EnvMjHandShared *sh, const EnvMjHandState *st, fl
             o[HAND_NJOINT + j] = (float)d->qvel[sh->jnt_dof[j]];
         }
     }
+    if (sh->off_tips >= 0)
+        for (int i = 0; i < HAND_NTIP; i++)
+            for (int c = 0; c < 3; c++)
+                obs[sh->off_tips + 3 * i + c] = (float)hand_tip(sh, d, i)[c];
     if (sh->off_touch >= 0)
         for (int i = 0; i < sh->ntouch; i++)
             obs[sh->off_touch + i] = (float)log1p(d->sensordata[sh->touch_adr[i]]);
@@ -186,13 +190,14 @@ static const char *const hand_finger_names[] = {"index",  "middle", "ring",
                                                 "little", "random", NULL};
 
 static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *err, size_t err_sz) {
-    static const char *const keys_reach[] = {"control",    "proprioception", "touch", "goal",
-                                             "asymmetric", "discrete_bins",  NULL};
-    static const char *const keys_free[] = {"control",    "proprioception", "touch",  "goal",
-                                            "asymmetric", "discrete_bins",  "finger", NULL};
-    static const char *const keys_block[] = {"control", "proprioception", "touch",
-                                             "goal",    "asymmetric",     "discrete_bins",
-                                             "vision",  "image_size",     NULL};
+    static const char *const keys_reach[] = {"control", "proprioception", "fingertips",    "touch",
+                                             "goal",    "asymmetric",     "discrete_bins", NULL};
+    static const char *const keys_free[] = {"control",       "proprioception", "fingertips",
+                                            "touch",         "goal",           "asymmetric",
+                                            "discrete_bins", "finger",         NULL};
+    static const char *const keys_block[] = {
+        "control",    "proprioception", "fingertips", "touch",      "goal",
+        "asymmetric", "discrete_bins",  "vision",     "image_size", NULL};
     const char *const *keys = sh->kind == HAND_REACH        ? keys_reach
                               : sh->kind == HAND_FREE_REACH ? keys_free
                                                             : keys_block;
@@ -207,6 +212,8 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
         (rc = ag_json_get_enum(options, ENV_OPTIONS_PATH, "control", hand_control_names, 0,
                                &control, &je)) != 0 ||
         (rc = ag_json_get_bool(options, ENV_OPTIONS_PATH, "proprioception", 1, &sh->use_proprio,
+                               &je)) != 0 ||
+        (rc = ag_json_get_bool(options, ENV_OPTIONS_PATH, "fingertips", 0, &sh->use_fingertips,
                                &je)) != 0 ||
         (rc = ag_json_get_bool(options, ENV_OPTIONS_PATH, "touch", 1, &sh->use_touch, &je)) != 0 ||
         (rc = ag_json_get_bool(options, ENV_OPTIONS_PATH, "goal", 1, &sh->use_goal, &je)) != 0 ||
@@ -327,10 +334,15 @@ static void hand_spec_fill(EnvMjHandShared *sh, EnvSpec *s) {
     int asym_size = sh->kind == HAND_REACH        ? 6 * HAND_NTIP
                     : sh->kind == HAND_FREE_REACH ? 3 * HAND_NTIP + 3
                                                   : 6 + 3 * HAND_NTIP + 4;
-    sh->off_proprio = sh->off_touch = sh->off_vision = sh->off_goal = sh->off_asym = -1;
+    sh->off_proprio = sh->off_tips = sh->off_touch = sh->off_vision = sh->off_goal = -1;
+    sh->off_asym = -1;
     if (sh->use_proprio) {
         sh->off_proprio = s->obs_size;
         env_spec_add_sensation(s, "proprioception", 2 * HAND_NJOINT, 1, 1, 0);
+    }
+    if (sh->use_fingertips) {
+        sh->off_tips = s->obs_size;
+        env_spec_add_sensation(s, "fingertips", 3 * HAND_NTIP, 1, 1, 0);
     }
     if (sh->use_touch) {
         sh->off_touch = s->obs_size;
@@ -623,8 +635,9 @@ static void hand_snapshot_load(const EnvTask *task, void *state, const void *src
 }
 
 static json_t *hand_reach_defaults(void) {
-    return json_pack("{s:s, s:b, s:b, s:b, s:b, s:i}", "control", "relative", "proprioception", 1,
-                     "touch", 1, "goal", 1, "asymmetric", 0, "discrete_bins", 0);
+    return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i}", "control", "relative", "proprioception",
+                     1, "fingertips", 0, "touch", 1, "goal", 1, "asymmetric", 0, "discrete_bins",
+                     0);
 }
 
 static json_t *hand_free_reach_defaults(void) {

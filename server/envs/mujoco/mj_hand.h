@@ -42,6 +42,8 @@ typedef struct EnvMjHandShared {
     EnvMjHandKind kind;
     int relative;
     int use_proprio, use_touch, use_goal, asymmetric;
+    int use_fingertips; /* the actor sees the fingertip positions (like Gymnasium's achieved_goal)
+                         */
     EnvMjHandVision vision;
     int finger; /* HandFreeReach: 0..3, or -1 for a random finger per episode */
     int discrete_bins;
@@ -59,7 +61,7 @@ typedef struct EnvMjHandShared {
     int obj_qpos, obj_dof; /* HandBlock */
     int goal_mocap;        /* HandBlock goal cube, or first reach target marker */
     double drop_z;         /* HandBlock: the palm's height */
-    int off_proprio, off_touch, off_vision, off_goal, off_asym; /* -1 when off */
+    int off_proprio, off_tips, off_touch, off_vision, off_goal, off_asym; /* -1 when off */
 } EnvMjHandShared;
 
 typedef struct EnvMjHandState {

@@ -196,9 +196,33 @@ START_TEST(test_specs_and_options) {
 
     hand_open(&e, &env_mj_hand_reach_class, NULL, 1);
     ck_assert_int_eq(hand_sensation(&e, "goal")->size, 15);
+    ck_assert_ptr_null(hand_sensation(&e, "fingertips"));
     ck_assert_double_eq_tol(e.task.spec.control_dt, 0.02, 1e-12);
     ck_assert_int_eq(e.task.spec.max_episode_steps, 100);
     ck_assert_str_eq(e.task.spec.metric_names[0], "success");
+    hand_close(&e);
+
+    /* the fingertips sensation: where the five tips are now, in the actor's observation, and
+     * they move with the hand */
+    hand_open(&e, &env_mj_hand_reach_class, "{\"fingertips\": true, \"touch\": false}", 1);
+    const EnvSensation *tips = hand_sensation(&e, "fingertips");
+    ck_assert_ptr_nonnull(tips);
+    ck_assert_int_eq(tips->size, 15);
+    ck_assert_int_eq(tips->critic_only, 0);
+    ck_assert_int_eq(e.task.spec.obs_size, 48 + 15 + 15);
+    for (int i = 0; i < 5; i++)
+        for (int c = 0; c < 3; c++)
+            ck_assert_float_eq(e.obs[tips->offset + 3 * i + c],
+                               (float)e.st->d->site_xpos[3 * e.sh->tip_site[i] + c]);
+    float before = e.obs[tips->offset];
+    float bend[20];
+    for (int i = 0; i < 20; i++)
+        bend[i] = 1.0f;
+    for (int t = 0; t < 10; t++)
+        hand_step(&e, bend);
+    ck_assert(fabsf(e.obs[tips->offset] - before) > 1e-3f);
+    ck_assert_float_eq(e.obs[tips->offset + 14],
+                       (float)e.st->d->site_xpos[3 * e.sh->tip_site[4] + 2]);
     hand_close(&e);
 
     hand_open(&e, &env_mj_hand_free_reach_class, "{\"finger\": \"ring\"}", 1);
@@ -218,6 +242,7 @@ START_TEST(test_specs_and_options) {
         {&env_mj_hand_block_class, "{\"colour\": 1}", AG_ESPEC, "colour"},
         {&env_mj_hand_block_class, "{\"control\": \"sideways\"}", AG_ESPEC, "control"},
         {&env_mj_hand_block_class, "{\"touch\": 3}", AG_ESPEC, "touch"},
+        {&env_mj_hand_reach_class, "{\"fingertips\": \"yes\"}", AG_ESPEC, "fingertips"},
         {&env_mj_hand_block_class, "{\"discrete_bins\": 1}", AG_ESPEC, "discrete_bins"},
         {&env_mj_hand_block_class, "{\"discrete_bins\": 5000}", AG_ESPEC, "discrete_bins"},
         {&env_mj_hand_block_class, "{\"vision\": \"eyes\"}", AG_ESPEC, "vision"},
