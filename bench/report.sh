@@ -130,21 +130,29 @@ EOF
         i=0
         for g in $groups; do
             [ -s "$WORK/curve-$g.tsv" ] || continue
-            plotcmd+="'$WORK/curve-$g.tsv' using 1:7 with linespoints lw 2 pt 7 ps 0.5 lc $((i + 1)) title '$g $metric', "
+            plotcmd+="'$WORK/curve-$g.tsv' using XCOL:7 with lines lw 2 lc $((i + 1)) title '$g $metric of training episodes', "
+            plotcmd+="'' using XCOL:8 with points pt 7 ps 0.7 lc $((i + 1)) title '$g deterministic evaluation', "
             i=$((i + 1))
         done
-        gnuplot <<EOF 2>"$WORK/gnuplot.err" || true
+        # by environment steps, and by wall-clock hours (how far this machine gets in an hour)
+        local xcol xlabel suffix
+        for xcol in 1 9; do
+            if [ "$xcol" = 1 ]; then xlabel='environment steps' suffix=""; else xlabel='wall-clock hours (one core)' suffix="-hours"; fi
+            gnuplot <<EOF 2>"$WORK/gnuplot.err" || true
 set terminal pngcairo size 900,400 font ",10" noenhanced
-set output '$PLOTS/$task-$metric.png'
-set title "$task: $metric of training episodes (mean of seeds) - angora $SHORT, $DATE"
-set xlabel 'environment steps'
+set output '$PLOTS/$task-$metric$suffix.png'
+set title "$task: $metric (line: training episodes, mean of seeds; points: deterministic evaluations) - $SHORT"
+set xlabel '$xlabel'
 set ylabel '$metric'
+set key top left
 set grid
 set datafile missing '?'
 set datafile separator '\t'
+XCOL = $xcol
 plot ${plotcmd%, }
 EOF
-        [ -s "$PLOTS/$task-$metric.png" ] && echo "$task-$metric.png" >>"$WORK/plots.list"
+            [ -s "$PLOTS/$task-$metric$suffix.png" ] && echo "$task-$metric$suffix.png" >>"$WORK/plots.list"
+        done
     fi
     return 0
 }
@@ -189,7 +197,7 @@ learn_table() { # kind
     if [ "$MODE" = quick ]; then
         cat <<'EOF'
 This is a **`--quick` run**: the classic tasks at their full budgets with 2 seeds, but the MuJoCo
-tasks at reduced budgets (200k steps instead of 1M, 1 seed) and the hand at 3 iterations, so
+tasks at reduced budgets (200k steps instead of 1M, 1 seed) and the hand at 24,576 steps, so
 the locomotion and hand rows are **not comparable** with the 1M-step anchors and say so. The
 full table (`--full`, at least 3 seeds per classic and locomotion task) has not been run yet.
 EOF
@@ -206,25 +214,25 @@ EOF
     echo
     cat <<'EOF'
 `bench/run.sh` builds `angora-train` and `bench_physics` (Release) in `build-release/` if they
-are missing, then runs every task x seed **sequentially, one run at a time, 1 rank each** (the
-scaling runs use 2), with `OPENBLAS_NUM_THREADS=1` and `nice -n 5`; after each training it
-evaluates `checkpoints/best.ckpt` deterministically (20 episodes, `angora-train --evaluate
-CKPT --episodes 20 --deterministic`). Everything a run wrote (spec, metrics.jsonl, checkpoints,
-evaluation, log, a run record with exit code, wall time and load average) stays under
-`bench/results/<stamp>/` (git-ignored); `bench/report.sh` makes this page from it.
+are missing, then runs every task x seed with 1 rank, `--jobs` runs at a time (at most one per
+core; the machine record below says how many this run used), with `OPENBLAS_NUM_THREADS=1` and
+`nice -n 5`; the scaling runs (2 ranks) and the raw physics run alone afterwards. After each
+training it evaluates `checkpoints/best.ckpt` deterministically (20 episodes, `angora-train
+--evaluate CKPT --episodes 20 --deterministic`). Everything a run wrote (spec, metrics.jsonl,
+checkpoints, evaluation, log, a run record with exit code, wall time, load average, commit and
+training-code identifier) stays under `bench/results/<stamp>/` (git-ignored); `bench/report.sh`
+makes this page from it. A stopped benchmark (SIGTERM/SIGINT) checkpoints its trainers;
+`bench/run.sh --full --out DIR --resume` continues it, keeping finished runs.
 
-- `--quick`: under 10 minutes (the whole run behind this page took the time given under
-  Machine; the limit is 20 minutes).
-- `--full`: classic tasks at their budgets x 3 seeds, the nine locomotion tasks at 1M steps with
-  beta and gaussian x 3 seeds (54 runs), the hand tasks at 1M steps x 1 seed (123 iterations of
-  32 environments x 256 steps), raw physics 3 s per task, CartPole and Hopper (1M) on 1 and 2
-  ranks. **Expected duration: about 7-8 hours** on this 2-core machine, from the rates of the
-  first `--quick` run (shared machine): locomotion 1M steps takes about 2-3 minutes per run for
-  Hopper and HalfCheetah (5.5k-8k steps/s end to end) and up to about 8 minutes for Ant and
-  Humanoid (raw physics 3.5k-5k steps/s), about 3-3.5 h for the 54 runs; the hand's
-  `wider_lstm` trains at about 260 steps/s end to end (updates take three quarters of it), about
-  65-80 minutes per 1M-step task, 3.5-4 h for the three; classic, scaling and physics under 30
-  minutes.
+- `--quick`: under 10 minutes (the limit is 20 minutes).
+- `--full`: HandBlock (8.2M steps, the hours-long curve), HandReach and HandFreeReach (their
+  specs' budgets, 1 seed each); the classic tasks at their budgets x 3 seeds; the nine
+  locomotion tasks at 1M steps with beta and gaussian x 3 seeds (54 runs); raw physics 3 s per
+  task; CartPole and Hopper (1M) on 1 and 2 ranks. **Expected duration: about 4 hours with
+  `--jobs 2`, about 7.5 hours with `--jobs 1`** on this 2-core machine: HandBlock takes 1.5-2 h of
+  one core, HandReach and HandFreeReach together about 45 minutes, the 54 locomotion runs about
+  3.5 core-hours (2-3 minutes each for Hopper, HalfCheetah and Walker2d, up to about 8 for Ant
+  and Humanoid), classic, scaling and physics under 20 minutes.
 
 Definitions: **deterministic eval** is the mean return of 20 episodes of `best.ckpt` acting with
 the distribution's mean/mode, averaged over seeds (+- the standard deviation over seeds);

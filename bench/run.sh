@@ -17,13 +17,15 @@
 #
 # --quick (default): the six classic tasks at their full budgets (100k-400k steps), 2 seeds;
 #   InvertedPendulum (100k), Hopper (beta and gaussian) and HalfCheetah (200k), 1 seed;
-#   HandReach for 3 iterations (24,576 steps); raw physics at 1 s per task; CartPole (100k) and
+#   HandReach for 24,576 steps; raw physics at 1 s per task; CartPole (100k) and
 #   Hopper (100k) on 1 and 2 ranks. About 8 minutes on 2 cores (limit: 20).
-# --full: classic at their budgets x 3 seeds; the nine locomotion tasks at 1M steps, beta and
-#   gaussian, 3 seeds each (54 runs); the three hand tasks at 1M steps, 1 seed; raw physics at
-#   3 s per task; CartPole and Hopper (1M) on 1 and 2 ranks. Expected duration on this 2-core
-#   machine: about 7-8 hours (locomotion about 3-3.5 h, hand about 3.5-4 h, the rest under
-#   30 min); docs/benchmarks.md gives the measured rates this estimate comes from.
+# --full: HandBlock (8.2M steps: the hours-long curve), HandReach and HandFreeReach (their
+#   specs' budgets), 1 seed each, first; classic at their budgets x 3 seeds; the nine
+#   locomotion tasks at 1M steps, beta and gaussian, 3 seeds each (54 runs); raw physics at 3 s
+#   per task; CartPole and Hopper (1M) on 1 and 2 ranks. Expected duration on this 2-core
+#   machine: about 4 hours with --jobs 2, about 7.5 hours with --jobs 1 (HandBlock 1.5-2 h,
+#   HandReach + HandFreeReach about 45 min, locomotion about 3.5 h, the rest under 20 min);
+#   docs/benchmarks.md gives the measured rates this estimate comes from.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -124,6 +126,10 @@ plan() {
         s_classic=${SEEDS:-3}
         s_loco=${SEEDS:-3}
         s_hand=1
+        # longest first, so that with --jobs 2 the hours-long HandBlock run overlaps the rest
+        for t in HandBlock HandReach HandFreeReach; do
+            echo "$t $t.json $s_hand 0 1 learn"
+        done
         for t in CartPole Acrobot Pendulum MountainCarContinuous CartPoleNoVel PendulumNoVel; do
             echo "$t $t.json $s_classic 0 1 learn"
         done
@@ -131,9 +137,6 @@ plan() {
             Walker2d Ant Humanoid; do
             echo "$t-beta $t-beta.json $s_loco 0 1 learn"
             echo "$t-gaussian $t-gaussian.json $s_loco 0 1 learn"
-        done
-        for t in HandReach HandFreeReach HandBlock; do
-            echo "$t $t.json $s_hand 0 1 learn"
         done
         echo "CartPole-1rank CartPole.json 1 0 1 scaling"
         echo "CartPole-2ranks CartPole.json 1 0 2 scaling"
