@@ -194,6 +194,28 @@ learn_table() { # kind
         echo "The working tree had uncommitted changes when this ran (the code was still being changed"
         echo "by several people); the figures belong to that tree, not exactly to the commit."
     fi
+    # a benchmark stopped before its plan was through says so first, with what is missing
+    if [ -s "$RES/plan.txt" ]; then
+        planned=0 done_runs=0 missing=""
+        while read -r pg _ ps _; do
+            [ -n "$pg" ] || continue
+            miss=""
+            for ((si = 1; si <= ps; si++)); do
+                planned=$((planned + 1))
+                if jq -e '.exit_code == 0' "$RES/runs/$pg/seed$si.run.json" >/dev/null 2>&1; then
+                    done_runs=$((done_runs + 1))
+                else
+                    miss+="${miss:+, }$si"
+                fi
+            done
+            [ -n "$miss" ] && missing+="${missing:+; }$pg (seed $miss)"
+        done <"$RES/plan.txt"
+        if [ -n "$missing" ]; then
+            echo "**This benchmark is not complete: $done_runs of its $planned planned runs have finished.** Not run"
+            echo "yet (or interrupted; \`bench/run.sh --$MODE --out <dir> --resume\` continues it): $missing."
+            echo
+        fi
+    fi
     if [ "$MODE" = quick ]; then
         cat <<'EOF'
 This is a **`--quick` run**: the classic tasks at their full budgets with 2 seeds, but the MuJoCo

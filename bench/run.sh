@@ -193,6 +193,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$ROOT/bench/results/$STAMP}
 mkdir -p "$OUT/runs" "$OUT/specs" "$OUT/throughput"
+# the plan, so that a report of an unfinished benchmark can say what is missing
+echo "$PLAN" >"$OUT/plan.txt"
 COMMIT=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
 CODE_ID=$(bench_code_id "$ROOT")
 # per-run wall-clock cap: a run that hangs must not hold the whole benchmark
