@@ -2,7 +2,7 @@
  * uniformly random actions (resetting at episode ends), reported as environment (control)
  * steps per second and physics substeps per second. Rates are per second of the thread's CPU
  * time (so that other programs sharing the machine do not distort them); the wall-clock rate is
- * shown as well. Results go to docs/benchmarks.d/physics.md.
+ * shown as well. bench/run.sh runs it; docs/benchmarks.md shows the results.
  *
  *   bench_physics [--seconds S] [--task NAME] [--options JSON]
  */

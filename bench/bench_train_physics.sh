@@ -79,7 +79,7 @@ train_once() { # task ranks
 train_best() { # task ranks
     local best=0 bestw=0 k out
     for ((k = 0; k < repeat; k++)); do
-        out=$(train_once "$1" "$2")
+        out=$(train_once "$1" "$2") || return 1
         read -r c w <<<"$out"
         if [ "$c" -gt "$best" ]; then best=$c; fi
         if [ "$w" -gt "$bestw" ]; then bestw=$w; fi
@@ -91,11 +91,15 @@ echo "| task | physics steps/CPU-s | train 1 rank steps/CPU-s | ratio | train 2 
 echo "|---|---|---|---|---|---|---|---|"
 IFS=, read -ra list <<<"$tasks"
 for task in "${list[@]}"; do
-    phys=$("$physics" --task "$task" --seconds "$phys_s" | awk -F'|' 'NR > 2 {gsub(/ /, "", $3); print $3}')
+    phys=$("$physics" --task "$task" --seconds "$phys_s" | awk -F'|' 'NR > 2 {gsub(/ /, "", $3); print $3}') ||
+        { rc=$?; echo "bench_train_physics: bench_physics --task $task failed" >&2; exit "$rc"; }
     [ -n "$phys" ] || { echo "bench_train_physics: bench_physics knows no task $task" >&2; exit 2; }
-    read -r one onew <<<"$(train_best "$task" 1)"
+    # a failed training fails the whole table (bash does not pass set -e into $(...))
+    res=$(train_best "$task" 1) || exit 1
+    read -r one onew <<<"$res"
     if [ -n "$mpirun" ]; then
-        read -r two twow <<<"$(train_best "$task" 2)"
+        res=$(train_best "$task" 2) || exit 1
+        read -r two twow <<<"$res"
         # steps per CPU second of the whole 2-rank job: per rank it is the same figure
         scale=$(awk -v a="$one" -v b="$two" 'BEGIN {printf "%.2f", 2 * b / a}')
     else

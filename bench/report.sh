@@ -2,8 +2,8 @@
 # bench/report.sh: turns one bench/run.sh result directory into docs/benchmarks.md (learning
 # tables beside the public anchors, Gaussian vs Beta, throughput against raw physics, MPI
 # scaling, machine, commit, exact specs, per-run records) and the learning curves in
-# docs/benchmarks/plots/*.png, then appends the throughput sections of docs/benchmarks.d/
-# verbatim.
+# docs/benchmarks/plots/*.png, with the throughput part (bench/throughput.sh's tables under
+# RESULTS_DIR/throughput/, and raw physics) rendered from the same results directory.
 #
 #   bench/report.sh RESULTS_DIR [--md FILE] [--plots DIR] [--no-plots]
 set -euo pipefail
@@ -17,7 +17,6 @@ RES=""
 MD="$ROOT/docs/benchmarks.md"
 PLOTS="$ROOT/docs/benchmarks/plots"
 DO_PLOTS=1
-FRAGMENTS="engine ppo physics train-physics learning-mujoco daemon stream"
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -231,6 +230,7 @@ EOF
     echo "git checkout $COMMIT"
     echo "$(jq -r .command "$RES/machine.json")        # this report"
     echo "bench/run.sh --full         # the whole benchmark"
+    echo "bench/throughput.sh bench/results/<stamp>/throughput [--quick]   # the throughput part alone"
     echo "bench/report.sh bench/results/<stamp>   # the report again from kept results"
     echo '```'
     echo
@@ -244,7 +244,10 @@ training it evaluates `checkpoints/best.ckpt` deterministically (20 episodes, `a
 checkpoints, evaluation, log, a run record with exit code, wall time, load average, commit and
 training-code identifier) stays under `bench/results/<stamp>/` (git-ignored); `bench/report.sh`
 makes this page from it. A stopped benchmark (SIGTERM/SIGINT) checkpoints its trainers;
-`bench/run.sh --full --out DIR --resume` continues it, keeping finished runs.
+`bench/run.sh --full --out DIR --resume` continues it, keeping finished runs. The throughput
+part at the end (network engine, PPO steps/s, training against raw physics, angorad, live
+stream) comes from `bench/throughput.sh`, run into `bench/results/<stamp>/throughput/` on the
+same tree; each of its sections gives its exact command.
 
 - `--quick`: under 10 minutes (the limit is 20 minutes).
 - `--full`: HandBlock (8.2M steps, the hours-long curve), HandReach and HandFreeReach (their
@@ -444,22 +447,114 @@ EOF
     jq -r "$JQDEF"'.[] | "| \(.group) | \(.seed) | \(.ranks) | \(.exit_code) | \(.iterations) | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) | \(pm(.eval_mean; .eval_std)) (\(.eval_iteration // "-")) | \(.train_last | f) | \(.load_start) |"' "$RES/runs.json"
     echo
 
-    # the other engineers' throughput sections, verbatim
-    echo "---"
+    # ---- throughput: bench/throughput.sh's tables and the raw physics of run.sh, all measured
+    # on this results directory's tree; figures of other commits have no place here
+    echo "## Throughput"
     echo
-    echo "The sections below are included verbatim from \`docs/benchmarks.d/\`; each states its own"
-    echo "commit, date and command."
-    echo
-    for frag in $FRAGMENTS; do
-        f="$ROOT/docs/benchmarks.d/$frag.md"
-        if [ -f "$f" ]; then
-            cat "$f"
-            echo
-        else
-            echo "_(docs/benchmarks.d/$frag.md was not present when this report was generated.)_"
+    TP="$RES/throughput/throughput.json"
+    if [ -f "$TP" ] && jq -e '(.steps | type) == "array"' "$TP" >/dev/null 2>&1; then
+        jq -r --arg commit "$COMMIT" '
+          "Measured by `bench/throughput.sh` (\(.mode) form) on \(.date) in this results directory'"'"'s"
+          + " `throughput/`, one step after the other, with `OPENBLAS_NUM_THREADS=1` and the programs"
+          + " of `\(.build)`\(if .built == false then " as they were (not rebuilt)" else " built from the tree" end); load average \(.load_start) at the start and"
+          + " \(.load_end // "-") at the end, \(if .duration_s then "\(.duration_s) s" else "unfinished" end) in all."
+          + (if .commit != $commit then " **It ran at commit `\(.commit[0:10])`, not at the commit this report names.**"
+             elif .dirty then " The tree had uncommitted changes, as noted above." else "" end)
+          + (if .mode == "quick" then " This is the `--quick` form: fewer presets and shorter timings, a tenth of"
+             + " the PPO budgets, two MuJoCo tasks, 2 s per API endpoint; its figures are indicative only." else "" end)' "$TP"
+        echo
+    else
+        echo "**The throughput part was not run** for this results directory (no \`throughput/throughput.json\`):"
+        echo "this report has no figures of the network engine, PPO steps/s, training against raw physics"
+        echo "per task, angorad or the live stream. \`bench/throughput.sh RESULTS_DIR/throughput --build DIR\`"
+        echo "runs it; this script then renders it."
+        echo
+        TP=""
+    fi
+
+    # raw physics, from run.sh's bench_physics runs
+    phys_rows="" phys_failed=""
+    for pf in "$RES"/throughput/physics-*.md; do
+        task=${pf##*/physics-}
+        task=${task%.md}
+        row=$(grep -E "^\| *$task *\|" "$pf" | head -n 1 || true)
+        if [ -n "$row" ]; then phys_rows+="$row"$'\n'; else phys_failed+="${phys_failed:+, }$task"; fi
+    done
+    if [ -n "$phys_rows$phys_failed" ]; then
+        echo "### Raw physics of the MuJoCo tasks"
+        echo
+        echo "\`bench_physics --task T --seconds S\` (run by \`bench/run.sh\` after the learning runs) steps one"
+        echo "environment of each MuJoCo task of the plan with uniformly random actions over the full range,"
+        echo "resets included, on one thread; rates are per second of that thread's CPU time (the wall-clock"
+        echo "column is what the process got on the shared machine). Physics steps/s = env steps/s x"
+        echo "substeps (frame skip); *unstable* counts steps MuJoCo reported as diverged."
+        echo
+        if [ -n "$phys_rows" ]; then
+            echo "| task | env steps/s | substeps | physics steps/s | us/step | wall env steps/s | episodes | unstable |"
+            echo "|---|---|---|---|---|---|---|---|"
+            printf '%s' "$phys_rows"
             echo
         fi
-    done
+        [ -z "$phys_failed" ] || { echo "bench_physics failed for: $phys_failed (see \`throughput/physics-<task>.md\`)."; echo; }
+    fi
+
+    # one section per step: what it measures, its command and its tables
+    tp_section() { # name title text
+        local name=$1 st
+        echo "### $2"
+        echo
+        echo "$3"
+        echo
+        [ -n "$TP" ] || { echo "_Not run._"; echo; return 0; }
+        st=$(jq -c --arg n "$name" '[.steps[] | select(.name == $n)][0]' "$TP")
+        if [ "$st" = null ]; then
+            echo "_Not run in this session._"
+        elif [ "$(jq -r .status <<<"$st")" != passed ]; then
+            jq -r '"**Failed**: `\(.command)` exited \(.exit_code) after \(.wall_s) s; its output is in"
+                   + " `throughput/\(.name).err` and `.out` of the results directory."' <<<"$st"
+        elif [ ! -s "$RES/throughput/$name.md" ]; then
+            echo "_\`throughput/$name.md\` is missing from the results directory._"
+        else
+            jq -r '"`\(.command)` (\(.wall_s) s)"' <<<"$st"
+            echo
+            cat "$RES/throughput/$name.md"
+        fi
+        echo
+    }
+    tp_section engine "Network engine (bench_nn)" "\`bench_nn\` times the network engine on one core with one BLAS thread: a
+training pass (forward + backward) of each model preset at several minibatch sizes next to plain
+\`cblas_sgemm\` replaying the same matrix products with the same transposes (*model / sgemm* is how
+close the whole engine comes to its BLAS products alone; compare ratios within one run), batched
+single-step inference, the policy distributions over a minibatch of 20-dimensional actions, and
+Adam with global-norm clipping. Inputs have the hand's shape (a Beta policy over 20 actuators);
+recurrent models see sequences of 16 steps; each figure is the best of five rounds of thread CPU
+time (wall time beside it), the model and its sgemm reference in alternating rounds."
+    tp_section ppo "PPO training steps/s (bench_ppo.sh)" "\`angora-train\` end to end, collection and updates, on CartPole (categorical policy) and
+Pendulum (Gaussian) with the \`simple\` model (separate 64-64 tanh policy and value networks), 8
+environments per rank, 4 epochs of 4 minibatches per rank, no periodic evaluation, at 1 rank and
+at 2 ranks (\`mpirun -np 2 --bind-to core\`). Steps/s are wall clock over all iterations but the
+first; the shares are of rank 0's wall time, from the timing fields of \`metrics.jsonl\`; steps per
+CPU-second count user + system time of the whole process tree, start-up included."
+    tp_section train-physics "Training against raw physics per MuJoCo task (bench_train_physics.sh)" "For each task, \`bench_physics\` (one environment, random actions) against \`angora-train\` with
+the task's preset (\`locomotion\`, or \`hand\`), the \`simple\` model, 8 environments per rank and no
+evaluation, at 1 and at 2 ranks. Throughputs are environment steps per CPU second of the whole
+process tree (mpirun included), which other load on the machine disturbs less than wall clock;
+*2-rank scaling* is 2 x the 2-rank figure / the 1-rank figure, the speed-up two ranks give with a
+free core each; the best wall-clock iteration is shown for reference."
+    tp_section daemon "angorad: ingestion, restart and API (bench_daemon)" "\`bench_daemon\` (\`tests/integration/bench_daemon.c\`) fills a data directory with experiments and
+metric rows through the daemon's ingestion code (complete lines, one transaction per batch), one
+run holding 100,000 rows; starts \`angorad\` on it with and without the start-up \`PRAGMA
+integrity_check\` (restart-to-ready); submits two CartPole trainings of the real \`angora-train\`
+(\`max_cores = 2\`) and, while they run, drives the experiment list (a quarter of the requests
+with \`tag=\`) and the metrics series of a 90-row run and of the 100,000-row run (downsampled to
+1000 points) with libcurl clients, one endpoint at a time."
+    tp_section stream "Live stream: latency and fan-out" "The Check case tagged \`bench\` of \`tests/unit/stream/test_stream.c\` starts the stream server on
+loopback with a temporary SQLite store and writes rows the way ingestion does
+(\`store_metrics_ingest\`, then \`stream_publish_row\`); a latency sample is row committed ->
+subscriber has received and parsed it. Phases: one subscriber at one row per 2 ms; 200
+subscribers at one row per 20 ms; a burst of rows in batches of 50 to the same 200. All clients
+run on one thread of the same process, which bounds the burst's wall time; the server thread's
+CPU time per delivered row is the figure that scales."
 } >"$WORK/benchmarks.md"
 
 mkdir -p "$(dirname "$MD")"

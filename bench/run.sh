@@ -18,11 +18,13 @@
 # --quick (default): the six classic tasks at their full budgets (100k-400k steps), 2 seeds;
 #   InvertedPendulum (100k), Hopper (beta and gaussian) and HalfCheetah (200k), 1 seed;
 #   HandReach for 24,576 steps; raw physics at 1 s per task; CartPole (100k) and
-#   Hopper (100k) on 1 and 2 ranks. About 8 minutes on 2 cores (limit: 20).
+#   Hopper (100k) on 1 and 2 ranks; bench/throughput.sh --quick. About 11 minutes on 2 cores
+#   (limit: 20).
 # --full: HandBlock (8.2M steps: the hours-long curve), HandReach and HandFreeReach (their
 #   specs' budgets), 1 seed each, first; classic at their budgets x 3 seeds; the nine
 #   locomotion tasks at 1M steps, beta and gaussian, 3 seeds each (54 runs); raw physics at 3 s
-#   per task; CartPole and Hopper (1M) on 1 and 2 ranks. Expected duration on this 2-core
+#   per task; CartPole and Hopper (1M) on 1 and 2 ranks; bench/throughput.sh (engine, PPO,
+#   training vs physics, angorad, stream; about 12 min). Expected duration on this 2-core
 #   machine: about 4 hours with --jobs 2, about 7.5 hours with --jobs 1 (HandBlock 1.5-2 h,
 #   HandReach + HandFreeReach about 45 min, locomotion about 3.5 h, the rest under 20 min);
 #   docs/benchmarks.md gives the measured rates this estimate comes from.
@@ -183,9 +185,9 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BLOG" 2>&1 ||
         bench_die 1 "cmake configure failed (see $BLOG)"
 fi
-echo "bench: building angora-train and bench_physics in $BUILD"
-cmake --build "$BUILD" --target angora-train bench_physics -j"$(nproc)" >>"$BLOG" 2>&1 ||
-    bench_die 1 "build failed (see $BLOG)"
+echo "bench: building angora-train and the benchmark programs in $BUILD"
+cmake --build "$BUILD" --target angora-train bench_physics bench_nn angorad bench_daemon \
+    unit_stream_stream -j"$(nproc)" >>"$BLOG" 2>&1 || bench_die 1 "build failed (see $BLOG)"
 export OPENBLAS_NUM_THREADS=1
 export ANGORA_DATA_DIR="${ANGORA_DATA_DIR:-$BUILD/share/angora}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -327,6 +329,10 @@ for task in $(awk '{print $7}' <<<"$PLAN" | sort -u); do
         echo "FAILED (see $OUT/throughput/physics-$task.md)"
     fi
 done
+# the throughput benchmarks, with the programs built above (the same tree as the learning runs)
+echo "bench: throughput benchmarks (engine, PPO, training vs physics, angorad, stream)"
+"$HERE/throughput.sh" "$OUT/throughput" --build "$BUILD" --no-build $([ "$MODE" = quick ] && echo --quick) ||
+    echo "bench: a throughput step failed, see $OUT/throughput/throughput.json" >&2
 jq --argjson s "$(($(date +%s) - T_START))" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
     '.duration_s = $s | .load_end = $load' "$OUT/machine.json" >"$OUT/machine.json.tmp" &&
     mv "$OUT/machine.json.tmp" "$OUT/machine.json"

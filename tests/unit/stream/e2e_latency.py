@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End-to-end stream latency against a running angorad (not run by CTest; see
-docs/benchmarks.d/stream.md): submits a spec, notes when each line appears in the run's
+docs/benchmarks.md, Throughput): submits a spec, notes when each line appears in the run's
 metrics.jsonl (polled every 0.5 ms) and when its row arrives on the websocket, and prints the
 median and p99 of the difference.
 
