@@ -348,8 +348,12 @@ EOF
     fi
 
     # shortfalls in plain words
-    short=$(jq -r "$JQDEF"'.[] | select(.kind == "learn" and .verdict != null and (.verdict | test("SHORT|not comparable|no result")))
-        | "- **\(.group)**: \(.verdict). Tried: the settings of `bench/specs/\(.spec)` (\(.ok) seed(s), \(.env_steps | k) steps)."' "$RES/summary.json")
+    # the spec's own notes say what else was tried for a task that stays short
+    notes_json=$(for sf in "$RES"/specs/*-seed1.json; do
+        [ -f "$sf" ] && jq -c --arg f "$(basename "$sf" -seed1.json)" '{($f): (.notes // "")}' "$sf" 2>/dev/null
+    done | jq -s 'add // {}')
+    short=$(jq -r --argjson notes "$notes_json" "$JQDEF"'.[] | select(.kind == "learn" and .verdict != null and (.verdict | test("SHORT|not comparable|no result")))
+        | "- **\(.group)**: \(.verdict). Tried: the settings of `bench/specs/\(.spec)` (\(.ok) seed(s), \(.env_steps | k) steps)\(if ($notes[.group] // "") != "" then "; spec notes: \($notes[.group])" else "" end)."' "$RES/summary.json")
     fails=$(jq -r '.[] | select(.failed | length > 0) | "- **\(.group)**: run(s) failed: \([.failed[] | "seed \(.seed) \(if .exit_code == 3 then "interrupted (exit 3; continue with --resume)" else "exit \(.exit_code)" end)"] | join(", ")) (log under runs/\(.group)/)."' "$RES/summary.json")
     if [ -n "$short$fails" ]; then
         echo "## Where angora falls short of an anchor (or cannot be compared yet)"
