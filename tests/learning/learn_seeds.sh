@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs learn_run.sh for several seeds of one spec, one after another (one core each time), keeps
 # every run directory under OUT_DIR and prints the mean +- sample std over the seeds of the
-# best checkpoint's 20-episode deterministic evaluation and of the final training return.
+# best checkpoint's deterministic evaluation (20 episodes; 200 for success rates) and of the
+# final training return.
 # Exits non-zero when the mean evaluation (or success rate) is below THRESHOLD.
 # usage: learn_seeds.sh ANGORA_TRAIN SPEC METRIC THRESHOLD OUT_DIR SEED...
 set -u
@@ -33,15 +34,15 @@ stat() {
         $1 != "null" { n++; s += $1; q += $1 * $1 }
         END { if (n == 0) { print "null"; exit }
               m = s / n; v = n > 1 ? (q - n * m * m) / (n - 1) : 0; if (v < 0) v = 0
-              printf "%.1f +- %.1f (n=%d)\n", m, sqrt(v), n }'
+              printf "%.4g +- %.2g (n=%d)\n", m, sqrt(v), n }'
 }
 if [ "$METRIC" = success ]; then
-    key=eval20_success
+    key=eval_success
 else
-    key=eval20_mean
+    key=eval_mean
 fi
-echo "$name: best.ckpt 20-episode deterministic evaluation, mean over seeds: $(stat eval20_mean)"
-echo "$name: best.ckpt success rate, mean over seeds: $(stat eval20_success)"
+echo "$name: best.ckpt deterministic evaluation return, mean over seeds: $(stat eval_mean)"
+echo "$name: best.ckpt success rate, mean over seeds: $(stat eval_success)"
 echo "$name: mean training return of the last 10 iterations, over seeds: $(stat train_last10_return)"
 mean=$(tr ' ' '\n' <"$OUT/$name.results" | grep "^$key=" | cut -d= -f2 |
     awk '{ s += $1; n++ } END { print s / n }')
