@@ -135,7 +135,6 @@ START_TEST(test_metrics_json) {
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         ck_assert_msg(json_object_get(o, keys[i]) != NULL, "missing %s", keys[i]);
     }
-    json_decref(o);
     ck_assert_ptr_null(json_object_get(o, "eval_success_rate"));
     json_decref(o);
     /* the evaluation's task metrics are reported beside its return */
