@@ -361,3 +361,35 @@ void itest_assert_rows_exact(const Daemon *d, long long id, long long n) {
         ck_assert_msg(its[i] == (long long)i + 1, "row %zu has iteration %lld", i, its[i]);
     free(its);
 }
+
+const char *itest_path(const Daemon *d, const char *name) {
+    static char paths[4][400];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(paths[k], sizeof paths[k], "%s/%s", d->dir, name);
+    return paths[k];
+}
+
+void itest_daemon_finish(Daemon *d) {
+    itest_daemon_stop(d, NULL);
+    itest_daemon_cleanup(d);
+}
+
+int itest_run_suite(Suite *s) {
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int itest_run_tests(const char *suite_name, double timeout_s, const TTest *const *tests, size_t n) {
+    Suite *s = suite_create(suite_name);
+    TCase *tc = tcase_create(suite_name);
+    tcase_set_timeout(tc, timeout_s);
+    for (size_t i = 0; i < n; i++) {
+        tcase_add_test(tc, tests[i]);
+    }
+    suite_add_tcase(s, tc);
+    return itest_run_suite(s);
+}

@@ -3,6 +3,7 @@
 #ifndef ITEST_H
 #define ITEST_H
 
+#include <check.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -57,6 +58,17 @@ void itest_wait_rows(const Daemon *d, long long id, long long n, double timeout_
 long long *itest_iterations(const Daemon *d, long long id, size_t *n);
 /* asserts the rows are exactly iterations 1..n */
 void itest_assert_rows_exact(const Daemon *d, long long id, long long n);
+
+/* a path inside the daemon's data directory (one of four rotating buffers) */
+const char *itest_path(const Daemon *d, const char *name);
+/* stops the daemon (SIGTERM) and removes its data directory */
+void itest_daemon_finish(Daemon *d);
+
+/* runs a suite in Check's default (forking) mode; the process exit status */
+int itest_run_suite(Suite *s);
+/* the tests as one case of one suite, each with timeout_s; the process exit status */
+int itest_run_tests(const char *suite_name, double timeout_s, const TTest *const *tests, size_t n);
+#define ITEST_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 double itest_now(void);
 void itest_sleep(double s);

@@ -259,16 +259,6 @@ START_TEST(test_bad_request_table) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("integration_bad_requests");
-    TCase *tc = tcase_create("bad_requests");
-    SRunner *sr;
-    int failed;
-    tcase_set_timeout(tc, 200);
-    tcase_add_test(tc, test_bad_request_table);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_bad_request_table};
+    return itest_run_tests("integration_bad_requests", 200, tests, ITEST_COUNT(tests));
 }

@@ -50,16 +50,6 @@ START_TEST(test_cartpole_real_trainer) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("integration_cartpole");
-    TCase *tc = tcase_create("cartpole");
-    SRunner *sr;
-    int failed;
-    tcase_set_timeout(tc, 280);
-    tcase_add_test(tc, test_cartpole_real_trainer);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_cartpole_real_trainer};
+    return itest_run_tests("integration_cartpole", 280, tests, ITEST_COUNT(tests));
 }

@@ -158,19 +158,7 @@ START_TEST(test_crash_until_failed) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("integration_control");
-    TCase *tc = tcase_create("control");
-    SRunner *sr;
-    int failed;
-    tcase_set_timeout(tc, 200);
-    tcase_add_test(tc, test_cancel);
-    tcase_add_test(tc, test_pause_resume);
-    tcase_add_test(tc, test_worker_kill9_retried);
-    tcase_add_test(tc, test_crash_until_failed);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_cancel, test_pause_resume, test_worker_kill9_retried,
+                            test_crash_until_failed};
+    return itest_run_tests("integration_control", 200, tests, ITEST_COUNT(tests));
 }

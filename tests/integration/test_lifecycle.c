@@ -238,16 +238,6 @@ START_TEST(test_lifecycle) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("integration_lifecycle");
-    TCase *tc = tcase_create("lifecycle");
-    SRunner *sr;
-    int failed;
-    tcase_set_timeout(tc, 200);
-    tcase_add_test(tc, test_lifecycle);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_lifecycle};
+    return itest_run_tests("integration_lifecycle", 200, tests, ITEST_COUNT(tests));
 }

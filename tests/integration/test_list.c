@@ -142,16 +142,6 @@ START_TEST(test_list) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("list");
-    TCase *tc = tcase_create("daemon");
-    SRunner *sr;
-    int failed;
-    tcase_set_timeout(tc, 200);
-    tcase_add_test(tc, test_list);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_list};
+    return itest_run_tests("list", 200, tests, ITEST_COUNT(tests));
 }

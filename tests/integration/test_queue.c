@@ -142,17 +142,6 @@ START_TEST(test_two_cores_with_mpi_run) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("integration_queue");
-    TCase *tc = tcase_create("queue");
-    SRunner *sr;
-    int failed;
-    tcase_set_timeout(tc, 200);
-    tcase_add_test(tc, test_priority_order_one_core);
-    tcase_add_test(tc, test_two_cores_with_mpi_run);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_priority_order_one_core, test_two_cores_with_mpi_run};
+    return itest_run_tests("integration_queue", 200, tests, ITEST_COUNT(tests));
 }

@@ -143,16 +143,6 @@ START_TEST(test_record_real_trainer) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("integration_record");
-    TCase *tc = tcase_create("record");
-    SRunner *sr;
-    int failed;
-    tcase_set_timeout(tc, 280);
-    tcase_add_test(tc, test_record_real_trainer);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_record_real_trainer};
+    return itest_run_tests("integration_record", 280, tests, ITEST_COUNT(tests));
 }

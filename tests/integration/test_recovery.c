@@ -203,21 +203,8 @@ START_TEST(test_newer_database_refused) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("integration_recovery");
-    TCase *tc = tcase_create("recovery");
-    SRunner *sr;
-    int failed;
-    tcase_set_timeout(tc, 200);
-    tcase_add_test(tc, test_daemon_kill9_adopts_live_run);
-    tcase_add_test(tc, test_daemon_kill9_repeatedly);
-    tcase_add_test(tc, test_worker_died_while_daemon_down);
-    tcase_add_test(tc, test_sigterm_checkpoint_and_leave);
-    tcase_add_test(tc, test_second_daemon_refused);
-    tcase_add_test(tc, test_newer_database_refused);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_daemon_kill9_adopts_live_run,  test_daemon_kill9_repeatedly,
+                            test_worker_died_while_daemon_down, test_sigterm_checkpoint_and_leave,
+                            test_second_daemon_refused,         test_newer_database_refused};
+    return itest_run_tests("integration_recovery", 200, tests, ITEST_COUNT(tests));
 }

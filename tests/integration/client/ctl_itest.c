@@ -122,3 +122,9 @@ int ctl_itest_count(const char *text, const char *needle) {
         n++;
     return n;
 }
+
+void ctl_itest_start(Daemon *d, const char *const *extra) {
+    itest_daemon_init(d);
+    itest_daemon_start(d, itest_fake_trainer(), extra);
+    ctl_itest_env_init(d);
+}

@@ -13,6 +13,9 @@ typedef struct CtlRun {
 
 /* a home and config directory of the test's own, and no ANGORA_* variables */
 void ctl_itest_env_init(const Daemon *d);
+/* a fresh daemon with the test double of angora-train and extra options (NULL-terminated, or
+ * NULL), and the environment above */
+void ctl_itest_start(Daemon *d, const char *const *extra);
 /* runs angoractl with the arguments (NULL-terminated), stdin from /dev/null; the daemon is found
  * through --data-dir unless the arguments carry their own address options */
 void ctl_itest_run(CtlRun *r, const char *first, ...) __attribute__((sentinel));

@@ -18,22 +18,15 @@ static Daemon d;
     ck_assert_msg(strstr((r)->err, needle) != NULL, "\"%s\" not in stderr: %s", needle, (r)->err)
 
 static void start(void) {
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), NULL);
-    ctl_itest_env_init(&d);
+    ctl_itest_start(&d, NULL);
 }
 
 static void stop(void) {
-    itest_daemon_stop(&d, NULL);
-    itest_daemon_cleanup(&d);
+    itest_daemon_finish(&d);
 }
 
 static const char *path_in(const char *name) {
-    static char p[4][400];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof(p[k]), "%s/%s", d.dir, name);
-    return p[k];
+    return itest_path(&d, name);
 }
 
 START_TEST(test_daemon_down) {
@@ -252,9 +245,5 @@ static Suite *errors_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(errors_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return itest_run_suite(errors_suite());
 }

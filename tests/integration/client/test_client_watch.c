@@ -22,9 +22,7 @@ static Daemon d;
                   (r)->out, (r)->err)
 
 static void start_with(const char *const *extra) {
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
-    ctl_itest_env_init(&d);
+    ctl_itest_start(&d, extra);
 }
 
 static void start(void) {
@@ -32,8 +30,7 @@ static void start(void) {
 }
 
 static void stop(void) {
-    itest_daemon_stop(&d, NULL);
-    itest_daemon_cleanup(&d);
+    itest_daemon_finish(&d);
 }
 
 static long long submit(const char *spec) {
@@ -304,9 +301,5 @@ static Suite *watch_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(watch_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return itest_run_suite(watch_suite());
 }
