@@ -470,7 +470,7 @@ EOF
     else
         echo "**The throughput part was not run** for this results directory (no \`throughput/throughput.json\`):"
         echo "this report has no figures of the network engine, PPO steps/s, training against raw physics"
-        echo "per task, angorad or the live stream. \`bench/throughput.sh RESULTS_DIR/throughput --build DIR\`"
+        echo "per task, gradient averaging, angorad or the live stream. \`bench/throughput.sh RESULTS_DIR/throughput --build DIR\`"
         echo "runs it; this script then renders it."
         echo
         TP=""
@@ -545,6 +545,12 @@ evaluation, at 1 and at 2 ranks. Throughputs are environment steps per CPU secon
 process tree (mpirun included), which other load on the machine disturbs less than wall clock;
 *2-rank scaling* is 2 x the 2-rank figure / the 1-rank figure, the speed-up two ranks give with a
 free core each; the best wall-clock iteration is shown for reference."
+    tp_section grad "Gradient averaging over 2 ranks (bench_grad)" "PPO averages the flat gradient block over the ranks after every minibatch: 640 times an
+iteration for the \`locomotion\` preset at 2 ranks, whose \`simple\` model on Hopper has about 10,000
+parameters. \`bench_grad\` (under \`mpirun -np 2 --bind-to core\`) times one average, waiting for the
+other rank included, after 100 us of work on each rank, for MPI_Allreduce and for the shared-memory
+window that \`angora-train\` uses when all its ranks share one machine (\`server/rl/rl_grad.h\`); the
+best of five alternating rounds."
     tp_section daemon "angorad: ingestion, restart and API (bench_daemon)" "\`bench_daemon\` (\`tests/integration/bench_daemon.c\`) fills a data directory with experiments and
 metric rows through the daemon's ingestion code (complete lines, one transaction per batch), one
 run holding 100,000 rows; starts \`angorad\` on it with and without the start-up \`PRAGMA

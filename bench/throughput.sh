@@ -5,6 +5,7 @@
 #   engine         bench_nn: training passes against sgemm, inference, distributions, Adam
 #   ppo            bench/bench_ppo.sh: angora-train steps/s at 1 and 2 ranks, CartPole, Pendulum
 #   train-physics  bench/bench_train_physics.sh: training against raw physics per MuJoCo task
+#   grad           bench_grad: gradient averaging over 2 ranks, MPI_Allreduce against shared memory
 #   daemon         bench_daemon: angorad ingestion, restart-to-ready, API requests/s under load
 #   stream         the Check case tagged bench of unit_stream_stream: websocket latency, fan-out
 #
@@ -26,7 +27,7 @@ ROOT=$(dirname "$HERE")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
 
-ALL_STEPS="engine,ppo,train-physics,daemon,stream"
+ALL_STEPS="engine,ppo,train-physics,grad,daemon,stream"
 OUT=""
 BUILD="$ROOT/build-release"
 QUICK=0
@@ -256,6 +257,13 @@ step_train-physics() {
     NEEDS=(angora-train bench_physics)
     CMD=("$HERE/bench_train_physics.sh" --build "$BUILD")
     [ "$QUICK" = 1 ] && CMD+=(--tasks "Hopper,HandReach" --steps 16384 --physics-seconds 1)
+    FMT=fmt_verbatim
+}
+step_grad() {
+    NEEDS=(bench_grad)
+    CMD=("$(command -v mpirun || echo mpirun)" --allow-run-as-root -np 2 --bind-to core
+        "$BUILD/bench/bench_grad")
+    [ "$QUICK" = 1 ] && CMD+=(--calls 300)
     FMT=fmt_verbatim
 }
 step_daemon() {

@@ -187,6 +187,19 @@ if [ -n "$TRAIN" ]; then
     fi
 fi
 
+# the gradient-averaging step, for real at 2 ranks (--quick: a few seconds): both methods timed
+if [ -n "$TRAIN" ] && [ -x "$BUILD/bench/bench_grad" ] && command -v mpirun >/dev/null; then
+    rc=0
+    "$TPS" "$W/tpg" --build "$BUILD" --no-build --quick --only grad >"$W/tpg.out" 2>&1 || rc=$?
+    if [ "$rc" = 0 ]; then
+        jq -e '.tables[0].rows | length == 4 and all(.[]; (.["MPI_Allreduce us"] | type) == "number"
+               and (.["shared window us"] | type) == "number" and .["shared window us"] > 0)' \
+            "$W/tpg/grad.json" >/dev/null && ok || fail "grad.json: $(head -c 400 "$W/tpg/grad.json")"
+    else
+        fail "throughput.sh --quick --only grad failed (exit $rc): $(tail -c 400 "$W/tpg.out") $(tail -c 300 "$W/tpg/grad.err" 2>&1)"
+    fi
+fi
+
 # ---- report.sh on a results directory with known numbers ----
 R="$W/res"
 mkdir -p "$R/runs" "$R/specs" "$R/throughput"

@@ -178,6 +178,21 @@ int rl_trainer_create(RlTrainer **out, const AgSpec *spec, MPI_Comm comm, char *
         goto out;
     }
     t->adam_ok = 1;
+    RlGradKind grad_kind;
+    const char *grad_env = getenv("ANGORA_GRAD_AVERAGE");
+    if (rl_grad_kind_parse(grad_env, &grad_kind)) {
+        rc = ag_errorf(err, err_sz, AG_EINVAL,
+                       "ANGORA_GRAD_AVERAGE: expected auto, mpi or shared, got \"%s\"", grad_env);
+        goto out;
+    }
+    rc = rl_grad_create(&t->grad, comm, t->num_params, grad_kind, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    if (t->nranks > 1 && t->rank == 0) {
+        ag_log_info("gradient averaging over %d ranks: %s", t->nranks,
+                    rl_grad_kind_name(rl_grad_kind(t->grad)));
+    }
 
     /* minibatches: spec.minibatch transitions over all ranks, so minibatch / ranks here */
     double units_per_mb = (double)pc->minibatch / t->nranks / t->L;
@@ -307,6 +322,7 @@ void rl_trainer_destroy(RlTrainer *t) {
     if (t->step_ctx) {
         nn_step_ctx_destroy(t->step_ctx);
     }
+    rl_grad_destroy(t->grad);
     if (t->adam_ok) {
         nn_adam_free(&t->adam);
     }
@@ -539,16 +555,10 @@ int rl_trainer_iterate(RlTrainer *t, RlIterStats *st, char *err, size_t err_sz) 
             nn_model_backward(t->model, t->train_ctx, t->mb_dpol, t->mb_dval);
             double t2 = ag_time_now();
             tm->backward += t2 - t1;
-            /* one allreduce of the one flat gradient block, then the average */
-            if (t->nranks > 1) {
-                if (MPI_Allreduce(MPI_IN_PLACE, grads, (int)t->num_params, MPI_FLOAT, MPI_SUM,
-                                  t->comm) != MPI_SUCCESS) {
-                    return ag_errorf(err, err_sz, AG_EMPI, "gradient allreduce failed");
-                }
-                float inv = 1.0f / (float)t->nranks;
-                for (size_t i = 0; i < t->num_params; i++) {
-                    grads[i] *= inv;
-                }
+            /* the one flat gradient block averaged over ranks */
+            int grc = rl_grad_mean(t->grad, grads, err, err_sz);
+            if (grc) {
+                return grc;
             }
             double t3 = ag_time_now();
             tm->allreduce += t3 - t2;

@@ -1,8 +1,9 @@
 /* The PPO trainer of one rank: a batch of environments stepped together, one network call per
  * step for all of them, preallocated env-major rollout buffers, GAE with truncation bootstrap,
  * whole-batch advantage normalisation across ranks, clipped PPO updates over epochs x shuffled
- * minibatches with one allreduce of the flat gradient block per minibatch, observation and
- * reward normalisation, and checkpoints that let a run continue bit-identically.
+ * minibatches with one average of the flat gradient block per minibatch (rl_grad.h),
+ * observation and reward normalisation, and checkpoints that let a run continue
+ * bit-identically.
  *
  * DESIGN
  * - Collective calls: rl_trainer_create, rl_trainer_iterate, rl_trainer_save and

@@ -9,6 +9,7 @@
 #include "nn_optim.h"
 #include "rl_loss.h"
 #include "rl_norm.h"
+#include "rl_grad.h"
 #include "rl_ppo.h"
 
 struct RlTrainer {
@@ -29,6 +30,7 @@ struct RlTrainer {
     NnDist dist;
     NnAdam adam;
     int adam_ok;
+    RlGrad *grad; /* the minibatch gradient's mean over ranks */
     NnStepCtx *step_ctx;
     NnTrainCtx *train_ctx;
     size_t num_params;
