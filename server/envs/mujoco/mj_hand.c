@@ -605,7 +605,8 @@ static size_t hand_snapshot_size(const EnvTask *task) {
 static void hand_snapshot_save(const EnvTask *task, const void *state, void *dst) {
     const EnvMjHandShared *sh = task->shared;
     const EnvMjHandState *st = state;
-    double *p = dst;
+    double head[HAND_SNAP_VARS];
+    double *p = head;
     memcpy(p, st->goal, sizeof(st->goal));
     p += 3 * HAND_NTIP;
     memcpy(p, st->goal_ctrl, sizeof(st->goal_ctrl));
@@ -615,13 +616,17 @@ static void hand_snapshot_save(const EnvTask *task, const void *state, void *dst
     *p++ = st->prev_dist;
     *p++ = st->steps_since_goal;
     *p++ = st->consecutive_goals;
-    env_mj_snapshot_save(sh->m, st->d, p);
+    /* the blob may sit at any byte offset of a checkpoint */
+    memcpy(dst, head, sizeof head);
+    env_mj_snapshot_save(sh->m, st->d, (unsigned char *)dst + sizeof head);
 }
 
 static void hand_snapshot_load(const EnvTask *task, void *state, const void *src) {
     const EnvMjHandShared *sh = task->shared;
     EnvMjHandState *st = state;
-    const double *p = src;
+    double head[HAND_SNAP_VARS];
+    memcpy(head, src, sizeof head);
+    const double *p = head;
     memcpy(st->goal, p, sizeof(st->goal));
     p += 3 * HAND_NTIP;
     memcpy(st->goal_ctrl, p, sizeof(st->goal_ctrl));
@@ -631,7 +636,7 @@ static void hand_snapshot_load(const EnvTask *task, void *state, const void *src
     st->prev_dist = *p++;
     st->steps_since_goal = (int)*p++;
     st->consecutive_goals = (int)*p++;
-    env_mj_snapshot_load(sh->m, st->d, p);
+    env_mj_snapshot_load(sh->m, st->d, (const unsigned char *)src + sizeof head);
 }
 
 static json_t *hand_reach_defaults(void) {

@@ -482,21 +482,21 @@ static size_t mj_loco_snapshot_size(const EnvTask *task) {
 static void mj_loco_snapshot_save(const EnvTask *task, const void *state, void *dst) {
     const EnvMjLocoShared *sh = task->shared;
     const EnvMjLocoState *st = state;
-    double *p = dst;
-    p[0] = st->prev_xy[0];
-    p[1] = st->prev_xy[1];
-    memcpy(p + 2, st->tip_vec, sizeof(st->tip_vec));
-    env_mj_snapshot_save(sh->m, st->d, p + 5);
+    double head[5] = {st->prev_xy[0], st->prev_xy[1], st->tip_vec[0], st->tip_vec[1],
+                      st->tip_vec[2]};
+    memcpy(dst, head, sizeof head);
+    env_mj_snapshot_save(sh->m, st->d, (unsigned char *)dst + sizeof head);
 }
 
 static void mj_loco_snapshot_load(const EnvTask *task, void *state, const void *src) {
     const EnvMjLocoShared *sh = task->shared;
     EnvMjLocoState *st = state;
-    const double *p = src;
-    st->prev_xy[0] = p[0];
-    st->prev_xy[1] = p[1];
-    memcpy(st->tip_vec, p + 2, sizeof(st->tip_vec));
-    env_mj_snapshot_load(sh->m, st->d, p + 5);
+    double head[5];
+    memcpy(head, src, sizeof head);
+    st->prev_xy[0] = head[0];
+    st->prev_xy[1] = head[1];
+    memcpy(st->tip_vec, head + 2, sizeof(st->tip_vec));
+    env_mj_snapshot_load(sh->m, st->d, (const unsigned char *)src + sizeof head);
 }
 
 static json_t *mj_loco_default_options(void) {

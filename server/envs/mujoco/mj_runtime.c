@@ -162,44 +162,44 @@ size_t env_mj_snapshot_count(const mjModel *m) {
            7 * (size_t)m->nmocap;
 }
 
-void env_mj_snapshot_save(const mjModel *m, const mjData *d, double *dst) {
-    double *p = dst;
-    *p++ = d->time;
-    memcpy(p, d->qpos, sizeof(double) * (size_t)m->nq);
-    p += m->nq;
-    memcpy(p, d->qvel, sizeof(double) * (size_t)m->nv);
-    p += m->nv;
-    memcpy(p, d->act, sizeof(double) * (size_t)m->na);
-    p += m->na;
-    memcpy(p, d->ctrl, sizeof(double) * (size_t)m->nu);
-    p += m->nu;
-    memcpy(p, d->qacc_warmstart, sizeof(double) * (size_t)m->nv);
-    p += m->nv;
-    memcpy(p, d->mocap_pos, sizeof(double) * 3 * (size_t)m->nmocap);
-    p += 3 * m->nmocap;
-    memcpy(p, d->mocap_quat, sizeof(double) * 4 * (size_t)m->nmocap);
+/* snapshots sit inside larger checkpoint blobs at any byte offset: copies, never double loads */
+static unsigned char *snap_put(unsigned char *p, const double *src, size_t n) {
+    memcpy(p, src, sizeof(double) * n);
+    return p + sizeof(double) * n;
 }
 
-int env_mj_snapshot_load(mjModel *m, mjData *d, const double *src) {
-    const double *p = src;
+static const unsigned char *snap_get(const unsigned char *p, double *dst, size_t n) {
+    memcpy(dst, p, sizeof(double) * n);
+    return p + sizeof(double) * n;
+}
+
+void env_mj_snapshot_save(const mjModel *m, const mjData *d, void *dst) {
+    unsigned char *p = dst;
+    p = snap_put(p, &d->time, 1);
+    p = snap_put(p, d->qpos, (size_t)m->nq);
+    p = snap_put(p, d->qvel, (size_t)m->nv);
+    p = snap_put(p, d->act, (size_t)m->na);
+    p = snap_put(p, d->ctrl, (size_t)m->nu);
+    p = snap_put(p, d->qacc_warmstart, (size_t)m->nv);
+    p = snap_put(p, d->mocap_pos, 3 * (size_t)m->nmocap);
+    snap_put(p, d->mocap_quat, 4 * (size_t)m->nmocap);
+}
+
+int env_mj_snapshot_load(mjModel *m, mjData *d, const void *src) {
+    const unsigned char *p = src;
     mj_resetData(m, d);
-    d->time = *p++;
-    memcpy(d->qpos, p, sizeof(double) * (size_t)m->nq);
-    p += m->nq;
-    memcpy(d->qvel, p, sizeof(double) * (size_t)m->nv);
-    p += m->nv;
-    memcpy(d->act, p, sizeof(double) * (size_t)m->na);
-    p += m->na;
-    memcpy(d->ctrl, p, sizeof(double) * (size_t)m->nu);
-    p += m->nu;
-    const double *warm = p;
-    p += m->nv;
-    memcpy(d->mocap_pos, p, sizeof(double) * 3 * (size_t)m->nmocap);
-    p += 3 * m->nmocap;
-    memcpy(d->mocap_quat, p, sizeof(double) * 4 * (size_t)m->nmocap);
+    p = snap_get(p, &d->time, 1);
+    p = snap_get(p, d->qpos, (size_t)m->nq);
+    p = snap_get(p, d->qvel, (size_t)m->nv);
+    p = snap_get(p, d->act, (size_t)m->na);
+    p = snap_get(p, d->ctrl, (size_t)m->nu);
+    const unsigned char *warm = p;
+    p += sizeof(double) * (size_t)m->nv;
+    p = snap_get(p, d->mocap_pos, 3 * (size_t)m->nmocap);
+    snap_get(p, d->mocap_quat, 4 * (size_t)m->nmocap);
     int rc = env_mj_forward(m, d);
     /* forward may touch the warm start; the saved one is what the next step must see */
-    memcpy(d->qacc_warmstart, warm, sizeof(double) * (size_t)m->nv);
+    snap_get(warm, d->qacc_warmstart, (size_t)m->nv);
     return rc;
 }
 

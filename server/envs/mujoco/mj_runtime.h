@@ -12,7 +12,8 @@
  * - A step is unstable when a state is not finite or MuJoCo counted a bad qpos/qvel/qacc/ctrl
  *   warning (it then silently resets the data itself, which must not pass for physics).
  * - A snapshot is a flat array of doubles: time, qpos, qvel, act, ctrl, qacc_warmstart,
- *   mocap_pos, mocap_quat. Loading one and stepping continues bit-identically.
+ *   mocap_pos, mocap_quat, at any byte alignment (it is copied, never loaded as doubles in
+ *   place). Loading one and stepping continues bit-identically.
  */
 #ifndef MJ_RUNTIME_H
 #define MJ_RUNTIME_H
@@ -45,9 +46,9 @@ int env_mj_set_state(mjModel *m, mjData *d, const mjtNum *qpos, const mjtNum *qv
 
 /* number of doubles in a snapshot */
 size_t env_mj_snapshot_count(const mjModel *m);
-void env_mj_snapshot_save(const mjModel *m, const mjData *d, double *dst);
+void env_mj_snapshot_save(const mjModel *m, const mjData *d, void *dst);
 /* restores and recomputes derived quantities; 0 or AG_ESIM */
-int env_mj_snapshot_load(mjModel *m, mjData *d, const double *src);
+int env_mj_snapshot_load(mjModel *m, mjData *d, const void *src);
 
 /* runs fn(arg) with MuJoCo errors caught; 0, or AG_ESIM when MuJoCo raised one */
 int env_mj_guarded(void (*fn)(void *), void *arg);
