@@ -5,10 +5,12 @@
 # same environments per rank, and prints a Markdown table of training / physics throughput.
 #
 # Throughputs are per CPU second (user + system time of the whole process tree, mpirun included,
-# read from bash's `time`), so that other programs sharing the machine do not distort them; the
-# best wall-clock iteration (metrics.jsonl `sps`, best of all iterations) is shown next to them.
+# read from bash's `time`), so that other programs sharing the machine do not distort them.
 # 2-rank scaling is 2 x (steps per CPU second at 2 ranks) / (steps per CPU second at 1 rank):
-# the speed-up with one free core per rank.
+# the speed-up with one free core per rank, start-up (mpirun, MPI_Init) included. Next to it,
+# the steady state of a long run: the median wall-clock iteration (metrics.jsonl `sps`, the
+# first two iterations left out) at 1 and 2 ranks and their ratio; that one needs an idle
+# machine.
 #
 #   bench/bench_train_physics.sh [--build DIR] [--tasks A,B,...] [--steps N] [--envs N]
 #                                [--physics-seconds S] [--repeat N]
@@ -52,7 +54,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d /tmp/bench_train_physics.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# runs angora-train on TASK with R ranks; prints "cpu_sps best_wall_sps"
+# runs angora-train on TASK with R ranks; prints "cpu_sps median_iteration_sps"
 train_once() { # task ranks
     local task=$1 r=$2 preset=locomotion dir t0 cpu stepsdone
     case $task in Hand*) preset=hand ;; esac
@@ -72,8 +74,9 @@ train_once() { # task ranks
         { echo "bench_train_physics: training $task at $r ranks failed:" >&2; tail -5 "$dir/out.log" >&2; return 1; }
     cpu=$(awk '{print $1 + $2}' "$dir/time")
     stepsdone=$(tail -n 1 "$dir/run/metrics.jsonl" | jq '.env_steps')
-    best=$(jq -s 'map(.sps) | max' "$dir/run/metrics.jsonl")
-    awk -v s="$stepsdone" -v c="$cpu" -v b="$best" 'BEGIN {printf "%.0f %.0f\n", s / c, b}'
+    median=$(jq -s '(if length > 2 then .[2:] else . end) | map(.sps) | sort | .[length / 2 | floor]' \
+        "$dir/run/metrics.jsonl")
+    awk -v s="$stepsdone" -v c="$cpu" -v m="$median" 'BEGIN {printf "%.0f %.0f\n", s / c, m}'
 }
 
 train_best() { # task ranks
@@ -87,8 +90,8 @@ train_best() { # task ranks
     echo "$best $bestw"
 }
 
-echo "| task | physics steps/CPU-s | train 1 rank steps/CPU-s | ratio | train 2 ranks steps/CPU-s per rank | 2-rank scaling | best wall steps/s 1 rank | best wall steps/s 2 ranks |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| task | physics steps/CPU-s | train 1 rank steps/CPU-s | ratio | train 2 ranks steps/CPU-s per rank | 2-rank scaling | median iteration steps/s 1 rank | median iteration steps/s 2 ranks | 2-rank scaling, median iteration |"
+echo "|---|---|---|---|---|---|---|---|---|"
 IFS=, read -ra list <<<"$tasks"
 for task in "${list[@]}"; do
     phys=$("$physics" --task "$task" --seconds "$phys_s" | awk -F'|' 'NR > 2 {gsub(/ /, "", $3); print $3}') ||
@@ -102,9 +105,10 @@ for task in "${list[@]}"; do
         read -r two twow <<<"$res"
         # steps per CPU second of the whole 2-rank job: per rank it is the same figure
         scale=$(awk -v a="$one" -v b="$two" 'BEGIN {printf "%.2f", 2 * b / a}')
+        scalew=$(awk -v a="$onew" -v b="$twow" 'BEGIN {printf "%.2f", b / a}')
     else
-        two=-; twow=-; scale=-
+        two=-; twow=-; scale=-; scalew=-
     fi
     ratio=$(awk -v t="$one" -v p="$phys" 'BEGIN {printf "%.0f %%", 100 * t / p}')
-    echo "| $task | $phys | $one | $ratio | $two | $scale | $onew | $twow |"
+    echo "| $task | $phys | $one | $ratio | $two | $scale | $onew | $twow | $scalew |"
 done

@@ -544,7 +544,9 @@ the task's preset (\`locomotion\`, or \`hand\`), the \`simple\` model, 8 environ
 evaluation, at 1 and at 2 ranks. Throughputs are environment steps per CPU second of the whole
 process tree (mpirun included), which other load on the machine disturbs less than wall clock;
 *2-rank scaling* is 2 x the 2-rank figure / the 1-rank figure, the speed-up two ranks give with a
-free core each; the best wall-clock iteration is shown for reference."
+free core each, start-up included (each run is only a few seconds long). The last three columns
+are the steady state of a long run: the median wall-clock iteration (the first two left out) at 1
+and 2 ranks, and their ratio. Each configuration is the best of \`--repeat\` runs."
     tp_section grad "Gradient averaging over 2 ranks (bench_grad)" "PPO averages the flat gradient block over the ranks after every minibatch: 640 times an
 iteration for the \`locomotion\` preset at 2 ranks, whose \`simple\` model on Hopper has about 10,000
 parameters. \`bench_grad\` (under \`mpirun -np 2 --bind-to core\`) times one average, waiting for the

@@ -4,7 +4,8 @@
 # bench/report.sh turns them into docs/benchmarks.md and docs/benchmarks/plots/*.png.
 #
 #   bench/run.sh [--quick|--full] [--tasks A,B] [--seeds N] [--jobs N] [--build DIR]
-#                [--out DIR [--resume]] [--episodes N] [--no-report] [--dry-run]
+#                [--out DIR [--resume]] [--episodes N] [--no-report] [--no-throughput]
+#                [--dry-run]
 #
 # Learning runs have 1 rank each and run --jobs at a time (default 1; at most one per core, so
 # that every run has a core to itself and its throughput is comparable); the scaling runs and
@@ -44,11 +45,12 @@ JOBS=1
 RESUME=0
 EPISODES=20
 REPORT=1
+THROUGHPUT=1
 DRY_RUN=0
 CMDLINE="bench/run.sh $*"
 
 usage() {
-    sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -69,6 +71,7 @@ while [ $# -gt 0 ]; do
         ;;
     --resume) RESUME=1 ;;
     --no-report) REPORT=0 ;;
+    --no-throughput) THROUGHPUT=0 ;;
     --dry-run) DRY_RUN=1 ;;
     -h | --help)
         usage
@@ -330,9 +333,11 @@ for task in $(awk '{print $7}' <<<"$PLAN" | sort -u); do
     fi
 done
 # the throughput benchmarks, with the programs built above (the same tree as the learning runs)
-echo "bench: throughput benchmarks (engine, PPO, training vs physics, angorad, stream)"
-"$HERE/throughput.sh" "$OUT/throughput" --build "$BUILD" --no-build $([ "$MODE" = quick ] && echo --quick) ||
-    echo "bench: a throughput step failed, see $OUT/throughput/throughput.json" >&2
+if [ "$THROUGHPUT" = 1 ]; then
+    echo "bench: throughput benchmarks (engine, PPO, training vs physics, gradient averaging, angorad, stream)"
+    "$HERE/throughput.sh" "$OUT/throughput" --build "$BUILD" --no-build $([ "$MODE" = quick ] && echo --quick) ||
+        echo "bench: a throughput step failed, see $OUT/throughput/throughput.json" >&2
+fi
 jq --argjson s "$(($(date +%s) - T_START))" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
     '.duration_s = $s | .load_end = $load' "$OUT/machine.json" >"$OUT/machine.json.tmp" &&
     mv "$OUT/machine.json.tmp" "$OUT/machine.json"

@@ -121,7 +121,7 @@ fi
 if [ -n "$TRAIN" ]; then
     BUILD=$(cd "$(dirname "$TRAIN")/../.." && pwd)
     rc=0
-    "$RUN" --quick --tasks CartPole --seeds 2 --jobs 2 --build "$BUILD" --out "$W/rb" --no-report \
+    "$RUN" --quick --tasks CartPole --seeds 2 --jobs 2 --build "$BUILD" --out "$W/rb" --no-report --no-throughput \
         >"$W/rb.out" 2>&1 || rc=$?
     if [ "$rc" = 0 ]; then
         for g in CartPole/seed1 CartPole/seed2 CartPole-1rank/seed1 CartPole-2ranks/seed1; do
@@ -130,16 +130,17 @@ if [ -n "$TRAIN" ]; then
                 "$W/rb/runs/$g.run.json" >/dev/null 2>&1 && ok || fail "--jobs 2: record of $g: $(cat "$W/rb/runs/$g.run.json" 2>&1 | head -c 300)"
             jq -e 'has("mean")' "$W/rb/runs/$g/eval.json" >/dev/null 2>&1 && ok || fail "--jobs 2: no evaluation of $g"
         done
+        [ ! -e "$W/rb/throughput/throughput.json" ] && ok || fail "--no-throughput ran the throughput part"
         # a second session keeps every finished run
         "$RUN" --quick --tasks CartPole --seeds 2 --jobs 2 --build "$BUILD" --out "$W/rb" --resume \
-            --no-report >"$W/rb2.out" 2>&1 && ok || fail "--resume of a finished benchmark failed: $(tail -c 300 "$W/rb2.out")"
+            --no-report --no-throughput >"$W/rb2.out" 2>&1 && ok || fail "--resume of a finished benchmark failed: $(tail -c 300 "$W/rb2.out")"
         [ "$(grep -c 'finished in an earlier session, kept' "$W/rb2.out")" = 4 ] && ok || fail "--resume reran finished runs: $(cat "$W/rb2.out")"
         jq -e '(.sessions | length) == 2' "$W/rb/machine.json" >/dev/null && ok || fail "--resume did not list its session in machine.json"
     else
         fail "run.sh --jobs 2 failed (exit $rc): $(tail -c 400 "$W/rb.out")"
     fi
     # stop a benchmark in the middle of a run: the trainer checkpoints, --resume continues it
-    "$RUN" --quick --tasks CartPoleNoVel --seeds 1 --build "$BUILD" --out "$W/ri" --no-report \
+    "$RUN" --quick --tasks CartPoleNoVel --seeds 1 --build "$BUILD" --out "$W/ri" --no-report --no-throughput \
         >"$W/ri.out" 2>&1 &
     bench_pid=$!
     for _ in $(seq 1 200); do
@@ -158,7 +159,7 @@ if [ -n "$TRAIN" ]; then
     pgrep -f -- "--run-dir $W/ri/" >/dev/null && fail "trainers still run after the benchmark stopped" || ok
     before=$(wc -l <"$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl")
     rc=0
-    "$RUN" --quick --tasks CartPoleNoVel --seeds 1 --build "$BUILD" --out "$W/ri" --resume --no-report \
+    "$RUN" --quick --tasks CartPoleNoVel --seeds 1 --build "$BUILD" --out "$W/ri" --resume --no-report --no-throughput \
         >"$W/ri2.out" 2>&1 || rc=$?
     if [ "$rc" = 0 ] && jq -e '.exit_code == 0 and .resumed == true' "$W/ri/runs/CartPoleNoVel/seed1.run.json" >/dev/null 2>&1; then
         ok

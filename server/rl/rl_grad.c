@@ -164,7 +164,7 @@ int rl_grad_create(RlGrad **out, MPI_Comm comm, size_t n, RlGradKind want, char 
     MPI_Comm_size(comm, &g->nranks);
     if (g->nranks == 1) {
         g->kind = RL_GRAD_SINGLE;
-    } else if (want == RL_GRAD_MPI) {
+    } else if (want == RL_GRAD_MPI || (want == RL_GRAD_AUTO && n > RL_GRAD_AUTO_SHARED_FLOATS)) {
         g->kind = RL_GRAD_MPI;
     } else {
         char why[256];
@@ -239,17 +239,21 @@ int rl_grad_mean(RlGrad *g, float *grads, char *err, size_t err_sz) {
             }
         }
     }
-    /* rank order on every rank: the same sum to the bit everywhere */
+    /* rank order on every rank: the same sum to the bit everywhere; one pass over the block
+     * for two ranks, the scale folded into the last addition */
     const float *first = rl_grad_slot(g, bank, 0);
-    memcpy(grads, first, n * sizeof *grads);
     for (int r = 1; r < g->nranks; r++) {
         const float *slot = rl_grad_slot(g, bank, r);
-        for (size_t i = 0; i < n; i++) {
-            grads[i] += slot[i];
+        const float *acc = r == 1 ? first : grads;
+        if (r == g->nranks - 1) {
+            for (size_t i = 0; i < n; i++) {
+                grads[i] = (acc[i] + slot[i]) * inv;
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                grads[i] = acc[i] + slot[i];
+            }
         }
-    }
-    for (size_t i = 0; i < n; i++) {
-        grads[i] *= inv;
     }
     return 0;
 }

@@ -111,7 +111,7 @@ START_TEST(test_odd_and_tiny_sizes) {
     /* sizes that are not whole cache lines, and a single float */
     run_steps(RL_GRAD_AUTO, 1, 20);
     run_steps(RL_GRAD_AUTO, 17, 20);
-    run_steps(RL_GRAD_AUTO, 1000003, 3);
+    run_steps(RL_GRAD_SHARED, 1000003, 3);
 }
 END_TEST
 
@@ -151,6 +151,17 @@ START_TEST(test_kind_chosen) {
     rl_grad_destroy(g);
     ck_assert_int_eq(rl_grad_create(&g, MPI_COMM_WORLD, 100, RL_GRAD_MPI, err, sizeof err), 0);
     ck_assert_int_eq(rl_grad_kind(g), multi ? RL_GRAD_MPI : RL_GRAD_SINGLE);
+    rl_grad_destroy(g);
+    /* large blocks go to MPI unless shared memory is asked for */
+    ck_assert_int_eq(rl_grad_create(&g, MPI_COMM_WORLD, RL_GRAD_AUTO_SHARED_FLOATS + 1,
+                                    RL_GRAD_AUTO, err, sizeof err),
+                     0);
+    ck_assert_int_eq(rl_grad_kind(g), multi ? RL_GRAD_MPI : RL_GRAD_SINGLE);
+    rl_grad_destroy(g);
+    ck_assert_int_eq(rl_grad_create(&g, MPI_COMM_WORLD, RL_GRAD_AUTO_SHARED_FLOATS + 1,
+                                    RL_GRAD_SHARED, err, sizeof err),
+                     0);
+    ck_assert_int_eq(rl_grad_kind(g), multi ? RL_GRAD_SHARED : RL_GRAD_SINGLE);
     rl_grad_destroy(g);
     ck_assert_str_eq(rl_grad_kind_name(RL_GRAD_SHARED), "shared");
     ck_assert_str_eq(rl_grad_kind_name(RL_GRAD_MPI), "mpi");
