@@ -4,8 +4,10 @@
 # scaling, machine, commit, exact specs, per-run records) and the learning curves in
 # docs/benchmarks/plots/*.png, with the throughput part (bench/throughput.sh's tables under
 # RESULTS_DIR/throughput/, and raw physics) rendered from the same results directory.
+# --throughput DIR takes bench/throughput.sh's tables from DIR instead (a later measurement);
+# the report then names the commit they ran at.
 #
-#   bench/report.sh RESULTS_DIR [--md FILE] [--plots DIR] [--no-plots]
+#   bench/report.sh RESULTS_DIR [--md FILE] [--plots DIR] [--no-plots] [--throughput DIR]
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,17 +19,22 @@ RES=""
 MD="$ROOT/docs/benchmarks.md"
 PLOTS="$ROOT/docs/benchmarks/plots"
 DO_PLOTS=1
+TPDIR=""
 
 while [ $# -gt 0 ]; do
     case "$1" in
-    --md | --plots)
+    --md | --plots | --throughput)
         [ $# -ge 2 ] || bench_die 2 "$1 needs a value"
-        if [ "$1" = --md ]; then MD=$2; else PLOTS=$2; fi
+        case "$1" in
+        --md) MD=$2 ;;
+        --plots) PLOTS=$2 ;;
+        *) TPDIR=$2 ;;
+        esac
         shift
         ;;
     --no-plots) DO_PLOTS=0 ;;
     -h | --help)
-        sed -n '8p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '10p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     -*) bench_die 2 "unknown option '$1'" ;;
@@ -38,12 +45,19 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ -n "$RES" ] || bench_die 2 "usage: bench/report.sh RESULTS_DIR [--md FILE] [--plots DIR] [--no-plots]"
+[ -n "$RES" ] || bench_die 2 "usage: bench/report.sh RESULTS_DIR [--md FILE] [--plots DIR] [--no-plots] [--throughput DIR]"
 [ -d "$RES" ] || bench_die 2 "$RES: no such results directory"
 [ -f "$RES/machine.json" ] || bench_die 2 "$RES/machine.json missing: not a bench/run.sh results directory"
 jq -e 'type == "object" and has("commit") and has("mode")' "$RES/machine.json" >/dev/null 2>&1 ||
     bench_die 2 "$RES/machine.json: not valid JSON with commit and mode"
 command -v jq >/dev/null || bench_die 2 "jq is needed"
+TP_EXPLICIT=0
+if [ -n "$TPDIR" ]; then
+    [ -f "$TPDIR/throughput.json" ] || bench_die 2 "--throughput $TPDIR: no throughput.json there"
+    TP_EXPLICIT=1
+else
+    TPDIR="$RES/throughput"
+fi
 if [ "$DO_PLOTS" = 1 ] && ! command -v gnuplot >/dev/null; then
     echo "bench: gnuplot not found (apt-get install gnuplot-nox); the report will have no plots" >&2
     DO_PLOTS=0
@@ -451,18 +465,25 @@ EOF
     jq -r "$JQDEF"'.[] | "| \(.group) | \(.seed) | \(.ranks) | \(.exit_code) | \(.iterations) | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) | \(pm(.eval_mean; .eval_std)) (\(.eval_iteration // "-")) | \(.train_last | f) | \(.load_start) |"' "$RES/runs.json"
     echo
 
-    # ---- throughput: bench/throughput.sh's tables and the raw physics of run.sh, all measured
-    # on this results directory's tree; figures of other commits have no place here
+    # ---- throughput: bench/throughput.sh's tables and the raw physics of run.sh, measured on
+    # this results directory's tree unless --throughput names a later measurement, which then
+    # says its commit
     echo "## Throughput"
     echo
-    TP="$RES/throughput/throughput.json"
+    TP="$TPDIR/throughput.json"
     if [ -f "$TP" ] && jq -e '(.steps | type) == "array"' "$TP" >/dev/null 2>&1; then
-        jq -r --arg commit "$COMMIT" '
-          "Measured by `bench/throughput.sh` (\(.mode) form) on \(.date) in this results directory'"'"'s"
-          + " `throughput/`, one step after the other, with `OPENBLAS_NUM_THREADS=1` and the programs"
+        where="this results directory's \`throughput/\`"
+        if [ "$TP_EXPLICIT" = 1 ]; then
+            shown=$(cd "$TPDIR" && pwd)
+            where="\`${shown#"$ROOT"/}\`"
+        fi
+        jq -r --arg commit "$COMMIT" --arg where "$where" --argjson explicit "$TP_EXPLICIT" '
+          "Measured by `bench/throughput.sh` (\(.mode) form) on \(.date) in \($where)"
+          + ", one step after the other, with `OPENBLAS_NUM_THREADS=1` and the programs"
           + " of `\(.build)`\(if .built == false then " as they were (not rebuilt)" else " built from the tree" end); load average \(.load_start) at the start and"
           + " \(.load_end // "-") at the end, \(if .duration_s then "\(.duration_s) s" else "unfinished" end) in all."
-          + (if .commit != $commit then " **It ran at commit `\(.commit[0:10])`, not at the commit this report names.**"
+          + (if .commit != $commit and $explicit == 1 then " **It ran at commit `\(.commit[0:10])`\(if .dirty then " (with uncommitted changes)" else "" end), later than the learning runs above; its figures are of that commit.**"
+             elif .commit != $commit then " **It ran at commit `\(.commit[0:10])`, not at the commit this report names.**"
              elif .dirty then " The tree had uncommitted changes, as noted above." else "" end)
           + (if .mode == "quick" then " This is the `--quick` form: fewer presets and shorter timings, a tenth of"
              + " the PPO budgets, two MuJoCo tasks, 2 s per API endpoint; its figures are indicative only." else "" end)' "$TP"
@@ -516,12 +537,12 @@ EOF
         elif [ "$(jq -r .status <<<"$st")" != passed ]; then
             jq -r '"**Failed**: `\(.command)` exited \(.exit_code) after \(.wall_s) s; its output is in"
                    + " `throughput/\(.name).err` and `.out` of the results directory."' <<<"$st"
-        elif [ ! -s "$RES/throughput/$name.md" ]; then
+        elif [ ! -s "$TPDIR/$name.md" ]; then
             echo "_\`throughput/$name.md\` is missing from the results directory._"
         else
             jq -r '"`\(.command)` (\(.wall_s) s)"' <<<"$st"
             echo
-            cat "$RES/throughput/$name.md"
+            cat "$TPDIR/$name.md"
         fi
         echo
     }

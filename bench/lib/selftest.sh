@@ -300,6 +300,21 @@ if "$BENCH/report.sh" "$R" --md "$MD" --plots "$W/plots" >"$W/out" 2>"$W/err"; t
     else
         fail "report.sh failed on throughput of another commit: $(head -c 300 "$W/err")"
     fi
+    # a later throughput measurement from its own directory: rendered, and named as such
+    mkdir -p "$W/tp-later"
+    jq '.steps = [{name: "grad", command: "mpirun -np 2 build-release/bench/bench_grad", exit_code: 0, wall_s: 9.5, status: "passed"}]' \
+        "$R/throughput/throughput.json" >"$W/tp-later/throughput.json"
+    printf '| floats | MPI_Allreduce us | shared window us | MPI / shared |\n|---|---|---|---|\n| 10000 | 13.7 | 6.8 | 2.0 |\n' >"$W/tp-later/grad.md"
+    if "$BENCH/report.sh" "$R" --md "$W/later.md" --no-plots --throughput "$W/tp-later" >/dev/null 2>"$W/err"; then
+        has "$W/later.md" "**It ran at commit \`fedcba9876\`, later than the learning runs above; its figures are of that commit.**"
+        has "$W/later.md" "| 10000 | 13.7 | 6.8 | 2.0 |"
+        has "$W/later.md" "in \`$W/tp-later\`"
+        # the raw physics still come from the learning runs' directory
+        has "$W/later.md" "| Hopper | 16805 | 4 | 1 | 1 | 1 | 1 | 0 |"
+    else
+        fail "report.sh --throughput failed: $(head -c 300 "$W/err")"
+    fi
+    expect_exit 2 "no throughput.json there" "$BENCH/report.sh" "$R" --throughput "$W/nosuch"
     mv "$R/throughput/throughput.json" "$W/throughput.json.off"
     if "$BENCH/report.sh" "$R" --md "$W/notrun.md" --no-plots >/dev/null 2>"$W/err"; then
         has "$W/notrun.md" "**The throughput part was not run** for this results directory"
