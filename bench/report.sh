@@ -246,6 +246,15 @@ EOF
     echo "bench/run.sh --full         # the whole benchmark"
     echo "bench/throughput.sh bench/results/<stamp>/throughput [--quick]   # the throughput part alone"
     echo "bench/report.sh bench/results/<stamp>   # the report again from kept results"
+    if [ "$TP_EXPLICIT" = 1 ]; then
+        tp_commit=$(jq -r '.commit // ""' "$TPDIR/throughput.json")
+        tp_shown=$(cd "$TPDIR" && pwd)
+        tp_shown=${tp_shown#"$ROOT"/}
+        echo "# the throughput part of this report, at its own commit:"
+        echo "git checkout $tp_commit && bench/throughput.sh $tp_shown"
+        res_shown=$(cd "$RES" && pwd)
+        echo "bench/report.sh ${res_shown#"$ROOT"/} --throughput $tp_shown"
+    fi
     echo '```'
     echo
     cat <<'EOF'
