@@ -35,4 +35,17 @@ static inline void rl_test_mpi_finalize(void) {
     MPI_Finalize();
 }
 
+/* runs a suite in this process (MPI and fork() do not mix) between MPI_Init and MPI_Finalize;
+ * the process exit status */
+static inline int rl_test_run_suite(Suite *s) {
+    rl_test_mpi_init();
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    rl_test_mpi_finalize();
+    return failed ? 1 : 0;
+}
+
 #endif

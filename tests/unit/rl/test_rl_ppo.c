@@ -345,12 +345,5 @@ static Suite *ppo_suite(void) {
 }
 
 int main(void) {
-    rl_test_mpi_init();
-    SRunner *sr = srunner_create(ppo_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    rl_test_mpi_finalize();
-    return failed ? 1 : 0;
+    return rl_test_run_suite(ppo_suite());
 }
