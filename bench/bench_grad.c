@@ -59,6 +59,9 @@ static double time_round(RlGrad *g, float *v, size_t n, int calls, double work_u
 static int parse_sizes(const char *text, size_t *sizes) {
     int k = 0;
     char *copy = strdup(text), *save = NULL;
+    if (!copy) {
+        return -1;
+    }
     for (char *tok = strtok_r(copy, ",", &save); tok && k < BENCH_MAX_SIZES;
          tok = strtok_r(NULL, ",", &save)) {
         char *end = NULL;

@@ -96,8 +96,8 @@ static int rl_grad_shared_init(RlGrad *g, char *err, size_t err_sz) {
         return ag_errorf(err, err_sz, AG_EUNSUPPORTED,
                          "gradient averaging: the %d ranks are not all on one machine", g->nranks);
     }
-    g->stride = (g->n + RL_GRAD_LINE / sizeof(float) - 1) / (RL_GRAD_LINE / sizeof(float)) *
-                (RL_GRAD_LINE / sizeof(float));
+    const size_t line_floats = RL_GRAD_LINE / sizeof(float);
+    g->stride = (g->n + line_floats - 1) / line_floats * line_floats;
     size_t bytes =
         (size_t)g->nranks * RL_GRAD_LINE + 2 * (size_t)g->nranks * g->stride * sizeof(float);
     if (bytes > RL_GRAD_SHARED_MAX_BYTES) {
@@ -116,13 +116,9 @@ static int rl_grad_shared_init(RlGrad *g, char *err, size_t err_sz) {
         MPI_Aint size = 0;
         int disp = 0;
         void *base = NULL;
-        if (MPI_Win_shared_query(g->win, 0, &size, &disp, &base) == MPI_SUCCESS &&
-            (size_t)size >= bytes) {
-            g->base = ok ? base : NULL;
-            ok = g->base != NULL;
-        } else {
-            ok = 0;
-        }
+        ok = ok && MPI_Win_shared_query(g->win, 0, &size, &disp, &base) == MPI_SUCCESS &&
+             (size_t)size >= bytes && base != NULL;
+        g->base = base;
     } else {
         ok = 0;
     }
@@ -144,7 +140,6 @@ static int rl_grad_shared_init(RlGrad *g, char *err, size_t err_sz) {
     }
     pid_t self = getpid();
     MPI_Allgather(&self, (int)sizeof self, MPI_BYTE, g->pids, (int)sizeof self, MPI_BYTE, g->comm);
-
     MPI_Win_sync(g->win);
     MPI_Barrier(g->node);
     return 0;
