@@ -70,9 +70,10 @@ static int bench_run(const EnvClass *cls, double seconds, const json_t *options)
     double w0 = bench_clock(CLOCK_MONOTONIC);
     while (t1 - t0 < seconds) {
         for (int k = 0; k < 256; k++) {
-            for (int i = 0; i < task.spec.action_dim; i++)
+            for (int i = 0; i < task.spec.action_dim; i++) {
                 action[i] = (float)ag_rng_uniform_range(&arng, task.spec.action_low[i],
                                                         task.spec.action_high[i]);
+            }
             EnvStep out;
             cls->step(&task, state, &rng, action, obs, &out);
             steps++;
@@ -108,11 +109,11 @@ int main(int argc, char **argv) {
     const char *only = NULL;
     json_t *options = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             seconds = atof(argv[++i]);
-        else if (strcmp(argv[i], "--task") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--task") == 0 && i + 1 < argc) {
             only = argv[++i];
-        else if (strcmp(argv[i], "--options") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--options") == 0 && i + 1 < argc) {
             json_error_t je;
             json_decref(options);
             options = json_loads(argv[++i], 0, &je);
@@ -137,11 +138,13 @@ int main(int argc, char **argv) {
     printf("|---|---|---|---|---|---|---|---|\n");
     int rc = 0, found = 0;
     for (size_t i = 0; i < sizeof(bench_classes) / sizeof(bench_classes[0]); i++) {
-        if (only && strcmp(only, bench_classes[i]->name) != 0)
+        if (only && strcmp(only, bench_classes[i]->name) != 0) {
             continue;
+        }
         found = 1;
-        if (bench_run(bench_classes[i], seconds, options) != 0)
+        if (bench_run(bench_classes[i], seconds, options) != 0) {
             rc = 1;
+        }
     }
     json_decref(options);
     if (!found) {

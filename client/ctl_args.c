@@ -106,39 +106,43 @@ const CtlCommandDef ctl_commands[] = {
     {NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
 const CtlCommandDef *ctl_command_find(const char *name) {
-    for (const CtlCommandDef *c = ctl_commands; c->name; c++)
-        if (!strcmp(c->name, name))
+    for (const CtlCommandDef *c = ctl_commands; c->name; c++) {
+        if (!strcmp(c->name, name)) {
             return c;
+        }
+    }
     return NULL;
 }
 
 static const CtlOptDef *opt_find(const CtlOptDef *defs, const char *name, size_t len, char s) {
     for (const CtlOptDef *d = defs; d && d->name; d++) {
-        if (s ? d->short_name == s : (strlen(d->name) == len && !strncmp(d->name, name, len)))
+        if (s ? d->short_name == s : (strlen(d->name) == len && !strncmp(d->name, name, len))) {
             return d;
+        }
     }
     return NULL;
 }
 
 static int set_global(CtlArgs *a, const CtlOptDef *d, const char *v) {
-    if (!strcmp(d->name, "url"))
+    if (!strcmp(d->name, "url")) {
         a->url = v;
-    else if (!strcmp(d->name, "token"))
+    } else if (!strcmp(d->name, "token")) {
         a->token = v;
-    else if (!strcmp(d->name, "token-file"))
+    } else if (!strcmp(d->name, "token-file")) {
         a->token_file = v;
-    else if (!strcmp(d->name, "data-dir"))
+    } else if (!strcmp(d->name, "data-dir")) {
         a->data_dir = v;
-    else if (!strcmp(d->name, "config"))
+    } else if (!strcmp(d->name, "config")) {
         a->config = v;
-    else if (!strcmp(d->name, "timeout"))
+    } else if (!strcmp(d->name, "timeout")) {
         a->timeout = v;
-    else if (!strcmp(d->name, "json"))
+    } else if (!strcmp(d->name, "json")) {
         a->json = 1;
-    else if (!strcmp(d->name, "help"))
+    } else if (!strcmp(d->name, "help")) {
         a->help = 1;
-    else if (!strcmp(d->name, "version"))
+    } else if (!strcmp(d->name, "version")) {
         a->version = 1;
+    }
     return 0;
 }
 
@@ -153,13 +157,15 @@ int ctl_args_parse(int argc, char *const *argv, CtlArgs *a, char *err, size_t er
         if (only_pos || s[0] != '-' || !strcmp(s, "-")) {
             if (!a->cmd) {
                 a->cmd = ctl_command_find(s);
-                if (!a->cmd)
+                if (!a->cmd) {
                     return ag_errorf(err, err_sz, AG_EINVAL,
                                      "unknown command \"%s\" (see angoractl --help)", s);
+                }
                 continue;
             }
-            if (a->npos >= CTL_MAX_POS)
+            if (a->npos >= CTL_MAX_POS) {
                 return ag_errorf(err, err_sz, AG_EINVAL, "too many arguments");
+            }
             a->pos[a->npos++] = s;
             continue;
         }
@@ -171,30 +177,37 @@ int ctl_args_parse(int argc, char *const *argv, CtlArgs *a, char *err, size_t er
             name = s + 2;
             eq = strchr(name, '=');
             len = eq ? (size_t)(eq - name) : strlen(name);
-            if (eq)
+            if (eq) {
                 value = eq + 1;
+            }
             d = opt_find(ctl_global_opts, name, len, 0);
             global = d != NULL;
-            if (!d && a->cmd)
+            if (!d && a->cmd) {
                 d = opt_find(a->cmd->opts, name, len, 0);
-            if (!d)
+            }
+            if (!d) {
                 return ag_errorf(err, err_sz, AG_EINVAL, "unknown option --%.*s%s%s", (int)len,
                                  name, a->cmd ? " for " : "", a->cmd ? a->cmd->name : "");
+            }
         } else {
             /* one short option, its value attached ("-oFILE") or next */
             d = opt_find(ctl_global_opts, NULL, 0, s[1]);
             global = d != NULL;
-            if (!d && a->cmd)
+            if (!d && a->cmd) {
                 d = opt_find(a->cmd->opts, NULL, 0, s[1]);
-            if (!d || (s[2] != '\0' && !d->has_value))
+            }
+            if (!d || (s[2] != '\0' && !d->has_value)) {
                 return ag_errorf(err, err_sz, AG_EINVAL, "unknown option %s%s%s", s,
                                  a->cmd ? " for " : "", a->cmd ? a->cmd->name : "");
-            if (s[2] != '\0')
+            }
+            if (s[2] != '\0') {
                 value = s + 2;
+            }
         }
         if (d->has_value && !value) {
-            if (i + 1 >= argc)
+            if (i + 1 >= argc) {
                 return ag_errorf(err, err_sz, AG_EINVAL, "option --%s needs a value", d->name);
+            }
             value = argv[++i];
         } else if (!d->has_value && value) {
             return ag_errorf(err, err_sz, AG_EINVAL, "option --%s takes no value", d->name);
@@ -203,30 +216,37 @@ int ctl_args_parse(int argc, char *const *argv, CtlArgs *a, char *err, size_t er
             set_global(a, d, value);
             continue;
         }
-        if (!d->repeatable && ctl_args_has(a, d->name))
+        if (!d->repeatable && ctl_args_has(a, d->name)) {
             return ag_errorf(err, err_sz, AG_EINVAL, "option --%s given twice", d->name);
-        if (a->nopts >= CTL_MAX_OPTS)
+        }
+        if (a->nopts >= CTL_MAX_OPTS) {
             return ag_errorf(err, err_sz, AG_EINVAL, "too many options");
+        }
         a->opts[a->nopts].name = d->name;
         a->opts[a->nopts].value = value ? value : "";
         a->nopts++;
     }
-    if (a->help || a->version || !a->cmd)
+    if (a->help || a->version || !a->cmd) {
         return 0;
-    if (a->npos < a->cmd->min_pos)
+    }
+    if (a->npos < a->cmd->min_pos) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s: missing argument (usage: angoractl %s %s)",
                          a->cmd->name, a->cmd->name, a->cmd->synopsis);
-    if (a->npos > a->cmd->max_pos)
+    }
+    if (a->npos > a->cmd->max_pos) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s: unexpected argument \"%s\"", a->cmd->name,
                          a->pos[a->cmd->max_pos]);
+    }
     return 0;
 }
 
 const char *ctl_args_get(const CtlArgs *a, const char *name) {
     const char *v = NULL;
-    for (int i = 0; i < a->nopts; i++)
-        if (!strcmp(a->opts[i].name, name))
+    for (int i = 0; i < a->nopts; i++) {
+        if (!strcmp(a->opts[i].name, name)) {
             v = a->opts[i].value;
+        }
+    }
     return v;
 }
 
@@ -235,9 +255,11 @@ int ctl_args_has(const CtlArgs *a, const char *name) {
 }
 
 const char *ctl_args_nth(const CtlArgs *a, const char *name, int n) {
-    for (int i = 0; i < a->nopts; i++)
-        if (!strcmp(a->opts[i].name, name) && n-- == 0)
+    for (int i = 0; i < a->nopts; i++) {
+        if (!strcmp(a->opts[i].name, name) && n-- == 0) {
             return a->opts[i].value;
+        }
+    }
     return NULL;
 }
 
@@ -252,11 +274,13 @@ int ctl_args_get_int(const CtlArgs *a, const char *name, long long def, long lon
     }
     errno = 0;
     x = strtoll(v, &end, 10);
-    if (!*v || *end || errno)
+    if (!*v || *end || errno) {
         return ag_errorf(err, err_sz, AG_EINVAL, "--%s: expected an integer, got \"%s\"", name, v);
-    if (x < min || x > max)
+    }
+    if (x < min || x > max) {
         return ag_errorf(err, err_sz, AG_EINVAL, "--%s: must be in [%lld, %lld], got %lld", name,
                          min, max, x);
+    }
     *out = x;
     return 0;
 }
@@ -266,9 +290,10 @@ int ctl_parse_id(const char *s, const char *what, int64_t *out, char *err, size_
     long long x;
     errno = 0;
     x = s && (*s >= '0' && *s <= '9') ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || x <= 0 || errno || *end)
+    if (!s || !*s || x <= 0 || errno || *end) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s must be a positive integer, got \"%s\"", what,
                          s ? s : "");
+    }
     *out = x;
     return 0;
 }
@@ -276,11 +301,12 @@ int ctl_parse_id(const char *s, const char *what, int64_t *out, char *err, size_
 static void opts_print(FILE *f, const CtlOptDef *defs) {
     for (const CtlOptDef *d = defs; d && d->name; d++) {
         char left[64];
-        if (d->short_name)
+        if (d->short_name) {
             snprintf(left, sizeof(left), "-%c, --%s%s", d->short_name, d->name,
                      d->has_value ? " V" : "");
-        else
+        } else {
             snprintf(left, sizeof(left), "    --%s%s", d->name, d->has_value ? " V" : "");
+        }
         fprintf(f, "  %-24s %s\n", left, d->help);
     }
 }
@@ -289,8 +315,9 @@ void ctl_usage_print(FILE *f, const CtlCommandDef *cmd) {
     if (cmd) {
         fprintf(f, "usage: angoractl %s%s%s [options]\n\n%s.\n", cmd->name,
                 *cmd->synopsis ? " " : "", cmd->synopsis, cmd->summary);
-        if (cmd->help)
+        if (cmd->help) {
             fprintf(f, "\n%s\n", cmd->help);
+        }
         if (cmd->opts) {
             fprintf(f, "\noptions:\n");
             opts_print(f, cmd->opts);
@@ -304,10 +331,11 @@ void ctl_usage_print(FILE *f, const CtlCommandDef *cmd) {
     for (const CtlCommandDef *c = ctl_commands; c->name; c++) {
         char left[64];
         snprintf(left, sizeof(left), "%s %s", c->name, c->synopsis);
-        if (strlen(left) > 28)
+        if (strlen(left) > 28) {
             fprintf(f, "  %s\n  %-28s %s\n", left, "", c->summary);
-        else
+        } else {
             fprintf(f, "  %-28s %s\n", left, c->summary);
+        }
     }
     fprintf(f, "\nglobal options:\n");
     opts_print(f, ctl_global_opts);

@@ -69,10 +69,11 @@ static void json_print(CtlCtx *x, const json_t *doc) {
 }
 
 static void body_print(CtlCtx *x, const CtlResponse *r) {
-    if (r->json)
+    if (r->json) {
         json_print(x, r->json);
-    else if (r->body)
+    } else if (r->body) {
         fwrite(r->body, 1, r->len, x->out);
+    }
 }
 
 /* the exit code of a non-2xx answer, after telling why; frees r */
@@ -81,13 +82,14 @@ static int answer_fail(CtlCtx *x, CtlResponse *r) {
     int code = ctl_exit_of_status(r->status);
     ctl_problem_format(r->status, r->body, r->len, msg, sizeof(msg));
     ctl_say(x, code, "%s", msg);
-    if (r->status == 401 && !x->cfg.token[0])
+    if (r->status == 401 && !x->cfg.token[0]) {
         fprintf(x->err,
                 "angoractl: no token found: use --token, ANGORA_TOKEN, --token-file, the config "
                 "file or --data-dir (looked for %s/token)\n",
                 x->cfg.data_dir);
-    else if (r->status == 401)
+    } else if (r->status == 401) {
         fprintf(x->err, "angoractl: the token came from %s\n", x->cfg.token_source);
+    }
     ctl_response_free(r);
     return code;
 }
@@ -98,17 +100,20 @@ int ctl_api_call(CtlCtx *x, const char *method, const char *path, const char *bo
     char err[1024];
     int rc =
         ctl_http_request(&x->cfg, method, path, body, body ? strlen(body) : 0, r, err, sizeof(err));
-    if (rc)
+    if (rc) {
         return ctl_say(x, rc == AG_EIO ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OTHER, "%s", err);
-    if (r->status >= 200 && r->status < 300)
+    }
+    if (r->status >= 200 && r->status < 300) {
         return 0;
+    }
     return answer_fail(x, r);
 }
 
 int ctl_id_arg(CtlCtx *x, int64_t *id) {
     char err[256];
-    if (ctl_parse_id(x->args->pos[0], "the experiment id", id, err, sizeof(err)))
+    if (ctl_parse_id(x->args->pos[0], "the experiment id", id, err, sizeof(err))) {
         return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
+    }
     return 0;
 }
 
@@ -121,9 +126,10 @@ int ctl_seconds_opt(CtlCtx *x, const char *name, double def, double min, double 
     }
     errno = 0;
     *out = strtod(v, &end);
-    if (!*v || *end || errno || !(*out >= min && *out <= max))
+    if (!*v || *end || errno || !(*out >= min && *out <= max)) {
         return ctl_say(x, CTL_EXIT_USAGE, "--%s: expected seconds in [%g, %g], got \"%s\"", name,
                        min, max, v);
+    }
     return 0;
 }
 
@@ -142,8 +148,9 @@ static void tags_text(const json_t *tags, char *out, size_t out_sz) {
     out[0] = '\0';
     json_array_foreach(tags, i, v) {
         int n = snprintf(out + pos, out_sz - pos, "%s%s", i ? "," : "", json_string_value(v));
-        if (n < 0 || (size_t)n >= out_sz - pos)
+        if (n < 0 || (size_t)n >= out_sz - pos) {
             break;
+        }
         pos += (size_t)n;
     }
 }
@@ -155,8 +162,9 @@ static int stdin_read(char **text, size_t *len, char *err, size_t err_sz) {
     AgBuf b;
     char chunk[4096];
     size_t n;
-    if (ag_buf_init(&b, 0, SPEC_FILE_MAX) != 0)
+    if (ag_buf_init(&b, 0, SPEC_FILE_MAX) != 0) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
         if (ag_buf_append(&b, chunk, n) != 0) {
             ag_buf_free(&b);
@@ -169,8 +177,9 @@ static int stdin_read(char **text, size_t *len, char *err, size_t err_sz) {
     }
     *len = b.len;
     *text = ag_buf_steal(&b);
-    if (!*text)
+    if (!*text) {
         *text = calloc(1, 1);
+    }
     return *text ? 0 : ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
 }
 
@@ -190,12 +199,14 @@ int ctl_spec_load(const char *path, const char *name, const char *const *tags, i
     } else {
         rc = ag_fs_read_file(path, SPEC_FILE_MAX, &text, &len, msg, sizeof(msg));
     }
-    if (rc)
+    if (rc) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s: %s", path, msg);
+    }
     doc = ag_json_parse(text, len, &je);
     free(text);
-    if (!doc)
+    if (!doc) {
         return ag_errorf(err, err_sz, AG_EJSON, "%s: %s", path, je.reason);
+    }
     if (!json_is_object(doc)) {
         rc = ag_errorf(err, err_sz, AG_ESPEC, "%s: the spec must be a JSON object", path);
         goto out;
@@ -220,8 +231,9 @@ int ctl_spec_load(const char *path, const char *name, const char *const *tags, i
             int dup = 0;
             json_array_foreach(arr, k, v) dup |=
                 json_is_string(v) && !strcmp(json_string_value(v), tags[i]);
-            if (!dup)
+            if (!dup) {
                 json_array_append_new(arr, json_string(tags[i]));
+            }
         }
     }
     /* the same validation the server applies, so errors come before any network */
@@ -247,38 +259,44 @@ static int cmd_submit(CtlCtx *x) {
     char *text = NULL;
     CtlResponse r;
     int dry = ctl_args_has(x->args, "dry-run");
-    if (ctl_args_get_int(x->args, "priority", 0, -1000, 1000, &priority, err, sizeof(err)))
+    if (ctl_args_get_int(x->args, "priority", 0, -1000, 1000, &priority, err, sizeof(err))) {
         return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
+    }
     while (ctl_args_nth(x->args, "tag", ntags)) {
-        if (ntags == AG_SPEC_TAGS_MAX)
+        if (ntags == AG_SPEC_TAGS_MAX) {
             return ctl_say(x, CTL_EXIT_USAGE, "--tag: at most %d tags", AG_SPEC_TAGS_MAX);
+        }
         tags[ntags] = ctl_args_nth(x->args, "tag", ntags);
         ntags++;
     }
     code = ctl_spec_load(x->args->pos[0], ctl_args_get(x->args, "name"), tags, ntags, &doc, err,
                          sizeof(err));
-    if (code)
+    if (code) {
         return ctl_say(x, ctl_exit_of_error(code), "%s", err);
+    }
     body = json_pack("{s:O,s:I}", "spec", doc, "priority", (json_int_t)priority);
     text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     json_decref(doc);
-    if (!text)
+    if (!text) {
         return ctl_say(x, CTL_EXIT_OTHER, "out of memory");
+    }
     code = ctl_api_call(x, "POST", dry ? "/api/v1/validate" : "/api/v1/experiments", text, &r);
     free(text);
-    if (code)
+    if (code) {
         return code;
-    if (x->args->json)
+    }
+    if (x->args->json) {
         body_print(x, &r);
-    else if (dry)
+    } else if (dry) {
         fprintf(x->out, "valid: %lld iterations, priority %lld\n",
                 (long long)json_integer_value(json_object_get(r.json, "iterations")),
                 (long long)json_integer_value(json_object_get(r.json, "priority")));
-    else
+    } else {
         fprintf(x->out, "submitted experiment %lld \"%s\" (%s)\n",
                 (long long)json_integer_value(json_object_get(r.json, "id")),
                 ctl_jstr(r.json, "name"), ctl_jstr(r.json, "state"));
+    }
     ctl_response_free(&r);
     return 0;
 }
@@ -304,26 +322,31 @@ static int cmd_ls(CtlCtx *x) {
     for (;;) {
         CtlResponse r;
         size_t pos = (size_t)snprintf(path, sizeof(path), "/api/v1/experiments?limit=%lld", limit);
-        if (cursor > 0)
+        if (cursor > 0) {
             pos += (size_t)snprintf(path + pos, sizeof(path) - pos, "&cursor=%lld", cursor);
+        }
         for (int f = 0; f < 3; f++) {
             const char *val = ctl_args_get(x->args, filters[f]);
-            if (!val)
+            if (!val) {
                 continue;
+            }
             url_escape(val, esc, sizeof(esc));
             pos += (size_t)snprintf(path + pos, sizeof(path) - pos, "&%s=%s", filters[f], esc);
         }
         code = ctl_api_call(x, "GET", path, NULL, &r);
-        if (code)
+        if (code) {
             goto out;
+        }
         json_array_extend(all, json_object_get(r.json, "items"));
         json_decref(next);
         next = json_incref(json_object_get(r.json, "next_cursor"));
-        if (!next)
+        if (!next) {
             next = json_null();
+        }
         ctl_response_free(&r);
-        if (!all_pages || !json_is_integer(next))
+        if (!all_pages || !json_is_integer(next)) {
             break;
+        }
         cursor = json_integer_value(next);
     }
     if (x->args->json) {
@@ -353,9 +376,10 @@ static int cmd_ls(CtlCtx *x) {
     }
     ctl_table_print(&t, x->out);
     ctl_table_free(&t);
-    if (json_is_integer(next))
+    if (json_is_integer(next)) {
         fprintf(x->err, "angoractl: more experiments: --cursor %lld\n",
                 (long long)json_integer_value(next));
+    }
 out:
     json_decref(next);
     json_decref(all);
@@ -370,12 +394,14 @@ int ctl_exp_get(CtlCtx *x, int64_t id, json_t **out) {
     int code;
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld", (long long)id);
     code = ctl_api_call(x, "GET", path, NULL, &r);
-    if (code)
+    if (code) {
         return code;
+    }
     *out = json_incref(r.json);
     ctl_response_free(&r);
-    if (!*out)
+    if (!*out) {
         return ctl_say(x, CTL_EXIT_OTHER, "the server's answer is not JSON");
+    }
     return 0;
 }
 
@@ -389,8 +415,9 @@ static int cmd_show(CtlCtx *x) {
     char buf[512];
     double started, finished;
     int code = ctl_id_arg(x, &id);
-    if (code || (code = ctl_exp_get(x, id, &o)))
+    if (code || (code = ctl_exp_get(x, id, &o))) {
         return code;
+    }
     if (x->args->json) {
         json_print(x, o);
         json_decref(o);
@@ -404,8 +431,9 @@ static int cmd_show(CtlCtx *x) {
     kv(x, "kind", ctl_jstr(o, "kind"));
     kv(x, "state", ctl_jstr(o, "state"));
     ctl_format_json(json_object_get(o, "request"), buf, sizeof(buf));
-    if (strcmp(buf, "-") && *buf)
+    if (strcmp(buf, "-") && *buf) {
         kv(x, "request", buf);
+    }
     ctl_format_json(json_object_get(o, "priority"), buf, sizeof(buf));
     kv(x, "priority", buf);
     ctl_format_json(json_object_get(o, "ranks"), buf, sizeof(buf));
@@ -445,20 +473,23 @@ static int cmd_action(CtlCtx *x, const char *action, const char *done) {
     char path[128];
     CtlResponse r;
     int code = ctl_id_arg(x, &id);
-    if (code)
+    if (code) {
         return code;
+    }
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld/%s", (long long)id, action);
     code = ctl_api_call(x, "POST", path, NULL, &r);
-    if (code)
+    if (code) {
         return code;
-    if (x->args->json)
+    }
+    if (x->args->json) {
         body_print(x, &r);
-    else if (r.status == 202)
+    } else if (r.status == 202) {
         fprintf(x->out, "experiment %lld: %s requested; the scheduler acts on it shortly\n",
                 (long long)id, action);
-    else
+    } else {
         fprintf(x->out, "experiment %lld: %s (state %s)\n", (long long)id, done,
                 ctl_jstr(r.json, "state"));
+    }
     ctl_response_free(&r);
     return 0;
 }
@@ -468,16 +499,19 @@ static int cmd_rm(CtlCtx *x) {
     char path[96];
     CtlResponse r;
     int code = ctl_id_arg(x, &id);
-    if (code)
+    if (code) {
         return code;
+    }
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld", (long long)id);
     code = ctl_api_call(x, "DELETE", path, NULL, &r);
-    if (code)
+    if (code) {
         return code;
-    if (x->args->json)
+    }
+    if (x->args->json) {
         body_print(x, &r);
-    else
+    } else {
         fprintf(x->out, "experiment %lld deleted\n", (long long)id);
+    }
     ctl_response_free(&r);
     return 0;
 }
@@ -515,30 +549,36 @@ static int cmd_logs(CtlCtx *x) {
     char path[256], err[256];
     const char *file = ctl_args_has(x->args, "worker") ? "worker" : "train";
     int follow = ctl_args_has(x->args, "follow"), code = ctl_id_arg(x, &id);
-    if (code)
+    if (code) {
         return code;
-    if (ctl_args_get_int(x->args, "tail", 65536, 1, 4 << 20, &tail, err, sizeof(err)))
+    }
+    if (ctl_args_get_int(x->args, "tail", 65536, 1, 4 << 20, &tail, err, sizeof(err))) {
         return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
-    if ((code = ctl_seconds_opt(x, "interval", 1.0, 0.05, 3600, &interval)))
+    }
+    if ((code = ctl_seconds_opt(x, "interval", 1.0, 0.05, 3600, &interval))) {
         return code;
+    }
     for (;;) {
         CtlResponse r;
         char msg[512];
         int rc;
-        if (off < 0)
+        if (off < 0) {
             snprintf(path, sizeof(path), "/api/v1/experiments/%lld/log?file=%s&tail=%lld",
                      (long long)id, file, tail);
-        else
+        } else {
             snprintf(path, sizeof(path),
                      "/api/v1/experiments/%lld/log?file=%s&offset=%lld&length=%u", (long long)id,
                      file, off, LOG_CHUNK);
+        }
         rc = ctl_http_request(&x->cfg, "GET", path, NULL, 0, &r, msg, sizeof(msg));
-        if (rc)
+        if (rc) {
             return ctl_say(x, rc == AG_EIO ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OTHER, "%s", msg);
+        }
         if (r.status == 200) {
             long long end = log_end(&r);
-            if (r.len > 0 || off < 0)
+            if (r.len > 0 || off < 0) {
                 log_emit(x, id, file, &r);
+            }
             off = end >= 0 ? end : off + (long long)r.len;
             if (r.len >= LOG_CHUNK) {
                 ctl_response_free(&r);
@@ -550,13 +590,15 @@ static int cmd_logs(CtlCtx *x) {
             return answer_fail(x, &r);
         }
         ctl_response_free(&r);
-        if (!follow)
+        if (!follow) {
             return 0;
+        }
         {
             json_t *o = NULL;
             int final;
-            if ((code = ctl_exp_get(x, id, &o)))
+            if ((code = ctl_exp_get(x, id, &o))) {
                 return code;
+            }
             final = ctl_state_final(ctl_jstr(o, "state"));
             json_decref(o);
             if (final && off >= 0) {
@@ -566,13 +608,15 @@ static int cmd_logs(CtlCtx *x) {
                          "/api/v1/experiments/%lld/log?file=%s&offset=%lld&length=%u",
                          (long long)id, file, off, LOG_CHUNK);
                 if (ctl_http_request(&x->cfg, "GET", path, NULL, 0, &last, msg, sizeof(msg)) == 0 &&
-                    last.status == 200 && last.len > 0)
+                    last.status == 200 && last.len > 0) {
                     log_emit(x, id, file, &last);
+                }
                 ctl_response_free(&last);
                 return 0;
             }
-            if (final)
+            if (final) {
                 return 0;
+            }
         }
         ctl_sleep(interval);
     }
@@ -598,36 +642,43 @@ static int cmd_metrics(CtlCtx *x) {
     char path[256], err[256];
     CtlResponse r;
     int code = ctl_id_arg(x, &id);
-    if (code)
+    if (code) {
         return code;
+    }
     if (ctl_args_get_int(x->args, "after-seq", 0, 0, INT64_MAX, &after, err, sizeof(err)) ||
-        ctl_args_get_int(x->args, "limit", 0, 0, 10000000, &limit, err, sizeof(err)))
+        ctl_args_get_int(x->args, "limit", 0, 0, 10000000, &limit, err, sizeof(err))) {
         return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
-    if (ctl_args_has(x->args, "keys") && ctl_args_has(x->args, "csv"))
+    }
+    if (ctl_args_has(x->args, "keys") && ctl_args_has(x->args, "csv")) {
         return ctl_say(x, CTL_EXIT_USAGE, "metrics: --keys and --csv exclude each other");
+    }
     if (ctl_args_has(x->args, "keys")) {
         size_t i;
         json_t *v;
         snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/keys", (long long)id);
-        if ((code = ctl_api_call(x, "GET", path, NULL, &r)))
+        if ((code = ctl_api_call(x, "GET", path, NULL, &r))) {
             return code;
-        if (x->args->json)
+        }
+        if (x->args->json) {
             body_print(x, &r);
-        else
+        } else {
             json_array_foreach(json_object_get(r.json, "keys"), i, v)
                 fprintf(x->out, "%s\n", json_string_value(v));
+        }
         ctl_response_free(&r);
         return 0;
     }
     snprintf(path, sizeof(path),
              "/api/v1/experiments/%lld/metrics/export?format=%s&after_seq=%lld&limit=%lld",
              (long long)id, ctl_args_has(x->args, "csv") ? "csv" : "json", after, limit);
-    if ((code = ctl_api_call(x, "GET", path, NULL, &r)))
+    if ((code = ctl_api_call(x, "GET", path, NULL, &r))) {
         return code;
+    }
     if (ctl_args_has(x->args, "csv") || x->args->json) {
         fwrite(r.body ? r.body : "", 1, r.len, x->out);
-        if (x->args->json)
+        if (x->args->json) {
             fputc('\n', x->out);
+        }
     } else {
         const char *cols[CTL_TABLE_MAX_COLS];
         int ncols = 0;
@@ -639,12 +690,15 @@ static int cmd_metrics(CtlCtx *x) {
         if (ctl_args_has(x->args, "key")) {
             const char *k;
             for (int n = 0; (k = ctl_args_nth(x->args, "key", n)) && ncols < CTL_TABLE_MAX_COLS;
-                 n++)
+                 n++) {
                 cols[ncols++] = k;
+            }
         } else {
-            for (int n = 0; default_cols[n] && ncols < CTL_TABLE_MAX_COLS; n++)
-                if (!first || json_object_get(first, default_cols[n]))
+            for (int n = 0; default_cols[n] && ncols < CTL_TABLE_MAX_COLS; n++) {
+                if (!first || json_object_get(first, default_cols[n])) {
                     cols[ncols++] = default_cols[n];
+                }
+            }
         }
         ctl_table_init(&t, ncols, cols);
         json_array_foreach(rows, i, v) {
@@ -677,11 +731,13 @@ static int cmd_checkpoints(CtlCtx *x) {
     size_t i;
     json_t *v;
     int code = ctl_id_arg(x, &id);
-    if (code)
+    if (code) {
         return code;
+    }
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints", (long long)id);
-    if ((code = ctl_api_call(x, "GET", path, NULL, &r)))
+    if ((code = ctl_api_call(x, "GET", path, NULL, &r))) {
         return code;
+    }
     if (x->args->json) {
         body_print(x, &r);
         ctl_response_free(&r);
@@ -713,14 +769,17 @@ static int cmd_download(CtlCtx *x) {
     CtlResponse r;
     FILE *f;
     int code = ctl_id_arg(x, &id), rc, to_stdout;
-    if (code)
+    if (code) {
         return code;
-    if (!dest || !*dest)
+    }
+    if (!dest || !*dest) {
         return ctl_say(x, CTL_EXIT_USAGE, "download: -o FILE is required ('-' for stdout)");
+    }
     if (recording &&
-        (name || (ctl_args_has(x->args, "video") && ctl_args_has(x->args, "trajectory"))))
+        (name || (ctl_args_has(x->args, "video") && ctl_args_has(x->args, "trajectory")))) {
         return ctl_say(x, CTL_EXIT_USAGE,
                        "download: one of --checkpoint, --video and --trajectory at a time");
+    }
     to_stdout = !strcmp(dest, "-");
     if (recording) {
         snprintf(path, sizeof(path), "/api/v1/experiments/%lld/evaluation/%s", (long long)id,
@@ -729,14 +788,17 @@ static int cmd_download(CtlCtx *x) {
         url_escape(name ? name : "last.ckpt", esc, sizeof(esc));
         snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints/%s", (long long)id, esc);
     }
-    if (snprintf(part, sizeof(part), "%s.part", dest) >= (int)sizeof(part))
+    if (snprintf(part, sizeof(part), "%s.part", dest) >= (int)sizeof(part)) {
         return ctl_say(x, CTL_EXIT_USAGE, "download: output path too long");
+    }
     f = to_stdout ? x->out : fopen(part, "wb");
-    if (!f)
+    if (!f) {
         return ctl_say(x, CTL_EXIT_OTHER, "cannot write %s: %s", part, strerror(errno));
+    }
     rc = ctl_http_download(&x->cfg, path, f, &r, err, sizeof(err));
-    if (!to_stdout && fclose(f) != 0 && rc == 0)
+    if (!to_stdout && fclose(f) != 0 && rc == 0) {
         rc = ag_errorf(err, sizeof(err), AG_EIO, "cannot write %s: %s", part, strerror(errno));
+    }
     if (rc == 0 && (r.status < 200 || r.status >= 300)) {
         code = answer_fail(x, &r);
     } else if (rc) {
@@ -746,10 +808,12 @@ static int cmd_download(CtlCtx *x) {
         code =
             ctl_say(x, CTL_EXIT_OTHER, "cannot rename %s to %s: %s", part, dest, strerror(errno));
     }
-    if (code && !to_stdout)
+    if (code && !to_stdout) {
         unlink(part);
-    if (code == 0 && !to_stdout && !x->args->json)
+    }
+    if (code == 0 && !to_stdout && !x->args->json) {
         fprintf(x->err, "angoractl: wrote %s\n", dest);
+    }
     if (code == 0 && !to_stdout && x->args->json) {
         json_t *o = recording ? json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "recording",
                                           recording, "file", dest)
@@ -772,45 +836,54 @@ static int cmd_evaluate(CtlCtx *x) {
     json_t *body, *exp = NULL;
     CtlResponse r;
     int code = ctl_id_arg(x, &id);
-    if (code)
+    if (code) {
         return code;
-    if (ctl_args_get_int(x->args, "episodes", 10, 1, 10000, &episodes, err, sizeof(err)))
+    }
+    if (ctl_args_get_int(x->args, "episodes", 10, 1, 10000, &episodes, err, sizeof(err))) {
         return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
-    if ((code = ctl_seconds_opt(x, "interval", 0.5, 0.05, 3600, &interval)))
+    }
+    if ((code = ctl_seconds_opt(x, "interval", 0.5, 0.05, 3600, &interval))) {
         return code;
+    }
     body = json_pack("{s:I,s:s,s:b}", "episodes", (json_int_t)episodes, "checkpoint",
                      ctl_args_get(x->args, "checkpoint") ? ctl_args_get(x->args, "checkpoint")
                                                          : "last.ckpt",
                      "deterministic", !ctl_args_has(x->args, "stochastic"));
     /* one episode also goes to a video and a trajectory in the evaluation's run directory */
-    if (ctl_args_has(x->args, "record"))
+    if (ctl_args_has(x->args, "record")) {
         json_object_set_new(body, "record", json_true());
+    }
     text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld/evaluate", (long long)id);
     code = ctl_api_call(x, "POST", path, text, &r);
     free(text);
-    if (code)
+    if (code) {
         return code;
+    }
     child = json_integer_value(json_object_get(r.json, "id"));
     if (ctl_args_has(x->args, "no-wait")) {
-        if (x->args->json)
+        if (x->args->json) {
             body_print(x, &r);
-        else
+        } else {
             fprintf(x->out, "queued evaluation %lld of experiment %lld\n", (long long)child,
                     (long long)id);
+        }
         ctl_response_free(&r);
         return 0;
     }
     ctl_response_free(&r);
-    if (!x->args->json)
+    if (!x->args->json) {
         fprintf(x->err, "angoractl: evaluation %lld of experiment %lld queued, waiting\n",
                 (long long)child, (long long)id);
+    }
     for (;;) {
-        if ((code = ctl_exp_get(x, child, &exp)))
+        if ((code = ctl_exp_get(x, child, &exp))) {
             return code;
-        if (ctl_state_final(ctl_jstr(exp, "state")))
+        }
+        if (ctl_state_final(ctl_jstr(exp, "state"))) {
             break;
+        }
         json_decref(exp);
         ctl_sleep(interval);
     }
@@ -823,8 +896,9 @@ static int cmd_evaluate(CtlCtx *x) {
     }
     json_decref(exp);
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld/evaluation", (long long)child);
-    if ((code = ctl_api_call(x, "GET", path, NULL, &r)))
+    if ((code = ctl_api_call(x, "GET", path, NULL, &r))) {
         return code;
+    }
     if (x->args->json) {
         json_object_set_new(r.json, "evaluation_id", json_integer(child));
         body_print(x, &r);
@@ -835,11 +909,12 @@ static int cmd_evaluate(CtlCtx *x) {
         ctl_format_json(json_object_get(r.json, "episodes"), eps, sizeof(eps));
         fprintf(x->out, "evaluation %lld of experiment %lld: return %s +- %s over %s episodes\n",
                 (long long)child, (long long)id, mean, sd, eps);
-        if (json_is_object(json_object_get(r.json, "recording")))
+        if (json_is_object(json_object_get(r.json, "recording"))) {
             fprintf(x->out,
                     "recording: angoractl download %lld --video -o FILE.mp4 (or --trajectory "
                     "-o FILE.json)\n",
                     (long long)child);
+        }
     }
     ctl_response_free(&r);
     return 0;
@@ -855,12 +930,14 @@ static void task_row(CtlTable *t, const char *name, const json_t *info) {
     const char *cells[2];
     json_object_foreach((json_t *)info, k, v) {
         int n;
-        if (!strcmp(k, "name"))
+        if (!strcmp(k, "name")) {
             continue;
+        }
         ctl_format_json(v, val, sizeof(val));
         n = snprintf(details + pos, sizeof(details) - pos, "%s%s=%s", pos ? " " : "", k, val);
-        if (n < 0 || (size_t)n >= sizeof(details) - pos)
+        if (n < 0 || (size_t)n >= sizeof(details) - pos) {
             break;
+        }
         pos += (size_t)n;
     }
     cells[0] = name;
@@ -876,11 +953,13 @@ static int cmd_tasks(CtlCtx *x) {
     const char *k;
     size_t i;
     int code = ctl_api_call(x, "GET", "/api/v1/catalogue", NULL, &r);
-    if (code)
+    if (code) {
         return code;
+    }
     tasks = json_object_get(r.json, "tasks");
-    if (json_is_object(tasks) && json_object_get(tasks, "tasks"))
+    if (json_is_object(tasks) && json_object_get(tasks, "tasks")) {
         tasks = json_object_get(tasks, "tasks");
+    }
     if (!tasks || json_is_null(tasks)) {
         ctl_response_free(&r);
         return ctl_say(x, CTL_EXIT_OTHER,
@@ -898,10 +977,11 @@ static int cmd_tasks(CtlCtx *x) {
         json_object_foreach(tasks, k, v) task_row(&t, k, json_is_object(v) ? v : NULL);
     } else {
         json_array_foreach(tasks, i, v) {
-            if (json_is_string(v))
+            if (json_is_string(v)) {
                 task_row(&t, json_string_value(v), NULL);
-            else
+            } else {
                 task_row(&t, ctl_jstr(v, "name"), v);
+            }
         }
     }
     ctl_table_print(&t, x->out);
@@ -921,20 +1001,24 @@ static int cmd_token(CtlCtx *x) {
         const char *scope = ctl_args_get(x->args, "scope");
         json_t *body;
         char *text;
-        if (x->args->npos != 2)
+        if (x->args->npos != 2) {
             return ctl_say(x, CTL_EXIT_USAGE,
                            "usage: angoractl token create NAME [--scope read|full]");
-        if (scope && strcmp(scope, "read") != 0 && strcmp(scope, "full") != 0)
+        }
+        if (scope && strcmp(scope, "read") != 0 && strcmp(scope, "full") != 0) {
             return ctl_say(x, CTL_EXIT_USAGE, "--scope: read or full, got \"%s\"", scope);
+        }
         body = json_pack("{s:s,s:s}", "name", x->args->pos[1], "scope", scope ? scope : "read");
         text = body ? json_dumps(body, JSON_COMPACT) : NULL;
         json_decref(body);
-        if (!text)
+        if (!text) {
             return ctl_say(x, CTL_EXIT_USAGE, "the token name must be UTF-8 text");
+        }
         code = ctl_api_call(x, "POST", "/api/v1/tokens", text, &r);
         free(text);
-        if (code)
+        if (code) {
             return code;
+        }
         if (x->args->json) {
             body_print(x, &r);
         } else {
@@ -952,10 +1036,12 @@ static int cmd_token(CtlCtx *x) {
         CtlTable t;
         size_t i;
         json_t *v;
-        if (x->args->npos != 1)
+        if (x->args->npos != 1) {
             return ctl_say(x, CTL_EXIT_USAGE, "usage: angoractl token list");
-        if ((code = ctl_api_call(x, "GET", "/api/v1/tokens", NULL, &r)))
+        }
+        if ((code = ctl_api_call(x, "GET", "/api/v1/tokens", NULL, &r))) {
             return code;
+        }
         if (x->args->json) {
             body_print(x, &r);
             ctl_response_free(&r);
@@ -980,17 +1066,21 @@ static int cmd_token(CtlCtx *x) {
     }
     if (!strcmp(sub, "revoke")) {
         int64_t id;
-        if (x->args->npos != 2)
+        if (x->args->npos != 2) {
             return ctl_say(x, CTL_EXIT_USAGE, "usage: angoractl token revoke TOKEN_ID");
-        if (ctl_parse_id(x->args->pos[1], "the token id", &id, err, sizeof(err)))
+        }
+        if (ctl_parse_id(x->args->pos[1], "the token id", &id, err, sizeof(err))) {
             return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
+        }
         snprintf(path, sizeof(path), "/api/v1/tokens/%lld", (long long)id);
-        if ((code = ctl_api_call(x, "DELETE", path, NULL, &r)))
+        if ((code = ctl_api_call(x, "DELETE", path, NULL, &r))) {
             return code;
-        if (x->args->json)
+        }
+        if (x->args->json) {
             body_print(x, &r);
-        else
+        } else {
             fprintf(x->out, "token %lld revoked\n", (long long)id);
+        }
         ctl_response_free(&r);
         return 0;
     }
@@ -1002,11 +1092,13 @@ static int cmd_token(CtlCtx *x) {
 static int cmd_version(CtlCtx *x) {
     CtlResponse r;
     int code;
-    if (!x->args->json)
+    if (!x->args->json) {
         fprintf(x->out, "angoractl %s\n", ANGORA_VERSION);
+    }
     code = ctl_api_call(x, "GET", "/api/v1/info", NULL, &r);
-    if (code)
+    if (code) {
         return code;
+    }
     if (x->args->json) {
         json_t *o = json_pack("{s:s,s:O,s:s}", "client", ANGORA_VERSION, "server", r.json, "url",
                               x->cfg.url);
@@ -1024,37 +1116,53 @@ static int cmd_version(CtlCtx *x) {
 
 int ctl_run(CtlCtx *x) {
     const char *name = x->args->cmd->name;
-    if (!strcmp(name, "submit"))
+    if (!strcmp(name, "submit")) {
         return cmd_submit(x);
-    if (!strcmp(name, "ls"))
+    }
+    if (!strcmp(name, "ls")) {
         return cmd_ls(x);
-    if (!strcmp(name, "show"))
+    }
+    if (!strcmp(name, "show")) {
         return cmd_show(x);
-    if (!strcmp(name, "cancel"))
+    }
+    if (!strcmp(name, "cancel")) {
         return cmd_action(x, "cancel", "cancelled");
-    if (!strcmp(name, "pause"))
+    }
+    if (!strcmp(name, "pause")) {
         return cmd_action(x, "pause", "paused");
-    if (!strcmp(name, "resume"))
+    }
+    if (!strcmp(name, "resume")) {
         return cmd_action(x, "resume", "resumed");
-    if (!strcmp(name, "rm"))
+    }
+    if (!strcmp(name, "rm")) {
         return cmd_rm(x);
-    if (!strcmp(name, "logs"))
+    }
+    if (!strcmp(name, "logs")) {
         return cmd_logs(x);
-    if (!strcmp(name, "metrics"))
+    }
+    if (!strcmp(name, "metrics")) {
         return cmd_metrics(x);
-    if (!strcmp(name, "watch"))
+    }
+    if (!strcmp(name, "watch")) {
         return ctl_cmd_watch(x);
-    if (!strcmp(name, "checkpoints"))
+    }
+    if (!strcmp(name, "checkpoints")) {
         return cmd_checkpoints(x);
-    if (!strcmp(name, "download"))
+    }
+    if (!strcmp(name, "download")) {
         return cmd_download(x);
-    if (!strcmp(name, "evaluate"))
+    }
+    if (!strcmp(name, "evaluate")) {
         return cmd_evaluate(x);
-    if (!strcmp(name, "tasks"))
+    }
+    if (!strcmp(name, "tasks")) {
         return cmd_tasks(x);
-    if (!strcmp(name, "token"))
+    }
+    if (!strcmp(name, "token")) {
         return cmd_token(x);
-    if (!strcmp(name, "version"))
+    }
+    if (!strcmp(name, "version")) {
         return cmd_version(x);
+    }
     return ctl_say(x, CTL_EXIT_USAGE, "unknown command %s", name);
 }

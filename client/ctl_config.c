@@ -23,42 +23,48 @@ static const char *env(const char *name) {
 int ctl_config_default_path(char *out, size_t out_sz) {
     const char *xdg = env("XDG_CONFIG_HOME"), *home = env("HOME");
     int n;
-    if (xdg)
+    if (xdg) {
         n = snprintf(out, out_sz, "%s/angora/client.json", xdg);
-    else if (home)
+    } else if (home) {
         n = snprintf(out, out_sz, "%s/.config/angora/client.json", home);
-    else
+    } else {
         return AG_ENOTFOUND;
+    }
     return n < 0 || (size_t)n >= out_sz ? AG_ETOOBIG : 0;
 }
 
 int ctl_config_daemon_data_dir(char *out, size_t out_sz) {
     const char *xdg = env("XDG_DATA_HOME"), *home = env("HOME");
     int n;
-    if (xdg)
+    if (xdg) {
         n = snprintf(out, out_sz, "%s/angora", xdg);
-    else
+    } else {
         n = snprintf(out, out_sz, "%s/.local/share/angora", home ? home : "/tmp");
+    }
     return n < 0 || (size_t)n >= out_sz ? AG_ETOOBIG : 0;
 }
 
 int ctl_url_normalize(const char *in, char *out, size_t out_sz, char *err, size_t err_sz) {
     size_t len = strlen(in);
     const char *host;
-    if (!strncmp(in, "http://", 7))
+    if (!strncmp(in, "http://", 7)) {
         host = in + 7;
-    else if (!strncmp(in, "https://", 8))
+    } else if (!strncmp(in, "https://", 8)) {
         host = in + 8;
-    else
+    } else {
         return ag_errorf(err, err_sz, AG_EINVAL, "URL \"%s\" must start with http:// or https://",
                          in);
-    if (!*host || *host == '/' || strpbrk(in, "?# \t\r\n"))
+    }
+    if (!*host || *host == '/' || strpbrk(in, "?# \t\r\n")) {
         return ag_errorf(err, err_sz, AG_EINVAL, "URL \"%s\" needs a host and no query or spaces",
                          in);
-    while (len > 0 && in[len - 1] == '/')
+    }
+    while (len > 0 && in[len - 1] == '/') {
         len--;
-    if (len >= out_sz)
+    }
+    if (len >= out_sz) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "URL too long");
+    }
     memcpy(out, in, len);
     out[len] = '\0';
     return 0;
@@ -69,14 +75,17 @@ static int read_first_line(const char *path, char *out, size_t out_sz, char *err
     char *data = NULL, msg[256];
     size_t len = 0, n;
     int rc;
-    if (!ag_fs_exists(path))
+    if (!ag_fs_exists(path)) {
         return ag_errorf(err, err_sz, AG_ENOTFOUND, "%s does not exist", path);
+    }
     rc = ag_fs_read_file(path, CTL_TOKEN_FILE_MAX, &data, &len, msg, sizeof(msg));
-    if (rc)
+    if (rc) {
         return ag_errorf(err, err_sz, rc, "%s", msg);
+    }
     n = strcspn(data, "\r\n");
-    while (n > 0 && (data[n - 1] == ' ' || data[n - 1] == '\t'))
+    while (n > 0 && (data[n - 1] == ' ' || data[n - 1] == '\t')) {
         n--;
+    }
     if (n == 0 || n >= out_sz) {
         free(data);
         return ag_errorf(err, err_sz, AG_EFORMAT, "%s: expected one line of at most %zu bytes",
@@ -103,8 +112,9 @@ static int file_conf_load(const char *path, FileConf *fc, char *err, size_t err_
     char msg[AG_JSON_PATH_MAX + AG_JSON_REASON_MAX + 8];
     json_t *doc = ag_json_load_file(path, CTL_CONFIG_MAX, msg, sizeof(msg));
     int rc = 0;
-    if (!doc)
+    if (!doc) {
         return ag_errorf(err, err_sz, AG_EJSON, "config %s: %s", path, msg);
+    }
     if (ag_json_expect_object(doc, "", &je) || ag_json_check_keys(doc, "", keys, &je) ||
         ag_json_get_string(doc, "", "url", "", fc->url, sizeof(fc->url), &je) ||
         ag_json_get_string(doc, "", "token", "", fc->token, sizeof(fc->token), &je) ||
@@ -125,9 +135,10 @@ static int parse_timeout(const char *v, double *out, char *err, size_t err_sz) {
     double x;
     errno = 0;
     x = strtod(v, &end);
-    if (!*v || *end || errno || !(x >= 0 && x <= 86400))
+    if (!*v || *end || errno || !(x >= 0 && x <= 86400)) {
         return ag_errorf(err, err_sz, AG_EINVAL,
                          "--timeout: expected seconds in [0, 86400], got \"%s\"", v);
+    }
     *out = x;
     return 0;
 }
@@ -143,23 +154,27 @@ int ctl_config_resolve(const CtlArgs *a, CtlConfig *c, char *err, size_t err_sz)
     /* the config file: an explicit one must exist, the default one may not */
     if (cfg_path) {
         rc = file_conf_load(cfg_path, &fc, err, err_sz);
-        if (rc)
+        if (rc) {
             return rc;
+        }
     } else if (ctl_config_default_path(path, sizeof(path)) == 0 && ag_fs_exists(path)) {
         rc = file_conf_load(path, &fc, err, err_sz);
-        if (rc)
+        if (rc) {
             return rc;
+        }
         cfg_path = path;
     }
     /* the local daemon's data directory */
-    if (a->data_dir)
+    if (a->data_dir) {
         snprintf(c->data_dir, sizeof(c->data_dir), "%s", a->data_dir);
-    else if (fc.data_dir[0])
+    } else if (fc.data_dir[0]) {
         snprintf(c->data_dir, sizeof(c->data_dir), "%s", fc.data_dir);
-    else
+    } else {
         ctl_config_daemon_data_dir(c->data_dir, sizeof(c->data_dir));
-    if (a->data_dir && !ag_fs_is_dir(a->data_dir))
+    }
+    if (a->data_dir && !ag_fs_is_dir(a->data_dir)) {
         return ag_errorf(err, err_sz, AG_EINVAL, "--data-dir %s is not a directory", a->data_dir);
+    }
     /* address */
     if (a->url) {
         url = a->url;
@@ -183,8 +198,9 @@ int ctl_config_resolve(const CtlArgs *a, CtlConfig *c, char *err, size_t err_sz)
     }
     if (url) {
         rc = ctl_url_normalize(url, c->url, sizeof(c->url), msg, sizeof(msg));
-        if (rc)
+        if (rc) {
             return ag_errorf(err, err_sz, AG_EINVAL, "%s (from %s)", msg, c->url_source);
+        }
     }
     /* token */
     if (a->token) {
@@ -197,9 +213,10 @@ int ctl_config_resolve(const CtlArgs *a, CtlConfig *c, char *err, size_t err_sz)
         const char *tf = a->token_file ? a->token_file : fc.token[0] ? NULL : fc.token_file;
         if (tf) {
             rc = read_first_line(tf, c->token, sizeof(c->token), msg, sizeof(msg));
-            if (rc)
+            if (rc) {
                 return ag_errorf(err, err_sz, rc == AG_ENOTFOUND ? AG_EINVAL : rc, "token file: %s",
                                  msg);
+            }
             snprintf(c->token_source, sizeof(c->token_source), "%s", tf);
         } else {
             snprintf(c->token, sizeof(c->token), "%s", fc.token);
@@ -208,22 +225,25 @@ int ctl_config_resolve(const CtlArgs *a, CtlConfig *c, char *err, size_t err_sz)
     } else {
         snprintf(file, sizeof(file), "%s/token", c->data_dir);
         rc = read_first_line(file, c->token, sizeof(c->token), msg, sizeof(msg));
-        if (rc == 0)
+        if (rc == 0) {
             snprintf(c->token_source, sizeof(c->token_source), "%s", file);
-        else if (rc != AG_ENOTFOUND && rc != AG_EIO)
+        } else if (rc != AG_ENOTFOUND && rc != AG_EIO) {
             return ag_errorf(err, err_sz, rc, "token file: %s", msg);
-        else
+        } else {
             c->token[0] = '\0';
+        }
     }
-    if (strpbrk(c->token, "\r\n"))
+    if (strpbrk(c->token, "\r\n")) {
         return ag_errorf(err, err_sz, AG_EINVAL, "the token from %s has a line break",
                          c->token_source);
+    }
     /* timeout */
     c->timeout_s = fc.has_timeout ? fc.timeout : CTL_DEFAULT_TIMEOUT;
     if (a->timeout) {
         rc = parse_timeout(a->timeout, &c->timeout_s, err, err_sz);
-        if (rc)
+        if (rc) {
             return rc;
+        }
     }
     return 0;
 }

@@ -8,8 +8,9 @@
 #include <string.h>
 
 int ctl_exit_of_status(long status) {
-    if (status >= 200 && status < 300)
+    if (status >= 200 && status < 300) {
         return CTL_EXIT_OK;
+    }
     switch (status) {
     case 404:
         return CTL_EXIT_NOTFOUND;
@@ -77,9 +78,11 @@ void ctl_problem_format(long status, const char *body, size_t len, char *out, si
     } else if (body && len && !doc) {
         /* not JSON: show the start of the text */
         snprintf(out, out_sz, "HTTP %ld: %.200s", status, body);
-        for (char *p = out; *p; p++)
-            if (*p == '\n' || *p == '\r')
+        for (char *p = out; *p; p++) {
+            if (*p == '\n' || *p == '\r') {
                 *p = ' ';
+            }
+        }
     } else {
         snprintf(out, out_sz, "HTTP %ld", status);
     }

@@ -54,10 +54,12 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
             v++;
             len--;
         }
-        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ')) {
             len--;
-        if (len >= sizeof(s->r->log_range))
+        }
+        if (len >= sizeof(s->r->log_range)) {
             len = sizeof(s->r->log_range) - 1;
+        }
         memcpy(s->r->log_range, v, len);
         s->r->log_range[len] = '\0';
     }
@@ -77,10 +79,12 @@ static int perform(const CtlConfig *c, const char *method, const char *path, con
     memset(&s, 0, sizeof(s));
     s.r = r;
     s.file = file;
-    if (snprintf(url, sizeof(url), "%s%s", c->url, path) >= (int)sizeof(url))
+    if (snprintf(url, sizeof(url), "%s%s", c->url, path) >= (int)sizeof(url)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "request path too long");
-    if (ag_buf_init(&s.buf, 0, CTL_BODY_MAX) != 0)
+    }
+    if (ag_buf_init(&s.buf, 0, CTL_BODY_MAX) != 0) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     curl = curl_easy_init();
     if (!curl) {
         rc = ag_errorf(err, err_sz, AG_ENOMEM, "cannot create an HTTP handle");
@@ -96,10 +100,12 @@ static int perform(const CtlConfig *c, const char *method, const char *path, con
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "angoractl/" ANGORA_VERSION);
-    if (c->timeout_s > 0)
+    if (c->timeout_s > 0) {
         curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(c->timeout_s * 1000.0));
-    if (!strcmp(method, "HEAD"))
+    }
+    if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    }
     if (c->token[0]) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
         hdrs = curl_slist_append(hdrs, auth);
@@ -132,17 +138,20 @@ static int perform(const CtlConfig *c, const char *method, const char *path, con
             ag_errorf(err, err_sz, AG_EPROTOCOL, "%s %s: %s", method, path, curl_easy_strerror(cc));
         goto out;
     }
-    if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+    if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
         snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
+    }
     r->len = s.buf.len;
     r->body = ag_buf_steal(&s.buf);
-    if (r->body && r->len && strstr(r->content_type, "json"))
+    if (r->body && r->len && strstr(r->content_type, "json")) {
         r->json = json_loadb(r->body, r->len, 0, NULL);
+    }
 out:
     ag_buf_free(&s.buf);
     curl_slist_free_all(hdrs);
-    if (curl)
+    if (curl) {
         curl_easy_cleanup(curl);
+    }
     return rc;
 }
 

@@ -33,11 +33,13 @@ typedef struct WatchRun {
 
 int ctl_series_init(CtlSeries *s, size_t cap) {
     memset(s, 0, sizeof(*s));
-    if (cap < 2 || cap % 2)
+    if (cap < 2 || cap % 2) {
         return AG_EINVAL;
+    }
     s->ys = malloc(cap * sizeof(*s->ys));
-    if (!s->ys)
+    if (!s->ys) {
         return AG_ENOMEM;
+    }
     s->cap = cap;
     s->stride = 1;
     s->best = NAN;
@@ -46,14 +48,17 @@ int ctl_series_init(CtlSeries *s, size_t cap) {
 
 void ctl_series_add(CtlSeries *s, double y) {
     s->seen++;
-    if (isfinite(y) && (!isfinite(s->best) || y > s->best))
+    if (isfinite(y) && (!isfinite(s->best) || y > s->best)) {
         s->best = y;
-    if (++s->skipped < s->stride)
+    }
+    if (++s->skipped < s->stride) {
         return;
+    }
     s->skipped = 0;
     if (s->n == s->cap) {
-        for (size_t i = 0; i < s->n / 2; i++)
+        for (size_t i = 0; i < s->n / 2; i++) {
             s->ys[i] = s->ys[2 * i + 1];
+        }
         s->n /= 2;
         s->stride *= 2;
     }
@@ -75,8 +80,9 @@ void ctl_series_free(CtlSeries *s) {
 
 static int term_width(CtlCtx *x) {
     struct winsize ws;
-    if (ioctl(fileno(x->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+    if (ioctl(fileno(x->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) {
         return ws.ws_col;
+    }
     return 80;
 }
 
@@ -92,14 +98,18 @@ void ctl_watch_line(const json_t *row, const char *key, double best, long long b
     double goals = row_num(row, "consecutive_goals_mean");
     size_t pos = (size_t)snprintf(out, out_sz, "iteration %.0f  steps %.0f",
                                   row_num(row, "iteration"), steps);
-    if (budget > 0 && pos < out_sz)
+    if (budget > 0 && pos < out_sz) {
         pos += (size_t)snprintf(out + pos, out_sz - pos, "/%lld", budget);
-    if (pos < out_sz)
+    }
+    if (pos < out_sz) {
         pos += (size_t)snprintf(out + pos, out_sz - pos, "  %s %.4g (best %.4g)", key, y, best);
-    if (isfinite(succ) && pos < out_sz)
+    }
+    if (isfinite(succ) && pos < out_sz) {
         pos += (size_t)snprintf(out + pos, out_sz - pos, "  success %.3f", succ);
-    if (isfinite(goals) && pos < out_sz)
+    }
+    if (isfinite(goals) && pos < out_sz) {
         snprintf(out + pos, out_sz - pos, "  consecutive goals %.2f", goals);
+    }
 }
 
 static void watch_draw(WatchRun *wr) {
@@ -107,8 +117,9 @@ static void watch_draw(WatchRun *wr) {
     CtlCtx *x = wr->x;
     int width = term_width(x), cw = width - 14;
     double steps = row_num(wr->last_row, "env_steps");
-    if (cw > 200)
+    if (cw > 200) {
         cw = 200;
+    }
     ctl_format_duration(ctl_now() - wr->t0, dur, sizeof(dur));
     fputs("\033[H\033[2J", x->out);
     fprintf(x->out, "experiment %lld \"%s\" (%s): %s, watching for %s\n", (long long)wr->id,
@@ -122,8 +133,9 @@ static void watch_draw(WatchRun *wr) {
     } else {
         fprintf(x->out, "no metric rows yet\n\n");
     }
-    if (ctl_chart_render(wr->series.ys, wr->series.n, cw, 12, chart, sizeof(chart)) == 0)
+    if (ctl_chart_render(wr->series.ys, wr->series.n, cw, 12, chart, sizeof(chart)) == 0) {
         fprintf(x->out, "%s\n", chart);
+    }
     fprintf(x->out, "%*s%s over %lld rows\n", 13, "", wr->key, wr->series.seen);
 }
 
@@ -173,8 +185,9 @@ static int watch_state(WatchRun *wr, const char *state) {
 }
 
 static int watch_timed_out(WatchRun *wr) {
-    if (wr->limit_s > 0 && ctl_now() - wr->t0 > wr->limit_s)
+    if (wr->limit_s > 0 && ctl_now() - wr->t0 > wr->limit_s) {
         wr->timed_out = 1;
+    }
     return wr->timed_out;
 }
 
@@ -189,16 +202,18 @@ static int watch_fetch(WatchRun *wr) {
         snprintf(path, sizeof(path),
                  "/api/v1/experiments/%lld/metrics/export?format=json&after_seq=%lld&limit=%d",
                  (long long)wr->id, (long long)wr->last_seq, WATCH_PAGE);
-        if ((code = ctl_api_call(wr->x, "GET", path, NULL, &r)))
+        if ((code = ctl_api_call(wr->x, "GET", path, NULL, &r))) {
             return code;
+        }
         rows = json_object_get(r.json, "rows");
         n = json_array_size(rows);
         json_array_foreach(rows, i, v) {
             watch_row(wr, json_integer_value(json_object_get(v, "seq")), json_object_get(v, "row"));
         }
         ctl_response_free(&r);
-        if (n < WATCH_PAGE)
+        if (n < WATCH_PAGE) {
             return 0;
+        }
     }
 }
 
@@ -228,11 +243,13 @@ static int watch_ws_port(CtlCtx *x) {
     CtlResponse r;
     char err[256];
     int port = 0;
-    if (ctl_args_has(x->args, "poll"))
+    if (ctl_args_has(x->args, "poll")) {
         return 0;
+    }
     if (ctl_http_request(&x->cfg, "GET", "/api/v1/info", NULL, 0, &r, err, sizeof(err)) == 0 &&
-        r.status == 200)
+        r.status == 200) {
         port = (int)json_integer_value(json_object_get(r.json, "websocket_port"));
+    }
     ctl_response_free(&r);
     return port;
 }
@@ -248,40 +265,48 @@ int ctl_cmd_watch(CtlCtx *x) {
     wr.t0 = ctl_now();
     wr.tty = isatty(fileno(x->out)) && !x->args->json;
     wr.key = ctl_args_get(x->args, "key") ? ctl_args_get(x->args, "key") : "return_mean";
-    if ((code = ctl_id_arg(x, &wr.id)))
+    if ((code = ctl_id_arg(x, &wr.id))) {
         return code;
+    }
     if ((code = ctl_seconds_opt(x, "interval", 1.0, 0.05, 3600, &interval)) ||
-        (code = ctl_seconds_opt(x, "timeout-run", 0, 0, 1e9, &wr.limit_s)))
+        (code = ctl_seconds_opt(x, "timeout-run", 0, 0, 1e9, &wr.limit_s))) {
         return code;
-    if (ctl_series_init(&wr.series, WATCH_SERIES_CAP) != 0)
+    }
+    if (ctl_series_init(&wr.series, WATCH_SERIES_CAP) != 0) {
         return ctl_say(x, CTL_EXIT_OTHER, "out of memory");
-    if ((code = ctl_exp_get(x, wr.id, &wr.exp)))
+    }
+    if ((code = ctl_exp_get(x, wr.id, &wr.exp))) {
         goto out;
+    }
     wr.budget = json_integer_value(
         json_object_get(json_object_get(json_object_get(wr.exp, "spec"), "budget"), "env_steps"));
-    if (!wr.tty && !x->args->json)
+    if (!wr.tty && !x->args->json) {
         fprintf(x->out, "watching experiment %lld \"%s\" (%s), budget %lld steps\n",
                 (long long)wr.id, ctl_jstr(wr.exp, "name"), ctl_jstr(wr.exp, "task"), wr.budget);
+    }
     /* live over the websocket when the server streams, else (or if it fails) by polling */
     ws_port = watch_ws_port(x);
     if (ws_port > 0) {
         int rc = ctl_ws_follow(&x->cfg, ws_port, wr.id, wr.last_seq, &handlers, &wr, interval, err,
                                sizeof(err));
-        if (rc == 0 && !wr.timed_out)
+        if (rc == 0 && !wr.timed_out) {
             ended = 1;
-        else if (rc)
+        } else if (rc) {
             fprintf(x->err, "angoractl: %s; following by polling instead\n", err);
+        }
     }
     while (!ended && !wr.timed_out) {
         json_decref(wr.exp);
         wr.exp = NULL;
         /* the state first, then the rows: a run seen ended has all its rows stored */
-        if ((code = ctl_exp_get(x, wr.id, &wr.exp)) || (code = watch_fetch(&wr)))
+        if ((code = ctl_exp_get(x, wr.id, &wr.exp)) || (code = watch_fetch(&wr))) {
             goto out;
+        }
         ended = watch_state(&wr, ctl_jstr(wr.exp, "state"));
         watch_show(&wr);
-        if (ended || watch_timed_out(&wr))
+        if (ended || watch_timed_out(&wr)) {
             break;
+        }
         ctl_sleep(interval);
     }
     if (wr.timed_out) {
@@ -292,8 +317,9 @@ int ctl_cmd_watch(CtlCtx *x) {
     /* the final experiment and any row the stream had not sent yet */
     json_decref(wr.exp);
     wr.exp = NULL;
-    if ((code = ctl_exp_get(x, wr.id, &wr.exp)) || (code = watch_fetch(&wr)))
+    if ((code = ctl_exp_get(x, wr.id, &wr.exp)) || (code = watch_fetch(&wr))) {
         goto out;
+    }
     watch_state(&wr, ctl_jstr(wr.exp, "state"));
     watch_show(&wr);
     /* the summary */
@@ -319,8 +345,9 @@ int ctl_cmd_watch(CtlCtx *x) {
             ctl_watch_line(wr.last_row, wr.key, wr.series.best, wr.budget, line, sizeof(line));
             fprintf(x->out, "final: %s\n", line);
         }
-        if (*ctl_jstr(wr.exp, "error"))
+        if (*ctl_jstr(wr.exp, "error")) {
             fprintf(x->out, "error: %s\n", ctl_jstr(wr.exp, "error"));
+        }
     }
 out:
     json_decref(wr.last_row);

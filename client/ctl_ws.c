@@ -51,8 +51,9 @@ static double mono_now(void) {
 }
 
 static void ws_fail(WsConn *c, int rc, const char *fmt, const char *detail) {
-    if (c->rc)
+    if (c->rc) {
         return;
+    }
     c->rc = rc;
     snprintf(c->err, sizeof(c->err), fmt, detail ? detail : "");
     c->stop = 1;
@@ -74,14 +75,16 @@ static void ws_message(WsConn *c, const char *text, size_t len) {
         }
     } else if ((!strcmp(type, "state") || !strcmp(type, "subscribed")) && exp == c->exp_id) {
         const char *st = json_string_value(json_object_get(m, "state"));
-        if (st)
+        if (st) {
             c->final = c->h->on_state(c->ud, st);
+        }
     } else if (!strcmp(type, "live") && exp == c->exp_id) {
         c->live = 1;
     } else if (!strcmp(type, "resync") && exp == c->exp_id) {
         c->since_seq = 0;
-        if (c->h->on_resync)
+        if (c->h->on_resync) {
             c->h->on_resync(c->ud);
+        }
     } else if (!strcmp(type, "error")) {
         const char *code = json_string_value(json_object_get(m, "code"));
         const char *msg = json_string_value(json_object_get(m, "message"));
@@ -92,8 +95,9 @@ static void ws_message(WsConn *c, const char *text, size_t len) {
     }
     json_decref(m);
     /* an ended run is done once its backlog has arrived */
-    if (c->final && c->live)
+    if (c->final && c->live) {
         c->stop = 1;
+    }
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -103,8 +107,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
         unsigned char **p = in, *end = *p + len;
         char auth[CTL_TOKEN_MAX + 16];
-        if (!c->cfg->token[0])
+        if (!c->cfg->token[0]) {
             return 0;
+        }
         snprintf(auth, sizeof(auth), "Bearer %s", c->cfg->token);
         return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
                                             (const unsigned char *)auth, (int)strlen(auth), p, end)
@@ -122,8 +127,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                 in && len ? (const char *)in : "connection failed");
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (len >= 2)
+        if (len >= 2) {
             c->close_code = ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1];
+        }
         return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
         c->state = 2;
@@ -151,14 +157,16 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
             lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
             return -1;
         }
-        if (c->subscribed_sent)
+        if (c->subscribed_sent) {
             return 0;
+        }
         n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
                      "{\"type\":\"subscribe\",\"experiments\":[{\"id\":%lld,\"since_seq\":%lld}]}",
                      (long long)c->exp_id, (long long)c->since_seq);
         c->subscribed_sent = 1;
-        if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
+        if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n) {
             return -1;
+        }
         return 0;
     }
     default:
@@ -170,9 +178,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 static int url_host(const char *url, char *host, size_t host_sz, char *err, size_t err_sz) {
     const char *h, *end;
     size_t n;
-    if (strncmp(url, "http://", 7) != 0)
+    if (strncmp(url, "http://", 7) != 0) {
         return ag_errorf(err, err_sz, AG_EUNSUPPORTED,
                          "websocket: only plain http addresses are supported");
+    }
     h = url + 7;
     if (*h == '[') {
         h++;
@@ -181,8 +190,9 @@ static int url_host(const char *url, char *host, size_t host_sz, char *err, size
         end = h + strcspn(h, ":/");
     }
     n = end ? (size_t)(end - h) : 0;
-    if (n == 0 || n >= host_sz)
+    if (n == 0 || n >= host_sz) {
         return ag_errorf(err, err_sz, AG_EINVAL, "websocket: no host in %s", url);
+    }
     memcpy(host, h, n);
     host[n] = '\0';
     return 0;
@@ -199,19 +209,22 @@ int ctl_ws_follow(const CtlConfig *cfg, int port, int64_t exp_id, int64_t since_
     WsConn c;
     double t0 = mono_now(), next_tick;
     int rc;
-    if (port <= 0 || port > 65535)
+    if (port <= 0 || port > 65535) {
         return ag_errorf(err, err_sz, AG_EINVAL, "websocket: bad port %d", port);
+    }
     rc = url_host(cfg->url, host, sizeof(host), err, err_sz);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     memset(&c, 0, sizeof(c));
     c.cfg = cfg;
     c.h = h;
     c.ud = ud;
     c.exp_id = exp_id;
     c.since_seq = since_seq;
-    if (ag_buf_init(&c.rx, 0, WS_MSG_MAX) != 0)
+    if (ag_buf_init(&c.rx, 0, WS_MSG_MAX) != 0) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     lws_set_log_level(0, NULL);
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -234,29 +247,34 @@ int ctl_ws_follow(const CtlConfig *cfg, int port, int64_t exp_id, int64_t since_
     ci.protocol = WS_PROTOCOL;
     ci.userdata = &c;
     ci.pwsi = &c.wsi;
-    if (!lws_client_connect_via_info(&ci) && !c.rc)
+    if (!lws_client_connect_via_info(&ci) && !c.rc) {
         ws_fail(&c, AG_EIO, "websocket: cannot connect to %s", host);
+    }
     next_tick = mono_now() + tick_s;
     while (!c.stop) {
         lws_service(ctx, 0);
-        if (c.state == 0 && mono_now() - t0 > WS_CONNECT_WAIT_S)
+        if (c.state == 0 && mono_now() - t0 > WS_CONNECT_WAIT_S) {
             ws_fail(&c, AG_ETIMEOUT, "websocket: no connection after 10 s%s", NULL);
+        }
         if (!c.stop && mono_now() >= next_tick) {
             next_tick = mono_now() + tick_s;
-            if (h->on_tick && h->on_tick(ud))
+            if (h->on_tick && h->on_tick(ud)) {
                 c.stop = 1;
+            }
         }
     }
     /* a clean close when we end it ourselves */
     if (c.wsi && c.state == 1) {
         double t1 = mono_now();
         lws_callback_on_writable(c.wsi);
-        while (c.wsi && mono_now() - t1 < 1.0)
+        while (c.wsi && mono_now() - t1 < 1.0) {
             lws_service(ctx, 0);
+        }
     }
     rc = c.rc;
-    if (rc)
+    if (rc) {
         snprintf(err, err_sz, "%s", c.err);
+    }
 out:
     if (ctx) {
         lws_sul_cancel(&c.sul);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-    build-essential cmake pkg-config clang-format
+    build-essential cmake pkg-config clang-format-16
     libopenblas-dev libjansson-dev libsqlite3-dev sqlite3
     libmicrohttpd-dev libwebsockets-dev libcurl4-openssl-dev libssl-dev
     libmujoco-dev libqhull-dev libosmesa6-dev ffmpeg

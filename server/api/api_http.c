@@ -47,11 +47,13 @@ static enum MHD_Result send_response(struct MHD_Connection *c, ApiResponse *resp
         struct stat sb;
         if (fd >= 0 && fstat(fd, &sb) == 0) {
             r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
-            if (!r)
+            if (!r) {
                 close(fd);
+            }
         } else {
-            if (fd >= 0)
+            if (fd >= 0) {
                 close(fd);
+            }
             free(resp->body);
             resp->body = api_problem_body(404, AG_ENOTFOUND, "file vanished", NULL);
             resp->body_len = resp->body ? strlen(resp->body) : 0;
@@ -64,13 +66,16 @@ static enum MHD_Result send_response(struct MHD_Connection *c, ApiResponse *resp
         r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (void *)"",
                                             resp->body ? MHD_RESPMEM_MUST_FREE
                                                        : MHD_RESPMEM_PERSISTENT);
-        if (r)
+        if (r) {
             resp->body = NULL; /* MHD frees it */
+        }
     }
-    if (!r)
+    if (!r) {
         return MHD_NO;
-    if (resp->content_type)
+    }
+    if (resp->content_type) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    }
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (resp->header[0]) {
@@ -124,13 +129,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (!rs->too_big && ag_buf_append(&rs->body, upload, *upload_size) != 0)
+        if (!rs->too_big && ag_buf_append(&rs->body, upload, *upload_size) != 0) {
             rs->too_big = 1;
+        }
         *upload_size = 0;
         return MHD_YES;
     }
-    if (rs->too_big)
+    if (rs->too_big) {
         return send_problem(api, c, 413, AG_ETOOBIG, "request bodies are limited to 1 MiB");
+    }
     memset(&req, 0, sizeof(req));
     req.method = method;
     req.path = url;
@@ -166,8 +173,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     n = strlen(msg);
-    while (n > 0 && msg[n - 1] == '\n')
+    while (n > 0 && msg[n - 1] == '\n') {
         msg[--n] = '\0';
+    }
     ag_log_warn("http: %s", msg);
 }
 
@@ -180,8 +188,9 @@ int api_listen(Api *api, char *err, size_t err_sz) {
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_AUTO;
     const union MHD_DaemonInfo *info;
-    if (api_http_get(api))
+    if (api_http_get(api)) {
         return ag_errorf(err, err_sz, AG_ESTATE, "already listening");
+    }
     memset(&a4, 0, sizeof(a4));
     memset(&a6, 0, sizeof(a6));
     if (inet_pton(AF_INET, cfg->bind_addr, &a4.sin_addr) == 1) {
@@ -197,11 +206,13 @@ int api_listen(Api *api, char *err, size_t err_sz) {
         return ag_errorf(err, err_sz, AG_EINVAL, "bind address %s is not a numeric IP address",
                          cfg->bind_addr);
     }
-    if (cfg->port < 0 || cfg->port > 65535)
+    if (cfg->port < 0 || cfg->port > 65535) {
         return ag_errorf(err, err_sz, AG_ERANGE, "port %d out of range", cfg->port);
+    }
     h = calloc(1, sizeof(*h));
-    if (!h)
+    if (!h) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, api,
                                  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                                  sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
@@ -230,8 +241,9 @@ void api_quiesce(Api *api) {
     ApiHttp *h = api_http_get(api);
     if (h && h->daemon) {
         MHD_socket s = MHD_quiesce_daemon(h->daemon);
-        if (s != MHD_INVALID_SOCKET)
+        if (s != MHD_INVALID_SOCKET) {
             close(s);
+        }
     }
 }
 
@@ -241,10 +253,12 @@ void api_stop(Api *api) {
 
 void api_http_destroy(Api *api) {
     ApiHttp *h = api_http_get(api);
-    if (!h)
+    if (!h) {
         return;
-    if (h->daemon)
+    }
+    if (h->daemon) {
         MHD_stop_daemon(h->daemon);
+    }
     free(h);
     api_http_set(api, NULL);
 }

@@ -158,10 +158,12 @@ static int arg_int(const ApiRequest *req, const char *name, long long def, long 
     }
     errno = 0;
     x = strtoll(v, &end, 10);
-    if (!*v || *end || errno)
+    if (!*v || *end || errno) {
         return fail(e, AG_EINVAL, name, "%s must be an integer, got \"%.64s\"", name, v);
-    if (x < min || x > max)
+    }
+    if (x < min || x > max) {
         return fail(e, AG_EINVAL, name, "%s must be in [%lld, %lld], got %lld", name, min, max, x);
+    }
     *out = x;
     return 0;
 }
@@ -171,22 +173,26 @@ static int arg_int(const ApiRequest *req, const char *name, long long def, long 
 static int body_json(const ApiRequest *req, json_t **out, ApiErr *e) {
     AgJsonErr je = {0};
     *out = NULL;
-    if (!req->body || req->body_len == 0)
+    if (!req->body || req->body_len == 0) {
         return fail(e, AG_EJSON, NULL, "a JSON request body is required");
+    }
     *out = ag_json_parse(req->body, req->body_len, &je);
-    if (!*out)
+    if (!*out) {
         return fail(e, AG_EJSON, NULL, "%s", je.reason);
+    }
     return 0;
 }
 
 static int spec_fail(ApiErr *e, const AgJsonErr *je, const char *prefix) {
     char path[AG_JSON_PATH_MAX];
-    if (prefix && *prefix)
+    if (prefix && *prefix) {
         ag_json_path_key(path, sizeof(path), prefix, je->path);
-    else
+    } else {
         snprintf(path, sizeof(path), "%s", je->path);
-    if (prefix && *prefix && !je->path[0])
+    }
+    if (prefix && *prefix && !je->path[0]) {
         snprintf(path, sizeof(path), "%s", prefix);
+    }
     return fail(e, AG_ESPEC, path, "%s%s%s", path, *path ? ": " : "", je->reason);
 }
 
@@ -200,8 +206,9 @@ static json_t *catalogue_load(const char *trainer) {
     char chunk[4096];
     json_t *doc = NULL;
     int status = 0;
-    if (!trainer || !*trainer || pipe(pipefd) != 0)
+    if (!trainer || !*trainer || pipe(pipefd) != 0) {
         return NULL;
+    }
     pid = fork();
     if (pid < 0) {
         close(pipefd[0]);
@@ -224,18 +231,21 @@ static json_t *catalogue_load(const char *trainer) {
     ag_buf_init(&out, 0, API_CATALOGUE_MAX);
     for (;;) {
         ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n <= 0 || ag_buf_append(&out, chunk, (size_t)n) != 0)
+        }
+        if (n <= 0 || ag_buf_append(&out, chunk, (size_t)n) != 0) {
             break;
+        }
     }
     close(pipefd[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         doc = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
-    else
+    } else {
         ag_log_warn("api: %s --list-tasks failed (status %d)", trainer, status);
+    }
     ag_buf_free(&out);
     return doc;
 }
@@ -258,15 +268,18 @@ static json_t *catalogue_get(Api *api) {
 static int catalogue_has(const json_t *cat, const char *task) {
     size_t i;
     json_t *v;
-    if (json_is_object(cat) && json_object_get(cat, "tasks"))
+    if (json_is_object(cat) && json_object_get(cat, "tasks")) {
         return catalogue_has(json_object_get(cat, "tasks"), task);
-    if (json_is_object(cat))
+    }
+    if (json_is_object(cat)) {
         return json_object_get(cat, task) != NULL;
+    }
     json_array_foreach(cat, i, v) {
         const char *name = json_is_string(v) ? json_string_value(v)
                                              : json_string_value(json_object_get(v, "name"));
-        if (name && !strcmp(name, task))
+        if (name && !strcmp(name, task)) {
             return 1;
+        }
     }
     return 0;
 }
@@ -295,8 +308,9 @@ static int submission_parse(Api *api, const ApiRequest *req, Submission *sub, Ap
     int rc;
     memset(sub, 0, sizeof(*sub));
     rc = body_json(req, &doc, e);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     if (!json_is_object(doc)) {
         rc = fail(e, AG_ESPEC, NULL, "the body must be a JSON object (an experiment spec)");
         goto out;
@@ -314,8 +328,9 @@ static int submission_parse(Api *api, const ApiRequest *req, Submission *sub, Ap
         prefix = "spec";
     } else {
         rc = arg_int(req, "priority", 0, -API_PRIORITY_MAX, API_PRIORITY_MAX, &sub->priority, e);
-        if (rc)
+        if (rc) {
             goto out;
+        }
     }
     rc = ag_spec_parse(spec_doc, &sub->spec, &je);
     if (rc) {
@@ -339,19 +354,22 @@ static int submission_parse(Api *api, const ApiRequest *req, Submission *sub, Ap
     }
     full = ag_spec_to_json(&sub->spec);
     tags = json_array();
-    for (int i = 0; tags && i < sub->spec.num_tags; i++)
+    for (int i = 0; tags && i < sub->spec.num_tags; i++) {
         json_array_append_new(tags, json_string(sub->spec.tags[i]));
+    }
     sub->spec_text = full ? json_dumps(full, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     sub->tags_text = tags ? json_dumps(tags, JSON_COMPACT) : NULL;
     json_decref(tags);
-    if (!sub->spec_text || !sub->tags_text)
+    if (!sub->spec_text || !sub->tags_text) {
         rc = fail(e, AG_ENOMEM, NULL, "out of memory");
+    }
 out:
     json_decref(full);
     json_decref(cat);
     json_decref(doc);
-    if (rc)
+    if (rc) {
         submission_free(sub);
+    }
     return rc;
 }
 
@@ -363,8 +381,9 @@ static int h_health(Api *api, const ApiRequest *req, const ApiParams *p, ApiResp
     char msg[256];
     (void)req;
     (void)p;
-    if (store_schema_version(api->store, &version, msg, sizeof(msg)) != 0)
+    if (store_schema_version(api->store, &version, msg, sizeof(msg)) != 0) {
         return fail(e, AG_EBUSY, NULL, "database unavailable: %s", msg);
+    }
     resp_json(resp, 200,
               json_pack("{s:s,s:s,s:i,s:f}", "status", "ok", "version", ANGORA_VERSION, "schema",
                         version, "uptime_s", ag_time_now() - api->started));
@@ -394,8 +413,9 @@ static int h_prometheus(Api *api, const ApiRequest *req, const ApiParams *p, Api
     char msg[256];
     (void)req;
     (void)p;
-    if (store_exp_counts(api->store, &counts, msg, sizeof(msg)) != 0)
+    if (store_exp_counts(api->store, &counts, msg, sizeof(msg)) != 0) {
         return fail(e, AG_EDB, NULL, "%s", msg);
+    }
     ag_buf_init(&b, 4096, 1u << 20);
     ag_buf_printf(&b,
                   "# HELP angora_queue_length Experiments waiting to run.\n"
@@ -421,9 +441,10 @@ static int h_prometheus(Api *api, const ApiRequest *req, const ApiParams *p, Api
                       "# TYPE angora_http_requests_total counter\n");
     for (int s = 100; s < 600; s++) {
         uint_fast64_t n = atomic_load(&api->requests[s]);
-        if (n)
+        if (n) {
             ag_buf_printf(&b, "angora_http_requests_total{code=\"%d\"} %llu\n", s,
                           (unsigned long long)n);
+        }
     }
     ag_buf_printf(&b,
                   "# HELP angora_uptime_seconds Seconds since angorad started.\n"
@@ -441,8 +462,9 @@ static int h_openapi(Api *api, const ApiRequest *req, const ApiParams *p, ApiRes
                      ApiErr *e) {
     (void)req;
     (void)p;
-    if (!api->openapi)
+    if (!api->openapi) {
         return fail(e, AG_ENOMEM, NULL, "no OpenAPI document");
+    }
     resp->status = 200;
     resp->content_type = "application/json";
     resp->body = strdup(api->openapi);
@@ -475,8 +497,9 @@ static int h_validate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     json_t *spec;
     int rc = submission_parse(api, req, &sub, e);
     (void)p;
-    if (rc)
+    if (rc) {
         return rc;
+    }
     spec = json_loads(sub.spec_text, 0, NULL);
     resp_json(resp, 200,
               json_pack("{s:b,s:o,s:I,s:I}", "valid", 1, "spec", spec ? spec : json_null(),
@@ -501,8 +524,9 @@ static int h_exp_submit(Api *api, const ApiRequest *req, const ApiParams *p, Api
     json_t *o = NULL;
     int rc = submission_parse(api, req, &sub, e);
     (void)p;
-    if (rc)
+    if (rc) {
         return rc;
+    }
     n.name = sub.spec.name;
     n.task = sub.spec.task;
     n.spec_json = sub.spec_text;
@@ -512,14 +536,17 @@ static int h_exp_submit(Api *api, const ApiRequest *req, const ApiParams *p, Api
     n.ranks = sub.spec.ranks;
     rc = store_exp_insert(api->store, &n, api->runs_root, &id, msg, sizeof(msg));
     submission_free(&sub);
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     store_event_add(api->store, id, "submitted", NULL);
-    if (api->state_hook)
+    if (api->state_hook) {
         api->state_hook(api->state_hook_ctx, id, "queued", NULL);
+    }
     rc = store_exp_get_json(api->store, id, &o, msg, sizeof(msg));
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     snprintf(resp->header, sizeof(resp->header), "Location: " API_PREFIX "/experiments/%lld",
              (long long)id);
     resp_json(resp, 201, o);
@@ -529,9 +556,11 @@ static int h_exp_submit(Api *api, const ApiRequest *req, const ApiParams *p, Api
 static int valid_state(const char *s) {
     static const char *const states[] = {"queued",    "running", "paused",
                                          "succeeded", "failed",  "cancelled"};
-    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-        if (!strcmp(s, states[i]))
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+        if (!strcmp(s, states[i])) {
             return 1;
+        }
+    }
     return 0;
 }
 
@@ -539,8 +568,9 @@ static int valid_state(const char *s) {
 
 /* "12", "-5": an optional minus and decimal digits */
 static int text_is_integer(const char *c) {
-    if (*c == '-')
+    if (*c == '-') {
         c++;
+    }
     return *c && c[strspn(c, "0123456789")] == '\0';
 }
 
@@ -567,50 +597,63 @@ static int h_exp_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     f.sort = arg(req, "sort");
     order = arg(req, "order");
     c = arg(req, "cursor");
-    if (f.state && !valid_state(f.state))
+    if (f.state && !valid_state(f.state)) {
         return fail(e, AG_EINVAL, "state",
                     "state must be queued, running, paused, succeeded, failed or cancelled");
+    }
     if (f.q) {
         size_t n = strlen(f.q);
-        if (n > LIST_Q_MAX)
+        if (n > LIST_Q_MAX) {
             return list_bad(resp, "q", "q must be at most 128 bytes");
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)f.q[i] < 0x20 || f.q[i] == 0x7f)
+        }
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)f.q[i] < 0x20 || f.q[i] == 0x7f) {
                 return list_bad(resp, "q", "q must not contain control characters");
+            }
+        }
     }
-    if (f.sort && !store_exp_sort_known(f.sort))
+    if (f.sort && !store_exp_sort_known(f.sort)) {
         return list_bad(resp, "sort", "sort must be one of " STORE_EXP_SORTS);
-    if (order && strcmp(order, "asc") && strcmp(order, "desc"))
+    }
+    if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
         return list_bad(resp, "order", "order must be asc or desc");
+    }
     /* names and states read A-Z by default, times and numbers newest/largest first */
     f.ascending = order ? !strcmp(order, "asc") : store_exp_sort_ascending(f.sort);
-    if ((rc = arg_int(req, "limit", 100, 1, 1000, &limit, e)))
+    if ((rc = arg_int(req, "limit", 100, 1, 1000, &limit, e))) {
         return rc;
-    if (arg_int(req, "parent", 0, 1, INT64_MAX, &parent, e))
+    }
+    if (arg_int(req, "parent", 0, 1, INT64_MAX, &parent, e)) {
         return list_bad(resp, "parent", e->detail);
+    }
     f.parent_id = parent;
     /* a numeric cursor is an id (the submitted order); anything else is a sorted-page token */
     if (c && text_is_integer(c)) {
-        if ((rc = arg_int(req, "cursor", 0, 0, INT64_MAX, &cursor, e)))
+        if ((rc = arg_int(req, "cursor", 0, 0, INT64_MAX, &cursor, e))) {
             return rc;
-        if (f.sort && strcmp(f.sort, "submitted") && cursor)
+        }
+        if (f.sort && strcmp(f.sort, "submitted") && cursor) {
             return list_bad(resp, "cursor", "cursor is not one of this listing's pages");
+        }
     } else if (c) {
         f.after = c;
     }
     f.limit = (int)limit;
     f.cursor = cursor;
     rc = store_exp_list_page(api->store, &f, &items, next, sizeof(next), msg, sizeof(msg));
-    if (rc == AG_EINVAL)
+    if (rc == AG_EINVAL) {
         return list_bad(resp, "cursor", msg);
-    if (rc)
+    }
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     {
         json_t *nc = json_null();
-        if (next[0] && (!f.sort || !strcmp(f.sort, "submitted")))
+        if (next[0] && (!f.sort || !strcmp(f.sort, "submitted"))) {
             nc = json_integer(strtoll(next, NULL, 10));
-        else if (next[0])
+        } else if (next[0]) {
             nc = json_string(next);
+        }
         resp_json(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", nc));
     }
     return 0;
@@ -622,8 +665,9 @@ static int h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiRes
     char msg[512];
     int rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
     (void)req;
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     resp_json(resp, 200, o);
     return 0;
 }
@@ -641,11 +685,13 @@ static int h_exp_delete(Api *api, const ApiRequest *req, const ApiParams *p, Api
     size_t root_len = strlen(api->runs_root);
     int rc = store_exp_delete(api->store, p->id, dir, sizeof(dir), msg, sizeof(msg));
     (void)req;
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     /* only ever below the runs folder */
-    if (dir[0] && strncmp(dir, api->runs_root, root_len) == 0 && dir[root_len] == '/')
+    if (dir[0] && strncmp(dir, api->runs_root, root_len) == 0 && dir[root_len] == '/') {
         nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
     resp_json(resp, 200, json_pack("{s:I,s:b}", "id", (json_int_t)p->id, "deleted", 1));
     return 0;
 }
@@ -655,14 +701,17 @@ static int exp_action(Api *api, const ApiParams *p, ApiResponse *resp, ApiErr *e
     char state[STORE_STATE_MAX] = "", msg[512];
     json_t *o = NULL;
     int rc = fn(api->store, p->id, state, msg, sizeof(msg));
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     store_event_add(api->store, p->id, what, NULL);
-    if (api->state_hook && strcmp(state, "running") != 0)
+    if (api->state_hook && strcmp(state, "running") != 0) {
         api->state_hook(api->state_hook_ctx, p->id, state, NULL);
+    }
     rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     /* a running experiment changes when the scheduler has acted: 202 */
     resp_json(resp, strcmp(state, "running") == 0 ? 202 : 200, o);
     return 0;
@@ -688,11 +737,14 @@ static int h_exp_resume(Api *api, const ApiRequest *req, const ApiParams *p, Api
 
 static int tag_ok(const char *t) {
     size_t n = strlen(t);
-    if (n == 0 || n >= 64)
+    if (n == 0 || n >= 64) {
         return 0;
-    for (; *t; t++)
-        if ((unsigned char)*t < 0x20 || *t == 0x7f)
+    }
+    for (; *t; t++) {
+        if ((unsigned char)*t < 0x20 || *t == 0x7f) {
             return 0;
+        }
+    }
     return 1;
 }
 
@@ -702,8 +754,9 @@ static int h_exp_tags(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     char path[AG_JSON_PATH_MAX], msg[512], *text = NULL;
     size_t i;
     int rc = body_json(req, &doc, e);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     tags = json_is_object(doc) ? json_object_get(doc, "tags") : NULL;
     if (!json_is_array(tags)) {
         rc = fail(e, AG_ESPEC, "tags", "tags: expected {\"tags\": [\"name\", ...]}");
@@ -723,8 +776,9 @@ static int h_exp_tags(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     }
     text = json_dumps(tags, JSON_COMPACT);
     rc = store_exp_annotate(api->store, p->id, text, NULL, msg, sizeof(msg));
-    if (rc == 0)
+    if (rc == 0) {
         rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    }
     if (rc) {
         rc = store_fail(e, rc, msg);
         goto out;
@@ -741,8 +795,9 @@ static int h_exp_notes(Api *api, const ApiRequest *req, const ApiParams *p, ApiR
     json_t *doc = NULL, *notes, *o = NULL;
     char msg[512];
     int rc = body_json(req, &doc, e);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     notes = json_is_object(doc) ? json_object_get(doc, "notes") : NULL;
     if (!json_is_string(notes)) {
         rc = fail(e, AG_ESPEC, "notes", "notes: expected {\"notes\": \"text\"}");
@@ -753,8 +808,9 @@ static int h_exp_notes(Api *api, const ApiRequest *req, const ApiParams *p, ApiR
         goto out;
     }
     rc = store_exp_annotate(api->store, p->id, NULL, json_string_value(notes), msg, sizeof(msg));
-    if (rc == 0)
+    if (rc == 0) {
         rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    }
     if (rc) {
         rc = store_fail(e, rc, msg);
         goto out;
@@ -771,14 +827,17 @@ static int h_exp_events(Api *api, const ApiRequest *req, const ApiParams *p, Api
     long long limit = 100;
     char msg[512];
     int rc = arg_int(req, "limit", 100, 1, 1000, &limit, e);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
     json_decref(o);
-    if (rc == 0)
+    if (rc == 0) {
         rc = store_event_list(api->store, p->id, (int)limit, &ev, msg, sizeof(msg));
-    if (rc)
+    }
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     resp_json(resp, 200, json_pack("{s:o}", "items", ev));
     return 0;
 }
@@ -795,12 +854,15 @@ static int exp_exists(Api *api, int64_t id, ApiErr *e) {
 
 static int key_ok(const char *k) {
     size_t n = strlen(k);
-    if (n == 0 || n > 64)
+    if (n == 0 || n > 64) {
         return 0;
-    for (; *k; k++)
+    }
+    for (; *k; k++) {
         if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
-              *k == '_' || *k == '.' || *k == '-' || *k == '/'))
+              *k == '_' || *k == '.' || *k == '-' || *k == '/')) {
             return 0;
+        }
+    }
     return 1;
 }
 
@@ -810,11 +872,13 @@ static int h_metric_keys(Api *api, const ApiRequest *req, const ApiParams *p, Ap
     char msg[512];
     int rc = exp_exists(api, p->id, e);
     (void)req;
-    if (rc)
+    if (rc) {
         return rc;
+    }
     rc = store_metric_keys(api->store, p->id, &keys, msg, sizeof(msg));
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     resp_json(resp, 200, json_pack("{s:o}", "keys", keys));
     return 0;
 }
@@ -828,23 +892,29 @@ static int h_metric_series(Api *api, const ApiRequest *req, const ApiParams *p, 
     char msg[512];
     json_t *o;
     int rc;
-    if (!key)
+    if (!key) {
         return fail(e, AG_EINVAL, "key", "the query argument key (a metric name) is required");
-    if (!key_ok(key))
+    }
+    if (!key_ok(key)) {
         return fail(e, AG_EINVAL, "key", "key must be a metric name ([A-Za-z0-9_./-], <= 64)");
-    if (x && !key_ok(x))
+    }
+    if (x && !key_ok(x)) {
         return fail(e, AG_EINVAL, "x", "x must be a metric name ([A-Za-z0-9_./-], <= 64)");
+    }
     if ((rc = arg_int(req, "points", 1000, 3, 100000, &points, e)) ||
-        (rc = exp_exists(api, p->id, e)))
+        (rc = exp_exists(api, p->id, e))) {
         return rc;
+    }
     rc = store_metric_series(api->store, p->id, x, key, &xs, &ys, &n, msg, sizeof(msg));
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     o = api_downsample(xs, ys, n, (size_t)points);
     free(xs);
     free(ys);
-    if (!o)
+    if (!o) {
         return fail(e, AG_ENOMEM, NULL, "out of memory");
+    }
     json_object_set_new(o, "key", json_string(key));
     json_object_set_new(o, "x_key", json_string(x ? x : "iteration"));
     json_object_set_new(o, "source_points", json_integer((json_int_t)n));
@@ -866,10 +936,12 @@ static int export_row(void *ctx, int64_t seq, const char *row, size_t len) {
     int rc = 0;
     if (!x->csv) {
         rc = ag_buf_printf(x->buf, "%s{\"seq\":%lld,\"row\":", x->first ? "" : ",", (long long)seq);
-        if (rc == 0)
+        if (rc == 0) {
             rc = ag_buf_append(x->buf, row, len);
-        if (rc == 0)
+        }
+        if (rc == 0) {
             rc = ag_buf_append(x->buf, "}", 1);
+        }
         x->first = 0;
         return rc;
     }
@@ -877,17 +949,20 @@ static int export_row(void *ctx, int64_t seq, const char *row, size_t len) {
     rc = ag_buf_printf(x->buf, "%lld", (long long)seq);
     json_array_foreach(x->keys, i, v) {
         json_t *val = json_object_get(o, json_string_value(v));
-        if (rc)
+        if (rc) {
             break;
-        if (json_is_integer(val))
+        }
+        if (json_is_integer(val)) {
             rc = ag_buf_printf(x->buf, ",%lld", (long long)json_integer_value(val));
-        else if (json_is_real(val))
+        } else if (json_is_real(val)) {
             rc = ag_buf_printf(x->buf, ",%.9g", json_real_value(val));
-        else
+        } else {
             rc = ag_buf_append(x->buf, ",", 1);
+        }
     }
-    if (rc == 0)
+    if (rc == 0) {
         rc = ag_buf_append(x->buf, "\n", 1);
+    }
     json_decref(o);
     return rc;
 }
@@ -902,11 +977,14 @@ static int h_metric_export(Api *api, const ApiRequest *req, const ApiParams *p, 
     size_t i;
     json_t *v;
     int rc;
-    if (format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
+    if (format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
         return fail(e, AG_EINVAL, "format", "format must be csv or json");
+    }
     if ((rc = arg_int(req, "after_seq", 0, 0, INT64_MAX, &after, e)) ||
-        (rc = arg_int(req, "limit", 0, 0, 10000000, &limit, e)) || (rc = exp_exists(api, p->id, e)))
+        (rc = arg_int(req, "limit", 0, 0, 10000000, &limit, e)) ||
+        (rc = exp_exists(api, p->id, e))) {
         return rc;
+    }
     x.csv = format && !strcmp(format, "csv");
     x.first = 1;
     x.buf = &b;
@@ -925,21 +1003,24 @@ static int h_metric_export(Api *api, const ApiRequest *req, const ApiParams *p, 
     }
     rc = store_metric_rows(api->store, p->id, after, limit, export_row, &x, msg, sizeof(msg));
     json_decref(x.keys);
-    if (rc == 0 && !x.csv)
+    if (rc == 0 && !x.csv) {
         rc = ag_buf_append_str(&b, "]}");
+    }
     if (rc) {
         ag_buf_free(&b);
-        if (rc == AG_ETOOBIG)
+        if (rc == AG_ETOOBIG) {
             return fail(e, rc, NULL, "the export exceeds %u MiB: page it with after_seq and limit",
                         API_EXPORT_MAX >> 20);
+        }
         return store_fail(e, rc, msg);
     }
     resp->status = 200;
     resp->content_type = x.csv ? "text/csv; charset=utf-8" : "application/json";
-    if (x.csv)
+    if (x.csv) {
         snprintf(resp->header, sizeof(resp->header),
                  "Content-Disposition: attachment; filename=\"experiment-%lld-metrics.csv\"",
                  (long long)p->id);
+    }
     resp->body_len = b.len;
     resp->body = ag_buf_steal(&b);
     return 0;
@@ -951,8 +1032,9 @@ static int run_dir_of(Api *api, int64_t id, char *dir, size_t dir_sz, ApiErr *e)
     StoreRun r;
     char msg[512];
     int rc = store_run_get(api->store, id, &r, msg, sizeof(msg));
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     snprintf(dir, dir_sz, "%s", r.run_dir);
     return 0;
 }
@@ -975,29 +1057,35 @@ static int h_checkpoints(Api *api, const ApiRequest *req, const ApiParams *p, Ap
         struct stat sb;
         size_t len = strlen(de->d_name);
         char file[PATH_MAX + 600];
-        if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".ckpt") != 0)
+        if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".ckpt") != 0) {
             continue;
+        }
         snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-        if (stat(file, &sb) != 0 || !S_ISREG(sb.st_mode))
+        if (stat(file, &sb) != 0 || !S_ISREG(sb.st_mode)) {
             continue;
+        }
         json_array_append_new(items,
                               json_pack("{s:s,s:I,s:f}", "name", de->d_name, "size",
                                         (json_int_t)sb.st_size, "modified", (double)sb.st_mtime));
     }
-    if (d)
+    if (d) {
         closedir(d);
+    }
     resp_json(resp, 200, json_pack("{s:o}", "items", items));
     return 0;
 }
 
 static int file_name_ok(const char *n, const char *ext) {
     size_t len = strlen(n), el = strlen(ext);
-    if (len <= el || len > 100 || n[0] == '.' || strcmp(n + len - el, ext) != 0)
+    if (len <= el || len > 100 || n[0] == '.' || strcmp(n + len - el, ext) != 0) {
         return 0;
-    for (; *n; n++)
+    }
+    for (; *n; n++) {
         if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-              *n == '_' || *n == '.' || *n == '-'))
+              *n == '_' || *n == '.' || *n == '-')) {
             return 0;
+        }
+    }
     return 1;
 }
 
@@ -1007,15 +1095,18 @@ static int h_checkpoint_get(Api *api, const ApiRequest *req, const ApiParams *p,
     struct stat sb;
     int rc;
     (void)req;
-    if (!file_name_ok(p->name, ".ckpt"))
+    if (!file_name_ok(p->name, ".ckpt")) {
         return fail(e, AG_EINVAL, "name", "a checkpoint name is [A-Za-z0-9_.-]+.ckpt");
+    }
     rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     snprintf(path, sizeof(path), "%s/checkpoints/%s", dir, p->name);
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         return fail(e, AG_ENOTFOUND, "name", "experiment %lld has no checkpoint %s",
                     (long long)p->id, p->name);
+    }
     resp->status = 200;
     resp->content_type = "application/octet-stream";
     resp->file_path = strdup(path);
@@ -1034,29 +1125,34 @@ static int h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespons
     FILE *f;
     size_t n;
     int rc;
-    if (which && strcmp(which, "train") != 0 && strcmp(which, "worker") != 0)
+    if (which && strcmp(which, "train") != 0 && strcmp(which, "worker") != 0) {
         return fail(e, AG_EINVAL, "file", "file must be train (train.log) or worker (output)");
+    }
     if ((rc = arg_int(req, "tail", 65536, 1, API_LOG_TAIL_MAX, &tail, e)) ||
         (rc = arg_int(req, "offset", -1, 0, INT64_MAX, &offset, e)) ||
         (rc = arg_int(req, "length", 65536, 1, API_LOG_TAIL_MAX, &length, e)) ||
-        (rc = run_dir_of(api, p->id, dir, sizeof(dir), e)))
+        (rc = run_dir_of(api, p->id, dir, sizeof(dir), e))) {
         return rc;
+    }
     snprintf(path, sizeof(path), "%s/%s", dir,
              which && !strcmp(which, "worker") ? "worker.log" : "train.log");
     f = fopen(path, "rb");
     if (!f || fstat(fileno(f), &sb) != 0) {
-        if (f)
+        if (f) {
             fclose(f);
+        }
         return fail(e, AG_ENOTFOUND, "file", "experiment %lld has no log yet", (long long)p->id);
     }
     if (offset < 0) {
         offset = sb.st_size > tail ? sb.st_size - tail : 0;
         length = sb.st_size - offset;
     }
-    if (offset > sb.st_size)
+    if (offset > sb.st_size) {
         offset = sb.st_size;
-    if (offset + length > sb.st_size)
+    }
+    if (offset + length > sb.st_size) {
         length = sb.st_size - offset;
+    }
     resp->body = malloc((size_t)length + 1);
     if (!resp->body) {
         fclose(f);
@@ -1087,8 +1183,9 @@ static int h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     int rc;
     if (req->body_len > 0) {
         rc = body_json(req, &doc, e);
-        if (rc)
+        if (rc) {
             return rc;
+        }
     } else {
         doc = json_object();
     }
@@ -1127,8 +1224,9 @@ static int h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     n.priority = (int)json_integer_value(json_object_get(parent, "priority"));
     n.ranks = 1;
     rc = store_exp_insert(api->store, &n, api->runs_root, &id, msg, sizeof(msg));
-    if (rc == 0)
+    if (rc == 0) {
         rc = store_exp_get_json(api->store, id, &o, msg, sizeof(msg));
+    }
     if (rc) {
         rc = store_fail(e, rc, msg);
         goto out;
@@ -1149,12 +1247,14 @@ static int h_evaluation_result(Api *api, const ApiRequest *req, const ApiParams 
     char dir[STORE_PATH_MAX], path[PATH_MAX];
     int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
     (void)req;
-    if (rc)
+    if (rc) {
         return rc;
+    }
     snprintf(path, sizeof(path), "%s/evaluation.json", dir);
-    if (access(path, R_OK) != 0)
+    if (access(path, R_OK) != 0) {
         return fail(e, AG_ENOTFOUND, NULL, "experiment %lld has no evaluation result",
                     (long long)p->id);
+    }
     resp->status = 200;
     resp->content_type = "application/json";
     resp->file_path = strdup(path);
@@ -1167,14 +1267,16 @@ static int evaluation_file(Api *api, const ApiParams *p, const char *file, const
     char dir[STORE_PATH_MAX], path[PATH_MAX];
     struct stat sb;
     int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     snprintf(path, sizeof(path), "%s/%s", dir, file);
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         return fail(e, AG_ENOTFOUND, NULL,
                     "experiment %lld has no evaluation %s (only finished evaluation jobs queued "
                     "with \"record\": true on a MuJoCo task have one)",
                     (long long)p->id, what);
+    }
     resp->status = 200;
     resp->content_type = type;
     resp->file_path = strdup(path);
@@ -1205,8 +1307,9 @@ static int h_tokens_list(Api *api, const ApiRequest *req, const ApiParams *p, Ap
     int rc = store_token_list(api->store, &items, msg, sizeof(msg));
     (void)req;
     (void)p;
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     resp_json(resp, 200, json_pack("{s:o}", "items", items));
     return 0;
 }
@@ -1222,8 +1325,9 @@ static int h_tokens_create(Api *api, const ApiRequest *req, const ApiParams *p, 
     int64_t id = 0;
     (void)p;
     rc = body_json(req, &doc, e);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     if (ag_json_expect_object(doc, "", &je) || ag_json_check_keys(doc, "", keys, &je) ||
         ag_json_get_string(doc, "", "name", "", name, sizeof(name), &je) ||
         ag_json_get_enum(doc, "", "scope", scopes, 0, &scope, &je)) {
@@ -1255,8 +1359,9 @@ static int h_tokens_revoke(Api *api, const ApiRequest *req, const ApiParams *p, 
     char msg[512];
     int rc = store_token_revoke(api->store, p->id, msg, sizeof(msg));
     (void)req;
-    if (rc)
+    if (rc) {
         return store_fail(e, rc, msg);
+    }
     resp_json(resp, 200, json_pack("{s:I,s:b}", "id", (json_int_t)p->id, "revoked", 1));
     return 0;
 }
@@ -1317,8 +1422,9 @@ static int route_match(const char *pattern, const char *path, ApiParams *p, int 
         if (*a == '{') {
             const char *aend = strchr(a, '}'), *bend = strchr(b, '/');
             size_t len = bend ? (size_t)(bend - b) : strlen(b);
-            if (!aend || len == 0)
+            if (!aend || len == 0) {
                 return 0;
+            }
             if (!strncmp(a, "{id}", 4)) {
                 char num[24], *end;
                 long long v;
@@ -1330,13 +1436,15 @@ static int route_match(const char *pattern, const char *path, ApiParams *p, int 
                     num[len] = '\0';
                     errno = 0;
                     v = strtoll(num, &end, 10);
-                    if (*end || errno || v <= 0 || num[0] == '+' || num[0] == '-')
+                    if (*end || errno || v <= 0 || num[0] == '+' || num[0] == '-') {
                         *bad_id = 1;
+                    }
                 }
                 p->id = v;
             } else {
-                if (len >= sizeof(p->name))
+                if (len >= sizeof(p->name)) {
                     return 0;
+                }
                 memcpy(p->name, b, len);
                 p->name[len] = '\0';
             }
@@ -1344,14 +1452,16 @@ static int route_match(const char *pattern, const char *path, ApiParams *p, int 
             b += len;
             continue;
         }
-        if (*a != *b)
+        if (*a != *b) {
             return 0;
+        }
         a++;
         b++;
     }
     /* a trailing slash is the same resource */
-    if (*b == '/' && b[1] == '\0')
+    if (*b == '/' && b[1] == '\0') {
         b++;
+    }
     return *a == '\0' && *b == '\0';
 }
 
@@ -1359,20 +1469,25 @@ static int authenticate(Api *api, const ApiRequest *req, ApiScope *scope, ApiErr
     const char *h = req->authorization, *tok;
     char hash[65], s[8], msg[256];
     size_t len;
-    if (!h || !*h)
+    if (!h || !*h) {
         return fail(e, AG_EAUTH, NULL, "an Authorization: Bearer <token> header is required");
-    if (strncasecmp(h, "Bearer ", 7) != 0)
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
         return fail(e, AG_EAUTH, NULL, "the Authorization header must be \"Bearer <token>\"");
+    }
     tok = h + 7;
-    while (*tok == ' ')
+    while (*tok == ' ') {
         tok++;
+    }
     len = strlen(tok);
-    while (len > 0 && tok[len - 1] == ' ')
+    while (len > 0 && tok[len - 1] == ' ') {
         len--;
+    }
     if (len != API_TOKEN_LEN || strncmp(tok, API_TOKEN_PREFIX, 4) != 0 ||
         api_sha256_hex(tok, len, hash) != 0 ||
-        store_token_lookup(api->store, hash, s, sizeof(s), msg, sizeof(msg)) != 0)
+        store_token_lookup(api->store, hash, s, sizeof(s), msg, sizeof(msg)) != 0) {
         return fail(e, AG_EAUTH, NULL, "unknown or revoked token");
+    }
     *scope = !strcmp(s, "full") ? SCOPE_FULL : SCOPE_READ;
     return 0;
 }
@@ -1402,8 +1517,9 @@ static void handle_static(Api *api, const ApiRequest *req, ApiResponse *resp) {
     resp->status = 200;
     resp->content_type = api_mime_type(path);
     resp->file_path = strdup(path);
-    if (!resp->file_path)
+    if (!resp->file_path) {
         resp_problem(resp, 500, AG_ENOMEM, NULL, NULL);
+    }
 }
 
 void api_handle(Api *api, const ApiRequest *req, ApiResponse *resp) {
@@ -1436,8 +1552,9 @@ void api_handle(Api *api, const ApiRequest *req, ApiResponse *resp) {
         ApiParams tmp;
         int tmp_bad = 0;
         memset(&tmp, 0, sizeof(tmp));
-        if (!route_match(routes[i].pattern, req->path, &tmp, &tmp_bad))
+        if (!route_match(routes[i].pattern, req->path, &tmp, &tmp_bad)) {
             continue;
+        }
         if (!strcmp(routes[i].method, req->method) ||
             (!strcmp(req->method, "HEAD") && !strcmp(routes[i].method, "GET"))) {
             hit = &routes[i];
@@ -1445,9 +1562,10 @@ void api_handle(Api *api, const ApiRequest *req, ApiResponse *resp) {
             bad_id = tmp_bad;
             break;
         }
-        if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof(allow))
+        if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof(allow)) {
             snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
                      allow[0] ? ", " : "", routes[i].method);
+        }
     }
     if (!hit && allow[0]) {
         resp_problem(resp, 405, AG_EUNSUPPORTED, "method not allowed on this resource", NULL);
@@ -1467,8 +1585,9 @@ void api_handle(Api *api, const ApiRequest *req, ApiResponse *resp) {
         goto done;
     }
     rc = hit->fn(api, req, &params, resp, &e);
-    if (rc)
+    if (rc) {
         resp_problem(resp, api_status_of(rc), rc, e.detail, e.field);
+    }
 done:
     api_note_request(api, resp->status);
 }
@@ -1529,28 +1648,34 @@ static json_t *openapi_build(void) {
             item = json_object();
             json_object_set_new(paths, r->pattern, item);
         }
-        for (k = 0; r->method[k] && k < sizeof(method) - 1; k++)
+        for (k = 0; r->method[k] && k < sizeof(method) - 1; k++) {
             method[k] = (char)(r->method[k] - 'A' + 'a');
+        }
         method[k] = '\0';
         op = json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}", "summary", r->summary,
                        "operationId", r->pattern, "responses", "200", "description", "success",
                        "4XX", "description", "problem+json error", "5XX", "description",
                        "problem+json error");
-        if (strstr(r->pattern, "{id}"))
+        if (strstr(r->pattern, "{id}")) {
             json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:{s:s,s:i}}", "name", "id", "in",
                                                     "path", "required", 1, "schema", "type",
                                                     "integer", "minimum", 1));
-        if (strstr(r->pattern, "{name}"))
+        }
+        if (strstr(r->pattern, "{name}")) {
             json_array_append_new(params,
                                   json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", "name", "in", "path",
                                             "required", 1, "schema", "type", "string"));
-        if (r->fn == h_exp_list)
+        }
+        if (r->fn == h_exp_list) {
             openapi_list_params(params);
+        }
         json_object_set_new(op, "parameters", params);
-        if (r->scope == SCOPE_NONE)
+        if (r->scope == SCOPE_NONE) {
             json_object_set_new(op, "security", json_array());
-        if (r->scope == SCOPE_FULL)
+        }
+        if (r->scope == SCOPE_FULL) {
             json_object_set_new(op, "x-scope", json_string("full"));
+        }
         {
             char opid[200];
             snprintf(opid, sizeof(opid), "%s %s", r->method, r->pattern);
@@ -1568,20 +1693,26 @@ int api_create(Api **out, const ApiConfig *cfg, Store *store, char *err, size_t 
     Api *api = calloc(1, sizeof(*api));
     json_t *doc;
     *out = NULL;
-    if (!api)
+    if (!api) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     api->cfg = *cfg;
     api->store = store;
-    if (!api->cfg.bind_addr)
+    if (!api->cfg.bind_addr) {
         api->cfg.bind_addr = "127.0.0.1";
-    if (!api->cfg.max_body)
+    }
+    if (!api->cfg.max_body) {
         api->cfg.max_body = API_MAX_BODY_DEFAULT;
-    if (!api->cfg.max_connections)
+    }
+    if (!api->cfg.max_connections) {
         api->cfg.max_connections = 256;
-    if (!api->cfg.connection_timeout_s)
+    }
+    if (!api->cfg.connection_timeout_s) {
         api->cfg.connection_timeout_s = 30;
-    if (!api->cfg.threads)
+    }
+    if (!api->cfg.threads) {
         api->cfg.threads = 4;
+    }
     snprintf(api->web_dir, sizeof(api->web_dir), "%s",
              cfg->web_dir && access(cfg->web_dir, R_OK) == 0 ? cfg->web_dir : "");
     snprintf(api->runs_root, sizeof(api->runs_root), "%s", cfg->runs_root ? cfg->runs_root : "");
@@ -1592,8 +1723,9 @@ int api_create(Api **out, const ApiConfig *cfg, Store *store, char *err, size_t 
     api->started = ag_time_now();
     pthread_mutex_init(&api->cat_mu, NULL);
     pthread_mutex_init(&api->rate_mu, NULL);
-    for (int i = 0; i < 60; i++)
+    for (int i = 0; i < 60; i++) {
         api->rate_sec[i] = -1000;
+    }
     doc = openapi_build();
     api->openapi = doc ? json_dumps(doc, JSON_INDENT(1)) : NULL;
     json_decref(doc);
@@ -1606,8 +1738,9 @@ int api_create(Api **out, const ApiConfig *cfg, Store *store, char *err, size_t 
 }
 
 void api_destroy(Api *api) {
-    if (!api)
+    if (!api) {
         return;
+    }
     api_http_destroy(api);
     json_decref(api->catalogue);
     free(api->openapi);
@@ -1643,14 +1776,17 @@ static double ingest_rate(Api *api) {
     long long now = (long long)ag_time_now();
     uint64_t total = 0;
     pthread_mutex_lock(&api->rate_mu);
-    for (int i = 0; i < 60; i++)
-        if (now - api->rate_sec[i] < 60)
+    for (int i = 0; i < 60; i++) {
+        if (now - api->rate_sec[i] < 60) {
             total += api->rate_rows[i];
+        }
+    }
     pthread_mutex_unlock(&api->rate_mu);
     return (double)total / 60.0;
 }
 
 void api_note_request(Api *api, int status) {
-    if (status >= 100 && status < 600)
+    if (status >= 100 && status < 600) {
         atomic_fetch_add(&api->requests[status], 1);
+    }
 }

@@ -39,10 +39,12 @@ int api_token_generate(char out[API_TOKEN_LEN + 1], char *err, size_t err_sz) {
     size_t got = 0;
     while (got < sizeof(raw)) {
         ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && errno == EINTR) {
             continue;
-        if (r <= 0)
+        }
+        if (r <= 0) {
             return ag_errorf(err, err_sz, AG_EIO, "getrandom: %s", strerror(errno));
+        }
         got += (size_t)r;
     }
     memcpy(out, API_TOKEN_PREFIX, 4);
@@ -59,20 +61,25 @@ static int token_file_write(const char *path, const char *token, char *err, size
     char tmp[PATH_MAX];
     int fd, rc = 0;
     size_t len = strlen(token);
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "token path too long");
+    }
     unlink(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (fd < 0) {
         return ag_errorf(err, err_sz, AG_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    }
     if (fchmod(fd, 0600) != 0 || write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-        fsync(fd) != 0)
+        fsync(fd) != 0) {
         rc = ag_errorf(err, err_sz, AG_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    }
     close(fd);
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && rename(tmp, path) != 0) {
         rc = ag_errorf(err, err_sz, AG_EIO, "cannot rename %s: %s", tmp, strerror(errno));
-    if (rc)
+    }
+    if (rc) {
         unlink(tmp);
+    }
     return rc;
 }
 
@@ -83,8 +90,10 @@ int api_token_bootstrap(Store *store, const char *token_path, int *created, char
     int rc;
     *created = 0;
     if (ag_fs_read_file(token_path, 256, &text, &len, msg, sizeof(msg)) == 0) {
-        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        while (len > 0 &&
+               (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
             text[--len] = '\0';
+        }
         if (len == API_TOKEN_LEN && api_sha256_hex(text, len, hash) == 0 &&
             store_token_lookup(store, hash, scope, sizeof(scope), msg, sizeof(msg)) == 0) {
             free(text);
@@ -94,14 +103,18 @@ int api_token_bootstrap(Store *store, const char *token_path, int *created, char
     }
     free(text);
     rc = api_token_generate(token, err, err_sz);
-    if (rc == 0)
+    if (rc == 0) {
         rc = api_sha256_hex(token, API_TOKEN_LEN, hash);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = store_token_add(store, hash, "full", "first start", NULL, err, err_sz);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = token_file_write(token_path, token, err, err_sz);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         *created = 1;
+    }
     memset(token, 0, sizeof(token));
     return rc;
 }
@@ -111,49 +124,61 @@ int api_static_resolve(const char *web_dir, const char *url_path, char *out, siz
     const char *rel, *p;
     struct stat sb;
     size_t root_len;
-    if (!web_dir || !url_path || url_path[0] != '/')
+    if (!web_dir || !url_path || url_path[0] != '/') {
         return AG_EFORBIDDEN;
+    }
     /* anything still encoded was encoded twice; backslashes, colons (drive letters, streams) and
      * empty segments (absolute paths after the first slash) have no business in a web path */
     for (p = url_path; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        if (c == '%' || c == '\\' || c == ':' || c < 0x20 || c == 0x7f)
+        if (c == '%' || c == '\\' || c == ':' || c < 0x20 || c == 0x7f) {
             return AG_EFORBIDDEN;
+        }
     }
-    if (strstr(url_path, "//"))
+    if (strstr(url_path, "//")) {
         return AG_EFORBIDDEN;
+    }
     /* no "." or ".." segment at all */
     for (p = url_path; p && *p; p = strchr(p + 1, '/')) {
         const char *seg = p + 1, *end = strchr(seg, '/');
         size_t n = end ? (size_t)(end - seg) : strlen(seg);
-        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.')) {
             return AG_EFORBIDDEN;
+        }
     }
     rel = url_path + 1;
-    if (snprintf(joined, sizeof(joined), "%s/%s", web_dir, rel) >= (int)sizeof(joined))
+    if (snprintf(joined, sizeof(joined), "%s/%s", web_dir, rel) >= (int)sizeof(joined)) {
         return AG_EFORBIDDEN;
+    }
     /* a symbolic link inside the web folder must not lead out of it either */
-    if (!realpath(web_dir, real_root) || !realpath(joined, real_file))
+    if (!realpath(web_dir, real_root) || !realpath(joined, real_file)) {
         return AG_ENOTFOUND;
+    }
     root_len = strlen(real_root);
     if (strncmp(real_file, real_root, root_len) != 0 ||
-        (real_file[root_len] != '/' && real_file[root_len] != '\0'))
+        (real_file[root_len] != '/' && real_file[root_len] != '\0')) {
         return AG_EFORBIDDEN;
+    }
     if (stat(real_file, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         size_t jl = strlen(real_file);
         if (snprintf(real_file + jl, sizeof(real_file) - jl, "/index.html") >=
-            (int)(sizeof(real_file) - jl))
+            (int)(sizeof(real_file) - jl)) {
             return AG_EFORBIDDEN;
+        }
         memcpy(joined, real_file, strlen(real_file) + 1);
-        if (!realpath(joined, real_file))
+        if (!realpath(joined, real_file)) {
             return AG_ENOTFOUND;
-        if (strncmp(real_file, real_root, root_len) != 0 || real_file[root_len] != '/')
+        }
+        if (strncmp(real_file, real_root, root_len) != 0 || real_file[root_len] != '/') {
             return AG_EFORBIDDEN;
+        }
     }
-    if (stat(real_file, &sb) != 0 || !S_ISREG(sb.st_mode))
+    if (stat(real_file, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         return AG_ENOTFOUND;
-    if (snprintf(out, out_sz, "%s", real_file) >= (int)out_sz)
+    }
+    if (snprintf(out, out_sz, "%s", real_file) >= (int)out_sz) {
         return AG_ETOOBIG;
+    }
     return 0;
 }
 
@@ -173,10 +198,13 @@ const char *api_mime_type(const char *path) {
         {".mp4", "video/mp4"},
     };
     const char *dot = strrchr(path, '.');
-    if (dot && !strchr(dot, '/'))
-        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-            if (!strcmp(dot, map[i][0]))
+    if (dot && !strchr(dot, '/')) {
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+            if (!strcmp(dot, map[i][0])) {
                 return map[i][1];
+            }
+        }
+    }
     return "application/octet-stream";
 }
 
@@ -190,13 +218,16 @@ static void bucket_put(json_t *o, double x, double mn, double mx, double last) {
 json_t *api_downsample(const double *xs, const double *ys, size_t n, size_t max_points) {
     json_t *o = json_pack("{s:[],s:[],s:[],s:[]}", "x", "min", "max", "last");
     size_t inner, buckets;
-    if (!o)
+    if (!o) {
         return NULL;
-    if (max_points < 3)
+    }
+    if (max_points < 3) {
         max_points = 3;
+    }
     if (n <= max_points) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             bucket_put(o, xs[i], ys[i], ys[i], ys[i]);
+        }
         return o;
     }
     /* first and last points stand alone; the n - 2 between share max_points - 2 buckets */
@@ -207,10 +238,12 @@ json_t *api_downsample(const double *xs, const double *ys, size_t n, size_t max_
         size_t lo = 1 + b * inner / buckets, hi = 1 + (b + 1) * inner / buckets;
         double mn = ys[lo], mx = ys[lo];
         for (size_t i = lo + 1; i < hi; i++) {
-            if (ys[i] < mn)
+            if (ys[i] < mn) {
                 mn = ys[i];
-            if (ys[i] > mx)
+            }
+            if (ys[i] > mx) {
                 mx = ys[i];
+            }
         }
         bucket_put(o, xs[hi - 1], mn, mx, ys[hi - 1]);
     }
@@ -285,13 +318,16 @@ char *api_problem_body(int status, int code, const char *detail, const char *fie
     /* stable machine-readable type from the error code: "AG_ENOTFOUND" -> ".../notfound" */
     snprintf(type, sizeof(type), "urn:angora:problem:%s",
              strncmp(name, "AG_E", 4) == 0 ? name + 4 : name);
-    for (char *c = type; *c; c++)
-        if (*c >= 'A' && *c <= 'Z')
+    for (char *c = type; *c; c++) {
+        if (*c >= 'A' && *c <= 'Z') {
             *c = (char)(*c - 'A' + 'a');
+        }
+    }
     o = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", type, "title", status_title(status), "status",
                   status, "detail", detail ? detail : ag_error_message(code), "code", name);
-    if (!o)
+    if (!o) {
         return NULL;
+    }
     json_object_set_new(o, "field", field && *field ? json_string(field) : json_null());
     text = json_dumps(o, JSON_COMPACT);
     json_decref(o);

@@ -16,11 +16,12 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     memset(c, 0, sizeof(*c));
-    if (xdg && *xdg)
+    if (xdg && *xdg) {
         snprintf(c->data_dir, sizeof(c->data_dir), "%s/angora", xdg);
-    else
+    } else {
         snprintf(c->data_dir, sizeof(c->data_dir), "%s/.local/share/angora",
                  home && *home ? home : "/tmp");
+    }
     snprintf(c->bind, sizeof(c->bind), "127.0.0.1");
     c->port = 7878;
     c->stream_port = -2;
@@ -44,11 +45,13 @@ static int parse_long(const char *key, const char *v, long min, long max, long *
     long x;
     errno = 0;
     x = strtol(v, &end, 10);
-    if (!*v || *end || errno)
+    if (!*v || *end || errno) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s: expected an integer, got \"%s\"", key, v);
-    if (x < min || x > max)
+    }
+    if (x < min || x > max) {
         return ag_errorf(err, err_sz, AG_ERANGE, "%s: must be in [%ld, %ld], got %ld", key, min,
                          max, x);
+    }
     *out = x;
     return 0;
 }
@@ -59,19 +62,22 @@ static int parse_double(const char *key, const char *v, double min, double max, 
     double x;
     errno = 0;
     x = strtod(v, &end);
-    if (!*v || *end || errno || x != x)
+    if (!*v || *end || errno || x != x) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s: expected a number, got \"%s\"", key, v);
-    if (x < min || x > max)
+    }
+    if (x < min || x > max) {
         return ag_errorf(err, err_sz, AG_ERANGE, "%s: must be in [%g, %g], got %g", key, min, max,
                          x);
+    }
     *out = x;
     return 0;
 }
 
 static int copy_str(const char *key, const char *v, char *dst, size_t dst_sz, char *err,
                     size_t err_sz) {
-    if (strlen(v) >= dst_sz)
+    if (strlen(v) >= dst_sz) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "%s: value too long", key);
+    }
     memcpy(dst, v, strlen(v) + 1);
     return 0;
 }
@@ -79,18 +85,24 @@ static int copy_str(const char *key, const char *v, char *dst, size_t dst_sz, ch
 int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err, size_t err_sz) {
     long l = 0;
     int rc;
-    if (!strcmp(key, "data_dir"))
+    if (!strcmp(key, "data_dir")) {
         return copy_str(key, v, c->data_dir, sizeof(c->data_dir), err, err_sz);
-    if (!strcmp(key, "bind"))
+    }
+    if (!strcmp(key, "bind")) {
         return copy_str(key, v, c->bind, sizeof(c->bind), err, err_sz);
-    if (!strcmp(key, "port_file"))
+    }
+    if (!strcmp(key, "port_file")) {
         return copy_str(key, v, c->port_file, sizeof(c->port_file), err, err_sz);
-    if (!strcmp(key, "trainer"))
+    }
+    if (!strcmp(key, "trainer")) {
         return copy_str(key, v, c->trainer, sizeof(c->trainer), err, err_sz);
-    if (!strcmp(key, "mpirun"))
+    }
+    if (!strcmp(key, "mpirun")) {
         return copy_str(key, v, c->mpirun, sizeof(c->mpirun), err, err_sz);
-    if (!strcmp(key, "hostfile"))
+    }
+    if (!strcmp(key, "hostfile")) {
         return copy_str(key, v, c->hostfile, sizeof(c->hostfile), err, err_sz);
+    }
     if (!strcmp(key, "port")) {
         rc = parse_long(key, v, 0, 65535, &l, err, err_sz);
         c->port = (int)l;
@@ -111,10 +123,12 @@ int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err
         c->max_attempts = (int)l;
         return rc;
     }
-    if (!strcmp(key, "grace_seconds"))
+    if (!strcmp(key, "grace_seconds")) {
         return parse_double(key, v, 0, 3600, &c->grace_s, err, err_sz);
-    if (!strcmp(key, "tick_seconds"))
+    }
+    if (!strcmp(key, "tick_seconds")) {
         return parse_double(key, v, 0.01, 10, &c->tick_s, err, err_sz);
+    }
     if (!strcmp(key, "max_connections")) {
         rc = parse_long(key, v, 1, 65536, &l, err, err_sz);
         c->max_connections = (unsigned)l;
@@ -131,25 +145,28 @@ int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err
         return rc;
     }
     if (!strcmp(key, "integrity_check")) {
-        if (strcmp(v, "yes") && strcmp(v, "no"))
+        if (strcmp(v, "yes") && strcmp(v, "no")) {
             return ag_errorf(err, err_sz, AG_EINVAL, "integrity_check: yes or no, got \"%s\"", v);
+        }
         c->integrity_check = !strcmp(v, "yes");
         return 0;
     }
     if (!strcmp(key, "on_shutdown")) {
-        if (!strcmp(v, "leave"))
+        if (!strcmp(v, "leave")) {
             c->shutdown = DAEMON_SHUTDOWN_LEAVE;
-        else if (!strcmp(v, "checkpoint"))
+        } else if (!strcmp(v, "checkpoint")) {
             c->shutdown = DAEMON_SHUTDOWN_CHECKPOINT;
-        else
+        } else {
             return ag_errorf(err, err_sz, AG_EINVAL, "on_shutdown: leave or checkpoint, got \"%s\"",
                              v);
+        }
         return 0;
     }
     if (!strcmp(key, "log_level")) {
-        if (ag_log_level_parse(v) < 0)
+        if (ag_log_level_parse(v) < 0) {
             return ag_errorf(err, err_sz, AG_EINVAL,
                              "log_level: debug, info, warn, error or off, got \"%s\"", v);
+        }
         return copy_str(key, v, c->log_level, sizeof(c->log_level), err, err_sz);
     }
     return ag_errorf(err, err_sz, AG_EINVAL, "unknown setting \"%s\"", key);
@@ -157,11 +174,13 @@ int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err
 
 static char *trim(char *s) {
     char *end;
-    while (isspace((unsigned char)*s))
+    while (isspace((unsigned char)*s)) {
         s++;
+    }
     end = s + strlen(s);
-    while (end > s && isspace((unsigned char)end[-1]))
+    while (end > s && isspace((unsigned char)end[-1])) {
         *--end = '\0';
+    }
     return s;
 }
 
@@ -169,8 +188,9 @@ int daemon_config_load(DaemonConfig *c, const char *path, char *err, size_t err_
     FILE *f = fopen(path, "r");
     char line[2048], msg[512];
     int lineno = 0, rc = 0;
-    if (!f)
+    if (!f) {
         return ag_errorf(err, err_sz, AG_EIO, "cannot read config %s: %s", path, strerror(errno));
+    }
     while (fgets(line, sizeof(line), f)) {
         char *s, *eq, *key, *val;
         lineno++;
@@ -179,8 +199,9 @@ int daemon_config_load(DaemonConfig *c, const char *path, char *err, size_t err_
             break;
         }
         s = trim(line);
-        if (!*s || *s == '#')
+        if (!*s || *s == '#') {
             continue;
+        }
         eq = strchr(s, '=');
         if (!eq) {
             rc = ag_errorf(err, err_sz, AG_EINVAL, "%s:%d: expected key = value", path, lineno);

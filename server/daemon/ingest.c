@@ -48,8 +48,9 @@ struct Ingest {
 int ingest_create(Ingest **out, Store *store, size_t ring_rows, char *err, size_t err_sz) {
     Ingest *in = calloc(1, sizeof(*in));
     *out = NULL;
-    if (!in)
+    if (!in) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     in->store = store;
     in->ring_cap = ring_rows ? ring_rows : 1;
     in->buf = malloc(INGEST_READ_MAX);
@@ -67,8 +68,9 @@ int ingest_create(Ingest **out, Store *store, size_t ring_rows, char *err, size_
 }
 
 void ingest_destroy(Ingest *in) {
-    if (!in)
+    if (!in) {
         return;
+    }
     free(in->buf);
     free(in->lines);
     free(in->lens);
@@ -97,8 +99,9 @@ static void ring_put(Ingest *in, int64_t exp_id, int64_t seq, const char *row, s
     slot->exp_id = exp_id;
     slot->seq = seq;
     slot->len = len < INGEST_SLOT ? len : 0;
-    if (slot->len)
+    if (slot->len) {
         memcpy(slot->row, row, len);
+    }
     slot->row[slot->len] = '\0';
     pthread_mutex_unlock(&in->ring_mu);
 }
@@ -108,8 +111,9 @@ uint64_t ingest_ring_since(Ingest *in, uint64_t after, IngestRowFn fn, void *ctx
     pthread_mutex_lock(&in->ring_mu);
     newest = in->cursor;
     first = newest >= in->ring_cap ? newest - in->ring_cap + 1 : 1;
-    if (after + 1 > first)
+    if (after + 1 > first) {
         first = after + 1;
+    }
     for (uint64_t c = first; c <= newest && fn; c++) {
         const RingSlot *slot = &in->ring[c % in->ring_cap];
         IngestRow r = {slot->cursor, slot->exp_id, slot->seq, slot->len, slot->row};
@@ -128,12 +132,15 @@ static ssize_t read_at(int fd, char *buf, size_t max, off_t offset) {
     size_t got = 0;
     while (got < max) {
         ssize_t n = pread(fd, buf + got, max - got, offset + (off_t)got);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n < 0)
+        }
+        if (n < 0) {
             return -1;
-        if (n == 0)
+        }
+        if (n == 0) {
             break;
+        }
         got += (size_t)n;
     }
     return (ssize_t)got;
@@ -146,17 +153,21 @@ int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, ch
     struct stat sb;
     int fd = -1, rc;
     size_t total = 0;
-    if (rows)
+    if (rows) {
         *rows = 0;
-    if (snprintf(path, sizeof(path), "%s/metrics.jsonl", run_dir) >= (int)sizeof(path))
+    }
+    if (snprintf(path, sizeof(path), "%s/metrics.jsonl", run_dir) >= (int)sizeof(path)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "run directory path too long");
+    }
     rc = store_run_get(in->store, exp_id, &r, err, err_sz);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return errno == ENOENT ? 0
                                : ag_errorf(err, err_sz, AG_EIO, "%s: %s", path, strerror(errno));
+    }
     if (fstat(fd, &sb) != 0) {
         rc = ag_errorf(err, err_sz, AG_EIO, "%s: %s", path, strerror(errno));
         goto out;
@@ -168,8 +179,9 @@ int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, ch
                     (long long)r.ingest_offset);
         r.ingest_offset = 0;
         rc = store_metrics_set_offset(in->store, exp_id, 0, err, err_sz);
-        if (rc)
+        if (rc) {
             goto out;
+        }
     }
     while (r.ingest_offset < sb.st_size) {
         ssize_t n = read_at(fd, in->buf, INGEST_READ_MAX, (off_t)r.ingest_offset);
@@ -179,13 +191,15 @@ int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, ch
             rc = ag_errorf(err, err_sz, AG_EIO, "%s: %s", path, strerror(errno));
             goto out;
         }
-        if (n == 0)
+        if (n == 0) {
             break;
+        }
         p = in->buf;
         while (nlines < INGEST_LINES_MAX && (nl = memchr(p, '\n', (size_t)n - used)) != NULL) {
             size_t len = (size_t)(nl - p);
-            if (len > 0 && p[len - 1] == '\r')
+            if (len > 0 && p[len - 1] == '\r') {
                 len--;
+            }
             if (len > 0) {
                 in->lines[nlines] = p;
                 in->lens[nlines] = len;
@@ -196,8 +210,9 @@ int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, ch
         }
         if (used == 0) {
             /* no newline yet: a partial line being written, or one longer than the buffer */
-            if ((size_t)n < INGEST_READ_MAX)
+            if ((size_t)n < INGEST_READ_MAX) {
                 break;
+            }
             ag_log_warn("ingest: experiment %lld: a metrics line exceeds %u bytes; skipped",
                         (long long)exp_id, INGEST_READ_MAX);
             used = (size_t)n;
@@ -205,24 +220,29 @@ int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, ch
         rc = store_metrics_ingest_seqs(in->store, exp_id, in->lines, in->lens, nlines,
                                        r.ingest_offset + (int64_t)used, in->seqs, &added, NULL, err,
                                        err_sz);
-        if (rc)
+        if (rc) {
             goto out;
+        }
         /* the ring and the hook see rows only once they are committed, in seq order */
         for (size_t i = 0; i < nlines; i++) {
-            if (!in->seqs[i])
+            if (!in->seqs[i]) {
                 continue;
+            }
             ring_put(in, exp_id, in->seqs[i], in->lines[i], in->lens[i]);
-            if (in->row_hook)
+            if (in->row_hook) {
                 in->row_hook(in->row_hook_ctx, exp_id, in->seqs[i], in->lines[i], in->lens[i]);
+            }
         }
         r.ingest_offset += (int64_t)used;
         total += added;
     }
 out:
     close(fd);
-    if (total && in->notify)
+    if (total && in->notify) {
         in->notify(in->notify_ctx, total);
-    if (rows)
+    }
+    if (rows) {
         *rows = total;
+    }
     return rc;
 }

@@ -94,28 +94,36 @@ static int parse_args(DaemonConfig *c, int argc, char **argv, char *err, size_t 
                 printf("angorad %s\n", ANGORA_VERSION);
                 return 1;
             }
-            if (ch == '?')
+            if (ch == '?') {
                 return ag_errorf(err, err_sz, AG_EINVAL, "unknown option %s", argv[optind - 1]);
-            if (ch == ':')
+            }
+            if (ch == ':') {
                 return ag_errorf(err, err_sz, AG_EINVAL, "option %s needs a value",
                                  argv[optind - 1]);
+            }
             if (ch == 'c') {
-                if (pass == 0 && (rc = daemon_config_load(c, optarg, err, err_sz)) != 0)
+                if (pass == 0 && (rc = daemon_config_load(c, optarg, err, err_sz)) != 0) {
                     return rc;
+                }
                 continue;
             }
-            if (pass == 0)
+            if (pass == 0) {
                 continue;
+            }
             snprintf(key, sizeof(key), "%s", opts[idx].name);
-            for (char *p = key; *p; p++)
-                if (*p == '-')
+            for (char *p = key; *p; p++) {
+                if (*p == '-') {
                     *p = '_';
+                }
+            }
             rc = daemon_config_set(c, key, optarg, err, err_sz);
-            if (rc)
+            if (rc) {
                 return rc;
+            }
         }
-        if (optind < argc)
+        if (optind < argc) {
             return ag_errorf(err, err_sz, AG_EINVAL, "unexpected argument %s", argv[optind]);
+        }
     }
     return 0;
 }
@@ -126,15 +134,17 @@ static int lock_data_dir(const char *dir, int *fd_out, char *err, size_t err_sz)
     int fd;
     snprintf(path, sizeof(path), "%s/angorad.lock", dir);
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (fd < 0) {
         return ag_errorf(err, err_sz, AG_EIO, "cannot open %s: %s", path, strerror(errno));
+    }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
         return ag_errorf(err, err_sz, AG_EBUSY, "another angorad uses %s", dir);
     }
     snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0)
+    if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0) {
         ag_log_warn("cannot write %s", path);
+    }
     *fd_out = fd;
     return 0;
 }
@@ -175,8 +185,9 @@ int main(int argc, char **argv) {
     snprintf(trainer, sizeof(trainer), "%s", ANGORAD_DEFAULT_TRAINER);
     daemon_config_defaults(&cfg, trainer);
     rc = parse_args(&cfg, argc, argv, err, sizeof(err));
-    if (rc == 1)
+    if (rc == 1) {
         return 0;
+    }
     if (rc) {
         fprintf(stderr, "angorad: %s\n", err);
         usage(stderr);
@@ -221,12 +232,14 @@ int main(int argc, char **argv) {
         ag_log_error("%s", err);
         goto out;
     }
-    if (created)
+    if (created) {
         ag_log_info("new full-access token written to %s (mode 0600)", path);
+    }
 
     /* http */
-    if (ag_fs_data_path("web", web, sizeof(web)) != 0)
+    if (ag_fs_data_path("web", web, sizeof(web)) != 0) {
         web[0] = '\0';
+    }
     memset(&acfg, 0, sizeof(acfg));
     acfg.bind_addr = cfg.bind;
     acfg.port = cfg.port;
@@ -295,8 +308,9 @@ int main(int argc, char **argv) {
     if (cfg.port_file[0]) {
         char text[16];
         snprintf(text, sizeof(text), "%d\n", api_port(api));
-        if (ag_fs_write_atomic(cfg.port_file, text, strlen(text), err, sizeof(err)) != 0)
+        if (ag_fs_write_atomic(cfg.port_file, text, strlen(text), err, sizeof(err)) != 0) {
             ag_log_warn("%s", err);
+        }
     }
     ag_log_info("ready on http://%s:%d in %.3f s (%d run(s) adopted, %d recovered; %d cores, "
                 "trainer %s)",
@@ -314,8 +328,9 @@ int main(int argc, char **argv) {
     api_quiesce(api);
     if (cfg.shutdown == DAEMON_SHUTDOWN_CHECKPOINT && sched_live(sched) > 0) {
         ag_log_info("asking %d run(s) to checkpoint", sched_live(sched));
-        if (sched_checkpoint_all(sched, cfg.grace_s) != 0)
+        if (sched_checkpoint_all(sched, cfg.grace_s) != 0) {
             ag_log_warn("some runs did not stop within %.1f s; they are left running", cfg.grace_s);
+        }
     } else if (sched_live(sched) > 0) {
         sched_tick(sched);
         ag_log_info("leaving %d run(s) running; the next start adopts them", sched_live(sched));
@@ -329,7 +344,8 @@ out:
     sched_destroy(sched);
     ingest_destroy(ingest);
     store_close(store);
-    if (lock_fd >= 0)
+    if (lock_fd >= 0) {
         close(lock_fd);
+    }
     return status;
 }

@@ -65,27 +65,31 @@ long long sched_proc_start_time(pid_t pid) {
     long long start = -1;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     f = fopen(path, "r");
-    if (!f)
+    if (!f) {
         return -1;
+    }
     n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
     /* the command name may hold spaces and parentheses: fields resume after the last ')' */
     p = strrchr(buf, ')');
-    if (!p)
+    if (!p) {
         return -1;
+    }
     p++;
     /* p is at field 3 (state); start time is field 22 */
     for (int field = 3; field < 22 && p; field++) {
         p = strchr(p + 1, ' ');
     }
-    if (p)
+    if (p) {
         start = strtoll(p + 1, NULL, 10);
+    }
     /* a zombie is as good as gone */
     {
         char *st = strrchr(buf, ')');
-        if (st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X'))
+        if (st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X')) {
             return -1;
+        }
     }
     return start;
 }
@@ -94,16 +98,19 @@ int sched_create(Sched **out, const SchedConfig *cfg, Store *store, Ingest *inge
                  size_t err_sz) {
     Sched *s = calloc(1, sizeof(*s));
     *out = NULL;
-    if (!s)
+    if (!s) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     s->cfg = *cfg;
     snprintf(s->trainer, sizeof(s->trainer), "%s", cfg->trainer ? cfg->trainer : "");
     snprintf(s->mpirun, sizeof(s->mpirun), "%s", cfg->mpirun ? cfg->mpirun : "mpirun");
     snprintf(s->hostfile, sizeof(s->hostfile), "%s", cfg->hostfile ? cfg->hostfile : "");
-    if (s->cfg.max_cores < 1)
+    if (s->cfg.max_cores < 1) {
         s->cfg.max_cores = 1;
-    if (s->cfg.max_attempts < 1)
+    }
+    if (s->cfg.max_attempts < 1) {
         s->cfg.max_attempts = 1;
+    }
     s->store = store;
     s->ingest = ingest;
     *out = s;
@@ -116,26 +123,30 @@ void sched_destroy(Sched *s) {
 
 int sched_cores_used(const Sched *s) {
     int used = 0;
-    for (int i = 0; i < SCHED_SLOTS_MAX; i++)
-        if (s->slots[i].used)
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
+        if (s->slots[i].used) {
             used += s->slots[i].ranks;
+        }
+    }
     return used;
 }
 
 int sched_live(const Sched *s) {
     int n = 0;
-    for (int i = 0; i < SCHED_SLOTS_MAX; i++)
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         n += s->slots[i].used;
+    }
     return n;
 }
 
 static Slot *slot_new(Sched *s) {
-    for (int i = 0; i < SCHED_SLOTS_MAX; i++)
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         if (!s->slots[i].used) {
             memset(&s->slots[i], 0, sizeof(s->slots[i]));
             s->slots[i].used = 1;
             return &s->slots[i];
         }
+    }
     return NULL;
 }
 
@@ -158,8 +169,9 @@ static void set_state(Sched *s, int64_t id, const char *state, const char *error
         ag_log_warn("experiment %lld: %s", (long long)id, msg);
         return;
     }
-    if (s->hook)
+    if (s->hook) {
         s->hook(s->hook_ctx, id, state, error);
+    }
 }
 
 void sched_set_state_hook(Sched *s, SchedStateHook fn, void *ctx) {
@@ -169,8 +181,9 @@ void sched_set_state_hook(Sched *s, SchedStateHook fn, void *ctx) {
 
 static void drain(Sched *s, int64_t id, const char *run_dir) {
     char msg[512];
-    if (ingest_run(s->ingest, id, run_dir, NULL, msg, sizeof(msg)) != 0)
+    if (ingest_run(s->ingest, id, run_dir, NULL, msg, sizeof(msg)) != 0) {
         ag_log_warn("experiment %lld: ingestion: %s", (long long)id, msg);
+    }
 }
 
 /* ---- starting a worker ---- */
@@ -179,8 +192,9 @@ static int write_spec(Sched *s, int64_t id, const char *run_dir, char *err, size
     json_t *o = NULL, *spec;
     char path[PATH_MAX], *text;
     int rc = store_exp_get_json(s->store, id, &o, err, err_sz);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     spec = json_object_get(o, "spec");
     text = spec ? json_dumps(spec, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     if (!text) {
@@ -200,8 +214,9 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
     json_t *o = NULL, *spec;
     StoreRun parent;
     int rc = store_exp_get_json(s->store, r->id, &o, err, err_sz);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     spec = json_object_get(o, "spec");
     rc = store_run_get(s->store, r->parent_id, &parent, err, err_sz);
     if (rc == 0) {
@@ -213,8 +228,9 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
                  (long long)json_integer_value(json_object_get(spec, "episodes")));
         *det = json_is_true(json_object_get(spec, "deterministic"));
         *record = json_is_true(json_object_get(spec, "record"));
-        if (access(ckpt, R_OK) != 0)
+        if (access(ckpt, R_OK) != 0) {
             rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no checkpoint %s to evaluate", ckpt);
+        }
     }
     json_decref(o);
     return rc;
@@ -222,11 +238,13 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
 
 static void close_fds_from(int first) {
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)first, ~0u, 0) == 0)
+    if (syscall(SYS_close_range, (unsigned)first, ~0u, 0) == 0) {
         return;
+    }
 #endif
-    for (int fd = first; fd < 4096; fd++)
+    for (int fd = first; fd < 4096; fd++) {
         close(fd);
+    }
 }
 
 static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t err_sz) {
@@ -238,20 +256,24 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
     int argc = 0, det = 0, record = 0, rc, resume, evaluate = !strcmp(r->kind, "evaluate");
     pid_t pid;
     rc = ag_fs_mkdir_p(r->run_dir, 0755, err, err_sz);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     snprintf(spec_path, sizeof(spec_path), "%s/spec.json", r->run_dir);
     snprintf(log_path, sizeof(log_path), "%s/worker.log", r->run_dir);
     snprintf(out_path, sizeof(out_path), "%s/evaluation.json.tmp", r->run_dir);
-    if (evaluate)
+    if (evaluate) {
         rc = eval_args(s, r, ckpt, sizeof(ckpt), episodes, sizeof(episodes), &det, &record, err,
                        err_sz);
-    else
+    } else {
         rc = write_spec(s, r->id, r->run_dir, err, err_sz);
-    if (rc)
+    }
+    if (rc) {
         return rc;
-    if (access(s->trainer, X_OK) != 0)
+    }
+    if (access(s->trainer, X_OK) != 0) {
         return ag_errorf(err, err_sz, AG_ENOTFOUND, "trainer %s is not executable", s->trainer);
+    }
     /* a run that ran before continues from its checkpoint (or starts over without one):
      * angora-train then cuts metrics.jsonl back to the checkpoint, so it is read again from
      * the start and repeated iterations replace the stored ones */
@@ -260,16 +282,18 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         snprintf(ck, sizeof(ck), "%s/checkpoints/last.ckpt", r->run_dir);
         snprintf(metrics, sizeof(metrics), "%s/metrics.jsonl", r->run_dir);
         resume = !evaluate && (ag_fs_exists(ck) || ag_fs_exists(metrics));
-        if (resume && (rc = store_metrics_set_offset(s->store, r->id, 0, err, err_sz)) != 0)
+        if (resume && (rc = store_metrics_set_offset(s->store, r->id, 0, err, err_sz)) != 0) {
             return rc;
+        }
     }
     if (r->ranks > 1) {
         snprintf(np, sizeof(np), "%d", r->ranks);
         argv[argc++] = s->mpirun;
         argv[argc++] = "-np";
         argv[argc++] = np;
-        if (geteuid() == 0)
+        if (geteuid() == 0) {
             argv[argc++] = "--allow-run-as-root";
+        }
         if (s->hostfile[0]) {
             argv[argc++] = "--hostfile";
             argv[argc++] = s->hostfile;
@@ -286,8 +310,9 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         argv[argc++] = ckpt;
         argv[argc++] = "--episodes";
         argv[argc++] = episodes;
-        if (det)
+        if (det) {
             argv[argc++] = "--deterministic";
+        }
         if (record) {
             /* angora-train writes both files whole or not at all (FILE.part, then rename) */
             snprintf(video, sizeof(video), "%s/evaluation.mp4", r->run_dir);
@@ -301,21 +326,26 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         argv[argc++] = spec_path;
         argv[argc++] = "--run-dir";
         argv[argc++] = r->run_dir;
-        if (resume)
+        if (resume) {
             argv[argc++] = "--resume";
+        }
     }
     argv[argc] = NULL;
     /* the environment is built before fork: the child of a threaded process only execs */
     {
         size_t n = 0, k = 0;
-        while (environ[n])
+        while (environ[n]) {
             n++;
+        }
         envp = calloc(n + 2, sizeof(*envp));
-        if (!envp)
+        if (!envp) {
             return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
-        for (size_t i = 0; i < n; i++)
-            if (strncmp(environ[i], "OPENBLAS_NUM_THREADS=", 21) != 0)
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(environ[i], "OPENBLAS_NUM_THREADS=", 21) != 0) {
                 envp[k++] = environ[i];
+            }
+        }
         envp[k++] = "OPENBLAS_NUM_THREADS=1";
         envp[k] = NULL;
     }
@@ -324,8 +354,9 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old_mask);
     pid = fork();
-    if (pid != 0)
+    if (pid != 0) {
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    }
     if (pid < 0) {
         free(envp);
         return ag_errorf(err, err_sz, AG_ECHILD, "fork: %s", strerror(errno));
@@ -344,15 +375,17 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         nullfd = open("/dev/null", O_RDONLY);
         logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         outfd = evaluate ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : logfd;
-        if (nullfd < 0 || logfd < 0 || outfd < 0)
+        if (nullfd < 0 || logfd < 0 || outfd < 0) {
             _exit(126);
+        }
         dup2(nullfd, 0);
         dup2(outfd, 1);
         dup2(logfd, 2);
         /* the listening socket and the database must not live on in the worker */
         close_fds_from(3);
-        if (chdir(r->run_dir) != 0)
+        if (chdir(r->run_dir) != 0) {
             _exit(126);
+        }
         execvpe(argv[0], (char *const *)argv, (char *const *)envp);
         dprintf(2, "angorad: cannot execute %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -368,8 +401,9 @@ static int start_run(Sched *s, const StoreRun *r) {
     long long start;
     Slot *slot = slot_new(s);
     int rc;
-    if (!slot)
+    if (!slot) {
         return AG_EBUSY;
+    }
     rc = spawn(s, r, &pid, msg, sizeof(msg));
     if (rc) {
         slot->used = 0;
@@ -392,8 +426,9 @@ static int start_run(Sched *s, const StoreRun *r) {
     }
     event(s, r->id, "started", "pid %d, %d rank(s), attempt %d", (int)pid, r->ranks,
           r->attempts + 1);
-    if (s->hook)
+    if (s->hook) {
         s->hook(s->hook_ctx, r->id, "running", NULL);
+    }
     return 0;
 }
 
@@ -407,28 +442,32 @@ static int status_file_succeeded(const char *run_dir) {
     int ok = 0;
     snprintf(path, sizeof(path), "%s/status.json", run_dir);
     o = ag_json_load_file(path, 1u << 20, msg, sizeof(msg));
-    if (!o)
+    if (!o) {
         return 0;
+    }
     st = json_string_value(json_object_get(o, "state"));
-    if (!st)
+    if (!st) {
         st = json_string_value(json_object_get(o, "status"));
+    }
     if (st && (!strcmp(st, "succeeded") || !strcmp(st, "done") || !strcmp(st, "finished") ||
-               !strcmp(st, "completed") || !strcmp(st, "stopped")))
+               !strcmp(st, "completed") || !strcmp(st, "stopped"))) {
         ok = 1;
+    }
     json_decref(o);
     return ok;
 }
 
 static void describe_status(int status, int known, char *out, size_t out_sz) {
-    if (!known)
+    if (!known) {
         snprintf(out, out_sz, "the worker died while angorad was away");
-    else if (WIFEXITED(status))
+    } else if (WIFEXITED(status)) {
         snprintf(out, out_sz, "exit code %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
+    } else if (WIFSIGNALED(status)) {
         snprintf(out, out_sz, "killed by signal %d (%s)", WTERMSIG(status),
                  strsignal(WTERMSIG(status)));
-    else
+    } else {
         snprintf(out, out_sz, "status %d", status);
+    }
 }
 
 /* a crash: retried from the checkpoint until the attempts are used up */
@@ -504,14 +543,16 @@ static void reap(Sched *s) {
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         Slot *slot = &s->slots[i];
         int status = 0;
-        if (!slot->used)
+        if (!slot->used) {
             continue;
+        }
         if (!slot->adopted) {
             pid_t w = waitpid(slot->pid, &status, WNOHANG);
-            if (w == slot->pid)
+            if (w == slot->pid) {
                 run_ended(s, slot, status, 1);
-            else if (w < 0 && errno == ECHILD)
+            } else if (w < 0 && errno == ECHILD) {
                 run_ended(s, slot, 0, 0);
+            }
         } else if (sched_proc_start_time(slot->pid) != slot->start) {
             run_ended(s, slot, 0, 0);
         }
@@ -524,16 +565,18 @@ static void act_on_requests(Sched *s) {
         Slot *slot = &s->slots[i];
         StoreRun r;
         char msg[512];
-        if (!slot->used)
+        if (!slot->used) {
             continue;
+        }
         if (!slot->term_at) {
             if (store_run_get(s->store, slot->id, &r, msg, sizeof(msg)) != 0) {
                 /* deleted while running cannot happen (only finished ones); be safe */
                 r.request[0] = 'c';
                 r.request[1] = '\0';
             }
-            if (!r.request[0])
+            if (!r.request[0]) {
                 continue;
+            }
             /* SIGTERM asks angora-train to checkpoint and exit */
             kill(-slot->pid, SIGTERM);
             slot->term_at = now;
@@ -551,10 +594,12 @@ static void ingest_live(Sched *s) {
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         StoreRun r;
         char msg[512];
-        if (!s->slots[i].used || s->slots[i].evaluate)
+        if (!s->slots[i].used || s->slots[i].evaluate) {
             continue;
-        if (store_run_get(s->store, s->slots[i].id, &r, msg, sizeof(msg)) == 0)
+        }
+        if (store_run_get(s->store, s->slots[i].id, &r, msg, sizeof(msg)) == 0) {
             drain(s, r.id, r.run_dir);
+        }
     }
 }
 
@@ -577,10 +622,12 @@ static void start_queued(Sched *s) {
             continue;
         }
         /* strict order: a big run at the head is not overtaken (it would starve) */
-        if (r->ranks > free_cores)
+        if (r->ranks > free_cores) {
             break;
-        if (start_run(s, r) == 0)
+        }
+        if (start_run(s, r) == 0) {
             free_cores -= r->ranks;
+        }
     }
 }
 
@@ -596,8 +643,9 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
     int n = 0, rc;
     *adopted = *requeued = 0;
     rc = store_runs_in_state(s->store, "running", s->queue, SCHED_SLOTS_MAX, &n, err, err_sz);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     for (int i = 0; i < n; i++) {
         const StoreRun *r = &s->queue[i];
         long long start = r->pid > 0 ? sched_proc_start_time(r->pid) : -1;
@@ -618,8 +666,9 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
             Slot tmp;
             memset(&tmp, 0, sizeof(tmp));
             slot = slot_new(s);
-            if (!slot)
+            if (!slot) {
                 slot = &tmp;
+            }
             slot->id = r->id;
             slot->pid = r->pid;
             slot->ranks = r->ranks;
@@ -634,11 +683,12 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
 
 int sched_checkpoint_all(Sched *s, double timeout_s) {
     double t0 = ag_time_now();
-    for (int i = 0; i < SCHED_SLOTS_MAX; i++)
+    for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         if (s->slots[i].used) {
             s->slots[i].shutdown = 1;
             kill(-s->slots[i].pid, SIGTERM);
         }
+    }
     while (sched_live(s) > 0 && ag_time_now() - t0 < timeout_s) {
         reap(s);
         ag_time_sleep(0.05);

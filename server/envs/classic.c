@@ -31,8 +31,9 @@ static int classic_json_error(const AgJsonErr *je, char *err, size_t err_sz) {
 static int classic_options_none(const json_t *options, char *err, size_t err_sz) {
     static const char *const allowed[] = {NULL};
     AgJsonErr je;
-    if (options && ag_json_check_keys(options, ENV_OPTIONS_PATH, allowed, &je) != AG_OK)
+    if (options && ag_json_check_keys(options, ENV_OPTIONS_PATH, allowed, &je) != AG_OK) {
         return classic_json_error(&je, err, err_sz);
+    }
     return AG_OK;
 }
 
@@ -79,8 +80,9 @@ typedef struct EnvCartPole {
 static int env_cartpole_task_create(EnvTask *task, const json_t *options, char *err,
                                     size_t err_sz) {
     int rc = classic_options_none(options, err, err_sz);
-    if (rc != AG_OK)
+    if (rc != AG_OK) {
         return rc;
+    }
     classic_spec_vector(&task->spec, 4, CARTPOLE_MAX_STEPS, CARTPOLE_TAU);
     classic_spec_discrete(&task->spec, 2);
     return AG_OK;
@@ -89,8 +91,9 @@ static int env_cartpole_task_create(EnvTask *task, const json_t *options, char *
 static int env_cartpole_novel_task_create(EnvTask *task, const json_t *options, char *err,
                                           size_t err_sz) {
     int rc = classic_options_none(options, err, err_sz);
-    if (rc != AG_OK)
+    if (rc != AG_OK) {
         return rc;
+    }
     classic_spec_vector(&task->spec, 2, CARTPOLE_MAX_STEPS, CARTPOLE_TAU);
     classic_spec_discrete(&task->spec, 2);
     return AG_OK;
@@ -199,8 +202,9 @@ typedef struct EnvAcrobot {
 
 static int env_acrobot_task_create(EnvTask *task, const json_t *options, char *err, size_t err_sz) {
     int rc = classic_options_none(options, err, err_sz);
-    if (rc != AG_OK)
+    if (rc != AG_OK) {
         return rc;
+    }
     classic_spec_vector(&task->spec, 6, ACROBOT_MAX_STEPS, ACROBOT_DT);
     classic_spec_discrete(&task->spec, 3);
     env_spec_add_metric(&task->spec, "success");
@@ -230,10 +234,12 @@ static void env_acrobot_dsdt(const double *s, double a, double *ds) {
 
 static double env_acrobot_wrap(double x, double m, double big) {
     double diff = big - m;
-    while (x > big)
+    while (x > big) {
         x = x - diff;
-    while (x < m)
+    }
+    while (x < m) {
         x = x + diff;
+    }
     return x;
 }
 
@@ -254,8 +260,9 @@ static void env_acrobot_reset(const EnvTask *task, void *state, AgRng *rng, floa
     (void)task;
     EnvAcrobot *st = state;
     /* Gymnasium draws the start state in float32 */
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
         st->s[k] = (double)(float)ag_rng_uniform_range(rng, -0.1, 0.1);
+    }
     st->reached = 0;
     env_acrobot_obs(st, obs);
 }
@@ -271,17 +278,21 @@ static void env_acrobot_step(const EnvTask *task, void *state, AgRng *rng, const
     double k1[4], k2[4], k3[4], k4[4], y[4];
 
     env_acrobot_dsdt(st->s, torque, k1);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
         y[k] = st->s[k] + dt2 * k1[k];
+    }
     env_acrobot_dsdt(y, torque, k2);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
         y[k] = st->s[k] + dt2 * k2[k];
+    }
     env_acrobot_dsdt(y, torque, k3);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
         y[k] = st->s[k] + dt * k3[k];
+    }
     env_acrobot_dsdt(y, torque, k4);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
         y[k] = st->s[k] + dt / 6.0 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]);
+    }
 
     if (!(isfinite(y[0]) && isfinite(y[1]) && isfinite(y[2]) && isfinite(y[3]))) {
         out->unstable = 1;
@@ -343,12 +354,14 @@ static int env_pendulum_create_common(EnvTask *task, const json_t *options, int 
     if (options) {
         if (ag_json_check_keys(options, ENV_OPTIONS_PATH, allowed, &je) != AG_OK ||
             ag_json_get_double(options, ENV_OPTIONS_PATH, "g", PENDULUM_G, 0.0, 100.0, &g, &je) !=
-                AG_OK)
+                AG_OK) {
             return classic_json_error(&je, err, err_sz);
+        }
     }
     EnvPendulumShared *sh = malloc(sizeof *sh);
-    if (sh == NULL)
+    if (sh == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     sh->g = g;
     task->shared = sh;
     classic_spec_vector(&task->spec, obs_n, PENDULUM_MAX_STEPS, PENDULUM_DT);
@@ -373,8 +386,9 @@ static json_t *env_pendulum_default_options(void) {
 /* ((x + pi) mod 2 pi) - pi with the sign of the divisor, as numpy's remainder */
 static double env_pendulum_angle_normalize(double x) {
     double m = fmod(x + CLASSIC_PI, 2 * CLASSIC_PI);
-    if (m != 0.0 && m < 0.0)
+    if (m != 0.0 && m < 0.0) {
         m += 2 * CLASSIC_PI;
+    }
     return m - CLASSIC_PI;
 }
 
@@ -488,12 +502,14 @@ static int env_mountain_car_task_create(EnvTask *task, const json_t *options, ch
     if (options) {
         if (ag_json_check_keys(options, ENV_OPTIONS_PATH, allowed, &je) != AG_OK ||
             ag_json_get_double(options, ENV_OPTIONS_PATH, "goal_velocity", 0.0, -MCAR_MAX_SPEED,
-                               MCAR_MAX_SPEED, &goal_velocity, &je) != AG_OK)
+                               MCAR_MAX_SPEED, &goal_velocity, &je) != AG_OK) {
             return classic_json_error(&je, err, err_sz);
+        }
     }
     EnvMountainCarShared *sh = malloc(sizeof *sh);
-    if (sh == NULL)
+    if (sh == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     sh->goal_velocity = goal_velocity;
     task->shared = sh;
     classic_spec_vector(&task->spec, 2, MCAR_MAX_STEPS, 0.0);
@@ -530,17 +546,22 @@ static void env_mountain_car_step(const EnvTask *task, void *state, AgRng *rng, 
     double position = s->position, velocity = s->velocity;
 
     velocity += force * MCAR_POWER - 0.0025 * cos(3 * position);
-    if (velocity > MCAR_MAX_SPEED)
+    if (velocity > MCAR_MAX_SPEED) {
         velocity = MCAR_MAX_SPEED;
-    if (velocity < -MCAR_MAX_SPEED)
+    }
+    if (velocity < -MCAR_MAX_SPEED) {
         velocity = -MCAR_MAX_SPEED;
+    }
     position += velocity;
-    if (position > MCAR_MAX_POSITION)
+    if (position > MCAR_MAX_POSITION) {
         position = MCAR_MAX_POSITION;
-    if (position < MCAR_MIN_POSITION)
+    }
+    if (position < MCAR_MIN_POSITION) {
         position = MCAR_MIN_POSITION;
-    if (position == MCAR_MIN_POSITION && velocity < 0)
+    }
+    if (position == MCAR_MIN_POSITION && velocity < 0) {
         velocity = 0;
+    }
 
     int done = position >= MCAR_GOAL && velocity >= sh->goal_velocity;
     double reward = done ? 100.0 : 0.0;

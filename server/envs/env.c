@@ -45,12 +45,15 @@ typedef struct EnvSnapshotEnv {
 /* ---- spec helpers ---- */
 
 int env_spec_add_sensation(EnvSpec *spec, const char *name, int c, int h, int w, int critic_only) {
-    if (spec->num_sensations >= ENV_MAX_SENSATIONS)
+    if (spec->num_sensations >= ENV_MAX_SENSATIONS) {
         return AG_ETOOBIG;
-    if (name == NULL || name[0] == '\0' || strlen(name) >= ENV_NAME_MAX)
+    }
+    if (name == NULL || name[0] == '\0' || strlen(name) >= ENV_NAME_MAX) {
         return AG_EINVAL;
-    if (c < 1 || h < 1 || w < 1 || (long long)c * h * w > (1 << 24))
+    }
+    if (c < 1 || h < 1 || w < 1 || (long long)c * h * w > (1 << 24)) {
         return AG_EINVAL;
+    }
     EnvSensation *s = &spec->sensations[spec->num_sensations++];
     memset(s, 0, sizeof *s);
     strcpy(s->name, name);
@@ -65,50 +68,61 @@ int env_spec_add_sensation(EnvSpec *spec, const char *name, int c, int h, int w,
 }
 
 int env_spec_add_metric(EnvSpec *spec, const char *name) {
-    if (spec->num_metrics >= ENV_MAX_METRICS)
+    if (spec->num_metrics >= ENV_MAX_METRICS) {
         return AG_ETOOBIG;
-    if (name == NULL || name[0] == '\0' || strlen(name) >= ENV_NAME_MAX)
+    }
+    if (name == NULL || name[0] == '\0' || strlen(name) >= ENV_NAME_MAX) {
         return AG_EINVAL;
+    }
     strcpy(spec->metric_names[spec->num_metrics++], name);
     return AG_OK;
 }
 
 /* a class that fills its spec inconsistently is a bug; refuse it before anything steps */
 static int env_spec_check(const EnvSpec *spec, const char *name, char *err, size_t err_sz) {
-    if (spec->num_sensations < 1 || spec->num_sensations > ENV_MAX_SENSATIONS)
+    if (spec->num_sensations < 1 || spec->num_sensations > ENV_MAX_SENSATIONS) {
         return ag_errorf(err, err_sz, AG_EINVAL, "task %s: %d sensations", name,
                          spec->num_sensations);
+    }
     int offset = 0;
     for (int i = 0; i < spec->num_sensations; i++) {
         const EnvSensation *s = &spec->sensations[i];
         if (s->offset != offset || s->size != s->shape[0] * s->shape[1] * s->shape[2] ||
-            s->size < 1)
+            s->size < 1) {
             return ag_errorf(err, err_sz, AG_EINVAL, "task %s: sensation %d has a bad layout", name,
                              i);
+        }
         offset += s->size;
     }
-    if (offset != spec->obs_size)
+    if (offset != spec->obs_size) {
         return ag_errorf(err, err_sz, AG_EINVAL, "task %s: obs_size %d, sensations sum to %d", name,
                          spec->obs_size, offset);
-    if (spec->action_dim < 1 || spec->action_dim > ENV_MAX_ACTION_DIM)
+    }
+    if (spec->action_dim < 1 || spec->action_dim > ENV_MAX_ACTION_DIM) {
         return ag_errorf(err, err_sz, AG_EINVAL, "task %s: action_dim %d", name, spec->action_dim);
-    if (spec->action_kind == ENV_ACTION_DISCRETE && spec->action_dim != 1)
+    }
+    if (spec->action_kind == ENV_ACTION_DISCRETE && spec->action_dim != 1) {
         return ag_errorf(err, err_sz, AG_EINVAL, "task %s: discrete action_dim must be 1", name);
+    }
     for (int d = 0; d < spec->action_dim; d++) {
         if (spec->action_kind == ENV_ACTION_BOX) {
-            if (!(spec->action_low[d] <= spec->action_high[d]))
+            if (!(spec->action_low[d] <= spec->action_high[d])) {
                 return ag_errorf(err, err_sz, AG_EINVAL, "task %s: action bounds %d", name, d);
+            }
         } else if (spec->action_kind == ENV_ACTION_DISCRETE ||
                    spec->action_kind == ENV_ACTION_MULTI_DISCRETE) {
-            if (spec->action_choices[d] < 1)
+            if (spec->action_choices[d] < 1) {
                 return ag_errorf(err, err_sz, AG_EINVAL, "task %s: action choices %d", name, d);
+            }
         } else {
             return ag_errorf(err, err_sz, AG_EINVAL, "task %s: action kind %d", name,
                              (int)spec->action_kind);
         }
     }
-    if (spec->max_episode_steps < 0 || spec->num_metrics < 0 || spec->num_metrics > ENV_MAX_METRICS)
+    if (spec->max_episode_steps < 0 || spec->num_metrics < 0 ||
+        spec->num_metrics > ENV_MAX_METRICS) {
         return ag_errorf(err, err_sz, AG_EINVAL, "task %s: bad limits", name);
+    }
     return AG_OK;
 }
 
@@ -128,8 +142,9 @@ int env_task_create(EnvTask *task, const char *name, const json_t *options, char
         for (int i = 0; i < env_registry_count() && len < sizeof known; i++) {
             int n = snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
                              env_registry_at(i)->name);
-            if (n < 0)
+            if (n < 0) {
                 break;
+            }
             len += (size_t)n;
         }
         return ag_errorf(err, err_sz, AG_ENOTFOUND, "unknown task '%s'; known tasks: %s",
@@ -149,8 +164,9 @@ int env_task_create(EnvTask *task, const char *name, const json_t *options, char
     } else {
         rest = json_object();
     }
-    if (rest == NULL)
+    if (rest == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory copying task options");
+    }
     const json_t *limit = json_object_get(rest, ENV_OPTION_MAX_EPISODE_STEPS);
     if (limit != NULL) {
         /* null keeps the class's limit, like an absent member */
@@ -171,29 +187,34 @@ int env_task_create(EnvTask *task, const char *name, const json_t *options, char
         memset(task, 0, sizeof *task);
         goto out;
     }
-    if (max_steps >= 0)
+    if (max_steps >= 0) {
         task->spec.max_episode_steps = (int)max_steps;
+    }
     rc = env_spec_check(&task->spec, cls->name, err, err_sz);
-    if (rc != AG_OK)
+    if (rc != AG_OK) {
         env_task_destroy(task);
+    }
 out:
     json_decref(rest);
     return rc;
 }
 
 void env_task_destroy(EnvTask *task) {
-    if (task == NULL || task->cls == NULL)
+    if (task == NULL || task->cls == NULL) {
         return;
-    if (task->cls->task_destroy)
+    }
+    if (task->cls->task_destroy) {
         task->cls->task_destroy(task);
+    }
     memset(task, 0, sizeof *task);
 }
 
 /* ---- batches ---- */
 
 static size_t env_state_bytes(const EnvTask *task) {
-    if (task->cls->snapshot_size)
+    if (task->cls->snapshot_size) {
         return task->cls->snapshot_size(task);
+    }
     return task->cls->state_size;
 }
 
@@ -202,11 +223,13 @@ int env_batch_create(EnvBatch *batch, const EnvTask *task, int num_envs, uint64_
     int rc = AG_OK;
     int created = 0;
     memset(batch, 0, sizeof *batch);
-    if (task == NULL || task->cls == NULL)
+    if (task == NULL || task->cls == NULL) {
         return ag_errorf(err, err_sz, AG_EINVAL, "batch needs a created task");
-    if (num_envs < 1 || num_envs > ENV_BATCH_MAX_ENVS)
+    }
+    if (num_envs < 1 || num_envs > ENV_BATCH_MAX_ENVS) {
         return ag_errorf(err, err_sz, AG_ERANGE, "num_envs must be between 1 and %d, got %d",
                          ENV_BATCH_MAX_ENVS, num_envs);
+    }
     const EnvClass *cls = task->cls;
     size_t state_size = cls->state_size ? cls->state_size : 1;
 
@@ -227,16 +250,19 @@ int env_batch_create(EnvBatch *batch, const EnvTask *task, int num_envs, uint64_
         ag_rng_seed(&batch->rngs[i], seed, stream_base + (uint64_t)i);
         if (cls->env_create) {
             rc = cls->env_create(task, batch->states + (size_t)i * cls->state_size, err, err_sz);
-            if (rc != AG_OK)
+            if (rc != AG_OK) {
                 goto out;
+            }
         }
         created++;
     }
 out:
     if (rc != AG_OK) {
-        if (cls->env_destroy)
-            for (int i = 0; i < created; i++)
+        if (cls->env_destroy) {
+            for (int i = 0; i < created; i++) {
                 cls->env_destroy(task, batch->states + (size_t)i * cls->state_size);
+            }
+        }
         free(batch->states);
         free(batch->rngs);
         free(batch->episode_steps);
@@ -248,12 +274,15 @@ out:
 }
 
 void env_batch_destroy(EnvBatch *batch) {
-    if (batch == NULL || batch->task == NULL)
+    if (batch == NULL || batch->task == NULL) {
         return;
+    }
     const EnvClass *cls = batch->task->cls;
-    if (cls->env_destroy && batch->states)
-        for (int i = 0; i < batch->num_envs; i++)
+    if (cls->env_destroy && batch->states) {
+        for (int i = 0; i < batch->num_envs; i++) {
             cls->env_destroy(batch->task, batch->states + (size_t)i * cls->state_size);
+        }
+    }
     free(batch->states);
     free(batch->rngs);
     free(batch->episode_steps);
@@ -299,8 +328,9 @@ static int env_action_check(const EnvSpec *spec, const float *src, float *dst) {
             continue;
         }
         bad++;
-        if (v != v)
+        if (v != v) {
             v = 0.0f;
+        }
         v = v < 0.0f ? 0.0f : (v > top ? top : v);
         dst[d] = (float)(int)(v + 0.5f);
     }
@@ -310,8 +340,9 @@ static int env_action_check(const EnvSpec *spec, const float *src, float *dst) {
 static int env_floats_finite(const float *v, int n) {
     /* a sum is NaN or infinite as soon as one term is; the exact check runs only then */
     float acc = 0.0f;
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < n; k++) {
         acc += v[k] * 0.0f;
+    }
     return acc == 0.0f;
 }
 
@@ -332,42 +363,51 @@ void env_batch_step(EnvBatch *batch, const float *actions, float *obs, float *re
         EnvStep st = {0};
 
         int bad = env_action_check(spec, actions + (size_t)i * action_dim, act);
-        if (bad)
+        if (bad) {
             stats->invalid_actions += bad;
+        }
         cls->step(task, state, &batch->rngs[i], act, o, &st);
 
         /* bad numbers end the episode as unstable rather than poisoning the trainer */
-        if (!st.unstable && (!isfinite(st.reward) || !env_floats_finite(o, obs_size)))
+        if (!st.unstable && (!isfinite(st.reward) || !env_floats_finite(o, obs_size))) {
             st.unstable = 1;
+        }
         if (st.unstable) {
-            if (!isfinite(st.reward))
+            if (!isfinite(st.reward)) {
                 st.reward = 0.0f;
-            for (int k = 0; k < obs_size; k++)
-                if (!isfinite(o[k]))
+            }
+            for (int k = 0; k < obs_size; k++) {
+                if (!isfinite(o[k])) {
                     o[k] = 0.0f;
+                }
+            }
             st.terminated = 1;
             st.truncated = 0;
             stats->unstable++;
             /* warn on the 1st, 2nd, 4th, 8th, ... occurrence so a bad run cannot flood logs */
-            if ((stats->unstable & (stats->unstable - 1)) == 0)
+            if ((stats->unstable & (stats->unstable - 1)) == 0) {
                 ag_log_warn("task %s: unstable step in environment %d (%lld since last take)",
                             cls->name, i, (long long)stats->unstable);
+            }
         }
 
         int steps = ++batch->episode_steps[i];
         batch->episode_returns[i] += st.reward;
-        if (!st.terminated && max_steps > 0 && steps >= max_steps)
+        if (!st.terminated && max_steps > 0 && steps >= max_steps) {
             st.truncated = 1;
-        if (st.terminated)
+        }
+        if (st.terminated) {
             st.truncated = 0;
+        }
         rewards[i] = st.reward;
         terminated[i] = st.terminated ? 1 : 0;
         truncated[i] = st.truncated ? 1 : 0;
 
         if (st.terminated || st.truncated) {
             double ret = batch->episode_returns[i];
-            if (final_obs)
+            if (final_obs) {
                 memcpy(final_obs + (size_t)i * obs_size, o, (size_t)obs_size * sizeof *o);
+            }
             stats->episodes++;
             stats->return_sum += ret;
             stats->return_sq_sum += ret * ret;
@@ -375,8 +415,9 @@ void env_batch_step(EnvBatch *batch, const float *actions, float *obs, float *re
             if (cls->episode_metrics && spec->num_metrics > 0) {
                 float m[ENV_MAX_METRICS] = {0};
                 cls->episode_metrics(task, state, m);
-                for (int k = 0; k < spec->num_metrics; k++)
+                for (int k = 0; k < spec->num_metrics; k++) {
                     stats->metric_sums[k] += isfinite(m[k]) ? m[k] : 0.0f;
+                }
             }
             cls->reset(task, state, &batch->rngs[i], o);
             batch->episode_steps[i] = 0;
@@ -423,10 +464,11 @@ void env_batch_snapshot_save(const EnvBatch *batch, void *dst) {
         e.episode_return = batch->episode_returns[i];
         memcpy(p, &e, sizeof e);
         p += sizeof e;
-        if (cls->snapshot_save)
+        if (cls->snapshot_save) {
             cls->snapshot_save(task, state, p);
-        else
+        } else {
             memcpy(p, state, cls->state_size);
+        }
         p += h.env_bytes;
     }
 }
@@ -436,21 +478,27 @@ int env_batch_snapshot_load(EnvBatch *batch, const void *src, size_t size) {
     const EnvClass *cls = task->cls;
     const unsigned char *p = src;
     EnvSnapshotHeader h;
-    if (src == NULL || size < sizeof h)
+    if (src == NULL || size < sizeof h) {
         return AG_ETRUNCATED;
+    }
     memcpy(&h, p, sizeof h);
-    if (h.magic != ENV_SNAPSHOT_MAGIC)
+    if (h.magic != ENV_SNAPSHOT_MAGIC) {
         return AG_EFORMAT;
-    if (h.version != ENV_SNAPSHOT_VERSION)
+    }
+    if (h.version != ENV_SNAPSHOT_VERSION) {
         return AG_EVERSION;
+    }
     if (strncmp(h.task, cls->name, sizeof h.task) != 0 || h.num_envs != (uint32_t)batch->num_envs ||
-        h.obs_size != (uint32_t)task->spec.obs_size || h.env_bytes != env_state_bytes(task))
+        h.obs_size != (uint32_t)task->spec.obs_size || h.env_bytes != env_state_bytes(task)) {
         return AG_EMISMATCH;
+    }
     size_t want = env_batch_snapshot_size(batch);
-    if (size < want)
+    if (size < want) {
         return AG_ETRUNCATED;
-    if (size > want)
+    }
+    if (size > want) {
         return AG_EFORMAT;
+    }
     p += sizeof h;
     memcpy(&batch->stats, p, sizeof batch->stats);
     p += sizeof batch->stats;
@@ -462,10 +510,11 @@ int env_batch_snapshot_load(EnvBatch *batch, const void *src, size_t size) {
         batch->rngs[i] = e.rng;
         batch->episode_steps[i] = (int)e.episode_steps;
         batch->episode_returns[i] = e.episode_return;
-        if (cls->snapshot_load)
+        if (cls->snapshot_load) {
             cls->snapshot_load(task, state, p);
-        else
+        } else {
             memcpy(state, p, cls->state_size);
+        }
         p += h.env_bytes;
     }
     return AG_OK;
@@ -487,13 +536,15 @@ static const char *env_action_kind_name(EnvActionKind kind) {
 
 /* json_array_append_new that remembers a failure instead of checking every call */
 static void env_json_push(json_t *arr, json_t *v, int *fail) {
-    if (v == NULL || json_array_append_new(arr, v) != 0)
+    if (v == NULL || json_array_append_new(arr, v) != 0) {
         *fail = 1;
+    }
 }
 
 static void env_json_set(json_t *obj, const char *key, json_t *v, int *fail) {
-    if (v == NULL || json_object_set_new(obj, key, v) != 0)
+    if (v == NULL || json_object_set_new(obj, key, v) != 0) {
         *fail = 1;
+    }
 }
 
 json_t *env_spec_to_json(const EnvSpec *spec) {
@@ -535,12 +586,14 @@ json_t *env_spec_to_json(const EnvSpec *spec) {
         env_json_set(action, "high", hi, &fail);
     } else {
         json_t *ch = json_array();
-        for (int d = 0; d < spec->action_dim && ch; d++)
+        for (int d = 0; d < spec->action_dim && ch; d++) {
             env_json_push(ch, json_integer(spec->action_choices[d]), &fail);
+        }
         env_json_set(action, "choices", ch, &fail);
     }
-    for (int k = 0; k < spec->num_metrics; k++)
+    for (int k = 0; k < spec->num_metrics; k++) {
         env_json_push(metrics, json_string(spec->metric_names[k]), &fail);
+    }
 
     env_json_set(root, "sensations", sens, &fail);
     env_json_set(root, "obs_size", json_integer(spec->obs_size), &fail);
@@ -557,8 +610,9 @@ json_t *env_spec_to_json(const EnvSpec *spec) {
 
 json_t *env_registry_describe(void) {
     json_t *all = json_array();
-    if (all == NULL)
+    if (all == NULL) {
         return NULL;
+    }
     int fail = 0;
     for (int i = 0; i < env_registry_count() && !fail; i++) {
         const EnvClass *cls = env_registry_at(i);
@@ -574,11 +628,13 @@ json_t *env_registry_describe(void) {
         if (env_task_create(&task, cls->name, NULL, err, sizeof err) == AG_OK) {
             json_t *spec = env_spec_to_json(&task.spec);
             json_t *opts = cls->default_options ? cls->default_options() : json_object();
-            if (spec == NULL || opts == NULL || json_object_update(entry, spec) != 0)
+            if (spec == NULL || opts == NULL || json_object_update(entry, spec) != 0) {
                 fail = 1;
-            if (opts)
+            }
+            if (opts) {
                 env_json_set(opts, ENV_OPTION_MAX_EPISODE_STEPS,
                              json_integer(task.spec.max_episode_steps), &fail);
+            }
             env_json_set(entry, "default_options", opts, &fail);
             json_decref(spec);
             env_task_destroy(&task);

@@ -45,16 +45,20 @@ int env_registry_count(void) {
 }
 
 const EnvClass *env_registry_at(int index) {
-    if (index < 0 || index >= ENV_REGISTRY_COUNT)
+    if (index < 0 || index >= ENV_REGISTRY_COUNT) {
         return NULL;
+    }
     return env_registry_table[index];
 }
 
 const EnvClass *env_registry_find(const char *name) {
-    if (name == NULL)
+    if (name == NULL) {
         return NULL;
-    for (int i = 0; i < ENV_REGISTRY_COUNT; i++)
-        if (strcmp(env_registry_table[i]->name, name) == 0)
+    }
+    for (int i = 0; i < ENV_REGISTRY_COUNT; i++) {
+        if (strcmp(env_registry_table[i]->name, name) == 0) {
             return env_registry_table[i];
+        }
+    }
     return NULL;
 }

@@ -15,15 +15,17 @@
 #include <string.h>
 
 int nn_conv2d_out_dim(int in, int K, int stride, int pad) {
-    if (in <= 0 || K <= 0 || stride <= 0 || pad < 0 || in + 2 * pad < K)
+    if (in <= 0 || K <= 0 || stride <= 0 || pad < 0 || in + 2 * pad < K) {
         return 0;
+    }
     return (in + 2 * pad - K) / stride + 1;
 }
 
 size_t nn_conv2d_scratch_size(int C, int H, int W, int K, int stride, int pad) {
     int OH = nn_conv2d_out_dim(H, K, stride, pad), OW = nn_conv2d_out_dim(W, K, stride, pad);
-    if (OH <= 0 || OW <= 0 || C <= 0)
+    if (OH <= 0 || OW <= 0 || C <= 0) {
         return 0;
+    }
     return 2u * (size_t)C * K * K * (size_t)OH * OW;
 }
 
@@ -61,16 +63,19 @@ NN_HOT static void im2col(float *col, const float *img, int C, int H, int W, int
                     /* output column ox reads input column ox * stride + off */
                     const float *src = img + ((size_t)c * H + iy) * W;
                     int off = kx - pad;
-                    for (int ox = 0; ox < lo; ox++)
+                    for (int ox = 0; ox < lo; ox++) {
                         dst[ox] = 0.0f;
+                    }
                     if (stride == 1) {
                         memcpy(dst + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
                     } else {
-                        for (int ox = lo; ox < hi; ox++)
+                        for (int ox = lo; ox < hi; ox++) {
                             dst[ox] = src[ox * stride + off];
+                        }
                     }
-                    for (int ox = hi; ox < OW; ox++)
+                    for (int ox = hi; ox < OW; ox++) {
                         dst[ox] = 0.0f;
+                    }
                 }
             }
         }
@@ -88,13 +93,15 @@ NN_HOT static void col2im(float *img, const float *col, int C, int H, int W, int
                 valid_cols(&lo, &hi, W, OW, kx, stride, pad);
                 for (int oy = 0; oy < OH; oy++) {
                     int iy = oy * stride - pad + ky;
-                    if (iy < 0 || iy >= H)
+                    if (iy < 0 || iy >= H) {
                         continue;
+                    }
                     const float *src = row + (size_t)oy * OW;
                     float *dst = img + ((size_t)c * H + iy) * W;
                     int off = kx - pad;
-                    for (int ox = lo; ox < hi; ox++)
+                    for (int ox = lo; ox < hi; ox++) {
                         dst[ox * stride + off] += src[ox];
+                    }
                 }
             }
         }
@@ -106,8 +113,9 @@ void nn_conv2d_forward(float *out, float *scratch, const float *inp, const float
                        int pad) {
     /* inp is (B,C,H,W), weight (OC,C*K*K), out (B,OC,OH,OW) */
     int OH = nn_conv2d_out_dim(H, K, stride, pad), OW = nn_conv2d_out_dim(W, K, stride, pad);
-    if (OH <= 0 || OW <= 0 || B <= 0 || OC <= 0 || C <= 0)
+    if (OH <= 0 || OW <= 0 || B <= 0 || OC <= 0 || C <= 0) {
         return;
+    }
     int CKK = C * K * K, P = OH * OW;
     float *col = scratch;
     for (int b = 0; b < B; b++) {
@@ -116,8 +124,9 @@ void nn_conv2d_forward(float *out, float *scratch, const float *inp, const float
         if (bias) {
             for (int o = 0; o < OC; o++) {
                 float *row = ob + (size_t)o * P;
-                for (int p = 0; p < P; p++)
+                for (int p = 0; p < P; p++) {
                     row[p] = bias[o];
+                }
             }
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, CKK, 1.0f, weight, CKK, col,
@@ -129,8 +138,9 @@ void nn_conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratc
                         const float *dout, const float *inp, const float *weight, int B, int C,
                         int H, int W, int OC, int K, int stride, int pad) {
     int OH = nn_conv2d_out_dim(H, K, stride, pad), OW = nn_conv2d_out_dim(W, K, stride, pad);
-    if (OH <= 0 || OW <= 0 || B <= 0 || OC <= 0 || C <= 0)
+    if (OH <= 0 || OW <= 0 || B <= 0 || OC <= 0 || C <= 0) {
         return;
+    }
     int CKK = C * K * K, P = OH * OW;
     float *col = scratch;
     float *dcol = scratch + (size_t)CKK * P;
@@ -144,8 +154,9 @@ void nn_conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratc
             for (int o = 0; o < OC; o++) {
                 const float *row = db + (size_t)o * P;
                 float s = 0.0f;
-                for (int p = 0; p < P; p++)
+                for (int p = 0; p < P; p++) {
                     s += row[p];
+                }
                 dbias[o] += s;
             }
         }
@@ -161,8 +172,9 @@ void nn_conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratc
 void nn_maxpool_forward(float *out, int32_t *argmax, const float *inp, int B, int C, int H, int W,
                         int size) {
     /* inp is (B,C,H,W), out and argmax (B,C,H/size,W/size) */
-    if (size <= 0)
+    if (size <= 0) {
         return;
+    }
     int OH = H / size, OW = W / size;
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         const float *plane = inp + bc * H * W;
@@ -182,8 +194,9 @@ void nn_maxpool_forward(float *out, int32_t *argmax, const float *inp, int B, in
                     }
                 }
                 o[oy * OW + ox] = v;
-                if (am)
+                if (am) {
                     am[oy * OW + ox] = best;
+                }
             }
         }
     }
@@ -191,15 +204,17 @@ void nn_maxpool_forward(float *out, int32_t *argmax, const float *inp, int B, in
 
 void nn_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax, int B, int C, int H,
                          int W, int size) {
-    if (size <= 0)
+    if (size <= 0) {
         return;
+    }
     int OH = H / size, OW = W / size;
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         float *plane = dinp + bc * H * W;
         const float *d = dout + bc * OH * OW;
         const int32_t *am = argmax + bc * OH * OW;
-        for (int p = 0; p < OH * OW; p++)
+        for (int p = 0; p < OH * OW; p++) {
             plane[am[p]] += d[p];
+        }
     }
 }
 
@@ -216,31 +231,40 @@ __attribute__((always_inline)) NN_HOT static inline float axis_coord(int i, int 
 
 NN_HOT static float max_lanes(const float *x, size_t n) {
     float m[LANES];
-    for (int l = 0; l < LANES; l++)
+    for (int l = 0; l < LANES; l++) {
         m[l] = -FLT_MAX;
+    }
     size_t k = 0;
-    for (; k + LANES <= n; k += LANES)
-        for (int l = 0; l < LANES; l++)
+    for (; k + LANES <= n; k += LANES) {
+        for (int l = 0; l < LANES; l++) {
             m[l] = x[k + l] > m[l] ? x[k + l] : m[l];
-    for (; k < n; k++)
+        }
+    }
+    for (; k < n; k++) {
         m[0] = x[k] > m[0] ? x[k] : m[0];
+    }
     float r = m[0];
-    for (int l = 1; l < LANES; l++)
+    for (int l = 1; l < LANES; l++) {
         r = m[l] > r ? m[l] : r;
+    }
     return r;
 }
 
 NN_HOT static float sum_lanes(const float *x, size_t n) {
     float s[LANES] = {0};
     size_t k = 0;
-    for (; k + LANES <= n; k += LANES)
-        for (int l = 0; l < LANES; l++)
+    for (; k + LANES <= n; k += LANES) {
+        for (int l = 0; l < LANES; l++) {
             s[l] += x[k + l];
-    for (; k < n; k++)
+        }
+    }
+    for (; k < n; k++) {
         s[0] += x[k];
+    }
     float r = 0.0f;
-    for (int l = 0; l < LANES; l++)
+    for (int l = 0; l < LANES; l++) {
         r += s[l];
+    }
     return r;
 }
 
@@ -277,8 +301,9 @@ NN_HOT void nn_spatial_softmax_forward(float *out, float *probs, const float *in
                                        int H, int W) {
     /* inp is (B,C,H,W), probs (B,C,H*W), out (B,2C) */
     size_t P = (size_t)H * W;
-    if (P == 0)
+    if (P == 0) {
         return;
+    }
     for (int b = 0; b < B; b++) {
         for (int c = 0; c < C; c++) {
             size_t bc = (size_t)b * C + c;
@@ -286,12 +311,14 @@ NN_HOT void nn_spatial_softmax_forward(float *out, float *probs, const float *in
             float *p = probs + bc * P;
             /* shift by the max so exp never overflows */
             float m = max_lanes(x, P);
-            for (size_t k = 0; k < P; k++)
+            for (size_t k = 0; k < P; k++) {
                 p[k] = x[k] - m;
+            }
             nn_exp_forward(p, p, P);
             float inv = 1.0f / sum_lanes(p, P);
-            for (size_t k = 0; k < P; k++)
+            for (size_t k = 0; k < P; k++) {
                 p[k] *= inv;
+            }
             spatial_expect(&out[(size_t)b * 2 * C + 2 * c], &out[(size_t)b * 2 * C + 2 * c + 1], p,
                            H, W);
         }
@@ -302,8 +329,9 @@ NN_HOT void nn_spatial_softmax_backward(float *dinp, const float *dout, const fl
                                         int C, int H, int W) {
     /* d out_x / d logit_k = p_k (X_k - x), likewise for y */
     size_t P = (size_t)H * W;
-    if (P == 0)
+    if (P == 0) {
         return;
+    }
     for (int b = 0; b < B; b++) {
         for (int c = 0; c < C; c++) {
             size_t bc = (size_t)b * C + c;
@@ -316,8 +344,9 @@ NN_HOT void nn_spatial_softmax_backward(float *dinp, const float *dout, const fl
                 const float *prow = p + (size_t)i * W;
                 float *drow = d + (size_t)i * W;
                 float ty = dy * (axis_coord(i, H) - ey) - dx * ex;
-                for (int j = 0; j < W; j++)
+                for (int j = 0; j < W; j++) {
                     drow[j] += prow[j] * (dx * axis_coord(j, W) + ty);
+                }
             }
         }
     }

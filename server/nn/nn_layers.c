@@ -93,17 +93,20 @@ NN_INLINE float fast_sigmoidf(float x) {
 void nn_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int B,
                       int C, int OC) {
     /* inp is (B,C), weight (OC,C), bias (OC), out (B,OC) */
-    if (B <= 0 || OC <= 0)
+    if (B <= 0 || OC <= 0) {
         return;
+    }
     float beta = 0.0f;
     if (bias) {
-        for (int b = 0; b < B; b++)
+        for (int b = 0; b < B; b++) {
             memcpy(out + (size_t)b * OC, bias, (size_t)OC * sizeof(float));
+        }
         beta = 1.0f;
     }
     if (C <= 0) {
-        if (!bias)
+        if (!bias) {
             memset(out, 0, (size_t)B * OC * sizeof(float));
+        }
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OC, C, 1.0f, inp, C, weight, C, beta,
@@ -114,8 +117,9 @@ void nn_dense_forward(float *out, const float *inp, const float *weight, const f
 NN_HOT static void colsum_accumulate(float *dbias, const float *dout, int B, int OC) {
     for (int b = 0; b < B; b++) {
         const float *row = dout + (size_t)b * OC;
-        for (int o = 0; o < OC; o++)
+        for (int o = 0; o < OC; o++) {
             dbias[o] += row[o];
+        }
     }
 }
 
@@ -123,17 +127,20 @@ void nn_dense_backward(float *dinp, float *dweight, float *dbias, const float *d
                        const float *inp, const float *weight, int B, int C, int OC) {
     /* dout is (B,OC), inp (B,C), weight (OC,C) */
     if (B <= 0 || OC <= 0 || C <= 0) {
-        if (dbias && B > 0 && OC > 0)
+        if (dbias && B > 0 && OC > 0) {
             colsum_accumulate(dbias, dout, B, OC);
+        }
         return;
     }
-    if (dinp)
+    if (dinp) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, OC, 1.0f, dout, OC, weight, C,
                     1.0f, dinp, C);
+    }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, B, 1.0f, dout, OC, inp, C, 1.0f,
                 dweight, C);
-    if (dbias)
+    if (dbias) {
         colsum_accumulate(dbias, dout, B, OC);
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -144,8 +151,9 @@ static const char *const act_names[NN_ACT_COUNT] = {"identity", "tanh",    "relu
                                                     "elu",      "sigmoid", "softplus"};
 
 int nn_act_parse(const char *name, NnAct *act, char *err, size_t err_sz) {
-    if (!name || !act)
+    if (!name || !act) {
         return ag_errorf(err, err_sz, AG_EINVAL, "activation: missing name");
+    }
     for (int i = 0; i < NN_ACT_COUNT; i++) {
         if (strcmp(name, act_names[i]) == 0) {
             *act = (NnAct)i;
@@ -163,8 +171,9 @@ int nn_act_parse(const char *name, NnAct *act, char *err, size_t err_sz) {
 }
 
 const char *nn_act_name(NnAct act) {
-    if ((int)act < 0 || act >= NN_ACT_COUNT)
+    if ((int)act < 0 || act >= NN_ACT_COUNT) {
         return "?";
+    }
     return act_names[act];
 }
 
@@ -176,8 +185,9 @@ NN_VEC NN_HOT void nn_tanh_forward(float *out, const float *inp, size_t n) {
     float tmp[ACT_BLOCK];
     for (size_t s = 0; s < n; s += ACT_BLOCK) {
         size_t m = n - s < ACT_BLOCK ? n - s : ACT_BLOCK;
-        for (size_t i = 0; i < m; i++)
+        for (size_t i = 0; i < m; i++) {
             tmp[i] = fast_tanhf(inp[s + i]);
+        }
         memcpy(out + s, tmp, m * sizeof(float));
     }
 }
@@ -186,8 +196,9 @@ NN_VEC NN_HOT void nn_sigmoid_forward(float *out, const float *inp, size_t n) {
     float tmp[ACT_BLOCK];
     for (size_t s = 0; s < n; s += ACT_BLOCK) {
         size_t m = n - s < ACT_BLOCK ? n - s : ACT_BLOCK;
-        for (size_t i = 0; i < m; i++)
+        for (size_t i = 0; i < m; i++) {
             tmp[i] = fast_sigmoidf(inp[s + i]);
+        }
         memcpy(out + s, tmp, m * sizeof(float));
     }
 }
@@ -196,20 +207,23 @@ NN_VEC NN_HOT void nn_exp_forward(float *out, const float *inp, size_t n) {
     float tmp[ACT_BLOCK];
     for (size_t s = 0; s < n; s += ACT_BLOCK) {
         size_t m = n - s < ACT_BLOCK ? n - s : ACT_BLOCK;
-        for (size_t i = 0; i < m; i++)
+        for (size_t i = 0; i < m; i++) {
             tmp[i] = fast_expf(inp[s + i]);
+        }
         memcpy(out + s, tmp, m * sizeof(float));
     }
 }
 
 NN_HOT void nn_relu_forward(float *out, const float *inp, size_t n) {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+    }
 }
 
 void nn_elu_forward(float *out, const float *inp, size_t n) {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         out[i] = inp[i] > 0.0f ? inp[i] : expm1f(inp[i]);
+    }
 }
 
 void nn_softplus_forward(float *out, const float *inp, size_t n) {
@@ -278,8 +292,9 @@ void nn_act_forward(float *out, const float *inp, size_t n, NnAct act) {
         break;
     case NN_ACT_IDENTITY:
     default:
-        if (out != inp)
+        if (out != inp) {
             memmove(out, inp, n * sizeof(float));
+        }
         break;
     }
 }
@@ -304,8 +319,9 @@ void nn_act_backward(float *dinp, const float *dout, const float *out, size_t n,
     case NN_ACT_IDENTITY:
     default:
         if (dinp != dout) {
-            for (size_t i = 0; i < n; i++)
+            for (size_t i = 0; i < n; i++) {
                 dinp[i] += dout[i];
+            }
         }
         break;
     }
@@ -318,8 +334,9 @@ void nn_act_backward(float *dinp, const float *dout, const float *out, size_t n,
 void nn_concat_forward(float *out, const float *const *inps, const int *Cs, int k, int B) {
     /* inps[i] is (B,Cs[i]), out (B, sum Cs) */
     int total = 0;
-    for (int i = 0; i < k; i++)
+    for (int i = 0; i < k; i++) {
         total += Cs[i];
+    }
     for (int b = 0; b < B; b++) {
         float *row = out + (size_t)b * total;
         for (int i = 0; i < k; i++) {
@@ -332,15 +349,17 @@ void nn_concat_forward(float *out, const float *const *inps, const int *Cs, int 
 NN_HOT void nn_concat_backward(float *const *dinps, const float *dout, const int *Cs, int k,
                                int B) {
     int total = 0;
-    for (int i = 0; i < k; i++)
+    for (int i = 0; i < k; i++) {
         total += Cs[i];
+    }
     for (int b = 0; b < B; b++) {
         const float *row = dout + (size_t)b * total;
         for (int i = 0; i < k; i++) {
             if (dinps[i]) {
                 float *d = dinps[i] + (size_t)b * Cs[i];
-                for (int c = 0; c < Cs[i]; c++)
+                for (int c = 0; c < Cs[i]; c++) {
                     d[c] += row[c];
+                }
             }
             row += Cs[i];
         }
@@ -358,8 +377,9 @@ NN_HOT void nn_layernorm_forward(float *out, float *mean, float *rstd, const flo
         const float *x = inp + (size_t)b * C;
         float *y = out + (size_t)b * C;
         float m = 0.0f;
-        for (int c = 0; c < C; c++)
+        for (int c = 0; c < C; c++) {
             m += x[c];
+        }
         m /= (float)C;
         float v = 0.0f;
         for (int c = 0; c < C; c++) {
@@ -368,12 +388,15 @@ NN_HOT void nn_layernorm_forward(float *out, float *mean, float *rstd, const flo
         }
         v /= (float)C;
         float s = 1.0f / sqrtf(v + NN_LAYERNORM_EPS);
-        for (int c = 0; c < C; c++)
+        for (int c = 0; c < C; c++) {
             y[c] = (x[c] - m) * s * gain[c] + bias[c];
-        if (mean)
+        }
+        if (mean) {
             mean[b] = m;
-        if (rstd)
+        }
+        if (rstd) {
             rstd[b] = s;
+        }
     }
 }
 
@@ -394,8 +417,9 @@ NN_HOT void nn_layernorm_backward(float *dinp, float *dgain, float *dbias, const
             dbias[c] += dy[c];
             dgain[c] += dy[c] * xhat;
         }
-        if (!dinp)
+        if (!dinp) {
             continue;
+        }
         dsum /= (float)C;
         dxsum /= (float)C;
         float *dx = dinp + (size_t)b * C;

@@ -31,15 +31,17 @@
 #endif
 
 static void rows_fill(float *dst, const float *row, size_t rows, int n) {
-    for (size_t r = 0; r < rows; r++)
+    for (size_t r = 0; r < rows; r++) {
         memcpy(dst + r * (size_t)n, row, (size_t)n * sizeof(float));
+    }
 }
 
 NN_HOT static void colsum_accumulate(float *dst, const float *src, size_t rows, int n) {
     for (size_t r = 0; r < rows; r++) {
         const float *row = src + r * (size_t)n;
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) {
             dst[j] += row[j];
+        }
     }
 }
 
@@ -68,11 +70,13 @@ NN_VEC NN_HOT static void lstm_cell(float *h, float *c, float *tc, float *gates,
     nn_sigmoid_forward(gates, gates, 2 * (size_t)H);
     nn_tanh_forward(gg, gg, (size_t)H);
     nn_sigmoid_forward(go, go, (size_t)H);
-    for (int j = 0; j < H; j++)
+    for (int j = 0; j < H; j++) {
         c[j] = gf[j] * cprev[j] + gi[j] * gg[j];
+    }
     nn_tanh_forward(tc, c, (size_t)H);
-    for (int j = 0; j < H; j++)
+    for (int j = 0; j < H; j++) {
         h[j] = go[j] * tc[j];
+    }
 }
 
 void nn_lstm_forward(float *out, float *h_final, float *c_final, float *cache, const float *inp,
@@ -86,28 +90,32 @@ void nn_lstm_forward(float *out, float *h_final, float *c_final, float *cache, c
     float *hprev = tcs + BT * H;
     float *cprev = hprev + BT * H;
     size_t hbytes = (size_t)H * sizeof(float);
-    if (BT == 0 || H <= 0)
+    if (BT == 0 || H <= 0) {
         return;
+    }
 
     /* input projection of every row at once, on top of the bias */
     rows_fill(gates, bias, BT, 4 * H);
-    if (C > 0)
+    if (C > 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BT, 4 * H, C, 1.0f, inp, C, w_ih,
                     C, 1.0f, gates, 4 * H);
+    }
 
     for (int t = 0; t < T; t++) {
         /* the state entering step t: zeros after a reset or without an initial state */
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
             float *hp = hprev + r * H, *cp = cprev + r * H;
-            if ((reset && reset[r]) || (t == 0 && !h0))
+            if ((reset && reset[r]) || (t == 0 && !h0)) {
                 memset(hp, 0, hbytes);
-            else
+            } else {
                 memcpy(hp, t == 0 ? h0 + (size_t)b * H : out + (r - 1) * H, hbytes);
-            if ((reset && reset[r]) || (t == 0 && !c0))
+            }
+            if ((reset && reset[r]) || (t == 0 && !c0)) {
                 memset(cp, 0, hbytes);
-            else
+            } else {
                 memcpy(cp, t == 0 ? c0 + (size_t)b * H : cs + (r - 1) * H, hbytes);
+            }
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 4 * H, H, 1.0f,
                     hprev + (size_t)t * H, T * H, w_hh, H, 1.0f, gates + (size_t)t * G4,
@@ -119,10 +127,12 @@ void nn_lstm_forward(float *out, float *h_final, float *c_final, float *cache, c
     }
     for (int b = 0; b < B; b++) {
         size_t r = (size_t)b * T + (T - 1);
-        if (h_final)
+        if (h_final) {
             memcpy(h_final + (size_t)b * H, out + r * H, hbytes);
-        if (c_final)
+        }
+        if (c_final) {
             memcpy(c_final + (size_t)b * H, cs + r * H, hbytes);
+        }
     }
 }
 
@@ -160,30 +170,35 @@ void nn_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *dbias, con
     float *dc = dh + (size_t)B * H;
     size_t hbytes = (size_t)H * sizeof(float);
     (void)cs;
-    if (BT == 0 || H <= 0)
+    if (BT == 0 || H <= 0) {
         return;
+    }
 
-    if (dh_final)
+    if (dh_final) {
         memcpy(dh, dh_final, (size_t)B * hbytes);
-    else
+    } else {
         memset(dh, 0, (size_t)B * hbytes);
-    if (dc_final)
+    }
+    if (dc_final) {
         memcpy(dc, dc_final, (size_t)B * hbytes);
-    else
+    } else {
         memset(dc, 0, (size_t)B * hbytes);
+    }
 
     for (int t = T - 1; t >= 0; t--) {
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
             float *dhb = dh + (size_t)b * H;
             const float *dy = dout + r * H;
-            for (int j = 0; j < H; j++)
+            for (int j = 0; j < H; j++) {
                 dhb[j] += dy[j];
+            }
             lstm_cell_backward(dgates + r * G4, dc + (size_t)b * H, dhb, gates + r * G4,
                                tcs + r * H, cprev + r * H, H);
         }
-        if (t == 0)
+        if (t == 0) {
             break;
+        }
         /* gradient of h_{t-1} through the recurrent weights; none across a reset */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, 4 * H, 1.0f,
                     dgates + (size_t)t * G4, (int)((size_t)T * G4), w_hh, H, 0.0f, dh, H);
@@ -198,12 +213,14 @@ void nn_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *dbias, con
     }
 
     /* parameter and input gradients over all rows at once */
-    if (dinp && C > 0)
+    if (dinp && C > 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BT, C, 4 * H, 1.0f, dgates,
                     4 * H, w_ih, C, 1.0f, dinp, C);
-    if (C > 0)
+    }
+    if (C > 0) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4 * H, C, (int)BT, 1.0f, dgates, 4 * H,
                     inp, C, 1.0f, dw_ih, C);
+    }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4 * H, H, (int)BT, 1.0f, dgates, 4 * H,
                 hprev, H, 1.0f, dw_hh, H);
     colsum_accumulate(dbias, dgates, BT, 4 * H);
@@ -214,13 +231,15 @@ void nn_lstm_step(float *h_out, float *c_out, float *scratch, const float *x, co
                   int C, int H) {
     size_t G4 = 4u * (size_t)H;
     float *gates = scratch;
-    if (B <= 0 || H <= 0)
+    if (B <= 0 || H <= 0) {
         return;
+    }
     /* the same three steps as nn_lstm_forward with T = 1 */
     rows_fill(gates, bias, (size_t)B, 4 * H);
-    if (C > 0)
+    if (C > 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 4 * H, C, 1.0f, x, C, w_ih, C, 1.0f,
                     gates, 4 * H);
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 4 * H, H, 1.0f, h_in, H, w_hh, H, 1.0f,
                 gates, 4 * H);
     for (int b = 0; b < B; b++) {
@@ -251,14 +270,17 @@ size_t nn_gru_step_scratch_size(int B, int H) {
 NN_VEC NN_HOT static void gru_cell(float *h, float *xg, const float *hp, const float *hprev,
                                    int H) {
     float *gr = xg, *gz = xg + H, *gn = xg + 2 * H;
-    for (int j = 0; j < 2 * H; j++)
+    for (int j = 0; j < 2 * H; j++) {
         xg[j] += hp[j];
+    }
     nn_sigmoid_forward(xg, xg, 2 * (size_t)H);
-    for (int j = 0; j < H; j++)
+    for (int j = 0; j < H; j++) {
         gn[j] += gr[j] * hp[2 * H + j];
+    }
     nn_tanh_forward(gn, gn, (size_t)H);
-    for (int j = 0; j < H; j++)
+    for (int j = 0; j < H; j++) {
         h[j] = (1.0f - gz[j]) * gn[j] + gz[j] * hprev[j];
+    }
 }
 
 void nn_gru_forward(float *out, float *h_final, float *cache, const float *inp, const float *h0,
@@ -270,23 +292,26 @@ void nn_gru_forward(float *out, float *h_final, float *cache, const float *inp, 
     float *hp = xg + BT * G3;
     float *hprev = hp + BT * G3;
     size_t hbytes = (size_t)H * sizeof(float);
-    if (BT == 0 || H <= 0)
+    if (BT == 0 || H <= 0) {
         return;
+    }
 
     rows_fill(xg, b_ih, BT, 3 * H);
-    if (C > 0)
+    if (C > 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BT, 3 * H, C, 1.0f, inp, C, w_ih,
                     C, 1.0f, xg, 3 * H);
+    }
     rows_fill(hp, b_hh, BT, 3 * H);
 
     for (int t = 0; t < T; t++) {
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
             float *hpr = hprev + r * H;
-            if ((reset && reset[r]) || (t == 0 && !h0))
+            if ((reset && reset[r]) || (t == 0 && !h0)) {
                 memset(hpr, 0, hbytes);
-            else
+            } else {
                 memcpy(hpr, t == 0 ? h0 + (size_t)b * H : out + (r - 1) * H, hbytes);
+            }
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 3 * H, H, 1.0f,
                     hprev + (size_t)t * H, T * H, w_hh, H, 1.0f, hp + (size_t)t * G3,
@@ -297,8 +322,9 @@ void nn_gru_forward(float *out, float *h_final, float *cache, const float *inp, 
         }
     }
     if (h_final) {
-        for (int b = 0; b < B; b++)
+        for (int b = 0; b < B; b++) {
             memcpy(h_final + (size_t)b * H, out + ((size_t)b * T + (T - 1)) * H, hbytes);
+        }
     }
 }
 
@@ -337,43 +363,50 @@ void nn_gru_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, floa
     float *dhp = dxg + BT * G3;
     float *dh = dhp + BT * G3;
     size_t hbytes = (size_t)H * sizeof(float);
-    if (BT == 0 || H <= 0)
+    if (BT == 0 || H <= 0) {
         return;
+    }
 
-    if (dh_final)
+    if (dh_final) {
         memcpy(dh, dh_final, (size_t)B * hbytes);
-    else
+    } else {
         memset(dh, 0, (size_t)B * hbytes);
+    }
 
     for (int t = T - 1; t >= 0; t--) {
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
             float *dhb = dh + (size_t)b * H;
             const float *dy = dout + r * H;
-            for (int j = 0; j < H; j++)
+            for (int j = 0; j < H; j++) {
                 dhb[j] += dy[j];
+            }
             gru_cell_backward(dxg + r * G3, dhp + r * G3, dhb, gates + r * G3, hp + r * G3,
                               hprev + r * H, H);
         }
-        if (t == 0)
+        if (t == 0) {
             break;
+        }
         /* add the path through the recurrent weights; nothing crosses a reset */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, 3 * H, 1.0f,
                     dhp + (size_t)t * G3, (int)((size_t)T * G3), w_hh, H, 1.0f, dh, H);
         if (reset) {
             for (int b = 0; b < B; b++) {
-                if (reset[(size_t)b * T + t])
+                if (reset[(size_t)b * T + t]) {
                     memset(dh + (size_t)b * H, 0, hbytes);
+                }
             }
         }
     }
 
-    if (dinp && C > 0)
+    if (dinp && C > 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BT, C, 3 * H, 1.0f, dxg, 3 * H,
                     w_ih, C, 1.0f, dinp, C);
-    if (C > 0)
+    }
+    if (C > 0) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * H, C, (int)BT, 1.0f, dxg, 3 * H,
                     inp, C, 1.0f, dw_ih, C);
+    }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * H, H, (int)BT, 1.0f, dhp, 3 * H, hprev,
                 H, 1.0f, dw_hh, H);
     colsum_accumulate(db_ih, dxg, BT, 3 * H);
@@ -385,16 +418,19 @@ void nn_gru_step(float *h_out, float *scratch, const float *x, const float *h_in
     size_t G3 = 3u * (size_t)H;
     float *xg = scratch;
     float *hp = xg + (size_t)B * G3;
-    if (B <= 0 || H <= 0)
+    if (B <= 0 || H <= 0) {
         return;
+    }
     rows_fill(xg, b_ih, (size_t)B, 3 * H);
-    if (C > 0)
+    if (C > 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 3 * H, C, 1.0f, x, C, w_ih, C, 1.0f,
                     xg, 3 * H);
+    }
     rows_fill(hp, b_hh, (size_t)B, 3 * H);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 3 * H, H, 1.0f, h_in, H, w_hh, H, 1.0f,
                 hp, 3 * H);
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
         gru_cell(h_out + (size_t)b * H, xg + (size_t)b * G3, hp + (size_t)b * G3,
                  h_in + (size_t)b * H, H);
+    }
 }

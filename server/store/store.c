@@ -45,8 +45,9 @@ static int db_exec(Store *s, const char *sql, char *err, size_t err_sz) {
 }
 
 static int db_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz) {
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
         return db_fail(s, err, err_sz, "prepare");
+    }
     return 0;
 }
 
@@ -57,8 +58,9 @@ static int db_begin(Store *s, char *err, size_t err_sz) {
 }
 
 static int db_end(Store *s, int rc, char *err, size_t err_sz) {
-    if (rc == 0)
+    if (rc == 0) {
         return db_exec(s, "COMMIT", err, err_sz);
+    }
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
@@ -67,11 +69,13 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
     int rc = 0;
     Store *s = NULL;
     *out = NULL;
-    if (!path || !*path)
+    if (!path || !*path) {
         return ag_errorf(err, err_sz, AG_EINVAL, "database path is empty");
+    }
     s = calloc(1, sizeof(*s));
-    if (!s)
+    if (!s) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     pthread_mutex_init(&s->mu, NULL);
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -91,8 +95,9 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
     if (rc == 0 && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
         for (int i = 0; i < STORE_READERS; i++) {
             Store *r = calloc(1, sizeof(*r));
-            if (!r)
+            if (!r) {
                 break;
+            }
             pthread_mutex_init(&r->mu, NULL);
             if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
                     SQLITE_OK ||
@@ -122,9 +127,11 @@ static Store *reader_lock(Store *s) {
         pthread_mutex_lock(&s->mu);
         return s;
     }
-    for (int i = 0; i < s->nreaders; i++)
-        if (pthread_mutex_trylock(&s->readers[i]->mu) == 0)
+    for (int i = 0; i < s->nreaders; i++) {
+        if (pthread_mutex_trylock(&s->readers[i]->mu) == 0) {
             return s->readers[i];
+        }
+    }
     r = s->readers[__atomic_fetch_add(&s->next_reader, 1, __ATOMIC_RELAXED) %
                    (unsigned)s->nreaders];
     pthread_mutex_lock(&r->mu);
@@ -132,12 +139,15 @@ static Store *reader_lock(Store *s) {
 }
 
 void store_close(Store *s) {
-    if (!s)
+    if (!s) {
         return;
-    for (int i = 0; i < s->nreaders; i++)
+    }
+    for (int i = 0; i < s->nreaders; i++) {
         store_close(s->readers[i]);
-    if (s->db)
+    }
+    if (s->db) {
         sqlite3_close_v2(s->db);
+    }
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -160,18 +170,21 @@ static int migrations_scan(const char *dir, Migration *list, int max, int *n, ch
     DIR *d = opendir(dir);
     struct dirent *de;
     int count = 0;
-    if (!d)
+    if (!d) {
         return ag_errorf(err, err_sz, AG_EIO, "cannot read migrations directory %s", dir);
+    }
     while ((de = readdir(d)) != NULL) {
         const char *nm = de->d_name;
         size_t len = strlen(nm);
         char *end;
         long v;
-        if (nm[0] < '0' || nm[0] > '9' || len < 5 || strcmp(nm + len - 4, ".sql") != 0)
+        if (nm[0] < '0' || nm[0] > '9' || len < 5 || strcmp(nm + len - 4, ".sql") != 0) {
             continue;
+        }
         v = strtol(nm, &end, 10);
-        if (*end != '_' || v <= 0 || v > 1000000 || len >= sizeof(list[0].name))
+        if (*end != '_' || v <= 0 || v > 1000000 || len >= sizeof(list[0].name)) {
             continue;
+        }
         if (count == max) {
             closedir(d);
             return ag_errorf(err, err_sz, AG_ETOOBIG, "more than %d migrations in %s", max, dir);
@@ -182,10 +195,12 @@ static int migrations_scan(const char *dir, Migration *list, int max, int *n, ch
     }
     closedir(d);
     qsort(list, (size_t)count, sizeof(*list), migration_cmp);
-    for (int i = 1; i < count; i++)
-        if (list[i].version == list[i - 1].version)
+    for (int i = 1; i < count; i++) {
+        if (list[i].version == list[i - 1].version) {
             return ag_errorf(err, err_sz, AG_EFORMAT, "two migrations numbered %d in %s: %s, %s",
                              list[i].version, dir, list[i - 1].name, list[i].name);
+        }
+    }
     *n = count;
     return 0;
 }
@@ -206,12 +221,14 @@ static int schema_version_locked(Store *s, int *version, char *err, size_t err_s
     int rc = 0;
     *version = 0;
     if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
-                           &st, NULL) != SQLITE_OK)
+                           &st, NULL) != SQLITE_OK) {
         return db_fail(s, err, err_sz, "schema version");
-    if (sqlite3_step(st) == SQLITE_ROW)
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
         *version = sqlite3_column_int(st, 0);
-    else
+    } else {
         rc = db_fail(s, err, err_sz, "schema version");
+    }
     sqlite3_finalize(st);
     return rc;
 }
@@ -230,14 +247,17 @@ static int migration_apply(Store *s, const char *dir, const Migration *m, char *
     size_t len;
     sqlite3_stmt *st = NULL;
     int rc;
-    if (snprintf(path, sizeof(path), "%s/%s", dir, m->name) >= (int)sizeof(path))
+    if (snprintf(path, sizeof(path), "%s/%s", dir, m->name) >= (int)sizeof(path)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "migration path too long");
+    }
     rc = ag_fs_read_file(path, STORE_SQL_MAX, &sql, &len, msg, sizeof(msg));
-    if (rc)
+    if (rc) {
         return ag_errorf(err, err_sz, rc, "%s", msg);
+    }
     rc = db_begin(s, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     rc = db_exec(s, sql, msg, sizeof(msg));
     if (rc) {
         ag_errorf(err, err_sz, rc, "migration %s failed: %s", m->name, msg);
@@ -252,8 +272,9 @@ static int migration_apply(Store *s, const char *dir, const Migration *m, char *
     sqlite3_bind_int(st, 1, m->version);
     sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 3, ag_time_wall());
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sqlite3_step(st) != SQLITE_DONE) {
         rc = db_fail(s, err, err_sz, "record migration");
+    }
     sqlite3_finalize(st);
 end:
     rc = db_end(s, rc, err, err_sz);
@@ -266,20 +287,23 @@ int store_migrate(Store *s, const char *dir, int target, int *applied, char *err
     static Migration list[STORE_MIGRATION_MAX];
     static pthread_mutex_t scan_mu = PTHREAD_MUTEX_INITIALIZER;
     int n = 0, current = 0, rc, count = 0;
-    if (applied)
+    if (applied) {
         *applied = 0;
+    }
     pthread_mutex_lock(&scan_mu);
     pthread_mutex_lock(&s->mu);
     rc = migrations_scan(dir, list, STORE_MIGRATION_MAX, &n, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     if (n == 0) {
         rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no migrations (NNN_name.sql) in %s", dir);
         goto out;
     }
     rc = schema_version_locked(s, &current, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     if (current > list[n - 1].version) {
         rc = ag_errorf(err, err_sz, AG_EVERSION,
                        "database schema version %d is newer than this angorad knows (%d, from "
@@ -288,20 +312,24 @@ int store_migrate(Store *s, const char *dir, int target, int *applied, char *err
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        if (list[i].version <= current)
+        if (list[i].version <= current) {
             continue;
-        if (target > 0 && list[i].version > target)
+        }
+        if (target > 0 && list[i].version > target) {
             break;
+        }
         rc = migration_apply(s, dir, &list[i], err, err_sz);
-        if (rc)
+        if (rc) {
             goto out;
+        }
         count++;
     }
 out:
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_unlock(&scan_mu);
-    if (applied)
+    if (applied) {
         *applied = count;
+    }
     return rc;
 }
 
@@ -317,8 +345,9 @@ int store_integrity_check(Store *s, char *err, size_t err_sz) {
         rc = db_fail(s, err, err_sz, "integrity check");
         goto out;
     }
-    if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+    if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
         rc = ag_errorf(err, err_sz, AG_EDB, "integrity check: %s", sqlite3_column_text(st, 0));
+    }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -343,10 +372,12 @@ static json_t *row_to_json(sqlite3_stmt *st) {
             break;
         case SQLITE_TEXT: {
             const char *t = (const char *)sqlite3_column_text(st, i);
-            if (!strcmp(name, "spec") || !strcmp(name, "tags") || !strcmp(name, "row"))
+            if (!strcmp(name, "spec") || !strcmp(name, "tags") || !strcmp(name, "row")) {
                 v = json_loads(t, 0, NULL);
-            if (!v)
+            }
+            if (!v) {
                 v = json_string(t);
+            }
             break;
         }
         default:
@@ -372,14 +403,16 @@ int store_exp_insert(Store *s, const StoreExpNew *e, const char *runs_root, int6
     char dir[STORE_PATH_MAX];
     pthread_mutex_lock(&s->mu);
     rc = db_begin(s, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     rc = db_prepare(s,
                     "INSERT INTO experiments (name, task, spec, priority, ranks, tags, notes, kind,"
                     " parent_id, submitted_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     &st, err, err_sz);
-    if (rc)
+    if (rc) {
         goto end;
+    }
     sqlite3_bind_text(st, 1, e->name ? e->name : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, e->task ? e->task : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, e->spec_json ? e->spec_json : "{}", -1, SQLITE_STATIC);
@@ -388,10 +421,11 @@ int store_exp_insert(Store *s, const StoreExpNew *e, const char *runs_root, int6
     sqlite3_bind_text(st, 6, e->tags_json ? e->tags_json : "[]", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, e->notes ? e->notes : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, e->kind ? e->kind : "train", -1, SQLITE_STATIC);
-    if (e->parent_id > 0)
+    if (e->parent_id > 0) {
         sqlite3_bind_int64(st, 9, e->parent_id);
-    else
+    } else {
         sqlite3_bind_null(st, 9);
+    }
     sqlite3_bind_double(st, 10, ag_time_wall());
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = db_fail(s, err, err_sz, "insert experiment");
@@ -408,12 +442,14 @@ int store_exp_insert(Store *s, const StoreExpNew *e, const char *runs_root, int6
                     "UPDATE experiments SET run_dir = ?,"
                     " budget_env_steps = json_extract(spec, '$.budget.env_steps') WHERE id = ?",
                     &st, err, err_sz);
-    if (rc)
+    if (rc) {
         goto end;
+    }
     sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, *id);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sqlite3_step(st) != SQLITE_DONE) {
         rc = db_fail(s, err, err_sz, "set run directory");
+    }
 end:
     sqlite3_finalize(st);
     rc = db_end(s, rc, err, err_sz);
@@ -433,16 +469,18 @@ int store_exp_get_json(Store *s, int64_t id, json_t **out, char *err, size_t err
                     "(SELECT max(iteration) FROM metrics WHERE exp_id = e.id) AS last_iteration "
                     "FROM experiments AS e WHERE id = ?",
                     &st, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     sqlite3_bind_int64(st, 1, id);
     step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    if (step == SQLITE_ROW) {
         *out = row_to_json(st);
-    else if (step == SQLITE_DONE)
+    } else if (step == SQLITE_DONE) {
         rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
-    else
+    } else {
         rc = db_fail(s, err, err_sz, "get experiment");
+    }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -473,9 +511,11 @@ static const ExpSort exp_sorts[] = {
 };
 
 static const ExpSort *exp_sort_find(const char *name) {
-    for (size_t i = 0; i < sizeof(exp_sorts) / sizeof(exp_sorts[0]); i++)
-        if (!strcmp(exp_sorts[i].name, name ? name : "submitted"))
+    for (size_t i = 0; i < sizeof(exp_sorts) / sizeof(exp_sorts[0]); i++) {
+        if (!strcmp(exp_sorts[i].name, name ? name : "submitted")) {
             return &exp_sorts[i];
+        }
+    }
     return NULL;
 }
 
@@ -513,8 +553,9 @@ static int cursor_encode(const ExpSort *k, int asc, sqlite3_stmt *st, int vcol, 
         json_pack("[s,s,o,I]", k->name, asc ? "asc" : "desc", v ? v : json_null(), (json_int_t)id);
     text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
-    if (!text)
+    if (!text) {
         return AG_ENOMEM;
+    }
     len = strlen(text);
     if (2 * len + 1 > out_sz) {
         free(text);
@@ -530,10 +571,12 @@ static int cursor_encode(const ExpSort *k, int asc, sqlite3_stmt *st, int vcol, 
 }
 
 static int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
         return c - '0';
-    if (c >= 'a' && c <= 'f')
+    }
+    if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
+    }
     return -1;
 }
 
@@ -542,12 +585,14 @@ static json_t *cursor_decode(const char *c, const ExpSort *k, int asc) {
     size_t len = strlen(c), i;
     char buf[STORE_CURSOR_MAX / 2 + 1];
     json_t *doc, *v;
-    if (len == 0 || len % 2 || len > STORE_CURSOR_MAX)
+    if (len == 0 || len % 2 || len > STORE_CURSOR_MAX) {
         return NULL;
+    }
     for (i = 0; i < len / 2; i++) {
         int hi = hex_digit(c[2 * i]), lo = hex_digit(c[2 * i + 1]);
-        if (hi < 0 || lo < 0)
+        if (hi < 0 || lo < 0) {
             return NULL;
+        }
         buf[i] = (char)(hi << 4 | lo);
     }
     doc = json_loadb(buf, len / 2, 0, NULL);
@@ -556,12 +601,15 @@ static json_t *cursor_decode(const char *c, const ExpSort *k, int asc) {
         strcmp(json_string_value(json_array_get(doc, 0)), k->name) ||
         !json_is_string(json_array_get(doc, 1)) ||
         strcmp(json_string_value(json_array_get(doc, 1)), asc ? "asc" : "desc") ||
-        !json_is_integer(json_array_get(doc, 3)) || json_integer_value(json_array_get(doc, 3)) < 1)
+        !json_is_integer(json_array_get(doc, 3)) ||
+        json_integer_value(json_array_get(doc, 3)) < 1) {
         goto bad;
+    }
     v = json_array_get(doc, 2);
     if (json_is_null(v) || (k->kind == 1 && json_is_string(v)) ||
-        (k->kind == 2 && json_is_integer(v)) || (k->kind == 3 && json_is_number(v)))
+        (k->kind == 2 && json_is_integer(v)) || (k->kind == 3 && json_is_number(v))) {
         return doc;
+    }
 bad:
     json_decref(doc);
     return NULL;
@@ -571,8 +619,9 @@ bad:
 static int64_t cursor_id(const char *c) {
     char *end;
     long long x;
-    if (!c || !*c || *c < '0' || *c > '9')
+    if (!c || !*c || *c < '0' || *c > '9') {
         return -1;
+    }
     x = strtoll(c, &end, 10);
     return *end || x < 0 ? -1 : (int64_t)x;
 }
@@ -589,24 +638,28 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     char sql[2048], where[768];
     const char *cmp = asc ? ">" : "<", *dir = asc ? "ASC" : "DESC";
     *out = NULL;
-    if (next_sz)
+    if (next_sz) {
         next[0] = '\0';
-    if (!k)
+    }
+    if (!k) {
         return ag_errorf(err, err_sz, AG_EINVAL, "sort must be one of %s", STORE_EXP_SORTS);
+    }
     if (k->kind == 0) {
         int64_t c = f->after && *f->after ? cursor_id(f->after) : f->cursor;
-        if (c < 0)
+        if (c < 0) {
             return ag_errorf(err, err_sz, AG_EINVAL, "cursor is not one of this listing");
+        }
         if (c > 0) {
             has_after = 1;
             after_id = c;
         }
     } else if (f->after && *f->after) {
         cur = cursor_decode(f->after, k, asc);
-        if (!cur)
+        if (!cur) {
             return ag_errorf(err, err_sz, AG_EINVAL,
                              "cursor is not one of this listing (sort=%s, order=%s)", k->name,
                              asc ? "asc" : "desc");
+        }
         has_after = 1;
         after_null = json_is_null(json_array_get(cur, 2));
         after_id = json_integer_value(json_array_get(cur, 3));
@@ -614,15 +667,16 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
         return ag_errorf(err, err_sz, AG_EINVAL, "an id cursor only pages the submitted order");
     }
     /* keyset condition: after the last row shown in (value IS NULL, value, id) order */
-    if (!has_after)
+    if (!has_after) {
         snprintf(where, sizeof(where), "1");
-    else if (k->kind == 0)
+    } else if (k->kind == 0) {
         snprintf(where, sizeof(where), "id %s ?7", cmp);
-    else if (after_null)
+    } else if (after_null) {
         snprintf(where, sizeof(where), "(%s IS NULL AND id %s ?7)", k->expr, cmp);
-    else
+    } else {
         snprintf(where, sizeof(where), "(%s IS NULL OR %s %s ?6 OR (%s = ?6 AND id %s ?7))",
                  k->expr, k->expr, cmp, k->expr, cmp);
+    }
     snprintf(sql, sizeof(sql),
              "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
              " FROM experiments AS e WHERE (?1 IS NULL OR state = ?1)"
@@ -638,53 +692,62 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     }
     s = reader_lock(s);
     rc = db_prepare(s, sql, &st, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     vcol = sqlite3_column_count(st) - 1;
-    if (f->state)
+    if (f->state) {
         sqlite3_bind_text(st, 1, f->state, -1, SQLITE_STATIC);
-    if (f->task)
+    }
+    if (f->task) {
         sqlite3_bind_text(st, 2, f->task, -1, SQLITE_STATIC);
-    if (f->tag)
+    }
+    if (f->tag) {
         sqlite3_bind_text(st, 3, f->tag, -1, SQLITE_STATIC);
-    if (f->q && *f->q)
+    }
+    if (f->q && *f->q) {
         sqlite3_bind_text(st, 4, f->q, -1, SQLITE_STATIC);
+    }
     /* one more than asked tells whether another page exists */
     sqlite3_bind_int(st, 5, limit + 1);
     if (has_after && k->kind != 0 && !after_null) {
         json_t *v = json_array_get(cur, 2);
-        if (json_is_string(v))
+        if (json_is_string(v)) {
             sqlite3_bind_text(st, 6, json_string_value(v), -1, SQLITE_TRANSIENT);
-        else if (json_is_integer(v))
+        } else if (json_is_integer(v)) {
             sqlite3_bind_int64(st, 6, json_integer_value(v));
-        else
+        } else {
             sqlite3_bind_double(st, 6, json_number_value(v));
+        }
     }
-    if (has_after)
+    if (has_after) {
         sqlite3_bind_int64(st, 7, after_id);
+    }
     sqlite3_bind_int64(st, 8, f->parent_id > 0 ? f->parent_id : 0);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o;
-        if (count == limit)
+        if (count == limit) {
             break; /* the extra row: another page exists, next already holds its cursor */
+        }
         o = row_to_json(st);
         json_object_del(o, "sort_value");
         json_array_append_new(arr, o);
         count++;
         if (count == limit) {
             int64_t id = sqlite3_column_int64(st, 0);
-            if (k->kind == 0)
+            if (k->kind == 0) {
                 snprintf(next, next_sz, "%lld", (long long)id);
-            else if ((rc = cursor_encode(k, asc, st, vcol, id, next, next_sz)) != 0) {
+            } else if ((rc = cursor_encode(k, asc, st, vcol, id, next, next_sz)) != 0) {
                 rc = ag_errorf(err, err_sz, rc, "cursor does not fit");
                 goto out;
             }
         }
     }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
         rc = db_fail(s, err, err_sz, "list experiments");
-    else if (step == SQLITE_DONE && next_sz)
+    } else if (step == SQLITE_DONE && next_sz) {
         next[0] = '\0'; /* the page ended the listing */
+    }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -707,8 +770,9 @@ int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t
     g.after = NULL;
     *next = 0;
     rc = store_exp_list_page(s, &g, out, c, sizeof(c), err, err_sz);
-    if (rc == 0 && c[0])
+    if (rc == 0 && c[0]) {
         *next = cursor_id(c);
+    }
     return rc;
 }
 
@@ -740,16 +804,18 @@ int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz)
     int rc = 0, step;
     pthread_mutex_lock(&s->mu);
     rc = db_prepare(s, "SELECT " RUN_COLUMNS " FROM experiments WHERE id = ?", &st, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     sqlite3_bind_int64(st, 1, id);
     step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    if (step == SQLITE_ROW) {
         run_from_row(st, out);
-    else if (step == SQLITE_DONE)
+    } else if (step == SQLITE_DONE) {
         rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
-    else
+    } else {
         rc = db_fail(s, err, err_sz, "get run");
+    }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -765,14 +831,17 @@ int store_runs_in_state(Store *s, const char *state, StoreRun *out, int max, int
                     "SELECT " RUN_COLUMNS " FROM experiments WHERE state = ?"
                     " ORDER BY priority DESC, id LIMIT ?",
                     &st, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, max);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && count < max)
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && count < max) {
         run_from_row(st, &out[count++]);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
         rc = db_fail(s, err, err_sz, "list runs");
+    }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -782,10 +851,12 @@ out:
 
 /* runs one bound update; AG_ENOTFOUND when it changed nothing */
 static int exec_update(Store *s, sqlite3_stmt *st, const char *what, char *err, size_t err_sz) {
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sqlite3_step(st) != SQLITE_DONE) {
         return db_fail(s, err, err_sz, what);
-    if (sqlite3_changes(s->db) == 0)
+    }
+    if (sqlite3_changes(s->db) == 0) {
         return ag_errorf(err, err_sz, AG_ENOTFOUND, "%s: no such experiment", what);
+    }
     return 0;
 }
 
@@ -821,10 +892,11 @@ int store_run_add_attempt(Store *s, int64_t id, int *attempts, char *err, size_t
         err, err_sz);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        if (sqlite3_step(st) == SQLITE_ROW) {
             *attempts = sqlite3_column_int(st, 0);
-        else
+        } else {
             rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
+        }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -844,8 +916,9 @@ int store_run_set_state(Store *s, int64_t id, const char *state, const char *err
                         size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc;
-    if (!state_is_known(state) || !strcmp(state, "running"))
+    if (!state_is_known(state) || !strcmp(state, "running")) {
         return ag_errorf(err, err_sz, AG_EINVAL, "bad target state %s", state);
+    }
     pthread_mutex_lock(&s->mu);
     rc = db_prepare(s,
                     "UPDATE experiments SET state = ?, error = ?, pid = NULL, pid_start = NULL,"
@@ -853,14 +926,16 @@ int store_run_set_state(Store *s, int64_t id, const char *state, const char *err
                     &st, err, err_sz);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        if (error)
+        if (error) {
             sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
-        else
+        } else {
             sqlite3_bind_null(st, 2);
-        if (state_is_terminal(state))
+        }
+        if (state_is_terminal(state)) {
             sqlite3_bind_double(st, 3, ag_time_wall());
-        else
+        } else {
             sqlite3_bind_null(st, 3);
+        }
         sqlite3_bind_int64(st, 4, id);
         rc = exec_update(s, st, "set state", err, err_sz);
     }
@@ -875,16 +950,18 @@ static int state_locked(Store *s, int64_t id, char *state, size_t state_sz, char
     sqlite3_stmt *st = NULL;
     int rc = 0, step;
     if (sqlite3_prepare_v2(s->db, "SELECT state FROM experiments WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+        SQLITE_OK) {
         return db_fail(s, err, err_sz, "read state");
+    }
     sqlite3_bind_int64(st, 1, id);
     step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    if (step == SQLITE_ROW) {
         snprintf(state, state_sz, "%s", sqlite3_column_text(st, 0));
-    else if (step == SQLITE_DONE)
+    } else if (step == SQLITE_DONE) {
         rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
-    else
+    } else {
         rc = db_fail(s, err, err_sz, "read state");
+    }
     sqlite3_finalize(st);
     return rc;
 }
@@ -892,12 +969,14 @@ static int state_locked(Store *s, int64_t id, char *state, size_t state_sz, char
 static int exec_sql_id(Store *s, const char *sql, int64_t id, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         return db_fail(s, err, err_sz, "update");
+    }
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_double(st, 2, ag_time_wall());
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sqlite3_step(st) != SQLITE_DONE) {
         rc = db_fail(s, err, err_sz, "update");
+    }
     sqlite3_finalize(st);
     return rc;
 }
@@ -910,11 +989,13 @@ static int exp_request(Store *s, int64_t id, int req, char *new_state, char *err
     int rc;
     pthread_mutex_lock(&s->mu);
     rc = db_begin(s, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     rc = state_locked(s, id, state, sizeof(state), err, err_sz);
-    if (rc)
+    if (rc) {
         goto end;
+    }
     if (req == REQ_CANCEL && (!strcmp(state, "queued") || !strcmp(state, "paused"))) {
         sql = "UPDATE experiments SET state = 'cancelled', finished_at = ?2 WHERE id = ?1";
         result = "cancelled";
@@ -939,8 +1020,9 @@ static int exp_request(Store *s, int64_t id, int req, char *new_state, char *err
         goto end;
     }
     rc = exec_sql_id(s, sql, id, err, err_sz);
-    if (rc == 0 && new_state)
+    if (rc == 0 && new_state) {
         snprintf(new_state, STORE_STATE_MAX, "%s", result);
+    }
 end:
     rc = db_end(s, rc, err, err_sz);
 out:
@@ -965,15 +1047,18 @@ int store_exp_delete(Store *s, int64_t id, char *run_dir, size_t run_dir_sz, cha
     char state[STORE_STATE_MAX] = "";
     sqlite3_stmt *st = NULL;
     int rc;
-    if (run_dir_sz)
+    if (run_dir_sz) {
         run_dir[0] = '\0';
+    }
     pthread_mutex_lock(&s->mu);
     rc = db_begin(s, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     rc = state_locked(s, id, state, sizeof(state), err, err_sz);
-    if (rc)
+    if (rc) {
         goto end;
+    }
     if (!state_is_terminal(state)) {
         rc = ag_errorf(err, err_sz, AG_ESTATE,
                        "experiment %lld is %s: only finished ones can be deleted", (long long)id,
@@ -986,16 +1071,19 @@ int store_exp_delete(Store *s, int64_t id, char *run_dir, size_t run_dir_sz, cha
         goto end;
     }
     sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW && run_dir_sz)
+    if (sqlite3_step(st) == SQLITE_ROW && run_dir_sz) {
         snprintf(run_dir, run_dir_sz, "%s", sqlite3_column_text(st, 0));
+    }
     sqlite3_finalize(st);
     /* evaluations of this run lose their parent link, not their results */
     rc = exec_sql_id(s, "UPDATE experiments SET parent_id = NULL WHERE parent_id = ?1 AND ?2 >= 0",
                      id, err, err_sz);
-    if (rc == 0)
+    if (rc == 0) {
         rc = exec_sql_id(s, "DELETE FROM events WHERE exp_id = ?1 AND ?2 >= 0", id, err, err_sz);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = exec_sql_id(s, "DELETE FROM experiments WHERE id = ?1 AND ?2 >= 0", id, err, err_sz);
+    }
 end:
     rc = db_end(s, rc, err, err_sz);
 out:
@@ -1013,10 +1101,12 @@ int store_exp_annotate(Store *s, int64_t id, const char *tags_json, const char *
                     " WHERE id = ?",
                     &st, err, err_sz);
     if (rc == 0) {
-        if (tags_json)
+        if (tags_json) {
             sqlite3_bind_text(st, 1, tags_json, -1, SQLITE_STATIC);
-        if (notes)
+        }
+        if (notes) {
             sqlite3_bind_text(st, 2, notes, -1, SQLITE_STATIC);
+        }
         sqlite3_bind_int64(st, 3, id);
         rc = exec_update(s, st, "annotate", err, err_sz);
     }
@@ -1032,14 +1122,16 @@ int store_exp_counts(Store *s, json_t **out, char *err, size_t err_sz) {
     json_t *o = json_object();
     int rc = 0;
     *out = NULL;
-    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
         json_object_set_new(o, states[i], json_integer(0));
+    }
     s = reader_lock(s);
     rc = db_prepare(s, "SELECT state, count(*) FROM experiments GROUP BY state", &st, err, err_sz);
     if (rc == 0) {
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (sqlite3_step(st) == SQLITE_ROW) {
             json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
                                 json_integer(sqlite3_column_int64(st, 1)));
+        }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -1061,8 +1153,9 @@ static int set_offset_locked(Store *s, int64_t id, int64_t offset, int64_t last_
                     "UPDATE experiments SET ingest_offset = ?, last_seq = max(last_seq, ?)"
                     " WHERE id = ?",
                     &st, err, err_sz);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     sqlite3_bind_int64(st, 1, offset);
     sqlite3_bind_int64(st, 2, last_seq);
     sqlite3_bind_int64(st, 3, id);
@@ -1075,18 +1168,21 @@ int store_metrics_set_offset(Store *s, int64_t id, int64_t offset, char *err, si
     int rc;
     pthread_mutex_lock(&s->mu);
     rc = db_begin(s, err, err_sz);
-    if (rc == 0)
+    if (rc == 0) {
         rc = db_end(s, set_offset_locked(s, id, offset, 0, err, err_sz), err, err_sz);
+    }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
 static int bind_number(sqlite3_stmt *st, int idx, const json_t *row, const char *key, int integer) {
     json_t *v = json_object_get(row, key);
-    if (integer && json_is_integer(v))
+    if (integer && json_is_integer(v)) {
         return sqlite3_bind_int64(st, idx, json_integer_value(v));
-    if (json_is_number(v))
+    }
+    if (json_is_number(v)) {
         return sqlite3_bind_double(st, idx, json_number_value(v));
+    }
     return sqlite3_bind_null(st, idx);
 }
 
@@ -1098,8 +1194,9 @@ static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *las
     if (sqlite3_prepare_v2(s->db,
                            "SELECT last_seq, (SELECT max(iteration) FROM metrics WHERE exp_id = ?1)"
                            " FROM experiments WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
+                           -1, &st, NULL) != SQLITE_OK) {
         return db_fail(s, err, err_sz, "read run tail");
+    }
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         *last_seq = sqlite3_column_int64(st, 0);
@@ -1123,14 +1220,16 @@ static int summary_update_locked(Store *s, int64_t id, const json_t *row, const 
                         " latest_task_metric ELSE ?4 END, latest_task_key = coalesce(?5,"
                         " latest_task_key) WHERE id = ?6",
                         &st, err, err_sz);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     bind_number(st, 1, row, "iteration", 1);
     bind_number(st, 2, row, "env_steps", 1);
     bind_number(st, 3, row, "return_mean", 0);
     sqlite3_bind_double(st, 4, task_metric);
-    if (task_key)
+    if (task_key) {
         sqlite3_bind_text(st, 5, task_key, -1, SQLITE_STATIC);
+    }
     sqlite3_bind_int64(st, 6, id);
     rc = exec_update(s, st, "update list summary", err, err_sz);
     sqlite3_finalize(st);
@@ -1142,11 +1241,14 @@ static int summary_update_locked(Store *s, int64_t id, const json_t *row, const 
 /* keys already recorded in this batch (rows of one run share their keys): 1 if k is among
  * them, else remembers it and returns 0 */
 static int key_seen(char (*seen)[64], int *nseen, const char *k) {
-    for (int i = 0; i < *nseen; i++)
-        if (!strcmp(seen[i], k))
+    for (int i = 0; i < *nseen; i++) {
+        if (!strcmp(seen[i], k)) {
             return 1;
-    if (*nseen < KEY_CACHE && strlen(k) < 64)
+        }
+    }
+    if (*nseen < KEY_CACHE && strlen(k) < 64) {
         memcpy(seen[(*nseen)++], k, strlen(k) + 1);
+    }
     return 0;
 }
 
@@ -1168,37 +1270,45 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     int has_iter = 0, rc, nseen = 0;
     char seen[KEY_CACHE][64];
     size_t added = 0, bad = 0;
-    if (rows_added)
+    if (rows_added) {
         *rows_added = 0;
+    }
     pthread_mutex_lock(&s->mu);
     rc = db_begin(s, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     rc = run_tail_locked(s, id, &seq, &last_iter, &has_iter, err, err_sz);
-    if (rc)
+    if (rc) {
         goto end;
-    if (first_seq)
+    }
+    if (first_seq) {
         *first_seq = seq + 1;
+    }
     rc = db_prepare(s,
                     "INSERT INTO metrics (exp_id, seq, iteration, env_steps, return_mean, wall_s,"
                     " row) VALUES (?,?,?,?,?,?,?)",
                     &ins, err, err_sz);
-    if (rc == 0)
+    if (rc == 0) {
         rc = db_prepare(s, "DELETE FROM metrics WHERE exp_id = ? AND iteration >= ?", &rew, err,
                         err_sz);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = db_prepare(s, "INSERT OR IGNORE INTO metric_keys (exp_id, key) VALUES (?, ?)", &key,
                         err, err_sz);
-    if (rc)
+    }
+    if (rc) {
         goto end;
+    }
     for (size_t i = 0; i < n; i++) {
         json_error_t je;
         json_t *row = json_loadb(lines[i], lens[i], 0, &je);
         json_t *it;
         const char *k;
         json_t *v;
-        if (seqs)
+        if (seqs) {
             seqs[i] = 0;
+        }
         if (!json_is_object(row)) {
             bad++;
             json_decref(row);
@@ -1210,8 +1320,9 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
             if (has_iter && json_integer_value(it) <= last_iter) {
                 sqlite3_bind_int64(rew, 1, id);
                 sqlite3_bind_int64(rew, 2, json_integer_value(it));
-                if (sqlite3_step(rew) != SQLITE_DONE)
+                if (sqlite3_step(rew) != SQLITE_DONE) {
                     rc = db_fail(s, err, err_sz, "rewind metrics");
+                }
                 sqlite3_reset(rew);
             }
             last_iter = json_integer_value(it);
@@ -1225,16 +1336,19 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         bind_number(ins, 5, row, "return_mean", 0);
         bind_number(ins, 6, row, "wall_s", 0);
         sqlite3_bind_text(ins, 7, lines[i], (int)lens[i], SQLITE_STATIC);
-        if (rc == 0 && sqlite3_step(ins) != SQLITE_DONE)
+        if (rc == 0 && sqlite3_step(ins) != SQLITE_DONE) {
             rc = db_fail(s, err, err_sz, "insert metric row");
+        }
         sqlite3_reset(ins);
         json_object_foreach(row, k, v) {
-            if (rc || !json_is_number(v) || key_seen(seen, &nseen, k))
+            if (rc || !json_is_number(v) || key_seen(seen, &nseen, k)) {
                 continue;
+            }
             sqlite3_bind_int64(key, 1, id);
             sqlite3_bind_text(key, 2, k, -1, SQLITE_STATIC);
-            if (sqlite3_step(key) != SQLITE_DONE)
+            if (sqlite3_step(key) != SQLITE_DONE) {
                 rc = db_fail(s, err, err_sz, "insert metric key");
+            }
             sqlite3_reset(key);
         }
         if (rc) {
@@ -1251,14 +1365,17 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         }
         json_decref(newest);
         newest = row;
-        if (seqs)
+        if (seqs) {
             seqs[i] = seq;
+        }
         added++;
     }
-    if (newest)
+    if (newest) {
         rc = summary_update_locked(s, id, newest, task_key, task_metric, err, err_sz);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = set_offset_locked(s, id, new_offset, seq, err, err_sz);
+    }
     if (rc == 0 && bad > 0) {
         char detail[96];
         sqlite3_stmt *ev = NULL;
@@ -1282,8 +1399,9 @@ end:
     rc = db_end(s, rc, err, err_sz);
 out:
     pthread_mutex_unlock(&s->mu);
-    if (rc == 0 && rows_added)
+    if (rc == 0 && rows_added) {
         *rows_added = added;
+    }
     return rc;
 }
 
@@ -1297,8 +1415,9 @@ int store_metric_keys(Store *s, int64_t id, json_t **out, char *err, size_t err_
                     err_sz);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, id);
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (sqlite3_step(st) == SQLITE_ROW) {
             json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
+        }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -1313,9 +1432,11 @@ int store_metric_keys(Store *s, int64_t id, json_t **out, char *err, size_t err_
 /* the column holding a metric key, or NULL when it lives in the row JSON only */
 static const char *metric_column(const char *key) {
     static const char *const columns[] = {"iteration", "env_steps", "return_mean", "wall_s", NULL};
-    for (int i = 0; columns[i]; i++)
-        if (!strcmp(key, columns[i]))
+    for (int i = 0; columns[i]; i++) {
+        if (!strcmp(key, columns[i])) {
             return columns[i];
+        }
+    }
     return NULL;
 }
 
@@ -1328,29 +1449,33 @@ int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey
     int rc = 0, step;
     *xs = *ys = NULL;
     *n = 0;
-    if (!xkey)
+    if (!xkey) {
         xkey = "iteration";
+    }
     /* keys go in as quoted JSON path members, so any name is literal */
     if (strchr(xkey, '"') || strchr(ykey, '"') ||
         snprintf(xpath, sizeof(xpath), "$.\"%s\"", xkey) >= (int)sizeof(xpath) ||
-        snprintf(ypath, sizeof(ypath), "$.\"%s\"", ykey) >= (int)sizeof(ypath))
+        snprintf(ypath, sizeof(ypath), "$.\"%s\"", ykey) >= (int)sizeof(ypath)) {
         return ag_errorf(err, err_sz, AG_EINVAL, "bad metric key");
+    }
     /* the main keys have their own columns: no JSON parsing per row for them */
     snprintf(sql, sizeof(sql), "SELECT %s, %s FROM metrics WHERE exp_id = ?3 ORDER BY seq",
              metric_column(xkey) ? metric_column(xkey) : "json_extract(row, ?1)",
              metric_column(ykey) ? metric_column(ykey) : "json_extract(row, ?2)");
     s = reader_lock(s);
     rc = db_prepare(s, sql, &st, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     sqlite3_bind_text(st, 1, xpath, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, ypath, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, id);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int tx = sqlite3_column_type(st, 0), ty = sqlite3_column_type(st, 1);
         if ((ty != SQLITE_INTEGER && ty != SQLITE_FLOAT) ||
-            (tx != SQLITE_INTEGER && tx != SQLITE_FLOAT))
+            (tx != SQLITE_INTEGER && tx != SQLITE_FLOAT)) {
             continue;
+        }
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 256;
             double *nx = realloc(x, ncap * sizeof(*x)), *ny;
@@ -1371,8 +1496,9 @@ int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey
         y[count] = sqlite3_column_double(st, 1);
         count++;
     }
-    if (step != SQLITE_DONE)
+    if (step != SQLITE_DONE) {
         rc = db_fail(s, err, err_sz, "read series");
+    }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -1396,19 +1522,22 @@ int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, St
                     "SELECT seq, row FROM metrics WHERE exp_id = ? AND seq > ? ORDER BY seq"
                     " LIMIT ?",
                     &st, err, err_sz);
-    if (rc)
+    if (rc) {
         goto out;
+    }
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, after_seq);
     sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         rc = fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
                 (size_t)sqlite3_column_bytes(st, 1));
-        if (rc)
+        if (rc) {
             goto out;
+        }
     }
-    if (step != SQLITE_DONE)
+    if (step != SQLITE_DONE) {
         rc = db_fail(s, err, err_sz, "read rows");
+    }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -1421,8 +1550,9 @@ int store_metric_count(Store *s, int64_t *n, char *err, size_t err_sz) {
     *n = 0;
     s = reader_lock(s);
     rc = db_prepare(s, "SELECT count(*) FROM metrics", &st, err, err_sz);
-    if (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+    if (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         *n = sqlite3_column_int64(st, 0);
+    }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -1434,8 +1564,9 @@ int store_token_add(Store *s, const char *hash_hex, const char *scope, const cha
                     int64_t *id, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc;
-    if (strcmp(scope, "read") != 0 && strcmp(scope, "full") != 0)
+    if (strcmp(scope, "read") != 0 && strcmp(scope, "full") != 0) {
         return ag_errorf(err, err_sz, AG_EINVAL, "scope must be read or full");
+    }
     pthread_mutex_lock(&s->mu);
     rc = db_prepare(s, "INSERT INTO tokens (hash, scope, name, created_at) VALUES (?,?,?,?)", &st,
                     err, err_sz);
@@ -1444,10 +1575,11 @@ int store_token_add(Store *s, const char *hash_hex, const char *scope, const cha
         sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, name ? name : "", -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 4, ag_time_wall());
-        if (sqlite3_step(st) != SQLITE_DONE)
+        if (sqlite3_step(st) != SQLITE_DONE) {
             rc = db_fail(s, err, err_sz, "add token");
-        else if (id)
+        } else if (id) {
             *id = sqlite3_last_insert_rowid(s->db);
+        }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -1464,12 +1596,13 @@ int store_token_lookup(Store *s, const char *hash_hex, char *scope, size_t scope
     if (rc == 0) {
         sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC);
         step = sqlite3_step(st);
-        if (step == SQLITE_ROW)
+        if (step == SQLITE_ROW) {
             snprintf(scope, scope_sz, "%s", sqlite3_column_text(st, 0));
-        else if (step == SQLITE_DONE)
+        } else if (step == SQLITE_DONE) {
             rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "unknown or revoked token");
-        else
+        } else {
             rc = db_fail(s, err, err_sz, "look up token");
+        }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -1486,8 +1619,9 @@ int store_token_revoke(Store *s, int64_t id, char *err, size_t err_sz) {
         sqlite3_bind_double(st, 1, ag_time_wall());
         sqlite3_bind_int64(st, 2, id);
         rc = exec_update(s, st, "revoke token", err, err_sz);
-        if (rc == AG_ENOTFOUND)
+        if (rc == AG_ENOTFOUND) {
             ag_errorf(err, err_sz, rc, "no live token %lld", (long long)id);
+        }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -1502,9 +1636,11 @@ int store_token_list(Store *s, json_t **out, char *err, size_t err_sz) {
     s = reader_lock(s);
     rc = db_prepare(s, "SELECT id, name, scope, created_at, revoked_at FROM tokens ORDER BY id",
                     &st, err, err_sz);
-    if (rc == 0)
-        while (sqlite3_step(st) == SQLITE_ROW)
+    if (rc == 0) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
             json_array_append_new(arr, row_to_json(st));
+        }
+    }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     if (rc) {
@@ -1524,8 +1660,9 @@ int store_event_add(Store *s, int64_t exp_id, const char *kind, const char *deta
     rc = db_prepare(s, "INSERT INTO events (exp_id, at, kind, detail) VALUES (?,?,?,?)", &st, NULL,
                     0);
     if (rc == 0) {
-        if (exp_id > 0)
+        if (exp_id > 0) {
             sqlite3_bind_int64(st, 1, exp_id);
+        }
         sqlite3_bind_double(st, 2, ag_time_wall());
         sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
@@ -1550,11 +1687,13 @@ int store_event_list(Store *s, int64_t exp_id, int limit, json_t **out, char *er
                     " exp_id IS ? ORDER BY id DESC LIMIT ?) ORDER BY id",
                     &st, err, err_sz);
     if (rc == 0) {
-        if (exp_id > 0)
+        if (exp_id > 0) {
             sqlite3_bind_int64(st, 1, exp_id);
+        }
         sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (sqlite3_step(st) == SQLITE_ROW) {
             json_array_append_new(arr, row_to_json(st));
+        }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);

@@ -121,14 +121,17 @@ static int token_hash_hex(const void *data, size_t len, char out[65]) {
 static int client_push(StreamClient *c, const char *msg, size_t len) {
     size_t need = FRAME_HDR + len, used;
     uint32_t l = (uint32_t)len;
-    if (c->close_code)
+    if (c->close_code) {
         return 0; /* closing: nothing more goes out */
-    if (need > c->cap)
+    }
+    if (need > c->cap) {
         return AG_ETOOBIG;
+    }
     if (c->cap - c->tail < need) {
         used = c->tail - c->head;
-        if (c->cap - used < need)
+        if (c->cap - used < need) {
             return AG_EBUSY;
+        }
         memmove(c->buf, c->buf + c->head, used);
         c->head = 0;
         c->tail = used;
@@ -145,8 +148,9 @@ static size_t client_used(const StreamClient *c) {
 }
 
 static void client_close(Stream *s, StreamClient *c, int code, const char *reason) {
-    if (c->close_code)
+    if (c->close_code) {
         return;
+    }
     c->close_code = code;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
     /* the close frame goes next; what was queued is dropped */
@@ -156,8 +160,9 @@ static void client_close(Stream *s, StreamClient *c, int code, const char *reaso
 }
 
 static void client_slow(Stream *s, StreamClient *c) {
-    if (c->close_code)
+    if (c->close_code) {
         return;
+    }
     atomic_fetch_add(&s->n_slow_closed, 1);
     ag_log_warn("stream: closing a client too slow to keep up (%zu bytes queued)", client_used(c));
     client_close(s, c, STREAM_CLOSE_SLOW, "too slow: send buffer full");
@@ -167,33 +172,39 @@ static void client_slow(Stream *s, StreamClient *c) {
 static void client_send_json(Stream *s, StreamClient *c, json_t *o) {
     char *text;
     int rc;
-    if (!o)
+    if (!o) {
         return;
+    }
     text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    if (!text)
+    if (!text) {
         return;
+    }
     rc = client_push(c, text, strlen(text));
     free(text);
-    if (rc)
+    if (rc) {
         client_slow(s, c);
+    }
 }
 
 static void client_send_error(Stream *s, StreamClient *c, int code, int64_t exp_id,
                               const char *msg) {
     json_t *o =
         json_pack("{s:s, s:s, s:s}", "type", "error", "code", ag_error_name(code), "message", msg);
-    if (o && exp_id > 0)
+    if (o && exp_id > 0) {
         json_object_set_new(o, "exp", json_integer(exp_id));
+    }
     client_send_json(s, c, o);
 }
 
 /* ---- subscriptions ---- */
 
 static StreamSub *sub_find(StreamClient *c, int64_t exp_id) {
-    for (int i = 0; i < c->nsubs; i++)
-        if (c->subs[i].exp_id == exp_id)
+    for (int i = 0; i < c->nsubs; i++) {
+        if (c->subs[i].exp_id == exp_id) {
             return &c->subs[i];
+        }
+    }
     return NULL;
 }
 
@@ -203,14 +214,18 @@ static StreamSub *sub_add(Stream *s, StreamClient *c, int64_t exp_id, int64_t la
     if (c->nsubs < s->cfg.max_subs) {
         sub = &c->subs[c->nsubs++];
     } else {
-        if (!c->all)
+        if (!c->all) {
             return NULL;
+        }
         sub = NULL;
-        for (int i = 0; i < c->nsubs; i++)
-            if (!c->subs[i].catching_up && (!sub || c->subs[i].used < sub->used))
+        for (int i = 0; i < c->nsubs; i++) {
+            if (!c->subs[i].catching_up && (!sub || c->subs[i].used < sub->used)) {
                 sub = &c->subs[i];
-        if (!sub)
+            }
+        }
+        if (!sub) {
             return NULL;
+        }
     }
     memset(sub, 0, sizeof(*sub));
     sub->exp_id = exp_id;
@@ -221,8 +236,9 @@ static StreamSub *sub_add(Stream *s, StreamClient *c, int64_t exp_id, int64_t la
 
 static void sub_remove(StreamClient *c, int64_t exp_id) {
     StreamSub *sub = sub_find(c, exp_id);
-    if (sub)
+    if (sub) {
         *sub = c->subs[--c->nsubs];
+    }
 }
 
 /* a row message for the client: {"type":"row","exp":E,"seq":S,"row":{...}} in s->scratch */
@@ -230,8 +246,9 @@ static size_t row_format(Stream *s, int64_t exp_id, int64_t seq, const char *row
     int n =
         snprintf(s->scratch, s->scratch_cap,
                  "{\"type\":\"row\",\"exp\":%" PRId64 ",\"seq\":%" PRId64 ",\"row\":", exp_id, seq);
-    if (n < 0 || (size_t)n + len + 2 > s->scratch_cap)
+    if (n < 0 || (size_t)n + len + 2 > s->scratch_cap) {
         return 0;
+    }
     memcpy(s->scratch + n, row, len);
     s->scratch[n + len] = '}';
     s->scratch[n + len + 1] = '\0';
@@ -260,10 +277,11 @@ static int fetch_row(void *ctx, int64_t seq, const char *row, size_t len) {
     size_t n = row_format(f->s, f->sub->exp_id, seq, row, len);
     int rc = AG_ETOOBIG;
     if (n && client_used(f->c) > 0 &&
-        FRAME_HDR + n + CONTROL_RESERVE > f->c->cap - client_used(f->c))
+        FRAME_HDR + n + CONTROL_RESERVE > f->c->cap - client_used(f->c)) {
         rc = AG_EBUSY;
-    else if (n)
+    } else if (n) {
         rc = client_push(f->c, f->s->scratch, n);
+    }
     if (rc == AG_EBUSY) {
         f->full = 1;
         return 1; /* stop here; the rest comes once the client has read */
@@ -303,8 +321,9 @@ static void sub_caught_up(Stream *s, StreamClient *c, StreamSub *sub) {
 static void client_fetch(Stream *s, StreamClient *c) {
     char msg[256];
     int pending = 0;
-    if (c->close_code || c->retry_wait)
+    if (c->close_code || c->retry_wait) {
         return;
+    }
     for (int i = 0; i < c->nsubs; i++) {
         StreamSub *sub = &c->subs[i];
         FetchCtx f = {s, c, sub, 0, 0};
@@ -330,14 +349,17 @@ static void client_fetch(Stream *s, StreamClient *c) {
                 pending = 1;
                 break;
             }
-            if (f.rows < s->cfg.backlog_chunk)
+            if (f.rows < s->cfg.backlog_chunk) {
                 sub_caught_up(s, c, sub);
+            }
         }
-        if (c->retry_wait)
+        if (c->retry_wait) {
             break;
+        }
     }
-    for (int i = 0; i < c->nsubs && !pending; i++)
+    for (int i = 0; i < c->nsubs && !pending; i++) {
         pending = c->subs[i].catching_up;
+    }
     c->fetch_pending = pending;
 }
 
@@ -353,16 +375,19 @@ static void client_on_row(Stream *s, StreamClient *c, int64_t exp_id, int64_t se
                           size_t len) {
     StreamSub *sub = sub_find(c, exp_id);
     int rc;
-    if (c->close_code)
+    if (c->close_code) {
         return;
+    }
     if (!sub) {
-        if (!c->all || !(sub = sub_add(s, c, exp_id, seq - 1)))
+        if (!c->all || !(sub = sub_add(s, c, exp_id, seq - 1))) {
             return;
+        }
         sub->announce_live = 0;
     }
     sub->used = ++c->tick;
-    if (sub->catching_up || seq <= sub->last_seq)
+    if (sub->catching_up || seq <= sub->last_seq) {
         return; /* the store read delivers it, or it was sent already */
+    }
     if (seq > sub->last_seq + 1) {
         sub_start_catch_up(c, sub); /* a gap: read it from the store */
         return;
@@ -383,16 +408,19 @@ static void client_on_row(Stream *s, StreamClient *c, int64_t exp_id, int64_t se
 static void client_on_state(Stream *s, StreamClient *c, int64_t exp_id, const char *state,
                             const char *msg, size_t len) {
     StreamSub *sub = sub_find(c, exp_id);
-    if (c->close_code || (!sub && !c->all))
+    if (c->close_code || (!sub && !c->all)) {
         return;
+    }
     if (sub) {
         /* while catching up, the state is compared with the store when the rows are in */
-        if (sub->catching_up)
+        if (sub->catching_up) {
             return;
+        }
         snprintf(sub->state, sizeof(sub->state), "%s", state);
     }
-    if (client_push(c, msg, len) == AG_EBUSY)
+    if (client_push(c, msg, len) == AG_EBUSY) {
         client_slow(s, c);
+    }
 }
 
 static void queue_process(Stream *s) {
@@ -417,10 +445,12 @@ static void queue_process(Stream *s) {
         off += sizeof(h) + h.len;
         if (h.kind == QMSG_ROW) {
             size_t len = row_format(s, h.exp_id, h.seq, p, h.len);
-            if (!len)
+            if (!len) {
                 continue;
-            for (int i = 0; i < s->nclients; i++)
+            }
+            for (int i = 0; i < s->nclients; i++) {
                 client_on_row(s, s->clients[i], h.exp_id, h.seq, s->scratch, len);
+            }
         } else if (h.kind == QMSG_STATE) {
             /* payload: state NUL reason NUL */
             const char *reason = p + strlen(p) + 1;
@@ -428,10 +458,12 @@ static void queue_process(Stream *s) {
                                   (json_int_t)h.exp_id, "state", p, "reason", reason);
             char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
             json_decref(o);
-            if (!text)
+            if (!text) {
                 continue;
-            for (int i = 0; i < s->nclients; i++)
+            }
+            for (int i = 0; i < s->nclients; i++) {
                 client_on_state(s, s->clients[i], h.exp_id, p, text, strlen(text));
+            }
             free(text);
         }
     }
@@ -439,13 +471,16 @@ static void queue_process(Stream *s) {
         /* publications were dropped: everyone re-reads the store from their last seq */
         for (int i = 0; i < s->nclients; i++) {
             StreamClient *c = s->clients[i];
-            for (int j = 0; j < c->nsubs; j++)
+            for (int j = 0; j < c->nsubs; j++) {
                 sub_start_catch_up(c, &c->subs[j]);
+            }
         }
     }
-    if (atomic_load(&s->shutdown))
-        for (int i = 0; i < s->nclients; i++)
+    if (atomic_load(&s->shutdown)) {
+        for (int i = 0; i < s->nclients; i++) {
             client_close(s, s->clients[i], STREAM_CLOSE_GOING_AWAY, "server shutting down");
+        }
+    }
 }
 
 /* ---- client messages ---- */
@@ -453,8 +488,9 @@ static void queue_process(Stream *s) {
 static void client_bad(Stream *s, StreamClient *c, int code, const char *msg) {
     atomic_fetch_add(&s->n_bad_messages, 1);
     client_send_error(s, c, code, 0, msg);
-    if (++c->bad >= STREAM_BAD_MAX)
+    if (++c->bad >= STREAM_BAD_MAX) {
         client_close(s, c, STREAM_CLOSE_POLICY, "too many malformed messages");
+    }
 }
 
 static void client_subscribe(Stream *s, StreamClient *c, json_t *msg) {
@@ -574,15 +610,15 @@ static void client_message(Stream *s, StreamClient *c, const char *text, size_t 
         return;
     }
     type = json_object_get(msg, "type");
-    if (!json_is_object(msg) || !json_is_string(type))
+    if (!json_is_object(msg) || !json_is_string(type)) {
         client_bad(s, c, AG_EPROTOCOL, "a message is a JSON object with a string \"type\"");
-    else if (!strcmp(json_string_value(type), "subscribe"))
+    } else if (!strcmp(json_string_value(type), "subscribe")) {
         client_subscribe(s, c, msg);
-    else if (!strcmp(json_string_value(type), "unsubscribe"))
+    } else if (!strcmp(json_string_value(type), "unsubscribe")) {
         client_unsubscribe(s, c, msg);
-    else if (!strcmp(json_string_value(type), "ping"))
+    } else if (!strcmp(json_string_value(type), "ping")) {
         client_send_json(s, c, json_pack("{s:s}", "type", "pong"));
-    else {
+    } else {
         snprintf(err, sizeof(err),
                  "unknown message type \"%.64s\" (subscribe, unsubscribe or ping)",
                  json_string_value(type));
@@ -598,28 +634,35 @@ static int upgrade_allowed(Stream *s, struct lws *wsi) {
     const char *tok = NULL;
     size_t len;
     int n;
-    if (s->nclients >= s->cfg.max_clients || atomic_load(&s->shutdown))
+    if (s->nclients >= s->cfg.max_clients || atomic_load(&s->shutdown)) {
         return 0;
+    }
     n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     if (n > 0) {
         if (n >= (int)sizeof(hdr) ||
-            lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+            lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
             return 0;
-        if (strncasecmp(hdr, "Bearer ", 7) != 0)
+        }
+        if (strncasecmp(hdr, "Bearer ", 7) != 0) {
             return 0;
+        }
         tok = hdr + 7;
     } else {
         tok = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof(arg));
     }
-    if (!tok)
+    if (!tok) {
         return 0;
-    while (*tok == ' ')
+    }
+    while (*tok == ' ') {
         tok++;
+    }
     len = strlen(tok);
-    while (len > 0 && tok[len - 1] == ' ')
+    while (len > 0 && tok[len - 1] == ' ') {
         len--;
-    if (len == 0 || len > STREAM_TOKEN_MAX || token_hash_hex(tok, len, hash) != 0)
+    }
+    if (len == 0 || len > STREAM_TOKEN_MAX || token_hash_hex(tok, len, hash) != 0) {
         return 0;
+    }
     return store_token_lookup(s->store, hash, scope, sizeof(scope), msg, sizeof(msg)) == 0;
 }
 
@@ -629,8 +672,9 @@ static int client_open(Stream *s, StreamClient *c, struct lws *wsi) {
     c->buf = malloc(c->cap);
     c->rx = malloc(s->cfg.max_msg_bytes);
     c->subs = calloc((size_t)s->cfg.max_subs, sizeof(StreamSub));
-    if (!c->buf || !c->rx || !c->subs || s->nclients >= s->cfg.max_clients)
+    if (!c->buf || !c->rx || !c->subs || s->nclients >= s->cfg.max_clients) {
         return -1;
+    }
     c->index = s->nclients;
     s->clients[s->nclients++] = c;
     atomic_fetch_add(&s->n_accepted, 1);
@@ -668,27 +712,34 @@ static int client_writeable(Stream *s, StreamClient *c, struct lws *wsi) {
     while (c->head < c->tail) {
         uint32_t l;
         memcpy(&l, c->buf + c->head, sizeof(l));
-        if (lws_write(wsi, c->buf + c->head + FRAME_HDR, l, LWS_WRITE_TEXT) < (int)l)
+        if (lws_write(wsi, c->buf + c->head + FRAME_HDR, l, LWS_WRITE_TEXT) < (int)l) {
             return -1;
+        }
         c->head += FRAME_HDR + l;
-        if (++sent >= 64 || lws_send_pipe_choked(wsi))
+        if (++sent >= 64 || lws_send_pipe_choked(wsi)) {
             break;
+        }
     }
-    if (c->head == c->tail)
+    if (c->head == c->tail) {
         c->head = c->tail = 0;
-    if (c->fetch_pending && client_used(c) <= c->cap / 2)
+    }
+    if (c->fetch_pending && client_used(c) <= c->cap / 2) {
         client_fetch(s, c);
-    if (c->head < c->tail || c->close_code)
+    }
+    if (c->head < c->tail || c->close_code) {
         lws_callback_on_writable(wsi);
+    }
     return 0;
 }
 
 static int client_receive(Stream *s, StreamClient *c, struct lws *wsi, const void *in, size_t len) {
-    if (c->close_code)
+    if (c->close_code) {
         return 0;
+    }
     if (lws_frame_is_binary(wsi)) {
-        if (lws_is_final_fragment(wsi))
+        if (lws_is_final_fragment(wsi)) {
             client_bad(s, c, AG_EUNSUPPORTED, "binary messages are not accepted; send JSON text");
+        }
         return 0;
     }
     if (c->rx_len + len > s->cfg.max_msg_bytes) {
@@ -698,8 +749,9 @@ static int client_receive(Stream *s, StreamClient *c, struct lws *wsi, const voi
     }
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += len;
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
         return 0;
+    }
     client_message(s, c, c->rx, c->rx_len);
     c->rx_len = 0;
     return 0;
@@ -710,8 +762,9 @@ static int stream_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     struct lws_context *ctx = lws_get_context(wsi);
     Stream *s = ctx ? lws_context_user(ctx) : NULL;
     StreamClient *c = user;
-    if (!s)
+    if (!s) {
         return 0;
+    }
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         if (!upgrade_allowed(s, wsi)) {
@@ -744,8 +797,9 @@ static int stream_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_HTTP:
         /* plain HTTP on the stream port: only upgrades are served */
         if (lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-                                   "websocket upgrade required (protocol angora-stream)"))
+                                   "websocket upgrade required (protocol angora-stream)")) {
             return -1;
+        }
         return lws_http_transaction_completed(wsi);
     default:
         return 0;
@@ -763,30 +817,34 @@ static void queue_put(Stream *s, uint32_t kind, int64_t exp_id, int64_t seq, con
     if (s->q_in_len + need <= s->cfg.queue_bytes) {
         memcpy(s->q_in + s->q_in_len, &h, sizeof(h));
         memcpy(s->q_in + s->q_in_len + sizeof(h), a, alen);
-        if (blen)
+        if (blen) {
             memcpy(s->q_in + s->q_in_len + sizeof(h) + alen, b, blen);
+        }
         s->q_in_len += need;
         ok = 1;
     } else {
         s->q_overflow = 1;
     }
     pthread_mutex_unlock(&s->mu);
-    if (!ok)
+    if (!ok) {
         atomic_fetch_add(&s->n_queue_overflows, 1);
+    }
     lws_cancel_service(s->ctx);
 }
 
 void stream_publish_row(Stream *s, int64_t exp_id, int64_t seq, const char *row_json, size_t len) {
-    if (!s || !row_json || exp_id <= 0)
+    if (!s || !row_json || exp_id <= 0) {
         return;
+    }
     atomic_fetch_add(&s->n_rows_published, 1);
     queue_put(s, QMSG_ROW, exp_id, seq, row_json, len, NULL, 0);
 }
 
 void stream_publish_state(Stream *s, int64_t exp_id, const char *state, const char *reason) {
     char st[STORE_STATE_MAX], rs[STREAM_REASON_MAX];
-    if (!s || !state || exp_id <= 0)
+    if (!s || !state || exp_id <= 0) {
         return;
+    }
     snprintf(st, sizeof(st), "%s", state);
     snprintf(rs, sizeof(rs), "%s", reason ? reason : "");
     queue_put(s, QMSG_STATE, exp_id, 0, st, strlen(st) + 1, rs, strlen(rs) + 1);
@@ -798,10 +856,12 @@ static void *stream_thread(void *arg) {
     Stream *s = arg;
     pthread_setname_np(pthread_self(), "angora-stream");
     while (!atomic_load(&s->stop)) {
-        if (lws_service(s->ctx, 0) < 0)
+        if (lws_service(s->ctx, 0) < 0) {
             break;
-        if (atomic_load(&s->shutdown) && s->nclients == 0)
+        }
+        if (atomic_load(&s->shutdown) && s->nclients == 0) {
             break;
+        }
     }
     atomic_store(&s->done, 1);
     return NULL;
@@ -809,8 +869,9 @@ static void *stream_thread(void *arg) {
 
 static void lws_log_emit(int level, const char *line) {
     size_t n = strlen(line);
-    while (n > 0 && line[n - 1] == '\n')
+    while (n > 0 && line[n - 1] == '\n') {
         n--;
+    }
     ag_log(level == LLL_ERR ? AG_LOG_ERROR : AG_LOG_WARN, "lws: %.*s", (int)n, line);
 }
 
@@ -838,33 +899,43 @@ static int bind_check(const char *addr, int port, char *err, size_t err_sz) {
                          addr);
     }
     fd = socket(sa->sa_family, SOCK_STREAM, 0);
-    if (fd < 0)
+    if (fd < 0) {
         return ag_errorf(err, err_sz, AG_EIO, "stream: socket: %s", strerror(errno));
+    }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, sa, len) != 0)
+    if (bind(fd, sa, len) != 0) {
         rc = ag_errorf(err, err_sz, AG_EIO, "stream: cannot listen on %s:%d: %s", addr, port,
                        strerror(errno));
+    }
     close(fd);
     return rc;
 }
 
 static void config_fill(StreamConfig *c) {
-    if (c->max_clients <= 0)
+    if (c->max_clients <= 0) {
         c->max_clients = 256;
-    if (!c->send_buf_bytes)
+    }
+    if (!c->send_buf_bytes) {
         c->send_buf_bytes = 1 << 20;
-    if (!c->max_msg_bytes)
+    }
+    if (!c->max_msg_bytes) {
         c->max_msg_bytes = 4096;
-    if (!c->queue_bytes)
+    }
+    if (!c->queue_bytes) {
         c->queue_bytes = 4 << 20;
-    if (c->max_subs <= 0)
+    }
+    if (c->max_subs <= 0) {
         c->max_subs = 64;
-    if (c->backlog_chunk <= 0)
+    }
+    if (c->backlog_chunk <= 0) {
         c->backlog_chunk = 256;
-    if (c->ping_interval_s <= 0)
+    }
+    if (c->ping_interval_s <= 0) {
         c->ping_interval_s = 30;
-    if (c->slow_grace_s <= 0)
+    }
+    if (c->slow_grace_s <= 0) {
         c->slow_grace_s = 5;
+    }
 }
 
 int stream_create(Stream **out, const StreamConfig *cfg, Store *store, char *err, size_t err_sz) {
@@ -872,13 +943,16 @@ int stream_create(Stream **out, const StreamConfig *cfg, Store *store, char *err
     Stream *s = NULL;
     int rc = 0;
     *out = NULL;
-    if (!cfg || !store)
+    if (!cfg || !store) {
         return ag_errorf(err, err_sz, AG_EINVAL, "stream: a configuration and a store are needed");
-    if (cfg->port < 0 || cfg->port > 65535)
+    }
+    if (cfg->port < 0 || cfg->port > 65535) {
         return ag_errorf(err, err_sz, AG_ERANGE, "stream: port %d is not in 0..65535", cfg->port);
+    }
     s = calloc(1, sizeof(*s));
-    if (!s)
+    if (!s) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "stream: out of memory");
+    }
     s->cfg = *cfg;
     config_fill(&s->cfg);
     if (s->cfg.max_msg_bytes > (1u << 20) || s->cfg.send_buf_bytes < 4096 ||
@@ -911,8 +985,9 @@ int stream_create(Stream **out, const StreamConfig *cfg, Store *store, char *err
     s->retry.secs_since_valid_ping = (uint16_t)s->cfg.ping_interval_s;
     s->retry.secs_since_valid_hangup = (uint16_t)(3 * s->cfg.ping_interval_s);
 
-    if ((rc = bind_check(s->bind, s->cfg.port, err, err_sz)))
+    if ((rc = bind_check(s->bind, s->cfg.port, err, err_sz))) {
         goto out;
+    }
     lws_set_log_level(LLL_ERR, lws_log_emit);
     memset(&info, 0, sizeof(info));
     info.port = s->cfg.port;
@@ -920,8 +995,9 @@ int stream_create(Stream **out, const StreamConfig *cfg, Store *store, char *err
     info.protocols = s->protocols;
     info.user = s;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
-    if (strchr(s->bind, ':'))
+    if (strchr(s->bind, ':')) {
         info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
+    }
     info.retry_and_idle_policy = &s->retry;
     info.count_threads = 1;
     info.fd_limit_per_thread = (unsigned)s->cfg.max_clients + 32;
@@ -941,14 +1017,16 @@ int stream_create(Stream **out, const StreamConfig *cfg, Store *store, char *err
         goto out;
     }
     s->thread_started = 1;
-    if (strchr(s->bind, ':'))
+    if (strchr(s->bind, ':')) {
         ag_log_info("stream: listening on ws://[%s]:%d", s->bind, s->port);
-    else
+    } else {
         ag_log_info("stream: listening on ws://%s:%d", s->bind, s->port);
+    }
     *out = s;
 out:
-    if (rc)
+    if (rc) {
         stream_destroy(s);
+    }
     return rc;
 }
 
@@ -958,8 +1036,9 @@ int stream_port(const Stream *s) {
 
 void stream_stats_get(Stream *s, StreamStats *out) {
     memset(out, 0, sizeof(*out));
-    if (!s)
+    if (!s) {
         return;
+    }
     out->accepted = atomic_load(&s->n_accepted);
     out->refused = atomic_load(&s->n_refused);
     out->rows_published = atomic_load(&s->n_rows_published);
@@ -972,8 +1051,9 @@ void stream_stats_get(Stream *s, StreamStats *out) {
 }
 
 void stream_destroy(Stream *s) {
-    if (!s)
+    if (!s) {
         return;
+    }
     if (s->thread_started) {
         /* close every client with 1001, give them a moment, then stop */
         double deadline = ag_time_now() + 2.0;
@@ -986,10 +1066,12 @@ void stream_destroy(Stream *s) {
         lws_cancel_service(s->ctx);
         pthread_join(s->thread, NULL);
     }
-    if (s->ctx)
+    if (s->ctx) {
         lws_context_destroy(s->ctx);
-    if (s->mu_init)
+    }
+    if (s->mu_init) {
         pthread_mutex_destroy(&s->mu);
+    }
     free(s->q_in);
     free(s->q_out);
     free(s->scratch);

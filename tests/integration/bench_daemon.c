@@ -42,13 +42,14 @@ static void write_metrics(const char *run_dir, int rows) {
     ag_fs_mkdir_p(run_dir, 0755, NULL, 0);
     snprintf(path, sizeof(path), "%s/metrics.jsonl", run_dir);
     f = fopen(path, "w");
-    for (int i = 1; i <= rows; i++)
+    for (int i = 1; i <= rows; i++) {
         fprintf(f,
                 "{\"iteration\":%d,\"env_steps\":%d,\"wall_s\":%.3f,\"return_mean\":%.4f,"
                 "\"return_std\":%.4f,\"policy_loss\":%.5f,\"value_loss\":%.5f,\"entropy\":%.4f,"
                 "\"approx_kl\":%.6f,\"lr\":0.0003,\"sps\":%d}\n",
                 i, i * 2048, i * 0.8, 10.0 + i * 0.5, 3.0 + (i % 7), -0.01 * (i % 5), 0.5 / i,
                 0.69 - i * 1e-6, 0.001 * (i % 3), 2500 + i % 100);
+    }
     fclose(f);
 }
 
@@ -105,8 +106,9 @@ static pid_t start_daemon(const char *trainer, const char *integrity, double *re
     if (pid == 0) {
         char log[600];
         snprintf(log, sizeof(log), "%s/angorad.log", dir);
-        if (!freopen(log, "a", stderr))
+        if (!freopen(log, "a", stderr)) {
             _exit(126);
+        }
         execl(angorad_path, angorad_path, "--data-dir", dir, "--port", "0", "--port-file",
               port_file, "--trainer", trainer, "--max-cores", "2", "--integrity-check", integrity,
               (char *)NULL);
@@ -118,8 +120,9 @@ static pid_t start_daemon(const char *trainer, const char *integrity, double *re
             size_t n = fread(text, 1, sizeof(text) - 1, f);
             fclose(f);
             text[n] = '\0';
-            if (n > 0)
+            if (n > 0) {
                 break;
+            }
         }
         if (ag_time_now() - t0 > 120) {
             fprintf(stderr, "bench: angorad did not start\n");
@@ -177,21 +180,23 @@ static void *load_thread(void *arg) {
         long status = 0;
         double t0;
         int r = rand_r(&l->seed);
-        if (l->kind == 0)
+        if (l->kind == 0) {
             snprintf(url, sizeof(url),
                      "http://127.0.0.1:%d/api/v1/experiments?limit=50&cursor=%d%s", port,
                      2 + r % N_EXP, r % 4 == 0 ? "&tag=best" : "");
-        else
+        } else {
             snprintf(url, sizeof(url),
                      "http://127.0.0.1:%d/api/v1/experiments/%d/metrics/series?key=return_mean",
                      port, l->kind == 2 ? 1 : 2 + r % (N_EXP - 1));
+        }
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &bytes);
         t0 = ag_time_now();
         if (curl_easy_perform(c) != CURLE_OK ||
-            (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status), status != 200))
+            (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status), status != 200)) {
             l->errors++;
+        }
         l->lat[l->n++] = ag_time_now() - t0;
     }
     curl_slist_free_all(h);
@@ -247,8 +252,9 @@ static void submit_training(const char *spec) {
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &bytes);
     curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 201)
+    if (status != 201) {
         fprintf(stderr, "bench: submit answered %ld\n", status);
+    }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
 }
@@ -267,10 +273,12 @@ int main(int argc, char **argv) {
     }
     angorad_path = argv[1];
     trainer = argv[2];
-    if (threads < 1 || threads > 16)
+    if (threads < 1 || threads > 16) {
         threads = 4;
-    if (!mkdtemp(dir))
+    }
+    if (!mkdtemp(dir)) {
         return 1;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     populate();
@@ -290,8 +298,9 @@ int main(int argc, char **argv) {
         StoreRun runs[8];
         int n = 0;
         snprintf(db, sizeof(db), "%s/angorad.db", dir);
-        if (store_open(db, &st, err, sizeof(err)) == 0)
+        if (store_open(db, &st, err, sizeof(err)) == 0) {
             store_runs_in_state(st, "running", runs, 8, &n, err, sizeof(err));
+        }
         store_close(st);
         printf("trainings running during the load: %d (trainer %s)\n", n, trainer);
     }
@@ -307,15 +316,19 @@ int main(int argc, char **argv) {
         int n = 0;
         snprintf(db, sizeof(db), "%s/angorad.db", dir);
         if (store_open(db, &st, err, sizeof(err)) == 0 &&
-            store_runs_in_state(st, "running", runs, 8, &n, err, sizeof(err)) == 0)
-            for (int i = 0; i < n; i++)
-                if (runs[i].pid > 1)
+            store_runs_in_state(st, "running", runs, 8, &n, err, sizeof(err)) == 0) {
+            for (int i = 0; i < n; i++) {
+                if (runs[i].pid > 1) {
                     kill(-runs[i].pid, SIGTERM);
+                }
+            }
+        }
         store_close(st);
         ag_time_sleep(1);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
+        if (system(cmd) != 0) {
             fprintf(stderr, "bench: cleanup of %s failed\n", dir);
+        }
     }
     curl_global_cleanup();
     return 0;

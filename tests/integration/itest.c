@@ -46,13 +46,15 @@ void itest_daemon_init(Daemon *d) {
 static int read_small(const char *path, char *out, size_t out_sz) {
     FILE *f = fopen(path, "r");
     size_t n;
-    if (!f)
+    if (!f) {
         return -1;
+    }
     n = fread(out, 1, out_sz - 1, f);
     fclose(f);
     out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ')) {
         out[--n] = '\0';
+    }
     return n > 0 ? 0 : -1;
 }
 
@@ -78,8 +80,9 @@ void itest_daemon_start(Daemon *d, const char *trainer, const char *const *extra
     argv[argc++] = "0.05";
     argv[argc++] = "--log-level";
     argv[argc++] = "debug";
-    for (int i = 0; extra && extra[i] && argc < 62; i++)
+    for (int i = 0; extra && extra[i] && argc < 62; i++) {
         argv[argc++] = extra[i];
+    }
     argv[argc] = NULL;
     d->pid = fork();
     ck_assert_int_ge(d->pid, 0);
@@ -92,8 +95,9 @@ void itest_daemon_start(Daemon *d, const char *trainer, const char *const *extra
     t0 = itest_now();
     while (itest_now() - t0 < 20) {
         int status;
-        if (read_small(port_file, text, sizeof(text)) == 0)
+        if (read_small(port_file, text, sizeof(text)) == 0) {
             break;
+        }
         ck_assert_msg(waitpid(d->pid, &status, WNOHANG) == 0, "angorad exited at start (see %s)",
                       log_file);
         itest_sleep(0.02);
@@ -107,25 +111,29 @@ void itest_daemon_start(Daemon *d, const char *trainer, const char *const *extra
 int itest_daemon_stop(Daemon *d, double *seconds) {
     int status = -1;
     double t0 = itest_now();
-    if (d->pid <= 0)
+    if (d->pid <= 0) {
         return -1;
+    }
     kill(d->pid, SIGTERM);
     while (itest_now() - t0 < 30) {
         pid_t w = waitpid(d->pid, &status, WNOHANG);
-        if (w == d->pid)
+        if (w == d->pid) {
             break;
+        }
         itest_sleep(0.01);
     }
-    if (seconds)
+    if (seconds) {
         *seconds = itest_now() - t0;
+    }
     d->pid = 0;
     return status;
 }
 
 void itest_daemon_kill9(Daemon *d) {
     int status;
-    if (d->pid <= 0)
+    if (d->pid <= 0) {
         return;
+    }
     kill(d->pid, SIGKILL);
     waitpid(d->pid, &status, 0);
     d->pid = 0;
@@ -143,45 +151,54 @@ static void kill_workers(const Daemon *d) {
         FILE *f;
         size_t n;
         int pid = atoi(de->d_name);
-        if (pid <= 1)
+        if (pid <= 1) {
             continue;
+        }
         snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
         f = fopen(path, "r");
-        if (!f)
+        if (!f) {
             continue;
+        }
         n = fread(cmd, 1, sizeof(cmd) - 1, f);
         fclose(f);
-        for (size_t i = 0; i < n; i++)
-            if (cmd[i] == '\0')
+        for (size_t i = 0; i < n; i++) {
+            if (cmd[i] == '\0') {
                 cmd[i] = ' ';
+            }
+        }
         cmd[n] = '\0';
         if (strstr(cmd, needle)) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
         }
     }
-    if (proc)
+    if (proc) {
         closedir(proc);
+    }
 }
 
 void itest_daemon_cleanup(Daemon *d) {
     char cmd[400];
-    if (d->pid > 0)
+    if (d->pid > 0) {
         itest_daemon_kill9(d);
+    }
     kill_workers(d);
-    if (getenv("ITEST_KEEP"))
+    if (getenv("ITEST_KEEP")) {
         return;
+    }
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
-    if (system(cmd) != 0)
+    if (system(cmd) != 0) {
         fprintf(stderr, "could not remove %s\n", d->dir);
+    }
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
     HttpResult *r = ud;
     size_t n = size * nmemb;
     char *nb = realloc(r->body, r->len + n + 1);
-    if (!nb)
+    if (!nb) {
         return 0;
+    }
     r->body = nb;
     memcpy(r->body + r->len, ptr, n);
     r->len += n;
@@ -197,8 +214,9 @@ typedef struct Upload {
 static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud) {
     Upload *u = ud;
     size_t n = size * nmemb;
-    if (n > u->len - u->off)
+    if (n > u->len - u->off) {
         n = u->len - u->off;
+    }
     memcpy(buf, u->data + u->off, n);
     u->off += n;
     return n;
@@ -222,8 +240,9 @@ void itest_http_raw(const Daemon *d, const char *method, const char *path, const
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (!strcmp(method, "HEAD"))
+    if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    }
     if (auth_header) {
         snprintf(auth, sizeof(auth), "Authorization: %s", auth_header);
         hdrs = curl_slist_append(hdrs, auth);
@@ -247,10 +266,12 @@ void itest_http_raw(const Daemon *d, const char *method, const char *path, const
     ck_assert_msg(cc == CURLE_OK || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR, "%s %s: %s",
                   method, path, curl_easy_strerror(cc));
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+    if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
         snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
-    if (r->body)
+    }
+    if (r->body) {
         r->json = json_loadb(r->body, r->len, 0, NULL);
+    }
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
 }
@@ -258,10 +279,12 @@ void itest_http_raw(const Daemon *d, const char *method, const char *path, const
 void itest_http(const Daemon *d, const char *method, const char *path, const char *token,
                 const char *body, size_t body_len, HttpResult *r) {
     char auth[256];
-    if (token && !*token)
+    if (token && !*token) {
         token = d->token;
-    if (token)
+    }
+    if (token) {
         snprintf(auth, sizeof(auth), "Bearer %s", token);
+    }
     itest_http_raw(d, method, path, token ? auth : NULL, body, body ? body_len : 0, 0, r);
 }
 
@@ -309,8 +332,9 @@ json_t *itest_wait_state(const Daemon *d, long long id, const char *state, doubl
     while (itest_now() - t0 < timeout_s) {
         o = itest_get(d, id);
         snprintf(last, sizeof(last), "%s", itest_state(o));
-        if (!strcmp(last, state))
+        if (!strcmp(last, state)) {
             return o;
+        }
         json_decref(o);
         o = NULL;
         itest_sleep(0.05);
@@ -326,8 +350,9 @@ void itest_wait_rows(const Daemon *d, long long id, long long n, double timeout_
         json_t *o = itest_get(d, id);
         have = json_integer_value(json_object_get(o, "metric_rows"));
         json_decref(o);
-        if (have >= n)
+        if (have >= n) {
             return;
+        }
         itest_sleep(0.05);
     }
     ck_abort_msg("experiment %lld: %lld rows after %.0f s, expected %lld", id, have, timeout_s, n);
@@ -357,8 +382,9 @@ void itest_assert_rows_exact(const Daemon *d, long long id, long long n) {
     size_t count = 0;
     long long *its = itest_iterations(d, id, &count);
     ck_assert_msg((long long)count == n, "experiment %lld: %zu rows, expected %lld", id, count, n);
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         ck_assert_msg(its[i] == (long long)i + 1, "row %zu has iteration %lld", i, its[i]);
+    }
     free(its);
 }
 

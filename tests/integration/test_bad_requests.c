@@ -230,12 +230,13 @@ START_TEST(test_bad_request_table) {
         ck_assert(json_is_string(json_object_get(r.json, "title")));
         ck_assert(json_is_string(json_object_get(r.json, "detail")));
         field = json_object_get(r.json, "field");
-        if (c->field && !c->field[0])
+        if (c->field && !c->field[0]) {
             ck_assert_msg(json_is_null(field), "case %zu: field should be null", i);
-        else if (c->field)
+        } else if (c->field) {
             ck_assert_msg(json_is_string(field) && !strcmp(json_string_value(field), c->field),
                           "case %zu %s %s: field %s, expected %s", i, c->method, c->path,
                           json_is_string(field) ? json_string_value(field) : "null", c->field);
+        }
         itest_http_free(&r);
         /* still serving */
         itest_http(&d, "GET", "/api/v1/health", NULL, NULL, 0, &r);

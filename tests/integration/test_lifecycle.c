@@ -87,8 +87,9 @@ START_TEST(test_lifecycle) {
     ck_assert(strncmp(r.body, "seq,", 4) == 0);
     {
         int lines = 0;
-        for (char *p = r.body; *p; p++)
+        for (char *p = r.body; *p; p++) {
             lines += *p == '\n';
+        }
         ck_assert_int_eq(lines, 13);
     }
     itest_http_free(&r);

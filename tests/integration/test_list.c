@@ -27,8 +27,9 @@ static void wait_all_succeeded(const Daemon *d, double timeout_s) {
         json_t *o = get_json(d, "/api/v1/experiments?state=succeeded&limit=1000");
         size_t n = json_array_size(json_object_get(o, "items"));
         json_decref(o);
-        if (n == NRUNS)
+        if (n == NRUNS) {
             return;
+        }
         ck_assert_msg(itest_now() - t0 < timeout_s, "only %zu of %d runs succeeded", n, NRUNS);
         itest_sleep(0.2);
     }
@@ -99,17 +100,19 @@ START_TEST(test_list) {
                          sorts[si], asc ? "asc" : "desc", cursor[0] ? "&cursor=" : "", cursor);
                 page = get_json(&d, path);
                 items = json_object_get(page, "items");
-                for (size_t i = 0; i < json_array_size(items); i++, seen++)
+                for (size_t i = 0; i < json_array_size(items); i++, seen++) {
                     ck_assert_int_eq(
                         json_integer_value(json_object_get(json_array_get(items, i), "id")),
                         json_integer_value(json_object_get(
                             json_array_get(json_object_get(all, "items"), seen), "id")));
+                }
                 nc = json_object_get(page, "next_cursor");
-                if (json_is_integer(nc))
+                if (json_is_integer(nc)) {
                     snprintf(cursor, sizeof(cursor), "%lld", (long long)json_integer_value(nc));
-                else
+                } else {
                     snprintf(cursor, sizeof(cursor), "%s",
                              json_is_string(nc) ? json_string_value(nc) : "");
+                }
                 json_decref(page);
                 pages++;
             } while (cursor[0] && pages < 10);

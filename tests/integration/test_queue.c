@@ -79,8 +79,9 @@ START_TEST(test_two_cores_with_mpi_run) {
     json_t *o;
     double t0;
     int saw_pair = 0;
-    if (access("/usr/bin/mpirun", X_OK) != 0)
+    if (access("/usr/bin/mpirun", X_OK) != 0) {
         return;
+    }
     itest_daemon_init(&d);
     itest_daemon_start(&d, itest_fake_trainer(), extra);
     /* more ranks than cores is refused at submission */
@@ -101,8 +102,9 @@ START_TEST(test_two_cores_with_mpi_run) {
         int running = !strcmp(itest_state(b), "running");
         json_decref(b);
         ck_assert_int_le(cores_running(&d), 2);
-        if (!running)
+        if (!running) {
             break;
+        }
         o = itest_get(&d, small1);
         ck_assert_str_eq(itest_state(o), "queued");
         json_decref(o);
@@ -115,8 +117,9 @@ START_TEST(test_two_cores_with_mpi_run) {
     t0 = itest_now();
     while (itest_now() - t0 < 30) {
         json_t *x = itest_get(&d, small1), *y = itest_get(&d, small2);
-        if (!strcmp(itest_state(x), "running") && !strcmp(itest_state(y), "running"))
+        if (!strcmp(itest_state(x), "running") && !strcmp(itest_state(y), "running")) {
             saw_pair = 1;
+        }
         if (!strcmp(itest_state(y), "succeeded") && !strcmp(itest_state(x), "succeeded")) {
             json_decref(x);
             json_decref(y);

@@ -20,10 +20,12 @@ static long probe_frames(const char *path) {
              "stream=nb_read_frames -of csv=p=0 '%s'",
              path);
     FILE *f = popen(cmd, "r");
-    if (!f)
+    if (!f) {
         return -1;
-    if (fgets(line, sizeof(line), f))
+    }
+    if (fgets(line, sizeof(line), f)) {
         n = strtol(line, NULL, 10);
+    }
     pclose(f);
     return n;
 }

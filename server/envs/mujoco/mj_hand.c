@@ -42,12 +42,14 @@ static double hand_rot_dist(const double *qa, const double *qb) {
 static void hand_random_axis_quat(AgRng *rng, double angle, double *q) {
     double ax[3], n;
     do {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 3; i++) {
             ax[i] = ag_rng_normal(rng);
+        }
         n = sqrt(ax[0] * ax[0] + ax[1] * ax[1] + ax[2] * ax[2]);
     } while (n < 1e-9);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         ax[i] /= n;
+    }
     mju_axisAngle2Quat(q, ax, angle);
 }
 
@@ -55,8 +57,9 @@ static void hand_random_axis_quat(AgRng *rng, double angle, double *q) {
 
 static double hand_act_position(const EnvMjHandShared *sh, const mjData *d, int a) {
     double p = 0;
-    for (int k = 0; k < sh->act_nqpos[a]; k++)
+    for (int k = 0; k < sh->act_nqpos[a]; k++) {
         p += d->qpos[sh->act_qpos[a][k]];
+    }
     return p;
 }
 
@@ -67,8 +70,9 @@ static double hand_clip(double v, double lo, double hi) {
 static void hand_apply_action(const EnvMjHandShared *sh, mjData *d, const float *action) {
     for (int a = 0; a < HAND_NACT; a++) {
         double u = action[a];
-        if (sh->discrete_bins > 0)
+        if (sh->discrete_bins > 0) {
             u = -1.0 + 2.0 * u / (double)(sh->discrete_bins - 1);
+        }
         double half = 0.5 * (sh->act_hi[a] - sh->act_lo[a]);
         double base =
             sh->relative ? hand_act_position(sh, d, a) : 0.5 * (sh->act_hi[a] + sh->act_lo[a]);
@@ -78,15 +82,18 @@ static void hand_apply_action(const EnvMjHandShared *sh, mjData *d, const float 
 
 /* holds the current pose: each actuator's target is where it is */
 static void hand_hold_pose(const EnvMjHandShared *sh, mjData *d) {
-    for (int a = 0; a < HAND_NACT; a++)
+    for (int a = 0; a < HAND_NACT; a++) {
         d->ctrl[a] = hand_clip(hand_act_position(sh, d, a), sh->act_lo[a], sh->act_hi[a]);
+    }
 }
 
 /* sets the hand joints to what the actuator targets ask for (coupled joints share equally) */
 static void hand_pose_from_ctrl(const EnvMjHandShared *sh, mjData *d, const double *ctrl) {
-    for (int a = 0; a < HAND_NACT; a++)
-        for (int k = 0; k < sh->act_nqpos[a]; k++)
+    for (int a = 0; a < HAND_NACT; a++) {
+        for (int k = 0; k < sh->act_nqpos[a]; k++) {
             d->qpos[sh->act_qpos[a][k]] = ctrl[a] / sh->act_nqpos[a];
+        }
+    }
 }
 
 /* ---- observations ---- */
@@ -102,19 +109,21 @@ static double hand_dist3(const double *a, const double *b) {
 
 static double hand_reach_dist(const EnvMjHandShared *sh, const EnvMjHandState *st) {
     double s = 0;
-    for (int i = 0; i < HAND_NTIP; i++)
+    for (int i = 0; i < HAND_NTIP; i++) {
         for (int k = 0; k < 3; k++) {
             double v = hand_tip(sh, st->d, i)[k] - st->goal[3 * i + k];
             s += v * v;
         }
+    }
     return sqrt(s);
 }
 
 /* reach success: every fingertip within HAND_SUCCESS_DIST of its own target */
 static int hand_reach_all_tips_close(const EnvMjHandShared *sh, const EnvMjHandState *st) {
     for (int i = 0; i < HAND_NTIP; i++) {
-        if (hand_dist3(hand_tip(sh, st->d, i), st->goal + 3 * i) >= HAND_SUCCESS_DIST)
+        if (hand_dist3(hand_tip(sh, st->d, i), st->goal + 3 * i) >= HAND_SUCCESS_DIST) {
             return 0;
+        }
     }
     return 1;
 }
@@ -128,56 +137,74 @@ static void hand_observe(const EnvMjHandShared *sh, const EnvMjHandState *st, fl
             o[HAND_NJOINT + j] = (float)d->qvel[sh->jnt_dof[j]];
         }
     }
-    if (sh->off_tips >= 0)
-        for (int i = 0; i < HAND_NTIP; i++)
-            for (int c = 0; c < 3; c++)
+    if (sh->off_tips >= 0) {
+        for (int i = 0; i < HAND_NTIP; i++) {
+            for (int c = 0; c < 3; c++) {
                 obs[sh->off_tips + 3 * i + c] = (float)hand_tip(sh, d, i)[c];
-    if (sh->off_touch >= 0)
-        for (int i = 0; i < sh->ntouch; i++)
+            }
+        }
+    }
+    if (sh->off_touch >= 0) {
+        for (int i = 0; i < sh->ntouch; i++) {
             obs[sh->off_touch + i] = (float)log1p(d->sensordata[sh->touch_adr[i]]);
-    if (sh->off_vision >= 0 && sh->vision == HAND_VISION_POSE)
-        for (int i = 0; i < 7; i++)
+        }
+    }
+    if (sh->off_vision >= 0 && sh->vision == HAND_VISION_POSE) {
+        for (int i = 0; i < 7; i++) {
             obs[sh->off_vision + i] = (float)d->qpos[sh->obj_qpos + i];
+        }
+    }
     if (sh->off_vision >= 0 && sh->vision == HAND_VISION_PIXELS &&
-        env_mj_render(sh->renderer, sh->m, (mjData *)d, obs + sh->off_vision) != 0)
+        env_mj_render(sh->renderer, sh->m, (mjData *)d, obs + sh->off_vision) != 0) {
         memset(obs + sh->off_vision, 0,
                sizeof(float) * 3 * (size_t)sh->image_size * (size_t)sh->image_size);
+    }
     if (sh->off_goal >= 0) {
         float *o = obs + sh->off_goal;
-        if (sh->kind == HAND_REACH)
-            for (int i = 0; i < 3 * HAND_NTIP; i++)
+        if (sh->kind == HAND_REACH) {
+            for (int i = 0; i < 3 * HAND_NTIP; i++) {
                 o[i] = (float)st->goal[i];
-        else if (sh->kind == HAND_FREE_REACH)
-            for (int i = 0; i < HAND_NTIP; i++)
+            }
+        } else if (sh->kind == HAND_FREE_REACH) {
+            for (int i = 0; i < HAND_NTIP; i++) {
                 o[i] = i == st->target_finger ? 1.0f : 0.0f;
-        else
-            for (int i = 0; i < 4; i++)
+            }
+        } else {
+            for (int i = 0; i < 4; i++) {
                 o[i] = (float)st->goal[i];
+            }
+        }
     }
     if (sh->off_asym >= 0) {
         float *o = obs + sh->off_asym;
         int k = 0;
         if (sh->kind == HAND_BLOCK) {
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < 6; i++) {
                 o[k++] = (float)d->qvel[sh->obj_dof + i];
+            }
         }
-        for (int i = 0; i < HAND_NTIP; i++)
-            for (int c = 0; c < 3; c++)
+        for (int i = 0; i < HAND_NTIP; i++) {
+            for (int c = 0; c < 3; c++) {
                 o[k++] = (float)hand_tip(sh, d, i)[c];
+            }
+        }
         if (sh->kind == HAND_REACH) {
-            for (int i = 0; i < 3 * HAND_NTIP; i++)
+            for (int i = 0; i < 3 * HAND_NTIP; i++) {
                 o[k++] = (float)(st->goal[i] - hand_tip(sh, d, i / 3)[i % 3]);
+            }
         } else if (sh->kind == HAND_FREE_REACH) {
             const double *th = hand_tip(sh, d, HAND_THUMB);
             const double *f = hand_tip(sh, d, st->target_finger);
-            for (int c = 0; c < 3; c++)
+            for (int c = 0; c < 3; c++) {
                 o[k++] = (float)(f[c] - th[c]);
+            }
         } else {
             double inv[4], rel[4];
             mju_negQuat(inv, d->qpos + sh->obj_qpos + 3);
             mju_mulQuat(rel, st->goal, inv);
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 4; i++) {
                 o[k++] = (float)rel[i];
+            }
         }
     }
 }
@@ -206,8 +233,9 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
     int rc = 0, control = 0, vision = sh->kind == HAND_BLOCK ? HAND_VISION_POSE : 0;
     int finger = 4;
     long long bins = 0, image = HAND_IMAGE_SIZE;
-    if (options == NULL)
+    if (options == NULL) {
         options = empty = json_object();
+    }
     if ((rc = ag_json_check_keys(options, ENV_OPTIONS_PATH, keys, &je)) != 0 ||
         (rc = ag_json_get_enum(options, ENV_OPTIONS_PATH, "control", hand_control_names, 0,
                                &control, &je)) != 0 ||
@@ -256,7 +284,7 @@ static int hand_model_index(EnvMjHandShared *sh, char *err, size_t err_sz) {
                                                 "S_thtip"};
     const mjModel *m = sh->m;
     int nh = 0;
-    for (int j = 0; j < m->njnt && nh < HAND_NJOINT; j++)
+    for (int j = 0; j < m->njnt && nh < HAND_NJOINT; j++) {
         if (m->jnt_type[j] == mjJNT_HINGE) {
             sh->jnt_qpos[nh] = m->jnt_qposadr[j];
             sh->jnt_dof[nh] = m->jnt_dofadr[j];
@@ -266,9 +294,11 @@ static int hand_model_index(EnvMjHandShared *sh, char *err, size_t err_sz) {
                                              : 0.0;
             nh++;
         }
-    if (nh != HAND_NJOINT || m->nu != HAND_NACT)
+    }
+    if (nh != HAND_NJOINT || m->nu != HAND_NACT) {
         return ag_errorf(err, err_sz, AG_EFORMAT, "hand model has %d hinges and %d actuators", nh,
                          m->nu);
+    }
     for (int a = 0; a < HAND_NACT; a++) {
         int id = m->actuator_trnid[2 * a];
         sh->act_lo[a] = m->actuator_ctrlrange[2 * a];
@@ -279,11 +309,13 @@ static int hand_model_index(EnvMjHandShared *sh, char *err, size_t err_sz) {
             sh->act_nqpos[a] = 1;
         } else if (m->actuator_trntype[a] == mjTRN_TENDON) {
             int adr = m->tendon_adr[id], num = m->tendon_num[id];
-            if (num != 2)
+            if (num != 2) {
                 return ag_errorf(err, err_sz, AG_EFORMAT, "actuated tendon %d couples %d joints",
                                  id, num);
-            for (int k = 0; k < 2; k++)
+            }
+            for (int k = 0; k < 2; k++) {
                 sh->act_qpos[a][k] = m->jnt_qposadr[m->wrap_objid[adr + k]];
+            }
             sh->act_nqpos[a] = 2;
         } else {
             return ag_errorf(err, err_sz, AG_EFORMAT, "actuator %d has an unknown transmission", a);
@@ -291,37 +323,44 @@ static int hand_model_index(EnvMjHandShared *sh, char *err, size_t err_sz) {
     }
     for (int i = 0; i < HAND_NTIP; i++) {
         sh->tip_site[i] = env_mj_id(m, mjOBJ_SITE, tips[i]);
-        if (sh->tip_site[i] < 0)
+        if (sh->tip_site[i] < 0) {
             return ag_errorf(err, err_sz, AG_EFORMAT, "hand model lacks the site %s", tips[i]);
+        }
     }
     sh->ntouch = 0;
-    for (int s = 0; s < m->nsensor && sh->ntouch < HAND_MAX_TOUCH; s++)
-        if (m->sensor_type[s] == mjSENS_TOUCH)
+    for (int s = 0; s < m->nsensor && sh->ntouch < HAND_MAX_TOUCH; s++) {
+        if (m->sensor_type[s] == mjSENS_TOUCH) {
             sh->touch_adr[sh->ntouch++] = m->sensor_adr[s];
-    if (sh->ntouch == 0)
+        }
+    }
+    if (sh->ntouch == 0) {
         return ag_errorf(err, err_sz, AG_EFORMAT, "hand model has no touch sensors");
+    }
     sh->obj_qpos = sh->obj_dof = -1;
     sh->goal_mocap = -1;
     if (sh->kind == HAND_BLOCK) {
         int j = env_mj_id(m, mjOBJ_JOINT, "object:joint");
         int g = env_mj_id(m, mjOBJ_BODY, "goal");
         int palm = env_mj_id(m, mjOBJ_BODY, "palm");
-        if (j < 0 || m->jnt_type[j] != mjJNT_FREE || g < 0 || m->body_mocapid[g] < 0 || palm < 0)
+        if (j < 0 || m->jnt_type[j] != mjJNT_FREE || g < 0 || m->body_mocapid[g] < 0 || palm < 0) {
             return ag_errorf(err, err_sz, AG_EFORMAT, "block scene lacks object, goal or palm");
+        }
         sh->obj_qpos = m->jnt_qposadr[j];
         sh->obj_dof = m->jnt_dofadr[j];
         sh->goal_mocap = m->body_mocapid[g];
         /* the palm's height in the initial pose */
         mjData *d = mj_makeData(sh->m);
-        if (d == NULL)
+        if (d == NULL) {
             return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+        }
         mj_kinematics(sh->m, d);
         sh->drop_z = d->xpos[3 * palm + 2];
         mj_deleteData(d);
     } else {
         int g = env_mj_id(m, mjOBJ_BODY, "target0");
-        if (g >= 0 && m->body_mocapid[g] >= 0)
+        if (g >= 0 && m->body_mocapid[g] >= 0) {
             sh->goal_mocap = m->body_mocapid[g];
+        }
     }
     return 0;
 }
@@ -393,21 +432,26 @@ static int hand_task_create(EnvTask *task, const json_t *options, char *err, siz
                             EnvMjHandKind kind) {
     int rc = 0;
     EnvMjHandShared *sh = calloc(1, sizeof(*sh));
-    if (sh == NULL)
+    if (sh == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     sh->kind = kind;
-    if ((rc = hand_options_read(sh, options, err, err_sz)) != 0)
+    if ((rc = hand_options_read(sh, options, err, err_sz)) != 0) {
         goto out;
+    }
     rc = env_mj_model_load(kind == HAND_BLOCK ? "hand_block.xml" : "hand_reach.xml", &sh->m, err,
                            err_sz);
-    if (rc != 0)
+    if (rc != 0) {
         goto out;
-    if ((rc = hand_model_index(sh, err, err_sz)) != 0)
+    }
+    if ((rc = hand_model_index(sh, err, err_sz)) != 0) {
         goto out;
+    }
     if (sh->vision == HAND_VISION_PIXELS &&
         (rc = env_mj_renderer_create(sh->m, HAND_CAMERA, sh->image_size, sh->image_size,
-                                     &sh->renderer, err, err_sz)) != 0)
+                                     &sh->renderer, err, err_sz)) != 0) {
         goto out;
+    }
     double dt = kind == HAND_BLOCK ? HAND_BLOCK_DT : HAND_REACH_DT;
     sh->substeps = (int)lround(dt / sh->m->opt.timestep);
     if (sh->substeps < 1) {
@@ -421,8 +465,9 @@ static int hand_task_create(EnvTask *task, const json_t *options, char *err, siz
 out:
     if (sh != NULL) {
         env_mj_renderer_destroy(sh->renderer);
-        if (sh->m != NULL)
+        if (sh->m != NULL) {
             mj_deleteModel(sh->m);
+        }
         free(sh);
     }
     return rc;
@@ -430,8 +475,9 @@ out:
 
 static void hand_task_destroy(EnvTask *task) {
     EnvMjHandShared *sh = task->shared;
-    if (sh == NULL)
+    if (sh == NULL) {
         return;
+    }
     env_mj_renderer_destroy(sh->renderer);
     mj_deleteModel(sh->m);
     free(sh);
@@ -447,8 +493,9 @@ static int hand_env_create(const EnvTask *task, void *state, char *err, size_t e
 static void hand_env_destroy(const EnvTask *task, void *state) {
     (void)task;
     EnvMjHandState *st = state;
-    if (st->d != NULL)
+    if (st->d != NULL) {
         mj_deleteData(st->d);
+    }
     st->d = NULL;
 }
 
@@ -457,16 +504,21 @@ static void hand_env_destroy(const EnvTask *task, void *state) {
 /* a reachable fingertip configuration: random actuator targets, forward kinematics */
 static void hand_reach_goal_sample(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng) {
     mjData *d = st->d;
-    for (int a = 0; a < HAND_NACT; a++)
+    for (int a = 0; a < HAND_NACT; a++) {
         st->goal_ctrl[a] = ag_rng_uniform_range(rng, sh->act_lo[a], sh->act_hi[a]);
+    }
     hand_pose_from_ctrl(sh, d, st->goal_ctrl);
     mj_kinematics(sh->m, d);
-    for (int i = 0; i < HAND_NTIP; i++)
-        for (int k = 0; k < 3; k++)
+    for (int i = 0; i < HAND_NTIP; i++) {
+        for (int k = 0; k < 3; k++) {
             st->goal[3 * i + k] = hand_tip(sh, d, i)[k];
-    if (sh->goal_mocap >= 0)
-        for (int i = 0; i < HAND_NTIP && sh->goal_mocap + i < sh->m->nmocap; i++)
+        }
+    }
+    if (sh->goal_mocap >= 0) {
+        for (int i = 0; i < HAND_NTIP && sh->goal_mocap + i < sh->m->nmocap; i++) {
             mju_copy3(d->mocap_pos + 3 * (sh->goal_mocap + i), st->goal + 3 * i);
+        }
+    }
 }
 
 static void hand_block_goal_sample(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng) {
@@ -511,14 +563,16 @@ static void hand_reset(const EnvTask *task, void *state, AgRng *rng, float *obs)
         hand_block_place(sh, st, rng);
         hand_block_goal_sample(sh, st, rng);
     }
-    for (int j = 0; j < HAND_NJOINT; j++)
+    for (int j = 0; j < HAND_NJOINT; j++) {
         d->qpos[sh->jnt_qpos[j]] = sh->rest[j];
+    }
     /* settle: let the hand (and block) come to rest while holding the initial pose */
     env_mj_set_state(m, d, NULL, NULL);
     hand_hold_pose(sh, d);
     env_mj_step(m, d, sh->kind == HAND_BLOCK ? BLOCK_SETTLE : HAND_REACH_SETTLE);
-    if (sh->kind == HAND_BLOCK)
+    if (sh->kind == HAND_BLOCK) {
         st->prev_dist = hand_rot_dist(d->qpos + sh->obj_qpos + 3, st->goal);
+    }
     hand_observe(sh, st, obs);
 }
 
@@ -552,8 +606,9 @@ static void hand_step(const EnvTask *task, void *state, AgRng *rng, const float 
         reward = -dist + HAND_SUCCESS_BONUS * st->success;
         /* other fingertips near the thumb are penalised */
         for (int i = 0; i < HAND_THUMB; i++) {
-            if (i == st->target_finger)
+            if (i == st->target_finger) {
                 continue;
+            }
             double di = hand_dist3(th, hand_tip(sh, d, i));
             reward -=
                 HAND_AUX_WEIGHT * (HAND_AUX_RADIUS - (di < HAND_AUX_RADIUS ? di : HAND_AUX_RADIUS));

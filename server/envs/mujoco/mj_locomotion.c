@@ -129,8 +129,9 @@ static void mj_loco_remember(const EnvMjLocoShared *sh, const mjData *d, EnvMjLo
     if (sh->desc->kind == MJ_LOCO_REACHER) {
         const double *tip = d->xpos + 3 * sh->fingertip_body;
         const double *tgt = d->xpos + 3 * sh->target_body;
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 3; i++) {
             st->tip_vec[i] = tip[i] - tgt[i];
+        }
     }
 }
 
@@ -140,66 +141,85 @@ static void mj_loco_observe(const EnvMjLocoShared *sh, const mjData *d, const En
     int k = 0;
     switch (sh->desc->kind) {
     case MJ_LOCO_INVERTED_PENDULUM:
-        for (int i = 0; i < m->nq; i++)
+        for (int i = 0; i < m->nq; i++) {
             obs[k++] = (float)d->qpos[i];
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             obs[k++] = (float)d->qvel[i];
+        }
         break;
     case MJ_LOCO_INVERTED_DOUBLE_PENDULUM:
         obs[k++] = (float)d->qpos[0];
-        for (int i = 1; i < m->nq; i++)
+        for (int i = 1; i < m->nq; i++) {
             obs[k++] = (float)sin(d->qpos[i]);
-        for (int i = 1; i < m->nq; i++)
+        }
+        for (int i = 1; i < m->nq; i++) {
             obs[k++] = (float)cos(d->qpos[i]);
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             obs[k++] = mj_loco_clip(d->qvel[i], 10.0);
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             obs[k++] = mj_loco_clip(d->qfrc_constraint[i], 10.0);
+        }
         break;
     case MJ_LOCO_REACHER: {
         /* fingertip - target comes from the state (see mj_loco_remember) */
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < 2; i++) {
             obs[k++] = (float)cos(d->qpos[i]);
-        for (int i = 0; i < 2; i++)
+        }
+        for (int i = 0; i < 2; i++) {
             obs[k++] = (float)sin(d->qpos[i]);
+        }
         obs[k++] = (float)d->qpos[2];
         obs[k++] = (float)d->qpos[3];
         obs[k++] = (float)d->qvel[0];
         obs[k++] = (float)d->qvel[1];
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 3; i++) {
             obs[k++] = (float)st->tip_vec[i];
+        }
         break;
     }
     case MJ_LOCO_SWIMMER:
     case MJ_LOCO_HALF_CHEETAH:
     case MJ_LOCO_ANT: {
         int skip = sh->desc->kind == MJ_LOCO_HALF_CHEETAH ? 1 : 2;
-        for (int i = skip; i < m->nq; i++)
+        for (int i = skip; i < m->nq; i++) {
             obs[k++] = (float)d->qpos[i];
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             obs[k++] = (float)d->qvel[i];
+        }
         break;
     }
     case MJ_LOCO_HOPPER:
     case MJ_LOCO_WALKER2D:
-        for (int i = 1; i < m->nq; i++)
+        for (int i = 1; i < m->nq; i++) {
             obs[k++] = (float)d->qpos[i];
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             obs[k++] = mj_loco_clip(d->qvel[i], 10.0);
+        }
         break;
     case MJ_LOCO_HUMANOID:
-        for (int i = 2; i < m->nq; i++)
+        for (int i = 2; i < m->nq; i++) {
             obs[k++] = (float)d->qpos[i];
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             obs[k++] = (float)d->qvel[i];
-        for (int i = 0; i < 10 * m->nbody; i++)
+        }
+        for (int i = 0; i < 10 * m->nbody; i++) {
             obs[k++] = (float)d->cinert[i];
-        for (int i = 0; i < 6 * m->nbody; i++)
+        }
+        for (int i = 0; i < 6 * m->nbody; i++) {
             obs[k++] = (float)d->cvel[i];
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             obs[k++] = (float)d->qfrc_actuator[i];
-        for (int i = 0; i < 6 * m->nbody; i++)
+        }
+        for (int i = 0; i < 6 * m->nbody; i++) {
             obs[k++] = (float)d->cfrc_ext[i];
+        }
         break;
     }
 }
@@ -213,8 +233,9 @@ static int mj_loco_healthy(const EnvMjLocoShared *sh, const mjData *d) {
         /* state vector (qpos, qvel) without its first two entries within (-100, 100) */
         for (int i = 2; i < m->nq + m->nv; i++) {
             double v = i < m->nq ? d->qpos[i] : d->qvel[i - m->nq];
-            if (!(v > -100.0 && v < 100.0))
+            if (!(v > -100.0 && v < 100.0)) {
                 return 0;
+            }
         }
         return z > 0.7 && angle > -0.2 && angle < 0.2;
     }
@@ -223,12 +244,16 @@ static int mj_loco_healthy(const EnvMjLocoShared *sh, const mjData *d) {
         return z > 0.8 && z < 2.0 && angle > -1.0 && angle < 1.0;
     }
     case MJ_LOCO_ANT:
-        for (int i = 0; i < m->nq; i++)
-            if (!isfinite(d->qpos[i]))
+        for (int i = 0; i < m->nq; i++) {
+            if (!isfinite(d->qpos[i])) {
                 return 0;
-        for (int i = 0; i < m->nv; i++)
-            if (!isfinite(d->qvel[i]))
+            }
+        }
+        for (int i = 0; i < m->nv; i++) {
+            if (!isfinite(d->qvel[i])) {
                 return 0;
+            }
+        }
         return d->qpos[2] >= 0.2 && d->qpos[2] <= 1.0;
     case MJ_LOCO_HUMANOID:
         return d->qpos[2] > 1.0 && d->qpos[2] < 2.0;
@@ -239,8 +264,9 @@ static int mj_loco_healthy(const EnvMjLocoShared *sh, const mjData *d) {
 
 static double mj_loco_sq_sum(const float *a, int n) {
     double s = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         s += (double)a[i] * (double)a[i];
+    }
     return s;
 }
 
@@ -254,20 +280,23 @@ static int mj_loco_task_create(EnvTask *task, const json_t *options, char *err, 
                          task->cls->name);
     }
     sh = calloc(1, sizeof(*sh));
-    if (sh == NULL)
+    if (sh == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     sh->desc = desc;
     rc = env_mj_model_load(desc->file, &sh->m, err, err_sz);
-    if (rc != 0)
+    if (rc != 0) {
         goto out;
+    }
     const mjModel *m = sh->m;
     sh->dt = m->opt.timestep * desc->frame_skip;
     sh->tip_site = env_mj_id(m, mjOBJ_SITE, "tip");
     sh->fingertip_body = env_mj_id(m, mjOBJ_BODY, "fingertip");
     sh->target_body = env_mj_id(m, mjOBJ_BODY, "target");
     sh->torso_body = env_mj_id(m, mjOBJ_BODY, "torso");
-    for (int b = 0; b < m->nbody; b++)
+    for (int b = 0; b < m->nbody; b++) {
         sh->total_mass += m->body_mass[b];
+    }
     if ((desc->kind == MJ_LOCO_INVERTED_DOUBLE_PENDULUM && sh->tip_site < 0) ||
         (desc->kind == MJ_LOCO_REACHER && (sh->fingertip_body < 0 || sh->target_body < 0)) ||
         (desc->kind == MJ_LOCO_ANT && sh->torso_body < 0) || m->nu > ENV_MAX_ACTION_DIM) {
@@ -297,8 +326,9 @@ static int mj_loco_task_create(EnvTask *task, const json_t *options, char *err, 
     sh = NULL;
 out:
     if (sh != NULL) {
-        if (sh->m != NULL)
+        if (sh->m != NULL) {
             mj_deleteModel(sh->m);
+        }
         free(sh);
     }
     return rc;
@@ -306,8 +336,9 @@ out:
 
 static void mj_loco_task_destroy(EnvTask *task) {
     EnvMjLocoShared *sh = task->shared;
-    if (sh == NULL)
+    if (sh == NULL) {
         return;
+    }
     mj_deleteModel(sh->m);
     free(sh);
     task->shared = NULL;
@@ -322,8 +353,9 @@ static int mj_loco_env_create(const EnvTask *task, void *state, char *err, size_
 static void mj_loco_env_destroy(const EnvTask *task, void *state) {
     (void)task;
     EnvMjLocoState *st = state;
-    if (st->d != NULL)
+    if (st->d != NULL) {
         mj_deleteData(st->d);
+    }
     st->d = NULL;
 }
 
@@ -336,20 +368,25 @@ static void mj_loco_reset(const EnvTask *task, void *state, AgRng *rng, float *o
     /* qpos starts at qpos0 and qvel at zero after the reset */
     switch (sh->desc->kind) {
     case MJ_LOCO_INVERTED_PENDULUM:
-        for (int i = 0; i < m->nq; i++)
+        for (int i = 0; i < m->nq; i++) {
             d->qpos[i] += ag_rng_uniform_range(rng, -0.01, 0.01);
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             d->qvel[i] += ag_rng_uniform_range(rng, -0.01, 0.01);
+        }
         break;
     case MJ_LOCO_INVERTED_DOUBLE_PENDULUM:
-        for (int i = 0; i < m->nq; i++)
+        for (int i = 0; i < m->nq; i++) {
             d->qpos[i] += ag_rng_uniform_range(rng, -0.1, 0.1);
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             d->qvel[i] += 0.1 * ag_rng_normal(rng);
+        }
         break;
     case MJ_LOCO_REACHER: {
-        for (int i = 0; i < m->nq; i++)
+        for (int i = 0; i < m->nq; i++) {
             d->qpos[i] += ag_rng_uniform_range(rng, -0.1, 0.1);
+        }
         double gx, gy;
         do {
             gx = ag_rng_uniform_range(rng, -0.2, 0.2);
@@ -357,8 +394,9 @@ static void mj_loco_reset(const EnvTask *task, void *state, AgRng *rng, float *o
         } while (sqrt(gx * gx + gy * gy) >= 0.2);
         d->qpos[m->nq - 2] = gx;
         d->qpos[m->nq - 1] = gy;
-        for (int i = 0; i < m->nv; i++)
+        for (int i = 0; i < m->nv; i++) {
             d->qvel[i] += ag_rng_uniform_range(rng, -0.005, 0.005);
+        }
         d->qvel[m->nv - 2] = 0;
         d->qvel[m->nv - 1] = 0;
         break;
@@ -370,18 +408,22 @@ static void mj_loco_reset(const EnvTask *task, void *state, AgRng *rng, float *o
         double s = sh->desc->kind == MJ_LOCO_SWIMMER    ? 0.1
                    : sh->desc->kind == MJ_LOCO_HUMANOID ? 1e-2
                                                         : 5e-3;
-        for (int i = 0; i < m->nq; i++)
+        for (int i = 0; i < m->nq; i++) {
             d->qpos[i] += ag_rng_uniform_range(rng, -s, s);
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             d->qvel[i] += ag_rng_uniform_range(rng, -s, s);
+        }
         break;
     }
     case MJ_LOCO_HALF_CHEETAH:
     case MJ_LOCO_ANT:
-        for (int i = 0; i < m->nq; i++)
+        for (int i = 0; i < m->nq; i++) {
             d->qpos[i] += ag_rng_uniform_range(rng, -0.1, 0.1);
-        for (int i = 0; i < m->nv; i++)
+        }
+        for (int i = 0; i < m->nv; i++) {
             d->qvel[i] += 0.1 * ag_rng_normal(rng);
+        }
         break;
     }
     env_mj_set_state(m, d, NULL, NULL);
@@ -411,16 +453,18 @@ static void mj_loco_step(const EnvTask *task, void *state, AgRng *rng, const flo
         before[0] = d->qpos[0];
         before[1] = m->nq > 1 ? d->qpos[1] : 0.0;
     }
-    for (int i = 0; i < m->nu; i++)
+    for (int i = 0; i < m->nu; i++) {
         d->ctrl[i] = action[i];
+    }
     if (env_mj_step(m, d, sh->desc->frame_skip) != 0) {
         memset(obs, 0, sizeof(float) * (size_t)task->spec.obs_size);
         out->unstable = 1;
         out->terminated = 1;
         return;
     }
-    if (kind == MJ_LOCO_HUMANOID)
+    if (kind == MJ_LOCO_HUMANOID) {
         mj_rnePostConstraint(m, d); /* cfrc_ext is part of the observation */
+    }
 
     mj_loco_remember(sh, d, st);
     double vx = (st->prev_xy[0] - before[0]) / sh->dt;
@@ -458,8 +502,9 @@ static void mj_loco_step(const EnvTask *task, void *state, AgRng *rng, const flo
         break;
     case MJ_LOCO_HUMANOID: {
         double c2 = 0;
-        for (int i = 0; i < m->nu; i++)
+        for (int i = 0; i < m->nu; i++) {
             c2 += d->ctrl[i] * d->ctrl[i];
+        }
         reward = 1.25 * vx + 5.0 - 0.1 * c2;
         out->terminated = !mj_loco_healthy(sh, d);
         break;
@@ -467,9 +512,11 @@ static void mj_loco_step(const EnvTask *task, void *state, AgRng *rng, const flo
     }
     mj_loco_observe(sh, d, st, obs);
     if (kind == MJ_LOCO_INVERTED_PENDULUM) {
-        for (int i = 0; i < task->spec.obs_size; i++)
-            if (!isfinite(obs[i]))
+        for (int i = 0; i < task->spec.obs_size; i++) {
+            if (!isfinite(obs[i])) {
                 out->terminated = 1;
+            }
+        }
     }
     out->reward = (float)reward;
 }

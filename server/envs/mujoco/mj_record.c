@@ -26,11 +26,14 @@ static const EnvClass *const env_mj_record_classes[] = {
 };
 
 int env_mj_task_is_mujoco(const EnvTask *task) {
-    if (task == NULL || task->shared == NULL)
+    if (task == NULL || task->shared == NULL) {
         return 0;
-    for (size_t i = 0; i < sizeof(env_mj_record_classes) / sizeof(env_mj_record_classes[0]); i++)
-        if (task->cls == env_mj_record_classes[i])
+    }
+    for (size_t i = 0; i < sizeof(env_mj_record_classes) / sizeof(env_mj_record_classes[0]); i++) {
+        if (task->cls == env_mj_record_classes[i]) {
             return 1;
+        }
+    }
     return 0;
 }
 
@@ -45,44 +48,50 @@ static mjData *env_mj_record_data(const void *state) {
 int env_mj_recorder_create(const EnvTask *task, int width, int height, EnvMjRenderer **out,
                            char *err, size_t err_sz) {
     *out = NULL;
-    if (!env_mj_task_is_mujoco(task))
+    if (!env_mj_task_is_mujoco(task)) {
         return ag_errorf(err, err_sz, AG_EUNSUPPORTED, "task %s is not a MuJoCo task",
                          task && task->cls ? task->cls->name : "(none)");
+    }
     mjModel *m = env_mj_record_model(task);
     const char *camera = NULL;
-    if (env_mj_id(m, mjOBJ_CAMERA, "track") >= 0)
+    if (env_mj_id(m, mjOBJ_CAMERA, "track") >= 0) {
         camera = "track";
-    else if (env_mj_id(m, mjOBJ_CAMERA, "palm_cam") >= 0)
+    } else if (env_mj_id(m, mjOBJ_CAMERA, "palm_cam") >= 0) {
         camera = "palm_cam";
+    }
     return env_mj_renderer_create(m, camera, width, height, out, err, err_sz);
 }
 
 int env_mj_record_frame(const EnvTask *task, EnvMjRenderer *r, const void *state,
                         unsigned char *rgb) {
-    if (!env_mj_task_is_mujoco(task) || r == NULL || state == NULL)
+    if (!env_mj_task_is_mujoco(task) || r == NULL || state == NULL) {
         return AG_EINVAL;
+    }
     return env_mj_render_rgb(r, env_mj_record_model(task), env_mj_record_data(state), rgb);
 }
 
 static json_t *env_mj_record_vec(const mjtNum *v, int n) {
     json_t *a = json_array();
-    for (int i = 0; i < n && a != NULL; i++)
+    for (int i = 0; i < n && a != NULL; i++) {
         json_array_append_new(a, json_real(v[i]));
+    }
     return a;
 }
 
 static json_t *env_mj_record_fvec(const float *v, int n) {
     json_t *a = json_array();
-    for (int i = 0; i < n && a != NULL; i++)
+    for (int i = 0; i < n && a != NULL; i++) {
         json_array_append_new(a, json_real(v[i]));
+    }
     return a;
 }
 
 json_t *env_mj_record_scene(const EnvTask *task) {
     static const char *const types[] = {"plane",     "hfield",   "sphere", "capsule",
                                         "ellipsoid", "cylinder", "box",    "mesh"};
-    if (!env_mj_task_is_mujoco(task))
+    if (!env_mj_task_is_mujoco(task)) {
         return NULL;
+    }
     const mjModel *m = env_mj_record_model(task);
     json_t *bodies = json_array();
     for (int b = 0; b < m->nbody; b++) {
@@ -107,8 +116,9 @@ json_t *env_mj_record_scene(const EnvTask *task) {
 }
 
 json_t *env_mj_record_poses(const EnvTask *task, const void *state) {
-    if (!env_mj_task_is_mujoco(task) || state == NULL)
+    if (!env_mj_task_is_mujoco(task) || state == NULL) {
         return NULL;
+    }
     const mjModel *m = env_mj_record_model(task);
     const mjData *d = env_mj_record_data(state);
     json_t *poses = json_array();

@@ -44,8 +44,9 @@ static void env_mj_osmesa_open(void) {
     /* small images rendered once per step: llvmpipe's worker threads cost more than they save
      * and would compete with the other ranks; an explicit setting is left alone */
     setenv("LP_NUM_THREADS", "0", 0);
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && env_mj_osmesa.lib == NULL; i++)
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && env_mj_osmesa.lib == NULL; i++) {
         env_mj_osmesa.lib = dlopen(names[i], RTLD_NOW | RTLD_GLOBAL);
+    }
     if (env_mj_osmesa.lib == NULL) {
         snprintf(env_mj_osmesa.error, sizeof(env_mj_osmesa.error),
                  "offscreen rendering needs libOSMesa (Debian: libosmesa6)");
@@ -54,9 +55,10 @@ static void env_mj_osmesa_open(void) {
     env_mj_osmesa.create = (EnvMjOsCreate)dlsym(env_mj_osmesa.lib, "OSMesaCreateContextExt");
     env_mj_osmesa.make_current = (EnvMjOsMakeCurrent)dlsym(env_mj_osmesa.lib, "OSMesaMakeCurrent");
     env_mj_osmesa.destroy = (EnvMjOsDestroy)dlsym(env_mj_osmesa.lib, "OSMesaDestroyContext");
-    if (!env_mj_osmesa.create || !env_mj_osmesa.make_current || !env_mj_osmesa.destroy)
+    if (!env_mj_osmesa.create || !env_mj_osmesa.make_current || !env_mj_osmesa.destroy) {
         snprintf(env_mj_osmesa.error, sizeof(env_mj_osmesa.error),
                  "libOSMesa lacks the context functions");
+    }
 }
 
 static int env_mj_renderer_current(EnvMjRenderer *r) {
@@ -85,19 +87,23 @@ int env_mj_renderer_create(mjModel *m, const char *camera, int width, int height
     EnvMjRenderer *r = NULL;
     *out = NULL;
     pthread_once(&env_mj_osmesa.once, env_mj_osmesa_open);
-    if (env_mj_osmesa.error[0] != '\0')
+    if (env_mj_osmesa.error[0] != '\0') {
         return ag_errorf(err, err_sz, AG_EUNSUPPORTED, "%s", env_mj_osmesa.error);
+    }
     int cam = camera != NULL ? env_mj_id(m, mjOBJ_CAMERA, camera) : -1;
-    if (camera != NULL && cam < 0)
+    if (camera != NULL && cam < 0) {
         return ag_errorf(err, err_sz, AG_EFORMAT, "model has no camera %s", camera);
+    }
     if (width < 8 || height < 8 || width > m->vis.global.offwidth ||
-        height > m->vis.global.offheight)
+        height > m->vis.global.offheight) {
         return ag_errorf(err, err_sz, AG_ERANGE,
                          "image size %dx%d outside 8x8..%dx%d (the model's offscreen buffer)",
                          width, height, m->vis.global.offwidth, m->vis.global.offheight);
+    }
     r = calloc(1, sizeof(*r));
-    if (r == NULL)
+    if (r == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     r->width = width;
     r->height = height;
     r->gl_buffer = calloc(ENV_MJ_GL_SIZE * ENV_MJ_GL_SIZE, 4);
@@ -141,14 +147,18 @@ out:
 }
 
 void env_mj_renderer_destroy(EnvMjRenderer *r) {
-    if (r == NULL)
+    if (r == NULL) {
         return;
-    if (r->ctx != NULL)
+    }
+    if (r->ctx != NULL) {
         env_mj_renderer_current(r);
-    if (r->have_con)
+    }
+    if (r->have_con) {
         mjr_freeContext(&r->con);
-    if (r->have_scene)
+    }
+    if (r->have_scene) {
         mjv_freeScene(&r->scene);
+    }
     if (r->ctx != NULL) {
         /* unbind first: a context destroyed while current leaves Mesa's bindings behind */
         env_mj_osmesa.make_current(NULL, NULL, 0, 0, 0);
@@ -160,8 +170,9 @@ void env_mj_renderer_destroy(EnvMjRenderer *r) {
 }
 
 static int env_mj_render_raw(EnvMjRenderer *r, mjModel *m, mjData *d) {
-    if (env_mj_renderer_current(r) != 0)
+    if (env_mj_renderer_current(r) != 0) {
         return AG_ESIM;
+    }
     mjrRect viewport = {0, 0, r->width, r->height};
     mjv_updateScene(m, d, &r->option, NULL, &r->camera, mjCAT_ALL, &r->scene);
     mjr_setBuffer(mjFB_OFFSCREEN, &r->con);
@@ -172,26 +183,31 @@ static int env_mj_render_raw(EnvMjRenderer *r, mjModel *m, mjData *d) {
 
 int env_mj_render(EnvMjRenderer *r, mjModel *m, mjData *d, float *img) {
     int rc = env_mj_render_raw(r, m, d);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     int w = r->width, h = r->height;
     size_t plane = (size_t)w * (size_t)h;
     for (int y = 0; y < h; y++) {
         const unsigned char *row = r->rgb + (size_t)(h - 1 - y) * (size_t)w * 3;
-        for (int x = 0; x < w; x++)
-            for (int c = 0; c < 3; c++)
+        for (int x = 0; x < w; x++) {
+            for (int c = 0; c < 3; c++) {
                 img[(size_t)c * plane + (size_t)y * (size_t)w + (size_t)x] =
                     (float)row[3 * x + c] * (1.0f / 255.0f);
+            }
+        }
     }
     return 0;
 }
 
 int env_mj_render_rgb(EnvMjRenderer *r, mjModel *m, mjData *d, unsigned char *rgb) {
     int rc = env_mj_render_raw(r, m, d);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     size_t row = (size_t)r->width * 3;
-    for (int y = 0; y < r->height; y++)
+    for (int y = 0; y < r->height; y++) {
         memcpy(rgb + (size_t)y * row, r->rgb + (size_t)(r->height - 1 - y) * row, row);
+    }
     return 0;
 }

@@ -23,8 +23,9 @@ static pthread_once_t env_mj_once = PTHREAD_ONCE_INIT;
 static void env_mj_error_handler(const char *msg) {
     atomic_fetch_add(&env_mj_errors, 1);
     snprintf(env_mj_last_error, sizeof(env_mj_last_error), "%s", msg);
-    if (env_mj_guard != NULL)
+    if (env_mj_guard != NULL) {
         longjmp(*env_mj_guard, 1);
+    }
     /* outside a guard (loading, allocation) the caller checks its result */
     ag_log_error("mujoco: %s", msg);
 }
@@ -32,8 +33,9 @@ static void env_mj_error_handler(const char *msg) {
 static void env_mj_warning_handler(const char *msg) {
     /* the counters in mjData carry the information; keep the log quiet after a few */
     long n = atomic_fetch_add(&env_mj_warnings, 1);
-    if (n < 5)
+    if (n < 5) {
         ag_log_debug("mujoco warning: %s", msg);
+    }
 }
 
 static void env_mj_handlers_install_once(void) {
@@ -53,11 +55,13 @@ int env_mj_model_load_path(const char *path, mjModel **out, char *err, size_t er
     char load_err[512] = "";
     *out = NULL;
     env_mj_handlers_install();
-    if (!ag_fs_exists(path))
+    if (!ag_fs_exists(path)) {
         return ag_errorf(err, err_sz, AG_ENOTFOUND, "model file %s not found", path);
+    }
     mjModel *m = mj_loadXML(path, NULL, load_err, (int)sizeof(load_err));
-    if (m == NULL)
+    if (m == NULL) {
         return ag_errorf(err, err_sz, AG_EFORMAT, "cannot load model %s: %s", path, load_err);
+    }
     *out = m;
     return 0;
 }
@@ -65,8 +69,9 @@ int env_mj_model_load_path(const char *path, mjModel **out, char *err, size_t er
 int env_mj_model_load(const char *file, mjModel **out, char *err, size_t err_sz) {
     char rel[256], path[4096];
     snprintf(rel, sizeof(rel), "models/%s", file);
-    if (ag_fs_data_path(rel, path, sizeof(path)) != 0)
+    if (ag_fs_data_path(rel, path, sizeof(path)) != 0) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "model path for %s too long", file);
+    }
     return env_mj_model_load_path(path, out, err, err_sz);
 }
 
@@ -84,9 +89,10 @@ int env_mj_data_create(mjModel *m, mjData **out, char *err, size_t err_sz) {
     /* allocation failures inside mj_makeData are MuJoCo errors: catch them */
     EnvMjMakeData a = {m, NULL};
     *out = NULL;
-    if (env_mj_guarded(env_mj_make_data, &a) != 0 || a.d == NULL)
+    if (env_mj_guarded(env_mj_make_data, &a) != 0 || a.d == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "cannot allocate simulation data: %s",
                          env_mj_last_error[0] ? env_mj_last_error : "out of memory");
+    }
     *out = a.d;
     return 0;
 }
@@ -99,8 +105,9 @@ int env_mj_step(mjModel *m, mjData *d, int substeps) {
         return AG_ESIM;
     }
     env_mj_guard = &here;
-    for (int i = 0; i < substeps; i++)
+    for (int i = 0; i < substeps; i++) {
         mj_step(m, d);
+    }
     env_mj_guard = saved;
     return env_mj_unstable(m, d) ? AG_ESIM : 0;
 }
@@ -133,26 +140,32 @@ int env_mj_guarded(void (*fn)(void *), void *arg) {
 }
 
 static int env_mj_finite(const mjtNum *v, int n) {
-    for (int i = 0; i < n; i++)
-        if (!isfinite(v[i]))
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(v[i])) {
             return 0;
+        }
+    }
     return 1;
 }
 
 int env_mj_unstable(const mjModel *m, const mjData *d) {
     static const int bad[] = {mjWARN_BADQPOS, mjWARN_BADQVEL, mjWARN_BADQACC, mjWARN_BADCTRL};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (d->warning[bad[i]].number > 0)
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (d->warning[bad[i]].number > 0) {
             return 1;
+        }
+    }
     return !env_mj_finite(d->qpos, m->nq) || !env_mj_finite(d->qvel, m->nv) ||
            !env_mj_finite(d->act, m->na);
 }
 
 int env_mj_set_state(mjModel *m, mjData *d, const mjtNum *qpos, const mjtNum *qvel) {
-    if (qpos != NULL)
+    if (qpos != NULL) {
         mju_copy(d->qpos, qpos, m->nq);
-    if (qvel != NULL)
+    }
+    if (qvel != NULL) {
         mju_copy(d->qvel, qvel, m->nv);
+    }
     memset(d->warning, 0, sizeof(d->warning));
     return env_mj_forward(m, d);
 }

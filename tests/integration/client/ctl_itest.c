@@ -60,8 +60,9 @@ void ctl_itest_runv(CtlRun *r, const char *const *args) {
     snprintf(out_path, sizeof(out_path), "%s/ctl.out", home);
     snprintf(err_path, sizeof(err_path), "%s/ctl.err", home);
     argv[argc++] = exe;
-    for (int i = 0; args[i] && argc < 62; i++)
+    for (int i = 0; args[i] && argc < 62; i++) {
         argv[argc++] = args[i];
+    }
     argv[argc] = NULL;
     fflush(NULL);
     pid = fork();
@@ -70,8 +71,9 @@ void ctl_itest_runv(CtlRun *r, const char *const *args) {
         int in = open(stdin_path[0] ? stdin_path : "/dev/null", O_RDONLY);
         int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0 || err < 0)
+        if (in < 0 || out < 0 || err < 0) {
             _exit(126);
+        }
         dup2(in, 0);
         dup2(out, 1);
         dup2(err, 2);
@@ -90,8 +92,9 @@ void ctl_itest_run(CtlRun *r, const char *first, ...) {
     int n = 0;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
+    for (const char *a = first; a && n < 63; a = va_arg(ap, const char *)) {
         args[n++] = a;
+    }
     va_end(ap);
     args[n] = NULL;
     ctl_itest_runv(r, args);
@@ -118,8 +121,9 @@ long long ctl_itest_submitted_id(const CtlRun *r) {
 
 int ctl_itest_count(const char *text, const char *needle) {
     int n = 0;
-    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
         n++;
+    }
     return n;
 }
 

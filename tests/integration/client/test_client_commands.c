@@ -153,8 +153,9 @@ static char *read_small(const char *path) {
     FILE *f = fopen(path, "r");
     char *buf;
     size_t n;
-    if (!f)
+    if (!f) {
         return NULL;
+    }
     buf = calloc(1, 4096);
     n = buf ? fread(buf, 1, 4095, f) : 0;
     (void)n;

@@ -221,8 +221,9 @@ static char *run_on_tty(const char *const *args, int *code) {
     argv[argc++] = getenv("ITEST_ANGORACTL");
     argv[argc++] = "--data-dir";
     argv[argc++] = d.dir;
-    for (int i = 0; args[i] && argc < 30; i++)
+    for (int i = 0; args[i] && argc < 30; i++) {
         argv[argc++] = args[i];
+    }
     argv[argc] = NULL;
     fflush(NULL);
     pid = forkpty(&master, NULL, NULL, &ws);
@@ -234,10 +235,12 @@ static char *run_on_tty(const char *const *args, int *code) {
     for (;;) {
         char chunk[4096];
         ssize_t n = read(master, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n <= 0)
+        }
+        if (n <= 0) {
             break; /* EIO once the child has gone */
+        }
         if (len + (size_t)n + 1 > cap) {
             cap = (len + (size_t)n + 1) * 2;
             buf = realloc(buf, cap);
@@ -270,8 +273,9 @@ START_TEST(test_watch_on_a_terminal) {
     /* several screens, each cleared first */
     ck_assert_int_ge(ctl_itest_count(out, "\033[H\033[2J"), 3);
     last = out;
-    for (char *p = strstr(out, "\033[H\033[2J"); p; p = strstr(p + 1, "\033[H\033[2J"))
+    for (char *p = strstr(out, "\033[H\033[2J"); p; p = strstr(p + 1, "\033[H\033[2J")) {
         last = p;
+    }
     /* the last screen: finished, full bar across the terminal, a 12-row chart of 12 points */
     ck_assert_ptr_nonnull(strstr(last, "\"tty\" (CartPole): succeeded"));
     ck_assert_ptr_nonnull(strstr(last, "######################################] 100.0%"));

@@ -36,8 +36,9 @@ static long http_post(int port, const char *path, const char *body, size_t len, 
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        if (chunked)
+        if (chunked) {
             h = curl_slist_append(h, "Transfer-Encoding: chunked");
+        }
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     }
     curl_easy_perform(c);
@@ -130,8 +131,9 @@ static int connect_raw(int port) {
 static int closed_within(int fd, int timeout_ms) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     char c;
-    if (poll(&p, 1, timeout_ms) <= 0)
+    if (poll(&p, 1, timeout_ms) <= 0) {
         return 0;
+    }
     return recv(fd, &c, 1, 0) <= 0;
 }
 

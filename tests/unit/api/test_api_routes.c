@@ -88,8 +88,9 @@ static Res call(const char *method, const char *path_query, const char *tok, con
     memset(&r, 0, sizeof(r));
     snprintf(path, sizeof(path), "%s", path_query);
     q = strchr(path_query, '?');
-    if (q)
+    if (q) {
         path[q - path_query] = '\0';
+    }
     req.method = method;
     req.path = path;
     if (tok) {
@@ -259,8 +260,9 @@ START_TEST(test_list_search_sort) {
                  (i + 1) * 1000);
         r = call("POST", "/api/v1/experiments", token, body);
         ck_assert_int_eq(r.status, 201);
-        if (i == 0)
+        if (i == 0) {
             first = json_integer_value(json_object_get(r.json, "id"));
+        }
         res_free(&r);
     }
     /* one row gives the list its latest values and progress */
@@ -301,9 +303,10 @@ START_TEST(test_list_search_sort) {
         r = call("GET", path, read_token, NULL);
         ck_assert_int_eq(r.status, 200);
         items = json_object_get(r.json, "items");
-        if (seen == 0)
+        if (seen == 0) {
             ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "name")),
                              "WALKER-c");
+        }
         seen += json_array_size(items);
         nc = json_object_get(r.json, "next_cursor");
         ck_assert(json_is_string(nc) || json_is_null(nc));
@@ -344,8 +347,9 @@ START_TEST(test_list_search_sort) {
                 ck_assert_str_eq(json_string_value(json_array_get(en, 8)), "progress");
                 found |= 1;
             }
-            if (pn && (!strcmp(pn, "q") || !strcmp(pn, "order") || !strcmp(pn, "cursor")))
+            if (pn && (!strcmp(pn, "q") || !strcmp(pn, "order") || !strcmp(pn, "cursor"))) {
                 found |= 2;
+            }
         }
         ck_assert_int_eq(found, 3);
     }
@@ -493,8 +497,9 @@ START_TEST(test_openapi_and_tokens) {
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(json_string_value(json_object_get(r.json, "openapi")), "3.0.3");
     paths = json_object_get(r.json, "paths");
-    for (int i = 0; routes[i]; i++)
+    for (int i = 0; routes[i]; i++) {
         ck_assert_msg(json_object_get(paths, routes[i]) != NULL, "%s missing", routes[i]);
+    }
     /* health is the one route without security */
     ck_assert_int_eq(
         json_array_size(json_object_get(

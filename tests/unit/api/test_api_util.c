@@ -31,8 +31,9 @@ START_TEST(test_token_generate) {
     ck_assert_uint_eq(strlen(a), API_TOKEN_LEN);
     ck_assert(strncmp(a, "ang_", 4) == 0);
     ck_assert_str_ne(a, b);
-    for (int i = 4; i < API_TOKEN_LEN; i++)
+    for (int i = 4; i < API_TOKEN_LEN; i++) {
         ck_assert(strchr("0123456789abcdef", a[i]) != NULL);
+    }
 }
 END_TEST
 

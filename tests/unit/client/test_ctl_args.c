@@ -18,8 +18,9 @@ static int parse(CtlArgs *a, const char *const *words) {
     char *argv[64];
     int argc = 0;
     argv[argc++] = (char *)"angoractl";
-    for (int i = 0; words[i]; i++)
+    for (int i = 0; words[i]; i++) {
         argv[argc++] = (char *)words[i];
+    }
     argv[argc] = NULL;
     err[0] = '\0';
     return ctl_args_parse(argc, argv, a, err, sizeof(err));
@@ -37,8 +38,9 @@ START_TEST(test_every_command_known) {
         ck_assert_str_eq(c->name, names[i]);
         ck_assert_ptr_nonnull(c->summary);
     }
-    for (const CtlCommandDef *c = ctl_commands; c->name; c++)
+    for (const CtlCommandDef *c = ctl_commands; c->name; c++) {
         n++;
+    }
     ck_assert_int_eq(n, 16);
     ck_assert_ptr_null(ctl_command_find("list"));
 }

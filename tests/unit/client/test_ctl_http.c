@@ -30,25 +30,29 @@ static void *serve_one(void *ud) {
     Server *s = ud;
     int c = accept(s->fd, NULL, NULL);
     size_t want = 0;
-    if (c < 0)
+    if (c < 0) {
         return NULL;
+    }
     for (;;) {
         ssize_t n = read(c, s->request + s->request_len, sizeof(s->request) - 1 - s->request_len);
         char *end;
-        if (n <= 0)
+        if (n <= 0) {
             break;
+        }
         s->request_len += (size_t)n;
         s->request[s->request_len] = '\0';
         end = strstr(s->request, "\r\n\r\n");
         if (end) {
             const char *cl = strstr(s->request, "Content-Length: ");
             want = (size_t)(end + 4 - s->request) + (cl ? (size_t)atoi(cl + 16) : 0);
-            if (s->request_len >= want)
+            if (s->request_len >= want) {
                 break;
+            }
         }
     }
-    if (write(c, s->reply, strlen(s->reply)) < 0)
+    if (write(c, s->reply, strlen(s->reply)) < 0) {
         perror("write");
+    }
     close(c);
     return NULL;
 }

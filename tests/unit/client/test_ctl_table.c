@@ -166,8 +166,9 @@ static const char *plot_row(char *chart, int r) {
 START_TEST(test_chart_rising) {
     double ys[10];
     char out[4096], copy[4096];
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 10; i++) {
         ys[i] = i;
+    }
     ck_assert_int_eq(ctl_chart_render(ys, 10, 10, 5, out, sizeof(out)), 0);
     strcpy(copy, out);
     /* the lowest point bottom left, the highest top right, one mark per column */
@@ -177,8 +178,9 @@ START_TEST(test_chart_rising) {
     ck_assert_int_eq(plot_row(copy, 4)[9], ' ');
     {
         int marks = 0;
-        for (const char *p = out; *p; p++)
+        for (const char *p = out; *p; p++) {
             marks += *p == '*';
+        }
         ck_assert_int_eq(marks, 10);
     }
     /* the y axis is labelled with the top and bottom values */
@@ -187,8 +189,9 @@ START_TEST(test_chart_rising) {
     /* 5 rows, no trailing newline */
     {
         int lines = 1;
-        for (const char *p = out; *p; p++)
+        for (const char *p = out; *p; p++) {
             lines += *p == '\n';
+        }
         ck_assert_int_eq(lines, 5);
         ck_assert_int_ne(out[strlen(out) - 1], '\n');
     }
@@ -199,20 +202,24 @@ START_TEST(test_chart_many_points_and_gaps) {
     double ys[1000];
     char out[8192];
     int marks = 0;
-    for (int i = 0; i < 1000; i++)
+    for (int i = 0; i < 1000; i++) {
         ys[i] = i % 100 == 0 ? NAN : sin(i / 100.0);
+    }
     ck_assert_int_eq(ctl_chart_render(ys, 1000, 50, 8, out, sizeof(out)), 0);
-    for (const char *p = out; *p; p++)
+    for (const char *p = out; *p; p++) {
         marks += *p == '*';
+    }
     /* every column has points: one mark per column */
     ck_assert_int_eq(marks, 50);
     /* a flat series sits on one row */
-    for (int i = 0; i < 20; i++)
+    for (int i = 0; i < 20; i++) {
         ys[i] = 3.0;
+    }
     ck_assert_int_eq(ctl_chart_render(ys, 20, 20, 4, out, sizeof(out)), 0);
     marks = 0;
-    for (const char *p = out; *p; p++)
+    for (const char *p = out; *p; p++) {
         marks += *p == '*';
+    }
     ck_assert_int_eq(marks, 20);
     /* fewer points than columns: each point spans its share of the width */
     ys[0] = 0;
@@ -220,8 +227,9 @@ START_TEST(test_chart_many_points_and_gaps) {
     ys[2] = 2;
     ck_assert_int_eq(ctl_chart_render(ys, 3, 9, 3, out, sizeof(out)), 0);
     marks = 0;
-    for (const char *p = out; *p; p++)
+    for (const char *p = out; *p; p++) {
         marks += *p == '*';
+    }
     ck_assert_int_eq(marks, 9);
     ck_assert_int_eq(plot_row(out, 2)[0], '*');
     ck_assert_int_eq(plot_row(out, 2)[2], '*');

@@ -15,12 +15,14 @@ START_TEST(test_series_until_full) {
     CtlSeries s;
     ck_assert_int_eq(ctl_series_init(&s, 8), 0);
     ck_assert(isnan(s.best));
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++) {
         ctl_series_add(&s, i);
+    }
     ck_assert_uint_eq(s.n, 8);
     ck_assert_uint_eq(s.stride, 1);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++) {
         ck_assert(s.ys[i] == i);
+    }
     ck_assert(s.best == 7);
     ck_assert_int_eq(s.seen, 8);
     ctl_series_free(&s);
@@ -31,20 +33,23 @@ END_TEST
 START_TEST(test_series_decimates) {
     CtlSeries s;
     ck_assert_int_eq(ctl_series_init(&s, 8), 0);
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 9; i++) {
         ctl_series_add(&s, i);
+    }
     /* full at 8: the odd points 1,3,5,7 stay, then 8 */
     ck_assert_uint_eq(s.stride, 2);
     ck_assert_uint_eq(s.n, 5);
     ck_assert(s.ys[0] == 1 && s.ys[3] == 7 && s.ys[4] == 8);
     /* from now on every second point: 10, 12, 14 fill it again */
-    for (int i = 9; i < 15; i++)
+    for (int i = 9; i < 15; i++) {
         ctl_series_add(&s, i);
+    }
     ck_assert_uint_eq(s.n, 8);
     ck_assert(s.ys[5] == 10 && s.ys[7] == 14);
     /* a long run stays bounded, spread over its whole length, and keeps its best */
-    for (int i = 15; i < 100000; i++)
+    for (int i = 15; i < 100000; i++) {
         ctl_series_add(&s, i == 500 ? 1e9 : (double)i);
+    }
     ck_assert_uint_le(s.n, 8);
     ck_assert_uint_ge(s.n, 4);
     ck_assert(s.ys[s.n - 1] > 50000);

@@ -28,8 +28,9 @@ static void hash_hex(const char *text, char out[65]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned md_len = 0;
     ck_assert(EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL));
-    for (unsigned i = 0; i < 32; i++)
+    for (unsigned i = 0; i < 32; i++) {
         snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
 }
 
 static void setup(void) {
@@ -84,8 +85,9 @@ static void rows_add(int64_t id, int n) {
                                        err, sizeof(err)) == 0,
                   "%s", err);
     ck_assert_uint_eq(added, (size_t)n);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         stream_publish_row(stream, id, first + i, text[i], lens[i]);
+    }
 }
 
 static void finish(int64_t id, const char *state) {

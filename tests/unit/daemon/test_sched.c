@@ -69,8 +69,9 @@ static void tick_until(Sched *s, int64_t id, const char *want, double timeout_s)
     StoreRun r;
     while (ag_time_now() - t0 < timeout_s) {
         sched_tick(s);
-        if (!strcmp(state(id, &r), want))
+        if (!strcmp(state(id, &r), want)) {
             return;
+        }
         ag_time_sleep(0.02);
     }
     ck_abort_msg("experiment %lld is %s, expected %s", (long long)id, r.state, want);

@@ -96,8 +96,9 @@ START_TEST(test_specs) {
         ck_assert_int_eq(s->max_episode_steps, want[k].max_steps);
         assert_near(s->control_dt, want[k].dt, 1e-15, want[k].name);
         ck_assert_int_eq(s->num_metrics, want[k].metrics);
-        if (want[k].metrics)
+        if (want[k].metrics) {
             ck_assert_str_eq(s->metric_names[0], "success");
+        }
         env_task_destroy(&t);
     }
 }
@@ -183,8 +184,9 @@ START_TEST(test_cartpole_termination) {
         if (cases[k].terminated) {
             /* the last observation is beyond a threshold, the fresh one near zero */
             ck_assert(fabsf(r->final_obs[0]) > 2.4f || fabsf(r->final_obs[2]) > (float)limit);
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 4; i++) {
                 ck_assert(fabsf(r->obs[i]) <= 0.05f);
+            }
         }
         rig_close(r);
     }
@@ -194,7 +196,7 @@ END_TEST
 START_TEST(test_cartpole_reset_distribution) {
     Rig *r = rig_open("CartPole", NULL, 500, 7);
     double mean[4] = {0}, lo = 1, hi = -1;
-    for (int i = 0; i < 500; i++)
+    for (int i = 0; i < 500; i++) {
         for (int k = 0; k < 4; k++) {
             float v = r->obs[i * 4 + k];
             ck_assert(v >= -0.05f && v <= 0.05f);
@@ -202,8 +204,10 @@ START_TEST(test_cartpole_reset_distribution) {
             lo = fmin(lo, v);
             hi = fmax(hi, v);
         }
-    for (int k = 0; k < 4; k++)
+    }
+    for (int k = 0; k < 4; k++) {
         ck_assert_msg(fabs(mean[k]) < 0.006, "mean %d = %g", k, mean[k]);
+    }
     ck_assert(lo < -0.048 && hi > 0.048); /* uniform over the whole range */
     rig_close(r);
 }
@@ -288,8 +292,9 @@ START_TEST(test_acrobot_step_reference) {
         rig_set(r, start, 4);
         r->actions[0] = (float)a;
         rig_step(r);
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 4; k++) {
             assert_near(rig_get(r, k), want[a][k], 1e-13, "acrobot state");
+        }
         ck_assert_float_eq_tol(r->obs[0], (float)cos(want[a][0]), 1e-7f);
         ck_assert_float_eq_tol(r->obs[1], (float)sin(want[a][0]), 1e-7f);
         ck_assert_float_eq_tol(r->obs[2], (float)cos(want[a][1]), 1e-7f);
@@ -345,12 +350,14 @@ START_TEST(test_acrobot_limits_and_reset) {
     /* speeds are bounded at 4 pi and 9 pi, angles wrapped to [-pi, pi] */
     static const double fast[4] = {3.1, -3.1, 12.5, 28.2};
     rig_set(r, fast, 4);
-    for (int i = 0; i < 200; i++)
+    for (int i = 0; i < 200; i++) {
         r->actions[i] = 2.0f;
+    }
     for (int t = 0; t < 30; t++) {
         rig_step(r);
-        if (r->term[0])
+        if (r->term[0]) {
             break;
+        }
         ck_assert(fabs(rig_get(r, 0)) <= PI && fabs(rig_get(r, 1)) <= PI);
         ck_assert(fabs(rig_get(r, 2)) <= 4 * PI && fabs(rig_get(r, 3)) <= 9 * PI);
     }
@@ -441,8 +448,9 @@ START_TEST(test_pendulum_reset_and_limit) {
     ck_assert(lo < -2.8 && hi > 2.8); /* start angles cover the circle */
     /* never terminates; truncates at 200 with rewards within [-16.2736044, 0] */
     for (int t = 1; t <= 200; t++) {
-        for (int i = 0; i < 300; i++)
+        for (int i = 0; i < 300; i++) {
             r->actions[i] = (float)((i % 5) - 2);
+        }
         rig_step(r);
         for (int i = 0; i < 300; i++) {
             ck_assert_int_eq(r->term[i], 0);
@@ -564,17 +572,20 @@ START_TEST(test_mountain_car_energy_pumping_reaches_goal) {
     Rig *r = rig_open("MountainCarContinuous", NULL, 16, 23);
     int reached[16] = {0};
     for (int t = 0; t < 999; t++) {
-        for (int i = 0; i < 16; i++)
+        for (int i = 0; i < 16; i++) {
             r->actions[i] = r->obs[i * 2 + 1] >= 0.0f ? 1.0f : -1.0f;
+        }
         rig_step(r);
-        for (int i = 0; i < 16; i++)
+        for (int i = 0; i < 16; i++) {
             if (r->term[i]) {
                 reached[i] = 1;
                 ck_assert(r->rewards[i] > 99.0f);
             }
+        }
     }
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 16; i++) {
         ck_assert_msg(reached[i], "env %d never reached the goal", i);
+    }
     rig_close(r);
 }
 END_TEST
@@ -591,8 +602,9 @@ START_TEST(test_multi_step_reference) {
     }
     static const double cp_want[4] = {0.079371956202396246, -0.043534045904477209,
                                       0.10443610973265614, 0.56190625958620133};
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
         assert_near(rig_get(r, k), cp_want[k], 1e-13, "cartpole after 50 steps");
+    }
     rig_close(r);
 
     static const double ac_start[4] = {0.05, -0.03, 0.02, 0.01};
@@ -606,8 +618,9 @@ START_TEST(test_multi_step_reference) {
     }
     static const double ac_want[4] = {-0.049687573077596608, 0.013060573033816039,
                                       0.033212860728022112, -0.29456356922833116};
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
         assert_near(rig_get(r, k), ac_want[k], 1e-11, "acrobot after 25 steps");
+    }
     rig_close(r);
 
     static const double pe_start[2] = {1.0, 0.0};
@@ -656,10 +669,11 @@ START_TEST(test_same_seed_same_trajectory) {
         for (int t = 0; t < 600; t++) {
             for (int i = 0; i < 4; i++) {
                 float v = (float)((t * 13 + i * 5) % 3);
-                if (a->task.spec.action_kind == ENV_ACTION_BOX)
+                if (a->task.spec.action_kind == ENV_ACTION_BOX) {
                     v = v - 1.0f;
-                else if (v >= (float)a->task.spec.action_choices[0])
+                } else if (v >= (float)a->task.spec.action_choices[0]) {
                     v = 0.0f;
+                }
                 a->actions[i] = b->actions[i] = c->actions[i] = v;
             }
             rig_step(a);

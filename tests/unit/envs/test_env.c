@@ -57,10 +57,12 @@ static void fake_step(const EnvTask *task, void *state, AgRng *rng, const float 
     out->reward = (float)s->t;
     out->terminated = sh->term_at > 0 && s->t == sh->term_at;
     out->unstable = sh->unstable_at > 0 && s->t == sh->unstable_at;
-    if (sh->nan_obs_at > 0 && s->t == sh->nan_obs_at)
+    if (sh->nan_obs_at > 0 && s->t == sh->nan_obs_at) {
         obs[1] = NAN;
-    if (sh->nan_reward_at > 0 && s->t == sh->nan_reward_at)
+    }
+    if (sh->nan_reward_at > 0 && s->t == sh->nan_reward_at) {
         out->reward = NAN;
+    }
 }
 
 static void fake_metrics(const EnvTask *task, const void *state, float *metrics) {
@@ -73,8 +75,9 @@ static void fake_metrics(const EnvTask *task, const void *state, float *metrics)
 static int fake_env_create(const EnvTask *task, void *state, char *err, size_t err_sz) {
     (void)task;
     (void)state;
-    if (fake_env_created == fake_env_fail_at)
+    if (fake_env_created == fake_env_fail_at) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "fake env %d refused", fake_env_created);
+    }
     fake_env_created++;
     return AG_OK;
 }
@@ -209,8 +212,9 @@ START_TEST(test_registry_lookup) {
         const EnvClass *a = env_registry_at(i);
         ck_assert(a->task_create && a->reset && a->step && a->summary && a->state_size > 0);
         ck_assert_ptr_eq(env_registry_find(a->name), a);
-        for (int j = i + 1; j < env_registry_count(); j++)
+        for (int j = i + 1; j < env_registry_count(); j++) {
             ck_assert_str_ne(a->name, env_registry_at(j)->name);
+        }
     }
 }
 END_TEST
@@ -327,12 +331,14 @@ START_TEST(test_spec_helpers) {
     ck_assert_int_eq(env_spec_add_sensation(&spec, "", 1, 1, 1, 0), AG_EINVAL);
     ck_assert_int_eq(
         env_spec_add_sensation(&spec, "a_name_that_is_far_too_long_to_fit", 1, 1, 1, 0), AG_EINVAL);
-    for (int i = 2; i < ENV_MAX_SENSATIONS; i++)
+    for (int i = 2; i < ENV_MAX_SENSATIONS; i++) {
         ck_assert_int_eq(env_spec_add_sensation(&spec, "x", 1, 1, 1, 0), AG_OK);
+    }
     ck_assert_int_eq(env_spec_add_sensation(&spec, "x", 1, 1, 1, 0), AG_ETOOBIG);
     ck_assert_int_eq(spec.num_sensations, ENV_MAX_SENSATIONS);
-    for (int i = 0; i < ENV_MAX_METRICS; i++)
+    for (int i = 0; i < ENV_MAX_METRICS; i++) {
         ck_assert_int_eq(env_spec_add_metric(&spec, "m"), AG_OK);
+    }
     ck_assert_int_eq(env_spec_add_metric(&spec, "m"), AG_ETOOBIG);
     EnvSpec fresh;
     memset(&fresh, 0, sizeof fresh);
@@ -392,8 +398,9 @@ START_TEST(test_registry_describe) {
         const char *name = json_string_value(json_object_get(e, "name"));
         ck_assert_ptr_nonnull(name);
         ck_assert(json_is_string(json_object_get(e, "summary")));
-        if (json_object_get(e, "error"))
+        if (json_object_get(e, "error")) {
             continue; /* a task whose data is missing here is listed with its reason */
+        }
         ck_assert(json_is_array(json_object_get(e, "sensations")));
         ck_assert(json_is_object(json_object_get(e, "action")));
         ck_assert(json_is_integer(json_object_get(e, "max_episode_steps")));
@@ -481,8 +488,9 @@ START_TEST(test_batch_seeding) {
     ck_assert_int_ne(memcmp(a.obs, d.obs, 4 * sizeof(float)), 0);
     /* same seed, same actions: same trajectory through resets */
     for (int t = 0; t < 300; t++) {
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4; i++) {
             a.actions[i] = b.actions[i] = (float)((t * 7 + i * 3) % 5 < 2);
+        }
         rig_step(&a);
         rig_step(&b);
         ck_assert_int_eq(memcmp(a.obs, b.obs, 16 * sizeof(float)), 0);
@@ -502,8 +510,9 @@ START_TEST(test_batch_reset_clears_episodes) {
     fake_task_init(&task, &fake_class, &sh, ENV_ACTION_BOX, 0);
     Rig r;
     rig_open(&r, &task, 2, 1, 0);
-    for (int t = 0; t < 5; t++)
+    for (int t = 0; t < 5; t++) {
         rig_step(&r);
+    }
     ck_assert_int_eq(r.batch.episode_steps[1], 5);
     ck_assert_double_eq(r.batch.episode_returns[1], 15.0);
     env_batch_reset(&r.batch, r.obs);
@@ -627,8 +636,9 @@ START_TEST(test_batch_truncation) {
     Rig r;
     rig_open(&r, &task, 1, 5, 0);
     /* a termination on the limit's step is a termination, not a truncation */
-    for (int t = 0; t < 4; t++)
+    for (int t = 0; t < 4; t++) {
         rig_step(&r);
+    }
     ck_assert_int_eq(r.term[0], 1);
     ck_assert_int_eq(r.trunc[0], 0);
     rig_close(&r);
@@ -640,8 +650,9 @@ START_TEST(test_batch_truncation) {
         rig_step(&r);
         ck_assert_int_eq(r.term[0], 0);
         ck_assert_int_eq(r.trunc[0], t == 4 || t == 8);
-        if (t == 4)
+        if (t == 4) {
             ck_assert_float_eq(r.final_obs[0], 4.0f);
+        }
     }
     EnvBatchStats st;
     env_batch_stats_take(&r.batch, &st);
@@ -657,8 +668,9 @@ START_TEST(test_batch_stats) {
     fake_task_init(&task, &fake_class, &sh, ENV_ACTION_BOX, 0);
     Rig r;
     rig_open(&r, &task, 3, 5, 0);
-    for (int t = 0; t < 7; t++)
+    for (int t = 0; t < 7; t++) {
         rig_step(&r);
+    }
     /* 3 environments x 2 finished episodes of return 1 + 2 + 3 = 6 */
     EnvBatchStats st;
     env_batch_stats_take(&r.batch, &st);
@@ -721,8 +733,9 @@ START_TEST(test_batch_unstable) {
     sh.nan_obs_at = 0;
     sh.nan_reward_at = 3;
     rig_open(&r, &task, 1, 5, 0);
-    for (int t = 0; t < 3; t++)
+    for (int t = 0; t < 3; t++) {
         rig_step(&r);
+    }
     ck_assert_int_eq(r.term[0], 1);
     ck_assert_float_eq(r.rewards[0], 0.0f);
     env_batch_stats_take(&r.batch, &st);
@@ -749,8 +762,9 @@ END_TEST
 /* runs n steps of a CartPole rig with a fixed action pattern, recording observations */
 static void cartpole_run(Rig *r, int t0, int n, float *trace) {
     for (int t = 0; t < n; t++) {
-        for (int i = 0; i < r->n; i++)
+        for (int i = 0; i < r->n; i++) {
             r->actions[i] = (float)(((t0 + t) * 5 + i) % 3 == 0);
+        }
         rig_step(r);
         memcpy(trace + (size_t)t * r->n * 4, r->obs, (size_t)r->n * 4 * sizeof(float));
     }
@@ -846,8 +860,9 @@ START_TEST(test_snapshot_class_hooks) {
     fake_env_fail_at = -1;
     Rig a, b;
     rig_open(&a, &task, 2, 3, 0);
-    for (int t = 0; t < 7; t++)
+    for (int t = 0; t < 7; t++) {
         rig_step(&a);
+    }
     size_t size = env_batch_snapshot_size(&a.batch);
     /* the class's own size is used, not state_size */
     size_t size_plain_hdr = size - 2 * fake_snapshot_size(&task);

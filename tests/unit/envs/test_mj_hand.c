@@ -34,8 +34,9 @@ static int hand_open_opts(HandEnv *e, const EnvClass *cls, const char *opts, uin
     json_t *o = opts ? json_loads(opts, 0, NULL) : NULL;
     int rc = cls->task_create(&e->task, o, err, err_sz);
     json_decref(o);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     e->sh = e->task.shared;
     e->st = calloc(1, cls->state_size);
     ck_assert_int_eq(cls->env_create(&e->task, e->st, err, err_sz), 0);
@@ -71,9 +72,11 @@ static float hand_metric(HandEnv *e) {
 }
 
 static const EnvSensation *hand_sensation(const HandEnv *e, const char *name) {
-    for (int i = 0; i < e->task.spec.num_sensations; i++)
-        if (strcmp(e->task.spec.sensations[i].name, name) == 0)
+    for (int i = 0; i < e->task.spec.num_sensations; i++) {
+        if (strcmp(e->task.spec.sensations[i].name, name) == 0) {
             return &e->task.spec.sensations[i];
+        }
+    }
     return NULL;
 }
 
@@ -82,29 +85,33 @@ START_TEST(test_hand_model_structure) {
     mjModel *m = NULL;
     ck_assert_int_eq(env_mj_model_load("hand.xml", &m, err, sizeof(err)), 0);
     int hinges = 0;
-    for (int j = 0; j < m->njnt; j++)
+    for (int j = 0; j < m->njnt; j++) {
         hinges += m->jnt_type[j] == mjJNT_HINGE;
+    }
     ck_assert_int_eq(hinges, 24);
     ck_assert_int_eq(m->njnt, 24);
     ck_assert_int_eq(m->nu, 20);
     /* a touch sensor on every phalanx (3 per finger and thumb), the little finger's metacarpal
      * and the palm */
     int touch = 0;
-    for (int s = 0; s < m->nsensor; s++)
+    for (int s = 0; s < m->nsensor; s++) {
         touch += m->sensor_type[s] == mjSENS_TOUCH;
+    }
     ck_assert_int_eq(touch, 17);
     static const char *const phalanges[] = {"ff", "mf", "rf", "lf", "th"};
     static const char *const parts[] = {"proximal", "middle", "distal"};
-    for (int f = 0; f < 5; f++)
+    for (int f = 0; f < 5; f++) {
         for (int p = 0; p < 3; p++) {
             char name[64];
             snprintf(name, sizeof(name), "touch_%s%s", phalanges[f], parts[p]);
             ck_assert_msg(mj_name2id(m, mjOBJ_SENSOR, name) >= 0, "no sensor %s", name);
         }
+    }
     ck_assert_int_ge(mj_name2id(m, mjOBJ_SENSOR, "touch_palm"), 0);
     static const char *const tips[] = {"S_fftip", "S_mftip", "S_rftip", "S_lftip", "S_thtip"};
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         ck_assert_int_ge(mj_name2id(m, mjOBJ_SITE, tips[i]), 0);
+    }
     ck_assert_int_ge(mj_name2id(m, mjOBJ_CAMERA, "palm_cam"), 0);
     /* the two distal joints of each long finger share one actuator through a tendon */
     int tendon_acts = 0;
@@ -143,11 +150,13 @@ START_TEST(test_block_scene_structure) {
     int faces = 0;
     float colours[16][4];
     for (int g = 0; g < m->ngeom; g++) {
-        if (m->geom_bodyid[g] == goal)
+        if (m->geom_bodyid[g] == goal) {
             ck_assert(m->geom_contype[g] == 0 && m->geom_conaffinity[g] == 0);
+        }
         if (m->geom_bodyid[g] == obj && g != cube) {
-            for (int k = 0; k < faces; k++)
+            for (int k = 0; k < faces; k++) {
                 ck_assert(memcmp(colours[k], m->geom_rgba + 4 * g, sizeof(colours[k])) != 0);
+            }
             memcpy(colours[faces++], m->geom_rgba + 4 * g, sizeof(colours[0]));
         }
     }
@@ -187,8 +196,9 @@ START_TEST(test_specs_and_options) {
     ck_assert_int_eq(e.task.spec.action_choices[7], 11);
     /* bin 10 of 11 is the top of the range, bin 5 the centre (absolute control) */
     float a[20];
-    for (int i = 0; i < 20; i++)
+    for (int i = 0; i < 20; i++) {
         a[i] = i == 0 ? 10.0f : 5.0f;
+    }
     hand_step(&e, a);
     ck_assert_double_eq_tol(e.st->d->ctrl[0], e.sh->act_hi[0], 1e-9);
     ck_assert_double_eq_tol(e.st->d->ctrl[3], 0.5 * (e.sh->act_lo[3] + e.sh->act_hi[3]), 1e-9);
@@ -210,16 +220,20 @@ START_TEST(test_specs_and_options) {
     ck_assert_int_eq(tips->size, 15);
     ck_assert_int_eq(tips->critic_only, 0);
     ck_assert_int_eq(e.task.spec.obs_size, 48 + 15 + 15);
-    for (int i = 0; i < 5; i++)
-        for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 5; i++) {
+        for (int c = 0; c < 3; c++) {
             ck_assert_float_eq(e.obs[tips->offset + 3 * i + c],
                                (float)e.st->d->site_xpos[3 * e.sh->tip_site[i] + c]);
+        }
+    }
     float before = e.obs[tips->offset];
     float bend[20];
-    for (int i = 0; i < 20; i++)
+    for (int i = 0; i < 20; i++) {
         bend[i] = 1.0f;
-    for (int t = 0; t < 10; t++)
+    }
+    for (int t = 0; t < 10; t++) {
         hand_step(&e, bend);
+    }
     ck_assert(fabsf(e.obs[tips->offset] - before) > 1e-3f);
     ck_assert_float_eq(e.obs[tips->offset + 14],
                        (float)e.st->d->site_xpos[3 * e.sh->tip_site[4] + 2]);
@@ -228,8 +242,9 @@ START_TEST(test_specs_and_options) {
     hand_open(&e, &env_mj_hand_free_reach_class, "{\"finger\": \"ring\"}", 1);
     const EnvSensation *g = hand_sensation(&e, "goal");
     ck_assert_int_eq(g->size, 5);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         ck_assert(e.obs[g->offset + i] == (i == 2 ? 1.0f : 0.0f));
+    }
     hand_close(&e);
 
     /* bad options: each refused with a message naming the option */
@@ -266,8 +281,9 @@ END_TEST
 
 static double hand_max_abs(const double *v, int n) {
     double m = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         m = fabs(v[i]) > m ? fabs(v[i]) : m;
+    }
     return m;
 }
 
@@ -285,23 +301,27 @@ START_TEST(test_resets_are_settled) {
         ck_assert_int_eq(env_mj_unstable(e.sh->m, d), 0);
         /* the goal is a unit quaternion, shown by the goal cube */
         double n = 0;
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4; i++) {
             n += e.st->goal[i] * e.st->goal[i];
+        }
         ck_assert_double_eq_tol(n, 1.0, 1e-9);
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4; i++) {
             ck_assert_double_eq_tol(d->mocap_quat[4 * e.sh->goal_mocap + i], e.st->goal[i], 1e-12);
+        }
         /* holding still keeps it on the palm for a second */
         float zero[20] = {0};
-        for (int t = 0; t < 12; t++)
+        for (int t = 0; t < 12; t++) {
             ck_assert_int_eq(hand_step(&e, zero).terminated, 0);
+        }
         ck_assert(obj[2] > e.sh->drop_z + 0.02);
         hand_close(&e);
     }
     HandEnv r;
     hand_open(&r, &env_mj_hand_reach_class, NULL, 3);
     ck_assert(hand_max_abs(r.st->d->qvel, 24) < 0.5);
-    for (int i = 0; i < r.task.spec.obs_size; i++)
+    for (int i = 0; i < r.task.spec.obs_size; i++) {
         ck_assert(isfinite(r.obs[i]));
+    }
     hand_close(&r);
 }
 END_TEST
@@ -318,8 +338,9 @@ START_TEST(test_same_seed_same_trajectory) {
         ag_rng_seed(&r, 4, 4);
         float act[20];
         for (int t = 0; t < 10; t++) {
-            for (int i = 0; i < 20; i++)
+            for (int i = 0; i < 20; i++) {
                 act[i] = (float)ag_rng_uniform_range(&r, -1, 1);
+            }
             EnvStep s1 = hand_step(&a, act), s2 = hand_step(&b, act);
             ck_assert(s1.reward == s2.reward);
             ck_assert_mem_eq(a.obs, b.obs, n);
@@ -344,15 +365,17 @@ START_TEST(test_reach_goal_pose_succeeds) {
         EnvStep st = hand_step(&e, a);
         ck_assert(st.reward < 0);
         ck_assert_int_eq(e.st->success, 0);
-        for (int t = 0; t < 40; t++)
+        for (int t = 0; t < 40; t++) {
             st = hand_step(&e, a);
+        }
         ck_assert_msg(e.st->success == 1, "seed %d: reward %g", (int)seed, st.reward);
         ck_assert(st.reward > 0.1 - HAND_SUCCESS_DIST);
         ck_assert(hand_metric(&e) == 1.0f);
         /* success is per fingertip: every tip 1.5 cm off (3.4 cm over all five together) still
          * counts, one tip 2.5 cm off does not */
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 5; i++) {
             e.st->goal[3 * i] += 0.015;
+        }
         hand_step(&e, a);
         ck_assert_int_eq(e.st->success, 1);
         e.st->goal[0] += 0.01;
@@ -362,8 +385,9 @@ START_TEST(test_reach_goal_pose_succeeds) {
         HandEnv idle;
         hand_open(&idle, &env_mj_hand_reach_class, "{\"control\": \"relative\"}", seed);
         float zero[20] = {0};
-        for (int t = 0; t < 10; t++)
+        for (int t = 0; t < 10; t++) {
             hand_step(&idle, zero);
+        }
         ck_assert(hand_metric(&idle) == 0.0f);
         hand_close(&idle);
         hand_close(&e);
@@ -384,10 +408,11 @@ START_TEST(test_free_reach_reward_terms) {
         const double *f = d->site_xpos + 3 * e.sh->tip_site[i];
         double dist = sqrt((f[0] - th[0]) * (f[0] - th[0]) + (f[1] - th[1]) * (f[1] - th[1]) +
                            (f[2] - th[2]) * (f[2] - th[2]));
-        if (i == 1)
+        if (i == 1) {
             expect -= dist;
-        else if (dist < HAND_AUX_RADIUS)
+        } else if (dist < HAND_AUX_RADIUS) {
             expect -= HAND_AUX_WEIGHT * (HAND_AUX_RADIUS - dist);
+        }
     }
     ck_assert_double_eq_tol(st.reward, expect, 1e-5);
     ck_assert_int_eq(e.st->success, 0);
@@ -397,9 +422,11 @@ END_TEST
 
 /* distance between the thumb tip and fingertip f in the pose that actuator targets ask for */
 static double hand_pose_gap(const EnvMjHandShared *sh, mjData *d, const double *ctrl, int f) {
-    for (int a = 0; a < HAND_NACT; a++)
-        for (int k = 0; k < sh->act_nqpos[a]; k++)
+    for (int a = 0; a < HAND_NACT; a++) {
+        for (int k = 0; k < sh->act_nqpos[a]; k++) {
             d->qpos[sh->act_qpos[a][k]] = ctrl[a] / sh->act_nqpos[a];
+        }
+    }
     mj_kinematics(sh->m, d);
     const double *th = d->site_xpos + 3 * sh->tip_site[HAND_THUMB];
     const double *p = d->site_xpos + 3 * sh->tip_site[f];
@@ -419,8 +446,9 @@ START_TEST(test_thumb_meets_every_finger) {
         double best = 1.0;
         for (int restart = 0; restart < 6 && best >= 0.5 * HAND_SUCCESS_DIST; restart++) {
             double c[HAND_NACT];
-            for (int a = 0; a < HAND_NACT; a++)
+            for (int a = 0; a < HAND_NACT; a++) {
                 c[a] = ag_rng_uniform_range(&r, e.sh->act_lo[a], e.sh->act_hi[a]);
+            }
             double gap = hand_pose_gap(e.sh, d, c, f), step = 0.3;
             for (int it = 0; it < 2000; it++) {
                 int a = (int)ag_rng_below(&r, HAND_NACT);
@@ -430,12 +458,14 @@ START_TEST(test_thumb_meets_every_finger) {
                 c[a] = c[a] < e.sh->act_lo[a] ? e.sh->act_lo[a] : c[a];
                 c[a] = c[a] > e.sh->act_hi[a] ? e.sh->act_hi[a] : c[a];
                 double g = hand_pose_gap(e.sh, d, c, f);
-                if (g < gap)
+                if (g < gap) {
                     gap = g;
-                else
+                } else {
                     c[a] = old;
-                if (it % 500 == 499)
+                }
+                if (it % 500 == 499) {
                     step *= 0.5;
+                }
             }
             best = gap < best ? gap : best;
         }
@@ -520,8 +550,9 @@ START_TEST(test_control_modes) {
     double pos[20];
     for (int a = 0; a < 20; a++) {
         pos[a] = 0;
-        for (int k = 0; k < e.sh->act_nqpos[a]; k++)
+        for (int k = 0; k < e.sh->act_nqpos[a]; k++) {
             pos[a] += d->qpos[e.sh->act_qpos[a][k]];
+        }
     }
     float act[20] = {0};
     act[3] = 1.0f;
@@ -551,8 +582,9 @@ START_TEST(test_unstable_is_reported) {
     EnvStep st = hand_step(&e, zero);
     ck_assert_int_eq(st.unstable, 1);
     ck_assert_int_eq(st.terminated, 1);
-    for (int i = 0; i < e.task.spec.obs_size; i++)
+    for (int i = 0; i < e.task.spec.obs_size; i++) {
         ck_assert(isfinite(e.obs[i]));
+    }
     e.task.cls->reset(&e.task, e.st, &e.rng, e.obs);
     st = hand_step(&e, zero);
     ck_assert_int_eq(st.unstable, 0);
@@ -571,8 +603,9 @@ START_TEST(test_snapshot_round_trip) {
         ag_rng_seed(&r, 2, 2);
         float act[20];
         for (int t = 0; t < 5; t++) {
-            for (int i = 0; i < 20; i++)
+            for (int i = 0; i < 20; i++) {
                 act[i] = (float)ag_rng_uniform_range(&r, -0.3, 0.3);
+            }
             hand_step(&a, act);
         }
         size_t n = classes[c]->snapshot_size(&a.task);
@@ -583,8 +616,9 @@ START_TEST(test_snapshot_round_trip) {
         classes[c]->snapshot_load(&b.task, b.st, snap);
         b.rng = a.rng;
         for (int t = 0; t < 8; t++) {
-            for (int i = 0; i < 20; i++)
+            for (int i = 0; i < 20; i++) {
                 act[i] = (float)ag_rng_uniform_range(&r, -0.3, 0.3);
+            }
             EnvStep s1 = hand_step(&a, act), s2 = hand_step(&b, act);
             ck_assert_msg(s1.reward == s2.reward, "%s step %d", classes[c]->name, t);
             ck_assert_mem_eq(a.obs, b.obs, sizeof(float) * (size_t)a.task.spec.obs_size);
@@ -620,8 +654,9 @@ START_TEST(test_block_pixels) {
     /* the same state renders the same picture */
     hand_step(&e, hold);
     double same = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         same += fabs(e.obs[v->offset + i] - before[i]);
+    }
     /* turn the block a quarter about x in place: another face (colour) looks at the camera */
     double *q = e.st->d->qpos + e.sh->obj_qpos + 3, turn[4], x[3] = {1, 0, 0}, r[4];
     mju_axisAngle2Quat(turn, x, 0.5 * mjPI);
@@ -629,8 +664,9 @@ START_TEST(test_block_pixels) {
     mju_copy4(q, r);
     hand_step(&e, hold);
     double diff = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         diff += fabs(e.obs[v->offset + i] - before[i]);
+    }
     ck_assert_msg(diff > 20.0 && diff > 10.0 * same, "diff %g same %g", diff, same);
     free(before);
     hand_close(&e);
@@ -645,10 +681,13 @@ START_TEST(test_block_rests_when_held) {
         float hold[20];
         for (int a = 0; a < 20; a++) {
             double rest = 0;
-            for (int k = 0; k < e.sh->act_nqpos[a]; k++)
-                for (int j = 0; j < HAND_NJOINT; j++)
-                    if (e.sh->jnt_qpos[j] == e.sh->act_qpos[a][k])
+            for (int k = 0; k < e.sh->act_nqpos[a]; k++) {
+                for (int j = 0; j < HAND_NJOINT; j++) {
+                    if (e.sh->jnt_qpos[j] == e.sh->act_qpos[a][k]) {
                         rest += e.sh->rest[j];
+                    }
+                }
+            }
             double half = 0.5 * (e.sh->act_hi[a] - e.sh->act_lo[a]);
             double centre = 0.5 * (e.sh->act_hi[a] + e.sh->act_lo[a]);
             hold[a] = (float)((rest - centre) / half);
@@ -656,8 +695,9 @@ START_TEST(test_block_rests_when_held) {
         const double *obj = e.st->d->qpos + e.sh->obj_qpos;
         double p0[7];
         mju_copy(p0, obj, 7);
-        for (int t = 0; t < 30; t++)
+        for (int t = 0; t < 30; t++) {
             ck_assert_int_eq(hand_step(&e, hold).terminated, 0);
+        }
         double moved =
             sqrt((obj[0] - p0[0]) * (obj[0] - p0[0]) + (obj[1] - p0[1]) * (obj[1] - p0[1]) +
                  (obj[2] - p0[2]) * (obj[2] - p0[2]));
@@ -683,13 +723,15 @@ START_TEST(test_random_actions_stay_stable) {
         ag_rng_seed(&r, 8, (uint64_t)o);
         float act[20];
         for (int t = 0; t < 150; t++) {
-            for (int i = 0; i < 20; i++)
+            for (int i = 0; i < 20; i++) {
                 act[i] = (float)ag_rng_uniform_range(&r, -1, 1);
+            }
             EnvStep st = hand_step(&e, act);
             ck_assert_int_eq(st.unstable, 0);
             ck_assert(isfinite(st.reward));
-            if (st.terminated || st.truncated)
+            if (st.terminated || st.truncated) {
                 e.task.cls->reset(&e.task, e.st, &e.rng, e.obs);
+            }
         }
         hand_close(&e);
     }
@@ -717,8 +759,9 @@ START_TEST(test_batch_resume_is_identical) {
     env_batch_reset(&a, oa);
     env_batch_reset(&b, ob);
     for (int t = 0; t < 15; t++) {
-        for (int i = 0; i < 40; i++)
+        for (int i = 0; i < 40; i++) {
             act[i] = (float)ag_rng_uniform_range(&r, -1, 1);
+        }
         env_batch_step(&a, act, oa, ra, ta, ua, fa);
     }
     size_t size = env_batch_snapshot_size(&a);
@@ -727,8 +770,9 @@ START_TEST(test_batch_resume_is_identical) {
     ck_assert_int_eq(env_batch_snapshot_load(&b, snap, size), 0);
     memcpy(ob, oa, sizeof(float) * (size_t)(2 * n));
     for (int t = 0; t < 40; t++) {
-        for (int i = 0; i < 40; i++)
+        for (int i = 0; i < 40; i++) {
             act[i] = (float)ag_rng_uniform_range(&r, -1, 1);
+        }
         env_batch_step(&a, act, oa, ra, ta, ua, fa);
         env_batch_step(&b, act, ob, rb, tb, ub, fb);
         ck_assert(ra[0] == rb[0] && ra[1] == rb[1]);

@@ -55,9 +55,10 @@ static EnvStep loco_step(LocoEnv *e, const float *action) {
 }
 
 static void loco_random_action(LocoEnv *e, AgRng *rng, float *a) {
-    for (int i = 0; i < e->task.spec.action_dim; i++)
+    for (int i = 0; i < e->task.spec.action_dim; i++) {
         a[i] = (float)ag_rng_uniform_range(rng, e->task.spec.action_low[i],
                                            e->task.spec.action_high[i]);
+    }
 }
 
 typedef struct LocoExpect {
@@ -102,8 +103,9 @@ START_TEST(test_models_load_with_expected_sizes) {
     ck_assert_int_eq(e.task.spec.action_kind, ENV_ACTION_BOX);
     ck_assert_int_eq(e.task.spec.max_episode_steps, x->max_steps);
     ck_assert_double_eq_tol(e.task.spec.control_dt, x->dt, 1e-12);
-    for (int i = 0; i < x->obs; i++)
+    for (int i = 0; i < x->obs; i++) {
         ck_assert(isfinite(e.obs[i]));
+    }
     /* random actions for a while: finite observations, no crash */
     AgRng arng;
     ag_rng_seed(&arng, 5, 1);
@@ -113,8 +115,9 @@ START_TEST(test_models_load_with_expected_sizes) {
         EnvStep st = loco_step(&e, a);
         ck_assert(isfinite(st.reward));
         ck_assert_int_eq(st.unstable, 0);
-        if (st.terminated)
+        if (st.terminated) {
             x->cls->reset(&e.task, e.state, &e.rng, e.obs);
+        }
     }
     loco_close(&e);
 }
@@ -161,8 +164,9 @@ START_TEST(test_reset_noise_bounds) {
         ck_assert(fabs(d->qpos[i] - m->qpos0[i]) <= 5e-3);
         moved += d->qpos[i] != m->qpos0[i];
     }
-    for (int i = 0; i < m->nv; i++)
+    for (int i = 0; i < m->nv; i++) {
         ck_assert(fabs(d->qvel[i]) <= 5e-3);
+    }
     ck_assert_int_eq(moved, m->nq);
     ck_assert_double_eq_tol(d->qpos[1], 1.25, 5e-3); /* rootz is the height */
     loco_close(&e);
@@ -354,8 +358,9 @@ START_TEST(test_unstable_is_reported) {
     EnvStep st = loco_step(&e, zero);
     ck_assert_int_eq(st.unstable, 1);
     ck_assert_int_eq(st.terminated, 1);
-    for (int i = 0; i < e.task.spec.obs_size; i++)
+    for (int i = 0; i < e.task.spec.obs_size; i++) {
         ck_assert(isfinite(e.obs[i]));
+    }
     /* a reset brings back a valid state */
     e.task.cls->reset(&e.task, e.state, &e.rng, e.obs);
     st = loco_step(&e, zero);
@@ -375,8 +380,9 @@ START_TEST(test_snapshot_round_trip) {
     float act[ENV_MAX_ACTION_DIM];
     for (int t = 0; t < 15; t++) {
         loco_random_action(&a, &ar, act);
-        if (loco_step(&a, act).terminated)
+        if (loco_step(&a, act).terminated) {
             x->cls->reset(&a.task, a.state, &a.rng, a.obs);
+        }
     }
     size_t n = x->cls->snapshot_size(&a.task);
     /* at an offset no double may sit at, as inside a checkpoint blob */
@@ -393,8 +399,9 @@ START_TEST(test_snapshot_round_trip) {
         ck_assert_msg(s1.reward == s2.reward, "%s step %d: %.9g vs %.9g", x->cls->name, t,
                       s1.reward, s2.reward);
         ck_assert_mem_eq(a.obs, b.obs, sizeof(float) * (size_t)x->obs);
-        if (s1.terminated)
+        if (s1.terminated) {
             break;
+        }
     }
     ck_assert_mem_eq(loco_data(&a)->qpos, loco_data(&b)->qpos,
                      sizeof(double) * (size_t)loco_model(&a)->nq);
@@ -450,19 +457,22 @@ START_TEST(test_through_registry_and_batch) {
         ag_rng_seed(&r, 1, 1);
         int steps = k == 2 ? 60 : 30; /* Reacher ends at 50 */
         for (int t = 0; t < steps; t++) {
-            for (int i = 0; i < 3 * ad; i++)
+            for (int i = 0; i < 3 * ad; i++) {
                 act[i] = (float)ag_rng_uniform_range(&r, task.spec.action_low[i % ad],
                                                      task.spec.action_high[i % ad]);
+            }
             env_batch_step(&b, act, obs, rew, term, trunc, fin);
-            for (int i = 0; i < 3 * n; i++)
+            for (int i = 0; i < 3 * n; i++) {
                 ck_assert(isfinite(obs[i]));
+            }
         }
         EnvBatchStats st;
         env_batch_stats_take(&b, &st);
         ck_assert_int_eq(st.steps, 3 * steps);
         ck_assert_int_eq(st.unstable, 0);
-        if (k == 2)
+        if (k == 2) {
             ck_assert_int_eq(st.episodes, 3); /* the 50-step limit */
+        }
         free(obs);
         free(fin);
         free(act);

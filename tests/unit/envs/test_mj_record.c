@@ -46,8 +46,9 @@ static void rec_close(RecEnv *e) {
 
 static void rec_steps(RecEnv *e, int n, float value) {
     float a[ENV_MAX_ACTION_DIM];
-    for (int i = 0; i < ENV_MAX_ACTION_DIM; i++)
+    for (int i = 0; i < ENV_MAX_ACTION_DIM; i++) {
         a[i] = value;
+    }
     for (int t = 0; t < n; t++) {
         EnvStep st;
         e->task.cls->step(&e->task, e->state, &e->rng, a, e->obs, &st);
@@ -56,8 +57,9 @@ static void rec_steps(RecEnv *e, int n, float value) {
 
 static long rec_diff(const unsigned char *a, const unsigned char *b, size_t n) {
     long s = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         s += labs((long)a[i] - (long)b[i]);
+    }
     return s;
 }
 

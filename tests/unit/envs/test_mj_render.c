@@ -32,17 +32,20 @@ START_TEST(test_float_and_rgb_agree) {
     unsigned char *rgb = malloc(3 * 40 * 32);
     ck_assert_int_eq(env_mj_render(r, m, d, img), 0);
     ck_assert_int_eq(env_mj_render_rgb(r, m, d, rgb), 0);
-    for (int y = 0; y < 32; y++)
-        for (int x = 0; x < 40; x++)
+    for (int y = 0; y < 32; y++) {
+        for (int x = 0; x < 40; x++) {
             for (int c = 0; c < 3; c++) {
                 float f = img[c * 40 * 32 + y * 40 + x];
                 ck_assert(f >= 0.0f && f <= 1.0f);
                 ck_assert_int_eq((int)lroundf(f * 255.0f), rgb[(y * 40 + x) * 3 + c]);
             }
+        }
+    }
     /* the cube's top face (blue) is seen from above near the middle of the picture */
     int blue = 0;
-    for (int i = 0; i < 40 * 32; i++)
+    for (int i = 0; i < 40 * 32; i++) {
         blue += rgb[3 * i + 2] > 150 && rgb[3 * i] < 100 && rgb[3 * i + 1] < 100;
+    }
     ck_assert_int_gt(blue, 10);
     free(img);
     free(rgb);

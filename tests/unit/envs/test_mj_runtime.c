@@ -148,8 +148,9 @@ START_TEST(test_snapshot_resumes_identically) {
     ck_assert_int_eq(env_mj_data_create(m, &a, err, sizeof(err)), 0);
     ck_assert_int_eq(env_mj_data_create(m, &b, err, sizeof(err)), 0);
     for (int t = 0; t < 50; t++) {
-        for (int i = 0; i < m->nu; i++)
+        for (int i = 0; i < m->nu; i++) {
             a->ctrl[i] = m->actuator_ctrlrange[2 * i] + 0.01 * t;
+        }
         ck_assert_int_eq(env_mj_step(m, a, 4), 0);
     }
     a->mocap_quat[0] = 0.5;

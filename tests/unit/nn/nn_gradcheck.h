@@ -17,8 +17,9 @@
 static AgRng rng;
 
 static void fill_normal(float *x, size_t n, double scale) {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         x[i] = (float)(scale * ag_rng_normal(&rng));
+    }
 }
 
 static float *alloc_floats(size_t n) {
@@ -29,8 +30,9 @@ static float *alloc_floats(size_t n) {
 
 static double dot(const float *a, const float *b, size_t n) {
     double s = 0.0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         s += (double)a[i] * (double)b[i];
+    }
     return s;
 }
 
@@ -54,8 +56,9 @@ static double grad_check(const char *what, float *x, const float *g, size_t n, L
         double num = (lp - lm) / ((double)xp - (double)xm);
         double den = fmax(fmax(fabs(num), fabs((double)g[i])), GRAD_FLOOR);
         double err = fabs(num - (double)g[i]) / den;
-        if (err > max_err)
+        if (err > max_err) {
             max_err = err;
+        }
     }
     printf("grad check %-28s max rel err %.3e over %zu entries\n", what, max_err, n);
     ck_assert_msg(max_err < GRAD_TOL, "%s: max rel err %g >= %g", what, max_err, GRAD_TOL);

@@ -60,24 +60,30 @@ static double conv_loss(void *p) {
 static void conv_naive_check(ConvCase *k) {
     conv_loss(k);
     double max_diff = 0.0;
-    for (int b = 0; b < k->B; b++)
-        for (int o = 0; o < k->OC; o++)
-            for (int oy = 0; oy < k->OH; oy++)
+    for (int b = 0; b < k->B; b++) {
+        for (int o = 0; o < k->OC; o++) {
+            for (int oy = 0; oy < k->OH; oy++) {
                 for (int ox = 0; ox < k->OW; ox++) {
                     double s = k->bias[o];
-                    for (int c = 0; c < k->C; c++)
-                        for (int ky = 0; ky < k->K; ky++)
+                    for (int c = 0; c < k->C; c++) {
+                        for (int ky = 0; ky < k->K; ky++) {
                             for (int kx = 0; kx < k->K; kx++) {
                                 int iy = oy * k->stride - k->pad + ky;
                                 int ix = ox * k->stride - k->pad + kx;
-                                if (iy < 0 || iy >= k->H || ix < 0 || ix >= k->W)
+                                if (iy < 0 || iy >= k->H || ix < 0 || ix >= k->W) {
                                     continue;
+                                }
                                 s += (double)k->w[((o * k->C + c) * k->K + ky) * k->K + kx] *
                                      k->inp[((b * k->C + c) * k->H + iy) * k->W + ix];
                             }
+                        }
+                    }
                     float got = k->out[((b * k->OC + o) * k->OH + oy) * k->OW + ox];
                     max_diff = fmax(max_diff, fabs(got - s));
                 }
+            }
+        }
+    }
     printf("conv2d K=%d stride=%d pad=%d vs naive: max abs diff %.3e\n", k->K, k->stride, k->pad,
            max_diff);
     ck_assert(max_diff < 1e-5);
@@ -102,8 +108,9 @@ static void conv_grad(ConvCase *k, const char *tag) {
     memcpy(dw2, dw, nw * sizeof(float));
     nn_conv2d_backward(NULL, dw2, NULL, k->scratch, k->r, k->inp, k->w, k->B, k->C, k->H, k->W,
                        k->OC, k->K, k->stride, k->pad);
-    for (size_t i = 0; i < nw; i++)
+    for (size_t i = 0; i < nw; i++) {
         ck_assert_float_eq_tol(dw2[i], 2.0f * dw[i], 1e-4f);
+    }
     free(dw2);
     free(dinp);
     free(dw);
@@ -154,10 +161,12 @@ START_TEST(test_conv2d_shapes) {
         ConvCase k;
         conv_case_init(&k, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
         conv_naive_check(&k);
-        if (i == 0)
+        if (i == 0) {
             conv_grad(&k, "s1p2");
-        if (i == 1)
+        }
+        if (i == 1) {
             conv_grad(&k, "k4s3p1");
+        }
         conv_case_free(&k);
     }
 }
@@ -203,18 +212,21 @@ START_TEST(test_maxpool) {
     k.argmax = calloc(no, sizeof(int32_t));
     ck_assert_ptr_nonnull(k.argmax);
     /* distinct values spaced well beyond the finite-difference step, so no ties */
-    for (size_t i = 0; i < ni; i++)
+    for (size_t i = 0; i < ni; i++) {
         k.inp[i] = (float)((i * 37) % ni) * 0.01f;
+    }
     fill_normal(k.r, no, 1.0);
     pool_loss(&k);
     for (size_t bc = 0; bc < (size_t)k.B * k.C; bc++) {
         for (int oy = 0; oy < OH; oy++) {
             for (int ox = 0; ox < OW; ox++) {
                 float best = -1e30f;
-                for (int ky = 0; ky < 2; ky++)
-                    for (int kx = 0; kx < 2; kx++)
+                for (int ky = 0; ky < 2; ky++) {
+                    for (int kx = 0; kx < 2; kx++) {
                         best =
                             fmaxf(best, k.inp[bc * k.H * k.W + (oy * 2 + ky) * k.W + ox * 2 + kx]);
+                    }
+                }
                 size_t o = bc * OH * OW + oy * OW + ox;
                 ck_assert_float_eq(k.out[o], best);
                 ck_assert_float_eq(k.inp[bc * k.H * k.W + k.argmax[o]], best);
@@ -225,9 +237,11 @@ START_TEST(test_maxpool) {
     nn_maxpool_backward(dinp, k.r, k.argmax, k.B, k.C, k.H, k.W, k.size);
     grad_check("maxpool dinp", k.inp, dinp, ni, pool_loss, &k);
     /* the dropped last row gets no gradient */
-    for (size_t bc = 0; bc < (size_t)k.B * k.C; bc++)
-        for (int x = 0; x < k.W; x++)
+    for (size_t bc = 0; bc < (size_t)k.B * k.C; bc++) {
+        for (int x = 0; x < k.W; x++) {
             ck_assert_float_eq(dinp[bc * k.H * k.W + 4 * k.W + x], 0.0f);
+        }
+    }
     /* inference without argmax gives the same output */
     float *out2 = alloc_floats(no);
     nn_maxpool_forward(out2, NULL, k.inp, k.B, k.C, k.H, k.W, k.size);
@@ -281,8 +295,9 @@ START_TEST(test_spatial_softmax) {
     /* probabilities sum to one per channel; a constant shift of the logits changes nothing */
     for (int c = 0; c < k.C; c++) {
         double s = 0.0;
-        for (size_t i = 0; i < P; i++)
+        for (size_t i = 0; i < P; i++) {
             s += k.probs[c * P + i];
+        }
         ck_assert_double_eq_tol(s, 1.0, 1e-5);
     }
 
@@ -290,12 +305,14 @@ START_TEST(test_spatial_softmax) {
     fill_normal(k.r, (size_t)k.B * 2 * k.C, 1.0);
     ssm_loss(&k);
     float before = k.out[7];
-    for (size_t i = 0; i < P; i++)
+    for (size_t i = 0; i < P; i++) {
         k.inp[(size_t)1 * k.C * P + P + i] += 3.0f; /* b = 1, c = 1 */
+    }
     ssm_loss(&k);
     ck_assert_float_eq_tol(k.out[7], before, 1e-5f);
-    for (int i = 0; i < 2 * k.B * k.C; i++)
+    for (int i = 0; i < 2 * k.B * k.C; i++) {
         ck_assert(k.out[i] >= -1.0f && k.out[i] <= 1.0f);
+    }
 
     float *dinp = alloc_floats(ni);
     nn_spatial_softmax_backward(dinp, k.r, k.probs, k.B, k.C, k.H, k.W);

@@ -37,14 +37,16 @@ START_TEST(test_dense_forward_naive) {
     fill_normal(bias, OC, 1.0);
     for (int with_bias = 0; with_bias < 2; with_bias++) {
         /* garbage in out must not leak through */
-        for (int i = 0; i < B * OC; i++)
+        for (int i = 0; i < B * OC; i++) {
             out[i] = 1e6f;
+        }
         nn_dense_forward(out, inp, w, with_bias ? bias : NULL, B, C, OC);
         for (int b = 0; b < B; b++) {
             for (int o = 0; o < OC; o++) {
                 double s = with_bias ? bias[o] : 0.0;
-                for (int c = 0; c < C; c++)
+                for (int c = 0; c < C; c++) {
                     s += (double)inp[b * C + c] * w[o * C + c];
+                }
                 ck_assert_double_eq_tol(out[b * OC + o], s, 1e-5);
             }
         }
@@ -80,8 +82,9 @@ START_TEST(test_dense_grad) {
     memcpy(dw2, dw, nw * sizeof(float));
     float db0 = db[0], dinp0 = dinp[0];
     nn_dense_backward(NULL, dw2, db, d.r, d.inp, d.w, d.B, d.C, d.OC);
-    for (size_t i = 0; i < nw; i++)
+    for (size_t i = 0; i < nw; i++) {
         ck_assert_float_eq_tol(dw2[i], 2.0f * dw[i], 1e-5f);
+    }
     ck_assert_float_eq_tol(db[0], 2.0f * db0, 1e-5f);
     ck_assert_float_eq(dinp[0], dinp0);
     free(dw2);
@@ -120,8 +123,9 @@ START_TEST(test_act_grad) {
     fill_normal(a.r, a.n, 1.0);
     /* keep away from the kinks of relu and elu */
     for (size_t i = 0; i < a.n; i++) {
-        if (fabsf(a.x[i]) < 0.05f)
+        if (fabsf(a.x[i]) < 0.05f) {
             a.x[i] = a.x[i] < 0.0f ? -0.05f : 0.05f;
+        }
     }
     float *dx = alloc_floats(a.n);
     act_loss(&a);
@@ -135,8 +139,9 @@ START_TEST(test_act_grad) {
     float *dx2 = alloc_floats(a.n);
     memcpy(dx2, dx, a.n * sizeof(float));
     nn_act_backward(dx2, a.r, a.y, a.n, a.act);
-    for (size_t i = 0; i < a.n; i++)
+    for (size_t i = 0; i < a.n; i++) {
         ck_assert_float_eq_tol(dx2[i], 2.0f * dx[i], 1e-6f);
+    }
 
     /* in place: forward on its input, backward on its own gradient (then it scales) */
     float *xi = alloc_floats(a.n);
@@ -145,8 +150,9 @@ START_TEST(test_act_grad) {
     ck_assert_mem_eq(xi, a.y, a.n * sizeof(float));
     memcpy(dx2, a.r, a.n * sizeof(float));
     nn_act_backward(dx2, dx2, a.y, a.n, a.act);
-    for (size_t i = 0; i < a.n; i++)
+    for (size_t i = 0; i < a.n; i++) {
         ck_assert_float_eq(dx2[i], dx[i]);
+    }
     free(xi);
     free(dx2);
     free(dx);
@@ -177,10 +183,12 @@ START_TEST(test_act_accuracy) {
     /* every activation against double-precision libm over [-20, 20] and tiny arguments */
     size_t n = 40001 + 200;
     float *x = alloc_floats(n), *y = alloc_floats(n);
-    for (size_t i = 0; i < 40001; i++)
+    for (size_t i = 0; i < 40001; i++) {
         x[i] = (float)(-20.0 + 1e-3 * (double)i);
-    for (size_t i = 0; i < 200; i++)
+    }
+    for (size_t i = 0; i < 200; i++) {
         x[40001 + i] = (float)((i % 2 ? -1.0 : 1.0) * pow(10.0, -8.0 + 0.03 * (double)i));
+    }
     for (int a = 0; a < NN_ACT_COUNT; a++) {
         nn_act_forward(y, x, n, (NnAct)a);
         double max_rel = 0.0;
@@ -189,10 +197,12 @@ START_TEST(test_act_accuracy) {
             double den = fabs(ref) > 1e-30 ? fabs(ref) : 1e-30;
             double rel = fabs((double)y[i] - ref) / den;
             /* elu near 0 from below loses relative precision in exp(x)-1: compare absolutely */
-            if (a == NN_ACT_ELU)
+            if (a == NN_ACT_ELU) {
                 rel = fabs((double)y[i] - ref) / fmax(fabs(ref), 1e-3);
-            if (rel > max_rel)
+            }
+            if (rel > max_rel) {
                 max_rel = rel;
+            }
         }
         printf("activation %-8s max rel err vs libm %.3e\n", nn_act_name((NnAct)a), max_rel);
         ck_assert_msg(max_rel < 2e-6, "%s: rel err %g", nn_act_name((NnAct)a), max_rel);
@@ -217,13 +227,15 @@ START_TEST(test_exp_accuracy) {
     /* the fast exp against libm over its useful range, in place */
     size_t n = 16001;
     float *x = alloc_floats(n), *y = alloc_floats(n);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         x[i] = (float)(-80.0 + 0.01 * (double)i);
+    }
     memcpy(y, x, n * sizeof(float));
     nn_exp_forward(y, y, n);
     double max_rel = 0.0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         max_rel = fmax(max_rel, fabs((double)y[i] - exp((double)x[i])) / exp((double)x[i]));
+    }
     printf("exp max rel err vs libm %.3e over [-80, 80]\n", max_rel);
     ck_assert_msg(max_rel < 2e-6, "exp rel err %g", max_rel);
     /* far outside it clamps to finite, positive values */
@@ -288,17 +300,20 @@ START_TEST(test_concat) {
     ck_assert_float_eq(c.out[2 * total + 6], c.in[2][2]);
 
     float *d[3];
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         d[i] = alloc_floats((size_t)c.B * c.Cs[i]);
+    }
     float *skip[3] = {d[0], NULL, d[2]};
     nn_concat_backward(skip, c.r, c.Cs, c.k, c.B);
     ck_assert_float_eq(d[1][0], 0.0f);
     nn_concat_backward(d, c.r, c.Cs, c.k, c.B);
     ck_assert_float_eq_tol(d[0][0], 2.0f * c.r[0], 1e-7f);
     /* d[0] and d[2] hold twice the gradient now, d[1] once */
-    for (int i = 0; i < 3; i += 2)
-        for (int j = 0; j < c.B * c.Cs[i]; j++)
+    for (int i = 0; i < 3; i += 2) {
+        for (int j = 0; j < c.B * c.Cs[i]; j++) {
             d[i][j] *= 0.5f;
+        }
+    }
     grad_check("concat dinp0", c.in[0], d[0], (size_t)c.B * c.Cs[0], concat_loss, &c);
     grad_check("concat dinp1", c.in[1], d[1], (size_t)c.B * c.Cs[1], concat_loss, &c);
     grad_check("concat dinp2", c.in[2], d[2], (size_t)c.B * c.Cs[2], concat_loss, &c);
@@ -335,21 +350,25 @@ START_TEST(test_layernorm) {
     l.mean = alloc_floats(l.B);
     l.rstd = alloc_floats(l.B);
     fill_normal(l.inp, n, 2.0);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         l.inp[i] += 3.0f;
+    }
     fill_normal(l.r, n, 1.0);
 
     /* unit gain, zero bias: every row has mean 0 and variance 1 */
-    for (int c = 0; c < l.C; c++)
+    for (int c = 0; c < l.C; c++) {
         l.gain[c] = 1.0f;
+    }
     ln_loss(&l);
     for (int b = 0; b < l.B; b++) {
         double m = 0, v = 0;
-        for (int c = 0; c < l.C; c++)
+        for (int c = 0; c < l.C; c++) {
             m += l.out[b * l.C + c];
+        }
         m /= l.C;
-        for (int c = 0; c < l.C; c++)
+        for (int c = 0; c < l.C; c++) {
             v += (l.out[b * l.C + c] - m) * (l.out[b * l.C + c] - m);
+        }
         v /= l.C;
         ck_assert_double_eq_tol(m, 0.0, 1e-6);
         ck_assert_double_eq_tol(v, 1.0, 1e-3);

@@ -16,8 +16,9 @@
 
 static double max_abs_diff(const float *a, const float *b, size_t n) {
     double m = 0.0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         m = fmax(m, fabs((double)a[i] - (double)b[i]));
+    }
     return m;
 }
 
@@ -92,12 +93,13 @@ static void rnn_case_free(RnnCase *k) {
 }
 
 static void rnn_forward(RnnCase *k) {
-    if (k->lstm)
+    if (k->lstm) {
         nn_lstm_forward(k->out, k->hT, k->cT, k->cache, k->inp, k->h0, k->c0, k->reset, k->w_ih,
                         k->w_hh, k->b1, k->B, k->T, k->C, k->H);
-    else
+    } else {
         nn_gru_forward(k->out, k->hT, k->cache, k->inp, k->h0, k->reset, k->w_ih, k->w_hh, k->b1,
                        k->b2, k->B, k->T, k->C, k->H);
+    }
 }
 
 /* sum(out * r) + sum(h_T * rh) (+ sum(c_T * rc) for the LSTM) */
@@ -106,8 +108,9 @@ static double rnn_loss(void *p) {
     rnn_forward(k);
     size_t BH = (size_t)k->B * k->H;
     double l = dot(k->out, k->r, (size_t)k->B * k->T * k->H) + dot(k->hT, k->rh, BH);
-    if (k->lstm)
+    if (k->lstm) {
         l += dot(k->cT, k->rc, BH);
+    }
     return l;
 }
 
@@ -125,12 +128,13 @@ static void rnn_grad_check(int lstm) {
     float *scratch = alloc_floats(lstm ? nn_lstm_backward_scratch_size(k.B, k.T, k.H)
                                        : nn_gru_backward_scratch_size(k.B, k.T, k.H));
     rnn_loss(&k);
-    if (lstm)
+    if (lstm) {
         nn_lstm_backward(dinp, dw_ih, dw_hh, db1, k.r, k.rh, k.rc, k.inp, k.reset, k.w_ih, k.w_hh,
                          k.cache, scratch, k.B, k.T, k.C, k.H);
-    else
+    } else {
         nn_gru_backward(dinp, dw_ih, dw_hh, db1, db2, k.r, k.rh, k.inp, k.reset, k.w_ih, k.w_hh,
                         k.cache, scratch, k.B, k.T, k.C, k.H);
+    }
     const char *name = lstm ? "lstm" : "gru";
     char what[64];
     snprintf(what, sizeof what, "%s dinp", name);
@@ -141,29 +145,36 @@ static void rnn_grad_check(int lstm) {
     grad_check(what, k.w_hh, dw_hh, (size_t)G * k.H * k.H, rnn_loss, &k);
     snprintf(what, sizeof what, "%s %s", name, lstm ? "dbias" : "db_ih");
     grad_check(what, k.b1, db1, (size_t)G * k.H, rnn_loss, &k);
-    if (!lstm)
+    if (!lstm) {
         grad_check("gru db_hh", k.b2, db2, (size_t)G * k.H, rnn_loss, &k);
+    }
 
     /* the inputs of sequence 1 before its reset do not reach the outputs after it: with a loss
      * only on steps >= 2 of sequence 1 their gradient is exactly zero */
     memset(k.r, 0, BT * k.H * sizeof(float));
     memset(dinp, 0, BT * k.C * sizeof(float));
-    for (int t = 2; t < k.T; t++)
-        for (int j = 0; j < k.H; j++)
+    for (int t = 2; t < k.T; t++) {
+        for (int j = 0; j < k.H; j++) {
             k.r[(1 * k.T + t) * k.H + j] = 1.0f;
+        }
+    }
     rnn_loss(&k);
-    if (lstm)
+    if (lstm) {
         nn_lstm_backward(dinp, dw_ih, dw_hh, db1, k.r, NULL, NULL, k.inp, k.reset, k.w_ih, k.w_hh,
                          k.cache, scratch, k.B, k.T, k.C, k.H);
-    else
+    } else {
         nn_gru_backward(dinp, dw_ih, dw_hh, db1, db2, k.r, NULL, k.inp, k.reset, k.w_ih, k.w_hh,
                         k.cache, scratch, k.B, k.T, k.C, k.H);
-    for (int t = 0; t < 2; t++)
-        for (int c = 0; c < k.C; c++)
+    }
+    for (int t = 0; t < 2; t++) {
+        for (int c = 0; c < k.C; c++) {
             ck_assert_float_eq(dinp[(1 * k.T + t) * k.C + c], 0.0f);
+        }
+    }
     double after = 0.0;
-    for (int c = 0; c < k.C; c++)
+    for (int c = 0; c < k.C; c++) {
         after += fabs(dinp[(1 * k.T + 2) * k.C + c]);
+    }
     ck_assert(after > 0.0);
     /* the other sequences get no gradient at all */
     for (size_t i = 0; i < (size_t)k.T * k.C; i++) {
@@ -204,17 +215,19 @@ static void rnn_reset_fresh(int lstm) {
     memcpy(f.w_hh, k.w_hh, (size_t)G * k.H * k.H * sizeof(float));
     memcpy(f.b1, k.b1, (size_t)G * k.H * sizeof(float));
     memcpy(f.b2, k.b2, (size_t)G * k.H * sizeof(float));
-    for (int b = 0; b < k.B; b++)
+    for (int b = 0; b < k.B; b++) {
         memcpy(f.inp + (size_t)b * f.T * k.C, k.inp + ((size_t)b * k.T + s) * k.C,
                (size_t)f.T * k.C * sizeof(float));
+    }
     free(f.h0);
     free(f.c0);
     f.h0 = f.c0 = NULL;
     rnn_forward(&f);
     double diff = 0.0;
-    for (int b = 0; b < k.B; b++)
+    for (int b = 0; b < k.B; b++) {
         diff = fmax(diff, max_abs_diff(f.out + (size_t)b * f.T * k.H,
                                        k.out + ((size_t)b * k.T + s) * k.H, (size_t)f.T * k.H));
+    }
     printf("%s: after a reset vs fresh run: max abs diff %.3e\n", lstm ? "lstm" : "gru", diff);
     ck_assert(diff <= 1e-6);
     ck_assert(max_abs_diff(f.hT, k.hT, (size_t)k.B * k.H) <= 1e-6);
@@ -261,13 +274,15 @@ static void rnn_step_matches(int lstm) {
             }
         }
         /* in place: the new state overwrites the old */
-        if (lstm)
+        if (lstm) {
             nn_lstm_step(h, c, scratch, x, h, c, k.w_ih, k.w_hh, k.b1, B, C, H);
-        else
+        } else {
             nn_gru_step(h, scratch, x, h, k.w_ih, k.w_hh, k.b1, k.b2, B, C, H);
-        for (int b = 0; b < B; b++)
+        }
+        for (int b = 0; b < B; b++) {
             diff = fmax(
                 diff, max_abs_diff(h + (size_t)b * H, k.out + ((size_t)b * T + t) * H, (size_t)H));
+        }
     }
     printf("%s: step vs sequence over %d steps: max abs diff %.3e\n", lstm ? "lstm" : "gru", T,
            diff);
@@ -275,20 +290,23 @@ static void rnn_step_matches(int lstm) {
      * BLAS may round differently, so only T = 1 below is promised bit for bit */
     ck_assert(diff <= 1e-6);
     ck_assert(max_abs_diff(h, k.hT, (size_t)B * H) <= 1e-6);
-    if (lstm)
+    if (lstm) {
         ck_assert(max_abs_diff(c, k.cT, (size_t)B * H) <= 1e-6);
+    }
 
     /* one step equals a T = 1 sequence forward bit for bit */
     RnnCase one;
     rnn_case_init(&one, lstm, B, 1, C, H);
-    if (lstm)
+    if (lstm) {
         nn_lstm_step(h, c, scratch, one.inp, one.h0, one.c0, one.w_ih, one.w_hh, one.b1, B, C, H);
-    else
+    } else {
         nn_gru_step(h, scratch, one.inp, one.h0, one.w_ih, one.w_hh, one.b1, one.b2, B, C, H);
+    }
     rnn_forward(&one);
     ck_assert_mem_eq(h, one.out, (size_t)B * H * sizeof(float));
-    if (lstm)
+    if (lstm) {
         ck_assert_mem_eq(c, one.cT, (size_t)B * H * sizeof(float));
+    }
     rnn_case_free(&one);
     free(h);
     free(c);
@@ -322,19 +340,22 @@ static void rnn_accumulates(int lstm) {
     for (int rep = 0; rep < 3; rep++) {
         /* once into (w1, h1, b1, g1), twice into (w2, h2, b2, g2) */
         int into2 = rep > 0;
-        if (lstm)
+        if (lstm) {
             nn_lstm_backward(NULL, into2 ? w2 : w1, into2 ? h2 : h1, into2 ? b2 : b1, k.r, NULL,
                              NULL, k.inp, k.reset, k.w_ih, k.w_hh, k.cache, scratch, k.B, k.T, k.C,
                              k.H);
-        else
+        } else {
             nn_gru_backward(NULL, into2 ? w2 : w1, into2 ? h2 : h1, into2 ? b2 : b1,
                             into2 ? g2 : g1, k.r, NULL, k.inp, k.reset, k.w_ih, k.w_hh, k.cache,
                             scratch, k.B, k.T, k.C, k.H);
+        }
     }
-    for (size_t i = 0; i < nw; i++)
+    for (size_t i = 0; i < nw; i++) {
         ck_assert_float_eq_tol(w2[i], 2.0f * w1[i], 1e-5f);
-    for (size_t i = 0; i < nh; i++)
+    }
+    for (size_t i = 0; i < nh; i++) {
         ck_assert_float_eq_tol(h2[i], 2.0f * h1[i], 1e-5f);
+    }
     for (size_t i = 0; i < nb; i++) {
         ck_assert_float_eq_tol(b2[i], 2.0f * b1[i], 1e-5f);
         ck_assert_float_eq_tol(g2[i], 2.0f * g1[i], 1e-5f);

@@ -321,8 +321,9 @@ static int collect_rows(void *ctx, int64_t seq, const char *row, size_t len) {
 
 static void ingest(Store *s, int64_t id, const char **lines, size_t n, int64_t off, size_t *added) {
     size_t lens[16];
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         lens[i] = strlen(lines[i]);
+    }
     ck_assert_msg(store_metrics_ingest(s, id, lines, lens, n, off, added, NULL, err, sizeof(err)) ==
                       0,
                   "%s", err);
@@ -355,10 +356,11 @@ START_TEST(test_metrics_ingest) {
     ck_assert_uint_eq(added, 2);
     ck_assert_int_eq(store_metric_rows(s, id, 0, 0, collect_rows, rows, err, sizeof(err)), 0);
     ck_assert_int_eq(json_array_size(rows), 4);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(
             json_integer_value(json_object_get(json_array_get(rows, (size_t)i), "iteration")),
             i + 1);
+    }
     ck_assert_double_eq(json_real_value(json_object_get(json_array_get(rows, 2), "return_mean")),
                         9.5);
     /* sequence numbers only grow */
@@ -443,8 +445,9 @@ static void *writer_main(void *arg) {
         size_t lens[1];
         snprintf(line, sizeof(line), "{\"iteration\":%d,\"return_mean\":%d}", i, i);
         lens[0] = strlen(line);
-        if (store_metrics_ingest(w->s, w->id, lines, lens, 1, i * 40, NULL, NULL, e, sizeof(e)))
+        if (store_metrics_ingest(w->s, w->id, lines, lens, 1, i * 40, NULL, NULL, e, sizeof(e))) {
             w->failures++;
+        }
     }
     return NULL;
 }
@@ -482,8 +485,9 @@ START_TEST(test_concurrent_readers) {
             store_metric_series(s, w.id, NULL, "return_mean", &xs, &ys, &n, err, sizeof(err)), 0);
         /* never fewer rows than before, and always 1..n */
         ck_assert_uint_ge(n, last);
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; k < n; k++) {
             ck_assert_double_eq(xs[k], (double)(k + 1));
+        }
         last = n;
         free(xs);
         free(ys);
@@ -538,11 +542,12 @@ static const json_t *sort_value(const json_t *it, const char *sort) {
                                           {"finished", "finished_at"},
                                           {"return", "latest_return"},
                                           {"progress", "progress"}};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (!strcmp(keys[i][0], sort)) {
             const json_t *v = json_object_get(it, keys[i][1]);
             return json_is_null(v) ? NULL : v;
         }
+    }
     ck_abort_msg("unknown sort %s", sort);
     return NULL;
 }
@@ -553,8 +558,9 @@ static int item_cmp(const json_t *a, const json_t *b, const char *sort, int asc)
     int c = 0;
     if (!va || !vb) {
         c = (va == NULL) - (vb == NULL);
-        if (c)
+        if (c) {
             return c;
+        }
     } else if (json_is_string(va)) {
         c = strcasecmp(json_string_value(va), json_string_value(vb));
     } else {
@@ -630,10 +636,11 @@ START_TEST(test_list_sort_search_pages) {
                           "%s", err);
             ck_assert_int_eq(json_array_size(all), 9);
             ck_assert_str_eq(next, "");
-            for (size_t i = 1; i < json_array_size(all); i++)
+            for (size_t i = 1; i < json_array_size(all); i++) {
                 ck_assert_msg(item_cmp(json_array_get(all, i - 1), json_array_get(all, i),
                                        sorts[si], asc) < 0,
                               "sort %s asc=%d out of order at %zu", sorts[si], asc, i);
+            }
             /* pages of 2 walk the same order without gaps or repeats */
             f.limit = 2;
             cur[0] = '\0';
@@ -642,10 +649,11 @@ START_TEST(test_list_sort_search_pages) {
                 ck_assert_msg(
                     store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)) == 0,
                     "%s", err);
-                for (size_t i = 0; i < json_array_size(page); i++, seen++)
+                for (size_t i = 0; i < json_array_size(page); i++, seen++) {
                     ck_assert_int_eq(
                         json_integer_value(json_object_get(json_array_get(page, i), "id")),
                         json_integer_value(json_object_get(json_array_get(all, seen), "id")));
+                }
                 json_decref(page);
                 snprintf(cur, sizeof(cur), "%s", next);
                 pages++;

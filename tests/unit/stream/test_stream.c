@@ -44,8 +44,9 @@ static void hash_hex(const char *text, char out[65]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned md_len = 0;
     ck_assert(EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL));
-    for (unsigned i = 0; i < 32; i++)
+    for (unsigned i = 0; i < 32; i++) {
         snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
 }
 
 static void store_setup(void) {
@@ -106,8 +107,9 @@ static void rows_add(Stream *s, int64_t exp, int n, int pad) {
                   "%s", err);
     ck_assert_int_eq(added, n);
     for (int i = 0; i < n; i++) {
-        if (s && first + i != skip_seq)
+        if (s && first + i != skip_seq) {
             stream_publish_row(s, exp, first + i, lines[i], lens[i]);
+        }
         free(lines[i]);
     }
 }
@@ -175,15 +177,17 @@ static void tc_message(Tc *c, const char *text, size_t len) {
         int64_t seq = json_integer_value(json_object_get(m, "seq"));
         ck_assert(exp > 0 && exp < MAX_EXP);
         ck_assert(json_is_object(json_object_get(m, "row")));
-        if (seq != c->last_seq[exp] + 1)
+        if (seq != c->last_seq[exp] + 1) {
             c->bad_order++;
+        }
         c->last_seq[exp] = seq;
         c->rows[exp]++;
         c->total_rows++;
         c->recv_t[exp] = ag_time_now();
-        if (c->nlat < c->caplat)
+        if (c->nlat < c->caplat) {
             c->lat[c->nlat++] =
                 c->recv_t[exp] - json_real_value(json_object_get(json_object_get(m, "row"), "t"));
+        }
     } else if (!strcmp(type, "live")) {
         c->live[exp]++;
     } else if (!strcmp(type, "resync")) {
@@ -204,9 +208,10 @@ static void tc_message(Tc *c, const char *text, size_t len) {
         c->states++;
     } else if (!strcmp(type, "subscribed")) {
         c->subscribed++;
-        if (exp > 0)
+        if (exp > 0) {
             snprintf(c->state_of[exp], sizeof(c->state_of[exp]), "%s",
                      json_string_value(json_object_get(m, "state")));
+        }
     }
     json_decref(m);
 }
@@ -221,8 +226,9 @@ static int tc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                         : c->auth == TC_AUTH_BAD  ? "Bearer " BAD_TOKEN
                                                   : NULL;
         if (v && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
-                                              (const unsigned char *)v, (int)strlen(v), p, end))
+                                              (const unsigned char *)v, (int)strlen(v), p, end)) {
             return -1;
+        }
         return 0;
     }
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
@@ -244,8 +250,9 @@ static int tc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         pthread_mutex_lock(&tmu);
-        if (len >= 2)
+        if (len >= 2) {
             c->close_code = ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1];
+        }
         pthread_mutex_unlock(&tmu);
         return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -281,23 +288,28 @@ static int tc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         memmove(c->outbox, c->outbox + 1, (size_t)(c->n_out - 1) * sizeof(char *));
         memmove(c->outbox_binary, c->outbox_binary + 1, (size_t)(c->n_out - 1) * sizeof(int));
         c->n_out--;
-        if (c->n_out)
+        if (c->n_out) {
             lws_callback_on_writable(wsi);
+        }
         pthread_mutex_unlock(&tmu);
-        if (lws_write(wsi, buf + LWS_PRE, n, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)n)
+        if (lws_write(wsi, buf + LWS_PRE, n, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)n) {
             return -1;
+        }
         return 0;
     }
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         pthread_mutex_lock(&tmu);
         for (int i = 0; i < n_tcs; i++) {
             Tc *t = tcs[i];
-            if (t->want_connect)
+            if (t->want_connect) {
                 tc_open(t);
-            if (!t->wsi || t->state != 1)
+            }
+            if (!t->wsi || t->state != 1) {
                 continue;
-            if (t->n_out || t->want_close)
+            }
+            if (t->n_out || t->want_close) {
                 lws_callback_on_writable(t->wsi);
+            }
         }
         pthread_mutex_unlock(&tmu);
         return 0;
@@ -312,8 +324,9 @@ static const struct lws_protocols tc_protocols[] = {
 static void *tc_thread(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "test-clients");
-    while (!cstop)
+    while (!cstop) {
         lws_service(cctx, 0);
+    }
     return NULL;
 }
 
@@ -337,8 +350,9 @@ static void clients_stop(void) {
     pthread_join(cthread, NULL);
     lws_context_destroy(cctx);
     for (int i = 0; i < n_tcs; i++) {
-        for (int j = 0; j < tcs[i]->n_out; j++)
+        for (int j = 0; j < tcs[i]->n_out; j++) {
             free(tcs[i]->outbox[j]);
+        }
         free(tcs[i]->rx);
         free(tcs[i]->lat);
         free(tcs[i]);
@@ -360,8 +374,9 @@ static void tc_open(Tc *c) {
     ci.userdata = c;
     ci.pwsi = &c->wsi;
     c->want_connect = 0;
-    if (!lws_client_connect_via_info(&ci))
+    if (!lws_client_connect_via_info(&ci)) {
         c->state = -1;
+    }
 }
 
 static Tc *tc_connect(TcAuth auth) {
@@ -409,10 +424,12 @@ static int tc_wait(Tc *c, TcCond cond, int64_t arg, double timeout_s) {
         pthread_mutex_lock(&tmu);
         ok = cond(c, arg);
         pthread_mutex_unlock(&tmu);
-        if (ok)
+        if (ok) {
             return 1;
-        if (ag_time_now() > end)
+        }
+        if (ag_time_now() > end) {
             return 0;
+        }
         ag_time_sleep(0.002);
     }
 }
@@ -481,8 +498,9 @@ START_TEST(test_rows_in_order) {
     c = tc_subscribed(exp, 0, TC_AUTH_HEADER);
     ck_assert_int_eq(store_run_started(store, exp, 4242, 1, 1, err, sizeof(err)), 0);
     stream_publish_state(s, exp, "running", NULL);
-    for (int i = 0; i < 30; i++)
+    for (int i = 0; i < 30; i++) {
         rows_add(s, exp, 10, 40);
+    }
     ck_assert_int_eq(store_run_set_state(store, exp, "succeeded", NULL, err, sizeof(err)), 0);
     stream_publish_state(s, exp, "succeeded", "finished");
     ck_assert(tc_wait(c, has_seq, exp_seq(exp, 300), 20));
@@ -516,8 +534,9 @@ START_TEST(test_reconnect_since_seq) {
     StreamStats st;
     clients_start(stream_port(s));
     a = tc_subscribed(exp, 0, TC_AUTH_QUERY);
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 10; i++) {
         rows_add(s, exp, 10, 40);
+    }
     ck_assert(tc_wait(a, has_seq, exp_seq(exp, 40), 10));
     tc_close(a);
     ck_assert(tc_wait(a, is_done, 0, 10));
@@ -528,8 +547,9 @@ START_TEST(test_reconnect_since_seq) {
     pthread_mutex_unlock(&tmu);
     ck_assert_int_eq(first_rows, seen);
     /* the run goes on while nobody listens */
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 10; i++) {
         rows_add(s, exp, 10, 40);
+    }
     b = tc_connect(TC_AUTH_HEADER);
     ck_assert(tc_wait(b, is_open, 0, 10));
     {
@@ -543,8 +563,9 @@ START_TEST(test_reconnect_since_seq) {
         tc_send(b, msg);
     }
     /* rows keep coming during the backlog read */
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 10; i++) {
         rows_add(s, exp, 10, 40);
+    }
     ck_assert(tc_wait(b, has_seq, exp_seq(exp, 300), 20));
     ag_time_sleep(0.1);
     pthread_mutex_lock(&tmu);
@@ -680,8 +701,9 @@ START_TEST(test_queue_overflow_heals) {
     s = server_start(&cfg);
     clients_start(stream_port(s));
     c = tc_subscribed(exp, 0, TC_AUTH_HEADER);
-    for (int i = 0; i < 40; i++)
+    for (int i = 0; i < 40; i++) {
         rows_add(s, exp, 50, 200);
+    }
     ck_assert(tc_wait(c, has_seq, exp_seq(exp, 2000), 30));
     ag_time_sleep(0.1);
     stream_stats_get(s, &st);
@@ -770,8 +792,9 @@ START_TEST(test_client_limit) {
     ck_assert(tc_wait(a, is_done, 0, 10));
     for (int i = 0; i < 200; i++) {
         stream_stats_get(s, &st);
-        if (st.clients == 1)
+        if (st.clients == 1) {
             break;
+        }
         ag_time_sleep(0.01);
     }
     d = tc_connect(TC_AUTH_HEADER);
@@ -960,16 +983,18 @@ static int raw_read_to_close(int fd, double timeout_s, int *texts) {
     while (ag_time_now() < end) {
         struct pollfd p = {fd, POLLIN, 0};
         ssize_t n;
-        if (poll(&p, 1, 100) <= 0)
+        if (poll(&p, 1, 100) <= 0) {
             continue;
+        }
         if (len == cap) {
             cap *= 2;
             buf = realloc(buf, cap);
             ck_assert_ptr_nonnull(buf);
         }
         n = read(fd, buf + len, cap - len);
-        if (n <= 0)
+        if (n <= 0) {
             break;
+        }
         len += (size_t)n;
     }
     *texts = 0;
@@ -982,16 +1007,20 @@ static int raw_read_to_close(int fd, double timeout_s, int *texts) {
             hdr = 4;
         } else if (plen == 127) {
             plen = 0;
-            for (int i = 0; i < 8; i++)
+            for (int i = 0; i < 8; i++) {
                 plen = plen << 8 | buf[off + 2 + (size_t)i];
+            }
             hdr = 10;
         }
-        if (off + hdr + plen > len)
+        if (off + hdr + plen > len) {
             break;
-        if (op == 1)
+        }
+        if (op == 1) {
             (*texts)++;
-        if (op == 8 && plen >= 2)
+        }
+        if (op == 8 && plen >= 2) {
             code = buf[off + hdr] << 8 | buf[off + hdr + 1];
+        }
         off += hdr + plen;
     }
     free(buf);
@@ -1011,8 +1040,9 @@ START_TEST(test_keepalive_ping_and_hangup) {
     while (ag_time_now() - t0 < 10) {
         struct pollfd p = {fd, POLLIN, 0};
         ssize_t n;
-        if (poll(&p, 1, 100) <= 0)
+        if (poll(&p, 1, 100) <= 0) {
             continue;
+        }
         n = read(fd, buf, sizeof(buf));
         if (n <= 0) {
             closed = 1;
@@ -1020,9 +1050,11 @@ START_TEST(test_keepalive_ping_and_hangup) {
             break;
         }
         /* server frames are unmasked; look for a ping opcode at frame starts */
-        for (ssize_t i = 0; i + 1 < n; i++)
-            if (buf[i] == 0x89 && buf[i + 1] < 126)
+        for (ssize_t i = 0; i + 1 < n; i++) {
+            if (buf[i] == 0x89 && buf[i + 1] < 126) {
                 saw_ping = 1;
+            }
+        }
     }
     close(fd);
     ck_assert_msg(saw_ping, "no ping on an idle connection");
@@ -1083,23 +1115,27 @@ START_TEST(test_fanout_with_stalled_client) {
     exp = exp_new();
     hog = exp_new();
     clients_start(stream_port(s));
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         c[i] = tc_connect(i % 2 ? TC_AUTH_HEADER : TC_AUTH_QUERY);
+    }
     /* the stalled client never reads after subscribing */
     stall = raw_connect(stream_port(s));
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         ck_assert_msg(tc_wait(c[i], is_open, 0, 30), "client %d did not connect", i);
+    }
     snprintf(msg, sizeof(msg), "{\"type\":\"subscribe\",\"experiments\":[{\"id\":%lld}]}",
              (long long)exp);
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         tc_send(c[i], msg);
+    }
     /* the stalled client also follows a run with large rows */
     snprintf(msg, sizeof(msg),
              "{\"type\":\"subscribe\",\"experiments\":[{\"id\":%lld},{\"id\":%lld}]}",
              (long long)exp, (long long)hog);
     raw_send_text(stall, msg);
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         ck_assert(tc_wait(c[i], is_live, exp, 30));
+    }
     t0 = ag_time_now();
     for (int r = 0; r < ROWS / 10; r++) {
         rows_add(s, exp, 10, 100);
@@ -1109,8 +1145,9 @@ START_TEST(test_fanout_with_stalled_client) {
      * the close code */
     for (int i = 0; i < 600; i++) {
         stream_stats_get(s, &st);
-        if (st.slow_closed)
+        if (st.slow_closed) {
             break;
+        }
         ag_time_sleep(0.05);
     }
     ck_assert_uint_eq(st.slow_closed, 1);
@@ -1118,9 +1155,10 @@ START_TEST(test_fanout_with_stalled_client) {
     close(stall);
     ck_assert_int_eq(code, STREAM_CLOSE_SLOW);
     ck_assert_int_gt(texts, 3); /* hello, subscribed x2, live x2, then rows until it stalled */
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         ck_assert_msg(tc_wait(c[i], rows_at_least, exp_seq(exp, ROWS), 60),
                       "client %d got %d of %d rows", i, c[i]->rows[exp], ROWS);
+    }
     printf("fan-out: %d rows to %d subscribers in %.3f s\n", ROWS, N, ag_time_now() - t0);
     stream_stats_get(s, &st);
     ck_assert_uint_eq(st.slow_closed, 1);
@@ -1147,14 +1185,17 @@ static int cmp_double(const void *a, const void *b) {
 static void lat_report(const char *what, Tc **c, int n) {
     size_t total = 0, k = 0;
     double *all;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         total += c[i]->nlat;
+    }
     ck_assert_uint_gt(total, 0);
     all = malloc(total * sizeof(double));
     ck_assert_ptr_nonnull(all);
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < c[i]->nlat; j++)
+    for (int i = 0; i < n; i++) {
+        for (size_t j = 0; j < c[i]->nlat; j++) {
             all[k++] = c[i]->lat[j] * 1e3;
+        }
+    }
     qsort(all, total, sizeof(double), cmp_double);
     printf("%s: %zu samples, median %.3f ms, p99 %.3f ms, max %.3f ms\n", what, total,
            all[total / 2], all[(size_t)((double)total * 0.99)], all[total - 1]);
@@ -1172,11 +1213,13 @@ static double thread_cpu_s(const char *name) {
     while ((e = readdir(d))) {
         FILE *f;
         int match;
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.') {
             continue;
+        }
         snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-        if (!(f = fopen(path, "r")))
+        if (!(f = fopen(path, "r"))) {
             continue;
+        }
         match = fgets(comm, sizeof(comm), f) && !strncmp(comm, name, strlen(name));
         fclose(f);
         snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
@@ -1184,8 +1227,10 @@ static double thread_cpu_s(const char *name) {
             const char *p;
             unsigned long ut = 0, st = 0;
             if (fgets(stat, sizeof(stat), f) && (p = strrchr(stat, ')')) &&
-                sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+                sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) ==
+                    2) {
                 total += (double)(ut + st) / (double)tick;
+            }
             fclose(f);
         }
     }
@@ -1227,16 +1272,19 @@ START_TEST(test_bench_latency_fanout) {
     lat_report("1 subscriber, commit -> receive", &one, 1);
 
     /* 200 subscribers, one row every 20 ms */
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         c[i] = tc_subscribed(e2, 0, TC_AUTH_HEADER);
-    for (int i = 0; i < N; i++)
+    }
+    for (int i = 0; i < N; i++) {
         lat_alloc(c[i], ROWS200 + BURST);
+    }
     for (int i = 0; i < ROWS200; i++) {
         rows_add(s, e2, 1, 200);
         ag_time_sleep(0.02);
     }
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         ck_assert(tc_wait(c[i], has_seq, exp_seq(e2, ROWS200), 30));
+    }
     lat_report("200 subscribers, commit -> receive", c, N);
 
     /* burst: rows as fast as the store takes them, to all 200 */
@@ -1255,11 +1303,13 @@ START_TEST(test_bench_latency_fanout) {
     cpu_srv = thread_cpu_s("angora-stream");
     cpu_cli = thread_cpu_s("test-clients");
     t0 = ag_time_now();
-    for (int i = 0; i < BURST / 50; i++)
+    for (int i = 0; i < BURST / 50; i++) {
         rows_add(s, e3, 50, 200);
+    }
     t1 = ag_time_now();
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         ck_assert(tc_wait(c[i], has_seq, exp_seq(e3, BURST), 60));
+    }
     printf("burst: %d rows stored in %.3f s; all %d subscribers had them after %.3f s "
            "(%.0f row deliveries/s)\n",
            BURST, t1 - t0, N, ag_time_now() - t0, (double)BURST * N / (ag_time_now() - t0));
