@@ -6,6 +6,7 @@
 #include "ag_fs.h"
 #include "ag_time.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -157,6 +158,39 @@ json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s,
     return o;
 }
 
+/* the first "model name" line of /proc/cpuinfo, or "unknown" */
+static const char *cpu_model_name(void) {
+    static char model[128];
+    if (model[0]) {
+        return model;
+    }
+    snprintf(model, sizeof model, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) {
+        return model;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        const char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            colon++;
+            colon += strspn(colon, " \t");
+            snprintf(model, sizeof model, "%.*s", (int)strcspn(colon, "\n"), colon);
+            break;
+        }
+    }
+    fclose(f);
+    return model;
+}
+
+void train_host_describe(json_t *o) {
+    /* OpenBLAS picks its kernels by CPU, and their rounding differs: two runs agree to the bit
+     * only on the same CPU model and BLAS core */
+    const char *core = openblas_get_corename();
+    json_object_set_new(o, "cpu_model", json_string(cpu_model_name()));
+    json_object_set_new(o, "blas_core", json_string(core && core[0] ? core : "unknown"));
+}
+
 int train_status_write(const char *dir, const char *state, int64_t iteration, int64_t total,
                        int ranks, const char *message, char *err, size_t err_sz) {
     static char started[40];
@@ -176,6 +210,7 @@ int train_status_write(const char *dir, const char *state, int64_t iteration, in
     json_object_set_new(o, "updated",
                         json_string(ag_time_iso8601(ag_time_wall(), when, (int)sizeof when)));
     json_object_set_new(o, "started", json_string(started));
+    train_host_describe(o);
     if (message) {
         json_object_set_new(o, "message", json_string(message));
     }

@@ -38,6 +38,10 @@ json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s,
                            const RlEvalResult *eval);
 
 /* writes DIR/status.json atomically */
+/* adds the host's identity to a run's metadata: "cpu_model" (from /proc/cpuinfo) and
+ * "blas_core" (openblas_get_corename()); same-seed runs match to the bit only where both agree */
+void train_host_describe(json_t *o);
+
 int train_status_write(const char *dir, const char *state, int64_t iteration, int64_t total,
                        int ranks, const char *message, char *err, size_t err_sz);
 

@@ -19,10 +19,13 @@ START_TEST(test_monotonic) {
         prev = t;
         prev_ns = ns;
     }
-    /* the two clocks agree */
+    /* the two clocks agree: one reading lies between two readings of the other, whatever the
+     * scheduler does in between */
+    uint64_t before_ns = ag_time_ns();
     double t = ag_time_now();
-    double ns = (double)ag_time_ns() * 1e-9;
-    ck_assert_double_eq_tol(ns, t, 0.01);
+    uint64_t after_ns = ag_time_ns();
+    ck_assert_double_ge(t, (double)before_ns * 1e-9 - 1e-9);
+    ck_assert_double_le(t, (double)after_ns * 1e-9 + 1e-9);
 }
 END_TEST
 
@@ -32,21 +35,26 @@ START_TEST(test_sleep) {
     ag_time_sleep(0.05);
     double dt = ag_time_now() - t0;
     uint64_t dn = ag_time_ns() - n0;
+    /* at least as long as asked; the upper bounds only catch a sleep that misreads its unit,
+     * with room for a loaded machine */
     ck_assert_double_ge(dt, 0.049);
-    ck_assert_double_lt(dt, 2.0);
+    ck_assert_double_lt(dt, 10.0);
     ck_assert_uint_ge(dn, 49000000u);
-    /* nothing to wait for */
+    /* nothing to wait for: a negative or NaN duration must not become a long one */
     t0 = ag_time_now();
     ag_time_sleep(0.0);
     ag_time_sleep(-1.0);
     ag_time_sleep(NAN);
-    ck_assert_double_lt(ag_time_now() - t0, 0.01);
+    ck_assert_double_lt(ag_time_now() - t0, 5.0);
 }
 END_TEST
 
 START_TEST(test_wall) {
+    time_t before = time(NULL);
     double w = ag_time_wall();
-    ck_assert_double_eq_tol(w, (double)time(NULL), 2.0);
+    time_t after = time(NULL);
+    ck_assert_double_ge(w, (double)before);
+    ck_assert_double_lt(w, (double)after + 1.0);
     ck_assert_double_gt(w, 1.7e9); /* after 2023 */
 }
 END_TEST
@@ -69,12 +77,16 @@ START_TEST(test_iso8601) {
     ag_time_iso8601(0, none, 0);
     ck_assert_int_eq(none[0], 'y');
     /* the current time formats as today */
-    char now_text[32];
-    time_t now = time(NULL);
+    char day_before[32], day_after[32];
     struct tm tm;
+    time_t now = time(NULL);
     gmtime_r(&now, &tm);
-    strftime(now_text, sizeof now_text, "%Y-%m-%d", &tm);
-    ck_assert_int_eq(strncmp(ag_time_iso8601(ag_time_wall(), buf, sizeof buf), now_text, 10), 0);
+    strftime(day_before, sizeof day_before, "%Y-%m-%d", &tm);
+    ag_time_iso8601(ag_time_wall(), buf, sizeof buf);
+    now = time(NULL);
+    gmtime_r(&now, &tm);
+    strftime(day_after, sizeof day_after, "%Y-%m-%d", &tm);
+    ck_assert(strncmp(buf, day_before, 10) == 0 || strncmp(buf, day_after, 10) == 0);
 }
 END_TEST
 

@@ -1,10 +1,9 @@
 /* Tests of the feed-forward layer kernels (server/nn/nn_layers.c): dense against a naive loop,
  * finite-difference gradient checks of dense, every activation, concat and layer norm (input and
  * parameter gradients), accumulation semantics, the accuracy of the fast tanh/sigmoid/exp, the
- * activation name parser, and the speed of a 256x64->64 dense+tanh forward+backward. */
+ * activation name parser. */
 #include "ag_error.h"
 #include "ag_rng.h"
-#include "ag_time.h"
 #include "nn_layers.h"
 #include "nn_gradcheck.h"
 
@@ -400,48 +399,6 @@ START_TEST(test_layernorm) {
 }
 END_TEST
 
-/* ---- speed ---- */
-
-START_TEST(test_dense_tanh_speed) {
-    /* the PPO minibatch shape: 256 samples, 64 -> 64, tanh */
-    int B = 256, C = 64, OC = 64, iters = 2000;
-    size_t ni = (size_t)B * C, nw = (size_t)OC * C, no = (size_t)B * OC;
-    float *inp = alloc_floats(ni), *w = alloc_floats(nw), *bias = alloc_floats(OC);
-    float *out = alloc_floats(no), *dout = alloc_floats(no), *dinp = alloc_floats(ni);
-    float *dw = alloc_floats(nw), *db = alloc_floats(OC), *dpre = alloc_floats(no);
-    fill_normal(inp, ni, 1.0);
-    fill_normal(w, nw, 0.2);
-    fill_normal(dout, no, 1.0);
-    double t0 = ag_time_now();
-    for (int it = 0; it < iters; it++) {
-        nn_dense_forward(out, inp, w, bias, B, C, OC);
-        nn_tanh_forward(out, out, no);
-        memset(dpre, 0, no * sizeof(float));
-        nn_tanh_backward(dpre, dout, out, no);
-        nn_dense_backward(dinp, dw, db, dpre, inp, w, B, C, OC);
-    }
-    double per = (ag_time_now() - t0) / iters;
-    double flops = 2.0 * 3.0 * B * C * OC;
-    printf("dense+tanh 256x64->64 forward+backward: %.1f us per call (%.2f GFLOP/s)\n", per * 1e6,
-           flops / per * 1e-9);
-    ck_assert(isfinite(dw[0]) && isfinite(dinp[0]));
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
-    /* a generous bound that only a naive or allocating implementation would miss (timed only in
-     * optimised builds without sanitizers) */
-    ck_assert_msg(per < 2e-3, "dense+tanh took %g s per call", per);
-#endif
-    free(inp);
-    free(w);
-    free(bias);
-    free(out);
-    free(dout);
-    free(dinp);
-    free(dw);
-    free(db);
-    free(dpre);
-}
-END_TEST
-
 static Suite *layers_suite(void) {
     Suite *s = suite_create("nn_layers");
     TCase *tc = tcase_create("core");
@@ -454,7 +411,6 @@ static Suite *layers_suite(void) {
     tcase_add_test(tc, test_act_parse);
     tcase_add_test(tc, test_concat);
     tcase_add_test(tc, test_layernorm);
-    tcase_add_test(tc, test_dense_tanh_speed);
     suite_add_tcase(s, tc);
     return s;
 }

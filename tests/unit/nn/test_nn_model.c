@@ -5,13 +5,13 @@
  * and description round trips. */
 #include "ag_error.h"
 #include "ag_rng.h"
-#include "ag_time.h"
 #include "nn_model.h"
 
 #include <check.h>
 #include <signal.h>
 #include <jansson.h>
 #include <malloc.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,7 +441,15 @@ START_TEST(test_reset_mask_gru) {
 }
 END_TEST
 
-/* step inference against the training forward: at T = 1 and along a sequence */
+/* stepping vs the sequence forward: 64 float32 epsilons of each value (at least of 1) */
+#define SEQ_REL_TOL (64.0 * FLT_EPSILON)
+
+static double relative_difference(float a, float b) {
+    return fabs((double)a - (double)b) / fmax(1.0, fabs((double)a));
+}
+
+/* step inference against the training forward: at T = 1 (the same sgemm shapes, so the same
+ * bits on any CPU) and along a sequence (the same up to rounding) */
 static void check_step_matches(const char *desc_text, int n, int T) {
     NnIoSpec io = io_senses();
     NnModel *m = model_from_text(desc_text, &io);
@@ -486,12 +494,16 @@ static void check_step_matches(const char *desc_text, int n, int T) {
     ck_assert_int_eq(memcmp(tp, sp, (size_t)n * W * sizeof(float)), 0);
     ck_assert_int_eq(memcmp(tv, sv, (size_t)n * sizeof(float)), 0);
 
-    /* along a sequence, stepping carries the state as the training forward does */
+    /* along a sequence, stepping carries the state as the training forward does. The sequence
+     * forward projects all n*T input rows with one sgemm and stepping n rows at a time; OpenBLAS
+     * picks its kernel (and so its summation order) by CPU and shape, so the two agree to float32
+     * rounding, not to the bit: within SEQ_REL_TOL of each value (a wrong state or gate is off
+     * by orders of magnitude more) */
     NnTrainCtx *seq = nn_train_ctx_create(m, n, T);
     nn_model_forward(m, seq, n, obs, state0, NULL, tp, tv);
     memcpy(state, state0, (size_t)n * S * sizeof(float));
     float *obs_t = falloc((size_t)n * O);
-    double max_diff = 0;
+    double max_diff = 0, max_rel = 0;
     int identical = 1;
     for (int t = 0; t < T; t++) {
         for (int b = 0; b < n; b++) {
@@ -503,14 +515,20 @@ static void check_step_matches(const char *desc_text, int n, int T) {
             identical &= memcmp(tpr, sp + (size_t)b * W, (size_t)W * sizeof(float)) == 0;
             identical &= tv[b * T + t] == sv[b];
             max_diff = fmax(max_diff, fabs(tv[b * T + t] - sv[b]));
+            max_rel = fmax(max_rel, relative_difference(tv[b * T + t], sv[b]));
             for (int j = 0; j < W; j++) {
                 max_diff = fmax(max_diff, fabs(tpr[j] - sp[(size_t)b * W + j]));
+                max_rel = fmax(max_rel, relative_difference(tpr[j], sp[(size_t)b * W + j]));
             }
         }
     }
-    printf("  step vs sequence forward (n %d, T %d): %s, max difference %g\n", n, T,
-           identical ? "bit-identical" : "not bit-identical", max_diff);
-    ck_assert_msg(identical, "stepping differs from the sequence forward by %g", max_diff);
+    printf("  step vs sequence forward (n %d, T %d): %s, max difference %g (%.2f float32 eps "
+           "relative)\n",
+           n, T, identical ? "bit-identical" : "not bit-identical", max_diff,
+           max_rel / FLT_EPSILON);
+    ck_assert_msg(max_rel <= SEQ_REL_TOL,
+                  "stepping differs from the sequence forward by %g (relative %g > %g)", max_diff,
+                  max_rel, SEQ_REL_TOL);
     free(obs);
     free(obs0);
     free(obs_t);
@@ -538,7 +556,7 @@ START_TEST(test_step_matches_train_gru_shared) {
 }
 END_TEST
 
-START_TEST(test_step_feedforward_speed_no_alloc) {
+START_TEST(test_step_feedforward_no_alloc) {
     NnIoSpec io = io_vector(24, 4, 4);
     json_t *desc = json_string("simple");
     char err[256];
@@ -561,21 +579,14 @@ START_TEST(test_step_feedforward_speed_no_alloc) {
     ck_assert_int_eq(memcmp(pol, pol2, (size_t)n * 8 * sizeof(float)), 0);
     ck_assert_int_eq(memcmp(val, val2, (size_t)n * sizeof(float)), 0);
 
+    /* stepping allocates nothing (its speed is measured by bench_nn, not here) */
     struct mallinfo2 before = mallinfo2();
-    int iters = 2000;
-    double t0 = ag_time_now();
-    for (int i = 0; i < iters; i++) {
+    for (int i = 0; i < 200; i++) {
         nn_model_step(m, step, n, obs, NULL, NULL, pol, val);
     }
-    double dt = ag_time_now() - t0;
     struct mallinfo2 after = mallinfo2();
     ck_assert_uint_eq(before.uordblks, after.uordblks);
     ck_assert_uint_eq(before.hblkhd, after.hblkhd);
-    double us = dt / ((double)iters * n) * 1e6;
-    printf("  simple model step, %d envs: %.3f us per env (%.1f us per call)\n", n, us,
-           dt / iters * 1e6);
-    /* generous: the suite also runs under sanitizers on shared cores */
-    ck_assert_msg(us < 20.0, "%.3f us per env", us);
     free(obs);
     free(pol);
     free(val);
@@ -856,7 +867,7 @@ static Suite *model_suite(void) {
     tcase_add_test(tc, test_reset_mask_gru);
     tcase_add_test(tc, test_step_matches_train_lstm);
     tcase_add_test(tc, test_step_matches_train_gru_shared);
-    tcase_add_test(tc, test_step_feedforward_speed_no_alloc);
+    tcase_add_test(tc, test_step_feedforward_no_alloc);
     tcase_add_test(tc, test_init_params);
     tcase_add_test(tc, test_preset_param_counts);
     tcase_add_test(tc, test_flops);

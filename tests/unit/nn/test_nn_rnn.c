@@ -2,9 +2,8 @@
  * and GRU over T > 1 steps with a non-zero initial state, a reset inside a sequence and a loss
  * on the final state; a reset must make the rest of a sequence equal a fresh run from zero
  * state; the single-step functions must reproduce the sequence forward bit for bit; backward
- * accumulates; and the cost of a large batch stays close to the sgemm work. */
+ * accumulates. Their speed is measured by bench_nn. */
 #include "ag_rng.h"
-#include "ag_time.h"
 #include "nn_layers.h"
 #include "nn_gradcheck.h"
 
@@ -382,63 +381,6 @@ START_TEST(test_gru_accumulates) {
 }
 END_TEST
 
-START_TEST(test_lstm_speed) {
-    /* a PPO-sized recurrent batch: 512 sequences of 16 steps, 64 inputs, 64 units */
-    int B = 512, T = 16, C = 64, H = 64, iters = 5;
-    size_t BT = (size_t)B * T;
-    float *inp = alloc_floats(BT * C), *out = alloc_floats(BT * H), *dout = alloc_floats(BT * H);
-    float *dinp = alloc_floats(BT * C), *w_ih = alloc_floats(4u * H * C);
-    float *w_hh = alloc_floats(4u * H * H), *bias = alloc_floats(4u * H);
-    float *dw_ih = alloc_floats(4u * H * C), *dw_hh = alloc_floats(4u * H * H);
-    float *dbias = alloc_floats(4u * H), *cache = alloc_floats(nn_lstm_cache_size(B, T, H));
-    float *scratch = alloc_floats(nn_lstm_backward_scratch_size(B, T, H));
-    fill_normal(inp, BT * C, 1.0);
-    fill_normal(w_ih, 4u * H * C, 0.1);
-    fill_normal(w_hh, 4u * H * H, 0.1);
-    fill_normal(dout, BT * H, 1.0);
-    /* the matrix products alone, for comparison */
-    float *g = alloc_floats(BT * 4 * H), *dh = alloc_floats(BT * H);
-    double t0 = ag_time_now();
-    for (int it = 0; it < iters; it++) {
-        nn_dense_forward(g, inp, w_ih, NULL, (int)BT, C, 4 * H);
-        nn_dense_forward(g, out, w_hh, NULL, (int)BT, H, 4 * H);
-        nn_dense_backward(dinp, dw_ih, NULL, g, inp, w_ih, (int)BT, C, 4 * H);
-        nn_dense_backward(dh, dw_hh, NULL, g, out, w_hh, (int)BT, H, 4 * H);
-    }
-    free(g);
-    free(dh);
-    double gemm = (ag_time_now() - t0) / iters;
-    t0 = ag_time_now();
-    for (int it = 0; it < iters; it++) {
-        nn_lstm_forward(out, NULL, NULL, cache, inp, NULL, NULL, NULL, w_ih, w_hh, bias, B, T, C,
-                        H);
-        nn_lstm_backward(dinp, dw_ih, dw_hh, dbias, dout, NULL, NULL, inp, NULL, w_ih, w_hh, cache,
-                         scratch, B, T, C, H);
-    }
-    double full = (ag_time_now() - t0) / iters;
-    printf("lstm B=%d T=%d C=%d H=%d forward+backward: %.2f ms (the same sgemm work alone: %.2f "
-           "ms, ratio %.2f)\n",
-           B, T, C, H, full * 1e3, gemm * 1e3, full / gemm);
-    ck_assert(isfinite(dw_hh[0]));
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
-    /* elementwise work and per-step sgemm overhead stay a small multiple of the matrix work */
-    ck_assert_msg(full < 4.0 * gemm + 0.01, "lstm %g s vs sgemm %g s", full, gemm);
-#endif
-    free(inp);
-    free(out);
-    free(dout);
-    free(dinp);
-    free(w_ih);
-    free(w_hh);
-    free(bias);
-    free(dw_ih);
-    free(dw_hh);
-    free(dbias);
-    free(cache);
-    free(scratch);
-}
-END_TEST
-
 START_TEST(test_sizes) {
     ck_assert_uint_eq(nn_lstm_cache_size(3, 5, 7), 3u * 5 * 8 * 7);
     ck_assert_uint_eq(nn_lstm_backward_scratch_size(3, 5, 7), 3u * 5 * 4 * 7 + 2u * 3 * 7);
@@ -463,7 +405,6 @@ static Suite *rnn_suite(void) {
     tcase_add_test(tc, test_gru_step_matches);
     tcase_add_test(tc, test_lstm_accumulates);
     tcase_add_test(tc, test_gru_accumulates);
-    tcase_add_test(tc, test_lstm_speed);
     tcase_add_test(tc, test_sizes);
     suite_add_tcase(s, tc);
     return s;

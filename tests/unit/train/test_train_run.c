@@ -6,6 +6,7 @@
 #include "ag_error.h"
 #include "ag_fs.h"
 
+#include <cblas.h>
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -174,6 +175,13 @@ START_TEST(test_status_write) {
     ck_assert_int_eq(json_integer_value(json_object_get(o, "pid")), getpid());
     ck_assert_int_eq(json_integer_value(json_object_get(o, "ranks")), 2);
     ck_assert_ptr_nonnull(json_string_value(json_object_get(o, "started")));
+    /* the host that produced the numbers: CPU model and BLAS kernel */
+    const char *cpu = json_string_value(json_object_get(o, "cpu_model"));
+    const char *core = json_string_value(json_object_get(o, "blas_core"));
+    ck_assert_ptr_nonnull(cpu);
+    ck_assert_ptr_nonnull(core);
+    ck_assert_int_gt((int)strlen(cpu), 0);
+    ck_assert_str_eq(core, openblas_get_corename());
     json_decref(o);
     ck_assert_int_eq(train_status_write(g_dir, "failed", 3, 10, 1, "boom", err, sizeof err), 0);
     o = ag_json_load_file(path, 1 << 16, err, sizeof err);
