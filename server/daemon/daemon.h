@@ -57,32 +57,18 @@ int daemon_config_set(DaemonConfig *c, const char *key, const char *value, char 
 
 typedef struct Ingest Ingest;
 
-/* one recently ingested row, kept for live streaming */
-typedef struct IngestRow {
-    uint64_t cursor; /* increases by one per row over the daemon's life */
-    int64_t exp_id;
-    int64_t seq;
-    size_t len; /* 0 when the row was longer than a ring slot */
-    const char *row;
-} IngestRow;
-
 typedef void (*IngestNotifyFn)(void *ctx, uint64_t rows);
 
 /* called for every committed row, in seq order per experiment (the live stream's feed) */
 typedef void (*IngestRowHook)(void *ctx, int64_t exp_id, int64_t seq, const char *row, size_t len);
 
-/* ring_rows: how many recent rows are kept in memory */
-int ingest_create(Ingest **out, Store *store, size_t ring_rows, char *err, size_t err_sz);
+int ingest_create(Ingest **out, Store *store, char *err, size_t err_sz);
 void ingest_destroy(Ingest *in);
 void ingest_set_notify(Ingest *in, IngestNotifyFn fn, void *ctx);
 void ingest_set_row_hook(Ingest *in, IngestRowHook fn, void *ctx);
 /* stores every complete new line of run_dir/metrics.jsonl from the stored offset on */
 int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, char *err,
                size_t err_sz);
-/* calls fn for ring rows with cursor > after (oldest first); returns the newest cursor */
-typedef void (*IngestRowFn)(void *ctx, const IngestRow *row);
-uint64_t ingest_ring_since(Ingest *in, uint64_t after, IngestRowFn fn, void *ctx);
-uint64_t ingest_total_rows(const Ingest *in);
 
 /* ---- scheduler and executor (sched.c) ---- */
 

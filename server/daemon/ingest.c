@@ -1,7 +1,7 @@
 /* Ingestion of metrics.jsonl: reads each run's file from the stored byte offset, passes the
  * complete lines to the store in one transaction with the new offset (exactly-once across
- * crashes) and keeps the newest rows in a fixed ring for live streaming. All buffers are
- * allocated once at creation. */
+ * crashes), then hands each committed row to the live stream's hook. All buffers are allocated
+ * once at creation. */
 #include "daemon.h"
 
 #include "ag_error.h"
@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +18,6 @@
 
 #define INGEST_READ_MAX  (4u << 20)
 #define INGEST_LINES_MAX 16384
-#define INGEST_SLOT      2048
-
-typedef struct RingSlot {
-    uint64_t cursor;
-    int64_t exp_id;
-    int64_t seq;
-    size_t len;
-    char row[INGEST_SLOT];
-} RingSlot;
 
 struct Ingest {
     Store *store;
@@ -35,31 +25,24 @@ struct Ingest {
     const char **lines;
     size_t *lens;
     int64_t *seqs;
-    pthread_mutex_t ring_mu;
-    RingSlot *ring;
-    size_t ring_cap;
-    uint64_t cursor; /* rows ever put in the ring */
     IngestNotifyFn notify;
     void *notify_ctx;
     IngestRowHook row_hook;
     void *row_hook_ctx;
 };
 
-int ingest_create(Ingest **out, Store *store, size_t ring_rows, char *err, size_t err_sz) {
+int ingest_create(Ingest **out, Store *store, char *err, size_t err_sz) {
     Ingest *in = calloc(1, sizeof(*in));
     *out = NULL;
     if (!in) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
     in->store = store;
-    in->ring_cap = ring_rows ? ring_rows : 1;
     in->buf = malloc(INGEST_READ_MAX);
     in->lines = malloc(INGEST_LINES_MAX * sizeof(*in->lines));
     in->lens = malloc(INGEST_LINES_MAX * sizeof(*in->lens));
     in->seqs = malloc(INGEST_LINES_MAX * sizeof(*in->seqs));
-    in->ring = calloc(in->ring_cap, sizeof(*in->ring));
-    pthread_mutex_init(&in->ring_mu, NULL);
-    if (!in->buf || !in->lines || !in->lens || !in->seqs || !in->ring) {
+    if (!in->buf || !in->lines || !in->lens || !in->seqs) {
         ingest_destroy(in);
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
@@ -75,8 +58,6 @@ void ingest_destroy(Ingest *in) {
     free(in->lines);
     free(in->lens);
     free(in->seqs);
-    free(in->ring);
-    pthread_mutex_destroy(&in->ring_mu);
     free(in);
 }
 
@@ -88,43 +69,6 @@ void ingest_set_notify(Ingest *in, IngestNotifyFn fn, void *ctx) {
 void ingest_set_row_hook(Ingest *in, IngestRowHook fn, void *ctx) {
     in->row_hook = fn;
     in->row_hook_ctx = ctx;
-}
-
-static void ring_put(Ingest *in, int64_t exp_id, int64_t seq, const char *row, size_t len) {
-    RingSlot *slot;
-    pthread_mutex_lock(&in->ring_mu);
-    in->cursor++;
-    slot = &in->ring[in->cursor % in->ring_cap];
-    slot->cursor = in->cursor;
-    slot->exp_id = exp_id;
-    slot->seq = seq;
-    slot->len = len < INGEST_SLOT ? len : 0;
-    if (slot->len) {
-        memcpy(slot->row, row, len);
-    }
-    slot->row[slot->len] = '\0';
-    pthread_mutex_unlock(&in->ring_mu);
-}
-
-uint64_t ingest_ring_since(Ingest *in, uint64_t after, IngestRowFn fn, void *ctx) {
-    uint64_t newest, first;
-    pthread_mutex_lock(&in->ring_mu);
-    newest = in->cursor;
-    first = newest >= in->ring_cap ? newest - in->ring_cap + 1 : 1;
-    if (after + 1 > first) {
-        first = after + 1;
-    }
-    for (uint64_t c = first; c <= newest && fn; c++) {
-        const RingSlot *slot = &in->ring[c % in->ring_cap];
-        IngestRow r = {slot->cursor, slot->exp_id, slot->seq, slot->len, slot->row};
-        fn(ctx, &r);
-    }
-    pthread_mutex_unlock(&in->ring_mu);
-    return newest;
-}
-
-uint64_t ingest_total_rows(const Ingest *in) {
-    return in->cursor;
 }
 
 /* reads up to max bytes at offset; returns bytes read or -1 */
@@ -223,13 +167,9 @@ int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, ch
         if (rc) {
             goto out;
         }
-        /* the ring and the hook see rows only once they are committed, in seq order */
-        for (size_t i = 0; i < nlines; i++) {
-            if (!in->seqs[i]) {
-                continue;
-            }
-            ring_put(in, exp_id, in->seqs[i], in->lines[i], in->lens[i]);
-            if (in->row_hook) {
+        /* the hook sees rows only once they are committed, in seq order */
+        for (size_t i = 0; i < nlines && in->row_hook; i++) {
+            if (in->seqs[i]) {
                 in->row_hook(in->row_hook_ctx, exp_id, in->seqs[i], in->lines[i], in->lens[i]);
             }
         }

@@ -281,7 +281,7 @@ int main(int argc, char **argv) {
     scfg.max_cores = cfg.max_cores;
     scfg.max_attempts = cfg.max_attempts;
     scfg.grace_s = cfg.grace_s;
-    if (ingest_create(&ingest, store, 4096, err, sizeof(err)) != 0 ||
+    if (ingest_create(&ingest, store, err, sizeof(err)) != 0 ||
         sched_create(&sched, &scfg, store, ingest, err, sizeof(err)) != 0) {
         ag_log_error("%s", err);
         goto out;

@@ -1,5 +1,6 @@
 /* Tests of server/daemon/ingest.c: complete lines only, offsets kept in the store, a file that
- * shrank re-read from the start, a missing file, and the ring of recent rows. */
+ * shrank re-read from the start, a missing file, and the committed rows handed to the live
+ * stream's hook in seq order. */
 #include "daemon.h"
 
 #include "ag_error.h"
@@ -26,7 +27,7 @@ static void setup(void) {
     snprintf(dir, sizeof(dir), "/tmp/angora-ingest-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(store_exp_insert(store, &e, dir, &id, err, sizeof(err)), 0);
-    ck_assert_int_eq(ingest_create(&in, store, 4, err, sizeof(err)), 0);
+    ck_assert_int_eq(ingest_create(&in, store, err, sizeof(err)), 0);
 }
 
 static void teardown(void) {
@@ -47,17 +48,18 @@ static void append(const char *text, const char *mode) {
     fclose(f);
 }
 
-typedef struct Seen {
+typedef struct Hooked {
     int n;
     int64_t seqs[16];
     char rows[16][64];
-} Seen;
+} Hooked;
 
-static void on_row(void *ctx, const IngestRow *r) {
-    Seen *s = ctx;
-    s->seqs[s->n] = r->seq;
-    snprintf(s->rows[s->n], sizeof(s->rows[0]), "%s", r->row);
-    s->n++;
+static void on_hook(void *ctx, int64_t exp_id, int64_t seq, const char *row, size_t len) {
+    Hooked *h = ctx;
+    ck_assert_int_eq(exp_id, id);
+    h->seqs[h->n] = seq;
+    snprintf(h->rows[h->n], sizeof(h->rows[0]), "%.*s", (int)len, row);
+    h->n++;
 }
 
 static uint64_t notified;
@@ -69,8 +71,9 @@ static void on_notify(void *ctx, uint64_t rows) {
 START_TEST(test_complete_lines_only) {
     size_t rows = 0;
     StoreRun r;
-    Seen seen = {0};
+    Hooked h = {0};
     ingest_set_notify(in, on_notify, NULL);
+    ingest_set_row_hook(in, on_hook, &h);
     notified = 0;
     /* no file yet: nothing, no error */
     ck_assert_int_eq(ingest_run(in, id, dir, &rows, err, sizeof(err)), 0);
@@ -89,37 +92,18 @@ START_TEST(test_complete_lines_only) {
     ck_assert_int_eq(store_run_get(store, id, &r, err, sizeof(err)), 0);
     ck_assert_int_eq(r.last_seq, 3);
     ck_assert_uint_eq(notified, 3);
-    /* the ring has the rows in order */
-    ck_assert_uint_eq(ingest_ring_since(in, 0, on_row, &seen), 3);
-    ck_assert_int_eq(seen.n, 3);
-    ck_assert_int_eq(seen.seqs[2], 3);
-    ck_assert_str_eq(seen.rows[2], "{\"iteration\":3}");
-    seen.n = 0;
-    ck_assert_uint_eq(ingest_ring_since(in, 2, on_row, &seen), 3);
-    ck_assert_int_eq(seen.n, 1);
+    /* the hook had each row once, in order, the partial line only once complete */
+    ck_assert_int_eq(h.n, 3);
+    ck_assert_int_eq(h.seqs[2], 3);
+    ck_assert_str_eq(h.rows[2], "{\"iteration\":3}");
 }
 END_TEST
-
-typedef struct Hooked {
-    int n;
-    int64_t seqs[8];
-    char rows[8][64];
-} Hooked;
-
-static void on_hook(void *ctx, int64_t exp_id, int64_t seq, const char *row, size_t len) {
-    Hooked *h = ctx;
-    ck_assert_int_eq(exp_id, id);
-    h->seqs[h->n] = seq;
-    snprintf(h->rows[h->n], sizeof(h->rows[0]), "%.*s", (int)len, row);
-    h->n++;
-}
 
 /* the hook (the live stream's feed) gets each committed row with its exact seq; lines that
  * are not JSON objects are neither stored nor passed on */
 START_TEST(test_row_hook_exact_seqs) {
     size_t rows = 0;
     Hooked h = {0};
-    Seen seen = {0};
     ingest_set_row_hook(in, on_hook, &h);
     append("{\"iteration\":1}\n{broken\n[1,2]\n{\"iteration\":2}\n", "w");
     ck_assert_int_eq(ingest_run(in, id, dir, &rows, err, sizeof(err)), 0);
@@ -128,31 +112,29 @@ START_TEST(test_row_hook_exact_seqs) {
     ck_assert_int_eq(h.seqs[0], 1);
     ck_assert_int_eq(h.seqs[1], 2);
     ck_assert_str_eq(h.rows[1], "{\"iteration\":2}");
-    ingest_ring_since(in, 0, on_row, &seen);
-    ck_assert_int_eq(seen.n, 2);
-    ck_assert_int_eq(seen.seqs[1], 2);
 }
 END_TEST
 
-START_TEST(test_ring_bounded_and_shrink) {
+START_TEST(test_shrunk_file_reread) {
     size_t rows = 0;
-    Seen seen = {0};
+    Hooked h = {0};
     StoreRun r;
+    ingest_set_row_hook(in, on_hook, &h);
     append("{\"iteration\":1}\n{\"iteration\":2}\n{\"iteration\":3}\n{\"iteration\":4}\n"
            "{\"iteration\":5}\n{\"iteration\":6}\n",
            "w");
     ck_assert_int_eq(ingest_run(in, id, dir, &rows, err, sizeof(err)), 0);
     ck_assert_uint_eq(rows, 6);
-    /* capacity 4: the oldest two are gone */
-    ingest_ring_since(in, 0, on_row, &seen);
-    ck_assert_int_eq(seen.n, 4);
-    ck_assert_int_eq(seen.seqs[0], 3);
+    ck_assert_int_eq(h.n, 6);
     /* the run resumed from iteration 2: the file was cut back and grows again */
     append("{\"iteration\":1}\n{\"iteration\":2}\n{\"iteration\":3,\"x\":1}\n", "w");
     ck_assert_int_eq(ingest_run(in, id, dir, &rows, err, sizeof(err)), 0);
     ck_assert_uint_eq(rows, 3);
     ck_assert_int_eq(store_run_get(store, id, &r, err, sizeof(err)), 0);
     ck_assert_int_eq(r.ingest_offset, 54);
+    /* the re-read rows reach the stream with new seqs after the old ones */
+    ck_assert_int_eq(h.n, 9);
+    ck_assert_str_eq(h.rows[8], "{\"iteration\":3,\"x\":1}");
     {
         json_t *o = NULL;
         ck_assert_int_eq(store_exp_get_json(store, id, &o, err, sizeof(err)), 0);
@@ -172,7 +154,7 @@ int main(void) {
     int failed;
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_complete_lines_only);
-    tcase_add_test(tc, test_ring_bounded_and_shrink);
+    tcase_add_test(tc, test_shrunk_file_reread);
     tcase_add_test(tc, test_row_hook_exact_seqs);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

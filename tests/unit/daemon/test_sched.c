@@ -25,7 +25,7 @@ static void setup(void) {
     ck_assert_int_eq(store_migrate(store, mig, 0, NULL, err, sizeof(err)), 0);
     snprintf(dir, sizeof(dir), "/tmp/angora-sched-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(ingest_create(&in, store, 16, err, sizeof(err)), 0);
+    ck_assert_int_eq(ingest_create(&in, store, err, sizeof(err)), 0);
 }
 
 static void teardown(void) {
