@@ -1,4 +1,5 @@
-/* Adam over a flat parameter block, global gradient-norm clipping and learning-rate schedules.
+/* Adam over a flat parameter block and global gradient-norm clipping (the learning rate of each
+ * step comes from the spec: ag_spec_lr_at).
  *
  * DESIGN: the update is Kingma and Ba's Algorithm 1 with bias-corrected moments,
  *   m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,
@@ -125,29 +126,4 @@ float nn_grad_clip(float *grads, size_t n, float max_norm) {
         grads[i] *= scale;
     }
     return norm;
-}
-
-float nn_lr_at(NnLrScheduleKind kind, float base, int64_t cycle, int64_t total_cycles, float decay,
-               float final_frac) {
-    if (cycle < 0) {
-        cycle = 0;
-    }
-    switch (kind) {
-    case NN_LR_LINEAR: {
-        if (total_cycles <= 0) {
-            return base;
-        }
-        /* reaches base * final_frac at cycle total_cycles and stays there */
-        double frac = (double)cycle / (double)total_cycles;
-        if (frac > 1.0) {
-            frac = 1.0;
-        }
-        return (float)(base * (1.0 - frac * (1.0 - final_frac)));
-    }
-    case NN_LR_EXPONENTIAL:
-        return (float)(base * pow(decay, (double)cycle));
-    case NN_LR_CONSTANT:
-    default:
-        return base;
-    }
 }

@@ -1,5 +1,6 @@
-/* Adam over a flat parameter block, global gradient-norm clipping, learning-rate schedules
- * stepped per PPO cycle. The moments live in one block each, the same layout as the params. */
+/* Adam over a flat parameter block and global gradient-norm clipping; the learning rate of each
+ * step is the caller's (ag_spec_lr_at). The moments live in one block each, the same layout as
+ * the params. */
 #ifndef NN_OPTIM_H
 #define NN_OPTIM_H
 
@@ -24,15 +25,5 @@ float nn_grad_norm(const float *grads, size_t n);
 float nn_grad_clip(float *grads, size_t n, float max_norm);
 /* nn_grad_clip with max_norm <= 0 only measures; a non-finite norm (NaN or infinite gradients)
  * zeroes the whole block and is returned, so the caller can count the bad step */
-
-typedef enum NnLrScheduleKind {
-    NN_LR_CONSTANT = 0,
-    NN_LR_LINEAR,
-    NN_LR_EXPONENTIAL
-} NnLrScheduleKind;
-/* lr at a cycle: constant; linear from base to base*final_frac over total_cycles;
- * exponential base * decay^cycle */
-float nn_lr_at(NnLrScheduleKind kind, float base, int64_t cycle, int64_t total_cycles, float decay,
-               float final_frac);
 
 #endif
