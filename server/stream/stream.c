@@ -4,6 +4,8 @@
  * messages. */
 #include "stream.h"
 
+#include "api.h"
+
 #include "ag_error.h"
 #include "ag_log.h"
 #include "ag_time.h"
@@ -13,7 +15,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <libwebsockets.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -97,23 +98,6 @@ struct Stream {
     atomic_uint_fast64_t n_clients, n_accepted, n_refused, n_rows_published, n_rows_sent,
         n_backlog_rows, n_slow_closed, n_queue_overflows, n_bad_messages;
 };
-
-/* SHA-256 hex as the REST API stores tokens (same as api_sha256_hex) */
-static int token_hash_hex(const void *data, size_t len, char out[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    static const char hex[] = "0123456789abcdef";
-    if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) || md_len != 32) {
-        out[0] = '\0';
-        return AG_EIO;
-    }
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-    return 0;
-}
 
 /* ---- per-client send buffer ---- */
 
@@ -660,7 +644,7 @@ static int upgrade_allowed(Stream *s, struct lws *wsi) {
     while (len > 0 && tok[len - 1] == ' ') {
         len--;
     }
-    if (len == 0 || len > STREAM_TOKEN_MAX || token_hash_hex(tok, len, hash) != 0) {
+    if (len == 0 || len > STREAM_TOKEN_MAX || api_sha256_hex(tok, len, hash) != 0) {
         return 0;
     }
     return store_token_lookup(s->store, hash, scope, sizeof(scope), msg, sizeof(msg)) == 0;
