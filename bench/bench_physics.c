@@ -8,7 +8,6 @@
  */
 #include "env.h"
 #include "mj_runtime.h"
-#include "mj_tasks.h"
 
 #include "ag_error.h"
 
@@ -23,21 +22,6 @@ static double bench_clock(clockid_t id) {
     clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
-
-static const EnvClass *const bench_classes[] = {
-    &env_mj_inverted_pendulum_class,
-    &env_mj_inverted_double_pendulum_class,
-    &env_mj_reacher_class,
-    &env_mj_swimmer_class,
-    &env_mj_hopper_class,
-    &env_mj_half_cheetah_class,
-    &env_mj_walker2d_class,
-    &env_mj_ant_class,
-    &env_mj_humanoid_class,
-    &env_mj_hand_reach_class,
-    &env_mj_hand_free_reach_class,
-    &env_mj_hand_block_class,
-};
 
 static int bench_run(const EnvClass *cls, double seconds, const json_t *options) {
     char err[512] = "";
@@ -91,7 +75,7 @@ static int bench_run(const EnvClass *cls, double seconds, const json_t *options)
     double sps = (double)steps / (t1 - t0);
     double substeps = task.spec.control_dt > 0 ? task.spec.control_dt : 0;
     /* substeps per control step from the spec's control step and the model's timestep */
-    const mjModel *m = *(mjModel *const *)task.shared;
+    const mjModel *m = cls->mj_model(&task);
     double sub = substeps / m->opt.timestep;
     printf("| %s | %.0f | %d | %.0f | %.1f | %.0f | %ld | %ld |\n", cls->name, sps,
            (int)lround(sub), sps * sub, 1e6 / sps, (double)steps / wall, episodes, unstable);
@@ -137,12 +121,14 @@ int main(int argc, char **argv) {
         "| unstable |\n");
     printf("|---|---|---|---|---|---|---|---|\n");
     int rc = 0, found = 0;
-    for (size_t i = 0; i < sizeof(bench_classes) / sizeof(bench_classes[0]); i++) {
-        if (only && strcmp(only, bench_classes[i]->name) != 0) {
+    /* every MuJoCo task of the catalogue */
+    for (int i = 0; i < env_registry_count(); i++) {
+        const EnvClass *cls = env_registry_at(i);
+        if (!cls->mj_model || (only && strcmp(only, cls->name) != 0)) {
             continue;
         }
         found = 1;
-        if (bench_run(bench_classes[i], seconds, options) != 0) {
+        if (bench_run(cls, seconds, options) != 0) {
             rc = 1;
         }
     }

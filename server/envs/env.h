@@ -73,6 +73,10 @@ typedef struct EnvStep {
 
 typedef struct EnvTask EnvTask;
 
+/* MuJoCo's model and data, named without including MuJoCo (tasks in plain C have neither) */
+struct mjModel_;
+struct mjData_;
+
 typedef struct EnvClass {
     const char *name;
     const char *summary; /* one line for the catalogue */
@@ -96,6 +100,10 @@ typedef struct EnvClass {
     void (*snapshot_load)(const EnvTask *task, void *state, const void *src);
     /* optional: the default options as a JSON object, for the catalogue (new reference) */
     json_t *(*default_options)(void);
+    /* set by MuJoCo tasks only, and what marks one: the task's compiled model and one
+     * environment's simulation data (recording, rendering, physics benchmarks) */
+    struct mjModel_ *(*mj_model)(const EnvTask *task);
+    struct mjData_ *(*mj_data)(const EnvTask *task, const void *state);
 } EnvClass;
 
 struct EnvTask {

@@ -741,6 +741,8 @@ static int hand_block_create(EnvTask *task, const json_t *options, char *err, si
         .snapshot_save = hand_snapshot_save,                                                       \
         .snapshot_load = hand_snapshot_load,                                                       \
         .default_options = defaults,                                                               \
+        .mj_model = env_mj_task_model,                                                             \
+        .mj_data = env_mj_task_data,                                                               \
     }
 
 HAND_CLASS(hand_reach, "HandReach", hand_reach_create, hand_reach_defaults,

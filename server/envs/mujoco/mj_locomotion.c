@@ -570,6 +570,8 @@ static json_t *mj_loco_default_options(void) {
         .snapshot_save = mj_loco_snapshot_save,                                                    \
         .snapshot_load = mj_loco_snapshot_load,                                                    \
         .default_options = mj_loco_default_options,                                                \
+        .mj_model = env_mj_task_model,                                                             \
+        .mj_data = env_mj_task_data,                                                               \
     }
 
 MJ_LOCO_CLASS(inverted_pendulum, "InvertedPendulum", MJ_LOCO_INVERTED_PENDULUM,

@@ -1,48 +1,20 @@
 /* Video frames and replayable trajectories of MuJoCo task episodes (see mj_record.h). Every
- * MuJoCo task keeps its mjModel first in its shared data and its mjData first in each
- * environment's state, which is what lets one recorder serve all of them. */
+ * MuJoCo task gives its model and data through EnvClass.mj_model / .mj_data, which is what lets
+ * one recorder serve all of them. */
 #include "mj_record.h"
 
 #include "mj_runtime.h"
-#include "mj_tasks.h"
 
 #include "ag_error.h"
 
 #include <string.h>
 
-static const EnvClass *const env_mj_record_classes[] = {
-    &env_mj_inverted_pendulum_class,
-    &env_mj_inverted_double_pendulum_class,
-    &env_mj_reacher_class,
-    &env_mj_swimmer_class,
-    &env_mj_hopper_class,
-    &env_mj_half_cheetah_class,
-    &env_mj_walker2d_class,
-    &env_mj_ant_class,
-    &env_mj_humanoid_class,
-    &env_mj_hand_reach_class,
-    &env_mj_hand_free_reach_class,
-    &env_mj_hand_block_class,
-};
-
 int env_mj_task_is_mujoco(const EnvTask *task) {
-    if (task == NULL || task->shared == NULL) {
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(env_mj_record_classes) / sizeof(env_mj_record_classes[0]); i++) {
-        if (task->cls == env_mj_record_classes[i]) {
-            return 1;
-        }
-    }
-    return 0;
+    return task != NULL && task->cls != NULL && task->shared != NULL && task->cls->mj_model != NULL;
 }
 
 static mjModel *env_mj_record_model(const EnvTask *task) {
-    return *(mjModel *const *)task->shared;
-}
-
-static mjData *env_mj_record_data(const void *state) {
-    return *(mjData *const *)state;
+    return task->cls->mj_model(task);
 }
 
 int env_mj_recorder_create(const EnvTask *task, int width, int height, EnvMjRenderer **out,
@@ -67,7 +39,7 @@ int env_mj_record_frame(const EnvTask *task, EnvMjRenderer *r, const void *state
     if (!env_mj_task_is_mujoco(task) || r == NULL || state == NULL) {
         return AG_EINVAL;
     }
-    return env_mj_render_rgb(r, env_mj_record_model(task), env_mj_record_data(state), rgb);
+    return env_mj_render_rgb(r, env_mj_record_model(task), task->cls->mj_data(task, state), rgb);
 }
 
 static json_t *env_mj_record_vec(const mjtNum *v, int n) {
@@ -120,7 +92,7 @@ json_t *env_mj_record_poses(const EnvTask *task, const void *state) {
         return NULL;
     }
     const mjModel *m = env_mj_record_model(task);
-    const mjData *d = env_mj_record_data(state);
+    const mjData *d = task->cls->mj_data(task, state);
     json_t *poses = json_array();
     for (int b = 0; b < m->nbody; b++) {
         mjtNum p[7];

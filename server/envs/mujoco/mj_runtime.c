@@ -219,3 +219,12 @@ int env_mj_snapshot_load(mjModel *m, mjData *d, const void *src) {
 int env_mj_id(const mjModel *m, int type, const char *name) {
     return mj_name2id(m, type, name);
 }
+
+mjModel *env_mj_task_model(const EnvTask *task) {
+    return *(mjModel *const *)task->shared;
+}
+
+mjData *env_mj_task_data(const EnvTask *task, const void *state) {
+    (void)task;
+    return *(mjData *const *)state;
+}

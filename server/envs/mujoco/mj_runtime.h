@@ -18,6 +18,8 @@
 #ifndef MJ_RUNTIME_H
 #define MJ_RUNTIME_H
 
+#include "env.h"
+
 #include <mujoco/mujoco.h>
 #include <stddef.h>
 
@@ -55,5 +57,10 @@ int env_mj_guarded(void (*fn)(void *), void *arg);
 
 /* id of a named object or -1 */
 int env_mj_id(const mjModel *m, int type, const char *name);
+
+/* EnvClass.mj_model and .mj_data of every MuJoCo task: each keeps its mjModel first in its
+ * shared data (EnvTask.shared) and its mjData first in each environment's state */
+mjModel *env_mj_task_model(const EnvTask *task);
+mjData *env_mj_task_data(const EnvTask *task, const void *state);
 
 #endif

@@ -163,6 +163,37 @@ START_TEST(test_refusals) {
 }
 END_TEST
 
+/* the catalogue marks its MuJoCo tasks by their model hook: every MuJoCo task has one, gives its
+ * own model and each environment's data, and no plain-C task has one */
+START_TEST(test_catalogue_marks_mujoco_tasks) {
+    int mujoco = 0;
+    for (int i = 0; i < env_registry_count(); i++) {
+        const EnvClass *cls = env_registry_at(i);
+        ck_assert_msg((cls->mj_model == NULL) == (cls->mj_data == NULL), "%s", cls->name);
+        if (!cls->mj_model) {
+            continue;
+        }
+        mujoco++;
+        RecEnv e;
+        rec_open(&e, cls);
+        ck_assert(env_mj_task_is_mujoco(&e.task));
+        const mjModel *m = cls->mj_model(&e.task);
+        const mjData *d = cls->mj_data(&e.task, e.state);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_int_gt(m->nq, 0);
+        ck_assert_ptr_eq(m, *(mjModel *const *)e.task.shared);
+        ck_assert_ptr_eq(d, *(mjData *const *)e.state);
+        rec_close(&e);
+    }
+    ck_assert_int_ge(mujoco, 12);
+    ck_assert_ptr_null(env_registry_find("CartPole")->mj_model);
+    ck_assert_ptr_null(env_registry_find("Pendulum")->mj_model);
+    ck_assert_ptr_nonnull(env_registry_find("HandBlock")->mj_model);
+    ck_assert_ptr_nonnull(env_registry_find("Hopper")->mj_model);
+}
+END_TEST
+
 static Suite *record_suite(void) {
     Suite *s = suite_create("mj_record");
     TCase *tc = tcase_create("record");
@@ -170,6 +201,7 @@ static Suite *record_suite(void) {
     tcase_add_test(tc, test_frames_show_motion);
     tcase_add_test(tc, test_scene_and_poses_json);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_catalogue_marks_mujoco_tasks);
     suite_add_tcase(s, tc);
     return s;
 }
