@@ -31,6 +31,8 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
     c->max_attempts = 3;
     c->grace_s = 10;
     c->tick_s = 0.2;
+    c->ingest_s = 0.2;
+    c->queue_s = 0.2;
     c->shutdown = DAEMON_SHUTDOWN_LEAVE;
     snprintf(c->log_level, sizeof(c->log_level), "info");
     c->max_connections = 256;
@@ -128,6 +130,12 @@ int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err
     }
     if (!strcmp(key, "tick_seconds")) {
         return parse_double(key, v, 0.01, 10, &c->tick_s, err, err_sz);
+    }
+    if (!strcmp(key, "ingest_seconds")) {
+        return parse_double(key, v, 0.01, 10, &c->ingest_s, err, err_sz);
+    }
+    if (!strcmp(key, "queue_seconds")) {
+        return parse_double(key, v, 0.01, 60, &c->queue_s, err, err_sz);
     }
     if (!strcmp(key, "max_connections")) {
         rc = parse_long(key, v, 1, 65536, &l, err, err_sz);

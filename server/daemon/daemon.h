@@ -2,10 +2,12 @@
  * starts, watches, stops and recovers angora-train processes.
  *
  * DESIGN
- * main runs one loop ("cron") every tick: sched_tick reaps workers, acts on cancel/pause
- * requests found in the database, ingests new metric lines of every live run and starts queued
- * runs while cores are free. The HTTP threads only write the database; the loop reads it. Runs
- * live in their own sessions, so angorad can die and come back without touching them. */
+ * main runs one loop ("cron") of periodic jobs, each with its own period, as valkey's serverCron
+ * does: sched_watch reaps workers and acts on cancel/pause requests found in the database
+ * (tick_seconds), sched_ingest reads new metric lines of every live run (ingest_seconds), and
+ * sched_start_queued starts queued runs while cores are free (queue_seconds). The HTTP threads
+ * only write the database; the loop reads it. Runs live in their own sessions, so angorad can die
+ * and come back without touching them. */
 #ifndef DAEMON_H
 #define DAEMON_H
 
@@ -34,8 +36,10 @@ typedef struct DaemonConfig {
     char hostfile[PATH_MAX];
     int max_cores;
     int max_attempts;
-    double grace_s; /* SIGTERM to SIGKILL */
-    double tick_s;
+    double grace_s;  /* SIGTERM to SIGKILL */
+    double tick_s;   /* watching runs: reaping, cancel/pause requests */
+    double ingest_s; /* reading new metric lines */
+    double queue_s;  /* starting queued runs */
     DaemonShutdown shutdown;
     char log_level[16];
     unsigned max_connections;
@@ -94,6 +98,12 @@ void sched_set_state_hook(Sched *s, SchedStateHook fn, void *ctx);
  * same (pid + start time), otherwise drained and requeued from their checkpoint */
 int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_sz);
 /* one pass of reaping, requests, ingestion and starting */
+/* the periodic jobs of the daemon's cron: reap workers and act on requests; ingest the metrics of
+ * live runs; start queued runs while cores are free */
+void sched_watch(Sched *s);
+void sched_ingest(Sched *s);
+void sched_start_queued(Sched *s);
+/* all three in that order */
 int sched_tick(Sched *s);
 /* cores in use and live workers */
 int sched_cores_used(const Sched *s);

@@ -1,11 +1,9 @@
 /* angorad: the long-running service of angora. main reads as a sequence: configuration, data
- * directory, database and migrations, tokens, HTTP, scheduler recovery, then the cron loop until
- * SIGTERM/SIGINT. */
+ * directory, database and migrations, tokens, HTTP, live stream, scheduler recovery, then the
+ * cron loop until SIGTERM/SIGINT, then shutdown. */
 #include "api.h"
 #include "daemon.h"
-#ifdef ANGORAD_HAVE_STREAM
 #include "stream.h"
-#endif
 
 #include "ag_error.h"
 #include "ag_fs.h"
@@ -50,7 +48,9 @@ static void usage(FILE *f) {
             "  --max-cores N         cores the runs may use together\n"
             "  --max-attempts N      starts of a crashing run before it fails\n"
             "  --grace-seconds S     SIGTERM to SIGKILL on cancel\n"
-            "  --tick-seconds S      scheduler period\n"
+            "  --tick-seconds S      period of watching runs (exits, cancel/pause)\n"
+            "  --ingest-seconds S    period of reading new metric lines\n"
+            "  --queue-seconds S     period of starting queued runs\n"
             "  --on-shutdown MODE    leave (default) or checkpoint the runs on SIGTERM\n"
             "  --integrity-check yes|no  full database check at start (default yes)\n"
             "  --log-level LEVEL     debug, info, warn, error\n"
@@ -73,6 +73,8 @@ static int parse_args(DaemonConfig *c, int argc, char **argv, char *err, size_t 
         {"max-attempts", required_argument, NULL, 0},
         {"grace-seconds", required_argument, NULL, 0},
         {"tick-seconds", required_argument, NULL, 0},
+        {"ingest-seconds", required_argument, NULL, 0},
+        {"queue-seconds", required_argument, NULL, 0},
         {"on-shutdown", required_argument, NULL, 0},
         {"integrity-check", required_argument, NULL, 0},
         {"log-level", required_argument, NULL, 0},
@@ -153,7 +155,6 @@ static void note_ingested(void *ctx, uint64_t rows) {
     api_note_ingested(ctx, rows);
 }
 
-#ifdef ANGORAD_HAVE_STREAM
 /* the live stream hears of every committed row and every state change */
 static void publish_row(void *ctx, int64_t exp_id, int64_t seq, const char *row, size_t len) {
     stream_publish_row(ctx, exp_id, seq, row, len);
@@ -162,29 +163,220 @@ static void publish_row(void *ctx, int64_t exp_id, int64_t seq, const char *row,
 static void publish_state(void *ctx, int64_t exp_id, const char *state, const char *reason) {
     stream_publish_state(ctx, exp_id, state, reason);
 }
-#endif
+
+/* everything main starts, in the order it starts them; torn down in reverse */
+typedef struct Daemon {
+    DaemonConfig cfg;
+    char runs[PATH_MAX + 32];
+    int lock_fd;
+    Store *store;
+    Api *api;
+    Stream *stream;
+    Ingest *ingest;
+    Sched *sched;
+    int adopted, requeued;
+} Daemon;
+
+/* data directory: created if missing, runs/ below it, locked against a second daemon */
+static int daemon_open_data_dir(Daemon *d, char *err, size_t err_sz) {
+    snprintf(d->runs, sizeof(d->runs), "%s/runs", d->cfg.data_dir);
+    if (ag_fs_mkdir_p(d->cfg.data_dir, 0700, err, err_sz) != 0 ||
+        ag_fs_mkdir_p(d->runs, 0755, err, err_sz) != 0) {
+        return AG_EIO;
+    }
+    return lock_data_dir(d->cfg.data_dir, &d->lock_fd, err, err_sz);
+}
+
+/* database, migrations to the newest schema, the optional integrity check */
+static int daemon_open_store(Daemon *d, char *err, size_t err_sz) {
+    char path[PATH_MAX + 32], mig[PATH_MAX];
+    int version = 0, rc;
+    snprintf(path, sizeof(path), "%s/angorad.db", d->cfg.data_dir);
+    if (ag_fs_data_path("migrations", mig, sizeof(mig)) != 0) {
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "data directory path too long");
+    }
+    if ((rc = store_open(path, &d->store, err, err_sz)) != 0 ||
+        (rc = store_migrate(d->store, mig, 0, NULL, err, err_sz)) != 0 ||
+        (rc = store_schema_version(d->store, &version, err, err_sz)) != 0) {
+        return rc;
+    }
+    if (d->cfg.integrity_check && (rc = store_integrity_check(d->store, err, err_sz)) != 0) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", err);
+        return ag_errorf(err, err_sz, rc, "%s (restore a backup or move %s away)", why, path);
+    }
+    ag_log_info("database %s at schema version %d", path, version);
+    return 0;
+}
+
+/* the first start writes a full-access token file */
+static int daemon_open_tokens(Daemon *d, char *err, size_t err_sz) {
+    char path[PATH_MAX + 32];
+    int created = 0, rc;
+    snprintf(path, sizeof(path), "%s/token", d->cfg.data_dir);
+    if ((rc = api_token_bootstrap(d->store, path, &created, err, err_sz)) != 0) {
+        return rc;
+    }
+    if (created) {
+        ag_log_info("new full-access token written to %s (mode 0600)", path);
+    }
+    return 0;
+}
+
+static int daemon_open_http(Daemon *d, char *err, size_t err_sz) {
+    ApiConfig acfg;
+    char web[PATH_MAX];
+    int rc;
+    if (ag_fs_data_path("web", web, sizeof(web)) != 0) {
+        web[0] = '\0';
+    }
+    memset(&acfg, 0, sizeof(acfg));
+    acfg.bind_addr = d->cfg.bind;
+    acfg.port = d->cfg.port;
+    acfg.max_connections = d->cfg.max_connections;
+    acfg.connection_timeout_s = d->cfg.connection_timeout_s;
+    acfg.threads = d->cfg.http_threads;
+    acfg.max_body = API_MAX_BODY_DEFAULT;
+    acfg.web_dir = web;
+    acfg.runs_root = d->runs;
+    acfg.trainer = d->cfg.trainer;
+    acfg.max_cores = d->cfg.max_cores;
+    if ((rc = api_create(&d->api, &acfg, d->store, err, err_sz)) != 0) {
+        return rc;
+    }
+    return api_listen(d->api, err, err_sz);
+}
+
+/* websocket stream: next to the HTTP port (a free one when that was chosen freely) */
+static int daemon_open_stream(Daemon *d, char *err, size_t err_sz) {
+    StreamConfig sc;
+    int rc;
+    if (d->cfg.stream_port == -1) {
+        return 0;
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.bind = d->cfg.bind;
+    sc.port = d->cfg.stream_port >= 0 ? d->cfg.stream_port : (d->cfg.port ? d->cfg.port + 1 : 0);
+    if ((rc = stream_create(&d->stream, &sc, d->store, err, err_sz)) != 0) {
+        return rc;
+    }
+    api_set_ws_port(d->api, stream_port(d->stream));
+    api_set_state_hook(d->api, publish_state, d->stream);
+    return 0;
+}
+
+/* ingestion and the scheduler, after recovering the runs of an earlier life */
+static int daemon_open_sched(Daemon *d, char *err, size_t err_sz) {
+    SchedConfig scfg;
+    int rc;
+    memset(&scfg, 0, sizeof(scfg));
+    scfg.trainer = d->cfg.trainer;
+    scfg.mpirun = d->cfg.mpirun;
+    scfg.hostfile = d->cfg.hostfile;
+    scfg.max_cores = d->cfg.max_cores;
+    scfg.max_attempts = d->cfg.max_attempts;
+    scfg.grace_s = d->cfg.grace_s;
+    if ((rc = ingest_create(&d->ingest, d->store, err, err_sz)) != 0 ||
+        (rc = sched_create(&d->sched, &scfg, d->store, d->ingest, err, err_sz)) != 0) {
+        return rc;
+    }
+    ingest_set_notify(d->ingest, note_ingested, d->api);
+    if (d->stream) {
+        ingest_set_row_hook(d->ingest, publish_row, d->stream);
+        sched_set_state_hook(d->sched, publish_state, d->stream);
+    }
+    return sched_recover(d->sched, &d->adopted, &d->requeued, err, err_sz);
+}
+
+static void install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- cron: periodic jobs, each with its own period ---- */
+
+typedef struct CronJob {
+    const char *name;
+    double period_s;
+    void (*run)(Sched *s);
+    double next_at;
+} CronJob;
+
+/* runs every job that is due, then sleeps until the next one is (never past a stop request by
+ * more than the shortest period) */
+static void daemon_cron(Daemon *d) {
+    CronJob jobs[] = {
+        {"watch runs", d->cfg.tick_s, sched_watch, 0},
+        {"ingest metrics", d->cfg.ingest_s, sched_ingest, 0},
+        {"start queued runs", d->cfg.queue_s, sched_start_queued, 0},
+    };
+    const size_t njobs = sizeof(jobs) / sizeof(jobs[0]);
+    while (!stop_requested) {
+        double now = ag_time_now(), next = now + 1.0;
+        for (size_t i = 0; i < njobs; i++) {
+            if (now >= jobs[i].next_at) {
+                jobs[i].run(d->sched);
+                jobs[i].next_at = now + jobs[i].period_s;
+            }
+            next = jobs[i].next_at < next ? jobs[i].next_at : next;
+        }
+        ag_time_sleep(next - ag_time_now());
+    }
+}
+
+/* no new requests, then the runs as configured: left running, or checkpointed and queued */
+static void daemon_shutdown(Daemon *d) {
+    ag_log_info("stopping");
+    api_quiesce(d->api);
+    if (d->cfg.shutdown == DAEMON_SHUTDOWN_CHECKPOINT && sched_live(d->sched) > 0) {
+        ag_log_info("asking %d run(s) to checkpoint", sched_live(d->sched));
+        if (sched_checkpoint_all(d->sched, d->cfg.grace_s) != 0) {
+            ag_log_warn("some runs did not stop within %.1f s; they are left running",
+                        d->cfg.grace_s);
+        }
+    } else if (sched_live(d->sched) > 0) {
+        sched_tick(d->sched);
+        ag_log_info("leaving %d run(s) running; the next start adopts them", sched_live(d->sched));
+    }
+}
+
+static void daemon_close(Daemon *d) {
+    api_destroy(d->api);
+    stream_destroy(d->stream);
+    sched_destroy(d->sched);
+    ingest_destroy(d->ingest);
+    store_close(d->store);
+    if (d->lock_fd >= 0) {
+        close(d->lock_fd);
+    }
+}
+
+static void write_port_file(const Daemon *d) {
+    char text[16], err[512];
+    if (!d->cfg.port_file[0]) {
+        return;
+    }
+    snprintf(text, sizeof(text), "%d\n", api_port(d->api));
+    if (ag_fs_write_atomic(d->cfg.port_file, text, strlen(text), err, sizeof(err)) != 0) {
+        ag_log_warn("%s", err);
+    }
+}
 
 int main(int argc, char **argv) {
-    DaemonConfig cfg;
-    char err[1024], path[PATH_MAX + 32], runs[PATH_MAX + 32], mig[PATH_MAX], web[PATH_MAX];
-    char trainer[PATH_MAX];
-    Store *store = NULL;
-    Api *api = NULL;
-    Ingest *ingest = NULL;
-    Sched *sched = NULL;
-#ifdef ANGORAD_HAVE_STREAM
-    Stream *stream = NULL;
-#endif
-    ApiConfig acfg;
-    SchedConfig scfg;
-    struct sigaction sa;
-    int rc, lock_fd = -1, created = 0, adopted = 0, requeued = 0, status = 1, version = 0;
+    static Daemon d = {.lock_fd = -1};
+    char err[1024], trainer[PATH_MAX];
+    int rc, status = 1;
     double t_start = ag_time_now();
 
     /* configuration */
     snprintf(trainer, sizeof(trainer), "%s", ANGORAD_DEFAULT_TRAINER);
-    daemon_config_defaults(&cfg, trainer);
-    rc = parse_args(&cfg, argc, argv, err, sizeof(err));
+    daemon_config_defaults(&d.cfg, trainer);
+    rc = parse_args(&d.cfg, argc, argv, err, sizeof(err));
     if (rc == 1) {
         return 0;
     }
@@ -193,159 +385,29 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    ag_log_set_level((AgLogLevel)ag_log_level_parse(cfg.log_level));
+    ag_log_set_level((AgLogLevel)ag_log_level_parse(d.cfg.log_level));
     ag_log_set_tag("angorad");
 
-    /* data directory */
-    snprintf(runs, sizeof(runs), "%s/runs", cfg.data_dir);
-    if (ag_fs_mkdir_p(cfg.data_dir, 0700, err, sizeof(err)) != 0 ||
-        ag_fs_mkdir_p(runs, 0755, err, sizeof(err)) != 0) {
-        ag_log_error("%s", err);
-        return 1;
-    }
-    if (lock_data_dir(cfg.data_dir, &lock_fd, err, sizeof(err)) != 0) {
-        ag_log_error("%s", err);
-        return 1;
-    }
-
-    /* database and migrations */
-    snprintf(path, sizeof(path), "%s/angorad.db", cfg.data_dir);
-    if (ag_fs_data_path("migrations", mig, sizeof(mig)) != 0) {
-        ag_log_error("data directory path too long");
-        goto out;
-    }
-    if (store_open(path, &store, err, sizeof(err)) != 0 ||
-        store_migrate(store, mig, 0, NULL, err, sizeof(err)) != 0 ||
-        store_schema_version(store, &version, err, sizeof(err)) != 0) {
+    if (daemon_open_data_dir(&d, err, sizeof(err)) != 0 ||
+        daemon_open_store(&d, err, sizeof(err)) != 0 ||
+        daemon_open_tokens(&d, err, sizeof(err)) != 0 ||
+        daemon_open_http(&d, err, sizeof(err)) != 0 ||
+        daemon_open_stream(&d, err, sizeof(err)) != 0 ||
+        daemon_open_sched(&d, err, sizeof(err)) != 0) {
         ag_log_error("%s", err);
         goto out;
     }
-    if (cfg.integrity_check && store_integrity_check(store, err, sizeof(err)) != 0) {
-        ag_log_error("%s (restore a backup or move %s away)", err, path);
-        goto out;
-    }
-    ag_log_info("database %s at schema version %d", path, version);
-
-    /* tokens */
-    snprintf(path, sizeof(path), "%s/token", cfg.data_dir);
-    if (api_token_bootstrap(store, path, &created, err, sizeof(err)) != 0) {
-        ag_log_error("%s", err);
-        goto out;
-    }
-    if (created) {
-        ag_log_info("new full-access token written to %s (mode 0600)", path);
-    }
-
-    /* http */
-    if (ag_fs_data_path("web", web, sizeof(web)) != 0) {
-        web[0] = '\0';
-    }
-    memset(&acfg, 0, sizeof(acfg));
-    acfg.bind_addr = cfg.bind;
-    acfg.port = cfg.port;
-    acfg.max_connections = cfg.max_connections;
-    acfg.connection_timeout_s = cfg.connection_timeout_s;
-    acfg.threads = cfg.http_threads;
-    acfg.max_body = API_MAX_BODY_DEFAULT;
-    acfg.web_dir = web;
-    acfg.runs_root = runs;
-    acfg.trainer = cfg.trainer;
-    acfg.max_cores = cfg.max_cores;
-    if (api_create(&api, &acfg, store, err, sizeof(err)) != 0 ||
-        api_listen(api, err, sizeof(err)) != 0) {
-        ag_log_error("%s", err);
-        goto out;
-    }
-
-#ifdef ANGORAD_HAVE_STREAM
-    /* websocket stream: next to the HTTP port (a free one when that was chosen freely) */
-    if (cfg.stream_port != -1) {
-        StreamConfig sc;
-        memset(&sc, 0, sizeof(sc));
-        sc.bind = cfg.bind;
-        sc.port = cfg.stream_port >= 0 ? cfg.stream_port : (cfg.port ? cfg.port + 1 : 0);
-        if (stream_create(&stream, &sc, store, err, sizeof(err)) != 0) {
-            ag_log_error("%s", err);
-            goto out;
-        }
-        api_set_ws_port(api, stream_port(stream));
-        api_set_state_hook(api, publish_state, stream);
-    }
-#endif
-
-    /* scheduler, after recovering the runs of an earlier life */
-    memset(&scfg, 0, sizeof(scfg));
-    scfg.trainer = cfg.trainer;
-    scfg.mpirun = cfg.mpirun;
-    scfg.hostfile = cfg.hostfile;
-    scfg.max_cores = cfg.max_cores;
-    scfg.max_attempts = cfg.max_attempts;
-    scfg.grace_s = cfg.grace_s;
-    if (ingest_create(&ingest, store, err, sizeof(err)) != 0 ||
-        sched_create(&sched, &scfg, store, ingest, err, sizeof(err)) != 0) {
-        ag_log_error("%s", err);
-        goto out;
-    }
-    ingest_set_notify(ingest, note_ingested, api);
-#ifdef ANGORAD_HAVE_STREAM
-    if (stream) {
-        ingest_set_row_hook(ingest, publish_row, stream);
-        sched_set_state_hook(sched, publish_state, stream);
-    }
-#endif
-    if (sched_recover(sched, &adopted, &requeued, err, sizeof(err)) != 0) {
-        ag_log_error("%s", err);
-        goto out;
-    }
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    if (cfg.port_file[0]) {
-        char text[16];
-        snprintf(text, sizeof(text), "%d\n", api_port(api));
-        if (ag_fs_write_atomic(cfg.port_file, text, strlen(text), err, sizeof(err)) != 0) {
-            ag_log_warn("%s", err);
-        }
-    }
+    install_signal_handlers();
+    write_port_file(&d);
     ag_log_info("ready on http://%s:%d in %.3f s (%d run(s) adopted, %d recovered; %d cores, "
                 "trainer %s)",
-                cfg.bind, api_port(api), ag_time_now() - t_start, adopted, requeued, cfg.max_cores,
-                cfg.trainer);
+                d.cfg.bind, api_port(d.api), ag_time_now() - t_start, d.adopted, d.requeued,
+                d.cfg.max_cores, d.cfg.trainer);
 
-    /* cron */
-    while (!stop_requested) {
-        sched_tick(sched);
-        ag_time_sleep(cfg.tick_s);
-    }
-
-    /* shutdown: no new requests, then the runs as configured */
-    ag_log_info("stopping");
-    api_quiesce(api);
-    if (cfg.shutdown == DAEMON_SHUTDOWN_CHECKPOINT && sched_live(sched) > 0) {
-        ag_log_info("asking %d run(s) to checkpoint", sched_live(sched));
-        if (sched_checkpoint_all(sched, cfg.grace_s) != 0) {
-            ag_log_warn("some runs did not stop within %.1f s; they are left running", cfg.grace_s);
-        }
-    } else if (sched_live(sched) > 0) {
-        sched_tick(sched);
-        ag_log_info("leaving %d run(s) running; the next start adopts them", sched_live(sched));
-    }
+    daemon_cron(&d);
+    daemon_shutdown(&d);
     status = 0;
 out:
-    api_destroy(api);
-#ifdef ANGORAD_HAVE_STREAM
-    stream_destroy(stream);
-#endif
-    sched_destroy(sched);
-    ingest_destroy(ingest);
-    store_close(store);
-    if (lock_fd >= 0) {
-        close(lock_fd);
-    }
+    daemon_close(&d);
     return status;
 }

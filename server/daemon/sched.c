@@ -631,11 +631,23 @@ static void start_queued(Sched *s) {
     }
 }
 
-int sched_tick(Sched *s) {
+void sched_watch(Sched *s) {
     reap(s);
     act_on_requests(s);
+}
+
+void sched_ingest(Sched *s) {
     ingest_live(s);
+}
+
+void sched_start_queued(Sched *s) {
     start_queued(s);
+}
+
+int sched_tick(Sched *s) {
+    sched_watch(s);
+    sched_ingest(s);
+    sched_start_queued(s);
     return 0;
 }
 

@@ -64,7 +64,7 @@ static double populate(void) {
     snprintf(runs, sizeof(runs), "%s/runs", dir);
     ag_fs_data_path("migrations", mig, sizeof(mig));
     if (store_open(db, &s, err, sizeof(err)) || store_migrate(s, mig, 0, NULL, err, sizeof(err)) ||
-        ingest_create(&in, s, 4096, err, sizeof(err))) {
+        ingest_create(&in, s, err, sizeof(err))) {
         fprintf(stderr, "bench: %s\n", err);
         exit(1);
     }

@@ -51,6 +51,16 @@ START_TEST(test_set) {
     ck_assert_int_eq(daemon_config_set(&c, "grace_seconds", "2.5", err, sizeof(err)), 0);
     ck_assert_double_eq(c.grace_s, 2.5);
     ck_assert_int_eq(daemon_config_set(&c, "grace_seconds", "nan", err, sizeof(err)), AG_EINVAL);
+    /* each periodic job of the daemon has its own period */
+    ck_assert_double_eq(c.tick_s, 0.2);
+    ck_assert_int_eq(daemon_config_set(&c, "ingest_seconds", "0.05", err, sizeof(err)), 0);
+    ck_assert_double_eq(c.ingest_s, 0.05);
+    ck_assert_int_eq(daemon_config_set(&c, "queue_seconds", "2", err, sizeof(err)), 0);
+    ck_assert_double_eq(c.queue_s, 2.0);
+    ck_assert_double_eq(c.tick_s, 0.2);
+    ck_assert_int_eq(daemon_config_set(&c, "ingest_seconds", "0", err, sizeof(err)), AG_ERANGE);
+    ck_assert_int_eq(daemon_config_set(&c, "queue_seconds", "61", err, sizeof(err)), AG_ERANGE);
+    ck_assert_int_eq(daemon_config_set(&c, "queue_seconds", "soon", err, sizeof(err)), AG_EINVAL);
     ck_assert_int_eq(daemon_config_set(&c, "on_shutdown", "checkpoint", err, sizeof(err)), 0);
     ck_assert_int_eq(c.shutdown, DAEMON_SHUTDOWN_CHECKPOINT);
     ck_assert_int_eq(daemon_config_set(&c, "on_shutdown", "explode", err, sizeof(err)), AG_EINVAL);
