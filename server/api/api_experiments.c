@@ -276,11 +276,7 @@ int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespon
     char msg[512];
     int rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
     (void)req;
-    if (rc) {
-        return api_store_fail(e, rc, msg);
-    }
-    api_resp_json(resp, 200, o);
-    return 0;
+    return api_resp_store(resp, e, rc, msg, NULL, o);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
@@ -359,10 +355,23 @@ static int tag_ok(const char *t) {
     return 1;
 }
 
+/* stores new tags (a JSON array) or notes, NULL keeping the other, and answers with the
+ * experiment */
+static int exp_annotate(Api *api, const ApiParams *p, const char *tags_json, const char *notes,
+                        ApiResponse *resp, ApiErr *e) {
+    json_t *o = NULL;
+    char msg[512];
+    int rc = store_exp_annotate(api->store, p->id, tags_json, notes, msg, sizeof(msg));
+    if (rc == 0) {
+        rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    }
+    return api_resp_store(resp, e, rc, msg, NULL, o);
+}
+
 int api_h_exp_tags(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                    ApiErr *e) {
-    json_t *doc = NULL, *tags, *v, *o = NULL;
-    char path[AG_JSON_PATH_MAX], msg[512], *text = NULL;
+    json_t *doc = NULL, *tags, *v;
+    char path[AG_JSON_PATH_MAX], *text = NULL;
     size_t i;
     int rc = api_body_json(req, &doc, e);
     if (rc) {
@@ -386,15 +395,7 @@ int api_h_exp_tags(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
         }
     }
     text = json_dumps(tags, JSON_COMPACT);
-    rc = store_exp_annotate(api->store, p->id, text, NULL, msg, sizeof(msg));
-    if (rc == 0) {
-        rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
-    }
-    if (rc) {
-        rc = api_store_fail(e, rc, msg);
-        goto out;
-    }
-    api_resp_json(resp, 200, o);
+    rc = exp_annotate(api, p, text, NULL, resp, e);
 out:
     free(text);
     json_decref(doc);
@@ -403,8 +404,7 @@ out:
 
 int api_h_exp_notes(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                     ApiErr *e) {
-    json_t *doc = NULL, *notes, *o = NULL;
-    char msg[512];
+    json_t *doc = NULL, *notes;
     int rc = api_body_json(req, &doc, e);
     if (rc) {
         return rc;
@@ -418,15 +418,7 @@ int api_h_exp_notes(Api *api, const ApiRequest *req, const ApiParams *p, ApiResp
         rc = api_fail(e, AG_ESPEC, "notes", "notes: at most %d bytes", API_NOTES_MAX);
         goto out;
     }
-    rc = store_exp_annotate(api->store, p->id, NULL, json_string_value(notes), msg, sizeof(msg));
-    if (rc == 0) {
-        rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
-    }
-    if (rc) {
-        rc = api_store_fail(e, rc, msg);
-        goto out;
-    }
-    api_resp_json(resp, 200, o);
+    rc = exp_annotate(api, p, NULL, json_string_value(notes), resp, e);
 out:
     json_decref(doc);
     return rc;
@@ -446,9 +438,5 @@ int api_h_exp_events(Api *api, const ApiRequest *req, const ApiParams *p, ApiRes
     if (rc == 0) {
         rc = store_event_list(api->store, p->id, (int)limit, &ev, msg, sizeof(msg));
     }
-    if (rc) {
-        return api_store_fail(e, rc, msg);
-    }
-    api_resp_json(resp, 200, json_pack("{s:o}", "items", ev));
-    return 0;
+    return api_resp_store(resp, e, rc, msg, "items", ev);
 }

@@ -62,18 +62,14 @@ int api_h_checkpoints(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     return 0;
 }
 
+/* a file name in a run directory: [A-Za-z0-9_.-]+ ending in ext, at most 100 bytes, no leading
+ * dot */
 static int file_name_ok(const char *n, const char *ext) {
     size_t len = strlen(n), el = strlen(ext);
     if (len <= el || len > 100 || n[0] == '.' || strcmp(n + len - el, ext) != 0) {
         return 0;
     }
-    for (; *n; n++) {
-        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-              *n == '_' || *n == '.' || *n == '-')) {
-            return 0;
-        }
-    }
-    return 1;
+    return n[strspn(n, API_NAME_CHARS)] == '\0';
 }
 
 int api_h_checkpoint_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,

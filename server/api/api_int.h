@@ -34,13 +34,14 @@ typedef struct ApiParams {
     char name[128];
 } ApiParams;
 
-typedef int (*ApiHandler)(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                          ApiErr *e);
+/* a route handler (a function type: the handlers below are declared through it) */
+typedef int ApiHandler(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                       ApiErr *e);
 
 typedef struct ApiRoute {
     const char *method;
     const char *pattern; /* "/api/v1/experiments/{id}/log" */
-    ApiHandler fn;
+    ApiHandler *fn;
     ApiScope scope;
     const char *summary;
 } ApiRoute;
@@ -71,6 +72,9 @@ struct Api {
     ApiHttp *http; /* api_http.c */
 };
 
+/* the characters of a name in a URL (checkpoint files, metric keys) */
+#define API_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
 /* ---- the route table (api_routes.c) ---- */
 
 extern const ApiRoute api_route_table[];
@@ -88,6 +92,10 @@ int api_fail(ApiErr *e, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* api_fail with the message of a store call */
 int api_store_fail(ApiErr *e, int rc, const char *msg);
+/* the answer to a store call that gave rc and msg: its failure, or 200 with doc, under key when
+ * key is set (takes the reference to doc either way) */
+int api_resp_store(ApiResponse *resp, ApiErr *e, int rc, const char *msg, const char *key,
+                   json_t *doc);
 /* a query argument or NULL */
 const char *api_arg(const ApiRequest *req, const char *name);
 /* an integer argument in [min, max] or def when absent */
@@ -118,66 +126,21 @@ void api_http_destroy(Api *api);
 /* ---- handlers, by file ---- */
 
 /* api_routes.c: the service */
-int api_h_health(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp, ApiErr *e);
-int api_h_info(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp, ApiErr *e);
-int api_h_prometheus(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                     ApiErr *e);
+ApiHandler api_h_health, api_h_info, api_h_prometheus;
 /* api_openapi.c */
-int api_h_openapi(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                  ApiErr *e);
+ApiHandler api_h_openapi;
 /* api_catalogue.c */
-int api_h_catalogue(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                    ApiErr *e);
+ApiHandler api_h_catalogue;
 /* api_experiments.c */
-int api_h_validate(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                   ApiErr *e);
-int api_h_exp_submit(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                     ApiErr *e);
-int api_h_exp_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                   ApiErr *e);
-int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                  ApiErr *e);
-int api_h_exp_delete(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                     ApiErr *e);
-int api_h_exp_cancel(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                     ApiErr *e);
-int api_h_exp_pause(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                    ApiErr *e);
-int api_h_exp_resume(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                     ApiErr *e);
-int api_h_exp_tags(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                   ApiErr *e);
-int api_h_exp_notes(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                    ApiErr *e);
-int api_h_exp_events(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                     ApiErr *e);
+ApiHandler api_h_validate, api_h_exp_submit, api_h_exp_list, api_h_exp_get, api_h_exp_delete,
+    api_h_exp_cancel, api_h_exp_pause, api_h_exp_resume, api_h_exp_tags, api_h_exp_notes,
+    api_h_exp_events;
 /* api_metrics.c */
-int api_h_metric_keys(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                      ApiErr *e);
-int api_h_metric_series(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                        ApiErr *e);
-int api_h_metric_export(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                        ApiErr *e);
+ApiHandler api_h_metric_keys, api_h_metric_series, api_h_metric_export;
 /* api_files.c */
-int api_h_checkpoints(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                      ApiErr *e);
-int api_h_checkpoint_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                         ApiErr *e);
-int api_h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp, ApiErr *e);
-int api_h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                   ApiErr *e);
-int api_h_evaluation_result(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                            ApiErr *e);
-int api_h_evaluation_video(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                           ApiErr *e);
-int api_h_evaluation_trajectory(Api *api, const ApiRequest *req, const ApiParams *p,
-                                ApiResponse *resp, ApiErr *e);
+ApiHandler api_h_checkpoints, api_h_checkpoint_get, api_h_log, api_h_evaluate,
+    api_h_evaluation_result, api_h_evaluation_video, api_h_evaluation_trajectory;
 /* api_tokens.c */
-int api_h_tokens_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                      ApiErr *e);
-int api_h_tokens_create(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                        ApiErr *e);
-int api_h_tokens_revoke(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
-                        ApiErr *e);
+ApiHandler api_h_tokens_list, api_h_tokens_create, api_h_tokens_revoke;
 
 #endif

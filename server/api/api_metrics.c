@@ -21,18 +21,10 @@ static int exp_exists(Api *api, int64_t id, ApiErr *e) {
     return rc ? api_store_fail(e, rc, msg) : 0;
 }
 
+/* a metric key: 1 to 64 of [A-Za-z0-9_./-] */
 static int key_ok(const char *k) {
     size_t n = strlen(k);
-    if (n == 0 || n > 64) {
-        return 0;
-    }
-    for (; *k; k++) {
-        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
-              *k == '_' || *k == '.' || *k == '-' || *k == '/')) {
-            return 0;
-        }
-    }
-    return 1;
+    return n > 0 && n <= 64 && k[strspn(k, API_NAME_CHARS "/")] == '\0';
 }
 
 int api_h_metric_keys(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
@@ -45,11 +37,7 @@ int api_h_metric_keys(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
         return rc;
     }
     rc = store_metric_keys(api->store, p->id, &keys, msg, sizeof(msg));
-    if (rc) {
-        return api_store_fail(e, rc, msg);
-    }
-    api_resp_json(resp, 200, json_pack("{s:o}", "keys", keys));
-    return 0;
+    return api_resp_store(resp, e, rc, msg, "keys", keys);
 }
 
 int api_h_metric_series(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,

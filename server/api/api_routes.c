@@ -60,6 +60,16 @@ int api_store_fail(ApiErr *e, int rc, const char *msg) {
     return api_fail(e, rc, NULL, "%s", msg);
 }
 
+int api_resp_store(ApiResponse *resp, ApiErr *e, int rc, const char *msg, const char *key,
+                   json_t *doc) {
+    if (rc) {
+        json_decref(doc);
+        return api_store_fail(e, rc, msg);
+    }
+    api_resp_json(resp, 200, key ? json_pack("{s:o}", key, doc) : doc);
+    return 0;
+}
+
 /* ---- query arguments ---- */
 
 const char *api_arg(const ApiRequest *req, const char *name) {

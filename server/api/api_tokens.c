@@ -15,11 +15,7 @@ int api_h_tokens_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     int rc = store_token_list(api->store, &items, msg, sizeof(msg));
     (void)req;
     (void)p;
-    if (rc) {
-        return api_store_fail(e, rc, msg);
-    }
-    api_resp_json(resp, 200, json_pack("{s:o}", "items", items));
-    return 0;
+    return api_resp_store(resp, e, rc, msg, "items", items);
 }
 
 int api_h_tokens_create(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
