@@ -1,7 +1,7 @@
 /* HTTP serving of the API with libmicrohttpd: binds the configured address, reads request bodies
  * up to the limit (413 beyond it), hands each request to api_handle() and sends its response
  * (bodies from memory, files from their descriptor). Connection count and idle time are capped. */
-#include "api.h"
+#include "api_int.h"
 
 #include "ag_buf.h"
 #include "ag_error.h"
@@ -19,16 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* api_routes.c */
-void api_http_destroy(Api *api);
-void *api_http_get(const Api *api);
-void api_http_set(Api *api, void *http);
-const ApiConfig *api_config(const Api *api);
-
-typedef struct ApiHttp {
+struct ApiHttp {
     struct MHD_Daemon *daemon;
     int port;
-} ApiHttp;
+};
 
 typedef struct ReqState {
     AgBuf body;
@@ -106,7 +100,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
     Api *api = cls;
-    const ApiConfig *cfg = api_config(api);
+    const ApiConfig *cfg = &api->cfg;
     ReqState *rs = *con_cls;
     ApiRequest req;
     ApiResponse resp;
@@ -180,7 +174,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 }
 
 int api_listen(Api *api, char *err, size_t err_sz) {
-    const ApiConfig *cfg = api_config(api);
+    const ApiConfig *cfg = &api->cfg;
     ApiHttp *h;
     struct sockaddr_in a4;
     struct sockaddr_in6 a6;
@@ -188,7 +182,7 @@ int api_listen(Api *api, char *err, size_t err_sz) {
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_AUTO;
     const union MHD_DaemonInfo *info;
-    if (api_http_get(api)) {
+    if (api->http) {
         return ag_errorf(err, err_sz, AG_ESTATE, "already listening");
     }
     memset(&a4, 0, sizeof(a4));
@@ -228,17 +222,17 @@ int api_listen(Api *api, char *err, size_t err_sz) {
     }
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : cfg->port;
-    api_http_set(api, h);
+    api->http = h;
     return 0;
 }
 
 int api_port(const Api *api) {
-    const ApiHttp *h = api_http_get(api);
+    const ApiHttp *h = api->http;
     return h ? h->port : 0;
 }
 
 void api_quiesce(Api *api) {
-    ApiHttp *h = api_http_get(api);
+    ApiHttp *h = api->http;
     if (h && h->daemon) {
         MHD_socket s = MHD_quiesce_daemon(h->daemon);
         if (s != MHD_INVALID_SOCKET) {
@@ -252,7 +246,7 @@ void api_stop(Api *api) {
 }
 
 void api_http_destroy(Api *api) {
-    ApiHttp *h = api_http_get(api);
+    ApiHttp *h = api->http;
     if (!h) {
         return;
     }
@@ -260,5 +254,5 @@ void api_http_destroy(Api *api) {
         MHD_stop_daemon(h->daemon);
     }
     free(h);
-    api_http_set(api, NULL);
+    api->http = NULL;
 }

@@ -1,0 +1,442 @@
+/* The experiment routes of the REST API: validation of a submission against the spec rules,
+ * the cores limit and the task catalogue, and submit, list, get, delete, cancel, pause, resume,
+ * tags, notes and the event journal of an experiment. */
+#include "api_int.h"
+
+#include "ag_error.h"
+#include "ag_spec.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define API_PRIORITY_MAX 1000
+#define API_NOTES_MAX    4096
+
+/* ---- validation of a submission ---- */
+
+typedef struct Submission {
+    AgSpec spec;
+    long long priority;
+    char *spec_text;
+    char *tags_text;
+} Submission;
+
+static void submission_free(Submission *s) {
+    ag_spec_free(&s->spec);
+    free(s->spec_text);
+    free(s->tags_text);
+}
+
+/* accepts {"spec": {...}, "priority": n} or a bare spec (priority from ?priority=) */
+static int submission_parse(Api *api, const ApiRequest *req, Submission *sub, ApiErr *e) {
+    static const char *const wrapper_keys[] = {"spec", "priority", NULL};
+    json_t *doc = NULL, *spec_doc, *cat = NULL, *full = NULL, *tags;
+    const char *prefix = "";
+    AgJsonErr je = {0};
+    int rc;
+    memset(sub, 0, sizeof(*sub));
+    rc = api_body_json(req, &doc, e);
+    if (rc) {
+        return rc;
+    }
+    if (!json_is_object(doc)) {
+        rc = api_fail(e, AG_ESPEC, NULL, "the body must be a JSON object (an experiment spec)");
+        goto out;
+    }
+    spec_doc = doc;
+    if (json_object_get(doc, "spec")) {
+        if (ag_json_check_keys(doc, "", wrapper_keys, &je) ||
+            ag_json_get_int(doc, "", "priority", 0, -API_PRIORITY_MAX, API_PRIORITY_MAX,
+                            &sub->priority, &je) ||
+            ag_json_expect_object(json_object_get(doc, "spec"), "spec", &je)) {
+            rc = api_spec_fail(e, &je, "");
+            goto out;
+        }
+        spec_doc = json_object_get(doc, "spec");
+        prefix = "spec";
+    } else {
+        rc =
+            api_arg_int(req, "priority", 0, -API_PRIORITY_MAX, API_PRIORITY_MAX, &sub->priority, e);
+        if (rc) {
+            goto out;
+        }
+    }
+    rc = ag_spec_parse(spec_doc, &sub->spec, &je);
+    if (rc) {
+        rc = api_spec_fail(e, &je, prefix);
+        goto out;
+    }
+    if (api->cfg.max_cores > 0 && sub->spec.ranks > api->cfg.max_cores) {
+        char path[AG_JSON_PATH_MAX];
+        ag_json_path_key(path, sizeof(path), prefix, "ranks");
+        rc = api_fail(e, AG_ESPEC, path, "%s: %d ranks exceed the %d cores this daemon may use",
+                      path, sub->spec.ranks, api->cfg.max_cores);
+        goto out;
+    }
+    cat = api_catalogue_get(api);
+    if (cat && !api_catalogue_has(cat, sub->spec.task)) {
+        char path[AG_JSON_PATH_MAX];
+        ag_json_path_key(path, sizeof(path), prefix, "task");
+        rc = api_fail(e, AG_ESPEC, path,
+                      "%s: unknown task \"%s\" (GET /api/v1/catalogue lists them)", path,
+                      sub->spec.task);
+        goto out;
+    }
+    full = ag_spec_to_json(&sub->spec);
+    tags = json_array();
+    for (int i = 0; tags && i < sub->spec.num_tags; i++) {
+        json_array_append_new(tags, json_string(sub->spec.tags[i]));
+    }
+    sub->spec_text = full ? json_dumps(full, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    sub->tags_text = tags ? json_dumps(tags, JSON_COMPACT) : NULL;
+    json_decref(tags);
+    if (!sub->spec_text || !sub->tags_text) {
+        rc = api_fail(e, AG_ENOMEM, NULL, "out of memory");
+    }
+out:
+    json_decref(full);
+    json_decref(cat);
+    json_decref(doc);
+    if (rc) {
+        submission_free(sub);
+    }
+    return rc;
+}
+
+int api_h_validate(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                   ApiErr *e) {
+    Submission sub;
+    json_t *spec;
+    int rc = submission_parse(api, req, &sub, e);
+    (void)p;
+    if (rc) {
+        return rc;
+    }
+    spec = json_loads(sub.spec_text, 0, NULL);
+    api_resp_json(resp, 200,
+                  json_pack("{s:b,s:o,s:I,s:I}", "valid", 1, "spec", spec ? spec : json_null(),
+                            "iterations", (json_int_t)ag_spec_iterations(&sub.spec), "priority",
+                            (json_int_t)sub.priority));
+    submission_free(&sub);
+    return 0;
+}
+
+/* ---- handlers: experiments ---- */
+
+int api_h_exp_submit(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                     ApiErr *e) {
+    Submission sub;
+    StoreExpNew n = {0};
+    int64_t id = 0;
+    char msg[512];
+    json_t *o = NULL;
+    int rc = submission_parse(api, req, &sub, e);
+    (void)p;
+    if (rc) {
+        return rc;
+    }
+    n.name = sub.spec.name;
+    n.task = sub.spec.task;
+    n.spec_json = sub.spec_text;
+    n.tags_json = sub.tags_text;
+    n.notes = sub.spec.notes;
+    n.priority = (int)sub.priority;
+    n.ranks = sub.spec.ranks;
+    rc = store_exp_insert(api->store, &n, api->runs_root, &id, msg, sizeof(msg));
+    submission_free(&sub);
+    if (rc) {
+        return api_store_fail(e, rc, msg);
+    }
+    store_event_add(api->store, id, "submitted", NULL);
+    if (api->state_hook) {
+        api->state_hook(api->state_hook_ctx, id, "queued", NULL);
+    }
+    rc = store_exp_get_json(api->store, id, &o, msg, sizeof(msg));
+    if (rc) {
+        return api_store_fail(e, rc, msg);
+    }
+    snprintf(resp->header, sizeof(resp->header), "Location: " API_PREFIX "/experiments/%lld",
+             (long long)id);
+    api_resp_json(resp, 201, o);
+    return 0;
+}
+
+static int valid_state(const char *s) {
+    static const char *const states[] = {"queued",    "running", "paused",
+                                         "succeeded", "failed",  "cancelled"};
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+        if (!strcmp(s, states[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+#define LIST_Q_MAX 128
+
+/* "12", "-5": an optional minus and decimal digits */
+static int text_is_integer(const char *c) {
+    if (*c == '-') {
+        c++;
+    }
+    return *c && c[strspn(c, "0123456789")] == '\0';
+}
+
+/* a 422 problem naming the list parameter that is wrong */
+static int list_bad(ApiResponse *resp, const char *field, const char *detail) {
+    api_resp_problem(resp, 422, AG_EINVAL, detail, field);
+    return 0;
+}
+
+int api_h_exp_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                   ApiErr *e) {
+    StoreExpFilter f = {0};
+    long long limit = 0, cursor = 0, parent = 0;
+    json_t *items = NULL;
+    char next[STORE_CURSOR_MAX];
+    char msg[512];
+    const char *order, *c;
+    int rc;
+    (void)p;
+    f.state = api_arg(req, "state");
+    f.task = api_arg(req, "task");
+    f.tag = api_arg(req, "tag");
+    f.q = api_arg(req, "q");
+    f.sort = api_arg(req, "sort");
+    order = api_arg(req, "order");
+    c = api_arg(req, "cursor");
+    if (f.state && !valid_state(f.state)) {
+        return api_fail(e, AG_EINVAL, "state",
+                        "state must be queued, running, paused, succeeded, failed or cancelled");
+    }
+    if (f.q) {
+        size_t n = strlen(f.q);
+        if (n > LIST_Q_MAX) {
+            return list_bad(resp, "q", "q must be at most 128 bytes");
+        }
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)f.q[i] < 0x20 || f.q[i] == 0x7f) {
+                return list_bad(resp, "q", "q must not contain control characters");
+            }
+        }
+    }
+    if (f.sort && !store_exp_sort_known(f.sort)) {
+        return list_bad(resp, "sort", "sort must be one of " STORE_EXP_SORTS);
+    }
+    if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
+        return list_bad(resp, "order", "order must be asc or desc");
+    }
+    /* names and states read A-Z by default, times and numbers newest/largest first */
+    f.ascending = order ? !strcmp(order, "asc") : store_exp_sort_ascending(f.sort);
+    if ((rc = api_arg_int(req, "limit", 100, 1, 1000, &limit, e))) {
+        return rc;
+    }
+    if (api_arg_int(req, "parent", 0, 1, INT64_MAX, &parent, e)) {
+        return list_bad(resp, "parent", e->detail);
+    }
+    f.parent_id = parent;
+    /* a numeric cursor is an id (the submitted order); anything else is a sorted-page token */
+    if (c && text_is_integer(c)) {
+        if ((rc = api_arg_int(req, "cursor", 0, 0, INT64_MAX, &cursor, e))) {
+            return rc;
+        }
+        if (f.sort && strcmp(f.sort, "submitted") && cursor) {
+            return list_bad(resp, "cursor", "cursor is not one of this listing's pages");
+        }
+    } else if (c) {
+        f.after = c;
+    }
+    f.limit = (int)limit;
+    f.cursor = cursor;
+    rc = store_exp_list_page(api->store, &f, &items, next, sizeof(next), msg, sizeof(msg));
+    if (rc == AG_EINVAL) {
+        return list_bad(resp, "cursor", msg);
+    }
+    if (rc) {
+        return api_store_fail(e, rc, msg);
+    }
+    {
+        json_t *nc = json_null();
+        if (next[0] && (!f.sort || !strcmp(f.sort, "submitted"))) {
+            nc = json_integer(strtoll(next, NULL, 10));
+        } else if (next[0]) {
+            nc = json_string(next);
+        }
+        api_resp_json(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", nc));
+    }
+    return 0;
+}
+
+int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                  ApiErr *e) {
+    json_t *o = NULL;
+    char msg[512];
+    int rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    (void)req;
+    return api_resp_store(resp, e, rc, msg, NULL, o);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int api_h_exp_delete(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                     ApiErr *e) {
+    char dir[STORE_PATH_MAX], msg[512];
+    size_t root_len = strlen(api->runs_root);
+    int rc = store_exp_delete(api->store, p->id, dir, sizeof(dir), msg, sizeof(msg));
+    (void)req;
+    if (rc) {
+        return api_store_fail(e, rc, msg);
+    }
+    /* only ever below the runs folder */
+    if (dir[0] && strncmp(dir, api->runs_root, root_len) == 0 && dir[root_len] == '/') {
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    api_resp_json(resp, 200, json_pack("{s:I,s:b}", "id", (json_int_t)p->id, "deleted", 1));
+    return 0;
+}
+
+static int exp_action(Api *api, const ApiParams *p, ApiResponse *resp, ApiErr *e,
+                      int (*fn)(Store *, int64_t, char *, char *, size_t), const char *what) {
+    char state[STORE_STATE_MAX] = "", msg[512];
+    json_t *o = NULL;
+    int rc = fn(api->store, p->id, state, msg, sizeof(msg));
+    if (rc) {
+        return api_store_fail(e, rc, msg);
+    }
+    store_event_add(api->store, p->id, what, NULL);
+    if (api->state_hook && strcmp(state, "running") != 0) {
+        api->state_hook(api->state_hook_ctx, p->id, state, NULL);
+    }
+    rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    if (rc) {
+        return api_store_fail(e, rc, msg);
+    }
+    /* a running experiment changes when the scheduler has acted: 202 */
+    api_resp_json(resp, strcmp(state, "running") == 0 ? 202 : 200, o);
+    return 0;
+}
+
+int api_h_exp_cancel(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                     ApiErr *e) {
+    (void)req;
+    return exp_action(api, p, resp, e, store_exp_cancel, "cancel-requested");
+}
+
+int api_h_exp_pause(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                    ApiErr *e) {
+    (void)req;
+    return exp_action(api, p, resp, e, store_exp_pause, "pause-requested");
+}
+
+int api_h_exp_resume(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                     ApiErr *e) {
+    (void)req;
+    return exp_action(api, p, resp, e, store_exp_resume, "resumed");
+}
+
+static int tag_ok(const char *t) {
+    size_t n = strlen(t);
+    if (n == 0 || n >= 64) {
+        return 0;
+    }
+    for (; *t; t++) {
+        if ((unsigned char)*t < 0x20 || *t == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* stores new tags (a JSON array) or notes, NULL keeping the other, and answers with the
+ * experiment */
+static int exp_annotate(Api *api, const ApiParams *p, const char *tags_json, const char *notes,
+                        ApiResponse *resp, ApiErr *e) {
+    json_t *o = NULL;
+    char msg[512];
+    int rc = store_exp_annotate(api->store, p->id, tags_json, notes, msg, sizeof(msg));
+    if (rc == 0) {
+        rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    }
+    return api_resp_store(resp, e, rc, msg, NULL, o);
+}
+
+int api_h_exp_tags(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                   ApiErr *e) {
+    json_t *doc = NULL, *tags, *v;
+    char path[AG_JSON_PATH_MAX], *text = NULL;
+    size_t i;
+    int rc = api_body_json(req, &doc, e);
+    if (rc) {
+        return rc;
+    }
+    tags = json_is_object(doc) ? json_object_get(doc, "tags") : NULL;
+    if (!json_is_array(tags)) {
+        rc = api_fail(e, AG_ESPEC, "tags", "tags: expected {\"tags\": [\"name\", ...]}");
+        goto out;
+    }
+    if (json_array_size(tags) > 16) {
+        rc = api_fail(e, AG_ESPEC, "tags", "tags: at most 16 tags");
+        goto out;
+    }
+    json_array_foreach(tags, i, v) {
+        if (!json_is_string(v) || !tag_ok(json_string_value(v))) {
+            ag_json_path_index(path, sizeof(path), "tags", i);
+            rc = api_fail(e, AG_ESPEC, path,
+                          "%s: a tag is a string of 1 to 63 printable characters", path);
+            goto out;
+        }
+    }
+    text = json_dumps(tags, JSON_COMPACT);
+    rc = exp_annotate(api, p, text, NULL, resp, e);
+out:
+    free(text);
+    json_decref(doc);
+    return rc;
+}
+
+int api_h_exp_notes(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                    ApiErr *e) {
+    json_t *doc = NULL, *notes;
+    int rc = api_body_json(req, &doc, e);
+    if (rc) {
+        return rc;
+    }
+    notes = json_is_object(doc) ? json_object_get(doc, "notes") : NULL;
+    if (!json_is_string(notes)) {
+        rc = api_fail(e, AG_ESPEC, "notes", "notes: expected {\"notes\": \"text\"}");
+        goto out;
+    }
+    if (json_string_length(notes) > API_NOTES_MAX) {
+        rc = api_fail(e, AG_ESPEC, "notes", "notes: at most %d bytes", API_NOTES_MAX);
+        goto out;
+    }
+    rc = exp_annotate(api, p, NULL, json_string_value(notes), resp, e);
+out:
+    json_decref(doc);
+    return rc;
+}
+
+int api_h_exp_events(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                     ApiErr *e) {
+    json_t *ev = NULL, *o = NULL;
+    long long limit = 100;
+    char msg[512];
+    int rc = api_arg_int(req, "limit", 100, 1, 1000, &limit, e);
+    if (rc) {
+        return rc;
+    }
+    rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    json_decref(o);
+    if (rc == 0) {
+        rc = store_event_list(api->store, p->id, (int)limit, &ev, msg, sizeof(msg));
+    }
+    return api_resp_store(resp, e, rc, msg, "items", ev);
+}

@@ -1,0 +1,284 @@
+/* The run-file routes of the REST API: checkpoints (list and download), the training and
+ * worker logs, and evaluation jobs (queueing one, its result, video and trajectory). */
+#include "api_int.h"
+
+#include "ag_error.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define API_LOG_TAIL_MAX (4u << 20)
+
+/* ---- handlers: run files ---- */
+
+static int run_dir_of(Api *api, int64_t id, char *dir, size_t dir_sz, ApiErr *e) {
+    StoreRun r;
+    char msg[512];
+    int rc = store_run_get(api->store, id, &r, msg, sizeof(msg));
+    if (rc) {
+        return api_store_fail(e, rc, msg);
+    }
+    snprintf(dir, dir_sz, "%s", r.run_dir);
+    return 0;
+}
+
+int api_h_checkpoints(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                      ApiErr *e) {
+    char dir[STORE_PATH_MAX], path[PATH_MAX + 300];
+    json_t *items = json_array();
+    DIR *d;
+    struct dirent *de;
+    int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    (void)req;
+    if (rc) {
+        json_decref(items);
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/checkpoints", dir);
+    d = opendir(path);
+    while (d && (de = readdir(d)) != NULL) {
+        struct stat sb;
+        size_t len = strlen(de->d_name);
+        char file[PATH_MAX + 600];
+        if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".ckpt") != 0) {
+            continue;
+        }
+        snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+        if (stat(file, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            continue;
+        }
+        json_array_append_new(items,
+                              json_pack("{s:s,s:I,s:f}", "name", de->d_name, "size",
+                                        (json_int_t)sb.st_size, "modified", (double)sb.st_mtime));
+    }
+    if (d) {
+        closedir(d);
+    }
+    api_resp_json(resp, 200, json_pack("{s:o}", "items", items));
+    return 0;
+}
+
+/* a file name in a run directory: [A-Za-z0-9_.-]+ ending in ext, at most 100 bytes, no leading
+ * dot */
+static int file_name_ok(const char *n, const char *ext) {
+    size_t len = strlen(n), el = strlen(ext);
+    if (len <= el || len > 100 || n[0] == '.' || strcmp(n + len - el, ext) != 0) {
+        return 0;
+    }
+    return n[strspn(n, API_NAME_CHARS)] == '\0';
+}
+
+int api_h_checkpoint_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                         ApiErr *e) {
+    char dir[STORE_PATH_MAX], path[PATH_MAX];
+    struct stat sb;
+    int rc;
+    (void)req;
+    if (!file_name_ok(p->name, ".ckpt")) {
+        return api_fail(e, AG_EINVAL, "name", "a checkpoint name is [A-Za-z0-9_.-]+.ckpt");
+    }
+    rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    if (rc) {
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/checkpoints/%s", dir, p->name);
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        return api_fail(e, AG_ENOTFOUND, "name", "experiment %lld has no checkpoint %s",
+                        (long long)p->id, p->name);
+    }
+    resp->status = 200;
+    resp->content_type = "application/octet-stream";
+    resp->file_path = strdup(path);
+    snprintf(resp->header, sizeof(resp->header),
+             "Content-Disposition: attachment; filename=\"experiment-%lld-%s\"", (long long)p->id,
+             p->name);
+    return resp->file_path ? 0 : api_fail(e, AG_ENOMEM, NULL, "out of memory");
+}
+
+int api_h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp, ApiErr *e) {
+    const char *which = api_arg(req, "file");
+    char dir[STORE_PATH_MAX], path[PATH_MAX];
+    long long tail, offset, length;
+    struct stat sb;
+    FILE *f;
+    size_t n;
+    int rc;
+    if (which && strcmp(which, "train") != 0 && strcmp(which, "worker") != 0) {
+        return api_fail(e, AG_EINVAL, "file", "file must be train (train.log) or worker (output)");
+    }
+    if ((rc = api_arg_int(req, "tail", 65536, 1, API_LOG_TAIL_MAX, &tail, e)) ||
+        (rc = api_arg_int(req, "offset", -1, 0, INT64_MAX, &offset, e)) ||
+        (rc = api_arg_int(req, "length", 65536, 1, API_LOG_TAIL_MAX, &length, e)) ||
+        (rc = run_dir_of(api, p->id, dir, sizeof(dir), e))) {
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir,
+             which && !strcmp(which, "worker") ? "worker.log" : "train.log");
+    f = fopen(path, "rb");
+    if (!f || fstat(fileno(f), &sb) != 0) {
+        if (f) {
+            fclose(f);
+        }
+        return api_fail(e, AG_ENOTFOUND, "file", "experiment %lld has no log yet",
+                        (long long)p->id);
+    }
+    if (offset < 0) {
+        offset = sb.st_size > tail ? sb.st_size - tail : 0;
+        length = sb.st_size - offset;
+    }
+    if (offset > sb.st_size) {
+        offset = sb.st_size;
+    }
+    if (offset + length > sb.st_size) {
+        length = sb.st_size - offset;
+    }
+    resp->body = malloc((size_t)length + 1);
+    if (!resp->body) {
+        fclose(f);
+        return api_fail(e, AG_ENOMEM, NULL, "out of memory");
+    }
+    fseeko(f, offset, SEEK_SET);
+    n = fread(resp->body, 1, (size_t)length, f);
+    fclose(f);
+    resp->body[n] = '\0';
+    resp->body_len = n;
+    resp->status = 200;
+    resp->content_type = "text/plain; charset=utf-8";
+    snprintf(resp->header, sizeof(resp->header), "X-Log-Range: %lld-%lld/%lld", offset,
+             offset + (long long)n, (long long)sb.st_size);
+    return 0;
+}
+
+int api_h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                   ApiErr *e) {
+    static const char *const keys[] = {"episodes", "checkpoint", "deterministic", "record", NULL};
+    json_t *doc = NULL, *parent = NULL, *spec = NULL, *o = NULL;
+    AgJsonErr je = {0};
+    long long episodes = 10;
+    int det = 1, record = 0;
+    char ckpt[128], msg[512], name[160], *spec_text = NULL;
+    StoreExpNew n = {0};
+    int64_t id = 0;
+    int rc;
+    if (req->body_len > 0) {
+        rc = api_body_json(req, &doc, e);
+        if (rc) {
+            return rc;
+        }
+    } else {
+        doc = json_object();
+    }
+    if (ag_json_expect_object(doc, "", &je) || ag_json_check_keys(doc, "", keys, &je) ||
+        ag_json_get_int(doc, "", "episodes", 10, 1, 10000, &episodes, &je) ||
+        ag_json_get_string(doc, "", "checkpoint", "last.ckpt", ckpt, sizeof(ckpt), &je) ||
+        ag_json_get_bool(doc, "", "deterministic", 1, &det, &je) ||
+        ag_json_get_bool(doc, "", "record", 0, &record, &je)) {
+        rc = api_spec_fail(e, &je, "");
+        goto out;
+    }
+    if (!file_name_ok(ckpt, ".ckpt")) {
+        rc = api_fail(e, AG_ESPEC, "checkpoint", "checkpoint: a name like last.ckpt");
+        goto out;
+    }
+    rc = store_exp_get_json(api->store, p->id, &parent, msg, sizeof(msg));
+    if (rc) {
+        rc = api_store_fail(e, rc, msg);
+        goto out;
+    }
+    if (strcmp(json_string_value(json_object_get(parent, "kind")), "train") != 0) {
+        rc = api_fail(e, AG_ESTATE, NULL, "experiment %lld is itself an evaluation",
+                      (long long)p->id);
+        goto out;
+    }
+    spec = json_pack("{s:s,s:s,s:I,s:b,s:b,s:I}", "task",
+                     json_string_value(json_object_get(parent, "task")), "checkpoint", ckpt,
+                     "episodes", (json_int_t)episodes, "deterministic", det, "record", record,
+                     "parent", (json_int_t)p->id);
+    spec_text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    snprintf(name, sizeof(name), "evaluation of %lld", (long long)p->id);
+    n.name = name;
+    n.task = json_string_value(json_object_get(parent, "task"));
+    n.spec_json = spec_text;
+    n.kind = "evaluate";
+    n.parent_id = p->id;
+    n.priority = (int)json_integer_value(json_object_get(parent, "priority"));
+    n.ranks = 1;
+    rc = store_exp_insert(api->store, &n, api->runs_root, &id, msg, sizeof(msg));
+    if (rc == 0) {
+        rc = store_exp_get_json(api->store, id, &o, msg, sizeof(msg));
+    }
+    if (rc) {
+        rc = api_store_fail(e, rc, msg);
+        goto out;
+    }
+    snprintf(resp->header, sizeof(resp->header), "Location: " API_PREFIX "/experiments/%lld",
+             (long long)id);
+    api_resp_json(resp, 201, o);
+out:
+    free(spec_text);
+    json_decref(spec);
+    json_decref(parent);
+    json_decref(doc);
+    return rc;
+}
+
+int api_h_evaluation_result(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                            ApiErr *e) {
+    char dir[STORE_PATH_MAX], path[PATH_MAX];
+    int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    (void)req;
+    if (rc) {
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/evaluation.json", dir);
+    if (access(path, R_OK) != 0) {
+        return api_fail(e, AG_ENOTFOUND, NULL, "experiment %lld has no evaluation result",
+                        (long long)p->id);
+    }
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->file_path = strdup(path);
+    return resp->file_path ? 0 : api_fail(e, AG_ENOMEM, NULL, "out of memory");
+}
+
+/* a recording written by a `"record": true` evaluation job into its run directory */
+static int evaluation_file(Api *api, const ApiParams *p, const char *file, const char *what,
+                           const char *type, ApiResponse *resp, ApiErr *e) {
+    char dir[STORE_PATH_MAX], path[PATH_MAX];
+    struct stat sb;
+    int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    if (rc) {
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        return api_fail(
+            e, AG_ENOTFOUND, NULL,
+            "experiment %lld has no evaluation %s (only finished evaluation jobs queued "
+            "with \"record\": true on a MuJoCo task have one)",
+            (long long)p->id, what);
+    }
+    resp->status = 200;
+    resp->content_type = type;
+    resp->file_path = strdup(path);
+    snprintf(resp->header, sizeof(resp->header),
+             "Content-Disposition: attachment; filename=\"experiment-%lld-%s\"", (long long)p->id,
+             file);
+    return resp->file_path ? 0 : api_fail(e, AG_ENOMEM, NULL, "out of memory");
+}
+
+int api_h_evaluation_video(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                           ApiErr *e) {
+    (void)req;
+    return evaluation_file(api, p, "evaluation.mp4", "video", "video/mp4", resp, e);
+}
+
+int api_h_evaluation_trajectory(Api *api, const ApiRequest *req, const ApiParams *p,
+                                ApiResponse *resp, ApiErr *e) {
+    (void)req;
+    return evaluation_file(api, p, "trajectory.json", "trajectory", "application/json", resp, e);
+}

@@ -1,0 +1,146 @@
+/* Internal to server/api: the Api state, the route table's types and the helpers the route
+ * files share (api_routes.c, api_experiments.c, api_metrics.c, api_files.c, api_tokens.c,
+ * api_catalogue.c, api_openapi.c, api_http.c); not a public interface.
+ *
+ * DESIGN
+ * Every handler has the ApiHandler signature and is listed once in the route table
+ * (api_routes.c), which drives dispatch, the token scope and the OpenAPI document. A handler
+ * either fills resp and returns 0, or returns an AG_E* code with the detail and the offending
+ * field in ApiErr; api_handle() turns that into a problem+json response. */
+#ifndef API_INT_H
+#define API_INT_H
+
+#include "api.h"
+
+#include "ag_json.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ApiScope { SCOPE_NONE = 0, SCOPE_READ, SCOPE_FULL } ApiScope;
+
+/* what a handler reports when it fails: the status comes from the code */
+typedef struct ApiErr {
+    char detail[512];
+    char field[AG_JSON_PATH_MAX];
+} ApiErr;
+
+typedef struct ApiParams {
+    int64_t id;
+    char name[128];
+} ApiParams;
+
+/* a route handler (a function type: the handlers below are declared through it) */
+typedef int ApiHandler(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
+                       ApiErr *e);
+
+typedef struct ApiRoute {
+    const char *method;
+    const char *pattern; /* "/api/v1/experiments/{id}/log" */
+    ApiHandler *fn;
+    ApiScope scope;
+    const char *summary;
+} ApiRoute;
+
+/* the HTTP server state (api_http.c) */
+typedef struct ApiHttp ApiHttp;
+
+struct Api {
+    ApiConfig cfg;
+    Store *store;
+    char web_dir[PATH_MAX];
+    char runs_root[PATH_MAX];
+    char trainer[PATH_MAX];
+    double started;
+    atomic_int ws_port;
+    atomic_uint_fast64_t ingested;
+    /* rows ingested per wall-clock second over the last minute, for the rate gauge */
+    pthread_mutex_t rate_mu;
+    uint64_t rate_rows[60];
+    long long rate_sec[60];
+    atomic_uint_fast64_t requests[600];
+    pthread_mutex_t cat_mu;
+    json_t *catalogue; /* cached output of `angora-train --list-tasks` */
+    double catalogue_at;
+    char *openapi;
+    ApiStateHook state_hook;
+    void *state_hook_ctx;
+    ApiHttp *http; /* api_http.c */
+};
+
+/* the characters of a name in a URL (checkpoint files, metric keys) */
+#define API_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+/* ---- the route table (api_routes.c) ---- */
+
+extern const ApiRoute api_route_table[];
+extern const size_t api_route_count;
+
+/* ---- responses, arguments and bodies (api_routes.c) ---- */
+
+/* a JSON response; takes the reference to doc (NULL gives a 500) */
+void api_resp_json(ApiResponse *resp, int status, json_t *doc);
+/* a problem+json response, replacing any body */
+void api_resp_problem(ApiResponse *resp, int status, int code, const char *detail,
+                      const char *field);
+/* fills e and returns code */
+int api_fail(ApiErr *e, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* api_fail with the message of a store call */
+int api_store_fail(ApiErr *e, int rc, const char *msg);
+/* the answer to a store call that gave rc and msg: its failure, or 200 with doc, under key when
+ * key is set (takes the reference to doc either way) */
+int api_resp_store(ApiResponse *resp, ApiErr *e, int rc, const char *msg, const char *key,
+                   json_t *doc);
+/* a query argument or NULL */
+const char *api_arg(const ApiRequest *req, const char *name);
+/* an integer argument in [min, max] or def when absent */
+int api_arg_int(const ApiRequest *req, const char *name, long long def, long long min,
+                long long max, long long *out, ApiErr *e);
+/* the request body parsed as JSON (new reference in *out) */
+int api_body_json(const ApiRequest *req, json_t **out, ApiErr *e);
+/* an AG_ESPEC failure from a JSON check, its path put under prefix */
+int api_spec_fail(ApiErr *e, const AgJsonErr *je, const char *prefix);
+
+/* ---- the task catalogue (api_catalogue.c) ---- */
+
+/* the cached catalogue (new reference) or NULL; a failure is retried after a minute */
+json_t *api_catalogue_get(Api *api);
+/* whether the catalogue lists task */
+int api_catalogue_has(const json_t *cat, const char *task);
+
+/* ---- the OpenAPI document (api_openapi.c) ---- */
+
+/* the document of the route table (new reference) or NULL */
+json_t *api_openapi_build(void);
+
+/* ---- HTTP serving (api_http.c) ---- */
+
+/* stops the server and frees its state; nothing when not listening */
+void api_http_destroy(Api *api);
+
+/* ---- handlers, by file ---- */
+
+/* api_routes.c: the service */
+ApiHandler api_h_health, api_h_info, api_h_prometheus;
+/* api_openapi.c */
+ApiHandler api_h_openapi;
+/* api_catalogue.c */
+ApiHandler api_h_catalogue;
+/* api_experiments.c */
+ApiHandler api_h_validate, api_h_exp_submit, api_h_exp_list, api_h_exp_get, api_h_exp_delete,
+    api_h_exp_cancel, api_h_exp_pause, api_h_exp_resume, api_h_exp_tags, api_h_exp_notes,
+    api_h_exp_events;
+/* api_metrics.c */
+ApiHandler api_h_metric_keys, api_h_metric_series, api_h_metric_export;
+/* api_files.c */
+ApiHandler api_h_checkpoints, api_h_checkpoint_get, api_h_log, api_h_evaluate,
+    api_h_evaluation_result, api_h_evaluation_video, api_h_evaluation_trajectory;
+/* api_tokens.c */
+ApiHandler api_h_tokens_list, api_h_tokens_create, api_h_tokens_revoke;
+
+#endif
