@@ -12,6 +12,8 @@
  *   before their values so a typo is reported as such. */
 #include "ag_spec.h"
 
+#include "ag_model.h"
+
 #include "ag_error.h"
 
 #include <math.h>
@@ -274,14 +276,6 @@ static int text_is_identifier(const char *s) {
     return 1;
 }
 
-static int model_name_is_recurrent(const json_t *model) {
-    if (!json_is_string(model)) {
-        return 0;
-    }
-    const char *s = json_string_value(model);
-    return strstr(s, "lstm") || strstr(s, "gru");
-}
-
 /* ---- sections ---- */
 
 static int spec_parse_policy(const json_t *doc, const SpecPreset *p, AgSpec *out, AgJsonErr *e) {
@@ -320,7 +314,7 @@ static int spec_parse_ppo(const json_t *doc, const SpecPreset *p, AgSpec *out, A
     AgPpoConfig *c = &out->ppo;
     const char *b = "ppo";
     int lr_schedule = (int)d->lr_schedule;
-    int tbptt_default = model_name_is_recurrent(out->model) ? p->recurrent_tbptt : d->tbptt;
+    int tbptt_default = ag_model_is_recurrent(out->model) ? p->recurrent_tbptt : d->tbptt;
     if ((rc = get_int(s, b, "envs_per_rank", d->envs_per_rank, 1, SPEC_ENVS_MAX, &c->envs_per_rank,
                       e)) ||
         (rc = get_int(s, b, "horizon", d->horizon, 1, SPEC_HORIZON_MAX, &c->horizon, e)) ||

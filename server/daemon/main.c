@@ -201,9 +201,9 @@ static int daemon_open_store(Daemon *d, char *err, size_t err_sz) {
         return rc;
     }
     if (d->cfg.integrity_check && (rc = store_integrity_check(d->store, err, err_sz)) != 0) {
-        char why[512];
-        snprintf(why, sizeof(why), "%s", err);
-        return ag_errorf(err, err_sz, rc, "%s (restore a backup or move %s away)", why, path);
+        size_t used = strnlen(err, err_sz);
+        snprintf(err + used, err_sz - used, " (restore a backup or move %s away)", path);
+        return rc;
     }
     ag_log_info("database %s at schema version %d", path, version);
     return 0;

@@ -21,6 +21,8 @@
 
 #include "ag_rng.h"
 
+#include "ag_model.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,8 +58,8 @@ void nn_model_destroy(NnModel *model);
 /* the full description with presets expanded (new reference); feeding it back to
  * nn_model_create gives the same layout */
 json_t *nn_model_describe(const NnModel *model);
-/* names of the presets, NULL-terminated */
-extern const char *const nn_model_preset_names[];
+/* names of the presets, NULL-terminated (one list for every program: ag_model) */
+#define nn_model_preset_names ag_model_preset_names
 
 size_t nn_model_num_params(const NnModel *model);
 float *nn_model_params(NnModel *model);

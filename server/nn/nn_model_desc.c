@@ -20,6 +20,7 @@
 
 #include "ag_error.h"
 #include "ag_json.h"
+#include "ag_model.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,10 +28,6 @@
 const char *const nn_layer_kind_names[] = {
     "dense",     "tanh",   "relu",    "elu",     "sigmoid",         "softplus",
     "layernorm", "conv2d", "maxpool", "flatten", "spatial_softmax", NULL};
-
-const char *const nn_model_preset_names[] = {
-    "simple", "simple_lstm", "simple_gru", "deeper",   "deeper_lstm", "deeper_gru",
-    "wider",  "wider_lstm",  "wider_gru",  "pathways", NULL};
 
 static const char *const core_names[] = {"none", "lstm", "gru", NULL};
 
@@ -295,23 +292,27 @@ static json_t *dense(int units) {
 
 /* builds the preset's description object for io (new reference), NULL if unknown */
 static json_t *preset_build(const char *name, const NnIoSpec *io) {
+    /* the sizes of each preset; its core type comes from ag_model */
     static const struct {
         const char *name;
         int hidden[4];
         int nhidden;
-        const char *core;
         int core_units;
     } mlp[] = {
-        {"simple", {64, 64}, 2, NULL, 0},
-        {"simple_lstm", {64}, 1, "lstm", 64},
-        {"simple_gru", {64}, 1, "gru", 64},
-        {"deeper", {64, 64, 64, 32}, 4, NULL, 0},
-        {"deeper_lstm", {64, 64, 64, 32}, 4, "lstm", 32},
-        {"deeper_gru", {64, 64, 64, 32}, 4, "gru", 32},
-        {"wider", {1024, 512}, 2, NULL, 0},
-        {"wider_lstm", {1024}, 1, "lstm", 512},
-        {"wider_gru", {1024}, 1, "gru", 512},
+        {"simple", {64, 64}, 2, 0},
+        {"simple_lstm", {64}, 1, 64},
+        {"simple_gru", {64}, 1, 64},
+        {"deeper", {64, 64, 64, 32}, 4, 0},
+        {"deeper_lstm", {64, 64, 64, 32}, 4, 32},
+        {"deeper_gru", {64, 64, 64, 32}, 4, 32},
+        {"wider", {1024, 512}, 2, 0},
+        {"wider_lstm", {1024}, 1, 512},
+        {"wider_gru", {1024}, 1, 512},
     };
+    const char *core = NULL;
+    if (!ag_model_preset_find(name, &core)) {
+        return NULL;
+    }
     for (size_t p = 0; p < sizeof mlp / sizeof mlp[0]; p++) {
         if (strcmp(name, mlp[p].name) != 0) {
             continue;
@@ -322,10 +323,9 @@ static json_t *preset_build(const char *name, const NnIoSpec *io) {
             json_array_append_new(trunk, json_string("tanh"));
         }
         json_t *d = json_pack("{s:o, s:b}", "trunk", trunk, "shared", 0);
-        if (mlp[p].core) {
-            json_object_set_new(
-                d, "core",
-                json_pack("{s:s, s:i}", "type", mlp[p].core, "units", mlp[p].core_units));
+        if (core) {
+            json_object_set_new(d, "core",
+                                json_pack("{s:s, s:i}", "type", core, "units", mlp[p].core_units));
         }
         return d;
     }
@@ -355,7 +355,7 @@ static json_t *preset_build(const char *name, const NnIoSpec *io) {
         }
     }
     return json_pack("{s:o, s:[o, s], s:{s:s, s:i}, s:b}", "inputs", inputs, "trunk", dense(128),
-                     "tanh", "core", "type", "lstm", "units", 128, "shared", 0);
+                     "tanh", "core", "type", core, "units", 128, "shared", 0);
 }
 
 static int parse_object(const json_t *d, const NnIoSpec *io, NnDesc *out, AgJsonErr *e) {

@@ -126,6 +126,26 @@ START_TEST(test_recurrent_model_defaults_tbptt) {
     ck_assert_int_eq(s.ppo.tbptt, 1);
     ck_assert_int_eq(s.ppo.horizon, 100);
     ag_spec_free(&s);
+    /* recurrence comes from the description, not from a name: the pathways preset, an inline
+     * recurrent core, a preset whose core is replaced */
+    parse_ok("{\"task\": \"CartPoleNoVel\", \"model\": \"pathways\"}", &s);
+    ck_assert_int_eq(s.ppo.tbptt, 16);
+    ag_spec_free(&s);
+    parse_ok("{\"task\": \"CartPoleNoVel\", \"model\": {\"trunk\": [{\"type\": \"dense\", "
+             "\"units\": 8}], \"core\": {\"type\": \"gru\", \"units\": 8}}}",
+             &s);
+    ck_assert_int_eq(s.ppo.tbptt, 16);
+    ag_spec_free(&s);
+    parse_ok("{\"task\": \"CartPole\", \"model\": {\"preset\": \"simple_lstm\", \"core\": null}, "
+             "\"ppo\": {\"horizon\": 100, \"minibatch\": 100}}",
+             &s);
+    ck_assert_int_eq(s.ppo.tbptt, 1);
+    ag_spec_free(&s);
+    parse_ok("{\"task\": \"CartPoleNoVel\", \"model\": {\"preset\": \"simple\", \"core\": "
+             "{\"type\": \"lstm\", \"units\": 16}}}",
+             &s);
+    ck_assert_int_eq(s.ppo.tbptt, 16);
+    ag_spec_free(&s);
 }
 END_TEST
 
@@ -522,8 +542,8 @@ START_TEST(test_model_object_kept) {
     ck_assert(json_is_object(s.model));
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(s.model, "core"), "units")),
                      64);
-    /* the tbptt check is not applied to a description object without an explicit tbptt */
-    ck_assert_int_eq(s.ppo.tbptt, 1);
+    /* its recurrent core sets the recurrent tbptt default, as a recurrent preset name does */
+    ck_assert_int_eq(s.ppo.tbptt, 16);
     ck_assert_int_eq(s.policy, AG_POLICY_GAUSSIAN);
     ck_assert_int_eq(s.normalize.rewards, 0);
     ck_assert_double_eq(s.normalize.clip_obs, 5.5);
