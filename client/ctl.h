@@ -222,19 +222,37 @@ typedef struct CtlCtx {
 /* runs the parsed command; returns its exit code */
 int ctl_run(CtlCtx *ctx);
 
-/* helpers the commands share: "angoractl: ..." on x->err returning code; one API call (0 with r
- * filled on a 2xx answer, else the exit code after telling why); the experiment id argument;
- * a seconds option in [min, max]; an experiment object; a string member ("" when absent);
- * whether a state is final; monotonic time; sleep */
+/* the reading of a spec for submit: parses the file, applies --name/--tag overrides and
+ * validates it with the shared spec code; on failure err names the file and JSON path.
+ * *doc_out is the (overridden) document to send. */
+int ctl_spec_load(const char *path, const char *name, const char *const *tags, int ntags,
+                  json_t **doc_out, char *err, size_t err_sz);
+
+/* ---- helpers the commands share (ctl_util.c) ---- */
+
+/* "angoractl: ..." and a newline on x->err; returns code */
 int ctl_say(CtlCtx *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* one API call: 0 with r filled on a 2xx answer, else the exit code after telling why */
 int ctl_api_call(CtlCtx *x, const char *method, const char *path, const char *body, CtlResponse *r);
-int ctl_id_arg(CtlCtx *x, int64_t *id);
-int ctl_seconds_opt(CtlCtx *x, const char *name, double def, double min, double max, double *out);
+/* the exit code of a non-2xx answer, after telling why (with a hint on a 401); frees r */
+int ctl_answer_fail(CtlCtx *x, CtlResponse *r);
+/* experiment id as a JSON object (a new reference in *out) */
 int ctl_exp_get(CtlCtx *x, int64_t id, json_t **out);
+/* percent-encodes a query or path value */
+void ctl_url_escape(const char *s, char *out, size_t out_sz);
+/* the experiment id argument (the first positional one) */
+int ctl_id_arg(CtlCtx *x, int64_t *id);
+/* a seconds option in [min, max], def when absent */
+int ctl_seconds_opt(CtlCtx *x, const char *name, double def, double min, double max, double *out);
+/* a string member ("" when absent or not a string) */
 const char *ctl_jstr(const json_t *o, const char *key);
+/* succeeded, failed or cancelled */
 int ctl_state_final(const char *state);
-double ctl_now(void);
-void ctl_sleep(double seconds);
+/* doc indented on x->out; a response as JSON when it is, else its raw body */
+void ctl_json_print(CtlCtx *x, const json_t *doc);
+void ctl_body_print(CtlCtx *x, const CtlResponse *r);
+/* a JSON array of tags as "a,b,c" (cut at out_sz) */
+void ctl_tags_text(const json_t *tags, char *out, size_t out_sz);
 
 /* ---- watch (ctl_watch.c) ---- */
 
@@ -260,10 +278,5 @@ void ctl_watch_line(const json_t *row, const char *key, double best, long long b
                     size_t out_sz);
 /* the watch command */
 int ctl_cmd_watch(CtlCtx *x);
-/* the reading of a spec for submit: parses the file, applies --name/--tag overrides and
- * validates it with the shared spec code; on failure err names the file and JSON path.
- * *doc_out is the (overridden) document to send. */
-int ctl_spec_load(const char *path, const char *name, const char *const *tags, int ntags,
-                  json_t **doc_out, char *err, size_t err_sz);
 
 #endif

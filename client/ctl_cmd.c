@@ -1,5 +1,6 @@
 /* The commands of angoractl: each reads its arguments, calls angorad's REST API under /api/v1
- * and prints a table or JSON; errors become the documented exit codes. */
+ * and prints a table or JSON; errors become the documented exit codes. The helpers they share
+ * are in ctl_util.c, the watch command in ctl_watch.c. */
 #include "ctl.h"
 
 #include "ag_buf.h"
@@ -7,153 +8,15 @@
 #include "ag_fs.h"
 #include "ag_json.h"
 #include "ag_spec.h"
+#include "ag_time.h"
 
 #include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SPEC_FILE_MAX (4u << 20)
 #define LOG_CHUNK     (4u << 20)
-
-/* ---- small helpers ---- */
-
-int ctl_say(CtlCtx *x, int code, const char *fmt, ...) {
-    va_list ap;
-    fputs("angoractl: ", x->err);
-    va_start(ap, fmt);
-    vfprintf(x->err, fmt, ap);
-    va_end(ap);
-    fputc('\n', x->err);
-    return code;
-}
-
-void ctl_sleep(double s) {
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-double ctl_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* percent-encodes a query or path value */
-static void url_escape(const char *s, char *out, size_t out_sz) {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t pos = 0;
-    for (; *s && pos + 4 < out_sz; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out[pos++] = (char)c;
-        } else {
-            out[pos++] = '%';
-            out[pos++] = hex[c >> 4];
-            out[pos++] = hex[c & 15];
-        }
-    }
-    out[pos] = '\0';
-}
-
-static void json_print(CtlCtx *x, const json_t *doc) {
-    json_dumpf(doc, x->out, JSON_INDENT(2) | JSON_ENCODE_ANY);
-    fputc('\n', x->out);
-}
-
-static void body_print(CtlCtx *x, const CtlResponse *r) {
-    if (r->json) {
-        json_print(x, r->json);
-    } else if (r->body) {
-        fwrite(r->body, 1, r->len, x->out);
-    }
-}
-
-/* the exit code of a non-2xx answer, after telling why; frees r */
-static int answer_fail(CtlCtx *x, CtlResponse *r) {
-    char msg[1024];
-    int code = ctl_exit_of_status(r->status);
-    ctl_problem_format(r->status, r->body, r->len, msg, sizeof(msg));
-    ctl_say(x, code, "%s", msg);
-    if (r->status == 401 && !x->cfg.token[0]) {
-        fprintf(x->err,
-                "angoractl: no token found: use --token, ANGORA_TOKEN, --token-file, the config "
-                "file or --data-dir (looked for %s/token)\n",
-                x->cfg.data_dir);
-    } else if (r->status == 401) {
-        fprintf(x->err, "angoractl: the token came from %s\n", x->cfg.token_source);
-    }
-    ctl_response_free(r);
-    return code;
-}
-
-/* one API call: 0 with r filled on a 2xx answer, else the exit code after telling why */
-int ctl_api_call(CtlCtx *x, const char *method, const char *path, const char *body,
-                 CtlResponse *r) {
-    char err[1024];
-    int rc =
-        ctl_http_request(&x->cfg, method, path, body, body ? strlen(body) : 0, r, err, sizeof(err));
-    if (rc) {
-        return ctl_say(x, rc == AG_EIO ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OTHER, "%s", err);
-    }
-    if (r->status >= 200 && r->status < 300) {
-        return 0;
-    }
-    return answer_fail(x, r);
-}
-
-int ctl_id_arg(CtlCtx *x, int64_t *id) {
-    char err[256];
-    if (ctl_parse_id(x->args->pos[0], "the experiment id", id, err, sizeof(err))) {
-        return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
-    }
-    return 0;
-}
-
-int ctl_seconds_opt(CtlCtx *x, const char *name, double def, double min, double max, double *out) {
-    const char *v = ctl_args_get(x->args, name);
-    char *end;
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    errno = 0;
-    *out = strtod(v, &end);
-    if (!*v || *end || errno || !(*out >= min && *out <= max)) {
-        return ctl_say(x, CTL_EXIT_USAGE, "--%s: expected seconds in [%g, %g], got \"%s\"", name,
-                       min, max, v);
-    }
-    return 0;
-}
-
-const char *ctl_jstr(const json_t *o, const char *key) {
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-int ctl_state_final(const char *s) {
-    return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
-}
-
-static void tags_text(const json_t *tags, char *out, size_t out_sz) {
-    size_t i, pos = 0;
-    json_t *v;
-    out[0] = '\0';
-    json_array_foreach(tags, i, v) {
-        int n = snprintf(out + pos, out_sz - pos, "%s%s", i ? "," : "", json_string_value(v));
-        if (n < 0 || (size_t)n >= out_sz - pos) {
-            break;
-        }
-        pos += (size_t)n;
-    }
-}
 
 /* ---- submit ---- */
 
@@ -287,7 +150,7 @@ static int cmd_submit(CtlCtx *x) {
         return code;
     }
     if (x->args->json) {
-        body_print(x, &r);
+        ctl_body_print(x, &r);
     } else if (dry) {
         fprintf(x->out, "valid: %lld iterations, priority %lld\n",
                 (long long)json_integer_value(json_object_get(r.json, "iterations")),
@@ -330,7 +193,7 @@ static int cmd_ls(CtlCtx *x) {
             if (!val) {
                 continue;
             }
-            url_escape(val, esc, sizeof(esc));
+            ctl_url_escape(val, esc, sizeof(esc));
             pos += (size_t)snprintf(path + pos, sizeof(path) - pos, "&%s=%s", filters[f], esc);
         }
         code = ctl_api_call(x, "GET", path, NULL, &r);
@@ -351,7 +214,7 @@ static int cmd_ls(CtlCtx *x) {
     }
     if (x->args->json) {
         json_t *o = json_pack("{s:O,s:O}", "items", all, "next_cursor", next);
-        json_print(x, o);
+        ctl_json_print(x, o);
         json_decref(o);
         goto out;
     }
@@ -363,7 +226,7 @@ static int cmd_ls(CtlCtx *x) {
         snprintf(prio, sizeof(prio), "%lld",
                  (long long)json_integer_value(json_object_get(v, "priority")));
         ctl_format_time(json_number_value(json_object_get(v, "submitted_at")), when, sizeof(when));
-        tags_text(json_object_get(v, "tags"), tags, sizeof(tags));
+        ctl_tags_text(json_object_get(v, "tags"), tags, sizeof(tags));
         cells[0] = id;
         cells[1] = ctl_jstr(v, "name");
         cells[2] = ctl_jstr(v, "task");
@@ -388,23 +251,6 @@ out:
 
 /* ---- show and the simple actions ---- */
 
-int ctl_exp_get(CtlCtx *x, int64_t id, json_t **out) {
-    char path[96];
-    CtlResponse r;
-    int code;
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld", (long long)id);
-    code = ctl_api_call(x, "GET", path, NULL, &r);
-    if (code) {
-        return code;
-    }
-    *out = json_incref(r.json);
-    ctl_response_free(&r);
-    if (!*out) {
-        return ctl_say(x, CTL_EXIT_OTHER, "the server's answer is not JSON");
-    }
-    return 0;
-}
-
 static void kv(CtlCtx *x, const char *key, const char *value) {
     fprintf(x->out, "%-14s %s\n", key, value && *value ? value : "-");
 }
@@ -419,7 +265,7 @@ static int cmd_show(CtlCtx *x) {
         return code;
     }
     if (x->args->json) {
-        json_print(x, o);
+        ctl_json_print(x, o);
         json_decref(o);
         return 0;
     }
@@ -459,7 +305,7 @@ static int cmd_show(CtlCtx *x) {
     kv(x, "metric rows", buf);
     ctl_format_json(json_object_get(o, "last_iteration"), buf, sizeof(buf));
     kv(x, "iteration", buf);
-    tags_text(json_object_get(o, "tags"), buf, sizeof(buf));
+    ctl_tags_text(json_object_get(o, "tags"), buf, sizeof(buf));
     kv(x, "tags", buf);
     kv(x, "notes", ctl_jstr(o, "notes"));
     kv(x, "error", ctl_jstr(o, "error"));
@@ -468,21 +314,28 @@ static int cmd_show(CtlCtx *x) {
     return 0;
 }
 
-static int cmd_action(CtlCtx *x, const char *action, const char *done) {
-    int64_t id;
+/* the experiment id argument, then method on /api/v1/experiments/<id>[/sub] (sub "" for none):
+ * 0 with r filled on a 2xx answer, else the exit code */
+static int exp_call(CtlCtx *x, const char *method, const char *sub, int64_t *id, CtlResponse *r) {
     char path[128];
-    CtlResponse r;
-    int code = ctl_id_arg(x, &id);
+    int code = ctl_id_arg(x, id);
     if (code) {
         return code;
     }
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/%s", (long long)id, action);
-    code = ctl_api_call(x, "POST", path, NULL, &r);
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld%s%s", (long long)*id, *sub ? "/" : "",
+             sub);
+    return ctl_api_call(x, method, path, NULL, r);
+}
+
+static int cmd_action(CtlCtx *x, const char *action, const char *done) {
+    int64_t id;
+    CtlResponse r;
+    int code = exp_call(x, "POST", action, &id, &r);
     if (code) {
         return code;
     }
     if (x->args->json) {
-        body_print(x, &r);
+        ctl_body_print(x, &r);
     } else if (r.status == 202) {
         fprintf(x->out, "experiment %lld: %s requested; the scheduler acts on it shortly\n",
                 (long long)id, action);
@@ -496,19 +349,13 @@ static int cmd_action(CtlCtx *x, const char *action, const char *done) {
 
 static int cmd_rm(CtlCtx *x) {
     int64_t id;
-    char path[96];
     CtlResponse r;
-    int code = ctl_id_arg(x, &id);
-    if (code) {
-        return code;
-    }
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld", (long long)id);
-    code = ctl_api_call(x, "DELETE", path, NULL, &r);
+    int code = exp_call(x, "DELETE", "", &id, &r);
     if (code) {
         return code;
     }
     if (x->args->json) {
-        body_print(x, &r);
+        ctl_body_print(x, &r);
     } else {
         fprintf(x->out, "experiment %lld deleted\n", (long long)id);
     }
@@ -542,6 +389,18 @@ static long long log_end(const CtlResponse *r) {
     return dash ? atoll(dash + 1) : -1;
 }
 
+/* the last tail bytes of a log while off < 0, else the chunk that starts at off */
+static void log_path(char *out, size_t out_sz, int64_t id, const char *file, long long off,
+                     long long tail) {
+    if (off < 0) {
+        snprintf(out, out_sz, "/api/v1/experiments/%lld/log?file=%s&tail=%lld", (long long)id, file,
+                 tail);
+    } else {
+        snprintf(out, out_sz, "/api/v1/experiments/%lld/log?file=%s&offset=%lld&length=%u",
+                 (long long)id, file, off, LOG_CHUNK);
+    }
+}
+
 static int cmd_logs(CtlCtx *x) {
     int64_t id;
     long long tail, off = -1;
@@ -562,14 +421,7 @@ static int cmd_logs(CtlCtx *x) {
         CtlResponse r;
         char msg[512];
         int rc;
-        if (off < 0) {
-            snprintf(path, sizeof(path), "/api/v1/experiments/%lld/log?file=%s&tail=%lld",
-                     (long long)id, file, tail);
-        } else {
-            snprintf(path, sizeof(path),
-                     "/api/v1/experiments/%lld/log?file=%s&offset=%lld&length=%u", (long long)id,
-                     file, off, LOG_CHUNK);
-        }
+        log_path(path, sizeof(path), id, file, off, tail);
         rc = ctl_http_request(&x->cfg, "GET", path, NULL, 0, &r, msg, sizeof(msg));
         if (rc) {
             return ctl_say(x, rc == AG_EIO ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OTHER, "%s", msg);
@@ -587,7 +439,7 @@ static int cmd_logs(CtlCtx *x) {
         } else if (!(follow && r.status == 404 && r.json &&
                      !strcmp(ctl_jstr(r.json, "field"), "file"))) {
             /* any error but "no log yet" while following */
-            return answer_fail(x, &r);
+            return ctl_answer_fail(x, &r);
         }
         ctl_response_free(&r);
         if (!follow) {
@@ -604,9 +456,7 @@ static int cmd_logs(CtlCtx *x) {
             if (final && off >= 0) {
                 /* one more read catches lines written just before the end */
                 CtlResponse last;
-                snprintf(path, sizeof(path),
-                         "/api/v1/experiments/%lld/log?file=%s&offset=%lld&length=%u",
-                         (long long)id, file, off, LOG_CHUNK);
+                log_path(path, sizeof(path), id, file, off, tail);
                 if (ctl_http_request(&x->cfg, "GET", path, NULL, 0, &last, msg, sizeof(msg)) == 0 &&
                     last.status == 200 && last.len > 0) {
                     log_emit(x, id, file, &last);
@@ -618,7 +468,7 @@ static int cmd_logs(CtlCtx *x) {
                 return 0;
             }
         }
-        ctl_sleep(interval);
+        ag_time_sleep(interval);
     }
 }
 
@@ -660,7 +510,7 @@ static int cmd_metrics(CtlCtx *x) {
             return code;
         }
         if (x->args->json) {
-            body_print(x, &r);
+            ctl_body_print(x, &r);
         } else {
             json_array_foreach(json_object_get(r.json, "keys"), i, v)
                 fprintf(x->out, "%s\n", json_string_value(v));
@@ -725,21 +575,16 @@ static int cmd_metrics(CtlCtx *x) {
 static int cmd_checkpoints(CtlCtx *x) {
     static const char *const heads[] = {"NAME", "SIZE", "MODIFIED"};
     int64_t id;
-    char path[128];
     CtlResponse r;
     CtlTable t;
     size_t i;
     json_t *v;
-    int code = ctl_id_arg(x, &id);
+    int code = exp_call(x, "GET", "checkpoints", &id, &r);
     if (code) {
         return code;
     }
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints", (long long)id);
-    if ((code = ctl_api_call(x, "GET", path, NULL, &r))) {
-        return code;
-    }
     if (x->args->json) {
-        body_print(x, &r);
+        ctl_body_print(x, &r);
         ctl_response_free(&r);
         return 0;
     }
@@ -785,7 +630,7 @@ static int cmd_download(CtlCtx *x) {
         snprintf(path, sizeof(path), "/api/v1/experiments/%lld/evaluation/%s", (long long)id,
                  recording);
     } else {
-        url_escape(name ? name : "last.ckpt", esc, sizeof(esc));
+        ctl_url_escape(name ? name : "last.ckpt", esc, sizeof(esc));
         snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints/%s", (long long)id, esc);
     }
     if (snprintf(part, sizeof(part), "%s.part", dest) >= (int)sizeof(part)) {
@@ -800,7 +645,7 @@ static int cmd_download(CtlCtx *x) {
         rc = ag_errorf(err, sizeof(err), AG_EIO, "cannot write %s: %s", part, strerror(errno));
     }
     if (rc == 0 && (r.status < 200 || r.status >= 300)) {
-        code = answer_fail(x, &r);
+        code = ctl_answer_fail(x, &r);
     } else if (rc) {
         code = ctl_say(x, rc == AG_EIO && r.status == 0 ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OTHER,
                        "%s", err);
@@ -819,7 +664,7 @@ static int cmd_download(CtlCtx *x) {
                                           recording, "file", dest)
                               : json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "checkpoint",
                                           name ? name : "last.ckpt", "file", dest);
-        json_print(x, o);
+        ctl_json_print(x, o);
         json_decref(o);
     }
     ctl_response_free(&r);
@@ -864,7 +709,7 @@ static int cmd_evaluate(CtlCtx *x) {
     child = json_integer_value(json_object_get(r.json, "id"));
     if (ctl_args_has(x->args, "no-wait")) {
         if (x->args->json) {
-            body_print(x, &r);
+            ctl_body_print(x, &r);
         } else {
             fprintf(x->out, "queued evaluation %lld of experiment %lld\n", (long long)child,
                     (long long)id);
@@ -885,7 +730,7 @@ static int cmd_evaluate(CtlCtx *x) {
             break;
         }
         json_decref(exp);
-        ctl_sleep(interval);
+        ag_time_sleep(interval);
     }
     if (strcmp(ctl_jstr(exp, "state"), "succeeded") != 0) {
         code = ctl_say(x, CTL_EXIT_OTHER, "evaluation %lld %s: %s", (long long)child,
@@ -901,7 +746,7 @@ static int cmd_evaluate(CtlCtx *x) {
     }
     if (x->args->json) {
         json_object_set_new(r.json, "evaluation_id", json_integer(child));
-        body_print(x, &r);
+        ctl_body_print(x, &r);
     } else {
         char mean[64], sd[64], eps[64];
         ctl_format_json(json_object_get(r.json, "mean"), mean, sizeof(mean));
@@ -967,7 +812,7 @@ static int cmd_tasks(CtlCtx *x) {
                        "installed?)");
     }
     if (x->args->json) {
-        json_print(x, tasks);
+        ctl_json_print(x, tasks);
         ctl_response_free(&r);
         return 0;
     }
@@ -1020,7 +865,7 @@ static int cmd_token(CtlCtx *x) {
             return code;
         }
         if (x->args->json) {
-            body_print(x, &r);
+            ctl_body_print(x, &r);
         } else {
             fprintf(x->out, "%s\n", ctl_jstr(r.json, "token"));
             fprintf(x->err,
@@ -1043,7 +888,7 @@ static int cmd_token(CtlCtx *x) {
             return code;
         }
         if (x->args->json) {
-            body_print(x, &r);
+            ctl_body_print(x, &r);
             ctl_response_free(&r);
             return 0;
         }
@@ -1077,7 +922,7 @@ static int cmd_token(CtlCtx *x) {
             return code;
         }
         if (x->args->json) {
-            body_print(x, &r);
+            ctl_body_print(x, &r);
         } else {
             fprintf(x->out, "token %lld revoked\n", (long long)id);
         }
@@ -1102,7 +947,7 @@ static int cmd_version(CtlCtx *x) {
     if (x->args->json) {
         json_t *o = json_pack("{s:s,s:O,s:s}", "client", ANGORA_VERSION, "server", r.json, "url",
                               x->cfg.url);
-        json_print(x, o);
+        ctl_json_print(x, o);
         json_decref(o);
     } else {
         char ws[32];
@@ -1114,55 +959,34 @@ static int cmd_version(CtlCtx *x) {
     return 0;
 }
 
+/* every command by name; the actions (run NULL) share cmd_action with the word they print */
+static const struct {
+    const char *name;
+    int (*run)(CtlCtx *x);
+    const char *done;
+} commands[] = {{"submit", cmd_submit, NULL},
+                {"ls", cmd_ls, NULL},
+                {"show", cmd_show, NULL},
+                {"cancel", NULL, "cancelled"},
+                {"pause", NULL, "paused"},
+                {"resume", NULL, "resumed"},
+                {"rm", cmd_rm, NULL},
+                {"logs", cmd_logs, NULL},
+                {"metrics", cmd_metrics, NULL},
+                {"watch", ctl_cmd_watch, NULL},
+                {"checkpoints", cmd_checkpoints, NULL},
+                {"download", cmd_download, NULL},
+                {"evaluate", cmd_evaluate, NULL},
+                {"tasks", cmd_tasks, NULL},
+                {"token", cmd_token, NULL},
+                {"version", cmd_version, NULL}};
+
 int ctl_run(CtlCtx *x) {
     const char *name = x->args->cmd->name;
-    if (!strcmp(name, "submit")) {
-        return cmd_submit(x);
-    }
-    if (!strcmp(name, "ls")) {
-        return cmd_ls(x);
-    }
-    if (!strcmp(name, "show")) {
-        return cmd_show(x);
-    }
-    if (!strcmp(name, "cancel")) {
-        return cmd_action(x, "cancel", "cancelled");
-    }
-    if (!strcmp(name, "pause")) {
-        return cmd_action(x, "pause", "paused");
-    }
-    if (!strcmp(name, "resume")) {
-        return cmd_action(x, "resume", "resumed");
-    }
-    if (!strcmp(name, "rm")) {
-        return cmd_rm(x);
-    }
-    if (!strcmp(name, "logs")) {
-        return cmd_logs(x);
-    }
-    if (!strcmp(name, "metrics")) {
-        return cmd_metrics(x);
-    }
-    if (!strcmp(name, "watch")) {
-        return ctl_cmd_watch(x);
-    }
-    if (!strcmp(name, "checkpoints")) {
-        return cmd_checkpoints(x);
-    }
-    if (!strcmp(name, "download")) {
-        return cmd_download(x);
-    }
-    if (!strcmp(name, "evaluate")) {
-        return cmd_evaluate(x);
-    }
-    if (!strcmp(name, "tasks")) {
-        return cmd_tasks(x);
-    }
-    if (!strcmp(name, "token")) {
-        return cmd_token(x);
-    }
-    if (!strcmp(name, "version")) {
-        return cmd_version(x);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(name, commands[i].name)) {
+            return commands[i].run ? commands[i].run(x) : cmd_action(x, name, commands[i].done);
+        }
     }
     return ctl_say(x, CTL_EXIT_USAGE, "unknown command %s", name);
 }

@@ -4,6 +4,7 @@
 #include "ctl.h"
 
 #include "ag_error.h"
+#include "ag_time.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -120,7 +121,7 @@ static void watch_draw(WatchRun *wr) {
     if (cw > 200) {
         cw = 200;
     }
-    ctl_format_duration(ctl_now() - wr->t0, dur, sizeof(dur));
+    ctl_format_duration(ag_time_now() - wr->t0, dur, sizeof(dur));
     fputs("\033[H\033[2J", x->out);
     fprintf(x->out, "experiment %lld \"%s\" (%s): %s, watching for %s\n", (long long)wr->id,
             ctl_jstr(wr->exp, "name"), ctl_jstr(wr->exp, "task"), wr->state, dur);
@@ -154,6 +155,13 @@ static void watch_show(WatchRun *wr) {
     fflush(wr->x->out);
 }
 
+/* one line of --json output; takes ev */
+static void watch_event(WatchRun *wr, json_t *ev) {
+    json_dumpf(ev, wr->x->out, JSON_COMPACT);
+    fputc('\n', wr->x->out);
+    json_decref(ev);
+}
+
 static void watch_row(WatchRun *wr, int64_t seq, json_t *row) {
     wr->last_seq = seq;
     wr->got++;
@@ -161,10 +169,8 @@ static void watch_row(WatchRun *wr, int64_t seq, json_t *row) {
     json_decref(wr->last_row);
     wr->last_row = json_incref(row);
     if (wr->x->args->json) {
-        json_t *ev = json_pack("{s:s,s:I,s:O}", "event", "row", "seq", (json_int_t)seq, "row", row);
-        json_dumpf(ev, wr->x->out, JSON_COMPACT);
-        fputc('\n', wr->x->out);
-        json_decref(ev);
+        watch_event(wr,
+                    json_pack("{s:s,s:I,s:O}", "event", "row", "seq", (json_int_t)seq, "row", row));
     }
 }
 
@@ -173,10 +179,7 @@ static int watch_state(WatchRun *wr, const char *state) {
     if (strcmp(wr->state, state) != 0) {
         snprintf(wr->state, sizeof(wr->state), "%s", state);
         if (wr->x->args->json) {
-            json_t *ev = json_pack("{s:s,s:s}", "event", "state", "state", state);
-            json_dumpf(ev, wr->x->out, JSON_COMPACT);
-            fputc('\n', wr->x->out);
-            json_decref(ev);
+            watch_event(wr, json_pack("{s:s,s:s}", "event", "state", "state", state));
         } else if (!wr->tty) {
             fprintf(wr->x->out, "state %s\n", state);
         }
@@ -185,7 +188,7 @@ static int watch_state(WatchRun *wr, const char *state) {
 }
 
 static int watch_timed_out(WatchRun *wr) {
-    if (wr->limit_s > 0 && ctl_now() - wr->t0 > wr->limit_s) {
+    if (wr->limit_s > 0 && ag_time_now() - wr->t0 > wr->limit_s) {
         wr->timed_out = 1;
     }
     return wr->timed_out;
@@ -215,6 +218,20 @@ static int watch_fetch(WatchRun *wr) {
             return 0;
         }
     }
+}
+
+/* the experiment afresh, then its new rows, shown; *ended when the run has ended. The state
+ * comes first: a run seen ended has all its rows stored. Returns 0 or an exit code. */
+static int watch_poll(WatchRun *wr, int *ended) {
+    int code;
+    json_decref(wr->exp);
+    wr->exp = NULL;
+    if ((code = ctl_exp_get(wr->x, wr->id, &wr->exp)) || (code = watch_fetch(wr))) {
+        return code;
+    }
+    *ended = watch_state(wr, ctl_jstr(wr->exp, "state"));
+    watch_show(wr);
+    return 0;
 }
 
 /* ---- the websocket side of watch ---- */
@@ -262,7 +279,7 @@ int ctl_cmd_watch(CtlCtx *x) {
     int code, ws_port, ended = 0;
     memset(&wr, 0, sizeof(wr));
     wr.x = x;
-    wr.t0 = ctl_now();
+    wr.t0 = ag_time_now();
     wr.tty = isatty(fileno(x->out)) && !x->args->json;
     wr.key = ctl_args_get(x->args, "key") ? ctl_args_get(x->args, "key") : "return_mean";
     if ((code = ctl_id_arg(x, &wr.id))) {
@@ -296,18 +313,13 @@ int ctl_cmd_watch(CtlCtx *x) {
         }
     }
     while (!ended && !wr.timed_out) {
-        json_decref(wr.exp);
-        wr.exp = NULL;
-        /* the state first, then the rows: a run seen ended has all its rows stored */
-        if ((code = ctl_exp_get(x, wr.id, &wr.exp)) || (code = watch_fetch(&wr))) {
+        if ((code = watch_poll(&wr, &ended))) {
             goto out;
         }
-        ended = watch_state(&wr, ctl_jstr(wr.exp, "state"));
-        watch_show(&wr);
         if (ended || watch_timed_out(&wr)) {
             break;
         }
-        ctl_sleep(interval);
+        ag_time_sleep(interval);
     }
     if (wr.timed_out) {
         code = ctl_say(x, CTL_EXIT_OTHER, "experiment %lld still %s after %.0f s", (long long)wr.id,
@@ -315,13 +327,9 @@ int ctl_cmd_watch(CtlCtx *x) {
         goto out;
     }
     /* the final experiment and any row the stream had not sent yet */
-    json_decref(wr.exp);
-    wr.exp = NULL;
-    if ((code = ctl_exp_get(x, wr.id, &wr.exp)) || (code = watch_fetch(&wr))) {
+    if ((code = watch_poll(&wr, &ended))) {
         goto out;
     }
-    watch_state(&wr, ctl_jstr(wr.exp, "state"));
-    watch_show(&wr);
     /* the summary */
     {
         double started = json_number_value(json_object_get(wr.exp, "started_at"));
@@ -329,12 +337,9 @@ int ctl_cmd_watch(CtlCtx *x) {
         code = !strcmp(wr.state, "succeeded") || !strcmp(wr.state, "paused") ? CTL_EXIT_OK
                                                                              : CTL_EXIT_OTHER;
         if (x->args->json) {
-            json_t *ev = json_pack("{s:s,s:O,s:I,s:O}", "event", "end", "experiment", wr.exp,
-                                   "rows", (json_int_t)wr.series.seen, "last_row",
-                                   wr.last_row ? wr.last_row : json_null());
-            json_dumpf(ev, x->out, JSON_COMPACT);
-            fputc('\n', x->out);
-            json_decref(ev);
+            watch_event(&wr, json_pack("{s:s,s:O,s:I,s:O}", "event", "end", "experiment", wr.exp,
+                                       "rows", (json_int_t)wr.series.seen, "last_row",
+                                       wr.last_row ? wr.last_row : json_null()));
             goto out;
         }
         ctl_format_duration(started > 0 && finished >= started ? finished - started : NAN, dur,

@@ -5,11 +5,11 @@
 
 #include "ag_buf.h"
 #include "ag_error.h"
+#include "ag_time.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define WS_MSG_MAX        (16u << 20)
 #define WS_CONNECT_WAIT_S 10.0
@@ -42,12 +42,6 @@ typedef struct WsConn {
 static void ws_wake(lws_sorted_usec_list_t *sul) {
     WsConn *c = lws_container_of(sul, WsConn, sul);
     lws_sul_schedule(c->ctx, 0, &c->sul, ws_wake, WS_WAKE_US);
-}
-
-static double mono_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void ws_fail(WsConn *c, int rc, const char *fmt, const char *detail) {
@@ -207,7 +201,7 @@ int ctl_ws_follow(const CtlConfig *cfg, int port, int64_t exp_id, int64_t since_
     struct lws_context *ctx = NULL;
     char host[256];
     WsConn c;
-    double t0 = mono_now(), next_tick;
+    double t0 = ag_time_now(), next_tick;
     int rc;
     if (port <= 0 || port > 65535) {
         return ag_errorf(err, err_sz, AG_EINVAL, "websocket: bad port %d", port);
@@ -250,14 +244,14 @@ int ctl_ws_follow(const CtlConfig *cfg, int port, int64_t exp_id, int64_t since_
     if (!lws_client_connect_via_info(&ci) && !c.rc) {
         ws_fail(&c, AG_EIO, "websocket: cannot connect to %s", host);
     }
-    next_tick = mono_now() + tick_s;
+    next_tick = ag_time_now() + tick_s;
     while (!c.stop) {
         lws_service(ctx, 0);
-        if (c.state == 0 && mono_now() - t0 > WS_CONNECT_WAIT_S) {
+        if (c.state == 0 && ag_time_now() - t0 > WS_CONNECT_WAIT_S) {
             ws_fail(&c, AG_ETIMEOUT, "websocket: no connection after 10 s%s", NULL);
         }
-        if (!c.stop && mono_now() >= next_tick) {
-            next_tick = mono_now() + tick_s;
+        if (!c.stop && ag_time_now() >= next_tick) {
+            next_tick = ag_time_now() + tick_s;
             if (h->on_tick && h->on_tick(ud)) {
                 c.stop = 1;
             }
@@ -265,9 +259,9 @@ int ctl_ws_follow(const CtlConfig *cfg, int port, int64_t exp_id, int64_t since_
     }
     /* a clean close when we end it ourselves */
     if (c.wsi && c.state == 1) {
-        double t1 = mono_now();
+        double t1 = ag_time_now();
         lws_callback_on_writable(c.wsi);
-        while (c.wsi && mono_now() - t1 < 1.0) {
+        while (c.wsi && ag_time_now() - t1 < 1.0) {
             lws_service(ctx, 0);
         }
     }

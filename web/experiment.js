@@ -1,0 +1,628 @@
+// angora dashboard: the page of one experiment: its facts, live learning curves (websocket rows
+// or polling), log, checkpoints, events and spec; pause, resume, cancel and evaluate; for an
+// evaluation job its result and recording, for a training run its evaluation jobs.
+
+import {api, RowFeed, stateIsTerminal} from "./api.js";
+import {PALETTE, X_AXES, fmtNum, fmtSteps, chartCreate, chartsFit} from "./charts.js";
+import {flashSet, flashTake, go} from "./router.js";
+import {
+    banner,
+    confirmButton,
+    errText,
+    fmtDuration,
+    fmtTime,
+    h,
+    mount,
+    pool,
+    progressBar,
+    stateBadge,
+    taskMetricKeys,
+    taskMetricText,
+    view
+} from "./ui.js";
+
+const EXP_CHARTS = [
+    {
+        id: "return",
+        title: "Return",
+        keys: [["return_mean", "training"], ["eval_return", "evaluation"]]
+    },
+    {id: "length", title: "Episode length", keys: [["episode_length_mean", "mean length"]]},
+    {id: "task", title: "Task metric", keys: null},
+    {id: "policy_loss", title: "Policy loss", keys: [["policy_loss", "policy loss"]]},
+    {id: "value_loss", title: "Value loss", keys: [["value_loss", "value loss"]]},
+    {id: "entropy", title: "Entropy", keys: [["entropy", "entropy"]]},
+    {id: "kl", title: "Approximate KL", keys: [["approx_kl", "KL"]]},
+    {id: "clip", title: "Clip fraction", keys: [["clip_fraction", "clip fraction"]]},
+    {id: "ev", title: "Explained variance", keys: [["explained_variance", "explained variance"]]},
+    {id: "sps", title: "Throughput (steps/s)", keys: [["sps", "steps/s"]]},
+];
+
+function progressOf(spec, row) {
+    const budget = spec && spec.budget ? spec.budget.env_steps : null;
+    if (!budget)
+        return null;
+    const done = row ? row.env_steps || 0 : 0;
+    return {frac: Math.min(1, done / budget), done, budget};
+}
+
+export function viewExperiment(id) {
+    let exp = null;
+    let rows = []; // metric rows in iteration order
+    let xKey = "env_steps";
+    let closed = false;
+    let drawTimer = null;
+    let logTimer = null;
+    const charts = new Map(); // chart id -> {def, plot, box}
+    let feed = null;
+
+    const title = h("h1", {id: "exp-title"}, `Experiment ${id}`);
+    const badge = stateBadge("…", "exp-state");
+    const msg = h("div", {id: "exp-message"});
+    const facts = h("div", {class: "facts", id: "exp-facts"});
+    const chartGrid = h("div", {class: "charts", id: "charts"});
+    const specPre = h("pre", {class: "box", id: "exp-spec"}, "loading…");
+    const logPre = h("pre", {class: "box", id: "exp-log"}, "loading…");
+    const ckptList = h("ul", {class: "plain", id: "exp-checkpoints"});
+    const eventList = h("ul", {class: "plain", id: "exp-events"});
+    const evalBox = h("div", {id: "exp-evaluation", hidden: true});
+    const logSel = h("select", {id: "log-file", onchange: () => logLoad()},
+                     h("option", {value: "train"}, "train.log"),
+                     h("option", {value: "worker"}, "process output"));
+
+    const act = async (what, body) => {
+        msg.replaceChildren();
+        try {
+            const res = await api("POST", `/experiments/${id}/${what}`, body);
+            if (what === "evaluate") {
+                flashSet(`Evaluation queued as experiment ${res.id}.`);
+                go(`#/exp/${res.id}`);
+                return;
+            }
+            msg.replaceChildren(banner(
+                "ok", what === "cancel"  ? "Cancel requested."
+                      : what === "pause" ? "Pause requested: the run checkpoints and stops."
+                                         : "Resumed: queued to continue from its checkpoint."));
+            expLoad();
+        } catch (e) {
+            if (e.status !== 401)
+                msg.replaceChildren(banner("error", `${what} failed: ${errText(e)}`));
+        }
+    };
+    const pauseBtn = h("button", {id: "btn-pause", onclick: () => act("pause")}, "Pause");
+    const resumeBtn = h("button", {id: "btn-resume", onclick: () => act("resume")}, "Resume");
+    const cancelBtn =
+        confirmButton("Cancel run", "Click again to cancel", "danger", () => act("cancel"));
+    cancelBtn.id = "btn-cancel";
+    // the Evaluate dialog: episodes, checkpoint, deterministic actions, a recorded episode
+    const evalEpisodes = h("input", {id: "eval-episodes", type: "number", min: 1, value: "10"});
+    const evalCkpt =
+        h("select", {id: "eval-checkpoint"}, h("option", {value: "last.ckpt"}, "last.ckpt"));
+    const evalDet = h("input", {id: "eval-deterministic", type: "checkbox", checked: true});
+    const evalRec = h("input", {id: "eval-record", type: "checkbox"});
+    const evalErr = h("div", {id: "eval-error"});
+    const evalDialog = h(
+        "dialog", {id: "eval-dialog", class: "panel"}, h("h2", {}, "Evaluate"),
+        h("form", {
+            method: "dialog",
+            class: "stack",
+            novalidate: true, // the server's message names what is wrong
+            onsubmit: async (ev) => {
+                ev.preventDefault();
+                evalErr.replaceChildren();
+                for (const el of [evalEpisodes, evalCkpt])
+                    el.classList.remove("invalid");
+                const body = {
+                    episodes: Number(evalEpisodes.value),
+                    checkpoint: evalCkpt.value,
+                    deterministic: evalDet.checked,
+                    record: evalRec.checked,
+                };
+                try {
+                    const res = await api("POST", `/experiments/${id}/evaluate`, body);
+                    evalDialog.close();
+                    flashSet(`Evaluation queued as experiment ${res.id}.`);
+                    go(`#/exp/${res.id}`);
+                } catch (e) {
+                    if (e.status === 401)
+                        return;
+                    evalErr.replaceChildren(banner("error", errText(e)));
+                    const el = {episodes: evalEpisodes,
+                                checkpoint: evalCkpt}[String(e.field || "").replace(/^\$\./, "")];
+                    if (el)
+                        el.classList.add("invalid");
+                }
+            },
+        },
+          h("label", {}, "Episodes", evalEpisodes), h("label", {}, "Checkpoint", evalCkpt),
+          h("label", {class: "check"}, evalDet, " deterministic actions (the mean of the policy)"),
+          h("label", {class: "check"}, evalRec,
+            " record one episode (video and trajectory; MuJoCo tasks)"),
+          evalErr,
+          h("div", {class: "row"}, h("span", {class: "spacer"}),
+            h("button", {type: "button", id: "eval-cancel", onclick: () => evalDialog.close()},
+              "Close"),
+            h("button", {type: "submit", class: "primary", id: "eval-submit"},
+              "Queue evaluation"))));
+    const evalBtn = h("button", {
+        id: "btn-evaluate",
+        title: "evaluate a checkpoint of this run",
+        onclick: async () => {
+            evalErr.replaceChildren();
+            evalDialog.showModal();
+            try {
+                const res = await api("GET", `/experiments/${id}/checkpoints`);
+                const names = res.items.map((c) => c.name);
+                if (names.length) {
+                    const cur = evalCkpt.value;
+                    evalCkpt.replaceChildren(...names.map((n) => h("option", {value: n}, n)));
+                    evalCkpt.value = names.includes(cur)           ? cur
+                                     : names.includes("last.ckpt") ? "last.ckpt"
+                                                                   : names[0];
+                }
+            } catch {
+                // the default last.ckpt stays; the server checks it
+            }
+        },
+    },
+                      "Evaluate…");
+    const objectUrls = []; // video and trajectory blobs, released when the page closes
+    const blobUrl = async (path) => {
+        const url = URL.createObjectURL(await api("GET", path, undefined, {blob: true}));
+        objectUrls.push(url);
+        return url;
+    };
+    const evalsBox = h("div", {class: "panel", id: "exp-evals", hidden: true});
+    let evalsTimer = null;
+
+    const buttonsSet = (state) => {
+        pauseBtn.disabled = !(state === "queued" || state === "running");
+        resumeBtn.disabled = state !== "paused";
+        cancelBtn.disabled = !(state === "queued" || state === "running" || state === "paused");
+        evalBtn.disabled = !exp || exp.kind !== "train" || !exp.last_seq;
+    };
+
+    const factsRender = () => {
+        if (!exp)
+            return;
+        const last = rows.length ? rows[rows.length - 1] : null;
+        const p = progressOf(exp.spec, last);
+        const end = exp.finished_at ||
+                    (exp.started_at && !stateIsTerminal(exp.state) ? Date.now() / 1000 : null);
+        const f = (label, value, fid) =>
+            h("div", {}, h("b", {}, label), h("span", {id: fid}, value));
+        facts.replaceChildren();
+        mount(
+            facts,
+            f("Task", exp.task),
+            f("Preset", (exp.spec && exp.spec.preset) || "–"),
+            f("Progress", progressBar(p)),
+            f("Iteration", last ? String(last.iteration) : "–", "fact-iteration"),
+            f("Environment steps", last ? fmtSteps(last.env_steps) : "–"),
+            f("Latest return", last ? fmtNum(last.return_mean) : "–", "fact-return"),
+            f("Task metric", taskMetricText(last)),
+            f("Submitted", fmtTime(exp.submitted_at)),
+            f("Started", fmtTime(exp.started_at)),
+            f("Finished", fmtTime(exp.finished_at)),
+            f("Duration", exp.started_at && end ? fmtDuration(end - exp.started_at) : "–"),
+            f("Ranks / attempts", `${exp.ranks} / ${exp.attempts}`),
+            f("Tags",
+              (exp.tags || []).length ? exp.tags.map((t) => h("span", {class: "tag"}, t)) : "–"),
+            exp.parent_id ? f(exp.kind === "evaluate" ? "Evaluates" : "Parent",
+                              h("a", {href: `#/exp/${exp.parent_id}`, id: "fact-parent"},
+                                `experiment ${exp.parent_id}`))
+                          : null,
+            exp.error ? f("Error", h("span", {class: "error"}, exp.error)) : null,
+        );
+    };
+
+    const chartEnsure = (def, keys) => {
+        if (charts.has(def.id))
+            return;
+        const box =
+            h("div", {class: "chart", dataset: {chart: def.id, metric: keys[0][0], points: "0"}},
+              h("h2", {}, def.title));
+        const host = h("div");
+        box.append(host);
+        // keep the order of EXP_CHARTS however late a chart appears
+        const after = [...chartGrid.children].find(
+            (c) => EXP_CHARTS.findIndex((d) => d.id === c.dataset.chart) > EXP_CHARTS.indexOf(def));
+        chartGrid.insertBefore(box, after || null);
+        const plot =
+            chartCreate(host, keys.map(([, label], i) => ({label, color: PALETTE[i]})), xKey);
+        charts.set(def.id, {def, keys, plot, box});
+    };
+
+    const chartsBuild = () => {
+        for (const c of charts.values())
+            c.plot.destroy();
+        charts.clear();
+        chartGrid.replaceChildren();
+        for (const def of EXP_CHARTS)
+            if (def.keys)
+                chartEnsure(def, def.keys);
+        chartsDraw();
+    };
+
+    // the facts are redrawn with the charts so the two never disagree
+    const chartsDraw = () => {
+        drawTimer = null;
+        factsRender();
+        const last = rows[rows.length - 1];
+        const tk = taskMetricKeys(last);
+        if (tk.length && !charts.has("task")) {
+            const def = EXP_CHARTS.find((d) => d.id === "task");
+            chartEnsure({
+                ...def,
+                title: tk[0] === "success_rate" ? "Success rate"
+                                                : tk[0].replace(/_mean$/, "").replace(/_/g, " ")
+            },
+                        tk.map((k) => [k, k]));
+        }
+        const xs = rows.map((r) => r[xKey] ?? null);
+        for (const c of charts.values()) {
+            const ys = c.keys.map(([k]) => rows.map((r) => (Number.isFinite(r[k]) ? r[k] : null)));
+            c.plot.setData([xs, ...ys]);
+            c.box.dataset.points = String(ys[0].filter((v) => v !== null).length);
+        }
+    };
+
+    const drawSoon = () => {
+        if (!drawTimer)
+            drawTimer = setTimeout(chartsDraw, 200);
+    };
+
+    const rowAdd = (row) => {
+        // a resumed run rewrites history from its checkpoint: a repeated iteration replaces the
+        // tail
+        while (rows.length && rows[rows.length - 1].iteration >= row.iteration)
+            rows.pop();
+        rows.push(row);
+        drawSoon();
+    };
+
+    const expLoad = async () => {
+        try {
+            exp = await api("GET", `/experiments/${id}`);
+        } catch (e) {
+            if (e.status !== 401 && !closed)
+                view.replaceChildren(
+                    banner("error", e.status === 404
+                                        ? `There is no experiment ${id}.`
+                                        : `Could not load experiment ${id}: ${errText(e)}`),
+                    h("a", {href: "#/experiments"}, "← Experiments"));
+            return false;
+        }
+        if (closed)
+            return false;
+        title.textContent = exp.name || `Experiment ${id}`;
+        badge.textContent = exp.state;
+        badge.className = `state ${exp.state}`;
+        buttonsSet(exp.state);
+        factsRender();
+        specPre.textContent = JSON.stringify(exp.spec, null, 2);
+        return true;
+    };
+
+    const ckptLoad = async () => {
+        try {
+            const res = await api("GET", `/experiments/${id}/checkpoints`);
+            if (closed)
+                return;
+            ckptList.replaceChildren(
+                ...(res.items.length
+                        ? res.items.map(
+                              (c) => h(
+                                  "li",
+                                  {},
+                                  h("button", {
+                                      class: "download",
+                                      dataset: {name: c.name},
+                                      onclick: async () => {
+                                          try {
+                                              const blob =
+                                                  await api("GET",
+                                                            `/experiments/${id}/checkpoints/${
+                                                                encodeURIComponent(c.name)}`,
+                                                            undefined, {blob: true});
+                                              const url = URL.createObjectURL(blob);
+                                              const a = h("a", {
+                                                  href: url,
+                                                  download: `${exp ? exp.name || id : id}-${c.name}`
+                                              });
+                                              document.body.append(a);
+                                              a.click();
+                                              a.remove();
+                                              setTimeout(() => URL.revokeObjectURL(url), 10000);
+                                          } catch (e) {
+                                              if (e.status !== 401)
+                                                  msg.replaceChildren(banner(
+                                                      "error", `Download failed: ${errText(e)}`));
+                                          }
+                                      },
+                                  },
+                                    "Download"),
+                                  ` ${c.name} `,
+                                  h("span", {class: "muted"},
+                                    `${(c.size / 1024).toFixed(1)} KiB · ${fmtTime(c.modified)}`),
+                                  ),
+                              )
+                        : [h("li", {class: "muted"}, "No checkpoints yet.")]),
+            );
+        } catch (e) {
+            if (!closed && e.status !== 401)
+                ckptList.replaceChildren(h("li", {class: "error"}, errText(e)));
+        }
+    };
+
+    const eventsLoad = async () => {
+        try {
+            const res = await api("GET", `/experiments/${id}/events`);
+            if (closed)
+                return;
+            eventList.replaceChildren(...res.items.map(
+                (ev) => h("li", {}, h("span", {class: "muted"}, fmtTime(ev.at)), ` ${ev.kind} `,
+                          h("span", {class: "muted"}, ev.detail || ""))));
+        } catch {
+            // events are secondary; the rest of the page still works
+        }
+    };
+
+    const logLoad = async () => {
+        try {
+            const text = await api("GET", `/experiments/${id}/log?file=${logSel.value}&tail=32768`,
+                                   undefined, {text: true});
+            if (closed)
+                return;
+            const atEnd = logPre.scrollTop + logPre.clientHeight >= logPre.scrollHeight - 20;
+            logPre.textContent = text || "(empty)";
+            if (atEnd)
+                logPre.scrollTop = logPre.scrollHeight;
+        } catch (e) {
+            if (!closed && e.status !== 401)
+                logPre.textContent = e.status === 404 ? "(no log yet)" : errText(e);
+        }
+    };
+
+    const logLoop = async () => {
+        await logLoad();
+        if (!closed && exp && !stateIsTerminal(exp.state))
+            logTimer = setTimeout(logLoop, 4000);
+    };
+
+    const ciText = (res) => Array.isArray(res.ci95) && res.ci95[0] !== null
+                                ? `[${fmtNum(res.ci95[0])}, ${fmtNum(res.ci95[1])}]`
+                                : "–";
+
+    // the recorded episode of an evaluation job: the video needs the bearer token, so it is
+    // fetched as a blob and shown from an object URL
+    const recordingRender = (res) => {
+        if (!res.recording)
+            return null;
+        const box = h("div", {id: "eval-recording", style: "margin-top:10px"});
+        const video = h("video", {
+            id: "eval-video",
+            controls: true,
+            muted: true,
+            playsinline: true,
+            preload: "auto",
+            style: "max-width:100%;background:#000"
+        });
+        const trajLink =
+            h("a", {id: "eval-trajectory", class: "btn", href: "#", "aria-disabled": "true"},
+              "Download trajectory");
+        trajLink.addEventListener("click", async (ev) => {
+            if (trajLink.dataset.ready)
+                return;
+            ev.preventDefault();
+        });
+        mount(box, res.recording.video ? video : h("p", {class: "muted"}, "No video was recorded."),
+              h("div", {class: "row", style: "margin-top:6px"},
+                res.recording.trajectory ? trajLink : null,
+                h("span", {class: "muted"},
+                  `return ${fmtNum(res.recording.return)} · ${res.recording.length} steps`)));
+        if (res.recording.video)
+            blobUrl(`/experiments/${id}/evaluation/video`)
+                .then((url) => {
+                    if (!closed)
+                        video.src = url;
+                })
+                .catch((e) => {
+                    if (!closed && e.status !== 401)
+                        video.replaceWith(h("p", {class: "error"}, `Video: ${errText(e)}`));
+                });
+        if (res.recording.trajectory)
+            blobUrl(`/experiments/${id}/evaluation/trajectory`)
+                .then((url) => {
+                    trajLink.href = url;
+                    trajLink.download = `${exp ? exp.name || id : id}-trajectory.json`;
+                    trajLink.dataset.ready = "1";
+                    trajLink.removeAttribute("aria-disabled");
+                })
+                .catch(() => {});
+        return box;
+    };
+
+    const evalLoad = async () => {
+        if (!exp || exp.kind !== "evaluate")
+            return;
+        evalBox.hidden = false;
+        // an evaluation job writes no training rows: its result replaces the curves
+        curves.hidden = true;
+        if (evalBox.dataset.done)
+            return;
+        try {
+            const res = await api("GET", `/experiments/${id}/evaluation`);
+            if (closed)
+                return;
+            const simple =
+                Object.entries(res).filter(([, v]) => typeof v !== "object" || v === null);
+            evalBox.dataset.done = "1";
+            evalBox.replaceChildren(
+                h("h2", {}, "Evaluation"),
+                h("div", {class: "facts", id: "eval-facts"},
+                  simple.map(([k, v]) =>
+                                 h("div", {}, h("b", {}, k.replace(/_/g, " ")),
+                                   typeof v === "number" && k !== "seed" ? fmtNum(v) : String(v))),
+                  h("div", {}, h("b", {}, "95% CI"), h("span", {id: "eval-ci"}, ciText(res)))),
+                recordingRender(res),
+                h("details", {style: "margin-top:10px"}, h("summary", {}, "Result JSON"),
+                  h("pre", {class: "box"}, JSON.stringify(res, null, 2))));
+        } catch (e) {
+            evalBox.replaceChildren(h("h2", {}, "Evaluation"),
+                                    h("p", {class: "muted"},
+                                      e.status === 404 || e.status === 409
+                                          ? "No result yet: it appears when the evaluation has run."
+                                          : errText(e)));
+        }
+    };
+
+    // the evaluation jobs of a training run, with their results
+    const evalResults = new Map(); // job id -> result of a finished job
+    const evalsLoad = async () => {
+        clearTimeout(evalsTimer);
+        if (!exp || exp.kind !== "train" || closed)
+            return;
+        let jobs;
+        try {
+            jobs = (await api("GET", `/experiments?parent=${id}&limit=50`)).items;
+        } catch (e) {
+            if (!closed && e.status !== 401) {
+                evalsBox.hidden = false;
+                evalsBox.replaceChildren(h("h2", {}, "Evaluations"),
+                                         h("p", {class: "error"}, errText(e)));
+            }
+            return;
+        }
+        if (closed)
+            return;
+        await pool(
+            jobs.filter((j) => j.state === "succeeded" && !evalResults.has(j.id)), 4, async (j) => {
+                try {
+                    evalResults.set(j.id, await api("GET", `/experiments/${j.id}/evaluation`));
+                } catch {
+                    // shown without numbers
+                }
+            });
+        if (closed)
+            return;
+        evalsBox.hidden = jobs.length === 0;
+        const cell = (j, f) => (evalResults.has(j.id) ? f(evalResults.get(j.id)) : "–");
+        evalsBox.replaceChildren(
+            h("h2", {}, "Evaluations"),
+            h("table", {class: "grid", id: "evals-table"},
+              h("thead", {},
+                h("tr", {},
+                  ["Job", "State", "Checkpoint", "Episodes", "Mean", "Std", "95% CI", "Recording"]
+                      .map((l) => h("th", {}, l)))),
+              h("tbody", {},
+                jobs.map((j) => h(
+                             "tr",
+                             {dataset: {id: j.id, state: j.state}},
+                             h("td", {}, h("a", {href: `#/exp/${j.id}`}, `#${j.id}`)),
+                             h("td", {}, stateBadge(j.state)),
+                             h("td", {}, cell(j, (r) => (r.checkpoint || "–").split("/").pop())),
+                             h("td", {class: "num"}, cell(j, (r) => String(r.episodes))),
+                             h("td", {class: "num eval-mean"}, cell(j, (r) => fmtNum(r.mean))),
+                             h("td", {class: "num"}, cell(j, (r) => fmtNum(r.std))),
+                             h("td", {}, cell(j, ciText)),
+                             h("td", {},
+                               cell(j, (r) => (r.recording && r.recording.video
+                                                   ? h("a", {href: `#/exp/${j.id}`}, "video")
+                                                   : "–"))),
+                             )))));
+        if (jobs.some((j) => !stateIsTerminal(j.state)))
+            evalsTimer = setTimeout(evalsLoad, 3000);
+    };
+
+    const xSel = h("select", {
+        id: "exp-x",
+        onchange: () => {
+            xKey = xSel.value;
+            chartsBuild();
+        },
+    },
+                   Object.entries(X_AXES).map(([k, v]) => h("option", {value: k}, v)));
+
+    const curves = h(
+        "div",
+        {id: "exp-curves"},
+        h("div", {class: "row", style: "margin-bottom:8px"},
+          h("h2", {style: "margin:0"}, "Learning curves"), h("span", {class: "spacer"}),
+          h("label", {style: "flex-direction:row;align-items:center;gap:6px"}, "x-axis", xSel),
+          h("a", {class: "btn", href: `#/compare?ids=${id}`}, "Compare with…")),
+        chartGrid,
+    );
+    const note = flashTake();
+    mount(
+        view,
+        h("div", {class: "head"}, h("a", {href: "#/experiments"}, "← Experiments"), title, badge,
+          h("span", {class: "muted"}, `#${id}`), h("span", {class: "spacer"}), evalBtn, pauseBtn,
+          resumeBtn, cancelBtn),
+        note ? banner("ok", note) : null,
+        msg,
+        h("div", {class: "panel"}, facts),
+        evalBox,
+        curves,
+        evalsBox,
+        h("div", {class: "cols", style: "margin-top:16px"},
+          h("div", {class: "panel"},
+            h("div", {class: "row", style: "margin-bottom:8px"},
+              h("h2", {style: "margin:0"}, "Log"), h("span", {class: "spacer"}), logSel),
+            logPre),
+          h("div", {}, h("div", {class: "panel"}, h("h2", {}, "Checkpoints"), ckptList),
+            h("div", {class: "panel"}, h("h2", {}, "Events"), eventList))),
+        h("div", {class: "panel"}, h("h2", {}, "Spec"), specPre),
+        evalDialog,
+    );
+    chartsBuild();
+    const onResize = () => chartsFit([...charts.values()].map((c) => c.plot));
+    window.addEventListener("resize", onResize);
+
+    expLoad().then((ok) => {
+        if (!ok)
+            return;
+        ckptLoad();
+        eventsLoad();
+        evalLoad();
+        evalsLoad();
+        logLoop();
+        feed = new RowFeed(id, {
+            onRow: rowAdd,
+            onReset: () => {
+                rows = [];
+                drawSoon();
+            },
+            onState: async (state) => {
+                if (exp && state === exp.state)
+                    return;
+                await expLoad();
+                if (closed)
+                    return;
+                ckptLoad();
+                eventsLoad();
+                evalLoad();
+                evalsLoad();
+                clearTimeout(logTimer);
+                logLoop();
+            },
+        });
+        feed.start();
+    });
+
+    return () => {
+        closed = true;
+        if (feed)
+            feed.close();
+        clearTimeout(drawTimer);
+        clearTimeout(logTimer);
+        clearTimeout(evalsTimer);
+        for (const url of objectUrls)
+            URL.revokeObjectURL(url);
+        if (evalDialog.open)
+            evalDialog.close();
+        window.removeEventListener("resize", onResize);
+        for (const c of charts.values())
+            c.plot.destroy();
+    };
+}
