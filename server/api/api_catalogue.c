@@ -3,6 +3,9 @@
  * that serves it with the spec presets and their defaults. */
 #include "api_int.h"
 
+#include "ag_rundir.h"
+#include "ag_spawn.h"
+
 #include "ag_buf.h"
 #include "ag_log.h"
 #include "ag_spec.h"
@@ -26,26 +29,18 @@ static json_t *catalogue_load(const char *trainer) {
     char chunk[4096];
     json_t *doc = NULL;
     int status = 0;
-    if (!trainer || !*trainer || pipe(pipefd) != 0) {
+    if (!trainer || !*trainer || pipe2(pipefd, O_CLOEXEC) != 0) {
         return NULL;
     }
-    pid = fork();
-    if (pid < 0) {
+    /* started as the scheduler starts workers: clean signal state, no inherited descriptors */
+    const char *const argv[] = {trainer, AG_TRAIN_LIST_TASKS, NULL};
+    AgSpawn sp = {.argv = argv, .stdin_fd = -1, .stdout_fd = pipefd[1], .stderr_fd = -1};
+    char err[256];
+    if (ag_spawn(&sp, &pid, err, sizeof err) != 0) {
+        ag_log_warn("api: %s", err);
         close(pipefd[0]);
         close(pipefd[1]);
         return NULL;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(pipefd[1], 1);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 2);
-        }
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execl(trainer, trainer, "--list-tasks", (char *)NULL);
-        _exit(127);
     }
     close(pipefd[1]);
     ag_buf_init(&out, 0, API_CATALOGUE_MAX);

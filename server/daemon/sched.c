@@ -6,6 +6,7 @@
 #include "daemon.h"
 
 #include "ag_error.h"
+#include "ag_spawn.h"
 #include "ag_fs.h"
 #include "ag_json.h"
 #include "ag_log.h"
@@ -21,12 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
 
 #define SCHED_SLOTS_MAX  256
 #define SCHED_ARGS_MAX   32
@@ -236,25 +235,11 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
     return rc;
 }
 
-static void close_fds_from(int first) {
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)first, ~0u, 0) == 0) {
-        return;
-    }
-#endif
-    for (int fd = first; fd < 4096; fd++) {
-        close(fd);
-    }
-}
-
 static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t err_sz) {
     char spec_path[PATH_MAX], log_path[PATH_MAX], out_path[PATH_MAX], np[16];
     char ckpt[PATH_MAX], episodes[32], video[PATH_MAX], traj[PATH_MAX];
     const char *argv[SCHED_ARGS_MAX];
-    const char **envp = NULL;
-    sigset_t all, old_mask;
     int argc = 0, det = 0, record = 0, rc, resume, evaluate = !strcmp(r->kind, "evaluate");
-    pid_t pid;
     rc = ag_fs_mkdir_p(r->run_dir, 0755, err, err_sz);
     if (rc) {
         return rc;
@@ -331,68 +316,32 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         }
     }
     argv[argc] = NULL;
-    /* the environment is built before fork: the child of a threaded process only execs */
-    {
-        size_t n = 0, k = 0;
-        while (environ[n]) {
-            n++;
-        }
-        envp = calloc(n + 2, sizeof(*envp));
-        if (!envp) {
-            return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (strncmp(environ[i], "OPENBLAS_NUM_THREADS=", 21) != 0) {
-                envp[k++] = environ[i];
-            }
-        }
-        envp[k++] = "OPENBLAS_NUM_THREADS=1";
-        envp[k] = NULL;
-    }
-    /* signals wait until the child has dropped the daemon's handlers (a cancel can arrive
-     * between fork and exec) */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
-    pid = fork();
-    if (pid != 0) {
-        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    }
-    if (pid < 0) {
-        free(envp);
-        return ag_errorf(err, err_sz, AG_ECHILD, "fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        int logfd, outfd, nullfd;
+    /* stdout is the log, or the evaluation's result; stderr the log */
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int outfd = evaluate ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : logfd;
+    if (logfd < 0 || outfd < 0) {
+        rc = ag_errorf(err, err_sz, AG_EIO, "cannot open %s: %s", logfd < 0 ? log_path : out_path,
+                       strerror(errno));
+    } else {
         /* own session and process group: signals to angorad (or its death) do not reach it,
-         * and cancelling reaches every rank */
-        setsid();
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        nullfd = open("/dev/null", O_RDONLY);
-        logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        outfd = evaluate ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : logfd;
-        if (nullfd < 0 || logfd < 0 || outfd < 0) {
-            _exit(126);
-        }
-        dup2(nullfd, 0);
-        dup2(outfd, 1);
-        dup2(logfd, 2);
-        /* the listening socket and the database must not live on in the worker */
-        close_fds_from(3);
-        if (chdir(r->run_dir) != 0) {
-            _exit(126);
-        }
-        execvpe(argv[0], (char *const *)argv, (char *const *)envp);
-        dprintf(2, "angorad: cannot execute %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
+         * and cancelling reaches every rank; one BLAS thread per process */
+        static const char *const env_set[] = {"OPENBLAS_NUM_THREADS=1", NULL};
+        AgSpawn sp = {.argv = argv,
+                      .env_set = env_set,
+                      .cwd = r->run_dir,
+                      .stdin_fd = -1,
+                      .stdout_fd = outfd,
+                      .stderr_fd = logfd,
+                      .new_session = 1};
+        rc = ag_spawn(&sp, pid_out, err, err_sz);
     }
-    free(envp);
-    *pid_out = pid;
-    return 0;
+    if (outfd >= 0 && outfd != logfd) {
+        close(outfd);
+    }
+    if (logfd >= 0) {
+        close(logfd);
+    }
+    return rc;
 }
 
 static int start_run(Sched *s, const StoreRun *r) {

@@ -1,0 +1,64 @@
+/* The contract between angorad and angora-train: the run directory's files, the trainer's
+ * command line and its exit codes. The daemon, the trainer and the client name them only
+ * through this header.
+ *
+ * DESIGN
+ * - The daemon never links the engine (no BLAS, MuJoCo or MPI in angorad). It speaks to the
+ *   trainer through three channels only: the files of the run directory, the command line it
+ *   starts the trainer with, and the trainer's exit code.
+ * - Every file has one writer. The daemon writes the spec as submitted (AG_RUN_SUBMITTED); the
+ *   trainer resolves it (presets, defaults that depend on the task and the model) and writes the
+ *   result (AG_RUN_SPEC), its metrics, status, log and checkpoints. The process output goes to
+ *   AG_RUN_WORKER_LOG, opened by the daemon.
+ * - Files that must appear whole are written to a temporary name and renamed (checkpoints,
+ *   status, spec, evaluation results); metrics are appended one complete line per iteration,
+ *   and the daemon ingests complete lines only.
+ * - Exit codes tell the daemon what to do next: AG_EXIT_DONE succeeded; AG_EXIT_INTERRUPTED
+ *   checkpointed on a signal and can be resumed; AG_EXIT_USAGE is bad input (spec, task,
+ *   checkpoint) that a retry cannot fix; AG_EXIT_ERROR is a runtime failure worth a retry. */
+#ifndef AG_RUNDIR_H
+#define AG_RUNDIR_H
+
+/* ---- files of a run directory ---- */
+
+#define AG_RUN_SUBMITTED       "submitted.json"  /* the spec as submitted (angorad) */
+#define AG_RUN_SPEC            "spec.json"       /* the resolved spec (angora-train) */
+#define AG_RUN_METRICS         "metrics.jsonl"   /* one JSON object per PPO iteration */
+#define AG_RUN_STATUS          "status.json"     /* state, progress, pid, host */
+#define AG_RUN_TRAIN_LOG       "train.log"       /* rank 0's log */
+#define AG_RUN_WORKER_LOG      "worker.log"      /* the process output (angorad) */
+#define AG_RUN_CHECKPOINTS     "checkpoints"     /* folder of the checkpoints below */
+#define AG_RUN_CKPT_LAST       "last.ckpt"       /* newest state: resume starts here */
+#define AG_RUN_CKPT_BEST       "best.ckpt"       /* best deterministic evaluation so far */
+#define AG_RUN_CKPT_ITER_FMT   "iter-%lld.ckpt"  /* every checkpoint_every iterations */
+#define AG_RUN_EVALUATION      "evaluation.json" /* an evaluation job's result */
+#define AG_RUN_EVAL_VIDEO      "evaluation.mp4"  /* an evaluation job's recording */
+#define AG_RUN_EVAL_TRAJECTORY "trajectory.json" /* an evaluation job's replayable poses */
+/* suffix of a file being written, renamed when complete */
+#define AG_RUN_PARTIAL_SUFFIX ".part"
+
+/* ---- angora-train's command line ---- */
+
+#define AG_TRAIN_RUN_DIR       "--run-dir"
+#define AG_TRAIN_RESUME        "--resume"
+#define AG_TRAIN_QUIET         "--quiet"
+#define AG_TRAIN_STOP_AFTER    "--stop-after"
+#define AG_TRAIN_EVALUATE      "--evaluate"
+#define AG_TRAIN_EPISODES      "--episodes"
+#define AG_TRAIN_DETERMINISTIC "--deterministic"
+#define AG_TRAIN_SEED          "--seed"
+#define AG_TRAIN_RECORD        "--record"
+#define AG_TRAIN_TRAJECTORY    "--trajectory"
+#define AG_TRAIN_RECORD_SIZE   "--record-size"
+#define AG_TRAIN_LIST_TASKS    "--list-tasks"
+
+/* ---- angora-train's exit codes ---- */
+
+typedef enum AgTrainExit {
+    AG_EXIT_DONE = 0,        /* finished, or stopped by --stop-after */
+    AG_EXIT_ERROR = 1,       /* runtime failure: a retry from the last checkpoint may succeed */
+    AG_EXIT_USAGE = 2,       /* bad command line or input: spec, task, run directory, checkpoint */
+    AG_EXIT_INTERRUPTED = 3, /* SIGTERM/SIGINT: last.ckpt written, resumable */
+} AgTrainExit;
+
+#endif
