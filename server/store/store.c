@@ -62,6 +62,23 @@ int store_exec_update(Store *s, sqlite3_stmt *st, const char *what, char *err, s
     return 0;
 }
 
+int store_update_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz) {
+    int rc;
+    pthread_mutex_lock(&s->mu);
+    rc = store_db_prepare(s, sql, st, err, err_sz);
+    if (rc) {
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
+}
+
+int store_update_finish(Store *s, sqlite3_stmt *st, const char *what, char *err, size_t err_sz) {
+    int rc = store_exec_update(s, st, what, err, err_sz);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 int store_open(const char *path, Store **out, char *err, size_t err_sz) {
     int rc = 0;
     Store *s = NULL;
@@ -353,6 +370,19 @@ out:
 
 /* ---- rows as JSON ---- */
 
+json_t *store_column_to_json(sqlite3_stmt *st, int i) {
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT:
+        return json_real(sqlite3_column_double(st, i));
+    case SQLITE_TEXT:
+        return json_string((const char *)sqlite3_column_text(st, i));
+    default:
+        return json_null();
+    }
+}
+
 /* one result row as an object; columns holding JSON text (spec, tags, row) are parsed */
 json_t *store_row_to_json(sqlite3_stmt *st) {
     json_t *o = json_object();
@@ -360,27 +390,31 @@ json_t *store_row_to_json(sqlite3_stmt *st) {
     for (int i = 0; o && i < n; i++) {
         const char *name = sqlite3_column_name(st, i);
         json_t *v = NULL;
-        switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER:
-            v = json_integer(sqlite3_column_int64(st, i));
-            break;
-        case SQLITE_FLOAT:
-            v = json_real(sqlite3_column_double(st, i));
-            break;
-        case SQLITE_TEXT: {
-            const char *t = (const char *)sqlite3_column_text(st, i);
-            if (!strcmp(name, "spec") || !strcmp(name, "tags") || !strcmp(name, "row")) {
-                v = json_loads(t, 0, NULL);
-            }
-            if (!v) {
-                v = json_string(t);
-            }
-            break;
+        if (sqlite3_column_type(st, i) == SQLITE_TEXT &&
+            (!strcmp(name, "spec") || !strcmp(name, "tags") || !strcmp(name, "row"))) {
+            v = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);
         }
-        default:
-            v = json_null();
+        if (!v) {
+            v = store_column_to_json(st, i);
         }
         json_object_set_new(o, name, v ? v : json_null());
     }
     return o;
+}
+
+void store_rows_append_json(sqlite3_stmt *st, json_t *arr) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_array_append_new(arr, store_row_to_json(st));
+    }
+}
+
+int store_reader_done(Store *r, sqlite3_stmt *st, int rc, json_t *doc, json_t **out) {
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->mu);
+    if (rc) {
+        json_decref(doc);
+        return rc;
+    }
+    *out = doc;
+    return 0;
 }

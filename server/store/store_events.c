@@ -6,23 +6,30 @@
 #include "ag_log.h"
 #include "ag_time.h"
 
+int store_event_prepare(Store *s, int64_t exp_id, const char *kind, const char *detail,
+                        sqlite3_stmt **st) {
+    int rc = store_db_prepare(s, "INSERT INTO events (exp_id, at, kind, detail) VALUES (?,?,?,?)",
+                              st, NULL, 0);
+    if (rc) {
+        return rc;
+    }
+    if (exp_id > 0) {
+        sqlite3_bind_int64(*st, 1, exp_id);
+    }
+    sqlite3_bind_double(*st, 2, ag_time_wall());
+    sqlite3_bind_text(*st, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(*st, 4, detail ? detail : "", -1, SQLITE_STATIC);
+    return 0;
+}
+
 int store_event_add(Store *s, int64_t exp_id, const char *kind, const char *detail) {
     sqlite3_stmt *st = NULL;
     int rc;
     pthread_mutex_lock(&s->mu);
-    rc = store_db_prepare(s, "INSERT INTO events (exp_id, at, kind, detail) VALUES (?,?,?,?)", &st,
-                          NULL, 0);
-    if (rc == 0) {
-        if (exp_id > 0) {
-            sqlite3_bind_int64(st, 1, exp_id);
-        }
-        sqlite3_bind_double(st, 2, ag_time_wall());
-        sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            ag_log_warn("store: cannot journal event %s: %s", kind, sqlite3_errmsg(s->db));
-            rc = AG_EDB;
-        }
+    rc = store_event_prepare(s, exp_id, kind, detail, &st);
+    if (rc == 0 && sqlite3_step(st) != SQLITE_DONE) {
+        ag_log_warn("store: cannot journal event %s: %s", kind, sqlite3_errmsg(s->db));
+        rc = AG_EDB;
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -44,16 +51,7 @@ int store_event_list(Store *s, int64_t exp_id, int limit, json_t **out, char *er
             sqlite3_bind_int64(st, 1, exp_id);
         }
         sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_array_append_new(arr, store_row_to_json(st));
-        }
+        store_rows_append_json(st, arr);
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
+    return store_reader_done(s, st, rc, arr, out);
 }

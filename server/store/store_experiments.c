@@ -16,7 +16,21 @@
     "budget_env_steps, latest_iteration, latest_env_steps, latest_return, latest_task_metric, "    \
     "latest_task_key"
 
-/* ---- experiments ---- */
+/* binds id to ?1 of a statement selecting that experiment and steps it: 0 with the row ready,
+ * AG_ENOTFOUND when there is none, AG_EDB ("what: ...") when the step fails */
+static int exp_row_step(Store *s, sqlite3_stmt *st, int64_t id, const char *what, char *err,
+                        size_t err_sz) {
+    int step;
+    sqlite3_bind_int64(st, 1, id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        return 0;
+    }
+    if (step == SQLITE_DONE) {
+        return ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
+    }
+    return store_db_fail(s, err, err_sz, what);
+}
 
 int store_exp_insert(Store *s, const StoreExpNew *e, const char *runs_root, int64_t *id, char *err,
                      size_t err_sz) {
@@ -84,7 +98,7 @@ out:
 
 int store_exp_get_json(Store *s, int64_t id, json_t **out, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc = 0, step;
+    int rc = 0;
     *out = NULL;
     s = store_reader_lock(s);
     rc = store_db_prepare(
@@ -97,14 +111,9 @@ int store_exp_get_json(Store *s, int64_t id, json_t **out, char *err, size_t err
     if (rc) {
         goto out;
     }
-    sqlite3_bind_int64(st, 1, id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    rc = exp_row_step(s, st, id, "get experiment", err, err_sz);
+    if (rc == 0) {
         *out = store_row_to_json(st);
-    } else if (step == SQLITE_DONE) {
-        rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
-    } else {
-        rc = store_db_fail(s, err, err_sz, "get experiment");
     }
 out:
     sqlite3_finalize(st);
@@ -161,19 +170,7 @@ static int cursor_encode(const ExpSort *k, int asc, sqlite3_stmt *st, int vcol, 
     char *text;
     size_t len, i;
     static const char hex[] = "0123456789abcdef";
-    switch (sqlite3_column_type(st, vcol)) {
-    case SQLITE_NULL:
-        v = json_null();
-        break;
-    case SQLITE_INTEGER:
-        v = json_integer(sqlite3_column_int64(st, vcol));
-        break;
-    case SQLITE_FLOAT:
-        v = json_real(sqlite3_column_double(st, vcol));
-        break;
-    default:
-        v = json_string((const char *)sqlite3_column_text(st, vcol));
-    }
+    v = store_column_to_json(st, vcol);
     doc =
         json_pack("[s,s,o,I]", k->name, asc ? "asc" : "desc", v ? v : json_null(), (json_int_t)id);
     text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -374,15 +371,8 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
         next[0] = '\0'; /* the page ended the listing */
     }
 out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
     json_decref(cur);
-    if (rc) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
+    return store_reader_done(s, st, rc, arr, out);
 }
 
 int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t *next, char *err,
@@ -426,21 +416,16 @@ static void run_from_row(sqlite3_stmt *st, StoreRun *r) {
 
 int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc = 0, step;
+    int rc = 0;
     pthread_mutex_lock(&s->mu);
     rc = store_db_prepare(s, "SELECT " RUN_COLUMNS " FROM experiments WHERE id = ?", &st, err,
                           err_sz);
     if (rc) {
         goto out;
     }
-    sqlite3_bind_int64(st, 1, id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    rc = exp_row_step(s, st, id, "get run", err, err_sz);
+    if (rc == 0) {
         run_from_row(st, out);
-    } else if (step == SQLITE_DONE) {
-        rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
-    } else {
-        rc = store_db_fail(s, err, err_sz, "get run");
     }
 out:
     sqlite3_finalize(st);
@@ -478,24 +463,20 @@ out:
 int store_run_started(Store *s, int64_t id, int pid, long long pid_start, int attempts, char *err,
                       size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc;
-    pthread_mutex_lock(&s->mu);
-    rc = store_db_prepare(
+    int rc = store_update_prepare(
         s,
         "UPDATE experiments SET state = 'running', pid = ?, pid_start = ?, attempts = ?,"
         " started_at = coalesce(started_at, ?), error = NULL WHERE id = ?",
         &st, err, err_sz);
-    if (rc == 0) {
-        sqlite3_bind_int(st, 1, pid);
-        sqlite3_bind_int64(st, 2, pid_start);
-        sqlite3_bind_int(st, 3, attempts);
-        sqlite3_bind_double(st, 4, ag_time_wall());
-        sqlite3_bind_int64(st, 5, id);
-        rc = store_exec_update(s, st, "mark started", err, err_sz);
+    if (rc) {
+        return rc;
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    sqlite3_bind_int(st, 1, pid);
+    sqlite3_bind_int64(st, 2, pid_start);
+    sqlite3_bind_int(st, 3, attempts);
+    sqlite3_bind_double(st, 4, ag_time_wall());
+    sqlite3_bind_int64(st, 5, id);
+    return store_update_finish(s, st, "mark started", err, err_sz);
 }
 
 int store_run_add_attempt(Store *s, int64_t id, int *attempts, char *err, size_t err_sz) {
@@ -534,49 +515,41 @@ int store_run_set_state(Store *s, int64_t id, const char *state, const char *err
     if (!state_is_known(state) || !strcmp(state, "running")) {
         return ag_errorf(err, err_sz, AG_EINVAL, "bad target state %s", state);
     }
-    pthread_mutex_lock(&s->mu);
-    rc = store_db_prepare(
-        s,
-        "UPDATE experiments SET state = ?, error = ?, pid = NULL, pid_start = NULL,"
-        " request = NULL, request_at = NULL, finished_at = ? WHERE id = ?",
-        &st, err, err_sz);
-    if (rc == 0) {
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        if (error) {
-            sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
-        } else {
-            sqlite3_bind_null(st, 2);
-        }
-        if (state_is_terminal(state)) {
-            sqlite3_bind_double(st, 3, ag_time_wall());
-        } else {
-            sqlite3_bind_null(st, 3);
-        }
-        sqlite3_bind_int64(st, 4, id);
-        rc = store_exec_update(s, st, "set state", err, err_sz);
+    rc = store_update_prepare(s,
+                              "UPDATE experiments SET state = ?, error = ?, pid = NULL,"
+                              " pid_start = NULL, request = NULL, request_at = NULL,"
+                              " finished_at = ? WHERE id = ?",
+                              &st, err, err_sz);
+    if (rc) {
+        return rc;
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    if (error) {
+        sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 2);
+    }
+    if (state_is_terminal(state)) {
+        sqlite3_bind_double(st, 3, ag_time_wall());
+    } else {
+        sqlite3_bind_null(st, 3);
+    }
+    sqlite3_bind_int64(st, 4, id);
+    return store_update_finish(s, st, "set state", err, err_sz);
 }
 
 /* current state of id inside an open transaction */
 static int state_locked(Store *s, int64_t id, char *state, size_t state_sz, char *err,
                         size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc = 0, step;
+    int rc;
     if (sqlite3_prepare_v2(s->db, "SELECT state FROM experiments WHERE id = ?", -1, &st, NULL) !=
         SQLITE_OK) {
         return store_db_fail(s, err, err_sz, "read state");
     }
-    sqlite3_bind_int64(st, 1, id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    rc = exp_row_step(s, st, id, "read state", err, err_sz);
+    if (rc == 0) {
         snprintf(state, state_sz, "%s", sqlite3_column_text(st, 0));
-    } else if (step == SQLITE_DONE) {
-        rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
-    } else {
-        rc = store_db_fail(s, err, err_sz, "read state");
     }
     sqlite3_finalize(st);
     return rc;
@@ -597,53 +570,73 @@ static int exec_sql_id(Store *s, const char *sql, int64_t id, char *err, size_t 
     return rc;
 }
 
-enum { REQ_CANCEL, REQ_PAUSE, REQ_RESUME };
+/* a step on one experiment, given its current state, inside the transaction of exp_with_state */
+typedef int (*ExpStateFn)(Store *s, int64_t id, const char *state, void *ctx, char *err,
+                          size_t err_sz);
 
-static int exp_request(Store *s, int64_t id, int req, char *new_state, char *err, size_t err_sz) {
+/* runs fn in a write transaction on experiment id, given its state: committed when fn returns
+ * 0, else rolled back */
+static int exp_with_state(Store *s, int64_t id, ExpStateFn fn, void *ctx, char *err,
+                          size_t err_sz) {
     char state[STORE_STATE_MAX] = "";
-    const char *sql = NULL, *result = NULL;
     int rc;
     pthread_mutex_lock(&s->mu);
     rc = store_db_begin(s, err, err_sz);
-    if (rc) {
-        goto out;
+    if (rc == 0) {
+        rc = state_locked(s, id, state, sizeof(state), err, err_sz);
+        if (rc == 0) {
+            rc = fn(s, id, state, ctx, err, err_sz);
+        }
+        rc = store_db_end(s, rc, err, err_sz);
     }
-    rc = state_locked(s, id, state, sizeof(state), err, err_sz);
-    if (rc) {
-        goto end;
-    }
-    if (req == REQ_CANCEL && (!strcmp(state, "queued") || !strcmp(state, "paused"))) {
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+enum { REQ_CANCEL, REQ_PAUSE, REQ_RESUME };
+
+typedef struct ExpRequest {
+    int req;
+    char *new_state; /* may be NULL */
+} ExpRequest;
+
+static int exp_request_locked(Store *s, int64_t id, const char *state, void *ctx, char *err,
+                              size_t err_sz) {
+    const ExpRequest *r = ctx;
+    const char *sql = NULL, *result = NULL;
+    int rc;
+    if (r->req == REQ_CANCEL && (!strcmp(state, "queued") || !strcmp(state, "paused"))) {
         sql = "UPDATE experiments SET state = 'cancelled', finished_at = ?2 WHERE id = ?1";
         result = "cancelled";
-    } else if (req == REQ_CANCEL && !strcmp(state, "running")) {
+    } else if (r->req == REQ_CANCEL && !strcmp(state, "running")) {
         sql = "UPDATE experiments SET request = 'cancel', request_at = ?2 WHERE id = ?1";
         result = "running";
-    } else if (req == REQ_PAUSE && !strcmp(state, "queued")) {
+    } else if (r->req == REQ_PAUSE && !strcmp(state, "queued")) {
         sql = "UPDATE experiments SET state = 'paused', request_at = ?2 WHERE id = ?1";
         result = "paused";
-    } else if (req == REQ_PAUSE && !strcmp(state, "running")) {
+    } else if (r->req == REQ_PAUSE && !strcmp(state, "running")) {
         sql = "UPDATE experiments SET request = 'pause', request_at = ?2 WHERE id = ?1"
               " AND request IS NULL";
         result = "running";
-    } else if (req == REQ_RESUME && !strcmp(state, "paused")) {
+    } else if (r->req == REQ_RESUME && !strcmp(state, "paused")) {
         sql = "UPDATE experiments SET state = 'queued', request = NULL, request_at = ?2"
               " WHERE id = ?1";
         result = "queued";
     } else {
         static const char *const verbs[] = {"cancel", "pause", "resume"};
-        rc = ag_errorf(err, err_sz, AG_ESTATE, "cannot %s experiment %lld: it is %s", verbs[req],
-                       (long long)id, state);
-        goto end;
+        return ag_errorf(err, err_sz, AG_ESTATE, "cannot %s experiment %lld: it is %s",
+                         verbs[r->req], (long long)id, state);
     }
     rc = exec_sql_id(s, sql, id, err, err_sz);
-    if (rc == 0 && new_state) {
-        snprintf(new_state, STORE_STATE_MAX, "%s", result);
+    if (rc == 0 && r->new_state) {
+        snprintf(r->new_state, STORE_STATE_MAX, "%s", result);
     }
-end:
-    rc = store_db_end(s, rc, err, err_sz);
-out:
-    pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+static int exp_request(Store *s, int64_t id, int req, char *new_state, char *err, size_t err_sz) {
+    ExpRequest r = {req, new_state};
+    return exp_with_state(s, id, exp_request_locked, &r, err, err_sz);
 }
 
 int store_exp_cancel(Store *s, int64_t id, char *new_state, char *err, size_t err_sz) {
@@ -658,37 +651,28 @@ int store_exp_resume(Store *s, int64_t id, char *new_state, char *err, size_t er
     return exp_request(s, id, REQ_RESUME, new_state, err, err_sz);
 }
 
-int store_exp_delete(Store *s, int64_t id, char *run_dir, size_t run_dir_sz, char *err,
-                     size_t err_sz) {
-    char state[STORE_STATE_MAX] = "";
+typedef struct ExpDeleted {
+    char *run_dir;
+    size_t run_dir_sz;
+} ExpDeleted;
+
+static int exp_delete_locked(Store *s, int64_t id, const char *state, void *ctx, char *err,
+                             size_t err_sz) {
+    const ExpDeleted *d = ctx;
     sqlite3_stmt *st = NULL;
     int rc;
-    if (run_dir_sz) {
-        run_dir[0] = '\0';
-    }
-    pthread_mutex_lock(&s->mu);
-    rc = store_db_begin(s, err, err_sz);
-    if (rc) {
-        goto out;
-    }
-    rc = state_locked(s, id, state, sizeof(state), err, err_sz);
-    if (rc) {
-        goto end;
-    }
     if (!state_is_terminal(state)) {
-        rc = ag_errorf(err, err_sz, AG_ESTATE,
-                       "experiment %lld is %s: only finished ones can be deleted", (long long)id,
-                       state);
-        goto end;
+        return ag_errorf(err, err_sz, AG_ESTATE,
+                         "experiment %lld is %s: only finished ones can be deleted", (long long)id,
+                         state);
     }
     if (sqlite3_prepare_v2(s->db, "SELECT coalesce(run_dir, '') FROM experiments WHERE id = ?", -1,
                            &st, NULL) != SQLITE_OK) {
-        rc = store_db_fail(s, err, err_sz, "delete");
-        goto end;
+        return store_db_fail(s, err, err_sz, "delete");
     }
     sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW && run_dir_sz) {
-        snprintf(run_dir, run_dir_sz, "%s", sqlite3_column_text(st, 0));
+    if (sqlite3_step(st) == SQLITE_ROW && d->run_dir_sz) {
+        snprintf(d->run_dir, d->run_dir_sz, "%s", sqlite3_column_text(st, 0));
     }
     sqlite3_finalize(st);
     /* evaluations of this run lose their parent link, not their results */
@@ -700,36 +684,36 @@ int store_exp_delete(Store *s, int64_t id, char *run_dir, size_t run_dir_sz, cha
     if (rc == 0) {
         rc = exec_sql_id(s, "DELETE FROM experiments WHERE id = ?1 AND ?2 >= 0", id, err, err_sz);
     }
-end:
-    rc = store_db_end(s, rc, err, err_sz);
-out:
-    pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+int store_exp_delete(Store *s, int64_t id, char *run_dir, size_t run_dir_sz, char *err,
+                     size_t err_sz) {
+    ExpDeleted d = {run_dir, run_dir_sz};
+    if (run_dir_sz) {
+        run_dir[0] = '\0';
+    }
+    return exp_with_state(s, id, exp_delete_locked, &d, err, err_sz);
 }
 
 int store_exp_annotate(Store *s, int64_t id, const char *tags_json, const char *notes, char *err,
                        size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc;
-    pthread_mutex_lock(&s->mu);
-    rc = store_db_prepare(
-        s,
-        "UPDATE experiments SET tags = coalesce(?, tags), notes = coalesce(?, notes)"
-        " WHERE id = ?",
-        &st, err, err_sz);
-    if (rc == 0) {
-        if (tags_json) {
-            sqlite3_bind_text(st, 1, tags_json, -1, SQLITE_STATIC);
-        }
-        if (notes) {
-            sqlite3_bind_text(st, 2, notes, -1, SQLITE_STATIC);
-        }
-        sqlite3_bind_int64(st, 3, id);
-        rc = store_exec_update(s, st, "annotate", err, err_sz);
+    int rc = store_update_prepare(s,
+                                  "UPDATE experiments SET tags = coalesce(?, tags),"
+                                  " notes = coalesce(?, notes) WHERE id = ?",
+                                  &st, err, err_sz);
+    if (rc) {
+        return rc;
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    if (tags_json) {
+        sqlite3_bind_text(st, 1, tags_json, -1, SQLITE_STATIC);
+    }
+    if (notes) {
+        sqlite3_bind_text(st, 2, notes, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 3, id);
+    return store_update_finish(s, st, "annotate", err, err_sz);
 }
 
 int store_exp_counts(Store *s, json_t **out, char *err, size_t err_sz) {
@@ -751,12 +735,5 @@ int store_exp_counts(Store *s, json_t **out, char *err, size_t err_sz) {
                                 json_integer(sqlite3_column_int64(st, 1)));
         }
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        json_decref(o);
-        return rc;
-    }
-    *out = o;
-    return 0;
+    return store_reader_done(s, st, rc, o, out);
 }

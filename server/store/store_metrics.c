@@ -4,7 +4,6 @@
 #include "store_int.h"
 
 #include "ag_error.h"
-#include "ag_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,13 +245,8 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         char detail[96];
         sqlite3_stmt *ev = NULL;
         snprintf(detail, sizeof(detail), "%zu metrics line(s) were not JSON objects", bad);
-        if (sqlite3_prepare_v2(s->db,
-                               "INSERT INTO events (exp_id, at, kind, detail) VALUES"
-                               " (?, ?, 'ingest-skipped', ?)",
-                               -1, &ev, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(ev, 1, id);
-            sqlite3_bind_double(ev, 2, ag_time_wall());
-            sqlite3_bind_text(ev, 3, detail, -1, SQLITE_STATIC);
+        /* a journal entry that cannot be written does not hold up the rows */
+        if (store_event_prepare(s, id, "ingest-skipped", detail, &ev) == 0) {
             sqlite3_step(ev);
         }
         sqlite3_finalize(ev);
@@ -285,14 +279,7 @@ int store_metric_keys(Store *s, int64_t id, json_t **out, char *err, size_t err_
             json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
         }
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
+    return store_reader_done(s, st, rc, arr, out);
 }
 
 /* the column holding a metric key, or NULL when it lives in the row JSON only */

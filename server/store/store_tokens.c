@@ -59,20 +59,18 @@ int store_token_lookup(Store *s, const char *hash_hex, char *scope, size_t scope
 
 int store_token_revoke(Store *s, int64_t id, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc;
-    pthread_mutex_lock(&s->mu);
-    rc = store_db_prepare(s, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                          &st, err, err_sz);
-    if (rc == 0) {
-        sqlite3_bind_double(st, 1, ag_time_wall());
-        sqlite3_bind_int64(st, 2, id);
-        rc = store_exec_update(s, st, "revoke token", err, err_sz);
-        if (rc == AG_ENOTFOUND) {
-            ag_errorf(err, err_sz, rc, "no live token %lld", (long long)id);
-        }
+    int rc = store_update_prepare(
+        s, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", &st, err,
+        err_sz);
+    if (rc) {
+        return rc;
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    sqlite3_bind_double(st, 1, ag_time_wall());
+    sqlite3_bind_int64(st, 2, id);
+    rc = store_update_finish(s, st, "revoke token", err, err_sz);
+    if (rc == AG_ENOTFOUND) {
+        ag_errorf(err, err_sz, rc, "no live token %lld", (long long)id);
+    }
     return rc;
 }
 
@@ -86,16 +84,7 @@ int store_token_list(Store *s, json_t **out, char *err, size_t err_sz) {
                           "SELECT id, name, scope, created_at, revoked_at FROM tokens ORDER BY id",
                           &st, err, err_sz);
     if (rc == 0) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_array_append_new(arr, store_row_to_json(st));
-        }
+        store_rows_append_json(st, arr);
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
+    return store_reader_done(s, st, rc, arr, out);
 }
