@@ -1,0 +1,68 @@
+/* What the files of server/store share (store.c, store_experiments.c, store_metrics.c,
+ * store_tokens.c, store_events.c): the Store struct, the statement and transaction helpers and
+ * rows as JSON; not a public interface.
+ *
+ * A public function locks s->mu for a write (store_db_begin / store_db_end around it when it
+ * writes more than one statement) or store_reader_lock for a read, and unlocks what it locked
+ * before returning. Helpers named *_locked expect that lock held. */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include "store.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_READERS 3
+
+struct Store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    /* read-only connections for the HTTP threads (file databases only): in WAL mode they read
+     * the last commit while the scheduler writes, instead of queueing behind it */
+    Store *readers[STORE_READERS];
+    int nreaders;
+    unsigned next_reader;
+};
+
+/* AG_EDB with "what: " and SQLite's last message */
+int store_db_fail(Store *s, char *err, size_t err_sz, const char *what);
+/* runs SQL text without results (one or more statements) */
+int store_db_exec(Store *s, const char *sql, char *err, size_t err_sz);
+/* a persistent prepared statement; the caller finalizes it */
+int store_db_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz);
+/* BEGIN IMMEDIATE; store_db_end commits when rc is 0, else rolls back, and returns its rc */
+int store_db_begin(Store *s, char *err, size_t err_sz);
+int store_db_end(Store *s, int rc, char *err, size_t err_sz);
+/* runs one bound update; AG_ENOTFOUND when it changed nothing */
+int store_exec_update(Store *s, sqlite3_stmt *st, const char *what, char *err, size_t err_sz);
+
+/* a one-statement update under the write lock: store_update_prepare locks s->mu and prepares
+ * sql (unlocking again when that fails); the caller binds, then store_update_finish runs it as
+ * store_exec_update, finalizes it and unlocks */
+int store_update_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz);
+int store_update_finish(Store *s, sqlite3_stmt *st, const char *what, char *err, size_t err_sz);
+
+/* a connection for a read-only call, locked: a free reader, else the next one in turn, else
+ * the main connection; the caller unlocks the returned store's mu */
+Store *store_reader_lock(Store *s);
+/* ends a read that builds doc: finalizes st and unlocks r (from store_reader_lock), then gives
+ * doc to *out when rc is 0 or frees it; returns rc */
+int store_reader_done(Store *r, sqlite3_stmt *st, int rc, json_t *doc, json_t **out);
+
+/* column i of the current row: integer, real, string or null */
+json_t *store_column_to_json(sqlite3_stmt *st, int i);
+/* one result row as an object; columns holding JSON text (spec, tags, row) are parsed */
+json_t *store_row_to_json(sqlite3_stmt *st);
+/* appends each remaining row of st to arr as store_row_to_json gives it */
+void store_rows_append_json(sqlite3_stmt *st, json_t *arr);
+
+/* the INSERT of one event into the journal, bound and ready to step (exp_id 0: the daemon);
+ * under the caller's lock, inside its transaction if one is open */
+int store_event_prepare(Store *s, int64_t exp_id, const char *kind, const char *detail,
+                        sqlite3_stmt **st);
+
+#endif

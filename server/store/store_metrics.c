@@ -1,0 +1,412 @@
+/* Metric rows in angorad's store: exactly-once ingestion of metrics.jsonl batches with their
+ * byte offset, rewinds to a checkpoint, the list summary of a run, and the reads of keys, series
+ * and rows. */
+#include "store_int.h"
+
+#include "ag_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int set_offset_locked(Store *s, int64_t id, int64_t offset, int64_t last_seq, char *err,
+                             size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc;
+    rc = store_db_prepare(s,
+                          "UPDATE experiments SET ingest_offset = ?, last_seq = max(last_seq, ?)"
+                          " WHERE id = ?",
+                          &st, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, offset);
+    sqlite3_bind_int64(st, 2, last_seq);
+    sqlite3_bind_int64(st, 3, id);
+    rc = store_exec_update(s, st, "store offset", err, err_sz);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_metrics_set_offset(Store *s, int64_t id, int64_t offset, char *err, size_t err_sz) {
+    int rc;
+    pthread_mutex_lock(&s->mu);
+    rc = store_db_begin(s, err, err_sz);
+    if (rc == 0) {
+        rc = store_db_end(s, set_offset_locked(s, id, offset, 0, err, err_sz), err, err_sz);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int bind_number(sqlite3_stmt *st, int idx, const json_t *row, const char *key, int integer) {
+    json_t *v = json_object_get(row, key);
+    if (integer && json_is_integer(v)) {
+        return sqlite3_bind_int64(st, idx, json_integer_value(v));
+    }
+    if (json_is_number(v)) {
+        return sqlite3_bind_double(st, idx, json_number_value(v));
+    }
+    return sqlite3_bind_null(st, idx);
+}
+
+/* newest stored iteration and seq of a run, inside the transaction */
+static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *last_iter,
+                           int *has_iter, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT last_seq, (SELECT max(iteration) FROM metrics WHERE exp_id = ?1)"
+                           " FROM experiments WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return store_db_fail(s, err, err_sz, "read run tail");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *last_seq = sqlite3_column_int64(st, 0);
+        *has_iter = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        *last_iter = sqlite3_column_int64(st, 1);
+    } else {
+        rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* the list summary of a run from its newest row; a task metric missing from the newest rows
+ * keeps the last one seen (task_key NULL) */
+static int summary_update_locked(Store *s, int64_t id, const json_t *row, const char *task_key,
+                                 double task_metric, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc = store_db_prepare(s,
+                              "UPDATE experiments SET latest_iteration = ?1, latest_env_steps = ?2,"
+                              " latest_return = ?3, latest_task_metric = CASE WHEN ?5 IS NULL THEN"
+                              " latest_task_metric ELSE ?4 END, latest_task_key = coalesce(?5,"
+                              " latest_task_key) WHERE id = ?6",
+                              &st, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    bind_number(st, 1, row, "iteration", 1);
+    bind_number(st, 2, row, "env_steps", 1);
+    bind_number(st, 3, row, "return_mean", 0);
+    sqlite3_bind_double(st, 4, task_metric);
+    if (task_key) {
+        sqlite3_bind_text(st, 5, task_key, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 6, id);
+    rc = store_exec_update(s, st, "update list summary", err, err_sz);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+#define KEY_CACHE 64
+
+/* keys already recorded in this batch (rows of one run share their keys): 1 if k is among
+ * them, else remembers it and returns 0 */
+static int key_seen(char (*seen)[64], int *nseen, const char *k) {
+    for (int i = 0; i < *nseen; i++) {
+        if (!strcmp(seen[i], k)) {
+            return 1;
+        }
+    }
+    if (*nseen < KEY_CACHE && strlen(k) < 64) {
+        memcpy(seen[(*nseen)++], k, strlen(k) + 1);
+    }
+    return 0;
+}
+
+int store_metrics_ingest(Store *s, int64_t id, const char *const *lines, const size_t *lens,
+                         size_t n, int64_t new_offset, size_t *rows_added, int64_t *first_seq,
+                         char *err, size_t err_sz) {
+    return store_metrics_ingest_seqs(s, id, lines, lens, n, new_offset, NULL, rows_added, first_seq,
+                                     err, err_sz);
+}
+
+int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, const size_t *lens,
+                              size_t n, int64_t new_offset, int64_t *seqs, size_t *rows_added,
+                              int64_t *first_seq, char *err, size_t err_sz) {
+    sqlite3_stmt *ins = NULL, *rew = NULL, *key = NULL;
+    json_t *newest = NULL; /* the last row inserted, for the list summary */
+    double task_metric = 0;
+    const char *task_key = NULL;
+    int64_t seq = 0, last_iter = 0;
+    int has_iter = 0, rc, nseen = 0;
+    char seen[KEY_CACHE][64];
+    size_t added = 0, bad = 0;
+    if (rows_added) {
+        *rows_added = 0;
+    }
+    pthread_mutex_lock(&s->mu);
+    rc = store_db_begin(s, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    rc = run_tail_locked(s, id, &seq, &last_iter, &has_iter, err, err_sz);
+    if (rc) {
+        goto end;
+    }
+    if (first_seq) {
+        *first_seq = seq + 1;
+    }
+    rc = store_db_prepare(
+        s,
+        "INSERT INTO metrics (exp_id, seq, iteration, env_steps, return_mean, wall_s,"
+        " row) VALUES (?,?,?,?,?,?,?)",
+        &ins, err, err_sz);
+    if (rc == 0) {
+        rc = store_db_prepare(s, "DELETE FROM metrics WHERE exp_id = ? AND iteration >= ?", &rew,
+                              err, err_sz);
+    }
+    if (rc == 0) {
+        rc = store_db_prepare(s, "INSERT OR IGNORE INTO metric_keys (exp_id, key) VALUES (?, ?)",
+                              &key, err, err_sz);
+    }
+    if (rc) {
+        goto end;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_error_t je;
+        json_t *row = json_loadb(lines[i], lens[i], 0, &je);
+        json_t *it;
+        const char *k;
+        json_t *v;
+        if (seqs) {
+            seqs[i] = 0;
+        }
+        if (!json_is_object(row)) {
+            bad++;
+            json_decref(row);
+            continue;
+        }
+        it = json_object_get(row, "iteration");
+        if (json_is_integer(it)) {
+            /* a resumed run repeats the iterations after its checkpoint: newest data wins */
+            if (has_iter && json_integer_value(it) <= last_iter) {
+                sqlite3_bind_int64(rew, 1, id);
+                sqlite3_bind_int64(rew, 2, json_integer_value(it));
+                if (sqlite3_step(rew) != SQLITE_DONE) {
+                    rc = store_db_fail(s, err, err_sz, "rewind metrics");
+                }
+                sqlite3_reset(rew);
+            }
+            last_iter = json_integer_value(it);
+            has_iter = 1;
+        }
+        seq++;
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_int64(ins, 2, seq);
+        bind_number(ins, 3, row, "iteration", 1);
+        bind_number(ins, 4, row, "env_steps", 1);
+        bind_number(ins, 5, row, "return_mean", 0);
+        bind_number(ins, 6, row, "wall_s", 0);
+        sqlite3_bind_text(ins, 7, lines[i], (int)lens[i], SQLITE_STATIC);
+        if (rc == 0 && sqlite3_step(ins) != SQLITE_DONE) {
+            rc = store_db_fail(s, err, err_sz, "insert metric row");
+        }
+        sqlite3_reset(ins);
+        json_object_foreach(row, k, v) {
+            if (rc || !json_is_number(v) || key_seen(seen, &nseen, k)) {
+                continue;
+            }
+            sqlite3_bind_int64(key, 1, id);
+            sqlite3_bind_text(key, 2, k, -1, SQLITE_STATIC);
+            if (sqlite3_step(key) != SQLITE_DONE) {
+                rc = store_db_fail(s, err, err_sz, "insert metric key");
+            }
+            sqlite3_reset(key);
+        }
+        if (rc) {
+            json_decref(row);
+            goto end;
+        }
+        {
+            json_t *sr = json_object_get(row, "success_rate");
+            json_t *cg = json_object_get(row, "consecutive_goals_mean");
+            if (json_is_number(sr) || json_is_number(cg)) {
+                task_key = json_is_number(sr) ? "success_rate" : "consecutive_goals_mean";
+                task_metric = json_number_value(json_is_number(sr) ? sr : cg);
+            }
+        }
+        json_decref(newest);
+        newest = row;
+        if (seqs) {
+            seqs[i] = seq;
+        }
+        added++;
+    }
+    if (newest) {
+        rc = summary_update_locked(s, id, newest, task_key, task_metric, err, err_sz);
+    }
+    if (rc == 0) {
+        rc = set_offset_locked(s, id, new_offset, seq, err, err_sz);
+    }
+    if (rc == 0 && bad > 0) {
+        char detail[96];
+        sqlite3_stmt *ev = NULL;
+        snprintf(detail, sizeof(detail), "%zu metrics line(s) were not JSON objects", bad);
+        /* a journal entry that cannot be written does not hold up the rows */
+        if (store_event_prepare(s, id, "ingest-skipped", detail, &ev) == 0) {
+            sqlite3_step(ev);
+        }
+        sqlite3_finalize(ev);
+    }
+end:
+    json_decref(newest);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(rew);
+    sqlite3_finalize(key);
+    rc = store_db_end(s, rc, err, err_sz);
+out:
+    pthread_mutex_unlock(&s->mu);
+    if (rc == 0 && rows_added) {
+        *rows_added = added;
+    }
+    return rc;
+}
+
+int store_metric_keys(Store *s, int64_t id, json_t **out, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    int rc;
+    *out = NULL;
+    s = store_reader_lock(s);
+    rc = store_db_prepare(s, "SELECT key FROM metric_keys WHERE exp_id = ? ORDER BY key", &st, err,
+                          err_sz);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
+        }
+    }
+    return store_reader_done(s, st, rc, arr, out);
+}
+
+/* the column holding a metric key, or NULL when it lives in the row JSON only */
+static const char *metric_column(const char *key) {
+    static const char *const columns[] = {"iteration", "env_steps", "return_mean", "wall_s", NULL};
+    for (int i = 0; columns[i]; i++) {
+        if (!strcmp(key, columns[i])) {
+            return columns[i];
+        }
+    }
+    return NULL;
+}
+
+int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
+                        double **ys, size_t *n, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    char xpath[160], ypath[160], sql[256];
+    size_t cap = 0, count = 0;
+    double *x = NULL, *y = NULL;
+    int rc = 0, step;
+    *xs = *ys = NULL;
+    *n = 0;
+    if (!xkey) {
+        xkey = "iteration";
+    }
+    /* keys go in as quoted JSON path members, so any name is literal */
+    if (strchr(xkey, '"') || strchr(ykey, '"') ||
+        snprintf(xpath, sizeof(xpath), "$.\"%s\"", xkey) >= (int)sizeof(xpath) ||
+        snprintf(ypath, sizeof(ypath), "$.\"%s\"", ykey) >= (int)sizeof(ypath)) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "bad metric key");
+    }
+    /* the main keys have their own columns: no JSON parsing per row for them */
+    snprintf(sql, sizeof(sql), "SELECT %s, %s FROM metrics WHERE exp_id = ?3 ORDER BY seq",
+             metric_column(xkey) ? metric_column(xkey) : "json_extract(row, ?1)",
+             metric_column(ykey) ? metric_column(ykey) : "json_extract(row, ?2)");
+    s = store_reader_lock(s);
+    rc = store_db_prepare(s, sql, &st, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, xpath, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ypath, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int tx = sqlite3_column_type(st, 0), ty = sqlite3_column_type(st, 1);
+        if ((ty != SQLITE_INTEGER && ty != SQLITE_FLOAT) ||
+            (tx != SQLITE_INTEGER && tx != SQLITE_FLOAT)) {
+            continue;
+        }
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            double *nx = realloc(x, ncap * sizeof(*x)), *ny;
+            if (!nx) {
+                rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+                goto out;
+            }
+            x = nx;
+            ny = realloc(y, ncap * sizeof(*y));
+            if (!ny) {
+                rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+                goto out;
+            }
+            y = ny;
+            cap = ncap;
+        }
+        x[count] = sqlite3_column_double(st, 0);
+        y[count] = sqlite3_column_double(st, 1);
+        count++;
+    }
+    if (step != SQLITE_DONE) {
+        rc = store_db_fail(s, err, err_sz, "read series");
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    if (rc) {
+        free(x);
+        free(y);
+        return rc;
+    }
+    *xs = x;
+    *ys = y;
+    *n = count;
+    return 0;
+}
+
+int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,
+                      void *ctx, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+    s = store_reader_lock(s);
+    rc = store_db_prepare(s,
+                          "SELECT seq, row FROM metrics WHERE exp_id = ? AND seq > ? ORDER BY seq"
+                          " LIMIT ?",
+                          &st, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, after_seq);
+    sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                (size_t)sqlite3_column_bytes(st, 1));
+        if (rc) {
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        rc = store_db_fail(s, err, err_sz, "read rows");
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_metric_count(Store *s, int64_t *n, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc;
+    *n = 0;
+    s = store_reader_lock(s);
+    rc = store_db_prepare(s, "SELECT count(*) FROM metrics", &st, err, err_sz);
+    if (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
