@@ -5,6 +5,7 @@
 
 #include "ag_buf.h"
 #include "ag_error.h"
+#include "ag_rundir.h"
 #include "ag_fs.h"
 #include "ag_json.h"
 #include "ag_spec.h"
@@ -630,10 +631,10 @@ static int cmd_download(CtlCtx *x) {
         snprintf(path, sizeof(path), "/api/v1/experiments/%lld/evaluation/%s", (long long)id,
                  recording);
     } else {
-        ctl_url_escape(name ? name : "last.ckpt", esc, sizeof(esc));
+        ctl_url_escape(name ? name : AG_RUN_CKPT_LAST, esc, sizeof(esc));
         snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints/%s", (long long)id, esc);
     }
-    if (snprintf(part, sizeof(part), "%s.part", dest) >= (int)sizeof(part)) {
+    if (snprintf(part, sizeof(part), "%s" AG_RUN_PARTIAL_SUFFIX, dest) >= (int)sizeof(part)) {
         return ctl_say(x, CTL_EXIT_USAGE, "download: output path too long");
     }
     f = to_stdout ? x->out : fopen(part, "wb");
@@ -663,7 +664,7 @@ static int cmd_download(CtlCtx *x) {
         json_t *o = recording ? json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "recording",
                                           recording, "file", dest)
                               : json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "checkpoint",
-                                          name ? name : "last.ckpt", "file", dest);
+                                          name ? name : AG_RUN_CKPT_LAST, "file", dest);
         ctl_json_print(x, o);
         json_decref(o);
     }
@@ -692,7 +693,7 @@ static int cmd_evaluate(CtlCtx *x) {
     }
     body = json_pack("{s:I,s:s,s:b}", "episodes", (json_int_t)episodes, "checkpoint",
                      ctl_args_get(x->args, "checkpoint") ? ctl_args_get(x->args, "checkpoint")
-                                                         : "last.ckpt",
+                                                         : AG_RUN_CKPT_LAST,
                      "deterministic", !ctl_args_has(x->args, "stochastic"));
     /* one episode also goes to a video and a trajectory in the evaluation's run directory */
     if (ctl_args_has(x->args, "record")) {

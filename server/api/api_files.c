@@ -3,6 +3,7 @@
 #include "api_int.h"
 
 #include "ag_error.h"
+#include "ag_rundir.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ int api_h_checkpoints(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
         json_decref(items);
         return rc;
     }
-    snprintf(path, sizeof(path), "%s/checkpoints", dir);
+    snprintf(path, sizeof(path), "%s/" AG_RUN_CHECKPOINTS, dir);
     d = opendir(path);
     while (d && (de = readdir(d)) != NULL) {
         struct stat sb;
@@ -85,7 +86,7 @@ int api_h_checkpoint_get(Api *api, const ApiRequest *req, const ApiParams *p, Ap
     if (rc) {
         return rc;
     }
-    snprintf(path, sizeof(path), "%s/checkpoints/%s", dir, p->name);
+    snprintf(path, sizeof(path), "%s/" AG_RUN_CHECKPOINTS "/%s", dir, p->name);
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         return api_fail(e, AG_ENOTFOUND, "name", "experiment %lld has no checkpoint %s",
                         (long long)p->id, p->name);
@@ -117,7 +118,7 @@ int api_h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *
         return rc;
     }
     snprintf(path, sizeof(path), "%s/%s", dir,
-             which && !strcmp(which, "worker") ? "worker.log" : "train.log");
+             which && !strcmp(which, "worker") ? AG_RUN_WORKER_LOG : AG_RUN_TRAIN_LOG);
     f = fopen(path, "rb");
     if (!f || fstat(fileno(f), &sb) != 0) {
         if (f) {
@@ -174,7 +175,7 @@ int api_h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
     }
     if (ag_json_expect_object(doc, "", &je) || ag_json_check_keys(doc, "", keys, &je) ||
         ag_json_get_int(doc, "", "episodes", 10, 1, 10000, &episodes, &je) ||
-        ag_json_get_string(doc, "", "checkpoint", "last.ckpt", ckpt, sizeof(ckpt), &je) ||
+        ag_json_get_string(doc, "", "checkpoint", AG_RUN_CKPT_LAST, ckpt, sizeof(ckpt), &je) ||
         ag_json_get_bool(doc, "", "deterministic", 1, &det, &je) ||
         ag_json_get_bool(doc, "", "record", 0, &record, &je)) {
         rc = api_spec_fail(e, &je, "");
@@ -234,7 +235,7 @@ int api_h_evaluation_result(Api *api, const ApiRequest *req, const ApiParams *p,
     if (rc) {
         return rc;
     }
-    snprintf(path, sizeof(path), "%s/evaluation.json", dir);
+    snprintf(path, sizeof(path), "%s/" AG_RUN_EVALUATION, dir);
     if (access(path, R_OK) != 0) {
         return api_fail(e, AG_ENOTFOUND, NULL, "experiment %lld has no evaluation result",
                         (long long)p->id);
@@ -274,11 +275,12 @@ static int evaluation_file(Api *api, const ApiParams *p, const char *file, const
 int api_h_evaluation_video(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                            ApiErr *e) {
     (void)req;
-    return evaluation_file(api, p, "evaluation.mp4", "video", "video/mp4", resp, e);
+    return evaluation_file(api, p, AG_RUN_EVAL_VIDEO, "video", "video/mp4", resp, e);
 }
 
 int api_h_evaluation_trajectory(Api *api, const ApiRequest *req, const ApiParams *p,
                                 ApiResponse *resp, ApiErr *e) {
     (void)req;
-    return evaluation_file(api, p, "trajectory.json", "trajectory", "application/json", resp, e);
+    return evaluation_file(api, p, AG_RUN_EVAL_TRAJECTORY, "trajectory", "application/json", resp,
+                           e);
 }

@@ -5,6 +5,7 @@
 #include "daemon.h"
 
 #include "ag_error.h"
+#include "ag_rundir.h"
 #include "ag_log.h"
 
 #include <errno.h>
@@ -100,7 +101,7 @@ int ingest_run(Ingest *in, int64_t exp_id, const char *run_dir, size_t *rows, ch
     if (rows) {
         *rows = 0;
     }
-    if (snprintf(path, sizeof(path), "%s/metrics.jsonl", run_dir) >= (int)sizeof(path)) {
+    if (snprintf(path, sizeof(path), "%s/" AG_RUN_METRICS, run_dir) >= (int)sizeof(path)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "run directory path too long");
     }
     rc = store_run_get(in->store, exp_id, &r, err, err_sz);

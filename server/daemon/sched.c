@@ -6,6 +6,7 @@
 #include "daemon.h"
 
 #include "ag_error.h"
+#include "ag_rundir.h"
 #include "ag_spawn.h"
 #include "ag_fs.h"
 #include "ag_json.h"
@@ -26,10 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
-#define SCHED_SLOTS_MAX  256
-#define SCHED_ARGS_MAX   32
-#define EXIT_INTERRUPTED 3
+#define SCHED_SLOTS_MAX 256
+#define SCHED_ARGS_MAX  32
 
 typedef struct Slot {
     int used;
@@ -200,7 +199,7 @@ static int write_spec(Sched *s, int64_t id, const char *run_dir, char *err, size
         json_decref(o);
         return ag_errorf(err, err_sz, AG_EFORMAT, "stored spec is not JSON");
     }
-    snprintf(path, sizeof(path), "%s/spec.json", run_dir);
+    snprintf(path, sizeof(path), "%s/" AG_RUN_SUBMITTED, run_dir);
     rc = ag_fs_write_atomic(path, text, strlen(text), err, err_sz);
     free(text);
     json_decref(o);
@@ -219,10 +218,10 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
     spec = json_object_get(o, "spec");
     rc = store_run_get(s->store, r->parent_id, &parent, err, err_sz);
     if (rc == 0) {
-        snprintf(ckpt, ckpt_sz, "%s/checkpoints/%s", parent.run_dir,
+        snprintf(ckpt, ckpt_sz, "%s/" AG_RUN_CHECKPOINTS "/%s", parent.run_dir,
                  json_string_value(json_object_get(spec, "checkpoint"))
                      ? json_string_value(json_object_get(spec, "checkpoint"))
-                     : "last.ckpt");
+                     : AG_RUN_CKPT_LAST);
         snprintf(episodes, ep_sz, "%lld",
                  (long long)json_integer_value(json_object_get(spec, "episodes")));
         *det = json_is_true(json_object_get(spec, "deterministic"));
@@ -244,9 +243,9 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
     if (rc) {
         return rc;
     }
-    snprintf(spec_path, sizeof(spec_path), "%s/spec.json", r->run_dir);
-    snprintf(log_path, sizeof(log_path), "%s/worker.log", r->run_dir);
-    snprintf(out_path, sizeof(out_path), "%s/evaluation.json.tmp", r->run_dir);
+    snprintf(spec_path, sizeof(spec_path), "%s/" AG_RUN_SUBMITTED, r->run_dir);
+    snprintf(log_path, sizeof(log_path), "%s/" AG_RUN_WORKER_LOG, r->run_dir);
+    snprintf(out_path, sizeof(out_path), "%s/" AG_RUN_EVALUATION AG_RUN_PARTIAL_SUFFIX, r->run_dir);
     if (evaluate) {
         rc = eval_args(s, r, ckpt, sizeof(ckpt), episodes, sizeof(episodes), &det, &record, err,
                        err_sz);
@@ -264,8 +263,8 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
      * the start and repeated iterations replace the stored ones */
     {
         char ck[PATH_MAX], metrics[PATH_MAX];
-        snprintf(ck, sizeof(ck), "%s/checkpoints/last.ckpt", r->run_dir);
-        snprintf(metrics, sizeof(metrics), "%s/metrics.jsonl", r->run_dir);
+        snprintf(ck, sizeof(ck), "%s/" AG_RUN_CHECKPOINTS "/" AG_RUN_CKPT_LAST, r->run_dir);
+        snprintf(metrics, sizeof(metrics), "%s/" AG_RUN_METRICS, r->run_dir);
         resume = !evaluate && (ag_fs_exists(ck) || ag_fs_exists(metrics));
         if (resume && (rc = store_metrics_set_offset(s->store, r->id, 0, err, err_sz)) != 0) {
             return rc;
@@ -291,28 +290,28 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
     }
     argv[argc++] = s->trainer;
     if (evaluate) {
-        argv[argc++] = "--evaluate";
+        argv[argc++] = AG_TRAIN_EVALUATE;
         argv[argc++] = ckpt;
-        argv[argc++] = "--episodes";
+        argv[argc++] = AG_TRAIN_EPISODES;
         argv[argc++] = episodes;
         if (det) {
-            argv[argc++] = "--deterministic";
+            argv[argc++] = AG_TRAIN_DETERMINISTIC;
         }
         if (record) {
             /* angora-train writes both files whole or not at all (FILE.part, then rename) */
-            snprintf(video, sizeof(video), "%s/evaluation.mp4", r->run_dir);
-            snprintf(traj, sizeof(traj), "%s/trajectory.json", r->run_dir);
-            argv[argc++] = "--record";
+            snprintf(video, sizeof(video), "%s/" AG_RUN_EVAL_VIDEO, r->run_dir);
+            snprintf(traj, sizeof(traj), "%s/" AG_RUN_EVAL_TRAJECTORY, r->run_dir);
+            argv[argc++] = AG_TRAIN_RECORD;
             argv[argc++] = video;
-            argv[argc++] = "--trajectory";
+            argv[argc++] = AG_TRAIN_TRAJECTORY;
             argv[argc++] = traj;
         }
     } else {
         argv[argc++] = spec_path;
-        argv[argc++] = "--run-dir";
+        argv[argc++] = AG_TRAIN_RUN_DIR;
         argv[argc++] = r->run_dir;
         if (resume) {
-            argv[argc++] = "--resume";
+            argv[argc++] = AG_TRAIN_RESUME;
         }
     }
     argv[argc] = NULL;
@@ -389,7 +388,7 @@ static int status_file_succeeded(const char *run_dir) {
     json_t *o;
     const char *st;
     int ok = 0;
-    snprintf(path, sizeof(path), "%s/status.json", run_dir);
+    snprintf(path, sizeof(path), "%s/" AG_RUN_STATUS, run_dir);
     o = ag_json_load_file(path, 1u << 20, msg, sizeof(msg));
     if (!o) {
         return 0;
@@ -457,8 +456,8 @@ static void run_ended(Sched *s, Slot *slot, int status, int known) {
     describe_status(status, known, why, sizeof(why));
     if (evaluate) {
         char tmp[PATH_MAX], fin[PATH_MAX];
-        snprintf(tmp, sizeof(tmp), "%s/evaluation.json.tmp", r.run_dir);
-        snprintf(fin, sizeof(fin), "%s/evaluation.json", r.run_dir);
+        snprintf(tmp, sizeof(tmp), "%s/" AG_RUN_EVALUATION AG_RUN_PARTIAL_SUFFIX, r.run_dir);
+        snprintf(fin, sizeof(fin), "%s/" AG_RUN_EVALUATION, r.run_dir);
         if (code == 0 && rename(tmp, fin) == 0) {
             event(s, id, "succeeded", "evaluation written");
             set_state(s, id, "succeeded", NULL);
