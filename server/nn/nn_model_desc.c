@@ -308,6 +308,9 @@ static json_t *preset_build(const char *name, const NnIoSpec *io) {
         {"wider", {1024, 512}, 2, 0},
         {"wider_lstm", {1024}, 1, 512},
         {"wider_gru", {1024}, 1, 512},
+        /* the hand: sized so that updates keep up with the physics on a few cores */
+        {"hand_ff", {256, 256}, 2, 0},
+        {"hand_lstm", {256}, 1, 256},
     };
     const char *core = NULL;
     if (!ag_model_preset_find(name, &core)) {

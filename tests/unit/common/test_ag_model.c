@@ -21,7 +21,7 @@ START_TEST(test_presets) {
     for (; ag_model_preset_names[n]; n++) {
         ck_assert(ag_model_preset_find(ag_model_preset_names[n], NULL));
     }
-    ck_assert_int_eq(n, 10);
+    ck_assert_int_eq(n, 12);
     ck_assert(ag_model_preset_find("simple", &core));
     ck_assert_ptr_null(core);
     ck_assert(ag_model_preset_find("wider_gru", &core));
@@ -40,6 +40,8 @@ START_TEST(test_recurrence) {
     ck_assert(recurrent_text("\"simple_lstm\""));
     ck_assert(recurrent_text("\"deeper_gru\""));
     ck_assert(recurrent_text("\"pathways\""));
+    ck_assert(recurrent_text("\"hand_lstm\""));
+    ck_assert(!recurrent_text("\"hand_ff\""));
     ck_assert(!recurrent_text("\"simple\""));
     ck_assert(!recurrent_text("\"wider\""));
     /* a name that merely contains "lstm" is no preset */

@@ -228,7 +228,24 @@ START_TEST(test_presets_and_overrides) {
     for (int i = 0; nn_model_preset_names[i]; i++) {
         count++;
     }
-    ck_assert_int_eq(count, 10);
+    ck_assert_int_eq(count, 12);
+    /* the hand presets: a 256-256 feed-forward net, and a 256-unit LSTM after a 256-unit dense
+     * layer (h and c of both networks' cores in the state) */
+    {
+        char herr[256] = "";
+        json_t *ff = json_string("hand_ff"), *rec = json_string("hand_lstm");
+        NnModel *mf = nn_model_create(ff, &io, herr, sizeof herr);
+        ck_assert_msg(mf != NULL, "%s", herr);
+        NnModel *mr = nn_model_create(rec, &io, herr, sizeof herr);
+        ck_assert_msg(mr != NULL, "%s", herr);
+        ck_assert_int_eq(nn_model_state_size(mf), 0);
+        ck_assert_int_eq(nn_model_state_size(mr), 2 * 2 * 256);
+        ck_assert(nn_model_is_recurrent(mr));
+        nn_model_destroy(mf);
+        nn_model_destroy(mr);
+        json_decref(ff);
+        json_decref(rec);
+    }
     /* a preset with a member replaced */
     json_t *d = json_pack("{s:s, s:b}", "preset", "simple_gru", "shared", 1);
     char err[256] = "";
