@@ -1,0 +1,85 @@
+/* Internal to the model graph: the built networks and the parameter table, shared by the builder
+ * and initialisation (nn_model.c) and the passes that run the graph (nn_model_run.c).
+ *
+ * DESIGN:
+ * - A network (NnNet) is: per input it sees, a chain of layers (its pathway); a concatenation of
+ *   the pathway outputs; a trunk chain; an optional LSTM/GRU core; a post chain. Its output
+ *   features feed the heads.
+ * - Separate mode (default): net 0 is the policy network (inputs that are not critic_only), net 1
+ *   the value network (every input), of the same architecture. Shared mode: net 0 is shared by
+ *   both heads; critic-only inputs go through their pathways in net 1 (paths only) and are
+ *   concatenated to net 0's features in front of the value head.
+ * - Activations run in place (NnOp.in_place) when no backward pass needs their input.
+ * - Recurrent state per environment (state_size floats): net 0's core state, then net 1's; an
+ *   LSTM's state is h (H) then c (H), a GRU's is h (H).
+ * - Parameters are referred to by their offset in the parameter block (and the gradient block of
+ *   the same layout). */
+#ifndef NN_MODEL_GRAPH_H
+#define NN_MODEL_GRAPH_H
+
+#include "nn_model.h"
+#include "nn_model_int.h"
+
+#include <stddef.h>
+
+#define NN_TENSOR_NAME 80
+
+typedef enum NnInit { NN_INIT_ZERO = 0, NN_INIT_ONE, NN_INIT_ORTH, NN_INIT_LSTM_BIAS } NnInit;
+
+typedef struct NnTensor {
+    char name[NN_TENSOR_NAME];
+    size_t off, size;
+    NnInit init;
+    int rows, cols, blocks; /* ORTH: `blocks` stacked (rows/blocks, cols) orthogonal blocks */
+    double gain;
+} NnTensor;
+
+typedef struct NnOp {
+    NnLayerDesc d;
+    NnShape in, out;
+    int pad;
+    int act;      /* NnAct for activation layers, -1 otherwise */
+    int in_place; /* output aliases the input (activations, flatten) */
+    size_t w, b;
+} NnOp;
+
+typedef struct NnChain {
+    int n;
+    NnOp op[NN_MAX_LAYERS];
+} NnChain;
+
+typedef struct NnNet {
+    int num_paths;
+    int input[NN_MAX_INPUTS]; /* io input index of each path */
+    NnChain path[NN_MAX_INPUTS];
+    int path_out[NN_MAX_INPUTS];
+    int merged;
+    NnChain trunk;
+    int trunk_out;
+    NnCoreKind core;
+    int core_in, H;
+    size_t w_ih, w_hh, b_ih, b_hh;
+    int state_off, state_size;
+    NnChain post;
+    int feat;
+    int max_width; /* widest activation row, for the gradient buffers */
+    size_t conv_scratch;
+} NnNet;
+
+struct NnModel {
+    NnIoSpec io;
+    NnDesc desc;
+    int num_nets;
+    NnNet net[2];
+    int value_net; /* the network whose features feed the value head (besides net 0 if shared) */
+    int value_in;  /* fan-in of the value head */
+    size_t ph_w, ph_b, logstd, vh_w, vh_b;
+    size_t num_params;
+    float *params, *grads;
+    int num_tensors;
+    NnTensor *tensors;
+    int state_size;
+    double flops;
+};
+
+#endif
