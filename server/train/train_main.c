@@ -14,6 +14,7 @@
 #include "train_run.h"
 
 #include "ag_error.h"
+#include "ag_rundir.h"
 #include "ag_fs.h"
 #include "ag_log.h"
 #include "ag_spec.h"
@@ -34,8 +35,6 @@
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
 #endif
-
-enum { EXIT_DONE = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
 
 #define SPEC_MAX_BYTES     (1 << 20)
 #define LAST_CKPT_PERIOD_S 60.0
@@ -78,46 +77,46 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         int has_next = i + 1 < argc;
-        if (strcmp(s, "--run-dir") == 0 && has_next) {
+        if (strcmp(s, AG_TRAIN_RUN_DIR) == 0 && has_next) {
             a->run_dir = argv[++i];
-        } else if (strcmp(s, "--resume") == 0) {
+        } else if (strcmp(s, AG_TRAIN_RESUME) == 0) {
             a->resume = 1;
-        } else if (strcmp(s, "--quiet") == 0) {
+        } else if (strcmp(s, AG_TRAIN_QUIET) == 0) {
             a->quiet = 1;
-        } else if (strcmp(s, "--list-tasks") == 0) {
+        } else if (strcmp(s, AG_TRAIN_LIST_TASKS) == 0) {
             a->list_tasks = 1;
-        } else if (strcmp(s, "--deterministic") == 0) {
+        } else if (strcmp(s, AG_TRAIN_DETERMINISTIC) == 0) {
             a->deterministic = 1;
-        } else if (strcmp(s, "--evaluate") == 0 && has_next) {
+        } else if (strcmp(s, AG_TRAIN_EVALUATE) == 0 && has_next) {
             a->evaluate = argv[++i];
-        } else if (strcmp(s, "--record") == 0 && has_next) {
+        } else if (strcmp(s, AG_TRAIN_RECORD) == 0 && has_next) {
             a->record = argv[++i];
-        } else if (strcmp(s, "--trajectory") == 0 && has_next) {
+        } else if (strcmp(s, AG_TRAIN_TRAJECTORY) == 0 && has_next) {
             a->trajectory = argv[++i];
-        } else if (strcmp(s, "--record-size") == 0 && has_next) {
+        } else if (strcmp(s, AG_TRAIN_RECORD_SIZE) == 0 && has_next) {
             char err[256];
             if (train_record_parse_size(argv[++i], &a->record_width, &a->record_height, err,
                                         sizeof err)) {
                 fprintf(stderr, "angora-train: %s\n", err);
                 return -1;
             }
-        } else if ((strcmp(s, "--episodes") == 0 || strcmp(s, "--stop-after") == 0 ||
-                    strcmp(s, "--seed") == 0) &&
+        } else if ((strcmp(s, AG_TRAIN_EPISODES) == 0 || strcmp(s, AG_TRAIN_STOP_AFTER) == 0 ||
+                    strcmp(s, AG_TRAIN_SEED) == 0) &&
                    has_next) {
             char *end;
             const char *v = argv[++i];
             long long n = strtoll(v, &end, 10);
-            if (*v == '\0' || *end != '\0' || n < (strcmp(s, "--seed") == 0 ? 0 : 1)) {
+            if (*v == '\0' || *end != '\0' || n < (strcmp(s, AG_TRAIN_SEED) == 0 ? 0 : 1)) {
                 fprintf(stderr, "angora-train: %s needs a positive whole number, got '%s'\n", s, v);
                 return -1;
             }
-            if (strcmp(s, "--episodes") == 0) {
+            if (strcmp(s, AG_TRAIN_EPISODES) == 0) {
                 if (n > 100000) {
                     fprintf(stderr, "angora-train: --episodes at most 100000\n");
                     return -1;
                 }
                 a->episodes = (int)n;
-            } else if (strcmp(s, "--stop-after") == 0) {
+            } else if (strcmp(s, AG_TRAIN_STOP_AFTER) == 0) {
                 a->stop_after = n;
             } else {
                 a->seed = (unsigned long long)n;
@@ -155,12 +154,12 @@ static int list_tasks(void) {
     json_t *cat = env_registry_describe();
     if (!cat) {
         fprintf(stderr, "angora-train: could not describe the task catalogue\n");
-        return EXIT_ERROR;
+        return AG_EXIT_ERROR;
     }
     json_dumpf(cat, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     fputc('\n', stdout);
     json_decref(cat);
-    return EXIT_DONE;
+    return AG_EXIT_DONE;
 }
 
 static int evaluate(const TrainArgs *a) {
@@ -168,10 +167,10 @@ static int evaluate(const TrainArgs *a) {
     AgSpec spec;
     RlTrainer *t = NULL;
     RlEvalResult res;
-    int code = EXIT_USAGE;
+    int code = AG_EXIT_USAGE;
     if (rl_ckpt_read_spec(a->evaluate, &spec, err, sizeof err)) {
         fprintf(stderr, "angora-train: %s\n", err);
-        return EXIT_USAGE;
+        return AG_EXIT_USAGE;
     }
     /* one environment per rank is enough: evaluation builds its own */
     spec.ppo.envs_per_rank = 1;
@@ -196,14 +195,14 @@ static int evaluate(const TrainArgs *a) {
              * bad input; a missing or failing ffmpeg is a runtime error */
             int bad_input = rc == AG_ERANGE ||
                             (rc == AG_EUNSUPPORTED && !env_mj_task_is_mujoco(rl_trainer_task(t)));
-            code = bad_input ? EXIT_USAGE : EXIT_ERROR;
+            code = bad_input ? AG_EXIT_USAGE : AG_EXIT_ERROR;
             goto out;
         }
     }
     if (rl_trainer_evaluate(t, a->episodes, a->deterministic, seed, &res, err, sizeof err)) {
         fprintf(stderr, "angora-train: evaluation failed: %s\n", err);
         json_decref(recording);
-        code = EXIT_ERROR;
+        code = AG_EXIT_ERROR;
         goto out;
     }
     json_t *o = rl_eval_to_json(&res);
@@ -218,7 +217,7 @@ static int evaluate(const TrainArgs *a) {
     json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     fputc('\n', stdout);
     json_decref(o);
-    code = EXIT_DONE;
+    code = AG_EXIT_DONE;
 out:
     rl_trainer_destroy(t);
     ag_spec_free(&spec);
@@ -233,7 +232,7 @@ static char *spec_text_share(const TrainArgs *a, int rank, char *err, size_t err
         char path[TRAIN_PATH_MAX];
         const char *p = a->spec_path;
         if (!p) {
-            train_path(path, sizeof path, a->run_dir, "spec.json");
+            train_path(path, sizeof path, a->run_dir, AG_RUN_SPEC);
             p = path;
         }
         size_t n = 0;
@@ -260,7 +259,7 @@ static int agree_max(int v) {
 
 static int save_ckpt(RlTrainer *t, const char *dir, const char *name, char *err, size_t err_sz) {
     char path[TRAIN_PATH_MAX], rel[128];
-    snprintf(rel, sizeof rel, "checkpoints/%s", name);
+    snprintf(rel, sizeof rel, AG_RUN_CHECKPOINTS "/%s", name);
     if (train_path(path, sizeof path, dir, rel)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "checkpoint path too long");
     }
@@ -297,7 +296,7 @@ static int train_open_spec(TrainRun *r) {
         if (r->rank == 0) {
             fprintf(stderr, "angora-train: spec: %s\n", r->err);
         }
-        return EXIT_USAGE;
+        return AG_EXIT_USAGE;
     }
     AgJsonErr je;
     int rc = ag_spec_parse_text(text, strlen(text), &r->spec, &je);
@@ -308,7 +307,7 @@ static int train_open_spec(TrainRun *r) {
             ag_json_err_format(&je, msg, sizeof msg);
             fprintf(stderr, "angora-train: invalid spec: %s\n", msg);
         }
-        return EXIT_USAGE;
+        return AG_EXIT_USAGE;
     }
     r->spec_ok = 1;
     if (r->spec.ranks != r->nranks && r->rank == 0) {
@@ -326,7 +325,7 @@ static int train_open_rundir(TrainRun *r) {
         fprintf(stderr, "angora-train: %s\n", r->err);
         bad = 1;
     }
-    return agree_max(bad) ? EXIT_USAGE : 0;
+    return agree_max(bad) ? AG_EXIT_USAGE : 0;
 }
 
 static int train_open_trainer(TrainRun *r) {
@@ -336,7 +335,7 @@ static int train_open_trainer(TrainRun *r) {
             fprintf(stderr, "angora-train: %s\n",
                     r->err[0] ? r->err : "could not build the trainer");
         }
-        return EXIT_USAGE;
+        return AG_EXIT_USAGE;
     }
     r->total = rl_trainer_total_iterations(r->t);
     return 0;
@@ -351,19 +350,19 @@ static int train_open_resume(TrainRun *r) {
         return 0;
     }
     if (r->rank == 0) {
-        train_path(path, sizeof path, r->a->run_dir, "checkpoints/last.ckpt");
+        train_path(path, sizeof path, r->a->run_dir, AG_RUN_CHECKPOINTS "/" AG_RUN_CKPT_LAST);
         have = ag_fs_exists(path);
     }
     MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (!have) {
         return 0;
     }
-    train_path(path, sizeof path, r->a->run_dir, "checkpoints/last.ckpt");
+    train_path(path, sizeof path, r->a->run_dir, AG_RUN_CHECKPOINTS "/" AG_RUN_CKPT_LAST);
     if (rl_trainer_load(r->t, path, r->err, sizeof r->err)) {
         if (r->rank == 0) {
             fprintf(stderr, "angora-train: cannot resume: %s\n", r->err);
         }
-        return EXIT_USAGE;
+        return AG_EXIT_USAGE;
     }
     r->resumed = 1;
     return 0;
@@ -379,7 +378,7 @@ static int train_open_outputs(TrainRun *r) {
     const char *dir = r->a->run_dir;
     int bad = 0;
     if (r->rank == 0) {
-        train_path(path, sizeof path, dir, "metrics.jsonl");
+        train_path(path, sizeof path, dir, AG_RUN_METRICS);
         bad = train_metrics_truncate(path, rl_trainer_iteration(r->t), &r->wall_offset, err,
                                      err_sz) != 0;
         if (!bad) {
@@ -393,11 +392,11 @@ static int train_open_outputs(TrainRun *r) {
             json_t *sj = ag_spec_to_json(&r->spec);
             char *s = sj ? json_dumps(sj, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
             json_decref(sj);
-            train_path(path, sizeof path, dir, "spec.json");
+            train_path(path, sizeof path, dir, AG_RUN_SPEC);
             bad = !s || ag_fs_write_atomic(path, s, strlen(s), err, err_sz) != 0;
             free(s);
         }
-        train_path(path, sizeof path, dir, "train.log");
+        train_path(path, sizeof path, dir, AG_RUN_TRAIN_LOG);
         r->log = bad ? NULL : fopen(path, "a");
         if (!bad && !r->log) {
             bad = 1;
@@ -408,7 +407,7 @@ static int train_open_outputs(TrainRun *r) {
         }
     }
     if (agree_max(bad)) {
-        return EXIT_ERROR;
+        return AG_EXIT_ERROR;
     }
     if (r->rank == 0) {
         setvbuf(r->log, NULL, _IOLBF, 0);
@@ -492,7 +491,7 @@ static void train_metrics_append(TrainRun *r, const RlIterStats *st, double wall
         json_decref(m);
         ag_log_error("cannot write metrics.jsonl");
         fprintf(stderr, "angora-train: cannot write metrics.jsonl\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_ERROR);
+        MPI_Abort(MPI_COMM_WORLD, AG_EXIT_ERROR);
     }
     json_decref(m);
 }
@@ -515,7 +514,7 @@ static void train_print_progress(const TrainRun *r, const RlIterStats *st, doubl
  * or --stop-after, and at least every LAST_CKPT_PERIOD_S so a crash loses little. */
 
 static int train_checkpoint_best(TrainRun *r) {
-    if (save_ckpt(r->t, r->a->run_dir, "best.ckpt", r->err, sizeof r->err)) {
+    if (save_ckpt(r->t, r->a->run_dir, AG_RUN_CKPT_BEST, r->err, sizeof r->err)) {
         ag_log_error("best checkpoint: %s", r->err);
         return -1;
     }
@@ -528,7 +527,7 @@ static int train_periodic_due(const AgSpec *spec, int64_t it) {
 
 static int train_checkpoint_periodic(TrainRun *r, int64_t it) {
     char name[64];
-    snprintf(name, sizeof name, "iter-%lld.ckpt", (long long)it);
+    snprintf(name, sizeof name, AG_RUN_CKPT_ITER_FMT, (long long)it);
     if (save_ckpt(r->t, r->a->run_dir, name, r->err, sizeof r->err)) {
         ag_log_error("checkpoint: %s", r->err);
         return -1;
@@ -541,7 +540,7 @@ static int train_checkpoint_last(TrainRun *r, int must, double now, TrainClock *
     if (!must && now - c->last_ckpt < LAST_CKPT_PERIOD_S) {
         return 0;
     }
-    if (save_ckpt(r->t, r->a->run_dir, "last.ckpt", r->err, sizeof r->err)) {
+    if (save_ckpt(r->t, r->a->run_dir, AG_RUN_CKPT_LAST, r->err, sizeof r->err)) {
         ag_log_error("checkpoint: %s", r->err);
         fprintf(stderr, "angora-train: checkpoint: %s\n", r->err);
         return -1;
@@ -565,11 +564,11 @@ static int train_finish(TrainRun *r, int interrupted, int stopped) {
     if (interrupted) {
         ag_log_info("interrupted at iteration %lld; checkpoints/last.ckpt written",
                     (long long)rl_trainer_iteration(r->t));
-        code = EXIT_INTERRUPTED;
+        code = AG_EXIT_INTERRUPTED;
     } else {
         ag_log_info("%s at iteration %lld", stopped ? "stopped" : "done",
                     (long long)rl_trainer_iteration(r->t));
-        code = EXIT_DONE;
+        code = AG_EXIT_DONE;
     }
     if (r->rank == 0) {
         train_status_write(
@@ -591,7 +590,7 @@ static int train_loop(TrainRun *r) {
         if (rl_trainer_iterate(r->t, &st, r->err, sizeof r->err)) {
             ag_log_error("iteration failed: %s", r->err);
             fprintf(stderr, "angora-train: iteration failed: %s\n", r->err);
-            return EXIT_ERROR;
+            return AG_EXIT_ERROR;
         }
         double iter_s = ag_time_now() - t0;
         int64_t it = st.iteration;
@@ -605,7 +604,7 @@ static int train_loop(TrainRun *r) {
         if (train_eval_due(&r->spec, it, last)) {
             int improved = train_evaluate(r, &ev, &evaluated, &eval_ret);
             if (improved && train_checkpoint_best(r)) {
-                return EXIT_ERROR;
+                return AG_EXIT_ERROR;
             }
         }
 
@@ -619,13 +618,13 @@ static int train_loop(TrainRun *r) {
         /* checkpoints; a signal on any rank stops them all after this iteration */
         int periodic = train_periodic_due(&r->spec, it);
         if (periodic && train_checkpoint_periodic(r, it)) {
-            return EXIT_ERROR;
+            return AG_EXIT_ERROR;
         }
         interrupted = agree_max(g_stop ? 1 : 0);
         stopped = r->a->stop_after > 0 && it >= r->a->stop_after;
         double now = ag_time_now();
         if (train_checkpoint_last(r, last || interrupted || stopped || periodic, now, &c)) {
-            return EXIT_ERROR;
+            return AG_EXIT_ERROR;
         }
         train_status_when_due(r, it, now, &c);
         if (interrupted || stopped) {
@@ -637,7 +636,7 @@ static int train_loop(TrainRun *r) {
 
 /* what any run leaves: a failed run says so in status.json (rank 0), files are closed */
 static void train_close(TrainRun *r, int code) {
-    if (r->rank == 0 && code == EXIT_ERROR && r->t && r->a->run_dir) {
+    if (r->rank == 0 && code == AG_EXIT_ERROR && r->t && r->a->run_dir) {
         train_status_write(r->a->run_dir, "failed", rl_trainer_iteration(r->t),
                            rl_trainer_total_iterations(r->t), r->nranks, r->err, r->err,
                            sizeof r->err);
@@ -683,7 +682,7 @@ int main(int argc, char **argv) {
             usage(stderr);
         }
         MPI_Finalize();
-        return EXIT_USAGE;
+        return AG_EXIT_USAGE;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -700,9 +699,9 @@ int main(int argc, char **argv) {
         ag_log_set_level(AG_LOG_WARN);
     }
     if (a.list_tasks) {
-        code = rank == 0 ? list_tasks() : EXIT_DONE;
+        code = rank == 0 ? list_tasks() : AG_EXIT_DONE;
     } else if (a.evaluate) {
-        code = rank == 0 ? evaluate(&a) : EXIT_DONE;
+        code = rank == 0 ? evaluate(&a) : AG_EXIT_DONE;
     } else {
         code = train(&a, rank, nranks);
     }

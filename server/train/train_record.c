@@ -5,6 +5,7 @@
 #include "train_record.h"
 
 #include "ag_error.h"
+#include "ag_rundir.h"
 #include "ag_fs.h"
 #include "mj_record.h"
 
@@ -223,7 +224,7 @@ int train_record_episode(RlTrainer *t, const TrainRecordOpts *o, int determinist
                              "record (--trajectory saves its observations)",
                              task->cls->name);
         }
-        if (snprintf(part, sizeof part, "%s.part", o->video) >= (int)sizeof part) {
+        if (snprintf(part, sizeof part, "%s" AG_RUN_PARTIAL_SUFFIX, o->video) >= (int)sizeof part) {
             return ag_errorf(err, err_sz, AG_ETOOBIG, "--record: path too long");
         }
         rc = env_mj_recorder_create(task, w, h, &rec.renderer, err, err_sz);

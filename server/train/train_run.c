@@ -3,6 +3,7 @@
 
 #include "ag_buf.h"
 #include "ag_error.h"
+#include "ag_rundir.h"
 #include "ag_fs.h"
 #include "ag_time.h"
 
@@ -28,7 +29,7 @@ int train_rundir_prepare(const char *dir, int resume, char *err, size_t err_sz) 
     if (rc) {
         return rc;
     }
-    if (train_path(path, sizeof path, dir, "checkpoints")) {
+    if (train_path(path, sizeof path, dir, AG_RUN_CHECKPOINTS)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "run directory path too long");
     }
     rc = ag_fs_mkdir_p(path, 0755, err, err_sz);
@@ -39,7 +40,7 @@ int train_rundir_prepare(const char *dir, int resume, char *err, size_t err_sz) 
         return ag_errorf(err, err_sz, AG_EIO, "run directory %s is not writable: %s", dir,
                          strerror(errno));
     }
-    train_path(path, sizeof path, dir, "metrics.jsonl");
+    train_path(path, sizeof path, dir, AG_RUN_METRICS);
     struct stat sb;
     if (!resume && stat(path, &sb) == 0 && sb.st_size > 0) {
         return ag_errorf(err, err_sz, AG_EEXISTS,
@@ -198,7 +199,7 @@ int train_status_write(const char *dir, const char *state, int64_t iteration, in
     if (!started[0]) {
         ag_time_iso8601(ag_time_wall(), started, (int)sizeof started);
     }
-    if (train_path(path, sizeof path, dir, "status.json")) {
+    if (train_path(path, sizeof path, dir, AG_RUN_STATUS)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "run directory path too long");
     }
     json_t *o = json_object();
