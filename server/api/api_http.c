@@ -29,6 +29,69 @@ typedef struct ReqState {
     int too_big;
 } ReqState;
 
+/* per connection: whether decoding the current request's path or query made a NUL byte */
+typedef struct ConnState {
+    int saw_nul;
+} ConnState;
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    (void)cls;
+    (void)c;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(ConnState));
+    } else {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static ConnState *conn_state(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static int hex_value(char ch) {
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+/* percent-decoding of the path and every query key and value, in place. A decoded NUL would cut
+ * the C string short and route the request by its prefix ("/experiments/1%00" as 1), so the
+ * connection is marked and the request refused with 400. Malformed escapes stay as they are. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+    char *out = s;
+    (void)cls;
+    for (const char *in = s; *in; in++) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = hex_value(in[1])) >= 0 && (lo = hex_value(in[2])) >= 0) {
+            char byte = (char)(hi * 16 + lo);
+            if (byte == '\0') {
+                ConnState *cs = conn_state(c);
+                if (cs) {
+                    cs->saw_nul = 1;
+                }
+                byte = '?';
+            }
+            *out++ = byte;
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
+
 static const char *query_arg(void *ctx, const char *name) {
     return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
 }
@@ -132,6 +195,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (rs->too_big) {
         return send_problem(api, c, 413, AG_ETOOBIG, "request bodies are limited to 1 MiB");
     }
+    ConnState *cs = conn_state(c);
+    if (cs && cs->saw_nul) {
+        return send_problem(api, c, 400, AG_EINVAL,
+                            "a NUL byte (%00) in the path or a query parameter");
+    }
     memset(&req, 0, sizeof(req));
     req.method = method;
     req.path = url;
@@ -159,6 +227,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(rs);
     }
     *con_cls = NULL;
+    /* the next request on this connection starts clean */
+    ConnState *cs = conn_state(c);
+    if (cs) {
+        cs->saw_nul = 0;
+    }
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -212,6 +285,8 @@ int api_listen(Api *api, char *err, size_t err_sz) {
                                  sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+                                 MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
                                  /* one thread needs no pool */
                                  cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
                                  (unsigned)cfg->threads, MHD_OPTION_END);

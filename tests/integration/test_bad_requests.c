@@ -139,6 +139,12 @@ static const BadCase cases[] = {
     {"GET", "/api/v1/experiments/1/checkpoints/spec.json", AUTH_OWN, NULL, NULL, 400, "AG_EINVAL",
      "name"},
     {"DELETE", "/api/v1/tokens/999999", AUTH_OWN, NULL, NULL, 404, "AG_ENOTFOUND", ""},
+    /* a NUL byte anywhere in the decoded path or query is refused, never routed by its prefix */
+    {"GET", "/api/v1/experiments/1%00", AUTH_OWN, NULL, NULL, 400, "AG_EINVAL", ""},
+    {"GET", "/api/v1/experiments/1/log?file=worker%00", AUTH_OWN, NULL, NULL, 400, "AG_EINVAL", ""},
+    {"GET", "/index.html%00.js", AUTH_NONE, NULL, NULL, 400, "AG_EINVAL", ""},
+    {"GET", "/api/v1/experiments?q=a%00b", AUTH_OWN, NULL, NULL, 400, "AG_EINVAL", ""},
+    {"DELETE", "/api/v1/experiments/1%00", AUTH_OWN, NULL, NULL, 400, "AG_EINVAL", ""},
     {"GET", "/api/v1/nonexistent", AUTH_OWN, NULL, NULL, 404, "AG_ENOTFOUND", ""},
     {"PATCH", "/api/v1/experiments", AUTH_OWN, NULL, NULL, 405, "AG_EUNSUPPORTED", ""},
     {"POST", "/api/v1/health", AUTH_OWN, NULL, NULL, 405, "AG_EUNSUPPORTED", ""},
