@@ -177,12 +177,36 @@ typedef struct Daemon {
     int adopted, requeued;
 } Daemon;
 
-/* data directory: created if missing, runs/ below it, locked against a second daemon */
+/* the data directory and runs/ are the owner's alone, even when they existed with wider modes */
+static int tighten_dir(const char *dir, char *err, size_t err_sz) {
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        return ag_errorf(err, err_sz, AG_EIO, "cannot stat %s: %s", dir, strerror(errno));
+    }
+    if ((st.st_mode & 077) && chmod(dir, st.st_mode & 0700) != 0) {
+        return ag_errorf(err, err_sz, AG_EIO,
+                         "%s is open to other users (mode %03o) and cannot be made private: %s",
+                         dir, (unsigned)(st.st_mode & 0777), strerror(errno));
+    }
+    if (st.st_mode & 077) {
+        ag_log_warn("%s was mode %03o; now 0700 (specs, metrics and checkpoints are private)", dir,
+                    (unsigned)(st.st_mode & 0777));
+    }
+    return 0;
+}
+
+/* data directory: created if missing, runs/ below it, both private, locked against a second
+ * daemon */
 static int daemon_open_data_dir(Daemon *d, char *err, size_t err_sz) {
+    int rc;
     snprintf(d->runs, sizeof(d->runs), "%s/runs", d->cfg.data_dir);
     if (ag_fs_mkdir_p(d->cfg.data_dir, 0700, err, err_sz) != 0 ||
-        ag_fs_mkdir_p(d->runs, 0755, err, err_sz) != 0) {
+        ag_fs_mkdir_p(d->runs, 0700, err, err_sz) != 0) {
         return AG_EIO;
+    }
+    if ((rc = tighten_dir(d->cfg.data_dir, err, err_sz)) != 0 ||
+        (rc = tighten_dir(d->runs, err, err_sz)) != 0) {
+        return rc;
     }
     return lock_data_dir(d->cfg.data_dir, &d->lock_fd, err, err_sz);
 }
@@ -387,6 +411,9 @@ int main(int argc, char **argv) {
     }
     ag_log_set_level((AgLogLevel)ag_log_level_parse(d.cfg.log_level));
     ag_log_set_tag("angorad");
+    /* every file angorad and its trainers create (database, WAL, run directories, checkpoints,
+     * logs) is readable by its owner only */
+    umask(077);
 
     if (daemon_open_data_dir(&d, err, sizeof(err)) != 0 ||
         daemon_open_store(&d, err, sizeof(err)) != 0 ||

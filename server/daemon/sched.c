@@ -239,7 +239,7 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
     char ckpt[PATH_MAX], episodes[32], video[PATH_MAX], traj[PATH_MAX];
     const char *argv[SCHED_ARGS_MAX];
     int argc = 0, det = 0, record = 0, rc, resume, evaluate = !strcmp(r->kind, "evaluate");
-    rc = ag_fs_mkdir_p(r->run_dir, 0755, err, err_sz);
+    rc = ag_fs_mkdir_p(r->run_dir, 0700, err, err_sz);
     if (rc) {
         return rc;
     }
@@ -316,8 +316,8 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
     }
     argv[argc] = NULL;
     /* stdout is the log, or the evaluation's result; stderr the log */
-    int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int outfd = evaluate ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : logfd;
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int outfd = evaluate ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : logfd;
     if (logfd < 0 || outfd < 0) {
         rc = ag_errorf(err, err_sz, AG_EIO, "cannot open %s: %s", logfd < 0 ? log_path : out_path,
                        strerror(errno));

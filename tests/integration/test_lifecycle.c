@@ -238,7 +238,42 @@ START_TEST(test_lifecycle) {
 }
 END_TEST
 
+static void assert_mode(const Daemon *d, const char *name, unsigned mode) {
+    struct stat sb;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", d->dir, name);
+    ck_assert_msg(stat(path, &sb) == 0, "%s missing", path);
+    ck_assert_msg((sb.st_mode & 0777) == mode, "%s is %03o, not %03o", name,
+                  (unsigned)(sb.st_mode & 0777), mode);
+}
+
+/* the data directory, the database and every run file are the owner's alone, even when the data
+ * directory existed with wider modes */
+START_TEST(test_private_files) {
+    Daemon d;
+    char path[512];
+    itest_daemon_init(&d);
+    ck_assert_int_eq(chmod(d.dir, 0755), 0);
+    snprintf(path, sizeof(path), "%s/runs", d.dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    ck_assert_int_eq(chmod(path, 0755), 0);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    assert_mode(&d, ".", 0700);
+    assert_mode(&d, "runs", 0700);
+    assert_mode(&d, "angorad.db", 0600);
+    assert_mode(&d, "token", 0600);
+    long long id = itest_submit(&d, "{\"task\":\"CartPole\",\"notes\":\"fake:iters=3\"}", 0);
+    json_decref(itest_wait_state(&d, id, "succeeded", 30));
+    const char *files[] = {"", "/submitted.json", "/worker.log", "/metrics.jsonl"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof(path), "runs/%lld%s", id, files[i]);
+        assert_mode(&d, path, i == 0 ? 0700 : 0600);
+    }
+    itest_daemon_finish(&d);
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {test_lifecycle};
+    const TTest *tests[] = {test_lifecycle, test_private_files};
     return itest_run_tests("integration_lifecycle", 200, tests, ITEST_COUNT(tests));
 }
