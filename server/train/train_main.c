@@ -267,248 +267,405 @@ static int save_ckpt(RlTrainer *t, const char *dir, const char *name, char *err,
     return rl_trainer_save(t, path, err, err_sz);
 }
 
-static int train(const TrainArgs *a, int rank, int nranks) {
-    char err[1024] = "", path[TRAIN_PATH_MAX];
+/* one training run: what the steps of train() share */
+typedef struct TrainRun {
+    const TrainArgs *a;
+    int rank, nranks;
     AgSpec spec;
-    int spec_ok = 0, code = EXIT_USAGE, bad;
-    RlTrainer *t = NULL;
-    FILE *metrics = NULL, *log = NULL;
-    memset(&spec, 0, sizeof spec);
+    int spec_ok;
+    RlTrainer *t;
+    FILE *metrics, *log; /* rank 0 only */
+    int resumed;
+    double wall_offset; /* wall_s of the last metrics line kept on resume */
+    int64_t total;      /* the budget in iterations */
+    char err[1024];     /* the last error; a failed run's status message */
+} TrainRun;
 
-    /* spec */
-    char *text = spec_text_share(a, rank, err, sizeof err);
+/* when the loop's timed jobs last ran (seconds of ag_time_now) */
+typedef struct TrainClock {
+    double start, last_ckpt, last_status;
+} TrainClock;
+
+/* The open steps return 0, or the exit status to stop with. Every rank takes every step and
+ * every rank fails at the same one (the outcome is agreed, or the same input fails alike). */
+
+/* rank 0 reads the spec, every rank parses the same text; the communicator's size wins over
+ * the rank count the spec asks for */
+static int train_open_spec(TrainRun *r) {
+    char *text = spec_text_share(r->a, r->rank, r->err, sizeof r->err);
     if (!text) {
-        if (rank == 0) {
-            fprintf(stderr, "angora-train: spec: %s\n", err);
+        if (r->rank == 0) {
+            fprintf(stderr, "angora-train: spec: %s\n", r->err);
         }
         return EXIT_USAGE;
     }
     AgJsonErr je;
-    int rc = ag_spec_parse_text(text, strlen(text), &spec, &je);
+    int rc = ag_spec_parse_text(text, strlen(text), &r->spec, &je);
     free(text);
     if (rc) {
-        if (rank == 0) {
+        if (r->rank == 0) {
             char msg[600];
             ag_json_err_format(&je, msg, sizeof msg);
             fprintf(stderr, "angora-train: invalid spec: %s\n", msg);
         }
         return EXIT_USAGE;
     }
-    spec_ok = 1;
-    if (spec.ranks != nranks && rank == 0) {
-        fprintf(stderr, "angora-train: spec asks for %d ranks, running with %d\n", spec.ranks,
-                nranks);
+    r->spec_ok = 1;
+    if (r->spec.ranks != r->nranks && r->rank == 0) {
+        fprintf(stderr, "angora-train: spec asks for %d ranks, running with %d\n", r->spec.ranks,
+                r->nranks);
     }
-    spec.ranks = nranks;
+    r->spec.ranks = r->nranks;
+    return 0;
+}
 
-    /* run directory (rank 0 writes everything) */
-    bad = 0;
-    if (rank == 0 && train_rundir_prepare(a->run_dir, a->resume, err, sizeof err)) {
-        fprintf(stderr, "angora-train: %s\n", err);
+/* the run directory, made and checked by rank 0 (which writes everything) */
+static int train_open_rundir(TrainRun *r) {
+    int bad = 0;
+    if (r->rank == 0 && train_rundir_prepare(r->a->run_dir, r->a->resume, r->err, sizeof r->err)) {
+        fprintf(stderr, "angora-train: %s\n", r->err);
         bad = 1;
     }
-    if (agree_max(bad)) {
-        goto out;
-    }
+    return agree_max(bad) ? EXIT_USAGE : 0;
+}
 
-    /* trainer */
-    rc = rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err);
+static int train_open_trainer(TrainRun *r) {
+    int rc = rl_trainer_create(&r->t, &r->spec, MPI_COMM_WORLD, r->err, sizeof r->err);
     if (agree_max(rc != 0)) {
-        if (rank == 0) {
-            fprintf(stderr, "angora-train: %s\n", err[0] ? err : "could not build the trainer");
+        if (r->rank == 0) {
+            fprintf(stderr, "angora-train: %s\n",
+                    r->err[0] ? r->err : "could not build the trainer");
         }
-        goto out;
+        return EXIT_USAGE;
     }
-    double wall_offset = 0.0;
-    int resumed = 0;
-    if (a->resume) {
-        int have = 0;
-        if (rank == 0) {
-            train_path(path, sizeof path, a->run_dir, "checkpoints/last.ckpt");
-            have = ag_fs_exists(path);
-        }
-        MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD);
-        if (have) {
-            train_path(path, sizeof path, a->run_dir, "checkpoints/last.ckpt");
-            if (rl_trainer_load(t, path, err, sizeof err)) {
-                if (rank == 0) {
-                    fprintf(stderr, "angora-train: cannot resume: %s\n", err);
-                }
-                goto out;
-            }
-            resumed = 1;
-        }
+    r->total = rl_trainer_total_iterations(r->t);
+    return 0;
+}
+
+/* --resume continues from checkpoints/last.ckpt when rank 0 finds one; without one (stopped
+ * before the first checkpoint) the run starts from the beginning */
+static int train_open_resume(TrainRun *r) {
+    char path[TRAIN_PATH_MAX];
+    int have = 0;
+    if (!r->a->resume) {
+        return 0;
     }
-    if (rank == 0) {
-        /* everything checked: now the run directory may change */
-        train_path(path, sizeof path, a->run_dir, "metrics.jsonl");
-        bad = train_metrics_truncate(path, rl_trainer_iteration(t), &wall_offset, err,
-                                     sizeof err) != 0;
+    if (r->rank == 0) {
+        train_path(path, sizeof path, r->a->run_dir, "checkpoints/last.ckpt");
+        have = ag_fs_exists(path);
+    }
+    MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!have) {
+        return 0;
+    }
+    train_path(path, sizeof path, r->a->run_dir, "checkpoints/last.ckpt");
+    if (rl_trainer_load(r->t, path, r->err, sizeof r->err)) {
+        if (r->rank == 0) {
+            fprintf(stderr, "angora-train: cannot resume: %s\n", r->err);
+        }
+        return EXIT_USAGE;
+    }
+    r->resumed = 1;
+    return 0;
+}
+
+/* rank 0 opens what the loop writes: metrics.jsonl cut back to the iteration the run goes on
+ * from, the resolved spec.json and train.log. Only now, with everything checked, may the run
+ * directory change. */
+static int train_open_outputs(TrainRun *r) {
+    char path[TRAIN_PATH_MAX];
+    char *err = r->err;
+    const size_t err_sz = sizeof r->err;
+    const char *dir = r->a->run_dir;
+    int bad = 0;
+    if (r->rank == 0) {
+        train_path(path, sizeof path, dir, "metrics.jsonl");
+        bad = train_metrics_truncate(path, rl_trainer_iteration(r->t), &r->wall_offset, err,
+                                     err_sz) != 0;
         if (!bad) {
-            metrics = fopen(path, "a");
-            bad = metrics == NULL;
+            r->metrics = fopen(path, "a");
+            bad = r->metrics == NULL;
             if (bad) {
-                ag_errorf(err, sizeof err, AG_EIO, "cannot open %s", path);
+                ag_errorf(err, err_sz, AG_EIO, "cannot open %s", path);
             }
         }
         if (!bad) {
-            json_t *sj = ag_spec_to_json(&spec);
+            json_t *sj = ag_spec_to_json(&r->spec);
             char *s = sj ? json_dumps(sj, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
             json_decref(sj);
-            train_path(path, sizeof path, a->run_dir, "spec.json");
-            bad = !s || ag_fs_write_atomic(path, s, strlen(s), err, sizeof err) != 0;
+            train_path(path, sizeof path, dir, "spec.json");
+            bad = !s || ag_fs_write_atomic(path, s, strlen(s), err, err_sz) != 0;
             free(s);
         }
-        train_path(path, sizeof path, a->run_dir, "train.log");
-        log = bad ? NULL : fopen(path, "a");
-        if (!bad && !log) {
+        train_path(path, sizeof path, dir, "train.log");
+        r->log = bad ? NULL : fopen(path, "a");
+        if (!bad && !r->log) {
             bad = 1;
-            ag_errorf(err, sizeof err, AG_EIO, "cannot open %s", path);
+            ag_errorf(err, err_sz, AG_EIO, "cannot open %s", path);
         }
         if (bad) {
             fprintf(stderr, "angora-train: run directory: %s\n", err);
         }
     }
     if (agree_max(bad)) {
-        code = EXIT_ERROR;
-        goto out;
+        return EXIT_ERROR;
     }
-    if (rank == 0) {
-        setvbuf(log, NULL, _IOLBF, 0);
-        ag_log_set_stream(log);
+    if (r->rank == 0) {
+        setvbuf(r->log, NULL, _IOLBF, 0);
+        ag_log_set_stream(r->log);
     }
-    int64_t total = rl_trainer_total_iterations(t);
-    ag_log_info("angora-train %s: task %s, %d ranks x %d envs x %d steps, %lld iterations%s",
-                spec.name, spec.task, nranks, spec.ppo.envs_per_rank, spec.ppo.horizon,
-                (long long)total, resumed ? ", resumed" : "");
-    if (resumed) {
-        ag_log_info("resumed at iteration %lld", (long long)rl_trainer_iteration(t));
-    }
-    if (rank == 0) {
-        train_status_write(a->run_dir, "running", rl_trainer_iteration(t), total, nranks, NULL, err,
-                           sizeof err);
-    }
+    return 0;
+}
 
-    /* the loop */
-    double t_start = ag_time_now(), last_ckpt = t_start, last_status = t_start;
+typedef int (*TrainOpenStep)(TrainRun *r);
+
+/* the open steps in their order: each needs what the ones before it made */
+static const TrainOpenStep train_open_steps[] = {
+    train_open_spec, train_open_rundir, train_open_trainer, train_open_resume, train_open_outputs,
+};
+
+static int train_open(TrainRun *r) {
+    int code = 0;
+    for (size_t i = 0; i < sizeof train_open_steps / sizeof train_open_steps[0] && !code; i++) {
+        code = train_open_steps[i](r);
+    }
+    return code;
+}
+
+/* the first lines of train.log and the status "running" */
+static void train_announce(TrainRun *r) {
+    const AgSpec *spec = &r->spec;
+    ag_log_info("angora-train %s: task %s, %d ranks x %d envs x %d steps, %lld iterations%s",
+                spec->name, spec->task, r->nranks, spec->ppo.envs_per_rank, spec->ppo.horizon,
+                (long long)r->total, r->resumed ? ", resumed" : "");
+    if (r->resumed) {
+        ag_log_info("resumed at iteration %lld", (long long)rl_trainer_iteration(r->t));
+    }
+    if (r->rank == 0) {
+        train_status_write(r->a->run_dir, "running", rl_trainer_iteration(r->t), r->total,
+                           r->nranks, NULL, r->err, sizeof r->err);
+    }
+}
+
+/* The loop's steps after each iteration `it`; the last iteration of the budget is `last`. */
+
+static int train_eval_due(const AgSpec *spec, int64_t it, int last) {
+    return spec->eval.every > 0 && (it % spec->eval.every == 0 || last);
+}
+
+/* the deterministic evaluation on separate environments, on rank 0 (a failure is only
+ * warned about); every rank learns its return and whether it beats the best so far, which
+ * then becomes the trainer's best. *evaluated and *ev are set on rank 0 only. */
+static int train_evaluate(TrainRun *r, RlEvalResult *ev, int *evaluated, double *eval_ret) {
+    const AgSpec *spec = &r->spec;
+    int improved = 0;
+    if (r->rank == 0) {
+        if (rl_trainer_evaluate(r->t, spec->eval.episodes, spec->eval.deterministic,
+                                spec->seed ^ EVAL_SEED_MIX, ev, r->err, sizeof r->err) == 0) {
+            *evaluated = 1;
+            *eval_ret = ev->mean;
+            double best = rl_trainer_best_eval(r->t);
+            improved = isnan(best) || ev->mean > best;
+        } else {
+            ag_log_warn("evaluation failed: %s", r->err);
+        }
+    }
+    double buf[2] = {*eval_ret, (double)improved};
+    MPI_Bcast(buf, 2, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    *eval_ret = buf[0];
+    improved = buf[1] != 0.0;
+    if (improved) {
+        rl_trainer_set_best_eval(r->t, *eval_ret);
+    }
+    return improved;
+}
+
+/* one line of metrics.jsonl, flushed (rank 0); a run that cannot record what it learns stops
+ * every rank at once */
+static void train_metrics_append(TrainRun *r, const RlIterStats *st, double wall, double iter_s,
+                                 const RlEvalResult *ev) {
+    json_t *m = train_metrics_json(st, wall, iter_s, ev);
+    if (!m || json_dumpf(m, r->metrics, JSON_COMPACT) != 0 || fputc('\n', r->metrics) == EOF ||
+        fflush(r->metrics) != 0) {
+        json_decref(m);
+        ag_log_error("cannot write metrics.jsonl");
+        fprintf(stderr, "angora-train: cannot write metrics.jsonl\n");
+        MPI_Abort(MPI_COMM_WORLD, EXIT_ERROR);
+    }
+    json_decref(m);
+}
+
+/* the progress line on stdout (rank 0, unless --quiet) */
+static void train_print_progress(const TrainRun *r, const RlIterStats *st, double iter_s,
+                                 double eval_ret) {
+    if (r->a->quiet) {
+        return;
+    }
+    printf("iteration %lld/%lld  steps %lld  return %.2f  eval %.2f  sps %.0f\n",
+           (long long)st->iteration, (long long)r->total, (long long)st->env_steps, st->return_mean,
+           eval_ret, iter_s > 0 ? st->env_steps_iter / iter_s : 0.0);
+    fflush(stdout);
+}
+
+/* Checkpoints (collective; rank 0 writes): best.ckpt when an evaluation beats the best,
+ * iter-N.ckpt every checkpoint_every iterations and kept, last.ckpt (what --resume continues
+ * from) whenever one of those periodic ones is written, after the last iteration, on a signal
+ * or --stop-after, and at least every LAST_CKPT_PERIOD_S so a crash loses little. */
+
+static int train_checkpoint_best(TrainRun *r) {
+    if (save_ckpt(r->t, r->a->run_dir, "best.ckpt", r->err, sizeof r->err)) {
+        ag_log_error("best checkpoint: %s", r->err);
+        return -1;
+    }
+    return 0;
+}
+
+static int train_periodic_due(const AgSpec *spec, int64_t it) {
+    return spec->checkpoint_every > 0 && it % spec->checkpoint_every == 0;
+}
+
+static int train_checkpoint_periodic(TrainRun *r, int64_t it) {
+    char name[64];
+    snprintf(name, sizeof name, "iter-%lld.ckpt", (long long)it);
+    if (save_ckpt(r->t, r->a->run_dir, name, r->err, sizeof r->err)) {
+        ag_log_error("checkpoint: %s", r->err);
+        return -1;
+    }
+    return 0;
+}
+
+/* last.ckpt when `must` (see above) or when LAST_CKPT_PERIOD_S have passed since the last */
+static int train_checkpoint_last(TrainRun *r, int must, double now, TrainClock *c) {
+    if (!must && now - c->last_ckpt < LAST_CKPT_PERIOD_S) {
+        return 0;
+    }
+    if (save_ckpt(r->t, r->a->run_dir, "last.ckpt", r->err, sizeof r->err)) {
+        ag_log_error("checkpoint: %s", r->err);
+        fprintf(stderr, "angora-train: checkpoint: %s\n", r->err);
+        return -1;
+    }
+    c->last_ckpt = now;
+    return 0;
+}
+
+/* status.json "running" every STATUS_PERIOD_S (rank 0) */
+static void train_status_when_due(TrainRun *r, int64_t it, double now, TrainClock *c) {
+    if (r->rank == 0 && now - c->last_status >= STATUS_PERIOD_S) {
+        train_status_write(r->a->run_dir, "running", it, r->total, r->nranks, NULL, r->err,
+                           sizeof r->err);
+        c->last_status = now;
+    }
+}
+
+/* how the run ended, in train.log and status.json, and its exit status */
+static int train_finish(TrainRun *r, int interrupted, int stopped) {
+    int code;
+    if (interrupted) {
+        ag_log_info("interrupted at iteration %lld; checkpoints/last.ckpt written",
+                    (long long)rl_trainer_iteration(r->t));
+        code = EXIT_INTERRUPTED;
+    } else {
+        ag_log_info("%s at iteration %lld", stopped ? "stopped" : "done",
+                    (long long)rl_trainer_iteration(r->t));
+        code = EXIT_DONE;
+    }
+    if (r->rank == 0) {
+        train_status_write(
+            r->a->run_dir, interrupted ? "interrupted" : (stopped ? "stopped" : "done"),
+            rl_trainer_iteration(r->t), r->total, r->nranks, NULL, r->err, sizeof r->err);
+    }
+    return code;
+}
+
+/* iterations until the budget is spent, a signal arrives on any rank or --stop-after is
+ * reached; returns the exit status */
+static int train_loop(TrainRun *r) {
+    TrainClock c;
+    c.start = c.last_ckpt = c.last_status = ag_time_now();
     int interrupted = 0, stopped = 0;
-    code = EXIT_ERROR;
-    while (rl_trainer_iteration(t) < total) {
+    while (rl_trainer_iteration(r->t) < r->total) {
         RlIterStats st;
         double t0 = ag_time_now();
-        if (rl_trainer_iterate(t, &st, err, sizeof err)) {
-            ag_log_error("iteration failed: %s", err);
-            fprintf(stderr, "angora-train: iteration failed: %s\n", err);
-            goto out;
+        if (rl_trainer_iterate(r->t, &st, r->err, sizeof r->err)) {
+            ag_log_error("iteration failed: %s", r->err);
+            fprintf(stderr, "angora-train: iteration failed: %s\n", r->err);
+            return EXIT_ERROR;
         }
         double iter_s = ag_time_now() - t0;
         int64_t it = st.iteration;
-        int last = it >= total;
+        int last = it >= r->total;
 
-        /* deterministic evaluation on separate environments picks the best checkpoint */
+        /* evaluate when due; the best evaluation so far is kept as a checkpoint */
         double eval_ret = NAN;
-        int improved = 0, evaluated = 0;
+        int evaluated = 0;
         RlEvalResult ev;
         memset(&ev, 0, sizeof ev);
-        if (spec.eval.every > 0 && (it % spec.eval.every == 0 || last)) {
-            if (rank == 0) {
-                if (rl_trainer_evaluate(t, spec.eval.episodes, spec.eval.deterministic,
-                                        spec.seed ^ EVAL_SEED_MIX, &ev, err, sizeof err) == 0) {
-                    evaluated = 1;
-                    eval_ret = ev.mean;
-                    double best = rl_trainer_best_eval(t);
-                    improved = isnan(best) || ev.mean > best;
-                } else {
-                    ag_log_warn("evaluation failed: %s", err);
-                }
-            }
-            double buf[2] = {eval_ret, (double)improved};
-            MPI_Bcast(buf, 2, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-            eval_ret = buf[0];
-            improved = buf[1] != 0.0;
-            if (improved) {
-                rl_trainer_set_best_eval(t, eval_ret);
-                if (save_ckpt(t, a->run_dir, "best.ckpt", err, sizeof err)) {
-                    ag_log_error("best checkpoint: %s", err);
-                    goto out;
-                }
+        if (train_eval_due(&r->spec, it, last)) {
+            int improved = train_evaluate(r, &ev, &evaluated, &eval_ret);
+            if (improved && train_checkpoint_best(r)) {
+                return EXIT_ERROR;
             }
         }
-        double wall = wall_offset + (ag_time_now() - t_start);
-        if (rank == 0) {
-            json_t *m = train_metrics_json(&st, wall, iter_s, evaluated ? &ev : NULL);
-            if (!m || json_dumpf(m, metrics, JSON_COMPACT) != 0 || fputc('\n', metrics) == EOF ||
-                fflush(metrics) != 0) {
-                json_decref(m);
-                ag_log_error("cannot write metrics.jsonl");
-                fprintf(stderr, "angora-train: cannot write metrics.jsonl\n");
-                MPI_Abort(MPI_COMM_WORLD, EXIT_ERROR);
-            }
-            json_decref(m);
-            if (!a->quiet) {
-                printf("iteration %lld/%lld  steps %lld  return %.2f  eval %.2f  sps %.0f\n",
-                       (long long)it, (long long)total, (long long)st.env_steps, st.return_mean,
-                       eval_ret, iter_s > 0 ? st.env_steps_iter / iter_s : 0.0);
-                fflush(stdout);
-            }
+
+        /* metrics */
+        double wall = r->wall_offset + (ag_time_now() - c.start);
+        if (r->rank == 0) {
+            train_metrics_append(r, &st, wall, iter_s, evaluated ? &ev : NULL);
+            train_print_progress(r, &st, iter_s, eval_ret);
         }
-        if (spec.checkpoint_every > 0 && it % spec.checkpoint_every == 0) {
-            char name[64];
-            snprintf(name, sizeof name, "iter-%lld.ckpt", (long long)it);
-            if (save_ckpt(t, a->run_dir, name, err, sizeof err)) {
-                ag_log_error("checkpoint: %s", err);
-                goto out;
-            }
+
+        /* checkpoints; a signal on any rank stops them all after this iteration */
+        int periodic = train_periodic_due(&r->spec, it);
+        if (periodic && train_checkpoint_periodic(r, it)) {
+            return EXIT_ERROR;
         }
         interrupted = agree_max(g_stop ? 1 : 0);
-        stopped = a->stop_after > 0 && it >= a->stop_after;
+        stopped = r->a->stop_after > 0 && it >= r->a->stop_after;
         double now = ag_time_now();
-        if (last || interrupted || stopped || now - last_ckpt >= LAST_CKPT_PERIOD_S ||
-            (spec.checkpoint_every > 0 && it % spec.checkpoint_every == 0)) {
-            if (save_ckpt(t, a->run_dir, "last.ckpt", err, sizeof err)) {
-                ag_log_error("checkpoint: %s", err);
-                fprintf(stderr, "angora-train: checkpoint: %s\n", err);
-                goto out;
-            }
-            last_ckpt = now;
+        if (train_checkpoint_last(r, last || interrupted || stopped || periodic, now, &c)) {
+            return EXIT_ERROR;
         }
-        if (rank == 0 && now - last_status >= STATUS_PERIOD_S) {
-            train_status_write(a->run_dir, "running", it, total, nranks, NULL, err, sizeof err);
-            last_status = now;
-        }
+        train_status_when_due(r, it, now, &c);
         if (interrupted || stopped) {
             break;
         }
     }
-    if (interrupted) {
-        ag_log_info("interrupted at iteration %lld; checkpoints/last.ckpt written",
-                    (long long)rl_trainer_iteration(t));
-        code = EXIT_INTERRUPTED;
-    } else {
-        ag_log_info("%s at iteration %lld", stopped ? "stopped" : "done",
-                    (long long)rl_trainer_iteration(t));
-        code = EXIT_DONE;
-    }
-    if (rank == 0) {
-        train_status_write(a->run_dir, interrupted ? "interrupted" : (stopped ? "stopped" : "done"),
-                           rl_trainer_iteration(t), total, nranks, NULL, err, sizeof err);
-    }
-out:
-    if (rank == 0 && code == EXIT_ERROR && t && a->run_dir) {
-        train_status_write(a->run_dir, "failed", rl_trainer_iteration(t),
-                           rl_trainer_total_iterations(t), nranks, err, err, sizeof err);
+    return train_finish(r, interrupted, stopped);
+}
+
+/* what any run leaves: a failed run says so in status.json (rank 0), files are closed */
+static void train_close(TrainRun *r, int code) {
+    if (r->rank == 0 && code == EXIT_ERROR && r->t && r->a->run_dir) {
+        train_status_write(r->a->run_dir, "failed", rl_trainer_iteration(r->t),
+                           rl_trainer_total_iterations(r->t), r->nranks, r->err, r->err,
+                           sizeof r->err);
     }
     ag_log_set_stream(NULL);
-    if (metrics) {
-        fclose(metrics);
+    if (r->metrics) {
+        fclose(r->metrics);
     }
-    if (log) {
-        fclose(log);
+    if (r->log) {
+        fclose(r->log);
     }
-    rl_trainer_destroy(t);
-    if (spec_ok) {
-        ag_spec_free(&spec);
+    rl_trainer_destroy(r->t);
+    if (r->spec_ok) {
+        ag_spec_free(&r->spec);
     }
+}
+
+/* a training run: open, loop, close */
+static int train(const TrainArgs *a, int rank, int nranks) {
+    TrainRun r;
+    memset(&r, 0, sizeof r);
+    r.a = a;
+    r.rank = rank;
+    r.nranks = nranks;
+    int code = train_open(&r);
+    if (code == 0) {
+        train_announce(&r);
+        code = train_loop(&r);
+    }
+    train_close(&r, code);
     return code;
 }
 
