@@ -18,16 +18,8 @@
 #define RL_SEED_SAMPLE  0x2b3c4d5e6f708192ull
 #define RL_SEED_SHUFFLE 0x3c4d5e6f708192a3ull
 
-static void *rl_calloc(size_t n, size_t size, int *fail) {
-    if (*fail) {
-        return NULL;
-    }
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        *fail = 1;
-    }
-    return p;
-}
+/* the alignment of every array carved from the trainer's block (a cache line) */
+#define RL_BUF_ALIGN 64
 
 static int rl_dist_from_spec(NnDist *dist, const AgSpec *spec, const EnvSpec *es, char *err,
                              size_t err_sz) {
@@ -107,10 +99,189 @@ int rl_trainer_bcast_params(RlTrainer *t) {
     return rl_bcast_params(t, 1);
 }
 
+/* The steps of rl_trainer_create, in order; each returns 0 or an AG_E* code with its message
+ * in err, and leaves what it made for rl_trainer_destroy. */
+
+/* E, H, L and the other sizes from the spec and the model; a recurrent model learns from
+ * chunks of tbptt steps, so the horizon must be whole chunks */
+static int rl_trainer_sizes_set(RlTrainer *t, char *err, size_t err_sz) {
+    const AgPpoConfig *pc = &t->spec.ppo;
+    t->E = pc->envs_per_rank;
+    t->H = pc->horizon;
+    t->L = nn_model_is_recurrent(t->model) ? pc->tbptt : 1;
+    if (t->L < 1 || t->H % t->L != 0) {
+        return ag_errorf(err, err_sz, AG_ESPEC,
+                         "ppo.horizon: must be a multiple of ppo.tbptt (%d) for a recurrent "
+                         "model, got %d",
+                         t->L, t->H);
+    }
+    t->O = t->task.spec.obs_size;
+    t->P = t->dist.num_params;
+    t->A = t->dist.action_dim;
+    t->S = nn_model_state_size(t->model);
+    t->U = t->E * t->H / t->L;
+    t->num_params = nn_model_num_params(t->model);
+    t->total_iterations = ag_spec_iterations(&t->spec);
+    t->loss_cfg = (RlLossConfig){.clip = (float)pc->clip,
+                                 .value_clip = (float)pc->value_clip,
+                                 .c_value = (float)pc->c_value,
+                                 .c_entropy = (float)pc->c_entropy};
+    return 0;
+}
+
+/* the task, the action distribution that fits its action space, and the network */
+static int rl_trainer_model_create(RlTrainer *t, char *err, size_t err_sz) {
+    int rc = env_task_create(&t->task, t->spec.task, t->spec.task_options, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    t->task_ok = 1;
+    const EnvSpec *es = &t->task.spec;
+    rc = rl_dist_from_spec(&t->dist, &t->spec, es, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    NnIoSpec io;
+    rl_io_from_env(&io, es, &t->dist);
+    t->model = nn_model_create(t->spec.model, &io, err, err_sz);
+    if (!t->model) {
+        return AG_ESPEC;
+    }
+    return rl_trainer_sizes_set(t, err, err_sz);
+}
+
+/* this rank's environments: streams rank * E .. rank * E + E - 1 of the run's seed */
+static int rl_trainer_envs_create(RlTrainer *t, char *err, size_t err_sz) {
+    int rc = env_batch_create(&t->envs, &t->task, t->E, t->spec.seed, (uint64_t)t->rank * t->E, err,
+                              err_sz);
+    if (rc) {
+        return rc;
+    }
+    t->envs_ok = 1;
+    return 0;
+}
+
+/* Adam, and the gradient averaging over ranks (ANGORA_GRAD_AVERAGE chooses how) */
+static int rl_trainer_optimizer_create(RlTrainer *t, char *err, size_t err_sz) {
+    int rc = nn_adam_init(&t->adam, t->num_params, 0.9f, 0.999f, (float)t->spec.ppo.adam_eps);
+    if (rc) {
+        return ag_errorf(err, err_sz, rc, "optimizer: out of memory");
+    }
+    t->adam_ok = 1;
+    RlGradKind grad_kind;
+    const char *grad_env = getenv("ANGORA_GRAD_AVERAGE");
+    if (rl_grad_kind_parse(grad_env, &grad_kind)) {
+        return ag_errorf(err, err_sz, AG_EINVAL,
+                         "ANGORA_GRAD_AVERAGE: expected auto, mpi or shared, got \"%s\"", grad_env);
+    }
+    rc = rl_grad_create(&t->grad, t->comm, t->num_params, grad_kind, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    if (t->nranks > 1 && t->rank == 0) {
+        ag_log_info("gradient averaging over %d ranks: %s", t->nranks,
+                    rl_grad_kind_name(rl_grad_kind(t->grad)));
+    }
+    return 0;
+}
+
+/* the minibatch plan and the network's workspaces sized for it: spec.minibatch transitions
+ * over all ranks, so minibatch / ranks here, in whole sequences */
+static int rl_trainer_workspaces_create(RlTrainer *t, char *err, size_t err_sz) {
+    double units_per_mb = (double)t->spec.ppo.minibatch / t->nranks / t->L;
+    t->num_mb = rl_minibatch_count(t->U, units_per_mb);
+    t->MB = (t->U + t->num_mb - 1) / t->num_mb;
+    t->step_ctx = nn_step_ctx_create(t->model, t->E);
+    t->train_ctx = nn_train_ctx_create(t->model, t->MB, t->L);
+    if (!t->step_ctx || !t->train_ctx) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "network workspace: out of memory");
+    }
+    return 0;
+}
+
+static int rl_trainer_normalisers_create(RlTrainer *t, char *err, size_t err_sz) {
+    if (rl_stat_init(&t->obs_stat, t->O) || rl_stat_init(&t->obs_synced, t->O) ||
+        rl_stat_init(&t->obs_delta, t->O) || rl_stat_init(&t->ret_stat, 1) ||
+        rl_stat_init(&t->ret_synced, 1) || rl_stat_init(&t->ret_delta, 1)) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "normaliser: out of memory");
+    }
+    return 0;
+}
+
+/* the bytes one array takes in the block: whole aligned units, at least one, so every array
+ * starts aligned and has a pointer of its own inside the block */
+static size_t rl_buf_span(size_t bytes) {
+    size_t n = bytes > 0 ? bytes : 1;
+    return (n + RL_BUF_ALIGN - 1) & ~(size_t)(RL_BUF_ALIGN - 1);
+}
+
+/* lays the arrays of RL_TRAINER_BUFFERS out one after the other from base, or with base NULL
+ * only counts; the bytes they take */
+static size_t rl_trainer_buffers_layout(RlTrainer *t, unsigned char *base) {
+    /* the sizes RL_TRAINER_BUFFERS is written in */
+    const size_t E = (size_t)t->E, H = (size_t)t->H, L = (size_t)t->L, O = (size_t)t->O;
+    const size_t P = (size_t)t->P, A = (size_t)t->A, U = (size_t)t->U, MB = (size_t)t->MB;
+    const size_t S = (size_t)(t->S > 0 ? t->S : 1);
+    const size_t G = (size_t)t->nranks * rl_stat_packed_len(&t->obs_stat) + 8;
+    size_t used = 0;
+#define RL_BUF_CARVE(type, field, d0, d1, d2)                                                      \
+    t->field = base ? (type *)(void *)(base + used) : NULL;                                        \
+    used += rl_buf_span((d0) * (d1) * (d2) * sizeof(type));
+    RL_TRAINER_BUFFERS(RL_BUF_CARVE)
+#undef RL_BUF_CARVE
+    return used;
+}
+
+/* every array of RL_TRAINER_BUFFERS from one zeroed block (after the normalisers, on whose
+ * packed size G depends) */
+static int rl_trainer_buffers_create(RlTrainer *t, char *err, size_t err_sz) {
+    size_t total = rl_trainer_buffers_layout(t, NULL);
+    t->buffers = aligned_alloc(RL_BUF_ALIGN, total);
+    if (!t->buffers) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "rollout buffers: out of memory");
+    }
+    memset(t->buffers, 0, total);
+    rl_trainer_buffers_layout(t, t->buffers);
+    return 0;
+}
+
+/* the same start on every rank: rank 0's initial weights, then this rank's streams and the
+ * first observations of its environments */
+static int rl_trainer_start(RlTrainer *t, char *err, size_t err_sz) {
+    AgRng init_rng;
+    ag_rng_seed(&init_rng, t->spec.seed ^ RL_SEED_INIT, 0);
+    if (t->rank == 0) {
+        nn_model_init_params(t->model, &init_rng);
+    }
+    int rc = rl_bcast_params(t, 0);
+    if (rc) {
+        return ag_errorf(err, err_sz, rc, "broadcast of the initial weights failed");
+    }
+    ag_rng_seed(&t->rng_sample, t->spec.seed ^ RL_SEED_SAMPLE, (uint64_t)t->rank);
+    ag_rng_seed(&t->rng_shuffle, t->spec.seed ^ RL_SEED_SHUFFLE, (uint64_t)t->rank);
+    env_batch_reset(&t->envs, t->obs_raw);
+    for (int e = 0; e < t->E; e++) {
+        t->pending_reset[e] = 1; /* first step of the first episode: zero state */
+    }
+    return 0;
+}
+
+/* a step of rl_trainer_create (see above) */
+typedef int (*RlCreateStep)(RlTrainer *t, char *err, size_t err_sz);
+
+/* the steps in their order: each needs what the ones before it made */
+static const RlCreateStep rl_create_steps[] = {
+    rl_trainer_model_create,
+    rl_trainer_envs_create,
+    rl_trainer_optimizer_create,
+    rl_trainer_workspaces_create,
+    rl_trainer_normalisers_create,
+    rl_trainer_buffers_create,
+    rl_trainer_start,
+};
+
 int rl_trainer_create(RlTrainer **out, const AgSpec *spec, MPI_Comm comm, char *err,
                       size_t err_sz) {
-    int rc = 0;
-    int fail = 0;
     *out = NULL;
     RlTrainer *t = calloc(1, sizeof *t);
     if (!t) {
@@ -125,167 +296,11 @@ int rl_trainer_create(RlTrainer **out, const AgSpec *spec, MPI_Comm comm, char *
     MPI_Comm_size(comm, &t->nranks);
     t->spec.ranks = t->nranks;
     t->best_eval = NAN;
-    const AgPpoConfig *pc = &t->spec.ppo;
 
-    rc = env_task_create(&t->task, t->spec.task, t->spec.task_options, err, err_sz);
-    if (rc) {
-        goto out;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof rl_create_steps / sizeof rl_create_steps[0] && !rc; i++) {
+        rc = rl_create_steps[i](t, err, err_sz);
     }
-    t->task_ok = 1;
-    const EnvSpec *es = &t->task.spec;
-    rc = rl_dist_from_spec(&t->dist, &t->spec, es, err, err_sz);
-    if (rc) {
-        goto out;
-    }
-    NnIoSpec io;
-    rl_io_from_env(&io, es, &t->dist);
-    t->model = nn_model_create(t->spec.model, &io, err, err_sz);
-    if (!t->model) {
-        rc = AG_ESPEC;
-        goto out;
-    }
-    t->E = pc->envs_per_rank;
-    t->H = pc->horizon;
-    t->L = nn_model_is_recurrent(t->model) ? pc->tbptt : 1;
-    if (t->L < 1 || t->H % t->L != 0) {
-        rc = ag_errorf(err, err_sz, AG_ESPEC,
-                       "ppo.horizon: must be a multiple of ppo.tbptt (%d) for a recurrent "
-                       "model, got %d",
-                       t->L, t->H);
-        goto out;
-    }
-    t->O = es->obs_size;
-    t->P = t->dist.num_params;
-    t->A = t->dist.action_dim;
-    t->S = nn_model_state_size(t->model);
-    t->U = t->E * t->H / t->L;
-    t->num_params = nn_model_num_params(t->model);
-    t->total_iterations = ag_spec_iterations(&t->spec);
-    t->loss_cfg = (RlLossConfig){.clip = (float)pc->clip,
-                                 .value_clip = (float)pc->value_clip,
-                                 .c_value = (float)pc->c_value,
-                                 .c_entropy = (float)pc->c_entropy};
-
-    rc = env_batch_create(&t->envs, &t->task, t->E, t->spec.seed, (uint64_t)t->rank * t->E, err,
-                          err_sz);
-    if (rc) {
-        goto out;
-    }
-    t->envs_ok = 1;
-    rc = nn_adam_init(&t->adam, t->num_params, 0.9f, 0.999f, (float)pc->adam_eps);
-    if (rc) {
-        ag_errorf(err, err_sz, rc, "optimizer: out of memory");
-        goto out;
-    }
-    t->adam_ok = 1;
-    RlGradKind grad_kind;
-    const char *grad_env = getenv("ANGORA_GRAD_AVERAGE");
-    if (rl_grad_kind_parse(grad_env, &grad_kind)) {
-        rc = ag_errorf(err, err_sz, AG_EINVAL,
-                       "ANGORA_GRAD_AVERAGE: expected auto, mpi or shared, got \"%s\"", grad_env);
-        goto out;
-    }
-    rc = rl_grad_create(&t->grad, comm, t->num_params, grad_kind, err, err_sz);
-    if (rc) {
-        goto out;
-    }
-    if (t->nranks > 1 && t->rank == 0) {
-        ag_log_info("gradient averaging over %d ranks: %s", t->nranks,
-                    rl_grad_kind_name(rl_grad_kind(t->grad)));
-    }
-
-    /* minibatches: spec.minibatch transitions over all ranks, so minibatch / ranks here */
-    double units_per_mb = (double)pc->minibatch / t->nranks / t->L;
-    t->num_mb = rl_minibatch_count(t->U, units_per_mb);
-    t->MB = (t->U + t->num_mb - 1) / t->num_mb;
-    t->step_ctx = nn_step_ctx_create(t->model, t->E);
-    t->train_ctx = nn_train_ctx_create(t->model, t->MB, t->L);
-    if (!t->step_ctx || !t->train_ctx) {
-        rc = ag_errorf(err, err_sz, AG_ENOMEM, "network workspace: out of memory");
-        goto out;
-    }
-    if (rl_stat_init(&t->obs_stat, t->O) || rl_stat_init(&t->obs_synced, t->O) ||
-        rl_stat_init(&t->obs_delta, t->O) || rl_stat_init(&t->ret_stat, 1) ||
-        rl_stat_init(&t->ret_synced, 1) || rl_stat_init(&t->ret_delta, 1)) {
-        rc = ag_errorf(err, err_sz, AG_ENOMEM, "normaliser: out of memory");
-        goto out;
-    }
-
-    size_t E = (size_t)t->E, H = (size_t)t->H, O = (size_t)t->O, P = (size_t)t->P;
-    size_t A = (size_t)t->A, S = (size_t)(t->S > 0 ? t->S : 1), U = (size_t)t->U;
-    size_t MBL = (size_t)t->MB * t->L;
-    t->ret_run = rl_calloc(E, sizeof(double), &fail);
-    t->gather =
-        rl_calloc((size_t)t->nranks * rl_stat_packed_len(&t->obs_stat) + 8, sizeof(double), &fail);
-    t->obs_raw = rl_calloc(E * O, sizeof(float), &fail);
-    t->state = rl_calloc(E * S, sizeof(float), &fail);
-    t->pending_reset = rl_calloc(E, 1, &fail);
-    t->buf_obs = rl_calloc(E * H * O, sizeof(float), &fail);
-    t->buf_raw = rl_calloc(E * H * A, sizeof(float), &fail);
-    t->buf_logp = rl_calloc(E * H, sizeof(float), &fail);
-    t->buf_value = rl_calloc(E * H, sizeof(float), &fail);
-    t->buf_reward = rl_calloc(E * H, sizeof(float), &fail);
-    t->buf_done = rl_calloc(E * H, 1, &fail);
-    t->buf_reset = rl_calloc(E * H, 1, &fail);
-    t->buf_adv = rl_calloc(E * H, sizeof(float), &fail);
-    t->buf_ret = rl_calloc(E * H, sizeof(float), &fail);
-    t->buf_state0 = rl_calloc(U * S, sizeof(float), &fail);
-    t->obs_norm = rl_calloc(E * O, sizeof(float), &fail);
-    t->pol_out = rl_calloc(E * P, sizeof(float), &fail);
-    t->val_out = rl_calloc(E, sizeof(float), &fail);
-    t->raw_step = rl_calloc(E * A, sizeof(float), &fail);
-    t->logp_step = rl_calloc(E, sizeof(float), &fail);
-    t->env_act = rl_calloc(E * A, sizeof(float), &fail);
-    t->rew_step = rl_calloc(E, sizeof(float), &fail);
-    t->term_step = rl_calloc(E, 1, &fail);
-    t->trunc_step = rl_calloc(E, 1, &fail);
-    t->done_step = rl_calloc(E, 1, &fail);
-    t->final_obs = rl_calloc(E * O, sizeof(float), &fail);
-    t->fin_obs = rl_calloc(E * O, sizeof(float), &fail);
-    t->fin_state = rl_calloc(E * S, sizeof(float), &fail);
-    t->fin_val = rl_calloc(E, sizeof(float), &fail);
-    t->fin_idx = rl_calloc(E, sizeof(int), &fail);
-    t->last_val = rl_calloc(E, sizeof(float), &fail);
-    t->perm = rl_calloc(U, sizeof(int), &fail);
-    t->mb_obs = rl_calloc(MBL * O, sizeof(float), &fail);
-    t->mb_state0 = rl_calloc((size_t)t->MB * S, sizeof(float), &fail);
-    t->mb_raw = rl_calloc(MBL * A, sizeof(float), &fail);
-    t->mb_logp_old = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_adv = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_ret = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_vold = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_reset = rl_calloc(MBL, 1, &fail);
-    t->mb_pol = rl_calloc(MBL * P, sizeof(float), &fail);
-    t->mb_val = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_logp = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_ent = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_dlogp = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_dent = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_dval = rl_calloc(MBL, sizeof(float), &fail);
-    t->mb_dpol = rl_calloc(MBL * P, sizeof(float), &fail);
-    if (fail) {
-        rc = ag_errorf(err, err_sz, AG_ENOMEM, "rollout buffers: out of memory");
-        goto out;
-    }
-
-    /* weights from rank 0 so every rank starts from the same network */
-    AgRng init_rng;
-    ag_rng_seed(&init_rng, t->spec.seed ^ RL_SEED_INIT, 0);
-    if (t->rank == 0) {
-        nn_model_init_params(t->model, &init_rng);
-    }
-    rc = rl_bcast_params(t, 0);
-    if (rc) {
-        ag_errorf(err, err_sz, rc, "broadcast of the initial weights failed");
-        goto out;
-    }
-    ag_rng_seed(&t->rng_sample, t->spec.seed ^ RL_SEED_SAMPLE, (uint64_t)t->rank);
-    ag_rng_seed(&t->rng_shuffle, t->spec.seed ^ RL_SEED_SHUFFLE, (uint64_t)t->rank);
-    env_batch_reset(&t->envs, t->obs_raw);
-    for (int e = 0; e < t->E; e++) {
-        t->pending_reset[e] = 1; /* first step of the first episode: zero state */
-    }
-out:
     if (rc) {
         rl_trainer_destroy(t);
         return rc;
@@ -298,18 +313,7 @@ void rl_trainer_destroy(RlTrainer *t) {
     if (!t) {
         return;
     }
-    void *bufs[] = {
-        t->ret_run,   t->gather,    t->obs_raw,    t->state,      t->pending_reset, t->buf_obs,
-        t->buf_raw,   t->buf_logp,  t->buf_value,  t->buf_reward, t->buf_done,      t->buf_reset,
-        t->buf_adv,   t->buf_ret,   t->buf_state0, t->obs_norm,   t->pol_out,       t->val_out,
-        t->raw_step,  t->logp_step, t->env_act,    t->rew_step,   t->term_step,     t->trunc_step,
-        t->done_step, t->final_obs, t->fin_obs,    t->fin_state,  t->fin_val,       t->fin_idx,
-        t->last_val,  t->perm,      t->mb_obs,     t->mb_state0,  t->mb_raw,        t->mb_logp_old,
-        t->mb_adv,    t->mb_ret,    t->mb_vold,    t->mb_reset,   t->mb_pol,        t->mb_val,
-        t->mb_logp,   t->mb_ent,    t->mb_dlogp,   t->mb_dent,    t->mb_dval,       t->mb_dpol};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
-        free(bufs[i]);
-    }
+    free(t->buffers);
     rl_stat_free(&t->obs_stat);
     rl_stat_free(&t->obs_synced);
     rl_stat_free(&t->obs_delta);
@@ -468,123 +472,154 @@ static int rl_stat_sync(RlTrainer *t, RlRunningStat *stat, RlRunningStat *synced
     return 0;
 }
 
-int rl_trainer_iterate(RlTrainer *t, RlIterStats *st, char *err, size_t err_sz) {
+/* The steps of rl_trainer_iterate after collection, in order. */
+
+/* sums over the batch of every rank, for the advantages' normalisation and the value
+ * function's explained variance; ERR is the value error ret - value */
+enum {
+    BATCH_ADV,
+    BATCH_ADV_SQ,
+    BATCH_RET,
+    BATCH_RET_SQ,
+    BATCH_ERR,
+    BATCH_ERR_SQ,
+    BATCH_N, /* transitions */
+    BATCH_SUMS
+};
+
+/* GAE over this rank's rollout, then with the whole batch's sums the explained variance and
+ * (when asked) advantages normalised to mean 0 and deviation 1 over all ranks alike */
+static int rl_advantages_compute(RlTrainer *t, RlIterStats *st, char *err, size_t err_sz) {
     const AgPpoConfig *pc = &t->spec.ppo;
-    const int E = t->E, H = t->H, O = t->O, A = t->A, S = t->S, L = t->L, P = t->P;
-    const size_t N = (size_t)E * H;
-    memset(st, 0, sizeof *st);
-    RlTimings *tm = &st->time;
-
-    rl_trainer_collect(t, tm);
-
-    double tu = ag_time_now();
-    rl_gae_compute(t->buf_adv, t->buf_ret, t->buf_reward, t->buf_value, t->buf_done, t->last_val, E,
-                   H, (float)pc->gamma, (float)pc->gae_lambda);
-
-    /* whole-batch sums over ranks: advantages, explained variance, episodes, losses later */
-    double sums[7] = {0};
+    const size_t N = (size_t)t->E * t->H;
+    rl_gae_compute(t->buf_adv, t->buf_ret, t->buf_reward, t->buf_value, t->buf_done, t->last_val,
+                   t->E, t->H, (float)pc->gamma, (float)pc->gae_lambda);
+    double sums[BATCH_SUMS] = {0};
     for (size_t i = 0; i < N; i++) {
         double a = t->buf_adv[i], r = t->buf_ret[i], err_v = r - t->buf_value[i];
-        sums[0] += a;
-        sums[1] += a * a;
-        sums[2] += r;
-        sums[3] += r * r;
-        sums[4] += err_v;
-        sums[5] += err_v * err_v;
+        sums[BATCH_ADV] += a;
+        sums[BATCH_ADV_SQ] += a * a;
+        sums[BATCH_RET] += r;
+        sums[BATCH_RET_SQ] += r * r;
+        sums[BATCH_ERR] += err_v;
+        sums[BATCH_ERR_SQ] += err_v * err_v;
     }
-    sums[6] = (double)N;
-    if (t->nranks > 1 &&
-        MPI_Allreduce(MPI_IN_PLACE, sums, 7, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS) {
+    sums[BATCH_N] = (double)N;
+    if (t->nranks > 1 && MPI_Allreduce(MPI_IN_PLACE, sums, BATCH_SUMS, MPI_DOUBLE, MPI_SUM,
+                                       t->comm) != MPI_SUCCESS) {
         return ag_errorf(err, err_sz, AG_EMPI, "allreduce of the batch statistics failed");
     }
-    st->explained_variance = rl_explained_variance(sums[6], sums[2], sums[3], sums[4], sums[5]);
+    st->explained_variance = rl_explained_variance(
+        sums[BATCH_N], sums[BATCH_RET], sums[BATCH_RET_SQ], sums[BATCH_ERR], sums[BATCH_ERR_SQ]);
     if (pc->normalize_advantages) {
-        double mean = sums[0] / sums[6];
-        double var = sums[1] / sums[6] - mean * mean;
+        double mean = sums[BATCH_ADV] / sums[BATCH_N];
+        double var = sums[BATCH_ADV_SQ] / sums[BATCH_N] - mean * mean;
         double inv = 1.0 / (sqrt(var > 0 ? var : 0) + 1e-8);
         for (size_t i = 0; i < N; i++) {
             t->buf_adv[i] = (float)((t->buf_adv[i] - mean) * inv);
         }
     }
+    return 0;
+}
 
-    /* update */
-    double lr = ag_spec_lr_at(&t->spec, t->iteration);
-    st->lr = lr;
-    const int num_mb = t->num_mb;
-    for (int u = 0; u < t->U; u++) {
-        t->perm[u] = u;
-    }
-    RlLossStats ls = {0};
-    double gn_sum = 0.0;
-    int mb_done = 0, epochs_done = 0;
+/* what the update adds up for the iteration's statistics (this rank) */
+typedef struct RlUpdateSums {
+    RlLossStats loss; /* the minibatches' means, summed */
+    double grad_norm; /* summed over minibatches */
+    int minibatches, epochs;
+} RlUpdateSums;
+
+/* one minibatch of B sequences (rollout sequence indexes idx): gathered, forward, PPO loss,
+ * backward, the gradient averaged over ranks, clipped, one Adam step; the minibatch's KL is
+ * added to *kl_epoch */
+static int rl_minibatch_update(RlTrainer *t, const int *idx, int B, double lr, RlUpdateSums *u,
+                               double *kl_epoch, RlTimings *tm, char *err, size_t err_sz) {
+    const AgPpoConfig *pc = &t->spec.ppo;
+    const int O = t->O, A = t->A, S = t->S, L = t->L, P = t->P;
     float *grads = nn_model_grads(t->model);
-    float *params = nn_model_params(t->model);
+    int n = B * L;
+    double t0 = ag_time_now();
+    rl_seq_gather_f(t->mb_obs, t->buf_obs, idx, B, L, (size_t)O);
+    rl_seq_gather_f(t->mb_raw, t->buf_raw, idx, B, L, (size_t)A);
+    rl_seq_gather_f(t->mb_logp_old, t->buf_logp, idx, B, L, 1);
+    rl_seq_gather_f(t->mb_adv, t->buf_adv, idx, B, L, 1);
+    rl_seq_gather_f(t->mb_ret, t->buf_ret, idx, B, L, 1);
+    rl_seq_gather_f(t->mb_vold, t->buf_value, idx, B, L, 1);
+    if (S > 0) {
+        rl_seq_gather_f(t->mb_state0, t->buf_state0, idx, B, 1, (size_t)S);
+        rl_seq_gather_u8(t->mb_reset, t->buf_reset, idx, B, L);
+    }
+    nn_model_forward(t->model, t->train_ctx, B, t->mb_obs, S > 0 ? t->mb_state0 : NULL,
+                     S > 0 ? t->mb_reset : NULL, t->mb_pol, t->mb_val);
+    nn_dist_log_prob(&t->dist, n, t->mb_pol, t->mb_raw, t->mb_logp);
+    nn_dist_entropy(&t->dist, n, t->mb_pol, t->mb_ent);
+    double t1 = ag_time_now();
+    tm->forward += t1 - t0;
+    double kl_before = u->loss.approx_kl;
+    rl_ppo_loss(&t->loss_cfg, n, t->mb_logp, t->mb_logp_old, t->mb_adv, t->mb_ent, t->mb_val,
+                t->mb_vold, t->mb_ret, t->mb_dlogp, t->mb_dent, t->mb_dval, &u->loss);
+    *kl_epoch += u->loss.approx_kl - kl_before;
+    memset(t->mb_dpol, 0, (size_t)n * P * sizeof(float));
+    nn_dist_backward(&t->dist, n, t->mb_pol, t->mb_raw, t->mb_dlogp, t->mb_dent, t->mb_dpol);
+    nn_model_zero_grad(t->model);
+    nn_model_backward(t->model, t->train_ctx, t->mb_dpol, t->mb_dval);
+    double t2 = ag_time_now();
+    tm->backward += t2 - t1;
+    /* the one flat gradient block averaged over ranks */
+    int rc = rl_grad_mean(t->grad, grads, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    double t3 = ag_time_now();
+    tm->allreduce += t3 - t2;
+    float gn = pc->grad_clip > 0 ? nn_grad_clip(grads, t->num_params, (float)pc->grad_clip)
+                                 : nn_grad_norm(grads, t->num_params);
+    u->grad_norm += gn;
+    nn_adam_step(&t->adam, nn_model_params(t->model), grads, (float)lr);
+    tm->optimizer += ag_time_now() - t3;
+    return 0;
+}
+
+/* the KL early stop after an epoch: the same decision on every rank, from the mean over
+ * ranks of the epoch's mean KL */
+static int rl_kl_stop(const RlTrainer *t, double kl_epoch) {
+    double kl = kl_epoch / t->num_mb;
+    if (t->nranks > 1) {
+        MPI_Allreduce(MPI_IN_PLACE, &kl, 1, MPI_DOUBLE, MPI_SUM, t->comm);
+        kl /= t->nranks;
+    }
+    return kl > t->spec.ppo.target_kl;
+}
+
+/* epochs of shuffled minibatches of whole sequences, fewer when the KL passes target_kl */
+static int rl_update_epochs(RlTrainer *t, double lr, RlUpdateSums *u, RlTimings *tm, char *err,
+                            size_t err_sz) {
+    const AgPpoConfig *pc = &t->spec.ppo;
+    for (int s = 0; s < t->U; s++) {
+        t->perm[s] = s;
+    }
     for (int epoch = 0; epoch < pc->epochs; epoch++) {
         ag_rng_shuffle(&t->rng_shuffle, t->perm, t->U);
         double kl_epoch = 0.0;
-        for (int k = 0; k < num_mb; k++) {
+        for (int k = 0; k < t->num_mb; k++) {
             int start, B;
-            rl_minibatch_range(t->U, num_mb, k, &start, &B);
-            const int *idx = t->perm + start;
-            int n = B * L;
-            double t0 = ag_time_now();
-            rl_seq_gather_f(t->mb_obs, t->buf_obs, idx, B, L, (size_t)O);
-            rl_seq_gather_f(t->mb_raw, t->buf_raw, idx, B, L, (size_t)A);
-            rl_seq_gather_f(t->mb_logp_old, t->buf_logp, idx, B, L, 1);
-            rl_seq_gather_f(t->mb_adv, t->buf_adv, idx, B, L, 1);
-            rl_seq_gather_f(t->mb_ret, t->buf_ret, idx, B, L, 1);
-            rl_seq_gather_f(t->mb_vold, t->buf_value, idx, B, L, 1);
-            if (S > 0) {
-                rl_seq_gather_f(t->mb_state0, t->buf_state0, idx, B, 1, (size_t)S);
-                rl_seq_gather_u8(t->mb_reset, t->buf_reset, idx, B, L);
+            rl_minibatch_range(t->U, t->num_mb, k, &start, &B);
+            int rc = rl_minibatch_update(t, t->perm + start, B, lr, u, &kl_epoch, tm, err, err_sz);
+            if (rc) {
+                return rc;
             }
-            nn_model_forward(t->model, t->train_ctx, B, t->mb_obs, S > 0 ? t->mb_state0 : NULL,
-                             S > 0 ? t->mb_reset : NULL, t->mb_pol, t->mb_val);
-            nn_dist_log_prob(&t->dist, n, t->mb_pol, t->mb_raw, t->mb_logp);
-            nn_dist_entropy(&t->dist, n, t->mb_pol, t->mb_ent);
-            double t1 = ag_time_now();
-            tm->forward += t1 - t0;
-            double kl_before = ls.approx_kl;
-            rl_ppo_loss(&t->loss_cfg, n, t->mb_logp, t->mb_logp_old, t->mb_adv, t->mb_ent,
-                        t->mb_val, t->mb_vold, t->mb_ret, t->mb_dlogp, t->mb_dent, t->mb_dval, &ls);
-            kl_epoch += ls.approx_kl - kl_before;
-            memset(t->mb_dpol, 0, (size_t)n * P * sizeof(float));
-            nn_dist_backward(&t->dist, n, t->mb_pol, t->mb_raw, t->mb_dlogp, t->mb_dent,
-                             t->mb_dpol);
-            nn_model_zero_grad(t->model);
-            nn_model_backward(t->model, t->train_ctx, t->mb_dpol, t->mb_dval);
-            double t2 = ag_time_now();
-            tm->backward += t2 - t1;
-            /* the one flat gradient block averaged over ranks */
-            int grc = rl_grad_mean(t->grad, grads, err, err_sz);
-            if (grc) {
-                return grc;
-            }
-            double t3 = ag_time_now();
-            tm->allreduce += t3 - t2;
-            float gn = pc->grad_clip > 0 ? nn_grad_clip(grads, t->num_params, (float)pc->grad_clip)
-                                         : nn_grad_norm(grads, t->num_params);
-            gn_sum += gn;
-            nn_adam_step(&t->adam, params, grads, (float)lr);
-            tm->optimizer += ag_time_now() - t3;
-            mb_done++;
+            u->minibatches++;
         }
-        epochs_done++;
-        if (pc->target_kl > 0) {
-            /* the same decision on every rank: the mean over ranks */
-            double kl = kl_epoch / num_mb;
-            if (t->nranks > 1) {
-                MPI_Allreduce(MPI_IN_PLACE, &kl, 1, MPI_DOUBLE, MPI_SUM, t->comm);
-                kl /= t->nranks;
-            }
-            if (kl > pc->target_kl) {
-                break;
-            }
+        u->epochs++;
+        if (pc->target_kl > 0 && rl_kl_stop(t, kl_epoch)) {
+            break;
         }
     }
-    tm->update += ag_time_now() - tu;
+    return 0;
+}
 
-    /* normalisers merged across ranks */
+/* the normalisers' new samples merged across ranks */
+static int rl_normalisers_sync(RlTrainer *t, char *err, size_t err_sz) {
     if (t->spec.normalize.observations &&
         rl_stat_sync(t, &t->obs_stat, &t->obs_synced, &t->obs_delta)) {
         return ag_errorf(err, err_sz, AG_EMPI, "observation statistics merge failed");
@@ -592,78 +627,141 @@ int rl_trainer_iterate(RlTrainer *t, RlIterStats *st, char *err, size_t err_sz) 
     if (t->spec.normalize.rewards && rl_stat_sync(t, &t->ret_stat, &t->ret_synced, &t->ret_delta)) {
         return ag_errorf(err, err_sz, AG_EMPI, "return statistics merge failed");
     }
+    return 0;
+}
 
-    /* every rank must now hold the same network and statistics: a checksum proves it */
-    if (t->nranks > 1) {
-        uint32_t crc = nn_crc32(0, nn_model_params_const(t->model), t->num_params * sizeof(float));
-        crc = nn_crc32(crc, t->obs_stat.mean, (size_t)t->O * sizeof(double));
-        unsigned long long mm[2] = {crc, ~(unsigned long long)crc};
-        if (MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, t->comm) !=
-            MPI_SUCCESS) {
-            return ag_errorf(err, err_sz, AG_EMPI, "allreduce of the state checksum failed");
-        }
-        if (mm[0] != ~mm[1]) {
-            return ag_errorf(err, err_sz, AG_EMPI,
-                             "ranks hold different parameters or statistics after iteration %lld",
-                             (long long)t->iteration + 1);
-        }
+/* every rank must now hold the same network and statistics: a checksum proves it */
+static int rl_ranks_agree(const RlTrainer *t, char *err, size_t err_sz) {
+    if (t->nranks == 1) {
+        return 0;
     }
+    uint32_t crc = nn_crc32(0, nn_model_params_const(t->model), t->num_params * sizeof(float));
+    crc = nn_crc32(crc, t->obs_stat.mean, (size_t)t->O * sizeof(double));
+    unsigned long long mm[2] = {crc, ~(unsigned long long)crc};
+    if (MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, t->comm) !=
+        MPI_SUCCESS) {
+        return ag_errorf(err, err_sz, AG_EMPI, "allreduce of the state checksum failed");
+    }
+    if (mm[0] != ~mm[1]) {
+        return ag_errorf(err, err_sz, AG_EMPI,
+                         "ranks hold different parameters or statistics after iteration %lld",
+                         (long long)t->iteration + 1);
+    }
+    return 0;
+}
 
-    /* episode statistics and losses, reduced once */
+/* the iteration's sums, reduced over ranks in one call; the task metrics' sums follow
+ * STAT_COUNT, one per metric */
+enum {
+    STAT_EPISODES,
+    STAT_RETURN,
+    STAT_RETURN_SQ,
+    STAT_LENGTH,
+    STAT_UNSTABLE,
+    STAT_STEPS,
+    STAT_POLICY_LOSS,
+    STAT_VALUE_LOSS,
+    STAT_ENTROPY,
+    STAT_APPROX_KL,
+    STAT_CLIP_FRACTION,
+    STAT_GRAD_NORM,
+    STAT_COUNT
+};
+
+/* the episode statistics (taken from the environments) and the update's losses of all ranks
+ * into st: per episode, per minibatch of every rank; env_steps_iter is the steps of all ranks */
+static int rl_iter_stats_reduce(RlTrainer *t, const RlUpdateSums *u, RlIterStats *st, char *err,
+                                size_t err_sz) {
     EnvBatchStats es;
     env_batch_stats_take(&t->envs, &es);
     const EnvSpec *spec = &t->task.spec;
-    enum { RED_FIXED = 12 };
-    double red[RED_FIXED + ENV_MAX_METRICS] = {0};
-    red[0] = (double)es.episodes;
-    red[1] = es.return_sum;
-    red[2] = es.return_sq_sum;
-    red[3] = es.length_sum;
-    red[4] = (double)es.unstable;
-    red[5] = (double)es.steps;
-    red[6] = ls.policy_loss;
-    red[7] = ls.value_loss;
-    red[8] = ls.entropy;
-    red[9] = ls.approx_kl;
-    red[10] = ls.clip_fraction;
-    red[11] = gn_sum;
+    double red[STAT_COUNT + ENV_MAX_METRICS] = {0};
+    red[STAT_EPISODES] = (double)es.episodes;
+    red[STAT_RETURN] = es.return_sum;
+    red[STAT_RETURN_SQ] = es.return_sq_sum;
+    red[STAT_LENGTH] = es.length_sum;
+    red[STAT_UNSTABLE] = (double)es.unstable;
+    red[STAT_STEPS] = (double)es.steps;
+    red[STAT_POLICY_LOSS] = u->loss.policy_loss;
+    red[STAT_VALUE_LOSS] = u->loss.value_loss;
+    red[STAT_ENTROPY] = u->loss.entropy;
+    red[STAT_APPROX_KL] = u->loss.approx_kl;
+    red[STAT_CLIP_FRACTION] = u->loss.clip_fraction;
+    red[STAT_GRAD_NORM] = u->grad_norm;
     for (int m = 0; m < spec->num_metrics; m++) {
-        red[RED_FIXED + m] = es.metric_sums[m];
+        red[STAT_COUNT + m] = es.metric_sums[m];
     }
-    int nred = RED_FIXED + spec->num_metrics;
+    int nred = STAT_COUNT + spec->num_metrics;
     if (t->nranks > 1 &&
         MPI_Allreduce(MPI_IN_PLACE, red, nred, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS) {
         return ag_errorf(err, err_sz, AG_EMPI, "allreduce of the iteration statistics failed");
     }
-    t->iteration++;
-    t->env_steps += (int64_t)red[5];
-    st->iteration = t->iteration;
-    st->env_steps = t->env_steps;
-    st->env_steps_iter = (int64_t)red[5];
-    st->episodes = (int64_t)red[0];
-    st->unstable = (int64_t)red[4];
-    if (red[0] > 0) {
-        st->return_mean = red[1] / red[0];
-        double var = red[2] / red[0] - st->return_mean * st->return_mean;
+    double episodes = red[STAT_EPISODES];
+    st->env_steps_iter = (int64_t)red[STAT_STEPS];
+    st->episodes = (int64_t)episodes;
+    st->unstable = (int64_t)red[STAT_UNSTABLE];
+    if (episodes > 0) {
+        st->return_mean = red[STAT_RETURN] / episodes;
+        double var = red[STAT_RETURN_SQ] / episodes - st->return_mean * st->return_mean;
         st->return_std = sqrt(var > 0 ? var : 0);
-        st->episode_length_mean = red[3] / red[0];
+        st->episode_length_mean = red[STAT_LENGTH] / episodes;
     } else {
         st->return_mean = st->return_std = st->episode_length_mean = NAN;
     }
     st->num_metrics = spec->num_metrics;
     for (int m = 0; m < spec->num_metrics; m++) {
         snprintf(st->metric_names[m], sizeof st->metric_names[m], "%s", spec->metric_names[m]);
-        st->metrics[m] = red[0] > 0 ? red[RED_FIXED + m] / red[0] : NAN;
+        st->metrics[m] = episodes > 0 ? red[STAT_COUNT + m] / episodes : NAN;
     }
-    double denom = (double)(mb_done > 0 ? mb_done : 1) * t->nranks;
-    st->policy_loss = red[6] / denom;
-    st->value_loss = red[7] / denom;
-    st->entropy = red[8] / denom;
-    st->approx_kl = red[9] / denom;
-    st->clip_fraction = red[10] / denom;
-    st->grad_norm = red[11] / denom;
-    st->epochs = epochs_done;
-    st->minibatches = mb_done;
+    double denom = (double)(u->minibatches > 0 ? u->minibatches : 1) * t->nranks;
+    st->policy_loss = red[STAT_POLICY_LOSS] / denom;
+    st->value_loss = red[STAT_VALUE_LOSS] / denom;
+    st->entropy = red[STAT_ENTROPY] / denom;
+    st->approx_kl = red[STAT_APPROX_KL] / denom;
+    st->clip_fraction = red[STAT_CLIP_FRACTION] / denom;
+    st->grad_norm = red[STAT_GRAD_NORM] / denom;
+    st->epochs = u->epochs;
+    st->minibatches = u->minibatches;
+    return 0;
+}
+
+int rl_trainer_iterate(RlTrainer *t, RlIterStats *st, char *err, size_t err_sz) {
+    memset(st, 0, sizeof *st);
+    RlTimings *tm = &st->time;
+
+    rl_trainer_collect(t, tm);
+
+    /* update */
+    double tu = ag_time_now();
+    int rc = rl_advantages_compute(t, st, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    double lr = ag_spec_lr_at(&t->spec, t->iteration);
+    st->lr = lr;
+    RlUpdateSums u;
+    memset(&u, 0, sizeof u);
+    rc = rl_update_epochs(t, lr, &u, tm, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    tm->update += ag_time_now() - tu;
+
+    /* every rank the same again, then the statistics */
+    rc = rl_normalisers_sync(t, err, err_sz);
+    if (!rc) {
+        rc = rl_ranks_agree(t, err, err_sz);
+    }
+    if (!rc) {
+        rc = rl_iter_stats_reduce(t, &u, st, err, err_sz);
+    }
+    if (rc) {
+        return rc;
+    }
+    t->iteration++;
+    t->env_steps += st->env_steps_iter;
+    st->iteration = t->iteration;
+    st->env_steps = t->env_steps;
     return 0;
 }
 

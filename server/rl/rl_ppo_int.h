@@ -12,6 +12,69 @@
 #include "rl_grad.h"
 #include "rl_ppo.h"
 
+/* Every array of the trainer, carved from one block at create (each 64-byte aligned and
+ * zeroed) and freed with it: X(type, field, d0, d1, d2) is an array of shape (d0, d1, d2),
+ * trailing 1s left out of the comments. Sizes as above, with S at least 1 (a feed-forward
+ * model still gets valid state pointers), MB the most sequences in a minibatch and G the
+ * doubles of the normaliser merge (nranks packed statistics and a margin). Adding an array is
+ * one line here.
+ * Kept apart, because other objects own them and size them: the normalisers' statistics
+ * (rl_norm), the model's parameters, gradients and workspaces (nn), Adam's moments, the
+ * gradient window shared between ranks (rl_grad), the environments. */
+#define RL_TRAINER_BUFFERS(X)                                                                      \
+    X(double, ret_run, E, 1, 1) /* running discounted return */                                    \
+    X(double, gather, G, 1, 1)  /* scratch for the merge */                                        \
+    /* the live state between steps */                                                             \
+    X(float, obs_raw, E, O, 1)         /* next observations as the environments gave them */       \
+    X(float, state, E, S, 1)           /* recurrent state */                                       \
+    X(uint8_t, pending_reset, E, 1, 1) /* the next step starts a new episode */                    \
+    /* rollout buffers, (E, H, ...) env-major */                                                   \
+    X(float, buf_obs, E, H, O) /* normalised */                                                    \
+    X(float, buf_raw, E, H, A) /* raw actions */                                                   \
+    X(float, buf_logp, E, H, 1)                                                                    \
+    X(float, buf_value, E, H, 1)                                                                   \
+    X(float, buf_reward, E, H, 1) /* scaled, truncations bootstrapped */                           \
+    X(uint8_t, buf_done, E, H, 1)                                                                  \
+    X(uint8_t, buf_reset, E, H, 1)                                                                 \
+    X(float, buf_adv, E, H, 1)                                                                     \
+    X(float, buf_ret, E, H, 1)                                                                     \
+    X(float, buf_state0, U, S, 1) /* the state before each chunk's first step */                   \
+    /* per-step scratch */                                                                         \
+    X(float, obs_norm, E, O, 1)                                                                    \
+    X(float, pol_out, E, P, 1)                                                                     \
+    X(float, val_out, E, 1, 1)                                                                     \
+    X(float, raw_step, E, A, 1)                                                                    \
+    X(float, logp_step, E, 1, 1)                                                                   \
+    X(float, env_act, E, A, 1)                                                                     \
+    X(float, rew_step, E, 1, 1)                                                                    \
+    X(uint8_t, term_step, E, 1, 1)                                                                 \
+    X(uint8_t, trunc_step, E, 1, 1)                                                                \
+    X(uint8_t, done_step, E, 1, 1)                                                                 \
+    X(float, final_obs, E, O, 1)                                                                   \
+    X(float, fin_obs, E, O, 1) /* compact normalised final observations of truncated envs */       \
+    X(float, fin_state, E, S, 1)                                                                   \
+    X(float, fin_val, E, 1, 1)                                                                     \
+    X(int, fin_idx, E, 1, 1)                                                                       \
+    X(float, last_val, E, 1, 1)                                                                    \
+    /* minibatch buffers for up to MB sequences of L steps */                                      \
+    X(int, perm, U, 1, 1)                                                                          \
+    X(float, mb_obs, MB, L, O)                                                                     \
+    X(float, mb_state0, MB, S, 1)                                                                  \
+    X(float, mb_raw, MB, L, A)                                                                     \
+    X(float, mb_logp_old, MB, L, 1)                                                                \
+    X(float, mb_adv, MB, L, 1)                                                                     \
+    X(float, mb_ret, MB, L, 1)                                                                     \
+    X(float, mb_vold, MB, L, 1)                                                                    \
+    X(uint8_t, mb_reset, MB, L, 1)                                                                 \
+    X(float, mb_pol, MB, L, P)                                                                     \
+    X(float, mb_val, MB, L, 1)                                                                     \
+    X(float, mb_logp, MB, L, 1)                                                                    \
+    X(float, mb_ent, MB, L, 1)                                                                     \
+    X(float, mb_dlogp, MB, L, 1)                                                                   \
+    X(float, mb_dent, MB, L, 1)                                                                    \
+    X(float, mb_dval, MB, L, 1)                                                                    \
+    X(float, mb_dpol, MB, L, P)
+
 struct RlTrainer {
     AgSpec spec; /* own copy, ranks = communicator size */
     MPI_Comm comm;
@@ -40,51 +103,17 @@ struct RlTrainer {
      * sync; obs_delta this rank's samples since */
     RlRunningStat obs_stat, obs_synced, obs_delta;
     RlRunningStat ret_stat, ret_synced, ret_delta;
-    double *ret_run; /* (E) running discounted return */
-    double *gather;  /* (nranks * packed) scratch for the merge */
 
     AgRng rng_sample, rng_shuffle;
 
-    /* the live state between steps */
-    float *obs_raw;         /* (E, O) next observations as the environments gave them */
-    float *state;           /* (E, S) recurrent state */
-    uint8_t *pending_reset; /* (E) the next step starts a new episode */
-
-    /* rollout buffers, (E, H, ...) env-major */
-    float *buf_obs;    /* (E, H, O) normalised */
-    float *buf_raw;    /* (E, H, A) raw actions */
-    float *buf_logp;   /* (E, H) */
-    float *buf_value;  /* (E, H) */
-    float *buf_reward; /* (E, H) scaled, truncations bootstrapped */
-    uint8_t *buf_done; /* (E, H) */
-    uint8_t *buf_reset;
-    float *buf_adv;    /* (E, H) */
-    float *buf_ret;    /* (E, H) */
-    float *buf_state0; /* (U, S) the state before each chunk's first step */
-
-    /* per-step scratch */
-    float *obs_norm;  /* (E, O) */
-    float *pol_out;   /* (E, P) */
-    float *val_out;   /* (E) */
-    float *raw_step;  /* (E, A) */
-    float *logp_step; /* (E) */
-    float *env_act;   /* (E, A) */
-    float *rew_step;  /* (E) */
-    uint8_t *term_step, *trunc_step, *done_step;
-    float *final_obs; /* (E, O) */
-    float *fin_obs;   /* (E, O) compact normalised final observations of truncated envs */
-    float *fin_state; /* (E, S) */
-    float *fin_val;   /* (E) */
-    int *fin_idx;     /* (E) */
-    float *last_val;  /* (E) */
-
-    /* minibatch buffers for up to MB sequences of L steps */
     int MB;     /* most sequences in one minibatch */
     int num_mb; /* minibatches per epoch */
-    int *perm;  /* (U) */
-    float *mb_obs, *mb_state0, *mb_raw, *mb_logp_old, *mb_adv, *mb_ret, *mb_vold;
-    uint8_t *mb_reset;
-    float *mb_pol, *mb_val, *mb_logp, *mb_ent, *mb_dlogp, *mb_dent, *mb_dval, *mb_dpol;
+
+    /* the arrays of RL_TRAINER_BUFFERS and the one block they point into */
+#define RL_TRAINER_FIELD(type, field, d0, d1, d2) type *field;
+    RL_TRAINER_BUFFERS(RL_TRAINER_FIELD)
+#undef RL_TRAINER_FIELD
+    void *buffers;
 };
 
 /* broadcasts rank 0's parameters and Adam state to every rank */

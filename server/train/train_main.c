@@ -416,19 +416,17 @@ static int train_open_outputs(TrainRun *r) {
     return 0;
 }
 
+typedef int (*TrainOpenStep)(TrainRun *r);
+
+/* the open steps in their order: each needs what the ones before it made */
+static const TrainOpenStep train_open_steps[] = {
+    train_open_spec, train_open_rundir, train_open_trainer, train_open_resume, train_open_outputs,
+};
+
 static int train_open(TrainRun *r) {
-    int code = train_open_spec(r);
-    if (!code) {
-        code = train_open_rundir(r);
-    }
-    if (!code) {
-        code = train_open_trainer(r);
-    }
-    if (!code) {
-        code = train_open_resume(r);
-    }
-    if (!code) {
-        code = train_open_outputs(r);
+    int code = 0;
+    for (size_t i = 0; i < sizeof train_open_steps / sizeof train_open_steps[0] && !code; i++) {
+        code = train_open_steps[i](r);
     }
     return code;
 }
