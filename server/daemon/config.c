@@ -4,6 +4,7 @@
 
 #include "ag_error.h"
 #include "ag_log.h"
+#include "ag_parse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -43,18 +44,16 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
 
 static int parse_long(const char *key, const char *v, long min, long max, long *out, char *err,
                       size_t err_sz) {
-    char *end;
-    long x;
-    errno = 0;
-    x = strtol(v, &end, 10);
-    if (!*v || *end || errno) {
+    long long x;
+    int rc = ag_parse_int(v, min, max, &x);
+    if (rc == AG_EINVAL) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s: expected an integer, got \"%s\"", key, v);
     }
-    if (x < min || x > max) {
-        return ag_errorf(err, err_sz, AG_ERANGE, "%s: must be in [%ld, %ld], got %ld", key, min,
+    if (rc) {
+        return ag_errorf(err, err_sz, AG_ERANGE, "%s: must be in [%ld, %ld], got %lld", key, min,
                          max, x);
     }
-    *out = x;
+    *out = (long)x;
     return 0;
 }
 
