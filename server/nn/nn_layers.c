@@ -122,36 +122,6 @@ void nn_dense_backward(float *dinp, float *dweight, float *dbias, const float *d
  * activations
  */
 
-static const char *const act_names[NN_ACT_COUNT] = {"identity", "tanh",    "relu",
-                                                    "elu",      "sigmoid", "softplus"};
-
-int nn_act_parse(const char *name, NnAct *act, char *err, size_t err_sz) {
-    if (!name || !act) {
-        return ag_errorf(err, err_sz, AG_EINVAL, "activation: missing name");
-    }
-    for (int i = 0; i < NN_ACT_COUNT; i++) {
-        if (strcmp(name, act_names[i]) == 0) {
-            *act = (NnAct)i;
-            return 0;
-        }
-    }
-    if (strcmp(name, "linear") == 0) {
-        *act = NN_ACT_IDENTITY;
-        return 0;
-    }
-    return ag_errorf(err, err_sz, AG_EINVAL,
-                     "unknown activation \"%s\" (expected identity, linear, tanh, relu, elu, "
-                     "sigmoid or softplus)",
-                     name);
-}
-
-const char *nn_act_name(NnAct act) {
-    if ((int)act < 0 || act >= NN_ACT_COUNT) {
-        return "?";
-    }
-    return act_names[act];
-}
-
 /* Each forward works through a small stack block so that out == inp (in place) never stops
  * the vectoriser with an alias check. */
 #define ACT_BLOCK 256
@@ -238,58 +208,70 @@ void nn_softplus_backward(float *dinp, const float *dout, const float *out, size
     ACT_BACKWARD_BODY(-expm1f(-y));
 }
 
-void nn_act_forward(float *out, const float *inp, size_t n, NnAct act) {
-    switch (act) {
-    case NN_ACT_TANH:
-        nn_tanh_forward(out, inp, n);
-        break;
-    case NN_ACT_RELU:
-        nn_relu_forward(out, inp, n);
-        break;
-    case NN_ACT_ELU:
-        nn_elu_forward(out, inp, n);
-        break;
-    case NN_ACT_SIGMOID:
-        nn_sigmoid_forward(out, inp, n);
-        break;
-    case NN_ACT_SOFTPLUS:
-        nn_softplus_forward(out, inp, n);
-        break;
-    case NN_ACT_IDENTITY:
-    default:
-        if (out != inp) {
-            memmove(out, inp, n * sizeof(float));
-        }
-        break;
+static void act_identity_forward(float *out, const float *inp, size_t n) {
+    if (out != inp) {
+        memmove(out, inp, n * sizeof(float));
     }
 }
 
-void nn_act_backward(float *dinp, const float *dout, const float *out, size_t n, NnAct act) {
-    switch (act) {
-    case NN_ACT_TANH:
-        nn_tanh_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_RELU:
-        nn_relu_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_ELU:
-        nn_elu_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_SIGMOID:
-        nn_sigmoid_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_SOFTPLUS:
-        nn_softplus_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_IDENTITY:
-    default:
-        if (dinp != dout) {
-            for (size_t i = 0; i < n; i++) {
-                dinp[i] += dout[i];
-            }
+static void act_identity_backward(float *dinp, const float *dout, const float *out, size_t n) {
+    (void)out;
+    if (dinp != dout) {
+        for (size_t i = 0; i < n; i++) {
+            dinp[i] += dout[i];
         }
-        break;
     }
+}
+
+/* every activation: its name and its kernels, by NnAct */
+static const struct {
+    const char *name;
+    void (*forward)(float *out, const float *inp, size_t n);
+    void (*backward)(float *dinp, const float *dout, const float *out, size_t n);
+} act_table[NN_ACT_COUNT] = {
+    [NN_ACT_IDENTITY] = {"identity", act_identity_forward, act_identity_backward},
+    [NN_ACT_TANH] = {"tanh", nn_tanh_forward, nn_tanh_backward},
+    [NN_ACT_RELU] = {"relu", nn_relu_forward, nn_relu_backward},
+    [NN_ACT_ELU] = {"elu", nn_elu_forward, nn_elu_backward},
+    [NN_ACT_SIGMOID] = {"sigmoid", nn_sigmoid_forward, nn_sigmoid_backward},
+    [NN_ACT_SOFTPLUS] = {"softplus", nn_softplus_forward, nn_softplus_backward},
+};
+
+int nn_act_parse(const char *name, NnAct *act, char *err, size_t err_sz) {
+    if (!name || !act) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "activation: missing name");
+    }
+    for (int i = 0; i < NN_ACT_COUNT; i++) {
+        if (strcmp(name, act_table[i].name) == 0) {
+            *act = (NnAct)i;
+            return 0;
+        }
+    }
+    if (strcmp(name, "linear") == 0) {
+        *act = NN_ACT_IDENTITY;
+        return 0;
+    }
+    return ag_errorf(err, err_sz, AG_EINVAL,
+                     "unknown activation \"%s\" (expected identity, linear, tanh, relu, elu, "
+                     "sigmoid or softplus)",
+                     name);
+}
+
+static int act_valid(NnAct act) {
+    return (int)act >= 0 && act < NN_ACT_COUNT;
+}
+
+const char *nn_act_name(NnAct act) {
+    return act_valid(act) ? act_table[act].name : "?";
+}
+
+/* an activation out of range acts as the identity */
+void nn_act_forward(float *out, const float *inp, size_t n, NnAct act) {
+    act_table[act_valid(act) ? act : NN_ACT_IDENTITY].forward(out, inp, n);
+}
+
+void nn_act_backward(float *dinp, const float *dout, const float *out, size_t n, NnAct act) {
+    act_table[act_valid(act) ? act : NN_ACT_IDENTITY].backward(dinp, dout, out, n);
 }
 
 /* ---------------------------------------------------------------------------------------------
