@@ -3,8 +3,9 @@
 #include "ctl.h"
 
 #include "ag_error.h"
+#include "ag_parse.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,18 +267,16 @@ const char *ctl_args_nth(const CtlArgs *a, const char *name, int n) {
 int ctl_args_get_int(const CtlArgs *a, const char *name, long long def, long long min,
                      long long max, long long *out, char *err, size_t err_sz) {
     const char *v = ctl_args_get(a, name);
-    char *end;
     long long x;
     if (!v) {
         *out = def;
         return 0;
     }
-    errno = 0;
-    x = strtoll(v, &end, 10);
-    if (!*v || *end || errno) {
+    int rc = ag_parse_int(v, min, max, &x);
+    if (rc == AG_EINVAL) {
         return ag_errorf(err, err_sz, AG_EINVAL, "--%s: expected an integer, got \"%s\"", name, v);
     }
-    if (x < min || x > max) {
+    if (rc) {
         return ag_errorf(err, err_sz, AG_EINVAL, "--%s: must be in [%lld, %lld], got %lld", name,
                          min, max, x);
     }
@@ -286,11 +285,9 @@ int ctl_args_get_int(const CtlArgs *a, const char *name, long long def, long lon
 }
 
 int ctl_parse_id(const char *s, const char *what, int64_t *out, char *err, size_t err_sz) {
-    char *end;
     long long x;
-    errno = 0;
-    x = s && (*s >= '0' && *s <= '9') ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || x <= 0 || errno || *end) {
+    /* digits from the first character: no blank or sign in front */
+    if (!s || !(*s >= '0' && *s <= '9') || ag_parse_int(s, 1, LLONG_MAX, &x) != AG_OK) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s must be a positive integer, got \"%s\"", what,
                          s ? s : "");
     }

@@ -72,7 +72,6 @@ static const char *const eval_keys[] = {"every", "episodes", "deterministic", NU
 static const char *const policy_keys[] = {"distribution", "bins", NULL};
 
 typedef struct SpecPreset {
-    const char *name;
     const char *model;
     AgPolicyKind policy;
     int bins;
@@ -89,112 +88,87 @@ typedef struct SpecPreset {
 
 /* Sized for a 2-core machine: one rank steps a batch of environments; a PPO iteration collects
  * a few thousand transitions so that an iteration takes seconds, not minutes. */
-static const SpecPreset spec_presets[] = {
-    {
-        .name = "default",
-        .model = "simple",
-        .policy = AG_POLICY_AUTO,
-        .bins = 11,
-        .ppo = {.envs_per_rank = 8,
-                .horizon = 256,
-                .epochs = 4,
-                .minibatch = 256,
-                .lr = 3e-4,
-                .lr_schedule = AG_LR_CONSTANT,
-                .lr_decay = 0.999,
-                .lr_final = 0.0,
-                .clip = 0.2,
-                .c_entropy = 0.01,
-                .c_value = 0.5,
-                .gae_lambda = 0.95,
-                .gamma = 0.99,
-                .grad_clip = 0.5,
-                .value_clip = 0.0,
-                .tbptt = 1,
-                .target_kl = 0.0,
-                .adam_eps = 1e-5,
-                .normalize_advantages = 1},
-        .recurrent_tbptt = SPEC_RECURRENT_TBPTT,
-        .normalize = {.observations = 1, .rewards = 1, .clip_obs = 10.0, .clip_reward = 10.0},
-        .budget_env_steps = 1000000,
-        .ranks = 1,
-        .seed = 0,
-        .checkpoint_every = 0,
-        .eval = {.every = 10, .episodes = 10, .deterministic = 1},
-    },
-    {
-        .name = "locomotion",
-        .model = "simple",
-        .policy = AG_POLICY_AUTO,
-        .bins = 11,
-        .ppo = {.envs_per_rank = 8,
-                .horizon = 256,
-                .epochs = 10,
-                .minibatch = 64,
-                .lr = 3e-4,
-                .lr_schedule = AG_LR_LINEAR,
-                .lr_decay = 0.999,
-                .lr_final = 0.0,
-                .clip = 0.2,
-                .c_entropy = 0.0,
-                .c_value = 0.5,
-                .gae_lambda = 0.95,
-                .gamma = 0.99,
-                .grad_clip = 0.5,
-                .value_clip = 0.0,
-                .tbptt = 1,
-                .target_kl = 0.0,
-                .adam_eps = 1e-5,
-                .normalize_advantages = 1},
-        .recurrent_tbptt = SPEC_RECURRENT_TBPTT,
-        .normalize = {.observations = 1, .rewards = 1, .clip_obs = 10.0, .clip_reward = 10.0},
-        .budget_env_steps = 1000000,
-        .ranks = 1,
-        .seed = 0,
-        .checkpoint_every = 0,
-        .eval = {.every = 10, .episodes = 10, .deterministic = 1},
-    },
-    {
-        .name = "hand",
-        .model = "wider_lstm",
-        .policy = AG_POLICY_BETA,
-        .bins = 11,
-        .ppo = {.envs_per_rank = 32,
-                .horizon = 256,
-                .epochs = 3,
-                .minibatch = 2048,
-                .lr = 3e-4,
-                .lr_schedule = AG_LR_EXPONENTIAL,
-                .lr_decay = 0.999,
-                .lr_final = 0.0,
-                .clip = 0.2,
-                .c_entropy = 0.01,
-                .c_value = 1.0,
-                .gae_lambda = 0.95,
-                .gamma = 0.998,
-                .grad_clip = 0.5,
-                .value_clip = 0.0,
-                .tbptt = 16,
-                .target_kl = 0.0,
-                .adam_eps = 1e-5,
-                .normalize_advantages = 1},
-        .recurrent_tbptt = 16,
-        .normalize = {.observations = 1, .rewards = 1, .clip_obs = 10.0, .clip_reward = 10.0},
-        .budget_env_steps = 20000000,
-        .ranks = 1,
-        .seed = 0,
-        .checkpoint_every = 100,
-        .eval = {.every = 20, .episodes = 10, .deterministic = 1},
-    },
+static const SpecPreset spec_preset_default = {
+    .model = "simple",
+    .policy = AG_POLICY_AUTO,
+    .bins = 11,
+    .ppo = {.envs_per_rank = 8,
+            .horizon = 256,
+            .epochs = 4,
+            .minibatch = 256,
+            .lr = 3e-4,
+            .lr_schedule = AG_LR_CONSTANT,
+            .lr_decay = 0.999,
+            .lr_final = 0.0,
+            .clip = 0.2,
+            .c_entropy = 0.01,
+            .c_value = 0.5,
+            .gae_lambda = 0.95,
+            .gamma = 0.99,
+            .grad_clip = 0.5,
+            .value_clip = 0.0,
+            .tbptt = 1,
+            .target_kl = 0.0,
+            .adam_eps = 1e-5,
+            .normalize_advantages = 1},
+    .recurrent_tbptt = SPEC_RECURRENT_TBPTT,
+    .normalize = {.observations = 1, .rewards = 1, .clip_obs = 10.0, .clip_reward = 10.0},
+    .budget_env_steps = 1000000,
+    .ranks = 1,
+    .seed = 0,
+    .checkpoint_every = 0,
+    .eval = {.every = 10, .episodes = 10, .deterministic = 1},
 };
 
-static const SpecPreset *spec_preset_find(const char *name) {
-    for (size_t i = 0; i < sizeof spec_presets / sizeof spec_presets[0]; i++) {
-        if (strcmp(spec_presets[i].name, name) == 0) {
-            return &spec_presets[i];
+/* the other presets say only how they differ from the default */
+
+/* more epochs over smaller minibatches, a decaying learning rate and no entropy bonus */
+static void spec_preset_locomotion(SpecPreset *p) {
+    p->ppo.epochs = 10;
+    p->ppo.minibatch = 64;
+    p->ppo.lr_schedule = AG_LR_LINEAR;
+    p->ppo.c_entropy = 0.0;
+}
+
+/* a recurrent model with a bounded action distribution, many environments and a long budget */
+static void spec_preset_hand(SpecPreset *p) {
+    p->model = "wider_lstm";
+    p->policy = AG_POLICY_BETA;
+    p->ppo.envs_per_rank = 32;
+    p->ppo.epochs = 3;
+    p->ppo.minibatch = 2048;
+    p->ppo.lr_schedule = AG_LR_EXPONENTIAL;
+    p->ppo.c_value = 1.0;
+    p->ppo.gamma = 0.998;
+    p->ppo.tbptt = 16;
+    p->budget_env_steps = 20000000;
+    p->checkpoint_every = 100;
+    p->eval.every = 20;
+}
+
+/* in the order of ag_spec_preset_names; NULL for the default itself */
+static void (*const spec_preset_adjust[])(SpecPreset *) = {NULL, spec_preset_locomotion,
+                                                           spec_preset_hand};
+_Static_assert(sizeof spec_preset_adjust / sizeof spec_preset_adjust[0] ==
+                   sizeof ag_spec_preset_names / sizeof ag_spec_preset_names[0] - 1,
+               "one adjust function per preset name");
+
+/* the preset at index (of ag_spec_preset_names) into *out, built from the default */
+static void spec_preset_get(int index, SpecPreset *out) {
+    *out = spec_preset_default;
+    if (spec_preset_adjust[index]) {
+        spec_preset_adjust[index](out);
+    }
+}
+
+/* the index of the preset called name, -1 when there is none */
+static int spec_preset_find(const char *name) {
+    for (int i = 0; ag_spec_preset_names[i]; i++) {
+        if (strcmp(ag_spec_preset_names[i], name) == 0) {
+            return i;
         }
     }
-    return NULL;
+    return -1;
 }
 
 const char *ag_spec_policy_name(AgPolicyKind kind) {
@@ -233,26 +207,6 @@ static int get_positive(const json_t *obj, const char *base, const char *key, do
         return ag_json_fail(e, path, "must be greater than 0 and at most %g, got %g", max, *out);
     }
     return rc;
-}
-
-/* the member as an object, NULL when absent or null (readers then give the defaults) */
-static int get_section(const json_t *doc, const char *key, const char *const *allowed,
-                       const json_t **out, AgJsonErr *e) {
-    const json_t *v = json_object_get(doc, key);
-    *out = NULL;
-    if (!v || json_is_null(v)) {
-        return AG_OK;
-    }
-    int rc = ag_json_expect_object(v, key, e);
-    if (rc) {
-        return rc;
-    }
-    rc = ag_json_check_keys(v, key, allowed, e);
-    if (rc) {
-        return rc;
-    }
-    *out = v;
-    return AG_OK;
 }
 
 static int text_is_printable(const char *s) {
@@ -304,12 +258,12 @@ static int spec_parse_policy(const json_t *doc, const SpecPreset *p, AgSpec *out
     return rc;
 }
 
-static int spec_parse_ppo(const json_t *doc, const SpecPreset *p, AgSpec *out, AgJsonErr *e) {
-    const json_t *s;
-    int rc = get_section(doc, "ppo", ppo_keys, &s, e);
-    if (rc) {
-        return rc;
-    }
+/* The section readers: s is the section's object, NULL when absent (every value is then the
+ * preset's); spec_parse_section has checked it for unknown keys. */
+typedef int (*SpecSectionRead)(const json_t *s, const SpecPreset *p, AgSpec *out, AgJsonErr *e);
+
+static int spec_read_ppo(const json_t *s, const SpecPreset *p, AgSpec *out, AgJsonErr *e) {
+    int rc;
     const AgPpoConfig *d = &p->ppo;
     AgPpoConfig *c = &out->ppo;
     const char *b = "ppo";
@@ -343,12 +297,8 @@ static int spec_parse_ppo(const json_t *doc, const SpecPreset *p, AgSpec *out, A
     return AG_OK;
 }
 
-static int spec_parse_normalize(const json_t *doc, const SpecPreset *p, AgSpec *out, AgJsonErr *e) {
-    const json_t *s;
-    int rc = get_section(doc, "normalize", normalize_keys, &s, e);
-    if (rc) {
-        return rc;
-    }
+static int spec_read_normalize(const json_t *s, const SpecPreset *p, AgSpec *out, AgJsonErr *e) {
+    int rc;
     const AgNormalizeConfig *d = &p->normalize;
     AgNormalizeConfig *c = &out->normalize;
     const char *b = "normalize";
@@ -361,12 +311,18 @@ static int spec_parse_normalize(const json_t *doc, const SpecPreset *p, AgSpec *
     return AG_OK;
 }
 
-static int spec_parse_eval(const json_t *doc, const SpecPreset *p, AgSpec *out, AgJsonErr *e) {
-    const json_t *s;
-    int rc = get_section(doc, "eval", eval_keys, &s, e);
-    if (rc) {
-        return rc;
+static int spec_read_budget(const json_t *s, const SpecPreset *p, AgSpec *out, AgJsonErr *e) {
+    long long env_steps;
+    int rc = ag_json_get_int(s, "budget", "env_steps", p->budget_env_steps, 1, SPEC_BUDGET_MAX,
+                             &env_steps, e);
+    if (rc == AG_OK) {
+        out->budget_env_steps = env_steps;
     }
+    return rc;
+}
+
+static int spec_read_eval(const json_t *s, const SpecPreset *p, AgSpec *out, AgJsonErr *e) {
+    int rc;
     const AgEvalConfig *d = &p->eval;
     AgEvalConfig *c = &out->eval;
     if ((rc = get_int(s, "eval", "every", d->every, 0, SPEC_PERIOD_MAX, &c->every, e)) ||
@@ -376,6 +332,26 @@ static int spec_parse_eval(const json_t *doc, const SpecPreset *p, AgSpec *out, 
         return rc;
     }
     return AG_OK;
+}
+
+/* the member key as an object (absent or null: no object, the reader gives the defaults),
+ * checked for unknown keys, then read */
+static int spec_parse_section(const json_t *doc, const char *key, const char *const *allowed,
+                              SpecSectionRead read, const SpecPreset *p, AgSpec *out,
+                              AgJsonErr *e) {
+    const json_t *v = json_object_get(doc, key);
+    if (!v || json_is_null(v)) {
+        return read(NULL, p, out, e);
+    }
+    int rc = ag_json_expect_object(v, key, e);
+    if (rc) {
+        return rc;
+    }
+    rc = ag_json_check_keys(v, key, allowed, e);
+    if (rc) {
+        return rc;
+    }
+    return read(v, p, out, e);
 }
 
 static int spec_parse_tags(const json_t *doc, AgSpec *out, AgJsonErr *e) {
@@ -520,8 +496,10 @@ int ag_spec_parse(const json_t *doc, AgSpec *out, AgJsonErr *e) {
     if (rc) {
         goto out;
     }
-    const SpecPreset *p = &spec_presets[preset_index];
-    snprintf(out->preset, sizeof out->preset, "%s", p->name);
+    SpecPreset preset;
+    spec_preset_get(preset_index, &preset);
+    const SpecPreset *p = &preset;
+    snprintf(out->preset, sizeof out->preset, "%s", ag_spec_preset_names[preset_index]);
 
     rc = spec_parse_task(doc, out, e);
     if (rc) {
@@ -536,28 +514,16 @@ int ag_spec_parse(const json_t *doc, AgSpec *out, AgJsonErr *e) {
         goto out;
     }
     if ((rc = spec_parse_model(doc, p, out, e)) || (rc = spec_parse_policy(doc, p, out, e)) ||
-        (rc = spec_parse_ppo(doc, p, out, e)) || (rc = spec_parse_normalize(doc, p, out, e))) {
-        goto out;
-    }
-
-    const json_t *budget;
-    rc = get_section(doc, "budget", budget_keys, &budget, e);
-    if (rc) {
-        goto out;
-    }
-    long long env_steps;
-    rc = ag_json_get_int(budget, "budget", "env_steps", p->budget_env_steps, 1, SPEC_BUDGET_MAX,
-                         &env_steps, e);
-    if (rc) {
-        goto out;
-    }
-    out->budget_env_steps = env_steps;
-
-    if ((rc = get_int(doc, "", "ranks", p->ranks, 1, SPEC_RANKS_MAX, &out->ranks, e)) ||
+        (rc = spec_parse_section(doc, "ppo", ppo_keys, spec_read_ppo, p, out, e)) ||
+        (rc = spec_parse_section(doc, "normalize", normalize_keys, spec_read_normalize, p, out,
+                                 e)) ||
+        (rc = spec_parse_section(doc, "budget", budget_keys, spec_read_budget, p, out, e)) ||
+        (rc = get_int(doc, "", "ranks", p->ranks, 1, SPEC_RANKS_MAX, &out->ranks, e)) ||
         (rc = ag_json_get_int(doc, "", "seed", (long long)p->seed, 0, SPEC_SEED_MAX, &seed, e)) ||
         (rc = get_int(doc, "", "checkpoint_every", p->checkpoint_every, 0, SPEC_PERIOD_MAX,
                       &out->checkpoint_every, e)) ||
-        (rc = spec_parse_eval(doc, p, out, e)) || (rc = spec_parse_tags(doc, out, e)) ||
+        (rc = spec_parse_section(doc, "eval", eval_keys, spec_read_eval, p, out, e)) ||
+        (rc = spec_parse_tags(doc, out, e)) ||
         (rc = ag_json_get_string(doc, "", "notes", NULL, out->notes, sizeof out->notes, e))) {
         goto out;
     }
@@ -735,13 +701,16 @@ json_t *ag_spec_to_json(const AgSpec *spec) {
 }
 
 json_t *ag_spec_defaults_json(const char *preset) {
-    const SpecPreset *p = spec_preset_find(preset ? preset : "default");
-    if (!p) {
+    int index = spec_preset_find(preset ? preset : "default");
+    if (index < 0) {
         return NULL;
     }
+    SpecPreset preset_values;
+    spec_preset_get(index, &preset_values);
+    const SpecPreset *p = &preset_values;
     AgSpec s;
     memset(&s, 0, sizeof s);
-    snprintf(s.preset, sizeof s.preset, "%s", p->name);
+    snprintf(s.preset, sizeof s.preset, "%s", ag_spec_preset_names[index]);
     s.model = json_string(p->model);
     s.task_options = json_object();
     if (!s.model || !s.task_options) {

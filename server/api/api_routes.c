@@ -6,9 +6,10 @@
 
 #include "ag_buf.h"
 #include "ag_error.h"
+#include "ag_parse.h"
 #include "ag_time.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,18 +81,16 @@ const char *api_arg(const ApiRequest *req, const char *name) {
 int api_arg_int(const ApiRequest *req, const char *name, long long def, long long min,
                 long long max, long long *out, ApiErr *e) {
     const char *v = api_arg(req, name);
-    char *end;
     long long x;
     if (!v) {
         *out = def;
         return 0;
     }
-    errno = 0;
-    x = strtoll(v, &end, 10);
-    if (!*v || *end || errno) {
+    int rc = ag_parse_int(v, min, max, &x);
+    if (rc == AG_EINVAL) {
         return api_fail(e, AG_EINVAL, name, "%s must be an integer, got \"%.64s\"", name, v);
     }
-    if (x < min || x > max) {
+    if (rc) {
         return api_fail(e, AG_EINVAL, name, "%s must be in [%lld, %lld], got %lld", name, min, max,
                         x);
     }
@@ -378,17 +377,15 @@ static int route_match(const char *pattern, const char *path, ApiParams *p, int 
                 return 0;
             }
             if (!strncmp(a, "{id}", 4)) {
-                char num[24], *end;
-                long long v;
+                char num[24];
+                long long v = 0;
                 if (len >= sizeof(num)) {
                     *bad_id = 1;
-                    v = 0;
                 } else {
                     memcpy(num, b, len);
                     num[len] = '\0';
-                    errno = 0;
-                    v = strtoll(num, &end, 10);
-                    if (*end || errno || v <= 0 || num[0] == '+' || num[0] == '-') {
+                    if (num[0] == '+' || num[0] == '-' ||
+                        ag_parse_int(num, 1, LLONG_MAX, &v) != AG_OK) {
                         *bad_id = 1;
                     }
                 }

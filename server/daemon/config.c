@@ -4,9 +4,11 @@
 
 #include "ag_error.h"
 #include "ag_log.h"
+#include "ag_parse.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,18 +45,16 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
 
 static int parse_long(const char *key, const char *v, long min, long max, long *out, char *err,
                       size_t err_sz) {
-    char *end;
-    long x;
-    errno = 0;
-    x = strtol(v, &end, 10);
-    if (!*v || *end || errno) {
+    long long x;
+    int rc = ag_parse_int(v, min, max, &x);
+    if (rc == AG_EINVAL) {
         return ag_errorf(err, err_sz, AG_EINVAL, "%s: expected an integer, got \"%s\"", key, v);
     }
-    if (x < min || x > max) {
-        return ag_errorf(err, err_sz, AG_ERANGE, "%s: must be in [%ld, %ld], got %ld", key, min,
+    if (rc) {
+        return ag_errorf(err, err_sz, AG_ERANGE, "%s: must be in [%ld, %ld], got %lld", key, min,
                          max, x);
     }
-    *out = x;
+    *out = (long)x;
     return 0;
 }
 
@@ -84,73 +84,67 @@ static int copy_str(const char *key, const char *v, char *dst, size_t dst_sz, ch
     return 0;
 }
 
-int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err, size_t err_sz) {
+/* the settings that are a string, a number of one type in a range, by field */
+typedef enum ConfigKind { CONFIG_STR, CONFIG_INT, CONFIG_UNSIGNED, CONFIG_DOUBLE } ConfigKind;
+
+typedef struct ConfigKey {
+    const char *key;
+    ConfigKind kind;
+    size_t offset; /* of the field in DaemonConfig */
+    size_t size;   /* of the field (the buffer of a string) */
+    double min, max;
+} ConfigKey;
+
+#define CONFIG_FIELD(f) offsetof(DaemonConfig, f), sizeof(((DaemonConfig *)0)->f)
+
+static const ConfigKey config_keys[] = {
+    {"data_dir", CONFIG_STR, CONFIG_FIELD(data_dir), 0, 0},
+    {"bind", CONFIG_STR, CONFIG_FIELD(bind), 0, 0},
+    {"port_file", CONFIG_STR, CONFIG_FIELD(port_file), 0, 0},
+    {"trainer", CONFIG_STR, CONFIG_FIELD(trainer), 0, 0},
+    {"mpirun", CONFIG_STR, CONFIG_FIELD(mpirun), 0, 0},
+    {"hostfile", CONFIG_STR, CONFIG_FIELD(hostfile), 0, 0},
+    {"port", CONFIG_INT, CONFIG_FIELD(port), 0, 65535},
+    {"stream_port", CONFIG_INT, CONFIG_FIELD(stream_port), -2, 65535},
+    {"max_cores", CONFIG_INT, CONFIG_FIELD(max_cores), 1, 4096},
+    {"max_attempts", CONFIG_INT, CONFIG_FIELD(max_attempts), 1, 100},
+    {"grace_seconds", CONFIG_DOUBLE, CONFIG_FIELD(grace_s), 0, 3600},
+    {"tick_seconds", CONFIG_DOUBLE, CONFIG_FIELD(tick_s), 0.01, 10},
+    {"ingest_seconds", CONFIG_DOUBLE, CONFIG_FIELD(ingest_s), 0.01, 10},
+    {"queue_seconds", CONFIG_DOUBLE, CONFIG_FIELD(queue_s), 0.01, 60},
+    {"max_connections", CONFIG_UNSIGNED, CONFIG_FIELD(max_connections), 1, 65536},
+    {"connection_timeout", CONFIG_UNSIGNED, CONFIG_FIELD(connection_timeout_s), 1, 3600},
+    {"http_threads", CONFIG_UNSIGNED, CONFIG_FIELD(http_threads), 1, 64},
+};
+
+/* one setting of the table into its field; an integer that fails to parse leaves 0 there */
+static int config_set_field(DaemonConfig *c, const ConfigKey *k, const char *v, char *err,
+                            size_t err_sz) {
+    char *field = (char *)c + k->offset;
     long l = 0;
     int rc;
-    if (!strcmp(key, "data_dir")) {
-        return copy_str(key, v, c->data_dir, sizeof(c->data_dir), err, err_sz);
-    }
-    if (!strcmp(key, "bind")) {
-        return copy_str(key, v, c->bind, sizeof(c->bind), err, err_sz);
-    }
-    if (!strcmp(key, "port_file")) {
-        return copy_str(key, v, c->port_file, sizeof(c->port_file), err, err_sz);
-    }
-    if (!strcmp(key, "trainer")) {
-        return copy_str(key, v, c->trainer, sizeof(c->trainer), err, err_sz);
-    }
-    if (!strcmp(key, "mpirun")) {
-        return copy_str(key, v, c->mpirun, sizeof(c->mpirun), err, err_sz);
-    }
-    if (!strcmp(key, "hostfile")) {
-        return copy_str(key, v, c->hostfile, sizeof(c->hostfile), err, err_sz);
-    }
-    if (!strcmp(key, "port")) {
-        rc = parse_long(key, v, 0, 65535, &l, err, err_sz);
-        c->port = (int)l;
+    switch (k->kind) {
+    case CONFIG_STR:
+        return copy_str(k->key, v, field, k->size, err, err_sz);
+    case CONFIG_DOUBLE:
+        return parse_double(k->key, v, k->min, k->max, (double *)(void *)field, err, err_sz);
+    case CONFIG_INT:
+        rc = parse_long(k->key, v, (long)k->min, (long)k->max, &l, err, err_sz);
+        *(int *)(void *)field = (int)l;
+        return rc;
+    case CONFIG_UNSIGNED:
+        rc = parse_long(k->key, v, (long)k->min, (long)k->max, &l, err, err_sz);
+        *(unsigned *)(void *)field = (unsigned)l;
         return rc;
     }
-    if (!strcmp(key, "stream_port")) {
-        rc = parse_long(key, v, -2, 65535, &l, err, err_sz);
-        c->stream_port = (int)l;
-        return rc;
-    }
-    if (!strcmp(key, "max_cores")) {
-        rc = parse_long(key, v, 1, 4096, &l, err, err_sz);
-        c->max_cores = (int)l;
-        return rc;
-    }
-    if (!strcmp(key, "max_attempts")) {
-        rc = parse_long(key, v, 1, 100, &l, err, err_sz);
-        c->max_attempts = (int)l;
-        return rc;
-    }
-    if (!strcmp(key, "grace_seconds")) {
-        return parse_double(key, v, 0, 3600, &c->grace_s, err, err_sz);
-    }
-    if (!strcmp(key, "tick_seconds")) {
-        return parse_double(key, v, 0.01, 10, &c->tick_s, err, err_sz);
-    }
-    if (!strcmp(key, "ingest_seconds")) {
-        return parse_double(key, v, 0.01, 10, &c->ingest_s, err, err_sz);
-    }
-    if (!strcmp(key, "queue_seconds")) {
-        return parse_double(key, v, 0.01, 60, &c->queue_s, err, err_sz);
-    }
-    if (!strcmp(key, "max_connections")) {
-        rc = parse_long(key, v, 1, 65536, &l, err, err_sz);
-        c->max_connections = (unsigned)l;
-        return rc;
-    }
-    if (!strcmp(key, "connection_timeout")) {
-        rc = parse_long(key, v, 1, 3600, &l, err, err_sz);
-        c->connection_timeout_s = (unsigned)l;
-        return rc;
-    }
-    if (!strcmp(key, "http_threads")) {
-        rc = parse_long(key, v, 1, 64, &l, err, err_sz);
-        c->http_threads = (unsigned)l;
-        return rc;
+    return AG_EINVAL;
+}
+
+int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err, size_t err_sz) {
+    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
+        if (!strcmp(key, config_keys[i].key)) {
+            return config_set_field(c, &config_keys[i], v, err, err_sz);
+        }
     }
     if (!strcmp(key, "integrity_check")) {
         if (strcmp(v, "yes") && strcmp(v, "no")) {

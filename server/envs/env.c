@@ -218,6 +218,22 @@ static size_t env_state_bytes(const EnvTask *task) {
     return task->cls->state_size;
 }
 
+/* destroys the first created environments, frees the batch's buffers and zeroes it */
+static void env_batch_release(EnvBatch *batch, int created) {
+    const EnvClass *cls = batch->task->cls;
+    if (cls->env_destroy && batch->states) {
+        for (int i = 0; i < created; i++) {
+            cls->env_destroy(batch->task, batch->states + (size_t)i * cls->state_size);
+        }
+    }
+    free(batch->states);
+    free(batch->rngs);
+    free(batch->episode_steps);
+    free(batch->episode_returns);
+    free(batch->clipped_action);
+    memset(batch, 0, sizeof *batch);
+}
+
 int env_batch_create(EnvBatch *batch, const EnvTask *task, int num_envs, uint64_t seed,
                      uint64_t stream_base, char *err, size_t err_sz) {
     int rc = AG_OK;
@@ -258,17 +274,7 @@ int env_batch_create(EnvBatch *batch, const EnvTask *task, int num_envs, uint64_
     }
 out:
     if (rc != AG_OK) {
-        if (cls->env_destroy) {
-            for (int i = 0; i < created; i++) {
-                cls->env_destroy(task, batch->states + (size_t)i * cls->state_size);
-            }
-        }
-        free(batch->states);
-        free(batch->rngs);
-        free(batch->episode_steps);
-        free(batch->episode_returns);
-        free(batch->clipped_action);
-        memset(batch, 0, sizeof *batch);
+        env_batch_release(batch, created);
     }
     return rc;
 }
@@ -277,18 +283,7 @@ void env_batch_destroy(EnvBatch *batch) {
     if (batch == NULL || batch->task == NULL) {
         return;
     }
-    const EnvClass *cls = batch->task->cls;
-    if (cls->env_destroy && batch->states) {
-        for (int i = 0; i < batch->num_envs; i++) {
-            cls->env_destroy(batch->task, batch->states + (size_t)i * cls->state_size);
-        }
-    }
-    free(batch->states);
-    free(batch->rngs);
-    free(batch->episode_steps);
-    free(batch->episode_returns);
-    free(batch->clipped_action);
-    memset(batch, 0, sizeof *batch);
+    env_batch_release(batch, batch->num_envs);
 }
 
 void env_batch_reset(EnvBatch *batch, float *obs) {

@@ -9,6 +9,8 @@
  */
 #include "nn_layers.h"
 
+#include "nn_kernel.h"
+
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -28,12 +30,6 @@ size_t nn_conv2d_scratch_size(int C, int H, int W, int K, int stride, int pad) {
     }
     return 2u * (size_t)C * K * K * (size_t)OH * OW;
 }
-
-#if defined(__GNUC__) && !defined(__clang__)
-#define NN_HOT __attribute__((optimize("O3", "no-trapping-math")))
-#else
-#define NN_HOT
-#endif
 
 /* the output columns [lo, hi) whose input column ox*stride - pad + kx lies inside [0, W), so
  * the copy loops below run without a bounds test per element */
@@ -220,7 +216,7 @@ void nn_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax, 
 
 /* image coordinate of index i along an axis of n positions: -1 at the first, exactly 1 at the
  * last, 0 for a single position */
-__attribute__((always_inline)) NN_HOT static inline float axis_coord(int i, int n) {
+NN_INLINE float axis_coord(int i, int n) {
     /* branch-free so the loops vectorise: for n = 1 this is 0 / 1 */
     return (float)(2 * i - (n - 1)) / (float)(n > 1 ? n - 1 : 1);
 }
@@ -297,57 +293,59 @@ NN_HOT static void spatial_expect(float *ex, float *ey, const float *p, int H, i
     *ey = y;
 }
 
+/* one (H,W) plane x: its probabilities into p and their expected coordinates into xy (2) */
+NN_HOT static void spatial_softmax_plane(float *xy, float *p, const float *x, int H, int W) {
+    size_t P = (size_t)H * W;
+    /* shift by the max so exp never overflows */
+    float m = max_lanes(x, P);
+    for (size_t k = 0; k < P; k++) {
+        p[k] = x[k] - m;
+    }
+    nn_exp_forward(p, p, P);
+    float inv = 1.0f / sum_lanes(p, P);
+    for (size_t k = 0; k < P; k++) {
+        p[k] *= inv;
+    }
+    spatial_expect(&xy[0], &xy[1], p, H, W);
+}
+
+/* d (H,W) += the gradient of one plane's logits from dxy (2), the gradient of its coordinates:
+ * d out_x / d logit_k = p_k (X_k - x), likewise for y */
+NN_HOT static void spatial_softmax_plane_backward(float *d, const float *dxy, const float *p, int H,
+                                                  int W) {
+    float dx = dxy[0], dy = dxy[1];
+    float ex, ey;
+    spatial_expect(&ex, &ey, p, H, W);
+    for (int i = 0; i < H; i++) {
+        const float *prow = p + (size_t)i * W;
+        float *drow = d + (size_t)i * W;
+        float ty = dy * (axis_coord(i, H) - ey) - dx * ex;
+        for (int j = 0; j < W; j++) {
+            drow[j] += prow[j] * (dx * axis_coord(j, W) + ty);
+        }
+    }
+}
+
+/* plane bc = b*C + c has its coordinates at out[2*bc], out[2*bc + 1] */
 NN_HOT void nn_spatial_softmax_forward(float *out, float *probs, const float *inp, int B, int C,
                                        int H, int W) {
     /* inp is (B,C,H,W), probs (B,C,H*W), out (B,2C) */
     size_t P = (size_t)H * W;
-    if (P == 0) {
+    if (P == 0 || B <= 0 || C <= 0) {
         return;
     }
-    for (int b = 0; b < B; b++) {
-        for (int c = 0; c < C; c++) {
-            size_t bc = (size_t)b * C + c;
-            const float *x = inp + bc * P;
-            float *p = probs + bc * P;
-            /* shift by the max so exp never overflows */
-            float m = max_lanes(x, P);
-            for (size_t k = 0; k < P; k++) {
-                p[k] = x[k] - m;
-            }
-            nn_exp_forward(p, p, P);
-            float inv = 1.0f / sum_lanes(p, P);
-            for (size_t k = 0; k < P; k++) {
-                p[k] *= inv;
-            }
-            spatial_expect(&out[(size_t)b * 2 * C + 2 * c], &out[(size_t)b * 2 * C + 2 * c + 1], p,
-                           H, W);
-        }
+    for (size_t bc = 0; bc < (size_t)B * C; bc++) {
+        spatial_softmax_plane(out + 2 * bc, probs + bc * P, inp + bc * P, H, W);
     }
 }
 
 NN_HOT void nn_spatial_softmax_backward(float *dinp, const float *dout, const float *probs, int B,
                                         int C, int H, int W) {
-    /* d out_x / d logit_k = p_k (X_k - x), likewise for y */
     size_t P = (size_t)H * W;
-    if (P == 0) {
+    if (P == 0 || B <= 0 || C <= 0) {
         return;
     }
-    for (int b = 0; b < B; b++) {
-        for (int c = 0; c < C; c++) {
-            size_t bc = (size_t)b * C + c;
-            const float *p = probs + bc * P;
-            float *d = dinp + bc * P;
-            float dx = dout[(size_t)b * 2 * C + 2 * c], dy = dout[(size_t)b * 2 * C + 2 * c + 1];
-            float ex, ey;
-            spatial_expect(&ex, &ey, p, H, W);
-            for (int i = 0; i < H; i++) {
-                const float *prow = p + (size_t)i * W;
-                float *drow = d + (size_t)i * W;
-                float ty = dy * (axis_coord(i, H) - ey) - dx * ex;
-                for (int j = 0; j < W; j++) {
-                    drow[j] += prow[j] * (dx * axis_coord(j, W) + ty);
-                }
-            }
-        }
+    for (size_t bc = 0; bc < (size_t)B * C; bc++) {
+        spatial_softmax_plane_backward(dinp + bc * P, dout + 2 * bc, probs + bc * P, H, W);
     }
 }

@@ -69,37 +69,35 @@ static void polygamma01(double x, double *psi, double *psi1) {
     }
 }
 
-double nn_dist_digamma(double x) {
+/* psi(x) (order 0) or psi'(x) (order 1) for every real x: NaN at the poles, the non-positive
+ * integers, and reflection for the other x <= 0 */
+static double polygamma(int order, double x) {
     if (isnan(x)) {
         return x;
     }
     if (x <= 0.0) {
-        /* poles at the non-positive integers; reflection elsewhere */
         if (x == floor(x)) {
             return NAN;
         }
-        return nn_dist_digamma(1.0 - x) - M_PI / tan(M_PI * x);
-    }
-    double psi;
-    polygamma01(x, &psi, NULL);
-    return psi;
-}
-
-double nn_dist_trigamma(double x) {
-    if (isnan(x)) {
-        return x;
-    }
-    if (x <= 0.0) {
-        if (x == floor(x)) {
-            return NAN;
+        if (order == 0) {
+            /* reflection: psi(1 - x) - psi(x) = pi / tan(pi x) */
+            return polygamma(0, 1.0 - x) - M_PI / tan(M_PI * x);
         }
         /* reflection: psi1(1 - x) + psi1(x) = pi^2 / sin^2(pi x) */
         double s = sin(M_PI * x);
-        return -nn_dist_trigamma(1.0 - x) + M_PI * M_PI / (s * s);
+        return -polygamma(1, 1.0 - x) + M_PI * M_PI / (s * s);
     }
-    double psi1;
-    polygamma01(x, NULL, &psi1);
-    return psi1;
+    double v;
+    polygamma01(x, order == 0 ? &v : NULL, order == 0 ? NULL : &v);
+    return v;
+}
+
+double nn_dist_digamma(double x) {
+    return polygamma(0, x);
+}
+
+double nn_dist_trigamma(double x) {
+    return polygamma(1, x);
 }
 
 /* softplus without overflow, log(1 + e^a), accurate relative to its (possibly tiny) value */
@@ -330,7 +328,18 @@ int nn_dist_logstd_dim(const NnDist *dist) {
 
 /* ---- sampling and the deterministic action ---- */
 
-void nn_dist_sample(const NnDist *dist, int n, const float *params, AgRng *rng, float *raw) {
+/* the Beta's mean from its pre-activations, clipped into (0,1): the deterministic action */
+static double beta_mean(double a, double b) {
+    double ka = softplus(a);
+    double kb = softplus(b);
+    /* both underflow only for pre-activations below about -745 */
+    double m = ka + kb > 0.0 ? ka / (ka + kb) : 0.5;
+    return beta_clamp(m);
+}
+
+/* one action per row of params into raw: drawn with rng, or without one (NULL) the
+ * deterministic action */
+static void dist_act(const NnDist *dist, int n, const float *params, AgRng *rng, float *raw) {
     int A = dist->action_dim;
     int P = dist->num_params;
     for (int s = 0; s < n; s++) {
@@ -338,12 +347,20 @@ void nn_dist_sample(const NnDist *dist, int n, const float *params, AgRng *rng, 
         float *x = raw + (size_t)s * A;
         switch (dist->kind) {
         case NN_DIST_GAUSSIAN:
+            if (!rng) {
+                memcpy(x, p, (size_t)A * sizeof *x);
+                break;
+            }
             for (int i = 0; i < A; i++) {
                 x[i] = (float)(p[i] + exp((double)p[A + i]) * ag_rng_normal(rng));
             }
             break;
         case NN_DIST_BETA:
             for (int i = 0; i < A; i++) {
+                if (!rng) {
+                    x[i] = (float)beta_mean(p[i], p[A + i]);
+                    continue;
+                }
                 double alpha = beta_shape(p[i]);
                 double beta = beta_shape(p[A + i]);
                 x[i] = (float)beta_clamp(ag_rng_beta(rng, alpha, beta));
@@ -353,7 +370,8 @@ void nn_dist_sample(const NnDist *dist, int n, const float *params, AgRng *rng, 
         case NN_DIST_MULTICATEGORICAL: {
             const float *l = p;
             for (int d = 0; d < group_count(dist); d++) {
-                x[d] = (float)cat_sample(l, dist->bins[d], rng);
+                x[d] =
+                    (float)(rng ? cat_sample(l, dist->bins[d], rng) : cat_argmax(l, dist->bins[d]));
                 l += dist->bins[d];
             }
             break;
@@ -362,36 +380,12 @@ void nn_dist_sample(const NnDist *dist, int n, const float *params, AgRng *rng, 
     }
 }
 
+void nn_dist_sample(const NnDist *dist, int n, const float *params, AgRng *rng, float *raw) {
+    dist_act(dist, n, params, rng, raw);
+}
+
 void nn_dist_mode(const NnDist *dist, int n, const float *params, float *raw) {
-    int A = dist->action_dim;
-    int P = dist->num_params;
-    for (int s = 0; s < n; s++) {
-        const float *p = params + (size_t)s * P;
-        float *x = raw + (size_t)s * A;
-        switch (dist->kind) {
-        case NN_DIST_GAUSSIAN:
-            memcpy(x, p, (size_t)A * sizeof *x);
-            break;
-        case NN_DIST_BETA:
-            for (int i = 0; i < A; i++) {
-                double ka = softplus(p[i]);
-                double kb = softplus(p[A + i]);
-                /* both underflow only for pre-activations below about -745 */
-                double m = ka + kb > 0.0 ? ka / (ka + kb) : 0.5;
-                x[i] = (float)beta_clamp(m);
-            }
-            break;
-        case NN_DIST_CATEGORICAL:
-        case NN_DIST_MULTICATEGORICAL: {
-            const float *l = p;
-            for (int d = 0; d < group_count(dist); d++) {
-                x[d] = (float)cat_argmax(l, dist->bins[d]);
-                l += dist->bins[d];
-            }
-            break;
-        }
-        }
-    }
+    dist_act(dist, n, params, NULL, raw);
 }
 
 /* ---- log-probability and entropy ---- */

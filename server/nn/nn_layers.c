@@ -11,26 +11,11 @@
 #include "nn_layers.h"
 
 #include "ag_error.h"
+#include "nn_kernel.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
-
-/* O3 vectorises the elementwise loops in -O2 builds too; without trapping math the clamps
- * if-convert */
-#if defined(__GNUC__) && !defined(__clang__)
-#define NN_HOT __attribute__((optimize("O3", "no-trapping-math")))
-#else
-#define NN_HOT
-#endif
-#define NN_INLINE __attribute__((always_inline)) NN_HOT static inline
-/* tanh and sigmoid dominate small minibatches: build an AVX2+FMA clone picked at load time */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) &&       \
-    !defined(__SANITIZE_ADDRESS__)
-#define NN_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define NN_VEC
-#endif
 
 /* ---------------------------------------------------------------------------------------------
  * fast elementwise math (inlined into the loops below and into nn_rnn.c through the array
@@ -113,22 +98,12 @@ void nn_dense_forward(float *out, const float *inp, const float *weight, const f
                 out, OC);
 }
 
-/* dbias (OC) += column sums of dout (B,OC); rows outer so the inner loop vectorises */
-NN_HOT static void colsum_accumulate(float *dbias, const float *dout, int B, int OC) {
-    for (int b = 0; b < B; b++) {
-        const float *row = dout + (size_t)b * OC;
-        for (int o = 0; o < OC; o++) {
-            dbias[o] += row[o];
-        }
-    }
-}
-
 void nn_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                        const float *inp, const float *weight, int B, int C, int OC) {
     /* dout is (B,OC), inp (B,C), weight (OC,C) */
     if (B <= 0 || OC <= 0 || C <= 0) {
         if (dbias && B > 0 && OC > 0) {
-            colsum_accumulate(dbias, dout, B, OC);
+            nn_colsum_accumulate(dbias, dout, (size_t)B, OC);
         }
         return;
     }
@@ -139,7 +114,7 @@ void nn_dense_backward(float *dinp, float *dweight, float *dbias, const float *d
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, B, 1.0f, dout, OC, inp, C, 1.0f,
                 dweight, C);
     if (dbias) {
-        colsum_accumulate(dbias, dout, B, OC);
+        nn_colsum_accumulate(dbias, dout, (size_t)B, OC);
     }
 }
 
@@ -147,71 +122,31 @@ void nn_dense_backward(float *dinp, float *dweight, float *dbias, const float *d
  * activations
  */
 
-static const char *const act_names[NN_ACT_COUNT] = {"identity", "tanh",    "relu",
-                                                    "elu",      "sigmoid", "softplus"};
-
-int nn_act_parse(const char *name, NnAct *act, char *err, size_t err_sz) {
-    if (!name || !act) {
-        return ag_errorf(err, err_sz, AG_EINVAL, "activation: missing name");
-    }
-    for (int i = 0; i < NN_ACT_COUNT; i++) {
-        if (strcmp(name, act_names[i]) == 0) {
-            *act = (NnAct)i;
-            return 0;
-        }
-    }
-    if (strcmp(name, "linear") == 0) {
-        *act = NN_ACT_IDENTITY;
-        return 0;
-    }
-    return ag_errorf(err, err_sz, AG_EINVAL,
-                     "unknown activation \"%s\" (expected identity, linear, tanh, relu, elu, "
-                     "sigmoid or softplus)",
-                     name);
-}
-
-const char *nn_act_name(NnAct act) {
-    if ((int)act < 0 || act >= NN_ACT_COUNT) {
-        return "?";
-    }
-    return act_names[act];
-}
-
 /* Each forward works through a small stack block so that out == inp (in place) never stops
  * the vectoriser with an alias check. */
 #define ACT_BLOCK 256
+#define ACT_FORWARD_BODY(f)                                                                        \
+    do {                                                                                           \
+        float tmp[ACT_BLOCK];                                                                      \
+        for (size_t s = 0; s < n; s += ACT_BLOCK) {                                                \
+            size_t m = n - s < ACT_BLOCK ? n - s : ACT_BLOCK;                                      \
+            for (size_t i = 0; i < m; i++) {                                                       \
+                tmp[i] = f(inp[s + i]);                                                            \
+            }                                                                                      \
+            memcpy(out + s, tmp, m * sizeof(float));                                               \
+        }                                                                                          \
+    } while (0)
 
 NN_VEC NN_HOT void nn_tanh_forward(float *out, const float *inp, size_t n) {
-    float tmp[ACT_BLOCK];
-    for (size_t s = 0; s < n; s += ACT_BLOCK) {
-        size_t m = n - s < ACT_BLOCK ? n - s : ACT_BLOCK;
-        for (size_t i = 0; i < m; i++) {
-            tmp[i] = fast_tanhf(inp[s + i]);
-        }
-        memcpy(out + s, tmp, m * sizeof(float));
-    }
+    ACT_FORWARD_BODY(fast_tanhf);
 }
 
 NN_VEC NN_HOT void nn_sigmoid_forward(float *out, const float *inp, size_t n) {
-    float tmp[ACT_BLOCK];
-    for (size_t s = 0; s < n; s += ACT_BLOCK) {
-        size_t m = n - s < ACT_BLOCK ? n - s : ACT_BLOCK;
-        for (size_t i = 0; i < m; i++) {
-            tmp[i] = fast_sigmoidf(inp[s + i]);
-        }
-        memcpy(out + s, tmp, m * sizeof(float));
-    }
+    ACT_FORWARD_BODY(fast_sigmoidf);
 }
 
 NN_VEC NN_HOT void nn_exp_forward(float *out, const float *inp, size_t n) {
-    float tmp[ACT_BLOCK];
-    for (size_t s = 0; s < n; s += ACT_BLOCK) {
-        size_t m = n - s < ACT_BLOCK ? n - s : ACT_BLOCK;
-        for (size_t i = 0; i < m; i++) {
-            tmp[i] = fast_expf(inp[s + i]);
-        }
-        memcpy(out + s, tmp, m * sizeof(float));
-    }
+    ACT_FORWARD_BODY(fast_expf);
 }
 
 NN_HOT void nn_relu_forward(float *out, const float *inp, size_t n) {
@@ -273,58 +208,70 @@ void nn_softplus_backward(float *dinp, const float *dout, const float *out, size
     ACT_BACKWARD_BODY(-expm1f(-y));
 }
 
-void nn_act_forward(float *out, const float *inp, size_t n, NnAct act) {
-    switch (act) {
-    case NN_ACT_TANH:
-        nn_tanh_forward(out, inp, n);
-        break;
-    case NN_ACT_RELU:
-        nn_relu_forward(out, inp, n);
-        break;
-    case NN_ACT_ELU:
-        nn_elu_forward(out, inp, n);
-        break;
-    case NN_ACT_SIGMOID:
-        nn_sigmoid_forward(out, inp, n);
-        break;
-    case NN_ACT_SOFTPLUS:
-        nn_softplus_forward(out, inp, n);
-        break;
-    case NN_ACT_IDENTITY:
-    default:
-        if (out != inp) {
-            memmove(out, inp, n * sizeof(float));
-        }
-        break;
+static void act_identity_forward(float *out, const float *inp, size_t n) {
+    if (out != inp) {
+        memmove(out, inp, n * sizeof(float));
     }
 }
 
-void nn_act_backward(float *dinp, const float *dout, const float *out, size_t n, NnAct act) {
-    switch (act) {
-    case NN_ACT_TANH:
-        nn_tanh_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_RELU:
-        nn_relu_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_ELU:
-        nn_elu_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_SIGMOID:
-        nn_sigmoid_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_SOFTPLUS:
-        nn_softplus_backward(dinp, dout, out, n);
-        break;
-    case NN_ACT_IDENTITY:
-    default:
-        if (dinp != dout) {
-            for (size_t i = 0; i < n; i++) {
-                dinp[i] += dout[i];
-            }
+static void act_identity_backward(float *dinp, const float *dout, const float *out, size_t n) {
+    (void)out;
+    if (dinp != dout) {
+        for (size_t i = 0; i < n; i++) {
+            dinp[i] += dout[i];
         }
-        break;
     }
+}
+
+/* every activation: its name and its kernels, by NnAct */
+static const struct {
+    const char *name;
+    void (*forward)(float *out, const float *inp, size_t n);
+    void (*backward)(float *dinp, const float *dout, const float *out, size_t n);
+} act_table[NN_ACT_COUNT] = {
+    [NN_ACT_IDENTITY] = {"identity", act_identity_forward, act_identity_backward},
+    [NN_ACT_TANH] = {"tanh", nn_tanh_forward, nn_tanh_backward},
+    [NN_ACT_RELU] = {"relu", nn_relu_forward, nn_relu_backward},
+    [NN_ACT_ELU] = {"elu", nn_elu_forward, nn_elu_backward},
+    [NN_ACT_SIGMOID] = {"sigmoid", nn_sigmoid_forward, nn_sigmoid_backward},
+    [NN_ACT_SOFTPLUS] = {"softplus", nn_softplus_forward, nn_softplus_backward},
+};
+
+int nn_act_parse(const char *name, NnAct *act, char *err, size_t err_sz) {
+    if (!name || !act) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "activation: missing name");
+    }
+    for (int i = 0; i < NN_ACT_COUNT; i++) {
+        if (strcmp(name, act_table[i].name) == 0) {
+            *act = (NnAct)i;
+            return 0;
+        }
+    }
+    if (strcmp(name, "linear") == 0) {
+        *act = NN_ACT_IDENTITY;
+        return 0;
+    }
+    return ag_errorf(err, err_sz, AG_EINVAL,
+                     "unknown activation \"%s\" (expected identity, linear, tanh, relu, elu, "
+                     "sigmoid or softplus)",
+                     name);
+}
+
+static int act_valid(NnAct act) {
+    return (int)act >= 0 && act < NN_ACT_COUNT;
+}
+
+const char *nn_act_name(NnAct act) {
+    return act_valid(act) ? act_table[act].name : "?";
+}
+
+/* an activation out of range acts as the identity */
+void nn_act_forward(float *out, const float *inp, size_t n, NnAct act) {
+    act_table[act_valid(act) ? act : NN_ACT_IDENTITY].forward(out, inp, n);
+}
+
+void nn_act_backward(float *dinp, const float *dout, const float *out, size_t n, NnAct act) {
+    act_table[act_valid(act) ? act : NN_ACT_IDENTITY].backward(dinp, dout, out, n);
 }
 
 /* ---------------------------------------------------------------------------------------------

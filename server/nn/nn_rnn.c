@@ -11,24 +11,10 @@
  */
 #include "nn_layers.h"
 
+#include "nn_kernel.h"
+
 #include <cblas.h>
 #include <string.h>
-
-/* O3 vectorises the elementwise loops in -O2 builds too; without trapping math the clamps
- * if-convert */
-#if defined(__GNUC__) && !defined(__clang__)
-#define NN_HOT __attribute__((optimize("O3", "no-trapping-math")))
-#else
-#define NN_HOT
-#endif
-/* the cell loops get an AVX2+FMA clone picked at load time (as tanh/sigmoid in nn_layers.c);
- * the step functions use the same clone as the sequence forward, so they still agree bitwise */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) &&       \
-    !defined(__SANITIZE_ADDRESS__)
-#define NN_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define NN_VEC
-#endif
 
 static void rows_fill(float *dst, const float *row, size_t rows, int n) {
     for (size_t r = 0; r < rows; r++) {
@@ -36,13 +22,100 @@ static void rows_fill(float *dst, const float *row, size_t rows, int n) {
     }
 }
 
-NN_HOT static void colsum_accumulate(float *dst, const float *src, size_t rows, int n) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *row = src + r * (size_t)n;
-        for (int j = 0; j < n; j++) {
-            dst[j] += row[j];
+/* ---------------------------------------------------------------------------------------------
+ * steps shared by the LSTM and the GRU (G is the width of the gate block, 4H or 3H)
+ */
+
+/* dst (rows,G) = the bias, plus x (rows,C) projected through w_ih (G,C) */
+static void rnn_input_project(float *dst, const float *x, const float *w_ih, const float *bias,
+                              size_t rows, int C, int G) {
+    rows_fill(dst, bias, rows, G);
+    if (C > 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, G, C, 1.0f, x, C, w_ih, C,
+                    1.0f, dst, G);
+    }
+}
+
+/* dst (B,G), rows ldd apart, += h (B,H), rows ldh apart, projected through w_hh (G,H) */
+static void rnn_recurrent_project(float *dst, int ldd, const float *h, int ldh, const float *w_hh,
+                                  int B, int G, int H) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, H, 1.0f, h, ldh, w_hh, H, 1.0f, dst,
+                ldd);
+}
+
+/* the state (H) entering step t of sequence b: zeros after a reset or at t = 0 without an
+ * initial state init (B,H), else init's row at t = 0 and the state seq (B,T,H) left at t - 1 */
+static void rnn_state_in(float *dst, const float *init, const float *seq, const uint8_t *reset,
+                         int b, int t, int T, int H) {
+    size_t r = (size_t)b * T + t, hbytes = (size_t)H * sizeof(float);
+    if ((reset && reset[r]) || (t == 0 && !init)) {
+        memset(dst, 0, hbytes);
+    } else {
+        memcpy(dst, t == 0 ? init + (size_t)b * H : seq + (r - 1) * H, hbytes);
+    }
+}
+
+/* dst (B,H) = the states seq (B,T,H) left at the last step; nothing when dst is NULL */
+static void rnn_state_final(float *dst, const float *seq, int B, int T, int H) {
+    if (!dst) {
+        return;
+    }
+    for (int b = 0; b < B; b++) {
+        memcpy(dst + (size_t)b * H, seq + ((size_t)b * T + (T - 1)) * H, (size_t)H * sizeof(float));
+    }
+}
+
+/* the carried gradient d (B,H) starts as the final state's gradient, zeros without one */
+static void rnn_grad_init(float *d, const float *d_final, int B, int H) {
+    size_t bytes = (size_t)B * H * sizeof(float);
+    if (d_final) {
+        memcpy(d, d_final, bytes);
+    } else {
+        memset(d, 0, bytes);
+    }
+}
+
+/* the carried gradient d (B,H) += dout (B,T,H) at step t, the gradient of the step's output */
+NN_HOT static void rnn_grad_add_output(float *restrict d, const float *restrict dout, int B, int T,
+                                       int t, int H) {
+    for (int b = 0; b < B; b++) {
+        float *db = d + (size_t)b * H;
+        const float *dy = dout + ((size_t)b * T + t) * H;
+        for (int j = 0; j < H; j++) {
+            db[j] += dy[j];
         }
     }
+}
+
+/* no gradient crosses a reset: zeros for the carried gradient d (B,H) of every sequence reset
+ * at step t */
+static void rnn_grad_cut(float *d, const uint8_t *reset, int B, int T, int t, int H) {
+    if (!reset) {
+        return;
+    }
+    for (int b = 0; b < B; b++) {
+        if (reset[(size_t)b * T + t]) {
+            memset(d + (size_t)b * H, 0, (size_t)H * sizeof(float));
+        }
+    }
+}
+
+/* over all BT rows at once: dinp (BT,C) and dw_ih (G,C) from dx (BT,G), the gradient of the
+ * input projection; dw_hh (G,H) from dr (BT,G), the gradient of the recurrent projection, and
+ * the states hprev (BT,H) that entered it */
+static void rnn_weight_grads(float *dinp, float *dw_ih, float *dw_hh, const float *dx,
+                             const float *dr, const float *inp, const float *hprev,
+                             const float *w_ih, size_t BT, int C, int G, int H) {
+    if (dinp && C > 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BT, C, G, 1.0f, dx, G, w_ih, C,
+                    1.0f, dinp, C);
+    }
+    if (C > 0) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, C, (int)BT, 1.0f, dx, G, inp, C,
+                    1.0f, dw_ih, C);
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, (int)BT, 1.0f, dr, G, hprev, H, 1.0f,
+                dw_hh, H);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -89,51 +162,28 @@ void nn_lstm_forward(float *out, float *h_final, float *c_final, float *cache, c
     float *tcs = cs + BT * H;
     float *hprev = tcs + BT * H;
     float *cprev = hprev + BT * H;
-    size_t hbytes = (size_t)H * sizeof(float);
     if (BT == 0 || H <= 0) {
         return;
     }
 
     /* input projection of every row at once, on top of the bias */
-    rows_fill(gates, bias, BT, 4 * H);
-    if (C > 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BT, 4 * H, C, 1.0f, inp, C, w_ih,
-                    C, 1.0f, gates, 4 * H);
-    }
+    rnn_input_project(gates, inp, w_ih, bias, BT, C, 4 * H);
 
     for (int t = 0; t < T; t++) {
-        /* the state entering step t: zeros after a reset or without an initial state */
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
-            float *hp = hprev + r * H, *cp = cprev + r * H;
-            if ((reset && reset[r]) || (t == 0 && !h0)) {
-                memset(hp, 0, hbytes);
-            } else {
-                memcpy(hp, t == 0 ? h0 + (size_t)b * H : out + (r - 1) * H, hbytes);
-            }
-            if ((reset && reset[r]) || (t == 0 && !c0)) {
-                memset(cp, 0, hbytes);
-            } else {
-                memcpy(cp, t == 0 ? c0 + (size_t)b * H : cs + (r - 1) * H, hbytes);
-            }
+            rnn_state_in(hprev + r * H, h0, out, reset, b, t, T, H);
+            rnn_state_in(cprev + r * H, c0, cs, reset, b, t, T, H);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 4 * H, H, 1.0f,
-                    hprev + (size_t)t * H, T * H, w_hh, H, 1.0f, gates + (size_t)t * G4,
-                    (int)((size_t)T * G4));
+        rnn_recurrent_project(gates + (size_t)t * G4, (int)((size_t)T * G4), hprev + (size_t)t * H,
+                              T * H, w_hh, B, 4 * H, H);
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
             lstm_cell(out + r * H, cs + r * H, tcs + r * H, gates + r * G4, cprev + r * H, H);
         }
     }
-    for (int b = 0; b < B; b++) {
-        size_t r = (size_t)b * T + (T - 1);
-        if (h_final) {
-            memcpy(h_final + (size_t)b * H, out + r * H, hbytes);
-        }
-        if (c_final) {
-            memcpy(c_final + (size_t)b * H, cs + r * H, hbytes);
-        }
-    }
+    rnn_state_final(h_final, out, B, T, H);
+    rnn_state_final(c_final, cs, B, T, H);
 }
 
 /* gradient of one cell: dh (H) the gradient of h_t; dc (H) in: the carried gradient of c_t,
@@ -168,33 +218,20 @@ void nn_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *dbias, con
     float *dgates = scratch;
     float *dh = dgates + BT * G4; /* (B,H) carried gradient of h_t */
     float *dc = dh + (size_t)B * H;
-    size_t hbytes = (size_t)H * sizeof(float);
     (void)cs;
     if (BT == 0 || H <= 0) {
         return;
     }
 
-    if (dh_final) {
-        memcpy(dh, dh_final, (size_t)B * hbytes);
-    } else {
-        memset(dh, 0, (size_t)B * hbytes);
-    }
-    if (dc_final) {
-        memcpy(dc, dc_final, (size_t)B * hbytes);
-    } else {
-        memset(dc, 0, (size_t)B * hbytes);
-    }
+    rnn_grad_init(dh, dh_final, B, H);
+    rnn_grad_init(dc, dc_final, B, H);
 
     for (int t = T - 1; t >= 0; t--) {
+        rnn_grad_add_output(dh, dout, B, T, t, H);
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
-            float *dhb = dh + (size_t)b * H;
-            const float *dy = dout + r * H;
-            for (int j = 0; j < H; j++) {
-                dhb[j] += dy[j];
-            }
-            lstm_cell_backward(dgates + r * G4, dc + (size_t)b * H, dhb, gates + r * G4,
-                               tcs + r * H, cprev + r * H, H);
+            lstm_cell_backward(dgates + r * G4, dc + (size_t)b * H, dh + (size_t)b * H,
+                               gates + r * G4, tcs + r * H, cprev + r * H, H);
         }
         if (t == 0) {
             break;
@@ -202,28 +239,13 @@ void nn_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *dbias, con
         /* gradient of h_{t-1} through the recurrent weights; none across a reset */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, 4 * H, 1.0f,
                     dgates + (size_t)t * G4, (int)((size_t)T * G4), w_hh, H, 0.0f, dh, H);
-        if (reset) {
-            for (int b = 0; b < B; b++) {
-                if (reset[(size_t)b * T + t]) {
-                    memset(dh + (size_t)b * H, 0, hbytes);
-                    memset(dc + (size_t)b * H, 0, hbytes);
-                }
-            }
-        }
+        rnn_grad_cut(dh, reset, B, T, t, H);
+        rnn_grad_cut(dc, reset, B, T, t, H);
     }
 
     /* parameter and input gradients over all rows at once */
-    if (dinp && C > 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BT, C, 4 * H, 1.0f, dgates,
-                    4 * H, w_ih, C, 1.0f, dinp, C);
-    }
-    if (C > 0) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4 * H, C, (int)BT, 1.0f, dgates, 4 * H,
-                    inp, C, 1.0f, dw_ih, C);
-    }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4 * H, H, (int)BT, 1.0f, dgates, 4 * H,
-                hprev, H, 1.0f, dw_hh, H);
-    colsum_accumulate(dbias, dgates, BT, 4 * H);
+    rnn_weight_grads(dinp, dw_ih, dw_hh, dgates, dgates, inp, hprev, w_ih, BT, C, 4 * H, H);
+    nn_colsum_accumulate(dbias, dgates, BT, 4 * H);
 }
 
 void nn_lstm_step(float *h_out, float *c_out, float *scratch, const float *x, const float *h_in,
@@ -235,13 +257,8 @@ void nn_lstm_step(float *h_out, float *c_out, float *scratch, const float *x, co
         return;
     }
     /* the same three steps as nn_lstm_forward with T = 1 */
-    rows_fill(gates, bias, (size_t)B, 4 * H);
-    if (C > 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 4 * H, C, 1.0f, x, C, w_ih, C, 1.0f,
-                    gates, 4 * H);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 4 * H, H, 1.0f, h_in, H, w_hh, H, 1.0f,
-                gates, 4 * H);
+    rnn_input_project(gates, x, w_ih, bias, (size_t)B, C, 4 * H);
+    rnn_recurrent_project(gates, 4 * H, h_in, H, w_hh, B, 4 * H, H);
     for (int b = 0; b < B; b++) {
         float *g = gates + (size_t)b * G4;
         /* tanh(c) goes to the dead input-gate slot */
@@ -291,41 +308,25 @@ void nn_gru_forward(float *out, float *h_final, float *cache, const float *inp, 
     float *xg = cache;
     float *hp = xg + BT * G3;
     float *hprev = hp + BT * G3;
-    size_t hbytes = (size_t)H * sizeof(float);
     if (BT == 0 || H <= 0) {
         return;
     }
 
-    rows_fill(xg, b_ih, BT, 3 * H);
-    if (C > 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BT, 3 * H, C, 1.0f, inp, C, w_ih,
-                    C, 1.0f, xg, 3 * H);
-    }
+    rnn_input_project(xg, inp, w_ih, b_ih, BT, C, 3 * H);
     rows_fill(hp, b_hh, BT, 3 * H);
 
     for (int t = 0; t < T; t++) {
         for (int b = 0; b < B; b++) {
-            size_t r = (size_t)b * T + t;
-            float *hpr = hprev + r * H;
-            if ((reset && reset[r]) || (t == 0 && !h0)) {
-                memset(hpr, 0, hbytes);
-            } else {
-                memcpy(hpr, t == 0 ? h0 + (size_t)b * H : out + (r - 1) * H, hbytes);
-            }
+            rnn_state_in(hprev + ((size_t)b * T + t) * H, h0, out, reset, b, t, T, H);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 3 * H, H, 1.0f,
-                    hprev + (size_t)t * H, T * H, w_hh, H, 1.0f, hp + (size_t)t * G3,
-                    (int)((size_t)T * G3));
+        rnn_recurrent_project(hp + (size_t)t * G3, (int)((size_t)T * G3), hprev + (size_t)t * H,
+                              T * H, w_hh, B, 3 * H, H);
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
             gru_cell(out + r * H, xg + r * G3, hp + r * G3, hprev + r * H, H);
         }
     }
-    if (h_final) {
-        for (int b = 0; b < B; b++) {
-            memcpy(h_final + (size_t)b * H, out + ((size_t)b * T + (T - 1)) * H, hbytes);
-        }
-    }
+    rnn_state_final(h_final, out, B, T, H);
 }
 
 /* gradient of one cell: dh (H) in: gradient of h_t, out: its direct part for h_{t-1};
@@ -362,27 +363,18 @@ void nn_gru_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, floa
     float *dxg = scratch;
     float *dhp = dxg + BT * G3;
     float *dh = dhp + BT * G3;
-    size_t hbytes = (size_t)H * sizeof(float);
     if (BT == 0 || H <= 0) {
         return;
     }
 
-    if (dh_final) {
-        memcpy(dh, dh_final, (size_t)B * hbytes);
-    } else {
-        memset(dh, 0, (size_t)B * hbytes);
-    }
+    rnn_grad_init(dh, dh_final, B, H);
 
     for (int t = T - 1; t >= 0; t--) {
+        rnn_grad_add_output(dh, dout, B, T, t, H);
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
-            float *dhb = dh + (size_t)b * H;
-            const float *dy = dout + r * H;
-            for (int j = 0; j < H; j++) {
-                dhb[j] += dy[j];
-            }
-            gru_cell_backward(dxg + r * G3, dhp + r * G3, dhb, gates + r * G3, hp + r * G3,
-                              hprev + r * H, H);
+            gru_cell_backward(dxg + r * G3, dhp + r * G3, dh + (size_t)b * H, gates + r * G3,
+                              hp + r * G3, hprev + r * H, H);
         }
         if (t == 0) {
             break;
@@ -390,27 +382,12 @@ void nn_gru_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, floa
         /* add the path through the recurrent weights; nothing crosses a reset */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, 3 * H, 1.0f,
                     dhp + (size_t)t * G3, (int)((size_t)T * G3), w_hh, H, 1.0f, dh, H);
-        if (reset) {
-            for (int b = 0; b < B; b++) {
-                if (reset[(size_t)b * T + t]) {
-                    memset(dh + (size_t)b * H, 0, hbytes);
-                }
-            }
-        }
+        rnn_grad_cut(dh, reset, B, T, t, H);
     }
 
-    if (dinp && C > 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BT, C, 3 * H, 1.0f, dxg, 3 * H,
-                    w_ih, C, 1.0f, dinp, C);
-    }
-    if (C > 0) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * H, C, (int)BT, 1.0f, dxg, 3 * H,
-                    inp, C, 1.0f, dw_ih, C);
-    }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * H, H, (int)BT, 1.0f, dhp, 3 * H, hprev,
-                H, 1.0f, dw_hh, H);
-    colsum_accumulate(db_ih, dxg, BT, 3 * H);
-    colsum_accumulate(db_hh, dhp, BT, 3 * H);
+    rnn_weight_grads(dinp, dw_ih, dw_hh, dxg, dhp, inp, hprev, w_ih, BT, C, 3 * H, H);
+    nn_colsum_accumulate(db_ih, dxg, BT, 3 * H);
+    nn_colsum_accumulate(db_hh, dhp, BT, 3 * H);
 }
 
 void nn_gru_step(float *h_out, float *scratch, const float *x, const float *h_in, const float *w_ih,
@@ -421,14 +398,9 @@ void nn_gru_step(float *h_out, float *scratch, const float *x, const float *h_in
     if (B <= 0 || H <= 0) {
         return;
     }
-    rows_fill(xg, b_ih, (size_t)B, 3 * H);
-    if (C > 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 3 * H, C, 1.0f, x, C, w_ih, C, 1.0f,
-                    xg, 3 * H);
-    }
+    rnn_input_project(xg, x, w_ih, b_ih, (size_t)B, C, 3 * H);
     rows_fill(hp, b_hh, (size_t)B, 3 * H);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 3 * H, H, 1.0f, h_in, H, w_hh, H, 1.0f,
-                hp, 3 * H);
+    rnn_recurrent_project(hp, 3 * H, h_in, H, w_hh, B, 3 * H, H);
     for (int b = 0; b < B; b++) {
         gru_cell(h_out + (size_t)b * H, xg + (size_t)b * G3, hp + (size_t)b * G3,
                  h_in + (size_t)b * H, H);

@@ -359,6 +359,20 @@ static void mj_loco_env_destroy(const EnvTask *task, void *state) {
     st->d = NULL;
 }
 
+/* x (n) += noise drawn uniformly from [-s, s], in index order */
+static void mj_loco_jitter_uniform(mjtNum *x, int n, double s, AgRng *rng) {
+    for (int i = 0; i < n; i++) {
+        x[i] += ag_rng_uniform_range(rng, -s, s);
+    }
+}
+
+/* x (n) += normal noise of standard deviation s, in index order */
+static void mj_loco_jitter_normal(mjtNum *x, int n, double s, AgRng *rng) {
+    for (int i = 0; i < n; i++) {
+        x[i] += s * ag_rng_normal(rng);
+    }
+}
+
 static void mj_loco_reset(const EnvTask *task, void *state, AgRng *rng, float *obs) {
     const EnvMjLocoShared *sh = task->shared;
     mjModel *m = sh->m;
@@ -368,25 +382,17 @@ static void mj_loco_reset(const EnvTask *task, void *state, AgRng *rng, float *o
     /* qpos starts at qpos0 and qvel at zero after the reset */
     switch (sh->desc->kind) {
     case MJ_LOCO_INVERTED_PENDULUM:
-        for (int i = 0; i < m->nq; i++) {
-            d->qpos[i] += ag_rng_uniform_range(rng, -0.01, 0.01);
-        }
-        for (int i = 0; i < m->nv; i++) {
-            d->qvel[i] += ag_rng_uniform_range(rng, -0.01, 0.01);
-        }
+        mj_loco_jitter_uniform(d->qpos, m->nq, 0.01, rng);
+        mj_loco_jitter_uniform(d->qvel, m->nv, 0.01, rng);
         break;
     case MJ_LOCO_INVERTED_DOUBLE_PENDULUM:
-        for (int i = 0; i < m->nq; i++) {
-            d->qpos[i] += ag_rng_uniform_range(rng, -0.1, 0.1);
-        }
-        for (int i = 0; i < m->nv; i++) {
-            d->qvel[i] += 0.1 * ag_rng_normal(rng);
-        }
+    case MJ_LOCO_HALF_CHEETAH:
+    case MJ_LOCO_ANT:
+        mj_loco_jitter_uniform(d->qpos, m->nq, 0.1, rng);
+        mj_loco_jitter_normal(d->qvel, m->nv, 0.1, rng);
         break;
     case MJ_LOCO_REACHER: {
-        for (int i = 0; i < m->nq; i++) {
-            d->qpos[i] += ag_rng_uniform_range(rng, -0.1, 0.1);
-        }
+        mj_loco_jitter_uniform(d->qpos, m->nq, 0.1, rng);
         double gx, gy;
         do {
             gx = ag_rng_uniform_range(rng, -0.2, 0.2);
@@ -394,9 +400,7 @@ static void mj_loco_reset(const EnvTask *task, void *state, AgRng *rng, float *o
         } while (sqrt(gx * gx + gy * gy) >= 0.2);
         d->qpos[m->nq - 2] = gx;
         d->qpos[m->nq - 1] = gy;
-        for (int i = 0; i < m->nv; i++) {
-            d->qvel[i] += ag_rng_uniform_range(rng, -0.005, 0.005);
-        }
+        mj_loco_jitter_uniform(d->qvel, m->nv, 0.005, rng);
         d->qvel[m->nv - 2] = 0;
         d->qvel[m->nv - 1] = 0;
         break;
@@ -408,23 +412,10 @@ static void mj_loco_reset(const EnvTask *task, void *state, AgRng *rng, float *o
         double s = sh->desc->kind == MJ_LOCO_SWIMMER    ? 0.1
                    : sh->desc->kind == MJ_LOCO_HUMANOID ? 1e-2
                                                         : 5e-3;
-        for (int i = 0; i < m->nq; i++) {
-            d->qpos[i] += ag_rng_uniform_range(rng, -s, s);
-        }
-        for (int i = 0; i < m->nv; i++) {
-            d->qvel[i] += ag_rng_uniform_range(rng, -s, s);
-        }
+        mj_loco_jitter_uniform(d->qpos, m->nq, s, rng);
+        mj_loco_jitter_uniform(d->qvel, m->nv, s, rng);
         break;
     }
-    case MJ_LOCO_HALF_CHEETAH:
-    case MJ_LOCO_ANT:
-        for (int i = 0; i < m->nq; i++) {
-            d->qpos[i] += ag_rng_uniform_range(rng, -0.1, 0.1);
-        }
-        for (int i = 0; i < m->nv; i++) {
-            d->qvel[i] += 0.1 * ag_rng_normal(rng);
-        }
-        break;
     }
     env_mj_set_state(m, d, NULL, NULL);
     mj_loco_remember(sh, d, st);
