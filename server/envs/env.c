@@ -388,11 +388,10 @@ void env_batch_step(EnvBatch *batch, const float *actions, float *obs, float *re
 
         int steps = ++batch->episode_steps[i];
         batch->episode_returns[i] += st.reward;
-        if (!st.terminated && max_steps > 0 && steps >= max_steps) {
+        /* the limit truncates every episode that reaches it, one that also terminates on that
+         * step included: both flags, as Gymnasium's TimeLimit reports them (see env.h) */
+        if (max_steps > 0 && steps >= max_steps) {
             st.truncated = 1;
-        }
-        if (st.terminated) {
-            st.truncated = 0;
         }
         rewards[i] = st.reward;
         terminated[i] = st.terminated ? 1 : 0;

@@ -15,9 +15,14 @@
  *   the last observation to final_obs (so the trainer can bootstrap truncations from its value),
  *   collects the episode's metrics, resets the environment and writes the first observation of
  *   the next episode to obs.
+ * - The two flags are independent, as in Gymnasium (TimeLimit): a step that terminates on the
+ *   step the limit is reached reports both terminated = 1 and truncated = 1. A consumer must read
+ *   such a step as a termination: the episode ended for real, so nothing is bootstrapped from
+ *   final_obs (the trainer bootstraps only where truncated && !terminated).
  * - A step that reports `unstable` (NaN state, simulator warning) ends the episode as
- *   terminated (its state is not trustworthy to bootstrap from) and is counted in the
- *   statistics; the environment is reset and the run goes on.
+ *   terminated (its state is not trustworthy to bootstrap from; the task's own truncation is
+ *   dropped, the batch's limit still applies) and is counted in the statistics; the environment
+ *   is reset and the run goes on.
  * - Rewards written by the batch are the task's raw rewards; normalisation is the trainer's.
  */
 #ifndef ENV_H

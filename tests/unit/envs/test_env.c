@@ -629,18 +629,53 @@ START_TEST(test_batch_terminate_auto_reset) {
 }
 END_TEST
 
+START_TEST(test_batch_limit_and_termination_together) {
+    EnvTask task;
+    FakeShared sh = {.term_at = 3};
+    fake_task_init(&task, &fake_class, &sh, ENV_ACTION_BOX, 3);
+    Rig r;
+    rig_open(&r, &task, 1, 5, 0);
+    /* the step that terminates on the limit: both flags, one episode, one reset */
+    for (int t = 1; t <= 3; t++) {
+        rig_step(&r);
+        ck_assert_int_eq(r.term[0], t == 3);
+        ck_assert_int_eq(r.trunc[0], t == 3);
+    }
+    ck_assert_float_eq(r.final_obs[0], 3.0f);
+    ck_assert_float_eq(r.obs[2], 2.0f);
+    EnvBatchStats st;
+    env_batch_stats_take(&r.batch, &st);
+    ck_assert_int_eq(st.episodes, 1);
+    ck_assert_double_eq(st.length_sum, 3.0);
+    ck_assert_double_eq(st.return_sum, 6.0);
+    rig_close(&r);
+
+    /* an unstable step is a termination; on the limit's step also a truncation */
+    sh = (FakeShared){.unstable_at = 2};
+    for (int limit = 2; limit <= 5; limit += 3) {
+        fake_task_init(&task, &fake_class, &sh, ENV_ACTION_BOX, limit);
+        rig_open(&r, &task, 1, 5, 0);
+        rig_step(&r);
+        rig_step(&r);
+        ck_assert_int_eq(r.term[0], 1);
+        ck_assert_int_eq(r.trunc[0], limit == 2);
+        rig_close(&r);
+    }
+}
+END_TEST
+
 START_TEST(test_batch_truncation) {
     EnvTask task;
     FakeShared sh = {.term_at = 4};
     fake_task_init(&task, &fake_class, &sh, ENV_ACTION_BOX, 4);
     Rig r;
     rig_open(&r, &task, 1, 5, 0);
-    /* a termination on the limit's step is a termination, not a truncation */
+    /* a termination on the limit's step reports both flags, as Gymnasium's TimeLimit does */
     for (int t = 0; t < 4; t++) {
         rig_step(&r);
     }
     ck_assert_int_eq(r.term[0], 1);
-    ck_assert_int_eq(r.trunc[0], 0);
+    ck_assert_int_eq(r.trunc[0], 1);
     rig_close(&r);
 
     sh.term_at = 0;
@@ -903,6 +938,7 @@ static Suite *env_suite(void) {
     tcase_add_test(tc, test_batch_discrete_actions_checked);
     tcase_add_test(tc, test_batch_terminate_auto_reset);
     tcase_add_test(tc, test_batch_truncation);
+    tcase_add_test(tc, test_batch_limit_and_termination_together);
     tcase_add_test(tc, test_batch_stats);
     tcase_add_test(tc, test_batch_unstable);
     tcase_add_test(tc, test_batch_final_obs_optional);
