@@ -4,7 +4,11 @@
  * time (so that other programs sharing the machine do not distort them); the wall-clock rate is
  * shown as well. bench/run.sh runs it; docs/benchmarks.md shows the results.
  *
- *   bench_physics [--seconds S] [--task NAME] [--options JSON]
+ *   bench_physics [--seconds S] [--task NAME] [--options JSON] [--baseline JSON] [--rounds N]
+ *
+ * --baseline measures every task a second time with other options in the same run (for
+ * example HandBlock's {"physics": "legacy"}), in alternating rounds, and adds a table of the
+ * speed-up; each row is the best of --rounds rounds (default 1, or 3 with --baseline).
  */
 #include "env.h"
 #include "mj_runtime.h"
@@ -23,7 +27,17 @@ static double bench_clock(clockid_t id) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int bench_run(const EnvClass *cls, double seconds, const json_t *options) {
+/* at most this many MuJoCo tasks in the catalogue */
+#define BENCH_TASKS_MAX 64
+
+typedef struct BenchResult {
+    double sps;      /* env steps per CPU second */
+    double substeps; /* per env step */
+    double wall_sps;
+    long episodes, unstable;
+} BenchResult;
+
+static int bench_run(const EnvClass *cls, double seconds, const json_t *options, BenchResult *res) {
     char err[512] = "";
     EnvTask task;
     memset(&task, 0, sizeof(task));
@@ -72,14 +86,14 @@ static int bench_run(const EnvClass *cls, double seconds, const json_t *options)
         t1 = bench_clock(CLOCK_THREAD_CPUTIME_ID);
     }
     double wall = bench_clock(CLOCK_MONOTONIC) - w0;
-    double sps = (double)steps / (t1 - t0);
-    double substeps = task.spec.control_dt > 0 ? task.spec.control_dt : 0;
+    double control_dt = task.spec.control_dt > 0 ? task.spec.control_dt : 0;
     /* substeps per control step from the spec's control step and the model's timestep */
     const mjModel *m = cls->mj_model(&task);
-    double sub = substeps / m->opt.timestep;
-    printf("| %s | %.0f | %d | %.0f | %.1f | %.0f | %ld | %ld |\n", cls->name, sps,
-           (int)lround(sub), sps * sub, 1e6 / sps, (double)steps / wall, episodes, unstable);
-    fflush(stdout);
+    res->sps = (double)steps / (t1 - t0);
+    res->substeps = control_dt / m->opt.timestep;
+    res->wall_sps = (double)steps / wall;
+    res->episodes = episodes;
+    res->unstable = unstable;
     cls->env_destroy(&task, state);
 out:
     free(state);
@@ -88,54 +102,140 @@ out:
     return rc;
 }
 
+static void bench_row(const char *name, const char *suffix, const BenchResult *r) {
+    printf("| %s%s | %.0f | %d | %.0f | %.1f | %.0f | %ld | %ld |\n", name, suffix, r->sps,
+           (int)lround(r->substeps), r->sps * r->substeps, 1e6 / r->sps, r->wall_sps, r->episodes,
+           r->unstable);
+    fflush(stdout);
+}
+
+/* the best of `rounds` runs, alternating with the baseline's when there is one */
+static int bench_task(const EnvClass *cls, double seconds, int rounds, const json_t *options,
+                      const json_t *baseline, BenchResult *best, BenchResult *best_base) {
+    memset(best, 0, sizeof(*best));
+    memset(best_base, 0, sizeof(*best_base));
+    for (int r = 0; r < rounds; r++) {
+        BenchResult one;
+        if (bench_run(cls, seconds, options, &one) != 0) {
+            return 1;
+        }
+        if (one.sps > best->sps) {
+            *best = one;
+        }
+        if (baseline == NULL) {
+            continue;
+        }
+        if (bench_run(cls, seconds, baseline, &one) != 0) {
+            return 1;
+        }
+        if (one.sps > best_base->sps) {
+            *best_base = one;
+        }
+    }
+    return 0;
+}
+
+static json_t *bench_json_arg(const char *flag, const char *text) {
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    if (!json_is_object(o)) {
+        fprintf(stderr, "%s: not a JSON object (%s)\n", flag, je.text);
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 int main(int argc, char **argv) {
     double seconds = 3.0;
+    int rounds = 0;
     const char *only = NULL;
-    json_t *options = NULL;
+    const char *options_text = "{}", *baseline_text = NULL;
+    json_t *options = NULL, *baseline = NULL;
+    int rc = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             seconds = atof(argv[++i]);
         } else if (strcmp(argv[i], "--task") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--options") == 0 && i + 1 < argc) {
-            json_error_t je;
-            json_decref(options);
-            options = json_loads(argv[++i], 0, &je);
-            if (!json_is_object(options)) {
-                fprintf(stderr, "--options: not a JSON object (%s)\n", je.text);
-                json_decref(options);
-                return 2;
-            }
+            options_text = argv[++i];
+        } else if (strcmp(argv[i], "--baseline") == 0 && i + 1 < argc) {
+            baseline_text = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--seconds S] [--task NAME] [--options JSON]\n", argv[0]);
-            json_decref(options);
-            return 2;
+            fprintf(stderr,
+                    "usage: %s [--seconds S] [--task NAME] [--options JSON] [--baseline JSON] "
+                    "[--rounds N]\n",
+                    argv[0]);
+            rc = 2;
+            goto out;
         }
     }
-    if (!(seconds > 0)) {
-        fprintf(stderr, "--seconds must be positive\n");
-        return 2;
+    if ((strcmp(options_text, "{}") != 0 &&
+         (options = bench_json_arg("--options", options_text)) == NULL) ||
+        (baseline_text != NULL &&
+         (baseline = bench_json_arg("--baseline", baseline_text)) == NULL)) {
+        rc = 2;
+        goto out;
+    }
+    if (!(seconds > 0) || rounds < 0 || rounds > 100) {
+        fprintf(stderr, "--seconds must be positive and --rounds within 1..100\n");
+        rc = 2;
+        goto out;
+    }
+    if (rounds == 0) {
+        rounds = baseline ? 3 : 1;
     }
     printf(
         "| task | env steps/s | substeps | physics steps/s | us/step | wall env steps/s | episodes "
         "| unstable |\n");
     printf("|---|---|---|---|---|---|---|---|\n");
-    int rc = 0, found = 0;
+    int found = 0;
     /* every MuJoCo task of the catalogue */
-    for (int i = 0; i < env_registry_count(); i++) {
-        const EnvClass *cls = env_registry_at(i);
-        if (!cls->mj_model || (only && strcmp(only, cls->name) != 0)) {
+    const EnvClass *classes[BENCH_TASKS_MAX];
+    size_t nclasses = 0;
+    for (int i = 0; i < env_registry_count() && nclasses < BENCH_TASKS_MAX; i++) {
+        if (env_registry_at(i)->mj_model) {
+            classes[nclasses++] = env_registry_at(i);
+        }
+    }
+    BenchResult best[BENCH_TASKS_MAX], base[BENCH_TASKS_MAX];
+    int ran[BENCH_TASKS_MAX] = {0};
+    for (size_t i = 0; i < nclasses; i++) {
+        if (only && strcmp(only, classes[i]->name) != 0) {
             continue;
         }
         found = 1;
-        if (bench_run(cls, seconds, options) != 0) {
+        if (bench_task(classes[i], seconds, rounds, options, baseline, &best[i], &base[i]) != 0) {
             rc = 1;
+            continue;
+        }
+        ran[i] = 1;
+        bench_row(classes[i]->name, "", &best[i]);
+        if (baseline) {
+            bench_row(classes[i]->name, " [baseline]", &base[i]);
         }
     }
-    json_decref(options);
+    if (baseline) {
+        printf("\n| task | options | baseline options | env steps/s | baseline env steps/s | "
+               "speed-up |\n");
+        printf("|---|---|---|---|---|---|\n");
+        for (size_t i = 0; i < nclasses; i++) {
+            if (ran[i]) {
+                printf("| %s | `%s` | `%s` | %.0f | %.0f | %.2f |\n", classes[i]->name,
+                       options_text, baseline_text, best[i].sps, base[i].sps,
+                       best[i].sps / base[i].sps);
+            }
+        }
+    }
     if (!found) {
         fprintf(stderr, "unknown task %s\n", only);
-        return 2;
+        rc = 2;
     }
+out:
+    json_decref(options);
+    json_decref(baseline);
     return rc;
 }

@@ -577,6 +577,12 @@ process tree (mpirun included), which other load on the machine disturbs less th
 free core each, start-up included (each run is only a few seconds long). The last three columns
 are the steady state of a long run: the median wall-clock iteration (the first two left out) at 1
 and 2 ranks, and their ratio. Each configuration is the best of \`--repeat\` runs."
+    tp_section hand-physics "HandBlock physics: fast against legacy (bench_physics --baseline)" "\`bench_physics --task HandBlock --baseline '{\"physics\":\"legacy\"}'\` measures HandBlock's
+default physics (8 ms x 10 substeps, explicit contact pairs, sparse Jacobian, resets from settled
+scenes) and the legacy setting (4 ms x 20, broad-phase contacts, dense Jacobian, 100 ms of settling
+on every reset) in the same run, in alternating rounds, one environment with uniformly random
+actions on one thread; each row is the best round, rates per second of thread CPU time. Random
+actions drop the block after about 10 steps, so resets weigh more here than in training."
     tp_section grad "Gradient averaging over 2 ranks (bench_grad)" "PPO averages the flat gradient block over the ranks after every minibatch: 640 times an
 iteration for the \`locomotion\` preset at 2 ranks, whose \`simple\` model on Hopper has about 10,000
 parameters. \`bench_grad\` (under \`mpirun -np 2 --bind-to core\`) times one average, waiting for the

@@ -5,6 +5,7 @@
 #   engine         bench_nn: training passes against sgemm, inference, distributions, Adam
 #   ppo            bench/bench_ppo.sh: angora-train steps/s at 1 and 2 ranks, CartPole, Pendulum
 #   train-physics  bench/bench_train_physics.sh: training against raw physics per MuJoCo task
+#   hand-physics   bench_physics --baseline: HandBlock's fast physics against the legacy setting
 #   grad           bench_grad: gradient averaging over 2 ranks, MPI_Allreduce against shared memory
 #   daemon         bench_daemon: angorad ingestion, restart-to-ready, API requests/s under load
 #   stream         the Check case tagged bench of unit_stream_stream: websocket latency, fan-out
@@ -27,7 +28,7 @@ ROOT=$(dirname "$HERE")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
 
-ALL_STEPS="engine,ppo,train-physics,grad,daemon,stream"
+ALL_STEPS="engine,ppo,train-physics,hand-physics,grad,daemon,stream"
 OUT=""
 BUILD="$ROOT/build-release"
 QUICK=0
@@ -262,6 +263,12 @@ step_train-physics() {
     else
         CMD+=(--repeat 3)
     fi
+    FMT=fmt_verbatim
+}
+step_hand-physics() {
+    NEEDS=(bench_physics)
+    CMD=("$BUILD/bench/bench_physics" --task HandBlock --baseline '{"physics":"legacy"}')
+    if [ "$QUICK" = 1 ]; then CMD+=(--seconds 1 --rounds 1); else CMD+=(--seconds 3 --rounds 3); fi
     FMT=fmt_verbatim
 }
 step_grad() {

@@ -1,6 +1,7 @@
 /* The anthropomorphic hand tasks (AngoraPy rules, docs/tasks.md): HandReach (fingertips to
  * target positions taken from reachable poses), HandFreeReach (thumb meets one chosen finger)
- * and HandBlock (in-hand reorientation of a coloured cube to random goal orientations).
+ * and HandBlock (in-hand reorientation of a coloured cube to random goal orientations; its
+ * physics profile, resets, goals and rules are in mj_hand_block.c).
  *
  * DESIGN
  * - Models: hand_reach.xml and hand_block.xml, both including hand.xml (24 hinges, 20 position
@@ -27,31 +28,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- quaternions ---- */
-
-static double hand_rot_dist(const double *qa, const double *qb) {
-    double inv[4], rel[4];
-    mju_negQuat(inv, qb);
-    mju_mulQuat(rel, qa, inv);
-    double n = sqrt(rel[0] * rel[0] + rel[1] * rel[1] + rel[2] * rel[2] + rel[3] * rel[3]);
-    double w = fabs(rel[0]) / (n > 0 ? n : 1.0);
-    return 2.0 * acos(w > 1.0 ? 1.0 : w);
-}
-
-static void hand_random_axis_quat(AgRng *rng, double angle, double *q) {
-    double ax[3], n;
-    do {
-        for (int i = 0; i < 3; i++) {
-            ax[i] = ag_rng_normal(rng);
-        }
-        n = sqrt(ax[0] * ax[0] + ax[1] * ax[1] + ax[2] * ax[2]);
-    } while (n < 1e-9);
-    for (int i = 0; i < 3; i++) {
-        ax[i] /= n;
-    }
-    mju_axisAngle2Quat(q, ax, angle);
-}
 
 /* ---- actuators ---- */
 
@@ -80,8 +56,7 @@ static void hand_apply_action(const EnvMjHandShared *sh, mjData *d, const float 
     }
 }
 
-/* holds the current pose: each actuator's target is where it is */
-static void hand_hold_pose(const EnvMjHandShared *sh, mjData *d) {
+void env_mj_hand_hold_pose(const EnvMjHandShared *sh, mjData *d) {
     for (int a = 0; a < HAND_NACT; a++) {
         d->ctrl[a] = hand_clip(hand_act_position(sh, d, a), sh->act_lo[a], sh->act_hi[a]);
     }
@@ -223,8 +198,8 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
                                             "touch",         "goal",           "asymmetric",
                                             "discrete_bins", "finger",         NULL};
     static const char *const keys_block[] = {
-        "control",    "proprioception", "fingertips", "touch",      "goal",
-        "asymmetric", "discrete_bins",  "vision",     "image_size", NULL};
+        "control",       "proprioception", "fingertips", "touch",   "goal",     "asymmetric",
+        "discrete_bins", "vision",         "image_size", "physics", "substeps", NULL};
     const char *const *keys = sh->kind == HAND_REACH        ? keys_reach
                               : sh->kind == HAND_FREE_REACH ? keys_free
                                                             : keys_block;
@@ -261,6 +236,9 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
         char msg[AG_JSON_PATH_MAX + AG_JSON_REASON_MAX];
         ag_json_err_format(&je, msg, sizeof(msg));
         rc = ag_errorf(err, err_sz, AG_ESPEC, "%s", msg);
+        goto out;
+    }
+    if (sh->kind == HAND_BLOCK && (rc = env_mj_hand_block_options_read(sh, options, err, err_sz))) {
         goto out;
     }
     if (bins == 1) {
@@ -348,6 +326,7 @@ static int hand_model_index(EnvMjHandShared *sh, char *err, size_t err_sz) {
         sh->obj_qpos = m->jnt_qposadr[j];
         sh->obj_dof = m->jnt_dofadr[j];
         sh->goal_mocap = m->body_mocapid[g];
+        sh->palm_body = palm;
         /* the palm's height in the initial pose */
         mjData *d = mj_makeData(sh->m);
         if (d == NULL) {
@@ -452,8 +431,13 @@ static int hand_task_create(EnvTask *task, const json_t *options, char *err, siz
                                      &sh->renderer, err, err_sz)) != 0) {
         goto out;
     }
-    double dt = kind == HAND_BLOCK ? HAND_BLOCK_DT : HAND_REACH_DT;
-    sh->substeps = (int)lround(dt / sh->m->opt.timestep);
+    if (kind == HAND_BLOCK) {
+        if ((rc = env_mj_hand_block_setup(sh, err, err_sz)) != 0) {
+            goto out;
+        }
+    } else {
+        sh->substeps = (int)lround(HAND_REACH_DT / sh->m->opt.timestep);
+    }
     if (sh->substeps < 1) {
         rc = ag_errorf(err, err_sz, AG_EFORMAT, "model timestep %g too long", sh->m->opt.timestep);
         goto out;
@@ -464,6 +448,7 @@ static int hand_task_create(EnvTask *task, const json_t *options, char *err, siz
     sh = NULL;
 out:
     if (sh != NULL) {
+        env_mj_hand_block_teardown(sh);
         env_mj_renderer_destroy(sh->renderer);
         if (sh->m != NULL) {
             mj_deleteModel(sh->m);
@@ -478,6 +463,7 @@ static void hand_task_destroy(EnvTask *task) {
     if (sh == NULL) {
         return;
     }
+    env_mj_hand_block_teardown(sh);
     env_mj_renderer_destroy(sh->renderer);
     mj_deleteModel(sh->m);
     free(sh);
@@ -521,28 +507,6 @@ static void hand_reach_goal_sample(const EnvMjHandShared *sh, EnvMjHandState *st
     }
 }
 
-static void hand_block_goal_sample(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng) {
-    hand_random_axis_quat(rng, ag_rng_uniform_range(rng, -mjPI, mjPI), st->goal);
-    mju_copy4(st->d->mocap_quat + 4 * sh->goal_mocap, st->goal);
-}
-
-static void hand_block_place(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng) {
-    /* one of the six faces up, turned about the vertical by a random angle */
-    static const double faces[6][4] = {
-        {1, 0, 0, 0}, {0.70710678, 0.70710678, 0, 0}, {0.70710678, -0.70710678, 0, 0},
-        {0, 1, 0, 0}, {0.70710678, 0, 0.70710678, 0}, {0.70710678, 0, -0.70710678, 0},
-    };
-    double yaw[4], z[3] = {0, 0, 1};
-    mjData *d = st->d;
-    int f = (int)ag_rng_below(rng, 6);
-    mju_axisAngle2Quat(yaw, z, ag_rng_uniform_range(rng, -mjPI, mjPI));
-    double *q = d->qpos + sh->obj_qpos;
-    q[0] = sh->m->qpos0[sh->obj_qpos] + ag_rng_uniform_range(rng, -0.003, 0.003);
-    q[1] = sh->m->qpos0[sh->obj_qpos + 1] + ag_rng_uniform_range(rng, -0.003, 0.003);
-    q[2] = sh->m->qpos0[sh->obj_qpos + 2];
-    mju_mulQuat(q + 3, yaw, faces[f]);
-}
-
 /* ---- reset and step ---- */
 
 static void hand_reset(const EnvTask *task, void *state, AgRng *rng, float *obs) {
@@ -553,26 +517,25 @@ static void hand_reset(const EnvTask *task, void *state, AgRng *rng, float *obs)
     mjData *keep = st->d;
     memset(st, 0, sizeof(*st));
     st->d = keep;
+    if (sh->kind == HAND_BLOCK) {
+        env_mj_hand_block_reset(sh, st, rng);
+        hand_observe(sh, st, obs);
+        return;
+    }
     mj_resetData(m, d);
     if (sh->kind == HAND_REACH) {
         hand_reach_goal_sample(sh, st, rng);
         mju_copy(d->qpos, m->qpos0, m->nq);
-    } else if (sh->kind == HAND_FREE_REACH) {
-        st->target_finger = sh->finger >= 0 ? sh->finger : (int)ag_rng_below(rng, 4);
     } else {
-        hand_block_place(sh, st, rng);
-        hand_block_goal_sample(sh, st, rng);
+        st->target_finger = sh->finger >= 0 ? sh->finger : (int)ag_rng_below(rng, 4);
     }
     for (int j = 0; j < HAND_NJOINT; j++) {
         d->qpos[sh->jnt_qpos[j]] = sh->rest[j];
     }
-    /* settle: let the hand (and block) come to rest while holding the initial pose */
+    /* settle: let the hand come to rest while holding the initial pose */
     env_mj_set_state(m, d, NULL, NULL);
-    hand_hold_pose(sh, d);
-    env_mj_step(m, d, sh->kind == HAND_BLOCK ? BLOCK_SETTLE : HAND_REACH_SETTLE);
-    if (sh->kind == HAND_BLOCK) {
-        st->prev_dist = hand_rot_dist(d->qpos + sh->obj_qpos + 3, st->goal);
-    }
+    env_mj_hand_hold_pose(sh, d);
+    env_mj_step(m, d, HAND_REACH_SETTLE);
     hand_observe(sh, st, obs);
 }
 
@@ -615,28 +578,9 @@ static void hand_step(const EnvTask *task, void *state, AgRng *rng, const float 
         }
         break;
     }
-    case HAND_BLOCK: {
-        double dist = hand_rot_dist(d->qpos + sh->obj_qpos + 3, st->goal);
-        reward = st->prev_dist - dist;
-        if (d->qpos[sh->obj_qpos + 2] < sh->drop_z) {
-            reward -= BLOCK_DROP_PENALTY;
-            out->terminated = 1;
-        } else if (dist < BLOCK_SUCCESS_ROT) {
-            reward += BLOCK_GOAL_BONUS;
-            st->consecutive_goals++;
-            st->steps_since_goal = 0;
-            if (st->consecutive_goals >= BLOCK_MAX_GOALS) {
-                out->terminated = 1;
-            } else {
-                hand_block_goal_sample(sh, st, rng);
-                dist = hand_rot_dist(d->qpos + sh->obj_qpos + 3, st->goal);
-            }
-        } else if (++st->steps_since_goal >= BLOCK_GOAL_TIMEOUT) {
-            out->truncated = 1;
-        }
-        st->prev_dist = dist;
+    case HAND_BLOCK:
+        reward = env_mj_hand_block_rules(sh, st, rng, out);
         break;
-    }
     }
     out->reward = (float)reward;
     hand_observe(sh, st, obs);

@@ -1,8 +1,10 @@
-/* The hand tasks' constants and per-task / per-environment data (mj_hand.c), visible so that
- * tests and tools can inspect and script an episode (set a goal, read the consecutive goals). */
+/* The hand tasks' constants and per-task / per-environment data (mj_hand.c, and mj_hand_block.c
+ * for the block tasks), visible so that tests and tools can inspect and script an episode (set a
+ * goal, read the consecutive goals). */
 #ifndef MJ_HAND_H
 #define MJ_HAND_H
 
+#include "env.h"
 #include "mj_render.h"
 
 #include <mujoco/mujoco.h>
@@ -24,8 +26,13 @@
 #define BLOCK_DROP_PENALTY 20.0
 #define BLOCK_GOAL_TIMEOUT 100
 #define BLOCK_MAX_GOALS    50
-#define HAND_REACH_SETTLE  20 /* substeps after a reset */
-#define BLOCK_SETTLE       25
+#define HAND_REACH_SETTLE  20  /* substeps after a reset */
+#define BLOCK_SETTLE       25  /* legacy physics: 4 ms substeps after a reset */
+#define BLOCK_SETTLE_TIME  0.1 /* s: the settling of a reset, whatever the timestep */
+#define BLOCK_PLACE_SETTLE 2   /* substeps after placing the block on a settled hand */
+#define BLOCK_FACES        6
+#define BLOCK_SUBSTEPS     10 /* fast physics: 8 ms substeps per 80 ms control step */
+#define BLOCK_LEGACY_STEPS 20 /* legacy physics: 4 ms */
 #define HAND_IMAGE_SIZE    64 /* default pixels side */
 #define HAND_CAMERA        "palm_cam"
 
@@ -36,6 +43,18 @@ typedef enum EnvMjHandVision {
     HAND_VISION_POSE,
     HAND_VISION_PIXELS
 } EnvMjHandVision;
+
+/* HandBlock physics: fast (the model's solver and contact pairs, resets from settled states) or
+ * legacy (4 ms substeps, dense Jacobian, broad-phase contacts, settling on every reset) */
+typedef enum EnvMjHandPhysics { HAND_PHYSICS_FAST, HAND_PHYSICS_LEGACY } EnvMjHandPhysics;
+
+/* one settled scene of the fast block reset: the snapshot and the palm's frame */
+typedef struct EnvMjHandSettled {
+    double *snap;     /* env_mj_snapshot_count(m) doubles */
+    double palm_x[3]; /* the palm's axes in the world: the block is turned about palm_z */
+    double palm_y[3];
+    double palm_z[3];
+} EnvMjHandSettled;
 
 typedef struct EnvMjHandShared {
     mjModel *m;
@@ -61,6 +80,9 @@ typedef struct EnvMjHandShared {
     int obj_qpos, obj_dof; /* HandBlock */
     int goal_mocap;        /* HandBlock goal cube, or first reach target marker */
     double drop_z;         /* HandBlock: the palm's height */
+    int palm_body;         /* HandBlock */
+    EnvMjHandPhysics physics;
+    EnvMjHandSettled settled[BLOCK_FACES]; /* HandBlock fast physics: one per face up */
     int off_proprio, off_tips, off_touch, off_vision, off_goal, off_asym; /* -1 when off */
 } EnvMjHandShared;
 
@@ -74,5 +96,25 @@ typedef struct EnvMjHandState {
     int steps_since_goal;        /* block */
     int consecutive_goals;       /* block */
 } EnvMjHandState;
+
+/* ---- shared by mj_hand.c and mj_hand_block.c ---- */
+
+/* holds the current pose: each actuator's target is where it is */
+void env_mj_hand_hold_pose(const EnvMjHandShared *sh, mjData *d);
+/* the rotation angle between two unit quaternions, in [0, pi] */
+double env_mj_hand_rot_dist(const double *qa, const double *qb);
+
+/* HandBlock options "physics" and "substeps" (read after the common ones) */
+int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, char *err,
+                                   size_t err_sz);
+/* sets the physics profile's timestep and solver settings on the model and, for fast physics,
+ * settles one scene per face up; fills sh->substeps */
+int env_mj_hand_block_setup(EnvMjHandShared *sh, char *err, size_t err_sz);
+void env_mj_hand_block_teardown(EnvMjHandShared *sh);
+/* places the block (random face up, turn and offset), draws a goal, settles */
+void env_mj_hand_block_reset(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng);
+/* the block rules after a physics step: reward; sets out->terminated / truncated */
+double env_mj_hand_block_rules(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng,
+                               EnvStep *out);
 
 #endif

@@ -198,9 +198,9 @@ void env_mj_snapshot_save(const mjModel *m, const mjData *d, void *dst) {
     snap_put(p, d->mocap_quat, 4 * (size_t)m->nmocap);
 }
 
-int env_mj_snapshot_load(mjModel *m, mjData *d, const void *src) {
+/* copies every snapshot field but the warm start into d; returns where the warm start is */
+static const unsigned char *snap_copy_in(const mjModel *m, mjData *d, const void *src) {
     const unsigned char *p = src;
-    mj_resetData(m, d);
     p = snap_get(p, &d->time, 1);
     p = snap_get(p, d->qpos, (size_t)m->nq);
     p = snap_get(p, d->qvel, (size_t)m->nv);
@@ -210,10 +210,22 @@ int env_mj_snapshot_load(mjModel *m, mjData *d, const void *src) {
     p += sizeof(double) * (size_t)m->nv;
     p = snap_get(p, d->mocap_pos, 3 * (size_t)m->nmocap);
     snap_get(p, d->mocap_quat, 4 * (size_t)m->nmocap);
+    return warm;
+}
+
+int env_mj_snapshot_load(mjModel *m, mjData *d, const void *src) {
+    mj_resetData(m, d);
+    snap_copy_in(m, d, src);
     int rc = env_mj_forward(m, d);
-    /* forward may touch the warm start; the saved one is what the next step must see */
-    snap_get(warm, d->qacc_warmstart, (size_t)m->nv);
+    /* forward may touch the warm start and, with a sparse Jacobian, normalises free joints'
+     * quaternions in qpos in place: the saved state is what the next step must see */
+    snap_get(snap_copy_in(m, d, src), d->qacc_warmstart, (size_t)m->nv);
     return rc;
+}
+
+void env_mj_snapshot_restore(const mjModel *m, mjData *d, const void *src) {
+    snap_get(snap_copy_in(m, d, src), d->qacc_warmstart, (size_t)m->nv);
+    memset(d->warning, 0, sizeof(d->warning));
 }
 
 int env_mj_id(const mjModel *m, int type, const char *name) {

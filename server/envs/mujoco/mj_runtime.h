@@ -49,8 +49,13 @@ int env_mj_set_state(mjModel *m, mjData *d, const mjtNum *qpos, const mjtNum *qv
 /* number of doubles in a snapshot */
 size_t env_mj_snapshot_count(const mjModel *m);
 void env_mj_snapshot_save(const mjModel *m, const mjData *d, void *dst);
-/* restores and recomputes derived quantities; 0 or AG_ESIM */
+/* restores and recomputes derived quantities (of the state as saved); 0 or AG_ESIM */
 int env_mj_snapshot_load(mjModel *m, mjData *d, const void *src);
+/* restores the state only, for hot paths (resets from a cached state): no mj_resetData (which
+ * clears the whole arena) and no forward, so derived quantities stay stale until the next step.
+ * Stepping afterwards is bit-identical to stepping after env_mj_snapshot_load as long as the
+ * task never writes mjData's inputs outside the snapshot (qfrc_applied, xfrc_applied, ...). */
+void env_mj_snapshot_restore(const mjModel *m, mjData *d, const void *src);
 
 /* runs fn(arg) with MuJoCo errors caught; 0, or AG_ESIM when MuJoCo raised one */
 int env_mj_guarded(void (*fn)(void *), void *arg);
