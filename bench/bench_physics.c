@@ -41,6 +41,8 @@ static const EnvClass *const bench_classes[] = {
     &env_mj_hand_reach_class,
     &env_mj_hand_free_reach_class,
     &env_mj_hand_block_class,
+    &env_mj_hand_block_z_class,
+    &env_mj_hand_block_parallel_class,
 };
 
 typedef struct BenchResult {

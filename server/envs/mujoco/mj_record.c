@@ -23,6 +23,8 @@ static const EnvClass *const env_mj_record_classes[] = {
     &env_mj_hand_reach_class,
     &env_mj_hand_free_reach_class,
     &env_mj_hand_block_class,
+    &env_mj_hand_block_z_class,
+    &env_mj_hand_block_parallel_class,
 };
 
 int env_mj_task_is_mujoco(const EnvTask *task) {
