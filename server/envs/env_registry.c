@@ -35,6 +35,7 @@ static const EnvClass *const env_registry_table[] = {
     &env_mj_humanoid_class,
     /* MuJoCo hand (mujoco/mj_hand.c) */
     &env_mj_hand_reach_class, &env_mj_hand_free_reach_class, &env_mj_hand_block_class,
+    &env_mj_hand_block_z_class, &env_mj_hand_block_parallel_class,
 };
 /* clang-format on */
 

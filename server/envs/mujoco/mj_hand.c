@@ -198,8 +198,9 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
                                             "touch",         "goal",           "asymmetric",
                                             "discrete_bins", "finger",         NULL};
     static const char *const keys_block[] = {
-        "control",       "proprioception", "fingertips", "touch",   "goal",     "asymmetric",
-        "discrete_bins", "vision",         "image_size", "physics", "substeps", NULL};
+        "control",    "proprioception", "fingertips", "touch",      "goal",
+        "asymmetric", "discrete_bins",  "vision",     "image_size", "physics",
+        "substeps",   "curriculum",     NULL};
     const char *const *keys = sh->kind == HAND_REACH        ? keys_reach
                               : sh->kind == HAND_FREE_REACH ? keys_free
                                                             : keys_block;
@@ -400,6 +401,9 @@ static void hand_spec_fill(EnvMjHandShared *sh, EnvSpec *s) {
         s->max_episode_steps = BLOCK_MAX_GOALS * BLOCK_GOAL_TIMEOUT;
         s->control_dt = HAND_BLOCK_DT;
         env_spec_add_metric(s, "consecutive_goals");
+        if (sh->curriculum.on) {
+            env_spec_add_metric(s, "curriculum_max_angle");
+        }
     } else {
         s->max_episode_steps = HAND_REACH_STEPS;
         s->control_dt = HAND_REACH_DT;
@@ -408,13 +412,14 @@ static void hand_spec_fill(EnvMjHandShared *sh, EnvSpec *s) {
 }
 
 static int hand_task_create(EnvTask *task, const json_t *options, char *err, size_t err_sz,
-                            EnvMjHandKind kind) {
+                            EnvMjHandKind kind, EnvMjHandGoals goals) {
     int rc = 0;
     EnvMjHandShared *sh = calloc(1, sizeof(*sh));
     if (sh == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
     sh->kind = kind;
+    sh->goals = goals;
     if ((rc = hand_options_read(sh, options, err, err_sz)) != 0) {
         goto out;
     }
@@ -473,6 +478,9 @@ static void hand_task_destroy(EnvTask *task) {
 static int hand_env_create(const EnvTask *task, void *state, char *err, size_t err_sz) {
     const EnvMjHandShared *sh = task->shared;
     EnvMjHandState *st = state;
+    if (sh->kind == HAND_BLOCK) {
+        env_mj_hand_block_env_init(sh, st);
+    }
     return env_mj_data_create(sh->m, &st->d, err, err_sz);
 }
 
@@ -514,14 +522,14 @@ static void hand_reset(const EnvTask *task, void *state, AgRng *rng, float *obs)
     mjModel *m = sh->m;
     EnvMjHandState *st = state;
     mjData *d = st->d;
-    mjData *keep = st->d;
-    memset(st, 0, sizeof(*st));
-    st->d = keep;
     if (sh->kind == HAND_BLOCK) {
+        /* the block reset keeps the curriculum and counts the episode that ended */
         env_mj_hand_block_reset(sh, st, rng);
         hand_observe(sh, st, obs);
         return;
     }
+    memset(st, 0, sizeof(*st));
+    st->d = d;
     mj_resetData(m, d);
     if (sh->kind == HAND_REACH) {
         hand_reach_goal_sample(sh, st, rng);
@@ -590,6 +598,9 @@ static void hand_episode_metrics(const EnvTask *task, const void *state, float *
     const EnvMjHandShared *sh = task->shared;
     const EnvMjHandState *st = state;
     metrics[0] = sh->kind == HAND_BLOCK ? (float)st->consecutive_goals : (float)st->success;
+    if (sh->kind == HAND_BLOCK && sh->curriculum.on) {
+        metrics[1] = (float)st->curriculum.max_angle;
+    }
 }
 
 /* ---- snapshots: the task variables, then the simulation ---- */
@@ -598,7 +609,8 @@ static void hand_episode_metrics(const EnvTask *task, const void *state, float *
 
 static size_t hand_snapshot_size(const EnvTask *task) {
     const EnvMjHandShared *sh = task->shared;
-    return sizeof(double) * (HAND_SNAP_VARS + env_mj_snapshot_count(sh->m));
+    size_t extra = sh->kind == HAND_BLOCK ? env_mj_hand_block_snapshot_size(sh) : 0;
+    return sizeof(double) * (HAND_SNAP_VARS + env_mj_snapshot_count(sh->m)) + extra;
 }
 
 static void hand_snapshot_save(const EnvTask *task, const void *state, void *dst) {
@@ -617,7 +629,12 @@ static void hand_snapshot_save(const EnvTask *task, const void *state, void *dst
     *p++ = st->consecutive_goals;
     /* the blob may sit at any byte offset of a checkpoint */
     memcpy(dst, head, sizeof head);
-    env_mj_snapshot_save(sh->m, st->d, (unsigned char *)dst + sizeof head);
+    unsigned char *rest = (unsigned char *)dst + sizeof head;
+    if (sh->kind == HAND_BLOCK) {
+        env_mj_hand_block_snapshot_save(sh, st, rest);
+        rest += env_mj_hand_block_snapshot_size(sh);
+    }
+    env_mj_snapshot_save(sh->m, st->d, rest);
 }
 
 static void hand_snapshot_load(const EnvTask *task, void *state, const void *src) {
@@ -635,7 +652,12 @@ static void hand_snapshot_load(const EnvTask *task, void *state, const void *src
     st->prev_dist = *p++;
     st->steps_since_goal = (int)*p++;
     st->consecutive_goals = (int)*p++;
-    env_mj_snapshot_load(sh->m, st->d, (const unsigned char *)src + sizeof head);
+    const unsigned char *rest = (const unsigned char *)src + sizeof head;
+    if (sh->kind == HAND_BLOCK) {
+        env_mj_hand_block_snapshot_load(sh, st, rest);
+        rest += env_mj_hand_block_snapshot_size(sh);
+    }
+    env_mj_snapshot_load(sh->m, st->d, rest);
 }
 
 static json_t *hand_reach_defaults(void) {
@@ -658,15 +680,24 @@ static json_t *hand_block_defaults(void) {
 }
 
 static int hand_reach_create(EnvTask *task, const json_t *options, char *err, size_t err_sz) {
-    return hand_task_create(task, options, err, err_sz, HAND_REACH);
+    return hand_task_create(task, options, err, err_sz, HAND_REACH, HAND_GOALS_FULL);
 }
 
 static int hand_free_reach_create(EnvTask *task, const json_t *options, char *err, size_t err_sz) {
-    return hand_task_create(task, options, err, err_sz, HAND_FREE_REACH);
+    return hand_task_create(task, options, err, err_sz, HAND_FREE_REACH, HAND_GOALS_FULL);
 }
 
 static int hand_block_create(EnvTask *task, const json_t *options, char *err, size_t err_sz) {
-    return hand_task_create(task, options, err, err_sz, HAND_BLOCK);
+    return hand_task_create(task, options, err, err_sz, HAND_BLOCK, HAND_GOALS_FULL);
+}
+
+static int hand_block_z_create(EnvTask *task, const json_t *options, char *err, size_t err_sz) {
+    return hand_task_create(task, options, err, err_sz, HAND_BLOCK, HAND_GOALS_Z);
+}
+
+static int hand_block_parallel_create(EnvTask *task, const json_t *options, char *err,
+                                      size_t err_sz) {
+    return hand_task_create(task, options, err, err_sz, HAND_BLOCK, HAND_GOALS_PARALLEL);
 }
 
 #define HAND_CLASS(ident, cname, create, defaults, text)                                           \
@@ -693,5 +724,13 @@ HAND_CLASS(hand_reach, "HandReach", hand_reach_create, hand_reach_defaults,
            "anthropomorphic hand: move all five fingertips to target positions (20 ms, 100 steps)");
 HAND_CLASS(hand_free_reach, "HandFreeReach", hand_free_reach_create, hand_free_reach_defaults,
            "anthropomorphic hand: bring the thumb and one chosen fingertip together");
-HAND_CLASS(hand_block, "HandBlock", hand_block_create, hand_block_defaults,
-           "anthropomorphic hand: turn a cube to random goal orientations (80 ms, +5 per goal)");
+HAND_CLASS(
+    hand_block, "HandBlock", hand_block_create, hand_block_defaults,
+    "anthropomorphic hand: turn a cube to uniformly random orientations (80 ms, +5 per goal)");
+HAND_CLASS(hand_block_z, "HandBlockRotateZ", hand_block_z_create, hand_block_defaults,
+           "anthropomorphic hand: turn a cube about the vertical, its face up kept (80 ms, +5 per "
+           "goal)");
+HAND_CLASS(hand_block_parallel, "HandBlockRotateParallel", hand_block_parallel_create,
+           hand_block_defaults,
+           "anthropomorphic hand: turn a cube to any face up and a turn about the vertical (80 ms, "
+           "+5 per goal)");

@@ -8,6 +8,7 @@
 #include "mj_render.h"
 
 #include <mujoco/mujoco.h>
+#include <stdint.h>
 
 #define HAND_NJOINT        24
 #define HAND_NACT          20
@@ -31,9 +32,11 @@
 #define BLOCK_SETTLE_TIME  0.1 /* s: the settling of a reset, whatever the timestep */
 #define BLOCK_PLACE_SETTLE 2   /* substeps after placing the block on a settled hand */
 #define BLOCK_FACES        6
-#define BLOCK_SUBSTEPS     10 /* fast physics: 8 ms substeps per 80 ms control step */
-#define BLOCK_LEGACY_STEPS 20 /* legacy physics: 4 ms */
-#define HAND_IMAGE_SIZE    64 /* default pixels side */
+#define BLOCK_SUBSTEPS     10   /* fast physics: 8 ms substeps per 80 ms control step */
+#define BLOCK_LEGACY_STEPS 20   /* legacy physics: 4 ms */
+#define HAND_IMAGE_SIZE    64   /* default pixels side */
+#define BLOCK_PARALLEL     24   /* axis-aligned orientations of the cube */
+#define CURRICULUM_WINDOW  1024 /* most episodes a curriculum window holds */
 #define HAND_CAMERA        "palm_cam"
 
 typedef enum EnvMjHandKind { HAND_REACH, HAND_FREE_REACH, HAND_BLOCK } EnvMjHandKind;
@@ -47,6 +50,33 @@ typedef enum EnvMjHandVision {
 /* HandBlock physics: fast (the model's solver and contact pairs, resets from settled states) or
  * legacy (4 ms substeps, dense Jacobian, broad-phase contacts, settling on every reset) */
 typedef enum EnvMjHandPhysics { HAND_PHYSICS_FAST, HAND_PHYSICS_LEGACY } EnvMjHandPhysics;
+
+/* The block tasks' goals: HandBlock (uniform over all orientations), HandBlockRotateZ (turns
+ * about the vertical that keep the reset's face up), HandBlockRotateParallel (a face up, any of
+ * six, turned about the vertical) */
+typedef enum EnvMjHandGoals { HAND_GOALS_FULL, HAND_GOALS_Z, HAND_GOALS_PARALLEL } EnvMjHandGoals;
+
+/* the goal curriculum of the block tasks (option "curriculum"; docs/tasks.md) */
+typedef struct EnvMjHandCurriculumSpec {
+    int on;
+    double initial_angle; /* the largest goal angle at the start, rad */
+    double final_angle;   /* where it stops growing, rad */
+    double step;          /* growth per promotion, rad */
+    int window;           /* episodes whose success rate is judged */
+    double threshold;     /* success rate that promotes */
+    int goals;            /* goals an episode must reach to count as a success */
+} EnvMjHandCurriculumSpec;
+
+/* one environment's curriculum: the largest goal angle now and the outcomes of the episodes at
+ * this angle, the last `window` in a ring of bits; fixed-width fields, saved as bytes */
+typedef struct EnvMjHandCurriculum {
+    double max_angle;
+    int32_t in_episode; /* an episode started since the environment was created */
+    int32_t count;      /* outcomes in the ring (at most window) */
+    int32_t pos;        /* where the next outcome goes */
+    int32_t successes;  /* among them */
+    uint64_t ring[CURRICULUM_WINDOW / 64];
+} EnvMjHandCurriculum;
 
 /* one settled scene of the fast block reset: the snapshot and the palm's frame */
 typedef struct EnvMjHandSettled {
@@ -83,18 +113,23 @@ typedef struct EnvMjHandShared {
     int palm_body;         /* HandBlock */
     EnvMjHandPhysics physics;
     EnvMjHandSettled settled[BLOCK_FACES]; /* HandBlock fast physics: one per face up */
+    EnvMjHandGoals goals;
+    EnvMjHandCurriculumSpec curriculum;
+    double parallel[BLOCK_PARALLEL][4]; /* the cube's axis-aligned orientations */
     int off_proprio, off_tips, off_touch, off_vision, off_goal, off_asym; /* -1 when off */
 } EnvMjHandShared;
 
 typedef struct EnvMjHandState {
     mjData *d;
-    double goal[3 * HAND_NTIP];  /* reach: fingertip targets; block: quaternion */
-    double goal_ctrl[HAND_NACT]; /* reach: the actuator targets that produced the goal */
-    int target_finger;           /* free reach */
-    int success;                 /* reach: at the last step */
-    double prev_dist;            /* block: rotation distance after the last step */
-    int steps_since_goal;        /* block */
-    int consecutive_goals;       /* block */
+    double goal[3 * HAND_NTIP];     /* reach: fingertip targets; block: quaternion */
+    double goal_ctrl[HAND_NACT];    /* reach: the actuator targets that produced the goal */
+    int target_finger;              /* free reach */
+    int success;                    /* reach: at the last step */
+    double prev_dist;               /* block: rotation distance after the last step */
+    int steps_since_goal;           /* block */
+    int consecutive_goals;          /* block */
+    int face;                       /* block: the face up at the reset (0..BLOCK_FACES-1) */
+    EnvMjHandCurriculum curriculum; /* block with a curriculum: kept across resets */
 } EnvMjHandState;
 
 /* ---- shared by mj_hand.c and mj_hand_block.c ---- */
@@ -104,15 +139,29 @@ void env_mj_hand_hold_pose(const EnvMjHandShared *sh, mjData *d);
 /* the rotation angle between two unit quaternions, in [0, pi] */
 double env_mj_hand_rot_dist(const double *qa, const double *qb);
 
-/* HandBlock options "physics" and "substeps" (read after the common ones) */
+/* the block tasks' options "physics", "substeps" and "curriculum" (after the common ones) */
 int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, char *err,
                                    size_t err_sz);
 /* sets the physics profile's timestep and solver settings on the model and, for fast physics,
  * settles one scene per face up; fills sh->substeps */
 int env_mj_hand_block_setup(EnvMjHandShared *sh, char *err, size_t err_sz);
 void env_mj_hand_block_teardown(EnvMjHandShared *sh);
-/* places the block (random face up, turn and offset), draws a goal, settles */
+/* the curriculum's starting state of a new environment */
+void env_mj_hand_block_env_init(const EnvMjHandShared *sh, EnvMjHandState *st);
+/* counts the episode that ended (curriculum), places the block (random face up, turn and
+ * offset), draws a goal, settles */
 void env_mj_hand_block_reset(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng);
+/* draws the next goal into st->goal (and the goal cube): from the task's distribution or, under
+ * a curriculum below pi, within the largest angle of `ref` (the previous goal, or the start)
+ * and farther than the success tolerance from `current` (the block now) */
+void env_mj_hand_block_goal_sample(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng,
+                                   const double *ref, const double *current);
+/* bytes of the block tasks' own variables in a snapshot (face, curriculum), and their copies */
+size_t env_mj_hand_block_snapshot_size(const EnvMjHandShared *sh);
+void env_mj_hand_block_snapshot_save(const EnvMjHandShared *sh, const EnvMjHandState *st,
+                                     unsigned char *dst);
+void env_mj_hand_block_snapshot_load(const EnvMjHandShared *sh, EnvMjHandState *st,
+                                     const unsigned char *src);
 /* the block rules after a physics step: reward; sets out->terminated / truncated */
 double env_mj_hand_block_rules(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng,
                                EnvStep *out);

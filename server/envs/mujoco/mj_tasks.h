@@ -18,5 +18,7 @@ extern const EnvClass env_mj_humanoid_class;
 extern const EnvClass env_mj_hand_reach_class;
 extern const EnvClass env_mj_hand_free_reach_class;
 extern const EnvClass env_mj_hand_block_class;
+extern const EnvClass env_mj_hand_block_z_class;
+extern const EnvClass env_mj_hand_block_parallel_class;
 
 #endif

@@ -1,6 +1,8 @@
-/* Tests of trainer checkpoints: save + load continues bit-identically, checkpoints of another
- * model, task or shape are refused with AG_EMISMATCH, damaged files are refused, and the spec
- * and policy can be read back alone. */
+/* Tests of trainer checkpoints: save + load continues bit-identically, a task's own state (the
+ * hand block tasks' goal curriculum) comes back, checkpoints of another model, task or shape are
+ * refused with AG_EMISMATCH, damaged files are refused, and the spec and policy can be read back
+ * alone. */
+#include "mj_hand.h"
 #include "rl_ppo_int.h"
 #include "rl_test_util.h"
 
@@ -96,6 +98,50 @@ START_TEST(test_resume_identical_gaussian) {
     check_resume("{\"task\": \"Pendulum\", \"policy\": \"gaussian\", \"ppo\": {\"envs_per_rank\":"
                  " 3, \"horizon\": 50, \"minibatch\": 50, \"value_clip\": 0.2, \"lr_schedule\":"
                  " \"linear\"}, \"budget\": {\"env_steps\": 3000}, \"seed\": 4}");
+}
+END_TEST
+
+START_TEST(test_resume_keeps_curriculum) {
+    /* HandBlockRotateZ with a goal curriculum: the angle is reported per iteration, and each
+     * environment's curriculum (grown angle, window of outcomes) goes into the checkpoint and
+     * comes back, after which both runs go on alike */
+    const char *text =
+        "{\"task\": \"HandBlockRotateZ\", \"task_options\": {\"curriculum\": {\"window\": 3}},"
+        " \"ppo\": {\"envs_per_rank\": 2, \"horizon\": 32, \"minibatch\": 32, \"epochs\": 1},"
+        " \"budget\": {\"env_steps\": 4096}, \"seed\": 3}";
+    char path[300], err[512] = "";
+    snprintf(path, sizeof path, "%s/curriculum.ckpt", g_dir);
+    RlTrainer *a = make(text);
+    RlIterStats sa, sc;
+    ck_assert(rl_trainer_iterate(a, &sa, err, sizeof err) == 0);
+    ck_assert_int_eq(sa.num_metrics, 2);
+    ck_assert_str_eq(sa.metric_names[1], "curriculum_max_angle");
+    ck_assert_msg(sa.episodes > 0, "no episode ended");
+    ck_assert_double_eq_tol(sa.metrics[1], 0.6, 1e-6);
+    /* environment 1 as if it had been promoted and then seen two episodes */
+    size_t bytes = a->envs.task->cls->state_size;
+    EnvMjHandState *s1 = (EnvMjHandState *)(a->envs.states + bytes);
+    s1->curriculum.max_angle = 1.1;
+    s1->curriculum.count = 2;
+    s1->curriculum.pos = 2;
+    s1->curriculum.successes = 1;
+    s1->curriculum.ring[0] = 2;
+    ck_assert_msg(rl_trainer_save(a, path, err, sizeof err) == 0, "%s", err);
+    RlTrainer *c = make(text);
+    ck_assert_msg(rl_trainer_load(c, path, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < 2; i++) {
+        const EnvMjHandState *x = (const EnvMjHandState *)(a->envs.states + i * bytes);
+        const EnvMjHandState *y = (const EnvMjHandState *)(c->envs.states + i * bytes);
+        ck_assert_mem_eq(&x->curriculum, &y->curriculum, sizeof(x->curriculum));
+    }
+    for (int i = 0; i < 2; i++) {
+        ck_assert(rl_trainer_iterate(a, &sa, err, sizeof err) == 0);
+        ck_assert(rl_trainer_iterate(c, &sc, err, sizeof err) == 0);
+        same_stats(&sa, &sc);
+        ck_assert(memcmp(sa.metrics, sc.metrics, sizeof(sa.metrics)) == 0);
+    }
+    rl_trainer_destroy(a);
+    rl_trainer_destroy(c);
 }
 END_TEST
 
@@ -196,6 +242,7 @@ static Suite *ckpt_suite(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_resume_identical_recurrent);
     tcase_add_test(tc, test_resume_identical_gaussian);
+    tcase_add_test(tc, test_resume_keeps_curriculum);
     tcase_add_test(tc, test_load_mismatch_refused);
     tcase_add_test(tc, test_damaged_and_missing_refused);
     tcase_add_test(tc, test_spec_and_policy_read_back);
