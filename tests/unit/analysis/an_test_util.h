@@ -1,5 +1,7 @@
-/* Helpers shared by the analysis suites: synthetic recordings with planted structure (equal-length
- * episodes, a layer = A v + noise with known A and noise level) and temporary folders. */
+/* Helpers shared by the analysis suites (and the end-to-end tests): synthetic data with planted
+ * structure (equal-length episodes, a layer = A v + noise with known A and noise level),
+ * recordings written with the library's writer (one with known values, one with planted
+ * results), and temporary folders. Assertions are Check's, so use them inside tests only. */
 #ifndef AN_TEST_UTIL_H
 #define AN_TEST_UTIL_H
 
@@ -7,6 +9,8 @@
 #include "an_stats.h"
 
 #include "ag_rng.h"
+
+#include <check.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -131,6 +135,84 @@ static inline int an_test_write_small(const char *path, int e, int l, char *err,
         an_h5_writer_abort(w);
     }
     free(data);
+    free(idx);
+    return rc;
+}
+
+/* The planted recording: E episodes of L steps.
+ *   variables: target [N, 2] standard normal, independent across steps; other [N, 1] likewise;
+ *              phase [N, 1] = step / L (a clock for the RSA conditions)
+ *   layers:    policy.core.h [N, 16]: target through A (orthogonal columns of norms 2 and 1,
+ *              each spread over 8 units) + unit noise: R^2 of target's columns 0.8 and 0.5, the
+ *              variable's (equal variances) 0.65; other decodes at 0
+ *              policy.core.c [N, 4]: AR(1) units, phi = 0.9 (tau = -1/ln 0.9 = 9.49 steps)
+ *              value.trunk.0.dense [N, 6]: noise only */
+#define AN_PLANTED_R2_TARGET 0.65
+#define AN_PLANTED_PHI       0.9
+static inline int an_test_write_planted(const char *path, int e, int l, uint64_t seed, char *err,
+                                        size_t err_sz) {
+    int64_t n = (int64_t)e * l;
+    float *target = malloc(sizeof(float) * (size_t)n * 2), *other = malloc(sizeof(float) * n);
+    float *phase = malloc(sizeof(float) * n), *h = malloc(sizeof(float) * (size_t)n * 16);
+    float *c = malloc(sizeof(float) * (size_t)n * 4), *noise = malloc(sizeof(float) * n * 6);
+    int32_t *idx = malloc(sizeof(int32_t) * (size_t)n * 2);
+    ck_assert(target && other && phase && h && c && noise && idx);
+    AgRng rng;
+    ag_rng_seed(&rng, seed, 0);
+    double ar[4] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        int t = (int)(i % l);
+        idx[i] = (int32_t)(i / l);
+        idx[n + i] = t;
+        target[2 * i] = (float)ag_rng_normal(&rng);
+        target[2 * i + 1] = (float)ag_rng_normal(&rng);
+        other[i] = (float)ag_rng_normal(&rng);
+        phase[i] = (float)t / (float)l;
+        /* column c of A has norm 2 (c = 0) or 1 (c = 1) over units 8c..8c+7 */
+        for (int j = 0; j < 16; j++) {
+            double a = (j < 8 ? 2.0 : 1.0) / sqrt(8.0);
+            h[i * 16 + j] = (float)(a * target[2 * i + j / 8] + ag_rng_normal(&rng));
+        }
+        for (int j = 0; j < 4; j++) {
+            double stationary = ag_rng_normal(&rng) / sqrt(1 - AN_PLANTED_PHI * AN_PLANTED_PHI);
+            ar[j] = t == 0 ? stationary : AN_PLANTED_PHI * ar[j] + ag_rng_normal(&rng);
+            c[i * 4 + j] = (float)ar[j];
+        }
+        for (int j = 0; j < 6; j++) {
+            noise[i * 6 + j] = (float)ag_rng_normal(&rng);
+        }
+    }
+    AnH5Meta meta = {.task = "Planted", .checkpoint = "planted.ckpt", .seed = seed};
+    AnH5LayerInfo lstm_h = {.type = "lstm_h", .net = "policy"};
+    AnH5LayerInfo lstm_c = {.type = "lstm_c", .net = "policy"};
+    AnH5LayerInfo dense = {.type = "dense", .net = "value"};
+    const char *const xy[2] = {"x", "y"};
+    AnH5VariableInfo task = {.group = "task", .units = "", .dim_names = xy, .n_dim_names = 2};
+    AnH5VariableInfo plain = {.group = "task", .units = ""};
+    AnH5Writer *w;
+    int rc = an_h5_writer_create(&w, path, &meta, err, err_sz);
+    if (rc == 0) {
+        rc = an_h5_writer_append_index(w, idx, idx + n, n, err, err_sz);
+        rc = rc ? rc : an_h5_writer_write_variable(w, "target", target, n, 2, &task, err, err_sz);
+        rc = rc ? rc : an_h5_writer_write_variable(w, "other", other, n, 1, &plain, err, err_sz);
+        rc = rc ? rc : an_h5_writer_write_variable(w, "phase", phase, n, 1, &plain, err, err_sz);
+        rc = rc ? rc : an_h5_writer_write_layer(w, "policy.core.h", h, n, 16, &lstm_h, err, err_sz);
+        rc = rc ? rc : an_h5_writer_write_layer(w, "policy.core.c", c, n, 4, &lstm_c, err, err_sz);
+        rc = rc ? rc
+                : an_h5_writer_write_layer(w, "value.trunk.0.dense", noise, n, 6, &dense, err,
+                                           err_sz);
+        if (rc == 0) {
+            rc = an_h5_writer_finish(w, err, err_sz);
+        } else {
+            an_h5_writer_abort(w);
+        }
+    }
+    free(target);
+    free(other);
+    free(phase);
+    free(h);
+    free(c);
+    free(noise);
     free(idx);
     return rc;
 }
