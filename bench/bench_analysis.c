@@ -7,8 +7,8 @@
  *
  * DESIGN: the recording is made in memory (layer = A v + noise, so the decoded R^2 is known and
  * printed as a sanity check); reading an HDF5 file is not timed, only the decoding pass that
- * angora-analyze runs per layer. Wall and CPU time are printed; the exit status is 1 when the
- * wall time exceeds the budget. */
+ * angora-analyze runs per layer. Wall and CPU time are printed as a Markdown table (for
+ * bench/throughput.sh); the exit status is 1 when the wall time exceeds the budget. */
 #include "an_ridge.h"
 
 #include "ag_rng.h"
@@ -160,8 +160,13 @@ int main(int argc, char **argv) {
         r2 += res.r2[i] / nv;
         r2s += res.r2_shuffled[i] / nv;
     }
-    printf("mean R^2 %.3f, shuffled control %.4f\n", r2, r2s);
-    printf("decoding pass: %.2f s wall, %.2f s CPU (budget %.0f s): %s\n", wall, cpu_s, o.budget,
+    /* a Markdown table, as bench/throughput.sh includes it */
+    printf(
+        "\n| steps | units | target columns | episodes | folds | wall s | CPU s | budget s | mean "
+        "R^2 | shuffled control | verdict |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("| %lld | %d | %d | %d | %d | %.2f | %.2f | %.0f | %.3f | %.4f | %s |\n", (long long)n,
+           d, q, e, o.folds, wall, cpu_s, o.budget, r2, r2s,
            wall <= o.budget ? "within budget" : "OVER BUDGET");
     an_ridge_result_free(&res);
     free(start);
