@@ -310,8 +310,8 @@ int an_analysis_open(AnAnalysis **out, const AnOptions *opt, int *bad_input, cha
         }
     }
     if (rc) {
-        /* out of memory and read failures of a valid file are runtime errors */
-        *bad_input = rc != AG_ENOMEM && rc != AG_EIO;
+        /* what the user gave is at fault, unless memory ran out */
+        *bad_input = rc != AG_ENOMEM;
         an_analysis_free(a);
         return rc;
     }

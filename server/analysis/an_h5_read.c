@@ -74,6 +74,11 @@ static int attr_get_string(hid_t loc, const char *name, char **out) {
             char *v = calloc(1, n + 1);
             hid_t mt = H5Tcopy(ft);
             if (v && H5Aread(a, mt, v) >= 0) {
+                /* a space-padded string (Fortran style) loses its padding */
+                for (size_t k = n;
+                     k > 0 && H5Tget_strpad(ft) == H5T_STR_SPACEPAD && v[k - 1] == ' '; k--) {
+                    v[k - 1] = '\0';
+                }
                 *out = v;
                 v = NULL;
                 rc = 0;

@@ -125,10 +125,11 @@ static int table_rdm_similarity(const AnAnalysis *a, AgBuf *b) {
                  ag_buf_append_str(b, "\n");
         }
     }
+    char user[PATH_MAX + 8];
+    snprintf(user, sizeof user, "user:%s", a->opt.rdm ? a->opt.rdm : "");
     for (int i = 0; a->user_rdm && i < L && rc == 0; i++) {
-        rc = csv_text(b, a->layers[i].info->name) || ag_buf_append_str(b, ",user:") ||
-             csv_text(b, a->opt.rdm) || csv_num(b, a->user_similarity[i]) ||
-             ag_buf_append_str(b, "\n");
+        rc = csv_text(b, a->layers[i].info->name) || ag_buf_append_str(b, ",") ||
+             csv_text(b, user) || csv_num(b, a->user_similarity[i]) || ag_buf_append_str(b, "\n");
     }
     return rc;
 }

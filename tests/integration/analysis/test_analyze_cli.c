@@ -186,6 +186,9 @@ START_TEST(test_planted_end_to_end) {
     snprintf(path, sizeof path, "%s/rdm_similarity.csv", out);
     char *sim = an_itest_slurp(path, NULL);
     ck_assert_double_eq_tol(csv_value(sim, "policy.core.c", "policy.core.c", 2), 1.0, 1e-12);
+    char user_label[300];
+    snprintf(user_label, sizeof user_label, "user:%s", csv);
+    ck_assert_double_eq_tol(csv_value(sim, "policy.core.h", user_label, 2), 1.0, 1e-9);
     free(sim);
 }
 END_TEST

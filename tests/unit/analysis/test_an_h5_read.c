@@ -218,10 +218,22 @@ START_TEST(test_fixed_length_strings_accepted) {
     hid_t f = open_rw();
     set_string_attr(f, "format", "angora-activations", 1);
     set_string_attr(f, "task", "HandBlock", 1);
+    /* a space-padded one (Fortran style) loses its padding */
+    H5Adelete(f, "checkpoint");
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 12);
+    H5Tset_strpad(t, H5T_STR_SPACEPAD);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t at = H5Acreate2(f, "checkpoint", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(H5Awrite(at, t, "best.ckpt   "), 0);
+    H5Aclose(at);
+    H5Sclose(sp);
+    H5Tclose(t);
     H5Fclose(f);
     AnH5File *h;
     ck_assert_msg(an_h5_open(&h, path, err, sizeof err) == 0, "%s", err);
     ck_assert_str_eq(h->task, "HandBlock");
+    ck_assert_str_eq(h->checkpoint, "best.ckpt");
     an_h5_close(h);
 }
 END_TEST
