@@ -41,7 +41,7 @@ static void teardown(void) {
 
 /* the value of column `col` in the CSV row whose first two fields are a and b */
 static double csv_value(const char *text, const char *a, const char *b, int col) {
-    char key[256];
+    char key[1024];
     snprintf(key, sizeof key, "\n%s,%s,", a, b);
     const char *row = strstr(text, key);
     ck_assert_msg(row != NULL, "no row %s,%s", a, b);
