@@ -603,6 +603,12 @@ subscriber has received and parsed it. Phases: one subscriber at one row per 2 m
 subscribers at one row per 20 ms; a burst of rows in batches of 50 to the same 200. All clients
 run on one thread of the same process, which bounds the burst's wall time; the server thread's
 CPU time per delivered row is the figure that scales."
+    tp_section analysis "Analysis: decoding cost (bench_analysis)" "\`bench_analysis\` times one decoding pass of \`angora-analyze\` (\`an_ridge_decode\`, what it
+runs per layer) on one core: 100,000 steps x 512 units of a synthetic layer (targets mixed in with
+noise) decoding 50 target columns (10 variables of 5), 100 episodes in 5 folds, nested
+cross-validation over 17 penalties (25 eigendecompositions of 512 x 512) and the shuffled-label
+control (as many again). Reading the HDF5 file is not timed. The budget is 10 s of wall time; the
+program exits 1 beyond it."
 } >"$WORK/benchmarks.md"
 
 mkdir -p "$(dirname "$MD")"

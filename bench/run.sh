@@ -25,7 +25,7 @@
 #   specs' budgets), 1 seed each, first; classic at their budgets x 3 seeds; the nine
 #   locomotion tasks at 1M steps, beta and gaussian, 3 seeds each (54 runs); raw physics at 3 s
 #   per task; CartPole and Hopper (1M) on 1 and 2 ranks; bench/throughput.sh (engine, PPO,
-#   training vs physics, angorad, stream; about 12 min). Expected duration on this 2-core
+#   training vs physics, angorad, stream, analysis; about 12 min). Expected duration on this 2-core
 #   machine: about 4 hours with --jobs 2, about 7.5 hours with --jobs 1 (HandBlock 1.5-2 h,
 #   HandReach + HandFreeReach about 45 min, locomotion about 3.5 h, the rest under 20 min);
 #   docs/benchmarks.md gives the measured rates this estimate comes from.
@@ -190,7 +190,7 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 fi
 echo "bench: building angora-train and the benchmark programs in $BUILD"
 cmake --build "$BUILD" --target angora-train bench_physics bench_nn bench_grad angorad \
-    bench_daemon unit_stream_stream -j"$(nproc)" >>"$BLOG" 2>&1 || bench_die 1 "build failed (see $BLOG)"
+    bench_daemon unit_stream_stream bench_analysis -j"$(nproc)" >>"$BLOG" 2>&1 || bench_die 1 "build failed (see $BLOG)"
 export OPENBLAS_NUM_THREADS=1
 export ANGORA_DATA_DIR="${ANGORA_DATA_DIR:-$BUILD/share/angora}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -334,7 +334,7 @@ for task in $(awk '{print $7}' <<<"$PLAN" | sort -u); do
 done
 # the throughput benchmarks, with the programs built above (the same tree as the learning runs)
 if [ "$THROUGHPUT" = 1 ]; then
-    echo "bench: throughput benchmarks (engine, PPO, training vs physics, gradient averaging, angorad, stream)"
+    echo "bench: throughput benchmarks (engine, PPO, training vs physics, gradient averaging, angorad, stream, analysis)"
     "$HERE/throughput.sh" "$OUT/throughput" --build "$BUILD" --no-build $([ "$MODE" = quick ] && echo --quick) ||
         echo "bench: a throughput step failed, see $OUT/throughput/throughput.json" >&2
 fi

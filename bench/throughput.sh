@@ -9,6 +9,7 @@
 #   grad           bench_grad: gradient averaging over 2 ranks, MPI_Allreduce against shared memory
 #   daemon         bench_daemon: angorad ingestion, restart-to-ready, API requests/s under load
 #   stream         the Check case tagged bench of unit_stream_stream: websocket latency, fan-out
+#   analysis       bench_analysis: one decoding pass of angora-analyze, 100k steps x 512 units
 #
 #   bench/throughput.sh OUTDIR [--build DIR] [--quick] [--only a,b] [--no-build]
 #
@@ -28,7 +29,7 @@ ROOT=$(dirname "$HERE")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
 
-ALL_STEPS="engine,ppo,train-physics,hand-physics,grad,daemon,stream"
+ALL_STEPS="engine,ppo,train-physics,hand-physics,grad,daemon,stream,analysis"
 OUT=""
 BUILD="$ROOT/build-release"
 QUICK=0
@@ -288,6 +289,12 @@ step_stream() {
     NEEDS=(unit_stream_stream)
     CMD=(env CK_INCLUDE_TAGS=bench "$BUILD/tests/unit/stream/unit_stream_stream")
     FMT=fmt_stream
+}
+step_analysis() {
+    NEEDS=(bench_analysis)
+    CMD=("$BUILD/bench/bench_analysis")
+    [ "$QUICK" = 1 ] && CMD+=(--steps 20000)
+    FMT=fmt_verbatim
 }
 
 # ---- build -----------------------------------------------------------------------------------
