@@ -13,10 +13,13 @@
 # machine.
 #
 #   bench/bench_train_physics.sh [--build DIR] [--tasks A,B,...] [--steps N] [--envs N]
-#                                [--physics-seconds S] [--repeat N]
+#                                [--physics-seconds S] [--repeat N] [--model NAME]
+#                                [--task-options JSON]
 #
 # --steps is the training budget of one run (environment steps over all ranks); --repeat runs
-# each configuration N times and keeps the best (highest steps per CPU second).
+# each configuration N times and keeps the best (highest steps per CPU second). --model is the
+# model preset (default simple; e.g. hand_lstm for the recurrent hand policy) and
+# --task-options the options of every task, given to bench_physics as well.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +29,8 @@ steps=65536
 envs=8
 phys_s=3
 repeat=1
+model=simple
+task_options='{}'
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$2; shift 2 ;;
@@ -34,7 +39,9 @@ while [ $# -gt 0 ]; do
     --envs) envs=$2; shift 2 ;;
     --physics-seconds) phys_s=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    --model) model=$2; shift 2 ;;
+    --task-options) task_options=$2; shift 2 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench_train_physics: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -47,6 +54,8 @@ for b in "$train" "$physics"; do
     [ -x "$b" ] || { echo "bench_train_physics: $b is missing (build it first)" >&2; exit 2; }
 done
 command -v jq >/dev/null || { echo "bench_train_physics: jq is required" >&2; exit 2; }
+jq -e 'type == "object"' <<<"$task_options" >/dev/null 2>&1 ||
+    { echo "bench_train_physics: --task-options must be a JSON object" >&2; exit 2; }
 mpirun=$(command -v mpirun || true)
 export OPENBLAS_NUM_THREADS=1
 export ANGORA_DATA_DIR=${ANGORA_DATA_DIR:-$build/share/angora}
@@ -61,10 +70,11 @@ train_once() { # task ranks
     dir=$work/$task-$r-$RANDOM
     mkdir -p "$dir"
     jq -n --arg task "$task" --arg preset "$preset" --argjson envs "$envs" \
-        --argjson steps "$steps" --argjson ranks "$r" \
-        '{name: ("train-physics-" + $task), task: $task, preset: $preset, model: "simple",
-          ranks: $ranks, seed: 1, ppo: {envs_per_rank: $envs}, budget: {env_steps: $steps},
-          eval: {every: 0}}' >"$dir/spec.json"
+        --argjson steps "$steps" --argjson ranks "$r" --arg model "$model" \
+        --argjson options "$task_options" \
+        '{name: ("train-physics-" + $task), task: $task, task_options: $options, preset: $preset,
+          model: $model, ranks: $ranks, seed: 1, ppo: {envs_per_rank: $envs},
+          budget: {env_steps: $steps}, eval: {every: 0}}' >"$dir/spec.json"
     local cmd=("$train" "$dir/spec.json" --run-dir "$dir/run" --quiet)
     if [ "$r" -gt 1 ]; then
         cmd=("$mpirun" --allow-run-as-root -np "$r" --bind-to core "${cmd[@]}")
@@ -94,7 +104,7 @@ echo "| task | physics steps/CPU-s | train 1 rank steps/CPU-s | ratio | train 2 
 echo "|---|---|---|---|---|---|---|---|---|"
 IFS=, read -ra list <<<"$tasks"
 for task in "${list[@]}"; do
-    phys=$("$physics" --task "$task" --seconds "$phys_s" | awk -F'|' 'NR > 2 {gsub(/ /, "", $3); print $3}') ||
+    phys=$("$physics" --task "$task" --seconds "$phys_s" --options "$task_options" | awk -F'|' 'NR > 2 {gsub(/ /, "", $3); print $3}') ||
         { rc=$?; echo "bench_train_physics: bench_physics --task $task failed" >&2; exit "$rc"; }
     [ -n "$phys" ] || { echo "bench_train_physics: bench_physics knows no task $task" >&2; exit 2; }
     # a failed training fails the whole table (bash does not pass set -e into $(...))
