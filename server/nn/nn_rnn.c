@@ -62,8 +62,8 @@ size_t nn_lstm_step_scratch_size(int B, int H) {
 }
 
 /* gates (4H) holds the pre-activations a_i,a_f,a_g,a_o and is activated in place; cprev (H) the
- * state entering the step; writes c (H), tanh(c) into tc (H) (may alias the i gate, which is
- * dead by then) and h (H). c may alias cprev. */
+ * state entering the step; writes c (H), tanh(c) into tc (H) (may alias h) and h (H). c may
+ * alias cprev. */
 NN_VEC NN_HOT static void lstm_cell(float *h, float *c, float *tc, float *gates, const float *cprev,
                                     int H) {
     float *gi = gates, *gf = gates + H, *gg = gates + 2 * H, *go = gates + 3 * H;
@@ -243,9 +243,10 @@ void nn_lstm_step(float *h_out, float *c_out, float *scratch, const float *x, co
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 4 * H, H, 1.0f, h_in, H, w_hh, H, 1.0f,
                 gates, 4 * H);
     for (int b = 0; b < B; b++) {
-        float *g = gates + (size_t)b * G4;
-        /* tanh(c) goes to the dead input-gate slot */
-        lstm_cell(h_out + (size_t)b * H, c_out + (size_t)b * H, g, g, c_in + (size_t)b * H, H);
+        float *h = h_out + (size_t)b * H;
+        /* tanh(c) goes to h, which then becomes o * tanh(c) in place: the scratch keeps all
+         * four activated gates for whoever reads them after the step (model probes) */
+        lstm_cell(h, c_out + (size_t)b * H, h, gates + (size_t)b * G4, c_in + (size_t)b * H, H);
     }
 }
 
