@@ -6,6 +6,8 @@ pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET libmicrohttpd)
 pkg_check_modules(WEBSOCKETS REQUIRED IMPORTED_TARGET libwebsockets)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+# activation recordings (angora-train --record-activations); Debian's serial libhdf5-dev 1.10
+pkg_check_modules(HDF5 REQUIRED IMPORTED_TARGET hdf5)
 find_package(mujoco REQUIRED)
 find_package(MPI REQUIRED COMPONENTS C)
 find_library(MATH_LIBRARY m REQUIRED)

@@ -9,6 +9,7 @@ packages=(
     libmicrohttpd-dev libwebsockets-dev libcurl4-openssl-dev libssl-dev
     libmujoco-dev libqhull-dev libosmesa6-dev ffmpeg
     libopenmpi-dev openmpi-bin
+    libhdf5-dev python3-h5py
     check
 )
 for arg in "$@"; do
