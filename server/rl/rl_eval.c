@@ -29,6 +29,19 @@ static double rl_t95(int df) {
     return df <= 60 ? 2.000 : (df <= 120 ? 1.980 : 1.960);
 }
 
+static const char *rl_dist_name(NnDistKind kind) {
+    switch (kind) {
+    case NN_DIST_GAUSSIAN:
+        return "gaussian";
+    case NN_DIST_BETA:
+        return "beta";
+    case NN_DIST_CATEGORICAL:
+        return "categorical";
+    default:
+        return "multicategorical";
+    }
+}
+
 int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t seed,
                         RlEvalResult *res, char *err, size_t err_sz) {
     return rl_trainer_evaluate_observed(t, episodes, deterministic, seed, NULL, res, err, err_sz);
@@ -44,7 +57,10 @@ int rl_trainer_evaluate_observed(RlTrainer *t, int episodes, int deterministic, 
     }
     const EnvSpec *es = &t->task.spec;
     const int O = t->O, P = t->P, A = t->A, S = t->S;
-    const int W = episodes < RL_EVAL_WAVE ? episodes : RL_EVAL_WAVE;
+    const int wave = observer && observer->wave > 0 && observer->wave < RL_EVAL_WAVE
+                         ? observer->wave
+                         : RL_EVAL_WAVE;
+    const int W = episodes < wave ? episodes : wave;
     EnvBatch *b = calloc((size_t)W, sizeof *b);
     int *made = calloc((size_t)W, sizeof *made);
     uint8_t *active = calloc((size_t)W, sizeof *active);
@@ -77,6 +93,7 @@ int rl_trainer_evaluate_observed(RlTrainer *t, int episodes, int deterministic, 
                        .obs_size = O,
                        .policy_size = P,
                        .action_size = A,
+                       .distribution = rl_dist_name(t->dist.kind),
                        .obs = obs,
                        .policy = pol,
                        .raw = raw,

@@ -125,17 +125,21 @@ typedef struct RlEvalStep {
     const EnvTask *task;
     const EnvBatch *envs; /* (n) one batch of one environment per row */
     int obs_size, policy_size, action_size;
-    const float *obs;    /* (n, obs_size) the observations as the task gave them */
-    const float *policy; /* (n, policy_size) the action distribution's parameters */
-    const float *raw;    /* (n, action_size) the distribution's sample (or mode) */
-    const float *action; /* (n, action_size) the actions the environments get */
-    const float *value;  /* (n) */
-    const float *reward; /* (n) on_result only */
-    const uint8_t *done; /* (n) on_result only: the episode ended with this step */
+    const char *distribution; /* of the policy: "gaussian", "beta", "categorical", ... */
+    const float *obs;         /* (n, obs_size) the observations as the task gave them */
+    const float *policy;      /* (n, policy_size) the action distribution's parameters */
+    const float *raw;         /* (n, action_size) the distribution's sample (or mode) */
+    const float *action;      /* (n, action_size) the actions the environments get */
+    const float *value;       /* (n) */
+    const float *reward;      /* (n) on_result only */
+    const uint8_t *done;      /* (n) on_result only: the episode ended with this step */
 } RlEvalStep;
 
 typedef struct RlEvalObserver {
-    /* nn_model_num_probes buffers of (RL_EVAL_WAVE, size) for nn_model_step_probed, or NULL */
+    /* most episodes at once, 1..RL_EVAL_WAVE (0: RL_EVAL_WAVE); with fewer than RL_EVAL_WAVE,
+     * stochastic episodes differ from rl_trainer_evaluate's (deterministic ones do not) */
+    int wave;
+    /* nn_model_num_probes buffers of (wave, size) for nn_model_step_probed, or NULL */
     float *const *probes;
     /* after the network acted, before the environments step: envs are in the state the policy
      * saw, probes hold this step's outputs */
