@@ -193,6 +193,10 @@ static void probe_put(float *const *probe_out, int k, const float *src, int rows
     if (!probe_out || k < 0 || !probe_out[k]) {
         return;
     }
+    if (stride == size) {
+        memcpy(probe_out[k], src, (size_t)rows * size * sizeof(float));
+        return;
+    }
     for (int r = 0; r < rows; r++) {
         memcpy(probe_out[k] + (size_t)r * size, src + (size_t)r * stride,
                (size_t)size * sizeof(float));
