@@ -35,6 +35,7 @@ typedef struct ActCol {
     int off;   /* first value in a row */
     int cols;  /* values per row */
     int hw;    /* > 1: a feature map averaged over hw positions per channel */
+    int size;  /* the source's values per row (a probe's, before averaging) */
     TrainH5Set *set;
 } ActCol;
 
@@ -74,6 +75,7 @@ static ActCol *col_add(ActRec *r, ActSrc src, int index, int cols) {
     c->off = r->R;
     c->cols = cols;
     c->hw = 1;
+    c->size = cols;
     r->R += cols;
     return c;
 }
@@ -90,6 +92,7 @@ static int act_plan(ActRec *r, int pool_conv) {
         int pool = pool_conv && p->rank == 3;
         ActCol *c = col_add(r, ACT_PROBE, k, pool ? p->shape[0] : p->size);
         c->hw = pool ? p->shape[1] * p->shape[2] : 1;
+        c->size = p->size;
     }
     for (int i = 0; i < es->num_sensations; i++) {
         col_add(r, ACT_OBS, i, es->sensations[i].size);
@@ -302,7 +305,7 @@ static int act_root(ActRec *r, const TrainActOpts *o, char *err, size_t err_sz) 
 
 static float *slot_push(ActSlot *s, int R) {
     if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 256;
+        size_t cap = s->cap ? 2 * s->cap : 16;
         float *rows = realloc(s->rows, cap * (size_t)R * sizeof(float));
         if (!rows) {
             return NULL;
@@ -338,8 +341,7 @@ static void act_row_fill(ActRec *r, const RlEvalStep *s, int i, float *row) {
             memcpy(dst, &iv, sizeof iv);
             break;
         case ACT_PROBE: {
-            int size = nn_model_probe(r->model, c->index)->size;
-            const float *src = r->probes[c->index] + (size_t)i * size;
+            const float *src = r->probes[c->index] + (size_t)i * c->size;
             if (c->hw > 1) {
                 act_pool(dst, src, c->cols, c->hw);
             } else {
@@ -502,6 +504,8 @@ int train_activations_record(RlTrainer *t, const TrainActOpts *o, TrainActResult
         return ag_errorf(err, err_sz, AG_EINVAL, "recording: at least one episode and a file");
     }
     int rc = act_open(&r, t, o, err, err_sz);
+    /* the file, its attributes and datasets: the writer's time too */
+    double w0 = ag_time_now();
     if (!rc) {
         rc = train_h5_create(&r.h5, o->out, err, err_sz);
     }
@@ -511,6 +515,7 @@ int train_activations_record(RlTrainer *t, const TrainActOpts *o, TrainActResult
     if (!rc) {
         rc = act_sets(&r, err, err_sz);
     }
+    r.write_s += ag_time_now() - w0;
     if (!rc) {
         RlEvalObserver ob = {.wave = r.wave,
                              .probes = r.probes,
@@ -528,7 +533,7 @@ int train_activations_record(RlTrainer *t, const TrainActOpts *o, TrainActResult
         rc = train_h5_attr_i64(r.h5, NULL, "steps", r.steps, err, err_sz);
     }
     if (!rc) {
-        double w0 = ag_time_now();
+        w0 = ag_time_now();
         rc = train_h5_finish(r.h5, err, err_sz);
         r.h5 = NULL; /* finished or removed */
         r.write_s += ag_time_now() - w0;
