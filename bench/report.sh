@@ -597,6 +597,14 @@ subscriber has received and parsed it. Phases: one subscriber at one row per 2 m
 subscribers at one row per 20 ms; a burst of rows in batches of 50 to the same 200. All clients
 run on one thread of the same process, which bounds the burst's wall time; the server thread's
 CPU time per delivered row is the figure that scales."
+    tp_section record "Activation recording" "\`bench_record\` times \`angora-train --record-activations\` (\`server/train/train_activations.c\`)
+against a plain evaluation of the same deterministic episodes (200 a round), with the \`simple\`
+model (separate 64-64 tanh policy and value networks) on CartPole and Hopper, the best of five
+alternating rounds. Per environment step: the evaluation alone; with the value network as well
+(a plain evaluation runs only the policy); with the probes copied out as well; the recording's
+collection (all that, plus the rows staged in episode order and the task variables); the HDF5
+writer (compression and disk, in the same thread); and the whole recording against the plain
+evaluation."
 } >"$WORK/benchmarks.md"
 
 mkdir -p "$(dirname "$MD")"

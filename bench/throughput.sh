@@ -8,6 +8,7 @@
 #   grad           bench_grad: gradient averaging over 2 ranks, MPI_Allreduce against shared memory
 #   daemon         bench_daemon: angorad ingestion, restart-to-ready, API requests/s under load
 #   stream         the Check case tagged bench of unit_stream_stream: websocket latency, fan-out
+#   record         bench_record: angora-train --record-activations against a plain evaluation
 #
 #   bench/throughput.sh OUTDIR [--build DIR] [--quick] [--only a,b] [--no-build]
 #
@@ -27,7 +28,7 @@ ROOT=$(dirname "$HERE")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
 
-ALL_STEPS="engine,ppo,train-physics,grad,daemon,stream"
+ALL_STEPS="engine,ppo,train-physics,grad,daemon,stream,record"
 OUT=""
 BUILD="$ROOT/build-release"
 QUICK=0
@@ -281,6 +282,13 @@ step_stream() {
     NEEDS=(unit_stream_stream)
     CMD=(env CK_INCLUDE_TAGS=bench "$BUILD/tests/unit/stream/unit_stream_stream")
     FMT=fmt_stream
+}
+
+step_record() {
+    NEEDS=(bench_record)
+    CMD=("$BUILD/bench/bench_record" --dir "$OUT")
+    [ "$QUICK" = 1 ] && CMD+=(--episodes 50 --rounds 2)
+    FMT=fmt_verbatim
 }
 
 # ---- build -----------------------------------------------------------------------------------
