@@ -28,6 +28,13 @@ typedef enum ActSrc {
     ACT_TASK
 } ActSrc;
 
+/* the name and group of the variables from ACT_ACTION to ACT_DONE, in that order */
+static const char *const act_agent_vars[][2] = {{"action", "action"},
+                                                {"policy.params", "agent"},
+                                                {"value", "agent"},
+                                                {"reward", "task"},
+                                                {"done", "task"}};
+
 /* one dataset: where its values come from and where they sit in a staged row */
 typedef struct ActCol {
     ActSrc src;
@@ -196,20 +203,15 @@ static int act_sets(ActRec *r, char *err, size_t err_sz) {
             rc = act_obs_set(r, c, err, err_sz);
             break;
         case ACT_ACTION:
-            rc = act_variable_set(r, c, "action", "action", "", err, err_sz);
-            break;
         case ACT_POLICY:
-            rc = act_variable_set(r, c, "policy.params", "agent", "", err, err_sz);
-            r->policy_set = c->set;
-            break;
         case ACT_VALUE:
-            rc = act_variable_set(r, c, "value", "agent", "", err, err_sz);
-            break;
         case ACT_REWARD:
-            rc = act_variable_set(r, c, "reward", "task", "", err, err_sz);
-            break;
         case ACT_DONE:
-            rc = act_variable_set(r, c, "done", "task", "", err, err_sz);
+            rc = act_variable_set(r, c, act_agent_vars[c->src - ACT_ACTION][0],
+                                  act_agent_vars[c->src - ACT_ACTION][1], "", err, err_sz);
+            if (c->src == ACT_POLICY) {
+                r->policy_set = c->set;
+            }
             break;
         case ACT_TASK:
             rc = act_task_set(r, c, err, err_sz);

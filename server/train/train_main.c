@@ -172,15 +172,20 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
     return 0;
 }
 
+/* a summary on stdout (and freed) */
+static void json_print(json_t *o) {
+    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    json_decref(o);
+}
+
 static int list_tasks(void) {
     json_t *cat = env_registry_describe();
     if (!cat) {
         fprintf(stderr, "angora-train: could not describe the task catalogue\n");
         return AG_EXIT_ERROR;
     }
-    json_dumpf(cat, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    fputc('\n', stdout);
-    json_decref(cat);
+    json_print(cat);
     return AG_EXIT_DONE;
 }
 
@@ -252,9 +257,7 @@ static int evaluate(const TrainArgs *a) {
     json_object_set_new(o, "iteration", json_integer(rl_trainer_iteration(t)));
     json_object_set_new(o, "env_steps", json_integer(rl_trainer_env_steps(t)));
     json_object_set_new(o, "seed", json_integer((json_int_t)seed));
-    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    fputc('\n', stdout);
-    json_decref(o);
+    json_print(o);
     code = AG_EXIT_DONE;
 out:
     rl_trainer_destroy(t);
@@ -310,9 +313,7 @@ static int record_activations(const TrainArgs *a) {
     json_object_set_new(j, "wave", json_integer(res.wave));
     json_object_set_new(j, "seconds", json_real(res.seconds));
     json_object_set_new(j, "write_seconds", json_real(res.write_seconds));
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    fputc('\n', stdout);
-    json_decref(j);
+    json_print(j);
     code = AG_EXIT_DONE;
 out:
     json_decref(stored);
