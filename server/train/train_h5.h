@@ -1,7 +1,7 @@
 /* A small HDF5 writer for activation recordings (angora-train --record-activations, layout in
- * docs/recording.md): a file written under NAME.part, 2-D datasets whose rows are appended and
- * written a chunk at a time (deflate level 4 with shuffle), attributes on the root and on
- * datasets, and a finish that marks the file complete and renames it to NAME. Against libhdf5
+ * docs/recording.md): a file written under NAME.part, datasets of [N] or [N, D] whose rows are
+ * appended and written a chunk at a time (deflate level 4 with shuffle), attributes on the root and
+ * on datasets, and a finish that marks the file complete and renames it to NAME. Against libhdf5
  * 1.10 (Debian's libhdf5-dev).
  *
  * DESIGN: the recorder (train_activations.c) sees only this interface, so a shared writer can
