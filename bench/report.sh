@@ -609,6 +609,14 @@ noise) decoding 50 target columns (10 variables of 5), 100 episodes in 5 folds, 
 cross-validation over 17 penalties (25 eigendecompositions of 512 x 512) and the shuffled-label
 control (as many again). Reading the HDF5 file is not timed. The budget is 10 s of wall time; the
 program exits 1 beyond it."
+    tp_section record "Activation recording" "\`bench_record\` times \`angora-train --record-activations\` (\`server/train/train_activations.c\`)
+against a plain evaluation of the same deterministic episodes (200 a round), with the \`simple\`
+model (separate 64-64 tanh policy and value networks) on CartPole and Hopper, the best of five
+alternating rounds. Per environment step: the evaluation alone; with the value network as well
+(a plain evaluation runs only the policy); with the probes copied out as well; the recording's
+collection (all that, plus the rows staged in episode order and the task variables); the HDF5
+writer (compression and disk, in the same thread); and the whole recording against the plain
+evaluation."
 } >"$WORK/benchmarks.md"
 
 mkdir -p "$(dirname "$MD")"

@@ -10,6 +10,7 @@
 #   daemon         bench_daemon: angorad ingestion, restart-to-ready, API requests/s under load
 #   stream         the Check case tagged bench of unit_stream_stream: websocket latency, fan-out
 #   analysis       bench_analysis: one decoding pass of angora-analyze, 100k steps x 512 units
+#   record         bench_record: angora-train --record-activations against a plain evaluation
 #
 #   bench/throughput.sh OUTDIR [--build DIR] [--quick] [--only a,b] [--no-build]
 #
@@ -29,7 +30,7 @@ ROOT=$(dirname "$HERE")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
 
-ALL_STEPS="engine,ppo,train-physics,hand-physics,grad,daemon,stream,analysis"
+ALL_STEPS="engine,ppo,train-physics,hand-physics,grad,daemon,stream,analysis,record"
 OUT=""
 BUILD="$ROOT/build-release"
 QUICK=0
@@ -294,6 +295,13 @@ step_analysis() {
     NEEDS=(bench_analysis)
     CMD=("$BUILD/bench/bench_analysis")
     [ "$QUICK" = 1 ] && CMD+=(--steps 20000)
+    FMT=fmt_verbatim
+}
+
+step_record() {
+    NEEDS=(bench_record)
+    CMD=("$BUILD/bench/bench_record" --dir "$OUT")
+    [ "$QUICK" = 1 ] && CMD+=(--episodes 50 --rounds 2)
     FMT=fmt_verbatim
 }
 
