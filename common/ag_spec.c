@@ -130,9 +130,10 @@ static void spec_preset_locomotion(SpecPreset *p) {
     p->ppo.c_entropy = 0.0;
 }
 
-/* a recurrent model with a bounded action distribution, many environments and a long budget */
+/* a recurrent model with a bounded action distribution, many environments and a long budget;
+ * the model is sized so that training keeps up with the physics (docs/model.md) */
 static void spec_preset_hand(SpecPreset *p) {
-    p->model = "wider_lstm";
+    p->model = "hand_lstm";
     p->policy = AG_POLICY_BETA;
     p->ppo.envs_per_rank = 32;
     p->ppo.epochs = 3;

@@ -310,7 +310,7 @@ static json_t *preset_build(const char *name, const NnIoSpec *io) {
         {"wider_gru", {1024}, 1, 512},
         /* the hand: sized so that updates keep up with the physics on a few cores */
         {"hand_ff", {256, 256}, 2, 0},
-        {"hand_lstm", {256}, 1, 256},
+        {"hand_lstm", {256}, 1, 128},
     };
     const char *core = NULL;
     if (!ag_model_preset_find(name, &core)) {

@@ -155,7 +155,7 @@ START_TEST(test_preset_hand) {
     AgSpec s;
     parse_ok("{\"task\": \"HandBlock\", \"preset\": \"hand\"}", &s);
     ck_assert_str_eq(s.preset, "hand");
-    ck_assert_str_eq(json_string_value(s.model), "wider_lstm");
+    ck_assert_str_eq(json_string_value(s.model), "hand_lstm");
     ck_assert_int_eq(s.policy, AG_POLICY_BETA);
     ck_assert_int_eq(s.ppo.envs_per_rank, 32);
     ck_assert_int_eq(s.ppo.horizon, 256);
@@ -517,7 +517,7 @@ START_TEST(test_to_json_values) {
     parse_ok(good_specs[6], &s);
     json_t *j = ag_spec_to_json(&s);
     ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "hand run");
-    ck_assert_str_eq(json_string_value(json_object_get(j, "model")), "wider_lstm");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "model")), "hand_lstm");
     json_t *policy = json_object_get(j, "policy");
     ck_assert_str_eq(json_string_value(json_object_get(policy, "distribution")),
                      "multicategorical");
@@ -826,7 +826,7 @@ static const char *const preset_tables[][2] = {
      "\"eval\": {\"every\": 10, \"episodes\": 10, \"deterministic\": true}, \"preset\": "
      "\"locomotion\", \"tags\": [], \"notes\": \"\"}"},
     {"hand",
-     "{\"task_options\": {}, \"model\": \"wider_lstm\", \"policy\": {\"distribution\": "
+     "{\"task_options\": {}, \"model\": \"hand_lstm\", \"policy\": {\"distribution\": "
      "\"beta\", \"bins\": 11}, \"ppo\": {\"envs_per_rank\": 32, \"horizon\": 256, \"epochs\": 3, "
      "\"minibatch\": 2048, \"lr\": 0.0003, \"lr_schedule\": \"exponential\", \"lr_decay\": "
      "0.999, \"lr_final\": 0.0, \"clip\": 0.2, \"c_entropy\": 0.01, \"c_value\": 1.0, "

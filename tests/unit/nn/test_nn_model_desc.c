@@ -229,7 +229,7 @@ START_TEST(test_presets_and_overrides) {
         count++;
     }
     ck_assert_int_eq(count, 12);
-    /* the hand presets: a 256-256 feed-forward net, and a 256-unit LSTM after a 256-unit dense
+    /* the hand presets: a 256-256 feed-forward net, and a 128-unit LSTM after a 256-unit dense
      * layer (h and c of both networks' cores in the state) */
     {
         char herr[256] = "";
@@ -239,7 +239,7 @@ START_TEST(test_presets_and_overrides) {
         NnModel *mr = nn_model_create(rec, &io, herr, sizeof herr);
         ck_assert_msg(mr != NULL, "%s", herr);
         ck_assert_int_eq(nn_model_state_size(mf), 0);
-        ck_assert_int_eq(nn_model_state_size(mr), 2 * 2 * 256);
+        ck_assert_int_eq(nn_model_state_size(mr), 2 * 2 * 128);
         ck_assert(nn_model_is_recurrent(mr));
         nn_model_destroy(mf);
         nn_model_destroy(mr);
