@@ -198,9 +198,9 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
                                             "touch",         "goal",           "asymmetric",
                                             "discrete_bins", "finger",         NULL};
     static const char *const keys_block[] = {
-        "control",    "proprioception", "fingertips", "touch",      "goal",
-        "asymmetric", "discrete_bins",  "vision",     "image_size", "physics",
-        "substeps",   "curriculum",     NULL};
+        "control",    "proprioception", "fingertips",     "touch",      "goal",
+        "asymmetric", "discrete_bins",  "vision",         "image_size", "physics",
+        "substeps",   "curriculum",     "rotation_bonus", NULL};
     const char *const *keys = sh->kind == HAND_REACH        ? keys_reach
                               : sh->kind == HAND_FREE_REACH ? keys_free
                                                             : keys_block;

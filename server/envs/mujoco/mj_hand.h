@@ -25,19 +25,21 @@
 #define BLOCK_SUCCESS_ROT  0.4
 #define BLOCK_GOAL_BONUS   5.0
 #define BLOCK_DROP_PENALTY 20.0
-#define BLOCK_GOAL_TIMEOUT 100
-#define BLOCK_MAX_GOALS    50
-#define HAND_REACH_SETTLE  20  /* substeps after a reset */
-#define BLOCK_SETTLE       25  /* legacy physics: 4 ms substeps after a reset */
-#define BLOCK_SETTLE_TIME  0.1 /* s: the settling of a reset, whatever the timestep */
-#define BLOCK_PLACE_SETTLE 2   /* substeps after placing the block on a settled hand */
-#define BLOCK_FACES        6
-#define BLOCK_SUBSTEPS     10   /* fast physics: 8 ms substeps per 80 ms control step */
-#define BLOCK_LEGACY_STEPS 20   /* legacy physics: 4 ms */
-#define HAND_IMAGE_SIZE    64   /* default pixels side */
-#define BLOCK_PARALLEL     24   /* axis-aligned orientations of the cube */
-#define CURRICULUM_WINDOW  1024 /* most episodes a curriculum window holds */
-#define HAND_CAMERA        "palm_cam"
+/* the shaping term's offset: rotation_bonus / (d + 0.1) is at most 10 x rotation_bonus */
+#define BLOCK_ROTATION_BONUS_EPS 0.1
+#define BLOCK_GOAL_TIMEOUT       100
+#define BLOCK_MAX_GOALS          50
+#define HAND_REACH_SETTLE        20  /* substeps after a reset */
+#define BLOCK_SETTLE             25  /* legacy physics: 4 ms substeps after a reset */
+#define BLOCK_SETTLE_TIME        0.1 /* s: the settling of a reset, whatever the timestep */
+#define BLOCK_PLACE_SETTLE       2   /* substeps after placing the block on a settled hand */
+#define BLOCK_FACES              6
+#define BLOCK_SUBSTEPS           10   /* fast physics: 8 ms substeps per 80 ms control step */
+#define BLOCK_LEGACY_STEPS       20   /* legacy physics: 4 ms */
+#define HAND_IMAGE_SIZE          64   /* default pixels side */
+#define BLOCK_PARALLEL           24   /* axis-aligned orientations of the cube */
+#define CURRICULUM_WINDOW        1024 /* most episodes a curriculum window holds */
+#define HAND_CAMERA              "palm_cam"
 
 typedef enum EnvMjHandKind { HAND_REACH, HAND_FREE_REACH, HAND_BLOCK } EnvMjHandKind;
 
@@ -112,6 +114,7 @@ typedef struct EnvMjHandShared {
     double drop_z;         /* HandBlock: the palm's height */
     int palm_body;         /* HandBlock */
     EnvMjHandPhysics physics;
+    double rotation_bonus; /* block: w of the shaping term w / (d + 0.1) per step; 0 = off */
     EnvMjHandSettled settled[BLOCK_FACES]; /* HandBlock fast physics: one per face up */
     EnvMjHandGoals goals;
     EnvMjHandCurriculumSpec curriculum;

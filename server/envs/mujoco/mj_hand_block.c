@@ -128,6 +128,8 @@ int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, c
     if (ag_json_get_enum(options, ENV_OPTIONS_PATH, "physics", hand_physics_names,
                          HAND_PHYSICS_FAST, &physics, &je) != 0 ||
         ag_json_get_int(options, ENV_OPTIONS_PATH, "substeps", 0, 0, 80, &substeps, &je) != 0 ||
+        ag_json_get_double(options, ENV_OPTIONS_PATH, "rotation_bonus", 0.0, 0.0, 10.0,
+                           &sh->rotation_bonus, &je) != 0 ||
         hand_curriculum_read(&sh->curriculum, options, &je) != 0) {
         char msg[AG_JSON_PATH_MAX + AG_JSON_REASON_MAX];
         ag_json_err_format(&je, msg, sizeof(msg));
@@ -463,6 +465,11 @@ double env_mj_hand_block_rules(const EnvMjHandShared *sh, EnvMjHandState *st, Ag
         }
     } else if (++st->steps_since_goal >= BLOCK_GOAL_TIMEOUT) {
         out->truncated = 1;
+    }
+    /* optional shaping (IsaacGym's rotation term): a bonus that grows near the goal, which the
+     * decrease of the distance alone gives almost nothing for; off in the headline task */
+    if (sh->rotation_bonus > 0 && !out->terminated) {
+        reward += sh->rotation_bonus / (dist + BLOCK_ROTATION_BONUS_EPS);
     }
     st->prev_dist = dist;
     return reward;

@@ -254,6 +254,49 @@ START_TEST(test_ladder_success_new_goal_and_drop) {
 }
 END_TEST
 
+/* the optional shaping term adds rotation_bonus / (d + 0.1) to each step that does not end the
+ * episode, on top of the Dactyl reward; bad values are refused by name */
+START_TEST(test_rotation_bonus) {
+    float hold[20] = {0};
+    HandEnv plain, shaped;
+    hand_open(&plain, &env_mj_hand_block_z_class, NULL, 7);
+    hand_open(&shaped, &env_mj_hand_block_z_class, "{\"rotation_bonus\": 0.5}", 7);
+    ck_assert(shaped.sh->rotation_bonus == 0.5);
+    ck_assert(plain.sh->rotation_bonus == 0.0);
+    /* the same state and goal, one step each: the difference is the bonus at the new distance */
+    ladder_tilted(&plain, 0.9, plain.st->goal);
+    ladder_tilted(&shaped, 0.9, shaped.st->goal);
+    plain.st->prev_dist = shaped.st->prev_dist = 0.9;
+    EnvStep a = hand_step(&plain, hold), b = hand_step(&shaped, hold);
+    double d = env_mj_hand_rot_dist(shaped.st->d->qpos + shaped.sh->obj_qpos + 3, shaped.st->goal);
+    ck_assert_msg(fabs((b.reward - a.reward) - 0.5 / (d + 0.1)) < 1e-4, "shaped %g plain %g d %g",
+                  b.reward, a.reward, d);
+    /* no bonus on the step that drops the block */
+    double *q = shaped.st->d->qpos + shaped.sh->obj_qpos;
+    q[0] = 0.3;
+    q[2] = shaped.sh->drop_z - 0.05;
+    b = hand_step(&shaped, hold);
+    ck_assert_int_eq(b.terminated, 1);
+    ck_assert(b.reward < -19.0 && b.reward > -21.0);
+    hand_close(&plain);
+    hand_close(&shaped);
+    /* refused: negative, too large, not a number */
+    const char *bad[] = {"{\"rotation_bonus\": -1}", "{\"rotation_bonus\": 11}",
+                         "{\"rotation_bonus\": \"big\"}"};
+    for (int i = 0; i < 3; i++) {
+        char err[256] = "";
+        EnvTask t;
+        memset(&t, 0, sizeof t);
+        t.cls = &env_mj_hand_block_z_class;
+        json_error_t je;
+        json_t *o = json_loads(bad[i], 0, &je);
+        ck_assert_int_eq(t.cls->task_create(&t, o, err, sizeof err), AG_ESPEC);
+        ck_assert_msg(strstr(err, "rotation_bonus") != NULL, "%s", err);
+        json_decref(o);
+    }
+}
+END_TEST
+
 START_TEST(test_curriculum_options) {
     HandEnv e;
     hand_open(&e, &env_mj_hand_block_class, "{\"curriculum\": {}}", 1);
@@ -493,6 +536,7 @@ static Suite *ladder_suite(void) {
     tcase_add_test(tc, test_z_goals_keep_the_face_up);
     tcase_add_test(tc, test_parallel_goals_face_up_and_turn);
     tcase_add_test(tc, test_ladder_success_new_goal_and_drop);
+    tcase_add_test(tc, test_rotation_bonus);
     tcase_add_test(tc, test_curriculum_options);
     tcase_add_test(tc, test_curriculum_goals_within_the_angle);
     tcase_add_test(tc, test_curriculum_grows_and_is_reported);
