@@ -136,7 +136,7 @@ static void spec_preset_hand(SpecPreset *p) {
     p->model = "hand_lstm";
     p->policy = AG_POLICY_BETA;
     p->ppo.envs_per_rank = 32;
-    p->ppo.epochs = 3;
+    p->ppo.epochs = 2;
     p->ppo.minibatch = 2048;
     p->ppo.lr_schedule = AG_LR_EXPONENTIAL;
     p->ppo.c_value = 1.0;

@@ -159,7 +159,7 @@ START_TEST(test_preset_hand) {
     ck_assert_int_eq(s.policy, AG_POLICY_BETA);
     ck_assert_int_eq(s.ppo.envs_per_rank, 32);
     ck_assert_int_eq(s.ppo.horizon, 256);
-    ck_assert_int_eq(s.ppo.epochs, 3);
+    ck_assert_int_eq(s.ppo.epochs, 2);
     ck_assert_int_eq(s.ppo.minibatch, 2048);
     ck_assert_double_eq(s.ppo.lr, 3e-4);
     ck_assert_int_eq(s.ppo.lr_schedule, AG_LR_EXPONENTIAL);
@@ -827,7 +827,7 @@ static const char *const preset_tables[][2] = {
      "\"locomotion\", \"tags\": [], \"notes\": \"\"}"},
     {"hand",
      "{\"task_options\": {}, \"model\": \"hand_lstm\", \"policy\": {\"distribution\": "
-     "\"beta\", \"bins\": 11}, \"ppo\": {\"envs_per_rank\": 32, \"horizon\": 256, \"epochs\": 3, "
+     "\"beta\", \"bins\": 11}, \"ppo\": {\"envs_per_rank\": 32, \"horizon\": 256, \"epochs\": 2, "
      "\"minibatch\": 2048, \"lr\": 0.0003, \"lr_schedule\": \"exponential\", \"lr_decay\": "
      "0.999, \"lr_final\": 0.0, \"clip\": 0.2, \"c_entropy\": 0.01, \"c_value\": 1.0, "
      "\"gae_lambda\": 0.95, \"gamma\": 0.998, \"grad_clip\": 0.5, \"value_clip\": 0.0, "
