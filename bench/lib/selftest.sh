@@ -341,5 +341,30 @@ echo '{"iteration": 21, "env_steps": ' >>"$R/runs/CartPole/seed1/metrics.jsonl"
 expect_exit 1 "cannot read the run" "$BENCH/report.sh" "$R" --md "$W/x.md" --no-plots
 [ ! -e "$W/x.md" ] && ok || fail "a failed report still wrote its output"
 
+# ---- hand_curves.sh: compact curves and their plot ----
+H=$W/hand
+mkdir -p "$H/a" "$H/b"
+echo '{"ranks": 2}' >"$H/a/spec.json"
+echo '{}' >"$H/b/spec.json"
+for i in 1 2 3; do
+    echo "{\"iteration\": $i, \"env_steps\": $((i * 1000)), \"wall_s\": $((i * 1800)), \"return_mean\": -1.5, \"episode_length_mean\": 10, \"consecutive_goals_mean\": 0.$i, \"eval_consecutive_goals_mean\": null}" >>"$H/a/metrics.jsonl"
+done
+head -n 2 "$H/a/metrics.jsonl" >"$H/b/metrics.jsonl"
+if "$BENCH/hand_curves.sh" --out "$H/out" --name T one=$H/a two=$H/b >"$W/hc.log" 2>&1; then
+    [ "$(wc -l <"$H/out/T-one.csv")" = 4 ] && [ "$(wc -l <"$H/out/T-two.csv")" = 3 ] && ok ||
+        fail "hand_curves.sh: one CSV row per iteration and a header"
+    # core-hours are wall time x ranks: 3 x 1800 s at 2 ranks = 3 h
+    [ "$(tail -n 1 "$H/out/T-one.csv" | cut -d, -f3)" = 3 ] && ok ||
+        fail "hand_curves.sh: core-hours $(tail -n 1 "$H/out/T-one.csv")"
+    [ -s "$H/out/T.png" ] && ok || fail "hand_curves.sh drew no plot"
+else
+    fail "hand_curves.sh failed: $(head -c 300 "$W/hc.log")"
+fi
+expect_exit 2 "no runs given" "$BENCH/hand_curves.sh" --out "$H/out" --name T
+expect_exit 2 "is missing or empty" "$BENCH/hand_curves.sh" --out "$H/out" --name T x=$H/none
+expect_exit 2 "is not one of" "$BENCH/hand_curves.sh" --out "$H/out" --name T \
+    --metric nope one=$H/a
+expect_exit 2 "letters, digits" "$BENCH/hand_curves.sh" --out "$H/out" --name T 'a b'=$H/a
+
 echo "bench selftest: $CHECKS checks, $FAILS failed"
 [ "$FAILS" = 0 ]
