@@ -12,10 +12,12 @@
 #define AN_H5_INDEX_EPISODE   "/index/episode"
 #define AN_H5_INDEX_STEP      "/index/step"
 
-/* turns off HDF5's printing of its error stack to stderr: errors are reported as messages */
-void an_h5_quiet(void);
+/* the first call of every entry point: turns off HDF5's exit handler while the library has not
+ * started yet (an_h5.h, DESIGN), and its printing of its error stack to stderr (errors are
+ * reported as messages) */
+void an_h5_init(void);
 /* the innermost message on HDF5's error stack as ": message" (or "" when there is none) into
- * out, then clears the stack */
+ * out, then clears the stack; a failed system call gives the system's words only */
 void an_h5_reason(char *out, size_t out_sz);
 /* a new variable-length UTF-8 string type (close with H5Tclose) */
 hid_t an_h5_string_type(void);

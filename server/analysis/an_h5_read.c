@@ -16,7 +16,10 @@ _Static_assert(sizeof(hid_t) == sizeof(int64_t), "hid_t fits AnH5File.file_id");
 
 /* ---- shared with the writer ---- */
 
-void an_h5_quiet(void) {
+#define REASON_MAX 1024
+
+void an_h5_init(void) {
+    H5dont_atexit(); /* refused, harmlessly, once the library is running */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
@@ -24,17 +27,25 @@ static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
     (void)n;
     /* walking downward, the last message is the innermost (the actual cause) */
     if (e->desc && e->desc[0]) {
-        snprintf(data, 256, "%s", e->desc);
+        snprintf(data, REASON_MAX, "%s", e->desc);
     }
     return 0;
 }
 
 void an_h5_reason(char *out, size_t out_sz) {
-    char desc[256] = "";
+    char desc[REASON_MAX] = "";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, desc);
     H5Eclear2(H5E_DEFAULT);
+    /* a system call's failure ("..., errno = 28, error message = '...', ...") has its own text */
+    const char *key = "error message = '", *text = desc, *sys = strstr(desc, key);
+    int len = (int)strlen(desc);
+    if (sys) {
+        text = sys + strlen(key);
+        const char *end = strchr(text, '\'');
+        len = end ? (int)(end - text) : (int)strlen(text);
+    }
     if (out && out_sz) {
-        snprintf(out, out_sz, "%s%s", desc[0] ? ": " : "", desc);
+        snprintf(out, out_sz, "%s%.*s", len ? ": " : "", len, text);
     }
 }
 
@@ -120,18 +131,19 @@ static int attr_get_int(hid_t loc, const char *name, hid_t mem_type, void *out) 
     return rc;
 }
 
-/* the 1-D int32 `shape` attribute of a layer */
-static void attr_get_shape(hid_t loc, AnH5Dataset *d) {
-    d->shape_rank = 0;
-    if (H5Aexists(loc, "shape") <= 0) {
+/* a layer's 1-D integer shape attribute (`shape`, `map_shape`) of at most AN_H5_SHAPE_MAX
+ * values; rank 0 when absent or of another kind */
+static void attr_get_shape(hid_t loc, const char *name, int32_t shape[AN_H5_SHAPE_MAX], int *rank) {
+    *rank = 0;
+    if (H5Aexists(loc, name) <= 0) {
         return;
     }
-    hid_t a = H5Aopen(loc, "shape", H5P_DEFAULT);
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     hid_t ft = H5Aget_type(a), space = H5Aget_space(a);
     hssize_t n = H5Sget_simple_extent_npoints(space);
     if (H5Tget_class(ft) == H5T_INTEGER && n >= 1 && n <= AN_H5_SHAPE_MAX &&
-        H5Aread(a, H5T_NATIVE_INT32, d->shape) >= 0) {
-        d->shape_rank = (int)n;
+        H5Aread(a, H5T_NATIVE_INT32, shape) >= 0) {
+        *rank = (int)n;
     }
     H5Sclose(space);
     H5Tclose(ft);
@@ -243,7 +255,8 @@ static int load_dataset(AnH5File *f, hid_t group, const char *gname, const char 
         if (kind == AN_H5_LAYER) {
             attr_copy_string(d, "type", out->type, sizeof out->type);
             attr_copy_string(d, "net", out->net, sizeof out->net);
-            attr_get_shape(d, out);
+            attr_get_shape(d, "shape", out->shape, &out->shape_rank);
+            attr_get_shape(d, "map_shape", out->map_shape, &out->map_shape_rank);
             int32_t pooled = 0;
             out->pooled = attr_get_int(d, "pooled", H5T_NATIVE_INT32, &pooled) == 1 && pooled;
         } else {
@@ -440,7 +453,7 @@ static int load_root(AnH5File *f, char *err, size_t err_sz) {
 
 int an_h5_open(AnH5File **out, const char *path, char *err, size_t err_sz) {
     *out = NULL;
-    an_h5_quiet();
+    an_h5_init();
     struct stat st;
     if (stat(path, &st) != 0) {
         return ag_errorf(err, err_sz, errno == ENOENT ? AG_ENOTFOUND : AG_EIO, "%s: %s", path,
@@ -568,7 +581,7 @@ int an_h5_read_rows(const AnH5File *f, AnH5Kind kind, int index, int64_t row0, i
 /* ---- any HDF5 file ---- */
 
 int an_h5_is_hdf5(const char *path) {
-    an_h5_quiet();
+    an_h5_init();
     int rc = H5Fis_hdf5(path) > 0;
     an_h5_reason(NULL, 0);
     return rc;
@@ -578,7 +591,7 @@ int an_h5_read_matrix(double **data, int64_t *rows, int64_t *cols, const char *p
                       const char *dataset, char *err, size_t err_sz) {
     *data = NULL;
     *rows = *cols = 0;
-    an_h5_quiet();
+    an_h5_init();
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) {
         char reason[512];

@@ -234,10 +234,12 @@ static json_t *json_datasets(const AnAnalysis *a) {
     for (int l = 0; l < a->n_layers; l++) {
         const AnLayerResult *r = &a->layers[l];
         const AnH5Dataset *d = r->info;
-        json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:f, s:s?}", "name", d->name, "units",
-                              (json_int_t)d->cols, "type", d->type, "net", d->net, "shape",
-                              jints(d->shape, d->shape_rank), "pooled", d->pooled, "seconds",
-                              r->seconds, "skipped", r->skipped);
+        /* a pooled feature map also says what was averaged; null for other layers */
+        json_t *map = d->map_shape_rank > 0 ? jints(d->map_shape, d->map_shape_rank) : NULL;
+        json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:o?, s:f, s:s?}", "name", d->name,
+                              "units", (json_int_t)d->cols, "type", d->type, "net", d->net, "shape",
+                              jints(d->shape, d->shape_rank), "pooled", d->pooled, "map_shape", map,
+                              "seconds", r->seconds, "skipped", r->skipped);
         json_array_append_new(layers, o);
     }
     for (int v = 0; v < a->n_vars; v++) {

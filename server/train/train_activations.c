@@ -1,11 +1,11 @@
 /* The activation recorder (see train_activations.h): the plan of datasets from the model's probes,
- * the task's sensations and variables; the rows staged per episode and handed to the HDF5
- * writer in episode order; the file's attributes. */
+ * the task's sensations and variables; the rows staged per episode and handed to the recording
+ * writer (an_h5.h) in episode order; the file's attributes. */
 #include "train_activations.h"
 
 #include "ag_error.h"
 #include "ag_time.h"
-#include "train_h5.h"
+#include "an_h5.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -16,8 +16,7 @@
 #define ACT_DEFAULT_MAX_STEPS 100000 /* an episode without a limit, for staging estimates */
 
 typedef enum ActSrc {
-    ACT_EPISODE = 0,
-    ACT_STEP,
+    ACT_INDEX = 0, /* the episode and the step, as int32 bit patterns */
     ACT_PROBE,
     ACT_OBS,
     ACT_ACTION,
@@ -38,12 +37,12 @@ static const char *const act_agent_vars[][2] = {{"action", "action"},
 /* one dataset: where its values come from and where they sit in a staged row */
 typedef struct ActCol {
     ActSrc src;
-    int index; /* probe, sensation or task variable */
-    int off;   /* first value in a row */
-    int cols;  /* values per row */
-    int hw;    /* > 1: a feature map averaged over hw positions per channel */
-    int size;  /* the source's values per row (a probe's, before averaging) */
-    TrainH5Set *set;
+    int index;       /* probe, sensation or task variable */
+    int off;         /* first value in a row */
+    int cols;        /* values per row */
+    int hw;          /* > 1: a feature map averaged over hw positions per channel */
+    int size;        /* the source's values per row (a probe's, before averaging) */
+    AnH5Series *set; /* NULL for the index, which the writer keeps */
 } ActCol;
 
 /* one episode of the wave: rows waiting for their turn */
@@ -57,14 +56,14 @@ typedef struct ActRec {
     const NnModel *model;
     const EnvTask *task;
     EnvTaskVars vars;
-    TrainH5 *h5;
+    AnH5Writer *h5;
     int ncols;
     ActCol *cols;
     int R;        /* values per row */
     int task_off; /* first task variable in a row; -1 for none */
     int reward_off, done_off;
     int policy_size, action_size;
-    TrainH5Set *policy_set; /* gets the distribution's name at the first step */
+    AnH5Series *policy_set; /* gets the distribution's name at the first step */
     int wave;
     float **probes; /* per probe (wave, size) */
     ActSlot *slots; /* (wave) */
@@ -92,8 +91,7 @@ static int act_plan(ActRec *r, int pool_conv) {
     const EnvSpec *es = &r->task->spec;
     r->ncols = 0;
     r->R = 0;
-    col_add(r, ACT_EPISODE, 0, 1);
-    col_add(r, ACT_STEP, 0, 1);
+    col_add(r, ACT_INDEX, 0, 2);
     for (int k = 0; k < nn_model_num_probes(r->model); k++) {
         const NnProbe *p = nn_model_probe(r->model, k);
         int pool = pool_conv && p->rank == 3;
@@ -121,53 +119,37 @@ static int act_plan(ActRec *r, int pool_conv) {
 
 static int act_layer_set(ActRec *r, ActCol *c, char *err, size_t err_sz) {
     const NnProbe *p = nn_model_probe(r->model, c->index);
-    TrainH5 *f = r->h5;
     int32_t shape[3] = {p->shape[0], p->shape[1], p->shape[2]};
-    int rank = c->hw > 1 ? 1 : p->rank;
-    int rc = train_h5_dataset(f, "layers", p->name, TRAIN_H5_F32, c->cols, &c->set, err, err_sz);
-    if (!rc) {
-        rc = train_h5_attr_str(f, c->set, "type", p->type, err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_str(f, c->set, "net", p->net, err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_i32s(f, c->set, "shape", shape, rank, err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_i32(f, c->set, "pooled", c->hw > 1, err, err_sz);
-    }
-    if (!rc && c->hw > 1) {
-        /* what was averaged: the map's own shape */
-        rc = train_h5_attr_i32s(f, c->set, "map_shape", shape, 3, err, err_sz);
-    }
-    return rc;
+    int pooled = c->hw > 1;
+    /* a pooled map is [C] a step, and map_shape says what was averaged */
+    AnH5LayerInfo info = {.type = p->type,
+                          .net = p->net,
+                          .shape = shape,
+                          .shape_rank = pooled ? 1 : p->rank,
+                          .pooled = pooled,
+                          .map_shape = pooled ? shape : NULL,
+                          .map_shape_rank = pooled ? 3 : 0};
+    return an_h5_writer_add_layer(r->h5, p->name, c->cols, &info, &c->set, err, err_sz);
 }
 
 static int act_variable_set(ActRec *r, ActCol *c, const char *name, const char *group,
                             const char *units, char *err, size_t err_sz) {
-    int rc =
-        train_h5_dataset(r->h5, "variables", name, TRAIN_H5_F32, c->cols, &c->set, err, err_sz);
-    if (!rc) {
-        rc = train_h5_attr_str(r->h5, c->set, "group", group, err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_str(r->h5, c->set, "units", units, err, err_sz);
-    }
-    return rc;
+    AnH5VariableInfo info = {.group = group, .units = units};
+    return an_h5_writer_add_variable(r->h5, name, c->cols, &info, &c->set, err, err_sz);
 }
 
 static int act_task_set(ActRec *r, ActCol *c, char *err, size_t err_sz) {
     const EnvTaskVar *v = &r->vars.vars[c->index];
-    int rc = act_variable_set(r, c, v->name, "task", v->units, err, err_sz);
-    if (!rc && v->dim <= ENV_MAX_VAR_DIMS && v->dim_names[0]) {
-        const char *names[ENV_MAX_VAR_DIMS];
+    const char *names[ENV_MAX_VAR_DIMS];
+    AnH5VariableInfo info = {.group = "task", .units = v->units};
+    if (v->dim <= ENV_MAX_VAR_DIMS && v->dim_names[0]) {
         for (int k = 0; k < v->dim; k++) {
             names[k] = v->dim_names[k] ? v->dim_names[k] : "";
         }
-        rc = train_h5_attr_strs(r->h5, c->set, "dim_names", names, v->dim, err, err_sz);
+        info.dim_names = names;
+        info.n_dim_names = v->dim;
     }
-    return rc;
+    return an_h5_writer_add_variable(r->h5, v->name, c->cols, &info, &c->set, err, err_sz);
 }
 
 static int act_obs_set(ActRec *r, ActCol *c, char *err, size_t err_sz) {
@@ -178,10 +160,10 @@ static int act_obs_set(ActRec *r, ActCol *c, char *err, size_t err_sz) {
     int32_t shape[3] = {s->shape[0], s->shape[1], s->shape[2]};
     int image = s->shape[1] > 1 || s->shape[2] > 1;
     if (!rc) {
-        rc = train_h5_attr_i32s(r->h5, c->set, "shape", shape, image ? 3 : 1, err, err_sz);
+        rc = an_h5_series_attr_ints(c->set, "shape", shape, image ? 3 : 1, err, err_sz);
     }
     if (!rc) {
-        rc = train_h5_attr_i32(r->h5, c->set, "critic_only", s->critic_only, err, err_sz);
+        rc = an_h5_series_attr_int(c->set, "critic_only", s->critic_only, err, err_sz);
     }
     return rc;
 }
@@ -191,11 +173,8 @@ static int act_sets(ActRec *r, char *err, size_t err_sz) {
     for (int i = 0; i < r->ncols && !rc; i++) {
         ActCol *c = &r->cols[i];
         switch (c->src) {
-        case ACT_EPISODE:
-        case ACT_STEP:
-            rc = train_h5_dataset(r->h5, "index", c->src == ACT_EPISODE ? "episode" : "step",
-                                  TRAIN_H5_I32, 0, &c->set, err, err_sz);
-            break;
+        case ACT_INDEX:
+            break; /* the writer's own */
         case ACT_PROBE:
             rc = act_layer_set(r, c, err, err_sz);
             break;
@@ -246,60 +225,38 @@ int train_sha256_file(const char *path, char hex[65], char *err, size_t err_sz) 
     return 0;
 }
 
-static int act_root_json(TrainH5 *f, const char *name, json_t *j, char *err, size_t err_sz) {
+/* JSON text of j (taking j's reference), or NULL */
+static char *act_json_text(json_t *j) {
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
-    if (!text) {
-        return ag_errorf(err, err_sz, AG_ENOMEM, "cannot describe the %s", name);
-    }
-    int rc = train_h5_attr_str(f, NULL, name, text, err, err_sz);
-    free(text);
-    return rc;
+    return text;
 }
 
-/* the root attributes known before the episodes run */
-static int act_root(ActRec *r, const TrainActOpts *o, char *err, size_t err_sz) {
-    TrainH5 *f = r->h5;
-    char created[40], sha[65] = "";
-    int rc = 0;
-    if (o->checkpoint) {
-        rc = train_sha256_file(o->checkpoint, sha, err, err_sz);
+/* the file with the root attributes known before the episodes run (the writer adds episodes,
+ * steps and complete at the end) */
+static int act_create(ActRec *r, const TrainActOpts *o, char *err, size_t err_sz) {
+    char sha[65] = "";
+    int rc = o->checkpoint ? train_sha256_file(o->checkpoint, sha, err, err_sz) : 0;
+    if (rc) {
+        return rc;
     }
-    if (!rc) {
-        rc = train_h5_attr_str(f, NULL, "format", TRAIN_ACT_FORMAT, err, err_sz);
+    char *spec = act_json_text(json_incref((json_t *)o->spec));
+    char *model = act_json_text(nn_model_describe(r->model));
+    if (!spec || !model) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "recording: cannot describe the %s",
+                       spec ? "model" : "spec");
+    } else {
+        AnH5Meta meta = {.spec = spec,
+                         .model = model,
+                         .task = r->task->cls->name,
+                         .checkpoint = o->checkpoint,
+                         .checkpoint_sha256 = sha,
+                         .deterministic = o->deterministic != 0,
+                         .seed = o->seed};
+        rc = an_h5_writer_create(&r->h5, o->out, &meta, err, err_sz);
     }
-    if (!rc) {
-        rc = train_h5_attr_i32(f, NULL, "format_version", TRAIN_ACT_VERSION, err, err_sz);
-    }
-    if (!rc) {
-        rc = act_root_json(f, "spec", json_incref((json_t *)o->spec), err, err_sz);
-    }
-    if (!rc) {
-        rc = act_root_json(f, "model", nn_model_describe(r->model), err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_str(f, NULL, "task", r->task->cls->name, err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_str(f, NULL, "checkpoint", o->checkpoint ? o->checkpoint : "", err,
-                               err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_str(f, NULL, "checkpoint_sha256", sha, err, err_sz);
-    }
-    if (!rc) {
-        ag_time_iso8601(ag_time_wall(), created, sizeof created);
-        rc = train_h5_attr_str(f, NULL, "created", created, err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_i32(f, NULL, "episodes", o->episodes, err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_i32(f, NULL, "deterministic", o->deterministic != 0, err, err_sz);
-    }
-    if (!rc) {
-        rc = train_h5_attr_u64(f, NULL, "seed", o->seed, err, err_sz);
-    }
+    free(spec);
+    free(model);
     return rc;
 }
 
@@ -337,10 +294,11 @@ static void act_row_fill(ActRec *r, const RlEvalStep *s, int i, float *row) {
         float *dst = row + c->off;
         int32_t iv;
         switch (c->src) {
-        case ACT_EPISODE:
-        case ACT_STEP:
-            iv = c->src == ACT_EPISODE ? s->first + i : s->step[i];
+        case ACT_INDEX:
+            iv = s->first + i;
             memcpy(dst, &iv, sizeof iv);
+            iv = s->step[i];
+            memcpy(dst + 1, &iv, sizeof iv);
             break;
         case ACT_PROBE: {
             const float *src = r->probes[c->index] + (size_t)i * c->size;
@@ -386,7 +344,7 @@ static int act_on_act(void *user, const RlEvalStep *s, char *err, size_t err_sz)
     }
     if (r->policy_set) {
         int rc =
-            train_h5_attr_str(r->h5, r->policy_set, "distribution", s->distribution, err, err_sz);
+            an_h5_series_attr_string(r->policy_set, "distribution", s->distribution, err, err_sz);
         r->policy_set = NULL;
         if (rc) {
             return rc;
@@ -416,7 +374,13 @@ static int act_flush(ActRec *r, int first, int n, char *err, size_t err_sz) {
             const float *row = sl->rows + j * (size_t)r->R;
             for (int k = 0; k < r->ncols && !rc; k++) {
                 const ActCol *c = &r->cols[k];
-                rc = train_h5_append(c->set, row + c->off, 1, err, err_sz);
+                if (c->src == ACT_INDEX) {
+                    int32_t index[2];
+                    memcpy(index, row + c->off, sizeof index);
+                    rc = an_h5_writer_append_index(r->h5, &index[0], &index[1], 1, err, err_sz);
+                } else {
+                    rc = an_h5_series_append(c->set, row + c->off, 1, err, err_sz);
+                }
             }
         }
         r->steps += (int64_t)sl->n;
@@ -479,7 +443,7 @@ static int act_open(ActRec *r, RlTrainer *t, const TrainActOpts *o, char *err, s
     r->policy_size = io->policy_outputs + io->logstd_dim;
     r->action_size = r->task->spec.action_dim;
     env_task_vars_describe(r->task, &r->vars);
-    int n = 2 + nn_model_num_probes(r->model) + r->task->spec.num_sensations + 5 + r->vars.count;
+    int n = 1 + nn_model_num_probes(r->model) + r->task->spec.num_sensations + 5 + r->vars.count;
     r->cols = calloc((size_t)n, sizeof *r->cols);
     if (!r->cols) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "recording: out of memory");
@@ -509,10 +473,7 @@ int train_activations_record(RlTrainer *t, const TrainActOpts *o, TrainActResult
     /* the file, its attributes and datasets: the writer's time too */
     double w0 = ag_time_now();
     if (!rc) {
-        rc = train_h5_create(&r.h5, o->out, err, err_sz);
-    }
-    if (!rc) {
-        rc = act_root(&r, o, err, err_sz);
+        rc = act_create(&r, o, err, err_sz);
     }
     if (!rc) {
         rc = act_sets(&r, err, err_sz);
@@ -532,17 +493,14 @@ int train_activations_record(RlTrainer *t, const TrainActOpts *o, TrainActResult
                        o->episodes);
     }
     if (!rc) {
-        rc = train_h5_attr_i64(r.h5, NULL, "steps", r.steps, err, err_sz);
-    }
-    if (!rc) {
         w0 = ag_time_now();
-        rc = train_h5_finish(r.h5, err, err_sz);
+        rc = an_h5_writer_finish(r.h5, err, err_sz);
         r.h5 = NULL; /* finished or removed */
         r.write_s += ag_time_now() - w0;
     }
-    train_h5_abort(r.h5);
+    an_h5_writer_abort(r.h5);
     res->steps = r.steps;
-    res->datasets = r.ncols;
+    res->datasets = r.ncols ? r.ncols + 1 : 0; /* the index column is two datasets */
     res->wave = r.wave;
     res->seconds = ag_time_now() - t0;
     res->write_seconds = r.write_s;

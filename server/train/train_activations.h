@@ -2,7 +2,7 @@
  * episodes of a checkpoint with, at every step, the output of every layer of the model (its
  * probes, nn_model.h), the sensations, the action, the action distribution's parameters, the
  * value, the reward, the episode's end and the task's variables (env.h), written as HDF5 in the
- * layout "angora-activations" version 1 through train_h5.h.
+ * layout "angora-activations" version 1 through the analysis library's writer (an_h5.h).
  *
  * DESIGN
  * - The episodes are those of rl_trainer_evaluate_observed (rl_ppo.h): waves of episodes step
@@ -16,14 +16,15 @@
 #ifndef TRAIN_ACTIVATIONS_H
 #define TRAIN_ACTIVATIONS_H
 
+#include "an_h5.h"
 #include "rl_ppo.h"
 
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRAIN_ACT_FORMAT      "angora-activations"
-#define TRAIN_ACT_VERSION     1
+#define TRAIN_ACT_FORMAT      AN_H5_FORMAT
+#define TRAIN_ACT_VERSION     AN_H5_FORMAT_VERSION
 #define TRAIN_ACT_STAGE_BYTES ((size_t)512 << 20)
 /* the default evaluation seed of a recording is the run's seed mixed with this, which no
  * training environment (the run's seed) or periodic evaluation (another mix) uses */
