@@ -350,6 +350,12 @@ EOF
               | if ($r | length) == 0 then empty else
                 "Task metrics: \([$r[] | "\(.group): success rate of the last training episodes \(.success_last | f), consecutive goals \(.goals_last | f); deterministic evaluation success \(.eval_success | f), consecutive goals \(.eval_goals | f)"] | join("; "))." end' "$RES/summary.json"
             echo
+            # the block ladder's multi-hour attempts run apart from the benchmark (their curves
+            # are committed under docs/benchmarks/hand/); their account is kept beside it
+            if [ -s "$ROOT/docs/benchmarks/hand/ladder.md" ]; then
+                cat "$ROOT/docs/benchmarks/hand/ladder.md"
+                echo
+            fi
         fi
     done
 

@@ -148,6 +148,11 @@ int rl_trainer_save(RlTrainer *t, const char *path, char *err, size_t err_sz) {
         names = calloc((size_t)t->nranks, sizeof *names);
         obs_packed = malloc(rl_stat_packed_len(&t->obs_stat) * sizeof(double));
         json_t *sj = ag_spec_to_json(&t->spec);
+        /* the model as built, not the preset name it came from: a checkpoint must still load
+         * when a preset's sizes change */
+        if (sj) {
+            json_object_set_new(sj, "model", nn_model_describe(t->model));
+        }
         spec_text = sj ? json_dumps(sj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(sj);
         if (!sec || !names || !obs_packed || !spec_text) {

@@ -217,6 +217,11 @@ START_TEST(test_spec_and_policy_read_back) {
     AgSpec spec;
     ck_assert_msg(rl_ckpt_read_spec(path, &spec, err, sizeof err) == 0, "%s", err);
     ck_assert_str_eq(spec.task, "CartPoleNoVel");
+    /* the model as built, not its preset's name, so that it loads whatever presets become */
+    json_t *built = nn_model_describe(a->model);
+    ck_assert(json_is_object(spec.model));
+    ck_assert(json_equal(spec.model, built));
+    json_decref(built);
     ck_assert_int_eq(spec.ppo.tbptt, 8);
     ck_assert_int_eq((int)spec.seed, 9);
     spec.ppo.envs_per_rank = 1;
