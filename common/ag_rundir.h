@@ -52,6 +52,11 @@
 #define AG_TRAIN_RECORD_SIZE   "--record-size"
 #define AG_TRAIN_LIST_TASKS    "--list-tasks"
 
+/* activation recordings (docs/recording.md) */
+#define AG_TRAIN_RECORD_ACTIVATIONS "--record-activations"
+#define AG_TRAIN_OUT                "--out"
+#define AG_TRAIN_POOL_CONV          "--pool-conv"
+
 /* ---- angora-train's exit codes ---- */
 
 typedef enum AgTrainExit {

@@ -169,6 +169,31 @@ static void env_cartpole_novel_step(const EnvTask *task, void *state, AgRng *rng
     env_cartpole_novel_obs(state, obs);
 }
 
+/* the task variables: named as MuJoCo's InvertedPendulum names them (mj_runtime.h), the pole a
+ * hinge and the cart a slide */
+static void env_cartpole_vars_describe(const EnvTask *task, EnvTaskVars *vars) {
+    static const char *const pole = "pole", *const cart = "cart";
+    (void)task;
+    EnvTaskVar *v[4] = {env_task_vars_add(vars, "joint_angles", 1, "rad"),
+                        env_task_vars_add(vars, "joint_velocities", 1, "rad/s"),
+                        env_task_vars_add(vars, "slide_positions", 1, "m"),
+                        env_task_vars_add(vars, "slide_velocities", 1, "m/s")};
+    for (int i = 0; i < 4; i++) {
+        if (v[i]) {
+            v[i]->dim_names[0] = i < 2 ? pole : cart;
+        }
+    }
+}
+
+static void env_cartpole_vars(const EnvTask *task, const void *state, float *out) {
+    const EnvCartPole *s = state;
+    (void)task;
+    out[0] = (float)s->theta;
+    out[1] = (float)s->theta_dot;
+    out[2] = (float)s->x;
+    out[3] = (float)s->x_dot;
+}
+
 const EnvClass env_cartpole_class = {
     .name = "CartPole",
     .summary = "Balance a pole on a cart by pushing it left or right (Gymnasium CartPole-v1)",
@@ -176,6 +201,8 @@ const EnvClass env_cartpole_class = {
     .task_create = env_cartpole_task_create,
     .reset = env_cartpole_reset,
     .step = env_cartpole_step,
+    .task_variables_describe = env_cartpole_vars_describe,
+    .task_variables = env_cartpole_vars,
 };
 
 const EnvClass env_cartpole_novel_class = {
@@ -185,6 +212,8 @@ const EnvClass env_cartpole_novel_class = {
     .task_create = env_cartpole_novel_task_create,
     .reset = env_cartpole_novel_reset,
     .step = env_cartpole_novel_step,
+    .task_variables_describe = env_cartpole_vars_describe,
+    .task_variables = env_cartpole_vars,
 };
 
 /* ---- Acrobot-v1 (Sutton and Barto's book dynamics, one RK4 step of 0.2 s) ---- */

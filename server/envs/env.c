@@ -78,6 +78,32 @@ int env_spec_add_metric(EnvSpec *spec, const char *name) {
     return AG_OK;
 }
 
+EnvTaskVar *env_task_vars_add(EnvTaskVars *vars, const char *name, int dim, const char *units) {
+    if (units == NULL) {
+        units = "";
+    }
+    if (vars->count >= ENV_MAX_TASK_VARS || name == NULL || name[0] == '\0' ||
+        strlen(name) >= ENV_NAME_MAX || strlen(units) >= ENV_NAME_MAX || dim < 1 ||
+        dim > (1 << 20)) {
+        return NULL;
+    }
+    EnvTaskVar *v = &vars->vars[vars->count++];
+    memset(v, 0, sizeof *v);
+    strcpy(v->name, name);
+    strcpy(v->units, units);
+    v->dim = dim;
+    v->offset = vars->size;
+    vars->size += dim;
+    return v;
+}
+
+void env_task_vars_describe(const EnvTask *task, EnvTaskVars *vars) {
+    memset(vars, 0, sizeof *vars);
+    if (task->cls->task_variables_describe && task->cls->task_variables) {
+        task->cls->task_variables_describe(task, vars);
+    }
+}
+
 /* a class that fills its spec inconsistently is a bug; refuse it before anything steps */
 static int env_spec_check(const EnvSpec *spec, const char *name, char *err, size_t err_sz) {
     if (spec->num_sensations < 1 || spec->num_sensations > ENV_MAX_SENSATIONS) {

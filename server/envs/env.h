@@ -68,6 +68,29 @@ typedef struct EnvSpec {
     char metric_names[ENV_MAX_METRICS][ENV_NAME_MAX]; /* e.g. success, consecutive_goals */
 } EnvSpec;
 
+/* Task variables: named quantities of an environment's state that a task exposes for
+ * activation recordings (joint angles and velocities, fingertip and object poses, the goal,
+ * success and goal counters), as one float row of EnvTaskVars.size values, variable after
+ * variable. */
+#define ENV_MAX_TASK_VARS 16
+#define ENV_MAX_VAR_DIMS  64 /* dimensions that can be named one by one */
+
+typedef struct EnvTaskVar {
+    char name[ENV_NAME_MAX];  /* joint_angles, fingertip_positions, object_quaternion, ... */
+    char units[ENV_NAME_MAX]; /* "rad", "rad/s", "m", "m/s", "" (none) */
+    int dim;
+    int offset; /* first float of this variable in the row */
+    /* optional names of the dimensions (all NULL or dim <= ENV_MAX_VAR_DIMS of them); the
+     * strings belong to the task and live as long as it does */
+    const char *dim_names[ENV_MAX_VAR_DIMS];
+} EnvTaskVar;
+
+typedef struct EnvTaskVars {
+    int count;
+    int size; /* floats of one row */
+    EnvTaskVar vars[ENV_MAX_TASK_VARS];
+} EnvTaskVars;
+
 /* what one step of one environment produced, besides its observation */
 typedef struct EnvStep {
     float reward;
@@ -105,6 +128,11 @@ typedef struct EnvClass {
     void (*snapshot_load)(const EnvTask *task, void *state, const void *src);
     /* optional: the default options as a JSON object, for the catalogue (new reference) */
     json_t *(*default_options)(void);
+    /* optional, together: the task variables (see EnvTaskVars), described once per task with
+     * env_task_vars_add, and written for one environment as of its current state (the state the
+     * policy acts in) into vars->size floats */
+    void (*task_variables_describe)(const EnvTask *task, EnvTaskVars *vars);
+    void (*task_variables)(const EnvTask *task, const void *state, float *out);
     /* set by MuJoCo tasks only, and what marks one: the task's compiled model and one
      * environment's simulation data (recording, rendering, physics benchmarks) */
     struct mjModel_ *(*mj_model)(const EnvTask *task);
@@ -177,6 +205,11 @@ int env_batch_snapshot_load(EnvBatch *batch, const void *src, size_t size);
  * full, AG_EINVAL for a bad shape or name. */
 int env_spec_add_sensation(EnvSpec *spec, const char *name, int c, int h, int w, int critic_only);
 int env_spec_add_metric(EnvSpec *spec, const char *name);
+/* appends a task variable of dim floats (units may be NULL for none) at the end of the row;
+ * the new entry, or NULL when the list is full or the name, units or dim are bad */
+EnvTaskVar *env_task_vars_add(EnvTaskVars *vars, const char *name, int dim, const char *units);
+/* the task's variables; none (count 0) when its class has no task_variables hook */
+void env_task_vars_describe(const EnvTask *task, EnvTaskVars *vars);
 
 /* Options every task accepts, read by env_task_create before the class sees the rest:
  * "max_episode_steps" (integer >= 0, 0 = no limit) overrides the class's episode limit. */

@@ -149,7 +149,8 @@ void nn_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *dbias, con
 /* one step for B environments (inference, no cache): x (B,C); h_in, c_in (B,H) the state (not
  * NULL; the caller zeroes the rows of environments that were reset); h_out, c_out (B,H) the new
  * state, may equal h_in / c_in. Bit-identical to nn_lstm_forward with T = 1 on the same data.
- * scratch: nn_lstm_step_scratch_size floats. */
+ * scratch: nn_lstm_step_scratch_size floats; afterwards it holds the activated gates i,f,g,o
+ * (B,4H). */
 void nn_lstm_step(float *h_out, float *c_out, float *scratch, const float *x, const float *h_in,
                   const float *c_in, const float *w_ih, const float *w_hh, const float *bias, int B,
                   int C, int H);
@@ -186,7 +187,8 @@ void nn_gru_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, floa
                      const uint8_t *reset, const float *w_ih, const float *w_hh, const float *cache,
                      float *scratch, int B, int T, int C, int H);
 /* one step for B environments: x (B,C); h_in (B,H) not NULL; h_out (B,H) may equal h_in.
- * Bit-identical to nn_gru_forward with T = 1. scratch: nn_gru_step_scratch_size floats. */
+ * Bit-identical to nn_gru_forward with T = 1. scratch: nn_gru_step_scratch_size floats;
+ * afterwards its first B*3H floats hold the activated gates r,z,n (B,3H). */
 void nn_gru_step(float *h_out, float *scratch, const float *x, const float *h_in, const float *w_ih,
                  const float *w_hh, const float *b_ih, const float *b_hh, int B, int C, int H);
 

@@ -250,7 +250,7 @@ NnModel *nn_model_create(const json_t *desc, const NnIoSpec *io, char *err, size
     }
     m->params = calloc(m->num_params, sizeof(float));
     m->grads = calloc(m->num_params, sizeof(float));
-    if (!m->params || !m->grads) {
+    if (!m->params || !m->grads || nn_model_probes_build(m) != 0) {
         ag_errorf(err, err_sz, AG_ENOMEM, "model: out of memory for %zu parameters", m->num_params);
         goto fail;
     }
@@ -267,6 +267,7 @@ void nn_model_destroy(NnModel *model) {
     free(model->params);
     free(model->grads);
     free(model->tensors);
+    free(model->probes);
     free(model);
 }
 

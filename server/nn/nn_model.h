@@ -104,4 +104,33 @@ void nn_step_ctx_destroy(NnStepCtx *ctx);
 void nn_model_step(const NnModel *model, NnStepCtx *ctx, int n, const float *obs,
                    const float *state_in, float *state_out, float *policy_out, float *value_out);
 
+/* Probes: every recordable layer output of the inference step, for activation recordings.
+ * Names follow the parameter names: "<net>.in.<input>.<k>.<kind>", "<net>.trunk.<k>.<kind>",
+ * "<net>.post.<k>.<kind>" with <kind> the layer's ("dense", "tanh", "conv2d", ...), and for a
+ * core "<net>.core.h", "<net>.core.c" (LSTM), "<net>.core.gate_i|f|g|o" (LSTM) or
+ * "<net>.core.gate_r|z|n" (GRU), the gates after their activation. <net> is "policy"/"value",
+ * or "shared"/"value" in shared mode. Flatten layers are left out (their input's values); the
+ * heads' outputs are the step's policy_out and value_out. Listed network by network, each in the
+ * order the step computes them. */
+#define NN_PROBE_NAME_MAX 96
+
+typedef struct NnProbe {
+    char name[NN_PROBE_NAME_MAX];
+    const char *type; /* layer kind, or "lstm_h", "lstm_c", "lstm_gate", "gru_h", "gru_gate" */
+    const char *net;  /* "policy", "value" or "shared" */
+    int rank;         /* 1: shape[0] features; 3: a (C, H, W) feature map */
+    int shape[3];
+    int size; /* floats per environment */
+} NnProbe;
+
+int nn_model_num_probes(const NnModel *model);
+const NnProbe *nn_model_probe(const NnModel *model, int index); /* NULL out of range */
+/* nn_model_step that also writes probe k's output for the n environments into probe_out[k]
+ * (n, size) wherever probe_out[k] is not NULL; probe_out has nn_model_num_probes entries, or is
+ * NULL for none. Probes of a network the step skips are left alone. Every other output is the
+ * same as nn_model_step's, bit for bit, and nothing is allocated. */
+void nn_model_step_probed(const NnModel *model, NnStepCtx *ctx, int n, const float *obs,
+                          const float *state_in, float *state_out, float *policy_out,
+                          float *value_out, float *const *probe_out);
+
 #endif

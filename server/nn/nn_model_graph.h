@@ -13,7 +13,10 @@
  * - Recurrent state per environment (state_size floats): net 0's core state, then net 1's; an
  *   LSTM's state is h (H) then c (H), a GRU's is h (H).
  * - Parameters are referred to by their offset in the parameter block (and the gradient block of
- *   the same layout). */
+ *   the same layout).
+ * - Probes (nn_model.h) are numbered in the graph: each op, and each core output, knows the
+ *   index of its probe, so the probed step copies an output right after computing it (before a
+ *   later in-place activation overwrites it). */
 #ifndef NN_MODEL_GRAPH_H
 #define NN_MODEL_GRAPH_H
 
@@ -41,6 +44,7 @@ typedef struct NnOp {
     int act;      /* NnAct for activation layers, -1 otherwise */
     int in_place; /* output aliases the input (activations, flatten) */
     size_t w, b;
+    int probe; /* index in the model's probe table, -1 for none */
 } NnOp;
 
 typedef struct NnChain {
@@ -64,6 +68,7 @@ typedef struct NnNet {
     int feat;
     int max_width; /* widest activation row, for the gradient buffers */
     size_t conv_scratch;
+    int probe_h, probe_c, probe_gate; /* core probes (gates: the first of 4 or 3), -1 for none */
 } NnNet;
 
 struct NnModel {
@@ -80,6 +85,12 @@ struct NnModel {
     NnTensor *tensors;
     int state_size;
     double flops;
+    int num_probes;
+    NnProbe *probes;
 };
+
+/* lists the probes of a built model (nn_model_probe.c) and numbers them in the graph; 0 or
+ * AG_ENOMEM */
+int nn_model_probes_build(NnModel *m);
 
 #endif

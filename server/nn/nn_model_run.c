@@ -1,6 +1,6 @@
 /* Running the model graph (nn_model_graph.h): the training and inference workspaces, the training
- * forward and backward over (B, T) sequences and the batched one-step inference, calling the
- * layer kernels of nn_layers.h.
+ * forward and backward over (B, T) sequences and the batched one-step inference (with or without
+ * probes), calling the layer kernels of nn_layers.h.
  *
  * DESIGN:
  * - Non-recurrent layers run on all B*T rows at once (one sgemm per layer); the core runs over
@@ -186,8 +186,21 @@ void nn_step_ctx_destroy(NnStepCtx *ctx) {
 
 /* ---- forward ---- */
 
+/* copies probe k's rows (each `size` floats, `stride` apart in src) into probe_out[k] when the
+ * caller asked for it (the probed step); probe_out is NULL otherwise */
+static void probe_put(float *const *probe_out, int k, const float *src, int rows, int size,
+                      int stride) {
+    if (!probe_out || k < 0 || !probe_out[k]) {
+        return;
+    }
+    for (int r = 0; r < rows; r++) {
+        memcpy(probe_out[k] + (size_t)r * size, src + (size_t)r * stride,
+               (size_t)size * sizeof(float));
+    }
+}
+
 static float *chain_forward(const NnModel *m, const NnChain *ch, NnChainBuf *cb, NnNetBuf *nb,
-                            int train, float *x, int rows) {
+                            int train, float *x, int rows, float *const *probe_out) {
     const float *P = m->params;
     for (int k = 0; k < ch->n; k++) {
         const NnOp *op = &ch->op[k];
@@ -221,6 +234,8 @@ static float *chain_forward(const NnModel *m, const NnChain *ch, NnChainBuf *cb,
         }
         cb->y[k] = y;
         x = y;
+        /* now: the next op may overwrite y in place */
+        probe_put(probe_out, op->probe, y, rows, OC, OC);
     }
     return x;
 }
@@ -237,10 +252,21 @@ static void state_scatter(float *state, const float *src, int n, int stride, int
     }
 }
 
+/* the core's probes after a step: h, c (LSTM) and the activated gates the step functions leave
+ * in their scratch (nn_layers.h) */
+static void core_probes_put(const NnNet *net, const NnNetBuf *nb, int B, float *const *probe_out) {
+    int H = net->H, G = net->core == NN_CORE_LSTM ? 4 : 3;
+    probe_put(probe_out, net->probe_h, nb->core_out, B, H, H);
+    probe_put(probe_out, net->probe_c, nb->c0, B, H, H);
+    for (int g = 0; g < G && net->probe_gate >= 0; g++) {
+        probe_put(probe_out, net->probe_gate + g, nb->core_scratch + (size_t)g * H, B, H, G * H);
+    }
+}
+
 /* runs network n over B sequences of T steps (rows = B*T); in the step context T = 1 and the
- * core advances state_in to state_out */
+ * core advances state_in to state_out, and probe_out (or NULL) receives the probes */
 static void net_forward(const NnModel *m, NnCtx *c, int n, int B, int T, const float *state_in,
-                        float *state_out) {
+                        float *state_out, float *const *probe_out) {
     const NnNet *net = &m->net[n];
     NnNetBuf *nb = &c->net[n];
     const float *P = m->params;
@@ -248,11 +274,11 @@ static void net_forward(const NnModel *m, NnCtx *c, int n, int B, int T, const f
     const float *outs[NN_MAX_INPUTS];
     for (int p = 0; p < net->num_paths; p++) {
         nb->path_y[p] = chain_forward(m, &net->path[p], &nb->path[p], nb, c->train,
-                                      c->xin[net->input[p]], rows);
+                                      c->xin[net->input[p]], rows, probe_out);
         outs[p] = nb->path_y[p];
     }
     nn_concat_forward(nb->merged, outs, net->path_out, net->num_paths, rows);
-    float *x = chain_forward(m, &net->trunk, &nb->trunk, nb, c->train, nb->merged, rows);
+    float *x = chain_forward(m, &net->trunk, &nb->trunk, nb, c->train, nb->merged, rows, probe_out);
     nb->core_x = x;
     if (net->core != NN_CORE_NONE) {
         int H = net->H, C = net->core_in, S = m->state_size, off = net->state_off;
@@ -292,6 +318,7 @@ static void net_forward(const NnModel *m, NnCtx *c, int n, int B, int T, const f
                 nn_gru_step(nb->core_out, nb->core_scratch, x, nb->h0, P + net->w_ih, P + net->w_hh,
                             P + net->b_ih, P + net->b_hh, B, C, H);
             }
+            core_probes_put(net, nb, B, probe_out);
             /* store the state before a post layer may overwrite the core's output in place */
             if (state_out) {
                 state_scatter(state_out, nb->core_out, B, S, off, H);
@@ -302,7 +329,7 @@ static void net_forward(const NnModel *m, NnCtx *c, int n, int B, int T, const f
         }
         x = nb->core_out;
     }
-    nb->feat = chain_forward(m, &net->post, &nb->post, nb, c->train, x, rows);
+    nb->feat = chain_forward(m, &net->post, &nb->post, nb, c->train, x, rows, probe_out);
 }
 
 static void inputs_gather(const NnModel *m, NnCtx *c, const float *obs, int rows) {
@@ -358,7 +385,7 @@ void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *o
     }
     inputs_gather(m, c, obs, rows);
     for (int n = 0; n < m->num_nets; n++) {
-        net_forward(m, c, n, batch, T, state0, NULL);
+        net_forward(m, c, n, batch, T, state0, NULL, NULL);
     }
     policy_head(m, c, rows, policy_out);
     const float *vin = value_input(m, c, rows);
@@ -368,6 +395,12 @@ void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *o
 
 void nn_model_step(const NnModel *model, NnStepCtx *ctx, int n, const float *obs,
                    const float *state_in, float *state_out, float *policy_out, float *value_out) {
+    nn_model_step_probed(model, ctx, n, obs, state_in, state_out, policy_out, value_out, NULL);
+}
+
+void nn_model_step_probed(const NnModel *model, NnStepCtx *ctx, int n, const float *obs,
+                          const float *state_in, float *state_out, float *policy_out,
+                          float *value_out, float *const *probe_out) {
     NnCtx *c = &ctx->c;
     const NnModel *m = model;
     if (n < 1 || n > c->max_batch) {
@@ -388,7 +421,7 @@ void nn_model_step(const NnModel *model, NnStepCtx *ctx, int n, const float *obs
     for (int k = 0; k < m->num_nets; k++) {
         const NnNet *net = &m->net[k];
         if (run[k]) {
-            net_forward(m, c, k, n, 1, state_in, state_out);
+            net_forward(m, c, k, n, 1, state_in, state_out, probe_out);
         } else if (net->state_size && state_out && state_out != state_in) {
             /* a skipped network keeps its state */
             for (int r = 0; r < n; r++) {

@@ -135,8 +135,8 @@ size_t nn_lstm_step_scratch_size(int B, int H) {
 }
 
 /* gates (4H) holds the pre-activations a_i,a_f,a_g,a_o and is activated in place; cprev (H) the
- * state entering the step; writes c (H), tanh(c) into tc (H) (may alias the i gate, which is
- * dead by then) and h (H). c may alias cprev. */
+ * state entering the step; writes c (H), tanh(c) into tc (H) (may alias h) and h (H). c may
+ * alias cprev. */
 NN_VEC NN_HOT static void lstm_cell(float *h, float *c, float *tc, float *gates, const float *cprev,
                                     int H) {
     float *gi = gates, *gf = gates + H, *gg = gates + 2 * H, *go = gates + 3 * H;
@@ -260,9 +260,10 @@ void nn_lstm_step(float *h_out, float *c_out, float *scratch, const float *x, co
     rnn_input_project(gates, x, w_ih, bias, (size_t)B, C, 4 * H);
     rnn_recurrent_project(gates, 4 * H, h_in, H, w_hh, B, 4 * H, H);
     for (int b = 0; b < B; b++) {
-        float *g = gates + (size_t)b * G4;
-        /* tanh(c) goes to the dead input-gate slot */
-        lstm_cell(h_out + (size_t)b * H, c_out + (size_t)b * H, g, g, c_in + (size_t)b * H, H);
+        float *h = h_out + (size_t)b * H;
+        /* tanh(c) goes to h, which then becomes o * tanh(c) in place: the scratch keeps all
+         * four activated gates for whoever reads them after the step (model probes) */
+        lstm_cell(h, c_out + (size_t)b * H, h, gates + (size_t)b * G4, c_in + (size_t)b * H, H);
     }
 }
 

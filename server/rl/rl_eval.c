@@ -1,5 +1,6 @@
 /* Evaluation episodes: fresh environments, the frozen observation normaliser, the policy's mode
- * (deterministic) or samples, and a summary with a 95% confidence interval (see rl_ppo.h).
+ * (deterministic) or samples, and a summary with a 95% confidence interval (see rl_ppo.h); with
+ * an observer, every step of every episode shown to it as well (activation recordings).
  * Each episode runs on its own one-environment batch so that exactly `episodes` first episodes
  * are counted (no bias towards short episodes), while the network still steps every running
  * episode of a wave in one call. */
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RL_EVAL_WAVE      32
 #define RL_EVAL_MAX_STEPS 100000 /* for tasks without an episode limit */
 
 /* two-sided 95% quantile of Student's t with df degrees of freedom */
@@ -29,8 +29,27 @@ static double rl_t95(int df) {
     return df <= 60 ? 2.000 : (df <= 120 ? 1.980 : 1.960);
 }
 
+static const char *rl_dist_name(NnDistKind kind) {
+    switch (kind) {
+    case NN_DIST_GAUSSIAN:
+        return "gaussian";
+    case NN_DIST_BETA:
+        return "beta";
+    case NN_DIST_CATEGORICAL:
+        return "categorical";
+    default:
+        return "multicategorical";
+    }
+}
+
 int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t seed,
                         RlEvalResult *res, char *err, size_t err_sz) {
+    return rl_trainer_evaluate_observed(t, episodes, deterministic, seed, NULL, res, err, err_sz);
+}
+
+int rl_trainer_evaluate_observed(RlTrainer *t, int episodes, int deterministic, uint64_t seed,
+                                 const RlEvalObserver *observer, RlEvalResult *res, char *err,
+                                 size_t err_sz) {
     int rc = 0;
     memset(res, 0, sizeof *res);
     if (episodes < 1) {
@@ -38,10 +57,13 @@ int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t 
     }
     const EnvSpec *es = &t->task.spec;
     const int O = t->O, P = t->P, A = t->A, S = t->S;
-    const int W = episodes < RL_EVAL_WAVE ? episodes : RL_EVAL_WAVE;
+    const int wave = observer && observer->wave > 0 && observer->wave < RL_EVAL_WAVE
+                         ? observer->wave
+                         : RL_EVAL_WAVE;
+    const int W = episodes < wave ? episodes : wave;
     EnvBatch *b = calloc((size_t)W, sizeof *b);
     int *made = calloc((size_t)W, sizeof *made);
-    int *active = calloc((size_t)W, sizeof *active);
+    uint8_t *active = calloc((size_t)W, sizeof *active);
     int *steps = calloc((size_t)W, sizeof *steps);
     float *obs = calloc((size_t)W * O, sizeof *obs);
     float *nobs = calloc((size_t)W * O, sizeof *nobs);
@@ -50,9 +72,13 @@ int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t 
     float *raw = calloc((size_t)W * A, sizeof *raw);
     float *act = calloc((size_t)W * A, sizeof *act);
     double *returns = calloc((size_t)episodes, sizeof *returns);
+    /* what an observer sees besides the above */
+    float *value = calloc((size_t)W, sizeof *value);
+    float *reward = calloc((size_t)W, sizeof *reward);
+    uint8_t *done = calloc((size_t)W, sizeof *done);
     NnStepCtx *ctx = nn_step_ctx_create(t->model, W);
     if (!b || !made || !active || !steps || !obs || !nobs || !state || !pol || !raw || !act ||
-        !returns || !ctx) {
+        !returns || !value || !reward || !done || !ctx) {
         rc = ag_errorf(err, err_sz, AG_ENOMEM, "evaluation: out of memory");
         goto out;
     }
@@ -60,6 +86,21 @@ int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t 
     ag_rng_seed(&rng, seed, UINT64_C(0xe7a1));
     double len_sum = 0.0;
     double metric_sums[ENV_MAX_METRICS] = {0};
+    RlEvalStep view = {.active = active,
+                       .step = steps,
+                       .task = &t->task,
+                       .envs = b,
+                       .obs_size = O,
+                       .policy_size = P,
+                       .action_size = A,
+                       .distribution = rl_dist_name(t->dist.kind),
+                       .obs = obs,
+                       .policy = pol,
+                       .raw = raw,
+                       .action = act,
+                       .value = value,
+                       .reward = reward,
+                       .done = done};
     for (int first = 0; first < episodes; first += W) {
         int w = episodes - first < W ? episodes - first : W;
         for (int i = 0; i < w; i++) {
@@ -80,32 +121,46 @@ int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t 
             } else {
                 memcpy(nobs, obs, (size_t)w * O * sizeof *obs);
             }
-            nn_model_step(t->model, ctx, w, nobs, state, state, pol, NULL);
+            /* an observer also gets the value and the probes, which leave the policy's outputs
+             * as they are */
+            if (observer) {
+                nn_model_step_probed(t->model, ctx, w, nobs, state, state, pol, value,
+                                     observer->probes);
+            } else {
+                nn_model_step(t->model, ctx, w, nobs, state, state, pol, NULL);
+            }
             if (deterministic) {
                 nn_dist_mode(&t->dist, w, pol, raw);
             } else {
                 nn_dist_sample(&t->dist, w, pol, &rng, raw);
             }
             nn_dist_to_env(&t->dist, w, raw, act);
+            view.n = w;
+            view.first = first;
+            if (observer && observer->on_act &&
+                (rc = observer->on_act(observer->user, &view, err, err_sz)) != 0) {
+                goto out;
+            }
+            memset(reward, 0, (size_t)w * sizeof *reward);
+            memset(done, 0, (size_t)w);
             for (int i = 0; i < w; i++) {
                 if (!active[i]) {
                     continue;
                 }
-                float r;
                 uint8_t term, trunc;
-                env_batch_step(&b[i], act + (size_t)i * A, obs + (size_t)i * O, &r, &term, &trunc,
-                               NULL);
-                steps[i]++;
-                if (!term && !trunc && steps[i] < RL_EVAL_MAX_STEPS) {
+                env_batch_step(&b[i], act + (size_t)i * A, obs + (size_t)i * O, &reward[i], &term,
+                               &trunc, NULL);
+                if (!term && !trunc && steps[i] + 1 < RL_EVAL_MAX_STEPS) {
                     continue;
                 }
+                done[i] = 1;
                 EnvBatchStats st;
                 env_batch_stats_take(&b[i], &st);
                 int k = first + i;
                 if (st.episodes == 0) {
                     /* stopped by the step cap: count what it earned */
                     returns[k] = 0.0;
-                    len_sum += steps[i];
+                    len_sum += steps[i] + 1;
                 } else {
                     returns[k] = st.return_sum;
                     len_sum += st.length_sum;
@@ -114,8 +169,18 @@ int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t 
                         metric_sums[m] += st.metric_sums[m];
                     }
                 }
-                active[i] = 0;
-                running--;
+            }
+            if (observer && observer->on_result &&
+                (rc = observer->on_result(observer->user, &view, err, err_sz)) != 0) {
+                goto out;
+            }
+            /* only now: the observer saw which rows took this step */
+            for (int i = 0; i < w; i++) {
+                if (active[i]) {
+                    steps[i]++;
+                    active[i] = !done[i];
+                    running -= done[i];
+                }
             }
         }
         for (int i = 0; i < w; i++) {
@@ -165,6 +230,9 @@ out:
     free(raw);
     free(act);
     free(returns);
+    free(value);
+    free(reward);
+    free(done);
     return rc;
 }
 

@@ -111,6 +111,50 @@ int rl_ckpt_read_spec(const char *path, AgSpec *spec, char *err, size_t err_sz);
  * with the frozen observation normaliser; deterministic uses the distribution's mode. Local. */
 int rl_trainer_evaluate(RlTrainer *t, int episodes, int deterministic, uint64_t seed,
                         RlEvalResult *res, char *err, size_t err_sz);
+/* Evaluation with an observer (activation recordings): the same episodes as rl_trainer_evaluate
+ * (same seeds, waves and samples), with the value network and the model's probes computed at
+ * every step and shown to the observer. Episodes run in waves of up to RL_EVAL_WAVE; row i of
+ * a wave is episode first + i. */
+#define RL_EVAL_WAVE 32
+
+typedef struct RlEvalStep {
+    int n;                 /* rows of the wave */
+    int first;             /* episode index of row 0 */
+    const uint8_t *active; /* (n) 1 when the row is a step of a running episode */
+    const int *step;       /* (n) the step's index within its episode */
+    const EnvTask *task;
+    const EnvBatch *envs; /* (n) one batch of one environment per row */
+    int obs_size, policy_size, action_size;
+    const char *distribution; /* of the policy: "gaussian", "beta", "categorical", ... */
+    const float *obs;         /* (n, obs_size) the observations as the task gave them */
+    const float *policy;      /* (n, policy_size) the action distribution's parameters */
+    const float *raw;         /* (n, action_size) the distribution's sample (or mode) */
+    const float *action;      /* (n, action_size) the actions the environments get */
+    const float *value;       /* (n) */
+    const float *reward;      /* (n) on_result only */
+    const uint8_t *done;      /* (n) on_result only: the episode ended with this step */
+} RlEvalStep;
+
+typedef struct RlEvalObserver {
+    /* most episodes at once, 1..RL_EVAL_WAVE (0: RL_EVAL_WAVE); with fewer than RL_EVAL_WAVE,
+     * stochastic episodes differ from rl_trainer_evaluate's (deterministic ones do not) */
+    int wave;
+    /* nn_model_num_probes buffers of (wave, size) for nn_model_step_probed, or NULL */
+    float *const *probes;
+    /* after the network acted, before the environments step: envs are in the state the policy
+     * saw, probes hold this step's outputs */
+    int (*on_act)(void *user, const RlEvalStep *s, char *err, size_t err_sz);
+    /* after the environments stepped (envs already in their next state) */
+    int (*on_result)(void *user, const RlEvalStep *s, char *err, size_t err_sz);
+    void *user;
+} RlEvalObserver;
+
+/* rl_trainer_evaluate with an observer; a callback's non-zero return (a negative AG_E* code,
+ * message in err) stops the evaluation with that code */
+int rl_trainer_evaluate_observed(RlTrainer *t, int episodes, int deterministic, uint64_t seed,
+                                 const RlEvalObserver *observer, RlEvalResult *res, char *err,
+                                 size_t err_sz);
+
 /* called before each step of an episode run by rl_trainer_run_episode, with the environment
  * about to act (its task class's state) and the observation the policy sees; a non-zero
  * return (a negative AG_E* code, message in err) stops the episode with that code */

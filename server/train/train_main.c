@@ -5,11 +5,14 @@
  *   angora-train --run-dir DIR --resume            (the spec is DIR/spec.json)
  *   angora-train --evaluate CHECKPOINT [--episodes N] [--deterministic] [--seed S]
  *                [--record FILE.mp4] [--trajectory FILE.json] [--record-size WxH]
+ *   angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N] [--deterministic]
+ *                [--seed S] [--pool-conv]
  *   angora-train --list-tasks
  *
  * Exit status: 0 done (or stopped by --stop-after), 1 runtime error, 2 usage or bad input
  * (spec, task, run directory, checkpoint), 3 interrupted by SIGTERM/SIGINT after writing
  * checkpoints/last.ckpt. docs/training.md has the details. */
+#include "train_activations.h"
 #include "train_record.h"
 #include "train_run.h"
 
@@ -53,6 +56,8 @@ typedef struct TrainArgs {
     const char *run_dir;
     const char *evaluate;
     const char *record, *trajectory;
+    const char *activations, *out; /* --record-activations CHECKPOINT --out FILE.h5 */
+    int pool_conv;
     int record_width, record_height;
     int resume, quiet, list_tasks, deterministic, episodes;
     long long stop_after;
@@ -68,6 +73,8 @@ static void usage(FILE *f) {
                "[--seed S]\n"
                "                    [--record FILE.mp4] [--trajectory FILE.json] "
                "[--record-size WxH]\n"
+               "       angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N]\n"
+               "                    [--deterministic] [--seed S] [--pool-conv]\n"
                "       angora-train --list-tasks\n");
 }
 
@@ -91,6 +98,12 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
             a->evaluate = argv[++i];
         } else if (strcmp(s, AG_TRAIN_RECORD) == 0 && has_next) {
             a->record = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_RECORD_ACTIVATIONS) == 0 && has_next) {
+            a->activations = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_OUT) == 0 && has_next) {
+            a->out = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_POOL_CONV) == 0) {
+            a->pool_conv = 1;
         } else if (strcmp(s, AG_TRAIN_TRAJECTORY) == 0 && has_next) {
             a->trajectory = argv[++i];
         } else if (strcmp(s, AG_TRAIN_RECORD_SIZE) == 0 && has_next) {
@@ -136,7 +149,16 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
         fprintf(stderr, "angora-train: --record, --trajectory and --record-size need --evaluate\n");
         return -1;
     }
-    if (a->list_tasks || a->evaluate) {
+    if ((a->out || a->pool_conv) && !a->activations) {
+        fprintf(stderr, "angora-train: --out and --pool-conv need --record-activations\n");
+        return -1;
+    }
+    if (a->activations && (a->evaluate || a->out == NULL || a->out[0] == '\0')) {
+        fprintf(stderr, "angora-train: --record-activations needs --out FILE.h5 and no "
+                        "--evaluate\n");
+        return -1;
+    }
+    if (a->list_tasks || a->evaluate || a->activations) {
         return 0;
     }
     if (!a->run_dir) {
@@ -162,24 +184,40 @@ static int list_tasks(void) {
     return AG_EXIT_DONE;
 }
 
+/* a trainer of one environment around a checkpoint's policy (--evaluate, --record-activations):
+ * *spec gets the checkpoint's spec (free it either way), *stored (unless NULL) that spec as JSON
+ * as the run resolved it. 0, or the exit status after saying why on stderr. */
+static int policy_open(const char *ckpt, AgSpec *spec, json_t **stored, RlTrainer **t) {
+    char err[1024] = "";
+    *t = NULL;
+    if (rl_ckpt_read_spec(ckpt, spec, err, sizeof err)) {
+        fprintf(stderr, "angora-train: %s\n", err);
+        return AG_EXIT_USAGE;
+    }
+    if (stored) {
+        *stored = ag_spec_to_json(spec);
+    }
+    /* one environment per rank is enough: evaluation builds its own */
+    spec->ppo.envs_per_rank = 1;
+    spec->ppo.minibatch = spec->ppo.horizon;
+    if (rl_trainer_create(t, spec, MPI_COMM_SELF, err, sizeof err) ||
+        rl_trainer_load_policy(*t, ckpt, err, sizeof err)) {
+        fprintf(stderr, "angora-train: %s\n", err);
+        return AG_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int evaluate(const TrainArgs *a) {
     char err[1024] = "";
     AgSpec spec;
     RlTrainer *t = NULL;
     RlEvalResult res;
-    int code = AG_EXIT_USAGE;
-    if (rl_ckpt_read_spec(a->evaluate, &spec, err, sizeof err)) {
-        fprintf(stderr, "angora-train: %s\n", err);
-        return AG_EXIT_USAGE;
-    }
-    /* one environment per rank is enough: evaluation builds its own */
-    spec.ppo.envs_per_rank = 1;
-    spec.ppo.minibatch = spec.ppo.horizon;
-    if (rl_trainer_create(&t, &spec, MPI_COMM_SELF, err, sizeof err) ||
-        rl_trainer_load_policy(t, a->evaluate, err, sizeof err)) {
-        fprintf(stderr, "angora-train: %s\n", err);
+    int code = policy_open(a->evaluate, &spec, NULL, &t);
+    if (code) {
         goto out;
     }
+    code = AG_EXIT_USAGE;
     uint64_t seed = a->have_seed ? a->seed : spec.seed ^ EVAL_SEED_MIX;
     json_t *recording = NULL;
     if (a->record || a->trajectory) {
@@ -219,6 +257,65 @@ static int evaluate(const TrainArgs *a) {
     json_decref(o);
     code = AG_EXIT_DONE;
 out:
+    rl_trainer_destroy(t);
+    ag_spec_free(&spec);
+    return code;
+}
+
+/* --record-activations: the episodes' every layer output and task variable into FILE.h5, and a
+ * summary on stdout. The episodes are fresh ones: neither the training environments nor the
+ * periodic evaluations' (docs/recording.md). */
+static int record_activations(const TrainArgs *a) {
+    char err[1024] = "";
+    AgSpec spec;
+    json_t *stored = NULL;
+    RlTrainer *t = NULL;
+    int code = policy_open(a->activations, &spec, &stored, &t);
+    if (code) {
+        goto out;
+    }
+    code = AG_EXIT_USAGE;
+    uint64_t seed = a->have_seed ? a->seed : spec.seed ^ TRAIN_ACT_SEED_MIX;
+    if (seed == spec.seed || seed == (spec.seed ^ EVAL_SEED_MIX)) {
+        fprintf(stderr,
+                "angora-train: --seed %llu gives the %s episodes of the run; a recording needs "
+                "fresh ones (leave --seed out for the default)\n",
+                (unsigned long long)seed, seed == spec.seed ? "training" : "periodic evaluation");
+        goto out;
+    }
+    TrainActOpts o = {.out = a->out,
+                      .checkpoint = a->activations,
+                      .spec = stored,
+                      .episodes = a->episodes,
+                      .deterministic = a->deterministic,
+                      .pool_conv = a->pool_conv,
+                      .seed = seed};
+    TrainActResult res;
+    int rc = train_activations_record(t, &o, &res, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "angora-train: recording activations failed: %s\n", err);
+        code = rc == AG_EINVAL ? AG_EXIT_USAGE : AG_EXIT_ERROR;
+        goto out;
+    }
+    json_t *j = rl_eval_to_json(&res.eval);
+    json_object_set_new(j, "file", json_string(a->out));
+    json_object_set_new(j, "checkpoint", json_string(a->activations));
+    json_object_set_new(j, "task", json_string(spec.task));
+    /* the seed is a 64-bit unsigned number, more than a JSON integer holds everywhere */
+    char seed_text[24];
+    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
+    json_object_set_new(j, "seed", json_string(seed_text));
+    json_object_set_new(j, "steps", json_integer(res.steps));
+    json_object_set_new(j, "datasets", json_integer(res.datasets));
+    json_object_set_new(j, "wave", json_integer(res.wave));
+    json_object_set_new(j, "seconds", json_real(res.seconds));
+    json_object_set_new(j, "write_seconds", json_real(res.write_seconds));
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    json_decref(j);
+    code = AG_EXIT_DONE;
+out:
+    json_decref(stored);
     rl_trainer_destroy(t);
     ag_spec_free(&spec);
     return code;
@@ -700,6 +797,8 @@ int main(int argc, char **argv) {
         code = rank == 0 ? list_tasks() : AG_EXIT_DONE;
     } else if (a.evaluate) {
         code = rank == 0 ? evaluate(&a) : AG_EXIT_DONE;
+    } else if (a.activations) {
+        code = rank == 0 ? record_activations(&a) : AG_EXIT_DONE;
     } else {
         code = train(&a, rank, nranks);
     }

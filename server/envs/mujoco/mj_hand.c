@@ -700,6 +700,81 @@ static int hand_block_parallel_create(EnvTask *task, const json_t *options, char
     return hand_task_create(task, options, err, err_sz, HAND_BLOCK, HAND_GOALS_PARALLEL);
 }
 
+/* ---- task variables (activation recordings, env.h) ---- */
+
+static const char *const hand_tip_dims[3 * HAND_NTIP] = {"ff.x", "ff.y", "ff.z", "mf.x", "mf.y",
+                                                         "mf.z", "rf.x", "rf.y", "rf.z", "lf.x",
+                                                         "lf.y", "lf.z", "th.x", "th.y", "th.z"};
+static const char *const hand_xyz_dims[3] = {"x", "y", "z"};
+static const char *const hand_quat_dims[4] = {"w", "x", "y", "z"};
+static const char *const hand_vel_dims[6] = {"vx", "vy", "vz", "wx", "wy", "wz"};
+
+static void hand_vars_name(EnvTaskVar *v, const char *const *names) {
+    for (int k = 0; v != NULL && k < v->dim; k++) {
+        v->dim_names[k] = names[k];
+    }
+}
+
+/* the joints (mj_runtime.h) and fingertips, then per task: the targets and success (reach), the
+ * chosen finger and success (free reach), the block's pose and velocity, the goal and the goal
+ * counters (block) */
+static void hand_vars_describe(const EnvTask *task, EnvTaskVars *vars) {
+    const EnvMjHandShared *sh = task->shared;
+    env_mj_task_vars_describe(task, vars);
+    hand_vars_name(env_task_vars_add(vars, "fingertip_positions", 3 * HAND_NTIP, "m"),
+                   hand_tip_dims);
+    if (sh->kind == HAND_REACH) {
+        hand_vars_name(env_task_vars_add(vars, "goal_positions", 3 * HAND_NTIP, "m"),
+                       hand_tip_dims);
+    } else if (sh->kind == HAND_FREE_REACH) {
+        env_task_vars_add(vars, "target_finger", 1, "index");
+    } else {
+        hand_vars_name(env_task_vars_add(vars, "object_position", 3, "m"), hand_xyz_dims);
+        hand_vars_name(env_task_vars_add(vars, "object_quaternion", 4, ""), hand_quat_dims);
+        hand_vars_name(env_task_vars_add(vars, "object_velocity", 6, "m/s, rad/s"), hand_vel_dims);
+        hand_vars_name(env_task_vars_add(vars, "goal_quaternion", 4, ""), hand_quat_dims);
+        env_task_vars_add(vars, "goal_distance", 1, "rad");
+        env_task_vars_add(vars, "steps_since_goal", 1, "steps");
+        env_task_vars_add(vars, "consecutive_goals", 1, "goals");
+        return;
+    }
+    env_task_vars_add(vars, "success", 1, "");
+}
+
+static void hand_vars(const EnvTask *task, const void *state, float *out) {
+    const EnvMjHandShared *sh = task->shared;
+    const EnvMjHandState *st = state;
+    const mjData *d = st->d;
+    out += env_mj_joint_vars(sh->m, d, out);
+    for (int i = 0; i < HAND_NTIP; i++) {
+        for (int c = 0; c < 3; c++) {
+            *out++ = (float)hand_tip(sh, d, i)[c];
+        }
+    }
+    if (sh->kind == HAND_REACH) {
+        for (int i = 0; i < 3 * HAND_NTIP; i++) {
+            *out++ = (float)st->goal[i];
+        }
+    } else if (sh->kind == HAND_FREE_REACH) {
+        *out++ = (float)st->target_finger;
+    } else {
+        for (int i = 0; i < 7; i++) {
+            *out++ = (float)d->qpos[sh->obj_qpos + i];
+        }
+        for (int i = 0; i < 6; i++) {
+            *out++ = (float)d->qvel[sh->obj_dof + i];
+        }
+        for (int i = 0; i < 4; i++) {
+            *out++ = (float)st->goal[i];
+        }
+        *out++ = (float)st->prev_dist;
+        *out++ = (float)st->steps_since_goal;
+        *out = (float)st->consecutive_goals;
+        return;
+    }
+    *out = (float)st->success;
+}
+
 #define HAND_CLASS(ident, cname, create, defaults, text)                                           \
     const EnvClass env_mj_##ident##_class = {                                                      \
         .name = cname,                                                                             \
@@ -716,6 +791,8 @@ static int hand_block_parallel_create(EnvTask *task, const json_t *options, char
         .snapshot_save = hand_snapshot_save,                                                       \
         .snapshot_load = hand_snapshot_load,                                                       \
         .default_options = defaults,                                                               \
+        .task_variables_describe = hand_vars_describe,                                             \
+        .task_variables = hand_vars,                                                               \
         .mj_model = env_mj_task_model,                                                             \
         .mj_data = env_mj_task_data,                                                               \
     }

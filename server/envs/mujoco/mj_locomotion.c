@@ -561,6 +561,8 @@ static json_t *mj_loco_default_options(void) {
         .snapshot_save = mj_loco_snapshot_save,                                                    \
         .snapshot_load = mj_loco_snapshot_load,                                                    \
         .default_options = mj_loco_default_options,                                                \
+        .task_variables_describe = env_mj_task_vars_describe,                                      \
+        .task_variables = env_mj_task_vars,                                                        \
         .mj_model = env_mj_task_model,                                                             \
         .mj_data = env_mj_task_data,                                                               \
     }

@@ -1,5 +1,5 @@
-/* The MuJoCo runtime: loading, guarded stepping, instability checks and snapshots (see
- * mj_runtime.h for the design). */
+/* The MuJoCo runtime: loading, guarded stepping, instability checks, snapshots and the joint
+ * task variables (see mj_runtime.h for the design). */
 #include "mj_runtime.h"
 
 #include "ag_error.h"
@@ -239,4 +239,69 @@ mjModel *env_mj_task_model(const EnvTask *task) {
 mjData *env_mj_task_data(const EnvTask *task, const void *state) {
     (void)task;
     return *(mjData *const *)state;
+}
+
+/* ---- task variables ---- */
+
+static int env_mj_joint_count(const mjModel *m, int type) {
+    int n = 0;
+    for (int j = 0; j < m->njnt; j++) {
+        n += m->jnt_type[j] == type;
+    }
+    return n;
+}
+
+static void env_mj_joint_names(const mjModel *m, int type, EnvTaskVar *v) {
+    int k = 0;
+    if (v->dim > ENV_MAX_VAR_DIMS) {
+        return;
+    }
+    for (int j = 0; j < m->njnt; j++) {
+        if (m->jnt_type[j] == type) {
+            v->dim_names[k++] = m->names + m->name_jntadr[j];
+        }
+    }
+}
+
+void env_mj_task_vars_describe(const EnvTask *task, EnvTaskVars *vars) {
+    static const struct {
+        int type;
+        const char *pos, *vel, *pos_units, *vel_units;
+    } kinds[] = {{mjJNT_HINGE, "joint_angles", "joint_velocities", "rad", "rad/s"},
+                 {mjJNT_SLIDE, "slide_positions", "slide_velocities", "m", "m/s"}};
+    const mjModel *m = env_mj_task_model(task);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        int n = env_mj_joint_count(m, kinds[k].type);
+        if (n == 0) {
+            continue;
+        }
+        EnvTaskVar *pos = env_task_vars_add(vars, kinds[k].pos, n, kinds[k].pos_units);
+        EnvTaskVar *vel = env_task_vars_add(vars, kinds[k].vel, n, kinds[k].vel_units);
+        if (pos && vel) {
+            env_mj_joint_names(m, kinds[k].type, pos);
+            env_mj_joint_names(m, kinds[k].type, vel);
+        }
+    }
+}
+
+/* writes the variables described above, in their order; returns the floats written */
+static int env_mj_joint_write(const mjModel *m, const mjData *d, int type, float *out) {
+    int n = env_mj_joint_count(m, type), k = 0;
+    for (int j = 0; j < m->njnt; j++) {
+        if (m->jnt_type[j] == type) {
+            out[k] = (float)d->qpos[m->jnt_qposadr[j]];
+            out[n + k] = (float)d->qvel[m->jnt_dofadr[j]];
+            k++;
+        }
+    }
+    return 2 * n;
+}
+
+int env_mj_joint_vars(const mjModel *m, const mjData *d, float *out) {
+    int n = env_mj_joint_write(m, d, mjJNT_HINGE, out);
+    return n + env_mj_joint_write(m, d, mjJNT_SLIDE, out + n);
+}
+
+void env_mj_task_vars(const EnvTask *task, const void *state, float *out) {
+    env_mj_joint_vars(env_mj_task_model(task), env_mj_task_data(task, state), out);
 }

@@ -1,6 +1,6 @@
 /* The MuJoCo runtime shared by every MuJoCo task: model loading from the data directory, error
  * and warning handlers that never end the process, guarded stepping with frame skip, detection
- * of unstable simulation, and snapshots of the simulation state.
+ * of unstable simulation, snapshots of the simulation state, and the joint task variables.
  *
  * DESIGN
  * - One mjModel per task (EnvTask.shared) is shared read-only by all environments of a rank;
@@ -67,5 +67,15 @@ int env_mj_id(const mjModel *m, int type, const char *name);
  * shared data (EnvTask.shared) and its mjData first in each environment's state */
 mjModel *env_mj_task_model(const EnvTask *task);
 mjData *env_mj_task_data(const EnvTask *task, const void *state);
+
+/* Task variables (env.h) every MuJoCo task can give, usable as its class's hooks: the angles and
+ * velocities of the model's hinge joints ("joint_angles" rad, "joint_velocities" rad/s) and the
+ * positions and velocities of its slide joints ("slide_positions" m, "slide_velocities" m/s),
+ * each dimension named after its joint; free and ball joints are left out. A task with more to
+ * say describes these first and appends its own after them. */
+void env_mj_task_vars_describe(const EnvTask *task, EnvTaskVars *vars);
+void env_mj_task_vars(const EnvTask *task, const void *state, float *out);
+/* env_mj_task_vars's row for one mjData; returns the floats written */
+int env_mj_joint_vars(const mjModel *m, const mjData *d, float *out);
 
 #endif

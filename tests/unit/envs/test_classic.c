@@ -161,6 +161,32 @@ START_TEST(test_cartpole_step_reference) {
 }
 END_TEST
 
+/* the task variables are the state, pole (hinge) then cart (slide), in both variants */
+START_TEST(test_cartpole_task_vars) {
+    static const double start[4] = {0.01, -0.02, 0.03, 0.04};
+    static const char *const names[4] = {"joint_angles", "joint_velocities", "slide_positions",
+                                         "slide_velocities"};
+    static const int order[4] = {2, 3, 0, 1};
+    const char *tasks[2] = {"CartPole", "CartPoleNoVel"};
+    for (int t = 0; t < 2; t++) {
+        Rig *r = rig_open(tasks[t], NULL, 1, 1);
+        EnvTaskVars v;
+        env_task_vars_describe(&r->task, &v);
+        ck_assert_int_eq(v.count, 4);
+        ck_assert_int_eq(v.size, 4);
+        rig_set(r, start, 4);
+        float out[4];
+        r->task.cls->task_variables(&r->task, r->batch.states, out);
+        for (int k = 0; k < 4; k++) {
+            ck_assert_str_eq(v.vars[k].name, names[k]);
+            ck_assert_str_eq(v.vars[k].dim_names[0], k < 2 ? "pole" : "cart");
+            ck_assert_float_eq(out[k], (float)start[order[k]]);
+        }
+        rig_close(r);
+    }
+}
+END_TEST
+
 START_TEST(test_cartpole_termination) {
     const double limit = 12 * 2 * PI / 360; /* 0.20943951023931953 */
     static const struct {
@@ -698,6 +724,7 @@ static Suite *classic_suite(void) {
     tcase_add_test(tc, test_specs);
     tcase_add_test(tc, test_options_refused);
     tcase_add_test(tc, test_cartpole_step_reference);
+    tcase_add_test(tc, test_cartpole_task_vars);
     tcase_add_test(tc, test_cartpole_termination);
     tcase_add_test(tc, test_cartpole_reset_distribution);
     tcase_add_test(tc, test_cartpole_random_policy_length);

@@ -348,6 +348,35 @@ START_TEST(test_spec_helpers) {
 }
 END_TEST
 
+START_TEST(test_task_vars_helpers) {
+    EnvTaskVars v;
+    memset(&v, 0, sizeof v);
+    EnvTaskVar *a = env_task_vars_add(&v, "joint_angles", 3, "rad");
+    ck_assert_ptr_nonnull(a);
+    EnvTaskVar *b = env_task_vars_add(&v, "success", 1, NULL);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(b->units, "");
+    ck_assert_int_eq(b->offset, 3);
+    ck_assert_int_eq(v.size, 4);
+    ck_assert_ptr_null(env_task_vars_add(&v, "", 1, ""));
+    ck_assert_ptr_null(env_task_vars_add(&v, "x", 0, ""));
+    ck_assert_ptr_null(env_task_vars_add(&v, "a_name_that_is_far_too_long_to_fit", 1, ""));
+    for (int i = 2; i < ENV_MAX_TASK_VARS; i++) {
+        ck_assert_ptr_nonnull(env_task_vars_add(&v, "x", 1, ""));
+    }
+    ck_assert_ptr_null(env_task_vars_add(&v, "x", 1, ""));
+    ck_assert_int_eq(v.count, ENV_MAX_TASK_VARS);
+    /* a task without the hook has none */
+    EnvTask task;
+    char err[256];
+    ck_assert_int_eq(env_task_create(&task, "Pendulum", NULL, err, sizeof err), AG_OK);
+    env_task_vars_describe(&task, &v);
+    ck_assert_int_eq(v.count, 0);
+    ck_assert_int_eq(v.size, 0);
+    env_task_destroy(&task);
+}
+END_TEST
+
 START_TEST(test_spec_to_json) {
     EnvTask task;
     char err[256];
@@ -928,6 +957,7 @@ static Suite *env_suite(void) {
     tcase_add_test(tc, test_task_max_steps_override);
     tcase_add_test(tc, test_task_no_limit);
     tcase_add_test(tc, test_spec_helpers);
+    tcase_add_test(tc, test_task_vars_helpers);
     tcase_add_test(tc, test_spec_to_json);
     tcase_add_test(tc, test_registry_describe);
     tcase_add_test(tc, test_batch_create_errors);

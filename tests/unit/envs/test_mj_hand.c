@@ -720,6 +720,73 @@ START_TEST(test_batch_resume_is_identical) {
 }
 END_TEST
 
+/* the task variables: names and sizes per task, read from the state they describe */
+START_TEST(test_task_vars) {
+    static const char *const reach[] = {"joint_angles",   "joint_velocities", "fingertip_positions",
+                                        "goal_positions", "success",          NULL};
+    static const char *const free_reach[] = {
+        "joint_angles",  "joint_velocities", "fingertip_positions",
+        "target_finger", "success",          NULL};
+    static const char *const block[] = {"joint_angles",
+                                        "joint_velocities",
+                                        "fingertip_positions",
+                                        "object_position",
+                                        "object_quaternion",
+                                        "object_velocity",
+                                        "goal_quaternion",
+                                        "goal_distance",
+                                        "steps_since_goal",
+                                        "consecutive_goals",
+                                        NULL};
+    const EnvClass *classes[3] = {&env_mj_hand_reach_class, &env_mj_hand_free_reach_class,
+                                  &env_mj_hand_block_class};
+    const char *const *want[3] = {reach, free_reach, block};
+    for (int t = 0; t < 3; t++) {
+        HandEnv e;
+        hand_open(&e, classes[t], "{\"fingertips\": true}", 9);
+        EnvTaskVars v;
+        env_task_vars_describe(&e.task, &v);
+        int n = 0;
+        while (want[t][n]) {
+            ck_assert_str_eq(v.vars[n].name, want[t][n]);
+            n++;
+        }
+        ck_assert_int_eq(v.count, n);
+        ck_assert_int_eq(v.vars[0].dim, HAND_NJOINT);
+        ck_assert_int_eq(v.vars[v.count - 1].offset + v.vars[v.count - 1].dim, v.size);
+        float hold[HAND_NACT] = {0};
+        hand_step(&e, hold);
+        float *out = calloc((size_t)v.size, sizeof(float));
+        e.task.cls->task_variables(&e.task, e.st, out);
+        const mjData *d = e.st->d;
+        for (int j = 0; j < HAND_NJOINT; j++) {
+            ck_assert_float_eq(out[j], (float)d->qpos[e.sh->jnt_qpos[j]]);
+            ck_assert_float_eq(out[HAND_NJOINT + j], (float)d->qvel[e.sh->jnt_dof[j]]);
+        }
+        /* the fingertips are what the actor sees */
+        const EnvSensation *tips = hand_sensation(&e, "fingertips");
+        ck_assert_mem_eq(out + v.vars[2].offset, e.obs + tips->offset, 15 * sizeof(float));
+        ck_assert_str_eq(v.vars[2].dim_names[14], "th.z");
+        if (t == 0) {
+            ck_assert_float_eq(out[v.vars[3].offset + 4], (float)e.st->goal[4]);
+            ck_assert_float_eq(out[v.size - 1], (float)e.st->success);
+        } else if (t == 1) {
+            ck_assert_float_eq(out[v.vars[3].offset], (float)e.st->target_finger);
+        } else {
+            ck_assert_float_eq(out[v.vars[4].offset + 3], (float)d->qpos[e.sh->obj_qpos + 6]);
+            ck_assert_str_eq(v.vars[4].dim_names[0], "w");
+            ck_assert_float_eq(out[v.vars[6].offset], (float)e.st->goal[0]);
+            ck_assert_float_eq(out[v.vars[7].offset], (float)e.st->prev_dist);
+            e.st->consecutive_goals = 7;
+            e.task.cls->task_variables(&e.task, e.st, out);
+            ck_assert_float_eq(out[v.size - 1], 7.0f);
+        }
+        free(out);
+        hand_close(&e);
+    }
+}
+END_TEST
+
 static Suite *hand_suite(void) {
     Suite *s = suite_create("mj_hand");
     TCase *tc = tcase_create("hand");
@@ -741,6 +808,7 @@ static Suite *hand_suite(void) {
     tcase_add_test(tc, test_block_pixels);
     tcase_add_test(tc, test_block_rests_when_held);
     tcase_add_test(tc, test_random_actions_stay_stable);
+    tcase_add_test(tc, test_task_vars);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -411,6 +411,39 @@ START_TEST(test_snapshot_round_trip) {
 }
 END_TEST
 
+/* the joint task variables of every MuJoCo task (mj_runtime.c), on Hopper: four hinges and two
+ * slides, named after their joints, read from the simulation */
+START_TEST(test_hopper_task_vars) {
+    LocoEnv e;
+    loco_open(&e, &env_mj_hopper_class, 3);
+    EnvTaskVars v;
+    env_task_vars_describe(&e.task, &v);
+    ck_assert_int_eq(v.count, 4);
+    ck_assert_str_eq(v.vars[0].name, "joint_angles");
+    ck_assert_str_eq(v.vars[0].units, "rad");
+    ck_assert_int_eq(v.vars[0].dim, 4);
+    ck_assert_str_eq(v.vars[0].dim_names[0], "rooty");
+    ck_assert_str_eq(v.vars[0].dim_names[3], "foot_joint");
+    ck_assert_str_eq(v.vars[1].name, "joint_velocities");
+    ck_assert_str_eq(v.vars[2].name, "slide_positions");
+    ck_assert_str_eq(v.vars[2].dim_names[1], "rootz");
+    ck_assert_str_eq(v.vars[3].units, "m/s");
+    ck_assert_int_eq(v.size, 12);
+    float out[12];
+    e.task.cls->task_variables(&e.task, e.state, out);
+    const mjData *d = loco_data(&e);
+    /* qpos: rootx, rootz, rooty, thigh, leg, foot */
+    for (int j = 0; j < 4; j++) {
+        ck_assert_float_eq(out[j], (float)d->qpos[2 + j]);
+        ck_assert_float_eq(out[4 + j], (float)d->qvel[2 + j]);
+    }
+    ck_assert_float_eq(out[8], (float)d->qpos[0]);
+    ck_assert_float_eq(out[9], (float)d->qpos[1]);
+    ck_assert_float_eq(out[11], (float)d->qvel[1]);
+    loco_close(&e);
+}
+END_TEST
+
 START_TEST(test_options_refused) {
     EnvTask t;
     char err[256] = "";
@@ -498,6 +531,7 @@ static Suite *loco_suite(void) {
     tcase_add_test(tc, test_unstable_is_reported);
     tcase_add_loop_test(tc, test_snapshot_round_trip, 0, 9);
     tcase_add_test(tc, test_options_refused);
+    tcase_add_test(tc, test_hopper_task_vars);
     tcase_add_test(tc, test_through_registry_and_batch);
     suite_add_tcase(s, tc);
     return s;

@@ -1,5 +1,5 @@
 /* Tests of evaluation: exactly N episodes, deterministic repeats, the confidence interval, the
- * normaliser frozen, JSON summary, bad arguments. */
+ * normaliser frozen, JSON summary, bad arguments, and the observer of every step. */
 #include "rl_ppo_int.h"
 #include "rl_test_util.h"
 
@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static RlTrainer *make(const char *text) {
@@ -70,12 +71,120 @@ START_TEST(test_eval_single_episode_and_recurrent) {
 }
 END_TEST
 
+/* what the observer test saw */
+typedef struct Seen {
+    int acts, results, stop_at;
+    int next_step[64]; /* per episode */
+    int ended[64];
+    double returns[64];
+    int probe_h;
+    float **probes;
+    const RlTrainer *t;
+} Seen;
+
+static int seen_act(void *user, const RlEvalStep *s, char *err, size_t err_sz) {
+    Seen *v = user;
+    int H = nn_model_probe(v->t->model, v->probe_h)->size;
+    for (int i = 0; i < s->n; i++) {
+        if (!s->active[i]) {
+            continue;
+        }
+        int e = s->first + i;
+        ck_assert_int_eq(s->step[i], v->next_step[e]);
+        ck_assert_int_eq(v->ended[e], 0);
+        /* the probes were written for this row (they start as NaN) */
+        for (int j = 0; j < H; j++) {
+            ck_assert(isfinite(v->probes[v->probe_h][(size_t)i * H + j]));
+        }
+        ck_assert(isfinite(s->value[i]));
+        v->acts++;
+    }
+    ck_assert_int_eq(s->obs_size, 2); /* PendulumNoVel: cos and sin of the angle */
+    if (v->acts >= v->stop_at) {
+        snprintf(err, err_sz, "stop");
+        return AG_EIO;
+    }
+    return 0;
+}
+
+static int seen_result(void *user, const RlEvalStep *s, char *err, size_t err_sz) {
+    Seen *v = user;
+    (void)err;
+    (void)err_sz;
+    for (int i = 0; i < s->n; i++) {
+        if (!s->active[i]) {
+            continue;
+        }
+        int e = s->first + i;
+        v->next_step[e]++;
+        v->returns[e] += s->reward[i];
+        v->ended[e] = s->done[i];
+        v->results++;
+    }
+    return 0;
+}
+
+START_TEST(test_eval_observed) {
+    RlTrainer *t = make("{\"task\": \"PendulumNoVel\", \"model\": \"simple_lstm\", \"ppo\":"
+                        " {\"envs_per_rank\": 2, \"horizon\": 32, \"tbptt\": 8, \"minibatch\":"
+                        " 32}, \"task_options\": {\"max_episode_steps\": 30}}");
+    char err[512] = "";
+    int P = nn_model_num_probes(t->model);
+    Seen *v = calloc(1, sizeof *v);
+    v->probes = calloc((size_t)P, sizeof *v->probes);
+    for (int k = 0; k < P; k++) {
+        size_t len = (size_t)RL_EVAL_WAVE * nn_model_probe(t->model, k)->size;
+        v->probes[k] = malloc(len * sizeof(float));
+        for (size_t j = 0; j < len; j++) {
+            v->probes[k][j] = NAN;
+        }
+    }
+    for (int k = 0; k < P; k++) {
+        if (strcmp(nn_model_probe(t->model, k)->name, "policy.core.h") == 0) {
+            v->probe_h = k;
+        }
+    }
+    v->t = t;
+    v->stop_at = 1 << 30;
+    RlEvalObserver ob = {
+        .probes = v->probes, .on_act = seen_act, .on_result = seen_result, .user = v};
+    /* the same episodes as a plain evaluation, across two waves */
+    RlEvalResult a, b;
+    ck_assert(rl_trainer_evaluate(t, 40, 0, 5, &a, err, sizeof err) == 0);
+    ck_assert(rl_trainer_evaluate_observed(t, 40, 0, 5, &ob, &b, err, sizeof err) == 0);
+    ck_assert_double_eq(a.mean, b.mean);
+    ck_assert_int_eq(v->acts, 40 * 30);
+    ck_assert_int_eq(v->results, 40 * 30);
+    double sum = 0;
+    for (int e = 0; e < 40; e++) {
+        ck_assert_int_eq(v->next_step[e], 30);
+        ck_assert_int_eq(v->ended[e], 1);
+        sum += v->returns[e];
+    }
+    ck_assert_double_eq_tol(sum / 40, b.mean, 1e-3);
+    /* an observer's error stops the evaluation with its code */
+    memset(v->next_step, 0, sizeof v->next_step);
+    memset(v->ended, 0, sizeof v->ended);
+    v->acts = 0;
+    v->stop_at = 7;
+    ck_assert_int_eq(rl_trainer_evaluate_observed(t, 3, 1, 5, &ob, &b, err, sizeof err), AG_EIO);
+    ck_assert_str_eq(err, "stop");
+    for (int k = 0; k < P; k++) {
+        free(v->probes[k]);
+    }
+    free(v->probes);
+    free(v);
+    rl_trainer_destroy(t);
+}
+END_TEST
+
 static Suite *eval_suite(void) {
     Suite *s = suite_create("rl_eval");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_eval_deterministic_repeat);
     tcase_add_test(tc, test_eval_single_episode_and_recurrent);
+    tcase_add_test(tc, test_eval_observed);
     suite_add_tcase(s, tc);
     return s;
 }
