@@ -4,6 +4,7 @@
 #include "ctl.h"
 
 #include "ag_error.h"
+#include "ag_json.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -138,14 +139,5 @@ void ctl_body_print(CtlCtx *x, const CtlResponse *r) {
 }
 
 void ctl_tags_text(const json_t *tags, char *out, size_t out_sz) {
-    size_t i, pos = 0;
-    json_t *v;
-    out[0] = '\0';
-    json_array_foreach(tags, i, v) {
-        int n = snprintf(out + pos, out_sz - pos, "%s%s", i ? "," : "", json_string_value(v));
-        if (n < 0 || (size_t)n >= out_sz - pos) {
-            break;
-        }
-        pos += (size_t)n;
-    }
+    ag_json_strings_join(tags, ",", out, out_sz);
 }
