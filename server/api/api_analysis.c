@@ -35,7 +35,7 @@
 /* "best", "last" or a file name: the checkpoint file it means, or AG_ESPEC */
 static int checkpoint_file(const char *given, char *file, size_t file_sz, ApiErr *e) {
     if (!strcmp(given, "best") || !strcmp(given, "last")) {
-        snprintf(file, file_sz, "%s.ckpt", given);
+        snprintf(file, file_sz, "%s", !strcmp(given, "best") ? AG_RUN_CKPT_BEST : AG_RUN_CKPT_LAST);
         return 0;
     }
     if (!api_file_name_ok(given, ".ckpt")) {
@@ -133,7 +133,7 @@ static int analysis_spec(const json_t *body, const json_t *parent, const char *r
     AgJsonErr je = {0};
     char given[128], file[128], have[512];
     long long episodes, folds;
-    int det = 1, rc;
+    int det = 0, rc;
     json_t *variables = NULL, *layers = NULL;
     *spec = NULL;
     if (ag_json_expect_object(body, "", &je) || ag_json_check_keys(body, "", keys, &je) ||
@@ -144,7 +144,7 @@ static int analysis_spec(const json_t *body, const json_t *parent, const char *r
                         ANALYSIS_EPISODES_MAX, &episodes, &je) ||
         ag_json_get_int(body, "", "folds", ANALYSIS_FOLDS_DEFAULT, ANALYSIS_FOLDS_MIN,
                         ANALYSIS_FOLDS_MAX, &folds, &je) ||
-        ag_json_get_bool(body, "", "deterministic", 1, &det, &je)) {
+        ag_json_get_bool(body, "", "deterministic", 0, &det, &je)) {
         return api_spec_fail(e, &je, "");
     }
     /* without folds, as many as the episodes allow up to the default */

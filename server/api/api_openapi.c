@@ -58,7 +58,7 @@ static json_t *openapi_analysis_body(void) {
         "episodes", "type", "integer", "minimum", 3, "maximum", 1000, "default", 20, "folds",
         "type", "integer", "minimum", 3, "maximum", 20, "description",
         "cross-validation folds of whole episodes (default 5, at most the episodes)",
-        "deterministic", "type", "boolean", "default", 1, "variables", names, "layers", names);
+        "deterministic", "type", "boolean", "default", 0, "variables", names, "layers", names);
     json_decref(names);
     return json_pack("{s:b,s:{s:{s:{s:s,s:b,s:o}}}}", "required", 0, "content", "application/json",
                      "schema", "type", "object", "additionalProperties", 0, "properties", props);

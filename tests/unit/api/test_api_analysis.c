@@ -135,23 +135,24 @@ START_TEST(test_submit_stores_the_complete_spec) {
     ck_assert_str_eq(json_string_value(json_object_get(r.json, "state")), "queued");
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "parent_id")), run_id);
     spec = json_object_get(r.json, "spec");
-    /* defaults: the best checkpoint when there is one, 20 episodes, 5 folds, deterministic */
+    /* defaults: the best checkpoint when there is one, 20 episodes, 5 folds, actions sampled
+     * (as angora-train records without --deterministic) */
     ck_assert_str_eq(json_string_value(json_object_get(spec, "checkpoint")), "best.ckpt");
     ck_assert_int_eq(json_integer_value(json_object_get(spec, "episodes")), 20);
     ck_assert_int_eq(json_integer_value(json_object_get(spec, "folds")), 5);
-    ck_assert(json_is_true(json_object_get(spec, "deterministic")));
+    ck_assert(json_is_false(json_object_get(spec, "deterministic")));
     ck_assert_int_eq(json_array_size(json_object_get(spec, "variables")), 0);
     ck_assert_str_eq(json_string_value(json_object_get(spec, "task")), "CartPole");
     json_decref(r.json);
 
-    r = submit("{\"checkpoint\":\"last\",\"episodes\":4,\"deterministic\":false,"
+    r = submit("{\"checkpoint\":\"last\",\"episodes\":4,\"deterministic\":true,"
                "\"variables\":[\"obs.goal\",\"action\"],\"layers\":[\"policy.core.h\"]}");
     ck_assert_int_eq(r.status, 201);
     spec = json_object_get(r.json, "spec");
     ck_assert_str_eq(json_string_value(json_object_get(spec, "checkpoint")), "last.ckpt");
     /* fewer episodes than the default folds: as many folds as episodes */
     ck_assert_int_eq(json_integer_value(json_object_get(spec, "folds")), 4);
-    ck_assert(json_is_false(json_object_get(spec, "deterministic")));
+    ck_assert(json_is_true(json_object_get(spec, "deterministic")));
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(spec, "variables"), 1)),
                      "action");
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(spec, "layers"), 0)),
