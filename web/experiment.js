@@ -525,7 +525,9 @@ export function viewExperiment(id, params = new URLSearchParams()) {
             return;
         let jobs;
         try {
-            jobs = (await api("GET", `/experiments?parent=${id}&limit=50`)).items;
+            // the run's jobs of every kind: its analyses have their own tab
+            jobs = (await api("GET", `/experiments?parent=${id}&limit=50`))
+                       .items.filter((j) => j.kind === "evaluate");
         } catch (e) {
             if (!closed && e.status !== 401) {
                 evalsBox.hidden = false;

@@ -188,6 +188,15 @@ test("the result files download: a CSV table and the HDF5 recording", async () =
     assert.ok((await page.$$("#an-files button.an-png")).length >= 3);
 });
 
+test("the run's overview does not list its analyses as evaluations", async () => {
+    await page.goto(`${d.base}/#/exp/${lstmId}`);
+    await page.waitForSelector("#exp-state.succeeded");
+    await page.waitForSelector("#tab-overview[aria-selected=true]");
+    await page.waitForTimeout(1000);
+    assert.ok(await page.isHidden("#exp-evals"));
+    assert.equal(await page.$(`#evals-table tr[data-id="${jobId}"]`), null);
+});
+
 test("the job's own page shows its result", async () => {
     await page.goto(`${d.base}/#/exp/${jobId}`);
     await page.waitForSelector("#exp-state.succeeded");
@@ -229,6 +238,8 @@ test("two analyses side by side: an LSTM against a feed-forward network", async 
 });
 
 test("no console errors", async () => {
+    // no page asked an analysis job for an evaluation's result
+    assert.deepEqual(b.problems.filter((p) => /\/evaluation/.test(p.url || "")), []);
     // the 422s of the bad-input test and the 404s of results not there yet are expected
     const left = b.problems.filter((p) => {
         const m =
