@@ -243,6 +243,9 @@ typedef void (*CtlPollFn)(CtlCtx *x, const json_t *exp, void *ud);
 /* polls experiment id every interval seconds until it has ended (succeeded, failed or
  * cancelled); on_poll (may be NULL) sees every read; *out receives the final experiment */
 int ctl_exp_wait(CtlCtx *x, int64_t id, double interval, CtlPollFn on_poll, void *ud, json_t **out);
+/* queues a job on experiment id: POST body (freed) to /api/v1/experiments/ID/SUB; 0 with the
+ * answer in r and the new job's id in *job, else the exit code */
+int ctl_job_queue(CtlCtx *x, int64_t id, const char *sub, char *body, CtlResponse *r, int64_t *job);
 /* GET path into the file dest, written to dest.part and renamed when complete ("-": x->out);
  * 0 or the exit code after telling why */
 int ctl_download_file(CtlCtx *x, const char *path, const char *dest);

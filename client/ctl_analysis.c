@@ -215,7 +215,7 @@ static int analyze_result(CtlCtx *x, int64_t job, const json_t *exp) {
 int ctl_cmd_analyze(CtlCtx *x) {
     int64_t id, job;
     double interval;
-    char path[96], *body = NULL, last[64] = "";
+    char *body = NULL, last[64] = "";
     CtlResponse r;
     json_t *exp = NULL;
     int code = ctl_id_arg(x, &id);
@@ -223,13 +223,9 @@ int ctl_cmd_analyze(CtlCtx *x) {
         (code = analyze_body(x, &body)) != 0) {
         return code;
     }
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/analyses", (long long)id);
-    code = ctl_api_call(x, "POST", path, body, &r);
-    free(body);
-    if (code) {
+    if ((code = ctl_job_queue(x, id, "analyses", body, &r, &job)) != 0) {
         return code;
     }
-    job = json_integer_value(json_object_get(r.json, "id"));
     if (!ctl_args_has(x->args, "wait")) {
         if (x->args->json) {
             ctl_body_print(x, &r);

@@ -682,13 +682,9 @@ static int cmd_evaluate(CtlCtx *x) {
     }
     text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/evaluate", (long long)id);
-    code = ctl_api_call(x, "POST", path, text, &r);
-    free(text);
-    if (code) {
+    if ((code = ctl_job_queue(x, id, "evaluate", text, &r, &child)) != 0) {
         return code;
     }
-    child = json_integer_value(json_object_get(r.json, "id"));
     if (ctl_args_has(x->args, "no-wait")) {
         if (x->args->json) {
             ctl_body_print(x, &r);

@@ -97,6 +97,19 @@ int ctl_exp_wait(CtlCtx *x, int64_t id, double interval, CtlPollFn on_poll, void
     return 0;
 }
 
+int ctl_job_queue(CtlCtx *x, int64_t id, const char *sub, char *body, CtlResponse *r,
+                  int64_t *job) {
+    char path[160];
+    int code;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/%s", (long long)id, sub);
+    code = ctl_api_call(x, "POST", path, body, r);
+    free(body);
+    if (code == 0) {
+        *job = json_integer_value(json_object_get(r->json, "id"));
+    }
+    return code;
+}
+
 int ctl_download_file(CtlCtx *x, const char *path, const char *dest) {
     char part[CTL_PATH_MAX + 8], err[1024];
     CtlResponse r;
