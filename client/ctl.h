@@ -238,6 +238,17 @@ int ctl_api_call(CtlCtx *x, const char *method, const char *path, const char *bo
 int ctl_answer_fail(CtlCtx *x, CtlResponse *r);
 /* experiment id as a JSON object (a new reference in *out) */
 int ctl_exp_get(CtlCtx *x, int64_t id, json_t **out);
+/* what ctl_exp_wait shows of each state it reads (a phase, a progress line) */
+typedef void (*CtlPollFn)(CtlCtx *x, const json_t *exp, void *ud);
+/* polls experiment id every interval seconds until it has ended (succeeded, failed or
+ * cancelled); on_poll (may be NULL) sees every read; *out receives the final experiment */
+int ctl_exp_wait(CtlCtx *x, int64_t id, double interval, CtlPollFn on_poll, void *ud, json_t **out);
+/* queues a job on experiment id: POST body (freed) to /api/v1/experiments/ID/SUB; 0 with the
+ * answer in r and the new job's id in *job, else the exit code */
+int ctl_job_queue(CtlCtx *x, int64_t id, const char *sub, char *body, CtlResponse *r, int64_t *job);
+/* GET path into the file dest, written to dest.part and renamed when complete ("-": x->out);
+ * 0 or the exit code after telling why */
+int ctl_download_file(CtlCtx *x, const char *path, const char *dest);
 /* percent-encodes a query or path value */
 void ctl_url_escape(const char *s, char *out, size_t out_sz);
 /* the experiment id argument (the first positional one) */
@@ -253,6 +264,19 @@ void ctl_json_print(CtlCtx *x, const json_t *doc);
 void ctl_body_print(CtlCtx *x, const CtlResponse *r);
 /* a JSON array of tags as "a,b,c" (cut at out_sz) */
 void ctl_tags_text(const json_t *tags, char *out, size_t out_sz);
+
+/* ---- analysis jobs (ctl_analysis.c) ---- */
+
+/* the best layer of every decoded variable of an analysis.json (in the order the variables
+ * first appear): a new array of {variable, layer, r2, r2_shuffled}, layer and r2 null when no
+ * layer has an R^2 for it; NULL when doc has no decoding results */
+json_t *ctl_analysis_best(const json_t *doc);
+/* the API path of an output file of analysis job id: tables (.csv), figures (.png) or
+ * analysis.json itself; AG_EINVAL for any other name (not a plain file name of those kinds) */
+int ctl_analysis_file_path(int64_t id, const char *name, char *out, size_t out_sz);
+/* the analyze command, and download --analysis */
+int ctl_cmd_analyze(CtlCtx *x);
+int ctl_cmd_download_analysis(CtlCtx *x);
 
 /* ---- watch (ctl_watch.c) ---- */
 

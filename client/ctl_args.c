@@ -59,6 +59,18 @@ static const CtlOptDef download_opts[] = {
     {"output", 'o', 1, 0, "file to write ('-' for stdout)"},
     {"video", 0, 0, 0, "the MP4 of an evaluation job queued with --record"},
     {"trajectory", 0, 0, 0, "the trajectory (JSON) of an evaluation job queued with --record"},
+    {"analysis", 0, 0, 0, "the results of analysis job ID into a folder (-o DIR)"},
+    {"h5", 0, 0, 0, "with --analysis: also the HDF5 recording (activations.h5)"},
+    {NULL, 0, 0, 0, NULL}};
+static const CtlOptDef analyze_opts[] = {
+    {"ckpt", 0, 1, 0, "best, last or a checkpoint file (default best when the run has one)"},
+    {"episodes", 0, 1, 0, "episodes to record, 3..1000 (default 20)"},
+    {"folds", 0, 1, 0, "cross-validation folds of whole episodes, 3..20 (default 5)"},
+    {"deterministic", 0, 0, 0, "deterministic actions (the policy's mean) instead of sampled ones"},
+    {"variables", 0, 1, 0, "the task variables to decode, a,b (default all)"},
+    {"layers", 0, 1, 0, "the layers to analyse, x,y (default all)"},
+    {"wait", 0, 0, 0, "follow the job and print the best layer per variable"},
+    {"interval", 0, 1, 0, "seconds between polls with --wait (default 1)"},
     {NULL, 0, 0, 0, NULL}};
 static const CtlOptDef evaluate_opts[] = {
     {"episodes", 0, 1, 0, "episodes to run, 1..10000 (default 10)"},
@@ -93,13 +105,22 @@ const CtlCommandDef ctl_commands[] = {
      "polling the REST series; either way each row is shown once, in order. With --json it\n"
      "prints one JSON object per row and event."},
     {"checkpoints", "ID", "list a run's checkpoints", 1, 1, NULL, NULL},
-    {"download", "ID", "download a checkpoint or an evaluation's recording", 1, 1, download_opts,
+    {"download", "ID", "download a checkpoint, an evaluation's recording or an analysis", 1, 1,
+     download_opts,
      "The file is written to FILE.part and renamed when complete. --video and --trajectory\n"
-     "fetch the recording of evaluation job ID (see evaluate --record)."},
+     "fetch the recording of evaluation job ID (see evaluate --record). --analysis fetches\n"
+     "analysis job ID's analysis.json, CSV tables and PNG figures into -o DIR (default\n"
+     "analysis-ID), --h5 also its recording."},
     {"evaluate", "ID", "evaluate a checkpoint of a run", 1, 1, evaluate_opts,
      "Queues an evaluation job and, unless --no-wait, waits for it and prints its result.\n"
      "--record also renders one episode to a video and a trajectory on the server; fetch\n"
      "them with download EVALUATION_ID --video (or --trajectory) -o FILE."},
+    {"analyze", "ID", "record and analyse a checkpoint of a run", 1, 1, analyze_opts,
+     "Queues an analysis job: angora-train records the network's activity over fresh\n"
+     "episodes, angora-analyze decodes the task variables from every layer and computes PCA,\n"
+     "RSA and timescales (docs/analysis.md). Prints the job's id; with --wait it follows the\n"
+     "job and prints the best layer for each variable (cross-validated R^2, with the\n"
+     "shuffled-label control). Fetch everything with download JOB_ID --analysis."},
     {"tasks", "", "list the tasks the server can train", 0, 0, NULL, NULL},
     {"token", "create NAME | list | revoke TOKEN_ID", "manage API tokens (needs a full token)", 1,
      2, token_opts, "create prints the new token once; keep it, it cannot be shown again."},

@@ -277,6 +277,9 @@ static int cmd_show(CtlCtx *x) {
     kv(x, "task", ctl_jstr(o, "task"));
     kv(x, "kind", ctl_jstr(o, "kind"));
     kv(x, "state", ctl_jstr(o, "state"));
+    if (*ctl_jstr(o, "phase")) {
+        kv(x, "phase", ctl_jstr(o, "phase"));
+    }
     ctl_format_json(json_object_get(o, "request"), buf, sizeof(buf));
     if (strcmp(buf, "-") && *buf) {
         kv(x, "request", buf);
@@ -611,12 +614,13 @@ static int cmd_download(CtlCtx *x) {
     const char *recording = ctl_args_has(x->args, "video")        ? "video"
                             : ctl_args_has(x->args, "trajectory") ? "trajectory"
                                                                   : NULL;
-    char path[512], esc[400], part[CTL_PATH_MAX + 8], err[1024];
-    CtlResponse r;
-    FILE *f;
-    int code = ctl_id_arg(x, &id), rc, to_stdout;
+    char path[512], esc[400];
+    int code = ctl_id_arg(x, &id), to_stdout;
     if (code) {
         return code;
+    }
+    if (ctl_args_has(x->args, "analysis")) {
+        return ctl_cmd_download_analysis(x);
     }
     if (!dest || !*dest) {
         return ctl_say(x, CTL_EXIT_USAGE, "download: -o FILE is required ('-' for stdout)");
@@ -634,29 +638,7 @@ static int cmd_download(CtlCtx *x) {
         ctl_url_escape(name ? name : AG_RUN_CKPT_LAST, esc, sizeof(esc));
         snprintf(path, sizeof(path), "/api/v1/experiments/%lld/checkpoints/%s", (long long)id, esc);
     }
-    if (snprintf(part, sizeof(part), "%s" AG_RUN_PARTIAL_SUFFIX, dest) >= (int)sizeof(part)) {
-        return ctl_say(x, CTL_EXIT_USAGE, "download: output path too long");
-    }
-    f = to_stdout ? x->out : fopen(part, "wb");
-    if (!f) {
-        return ctl_say(x, CTL_EXIT_OTHER, "cannot write %s: %s", part, strerror(errno));
-    }
-    rc = ctl_http_download(&x->cfg, path, f, &r, err, sizeof(err));
-    if (!to_stdout && fclose(f) != 0 && rc == 0) {
-        rc = ag_errorf(err, sizeof(err), AG_EIO, "cannot write %s: %s", part, strerror(errno));
-    }
-    if (rc == 0 && (r.status < 200 || r.status >= 300)) {
-        code = ctl_answer_fail(x, &r);
-    } else if (rc) {
-        code = ctl_say(x, rc == AG_EIO && r.status == 0 ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OTHER,
-                       "%s", err);
-    } else if (!to_stdout && rename(part, dest) != 0) {
-        code =
-            ctl_say(x, CTL_EXIT_OTHER, "cannot rename %s to %s: %s", part, dest, strerror(errno));
-    }
-    if (code && !to_stdout) {
-        unlink(part);
-    }
+    code = ctl_download_file(x, path, dest);
     if (code == 0 && !to_stdout && !x->args->json) {
         fprintf(x->err, "angoractl: wrote %s\n", dest);
     }
@@ -668,7 +650,6 @@ static int cmd_download(CtlCtx *x) {
         ctl_json_print(x, o);
         json_decref(o);
     }
-    ctl_response_free(&r);
     return code;
 }
 
@@ -701,13 +682,9 @@ static int cmd_evaluate(CtlCtx *x) {
     }
     text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/evaluate", (long long)id);
-    code = ctl_api_call(x, "POST", path, text, &r);
-    free(text);
-    if (code) {
+    if ((code = ctl_job_queue(x, id, "evaluate", text, &r, &child)) != 0) {
         return code;
     }
-    child = json_integer_value(json_object_get(r.json, "id"));
     if (ctl_args_has(x->args, "no-wait")) {
         if (x->args->json) {
             ctl_body_print(x, &r);
@@ -723,15 +700,8 @@ static int cmd_evaluate(CtlCtx *x) {
         fprintf(x->err, "angoractl: evaluation %lld of experiment %lld queued, waiting\n",
                 (long long)child, (long long)id);
     }
-    for (;;) {
-        if ((code = ctl_exp_get(x, child, &exp))) {
-            return code;
-        }
-        if (ctl_state_final(ctl_jstr(exp, "state"))) {
-            break;
-        }
-        json_decref(exp);
-        ag_time_sleep(interval);
+    if ((code = ctl_exp_wait(x, child, interval, NULL, NULL, &exp)) != 0) {
+        return code;
     }
     if (strcmp(ctl_jstr(exp, "state"), "succeeded") != 0) {
         code = ctl_say(x, CTL_EXIT_OTHER, "evaluation %lld %s: %s", (long long)child,
@@ -978,6 +948,7 @@ static const struct {
                 {"checkpoints", cmd_checkpoints, NULL},
                 {"download", cmd_download, NULL},
                 {"evaluate", cmd_evaluate, NULL},
+                {"analyze", ctl_cmd_analyze, NULL},
                 {"tasks", cmd_tasks, NULL},
                 {"token", cmd_token, NULL},
                 {"version", cmd_version, NULL}};

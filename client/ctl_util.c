@@ -1,14 +1,19 @@
 /* The helpers angoractl's commands share: messages on stderr, one API call with its error
- * reporting, the experiment id and seconds arguments, fetching an experiment, and the small
- * printers (JSON, a response body, a tag list). ctl_cmd.c and ctl_watch.c both use them. */
+ * reporting, the experiment id and seconds arguments, fetching an experiment and waiting for
+ * it to end, downloading a file whole, and the small printers (JSON, a response body, a tag
+ * list). ctl_cmd.c, ctl_watch.c and ctl_analysis.c use them. */
 #include "ctl.h"
 
 #include "ag_error.h"
+#include "ag_json.h"
+#include "ag_rundir.h"
+#include "ag_time.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- messages and requests ---- */
 
@@ -68,6 +73,73 @@ int ctl_exp_get(CtlCtx *x, int64_t id, json_t **out) {
         return ctl_say(x, CTL_EXIT_OTHER, "the server's answer is not JSON");
     }
     return 0;
+}
+
+int ctl_exp_wait(CtlCtx *x, int64_t id, double interval, CtlPollFn on_poll, void *ud,
+                 json_t **out) {
+    json_t *exp = NULL;
+    int code;
+    *out = NULL;
+    for (;;) {
+        if ((code = ctl_exp_get(x, id, &exp)) != 0) {
+            return code;
+        }
+        if (on_poll) {
+            on_poll(x, exp, ud);
+        }
+        if (ctl_state_final(ctl_jstr(exp, "state"))) {
+            break;
+        }
+        json_decref(exp);
+        ag_time_sleep(interval);
+    }
+    *out = exp;
+    return 0;
+}
+
+int ctl_job_queue(CtlCtx *x, int64_t id, const char *sub, char *body, CtlResponse *r,
+                  int64_t *job) {
+    char path[160];
+    int code;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/%s", (long long)id, sub);
+    code = ctl_api_call(x, "POST", path, body, r);
+    free(body);
+    if (code == 0) {
+        *job = json_integer_value(json_object_get(r->json, "id"));
+    }
+    return code;
+}
+
+int ctl_download_file(CtlCtx *x, const char *path, const char *dest) {
+    char part[CTL_PATH_MAX + 8], err[1024];
+    CtlResponse r;
+    FILE *f;
+    int rc, code = 0, to_stdout = !strcmp(dest, "-");
+    if (snprintf(part, sizeof(part), "%s" AG_RUN_PARTIAL_SUFFIX, dest) >= (int)sizeof(part)) {
+        return ctl_say(x, CTL_EXIT_USAGE, "download: output path too long");
+    }
+    f = to_stdout ? x->out : fopen(part, "wb");
+    if (!f) {
+        return ctl_say(x, CTL_EXIT_OTHER, "cannot write %s: %s", part, strerror(errno));
+    }
+    rc = ctl_http_download(&x->cfg, path, f, &r, err, sizeof(err));
+    if (!to_stdout && fclose(f) != 0 && rc == 0) {
+        rc = ag_errorf(err, sizeof(err), AG_EIO, "cannot write %s: %s", part, strerror(errno));
+    }
+    if (rc == 0 && (r.status < 200 || r.status >= 300)) {
+        code = ctl_answer_fail(x, &r);
+    } else if (rc) {
+        code = ctl_say(x, rc == AG_EIO && r.status == 0 ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OTHER,
+                       "%s", err);
+    } else if (!to_stdout && rename(part, dest) != 0) {
+        code =
+            ctl_say(x, CTL_EXIT_OTHER, "cannot rename %s to %s: %s", part, dest, strerror(errno));
+    }
+    if (code && !to_stdout) {
+        unlink(part);
+    }
+    ctl_response_free(&r);
+    return code;
 }
 
 void ctl_url_escape(const char *s, char *out, size_t out_sz) {
@@ -138,14 +210,5 @@ void ctl_body_print(CtlCtx *x, const CtlResponse *r) {
 }
 
 void ctl_tags_text(const json_t *tags, char *out, size_t out_sz) {
-    size_t i, pos = 0;
-    json_t *v;
-    out[0] = '\0';
-    json_array_foreach(tags, i, v) {
-        int n = snprintf(out + pos, out_sz - pos, "%s%s", i ? "," : "", json_string_value(v));
-        if (n < 0 || (size_t)n >= out_sz - pos) {
-            break;
-        }
-        pos += (size_t)n;
-    }
+    ag_json_strings_join(tags, ",", out, out_sz);
 }

@@ -6,7 +6,8 @@ pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET libmicrohttpd)
 pkg_check_modules(WEBSOCKETS REQUIRED IMPORTED_TARGET libwebsockets)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
-# angora-analyze: recordings (Debian's serial HDF5 1.10) and figures
+# angora-analyze and angora-train --record-activations: recordings (Debian's serial HDF5
+# 1.10); angora-analyze's figures
 pkg_check_modules(HDF5 REQUIRED IMPORTED_TARGET hdf5)
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 find_package(mujoco REQUIRED)

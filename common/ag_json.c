@@ -239,3 +239,21 @@ json_t *ag_json_load_file(const char *path, size_t max_bytes, char *err, size_t 
     }
     return doc;
 }
+
+int ag_json_strings_join(const json_t *arr, const char *sep, char *out, size_t out_sz) {
+    size_t i, pos = 0;
+    json_t *v;
+    if (!out_sz) {
+        return AG_ETOOBIG;
+    }
+    out[0] = '\0';
+    json_array_foreach(arr, i, v) {
+        int n = snprintf(out + pos, out_sz - pos, "%s%s", i ? sep : "",
+                         json_string_value(v) ? json_string_value(v) : "");
+        if (n < 0 || (size_t)n >= out_sz - pos) {
+            return AG_ETOOBIG;
+        }
+        pos += (size_t)n;
+    }
+    return 0;
+}

@@ -46,6 +46,10 @@ int ag_json_check_keys(const json_t *obj, const char *base, const char *const *a
 /* fails unless v is an object (what names the expected thing in the message) */
 int ag_json_expect_object(const json_t *v, const char *path, AgJsonErr *e);
 
+/* the strings of arr joined by sep into out ("" for none or an empty array); AG_ETOOBIG when
+ * they do not fit, out then holding as much as fits */
+int ag_json_strings_join(const json_t *arr, const char *sep, char *out, size_t out_sz);
+
 /* parses text; on failure e->path is "" and the reason has line and column */
 json_t *ag_json_parse(const char *text, size_t len, AgJsonErr *e);
 /* reads and parses a file of at most max_bytes */

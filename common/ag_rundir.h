@@ -1,6 +1,6 @@
-/* The contract between angorad and angora-train: the run directory's files, the trainer's
- * command line and its exit codes. The daemon, the trainer and the client name them only
- * through this header.
+/* The contract between angorad and its workers (angora-train, angora-analyze): the run
+ * directory's files, the workers' command lines and their exit codes. The daemon, the workers
+ * and the client name them only through this header.
  *
  * DESIGN
  * - The daemon never links the engine (no BLAS, MuJoCo or MPI in angorad). It speaks to the
@@ -34,6 +34,12 @@
 #define AG_RUN_EVALUATION      "evaluation.json" /* an evaluation job's result */
 #define AG_RUN_EVAL_VIDEO      "evaluation.mp4"  /* an evaluation job's recording */
 #define AG_RUN_EVAL_TRAJECTORY "trajectory.json" /* an evaluation job's replayable poses */
+/* an analysis job: the recording (angora-train --record-activations), the recorder's summary
+ * (its stdout), and the folder angora-analyze writes, analysis.json last */
+#define AG_RUN_ACTIVATIONS   "activations.h5"
+#define AG_RUN_RECORDING     "recording.json"
+#define AG_RUN_ANALYSIS      "analysis"
+#define AG_RUN_ANALYSIS_JSON "analysis.json"
 /* suffix of a file being written, renamed when complete */
 #define AG_RUN_PARTIAL_SUFFIX ".part"
 
@@ -57,7 +63,14 @@
 #define AG_TRAIN_OUT                "--out"
 #define AG_TRAIN_POOL_CONV          "--pool-conv"
 
-/* ---- angora-train's exit codes ---- */
+/* ---- angora-analyze's command line (docs/analysis.md) ---- */
+
+#define AG_ANALYZE_OUT       "--out"
+#define AG_ANALYZE_VARIABLES "--variables"
+#define AG_ANALYZE_LAYERS    "--layers"
+#define AG_ANALYZE_FOLDS     "--folds"
+
+/* ---- angora-train's exit codes (angora-analyze's are the same) ---- */
 
 typedef enum AgTrainExit {
     AG_EXIT_DONE = 0,        /* finished, or stopped by --stop-after */

@@ -7,9 +7,12 @@
 //   experiments.js  the experiments table
 //   experiment.js   one experiment
 //   compare.js      several experiments on shared charts
+//   analysis-compare.js  two analyses side by side
 //   submit.js       the spec editor
-// api.js (REST and live rows), charts.js (uPlot) and jsonpath.js (spec lines) serve them.
+// api.js (REST and live rows), charts.js (uPlot), jsonpath.js (spec lines), analysis.js (the
+// Analysis tab and an analysis's result) and analysis-data.js (what those compute) serve them.
 
+import {viewAnalysisCompare} from "./analysis-compare.js";
 import {connListen, infoForget, onUnauthorized, tokenClear} from "./api.js";
 import {viewCompare} from "./compare.js";
 import {viewExperiment} from "./experiment.js";
@@ -48,5 +51,6 @@ routerStart({
     experiments: viewExperiments,
     experiment: viewExperiment,
     compare: viewCompare,
+    analyses: viewAnalysisCompare,
     submit: viewSubmit,
 });

@@ -1,13 +1,16 @@
 // angora dashboard: the page of one experiment: its facts, live learning curves (websocket rows
 // or polling), log, checkpoints, events and spec; pause, resume, cancel and evaluate; for an
-// evaluation job its result and recording, for a training run its evaluation jobs.
+// evaluation job its result and recording, for a training run its evaluation jobs and, in its
+// Analysis tab (analysis.js), its analyses; for an analysis job its result.
 
+import {analysisJobView, analysisTab} from "./analysis.js";
 import {api, RowFeed, stateIsTerminal} from "./api.js";
 import {PALETTE, X_AXES, fmtNum, fmtSteps, chartCreate, chartsFit} from "./charts.js";
 import {flashSet, flashTake, go} from "./router.js";
 import {
     banner,
     confirmButton,
+    downloadFile,
     errText,
     fmtDuration,
     fmtTime,
@@ -46,7 +49,7 @@ function progressOf(spec, row) {
     return {frac: Math.min(1, done / budget), done, budget};
 }
 
-export function viewExperiment(id) {
+export function viewExperiment(id, params = new URLSearchParams()) {
     let exp = null;
     let rows = []; // metric rows in iteration order
     let xKey = "env_steps";
@@ -174,6 +177,50 @@ export function viewExperiment(id) {
     };
     const evalsBox = h("div", {class: "panel", id: "exp-evals", hidden: true});
     let evalsTimer = null;
+    // a training run's tabs: everything above, or its analyses (made when first shown)
+    const overviewBox = h("div", {id: "exp-overview"});
+    const analysisBox = h("div", {id: "exp-analysis", hidden: true});
+    const jobBox = h("div", {class: "panel", id: "exp-analysis-job", hidden: true});
+    let analysisClose = null;
+    let jobView = null;
+    let jobTimer = null;
+    const tabButton = (tab, label) => h("button", {
+        class: "tab",
+        id: `tab-${tab}`,
+        role: "tab",
+        onclick: () => tabShow(tab),
+    },
+                                        label);
+    const tabsBar = h("div", {class: "tabs", id: "exp-tabs", role: "tablist", hidden: true},
+                      tabButton("overview", "Overview"), tabButton("analysis", "Analysis"));
+    const tabShow = (tab) => {
+        const analysis = tab === "analysis";
+        overviewBox.hidden = analysis;
+        analysisBox.hidden = !analysis;
+        for (const b of tabsBar.children)
+            b.setAttribute("aria-selected", String(b.id === `tab-${tab}`));
+        history.replaceState(null, "", analysis ? `#/exp/${id}?tab=analysis` : `#/exp/${id}`);
+        if (analysis && !analysisClose)
+            analysisClose = analysisTab(id, analysisBox, {job: params.get("job")});
+        if (!analysis)
+            onResize();
+    };
+    // an analysis job's page follows its phases until it ends
+    const jobLoad = async () => {
+        clearTimeout(jobTimer);
+        if (!exp || exp.kind !== "analysis" || closed)
+            return;
+        curves.hidden = true;
+        if (!jobView)
+            jobView = analysisJobView(id, exp, jobBox);
+        else
+            jobView.update(exp);
+        if (!stateIsTerminal(exp.state))
+            jobTimer = setTimeout(async () => {
+                if (await expLoad())
+                    jobLoad();
+            }, 2000);
+    };
 
     const buttonsSet = (state) => {
         pauseBtn.disabled = !(state === "queued" || state === "running");
@@ -208,10 +255,13 @@ export function viewExperiment(id) {
             f("Ranks / attempts", `${exp.ranks} / ${exp.attempts}`),
             f("Tags",
               (exp.tags || []).length ? exp.tags.map((t) => h("span", {class: "tag"}, t)) : "–"),
-            exp.parent_id ? f(exp.kind === "evaluate" ? "Evaluates" : "Parent",
+            exp.parent_id ? f(exp.kind === "evaluate"   ? "Evaluates"
+                              : exp.kind === "analysis" ? "Analyses"
+                                                        : "Parent",
                               h("a", {href: `#/exp/${exp.parent_id}`, id: "fact-parent"},
                                 `experiment ${exp.parent_id}`))
                           : null,
+            exp.kind === "analysis" ? f("Phase", exp.phase || "–", "fact-phase") : null,
             exp.error ? f("Error", h("span", {class: "error"}, exp.error)) : null,
         );
     };
@@ -320,20 +370,10 @@ export function viewExperiment(id) {
                                       dataset: {name: c.name},
                                       onclick: async () => {
                                           try {
-                                              const blob =
-                                                  await api("GET",
-                                                            `/experiments/${id}/checkpoints/${
-                                                                encodeURIComponent(c.name)}`,
-                                                            undefined, {blob: true});
-                                              const url = URL.createObjectURL(blob);
-                                              const a = h("a", {
-                                                  href: url,
-                                                  download: `${exp ? exp.name || id : id}-${c.name}`
-                                              });
-                                              document.body.append(a);
-                                              a.click();
-                                              a.remove();
-                                              setTimeout(() => URL.revokeObjectURL(url), 10000);
+                                              await downloadFile(
+                                                  `/experiments/${id}/checkpoints/${
+                                                      encodeURIComponent(c.name)}`,
+                                                  `${exp ? exp.name || id : id}-${c.name}`);
                                           } catch (e) {
                                               if (e.status !== 401)
                                                   msg.replaceChildren(banner(
@@ -485,7 +525,9 @@ export function viewExperiment(id) {
             return;
         let jobs;
         try {
-            jobs = (await api("GET", `/experiments?parent=${id}&limit=50`)).items;
+            // the run's jobs of every kind: its analyses have their own tab
+            jobs = (await api("GET", `/experiments?parent=${id}&limit=50`))
+                       .items.filter((j) => j.kind === "evaluate");
         } catch (e) {
             if (!closed && e.status !== 401) {
                 evalsBox.hidden = false;
@@ -562,19 +604,20 @@ export function viewExperiment(id) {
         note ? banner("ok", note) : null,
         msg,
         h("div", {class: "panel"}, facts),
-        evalBox,
-        curves,
-        evalsBox,
-        h("div", {class: "cols", style: "margin-top:16px"},
-          h("div", {class: "panel"},
-            h("div", {class: "row", style: "margin-bottom:8px"},
-              h("h2", {style: "margin:0"}, "Log"), h("span", {class: "spacer"}), logSel),
-            logPre),
-          h("div", {}, h("div", {class: "panel"}, h("h2", {}, "Checkpoints"), ckptList),
-            h("div", {class: "panel"}, h("h2", {}, "Events"), eventList))),
-        h("div", {class: "panel"}, h("h2", {}, "Spec"), specPre),
+        tabsBar,
+        overviewBox,
+        analysisBox,
         evalDialog,
     );
+    mount(overviewBox, evalBox, jobBox, curves, evalsBox,
+          h("div", {class: "cols", style: "margin-top:16px"},
+            h("div", {class: "panel"},
+              h("div", {class: "row", style: "margin-bottom:8px"},
+                h("h2", {style: "margin:0"}, "Log"), h("span", {class: "spacer"}), logSel),
+              logPre),
+            h("div", {}, h("div", {class: "panel"}, h("h2", {}, "Checkpoints"), ckptList),
+              h("div", {class: "panel"}, h("h2", {}, "Events"), eventList))),
+          h("div", {class: "panel"}, h("h2", {}, "Spec"), specPre));
     chartsBuild();
     const onResize = () => chartsFit([...charts.values()].map((c) => c.plot));
     window.addEventListener("resize", onResize);
@@ -582,10 +625,15 @@ export function viewExperiment(id) {
     expLoad().then((ok) => {
         if (!ok)
             return;
+        if (exp.kind === "train") {
+            tabsBar.hidden = false;
+            tabShow(params.get("tab") === "analysis" ? "analysis" : "overview");
+        }
         ckptLoad();
         eventsLoad();
         evalLoad();
         evalsLoad();
+        jobLoad();
         logLoop();
         feed = new RowFeed(id, {
             onRow: rowAdd,
@@ -603,6 +651,7 @@ export function viewExperiment(id) {
                 eventsLoad();
                 evalLoad();
                 evalsLoad();
+                jobLoad();
                 clearTimeout(logTimer);
                 logLoop();
             },
@@ -617,6 +666,11 @@ export function viewExperiment(id) {
         clearTimeout(drawTimer);
         clearTimeout(logTimer);
         clearTimeout(evalsTimer);
+        clearTimeout(jobTimer);
+        if (analysisClose)
+            analysisClose();
+        if (jobView)
+            jobView.close();
         for (const url of objectUrls)
             URL.revokeObjectURL(url);
         if (evalDialog.open)

@@ -1,12 +1,12 @@
-// angora dashboard: the hash router. "#/experiments", "#/exp/<id>", "#/compare", "#/submit" and
-// "#/signin" each show one view; a view returns its cleanup (timers, feeds, charts), which runs
-// before the next view. A message for the next view (flashSet) is shown once by the view that
-// takes it (flashTake).
+// angora dashboard: the hash router. "#/experiments", "#/exp/<id>[?tab=analysis]", "#/compare",
+// "#/analyses?a=<id>&b=<id>", "#/submit" and "#/signin" each show one view; a view returns its
+// cleanup (timers, feeds, charts), which runs before the next view. A message for the next view
+// (flashSet) is shown once by the view that takes it (flashTake).
 
 import {connReport, tokenGet} from "./api.js";
 import {view} from "./ui.js";
 
-let views = null; // {signin, experiments, experiment, compare, submit}
+let views = null; // {signin, experiments, experiment, compare, analyses, submit}
 let cleanup = null;
 let flash = null; // message shown once on the next view
 
@@ -61,7 +61,10 @@ function route() {
     let m;
     if ((m = path.match(/^\/exp\/(\d+)$/))) {
         navShow(true, "experiments");
-        cleanup = views.experiment(Number(m[1]));
+        cleanup = views.experiment(Number(m[1]), params);
+    } else if (path === "/analyses") {
+        navShow(true, "compare");
+        cleanup = views.analyses(params);
     } else if (path === "/compare") {
         navShow(true, "compare");
         cleanup = views.compare(params);

@@ -1,5 +1,5 @@
 // angora dashboard: the pieces every view uses: the view element, DOM helpers, time and metric
-// formats, the task catalogue and the progress bar.
+// formats, the task catalogue, file downloads and the progress bar.
 
 import {api, ApiError} from "./api.js";
 import {fmtNum} from "./charts.js";
@@ -149,6 +149,17 @@ export async function catalogueGet() {
 // dropped at sign-in, so the next view fetches it again with the new token
 export function catalogueForget() {
     catalogue = null;
+}
+
+// saves an API file (it needs the bearer token, so it is fetched as a blob) under name
+export async function downloadFile(path, name) {
+    const blob = await api("GET", path, undefined, {blob: true});
+    const url = URL.createObjectURL(blob);
+    const a = h("a", {href: url, download: name});
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 export function progressBar(p) {

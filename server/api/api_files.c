@@ -1,5 +1,6 @@
 /* The run-file routes of the REST API: checkpoints (list and download), the training and
- * worker logs, and evaluation jobs (queueing one, its result, video and trajectory). */
+ * worker logs, and evaluation jobs (queueing one, its result, video and trajectory); and the
+ * helpers every route serving a run's files uses (api_analysis.c too). */
 #include "api_int.h"
 
 #include "ag_error.h"
@@ -16,7 +17,7 @@
 
 /* ---- handlers: run files ---- */
 
-static int run_dir_of(Api *api, int64_t id, char *dir, size_t dir_sz, ApiErr *e) {
+int api_run_dir(Api *api, int64_t id, char *dir, size_t dir_sz, ApiErr *e) {
     StoreRun r;
     char msg[512];
     int rc = store_run_get(api->store, id, &r, msg, sizeof(msg));
@@ -27,13 +28,30 @@ static int run_dir_of(Api *api, int64_t id, char *dir, size_t dir_sz, ApiErr *e)
     return 0;
 }
 
+int api_resp_file(ApiResponse *resp, const char *path, const char *type, int64_t id,
+                  const char *download, ApiErr *e) {
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        return AG_ENOTFOUND;
+    }
+    resp->status = 200;
+    resp->content_type = type;
+    resp->file_path = strdup(path);
+    if (download) {
+        snprintf(resp->header, sizeof(resp->header),
+                 "Content-Disposition: attachment; filename=\"experiment-%lld-%s\"", (long long)id,
+                 download);
+    }
+    return resp->file_path ? 0 : api_fail(e, AG_ENOMEM, NULL, "out of memory");
+}
+
 int api_h_checkpoints(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                       ApiErr *e) {
     char dir[STORE_PATH_MAX], path[PATH_MAX + 300];
     json_t *items = json_array();
     DIR *d;
     struct dirent *de;
-    int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    int rc = api_run_dir(api, p->id, dir, sizeof(dir), e);
     (void)req;
     if (rc) {
         json_decref(items);
@@ -63,9 +81,7 @@ int api_h_checkpoints(Api *api, const ApiRequest *req, const ApiParams *p, ApiRe
     return 0;
 }
 
-/* a file name in a run directory: [A-Za-z0-9_.-]+ ending in ext, at most 100 bytes, no leading
- * dot */
-static int file_name_ok(const char *n, const char *ext) {
+int api_file_name_ok(const char *n, const char *ext) {
     size_t len = strlen(n), el = strlen(ext);
     if (len <= el || len > 100 || n[0] == '.' || strcmp(n + len - el, ext) != 0) {
         return 0;
@@ -76,28 +92,22 @@ static int file_name_ok(const char *n, const char *ext) {
 int api_h_checkpoint_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                          ApiErr *e) {
     char dir[STORE_PATH_MAX], path[PATH_MAX];
-    struct stat sb;
     int rc;
     (void)req;
-    if (!file_name_ok(p->name, ".ckpt")) {
+    if (!api_file_name_ok(p->name, ".ckpt")) {
         return api_fail(e, AG_EINVAL, "name", "a checkpoint name is [A-Za-z0-9_.-]+.ckpt");
     }
-    rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    rc = api_run_dir(api, p->id, dir, sizeof(dir), e);
     if (rc) {
         return rc;
     }
     snprintf(path, sizeof(path), "%s/" AG_RUN_CHECKPOINTS "/%s", dir, p->name);
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    rc = api_resp_file(resp, path, "application/octet-stream", p->id, p->name, e);
+    if (rc == AG_ENOTFOUND) {
         return api_fail(e, AG_ENOTFOUND, "name", "experiment %lld has no checkpoint %s",
                         (long long)p->id, p->name);
     }
-    resp->status = 200;
-    resp->content_type = "application/octet-stream";
-    resp->file_path = strdup(path);
-    snprintf(resp->header, sizeof(resp->header),
-             "Content-Disposition: attachment; filename=\"experiment-%lld-%s\"", (long long)p->id,
-             p->name);
-    return resp->file_path ? 0 : api_fail(e, AG_ENOMEM, NULL, "out of memory");
+    return rc;
 }
 
 int api_h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp, ApiErr *e) {
@@ -114,7 +124,7 @@ int api_h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *
     if ((rc = api_arg_int(req, "tail", 65536, 1, API_LOG_TAIL_MAX, &tail, e)) ||
         (rc = api_arg_int(req, "offset", -1, 0, INT64_MAX, &offset, e)) ||
         (rc = api_arg_int(req, "length", 65536, 1, API_LOG_TAIL_MAX, &length, e)) ||
-        (rc = run_dir_of(api, p->id, dir, sizeof(dir), e))) {
+        (rc = api_run_dir(api, p->id, dir, sizeof(dir), e))) {
         return rc;
     }
     snprintf(path, sizeof(path), "%s/%s", dir,
@@ -157,13 +167,11 @@ int api_h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *
 int api_h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                    ApiErr *e) {
     static const char *const keys[] = {"episodes", "checkpoint", "deterministic", "record", NULL};
-    json_t *doc = NULL, *parent = NULL, *spec = NULL, *o = NULL;
+    json_t *doc = NULL, *parent = NULL, *spec = NULL;
     AgJsonErr je = {0};
     long long episodes = 10;
     int det = 1, record = 0;
-    char ckpt[128], msg[512], name[160], *spec_text = NULL;
-    StoreExpNew n = {0};
-    int64_t id = 0;
+    char ckpt[128], msg[512], name[160];
     int rc;
     if (req->body_len > 0) {
         rc = api_body_json(req, &doc, e);
@@ -181,7 +189,7 @@ int api_h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
         rc = api_spec_fail(e, &je, "");
         goto out;
     }
-    if (!file_name_ok(ckpt, ".ckpt")) {
+    if (!api_file_name_ok(ckpt, ".ckpt")) {
         rc = api_fail(e, AG_ESPEC, "checkpoint", "checkpoint: a name like last.ckpt");
         goto out;
     }
@@ -199,38 +207,50 @@ int api_h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
                      json_string_value(json_object_get(parent, "task")), "checkpoint", ckpt,
                      "episodes", (json_int_t)episodes, "deterministic", det, "record", record,
                      "parent", (json_int_t)p->id);
-    spec_text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
     snprintf(name, sizeof(name), "evaluation of %lld", (long long)p->id);
-    n.name = name;
-    n.task = json_string_value(json_object_get(parent, "task"));
-    n.spec_json = spec_text;
-    n.kind = "evaluate";
-    n.parent_id = p->id;
-    n.priority = (int)json_integer_value(json_object_get(parent, "priority"));
-    n.ranks = 1;
-    rc = store_exp_insert(api->store, &n, api->runs_root, &id, msg, sizeof(msg));
-    if (rc == 0) {
-        rc = store_exp_get_json(api->store, id, &o, msg, sizeof(msg));
-    }
-    if (rc) {
-        rc = api_store_fail(e, rc, msg);
-        goto out;
-    }
-    snprintf(resp->header, sizeof(resp->header), "Location: " API_PREFIX "/experiments/%lld",
-             (long long)id);
-    api_resp_json(resp, 201, o);
+    rc = api_job_queue(api, parent, "evaluate", name, spec, resp, e);
 out:
-    free(spec_text);
     json_decref(spec);
     json_decref(parent);
     json_decref(doc);
     return rc;
 }
 
+int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *name,
+                  const json_t *spec, ApiResponse *resp, ApiErr *e) {
+    StoreExpNew n = {0};
+    json_t *o = NULL;
+    char msg[512], *spec_text = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    int64_t id = 0;
+    int rc;
+    if (!spec_text) {
+        return api_fail(e, AG_ENOMEM, NULL, "out of memory");
+    }
+    n.name = name;
+    n.task = json_string_value(json_object_get(parent, "task"));
+    n.spec_json = spec_text;
+    n.kind = kind;
+    n.parent_id = json_integer_value(json_object_get(parent, "id"));
+    n.priority = (int)json_integer_value(json_object_get(parent, "priority"));
+    n.ranks = 1;
+    rc = store_exp_insert(api->store, &n, api->runs_root, &id, msg, sizeof(msg));
+    if (rc == 0) {
+        rc = store_exp_get_json(api->store, id, &o, msg, sizeof(msg));
+    }
+    free(spec_text);
+    if (rc) {
+        return api_store_fail(e, rc, msg);
+    }
+    snprintf(resp->header, sizeof(resp->header), "Location: " API_PREFIX "/experiments/%lld",
+             (long long)id);
+    api_resp_json(resp, 201, o);
+    return 0;
+}
+
 int api_h_evaluation_result(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                             ApiErr *e) {
     char dir[STORE_PATH_MAX], path[PATH_MAX];
-    int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    int rc = api_run_dir(api, p->id, dir, sizeof(dir), e);
     (void)req;
     if (rc) {
         return rc;
@@ -250,26 +270,20 @@ int api_h_evaluation_result(Api *api, const ApiRequest *req, const ApiParams *p,
 static int evaluation_file(Api *api, const ApiParams *p, const char *file, const char *what,
                            const char *type, ApiResponse *resp, ApiErr *e) {
     char dir[STORE_PATH_MAX], path[PATH_MAX];
-    struct stat sb;
-    int rc = run_dir_of(api, p->id, dir, sizeof(dir), e);
+    int rc = api_run_dir(api, p->id, dir, sizeof(dir), e);
     if (rc) {
         return rc;
     }
     snprintf(path, sizeof(path), "%s/%s", dir, file);
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    rc = api_resp_file(resp, path, type, p->id, file, e);
+    if (rc == AG_ENOTFOUND) {
         return api_fail(
             e, AG_ENOTFOUND, NULL,
             "experiment %lld has no evaluation %s (only finished evaluation jobs queued "
             "with \"record\": true on a MuJoCo task have one)",
             (long long)p->id, what);
     }
-    resp->status = 200;
-    resp->content_type = type;
-    resp->file_path = strdup(path);
-    snprintf(resp->header, sizeof(resp->header),
-             "Content-Disposition: attachment; filename=\"experiment-%lld-%s\"", (long long)p->id,
-             file);
-    return resp->file_path ? 0 : api_fail(e, AG_ENOMEM, NULL, "out of memory");
+    return rc;
 }
 
 int api_h_evaluation_video(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,

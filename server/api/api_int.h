@@ -1,6 +1,6 @@
 /* Internal to server/api: the Api state, the route table's types and the helpers the route
- * files share (api_routes.c, api_experiments.c, api_metrics.c, api_files.c, api_tokens.c,
- * api_catalogue.c, api_openapi.c, api_http.c); not a public interface.
+ * files share (api_routes.c, api_experiments.c, api_metrics.c, api_files.c, api_analysis.c,
+ * api_tokens.c, api_catalogue.c, api_openapi.c, api_http.c); not a public interface.
  *
  * DESIGN
  * Every handler has the ApiHandler signature and is listed once in the route table
@@ -106,6 +106,24 @@ int api_body_json(const ApiRequest *req, json_t **out, ApiErr *e);
 /* an AG_ESPEC failure from a JSON check, its path put under prefix */
 int api_spec_fail(ApiErr *e, const AgJsonErr *je, const char *prefix);
 
+/* ---- a run's files (api_files.c) ---- */
+
+/* the run directory of experiment id (its failure: 404 for an unknown id) */
+int api_run_dir(Api *api, int64_t id, char *dir, size_t dir_sz, ApiErr *e);
+/* a file name in a run directory: [A-Za-z0-9_.-]+ ending in ext, at most 100 bytes, no leading
+ * dot */
+int api_file_name_ok(const char *n, const char *ext);
+/* the regular file at path as the response, of type; with download set an attachment named
+ * "experiment-ID-DOWNLOAD". AG_ENOTFOUND (e untouched, for the caller's message) when there is
+ * no such file. */
+int api_resp_file(ApiResponse *resp, const char *path, const char *type, int64_t id,
+                  const char *download, ApiErr *e);
+
+/* queues a job of kind (one rank, the parent's task and priority) on the training run parent
+ * (its experiment object) with spec, answered 201 with the job and its Location */
+int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *name,
+                  const json_t *spec, ApiResponse *resp, ApiErr *e);
+
 /* ---- the task catalogue (api_catalogue.c) ---- */
 
 /* the cached catalogue (new reference) or NULL; a failure is retried after a minute */
@@ -140,6 +158,9 @@ ApiHandler api_h_metric_keys, api_h_metric_series, api_h_metric_export;
 /* api_files.c */
 ApiHandler api_h_checkpoints, api_h_checkpoint_get, api_h_log, api_h_evaluate,
     api_h_evaluation_result, api_h_evaluation_video, api_h_evaluation_trajectory;
+/* api_analysis.c */
+ApiHandler api_h_analysis_submit, api_h_analysis_list, api_h_analysis_result, api_h_analysis_table,
+    api_h_analysis_figure, api_h_analysis_recording;
 /* api_tokens.c */
 ApiHandler api_h_tokens_list, api_h_tokens_create, api_h_tokens_revoke;
 

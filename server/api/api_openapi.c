@@ -46,6 +46,24 @@ static void openapi_list_params(json_t *params) {
                                     "schema", "oneOf", "type", "integer", "type", "string"));
 }
 
+/* the body of an analysis job's submission */
+static json_t *openapi_analysis_body(void) {
+    json_t *names = json_pack("{s:s,s:{s:s,s:s},s:i}", "type", "array", "items", "type", "string",
+                              "pattern", "^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$", "maxItems", 64);
+    json_t *props = json_pack(
+        "{s:{s:s,s:s},s:{s:s,s:i,s:i,s:i},s:{s:s,s:i,s:i,s:s},s:{s:s,s:b},s:O,s:O}", "checkpoint",
+        "type", "string", "description",
+        "best, last or a checkpoint file of the run (default best when the run has one, else "
+        "last)",
+        "episodes", "type", "integer", "minimum", 3, "maximum", 1000, "default", 20, "folds",
+        "type", "integer", "minimum", 3, "maximum", 20, "description",
+        "cross-validation folds of whole episodes (default 5, at most the episodes)",
+        "deterministic", "type", "boolean", "default", 0, "variables", names, "layers", names);
+    json_decref(names);
+    return json_pack("{s:b,s:{s:{s:{s:s,s:b,s:o}}}}", "required", 0, "content", "application/json",
+                     "schema", "type", "object", "additionalProperties", 0, "properties", props);
+}
+
 json_t *api_openapi_build(void) {
     json_t *doc, *paths = json_object();
     doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:{s:{s:{s:s,s:s}}},s:[{s:[]}]}", "openapi", "3.0.3",
@@ -83,6 +101,11 @@ json_t *api_openapi_build(void) {
         }
         if (r->fn == api_h_exp_list) {
             openapi_list_params(params);
+        }
+        if (r->fn == api_h_analysis_submit) {
+            json_object_set_new(op, "requestBody", openapi_analysis_body());
+            json_object_set_new(json_object_get(op, "responses"), "201",
+                                json_pack("{s:s}", "description", "the queued job"));
         }
         json_object_set_new(op, "parameters", params);
         if (r->scope == SCOPE_NONE) {

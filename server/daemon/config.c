@@ -28,6 +28,8 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
     c->port = 7878;
     c->stream_port = -2;
     snprintf(c->trainer, sizeof(c->trainer), "%s", default_trainer ? default_trainer : "");
+    /* angorad's main sets the analyzer installed next to it */
+    snprintf(c->analyzer, sizeof(c->analyzer), "angora-analyze");
     snprintf(c->mpirun, sizeof(c->mpirun), "mpirun");
     c->max_cores = cpus > 0 ? (int)cpus : 1;
     c->max_attempts = 3;
@@ -102,6 +104,7 @@ static const ConfigKey config_keys[] = {
     {"bind", CONFIG_STR, CONFIG_FIELD(bind), 0, 0},
     {"port_file", CONFIG_STR, CONFIG_FIELD(port_file), 0, 0},
     {"trainer", CONFIG_STR, CONFIG_FIELD(trainer), 0, 0},
+    {"analyzer", CONFIG_STR, CONFIG_FIELD(analyzer), 0, 0},
     {"mpirun", CONFIG_STR, CONFIG_FIELD(mpirun), 0, 0},
     {"hostfile", CONFIG_STR, CONFIG_FIELD(hostfile), 0, 0},
     {"port", CONFIG_INT, CONFIG_FIELD(port), 0, 65535},

@@ -1,5 +1,6 @@
 /* Parts of angorad behind its main: configuration, metrics ingestion and the scheduler that
- * starts, watches, stops and recovers angora-train processes.
+ * starts, watches, stops and recovers angora-train processes (and the two steps of analysis
+ * jobs: angora-train's recording, then angora-analyze).
  *
  * DESIGN
  * main runs one loop ("cron") of periodic jobs, each with its own period, as valkey's serverCron
@@ -32,6 +33,7 @@ typedef struct DaemonConfig {
     char port_file[PATH_MAX]; /* the bound port is written here when set */
     int stream_port;          /* websocket; -2 = HTTP port + 1 (free with port 0), -1 = off */
     char trainer[PATH_MAX];
+    char analyzer[PATH_MAX]; /* angora-analyze, the second step of analysis jobs */
     char mpirun[PATH_MAX];
     char hostfile[PATH_MAX];
     int max_cores;
@@ -80,6 +82,7 @@ typedef struct Sched Sched;
 
 typedef struct SchedConfig {
     const char *trainer;
+    const char *analyzer; /* NULL or "" for angora-analyze in PATH */
     const char *mpirun;
     const char *hostfile; /* NULL or "" for none */
     int max_cores;
@@ -113,5 +116,12 @@ int sched_checkpoint_all(Sched *s, double timeout_s);
 
 /* start time of a process in clock ticks since boot (/proc/PID/stat field 22); -1 if gone */
 long long sched_proc_start_time(pid_t pid);
+
+/* ---- analysis jobs (sched_job.c) ---- */
+
+/* The message a failed step left in its output (text, len bytes of worker.log): the last line
+ * that starts with "program:" (how angora-train and angora-analyze say why they stop), else the
+ * last non-empty line; trimmed, cut to out_sz - 1 bytes, "" when there is none. */
+void sched_log_message(const char *text, size_t len, const char *program, char *out, size_t out_sz);
 
 #endif

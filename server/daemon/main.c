@@ -24,6 +24,9 @@
 #ifndef ANGORAD_DEFAULT_TRAINER
 #define ANGORAD_DEFAULT_TRAINER "angora-train"
 #endif
+#ifndef ANGORAD_DEFAULT_ANALYZER
+#define ANGORAD_DEFAULT_ANALYZER "angora-analyze"
+#endif
 
 static volatile sig_atomic_t stop_requested;
 
@@ -43,6 +46,7 @@ static void usage(FILE *f) {
             "  --stream-port N       websocket port (default HTTP port + 1, free with --port 0;\n"
             "                        -1 disables the stream)\n"
             "  --trainer PATH        angora-train to run\n"
+            "  --analyzer PATH       angora-analyze to run (second step of analysis jobs)\n"
             "  --mpirun PATH         mpirun for runs with several ranks\n"
             "  --hostfile FILE       MPI hostfile\n"
             "  --max-cores N         cores the runs may use together\n"
@@ -67,6 +71,7 @@ static int parse_args(DaemonConfig *c, int argc, char **argv, char *err, size_t 
         {"port-file", required_argument, NULL, 0},
         {"stream-port", required_argument, NULL, 0},
         {"trainer", required_argument, NULL, 0},
+        {"analyzer", required_argument, NULL, 0},
         {"mpirun", required_argument, NULL, 0},
         {"hostfile", required_argument, NULL, 0},
         {"max-cores", required_argument, NULL, 0},
@@ -295,6 +300,7 @@ static int daemon_open_sched(Daemon *d, char *err, size_t err_sz) {
     int rc;
     memset(&scfg, 0, sizeof(scfg));
     scfg.trainer = d->cfg.trainer;
+    scfg.analyzer = d->cfg.analyzer;
     scfg.mpirun = d->cfg.mpirun;
     scfg.hostfile = d->cfg.hostfile;
     scfg.max_cores = d->cfg.max_cores;
@@ -400,6 +406,7 @@ int main(int argc, char **argv) {
     /* configuration */
     snprintf(trainer, sizeof(trainer), "%s", ANGORAD_DEFAULT_TRAINER);
     daemon_config_defaults(&d.cfg, trainer);
+    snprintf(d.cfg.analyzer, sizeof(d.cfg.analyzer), "%s", ANGORAD_DEFAULT_ANALYZER);
     rc = parse_args(&d.cfg, argc, argv, err, sizeof(err));
     if (rc == 1) {
         return 0;
@@ -427,9 +434,9 @@ int main(int argc, char **argv) {
     install_signal_handlers();
     write_port_file(&d);
     ag_log_info("ready on http://%s:%d in %.3f s (%d run(s) adopted, %d recovered; %d cores, "
-                "trainer %s)",
+                "trainer %s, analyzer %s)",
                 d.cfg.bind, api_port(d.api), ag_time_now() - t_start, d.adopted, d.requeued,
-                d.cfg.max_cores, d.cfg.trainer);
+                d.cfg.max_cores, d.cfg.trainer, d.cfg.analyzer);
 
     daemon_cron(&d);
     daemon_shutdown(&d);

@@ -2,8 +2,8 @@
  * order while cores are free, runs each angora-train (or mpirun -np R angora-train) in its own
  * session with one BLAS thread per rank, turns cancel/pause requests into SIGTERM then SIGKILL,
  * retries crashed workers from their checkpoint, and re-adopts or requeues runs after a
- * restart. */
-#include "daemon.h"
+ * restart. Analysis jobs take a slot like any run; their steps are in sched_job.c. */
+#include "sched_int.h"
 
 #include "ag_error.h"
 #include "ag_rundir.h"
@@ -26,35 +26,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define SCHED_SLOTS_MAX 256
-#define SCHED_ARGS_MAX  32
-
-typedef struct Slot {
-    int used;
-    int64_t id;
-    pid_t pid;
-    long long start;
-    int ranks;
-    int adopted; /* not our child: no exit status, watched through /proc */
-    int evaluate;
-    double term_at; /* when SIGTERM went out, 0 if not yet */
-    int killed;
-    int shutdown; /* stopped by the daemon itself: back to the queue, no attempt counted */
-} Slot;
-
-struct Sched {
-    SchedConfig cfg;
-    char trainer[PATH_MAX];
-    char mpirun[PATH_MAX];
-    char hostfile[PATH_MAX];
-    Store *store;
-    Ingest *ingest;
-    SchedStateHook hook;
-    void *hook_ctx;
-    Slot slots[SCHED_SLOTS_MAX];
-    StoreRun queue[SCHED_SLOTS_MAX];
-};
 
 long long sched_proc_start_time(pid_t pid) {
     char path[64], buf[1024], *p;
@@ -101,6 +72,8 @@ int sched_create(Sched **out, const SchedConfig *cfg, Store *store, Ingest *inge
     }
     s->cfg = *cfg;
     snprintf(s->trainer, sizeof(s->trainer), "%s", cfg->trainer ? cfg->trainer : "");
+    snprintf(s->analyzer, sizeof(s->analyzer), "%s",
+             cfg->analyzer && *cfg->analyzer ? cfg->analyzer : "angora-analyze");
     snprintf(s->mpirun, sizeof(s->mpirun), "%s", cfg->mpirun ? cfg->mpirun : "mpirun");
     snprintf(s->hostfile, sizeof(s->hostfile), "%s", cfg->hostfile ? cfg->hostfile : "");
     if (s->cfg.max_cores < 1) {
@@ -148,9 +121,13 @@ static Slot *slot_new(Sched *s) {
     return NULL;
 }
 
-static void event(Sched *s, int64_t id, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void event(Sched *s, int64_t id, const char *kind, const char *fmt, ...) {
+SlotKind sched_slot_kind(const char *kind) {
+    return !strcmp(kind, "evaluate")   ? SLOT_EVALUATE
+           : !strcmp(kind, "analysis") ? SLOT_ANALYSIS
+                                       : SLOT_TRAIN;
+}
+
+void sched_event(Sched *s, int64_t id, const char *kind, const char *fmt, ...) {
     char detail[512];
     va_list ap;
     va_start(ap, fmt);
@@ -160,8 +137,7 @@ static void event(Sched *s, int64_t id, const char *kind, const char *fmt, ...) 
     store_event_add(s->store, id, kind, detail);
 }
 
-/* records a state and tells the hook (the live stream) */
-static void set_state(Sched *s, int64_t id, const char *state, const char *error) {
+void sched_set_state(Sched *s, int64_t id, const char *state, const char *error) {
     char msg[256];
     if (store_run_set_state(s->store, id, state, error, msg, sizeof(msg)) != 0) {
         ag_log_warn("experiment %lld: %s", (long long)id, msg);
@@ -235,7 +211,7 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
 }
 
 static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t err_sz) {
-    char spec_path[PATH_MAX], log_path[PATH_MAX], out_path[PATH_MAX], np[16];
+    char spec_path[PATH_MAX], out_path[PATH_MAX], np[16];
     char ckpt[PATH_MAX], episodes[32], video[PATH_MAX], traj[PATH_MAX];
     const char *argv[SCHED_ARGS_MAX];
     int argc = 0, det = 0, record = 0, rc, resume, evaluate = !strcmp(r->kind, "evaluate");
@@ -244,7 +220,6 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         return rc;
     }
     snprintf(spec_path, sizeof(spec_path), "%s/" AG_RUN_SUBMITTED, r->run_dir);
-    snprintf(log_path, sizeof(log_path), "%s/" AG_RUN_WORKER_LOG, r->run_dir);
     snprintf(out_path, sizeof(out_path), "%s/" AG_RUN_EVALUATION AG_RUN_PARTIAL_SUFFIX, r->run_dir);
     if (evaluate) {
         rc = eval_args(s, r, ckpt, sizeof(ckpt), episodes, sizeof(episodes), &det, &record, err,
@@ -316,8 +291,16 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
     }
     argv[argc] = NULL;
     /* stdout is the log, or the evaluation's result; stderr the log */
-    int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int outfd = evaluate ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : logfd;
+    return sched_spawn_argv(r->run_dir, argv, evaluate ? out_path : NULL, pid_out, err, err_sz);
+}
+
+int sched_spawn_argv(const char *run_dir, const char *const *argv, const char *out_path, pid_t *pid,
+                     char *err, size_t err_sz) {
+    char log_path[PATH_MAX];
+    int logfd, outfd, rc;
+    snprintf(log_path, sizeof(log_path), "%s/" AG_RUN_WORKER_LOG, run_dir);
+    logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    outfd = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : logfd;
     if (logfd < 0 || outfd < 0) {
         rc = ag_errorf(err, err_sz, AG_EIO, "cannot open %s: %s", logfd < 0 ? log_path : out_path,
                        strerror(errno));
@@ -327,12 +310,12 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         static const char *const env_set[] = {"OPENBLAS_NUM_THREADS=1", NULL};
         AgSpawn sp = {.argv = argv,
                       .env_set = env_set,
-                      .cwd = r->run_dir,
+                      .cwd = run_dir,
                       .stdin_fd = -1,
                       .stdout_fd = outfd,
                       .stderr_fd = logfd,
                       .new_session = 1};
-        rc = ag_spawn(&sp, pid_out, err, err_sz);
+        rc = ag_spawn(&sp, pid, err, err_sz);
     }
     if (outfd >= 0 && outfd != logfd) {
         close(outfd);
@@ -352,19 +335,24 @@ static int start_run(Sched *s, const StoreRun *r) {
     if (!slot) {
         return AG_EBUSY;
     }
-    rc = spawn(s, r, &pid, msg, sizeof(msg));
+    slot->kind = sched_slot_kind(r->kind);
+    slot->id = r->id;
+    if (slot->kind == SLOT_ANALYSIS) {
+        rc = sched_job_spawn(s, slot, r, msg, sizeof(msg));
+        pid = slot->pid;
+    } else {
+        rc = spawn(s, r, &pid, msg, sizeof(msg));
+    }
     if (rc) {
         slot->used = 0;
-        event(s, r->id, "failed", "cannot start: %s", msg);
-        set_state(s, r->id, "failed", msg);
+        sched_event(s, r->id, "failed", "cannot start: %s", msg);
+        sched_set_state(s, r->id, "failed", msg);
         return rc;
     }
     start = sched_proc_start_time(pid);
-    slot->id = r->id;
     slot->pid = pid;
     slot->start = start;
     slot->ranks = r->ranks;
-    slot->evaluate = !strcmp(r->kind, "evaluate");
     rc = store_run_started(s->store, r->id, (int)pid, start, r->attempts, msg, sizeof(msg));
     if (rc) {
         /* the run was deleted or changed under us: stop the worker again */
@@ -372,10 +360,13 @@ static int start_run(Sched *s, const StoreRun *r) {
         ag_log_warn("experiment %lld: %s", (long long)r->id, msg);
         return rc;
     }
-    event(s, r->id, "started", "pid %d, %d rank(s), attempt %d", (int)pid, r->ranks,
-          r->attempts + 1);
+    sched_event(s, r->id, "started", "pid %d, %d rank(s), attempt %d", (int)pid, r->ranks,
+                r->attempts + 1);
     if (s->hook) {
         s->hook(s->hook_ctx, r->id, "running", NULL);
+    }
+    if (slot->kind == SLOT_ANALYSIS) {
+        sched_job_started(s, slot);
     }
     return 0;
 }
@@ -405,7 +396,7 @@ static int status_file_succeeded(const char *run_dir) {
     return ok;
 }
 
-static void describe_status(int status, int known, char *out, size_t out_sz) {
+void sched_describe_status(int status, int known, char *out, size_t out_sz) {
     if (!known) {
         snprintf(out, out_sz, "the worker died while angorad was away");
     } else if (WIFEXITED(status)) {
@@ -418,8 +409,7 @@ static void describe_status(int status, int known, char *out, size_t out_sz) {
     }
 }
 
-/* a crash: retried from the checkpoint until the attempts are used up */
-static void run_crashed(Sched *s, int64_t id, const char *why) {
+void sched_run_crashed(Sched *s, int64_t id, const char *why, const char *retry_from) {
     char msg[512], reason[600];
     int attempts = 0;
     if (store_run_add_attempt(s->store, id, &attempts, msg, sizeof(msg)) != 0) {
@@ -429,14 +419,14 @@ static void run_crashed(Sched *s, int64_t id, const char *why) {
     if (attempts >= s->cfg.max_attempts) {
         snprintf(reason, sizeof(reason), "%s (attempt %d of %d); giving up", why, attempts,
                  s->cfg.max_attempts);
-        event(s, id, "failed", "%s", reason);
-        set_state(s, id, "failed", reason);
+        sched_event(s, id, "failed", "%s", reason);
+        sched_set_state(s, id, "failed", reason);
         return;
     }
-    snprintf(reason, sizeof(reason), "%s (attempt %d of %d); retrying from the last checkpoint",
-             why, attempts, s->cfg.max_attempts);
-    event(s, id, "retry", "%s", reason);
-    set_state(s, id, "queued", reason);
+    snprintf(reason, sizeof(reason), "%s (attempt %d of %d); retrying from %s", why, attempts,
+             s->cfg.max_attempts, retry_from);
+    sched_event(s, id, "retry", "%s", reason);
+    sched_set_state(s, id, "queued", reason);
 }
 
 static void run_ended(Sched *s, Slot *slot, int status, int known) {
@@ -445,7 +435,11 @@ static void run_ended(Sched *s, Slot *slot, int status, int known) {
     int64_t id = slot->id;
     int code = known && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int shutdown = slot->shutdown;
-    int evaluate = slot->evaluate;
+    int evaluate = slot->kind == SLOT_EVALUATE;
+    if (slot->kind == SLOT_ANALYSIS) {
+        sched_job_ended(s, slot, status, known);
+        return;
+    }
     slot->used = 0;
     if (store_run_get(s->store, id, &r, msg, sizeof(msg)) != 0) {
         ag_log_info("experiment %lld ended after it was removed", (long long)id);
@@ -453,35 +447,35 @@ static void run_ended(Sched *s, Slot *slot, int status, int known) {
     }
     /* everything it wrote is stored before the state changes */
     drain(s, id, r.run_dir);
-    describe_status(status, known, why, sizeof(why));
+    sched_describe_status(status, known, why, sizeof(why));
     if (evaluate) {
         char tmp[PATH_MAX], fin[PATH_MAX];
         snprintf(tmp, sizeof(tmp), "%s/" AG_RUN_EVALUATION AG_RUN_PARTIAL_SUFFIX, r.run_dir);
         snprintf(fin, sizeof(fin), "%s/" AG_RUN_EVALUATION, r.run_dir);
         if (code == 0 && rename(tmp, fin) == 0) {
-            event(s, id, "succeeded", "evaluation written");
-            set_state(s, id, "succeeded", NULL);
+            sched_event(s, id, "succeeded", "evaluation written");
+            sched_set_state(s, id, "succeeded", NULL);
         } else if (!strcmp(r.request, "cancel")) {
-            set_state(s, id, "cancelled", "cancelled by request");
+            sched_set_state(s, id, "cancelled", "cancelled by request");
         } else {
-            run_crashed(s, id, why);
+            sched_run_crashed(s, id, why, "the last checkpoint");
         }
         return;
     }
     if (!strcmp(r.request, "cancel")) {
-        event(s, id, "cancelled", "%s", why);
-        set_state(s, id, "cancelled", "cancelled by request");
+        sched_event(s, id, "cancelled", "%s", why);
+        sched_set_state(s, id, "cancelled", "cancelled by request");
     } else if (code == 0 || (!known && status_file_succeeded(r.run_dir))) {
-        event(s, id, "succeeded", "%s", known ? why : "finished while angorad was away");
-        set_state(s, id, "succeeded", NULL);
+        sched_event(s, id, "succeeded", "%s", known ? why : "finished while angorad was away");
+        sched_set_state(s, id, "succeeded", NULL);
     } else if (!strcmp(r.request, "pause")) {
-        event(s, id, "paused", "%s", why);
-        set_state(s, id, "paused", NULL);
+        sched_event(s, id, "paused", "%s", why);
+        sched_set_state(s, id, "paused", NULL);
     } else if (shutdown) {
-        event(s, id, "requeued", "stopped for the daemon's shutdown (%s)", why);
-        set_state(s, id, "queued", NULL);
+        sched_event(s, id, "requeued", "stopped for the daemon's shutdown (%s)", why);
+        sched_set_state(s, id, "queued", NULL);
     } else {
-        run_crashed(s, id, why);
+        sched_run_crashed(s, id, why, "the last checkpoint");
     }
 }
 
@@ -533,7 +527,8 @@ static void act_on_requests(Sched *s) {
         } else if (!slot->killed && now - slot->term_at > s->cfg.grace_s) {
             kill(-slot->pid, SIGKILL);
             slot->killed = 1;
-            event(s, slot->id, "killed", "no exit %.1f s after SIGTERM; SIGKILL", s->cfg.grace_s);
+            sched_event(s, slot->id, "killed", "no exit %.1f s after SIGTERM; SIGKILL",
+                        s->cfg.grace_s);
         }
     }
 }
@@ -542,7 +537,7 @@ static void ingest_live(Sched *s) {
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         StoreRun r;
         char msg[512];
-        if (!s->slots[i].used || s->slots[i].evaluate) {
+        if (!s->slots[i].used || s->slots[i].kind != SLOT_TRAIN) {
             continue;
         }
         if (store_run_get(s->store, s->slots[i].id, &r, msg, sizeof(msg)) == 0) {
@@ -565,8 +560,8 @@ static void start_queued(Sched *s) {
             char why[128];
             snprintf(why, sizeof(why), "needs %d cores; this daemon has %d", r->ranks,
                      s->cfg.max_cores);
-            event(s, r->id, "failed", "%s", why);
-            set_state(s, r->id, "failed", why);
+            sched_event(s, r->id, "failed", "%s", why);
+            sched_set_state(s, r->id, "failed", why);
             continue;
         }
         /* strict order: a big run at the head is not overtaken (it would starve) */
@@ -616,8 +611,10 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
             slot->start = start;
             slot->ranks = r->ranks;
             slot->adopted = 1;
-            slot->evaluate = !strcmp(r->kind, "evaluate");
-            event(s, r->id, "adopted", "pid %d still running", r->pid);
+            slot->kind = sched_slot_kind(r->kind);
+            slot->step = !strcmp(r->phase, "analyzing") ? STEP_ANALYZING : STEP_RECORDING;
+            slot->log_offset = -1;
+            sched_event(s, r->id, "adopted", "pid %d still running", r->pid);
             (*adopted)++;
             continue;
         }
@@ -633,7 +630,9 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
             slot->pid = r->pid;
             slot->ranks = r->ranks;
             slot->adopted = 1;
-            slot->evaluate = !strcmp(r->kind, "evaluate");
+            slot->kind = sched_slot_kind(r->kind);
+            slot->step = !strcmp(r->phase, "analyzing") ? STEP_ANALYZING : STEP_RECORDING;
+            slot->log_offset = -1;
             run_ended(s, slot, 0, 0);
             (*requeued)++;
         }

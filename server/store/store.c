@@ -255,18 +255,47 @@ int store_schema_version(Store *s, int *version, char *err, size_t err_sz) {
     return rc;
 }
 
+/* the line of a migration that rebuilds a table: SQLite's procedure needs foreign key
+ * enforcement off (dropping the old table must not cascade), and that pragma is a no-op inside a
+ * transaction, so the runner sets it around the migration's transaction */
+#define STORE_MIGRATION_FK_OFF "-- pragma: foreign_keys=off"
+
+/* PRAGMA foreign_key_check: AG_EDB naming the first violation */
+static int foreign_keys_check(Store *s, const char *name, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc = 0, step;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK) {
+        return store_db_fail(s, err, err_sz, "foreign key check");
+    }
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        rc = ag_errorf(err, err_sz, AG_EDB,
+                       "migration %s failed: row %lld of %s refers to a missing row of %s", name,
+                       (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 0),
+                       sqlite3_column_text(st, 2));
+    } else if (step != SQLITE_DONE) {
+        rc = store_db_fail(s, err, err_sz, "foreign key check");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int migration_apply(Store *s, const char *dir, const Migration *m, char *err,
                            size_t err_sz) {
     char path[1024], *sql = NULL, msg[512];
     size_t len;
     sqlite3_stmt *st = NULL;
-    int rc;
+    int rc, fk_off = 0;
     if (snprintf(path, sizeof(path), "%s/%s", dir, m->name) >= (int)sizeof(path)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "migration path too long");
     }
     rc = ag_fs_read_file(path, STORE_SQL_MAX, &sql, &len, msg, sizeof(msg));
     if (rc) {
         return ag_errorf(err, err_sz, rc, "%s", msg);
+    }
+    fk_off = strstr(sql, STORE_MIGRATION_FK_OFF) != NULL;
+    if (fk_off && (rc = store_db_exec(s, "PRAGMA foreign_keys=OFF", err, err_sz)) != 0) {
+        goto out;
     }
     rc = store_db_begin(s, err, err_sz);
     if (rc) {
@@ -275,6 +304,9 @@ static int migration_apply(Store *s, const char *dir, const Migration *m, char *
     rc = store_db_exec(s, sql, msg, sizeof(msg));
     if (rc) {
         ag_errorf(err, err_sz, rc, "migration %s failed: %s", m->name, msg);
+        goto end;
+    }
+    if (fk_off && (rc = foreign_keys_check(s, m->name, err, err_sz)) != 0) {
         goto end;
     }
     if (sqlite3_prepare_v2(
@@ -293,6 +325,9 @@ static int migration_apply(Store *s, const char *dir, const Migration *m, char *
 end:
     rc = store_db_end(s, rc, err, err_sz);
 out:
+    if (fk_off) {
+        sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    }
     free(sql);
     return rc;
 }

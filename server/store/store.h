@@ -42,8 +42,8 @@ typedef struct StoreExpNew {
     const char *spec_json; /* complete spec (defaults filled) */
     const char *tags_json; /* JSON array of strings; NULL for [] */
     const char *notes;     /* NULL for "" */
-    const char *kind;      /* "train" or "evaluate"; NULL for train */
-    int64_t parent_id;     /* evaluated run, 0 for none */
+    const char *kind;      /* "train", "evaluate" or "analysis"; NULL for train */
+    int64_t parent_id;     /* the run a job evaluates or analyses, 0 for none */
     int priority;
     int ranks;
 } StoreExpNew;
@@ -105,6 +105,7 @@ typedef struct StoreRun {
     int64_t ingest_offset;
     int64_t last_seq;
     char run_dir[STORE_PATH_MAX];
+    char phase[STORE_STATE_MAX]; /* an analysis job's step: "", "recording", "analyzing", "done" */
 } StoreRun;
 
 int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz);
@@ -136,6 +137,18 @@ int store_exp_annotate(Store *s, int64_t id, const char *tags_json, const char *
                        size_t err_sz);
 /* experiments per state as {"queued": n, ...} (every state present) */
 int store_exp_counts(Store *s, json_t **out, char *err, size_t err_sz);
+
+/* ---- jobs of a run: evaluations and analyses (store_jobs.c) ---- */
+
+/* the step a running analysis job is in ("recording", "analyzing", "done") and the process of
+ * that step (pid 0 clears it); AG_ENOTFOUND unless the job exists and is running */
+int store_run_phase(Store *s, int64_t id, const char *phase, int pid, long long pid_start,
+                    char *err, size_t err_sz);
+/* the jobs of kind (NULL for every kind) whose parent is parent_id, newest first, at most limit
+ * (1..1000): {id, name, kind, state, phase, spec, attempts, error, submitted_at, started_at,
+ * finished_at} each, the spec parsed */
+int store_jobs_json(Store *s, int64_t parent_id, const char *kind, int limit, json_t **out,
+                    char *err, size_t err_sz);
 
 /* ---- metrics ---- */
 

@@ -14,7 +14,7 @@
     "id, name, task, kind, parent_id, state, priority, ranks, attempts, submitted_at, "            \
     "started_at, finished_at, error, run_dir, pid, tags, notes, last_seq, request, "               \
     "budget_env_steps, latest_iteration, latest_env_steps, latest_return, latest_task_metric, "    \
-    "latest_task_key"
+    "latest_task_key, phase"
 
 /* binds id to ?1 of a statement selecting that experiment and steps it: 0 with the row ready,
  * AG_ENOTFOUND when there is none, AG_EDB ("what: ...") when the step fails */
@@ -394,7 +394,7 @@ int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t
 #define RUN_COLUMNS                                                                                \
     "id, state, kind, coalesce(request, ''), priority, ranks, attempts, coalesce(pid, 0),"         \
     " coalesce(pid_start, 0), coalesce(request_at, 0), coalesce(parent_id, 0), ingest_offset,"     \
-    " last_seq, coalesce(run_dir, '')"
+    " last_seq, coalesce(run_dir, ''), coalesce(phase, '')"
 
 static void run_from_row(sqlite3_stmt *st, StoreRun *r) {
     memset(r, 0, sizeof(*r));
@@ -412,6 +412,7 @@ static void run_from_row(sqlite3_stmt *st, StoreRun *r) {
     r->ingest_offset = sqlite3_column_int64(st, 11);
     r->last_seq = sqlite3_column_int64(st, 12);
     snprintf(r->run_dir, sizeof(r->run_dir), "%s", sqlite3_column_text(st, 13));
+    snprintf(r->phase, sizeof(r->phase), "%s", sqlite3_column_text(st, 14));
 }
 
 int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz) {

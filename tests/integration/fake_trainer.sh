@@ -16,6 +16,42 @@ if [ "${1:-}" = "--list-tasks" ]; then
     echo '[{"name":"CartPole","actions":{"type":"discrete","n":2}},{"name":"Pendulum"},{"name":"HandReach"}]'
     exit 0
 fi
+if [ "${1:-}" = "--record-activations" ]; then
+    # a stand-in recording: the checkpoint's text (so the fake analyzer reads its directives)
+    # written whole to --out, like the real one (.part, then renamed), a summary on stdout.
+    # Directives in the checkpoint's text: record:sleep=S, record:exit=N (every attempt),
+    # record:exit_once=N (the first attempt only)
+    ckpt=$2 out="" episodes=1 det=false
+    shift 2
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --out) out=$2; shift ;;
+        --episodes) episodes=$2; shift ;;
+        --deterministic) det=true ;;
+        esac
+        shift
+    done
+    [ -r "$ckpt" ] || { echo "fake-trainer: $ckpt: No such file or directory" >&2; exit 2; }
+    directive() { sed -n "s/^record:$1=//p" "$ckpt" | head -n 1; }
+    tries_file="$(dirname "$out")/.fake-record-attempts"
+    tries=$(($(cat "$tries_file" 2>/dev/null || echo 0) + 1))
+    echo $tries >"$tries_file"
+    echo "fake recorder: $episodes episodes of $ckpt (attempt $tries)" >&2
+    pause=$(directive sleep)
+    for ((i = 0; i < ${pause:-0}0; i++)); do
+        sleep 0.1
+        [ $SECONDS -gt 600 ] && exit 1
+    done
+    code=$(directive exit)
+    if [ -z "$code" ] && [ $tries -eq 1 ]; then code=$(directive exit_once); fi
+    if [ -n "$code" ]; then
+        echo "fake-trainer: recording activations failed: simulated exit $code" >&2
+        exit "$code"
+    fi
+    { cat "$ckpt"; echo "episodes=$episodes"; } >"$out.part" && mv "$out.part" "$out"
+    echo "{\"episodes\":$episodes,\"deterministic\":$det,\"file\":\"$out\",\"mean\":42.0}"
+    exit 0
+fi
 if [ "${1:-}" = "--evaluate" ]; then
     ckpt=$2
     [ -r "$ckpt" ] || { echo "fake-trainer: no checkpoint $ckpt" >&2; exit 1; }

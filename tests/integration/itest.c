@@ -37,6 +37,12 @@ const char *itest_fake_trainer(void) {
     return p;
 }
 
+const char *itest_fake_analyzer(void) {
+    const char *p = getenv("ITEST_FAKE_ANALYZER");
+    ck_assert_msg(p && *p, "ITEST_FAKE_ANALYZER is not set");
+    return p;
+}
+
 void itest_daemon_init(Daemon *d) {
     memset(d, 0, sizeof(*d));
     snprintf(d->dir, sizeof(d->dir), "/tmp/angorad-itest-XXXXXX");

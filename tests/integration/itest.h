@@ -23,9 +23,10 @@ typedef struct HttpResult {
     json_t *json; /* parsed body or NULL */
 } HttpResult;
 
-/* paths from the build (ITEST_ANGORAD, ITEST_TRAINER, ITEST_FAKE_TRAINER) */
+/* paths from the build (ITEST_ANGORAD, ITEST_TRAINER, ITEST_FAKE_TRAINER, ITEST_FAKE_ANALYZER) */
 const char *itest_angorad(void);
 const char *itest_fake_trainer(void);
+const char *itest_fake_analyzer(void);
 
 /* a fresh temporary data directory */
 void itest_daemon_init(Daemon *d);

@@ -1,6 +1,7 @@
 // Browser-test harness: starts angorad on loopback with a temp data dir and the real angora-train
-// (as tests/integration/itest.c does: --port 0, port file, token file), and headless Chromium
-// through playwright-core with a fresh profile. Settings come from the environment CTest sets.
+// and angora-analyze (as tests/integration/itest.c does: --port 0, port file, token file), and
+// headless Chromium through playwright-core with a fresh profile. Settings come from the
+// environment CTest sets.
 import {spawn} from "node:child_process";
 import {createRequire} from "node:module";
 import fs from "node:fs";
@@ -26,6 +27,9 @@ export async function daemonStart({stream = true, maxCores = 2} = {}) {
     ];
     if (!stream)
         args.push("--stream-port", "-1");
+    // the second step of analysis jobs, when the build has it
+    if (process.env.ANGORA_ANALYZE)
+        args.push("--analyzer", process.env.ANGORA_ANALYZE);
     const log = fs.openSync(path.join(dir, "angorad.log"), "w");
     const proc =
         spawn(env("ANGORAD"), args,

@@ -275,6 +275,26 @@ START_TEST(test_parse_errors) {
 }
 END_TEST
 
+START_TEST(test_strings_join) {
+    char out[32];
+    json_t *arr = json_pack("[sss]", "obs.goal", "action", "x");
+    ck_assert_int_eq(ag_json_strings_join(arr, ",", out, sizeof out), 0);
+    ck_assert_str_eq(out, "obs.goal,action,x");
+    /* too long: as much as fits */
+    ck_assert_int_eq(ag_json_strings_join(arr, ", ", out, 16), AG_ETOOBIG);
+    ck_assert_str_eq(out, "obs.goal, actio");
+    ck_assert_int_eq(ag_json_strings_join(arr, ",", out, 0), AG_ETOOBIG);
+    json_decref(arr);
+    /* none: an empty array, or no array */
+    arr = json_array();
+    ck_assert_int_eq(ag_json_strings_join(arr, ",", out, sizeof out), 0);
+    ck_assert_str_eq(out, "");
+    json_decref(arr);
+    ck_assert_int_eq(ag_json_strings_join(NULL, ",", out, sizeof out), 0);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
 START_TEST(test_load_file) {
     char dir[] = "/tmp/ag_json_test.XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -324,6 +344,7 @@ static Suite *json_suite(void) {
     tcase_add_test(tc, test_check_keys);
     tcase_add_test(tc, test_expect_object);
     tcase_add_test(tc, test_parse_errors);
+    tcase_add_test(tc, test_strings_join);
     tcase_add_test(tc, test_load_file);
     suite_add_tcase(s, tc);
     return s;
