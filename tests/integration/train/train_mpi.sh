@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # angora-train with 2 MPI ranks: the batch doubles, rank 0 writes the files, two runs with the
-# same seed agree, and a 2-rank run stopped and resumed equals one straight through.
+# same seed agree, a 2-rank run stopped and resumed equals one straight through, and ranks that
+# cannot share memory (Open MPI over TCP, the MPI path forced) give the same bits.
 # usage: train_mpi.sh ANGORA_TRAIN MPIEXEC
 # shellcheck source=tests/integration/train/common.sh
 . "$(dirname "$0")/common.sh"
@@ -22,7 +23,7 @@ grep -q '"ranks":2' "$W/a/status.json" || fail "status does not say 2 ranks"
 grep -q '"ranks": 2' "$W/a/spec.json" || fail "resolved spec does not say 2 ranks"
 echo "ok: 2-rank run"
 
-"${MPI[@]}" "$BIN" "$W/s.json" --run-dir "$W/b" --quiet || fail "2-rank rerun"
+"${MPI[@]}" "$BIN" "$W/s.json" --run-dir "$W/b" --quiet 2>"$W/b.err" || fail "2-rank rerun"
 metrics_learning "$W/a/metrics.jsonl" >"$W/a.m"
 metrics_learning "$W/b/metrics.jsonl" >"$W/b.m"
 cmp -s "$W/a.m" "$W/b.m" || fail "2-rank rerun differs"
@@ -45,3 +46,16 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "1-rank resume of a 2-rank checkpoint: exit $rc"
 grep -q "ranks" "$W/e.err" || fail "message does not mention ranks"
 echo "ok: rank-count mismatch refused"
+
+# the ranks cannot share memory (Open MPI over TCP only) and the MPI path is forced: the result
+# is the same to the bit as the shared-memory window's (run a), as on ranks on two machines
+TCP=("$MPIEXEC" --allow-run-as-root --oversubscribe -np 2 --mca btl tcp,self
+    -x ANGORA_GRAD_AVERAGE=mpi -x OPENBLAS_NUM_THREADS)
+"${TCP[@]}" "$BIN" "$W/s.json" --run-dir "$W/f" >"$W/f.out" 2>"$W/f.err" || fail "2-rank run over TCP"
+grep -q "gradient averaging over 2 ranks: mpi" "$W/f.err" ||
+    fail "the MPI path was not used: $(grep -h 'gradient averaging' "$W/f.err" | head -2)"
+grep -q "gradient averaging over 2 ranks: shared" "$W/b.err" ||
+    fail "the default run did not use the shared window: $(grep -h 'gradient averaging' "$W/b.err" | head -2)"
+metrics_learning "$W/f/metrics.jsonl" >"$W/f.m"
+cmp -s "$W/a.m" "$W/f.m" || fail "MPI over TCP differs from the shared window"
+echo "ok: MPI over TCP equals the shared window to the bit"
