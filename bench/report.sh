@@ -66,31 +66,54 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/angora-report-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# anchors as {task: {low, high, at_steps, text}}
+# anchors as [{task, source, policy, value, at_steps, metric, text}]
 jq -R -n '[inputs | select(length > 0 and (startswith("#") | not)) | split("\t")
-          | {key: .[0], value: {low: (.[1] | tonumber), high: (.[2] | tonumber),
-                                at_steps: (.[3] | tonumber), text: .[4]}}] | from_entries' \
+          | {task: .[0], source: .[1], policy: .[2], value: (.[3] | tonumber),
+             at_steps: (.[4] | tonumber), metric: .[5], text: .[6]}]' \
     "$HERE/lib/anchors.tsv" >"$WORK/anchors.json" || bench_die 1 "bench/lib/anchors.tsv is malformed"
 
-# one summary per run
+# one summary per run: its record, metrics and the three final evaluations
 n=0
 shopt -s nullglob
+echo '{}' >"$WORK/policies.json"
 for rj in "$RES"/runs/*/seed*.run.json; do
     d=${rj%.run.json}
     m="$d/metrics.jsonl"
-    e="$d/eval.json"
     [ -s "$m" ] || m=/dev/null
-    # an evaluation that failed may leave a partial file: use it only if it parses
-    if [ ! -s "$e" ] || ! jq -e 'has("mean")' "$e" >/dev/null 2>&1; then e=/dev/null; fi
-    if ! jq -n --slurpfile r "$rj" --slurpfile m "$m" --slurpfile e "$e" \
+    evs=()
+    for ev in last-stochastic last-deterministic best-deterministic; do
+        e="$d/eval-$ev.json"
+        # an evaluation that failed may leave a partial file: use it only if it parses
+        if [ ! -s "$e" ] || ! jq -e 'has("mean")' "$e" >/dev/null 2>&1; then e=/dev/null; fi
+        evs+=("$e")
+    done
+    if ! jq -n --slurpfile r "$rj" --slurpfile m "$m" --slurpfile ls "${evs[0]}" \
+        --slurpfile ld "${evs[1]}" --slurpfile bd "${evs[2]}" \
         -f "$HERE/lib/run_summary.jq" >"$WORK/run-$n.json" 2>"$WORK/err"; then
         bench_die 1 "cannot read the run $d: $(head -c 300 "$WORK/err")"
+    fi
+    # the policy of the group's spec (for the anchors of groups not named after it)
+    g=$(jq -r .group "$WORK/run-$n.json")
+    sf="$RES/specs/$g-seed1.json"
+    if [ -f "$sf" ] && pol=$(jq -r '.policy // empty' "$sf" 2>/dev/null) && [ -n "$pol" ]; then
+        jq --arg g "$g" --arg p "$pol" '.[$g] = $p' "$WORK/policies.json" >"$WORK/p.json" &&
+            mv "$WORK/p.json" "$WORK/policies.json"
     fi
     n=$((n + 1))
 done
 [ "$n" -gt 0 ] || bench_die 2 "$RES holds no runs (runs/*/seed*.run.json)"
 jq -s 'sort_by(.order)' "$WORK"/run-*.json >"$RES/runs.json"
-jq --slurpfile anchors "$WORK/anchors.json" -f "$HERE/lib/group_summary.jq" "$RES/runs.json" \
+# mean, 95 % bootstrap interval and IQM over the seeds of each group, per figure
+jq -r '.[] | select(.exit_code == 0) | .group as $g
+       | ["train_final", "final_stoch", "final_det", "eval_mean"][] as $k
+       | "\($g)/\($k)\t\(.[$k] // "null")"' "$RES/runs.json" |
+    awk -f "$HERE/lib/stats.awk" |
+    jq -s 'map(.key as $k | ($k | split("/")) as [$g, $m]
+               | {g: $g, m: (if $m == "eval_mean" then "selected" else $m end), s: del(.key)})
+           | reduce .[] as $x ({}; .[$x.g][$x.m] = $x.s)' >"$WORK/stats.json" ||
+    bench_die 1 "cannot compute the statistics over seeds"
+jq --slurpfile anchors "$WORK/anchors.json" --slurpfile stats "$WORK/stats.json" \
+    --slurpfile policies "$WORK/policies.json" -f "$HERE/lib/group_summary.jq" "$RES/runs.json" \
     >"$RES/summary.json"
 
 MODE=$(jq -r .mode "$RES/machine.json")
@@ -119,7 +142,7 @@ plot_task() { # task kind
         style=$((i + 1))
         plotcmd+="'$WORK/curve-$g.tsv' using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc $style notitle, "
         plotcmd+="'' using 1:2 with lines lw 2 lc $style title '$g training return (mean of seeds)', "
-        plotcmd+="'' using 1:5 with points pt 7 ps 0.6 lc $style title '$g deterministic evaluation', "
+        plotcmd+="'' using 1:5 with points pt 7 ps 0.6 lc $style title '$g periodic deterministic evaluation', "
         i=$((i + 1))
     done
     [ -n "$plotcmd" ] || return 0
@@ -144,7 +167,7 @@ EOF
         for g in $groups; do
             [ -s "$WORK/curve-$g.tsv" ] || continue
             plotcmd+="'$WORK/curve-$g.tsv' using XCOL:7 with lines lw 2 lc $((i + 1)) title '$g $metric of training episodes', "
-            plotcmd+="'' using XCOL:8 with points pt 7 ps 0.7 lc $((i + 1)) title '$g deterministic evaluation', "
+            plotcmd+="'' using XCOL:8 with points pt 7 ps 0.7 lc $((i + 1)) title '$g periodic deterministic evaluation', "
             i=$((i + 1))
         done
         # by environment steps, and by wall-clock hours (how far this machine gets in an hour)
@@ -183,7 +206,10 @@ fi
 JQDEF='def f: if . == null then "-" elif (. | fabs) >= 100 then (. | round | tostring)
               elif (. | fabs) >= 10 then ((. * 10 | round) / 10 | tostring)
               else ((. * 100 | round) / 100 | tostring) end;
-       def pm($m; $s): if $m == null then "-" else "\($m | f) +- \($s | f)" end;
+       def pm($m; $s): if $m == null then "-" elif $s == null then ($m | f) else "\($m | f) +- \($s | f)" end;
+       # mean over seeds [95 % bootstrap interval], IQM from 4 seeds; one seed: the value alone
+       def ci($s): if $s == null or $s.n == null then "-" elif $s.n == 1 or $s.lo == null then ($s.mean | f)
+              else "\($s.mean | f) [\($s.lo | f), \($s.hi | f)]" + (if $s.n >= 4 then " IQM \($s.iqm | f)" else "" end) end;
        def k: if . == null then "-" elif . >= 1000000 then "\((. / 100000 | round) / 10)M"
               elif . >= 1000 then "\((. / 100 | round) / 10)k" else tostring end;'
 
@@ -191,9 +217,9 @@ learn_table() { # kind
     jq -r --arg kind "$1" "$JQDEF"'
       [.[] | select(.kind == "learn" and (.group | test($kind)))] as $rows
       | if ($rows | length) == 0 then empty else
-        "| task (group) | seeds | deterministic eval of best.ckpt (mean +- std over seeds) | last training episodes (mean +- std over seeds) | anchor | verdict | env steps | wall-clock per run | env steps/s (end to end) |",
-        "|---|---|---|---|---|---|---|---|---|",
-        ($rows[] | "| \(.group) | \(.ok)/\(.seeds) | \(pm(.eval_mean; .eval_sd)) | \(pm(.train_mean; .train_sd)) | \(.anchor.text // "-") | \(.verdict // "-") | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) |")
+        "| task (group) | seeds | **final training return** (last 5 % of iterations; mean [95 % CI] over seeds) | last.ckpt on fresh seeds, stochastic | last.ckpt on fresh seeds, deterministic | anchor (final training return) | verdict | AngoraPy ~ (its own figure) | vs AngoraPy | selected: best.ckpt, deterministic | env steps trained | wall-clock per run | env steps/s (end to end) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ($rows[] | "| \(.group) | \(.ok)/\(.seeds) | \(ci(.train_final)) | \(ci(.final_stoch)) | \(ci(.final_det)) | \(if .anchor then "\(.anchor.value | f): \(.anchor.text); \(.anchor.metric)" else "-" end) | \(.verdict // "-") | \(if .own_anchor then "\(.own_anchor.text) (\(.own_anchor.policy))" else "-" end) | \(.own_verdict // "-") | \(ci(.selected))\(if .selected_env_steps then " (after \(.selected_env_steps | k) steps)" else "" end) | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) |")
         end' "$RES/summary.json"
 }
 
@@ -234,7 +260,7 @@ learn_table() { # kind
 This is a **`--quick` run**: the classic tasks at their full budgets with 2 seeds, but the MuJoCo
 tasks at reduced budgets (200k steps instead of 1M, 1 seed) and the hand at 24,576 steps, so
 the locomotion and hand rows are **not comparable** with the 1M-step anchors and say so. The
-full table (`--full`, at least 3 seeds per classic and locomotion task) has not been run yet.
+full table (`--full`, 5 seeds per classic and locomotion task) has not been run yet.
 EOF
     fi
     echo
@@ -258,40 +284,62 @@ EOF
     echo '```'
     echo
     cat <<'EOF'
-`bench/run.sh` builds `angora-train` and `bench_physics` (Release) in `build-release/` if they
-are missing, then runs every task x seed with 1 rank, `--jobs` runs at a time (at most one per
-core; the machine record below says how many this run used), with `OPENBLAS_NUM_THREADS=1` and
-`nice -n 5`; the scaling runs (2 ranks) and the raw physics run alone afterwards. After each
-training it evaluates `checkpoints/best.ckpt` deterministically (20 episodes, `angora-train
---evaluate CKPT --episodes 20 --deterministic`). Everything a run wrote (spec, metrics.jsonl,
-checkpoints, evaluation, log, a run record with exit code, wall time, load average, commit and
-training-code identifier) stays under `bench/results/<stamp>/` (git-ignored); `bench/report.sh`
-makes this page from it. A stopped benchmark (SIGTERM/SIGINT) checkpoints its trainers;
-`bench/run.sh --full --out DIR --resume` continues it, keeping finished runs. The throughput
-part at the end (network engine, PPO steps/s, training against raw physics, angorad, live
-stream) comes from `bench/throughput.sh`, run into `bench/results/<stamp>/throughput/` on the
-same tree; each of its sections gives its exact command.
+`bench/run.sh` configures a Release build in `build-release/` when it has none, and always
+rebuilds `angora-train`, `bench_physics` and the other benchmark programs from the tree, then runs
+every task x seed with 1 rank, `--jobs` runs at a time (at most one per core; the machine record
+below says how many this run used), with `OPENBLAS_NUM_THREADS=1` and `nice -n 5`; the scaling
+runs (2 ranks) and the raw physics run alone afterwards. Training seeds are 1..N (tuning runs used
+seeds 100 and up, named in the specs' notes). After each training it evaluates the final policy,
+`checkpoints/last.ckpt`, stochastically and deterministically, and the selected checkpoint
+`best.ckpt` deterministically (`angora-train --evaluate CKPT --episodes 20 --seed S
+[--deterministic]`; 100 episodes for the hand tasks), all on the run's final-evaluation seed
+S = 2^62 + seed, which no training or periodic-evaluation seed of any run can equal (training
+seeds are below 2^62, periodic evaluations use seed ^ 0x9e3779b97f4a7c15, whose top bit is set).
+Everything a run wrote (spec, metrics.jsonl, checkpoints, evaluations, log, a run record with exit
+code, wall time over every session, load average, seeds, commit and training-code identifier)
+stays under `bench/results/<stamp>/` (git-ignored); `bench/report.sh` makes this page from it. A
+stopped benchmark (SIGTERM/SIGINT) checkpoints its trainers; `bench/run.sh --full --out DIR
+--resume` continues it, keeping finished runs. The throughput part at the end (network engine,
+PPO steps/s, training against raw physics, angorad, live stream) comes from `bench/throughput.sh`,
+run into `bench/results/<stamp>/throughput/` on the same tree; each of its sections gives its
+exact command.
 
-- `--quick`: under 10 minutes (the limit is 20 minutes).
+- `--quick`: about 12 minutes (the limit is 20 minutes).
 - `--full`: HandBlock (8.2M steps, the hours-long curve), HandReach and HandFreeReach (their
-  specs' budgets, 1 seed each); the classic tasks at their budgets x 3 seeds; the nine
-  locomotion tasks at 1M steps with beta and gaussian x 3 seeds (54 runs); raw physics 3 s per
-  task; CartPole and Hopper (1M) on 1 and 2 ranks. **Expected duration: about 4 hours with
-  `--jobs 2`, about 7.5 hours with `--jobs 1`** on this 2-core machine: HandBlock takes 1.5-2 h of
-  one core, HandReach and HandFreeReach together about 45 minutes, the 54 locomotion runs about
-  3.5 core-hours (2-3 minutes each for Hopper, HalfCheetah and Walker2d, up to about 8 for Ant
-  and Humanoid), classic, scaling and physics under 20 minutes.
+  specs' budgets, 1 seed each); the classic tasks at their budgets x 5 seeds; the nine
+  locomotion tasks at 1M steps with beta and gaussian x 5 seeds (90 runs); raw physics 3 s per
+  task; CartPole and Hopper (1M) on 1 and 2 ranks. **Expected duration: about 5.5 hours with
+  `--jobs 2`, about 10 hours with `--jobs 1`** on this 2-core machine (the 3-seed rates scaled to
+  5 seeds): HandBlock takes 1.5-2 h of one core, HandReach and HandFreeReach together about 45
+  minutes, the 90 locomotion runs about 6 core-hours (2-3 minutes each for Hopper, HalfCheetah and
+  Walker2d, up to about 8 for Ant and Humanoid), classic, scaling and physics under 30 minutes.
 
-Definitions: **deterministic eval** is the mean return of 20 episodes of `best.ckpt` acting with
-the distribution's mean/mode, averaged over seeds (+- the standard deviation over seeds);
-**last training episodes** is the return of the episodes that finished in the last 10
-iterations that finished any (stochastic policy, weighted by episodes), averaged over seeds;
-**wall-clock** is `angora-train`'s own wall time to the last iteration; **env steps/s** is env
-steps / that wall time, evaluations and updates included. The verdict compares the
-deterministic evaluation with the lowest public number. `best.ckpt` is the checkpoint whose
-periodic evaluation (10 episodes) was best, so its own evaluation (20 fresh episodes) leans
-optimistic; the last-training-episodes column is not selected and is the sober figure.
+Definitions. The headline is the **final policy**. **Final training return**: the return of the
+episodes that finished in the last 5 % of iterations (at least one), weighted by episodes
+(stochastic policy, as CleanRL and Baselines report it); per task, the mean over seeds with a 95 %
+percentile-bootstrap confidence interval over seeds (10,000 resamples, fixed resampling seed,
+`bench/lib/stats.awk`) and, from 4 seeds, the interquartile mean (rliable's protocol); one seed
+shows its value alone. **last.ckpt on fresh seeds**: the mean return of the final policy over 20
+episodes (100 for the hand) on the final-evaluation seed, acting stochastically, or with the
+distribution's mean/mode (deterministic). **Verdict**: the final training return against the
+anchor, which is also a final training return (named with its environment version): "meets"
+only when the mean over seeds is at or above the anchor, with the interval's lower bound beside
+it; otherwise SHORT. The public anchor is the lowest of the published numbers; AngoraPy's own
+benchmark (read from its figure, approximate, ~) is compared per policy. **Selected**: `best.ckpt`,
+the checkpoint whose periodic evaluation was best, evaluated deterministically on the same fresh
+seed; being selected it leans optimistic, and it saw only the steps named beside it, not the
+whole **env steps trained**. **Wall-clock** is `angora-train`'s own wall time to the last
+iteration (continued across `--resume`); **env steps/s** is env steps / that wall time,
+evaluations and updates included.
 EOF
+    echo
+    # the final evaluations' seeds against every training and periodic-evaluation seed
+    jq -f "$HERE/lib/seeds.jq" "$RES/runs.json" | jq -r '
+      if (.clashes | length) > 0 then
+        "**Final-evaluation seeds that are not fresh**: \([.clashes[] | "\(.group) seed \(.seed) (\(.final_eval_seed) is a \(.equals) seed)"] | join("; ")); those evaluations saw episodes the run had seen."
+      elif .checked > 0 then
+        "Fresh seeds, checked: the final-evaluation seed of each of the \(.checked) finished runs equals no training and no periodic-evaluation seed of any run\(if .unrecorded > 0 then " (\(.unrecorded) runs recorded none)" else "" end)."
+      else "The runs recorded no final-evaluation seeds (results of an older bench/run.sh)." end'
     echo
     echo "## Machine"
     echo
@@ -299,12 +347,12 @@ EOF
            "- compiler: \(.compiler); OpenBLAS \(.openblas) (1 thread); MuJoCo \(.mujoco)",
            "- commit \(.commit) (\(.subject)); uncommitted changes in the tree: \(.dirty)",
            "- load average (1, 5, 15 min) at the start: \(.load_start); at the end: \(.load_end // "-")",
-           "- the whole run took \(if .duration_s then "\(.duration_s) s" else "-" end); command: `\(.command)`"' \
+           "- the whole run took \(if .duration_s then "\(.duration_s) s" else "-" end)\(if ((.sessions // []) | length) > 1 then " (the sum of its \(.sessions | length) sessions)" else "" end); command: `\(.command)`"' \
         "$RES/machine.json"
     # a benchmark continued with --resume: every session, and the code each run executed
     if jq -e '(.sessions // []) | length > 1' "$RES/machine.json" >/dev/null; then
         echo "- sessions (the benchmark was continued with \`--resume\`):"
-        jq -r '.sessions[] | "  - \(.date): commit \(.commit[0:10]), training code \(.code), \(.jobs) at a time: `\(.command)`"' "$RES/machine.json"
+        jq -r '.sessions[] | "  - \(.date): commit \(.commit[0:10]), training code \(.code), \(.jobs) at a time, \(if .duration_s then "\(.duration_s) s" else "duration not recorded" end): `\(.command)`"' "$RES/machine.json"
     fi
     jq -r 'group_by(.code // "unrecorded") | map("\(.[0].code // "unrecorded") (\(length) runs; commits \([.[] | (.commit // "unrecorded")[0:10]] | unique | join(", ")))")
            | if length == 1 then "- every run executed the same training code: \(.[0])"
@@ -348,7 +396,7 @@ EOF
         if [ $kind = hand ]; then
             jq -r "$JQDEF"'[.[] | select(.kind == "learn" and (.task | test("^Hand")))] as $r
               | if ($r | length) == 0 then empty else
-                "Task metrics: \([$r[] | "\(.group): success rate of the last training episodes \(.success_last | f), consecutive goals \(.goals_last | f); deterministic evaluation success \(.eval_success | f), consecutive goals \(.eval_goals | f)"] | join("; "))." end' "$RES/summary.json"
+                "Task metrics: \([$r[] | "\(.group): success rate of the last training episodes \(.success_last | f), consecutive goals \(.goals_last | f); last.ckpt deterministic on fresh seeds: success \(.final_success | f), consecutive goals \(.final_goals | f); selected (best.ckpt): success \(.eval_success | f), consecutive goals \(.eval_goals | f)"] | join("; "))." end' "$RES/summary.json"
             echo
             # the block ladder's multi-hour attempts run apart from the benchmark (their curves
             # are committed under docs/benchmarks/hand/); their account is kept beside it
@@ -364,13 +412,14 @@ EOF
       [.[] | select(.kind == "learn" and .policy != null)] | group_by(.task)
       | map(select(length == 2)) | .[]
       | (map(select(.policy == "beta"))[0]) as $b | (map(select(.policy == "gaussian"))[0]) as $g
-      | "| \($b.task) | \(pm($b.eval_mean; $b.eval_sd)) | \(pm($g.eval_mean; $g.eval_sd)) | \(pm($b.train_mean; $b.train_sd)) | \(pm($g.train_mean; $g.train_sd)) | \(if $b.eval_mean == null or $g.eval_mean == null then "-" elif $b.eval_mean > $g.eval_mean then "beta" else "gaussian" end) | \($b.env_steps | k) |"' "$RES/summary.json")
+      | ($b.train_final // {}) as $bs | ($g.train_final // {}) as $gs
+      | "| \($b.task) | \(ci($b.train_final)) | \(ci($g.train_final)) | \(ci($b.final_det)) | \(ci($g.final_det)) | \(if $bs.mean == null or $gs.mean == null then "-" elif $bs.mean > $gs.mean then "beta" elif $bs.mean < $gs.mean then "gaussian" else "tie" end)\(if $bs.lo != null and $gs.lo != null and $bs.lo <= $gs.hi and $gs.lo <= $bs.hi then " (intervals overlap)" else "" end) | \($b.env_steps | k) |"' "$RES/summary.json")
     if [ -n "$gb" ]; then
         echo "## Gaussian vs Beta (locomotion)"
         echo
         echo "Same spec but for \`policy\`; AngoraPy's benchmark found Beta often better."
         echo
-        echo "| task | beta: deterministic eval | gaussian: deterministic eval | beta: last training episodes | gaussian: last training episodes | better on eval | env steps |"
+        echo "| task | beta: final training return | gaussian: final training return | beta: last.ckpt deterministic | gaussian: last.ckpt deterministic | higher final training return | env steps |"
         echo "|---|---|---|---|---|---|---|"
         echo "$gb"
         echo
@@ -436,7 +485,7 @@ EOF
     # MPI scaling
     sc=$(jq -r "$JQDEF"'[.[] | select(.kind == "scaling")] | group_by(.task) | .[]
         | (map(select(.ranks == 1))[0]) as $one
-        | .[] | "| \(.task) | \(.ranks) | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) | \(if $one and $one.sps and .sps then ((.sps / $one.sps * 100 | round) / 100 | tostring) + "x" else "-" end) | \(.collect_total_s | f) s | \(.update_total_s | f) s | \(.allreduce_total_s | f) s | \(.eval_mean | f) |"' "$RES/summary.json")
+        | .[] | "| \(.task) | \(.ranks) | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) | \(if $one and $one.sps and .sps then ((.sps / $one.sps * 100 | round) / 100 | tostring) + "x" else "-" end) | \(.collect_total_s | f) s | \(.update_total_s | f) s | \(.allreduce_total_s | f) s | \(.final_det.mean | f) |"' "$RES/summary.json")
     if [ -n "$sc" ]; then
         echo "## MPI scaling: 1 vs 2 ranks"
         echo
@@ -444,7 +493,7 @@ EOF
         echo "an iteration collects twice the transitions; the budget in steps is the same). Two ranks on"
         echo "two cores that other jobs also use: a descheduled rank stalls the other at every allreduce."
         echo
-        echo "| task | ranks | env steps | wall-clock | env steps/s | speed-up | rank 0: collection | rank 0: updates | of which allreduce | deterministic eval |"
+        echo "| task | ranks | env steps | wall-clock | env steps/s | speed-up | rank 0: collection | rank 0: updates | of which allreduce | last.ckpt deterministic |"
         echo "|---|---|---|---|---|---|---|---|---|---|"
         echo "$sc"
         echo
@@ -460,7 +509,7 @@ EOF
     # exact specs
     echo "## Exact specs"
     echo
-    echo "Committed under \`bench/specs/\`; a run replaces \`seed\` (1..N) and \`ranks\`, and in \`--quick\` the"
+    echo "Committed under \`bench/specs/\`; a run replaces \`seed\` (1..N; tuning runs used 100 and up) and \`ranks\`, and in \`--quick\` the"
     echo "budget. The spec each group ran (seed 1), as given to \`angora-train\`:"
     echo
     for g in $(jq -r '.[].group' "$RES/summary.json"); do
@@ -475,9 +524,9 @@ EOF
     # every run
     echo "## Every run"
     echo
-    echo "| group | seed | ranks | exit | iterations | env steps | wall-clock | env steps/s | deterministic eval (20 ep.) of best.ckpt (from iteration) | last training episodes | load avg at start |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|"
-    jq -r "$JQDEF"'.[] | "| \(.group) | \(.seed) | \(.ranks) | \(.exit_code) | \(.iterations) | \(.env_steps | k) | \(.wall_s | f) s | \(.sps | f) | \(pm(.eval_mean; .eval_std)) (\(.eval_iteration // "-")) | \(.train_last | f) | \(.load_start) |"' "$RES/runs.json"
+    echo "| group | seed | ranks | exit | iterations | env steps | wall-clock | process wall, every session | env steps/s | final training return | last.ckpt stochastic | last.ckpt deterministic | selected: best.ckpt deterministic (from iteration) | final-evaluation seed | load avg at start |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    jq -r "$JQDEF"'.[] | "| \(.group) | \(.seed) | \(.ranks) | \(.exit_code) | \(.iterations) | \(.env_steps | k) | \(.wall_s | f) s | \(.process_wall_s | f) s | \(.sps | f) | \(.train_final | f) | \(.final_stoch | f) | \(.final_det | f) | \(pm(.eval_mean; .eval_std)) (\(.eval_iteration // "-")) | \(.final_eval_seed // .final_seed // "-") | \(.load_start) |"' "$RES/runs.json"
     echo
 
     # ---- throughput: bench/throughput.sh's tables and the raw physics of run.sh, measured on

@@ -9,26 +9,35 @@
 #
 # Learning runs have 1 rank each and run --jobs at a time (default 1; at most one per core, so
 # that every run has a core to itself and its throughput is comparable); the scaling runs and
-# the raw physics run alone afterwards. Specs are bench/specs/*.json; the seed (and in --quick
-# the budget) is replaced per run, and the exact spec of every run is kept under <out>/specs/.
+# the raw physics run alone afterwards. Specs are bench/specs/*.json; the seed (1..N; tuning runs
+# use seeds 100 and up, named in the spec's notes) and in --quick the budget are replaced per
+# run, and the exact spec of every run is kept under <out>/specs/. The build directory is
+# configured (Release) if it has no CMakeCache.txt, and the programs are always rebuilt from the
+# tree, so that the figures belong to the commit the report names.
+# After each training run the final policy, checkpoints/last.ckpt, is evaluated stochastically
+# and deterministically, and the selected checkpoint (best.ckpt, the best periodic evaluation)
+# deterministically, each over --episodes episodes (default 20; at least 100 for the hand tasks)
+# on the run's final-evaluation seed 2^62 + seed: no training or periodic-evaluation seed of any
+# run can equal it (bench/lib/common.sh). The run record keeps the seeds as exact strings.
 # --resume continues the results directory --out: finished runs are kept, interrupted ones
 # continue from their last checkpoint (angora-train --resume), the rest start. Every run record
-# names the commit and the training code it ran with; SIGTERM/SIGINT stop the trainers with a
+# names the commit and the training code it ran with, and its wall time over every session;
+# machine.json's duration_s adds up every session. SIGTERM/SIGINT stop the trainers with a
 # checkpoint, so a long --full can be spread over several sessions.
 #
 # --quick (default): the six classic tasks at their full budgets (100k-400k steps), 2 seeds;
 #   InvertedPendulum (100k), Hopper (beta and gaussian) and HalfCheetah (200k), 1 seed;
 #   HandReach for 24,576 steps; raw physics at 1 s per task; CartPole (100k) and
-#   Hopper (100k) on 1 and 2 ranks; bench/throughput.sh --quick. About 11 minutes on 2 cores
+#   Hopper (100k) on 1 and 2 ranks; bench/throughput.sh --quick. About 12 minutes on 2 cores
 #   (limit: 20).
 # --full: HandBlock (8.2M steps: the hours-long curve), HandReach and HandFreeReach (their
-#   specs' budgets), 1 seed each, first; classic at their budgets x 3 seeds; the nine
-#   locomotion tasks at 1M steps, beta and gaussian, 3 seeds each (54 runs); raw physics at 3 s
+#   specs' budgets), 1 seed each, first; classic at their budgets x 5 seeds; the nine
+#   locomotion tasks at 1M steps, beta and gaussian, 5 seeds each (90 runs); raw physics at 3 s
 #   per task; CartPole and Hopper (1M) on 1 and 2 ranks; bench/throughput.sh (engine, PPO,
 #   training vs physics, angorad, stream, analysis; about 12 min). Expected duration on this 2-core
-#   machine: about 4 hours with --jobs 2, about 7.5 hours with --jobs 1 (HandBlock 1.5-2 h,
-#   HandReach + HandFreeReach about 45 min, locomotion about 3.5 h, the rest under 20 min);
-#   docs/benchmarks.md gives the measured rates this estimate comes from.
+#   machine: about 5.5 hours with --jobs 2, about 10 hours with --jobs 1 (HandBlock 1.5-2 h,
+#   HandReach + HandFreeReach about 45 min, locomotion about 6 h, the rest under 30 min; the
+#   3-seed rates of docs/benchmarks.md scaled to 5 seeds).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -128,8 +137,8 @@ plan() {
         echo "Hopper-1rank Hopper-beta.json 1 102400 1 scaling"
         echo "Hopper-2ranks Hopper-beta.json 1 102400 2 scaling"
     else
-        s_classic=${SEEDS:-3}
-        s_loco=${SEEDS:-3}
+        s_classic=${SEEDS:-5}
+        s_loco=${SEEDS:-5}
         s_hand=1
         # longest first, so that with --jobs 2 the hours-long HandBlock run overlaps the rest
         for t in HandBlock HandReach HandFreeReach; do
@@ -220,7 +229,17 @@ else
             >"$OUT/machine.json"
     lscpu >"$OUT/lscpu.txt" 2>/dev/null || true
 fi
+T_START=$(date +%s)
 echo "bench: $MODE benchmark -> $OUT ($JOBS at a time; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+
+# a session's duration goes into its entry of machine.json's sessions; duration_s is the sum
+# over every session (a benchmark continued with --resume took all of them)
+session_end() {
+    jq --argjson s "$(($(date +%s) - T_START))" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+        '.sessions[-1].duration_s = $s | .duration_s = ([.sessions[].duration_s // 0] | add)
+         | .load_end = $load' "$OUT/machine.json" >"$OUT/machine.json.tmp" &&
+        mv "$OUT/machine.json.tmp" "$OUT/machine.json"
+}
 
 # stopping the benchmark stops its trainers the way they expect: SIGTERM, checkpoint, exit 3
 stop_trainers() {
@@ -228,6 +247,7 @@ stop_trainers() {
     echo "bench: stopping; interrupted runs keep a checkpoint (continue with --out $OUT --resume)" >&2
     pkill -TERM -f -- "--run-dir $OUT/runs/" 2>/dev/null || true
     wait
+    session_end || true
     exit 143
 }
 trap stop_trainers TERM INT
@@ -243,10 +263,11 @@ run_one() { # group spec seed budget ranks kind order
     local group=$1 spec=$2 seed=$3 budget=$4 ranks=$5 kind=$6 order=$7
     local dir="$OUT/runs/$group/seed$seed" sp="$OUT/specs/$group-seed$seed.json"
     local log="$OUT/runs/$group/seed$seed.log"
-    local t0 t1 rc=0 erc=0 load0 started cont=()
+    local t0 t1 rc=0 erc=0 load0 started cont=() eseed episodes wall wall_before=0
     mkdir -p "$OUT/runs/$group"
     if [ "$RESUME" = 1 ] && [ -f "$sp" ] && [ -f "$dir/checkpoints/last.ckpt" ]; then
         cont=(--resume) # interrupted earlier: same spec, from its last checkpoint
+        wall_before=$(jq '.process_wall_s // 0' "$OUT/runs/$group/seed$seed.run.json" 2>/dev/null || echo 0)
     else
         rm -rf "$dir"
         jq --argjson seed "$seed" --argjson budget "$budget" --argjson ranks "$ranks" \
@@ -266,22 +287,39 @@ run_one() { # group spec seed budget ranks kind order
             "$TRAIN" "$sp" --run-dir "$dir" --quiet "${cont[@]}" >>"$log" 2>&1 || rc=$?
     fi
     t1=$(date +%s.%N)
-    if [ "$rc" = 0 ] && [ -f "$dir/checkpoints/best.ckpt" ]; then
-        nice -n 5 "$TRAIN" --evaluate "$dir/checkpoints/best.ckpt" --episodes "$EPISODES" \
-            --deterministic >"$dir/eval.json" 2>>"$log" || erc=$?
+    # the final policy (last.ckpt), stochastic and deterministic, and the selected checkpoint
+    # (best.ckpt, deterministic), all on the run's final-evaluation seed: fresh episodes that no
+    # training or periodic evaluation of any run used (bench/lib/common.sh)
+    eseed=$(bench_final_eval_seed "$seed")
+    episodes=$EPISODES
+    case "$group" in Hand*) [ "$episodes" -ge 100 ] || episodes=100 ;; esac
+    if [ "$rc" = 0 ] && [ -f "$dir/checkpoints/last.ckpt" ]; then
+        for ev in last:stochastic last:deterministic best:deterministic; do
+            local ck=${ev%%:*} how=${ev#*:} det=()
+            [ "$how" = deterministic ] && det=(--deterministic)
+            [ -f "$dir/checkpoints/$ck.ckpt" ] || continue
+            nice -n 5 "$TRAIN" --evaluate "$dir/checkpoints/$ck.ckpt" --episodes "$episodes" \
+                --seed "$eseed" "${det[@]}" >"$dir/eval-$ck-$how.json" 2>>"$log" || erc=$?
+        done
     else
         erc=-1
     fi
+    # wall time over every session of this run: an interrupted run's record keeps its share
+    wall=$(awk -v a="$t0" -v b="$t1" -v p="$wall_before" 'BEGIN{printf "%.3f", p + b - a}')
     jq -n --arg group "$group" --arg spec "$spec" --arg task "$(jq -r .task "$sp")" \
         --argjson seed "$seed" --argjson ranks "$ranks" --arg kind "$kind" \
-        --argjson order "$order" --argjson rc "$rc" --argjson erc "$erc" --argjson wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
+        --argjson order "$order" --argjson rc "$rc" --argjson erc "$erc" --argjson wall "$wall" \
         --argjson load "$load0" --argjson loadend "$(cut -d' ' -f1 /proc/loadavg)" \
         --arg commit "$COMMIT" --arg code "$CODE_ID" --arg started "$started" \
         --argjson jobs "$JOBS" --argjson resumed "$([ ${#cont[@]} -gt 0 ] && echo true || echo false)" \
+        --arg eseed "$eseed" --arg pseed "$(bench_periodic_eval_seed "$seed")" \
+        --argjson episodes "$episodes" \
         '{group: $group, spec: $spec, task: $task, seed: $seed, ranks: $ranks, kind: $kind,
           order: $order, exit_code: $rc, eval_exit_code: $erc, process_wall_s: $wall,
           load_start: $load, load_end: $loadend, commit: $commit, code: $code,
-          started: $started, jobs: $jobs, resumed: $resumed}' >"$OUT/runs/$group/seed$seed.run.json"
+          started: $started, jobs: $jobs, resumed: $resumed,
+          periodic_eval_seed: $pseed, final_eval_seed: $eseed, final_eval_episodes: $episodes}' \
+        >"$OUT/runs/$group/seed$seed.run.json"
     if [ "$rc" = 0 ]; then
         printf 'bench: %-24s seed %d ranks %d: done in %s s\n' "$group" "$seed" "$ranks" \
             "$(jq -r '.process_wall_s' "$OUT/runs/$group/seed$seed.run.json")"
@@ -291,7 +329,6 @@ run_one() { # group spec seed budget ranks kind order
     fi
 }
 
-T_START=$(date +%s)
 ORDER=0
 # fd 3 so that nothing a run starts (mpirun forwards stdin) can eat the plan; 1-rank runs go
 # --jobs at a time, a multi-rank run waits for the machine to be free and runs alone
@@ -338,10 +375,8 @@ if [ "$THROUGHPUT" = 1 ]; then
     "$HERE/throughput.sh" "$OUT/throughput" --build "$BUILD" --no-build $([ "$MODE" = quick ] && echo --quick) ||
         echo "bench: a throughput step failed, see $OUT/throughput/throughput.json" >&2
 fi
-jq --argjson s "$(($(date +%s) - T_START))" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
-    '.duration_s = $s | .load_end = $load' "$OUT/machine.json" >"$OUT/machine.json.tmp" &&
-    mv "$OUT/machine.json.tmp" "$OUT/machine.json"
-echo "bench: all runs done in $(($(date +%s) - T_START)) s"
+session_end
+echo "bench: all runs done in $(($(date +%s) - T_START)) s (this session)"
 
 if [ "$REPORT" = 1 ]; then
     "$HERE/report.sh" "$OUT"

@@ -14,6 +14,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
 ROOT=$(dirname "$BENCH")
 TRAIN=${1:-}
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/angora-bench-selftest-XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 FAILS=0
@@ -83,12 +85,12 @@ jq -e '.passed == false and ([.steps[] | .name] == ["engine", "stream"])
     ok || fail "throughput.json of failed steps: $(head -c 400 "$W/tpf/throughput.json" 2>&1)"
 [ ! -e "$W/tpf/engine.md" ] && ok || fail "a failed step left a table"
 
-# the full plan: 6 classic + 9 locomotion x 2 policies + 3 hand, 3 seeds for classic and
+# the full plan: 6 classic + 9 locomotion x 2 policies + 3 hand, 5 seeds for classic and
 # locomotion, and 1 vs 2 rank scaling runs
 if "$RUN" --full --dry-run >"$W/plan" 2>"$W/err"; then
     grep -v '^#' "$W/plan" >"$W/plan.rows"
     [ "$(awk '$6 == "learn"' "$W/plan.rows" | wc -l)" = 27 ] && ok || fail "full plan: $(awk '$6 == "learn"' "$W/plan.rows" | wc -l) learning groups, expected 27"
-    [ "$(awk '$6 == "learn" && $7 !~ /^Hand/ && $3 < 3' "$W/plan.rows" | wc -l)" = 0 ] && ok || fail "full plan: a classic or locomotion group with fewer than 3 seeds"
+    [ "$(awk '$6 == "learn" && $7 !~ /^Hand/ && $3 != 5' "$W/plan.rows" | wc -l)" = 0 ] && ok || fail "full plan: a classic or locomotion group without 5 seeds"
     [ "$(awk '$6 == "learn" && $4 != 0' "$W/plan.rows" | wc -l)" = 0 ] && ok || fail "full plan overrides a spec budget"
     for t in Hopper HalfCheetah Walker2d Ant Humanoid Swimmer Reacher InvertedPendulum InvertedDoublePendulum; do
         grep -q "^$t-beta .* learn $t\$" "$W/plan.rows" && grep -q "^$t-gaussian .* learn $t\$" "$W/plan.rows" && ok ||
@@ -128,7 +130,19 @@ if [ -n "$TRAIN" ]; then
             jq -e '.exit_code == 0 and .eval_exit_code == 0 and (.commit | length) == 40
                    and (.code | length) >= 12 and .jobs == 2 and .resumed == false' \
                 "$W/rb/runs/$g.run.json" >/dev/null 2>&1 && ok || fail "--jobs 2: record of $g: $(cat "$W/rb/runs/$g.run.json" 2>&1 | head -c 300)"
-            jq -e 'has("mean")' "$W/rb/runs/$g/eval.json" >/dev/null 2>&1 && ok || fail "--jobs 2: no evaluation of $g"
+            for ev in last-stochastic last-deterministic best-deterministic; do
+                jq -e 'has("mean") and .episodes == 20' "$W/rb/runs/$g/eval-$ev.json" >/dev/null 2>&1 && ok || fail "--jobs 2: no $ev evaluation of $g"
+            done
+            # the final evaluations ran on the recorded fresh seed, printed exactly (a string
+            # of the unsigned decimal, not a rounded negative number)
+            sd=${g#*/seed}
+            want=$(bench_final_eval_seed "$sd")
+            jq -e --arg w "$want" --arg p "$(bench_periodic_eval_seed "$sd")" \
+                '.final_eval_seed == $w and .periodic_eval_seed == $p' "$W/rb/runs/$g.run.json" >/dev/null 2>&1 &&
+                ok || fail "record of $g lacks its seeds: $(head -c 400 "$W/rb/runs/$g.run.json")"
+            jq -e --arg w "$want" '.seed == $w and (.checkpoint | endswith("last.ckpt"))' \
+                "$W/rb/runs/$g/eval-last-deterministic.json" >/dev/null 2>&1 &&
+                ok || fail "eval of $g did not use seed $want: $(jq -c .seed "$W/rb/runs/$g/eval-last-deterministic.json" 2>&1)"
         done
         [ ! -e "$W/rb/throughput/throughput.json" ] && ok || fail "--no-throughput ran the throughput part"
         # a second session keeps every finished run
@@ -136,6 +150,14 @@ if [ -n "$TRAIN" ]; then
             --no-report --no-throughput >"$W/rb2.out" 2>&1 && ok || fail "--resume of a finished benchmark failed: $(tail -c 300 "$W/rb2.out")"
         [ "$(grep -c 'finished in an earlier session, kept' "$W/rb2.out")" = 4 ] && ok || fail "--resume reran finished runs: $(cat "$W/rb2.out")"
         jq -e '(.sessions | length) == 2' "$W/rb/machine.json" >/dev/null && ok || fail "--resume did not list its session in machine.json"
+        # the whole run's duration adds up every session
+        jq -e '.duration_s == ([.sessions[].duration_s] | add) and all(.sessions[]; (.duration_s | type) == "number")' \
+            "$W/rb/machine.json" >/dev/null && ok || fail "duration_s is not the sum of the sessions: $(jq -c '[.duration_s, [.sessions[].duration_s]]' "$W/rb/machine.json")"
+        # --evaluate without --seed prints the periodic-evaluation seed exactly: above 2^63, as
+        # an unsigned decimal string
+        "$TRAIN" --evaluate "$W/rb/runs/CartPole/seed1/checkpoints/last.ckpt" --episodes 1 >"$W/ev.json" 2>"$W/err" &&
+            jq -e --arg p "$(bench_periodic_eval_seed 1)" '.seed == $p and $p == "11400714819323198484"' "$W/ev.json" >/dev/null &&
+            ok || fail "--evaluate's default seed is not printed exactly: $(jq -c .seed "$W/ev.json" 2>&1) $(head -c 200 "$W/err")"
     else
         fail "run.sh --jobs 2 failed (exit $rc): $(tail -c 400 "$W/rb.out")"
     fi
@@ -201,6 +223,46 @@ if [ -n "$TRAIN" ] && [ -x "$BUILD/bench/bench_grad" ] && command -v mpirun >/de
     fi
 fi
 
+# ---- seeds: the final evaluations' seeds are fresh by construction ----
+# training seeds 1..N and 100 and up (tuning), periodic evaluations seed ^ EVAL_SEED_MIX
+for t in $(seq 0 1000) 4611686018427387903; do
+    echo "$t"
+    bench_periodic_eval_seed "$t"
+done | sort -u >"$W/used-seeds"
+for t in $(seq 0 1000) 999999999; do bench_final_eval_seed "$t"; done | sort -u >"$W/final-seeds"
+[ "$(wc -l <"$W/final-seeds")" = 1002 ] && ok || fail "final-evaluation seeds of different runs coincide"
+[ -z "$(comm -12 "$W/used-seeds" "$W/final-seeds")" ] && ok ||
+    fail "final-evaluation seeds equal training or periodic seeds: $(comm -12 "$W/used-seeds" "$W/final-seeds" | head -3)"
+[ "$(bench_final_eval_seed 1)" = 4611686018427387905 ] && [ "$(bench_periodic_eval_seed 1)" = 11400714819323198484 ] &&
+    ok || fail "seed derivation: final $(bench_final_eval_seed 1), periodic $(bench_periodic_eval_seed 1)"
+# the report's check finds a final seed that is some run's training or periodic seed
+printf '%s\n' '[{"group": "A", "kind": "learn", "seed": 1, "exit_code": 0, "periodic_eval_seed": "11400714819323198484", "final_eval_seed": "2"},
+  {"group": "B", "kind": "learn", "seed": 2, "exit_code": 0, "periodic_eval_seed": "11400714819323198487", "final_eval_seed": "11400714819323198484"},
+  {"group": "C", "kind": "learn", "seed": 3, "exit_code": 0, "periodic_eval_seed": "11400714819323198486", "final_eval_seed": "4611686018427387907"}]' >"$W/clash.json"
+jq -e '.checked == 3 and ([.clashes[] | "\(.group):\(.equals)"] == ["A:training", "B:periodic evaluation"])' \
+    <(jq -f "$HERE/seeds.jq" "$W/clash.json") >/dev/null && ok || fail "seeds.jq: $(jq -c -f "$HERE/seeds.jq" "$W/clash.json")"
+
+# ---- statistics over seeds: bootstrap intervals and the IQM ----
+stats() { printf '%s\n' "$@" | awk -f "$HERE/stats.awk"; }
+# two seeds: the resampled means are a, (a+b)/2, b with 1/4, 1/2, 1/4: the interval is [a, b]
+stats "k	1" "k	3" | jq -e '.n == 2 and .mean == 2 and .lo == 1 and .hi == 3' >/dev/null && ok || fail "bootstrap of {1, 3}: $(stats "k	1" "k	3")"
+# equal values: the interval is that value; one value: no interval
+stats "k	7" "k	7" "k	7" | jq -e '.lo == 7 and .hi == 7 and .iqm == 7' >/dev/null && ok || fail "bootstrap of {7, 7, 7}"
+stats "k	7" "k	null" | jq -e '.n == 1 and .mean == 7 and .lo == null and .hi == null' >/dev/null && ok || fail "one value: $(stats "k	7")"
+# 1..5: the mean's standard error is sqrt(2/5) = 0.63, so the interval is about 3 +- 1.2; the
+# same values twice over (10 seeds) give a narrower interval around the same mean
+five=$(stats "k	1" "k	2" "k	3" "k	4" "k	5")
+ten=$(stats "k	1" "k	2" "k	3" "k	4" "k	5" "k	1" "k	2" "k	3" "k	4" "k	5")
+jq -e '.mean == 3 and .lo < 3 and .hi > 3 and .lo >= 1.6 and .lo <= 2 and .hi >= 4 and .hi <= 4.4' <<<"$five" >/dev/null &&
+    ok || fail "bootstrap of 1..5: $five"
+jq -n -e --argjson a "$five" --argjson b "$ten" '$b.mean == 3 and ($b.hi - $b.lo) < ($a.hi - $a.lo) and $b.lo > $a.lo' >/dev/null &&
+    ok || fail "more seeds did not narrow the interval: $five / $ten"
+# a fixed resampling seed: the same values give the same interval; each key its own
+[ "$(stats "a	1" "a	2" "a	9")" = "$(stats "b	5" "a	1" "a	2" "a	9" | grep '"a"')" ] && ok || fail "bootstrap is not reproducible per key"
+# the IQM trims a quarter at each end: 1..7 and an outlier of 100 -> mean of 3, 4, 5, 6
+stats "k	1" "k	2" "k	3" "k	4" "k	5" "k	6" "k	7" "k	100" | jq -e '.iqm == 4.5 and .mean == 16' >/dev/null &&
+    ok || fail "IQM: $(stats "k	1" "k	2" "k	3" "k	4" "k	5" "k	6" "k	7" "k	100")"
+
 # ---- report.sh on a results directory with known numbers ----
 R="$W/res"
 mkdir -p "$R/runs" "$R/specs" "$R/throughput"
@@ -215,8 +277,10 @@ mkrun() {
     order=$((order + 1))
     mkdir -p "$d"
     jq -n --arg g "$1" --arg t "$2" --argjson s "$3" --argjson r "$4" --arg k "$5" --argjson o "$order" \
+        --arg p "$(bench_periodic_eval_seed "$3")" --arg f "$(bench_final_eval_seed "$3")" \
         '{group: $g, spec: "\($g).json", task: $t, seed: $s, ranks: $r, kind: $k, order: $o,
-          exit_code: 0, eval_exit_code: 0, process_wall_s: 1, load_start: 0.5, load_end: 0.5}' \
+          exit_code: 0, eval_exit_code: 0, process_wall_s: 1, load_start: 0.5, load_end: 0.5,
+          periodic_eval_seed: $p, final_eval_seed: $f, final_eval_episodes: 20}' \
         >"$R/runs/$1/seed$3.run.json"
     # 20 iterations of 50000 steps; the return climbs to FINAL over the last 10 (2 episodes
     # each) so that the last training episodes average exactly FINAL
@@ -226,7 +290,10 @@ mkrun() {
               return_mean: (if $i > 10 then $f else 0 end), episodes: 2, collect_s: 1,
               eval_return: (if $i % 10 == 0 then $f else null end)}'
     done >"$d/metrics.jsonl"
-    jq -n --argjson m "$6" --argjson i 20 '{mean: $m, std: 1, episodes: 20, iteration: $i, metrics: {}}' >"$d/eval.json"
+    # the final policy: stochastic EVAL - 1, deterministic EVAL; the selected checkpoint EVAL + 5
+    jq -n --argjson m "$6" --arg s "$(bench_final_eval_seed "$3")" '{mean: ($m - 1), std: 1, episodes: 20, iteration: 20, env_steps: 1000000, seed: $s, metrics: {}}' >"$d/eval-last-stochastic.json"
+    jq -n --argjson m "$6" --arg s "$(bench_final_eval_seed "$3")" '{mean: $m, std: 1, episodes: 20, iteration: 20, env_steps: 1000000, seed: $s, metrics: {}}' >"$d/eval-last-deterministic.json"
+    jq -n --argjson m "$6" --arg s "$(bench_final_eval_seed "$3")" '{mean: ($m + 5), std: 1, episodes: 20, iteration: 10, env_steps: 500000, seed: $s, metrics: {}}' >"$d/eval-best-deterministic.json"
     echo '{"task": "x"}' >"$R/specs/$1-seed$3.json"
 }
 mkrun Hopper-beta Hopper 1 1 learn 1000 1500 5000
@@ -234,6 +301,14 @@ mkrun Hopper-beta Hopper 2 1 learn 1200 1700 5000
 mkrun Hopper-gaussian Hopper 1 1 learn 2350 2400 4000
 mkrun Hopper-gaussian Hopper 2 1 learn 2350 2400 4000
 mkrun CartPole CartPole 1 1 learn 500 500 90000
+# the verdict at the anchor (Walker2d 2288) and above it with the interval reaching below
+# (HalfCheetah 1443: seeds 1400 and 1600); beta and gaussian tie on HalfCheetah
+mkrun Walker2d-gaussian Walker2d 1 1 learn 2000 2288 4000
+mkrun Walker2d-gaussian Walker2d 2 1 learn 2000 2288 4000
+mkrun HalfCheetah-beta HalfCheetah 1 1 learn 1000 1400 4000
+mkrun HalfCheetah-beta HalfCheetah 2 1 learn 1000 1600 4000
+mkrun HalfCheetah-gaussian HalfCheetah 1 1 learn 1000 1400 4000
+mkrun HalfCheetah-gaussian HalfCheetah 2 1 learn 1000 1600 4000
 mkrun Hopper-1rank Hopper 1 1 scaling 10 10 1000
 mkrun Hopper-2ranks Hopper 1 2 scaling 10 10 1500
 # a run that failed: exit code 1, no metrics, no evaluation
@@ -261,13 +336,27 @@ printf 'Hopper-beta Hopper-beta.json 2 0 1 learn Hopper\nAnt-beta Ant-beta.json 
 MD="$W/out.md"
 if "$BENCH/report.sh" "$R" --md "$MD" --plots "$W/plots" >"$W/out" 2>"$W/err"; then
     ok
-    has "$MD" "| Hopper-beta | 2/2 | 1100 +- 141 | 1600 +- 141 | SB3 zoo 2410; CleanRL 2383 +- 272; Baselines PPO2 2316 | SHORT of the anchor (evaluation 1100 vs 2316) | 1M |"
-    has "$MD" "| Hopper-gaussian | 2/2 | 2350 +- 0 | 2400 +- 0 |"
-    has "$MD" "| within the anchors' range |"
-    has "$MD" "| CartPole | 1/1 | 500 +- 0 | 500 +- 0 | 500 at 100k steps | meets the anchor (after 1000000 steps, more than the anchor's 100000) | 1M |"
-    has "$MD" "| Hopper | 1100 +- 141 | 2350 +- 0 | 1600 +- 141 | 2400 +- 0 | gaussian | 1M |"
-    has "$MD" "- **Hopper-beta**: SHORT of the anchor"
+    # the headline is the final training return; last.ckpt stochastic and deterministic beside
+    # it, the selected best.ckpt last and named so, with the steps it saw
+    has "$MD" "| Hopper-beta | 2/2 | 1600 [1500, 1700] | 1099 [999, 1199] | 1100 [1000, 1200] | 2316: Baselines PPO2 2316; CleanRL 2383 +- 272; SB3 zoo 2410; final training return (Hopper v4 dynamics) | SHORT of 2316 (mean 1600; 95 % CI lower bound 1500) | ~2k (beta) | SHORT of 2000 (mean 1600; 95 % CI lower bound 1500) | 1105 [1005, 1205] (after 500k steps) | 1M |"
+    # above the anchor with the interval's lower bound beside; a tie of values is no loss
+    has "$MD" "| Hopper-gaussian | 2/2 | 2400 [2400, 2400] |"
+    has "$MD" "| meets 2316 (mean 2400; 95 % CI lower bound 2400) | ~2k (gaussian) | meets 2000 (mean 2400; 95 % CI lower bound 2400) |"
+    # exactly at the anchor: meets
+    has "$MD" "| meets 2288 (mean 2288; 95 % CI lower bound 2288) |"
+    # above the anchor on the mean, interval reaching below it: meets, with its lower bound
+    has "$MD" "| meets 1443 (mean 1500; 95 % CI lower bound 1400) | ~6.3k (beta) | SHORT of 6300 (mean 1500; 95 % CI lower bound 1400) |"
+    # one seed: its value, no "+- 0" and no interval
+    has "$MD" "| CartPole | 1/1 | 500 | 499 | 500 | 500: 500 at 100k steps; final training return (CartPole-v1) | meets 500 (mean 500; 1 seed) after 1000000 steps, more than the anchor's 100000 |"
+    grep -q -- "+- 0 |" "$MD" && fail "a row prints +- 0" || ok
+    # Gaussian vs Beta on the final training return; equal means are a tie, not a Gaussian win
+    has "$MD" "| Hopper | 1600 [1500, 1700] | 2400 [2400, 2400] | 1100 [1000, 1200] | 2350 [2350, 2350] | gaussian | 1M |"
+    has "$MD" "| HalfCheetah | 1500 [1400, 1600] | 1500 [1400, 1600] | 1000 [1000, 1000] | 1000 [1000, 1000] | tie (intervals overlap) | 1M |"
+    # the final evaluations' seeds are checked against every training and periodic seed
+    has "$MD" "Fresh seeds, checked: the final-evaluation seed of each of the 13 finished runs"
+    has "$MD" "- **Hopper-beta**: SHORT of 2316 (mean 1600; 95 % CI lower bound 1500)"
     has "$MD" "| Hopper | 2 | 1M | 667 s | 1500 | 1.5x | 20 s | 0 s | 0 s | 10 |"
+    has "$MD" "| Hopper-beta | 1 | 1 | 0 | 20 | 1M | 200 s | 1 s | 5000 | 1500 | 999 | 1000 | 1005 +- 1 (10) | 4611686018427387905 | 0.5 |"
     # end to end 4500 steps/s (mean of the Hopper groups) against 16805 raw
     has "$MD" "| Hopper | 16805 | 50000 | 4500 | 26.8 % |"
     has "$MD" "| Walker2d-beta | 0/1 | - | - |"

@@ -179,6 +179,14 @@ static void json_print(json_t *o) {
     json_decref(o);
 }
 
+/* the seed as an exact decimal string: a 64-bit unsigned number is more than a JSON integer
+ * (json_int_t, signed) holds, and more than a double keeps exactly */
+static json_t *json_seed(uint64_t seed) {
+    char text[24];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
+    return json_string(text);
+}
+
 static int list_tasks(void) {
     json_t *cat = env_registry_describe();
     if (!cat) {
@@ -256,7 +264,7 @@ static int evaluate(const TrainArgs *a) {
     json_object_set_new(o, "task", json_string(spec.task));
     json_object_set_new(o, "iteration", json_integer(rl_trainer_iteration(t)));
     json_object_set_new(o, "env_steps", json_integer(rl_trainer_env_steps(t)));
-    json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(o, "seed", json_seed(seed));
     json_print(o);
     code = AG_EXIT_DONE;
 out:
@@ -304,10 +312,7 @@ static int record_activations(const TrainArgs *a) {
     json_object_set_new(j, "file", json_string(a->out));
     json_object_set_new(j, "checkpoint", json_string(a->activations));
     json_object_set_new(j, "task", json_string(spec.task));
-    /* the seed is a 64-bit unsigned number, more than a JSON integer holds everywhere */
-    char seed_text[24];
-    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
-    json_object_set_new(j, "seed", json_string(seed_text));
+    json_object_set_new(j, "seed", json_seed(seed));
     json_object_set_new(j, "steps", json_integer(res.steps));
     json_object_set_new(j, "datasets", json_integer(res.datasets));
     json_object_set_new(j, "wave", json_integer(res.wave));

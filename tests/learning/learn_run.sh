@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # A published-result learning check: train SPEC (optionally with another seed) to its budget,
-# evaluate checkpoints/best.ckpt over fresh deterministic episodes (a seed the run's own
-# evaluations never used) and require METRIC to reach THRESHOLD.
-#   METRIC "return":  the mean return of 20 episodes (as the published returns are reported)
+# evaluate the final policy, checkpoints/last.ckpt, over fresh episodes (the final-evaluation
+# seed 2^62 + seed of bench/lib/common.sh, which no training or periodic evaluation uses),
+# deterministically and stochastically, and require METRIC of the deterministic evaluation to
+# reach THRESHOLD. best.ckpt (selected by the periodic evaluations) is not what is checked.
+#   METRIC "return":  the mean return of 20 episodes
 #   METRIC "success": the share of 200 episodes that end in success (HandReach): a rate near
 #                     0.9 from 20 episodes has a standard error of about 0.07, from 200 of 0.02
+# The final training return (the episodes of the last 5 % of iterations) is printed beside it.
 # Prints one summary line starting with "RESULT" that learn_seeds.sh aggregates.
 # usage: learn_run.sh ANGORA_TRAIN SPEC METRIC THRESHOLD [SEED] [RUN_DIR]
 set -u
@@ -19,7 +22,9 @@ METRIC=$3
 THRESHOLD=$4
 SEED=${5:-}
 RUN=${6:-}
-LAST=10 # training iterations averaged for the final training return
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../bench/lib/common.sh
+. "$HERE/../../bench/lib/common.sh"
 command -v jq >/dev/null || fail "jq is needed to read specs and metrics"
 [ -x "$BIN" ] || fail "$BIN is not executable"
 [ -r "$SPEC" ] || fail "cannot read $SPEC"
@@ -36,6 +41,7 @@ if [ -n "$SEED" ]; then
     SPEC=$W/spec.json
 fi
 seed=$(jq '.seed // 0' "$SPEC")
+eseed=$(bench_final_eval_seed "$seed") || fail "seed $seed: a whole number below 10^9 is needed"
 task=$(jq -r '.task' "$SPEC")
 
 start=$(date +%s.%N)
@@ -46,29 +52,37 @@ M=$RUN/metrics.jsonl
 
 EPISODES=20
 [ "$METRIC" = success ] && EPISODES=200
-"$BIN" --evaluate "$RUN/checkpoints/best.ckpt" --episodes "$EPISODES" --deterministic --seed 987654 \
-    >"$W/eval.json" || fail "evaluation of best.ckpt"
+for how in deterministic stochastic; do
+    det=()
+    [ "$how" = deterministic ] && det=(--deterministic)
+    "$BIN" --evaluate "$RUN/checkpoints/last.ckpt" --episodes "$EPISODES" "${det[@]}" --seed "$eseed" \
+        >"$W/eval-$how.json" || fail "$how evaluation of last.ckpt"
+    jq -e --arg s "$eseed" '.seed == $s' "$W/eval-$how.json" >/dev/null ||
+        fail "the evaluation did not run on the fresh seed $eseed: $(jq -c .seed "$W/eval-$how.json")"
+done
 read -r ev_mean ev_std ev_iter ev_success < <(jq -r \
     '[.mean, .std, .iteration, (.metrics.success // .metrics.success_mean // "null")] | @tsv' \
-    "$W/eval.json")
-# the mean training return (stochastic policy) and success rate of the last LAST iterations
-read -r steps last_ret last_succ best_eval < <(jq -s -r --argjson n "$LAST" '
-    def avg: if length == 0 then "null" else (add / length) end;
-    (.[-$n:]) as $t |
-    [.[-1].env_steps,
-     ([$t[].return_mean | select(. != null)] | avg),
-     ([$t[].success_rate | select(. != null)] | avg),
-     ([.[].eval_return | select(. != null)] | max // "null")] | @tsv' "$M")
+    "$W/eval-deterministic.json")
+st_mean=$(jq -r '.mean' "$W/eval-stochastic.json")
+# the final training return (stochastic policy) and success rate: the episodes of the last 5 %
+# of iterations (at least one), weighted by episodes
+read -r steps last_ret last_succ best_eval < <(jq -s -r '
+    ((length * 0.05) | ceil | if . < 1 then 1 else . end) as $k | (.[-$k:]) as $t
+    | [$t[] | select(.return_mean != null and (.episodes // 0) > 0)] as $e
+    | [.[-1].env_steps,
+       (if ($e | length) > 0 then ([$e[] | .return_mean * .episodes] | add) / ([$e[] | .episodes] | add) else "null" end),
+       ([$t[].success_rate | select(. != null)] | if length > 0 then add / length else "null" end),
+       ([.[].eval_return | select(. != null)] | max // "null")] | @tsv' "$M")
 wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", b - a }')
 if [ "$METRIC" = success ]; then
     value=$ev_success
 else
     value=$ev_mean
 fi
-printf 'RESULT task=%s seed=%s steps=%s wall_s=%s best_iter=%s eval_episodes=%s eval_mean=%s eval_std=%s eval_success=%s train_last%d_return=%s train_last%d_success=%s best_run_eval=%s\n' \
-    "$task" "$seed" "$steps" "$wall" "$ev_iter" "$EPISODES" "$ev_mean" "$ev_std" "$ev_success" \
-    "$LAST" "$last_ret" "$LAST" "$last_succ" "$best_eval"
+printf 'RESULT task=%s seed=%s steps=%s wall_s=%s last_iter=%s eval_seed=%s eval_episodes=%s eval_mean=%s eval_std=%s eval_success=%s eval_stochastic_mean=%s train_final_return=%s train_final_success=%s best_run_eval=%s\n' \
+    "$task" "$seed" "$steps" "$wall" "$ev_iter" "$eseed" "$EPISODES" "$ev_mean" "$ev_std" "$ev_success" \
+    "$st_mean" "$last_ret" "$last_succ" "$best_eval"
 [ "$value" != null ] || fail "the evaluation reports no $METRIC"
 awk -v f="$value" -v t="$THRESHOLD" 'BEGIN { exit !(f >= t) }' ||
-    fail "$task seed $seed: best.ckpt $METRIC $value is below $THRESHOLD"
-echo "PASS: $task seed $seed: best.ckpt $METRIC $value >= $THRESHOLD"
+    fail "$task seed $seed: last.ckpt $METRIC $value is below $THRESHOLD"
+echo "PASS: $task seed $seed: last.ckpt $METRIC $value >= $THRESHOLD"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs learn_run.sh for several seeds of one spec, one after another (one core each time), keeps
 # every run directory under OUT_DIR and prints the mean +- sample std over the seeds of the
-# best checkpoint's deterministic evaluation (20 episodes; 200 for success rates) and of the
-# final training return.
+# final policy's (last.ckpt) evaluation on fresh seeds (deterministic and stochastic; 20
+# episodes, 200 for success rates) and of the final training return (last 5 % of iterations).
 # Exits non-zero when the mean evaluation (or success rate) is below THRESHOLD.
 # usage: learn_seeds.sh ANGORA_TRAIN SPEC METRIC THRESHOLD OUT_DIR SEED...
 set -u
@@ -41,9 +41,10 @@ if [ "$METRIC" = success ]; then
 else
     key=eval_mean
 fi
-echo "$name: best.ckpt deterministic evaluation return, mean over seeds: $(stat eval_mean)"
-echo "$name: best.ckpt success rate, mean over seeds: $(stat eval_success)"
-echo "$name: mean training return of the last 10 iterations, over seeds: $(stat train_last10_return)"
+echo "$name: last.ckpt deterministic evaluation return, mean over seeds: $(stat eval_mean)"
+echo "$name: last.ckpt stochastic evaluation return, mean over seeds: $(stat eval_stochastic_mean)"
+echo "$name: last.ckpt success rate, mean over seeds: $(stat eval_success)"
+echo "$name: final training return (last 5 % of iterations), over seeds: $(stat train_final_return)"
 mean=$(tr ' ' '\n' <"$OUT/$name.results" | grep "^$key=" | cut -d= -f2 |
     awk '{ s += $1; n++ } END { print s / n }')
 awk -v f="$mean" -v t="$THRESHOLD" 'BEGIN { exit !(f >= t) }' ||

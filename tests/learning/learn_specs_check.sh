@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fast checks of the learning-check material: every tuned spec under specs/ is accepted by
 # angora-train and trains one iteration (--stop-after 1) with one metrics line, and the runner
-# scripts refuse bad arguments with a clear message instead of training.
+# scripts refuse bad arguments with a clear message instead of training; a short CartPole run
+# through learn_run.sh evaluates its final policy on the fresh seed.
 # usage: learn_specs_check.sh ANGORA_TRAIN LEARNING_DIR
 set -u
 fail() {
@@ -56,3 +57,15 @@ expect_fail "training failed" bash "$R" "$BIN" "$W/typo.json" return 1 "" "$W/ty
 expect_fail "bad seed" bash "$R" "$BIN" "$DIR/specs/hopper.json" return 1 abc "$W/seed-run"
 expect_fail "usage" bash "$DIR/learn_seeds.sh" "$BIN" "$DIR/specs/hopper.json" return 1 "$W/o"
 echo "runner scripts refuse bad input"
+
+# a short real check: the final policy (last.ckpt) is evaluated on the fresh seed 2^62 + seed,
+# printed exactly, deterministically and stochastically
+printf '{"task": "CartPole", "seed": 3, "budget": {"env_steps": 2048}}' >"$W/short.json"
+bash "$R" "$BIN" "$W/short.json" return -1000000 "" "$W/short-run" >"$W/short.out" 2>&1 ||
+    fail "learn_run.sh on a short CartPole run: $(tail -c 400 "$W/short.out")"
+grep -q '^RESULT .* eval_seed=4611686018427387907 eval_episodes=20 ' "$W/short.out" ||
+    fail "learn_run.sh did not evaluate on the fresh seed: $(grep RESULT "$W/short.out")"
+grep -q '^PASS: CartPole seed 3: last.ckpt return' "$W/short.out" ||
+    fail "learn_run.sh did not check last.ckpt: $(tail -n 1 "$W/short.out")"
+grep -q ' eval_stochastic_mean=[-0-9.]' "$W/short.out" || fail "no stochastic evaluation: $(grep RESULT "$W/short.out")"
+echo "learn_run.sh checks the final policy on fresh seeds"

@@ -94,10 +94,16 @@ expect_exit 0 "evaluate" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" --epis
 for k in mean std ci95 metrics episodes; do
     grep -q "\"$k\"" "$W/out" || fail "evaluation JSON lacks $k"
 done
+# the seed, a 64-bit unsigned number, is printed exactly as a decimal string: without --seed it
+# is the spec's seed 3 ^ 0x9e3779b97f4a7c15 (above 2^63, once printed as a rounded negative)
+grep -q '"seed": "11400714819323198486"' "$W/out" || fail "default seed not exact: $(grep seed "$W/out")"
 cp "$W/out" "$W/eval1"
 expect_exit 0 "evaluate again" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" --episodes 5 \
     --deterministic
 cmp -s "$W/out" "$W/eval1" || fail "deterministic evaluation differs between calls"
+expect_exit 0 "evaluate with a seed" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" --episodes 1 \
+    --seed 4611686018427387907
+grep -q '"seed": "4611686018427387907"' "$W/out" || fail "--seed not printed exactly: $(grep seed "$W/out")"
 expect_exit 2 "evaluate a missing checkpoint" "$BIN" --evaluate "$W/none.ckpt"
 echo "garbage" >"$W/bad.ckpt"
 expect_exit 2 "evaluate a non-checkpoint" "$BIN" --evaluate "$W/bad.ckpt"
