@@ -377,6 +377,12 @@ int api_h_exp_tags(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
     if (rc) {
         return rc;
     }
+    static const char *const tags_keys[] = {"tags", NULL};
+    AgJsonErr je = {0};
+    if (json_is_object(doc) && ag_json_check_keys(doc, "", tags_keys, &je)) {
+        rc = api_spec_fail(e, &je, "");
+        goto out;
+    }
     tags = json_is_object(doc) ? json_object_get(doc, "tags") : NULL;
     if (!json_is_array(tags)) {
         rc = api_fail(e, AG_ESPEC, "tags", "tags: expected {\"tags\": [\"name\", ...]}");

@@ -107,6 +107,10 @@ int api_body_json(const ApiRequest *req, json_t **out, ApiErr *e) {
         return api_fail(e, AG_EJSON, NULL, "a JSON request body is required");
     }
     *out = ag_json_parse(req->body, req->body_len, &je);
+    if (!*out && je.path[0]) {
+        /* well-formed, a value out of range: 422 at its path */
+        return api_spec_fail(e, &je, "");
+    }
     if (!*out) {
         return api_fail(e, AG_EJSON, NULL, "%s", je.reason);
     }
