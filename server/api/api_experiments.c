@@ -95,6 +95,10 @@ static int submission_parse(Api *api, const ApiRequest *req, Submission *sub, Ap
     json_decref(tags);
     if (!sub->spec_text || !sub->tags_text) {
         rc = api_fail(e, AG_ENOMEM, NULL, "out of memory");
+    } else if (cat) {
+        /* what only the engine can tell: the task's options, the policy against its action
+         * space, the model against its observation and action spaces */
+        rc = api_check_spec(api, sub->spec_text, prefix, e);
     }
 out:
     json_decref(full);
