@@ -214,12 +214,53 @@ int ag_json_expect_object(const json_t *v, const char *path, AgJsonErr *e) {
     return AG_OK;
 }
 
+/* the path of the first number in v beyond 64-bit integers (a document read with
+ * JSON_DECODE_INT_AS_REAL, where -2^63 - 1 rounds to -2^63); 1 when found */
+static int json_find_huge(const json_t *v, const char *base, char *out, size_t out_sz) {
+    char path[AG_JSON_PATH_MAX];
+    const char *key;
+    json_t *child;
+    size_t i;
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (d >= 9223372036854775808.0 || d <= -9223372036854775808.0) {
+            snprintf(out, out_sz, "%s", base);
+            return 1;
+        }
+    }
+    json_object_foreach((json_t *)v, key, child) {
+        ag_json_path_key(path, sizeof path, base, key);
+        if (json_find_huge(child, path, out, out_sz)) {
+            return 1;
+        }
+    }
+    json_array_foreach(v, i, child) {
+        ag_json_path_index(path, sizeof path, base, i);
+        if (json_find_huge(child, path, out, out_sz)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 json_t *ag_json_parse(const char *text, size_t len, AgJsonErr *e) {
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
-        ag_json_fail(e, "", "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
-                     jerr.text);
+        /* an integer beyond 64 bits is well-formed JSON: name where it is, like any value out
+         * of range */
+        char path[AG_JSON_PATH_MAX] = "";
+        json_t *reals =
+            strstr(jerr.text, "too big")
+                ? json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, NULL)
+                : NULL;
+        if (reals && json_find_huge(reals, "", path, sizeof path) && path[0]) {
+            ag_json_fail(e, path, "must be an integer within 64 bits (-2^63 to 2^63 - 1)");
+        } else {
+            ag_json_fail(e, "", "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
+                         jerr.text);
+        }
+        json_decref(reals);
     }
     return doc;
 }

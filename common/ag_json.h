@@ -50,7 +50,8 @@ int ag_json_expect_object(const json_t *v, const char *path, AgJsonErr *e);
  * they do not fit, out then holding as much as fits */
 int ag_json_strings_join(const json_t *arr, const char *sep, char *out, size_t out_sz);
 
-/* parses text; on failure e->path is "" and the reason has line and column */
+/* parses text; on failure e->path is "" and the reason has line and column, except for an
+ * integer beyond 64 bits in a member or element: e->path is then its path */
 json_t *ag_json_parse(const char *text, size_t len, AgJsonErr *e);
 /* reads and parses a file of at most max_bytes */
 json_t *ag_json_load_file(const char *path, size_t max_bytes, char *err, size_t err_sz);

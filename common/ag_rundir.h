@@ -15,7 +15,9 @@
  *   and the daemon ingests complete lines only.
  * - Exit codes tell the daemon what to do next: AG_EXIT_DONE succeeded; AG_EXIT_INTERRUPTED
  *   checkpointed on a signal and can be resumed; AG_EXIT_USAGE is bad input (spec, task,
- *   checkpoint) that a retry cannot fix; AG_EXIT_ERROR is a runtime failure worth a retry. */
+ *   checkpoint) that a retry cannot fix, and the daemon fails the experiment at once;
+ *   AG_EXIT_ERROR (and a signal) is a runtime failure worth a retry. A failing trainer says why
+ *   in AG_RUN_ERROR, whose message becomes the experiment's error. */
 #ifndef AG_RUNDIR_H
 #define AG_RUNDIR_H
 
@@ -34,6 +36,9 @@
 #define AG_RUN_EVALUATION      "evaluation.json" /* an evaluation job's result */
 #define AG_RUN_EVAL_VIDEO      "evaluation.mp4"  /* an evaluation job's recording */
 #define AG_RUN_EVAL_TRAJECTORY "trajectory.json" /* an evaluation job's replayable poses */
+/* why a run failed (angora-train, written atomically before it exits 1 or 2):
+ * {"message": text, "path": JSON path of the spec or null, "class": "input" | "runtime"} */
+#define AG_RUN_ERROR "error.json"
 /* an analysis job: the recording (angora-train --record-activations), the recorder's summary
  * (its stdout), and the folder angora-analyze writes, analysis.json last */
 #define AG_RUN_ACTIVATIONS   "activations.h5"
@@ -57,6 +62,9 @@
 #define AG_TRAIN_TRAJECTORY    "--trajectory"
 #define AG_TRAIN_RECORD_SIZE   "--record-size"
 #define AG_TRAIN_LIST_TASKS    "--list-tasks"
+/* --check SPEC: resolve the spec, create the task, build the model; prints the verdict
+ * {"valid": bool, "message": text, "path": JSON path or null} and exits 0 or AG_EXIT_USAGE */
+#define AG_TRAIN_CHECK "--check"
 
 /* activation recordings (docs/recording.md) */
 #define AG_TRAIN_RECORD_ACTIVATIONS "--record-activations"

@@ -4,59 +4,34 @@
 #include "api_int.h"
 
 #include "ag_rundir.h"
-#include "ag_spawn.h"
 
 #include "ag_buf.h"
 #include "ag_log.h"
 #include "ag_spec.h"
 #include "ag_time.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#define API_CATALOGUE_MAX (4u << 20)
+#define API_CATALOGUE_MAX       (4u << 20)
+#define API_CATALOGUE_TIMEOUT_S 30.0
 
 /* ---- the task catalogue ---- */
 
 /* runs `trainer --list-tasks` and parses its output; NULL when it cannot */
 static json_t *catalogue_load(const char *trainer) {
-    int pipefd[2];
-    pid_t pid;
-    AgBuf out;
-    char chunk[4096];
+    const char *const argv[] = {trainer, AG_TRAIN_LIST_TASKS, NULL};
+    char err[256];
     json_t *doc = NULL;
     int status = 0;
-    if (!trainer || !*trainer || pipe2(pipefd, O_CLOEXEC) != 0) {
+    AgBuf out;
+    if (!trainer || !*trainer) {
         return NULL;
     }
-    /* started as the scheduler starts workers: clean signal state, no inherited descriptors */
-    const char *const argv[] = {trainer, AG_TRAIN_LIST_TASKS, NULL};
-    AgSpawn sp = {.argv = argv, .stdin_fd = -1, .stdout_fd = pipefd[1], .stderr_fd = -1};
-    char err[256];
-    if (ag_spawn(&sp, &pid, err, sizeof err) != 0) {
-        ag_log_warn("api: %s", err);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return NULL;
-    }
-    close(pipefd[1]);
     ag_buf_init(&out, 0, API_CATALOGUE_MAX);
-    for (;;) {
-        ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0 || ag_buf_append(&out, chunk, (size_t)n) != 0) {
-            break;
-        }
-    }
-    close(pipefd[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (api_child_output(argv, API_CATALOGUE_TIMEOUT_S, &out, &status, err, sizeof err) != 0) {
+        ag_log_warn("api: %s", err);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         doc = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
     } else {
         ag_log_warn("api: %s --list-tasks failed (status %d)", trainer, status);

@@ -95,6 +95,10 @@ static int submission_parse(Api *api, const ApiRequest *req, Submission *sub, Ap
     json_decref(tags);
     if (!sub->spec_text || !sub->tags_text) {
         rc = api_fail(e, AG_ENOMEM, NULL, "out of memory");
+    } else if (cat) {
+        /* what only the engine can tell: the task's options, the policy against its action
+         * space, the model against its observation and action spaces */
+        rc = api_check_spec(api, sub->spec_text, prefix, e);
     }
 out:
     json_decref(full);
@@ -376,6 +380,12 @@ int api_h_exp_tags(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
     int rc = api_body_json(req, &doc, e);
     if (rc) {
         return rc;
+    }
+    static const char *const tags_keys[] = {"tags", NULL};
+    AgJsonErr je = {0};
+    if (json_is_object(doc) && ag_json_check_keys(doc, "", tags_keys, &je)) {
+        rc = api_spec_fail(e, &je, "");
+        goto out;
     }
     tags = json_is_object(doc) ? json_object_get(doc, "tags") : NULL;
     if (!json_is_array(tags)) {

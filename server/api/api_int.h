@@ -1,6 +1,7 @@
 /* Internal to server/api: the Api state, the route table's types and the helpers the route
- * files share (api_routes.c, api_experiments.c, api_metrics.c, api_files.c, api_analysis.c,
- * api_tokens.c, api_catalogue.c, api_openapi.c, api_http.c); not a public interface.
+ * files share (api_routes.c, api_experiments.c, api_check.c, api_metrics.c, api_files.c,
+ * api_analysis.c, api_tokens.c, api_catalogue.c, api_openapi.c, api_http.c); not a public
+ * interface.
  *
  * DESIGN
  * Every handler has the ApiHandler signature and is listed once in the route table
@@ -12,6 +13,7 @@
 
 #include "api.h"
 
+#include "ag_buf.h"
 #include "ag_json.h"
 
 #include <jansson.h>
@@ -33,6 +35,14 @@ typedef struct ApiParams {
     int64_t id;
     char name[128];
 } ApiParams;
+
+/* a cached verdict of `angora-train --check` (api_check.c) */
+#define API_CHECK_HASH  32 /* SHA-256 of the canonical spec text */
+#define API_CHECK_CACHE 64
+typedef struct ApiCheck {
+    unsigned char hash[API_CHECK_HASH];
+    json_t *verdict; /* NULL: an empty entry */
+} ApiCheck;
 
 /* a route handler (a function type: the handlers below are declared through it) */
 typedef int ApiHandler(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
@@ -66,6 +76,9 @@ struct Api {
     pthread_mutex_t cat_mu;
     json_t *catalogue; /* cached output of `angora-train --list-tasks` */
     double catalogue_at;
+    pthread_mutex_t check_mu;
+    ApiCheck checks[API_CHECK_CACHE]; /* a ring, check_next the oldest */
+    int check_next;
     char *openapi;
     ApiStateHook state_hook;
     void *state_hook_ctx;
@@ -130,6 +143,19 @@ int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *
 json_t *api_catalogue_get(Api *api);
 /* whether the catalogue lists task */
 int api_catalogue_has(const json_t *cat, const char *task);
+
+/* ---- the trainer's check of a spec (api_check.c) ---- */
+
+/* 0 when `trainer --check` accepts spec_text (the canonical resolved spec), or gives no
+ * verdict; else AG_ESPEC with the spec's JSON path under prefix and the trainer's message */
+int api_check_spec(Api *api, const char *spec_text, const char *prefix, ApiErr *e);
+/* runs argv (ag_spawn, own session) and collects its stdout into out (created by the caller
+ * with its maximum) until it closes it; past timeout_s the child's group is killed
+ * (AG_ETIMEOUT). *status is its wait status. 0, or an error code and a message. */
+int api_child_output(const char *const *argv, double timeout_s, AgBuf *out, int *status, char *err,
+                     size_t err_sz);
+/* frees the cached verdicts */
+void api_check_cache_free(Api *api);
 
 /* ---- the OpenAPI document (api_openapi.c) ---- */
 

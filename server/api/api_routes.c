@@ -107,6 +107,10 @@ int api_body_json(const ApiRequest *req, json_t **out, ApiErr *e) {
         return api_fail(e, AG_EJSON, NULL, "a JSON request body is required");
     }
     *out = ag_json_parse(req->body, req->body_len, &je);
+    if (!*out && je.path[0]) {
+        /* well-formed, a value out of range: 422 at its path */
+        return api_spec_fail(e, &je, "");
+    }
     if (!*out) {
         return api_fail(e, AG_EJSON, NULL, "%s", je.reason);
     }
@@ -161,6 +165,7 @@ int api_create(Api **out, const ApiConfig *cfg, Store *store, char *err, size_t 
     api->cfg.trainer = api->trainer;
     api->started = ag_time_now();
     pthread_mutex_init(&api->cat_mu, NULL);
+    pthread_mutex_init(&api->check_mu, NULL);
     pthread_mutex_init(&api->rate_mu, NULL);
     for (int i = 0; i < 60; i++) {
         api->rate_sec[i] = -1000;
@@ -184,6 +189,8 @@ void api_destroy(Api *api) {
     json_decref(api->catalogue);
     free(api->openapi);
     pthread_mutex_destroy(&api->cat_mu);
+    api_check_cache_free(api);
+    pthread_mutex_destroy(&api->check_mu);
     pthread_mutex_destroy(&api->rate_mu);
     free(api);
 }

@@ -409,6 +409,46 @@ void sched_describe_status(int status, int known, char *out, size_t out_sz) {
     }
 }
 
+/* the message of the run directory's error file, when the worker wrote one (1 or 0) */
+static int error_file_message(const char *run_dir, char *out, size_t out_sz) {
+    char path[PATH_MAX], msg[256];
+    json_t *o;
+    const char *m;
+    int ok = 0;
+    snprintf(path, sizeof(path), "%s/" AG_RUN_ERROR, run_dir);
+    o = ag_json_load_file(path, 1u << 16, msg, sizeof(msg));
+    m = o ? json_string_value(json_object_get(o, "message")) : NULL;
+    if (m && *m) {
+        snprintf(out, out_sz, "%s", m);
+        ok = 1;
+    }
+    json_decref(o);
+    return ok;
+}
+
+/* a worker that ended badly: bad input (AG_EXIT_USAGE) or a program that cannot run fails the
+ * experiment at once, with the worker's own message when it left one; anything else is
+ * retried from retry_from */
+static void run_failed(Sched *s, int64_t id, const char *run_dir, int code, const char *why,
+                       const char *retry_from) {
+    char reason[512];
+    if ((code == AG_EXIT_USAGE || code == AG_EXIT_ERROR) &&
+        error_file_message(run_dir, reason, sizeof(reason))) {
+        why = reason;
+    }
+    if (code == AG_EXIT_USAGE || code == AG_SPAWN_EXEC_FAILED) {
+        char msg[512];
+        int attempts = 0;
+        if (store_run_add_attempt(s->store, id, &attempts, msg, sizeof(msg)) != 0) {
+            ag_log_warn("experiment %lld: %s", (long long)id, msg);
+        }
+        sched_event(s, id, "failed", "%s", why);
+        sched_set_state(s, id, "failed", why);
+        return;
+    }
+    sched_run_crashed(s, id, why, retry_from);
+}
+
 void sched_run_crashed(Sched *s, int64_t id, const char *why, const char *retry_from) {
     char msg[512], reason[600];
     int attempts = 0;
@@ -458,7 +498,7 @@ static void run_ended(Sched *s, Slot *slot, int status, int known) {
         } else if (!strcmp(r.request, "cancel")) {
             sched_set_state(s, id, "cancelled", "cancelled by request");
         } else {
-            sched_run_crashed(s, id, why, "the last checkpoint");
+            run_failed(s, id, r.run_dir, code, why, "the last checkpoint");
         }
         return;
     }
@@ -475,7 +515,7 @@ static void run_ended(Sched *s, Slot *slot, int status, int known) {
         sched_event(s, id, "requeued", "stopped for the daemon's shutdown (%s)", why);
         sched_set_state(s, id, "queued", NULL);
     } else {
-        sched_run_crashed(s, id, why, "the last checkpoint");
+        run_failed(s, id, r.run_dir, code, why, "the last checkpoint");
     }
 }
 

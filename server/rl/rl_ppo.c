@@ -309,6 +309,63 @@ int rl_trainer_create(RlTrainer **out, const AgSpec *spec, MPI_Comm comm, char *
     return 0;
 }
 
+int rl_trainer_check(const AgSpec *spec, char *path, size_t path_sz, char *err, size_t err_sz) {
+    RlTrainer *t = calloc(1, sizeof *t);
+    const char *where = "";
+    NnIoSpec io;
+    int rc;
+    snprintf(path, path_sz, "%s", "");
+    if (!t || ag_spec_copy(&t->spec, spec)) {
+        free(t);
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    t->nranks = 1;
+    /* the task with its options */
+    where = json_object_size(t->spec.task_options) ? "task_options" : "task";
+    rc = env_task_create(&t->task, t->spec.task, t->spec.task_options, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    t->task_ok = 1;
+    /* the action distribution against the task's action space */
+    where = "policy";
+    rc = rl_dist_from_spec(&t->dist, &t->spec, &t->task.spec, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    /* the network against the observation and action spaces */
+    where = "model";
+    rl_io_from_env(&io, &t->task.spec, &t->dist);
+    t->model = nn_model_create(t->spec.model, &io, err, err_sz);
+    if (!t->model) {
+        rc = AG_ESPEC;
+        goto out;
+    }
+    where = "ppo.horizon";
+    rc = rl_trainer_sizes_set(t, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    /* one environment: options read when an episode starts */
+    where = json_object_size(t->spec.task_options) ? "task_options" : "task";
+    rc = env_batch_create(&t->envs, &t->task, 1, t->spec.seed, 0, err, err_sz);
+    t->envs_ok = rc == 0;
+out:
+    if (rc) {
+        /* "model.bogus: unknown key" names a deeper path under the part at fault */
+        const char *colon = strstr(err, ": ");
+        size_t n = strlen(where);
+        if (colon && !strncmp(err, where, n) && strchr(".[:", err[n]) &&
+            !memchr(err, ' ', (size_t)(colon - err))) {
+            snprintf(path, path_sz, "%.*s", (int)(colon - err), err);
+        } else {
+            snprintf(path, path_sz, "%s", where);
+        }
+    }
+    rl_trainer_destroy(t);
+    return rc;
+}
+
 void rl_trainer_destroy(RlTrainer *t) {
     if (!t) {
         return;

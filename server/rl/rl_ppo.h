@@ -78,6 +78,11 @@ typedef struct RlTrainer RlTrainer;
  * drawn on rank 0 and broadcast. */
 int rl_trainer_create(RlTrainer **out, const AgSpec *spec, MPI_Comm comm, char *err, size_t err_sz);
 void rl_trainer_destroy(RlTrainer *t);
+/* what rl_trainer_create would refuse in spec, without MPI or buffers: the task and its
+ * options, the distribution against the action space, the model against the observation and
+ * action spaces, the sizes, one environment. 0, or an AG_E* code with the message in err and
+ * the spec's JSON path of the part at fault in path ("task_options", "policy", "model"). */
+int rl_trainer_check(const AgSpec *spec, char *path, size_t path_sz, char *err, size_t err_sz);
 
 /* one PPO cycle: collect envs_per_rank x horizon steps on each rank, then update */
 int rl_trainer_iterate(RlTrainer *t, RlIterStats *st, char *err, size_t err_sz);

@@ -8,10 +8,12 @@
  *   angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N] [--deterministic]
  *                [--seed S] [--pool-conv]
  *   angora-train --list-tasks
+ *   angora-train --check SPEC.json  (prints a verdict; no run directory)
  *
  * Exit status: 0 done (or stopped by --stop-after), 1 runtime error, 2 usage or bad input
  * (spec, task, run directory, checkpoint), 3 interrupted by SIGTERM/SIGINT after writing
- * checkpoints/last.ckpt. docs/training.md has the details. */
+ * checkpoints/last.ckpt. A training run that fails with 1 or 2 says why in DIR/error.json.
+ * docs/training.md has the details. */
 #include "train_activations.h"
 #include "train_record.h"
 #include "train_run.h"
@@ -57,6 +59,7 @@ typedef struct TrainArgs {
     const char *evaluate;
     const char *record, *trajectory;
     const char *activations, *out; /* --record-activations CHECKPOINT --out FILE.h5 */
+    const char *check;             /* --check SPEC */
     int pool_conv;
     int record_width, record_height;
     int resume, quiet, list_tasks, deterministic, episodes;
@@ -75,7 +78,8 @@ static void usage(FILE *f) {
                "[--record-size WxH]\n"
                "       angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N]\n"
                "                    [--deterministic] [--seed S] [--pool-conv]\n"
-               "       angora-train --list-tasks\n");
+               "       angora-train --list-tasks\n"
+               "       angora-train --check SPEC.json\n");
 }
 
 static int parse_args(int argc, char **argv, TrainArgs *a) {
@@ -94,6 +98,8 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
             a->list_tasks = 1;
         } else if (strcmp(s, AG_TRAIN_DETERMINISTIC) == 0) {
             a->deterministic = 1;
+        } else if (strcmp(s, AG_TRAIN_CHECK) == 0 && has_next) {
+            a->check = argv[++i];
         } else if (strcmp(s, AG_TRAIN_EVALUATE) == 0 && has_next) {
             a->evaluate = argv[++i];
         } else if (strcmp(s, AG_TRAIN_RECORD) == 0 && has_next) {
@@ -158,7 +164,7 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
                         "--evaluate\n");
         return -1;
     }
-    if (a->list_tasks || a->evaluate || a->activations) {
+    if (a->list_tasks || a->evaluate || a->activations || a->check) {
         return 0;
     }
     if (!a->run_dir) {
@@ -327,6 +333,34 @@ out:
     return code;
 }
 
+/* --check: the verdict on one line of stdout, {"valid", "message", "path"}; 0 or AG_EXIT_USAGE */
+static int check_spec(const TrainArgs *a) {
+    char *text = NULL, msg[1024] = "", path[AG_JSON_PATH_MAX] = "";
+    size_t n = 0;
+    AgSpec spec;
+    AgJsonErr je = {0};
+    int valid = 0;
+    if (ag_fs_read_file(a->check, SPEC_MAX_BYTES, &text, &n, msg, sizeof msg) == 0) {
+        if (ag_spec_parse_text(text, n, &spec, &je) != 0) {
+            ag_json_err_format(&je, msg, sizeof msg);
+            snprintf(path, sizeof path, "%s", je.path);
+        } else {
+            valid = rl_trainer_check(&spec, path, sizeof path, msg, sizeof msg) == 0;
+            ag_spec_free(&spec);
+        }
+    }
+    free(text);
+    json_t *o = json_pack("{s:b,s:o,s:o}", "valid", valid, "message",
+                          valid ? json_null() : json_string(msg), "path",
+                          valid || !path[0] ? json_null() : json_string(path));
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    printf("%s\n", line ? line : "{\"valid\":false,\"message\":\"out of memory\",\"path\":null}");
+    free(line);
+    fflush(stdout);
+    return valid ? AG_EXIT_DONE : AG_EXIT_USAGE;
+}
+
 /* rank 0 reads the spec text and shares it, so only rank 0 needs the file */
 static char *spec_text_share(const TrainArgs *a, int rank, char *err, size_t err_sz) {
     char *text = NULL;
@@ -378,9 +412,10 @@ typedef struct TrainRun {
     RlTrainer *t;
     FILE *metrics, *log; /* rank 0 only */
     int resumed;
-    double wall_offset; /* wall_s of the last metrics line kept on resume */
-    int64_t total;      /* the budget in iterations */
-    char err[1024];     /* the last error; a failed run's status message */
+    double wall_offset;              /* wall_s of the last metrics line kept on resume */
+    int64_t total;                   /* the budget in iterations */
+    char err[1024];                  /* the last error; a failed run's status message */
+    char err_path[AG_JSON_PATH_MAX]; /* the spec's part at fault ("" when none is known) */
 } TrainRun;
 
 /* when the loop's timed jobs last ran (seconds of ag_time_now) */
@@ -406,9 +441,9 @@ static int train_open_spec(TrainRun *r) {
     free(text);
     if (rc) {
         if (r->rank == 0) {
-            char msg[600];
-            ag_json_err_format(&je, msg, sizeof msg);
-            fprintf(stderr, "angora-train: invalid spec: %s\n", msg);
+            ag_json_err_format(&je, r->err, sizeof r->err);
+            snprintf(r->err_path, sizeof r->err_path, "%s", je.path);
+            fprintf(stderr, "angora-train: invalid spec: %s\n", r->err);
         }
         return AG_EXIT_USAGE;
     }
@@ -435,8 +470,15 @@ static int train_open_trainer(TrainRun *r) {
     int rc = rl_trainer_create(&r->t, &r->spec, MPI_COMM_WORLD, r->err, sizeof r->err);
     if (agree_max(rc != 0)) {
         if (r->rank == 0) {
-            fprintf(stderr, "angora-train: %s\n",
-                    r->err[0] ? r->err : "could not build the trainer");
+            char msg[sizeof r->err];
+            if (!r->err[0]) {
+                snprintf(r->err, sizeof r->err, "could not build the trainer");
+            }
+            /* which part of the spec: the check builds the same pieces and names it */
+            if (rl_trainer_check(&r->spec, r->err_path, sizeof r->err_path, msg, sizeof msg) == 0) {
+                r->err_path[0] = '\0';
+            }
+            fprintf(stderr, "angora-train: %s\n", r->err);
         }
         return AG_EXIT_USAGE;
     }
@@ -481,6 +523,9 @@ static int train_open_outputs(TrainRun *r) {
     const char *dir = r->a->run_dir;
     int bad = 0;
     if (r->rank == 0) {
+        /* an earlier attempt's reason for failing no longer holds */
+        train_path(path, sizeof path, dir, AG_RUN_ERROR);
+        unlink(path);
         train_path(path, sizeof path, dir, AG_RUN_METRICS);
         bad = train_metrics_truncate(path, rl_trainer_iteration(r->t), &r->wall_offset, err,
                                      err_sz) != 0;
@@ -737,6 +782,13 @@ static int train_loop(TrainRun *r) {
 
 /* what any run leaves: a failed run says so in status.json (rank 0), files are closed */
 static void train_close(TrainRun *r, int code) {
+    char msg[256];
+    if (r->rank == 0 && (code == AG_EXIT_ERROR || code == AG_EXIT_USAGE) && r->a->run_dir &&
+        ag_fs_is_dir(r->a->run_dir) &&
+        train_error_write(r->a->run_dir, r->err[0] ? r->err : "the run failed", r->err_path,
+                          code == AG_EXIT_USAGE, msg, sizeof msg) != 0) {
+        fprintf(stderr, "angora-train: %s\n", msg);
+    }
     if (r->rank == 0 && code == AG_EXIT_ERROR && r->t && r->a->run_dir) {
         train_status_write(r->a->run_dir, "failed", rl_trainer_iteration(r->t),
                            rl_trainer_total_iterations(r->t), r->nranks, r->err, r->err,
@@ -801,6 +853,8 @@ int main(int argc, char **argv) {
     }
     if (a.list_tasks) {
         code = rank == 0 ? list_tasks() : AG_EXIT_DONE;
+    } else if (a.check) {
+        code = rank == 0 ? check_spec(&a) : AG_EXIT_DONE;
     } else if (a.evaluate) {
         code = rank == 0 ? evaluate(&a) : AG_EXIT_DONE;
     } else if (a.activations) {

@@ -226,3 +226,25 @@ int train_status_write(const char *dir, const char *state, int64_t iteration, in
     free(text);
     return rc;
 }
+
+int train_error_write(const char *dir, const char *message, const char *path, int input, char *err,
+                      size_t err_sz) {
+    char file[TRAIN_PATH_MAX];
+    json_t *o;
+    char *text;
+    int rc;
+    if (train_path(file, sizeof file, dir, AG_RUN_ERROR)) {
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "run directory path too long");
+    }
+    o = json_pack("{s:s,s:o,s:s}", "message", message && *message ? message : "unknown error",
+                  "path", path && *path ? json_string(path) : json_null(), "class",
+                  input ? "input" : "runtime");
+    text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (!text) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    rc = ag_fs_write_atomic(file, text, strlen(text), err, err_sz);
+    free(text);
+    return rc;
+}

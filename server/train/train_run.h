@@ -6,6 +6,7 @@
  *   DIR/status.json           {state, iteration, total_iterations, pid, ranks, started,
  *                             updated[, message]}, replaced atomically
  *   DIR/train.log             the log of rank 0
+ *   DIR/error.json            why the run failed {message, path, class}, replaced atomically
  *   DIR/checkpoints/last.ckpt, iter-N.ckpt, best.ckpt
  */
 #ifndef TRAIN_RUN_H
@@ -44,5 +45,10 @@ void train_host_describe(json_t *o);
 
 int train_status_write(const char *dir, const char *state, int64_t iteration, int64_t total,
                        int ranks, const char *message, char *err, size_t err_sz);
+
+/* writes DIR/error.json atomically: {"message", "path" (null when path is NULL or ""),
+ * "class": "input" when input is set, else "runtime"} */
+int train_error_write(const char *dir, const char *message, const char *path, int input, char *err,
+                      size_t err_sz);
 
 #endif

@@ -7,6 +7,8 @@
 #   sleep=S       seconds per iteration (default 0.05)
 #   crash=always  exit 1 at iteration 2 on every attempt
 #   crash_once=K  exit 1 at iteration K on the first attempt only
+#   crash=input   write error.json (class input) and exit 2 at iteration 2
+# --check accepts every spec.
 # Only MPI rank 0 writes files; other ranks wait for it like real ranks would. A test that dies
 # without cleaning up cannot leave it behind for long: it gives up after 10 minutes or when its
 # run directory is removed.
@@ -14,6 +16,10 @@ set -u
 
 if [ "${1:-}" = "--list-tasks" ]; then
     echo '[{"name":"CartPole","actions":{"type":"discrete","n":2}},{"name":"Pendulum"},{"name":"HandReach"}]'
+    exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+    echo '{"valid":true,"message":null,"path":null}'
     exit 0
 fi
 if [ "${1:-}" = "--record-activations" ]; then
@@ -140,6 +146,11 @@ for ((i = start; i <= iters; i++)); do
         echo "simulated crash" >&2
         status failed $((i - 1))
         exit 1
+    fi
+    if [ "$crash" = input ] && [ $i -eq 2 ]; then
+        echo '{"message":"task_options.bogus: unknown key","path":"task_options.bogus","class":"input"}' \
+            >"$run_dir/error.json"
+        exit 2
     fi
     if [ -n "$crash_once" ] && [ $attempt -eq 1 ] && [ $i -eq "$crash_once" ]; then
         echo "simulated crash" >&2

@@ -48,6 +48,27 @@ expect_exit 2 "unknown task" "$BIN" "$W/task.json" --run-dir "$W/r1"
 grep -q "NoSuchTask" "$W/err" || fail "message does not name the task"
 [ ! -e "$W/r1/metrics.jsonl" ] || fail "a refused run left metrics"
 
+# --check: a verdict on stdout with the JSON path, 0 or 2, and no run directory
+expect_exit 0 "check a good spec" "$BIN" --check "$SPECS/cartpole.json"
+grep -q '"valid":true' "$W/out" || fail "check: no valid verdict"
+echo '{"task": "CartPole", "policy": "gaussian"}' >"$W/policy.json"
+"$BIN" --check "$W/policy.json" >"$W/out" 2>"$W/err"
+[ $? -eq 2 ] || fail "check of a bad policy: exit is not 2"
+grep -q '"path":"policy"' "$W/out" || fail "check: no path policy ($(cat "$W/out"))"
+echo '{"task": "CartPole", "model": {"bogus": 1}}' >"$W/model.json"
+"$BIN" --check "$W/model.json" >"$W/out" 2>"$W/err"
+[ $? -eq 2 ] || fail "check of a bad model: exit is not 2"
+grep -q '"path":"model.bogus"' "$W/out" || fail "check: no path model.bogus ($(cat "$W/out"))"
+"$BIN" --check "$W/type.json" >"$W/out" 2>"$W/err"
+grep -q '"path":"ppo.lr"' "$W/out" || fail "check: no path ppo.lr ($(cat "$W/out"))"
+
+# a run that fails on its input says why in error.json
+mkdir -p "$W/r2"
+echo '{"task": "CartPole", "task_options": {"bogus": 1}}' >"$W/options.json"
+expect_exit 2 "bad task options" "$BIN" "$W/options.json" --run-dir "$W/r2"
+grep -q '"class": "input"' "$W/r2/error.json" || fail "error.json: no input class"
+grep -q '"path": "task_options.bogus"' "$W/r2/error.json" || fail "error.json: no path"
+
 # run directory not writable (a file in the way)
 echo x >"$W/file"
 expect_exit 2 "run dir is a file" "$BIN" "$SPECS/cartpole.json" --run-dir "$W/file/run"

@@ -275,6 +275,31 @@ START_TEST(test_parse_errors) {
 }
 END_TEST
 
+START_TEST(test_parse_huge_integers) {
+    AgJsonErr e;
+    /* beyond int64 in a member or an element: refused at its path */
+    const char *text = "{\"seed\": 9223372036854775808}";
+    ck_assert_ptr_null(ag_json_parse(text, strlen(text), &e));
+    ck_assert_str_eq(e.path, "seed");
+    ck_assert_ptr_nonnull(strstr(e.reason, "64 bits"));
+    text = "{\"budget\": {\"env_steps\": 18446744073709551616}}";
+    ck_assert_ptr_null(ag_json_parse(text, strlen(text), &e));
+    ck_assert_str_eq(e.path, "budget.env_steps");
+    text = "{\"a\": [1, -9223372036854775809]}";
+    ck_assert_ptr_null(ag_json_parse(text, strlen(text), &e));
+    ck_assert_str_eq(e.path, "a[1]");
+    /* the limits themselves are integers */
+    text = "[9223372036854775807, -9223372036854775808]";
+    json_t *doc = ag_json_parse(text, strlen(text), &e);
+    ck_assert_ptr_nonnull(doc);
+    json_decref(doc);
+    /* a bare number has no path: malformed as before */
+    text = "99999999999999999999";
+    ck_assert_ptr_null(ag_json_parse(text, strlen(text), &e));
+    ck_assert_str_eq(e.path, "");
+}
+END_TEST
+
 START_TEST(test_strings_join) {
     char out[32];
     json_t *arr = json_pack("[sss]", "obs.goal", "action", "x");
@@ -344,6 +369,7 @@ static Suite *json_suite(void) {
     tcase_add_test(tc, test_check_keys);
     tcase_add_test(tc, test_expect_object);
     tcase_add_test(tc, test_parse_errors);
+    tcase_add_test(tc, test_parse_huge_integers);
     tcase_add_test(tc, test_strings_join);
     tcase_add_test(tc, test_load_file);
     suite_add_tcase(s, tc);

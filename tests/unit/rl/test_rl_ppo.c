@@ -270,6 +270,39 @@ START_TEST(test_bad_specs_refused) {
 }
 END_TEST
 
+/* one spec through rl_trainer_check: its code, message and path */
+static int check_spec(const char *text, char *path, size_t path_sz, char *err, size_t err_sz) {
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    int rc = rl_trainer_check(&spec, path, path_sz, err, err_sz);
+    ag_spec_free(&spec);
+    return rc;
+}
+
+START_TEST(test_check_names_the_path) {
+    static const struct {
+        const char *member, *path;
+    } bad[] = {
+        {"\"model\": \"no_such_model\"", "model"},
+        {"\"model\": {\"bogus\": 1}", "model.bogus"},
+        {"\"policy\": \"gaussian\"", "policy"},
+        {"\"task_options\": {\"bogus\": 1}", "task_options.bogus"},
+        {"\"task_options\": {\"max_episode_steps\": -1}", "task_options.max_episode_steps"},
+    };
+    char text[256], path[AG_JSON_PATH_MAX], err[512];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "{\"task\": \"CartPole\", %s}", bad[i].member);
+        err[0] = '\0';
+        ck_assert_int_ne(check_spec(text, path, sizeof path, err, sizeof err), 0);
+        ck_assert_msg(!strcmp(path, bad[i].path), "%s: path %s, expected %s (%s)", text, path,
+                      bad[i].path, err);
+        ck_assert_msg(err[0] != '\0', "%s: no message", text);
+    }
+    ck_assert_int_eq(check_spec("{\"task\": \"CartPole\"}", path, sizeof path, err, sizeof err), 0);
+    ck_assert_str_eq(path, "");
+}
+END_TEST
+
 START_TEST(test_gaussian_and_beta_box) {
     /* continuous actions through both box distributions: an iteration runs and stays finite */
     const char *kinds[2] = {"gaussian", "beta"};
@@ -339,6 +372,7 @@ static Suite *ppo_suite(void) {
     tcase_add_test(tc, test_rerun_identical);
     tcase_add_test(tc, test_cartpole_improves);
     tcase_add_test(tc, test_bad_specs_refused);
+    tcase_add_test(tc, test_check_names_the_path);
     tcase_add_test(tc, test_gaussian_and_beta_box);
     tcase_add_test(tc, test_statistics_merged_across_ranks);
     suite_add_tcase(s, tc);

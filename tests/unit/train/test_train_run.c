@@ -192,6 +192,30 @@ START_TEST(test_status_write) {
 }
 END_TEST
 
+START_TEST(test_error_write) {
+    char path[300], err[512] = "";
+    json_t *o;
+    snprintf(path, sizeof path, "%s/error.json", g_dir);
+    /* an input error with its path */
+    ck_assert_int_eq(train_error_write(g_dir, "policy: does not fit", "policy", 1, err, sizeof err),
+                     0);
+    o = ag_json_load_file(path, 1 << 16, err, sizeof err);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "message")), "policy: does not fit");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "path")), "policy");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "class")), "input");
+    json_decref(o);
+    /* a runtime error replaces it; no path is null */
+    ck_assert_int_eq(train_error_write(g_dir, "disk full", NULL, 0, err, sizeof err), 0);
+    o = ag_json_load_file(path, 1 << 16, err, sizeof err);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "class")), "runtime");
+    ck_assert(json_is_null(json_object_get(o, "path")));
+    json_decref(o);
+    ck_assert_int_ne(train_error_write("/nonexistent-dir", "x", NULL, 0, err, sizeof err), 0);
+}
+END_TEST
+
 static Suite *run_suite(void) {
     Suite *s = suite_create("train_run");
     TCase *tc = tcase_create("core");
@@ -200,6 +224,7 @@ static Suite *run_suite(void) {
     tcase_add_test(tc, test_metrics_truncate);
     tcase_add_test(tc, test_metrics_json);
     tcase_add_test(tc, test_status_write);
+    tcase_add_test(tc, test_error_write);
     suite_add_tcase(s, tc);
     return s;
 }
