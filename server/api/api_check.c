@@ -1,6 +1,7 @@
 /* The trainer's check of a submission: `angora-train --check SPEC` resolves the spec, creates
  * the task and builds the model (what the daemon, free of MuJoCo and BLAS, cannot do itself),
- * under a time limit; its verdicts are cached by a hash of the canonical spec text.
+ * under a time limit; its verdicts are cached by a hash of the canonical spec text without the
+ * members the check never reads (name, tags, notes, seed, budget, eval, checkpoint_every).
  *
  * DESIGN
  * - The child is started with ag_spawn as every worker is, in its own session, its verdict read
@@ -141,10 +142,25 @@ static json_t *check_run(const char *trainer, const char *spec_text) {
     return verdict;
 }
 
-/* the SHA-256 of text */
+/* the SHA-256 of what the trainer's check depends on: the spec without the members it never
+ * looks at (checked by the daemon itself), so that a thousand runs of one task differing only in
+ * name, seed or budget cost one check, not a thousand */
 static void check_hash(const char *text, unsigned char hash[API_CHECK_HASH]) {
+    static const char *const ignored[] = {
+        "name", "tags", "notes", "seed", "budget", "eval", "checkpoint_every", "priority"};
     unsigned int n = 0;
-    EVP_Digest(text, strlen(text), hash, &n, EVP_sha256(), NULL);
+    json_t *spec = json_loads(text, 0, NULL);
+    char *key = NULL;
+    if (json_is_object(spec)) {
+        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+            json_object_del(spec, ignored[i]);
+        }
+        key = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    const char *hashed = key ? key : text;
+    EVP_Digest(hashed, strlen(hashed), hash, &n, EVP_sha256(), NULL);
+    free(key);
+    json_decref(spec);
 }
 
 int api_check_spec(Api *api, const char *spec_text, const char *prefix, ApiErr *e) {
