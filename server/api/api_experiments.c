@@ -162,9 +162,7 @@ int api_h_exp_submit(Api *api, const ApiRequest *req, const ApiParams *p, ApiRes
     if (rc) {
         return api_store_fail(e, rc, msg);
     }
-    snprintf(resp->header, sizeof(resp->header), "Location: " API_PREFIX "/experiments/%lld",
-             (long long)id);
-    api_resp_json(resp, 201, o);
+    api_resp_created(resp, id, o);
     return 0;
 }
 

@@ -241,9 +241,7 @@ int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *
     if (rc) {
         return api_store_fail(e, rc, msg);
     }
-    snprintf(resp->header, sizeof(resp->header), "Location: " API_PREFIX "/experiments/%lld",
-             (long long)id);
-    api_resp_json(resp, 201, o);
+    api_resp_created(resp, id, o);
     return 0;
 }
 

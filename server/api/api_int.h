@@ -97,6 +97,8 @@ extern const size_t api_route_count;
 
 /* a JSON response; takes the reference to doc (NULL gives a 500) */
 void api_resp_json(ApiResponse *resp, int status, json_t *doc);
+/* 201 with the new experiment's Location and doc as the body (doc is consumed) */
+void api_resp_created(ApiResponse *resp, int64_t id, json_t *doc);
 /* a problem+json response, replacing any body */
 void api_resp_problem(ApiResponse *resp, int status, int code, const char *detail,
                       const char *field);

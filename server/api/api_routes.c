@@ -31,6 +31,12 @@ void api_resp_json(ApiResponse *resp, int status, json_t *doc) {
     }
 }
 
+void api_resp_created(ApiResponse *resp, int64_t id, json_t *doc) {
+    snprintf(resp->header, sizeof(resp->header), "Location: " API_PREFIX "/experiments/%lld",
+             (long long)id);
+    api_resp_json(resp, 201, doc);
+}
+
 void api_resp_problem(ApiResponse *resp, int status, int code, const char *detail,
                       const char *field) {
     free(resp->body);
