@@ -6,6 +6,7 @@
 #include "ag_error.h"
 #include "ag_rng.h"
 #include "nn_model.h"
+#include "nn_test_models.h"
 
 #include <check.h>
 #include <signal.h>
@@ -20,39 +21,12 @@
 
 /* ---- helpers ---- */
 
-static void io_add(NnIoSpec *io, const char *name, int c, int h, int w, int critic) {
-    NnInputSpec *in = &io->inputs[io->num_inputs++];
-    memset(in, 0, sizeof *in);
-    snprintf(in->name, sizeof in->name, "%s", name);
-    in->shape[0] = c;
-    in->shape[1] = h;
-    in->shape[2] = w;
-    in->size = c * h * w;
-    in->offset = io->obs_size;
-    in->critic_only = critic;
-    io->obs_size += in->size;
-}
-
 static NnIoSpec io_vector(int n, int policy_outputs, int logstd) {
     NnIoSpec io;
     memset(&io, 0, sizeof io);
     io_add(&io, "proprioception", n, 1, 1, 0);
     io.policy_outputs = policy_outputs;
     io.logstd_dim = logstd;
-    return io;
-}
-
-/* an 8x8x3 image, two vector inputs, a goal without pathway and a critic-only input */
-static NnIoSpec io_senses(void) {
-    NnIoSpec io;
-    memset(&io, 0, sizeof io);
-    io_add(&io, "vision", 3, 8, 8, 0);
-    io_add(&io, "proprioception", 6, 1, 1, 0);
-    io_add(&io, "touch", 4, 1, 1, 0);
-    io_add(&io, "goal", 3, 1, 1, 0);
-    io_add(&io, "asymmetric", 5, 1, 1, 1);
-    io.policy_outputs = 3;
-    io.logstd_dim = 3;
     return io;
 }
 
@@ -168,30 +142,6 @@ static double grad_check(NnModel *m, int B, int T, const float *obs, const float
     nn_train_ctx_destroy(ctx);
     return max_err;
 }
-
-static const char *PATHWAYS_LSTM =
-    "{\"inputs\": {"
-    "  \"vision\": {\"pathway\": [{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": 3,"
-    "     \"padding\": \"same\"}, \"elu\", {\"type\": \"conv2d\", \"filters\": 4, \"kernel\": 3,"
-    "     \"stride\": 2}, \"tanh\", \"spatial_softmax\"]},"
-    "  \"proprioception\": {\"pathway\": [{\"type\": \"dense\", \"units\": 8}, \"layernorm\","
-    "     \"tanh\"]},"
-    "  \"touch\": {\"pathway\": [{\"type\": \"dense\", \"units\": 5}, \"sigmoid\"]},"
-    "  \"asymmetric\": {\"pathway\": [{\"type\": \"dense\", \"units\": 4}, \"softplus\"]}},"
-    " \"trunk\": [{\"type\": \"dense\", \"units\": 12}, \"tanh\"],"
-    " \"core\": {\"type\": \"lstm\", \"units\": 6},"
-    " \"post\": [{\"type\": \"dense\", \"units\": 7}, \"elu\"]}";
-
-static const char *SHARED_GRU =
-    "{\"inputs\": {"
-    "  \"vision\": {\"pathway\": [{\"type\": \"conv2d\", \"filters\": 3, \"kernel\": 3},"
-    "     {\"type\": \"maxpool\", \"size\": 2}, \"flatten\", {\"type\": \"dense\", \"units\": 6},"
-    "     \"tanh\"]},"
-    "  \"asymmetric\": {\"pathway\": [{\"type\": \"dense\", \"units\": 4}, \"tanh\"]}},"
-    " \"trunk\": [\"layernorm\", {\"type\": \"dense\", \"units\": 10}, \"tanh\", \"sigmoid\"],"
-    " \"core\": {\"type\": \"gru\", \"units\": 5},"
-    " \"post\": [\"tanh\"],"
-    " \"shared\": true}";
 
 static void random_params(NnModel *m, uint64_t seed) {
     AgRng rng;

@@ -3,6 +3,7 @@
  * overrides, layer shorthand and shape inference through pathways. */
 #include "ag_error.h"
 #include "nn_model.h"
+#include "nn_test_models.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -10,20 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void io_add(NnIoSpec *io, const char *name, int c, int h, int w, int critic) {
-    NnInputSpec *in = &io->inputs[io->num_inputs++];
-    memset(in, 0, sizeof *in);
-    snprintf(in->name, sizeof in->name, "%s", name);
-    in->shape[0] = c;
-    in->shape[1] = h;
-    in->shape[2] = w;
-    in->size = c * h * w;
-    in->offset = io->obs_size;
-    in->critic_only = critic;
-    io->obs_size += in->size;
-}
-
-static NnIoSpec io_senses(void) {
+static NnIoSpec io_small_senses(void) {
     NnIoSpec io;
     memset(&io, 0, sizeof io);
     io_add(&io, "vision", 3, 8, 8, 0);
@@ -38,7 +26,7 @@ static NnIoSpec io_senses(void) {
 /* the description text must be refused with a message that starts with `path` and contains
  * `words` */
 static void expect_refused(const char *text, const char *path, const char *words) {
-    NnIoSpec io = io_senses();
+    NnIoSpec io = io_small_senses();
     json_error_t jerr;
     json_t *d = json_loads(text, JSON_DECODE_ANY, &jerr);
     ck_assert_msg(d != NULL, "test text does not parse: %s", text);
@@ -200,30 +188,30 @@ START_TEST(test_bad_io) {
     expect_io_refused(&io, "needs 1 to 8 inputs");
     io_add(&io, "asymmetric", 4, 1, 1, 1);
     expect_io_refused(&io, "every input is critic_only");
-    io = io_senses();
+    io = io_small_senses();
     io.inputs[1].size = 99;
     expect_io_refused(&io, "input proprioception has shape");
-    io = io_senses();
+    io = io_small_senses();
     io.inputs[2].offset = io.obs_size;
     expect_io_refused(&io, "input goal");
-    io = io_senses();
+    io = io_small_senses();
     snprintf(io.inputs[2].name, sizeof io.inputs[2].name, "vision");
     expect_io_refused(&io, "given twice");
-    io = io_senses();
+    io = io_small_senses();
     io.policy_outputs = 0;
     expect_io_refused(&io, "bad sizes");
     char err[64];
     json_t *d = json_string("simple");
     ck_assert_ptr_null(nn_model_create(d, NULL, err, sizeof err));
     json_decref(d);
-    io = io_senses();
+    io = io_small_senses();
     ck_assert_ptr_null(nn_model_create(NULL, &io, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "model"));
 }
 END_TEST
 
 START_TEST(test_presets_and_overrides) {
-    NnIoSpec io = io_senses();
+    NnIoSpec io = io_small_senses();
     int count = 0;
     for (int i = 0; nn_model_preset_names[i]; i++) {
         count++;
@@ -293,7 +281,7 @@ END_TEST
 
 START_TEST(test_conv_shapes) {
     /* 8x8 -> conv k3 valid 6x6 -> maxpool 2 3x3 -> conv k3 s1 same 3x3 -> spatial softmax 2*5 */
-    NnIoSpec io = io_senses();
+    NnIoSpec io = io_small_senses();
     json_error_t jerr;
     json_t *d = json_loads(
         "{\"inputs\": {\"vision\": {\"pathway\": [{\"type\": \"conv2d\", \"filters\": 4, "

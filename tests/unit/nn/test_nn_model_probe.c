@@ -5,6 +5,7 @@
  * alone; and the probed step allocates nothing. */
 #include "ag_rng.h"
 #include "nn_model.h"
+#include "nn_test_models.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -16,19 +17,6 @@
 
 /* ---- helpers ---- */
 
-static void io_add(NnIoSpec *io, const char *name, int c, int h, int w, int critic) {
-    NnInputSpec *in = &io->inputs[io->num_inputs++];
-    memset(in, 0, sizeof *in);
-    snprintf(in->name, sizeof in->name, "%s", name);
-    in->shape[0] = c;
-    in->shape[1] = h;
-    in->shape[2] = w;
-    in->size = c * h * w;
-    in->offset = io->obs_size;
-    in->critic_only = critic;
-    io->obs_size += in->size;
-}
-
 static NnIoSpec io_vector(int n) {
     NnIoSpec io;
     memset(&io, 0, sizeof io);
@@ -37,45 +25,6 @@ static NnIoSpec io_vector(int n) {
     io.logstd_dim = 3;
     return io;
 }
-
-/* an 8x8x3 image, two vector inputs, a goal without pathway and a critic-only input */
-static NnIoSpec io_senses(void) {
-    NnIoSpec io;
-    memset(&io, 0, sizeof io);
-    io_add(&io, "vision", 3, 8, 8, 0);
-    io_add(&io, "proprioception", 6, 1, 1, 0);
-    io_add(&io, "touch", 4, 1, 1, 0);
-    io_add(&io, "goal", 3, 1, 1, 0);
-    io_add(&io, "asymmetric", 5, 1, 1, 1);
-    io.policy_outputs = 3;
-    io.logstd_dim = 3;
-    return io;
-}
-
-static const char *PATHWAYS_LSTM =
-    "{\"inputs\": {"
-    "  \"vision\": {\"pathway\": [{\"type\": \"conv2d\", \"filters\": 4, \"kernel\": 3,"
-    "     \"padding\": \"same\"}, \"elu\", {\"type\": \"conv2d\", \"filters\": 4, \"kernel\": 3,"
-    "     \"stride\": 2}, \"tanh\", \"spatial_softmax\"]},"
-    "  \"proprioception\": {\"pathway\": [{\"type\": \"dense\", \"units\": 8}, \"layernorm\","
-    "     \"tanh\"]},"
-    "  \"touch\": {\"pathway\": [{\"type\": \"dense\", \"units\": 5}, \"sigmoid\"]},"
-    "  \"asymmetric\": {\"pathway\": [{\"type\": \"dense\", \"units\": 4}, \"softplus\"]}},"
-    " \"trunk\": [{\"type\": \"dense\", \"units\": 12}, \"tanh\"],"
-    " \"core\": {\"type\": \"lstm\", \"units\": 6},"
-    " \"post\": [{\"type\": \"dense\", \"units\": 7}, \"elu\"]}";
-
-/* the post tanh runs in place on the core's output: the h probe must be taken before it */
-static const char *SHARED_GRU =
-    "{\"inputs\": {"
-    "  \"vision\": {\"pathway\": [{\"type\": \"conv2d\", \"filters\": 3, \"kernel\": 3},"
-    "     {\"type\": \"maxpool\", \"size\": 2}, \"flatten\", {\"type\": \"dense\", \"units\": 6},"
-    "     \"tanh\"]},"
-    "  \"asymmetric\": {\"pathway\": [{\"type\": \"dense\", \"units\": 4}, \"tanh\"]}},"
-    " \"trunk\": [\"layernorm\", {\"type\": \"dense\", \"units\": 10}, \"tanh\", \"sigmoid\"],"
-    " \"core\": {\"type\": \"gru\", \"units\": 5},"
-    " \"post\": [\"tanh\"],"
-    " \"shared\": true}";
 
 static NnModel *model_make(const char *text, const NnIoSpec *io, uint64_t seed) {
     json_error_t jerr;
