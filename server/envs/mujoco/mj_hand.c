@@ -200,7 +200,7 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
     static const char *const keys_block[] = {
         "control",    "proprioception", "fingertips",     "touch",      "goal",
         "asymmetric", "discrete_bins",  "vision",         "image_size", "physics",
-        "substeps",   "curriculum",     "rotation_bonus", NULL};
+        "substeps",   "curriculum",     "rotation_bonus", "start_pose", NULL};
     const char *const *keys = sh->kind == HAND_REACH        ? keys_reach
                               : sh->kind == HAND_FREE_REACH ? keys_free
                                                             : keys_block;

@@ -102,7 +102,9 @@ typedef struct EnvMjHandShared {
     EnvMjRenderer *renderer; /* vision = pixels */
     int substeps;
     int jnt_qpos[HAND_NJOINT], jnt_dof[HAND_NJOINT];
-    double rest[HAND_NJOINT]; /* initial pose: straight, 0.1 rad inside any limit at zero */
+    double rest[HAND_NJOINT]; /* initial pose: straight, 0.1 rad inside any limit at zero, or
+                               * the block tasks' cupped start pose */
+    int start_cupped;         /* block: start_pose "cupped" */
     /* per actuator: the qpos entries whose sum is its position */
     int act_qpos[HAND_NACT][2];
     int act_nqpos[HAND_NACT];

@@ -49,6 +49,23 @@ static const double hand_block_faces[BLOCK_FACES][4] = {
 };
 
 static const char *const hand_physics_names[] = {"fast", "legacy", NULL};
+static const char *const hand_start_pose_names[] = {"straight", "cupped", NULL};
+
+/* the cupped start pose (rad): the four fingers bent at the knuckle and curled so that their
+ * tips stand over the block's far top edge (about 6 cm from its centre, against 14-15 cm
+ * straight), the thumb opposed as in Gymnasium-Robotics' initial pose of the block tasks, the
+ * wrist straight. Gymnasium's own finger angles leave the tips 10 cm from the block on this hand,
+ * and its tilted wrist makes the block slide off the palm at rest. */
+static const struct {
+    const char *joint;
+    double q;
+} hand_cupped_pose[] = {
+    {"FFJ3", 0.143},  {"FFJ2", 1.1},    {"FFJ1", 0.9},   {"FFJ0", 0.6},    {"MFJ3", 0.000},
+    {"MFJ2", 1.1},    {"MFJ1", 0.9},    {"MFJ0", 0.6},   {"RFJ3", 0.000},  {"RFJ2", 1.1},
+    {"RFJ1", 0.9},    {"RFJ0", 0.6},    {"LFJ4", 0.053}, {"LFJ3", -0.136}, {"LFJ2", 1.1},
+    {"LFJ1", 0.9},    {"LFJ0", 0.6},    {"THJ4", 0.004}, {"THJ3", 0.551},  {"THJ2", -0.015},
+    {"THJ1", -0.002}, {"THJ0", -0.789},
+};
 static const char *const hand_curriculum_keys[] = {"initial_angle", "final_angle", "step", "window",
                                                    "threshold",     "goals",       NULL};
 
@@ -123,10 +140,12 @@ static int hand_curriculum_read(EnvMjHandCurriculumSpec *c, const json_t *option
 int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, char *err,
                                    size_t err_sz) {
     AgJsonErr je;
-    int physics = HAND_PHYSICS_FAST;
+    int physics = HAND_PHYSICS_FAST, start_pose = 0;
     long long substeps = 0;
     if (ag_json_get_enum(options, ENV_OPTIONS_PATH, "physics", hand_physics_names,
                          HAND_PHYSICS_FAST, &physics, &je) != 0 ||
+        ag_json_get_enum(options, ENV_OPTIONS_PATH, "start_pose", hand_start_pose_names, 0,
+                         &start_pose, &je) != 0 ||
         ag_json_get_int(options, ENV_OPTIONS_PATH, "substeps", 0, 0, 80, &substeps, &je) != 0 ||
         ag_json_get_double(options, ENV_OPTIONS_PATH, "rotation_bonus", 0.0, 0.0, 10.0,
                            &sh->rotation_bonus, &je) != 0 ||
@@ -137,6 +156,27 @@ int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, c
     }
     sh->physics = (EnvMjHandPhysics)physics;
     sh->substeps = (int)substeps;
+    sh->start_cupped = start_pose == 1;
+    return 0;
+}
+
+/* the cupped start pose into sh->rest, each joint kept 0.05 rad inside its limits */
+static int hand_block_cupped_rest(EnvMjHandShared *sh, char *err, size_t err_sz) {
+    const mjModel *m = sh->m;
+    for (size_t i = 0; i < sizeof(hand_cupped_pose) / sizeof(hand_cupped_pose[0]); i++) {
+        int id = mj_name2id(m, mjOBJ_JOINT, hand_cupped_pose[i].joint);
+        int j = 0;
+        while (j < HAND_NJOINT && (id < 0 || sh->jnt_qpos[j] != m->jnt_qposadr[id])) {
+            j++;
+        }
+        if (j == HAND_NJOINT) {
+            return ag_errorf(err, err_sz, AG_EFORMAT, "hand model has no hinge %s",
+                             hand_cupped_pose[i].joint);
+        }
+        double lo = m->jnt_range[2 * id] + 0.05, hi = m->jnt_range[2 * id + 1] - 0.05;
+        double q = hand_cupped_pose[i].q;
+        sh->rest[j] = m->jnt_limited[id] ? (q < lo ? lo : q > hi ? hi : q) : q;
+    }
     return 0;
 }
 
@@ -214,6 +254,12 @@ int env_mj_hand_block_setup(EnvMjHandShared *sh, char *err, size_t err_sz) {
     mjModel *m = sh->m;
     int legacy = sh->physics == HAND_PHYSICS_LEGACY;
     hand_block_parallel_fill(sh);
+    if (sh->start_cupped) {
+        int rc = hand_block_cupped_rest(sh, err, err_sz);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     if (sh->substeps == 0) {
         sh->substeps = legacy ? BLOCK_LEGACY_STEPS : BLOCK_SUBSTEPS;
     }

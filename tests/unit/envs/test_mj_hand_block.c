@@ -330,6 +330,67 @@ START_TEST(test_fast_resets_independent_of_history) {
 }
 END_TEST
 
+/* the mean distance of the four fingertips from the block's centre, m */
+static double hand_finger_reach(const HandEnv *e) {
+    const mjData *d = e->st->d;
+    double sum = 0;
+    for (int i = 0; i < 4; i++) {
+        sum += hand_dist3(d->site_xpos + 3 * e->sh->tip_site[i], d->qpos + e->sh->obj_qpos);
+    }
+    return sum / 4;
+}
+
+START_TEST(test_cupped_start_pose) {
+    /* the cupped start brings the fingertips to the block (over its far top edge) and still
+     * leaves the block resting on the palm under zero action */
+    HandEnv straight, cupped;
+    hand_open(&straight, &env_mj_hand_block_class, NULL, 7);
+    hand_open(&cupped, &env_mj_hand_block_class, "{\"start_pose\": \"cupped\"}", 7);
+    ck_assert_int_eq(straight.sh->start_cupped, 0);
+    ck_assert_int_eq(cupped.sh->start_cupped, 1);
+    const int resets = 100;
+    float zero[20] = {0};
+    int dropped = 0;
+    for (int r = 0; r < resets; r++) {
+        straight.task.cls->reset(&straight.task, straight.st, &straight.rng, straight.obs);
+        cupped.task.cls->reset(&cupped.task, cupped.st, &cupped.rng, cupped.obs);
+        double far = hand_finger_reach(&straight), near = hand_finger_reach(&cupped);
+        ck_assert_msg(far > 0.12 && near < 0.075, "fingertips %.3f m (straight) %.3f m (cupped)",
+                      far, near);
+        /* the fingers never start inside the block: nothing is pushed at the reset */
+        ck_assert_double_lt(
+            hand_dist3(cupped.st->d->qvel + cupped.sh->obj_dof, (const double[3]){0, 0, 0}), 0.1);
+        for (int t = 0; t < 100; t++) {
+            EnvStep s = hand_step(&cupped, zero);
+            ck_assert_int_eq(s.unstable, 0);
+            if (s.terminated) {
+                dropped++;
+                break;
+            }
+        }
+    }
+    ck_assert_msg(dropped * 100 <= resets, "%d of %d cupped resets dropped the block", dropped,
+                  resets);
+    hand_close(&straight);
+    hand_close(&cupped);
+    static const char *const bad[] = {"{\"start_pose\": \"curled\"}", "{\"start_pose\": 1}",
+                                      "{\"start_pose\": [\"cupped\"]}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[256] = "";
+        HandEnv x;
+        int rc = hand_open_opts(&x, &env_mj_hand_block_class, bad[i], 1, err, sizeof(err));
+        ck_assert_msg(rc == AG_ESPEC && strstr(err, "task_options.start_pose") != NULL,
+                      "%s: rc %d (%s)", bad[i], rc, err);
+    }
+    /* the reach tasks have no block to start against */
+    char err[256] = "";
+    HandEnv x;
+    ck_assert_int_eq(hand_open_opts(&x, &env_mj_hand_reach_class, "{\"start_pose\": \"cupped\"}", 1,
+                                    err, sizeof(err)),
+                     AG_ESPEC);
+}
+END_TEST
+
 static Suite *hand_block_suite(void) {
     Suite *s = suite_create("mj_hand_block");
     TCase *tc = tcase_create("physics");
@@ -341,6 +402,7 @@ static Suite *hand_block_suite(void) {
     tcase_add_test(tc, test_scripted_roll_same_in_both);
     tcase_add_test(tc, test_fast_resets_like_legacy);
     tcase_add_test(tc, test_fast_resets_independent_of_history);
+    tcase_add_test(tc, test_cupped_start_pose);
     suite_add_tcase(s, tc);
     return s;
 }
