@@ -70,6 +70,9 @@
 #define AG_TRAIN_RECORD_ACTIVATIONS "--record-activations"
 #define AG_TRAIN_OUT                "--out"
 #define AG_TRAIN_POOL_CONV          "--pool-conv"
+/* with --evaluate or --record-activations: a JSON object merged over the checkpoint's task
+ * options (for example {"curriculum": null} to judge on the task's own goals) */
+#define AG_TRAIN_TASK_OPTIONS "--task-options"
 
 /* ---- angora-analyze's command line (docs/analysis.md) ---- */
 

@@ -60,6 +60,7 @@ typedef struct TrainArgs {
     const char *record, *trajectory;
     const char *activations, *out; /* --record-activations CHECKPOINT --out FILE.h5 */
     const char *check;             /* --check SPEC */
+    const char *task_options;      /* --task-options JSON (evaluation, recording) */
     int pool_conv;
     int record_width, record_height;
     int resume, quiet, list_tasks, deterministic, episodes;
@@ -69,17 +70,19 @@ typedef struct TrainArgs {
 } TrainArgs;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: angora-train SPEC.json --run-dir DIR [--resume] [--quiet] "
-               "[--stop-after N]\n"
-               "       angora-train --run-dir DIR --resume\n"
-               "       angora-train --evaluate CHECKPOINT [--episodes N] [--deterministic] "
-               "[--seed S]\n"
-               "                    [--record FILE.mp4] [--trajectory FILE.json] "
-               "[--record-size WxH]\n"
-               "       angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N]\n"
-               "                    [--deterministic] [--seed S] [--pool-conv]\n"
-               "       angora-train --list-tasks\n"
-               "       angora-train --check SPEC.json\n");
+    fprintf(f,
+            "usage: angora-train SPEC.json --run-dir DIR [--resume] [--quiet] "
+            "[--stop-after N]\n"
+            "       angora-train --run-dir DIR --resume\n"
+            "       angora-train --evaluate CHECKPOINT [--episodes N] [--deterministic] "
+            "[--seed S]\n"
+            "                    [--record FILE.mp4] [--trajectory FILE.json] "
+            "[--record-size WxH]\n"
+            "                    [--task-options JSON]\n"
+            "       angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N]\n"
+            "                    [--deterministic] [--seed S] [--pool-conv] [--task-options JSON]\n"
+            "       angora-train --list-tasks\n"
+            "       angora-train --check SPEC.json\n");
 }
 
 static int parse_args(int argc, char **argv, TrainArgs *a) {
@@ -108,6 +111,8 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
             a->activations = argv[++i];
         } else if (strcmp(s, AG_TRAIN_OUT) == 0 && has_next) {
             a->out = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_TASK_OPTIONS) == 0 && has_next) {
+            a->task_options = argv[++i];
         } else if (strcmp(s, AG_TRAIN_POOL_CONV) == 0) {
             a->pool_conv = 1;
         } else if (strcmp(s, AG_TRAIN_TRAJECTORY) == 0 && has_next) {
@@ -153,6 +158,10 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
     }
     if ((a->record || a->trajectory || a->record_width) && !a->evaluate) {
         fprintf(stderr, "angora-train: --record, --trajectory and --record-size need --evaluate\n");
+        return -1;
+    }
+    if (a->task_options && !a->evaluate && !a->activations) {
+        fprintf(stderr, "angora-train: --task-options needs --evaluate or --record-activations\n");
         return -1;
     }
     if ((a->out || a->pool_conv) && !a->activations) {
@@ -206,12 +215,27 @@ static int list_tasks(void) {
 /* a trainer of one environment around a checkpoint's policy (--evaluate, --record-activations):
  * *spec gets the checkpoint's spec (free it either way), *stored (unless NULL) that spec as JSON
  * as the run resolved it. 0, or the exit status after saying why on stderr. */
-static int policy_open(const char *ckpt, AgSpec *spec, json_t **stored, RlTrainer **t) {
+static int policy_open(const char *ckpt, const char *task_options, AgSpec *spec, json_t **stored,
+                       RlTrainer **t) {
     char err[1024] = "";
     *t = NULL;
     if (rl_ckpt_read_spec(ckpt, spec, err, sizeof err)) {
         fprintf(stderr, "angora-train: %s\n", err);
         return AG_EXIT_USAGE;
+    }
+    if (task_options) {
+        /* merged key by key; the task then checks the result, and the checkpoint's policy must
+         * still fit its observation and action spaces */
+        json_error_t je;
+        json_t *o = json_loads(task_options, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(o)) {
+            fprintf(stderr, "angora-train: %s: a JSON object is needed%s%s\n",
+                    AG_TRAIN_TASK_OPTIONS, o ? "" : ": ", o ? "" : je.text);
+            json_decref(o);
+            return AG_EXIT_USAGE;
+        }
+        json_object_update(spec->task_options, o);
+        json_decref(o);
     }
     if (stored) {
         *stored = ag_spec_to_json(spec);
@@ -232,7 +256,7 @@ static int evaluate(const TrainArgs *a) {
     AgSpec spec;
     RlTrainer *t = NULL;
     RlEvalResult res;
-    int code = policy_open(a->evaluate, &spec, NULL, &t);
+    int code = policy_open(a->evaluate, a->task_options, &spec, NULL, &t);
     if (code) {
         goto out;
     }
@@ -268,6 +292,7 @@ static int evaluate(const TrainArgs *a) {
     }
     json_object_set_new(o, "checkpoint", json_string(a->evaluate));
     json_object_set_new(o, "task", json_string(spec.task));
+    json_object_set(o, "task_options", spec.task_options);
     json_object_set_new(o, "iteration", json_integer(rl_trainer_iteration(t)));
     json_object_set_new(o, "env_steps", json_integer(rl_trainer_env_steps(t)));
     json_object_set_new(o, "seed", json_seed(seed));
@@ -287,7 +312,7 @@ static int record_activations(const TrainArgs *a) {
     AgSpec spec;
     json_t *stored = NULL;
     RlTrainer *t = NULL;
-    int code = policy_open(a->activations, &spec, &stored, &t);
+    int code = policy_open(a->activations, a->task_options, &spec, &stored, &t);
     if (code) {
         goto out;
     }

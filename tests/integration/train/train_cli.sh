@@ -130,4 +130,21 @@ echo "garbage" >"$W/bad.ckpt"
 expect_exit 2 "evaluate a non-checkpoint" "$BIN" --evaluate "$W/bad.ckpt"
 expect_exit 2 "evaluate with bad episodes" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" \
     --episodes 0
+# evaluation under other task options: merged over the checkpoint's, checked by the task
+expect_exit 0 "evaluate with task options" "$BIN" --evaluate "$W/run/checkpoints/last.ckpt" \
+    --episodes 3 --task-options '{"max_episode_steps": 7}'
+jq -e '.task_options.max_episode_steps == 7 and .episode_length_mean <= 7' "$W/out" >/dev/null ||
+    fail "task options not applied: $(cat "$W/out")"
+expect_exit 2 "task options not an object" "$BIN" --evaluate "$W/run/checkpoints/last.ckpt" \
+    --task-options '[1]'
+grep -q -- "--task-options" "$W/err" || fail "message does not name --task-options"
+expect_exit 2 "task options malformed" "$BIN" --evaluate "$W/run/checkpoints/last.ckpt" \
+    --task-options '{"max_episode_steps": '
+expect_exit 2 "task options out of range" "$BIN" --evaluate "$W/run/checkpoints/last.ckpt" \
+    --task-options '{"max_episode_steps": -1}'
+grep -q "max_episode_steps" "$W/err" || fail "message does not name the option"
+expect_exit 2 "task options unknown key" "$BIN" --evaluate "$W/run/checkpoints/last.ckpt" \
+    --task-options '{"gravity": 1}'
+grep -q "gravity" "$W/err" || fail "message does not name the unknown key"
+expect_exit 2 "task options without evaluation" "$BIN" --task-options '{}'
 echo "all angora-train command-line checks passed"
