@@ -16,6 +16,13 @@
     "budget_env_steps, latest_iteration, latest_env_steps, latest_return, latest_task_metric, "    \
     "latest_task_key, phase"
 
+#define PROGRESS_EXPR                                                                              \
+    "(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) / budget_env_steps END)"
+/* the trainer's wall time at its latest metric row (it goes on across resumes): with
+ * latest_env_steps it gives the run's steps/s (one lookup in the (exp_id, seq) key) */
+#define LATEST_WALL_EXPR                                                                           \
+    "(SELECT wall_s FROM metrics WHERE exp_id = e.id ORDER BY seq DESC LIMIT 1)"
+
 /* binds id to ?1 of a statement selecting that experiment and steps it: 0 with the row ready,
  * AG_ENOTFOUND when there is none, AG_EDB ("what: ...") when the step fails */
 static int exp_row_step(Store *s, sqlite3_stmt *st, int64_t id, const char *what, char *err,
@@ -103,7 +110,8 @@ int store_exp_get_json(Store *s, int64_t id, json_t **out, char *err, size_t err
     s = store_reader_lock(s);
     rc = store_db_prepare(
         s,
-        "SELECT " EXP_COLUMNS ", spec, ingest_offset, "
+        "SELECT " EXP_COLUMNS ", spec, ingest_offset, " PROGRESS_EXPR
+        " AS progress, " LATEST_WALL_EXPR " AS latest_wall_s, "
         "(SELECT count(*) FROM metrics WHERE exp_id = e.id) AS metric_rows, "
         "(SELECT max(iteration) FROM metrics WHERE exp_id = e.id) AS last_iteration "
         "FROM experiments AS e WHERE id = ?",
@@ -128,9 +136,6 @@ typedef struct ExpSort {
     int kind; /* 0 integer (id), 1 text, 2 integer, 3 real */
     int ascending;
 } ExpSort;
-
-#define PROGRESS_EXPR                                                                              \
-    "(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) / budget_env_steps END)"
 
 static const ExpSort exp_sorts[] = {
     {"submitted", "id", 0, 0},
@@ -300,7 +305,8 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
                  k->expr, k->expr, cmp, k->expr, cmp);
     }
     snprintf(sql, sizeof(sql),
-             "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
+             "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, " LATEST_WALL_EXPR
+             " AS latest_wall_s, %s AS sort_value"
              " FROM experiments AS e WHERE (?1 IS NULL OR state = ?1)"
              " AND (?2 IS NULL OR task = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM"
              " json_each(e.tags) WHERE value = ?3)) AND (?4 IS NULL OR"
