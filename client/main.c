@@ -7,6 +7,29 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* --json among the options (before any "--"), for errors found before the parse completes */
+static int wants_json(int argc, char **argv) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* a usage or configuration error, as text or (with --json) one JSON line on stderr */
+static int usage_error(int json, const char *msg) {
+    if (json) {
+        ctl_json_error_print(stderr, "error",
+                             json_pack("{s:s,s:i,s:s}", "message", msg, "exit_code", CTL_EXIT_USAGE,
+                                       "exit_name", ctl_exit_name(CTL_EXIT_USAGE)));
+    } else {
+        fprintf(stderr, "angoractl: %s\n", msg);
+    }
+    return CTL_EXIT_USAGE;
+}
 
 int main(int argc, char **argv) {
     CtlArgs args;
@@ -14,8 +37,7 @@ int main(int argc, char **argv) {
     char err[2048];
     int code;
     if (ctl_args_parse(argc, argv, &args, err, sizeof(err)) != 0) {
-        fprintf(stderr, "angoractl: %s\n", err);
-        return CTL_EXIT_USAGE;
+        return usage_error(wants_json(argc, argv), err);
     }
     if (args.help) {
         ctl_usage_print(stdout, args.cmd);
@@ -30,8 +52,8 @@ int main(int argc, char **argv) {
         return CTL_EXIT_USAGE;
     }
     if (ctl_config_resolve(&args, &ctx.cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "angoractl: %s\n", err);
-        return CTL_EXIT_USAGE;
+        /* completion stays quiet: its output lands in the user's prompt line */
+        return CTL_COMMAND_HIDDEN(args.cmd) ? CTL_EXIT_USAGE : usage_error(args.json, err);
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "angoractl: cannot initialise libcurl\n");
