@@ -122,6 +122,13 @@ long long ctl_itest_submitted_id(const CtlRun *r) {
     return atoll(p + strlen("submitted experiment "));
 }
 
+json_t *ctl_itest_json(const char *text, const char *what) {
+    json_error_t je;
+    json_t *doc = json_loads(text, 0, &je);
+    ck_assert_msg(doc != NULL, "%s is not one JSON document (%s): %s", what, je.text, text);
+    return doc;
+}
+
 int ctl_itest_count(const char *text, const char *needle) {
     int n = 0;
     for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {

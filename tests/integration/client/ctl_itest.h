@@ -43,6 +43,9 @@ long long ctl_itest_submitted_id(const CtlRun *r);
  * pseudo-terminal; when prompt is not NULL, types answer once prompt has been shown. Returns
  * everything the terminal showed (free()) and sets *code to the exit status. */
 char *ctl_itest_run_tty(const char *const *args, const char *prompt, const char *answer, int *code);
+/* text parsed as one JSON document (a new reference); fails the test naming what (stdout,
+ * stderr) when it is not */
+json_t *ctl_itest_json(const char *text, const char *what);
 /* counts occurrences of needle in text */
 int ctl_itest_count(const char *text, const char *needle);
 

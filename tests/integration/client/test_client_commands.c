@@ -36,10 +36,7 @@ static const char *path_in(const char *name) {
 }
 
 static json_t *out_json(const CtlRun *r) {
-    json_error_t je;
-    json_t *doc = json_loads(r->out, 0, &je);
-    ck_assert_msg(doc != NULL, "not JSON (%s): %s", je.text, r->out);
-    return doc;
+    return ctl_itest_json(r->out, "stdout");
 }
 
 START_TEST(test_submit_show_ls) {

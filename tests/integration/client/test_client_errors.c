@@ -229,10 +229,7 @@ END_TEST
 
 /* the one JSON object on stderr of a --json failure */
 static json_t *err_json(const CtlRun *r) {
-    json_error_t je;
-    json_t *doc = json_loads(r->err, 0, &je);
-    ck_assert_msg(doc != NULL, "stderr is not one JSON document (%s): %s", je.text, r->err);
-    return doc;
+    return ctl_itest_json(r->err, "stderr");
 }
 
 /* with --json every failure is JSON on stderr: usage, configuration, HTTP and local errors */
