@@ -63,6 +63,12 @@ fi
 [ -e "$HOME/.local/share/bash-completion/completions/angoractl" ] || fail "no completion"
 bash -c "source '$HOME/.local/share/bash-completion/completions/angoractl' && complete -p angoractl" |
     grep -q _angoractl || fail "the completion does not register"
+# bash-completion itself finds it there, as an interactive shell would on the first TAB
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+    bash -c 'source /usr/share/bash-completion/bash_completion && __load_completion angoractl &&
+        complete -p angoractl' | grep -q _angoractl ||
+        fail "bash-completion does not load the completion"
+fi
 
 # a second run with the same values changes nothing; with another token it keeps a backup
 "$src/deploy/client-setup.sh" "$prefix" "http://127.0.0.1:1" "$token" >"$tmp/out"
