@@ -343,7 +343,7 @@ int ctl_cmd_watch(CtlCtx *x) {
         if (rc == 0 && !wr.timed_out) {
             ended = 1;
         } else if (rc) {
-            fprintf(x->err, "angoractl: %s; following by polling instead\n", err);
+            ctl_note(x, "note", "%s; following by polling instead", err);
         }
     }
     while (!ended && !wr.timed_out) {

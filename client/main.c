@@ -19,16 +19,17 @@ static int wants_json(int argc, char **argv) {
     return 0;
 }
 
-/* a usage or configuration error, as text or (with --json) one JSON line on stderr */
-static int usage_error(int json, const char *msg) {
+/* an error found outside a command, as text or (with --json) one JSON line on stderr; returns
+ * code */
+static int main_error(int json, int code, const char *msg) {
     if (json) {
         ctl_json_error_print(stderr, "error",
-                             json_pack("{s:s,s:i,s:s}", "message", msg, "exit_code", CTL_EXIT_USAGE,
-                                       "exit_name", ctl_exit_name(CTL_EXIT_USAGE)));
+                             json_pack("{s:s,s:i,s:s}", "message", msg, "exit_code", code,
+                                       "exit_name", ctl_exit_name(code)));
     } else {
         fprintf(stderr, "angoractl: %s\n", msg);
     }
-    return CTL_EXIT_USAGE;
+    return code;
 }
 
 int main(int argc, char **argv) {
@@ -37,7 +38,7 @@ int main(int argc, char **argv) {
     char err[2048];
     int code;
     if (ctl_args_parse(argc, argv, &args, err, sizeof(err)) != 0) {
-        return usage_error(wants_json(argc, argv), err);
+        return main_error(wants_json(argc, argv), CTL_EXIT_USAGE, err);
     }
     if (args.help) {
         ctl_usage_print(stdout, args.cmd);
@@ -47,25 +48,27 @@ int main(int argc, char **argv) {
         printf("angoractl %s\n", ANGORA_VERSION);
         return CTL_EXIT_OK;
     }
+    if (!args.cmd && args.json) {
+        return main_error(1, CTL_EXIT_USAGE, "no command given (see angoractl --help)");
+    }
     if (!args.cmd) {
         ctl_usage_print(stderr, NULL);
         return CTL_EXIT_USAGE;
     }
     if (ctl_config_resolve(&args, &ctx.cfg, err, sizeof(err)) != 0) {
         /* completion stays quiet: its output lands in the user's prompt line */
-        return CTL_COMMAND_HIDDEN(args.cmd) ? CTL_EXIT_USAGE : usage_error(args.json, err);
+        return CTL_COMMAND_HIDDEN(args.cmd) ? CTL_EXIT_USAGE
+                                            : main_error(args.json, CTL_EXIT_USAGE, err);
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "angoractl: cannot initialise libcurl\n");
-        return CTL_EXIT_OTHER;
+        return main_error(args.json, CTL_EXIT_OTHER, "cannot initialise libcurl");
     }
     ctx.args = &args;
     ctx.out = stdout;
     ctx.err = stderr;
     code = ctl_run(&ctx);
     if (fflush(stdout) != 0 && code == CTL_EXIT_OK) {
-        fprintf(stderr, "angoractl: cannot write the output\n");
-        code = CTL_EXIT_OTHER;
+        code = main_error(args.json, CTL_EXIT_OTHER, "cannot write the output");
     }
     curl_global_cleanup();
     return code;

@@ -263,6 +263,14 @@ START_TEST(test_json_errors) {
     ASSERT_CODE(&r, 2);
     json_decref(err_json(&r));
     ctl_itest_free(&r);
+    ctl_itest_run(&r, "--json", NULL);
+    ASSERT_CODE(&r, 2);
+    doc = err_json(&r);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(json_object_get(doc, "error"), "message")),
+               "no command"));
+    json_decref(doc);
+    ctl_itest_free(&r);
     /* a bad configuration */
     ctl_itest_run(&r, "--url", "ftp://x", "ls", "--json", NULL);
     ASSERT_CODE(&r, 2);

@@ -61,13 +61,14 @@ if command -v man >/dev/null 2>&1; then
     esac
 fi
 [ -e "$HOME/.local/share/bash-completion/completions/angoractl" ] || fail "no completion"
-bash -c "source '$HOME/.local/share/bash-completion/completions/angoractl' && complete -p angoractl" |
-    grep -q _angoractl || fail "the completion does not register"
+registered=$(bash -c "source '$HOME/.local/share/bash-completion/completions/angoractl' &&
+    complete -p angoractl")
+[[ "$registered" == *_angoractl* ]] || fail "the completion does not register: $registered"
 # bash-completion itself finds it there, as an interactive shell would on the first TAB
 if [ -f /usr/share/bash-completion/bash_completion ]; then
-    bash -c 'source /usr/share/bash-completion/bash_completion && __load_completion angoractl &&
-        complete -p angoractl' | grep -q _angoractl ||
-        fail "bash-completion does not load the completion"
+    registered=$(bash -c 'source /usr/share/bash-completion/bash_completion &&
+        __load_completion angoractl && complete -p angoractl')
+    [[ "$registered" == *_angoractl* ]] || fail "bash-completion does not load it: $registered"
 fi
 
 # a second run with the same values changes nothing; with another token it keeps a backup

@@ -18,21 +18,22 @@ for page in "$src"/docs/man/angoractl.1 "$src"/docs/man/angorad.8 "$src"/docs/ma
     warnings=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$page" 2>&1)
     [ -z "$warnings" ] || fail "$page: $warnings"
     text=$(LC_ALL=C.UTF-8 groff -man -Tutf8 "$page" 2>/dev/null | col -bx)
-    echo "$text" | grep -q "^NAME" || fail "$page has no NAME section"
-    echo "$text" | grep -q "^SYNOPSIS" || fail "$page has no SYNOPSIS section"
+    grep -q "^NAME" <<<"$text" || fail "$page has no NAME section"
+    grep -q "^SYNOPSIS" <<<"$text" || fail "$page has no SYNOPSIS section"
 done
 if command -v man >/dev/null 2>&1; then
-    MANWIDTH=80 man -l "$src/docs/man/angoractl.1" 2>&1 | col -bx | grep -q "angoractl ls" ||
-        fail "man -l does not show angoractl(1)"
+    # the whole page first: grep -q stopping early would break the pipe (pipefail)
+    text=$(MANWIDTH=80 man -l "$src/docs/man/angoractl.1" 2>&1 | col -bx)
+    grep -q "angoractl ls" <<<"$text" || fail "man -l does not show angoractl(1)"
 fi
 
 # angoractl(1) documents every command and the config file's rules
 page=$(LC_ALL=C.UTF-8 groff -man -Tutf8 "$src/docs/man/angoractl.1" 2>/dev/null | col -bx)
 for cmd in $("$ctl" __complete commands); do
-    echo "$page" | grep -Eq "^ +$cmd( |,|$)|, $cmd " || fail "angoractl(1) does not document $cmd"
+    grep -Eq "^ +$cmd( |,|$)|, $cmd " <<<"$page" || fail "angoractl(1) does not document $cmd"
 done
 for needle in "client.json" "0600" "ANGORA_TOKEN" "--yes" "ETA"; do
-    echo "$page" | grep -q -- "$needle" || fail "angoractl(1) does not mention $needle"
+    grep -q -- "$needle" <<<"$page" || fail "angoractl(1) does not mention $needle"
 done
 
 # completion without a server: commands, options, fixed values and files
