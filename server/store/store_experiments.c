@@ -23,6 +23,29 @@
 #define LATEST_WALL_EXPR                                                                           \
     "(SELECT wall_s FROM metrics WHERE exp_id = e.id ORDER BY seq DESC LIMIT 1)"
 
+/* latest_wall_s of each experiment of a page, looked up once the page is chosen: in the
+ * listing's own SELECT, SQLite would compute it for every row it sorts, not only the page's */
+static int page_wall_add(Store *s, json_t *page, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    size_t i;
+    json_t *o;
+    int rc = store_db_prepare(
+        s, "SELECT wall_s FROM metrics WHERE exp_id = ?1 ORDER BY seq DESC LIMIT 1", &st, err,
+        err_sz);
+    if (rc) {
+        return rc;
+    }
+    json_array_foreach(page, i, o) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(o, "id")));
+        json_object_set_new(o, "latest_wall_s",
+                            sqlite3_step(st) == SQLITE_ROW ? store_column_to_json(st, 0)
+                                                           : json_null());
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 /* binds id to ?1 of a statement selecting that experiment and steps it: 0 with the row ready,
  * AG_ENOTFOUND when there is none, AG_EDB ("what: ...") when the step fails */
 static int exp_row_step(Store *s, sqlite3_stmt *st, int64_t id, const char *what, char *err,
@@ -305,8 +328,7 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
                  k->expr, k->expr, cmp, k->expr, cmp);
     }
     snprintf(sql, sizeof(sql),
-             "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, " LATEST_WALL_EXPR
-             " AS latest_wall_s, %s AS sort_value"
+             "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
              " FROM experiments AS e WHERE (?1 IS NULL OR state = ?1)"
              " AND (?2 IS NULL OR task = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM"
              " json_each(e.tags) WHERE value = ?3)) AND (?4 IS NULL OR"
@@ -375,6 +397,9 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
         rc = store_db_fail(s, err, err_sz, "list experiments");
     } else if (step == SQLITE_DONE && next_sz) {
         next[0] = '\0'; /* the page ended the listing */
+    }
+    if (rc == 0) {
+        rc = page_wall_add(s, arr, err, err_sz);
     }
 out:
     json_decref(cur);
