@@ -250,6 +250,8 @@ START_TEST(test_watch_on_a_terminal) {
     ck_assert_ptr_nonnull(strstr(last, "\"tty\" (CartPole): succeeded"));
     ck_assert_ptr_nonnull(strstr(last, "######################################] 100.0%"));
     ck_assert_ptr_nonnull(strstr(last, "iteration 12  steps 12000/12000  return_mean 120.2"));
+    /* the pace under it: 12000 steps at wall_s 12.5, nothing left, no evaluation */
+    ck_assert_ptr_nonnull(strstr(last, "960 steps/s  ETA 0.0s  eval -"));
     ck_assert_ptr_nonnull(strstr(last, "     120.2 |"));
     ck_assert_ptr_nonnull(strstr(last, "     10.25 |*"));
     ck_assert_ptr_nonnull(strstr(last, "return_mean over 12 rows"));
