@@ -59,6 +59,9 @@ typedef struct CtlCommandDef {
     const char *help;      /* further explanation for --help */
 } CtlCommandDef;
 
+/* a command for scripts (its name starts with "__", like __complete): not listed or suggested */
+#define CTL_COMMAND_HIDDEN(c) ((c)->name[0] == '_' && (c)->name[1] == '_')
+
 typedef struct CtlOpt {
     const char *name; /* the definition's name */
     const char *value;
@@ -123,15 +126,20 @@ typedef struct CtlConfig {
 int ctl_config_default_path(char *out, size_t out_sz);
 /* the default data directory of a local angorad (matches server/daemon/config.c) */
 int ctl_config_daemon_data_dir(char *out, size_t out_sz);
-/* Resolves the address and token, first found wins:
+/* Resolves the address and token, first found wins (flags, then environment, then the config
+ * file, then a local daemon's files):
  *   URL:   --url, $ANGORA_URL, "url" in the config file, <data-dir>/port of a local daemon,
  *          http://127.0.0.1:7878
- *   token: --token, $ANGORA_TOKEN, --token-file, "token" then "token_file" in the config file,
+ *   token: --token, --token-file, $ANGORA_TOKEN, "token" then "token_file" in the config file,
  *          <data-dir>/token of a local daemon
  * data-dir is --data-dir, "data_dir" in the config file, or the daemon's default. The config
  * file is --config FILE, $ANGORA_CONFIG, or the default path (which may be absent). A bad
  * config file, URL or timeout is AG_EINVAL/AG_EJSON/AG_EIO with a message. */
 int ctl_config_resolve(const CtlArgs *a, CtlConfig *c, char *err, size_t err_sz);
+/* 0 when path is private to its owner (no group or other permission bits), else
+ * AG_EFORBIDDEN with a message naming the file, its mode and the chmod that fixes it; a config
+ * file holding a token is refused unless it is private */
+int ctl_config_check_private(const char *path, char *err, size_t err_sz);
 /* checks and normalises a base URL (http or https, no query, trailing '/' removed) */
 int ctl_url_normalize(const char *in, char *out, size_t out_sz, char *err, size_t err_sz);
 
@@ -203,6 +211,24 @@ void ctl_format_time(double epoch, char *out, size_t out_sz);
 void ctl_format_bytes(double bytes, char *out, size_t out_sz);
 /* shortest readable form of a JSON scalar ("-" for null/absent) */
 void ctl_format_json(const json_t *v, char *out, size_t out_sz);
+/* a count for people: "950", "1.5k", "30.7k", "150k", "1.2M"; "-" when negative or not finite */
+void ctl_format_count(double n, char *out, size_t out_sz);
+
+/* how far a run is, as text for ls and show; each field "-" when unknown */
+typedef struct CtlPace {
+    char progress[48]; /* env steps of the budget: "30.7k/100k 30%" */
+    char ret[32];      /* latest_return, 4 significant digits */
+    char rate[32];     /* steps_per_s, whole steps */
+    char duration[32]; /* duration_s: "3m12s" */
+    char eta[32];      /* eta_s */
+} CtlPace;
+
+/* the pace of an experiment as the API gives it (latest_env_steps, budget_env_steps or the
+ * spec's budget, latest_return, steps_per_s, duration_s, eta_s) */
+void ctl_pace_format(const json_t *exp, CtlPace *p);
+/* the server's rule for a metric row: *rate = steps / wall_s (the trainer's clock), and the
+ * seconds left to the budget at that rate (0 past it); NaN when either cannot be known */
+double ctl_pace_eta(double steps, double wall_s, double budget, double *rate);
 /* "[##########----------]  50.0%" with width cells; frac is clamped to [0, 1] */
 void ctl_progress_bar(double frac, int width, char *out, size_t out_sz);
 /* A chart of ys (n points, NaN skipped) in height rows of width columns, each row prefixed
@@ -222,6 +248,28 @@ typedef struct CtlCtx {
 /* runs the parsed command; returns its exit code */
 int ctl_run(CtlCtx *ctx);
 
+/* ---- a run's log and metrics (ctl_metrics.c), the server's tasks, tokens and version
+ * (ctl_server.c) ---- */
+
+int ctl_cmd_logs(CtlCtx *x);
+int ctl_cmd_metrics(CtlCtx *x);
+int ctl_cmd_tasks(CtlCtx *x);
+int ctl_cmd_token(CtlCtx *x);
+int ctl_cmd_version(CtlCtx *x);
+/* the task names of a catalogue (GET /api/v1/catalogue) as a new array of strings, empty when
+ * it has none */
+json_t *ctl_task_names(const json_t *catalogue);
+/* when task is not one of the server's: a hint naming the closest task name ("did you mean"),
+ * or pointing at angoractl tasks; nothing when it is known or the catalogue cannot be read */
+void ctl_task_hint(CtlCtx *x, const char *task);
+
+/* ---- bash completion (ctl_complete.c) ---- */
+
+/* angoractl __complete WHAT [ARG]: one word per line, WHAT commands, options [CMD], ids, tasks,
+ * states or checkpoints ID; takes-id CMD exits 0 when CMD's argument is an experiment id.
+ * Server words are fetched quietly: nothing is printed when the server cannot be reached. */
+int ctl_complete(CtlCtx *x, int argc, const char *const *argv);
+
 /* the reading of a spec for submit: parses the file, applies --name/--tag overrides and
  * validates it with the shared spec code; on failure err names the file and JSON path.
  * *doc_out is the (overridden) document to send. */
@@ -230,8 +278,15 @@ int ctl_spec_load(const char *path, const char *name, const char *const *tags, i
 
 /* ---- helpers the commands share (ctl_util.c) ---- */
 
-/* "angoractl: ..." and a newline on x->err; returns code */
+/* an error: "angoractl: ..." and a newline on x->err, or with --json one line
+ * {"error": {"message", "exit_code", "exit_name"}}; returns code */
 int ctl_say(CtlCtx *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* a warning ("angoractl: warning: ...") or a hint ("angoractl: ..."), kind "warning" or "hint";
+ * with --json one line {"<kind>": {"message"}} */
+void ctl_note(CtlCtx *x, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* {"<kind>": body} as one line of JSON on f; takes body */
+void ctl_json_error_print(FILE *f, const char *kind, json_t *body);
 /* one API call: 0 with r filled on a 2xx answer, else the exit code after telling why */
 int ctl_api_call(CtlCtx *x, const char *method, const char *path, const char *body, CtlResponse *r);
 /* the exit code of a non-2xx answer, after telling why (with a hint on a 401); frees r */
@@ -259,7 +314,15 @@ int ctl_seconds_opt(CtlCtx *x, const char *name, double def, double min, double 
 const char *ctl_jstr(const json_t *o, const char *key);
 /* succeeded, failed or cancelled */
 int ctl_state_final(const char *state);
-/* doc indented on x->out; a response as JSON when it is, else its raw body */
+/* the closest of n candidates to a mistyped word (letters compared without case), NULL when
+ * none is within a third of the word's length in edits; the word itself is never suggested */
+#define CTL_SUGGEST_MAX        64
+#define CTL_SUGGEST_CANDIDATES 512
+const char *ctl_suggest(const char *word, const char *const *cands, size_t n);
+/* the same over a JSON array of strings (the first CTL_SUGGEST_CANDIDATES) */
+const char *ctl_suggest_json(const char *word, const json_t *names);
+/* doc indented on x->out, reals in their shortest exact form; a response as JSON when it is,
+ * else its raw body */
 void ctl_json_print(CtlCtx *x, const json_t *doc);
 void ctl_body_print(CtlCtx *x, const CtlResponse *r);
 /* a JSON array of tags as "a,b,c" (cut at out_sz) */
@@ -300,6 +363,11 @@ void ctl_series_free(CtlSeries *s);
  * consecutive_goals_mean; the budget is left out when it is 0 */
 void ctl_watch_line(const json_t *row, const char *key, double best, long long budget, char *out,
                     size_t out_sz);
+/* the pace line of watch: "1.2k steps/s  ETA 3m12s  eval 95.5 (iteration 40)" from the latest
+ * row (env_steps over wall_s, the server's rule) and the latest row with an eval_return
+ * (eval_row, NULL for "eval -"); budget 0 leaves the ETA "-" */
+void ctl_watch_pace_line(const json_t *row, long long budget, const json_t *eval_row, char *out,
+                         size_t out_sz);
 /* the watch command */
 int ctl_cmd_watch(CtlCtx *x);
 

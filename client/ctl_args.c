@@ -43,8 +43,8 @@ static const CtlOptDef logs_opts[] = {
     {NULL, 0, 0, 0, NULL}};
 static const CtlOptDef metrics_opts[] = {
     {"keys", 0, 0, 0, "list the metric names"},
-    {"csv", 0, 0, 0, "all rows as CSV"},
-    {"key", 0, 1, 1, "column to show (repeatable; default a useful few)"},
+    {"csv", 0, 0, 0, "the rows as CSV (every column unless --key)"},
+    {"key", 0, 1, 1, "column to show after iteration and env_steps (repeatable)"},
     {"after-seq", 0, 1, 0, "only rows after this sequence number"},
     {"limit", 0, 1, 0, "at most this many rows"},
     {NULL, 0, 0, 0, NULL}};
@@ -80,6 +80,8 @@ static const CtlOptDef evaluate_opts[] = {
     {"no-wait", 0, 0, 0, "queue the evaluation and return at once"},
     {"interval", 0, 1, 0, "seconds between polls while waiting (default 0.5)"},
     {NULL, 0, 0, 0, NULL}};
+static const CtlOptDef rm_opts[] = {{"yes", 'y', 0, 0, "delete without asking"},
+                                    {NULL, 0, 0, 0, NULL}};
 static const CtlOptDef token_opts[] = {{"scope", 0, 1, 0, "read or full (create; default read)"},
                                        {NULL, 0, 0, 0, NULL}};
 
@@ -88,18 +90,27 @@ const CtlCommandDef ctl_commands[] = {
      "The spec is checked with the same code the server uses; an error names the JSON path\n"
      "of the bad value (exit 6). SPEC.json may be '-' for standard input."},
     {"ls", "", "list experiments", 0, 0, ls_opts,
-     "Newest first. A further page is announced on stderr with its --cursor."},
-    {"show", "ID", "show one experiment", 1, 1, NULL, NULL},
+     "Newest first, with each run's progress (steps of its budget), latest return, steps/s,\n"
+     "duration and ETA. A further page is announced on stderr with its --cursor."},
+    {"show", "ID", "show one experiment", 1, 1, NULL,
+     "Its state, times, progress (steps of the budget), latest return, steps/s, duration,\n"
+     "ETA, tags, notes, error and run directory."},
     {"cancel", "ID", "cancel a queued, running or paused experiment", 1, 1, NULL, NULL},
     {"pause", "ID", "checkpoint and stop a running experiment", 1, 1, NULL, NULL},
     {"resume", "ID", "queue a paused experiment again", 1, 1, NULL, NULL},
-    {"rm", "ID", "delete a finished experiment, its metrics and run directory", 1, 1, NULL, NULL},
+    {"rm", "ID", "delete a finished experiment, its metrics and run directory", 1, 1, rm_opts,
+     "On a terminal it shows the experiment and asks first; --yes deletes without asking.\n"
+     "When standard input is not a terminal (a script, a pipe) it refuses without --yes\n"
+     "(exit 2), so a script cannot delete by accident."},
     {"logs", "ID", "print the run's log", 1, 1, logs_opts, NULL},
     {"metrics", "ID", "print the run's metric rows", 1, 1, metrics_opts,
-     "By default a table of a few columns; --csv and --json give every column."},
+     "A table of a few columns by default; --csv and --json give every column. Every view\n"
+     "starts with iteration and env_steps; --key K (repeatable) picks the others, and a key\n"
+     "the run does not have is left out with a warning. CSV ends with the seq column."},
     {"watch", "ID", "follow a run live until it ends", 1, 1, watch_opts,
-     "Shows a progress bar to the step budget, the latest return, success rate or consecutive\n"
-     "goals when the task reports them, and a chart of the curve; exits when the run ends\n"
+     "Shows a progress bar to the step budget, steps/s, the ETA, the latest return and\n"
+     "evaluation, success rate or consecutive goals when the task reports them, and a chart\n"
+     "of the curve; exits when the run ends\n"
      "(0 succeeded or paused, 1 failed or cancelled) after printing a summary. Rows arrive\n"
      "over angorad's websocket stream when it serves one (GET /api/v1/info), otherwise by\n"
      "polling the REST series; either way each row is shown once, in order. With --json it\n"
@@ -121,10 +132,13 @@ const CtlCommandDef ctl_commands[] = {
      "RSA and timescales (docs/analysis.md). Prints the job's id; with --wait it follows the\n"
      "job and prints the best layer for each variable (cross-validated R^2, with the\n"
      "shuffled-label control). Fetch everything with download JOB_ID --analysis."},
-    {"tasks", "", "list the tasks the server can train", 0, 0, NULL, NULL},
+    {"tasks", "", "list the tasks the server can train", 0, 0, NULL,
+     "One row per task: its observation size, actions (discrete choices or continuous\n"
+     "dimensions), episode steps, the metrics it reports and what it is."},
     {"token", "create NAME | list | revoke TOKEN_ID", "manage API tokens (needs a full token)", 1,
      2, token_opts, "create prints the new token once; keep it, it cannot be shown again."},
     {"version", "", "print the client and server versions", 0, 0, NULL, NULL},
+    {"__complete", "WHAT [ARG]", "words for bash completion", 1, 2, NULL, NULL},
     {NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
 const CtlCommandDef *ctl_command_find(const char *name) {
@@ -134,6 +148,39 @@ const CtlCommandDef *ctl_command_find(const char *name) {
         }
     }
     return NULL;
+}
+
+/* " (did you mean \"ls\"?)" for a mistyped command, "" when nothing is close */
+static void command_hint(const char *word, char *out, size_t out_sz) {
+    const char *names[64];
+    size_t n = 0;
+    const char *near;
+    for (const CtlCommandDef *c = ctl_commands; c->name && n < 64; c++) {
+        if (!CTL_COMMAND_HIDDEN(c)) {
+            names[n++] = c->name;
+        }
+    }
+    near = ctl_suggest(word, names, n);
+    snprintf(out, out_sz, near ? " (did you mean \"%s\"?)" : "", near);
+}
+
+/* the same for a mistyped long option among the global ones and the command's */
+static void option_hint(const CtlCommandDef *cmd, const char *word, size_t len, char *out,
+                        size_t out_sz) {
+    const char *names[CTL_MAX_OPTS * 2];
+    char typed[CTL_SUGGEST_MAX + 1];
+    size_t n = 0;
+    const char *near;
+    for (const CtlOptDef *d = ctl_global_opts; d->name; d++) {
+        names[n++] = d->name;
+    }
+    for (const CtlOptDef *d = cmd ? cmd->opts : NULL; d && d->name && n < CTL_MAX_OPTS * 2; d++) {
+        names[n++] = d->name;
+    }
+    snprintf(typed, sizeof(typed), "%.*s", (int)(len < CTL_SUGGEST_MAX ? len : CTL_SUGGEST_MAX),
+             word);
+    near = ctl_suggest(typed, names, n);
+    snprintf(out, out_sz, near ? " (did you mean --%s?)" : "", near);
 }
 
 static const CtlOptDef *opt_find(const CtlOptDef *defs, const char *name, size_t len, char s) {
@@ -180,8 +227,10 @@ int ctl_args_parse(int argc, char *const *argv, CtlArgs *a, char *err, size_t er
             if (!a->cmd) {
                 a->cmd = ctl_command_find(s);
                 if (!a->cmd) {
+                    char hint[96];
+                    command_hint(s, hint, sizeof(hint));
                     return ag_errorf(err, err_sz, AG_EINVAL,
-                                     "unknown command \"%s\" (see angoractl --help)", s);
+                                     "unknown command \"%s\"%s (see angoractl --help)", s, hint);
                 }
                 continue;
             }
@@ -208,8 +257,10 @@ int ctl_args_parse(int argc, char *const *argv, CtlArgs *a, char *err, size_t er
                 d = opt_find(a->cmd->opts, name, len, 0);
             }
             if (!d) {
-                return ag_errorf(err, err_sz, AG_EINVAL, "unknown option --%.*s%s%s", (int)len,
-                                 name, a->cmd ? " for " : "", a->cmd ? a->cmd->name : "");
+                char hint[96];
+                option_hint(a->cmd, name, len, hint, sizeof(hint));
+                return ag_errorf(err, err_sz, AG_EINVAL, "unknown option --%.*s%s%s%s", (int)len,
+                                 name, a->cmd ? " for " : "", a->cmd ? a->cmd->name : "", hint);
             }
         } else {
             /* one short option, its value attached ("-oFILE") or next */
@@ -348,6 +399,9 @@ void ctl_usage_print(FILE *f, const CtlCommandDef *cmd) {
                "Command-line client of angorad's REST API.\n\ncommands:\n");
     for (const CtlCommandDef *c = ctl_commands; c->name; c++) {
         char left[64];
+        if (CTL_COMMAND_HIDDEN(c)) {
+            continue;
+        }
         snprintf(left, sizeof(left), "%s %s", c->name, c->synopsis);
         if (strlen(left) > 28) {
             fprintf(f, "  %s\n  %-28s %s\n", left, "", c->summary);
@@ -357,8 +411,10 @@ void ctl_usage_print(FILE *f, const CtlCommandDef *cmd) {
     }
     fprintf(f, "\nglobal options:\n");
     opts_print(f, ctl_global_opts);
-    fprintf(f, "\nThe address and token come from --url/--token, ANGORA_URL/ANGORA_TOKEN, the\n"
-               "config file (~/.config/angora/client.json), or a local angorad's data directory.\n"
+    fprintf(f, "\nThe address and token come from, first found: --url/--token/--token-file,\n"
+               "ANGORA_URL/ANGORA_TOKEN, the config file ($XDG_CONFIG_HOME/angora/client.json or\n"
+               "~/.config/angora/client.json, mode 0600 when it holds a token), or a local\n"
+               "angorad's data directory.\n"
                "Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 authentication,\n"
                "5 server unreachable, 6 invalid spec or request rejected.\n"
                "angoractl COMMAND --help shows a command's options.\n");

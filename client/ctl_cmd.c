@@ -1,9 +1,12 @@
-/* The commands of angoractl: each reads its arguments, calls angorad's REST API under /api/v1
- * and prints a table or JSON; errors become the documented exit codes. The helpers they share
- * are in ctl_util.c, the watch command in ctl_watch.c. */
+/* The experiment commands of angoractl (submit, ls, show, the actions, rm, checkpoints,
+ * download, evaluate) and the table of every command: each reads its arguments, calls angorad's
+ * REST API under /api/v1 and prints a table or JSON; errors become the documented exit codes.
+ * The helpers they share are in ctl_util.c; logs and metrics in ctl_metrics.c, watch in
+ * ctl_watch.c, the server's tasks, tokens and version in ctl_server.c. */
 #include "ctl.h"
 
 #include "ag_buf.h"
+#include "ag_dtoa.h"
 #include "ag_error.h"
 #include "ag_rundir.h"
 #include "ag_fs.h"
@@ -14,10 +17,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define SPEC_FILE_MAX (4u << 20)
-#define LOG_CHUNK     (4u << 20)
 
 /* ---- submit ---- */
 
@@ -139,14 +142,18 @@ static int cmd_submit(CtlCtx *x) {
         return ctl_say(x, ctl_exit_of_error(code), "%s", err);
     }
     body = json_pack("{s:O,s:I}", "spec", doc, "priority", (json_int_t)priority);
-    text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    text = body ? ag_dtoa_json_dumps(body, 0) : NULL;
     json_decref(body);
-    json_decref(doc);
     if (!text) {
+        json_decref(doc);
         return ctl_say(x, CTL_EXIT_OTHER, "out of memory");
     }
     code = ctl_api_call(x, "POST", dry ? "/api/v1/validate" : "/api/v1/experiments", text, &r);
     free(text);
+    if (code == CTL_EXIT_REJECTED) {
+        ctl_task_hint(x, json_string_value(json_object_get(doc, "task")));
+    }
+    json_decref(doc);
     if (code) {
         return code;
     }
@@ -168,8 +175,9 @@ static int cmd_submit(CtlCtx *x) {
 /* ---- ls ---- */
 
 static int cmd_ls(CtlCtx *x) {
-    static const char *const heads[] = {"ID",    "NAME",     "TASK",      "KIND",
-                                        "STATE", "PRIORITY", "SUBMITTED", "TAGS"};
+    static const char *const heads[] = {"ID",       "NAME",     "TASK",   "KIND",
+                                        "STATE",    "PROGRESS", "RETURN", "STEPS/S",
+                                        "DURATION", "ETA",      "TAGS"};
     static const char *const filters[] = {"state", "task", "tag"};
     long long limit, cursor;
     char err[512], path[2048], esc[600];
@@ -219,27 +227,32 @@ static int cmd_ls(CtlCtx *x) {
         json_decref(o);
         goto out;
     }
-    ctl_table_init(&t, 8, heads);
+    ctl_table_init(&t, 11, heads);
+    t.right[5] = 1;
     json_array_foreach(all, i, v) {
-        char id[32], prio[32], when[32], tags[256];
-        const char *cells[8];
+        char id[32], tags[256];
+        CtlPace p;
+        const char *cells[11] = {id,
+                                 ctl_jstr(v, "name"),
+                                 ctl_jstr(v, "task"),
+                                 ctl_jstr(v, "kind"),
+                                 ctl_jstr(v, "state"),
+                                 p.progress,
+                                 p.ret,
+                                 p.rate,
+                                 p.duration,
+                                 p.eta,
+                                 tags};
         snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(v, "id")));
-        snprintf(prio, sizeof(prio), "%lld",
-                 (long long)json_integer_value(json_object_get(v, "priority")));
-        ctl_format_time(json_number_value(json_object_get(v, "submitted_at")), when, sizeof(when));
         ctl_tags_text(json_object_get(v, "tags"), tags, sizeof(tags));
-        cells[0] = id;
-        cells[1] = ctl_jstr(v, "name");
-        cells[2] = ctl_jstr(v, "task");
-        cells[3] = ctl_jstr(v, "kind");
-        cells[4] = ctl_jstr(v, "state");
-        cells[5] = prio;
-        cells[6] = when;
-        cells[7] = tags;
+        ctl_pace_format(v, &p);
         ctl_table_add(&t, cells);
     }
     ctl_table_print(&t, x->out);
     ctl_table_free(&t);
+    if (json_array_size(all) == 0 && ctl_args_get(x->args, "task")) {
+        ctl_task_hint(x, ctl_args_get(x->args, "task"));
+    }
     if (json_is_integer(next)) {
         fprintf(x->err, "angoractl: more experiments: --cursor %lld\n",
                 (long long)json_integer_value(next));
@@ -260,7 +273,7 @@ static int cmd_show(CtlCtx *x) {
     int64_t id;
     json_t *o = NULL, *spec;
     char buf[512];
-    double started, finished;
+    CtlPace pace;
     int code = ctl_id_arg(x, &id);
     if (code || (code = ctl_exp_get(x, id, &o))) {
         return code;
@@ -292,19 +305,28 @@ static int cmd_show(CtlCtx *x) {
     kv(x, "attempts", buf);
     ctl_format_time(json_number_value(json_object_get(o, "submitted_at")), buf, sizeof(buf));
     kv(x, "submitted", buf);
-    started = json_number_value(json_object_get(o, "started_at"));
-    finished = json_number_value(json_object_get(o, "finished_at"));
-    ctl_format_time(started, buf, sizeof(buf));
+    ctl_format_time(json_number_value(json_object_get(o, "started_at")), buf, sizeof(buf));
     kv(x, "started", buf);
-    ctl_format_time(finished, buf, sizeof(buf));
+    ctl_format_time(json_number_value(json_object_get(o, "finished_at")), buf, sizeof(buf));
     kv(x, "finished", buf);
-    if (started > 0 && finished >= started) {
-        ctl_format_duration(finished - started, buf, sizeof(buf));
-        kv(x, "duration", buf);
+    ctl_pace_format(o, &pace);
+    kv(x, "duration", pace.duration);
+    /* exact step counts here; ls abbreviates them */
+    {
+        long long steps = json_integer_value(json_object_get(o, "latest_env_steps"));
+        long long budget =
+            json_integer_value(json_object_get(json_object_get(spec, "budget"), "env_steps"));
+        if (budget > 0) {
+            snprintf(buf, sizeof(buf), "%lld of %lld env steps (%.1f%%)", steps, budget,
+                     100.0 * (double)steps / (double)budget);
+        } else {
+            snprintf(buf, sizeof(buf), "%lld env steps", steps);
+        }
+        kv(x, "progress", buf);
     }
-    ctl_format_json(json_object_get(json_object_get(spec, "budget"), "env_steps"), buf,
-                    sizeof(buf));
-    kv(x, "budget", buf);
+    kv(x, "return", pace.ret);
+    kv(x, "steps/s", pace.rate);
+    kv(x, "eta", pace.eta);
     ctl_format_json(json_object_get(o, "metric_rows"), buf, sizeof(buf));
     kv(x, "metric rows", buf);
     ctl_format_json(json_object_get(o, "last_iteration"), buf, sizeof(buf));
@@ -351,224 +373,60 @@ static int cmd_action(CtlCtx *x, const char *action, const char *done) {
     return 0;
 }
 
+/* "delete experiment 12 ...? [y/N]" on stderr, the answer from stdin: 0 on yes, else the exit
+ * code after saying why */
+static int rm_confirm(CtlCtx *x, int64_t id) {
+    json_t *o = NULL;
+    char answer[16], rows[32];
+    int code = ctl_exp_get(x, id, &o);
+    if (code) {
+        return code;
+    }
+    ctl_format_json(json_object_get(o, "metric_rows"), rows, sizeof(rows));
+    fprintf(x->err,
+            "delete experiment %lld \"%s\" (%s, %s metric rows) and its run directory %s? [y/N] ",
+            (long long)id, ctl_jstr(o, "name"), ctl_jstr(o, "state"), rows,
+            *ctl_jstr(o, "run_dir") ? ctl_jstr(o, "run_dir") : "-");
+    fflush(x->err);
+    json_decref(o);
+    if (!fgets(answer, sizeof(answer), stdin)) {
+        answer[0] = '\0';
+    }
+    answer[strcspn(answer, "\r\n")] = '\0';
+    if (!strcasecmp(answer, "y") || !strcasecmp(answer, "yes")) {
+        return 0;
+    }
+    return ctl_say(x, CTL_EXIT_OTHER, "experiment %lld not deleted", (long long)id);
+}
+
 static int cmd_rm(CtlCtx *x) {
     int64_t id;
     CtlResponse r;
-    int code = exp_call(x, "DELETE", "", &id, &r);
+    char path[96];
+    int code = ctl_id_arg(x, &id);
     if (code) {
+        return code;
+    }
+    /* a person at a terminal is asked; a script must say --yes */
+    if (!ctl_args_has(x->args, "yes")) {
+        if (!isatty(STDIN_FILENO)) {
+            return ctl_say(x, CTL_EXIT_USAGE,
+                           "rm: standard input is not a terminal, so there is no one to ask: "
+                           "add --yes to delete experiment %lld",
+                           (long long)id);
+        }
+        if ((code = rm_confirm(x, id)) != 0) {
+            return code;
+        }
+    }
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld", (long long)id);
+    if ((code = ctl_api_call(x, "DELETE", path, NULL, &r)) != 0) {
         return code;
     }
     if (x->args->json) {
         ctl_body_print(x, &r);
     } else {
         fprintf(x->out, "experiment %lld deleted\n", (long long)id);
-    }
-    ctl_response_free(&r);
-    return 0;
-}
-
-/* ---- logs ---- */
-
-/* a piece of log: raw, or with --json one object per piece */
-static void log_emit(CtlCtx *x, int64_t id, const char *file, const CtlResponse *r) {
-    json_t *o;
-    if (!x->args->json) {
-        fwrite(r->body ? r->body : "", 1, r->len, x->out);
-        fflush(x->out);
-        return;
-    }
-    o = json_pack("{s:I,s:s,s:s,s:s%}", "id", (json_int_t)id, "file", file, "range", r->log_range,
-                  "text", r->body ? r->body : "", r->len);
-    if (o) {
-        json_dumpf(o, x->out, JSON_COMPACT);
-        fputc('\n', x->out);
-    }
-    json_decref(o);
-    fflush(x->out);
-}
-
-/* end offset from "X-Log-Range: a-b/size" */
-static long long log_end(const CtlResponse *r) {
-    const char *dash = strchr(r->log_range, '-');
-    return dash ? atoll(dash + 1) : -1;
-}
-
-/* the last tail bytes of a log while off < 0, else the chunk that starts at off */
-static void log_path(char *out, size_t out_sz, int64_t id, const char *file, long long off,
-                     long long tail) {
-    if (off < 0) {
-        snprintf(out, out_sz, "/api/v1/experiments/%lld/log?file=%s&tail=%lld", (long long)id, file,
-                 tail);
-    } else {
-        snprintf(out, out_sz, "/api/v1/experiments/%lld/log?file=%s&offset=%lld&length=%u",
-                 (long long)id, file, off, LOG_CHUNK);
-    }
-}
-
-static int cmd_logs(CtlCtx *x) {
-    int64_t id;
-    long long tail, off = -1;
-    double interval;
-    char path[256], err[256];
-    const char *file = ctl_args_has(x->args, "worker") ? "worker" : "train";
-    int follow = ctl_args_has(x->args, "follow"), code = ctl_id_arg(x, &id);
-    if (code) {
-        return code;
-    }
-    if (ctl_args_get_int(x->args, "tail", 65536, 1, 4 << 20, &tail, err, sizeof(err))) {
-        return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
-    }
-    if ((code = ctl_seconds_opt(x, "interval", 1.0, 0.05, 3600, &interval))) {
-        return code;
-    }
-    for (;;) {
-        CtlResponse r;
-        char msg[512];
-        int rc;
-        log_path(path, sizeof(path), id, file, off, tail);
-        rc = ctl_http_request(&x->cfg, "GET", path, NULL, 0, &r, msg, sizeof(msg));
-        if (rc) {
-            return ctl_say(x, rc == AG_EIO ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OTHER, "%s", msg);
-        }
-        if (r.status == 200) {
-            long long end = log_end(&r);
-            if (r.len > 0 || off < 0) {
-                log_emit(x, id, file, &r);
-            }
-            off = end >= 0 ? end : off + (long long)r.len;
-            if (r.len >= LOG_CHUNK) {
-                ctl_response_free(&r);
-                continue;
-            }
-        } else if (!(follow && r.status == 404 && r.json &&
-                     !strcmp(ctl_jstr(r.json, "field"), "file"))) {
-            /* any error but "no log yet" while following */
-            return ctl_answer_fail(x, &r);
-        }
-        ctl_response_free(&r);
-        if (!follow) {
-            return 0;
-        }
-        {
-            json_t *o = NULL;
-            int final;
-            if ((code = ctl_exp_get(x, id, &o))) {
-                return code;
-            }
-            final = ctl_state_final(ctl_jstr(o, "state"));
-            json_decref(o);
-            if (final && off >= 0) {
-                /* one more read catches lines written just before the end */
-                CtlResponse last;
-                log_path(path, sizeof(path), id, file, off, tail);
-                if (ctl_http_request(&x->cfg, "GET", path, NULL, 0, &last, msg, sizeof(msg)) == 0 &&
-                    last.status == 200 && last.len > 0) {
-                    log_emit(x, id, file, &last);
-                }
-                ctl_response_free(&last);
-                return 0;
-            }
-            if (final) {
-                return 0;
-            }
-        }
-        ag_time_sleep(interval);
-    }
-}
-
-/* ---- metrics ---- */
-
-static const char *const default_cols[] = {"iteration",
-                                           "env_steps",
-                                           "return_mean",
-                                           "success_rate",
-                                           "consecutive_goals_mean",
-                                           "episode_length_mean",
-                                           "policy_loss",
-                                           "value_loss",
-                                           "entropy",
-                                           "sps",
-                                           NULL};
-
-static int cmd_metrics(CtlCtx *x) {
-    int64_t id;
-    long long after, limit;
-    char path[256], err[256];
-    CtlResponse r;
-    int code = ctl_id_arg(x, &id);
-    if (code) {
-        return code;
-    }
-    if (ctl_args_get_int(x->args, "after-seq", 0, 0, INT64_MAX, &after, err, sizeof(err)) ||
-        ctl_args_get_int(x->args, "limit", 0, 0, 10000000, &limit, err, sizeof(err))) {
-        return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
-    }
-    if (ctl_args_has(x->args, "keys") && ctl_args_has(x->args, "csv")) {
-        return ctl_say(x, CTL_EXIT_USAGE, "metrics: --keys and --csv exclude each other");
-    }
-    if (ctl_args_has(x->args, "keys")) {
-        size_t i;
-        json_t *v;
-        snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/keys", (long long)id);
-        if ((code = ctl_api_call(x, "GET", path, NULL, &r))) {
-            return code;
-        }
-        if (x->args->json) {
-            ctl_body_print(x, &r);
-        } else {
-            json_array_foreach(json_object_get(r.json, "keys"), i, v)
-                fprintf(x->out, "%s\n", json_string_value(v));
-        }
-        ctl_response_free(&r);
-        return 0;
-    }
-    snprintf(path, sizeof(path),
-             "/api/v1/experiments/%lld/metrics/export?format=%s&after_seq=%lld&limit=%lld",
-             (long long)id, ctl_args_has(x->args, "csv") ? "csv" : "json", after, limit);
-    if ((code = ctl_api_call(x, "GET", path, NULL, &r))) {
-        return code;
-    }
-    if (ctl_args_has(x->args, "csv") || x->args->json) {
-        fwrite(r.body ? r.body : "", 1, r.len, x->out);
-        if (x->args->json) {
-            fputc('\n', x->out);
-        }
-    } else {
-        const char *cols[CTL_TABLE_MAX_COLS];
-        int ncols = 0;
-        json_t *rows = json_object_get(r.json, "rows"), *first, *v;
-        size_t i;
-        CtlTable t;
-        first = json_object_get(json_array_get(rows, 0), "row");
-        cols[ncols++] = "seq";
-        if (ctl_args_has(x->args, "key")) {
-            const char *k;
-            for (int n = 0; (k = ctl_args_nth(x->args, "key", n)) && ncols < CTL_TABLE_MAX_COLS;
-                 n++) {
-                cols[ncols++] = k;
-            }
-        } else {
-            for (int n = 0; default_cols[n] && ncols < CTL_TABLE_MAX_COLS; n++) {
-                if (!first || json_object_get(first, default_cols[n])) {
-                    cols[ncols++] = default_cols[n];
-                }
-            }
-        }
-        ctl_table_init(&t, ncols, cols);
-        json_array_foreach(rows, i, v) {
-            char cells[CTL_TABLE_MAX_COLS][64];
-            const char *ptrs[CTL_TABLE_MAX_COLS];
-            json_t *row = json_object_get(v, "row");
-            ctl_format_json(json_object_get(v, "seq"), cells[0], sizeof(cells[0]));
-            ptrs[0] = cells[0];
-            for (int c = 1; c < ncols; c++) {
-                ctl_format_json(json_object_get(row, cols[c]), cells[c], sizeof(cells[c]));
-                ptrs[c] = cells[c];
-            }
-            ctl_table_add(&t, ptrs);
-        }
-        ctl_table_print(&t, x->out);
-        ctl_table_free(&t);
     }
     ctl_response_free(&r);
     return 0;
@@ -736,201 +594,11 @@ static int cmd_evaluate(CtlCtx *x) {
     return 0;
 }
 
-/* ---- tasks ---- */
-
-static void task_row(CtlTable *t, const char *name, const json_t *info) {
-    char details[512] = "", val[128];
-    size_t pos = 0;
-    const char *k;
-    json_t *v;
-    const char *cells[2];
-    json_object_foreach((json_t *)info, k, v) {
-        int n;
-        if (!strcmp(k, "name")) {
-            continue;
-        }
-        ctl_format_json(v, val, sizeof(val));
-        n = snprintf(details + pos, sizeof(details) - pos, "%s%s=%s", pos ? " " : "", k, val);
-        if (n < 0 || (size_t)n >= sizeof(details) - pos) {
-            break;
-        }
-        pos += (size_t)n;
-    }
-    cells[0] = name;
-    cells[1] = details;
-    ctl_table_add(t, cells);
-}
-
-static int cmd_tasks(CtlCtx *x) {
-    static const char *const heads[] = {"TASK", "DETAILS"};
-    CtlResponse r;
-    CtlTable t;
-    json_t *tasks, *v;
-    const char *k;
-    size_t i;
-    int code = ctl_api_call(x, "GET", "/api/v1/catalogue", NULL, &r);
-    if (code) {
-        return code;
-    }
-    tasks = json_object_get(r.json, "tasks");
-    if (json_is_object(tasks) && json_object_get(tasks, "tasks")) {
-        tasks = json_object_get(tasks, "tasks");
-    }
-    if (!tasks || json_is_null(tasks)) {
-        ctl_response_free(&r);
-        return ctl_say(x, CTL_EXIT_OTHER,
-                       "the server could not list its tasks (is its trainer "
-                       "installed?)");
-    }
-    if (x->args->json) {
-        ctl_json_print(x, tasks);
-        ctl_response_free(&r);
-        return 0;
-    }
-    ctl_table_init(&t, 2, heads);
-    t.max_width = 100;
-    if (json_is_object(tasks)) {
-        json_object_foreach(tasks, k, v) task_row(&t, k, json_is_object(v) ? v : NULL);
-    } else {
-        json_array_foreach(tasks, i, v) {
-            if (json_is_string(v)) {
-                task_row(&t, json_string_value(v), NULL);
-            } else {
-                task_row(&t, ctl_jstr(v, "name"), v);
-            }
-        }
-    }
-    ctl_table_print(&t, x->out);
-    ctl_table_free(&t);
-    ctl_response_free(&r);
-    return 0;
-}
-
-/* ---- token ---- */
-
-static int cmd_token(CtlCtx *x) {
-    const char *sub = x->args->pos[0];
-    CtlResponse r;
-    char path[96], err[256];
-    int code;
-    if (!strcmp(sub, "create")) {
-        const char *scope = ctl_args_get(x->args, "scope");
-        json_t *body;
-        char *text;
-        if (x->args->npos != 2) {
-            return ctl_say(x, CTL_EXIT_USAGE,
-                           "usage: angoractl token create NAME [--scope read|full]");
-        }
-        if (scope && strcmp(scope, "read") != 0 && strcmp(scope, "full") != 0) {
-            return ctl_say(x, CTL_EXIT_USAGE, "--scope: read or full, got \"%s\"", scope);
-        }
-        body = json_pack("{s:s,s:s}", "name", x->args->pos[1], "scope", scope ? scope : "read");
-        text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-        json_decref(body);
-        if (!text) {
-            return ctl_say(x, CTL_EXIT_USAGE, "the token name must be UTF-8 text");
-        }
-        code = ctl_api_call(x, "POST", "/api/v1/tokens", text, &r);
-        free(text);
-        if (code) {
-            return code;
-        }
-        if (x->args->json) {
-            ctl_body_print(x, &r);
-        } else {
-            fprintf(x->out, "%s\n", ctl_jstr(r.json, "token"));
-            fprintf(x->err,
-                    "angoractl: token %lld \"%s\" (%s) created; it is shown only this once\n",
-                    (long long)json_integer_value(json_object_get(r.json, "id")),
-                    ctl_jstr(r.json, "name"), ctl_jstr(r.json, "scope"));
-        }
-        ctl_response_free(&r);
-        return 0;
-    }
-    if (!strcmp(sub, "list")) {
-        static const char *const heads[] = {"ID", "NAME", "SCOPE", "CREATED", "REVOKED"};
-        CtlTable t;
-        size_t i;
-        json_t *v;
-        if (x->args->npos != 1) {
-            return ctl_say(x, CTL_EXIT_USAGE, "usage: angoractl token list");
-        }
-        if ((code = ctl_api_call(x, "GET", "/api/v1/tokens", NULL, &r))) {
-            return code;
-        }
-        if (x->args->json) {
-            ctl_body_print(x, &r);
-            ctl_response_free(&r);
-            return 0;
-        }
-        ctl_table_init(&t, 5, heads);
-        json_array_foreach(json_object_get(r.json, "items"), i, v) {
-            char id[32], created[32], revoked[32];
-            const char *cells[5] = {id, ctl_jstr(v, "name"), ctl_jstr(v, "scope"), created,
-                                    revoked};
-            ctl_format_json(json_object_get(v, "id"), id, sizeof(id));
-            ctl_format_time(json_number_value(json_object_get(v, "created_at")), created,
-                            sizeof(created));
-            ctl_format_time(json_number_value(json_object_get(v, "revoked_at")), revoked,
-                            sizeof(revoked));
-            ctl_table_add(&t, cells);
-        }
-        ctl_table_print(&t, x->out);
-        ctl_table_free(&t);
-        ctl_response_free(&r);
-        return 0;
-    }
-    if (!strcmp(sub, "revoke")) {
-        int64_t id;
-        if (x->args->npos != 2) {
-            return ctl_say(x, CTL_EXIT_USAGE, "usage: angoractl token revoke TOKEN_ID");
-        }
-        if (ctl_parse_id(x->args->pos[1], "the token id", &id, err, sizeof(err))) {
-            return ctl_say(x, CTL_EXIT_USAGE, "%s", err);
-        }
-        snprintf(path, sizeof(path), "/api/v1/tokens/%lld", (long long)id);
-        if ((code = ctl_api_call(x, "DELETE", path, NULL, &r))) {
-            return code;
-        }
-        if (x->args->json) {
-            ctl_body_print(x, &r);
-        } else {
-            fprintf(x->out, "token %lld revoked\n", (long long)id);
-        }
-        ctl_response_free(&r);
-        return 0;
-    }
-    return ctl_say(x, CTL_EXIT_USAGE, "token: create, list or revoke, got \"%s\"", sub);
-}
-
-/* ---- version ---- */
-
-static int cmd_version(CtlCtx *x) {
-    CtlResponse r;
-    int code;
-    if (!x->args->json) {
-        fprintf(x->out, "angoractl %s\n", ANGORA_VERSION);
-    }
-    code = ctl_api_call(x, "GET", "/api/v1/info", NULL, &r);
-    if (code) {
-        return code;
-    }
-    if (x->args->json) {
-        json_t *o = json_pack("{s:s,s:O,s:s}", "client", ANGORA_VERSION, "server", r.json, "url",
-                              x->cfg.url);
-        ctl_json_print(x, o);
-        json_decref(o);
-    } else {
-        char ws[32];
-        ctl_format_json(json_object_get(r.json, "websocket_port"), ws, sizeof(ws));
-        fprintf(x->out, "angorad %s at %s (websocket port %s)\n", ctl_jstr(r.json, "version"),
-                x->cfg.url, strcmp(ws, "-") ? ws : "none");
-    }
-    ctl_response_free(&r);
-    return 0;
-}
-
 /* every command by name; the actions (run NULL) share cmd_action with the word they print */
+static int cmd_complete(CtlCtx *x) {
+    return ctl_complete(x, x->args->npos, x->args->pos);
+}
+
 static const struct {
     const char *name;
     int (*run)(CtlCtx *x);
@@ -942,16 +610,17 @@ static const struct {
                 {"pause", NULL, "paused"},
                 {"resume", NULL, "resumed"},
                 {"rm", cmd_rm, NULL},
-                {"logs", cmd_logs, NULL},
-                {"metrics", cmd_metrics, NULL},
+                {"logs", ctl_cmd_logs, NULL},
+                {"metrics", ctl_cmd_metrics, NULL},
                 {"watch", ctl_cmd_watch, NULL},
                 {"checkpoints", cmd_checkpoints, NULL},
                 {"download", cmd_download, NULL},
                 {"evaluate", cmd_evaluate, NULL},
                 {"analyze", ctl_cmd_analyze, NULL},
-                {"tasks", cmd_tasks, NULL},
-                {"token", cmd_token, NULL},
-                {"version", cmd_version, NULL}};
+                {"tasks", ctl_cmd_tasks, NULL},
+                {"token", ctl_cmd_token, NULL},
+                {"version", ctl_cmd_version, NULL},
+                {"__complete", cmd_complete, NULL}};
 
 int ctl_run(CtlCtx *x) {
     const char *name = x->args->cmd->name;

@@ -1,5 +1,6 @@
 /* Where angoractl finds angorad and its token: flags, environment, the client config file, and
- * the data directory of a local daemon (its token and port files), first found wins. */
+ * the data directory of a local daemon (its token and port files), first found wins. A config
+ * file that holds a token must be private to its owner (mode 0600), as ssh asks of its keys. */
 #include "ctl.h"
 
 #include "ag_error.h"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CTL_CONFIG_MAX      (64u << 10)
 #define CTL_TOKEN_FILE_MAX  4096
@@ -97,6 +99,20 @@ static int read_first_line(const char *path, char *out, size_t out_sz, char *err
     return 0;
 }
 
+int ctl_config_check_private(const char *path, char *err, size_t err_sz) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return ag_errorf(err, err_sz, AG_EIO, "config %s: %s", path, strerror(errno));
+    }
+    if (st.st_mode & 077) {
+        return ag_errorf(err, err_sz, AG_EFORBIDDEN,
+                         "config %s holds a token but other users can read it (mode %04o); "
+                         "refusing to use it: run chmod 600 %s",
+                         path, (unsigned)(st.st_mode & 07777), path);
+    }
+    return 0;
+}
+
 typedef struct FileConf {
     char url[CTL_URL_MAX];
     char token[CTL_TOKEN_MAX];
@@ -127,6 +143,9 @@ static int file_conf_load(const char *path, FileConf *fc, char *err, size_t err_
     }
     fc->has_timeout = rc == 0 && json_object_get(doc, "timeout") != NULL;
     json_decref(doc);
+    if (rc == 0 && fc->token[0]) {
+        rc = ctl_config_check_private(path, err, err_sz);
+    }
     return rc;
 }
 
@@ -206,7 +225,7 @@ int ctl_config_resolve(const CtlArgs *a, CtlConfig *c, char *err, size_t err_sz)
     if (a->token) {
         snprintf(c->token, sizeof(c->token), "%s", a->token);
         snprintf(c->token_source, sizeof(c->token_source), "--token");
-    } else if ((v = env("ANGORA_TOKEN")) != NULL) {
+    } else if (!a->token_file && (v = env("ANGORA_TOKEN")) != NULL) {
         snprintf(c->token, sizeof(c->token), "%s", v);
         snprintf(c->token_source, sizeof(c->token_source), "ANGORA_TOKEN");
     } else if (a->token_file || fc.token[0] || fc.token_file[0]) {

@@ -286,3 +286,66 @@ int ctl_chart_render(const double *ys, size_t n, int width, int height, char *ou
     out[pos ? pos - 1 : 0] = '\0';
     return 0;
 }
+
+void ctl_format_count(double n, char *out, size_t out_sz) {
+    static const char *const units[] = {"", "k", "M", "G", "T"};
+    int u = 0;
+    if (!isfinite(n) || n < 0) {
+        snprintf(out, out_sz, "-");
+        return;
+    }
+    while (n >= 999.95 && u < 4) {
+        n /= 1000;
+        u++;
+    }
+    if (u == 0) {
+        snprintf(out, out_sz, "%.0f", n);
+    } else {
+        /* "1.5k" but "150k": three significant digits at most */
+        snprintf(out, out_sz, n < 99.95 ? "%.3g%s" : "%.0f%s", n, units[u]);
+    }
+}
+
+/* a number member, NaN when absent or null */
+static double member(const json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+void ctl_pace_format(const json_t *exp, CtlPace *p) {
+    double steps = member(exp, "latest_env_steps"), budget = member(exp, "budget_env_steps");
+    double ret = member(exp, "latest_return"), rate = member(exp, "steps_per_s");
+    char done[16], total[16];
+    if (!isfinite(budget)) {
+        budget = member(json_object_get(json_object_get(exp, "spec"), "budget"), "env_steps");
+    }
+    ctl_format_count(isfinite(steps) ? steps : 0, done, sizeof(done));
+    ctl_format_count(budget, total, sizeof(total));
+    if (budget > 0) {
+        double frac = (isfinite(steps) ? steps : 0) / budget;
+        snprintf(p->progress, sizeof(p->progress), "%s/%s %.0f%%", done, total,
+                 floor((frac > 1 ? 1 : frac) * 100));
+    } else {
+        snprintf(p->progress, sizeof(p->progress), "-");
+    }
+    if (isfinite(ret)) {
+        snprintf(p->ret, sizeof(p->ret), "%.4g", ret);
+    } else {
+        snprintf(p->ret, sizeof(p->ret), "-");
+    }
+    if (isfinite(rate)) {
+        snprintf(p->rate, sizeof(p->rate), "%.0f", rate);
+    } else {
+        snprintf(p->rate, sizeof(p->rate), "-");
+    }
+    ctl_format_duration(member(exp, "duration_s"), p->duration, sizeof(p->duration));
+    ctl_format_duration(member(exp, "eta_s"), p->eta, sizeof(p->eta));
+}
+
+double ctl_pace_eta(double steps, double wall_s, double budget, double *rate) {
+    *rate = steps > 0 && wall_s > 0 ? steps / wall_s : NAN;
+    if (!(*rate > 0) || !(budget > 0)) {
+        return NAN;
+    }
+    return budget > steps ? (budget - steps) / *rate : 0;
+}

@@ -4,11 +4,13 @@
  * list). ctl_cmd.c, ctl_watch.c and ctl_analysis.c use them. */
 #include "ctl.h"
 
+#include "ag_dtoa.h"
 #include "ag_error.h"
 #include "ag_json.h"
 #include "ag_rundir.h"
 #include "ag_time.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -17,28 +19,69 @@
 
 /* ---- messages and requests ---- */
 
+/* one line on x->err: "angoractl: <prefix>message", or with --json a JSON object */
+static void say_line(CtlCtx *x, const char *kind, const char *prefix, json_t *extra,
+                     const char *fmt, va_list ap) {
+    char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (x->args && x->args->json) {
+        json_t *o = extra ? extra : json_object();
+        json_object_set_new(o, "message", json_string(msg));
+        ctl_json_error_print(x->err, kind, o);
+        return;
+    }
+    json_decref(extra);
+    fprintf(x->err, "angoractl: %s%s\n", prefix, msg);
+}
+
 int ctl_say(CtlCtx *x, int code, const char *fmt, ...) {
     va_list ap;
-    fputs("angoractl: ", x->err);
     va_start(ap, fmt);
-    vfprintf(x->err, fmt, ap);
+    say_line(x, "error", "",
+             json_pack("{s:i,s:s}", "exit_code", code, "exit_name", ctl_exit_name(code)), fmt, ap);
     va_end(ap);
-    fputc('\n', x->err);
     return code;
+}
+
+void ctl_note(CtlCtx *x, const char *kind, const char *fmt, ...) {
+    char prefix[32];
+    va_list ap;
+    snprintf(prefix, sizeof(prefix), "%s: ", kind);
+    va_start(ap, fmt);
+    say_line(x, kind, strcmp(kind, "warning") ? "" : prefix, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void ctl_json_error_print(FILE *f, const char *kind, json_t *body) {
+    json_t *o = json_pack("{s:o}", kind, body);
+    char *text = o ? ag_dtoa_json_dumps(o, 0) : NULL;
+    fprintf(f, "%s\n", text ? text : "{\"error\":{\"message\":\"out of memory\"}}");
+    free(text);
+    json_decref(o);
 }
 
 int ctl_answer_fail(CtlCtx *x, CtlResponse *r) {
     char msg[1024];
     int code = ctl_exit_of_status(r->status);
     ctl_problem_format(r->status, r->body, r->len, msg, sizeof(msg));
-    ctl_say(x, code, "%s", msg);
+    if (x->args && x->args->json) {
+        /* the server's problem document goes along as it came */
+        json_t *o = json_pack("{s:s,s:i,s:s,s:I}", "message", msg, "exit_code", code, "exit_name",
+                              ctl_exit_name(code), "status", (json_int_t)r->status);
+        if (r->json) {
+            json_object_set(o, "problem", r->json);
+        }
+        ctl_json_error_print(x->err, "error", o);
+    } else {
+        ctl_say(x, code, "%s", msg);
+    }
     if (r->status == 401 && !x->cfg.token[0]) {
-        fprintf(x->err,
-                "angoractl: no token found: use --token, ANGORA_TOKEN, --token-file, the config "
-                "file or --data-dir (looked for %s/token)\n",
-                x->cfg.data_dir);
+        ctl_note(x, "hint",
+                 "no token found: use --token, ANGORA_TOKEN, --token-file, the config file or "
+                 "--data-dir (looked for %s/token)",
+                 x->cfg.data_dir);
     } else if (r->status == 401) {
-        fprintf(x->err, "angoractl: the token came from %s\n", x->cfg.token_source);
+        ctl_note(x, "hint", "the token came from %s", x->cfg.token_source);
     }
     ctl_response_free(r);
     return code;
@@ -197,8 +240,9 @@ int ctl_state_final(const char *s) {
 }
 
 void ctl_json_print(CtlCtx *x, const json_t *doc) {
-    json_dumpf(doc, x->out, JSON_INDENT(2) | JSON_ENCODE_ANY);
-    fputc('\n', x->out);
+    char *text = ag_dtoa_json_dumps(doc, 2);
+    fprintf(x->out, "%s\n", text ? text : "null");
+    free(text);
 }
 
 void ctl_body_print(CtlCtx *x, const CtlResponse *r) {
@@ -211,4 +255,71 @@ void ctl_body_print(CtlCtx *x, const CtlResponse *r) {
 
 void ctl_tags_text(const json_t *tags, char *out, size_t out_sz) {
     ag_json_strings_join(tags, ",", out, out_sz);
+}
+
+/* ---- did you mean ---- */
+
+static int same_letter(char a, char b) {
+    return tolower((unsigned char)a) == tolower((unsigned char)b);
+}
+
+/* edits from a to b: insertions, deletions, substitutions and swaps of neighbours ("kye" is one
+ * edit from "key"), letters compared without case; rows i-2, i-1 and i of the table */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    size_t rows[3][CTL_SUGGEST_MAX + 1];
+    if (la > CTL_SUGGEST_MAX || lb > CTL_SUGGEST_MAX) {
+        return (size_t)-1;
+    }
+    for (size_t j = 0; j <= lb; j++) {
+        rows[0][j] = rows[1][j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        size_t *cur = rows[i % 3], *prev = rows[(i + 2) % 3], *prev2 = rows[(i + 1) % 3];
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = prev[j - 1] + !same_letter(a[i - 1], b[j - 1]);
+            if (prev[j] + 1 < best) {
+                best = prev[j] + 1;
+            }
+            if (cur[j - 1] + 1 < best) {
+                best = cur[j - 1] + 1;
+            }
+            if (i > 1 && j > 1 && same_letter(a[i - 1], b[j - 2]) &&
+                same_letter(a[i - 2], b[j - 1]) && prev2[j - 2] + 1 < best) {
+                best = prev2[j - 2] + 1;
+            }
+            cur[j] = best;
+        }
+    }
+    return rows[la % 3][lb];
+}
+
+const char *ctl_suggest(const char *word, const char *const *cands, size_t n) {
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, limit = strlen(word) / 3 + 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d;
+        if (!cands[i] || !strcmp(cands[i], word)) {
+            continue;
+        }
+        d = edit_distance(word, cands[i]);
+        if (d <= limit && d < best_d) {
+            best = cands[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+const char *ctl_suggest_json(const char *word, const json_t *names) {
+    const char *cands[CTL_SUGGEST_CANDIDATES];
+    size_t i, n = 0;
+    json_t *v;
+    json_array_foreach(names, i, v) {
+        if (json_is_string(v) && n < CTL_SUGGEST_CANDIDATES) {
+            cands[n++] = json_string_value(v);
+        }
+    }
+    return ctl_suggest(word, cands, n);
 }

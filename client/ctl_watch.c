@@ -3,6 +3,7 @@
  * budget, a status line and a text chart of the curve, then a summary. */
 #include "ctl.h"
 
+#include "ag_dtoa.h"
 #include "ag_error.h"
 #include "ag_time.h"
 
@@ -20,6 +21,7 @@ typedef struct WatchRun {
     CtlCtx *x;
     CtlSeries series;
     json_t *last_row;
+    json_t *eval_row; /* the latest row with an evaluation (eval_return), or NULL */
     int64_t last_seq;
     const char *key;
     int64_t id;
@@ -113,6 +115,29 @@ void ctl_watch_line(const json_t *row, const char *key, double best, long long b
     }
 }
 
+void ctl_watch_pace_line(const json_t *row, long long budget, const json_t *eval_row, char *out,
+                         size_t out_sz) {
+    double rate, eta = ctl_pace_eta(row_num(row, "env_steps"), row_num(row, "wall_s"),
+                                    (double)budget, &rate);
+    double eval = row_num(eval_row, "eval_return");
+    char r[16] = "-", left[32];
+    size_t pos;
+    if (isfinite(rate)) {
+        ctl_format_count(rate, r, sizeof(r));
+    }
+    ctl_format_duration(eta, left, sizeof(left));
+    pos = (size_t)snprintf(out, out_sz, "%s steps/s  ETA %s", r, left);
+    if (pos >= out_sz) {
+        return;
+    }
+    if (isfinite(eval)) {
+        snprintf(out + pos, out_sz - pos, "  eval %.4g (iteration %.0f)", eval,
+                 row_num(eval_row, "iteration"));
+    } else {
+        snprintf(out + pos, out_sz - pos, "  eval -");
+    }
+}
+
 static void watch_draw(WatchRun *wr) {
     char line[512], bar[160], chart[64 * 1024], dur[32];
     CtlCtx *x = wr->x;
@@ -130,6 +155,8 @@ static void watch_draw(WatchRun *wr) {
     fprintf(x->out, "%s\n", bar);
     if (wr->last_row) {
         ctl_watch_line(wr->last_row, wr->key, wr->series.best, wr->budget, line, sizeof(line));
+        fprintf(x->out, "%s\n", line);
+        ctl_watch_pace_line(wr->last_row, wr->budget, wr->eval_row, line, sizeof(line));
         fprintf(x->out, "%s\n\n", line);
     } else {
         fprintf(x->out, "no metric rows yet\n\n");
@@ -145,11 +172,12 @@ static void watch_show(WatchRun *wr) {
     if (wr->tty) {
         watch_draw(wr);
     } else if (!wr->x->args->json && wr->got && wr->last_row) {
-        char bar[64], line[512];
+        char bar[64], line[512], pace[128];
         double steps = row_num(wr->last_row, "env_steps");
         ctl_progress_bar(wr->budget > 0 ? steps / (double)wr->budget : 0, 20, bar, sizeof(bar));
         ctl_watch_line(wr->last_row, wr->key, wr->series.best, wr->budget, line, sizeof(line));
-        fprintf(wr->x->out, "%s  %s\n", bar, line);
+        ctl_watch_pace_line(wr->last_row, wr->budget, wr->eval_row, pace, sizeof(pace));
+        fprintf(wr->x->out, "%s  %s  %s\n", bar, line, pace);
     }
     wr->got = 0;
     fflush(wr->x->out);
@@ -157,8 +185,9 @@ static void watch_show(WatchRun *wr) {
 
 /* one line of --json output; takes ev */
 static void watch_event(WatchRun *wr, json_t *ev) {
-    json_dumpf(ev, wr->x->out, JSON_COMPACT);
-    fputc('\n', wr->x->out);
+    char *text = ag_dtoa_json_dumps(ev, 0);
+    fprintf(wr->x->out, "%s\n", text ? text : "null");
+    free(text);
     json_decref(ev);
 }
 
@@ -168,6 +197,11 @@ static void watch_row(WatchRun *wr, int64_t seq, json_t *row) {
     ctl_series_add(&wr->series, row_num(row, wr->key));
     json_decref(wr->last_row);
     wr->last_row = json_incref(row);
+    /* evaluations come every few iterations: the latest one stays on screen */
+    if (isfinite(row_num(row, "eval_return"))) {
+        json_decref(wr->eval_row);
+        wr->eval_row = json_incref(row);
+    }
     if (wr->x->args->json) {
         watch_event(wr,
                     json_pack("{s:s,s:I,s:O}", "event", "row", "seq", (json_int_t)seq, "row", row));
@@ -309,7 +343,7 @@ int ctl_cmd_watch(CtlCtx *x) {
         if (rc == 0 && !wr.timed_out) {
             ended = 1;
         } else if (rc) {
-            fprintf(x->err, "angoractl: %s; following by polling instead\n", err);
+            ctl_note(x, "note", "%s; following by polling instead", err);
         }
     }
     while (!ended && !wr.timed_out) {
@@ -349,12 +383,15 @@ int ctl_cmd_watch(CtlCtx *x) {
         if (wr.last_row) {
             ctl_watch_line(wr.last_row, wr.key, wr.series.best, wr.budget, line, sizeof(line));
             fprintf(x->out, "final: %s\n", line);
+            ctl_watch_pace_line(wr.last_row, wr.budget, wr.eval_row, line, sizeof(line));
+            fprintf(x->out, "pace: %s\n", line);
         }
         if (*ctl_jstr(wr.exp, "error")) {
             fprintf(x->out, "error: %s\n", ctl_jstr(wr.exp, "error"));
         }
     }
 out:
+    json_decref(wr.eval_row);
     json_decref(wr.last_row);
     json_decref(wr.exp);
     ctl_series_free(&wr.series);

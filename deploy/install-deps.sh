@@ -11,6 +11,7 @@ packages=(
     libopenmpi-dev openmpi-bin
     libhdf5-dev libcairo2-dev python3-h5py
     check
+    groff-base man-db bsdextrautils bash-completion
 )
 for arg in "$@"; do
     case "$arg" in

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # First run on a Debian 12 machine: installs what is missing, builds and installs angora under
 # one directory, starts angorad on 127.0.0.1 with its embedded SQLite database there, submits a
-# short demo experiment (a hand task) and prints the dashboard address and the token.
+# short demo experiment (a hand task) and prints the dashboard address and the token. It also
+# sets up angoractl for the user (deploy/client-setup.sh): the client config with the address
+# and token (~/.config/angora/client.json, mode 0600), the manual pages and bash completion.
 # Running it again reuses what is there: it rebuilds, keeps a live daemon, submits no duplicate.
 #
 # Usage: deploy/quickstart.sh [--stop]
@@ -91,6 +93,14 @@ JSON
         "$url/api/v1/experiments" >/dev/null
 fi
 
+echo "== setting up angoractl"
+"$repo/deploy/client-setup.sh" "$prefix" "$url" "$token"
+client="angoractl"
+case ":$PATH:" in
+*":$HOME/.local/bin:"*) ;;
+*) client="$prefix/bin/angoractl" ;;
+esac
+
 cat <<INFO
 
 angora is running.
@@ -98,6 +108,6 @@ angora is running.
   token:      $token
   data:       $data (database, token, run directories)
   log:        $home/angorad.log
-  client:     $prefix/bin/angoractl --data-dir $data ls
+  client:     $client ls   (man angoractl; TAB completes commands and ids)
   stop:       deploy/quickstart.sh --stop
 INFO

@@ -5,6 +5,7 @@
 
 #include "ag_error.h"
 #include "ag_spec.h"
+#include "ag_time.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -261,7 +262,12 @@ int api_h_exp_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
         return api_store_fail(e, rc, msg);
     }
     {
-        json_t *nc = json_null();
+        json_t *nc = json_null(), *item;
+        double now = ag_time_wall();
+        size_t i;
+        json_array_foreach(items, i, item) {
+            api_exp_progress_add(item, now);
+        }
         if (next[0] && (!f.sort || !strcmp(f.sort, "submitted"))) {
             nc = json_integer(strtoll(next, NULL, 10));
         } else if (next[0]) {
@@ -278,7 +284,37 @@ int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespon
     char msg[512];
     int rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
     (void)req;
+    if (rc == 0) {
+        api_exp_progress_add(o, ag_time_wall());
+    }
     return api_resp_store(resp, e, rc, msg, NULL, o);
+}
+
+/* a positive finite number member, else 0 */
+static double positive(const json_t *o, const char *key) {
+    double v = json_number_value(json_object_get(o, key));
+    return v > 0 && v < 1e300 ? v : 0;
+}
+
+void api_exp_progress_add(json_t *exp, double now) {
+    const char *state = json_string_value(json_object_get(exp, "state"));
+    double steps = positive(exp, "latest_env_steps"), wall = positive(exp, "latest_wall_s");
+    double budget = positive(exp, "budget_env_steps"), started = positive(exp, "started_at");
+    double finished = positive(exp, "finished_at"), rate = steps > 0 && wall > 0 ? steps / wall : 0;
+    int running = state && !strcmp(state, "running");
+    json_t *duration = json_null(), *eta = json_null();
+    if (started > 0 && running) {
+        duration = json_real(now > started ? now - started : 0);
+    } else if (started > 0 && finished >= started) {
+        duration = json_real(finished - started);
+    }
+    /* only a running run is heading somewhere; the rest of the budget at the rate so far */
+    if (running && rate > 0 && budget > 0) {
+        eta = json_real(budget > steps ? (budget - steps) / rate : 0);
+    }
+    json_object_set_new(exp, "steps_per_s", rate > 0 ? json_real(rate) : json_null());
+    json_object_set_new(exp, "duration_s", duration);
+    json_object_set_new(exp, "eta_s", eta);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {

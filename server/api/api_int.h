@@ -142,6 +142,12 @@ int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *
 /* ---- the task catalogue (api_catalogue.c) ---- */
 
 /* the cached catalogue (new reference) or NULL; a failure is retried after a minute */
+/* An experiment's pace from its stored fields, added to exp: steps_per_s (latest_env_steps over
+ * latest_wall_s, the trainer's own clock, so queueing and restarts do not count), duration_s
+ * (started_at to finished_at, or to now while running) and eta_s (the rest of
+ * budget_env_steps at steps_per_s, while running); each null when it cannot be known. */
+void api_exp_progress_add(json_t *exp, double now);
+
 json_t *api_catalogue_get(Api *api);
 /* whether the catalogue lists task */
 int api_catalogue_has(const json_t *cat, const char *task);

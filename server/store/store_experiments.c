@@ -16,6 +16,36 @@
     "budget_env_steps, latest_iteration, latest_env_steps, latest_return, latest_task_metric, "    \
     "latest_task_key, phase"
 
+#define PROGRESS_EXPR                                                                              \
+    "(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) / budget_env_steps END)"
+/* the trainer's wall time at its latest metric row (it goes on across resumes): with
+ * latest_env_steps it gives the run's steps/s (one lookup in the (exp_id, seq) key) */
+#define LATEST_WALL_EXPR                                                                           \
+    "(SELECT wall_s FROM metrics WHERE exp_id = e.id ORDER BY seq DESC LIMIT 1)"
+
+/* latest_wall_s of each experiment of a page, looked up once the page is chosen: in the
+ * listing's own SELECT, SQLite would compute it for every row it sorts, not only the page's */
+static int page_wall_add(Store *s, json_t *page, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    size_t i;
+    json_t *o;
+    int rc = store_db_prepare(
+        s, "SELECT wall_s FROM metrics WHERE exp_id = ?1 ORDER BY seq DESC LIMIT 1", &st, err,
+        err_sz);
+    if (rc) {
+        return rc;
+    }
+    json_array_foreach(page, i, o) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(o, "id")));
+        json_object_set_new(o, "latest_wall_s",
+                            sqlite3_step(st) == SQLITE_ROW ? store_column_to_json(st, 0)
+                                                           : json_null());
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 /* binds id to ?1 of a statement selecting that experiment and steps it: 0 with the row ready,
  * AG_ENOTFOUND when there is none, AG_EDB ("what: ...") when the step fails */
 static int exp_row_step(Store *s, sqlite3_stmt *st, int64_t id, const char *what, char *err,
@@ -103,7 +133,8 @@ int store_exp_get_json(Store *s, int64_t id, json_t **out, char *err, size_t err
     s = store_reader_lock(s);
     rc = store_db_prepare(
         s,
-        "SELECT " EXP_COLUMNS ", spec, ingest_offset, "
+        "SELECT " EXP_COLUMNS ", spec, ingest_offset, " PROGRESS_EXPR
+        " AS progress, " LATEST_WALL_EXPR " AS latest_wall_s, "
         "(SELECT count(*) FROM metrics WHERE exp_id = e.id) AS metric_rows, "
         "(SELECT max(iteration) FROM metrics WHERE exp_id = e.id) AS last_iteration "
         "FROM experiments AS e WHERE id = ?",
@@ -128,9 +159,6 @@ typedef struct ExpSort {
     int kind; /* 0 integer (id), 1 text, 2 integer, 3 real */
     int ascending;
 } ExpSort;
-
-#define PROGRESS_EXPR                                                                              \
-    "(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) / budget_env_steps END)"
 
 static const ExpSort exp_sorts[] = {
     {"submitted", "id", 0, 0},
@@ -369,6 +397,9 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
         rc = store_db_fail(s, err, err_sz, "list experiments");
     } else if (step == SQLITE_DONE && next_sz) {
         next[0] = '\0'; /* the page ended the listing */
+    }
+    if (rc == 0) {
+        rc = page_wall_add(s, arr, err, err_sz);
     }
 out:
     json_decref(cur);

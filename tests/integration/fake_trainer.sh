@@ -8,6 +8,7 @@
 #   crash=always  exit 1 at iteration 2 on every attempt
 #   crash_once=K  exit 1 at iteration K on the first attempt only
 #   crash=input   write error.json (class input) and exit 2 at iteration 2
+#   eval=K        an evaluation (eval_return = 100 + iteration) in every K-th iteration's row
 # --check accepts every spec.
 # Only MPI rank 0 writes files; other ranks wait for it like real ranks would. A test that dies
 # without cleaning up cannot leave it behind for long: it gives up after 10 minutes or when its
@@ -15,7 +16,11 @@
 set -u
 
 if [ "${1:-}" = "--list-tasks" ]; then
-    echo '[{"name":"CartPole","actions":{"type":"discrete","n":2}},{"name":"Pendulum"},{"name":"HandReach"}]'
+    # the real catalogue's fields for two tasks (what angoractl tasks shows), names only for one
+    echo '[{"name":"CartPole","obs_size":4,"action":{"kind":"discrete","dim":1,"choices":[2]},'\
+'"max_episode_steps":500,"metrics":[],"summary":"Balance a pole on a cart"},{"name":"Pendulum"},'\
+'{"name":"HandReach","obs_size":58,"action":{"kind":"continuous","dim":20},'\
+'"max_episode_steps":100,"metrics":["success"],"summary":"Reach a target with the fingertips"}]'
     exit 0
 fi
 if [ "${1:-}" = "--check" ]; then
@@ -100,6 +105,7 @@ iters=$(opt iters); iters=${iters:-10}
 pause=$(opt sleep); pause=${pause:-0.05}
 crash=$(opt crash)
 crash_once=$(opt crash_once)
+eval_every=$(opt eval)
 
 rank=${OMPI_COMM_WORLD_RANK:-0}
 term=0
@@ -156,7 +162,11 @@ for ((i = start; i <= iters; i++)); do
         echo "simulated crash" >&2
         exit 1
     fi
-    echo "{\"iteration\":$i,\"env_steps\":$((i * 1000)),\"wall_s\":$i.5,\"return_mean\":$((i * 10)).25,\"loss\":0.$i}" >>"$run_dir/metrics.jsonl"
+    eval_field=""
+    if [ -n "$eval_every" ] && [ $((i % eval_every)) -eq 0 ]; then
+        eval_field=",\"eval_return\":$((100 + i)).5"
+    fi
+    echo "{\"iteration\":$i,\"env_steps\":$((i * 1000)),\"wall_s\":$i.5,\"return_mean\":$((i * 10)).25,\"loss\":0.$i$eval_field}" >>"$run_dir/metrics.jsonl"
     echo $i >"$run_dir/checkpoints/last.tmp" && mv "$run_dir/checkpoints/last.tmp" "$run_dir/checkpoints/last.ckpt"
     status running $i
     if [ $term -eq 1 ]; then

@@ -2,11 +2,14 @@
 #include "ctl_itest.h"
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,6 +122,13 @@ long long ctl_itest_submitted_id(const CtlRun *r) {
     return atoll(p + strlen("submitted experiment "));
 }
 
+json_t *ctl_itest_json(const char *text, const char *what) {
+    json_error_t je;
+    json_t *doc = json_loads(text, 0, &je);
+    ck_assert_msg(doc != NULL, "%s is not one JSON document (%s): %s", what, je.text, text);
+    return doc;
+}
+
 int ctl_itest_count(const char *text, const char *needle) {
     int n = 0;
     for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
@@ -131,4 +141,55 @@ void ctl_itest_start(Daemon *d, const char *const *extra) {
     itest_daemon_init(d);
     itest_daemon_start(d, itest_fake_trainer(), extra);
     ctl_itest_env_init(d);
+}
+
+char *ctl_itest_run_tty(const char *const *args, const char *prompt, const char *answer,
+                        int *code) {
+    struct winsize ws = {30, 80, 0, 0};
+    const char *argv[64];
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int master = -1, status = 0, argc = 0, answered = prompt == NULL;
+    pid_t pid;
+    argv[argc++] = getenv("ITEST_ANGORACTL");
+    ck_assert_msg(argv[0] && *argv[0], "ITEST_ANGORACTL is not set");
+    for (int i = 0; args[i] && argc < 62; i++) {
+        argv[argc++] = args[i];
+    }
+    argv[argc] = NULL;
+    fflush(NULL);
+    pid = forkpty(&master, NULL, NULL, &ws);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    for (;;) {
+        char chunk[4096];
+        ssize_t n = read(master, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break; /* EIO once the child has gone */
+        }
+        if (len + (size_t)n + 1 > cap) {
+            cap = (len + (size_t)n + 1) * 2;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+        memcpy(buf + len, chunk, (size_t)n);
+        len += (size_t)n;
+        buf[len] = '\0';
+        /* the answer is typed once the question is on the screen */
+        if (!answered && strstr(buf, prompt)) {
+            ck_assert_int_eq(write(master, answer, strlen(answer)), (ssize_t)strlen(answer));
+            answered = 1;
+        }
+    }
+    close(master);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(answered, "never asked \"%s\": %s", prompt, buf ? buf : "");
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return buf ? buf : calloc(1, 1);
 }

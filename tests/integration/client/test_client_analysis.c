@@ -16,10 +16,6 @@ static Daemon d;
 
 #define CTL(r, ...) ctl_itest_run(r, "--data-dir", d.dir, __VA_ARGS__, (const char *)NULL)
 
-#define ASSERT_CODE(r, c)                                                                          \
-    ck_assert_msg((r)->code == (c), "exit %d, expected %d; out: %s; err: %s", (r)->code, (c),      \
-                  (r)->out, (r)->err)
-
 static const char *spec_quick = "{\"task\":\"CartPole\",\"name\":\"quick\","
                                 "\"notes\":\"fake:iters=2,sleep=0.01\"}";
 

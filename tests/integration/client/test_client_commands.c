@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static Daemon d;
@@ -35,15 +36,8 @@ static const char *path_in(const char *name) {
 }
 
 static json_t *out_json(const CtlRun *r) {
-    json_error_t je;
-    json_t *doc = json_loads(r->out, 0, &je);
-    ck_assert_msg(doc != NULL, "not JSON (%s): %s", je.text, r->out);
-    return doc;
+    return ctl_itest_json(r->out, "stdout");
 }
-
-#define ASSERT_CODE(r, c)                                                                          \
-    ck_assert_msg((r)->code == (c), "exit %d, expected %d; out: %s; err: %s", (r)->code, (c),      \
-                  (r)->out, (r)->err)
 
 START_TEST(test_submit_show_ls) {
     CtlRun r;
@@ -89,9 +83,25 @@ START_TEST(test_submit_show_ls) {
         CTL(&r, "show", ids);
         ASSERT_CODE(&r, 0);
         ck_assert_ptr_nonnull(strstr(r.out, "state          succeeded"));
-        ck_assert_ptr_nonnull(strstr(r.out, "budget         6000"));
         ck_assert_ptr_nonnull(strstr(r.out, "metric rows    6"));
         ck_assert_ptr_nonnull(strstr(r.out, "tags           base,extra"));
+        /* its pace: the fake trainer's last row is 6000 env steps at wall_s 6.5 (923 steps/s),
+         * return 60.25; a finished run has a duration and no ETA */
+        ck_assert_ptr_nonnull(strstr(r.out, "progress       6000 of 6000 env steps (100.0%)"));
+        ck_assert_ptr_nonnull(strstr(r.out, "return         60.25\n"));
+        ck_assert_ptr_nonnull(strstr(r.out, "steps/s        923\n"));
+        ck_assert_ptr_nonnull(strstr(r.out, "eta            -\n"));
+        ck_assert_ptr_null(strstr(r.out, "duration       -"));
+        ctl_itest_free(&r);
+        CTL(&r, "show", ids, "--json");
+        ASSERT_CODE(&r, 0);
+        o = out_json(&r);
+        ck_assert_double_eq_tol(json_number_value(json_object_get(o, "steps_per_s")), 6000 / 6.5,
+                                1e-9);
+        ck_assert_double_eq_tol(json_number_value(json_object_get(o, "latest_wall_s")), 6.5, 1e-12);
+        ck_assert(json_is_null(json_object_get(o, "eta_s")));
+        ck_assert(json_number_value(json_object_get(o, "duration_s")) > 0);
+        json_decref(o);
         ctl_itest_free(&r);
     }
     /* a second experiment, its spec from standard input */
@@ -104,10 +114,21 @@ START_TEST(test_submit_show_ls) {
     CTL(&r, "ls");
     ASSERT_CODE(&r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "ID  NAME"));
+    ck_assert_ptr_nonnull(strstr(r.out, "PROGRESS  RETURN  STEPS/S  DURATION  ETA  TAGS"));
     ck_assert_ptr_nonnull(strstr(r.out, "renamed"));
     ck_assert_ptr_nonnull(strstr(r.out, "second"));
     /* newest first */
     ck_assert(strstr(r.out, "second") < strstr(r.out, "renamed"));
+    /* the finished run's pace on its line */
+    {
+        const char *line = strstr(r.out, "renamed");
+        const char *end = strchr(line, '\n');
+        char text[512];
+        snprintf(text, sizeof(text), "%.*s", (int)(end - line), line);
+        ck_assert_msg(strstr(text, "  succeeded  6k/6k 100%  ") && strstr(text, "  60.25  ") &&
+                          strstr(text, "  923  ") && strstr(text, "  -  "),
+                      "%s", text);
+    }
     ctl_itest_free(&r);
     /* filters */
     CTL(&r, "ls", "--tag", "extra", "--json");
@@ -125,6 +146,12 @@ START_TEST(test_submit_show_ls) {
     CTL(&r, "ls", "--task", "Nothing");
     ASSERT_CODE(&r, 0);
     ck_assert_int_eq(ctl_itest_count(r.out, "\n"), 1); /* the header only */
+    ck_assert_ptr_nonnull(strstr(r.err, "no task \"Nothing\" (angoractl tasks lists them)"));
+    ctl_itest_free(&r);
+    /* a mistyped task name: the closest one is offered */
+    CTL(&r, "ls", "--task", "Cartpole");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.err, "no task \"Cartpole\": did you mean \"CartPole\"?"));
     ctl_itest_free(&r);
     CTL(&r, "ls", "--state", "sleeping");
     ASSERT_CODE(&r, 6);
@@ -186,9 +213,40 @@ START_TEST(test_run_files) {
     ck_assert_int_eq(ctl_itest_count(r.out, "\n"), 7);
     ck_assert_ptr_nonnull(strstr(r.out, "60.25"));
     ctl_itest_free(&r);
+    /* --key: iteration and env_steps come first, whatever the order asked */
     CTL(&r, "metrics", ids, "--key", "loss", "--key", "iteration");
     ASSERT_CODE(&r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "seq  loss  iteration"));
+    ck_assert_ptr_nonnull(strstr(r.out, "seq  iteration  env_steps  loss\n"));
+    ck_assert_str_eq(r.err, "");
+    ctl_itest_free(&r);
+    /* CSV honours --key, floats in their shortest exact form, seq last; an unknown key is left
+     * out with a warning naming the closest */
+    CTL(&r, "metrics", ids, "--csv", "--key", "return_mean", "--key", "los");
+    ASSERT_CODE(&r, 0);
+    ck_assert_msg(!strncmp(r.out, "iteration,env_steps,return_mean,seq\n1,1000,10.25,1\n",
+                           strlen("iteration,env_steps,return_mean,seq\n1,1000,10.25,1\n")),
+                  "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\n6,6000,60.25,6\n"));
+    ck_assert_msg(strstr(r.err, "angoractl: warning: experiment ") &&
+                      strstr(r.err, " has no metric \"los\" (did you mean loss?); left out"),
+                  "%s", r.err);
+    ctl_itest_free(&r);
+    CTL(&r, "metrics", ids, "--csv", "--key", "loss");
+    ASSERT_CODE(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "iteration,env_steps,loss,seq\n1,1000,0.1,1\n"));
+    ctl_itest_free(&r);
+    /* JSON with --key keeps only those keys */
+    CTL(&r, "metrics", ids, "--json", "--key", "loss");
+    ASSERT_CODE(&r, 0);
+    o = out_json(&r);
+    {
+        json_t *row = json_object_get(json_array_get(json_object_get(o, "rows"), 0), "row");
+        ck_assert_uint_eq(json_object_size(row), 3);
+        ck_assert_double_eq_tol(json_number_value(json_object_get(row, "loss")), 0.1, 1e-15);
+        ck_assert_ptr_null(json_object_get(row, "return_mean"));
+    }
+    ck_assert_ptr_nonnull(strstr(r.out, "\"loss\": 0.1\n"));
+    json_decref(o);
     ctl_itest_free(&r);
     CTL(&r, "metrics", ids, "--keys");
     ASSERT_CODE(&r, 0);
@@ -197,7 +255,9 @@ START_TEST(test_run_files) {
     ctl_itest_free(&r);
     CTL(&r, "metrics", ids, "--csv");
     ASSERT_CODE(&r, 0);
-    ck_assert(strncmp(r.out, "seq,", 4) == 0);
+    ck_assert_msg(strncmp(r.out, "iteration,env_steps,", 20) == 0, "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, ",loss,"));
+    ck_assert_ptr_nonnull(strstr(r.out, ",return_mean,"));
     ck_assert_int_eq(ctl_itest_count(r.out, "\n"), 7);
     ctl_itest_free(&r);
     CTL(&r, "metrics", ids, "--json", "--after-seq", "0", "--limit", "4");
@@ -340,6 +400,15 @@ START_TEST(test_run_files) {
 }
 END_TEST
 
+/* angoractl rm ID on a terminal answering its question with answer: the exit code, with
+ * everything the terminal showed in r->out */
+static int rm_on_terminal(const char *ids, const char *answer, CtlRun *r) {
+    const char *args[] = {"--data-dir", d.dir, "rm", ids, NULL};
+    r->out = ctl_itest_run_tty(args, "[y/N]", answer, &r->code);
+    r->err = strdup("");
+    return r->code;
+}
+
 START_TEST(test_control) {
     CtlRun r;
     long long id;
@@ -353,8 +422,31 @@ START_TEST(test_control) {
     snprintf(ids, sizeof(ids), "%lld", id);
     json_decref(itest_wait_state(&d, id, "running", 30));
     itest_wait_rows(&d, id, 2, 30);
+    /* a running run has an ETA: the rest of its budget at its steps/s, from the same answer */
+    CTL(&r, "show", ids, "--json");
+    ASSERT_CODE(&r, 0);
+    {
+        json_t *o = json_loads(r.out, 0, NULL);
+        double rate = json_number_value(json_object_get(o, "steps_per_s"));
+        double steps = json_number_value(json_object_get(o, "latest_env_steps"));
+        double wall = json_number_value(json_object_get(o, "latest_wall_s"));
+        double budget = json_number_value(json_object_get(o, "budget_env_steps"));
+        ck_assert_ptr_nonnull(o);
+        ck_assert(steps > 0 && wall > 0 && budget > steps);
+        ck_assert_double_eq_tol(rate, steps / wall, 1e-9);
+        ck_assert_double_eq_tol(json_number_value(json_object_get(o, "eta_s")),
+                                (budget - steps) / rate, 1e-6);
+        ck_assert(json_number_value(json_object_get(o, "duration_s")) >= 0);
+        json_decref(o);
+    }
+    ctl_itest_free(&r);
+    CTL(&r, "ls");
+    ASSERT_CODE(&r, 0);
+    ck_assert_msg(strstr(r.out, "running") && !strstr(strstr(r.out, "running"), "  -  "), "%s",
+                  r.out);
+    ctl_itest_free(&r);
     /* rm refuses a running experiment */
-    CTL(&r, "rm", ids);
+    CTL(&r, "rm", ids, "--yes");
     ASSERT_CODE(&r, 6);
     ctl_itest_free(&r);
     CTL(&r, "pause", ids);
@@ -379,7 +471,39 @@ START_TEST(test_control) {
     CTL(&r, "resume", ids);
     ASSERT_CODE(&r, 6);
     ctl_itest_free(&r);
+    /* rm from a script (stdin is not a terminal) refuses without --yes, before any request */
     CTL(&r, "rm", ids);
+    ASSERT_CODE(&r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "not a terminal"));
+    ck_assert_ptr_nonnull(strstr(r.err, "--yes"));
+    ctl_itest_free(&r);
+    CTL(&r, "show", ids);
+    ASSERT_CODE(&r, 0);
+    ctl_itest_free(&r);
+    /* on a terminal it asks: "n" keeps it, "y" deletes it */
+    ck_assert_int_eq(rm_on_terminal(ids, "n\n", &r), 1);
+    ck_assert_msg(strstr(r.out, "delete experiment ") && strstr(r.out, "[y/N]") &&
+                      strstr(r.out, "not deleted"),
+                  "%s", r.out);
+    ctl_itest_free(&r);
+    CTL(&r, "show", ids);
+    ASSERT_CODE(&r, 0);
+    ctl_itest_free(&r);
+    ck_assert_int_eq(rm_on_terminal(ids, "y\n", &r), 0);
+    ck_assert_msg(strstr(r.out, "\"long\" (cancelled") && strstr(r.out, "deleted"), "%s", r.out);
+    ctl_itest_free(&r);
+    CTL(&r, "show", ids);
+    ASSERT_CODE(&r, 3);
+    ctl_itest_free(&r);
+    /* --yes deletes without asking */
+    ctl_itest_write(path_in("quick.json"), spec_quick);
+    CTL(&r, "submit", path_in("quick.json"));
+    ASSERT_CODE(&r, 0);
+    id = ctl_itest_submitted_id(&r);
+    ctl_itest_free(&r);
+    snprintf(ids, sizeof(ids), "%lld", id);
+    json_decref(itest_wait_state(&d, id, "succeeded", 60));
+    CTL(&r, "rm", ids, "--yes");
     ASSERT_CODE(&r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "deleted"));
     ctl_itest_free(&r);
@@ -411,12 +535,18 @@ START_TEST(test_tokens_tasks_version) {
                      "0.1.0");
     json_decref(o);
     ctl_itest_free(&r);
+    /* a readable table: one row per task, its spaces and what it is */
     CTL(&r, "tasks");
     ASSERT_CODE(&r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "TASK"));
-    ck_assert_ptr_nonnull(strstr(r.out, "CartPole"));
-    ck_assert_ptr_nonnull(strstr(r.out, "Pendulum"));
-    ck_assert_ptr_nonnull(strstr(r.out, "HandReach"));
+    ck_assert_ptr_nonnull(
+        strstr(r.out, "TASK       OBS  ACTIONS        STEPS  METRICS  SUMMARY\n"));
+    ck_assert_ptr_nonnull(
+        strstr(r.out, "CartPole     4  discrete 2       500           Balance a pole on a cart\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Pendulum     -  -                  -"));
+    ck_assert_ptr_nonnull(strstr(
+        r.out,
+        "HandReach   58  continuous 20    100  success  Reach a target with the fingertips"));
+    ck_assert_int_eq(ctl_itest_count(r.out, "\n"), 4);
     ctl_itest_free(&r);
     CTL(&r, "tasks", "--json");
     ASSERT_CODE(&r, 0);
@@ -499,6 +629,8 @@ START_TEST(test_tokens_tasks_version) {
         snprintf(cfg, sizeof(cfg), "{\"url\": \"%s\", \"token\": \"%s\"}", url,
                  json_string_value(json_object_get(o, "token")));
         ctl_itest_write(path_in("client.json"), cfg);
+        /* a config holding a token is used only when it is private */
+        ck_assert_int_eq(chmod(path_in("client.json"), 0600), 0);
     }
     json_decref(o);
     ctl_itest_free(&r);

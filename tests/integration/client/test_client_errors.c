@@ -4,6 +4,7 @@
 #include "ctl_itest.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,6 @@
 static Daemon d;
 
 #define CTL(r, ...) ctl_itest_run(r, "--data-dir", d.dir, __VA_ARGS__, (const char *)NULL)
-#define ASSERT_CODE(r, c)                                                                          \
-    ck_assert_msg((r)->code == (c), "exit %d, expected %d; out: %s; err: %s", (r)->code, (c),      \
-                  (r)->out, (r)->err)
-#define ASSERT_ERR(r, needle)                                                                      \
-    ck_assert_msg(strstr((r)->err, needle) != NULL, "\"%s\" not in stderr: %s", needle, (r)->err)
 
 static void start(void) {
     ctl_itest_start(&d, NULL);
@@ -96,7 +92,7 @@ START_TEST(test_unknown_ids) {
     static const char *const cmds[][4] = {
         {"show", "424242", NULL, NULL},        {"cancel", "424242", NULL, NULL},
         {"pause", "424242", NULL, NULL},       {"resume", "424242", NULL, NULL},
-        {"rm", "424242", NULL, NULL},          {"logs", "424242", NULL, NULL},
+        {"rm", "424242", "--yes", NULL},       {"logs", "424242", NULL, NULL},
         {"metrics", "424242", NULL, NULL},     {"metrics", "424242", "--keys", NULL},
         {"metrics", "424242", "--csv", NULL},  {"watch", "424242", NULL, NULL},
         {"checkpoints", "424242", NULL, NULL}, {"evaluate", "424242", NULL, NULL},
@@ -231,6 +227,100 @@ START_TEST(test_usage) {
 }
 END_TEST
 
+/* the one JSON object on stderr of a --json failure */
+static json_t *err_json(const CtlRun *r) {
+    return ctl_itest_json(r->err, "stderr");
+}
+
+/* with --json every failure is JSON on stderr: usage, configuration, HTTP and local errors */
+START_TEST(test_json_errors) {
+    CtlRun r;
+    json_t *doc, *e;
+    start();
+    /* an HTTP failure carries the status and the server's problem document */
+    CTL(&r, "show", "424242", "--json");
+    ASSERT_CODE(&r, 3);
+    ck_assert_str_eq(r.out, "");
+    doc = err_json(&r);
+    e = json_object_get(doc, "error");
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "exit_code")), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "exit_name")), "not found");
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "status")), 404);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "message")), "424242"));
+    ck_assert(json_is_object(json_object_get(e, "problem")));
+    json_decref(doc);
+    ctl_itest_free(&r);
+    /* a bad command line, --json before or after the mistake */
+    CTL(&r, "--json", "sumbit", "x.json");
+    ASSERT_CODE(&r, 2);
+    doc = err_json(&r);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(json_object_get(doc, "error"), "message")),
+               "did you mean \"submit\""));
+    json_decref(doc);
+    ctl_itest_free(&r);
+    CTL(&r, "ls", "--limit", "0", "--json");
+    ASSERT_CODE(&r, 2);
+    json_decref(err_json(&r));
+    ctl_itest_free(&r);
+    ctl_itest_run(&r, "--json", NULL);
+    ASSERT_CODE(&r, 2);
+    doc = err_json(&r);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(json_object_get(doc, "error"), "message")),
+               "no command"));
+    json_decref(doc);
+    ctl_itest_free(&r);
+    /* a bad configuration */
+    ctl_itest_run(&r, "--url", "ftp://x", "ls", "--json", NULL);
+    ASSERT_CODE(&r, 2);
+    doc = err_json(&r);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(doc, "error"), "exit_code")), 2);
+    json_decref(doc);
+    ctl_itest_free(&r);
+    /* a spec refused locally */
+    ctl_itest_write(path_in("bad.json"), "{\"task\":\"CartPole\",\"ppo\":{\"lr\":-1}}");
+    CTL(&r, "submit", path_in("bad.json"), "--json");
+    ASSERT_CODE(&r, 6);
+    doc = err_json(&r);
+    ck_assert_ptr_nonnull(strstr(
+        json_string_value(json_object_get(json_object_get(doc, "error"), "message")), "ppo.lr"));
+    json_decref(doc);
+    ctl_itest_free(&r);
+    /* an unreachable server */
+    ctl_itest_run(&r, "--url", "http://127.0.0.1:1", "ls", "--json", NULL);
+    ASSERT_CODE(&r, 5);
+    json_decref(err_json(&r));
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
+/* a task the server does not have: the server's 422, then the closest task name */
+START_TEST(test_unknown_task) {
+    CtlRun r;
+    start();
+    ctl_itest_write(path_in("typo.json"),
+                    "{\"task\":\"Cartpole\",\"budget\":{\"env_steps\":4096}}");
+    CTL(&r, "submit", path_in("typo.json"));
+    ASSERT_CODE(&r, 6);
+    ASSERT_ERR(&r, "unknown task \"Cartpole\"");
+    ASSERT_ERR(&r, "no task \"Cartpole\": did you mean \"CartPole\"?");
+    ctl_itest_free(&r);
+    CTL(&r, "submit", path_in("typo.json"), "--dry-run");
+    ASSERT_CODE(&r, 6);
+    ASSERT_ERR(&r, "did you mean \"CartPole\"?");
+    ctl_itest_free(&r);
+    ctl_itest_write(path_in("far.json"), "{\"task\":\"Zebra\",\"budget\":{\"env_steps\":4096}}");
+    CTL(&r, "submit", path_in("far.json"));
+    ASSERT_CODE(&r, 6);
+    ASSERT_ERR(&r, "no task \"Zebra\" (angoractl tasks lists them)");
+    ctl_itest_free(&r);
+    stop();
+}
+END_TEST
+
 static Suite *errors_suite(void) {
     Suite *s = suite_create("client_errors");
     TCase *tc = tcase_create("errors");
@@ -240,6 +330,8 @@ static Suite *errors_suite(void) {
     tcase_add_test(tc, test_unknown_ids);
     tcase_add_test(tc, test_invalid_specs);
     tcase_add_test(tc, test_usage);
+    tcase_add_test(tc, test_json_errors);
+    tcase_add_test(tc, test_unknown_task);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -17,9 +17,6 @@
 static Daemon d;
 
 #define CTL(r, ...) ctl_itest_run(r, "--data-dir", d.dir, __VA_ARGS__, (const char *)NULL)
-#define ASSERT_CODE(r, c)                                                                          \
-    ck_assert_msg((r)->code == (c), "exit %d, expected %d; out: %s; err: %s", (r)->code, (c),      \
-                  (r)->out, (r)->err)
 
 static void start_with(const char *const *extra) {
     ctl_itest_start(&d, extra);
@@ -197,14 +194,20 @@ START_TEST(test_watch_without_stream) {
     ASSERT_CODE(&r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "(websocket port none)"));
     ctl_itest_free(&r);
-    id = submit("{\"task\":\"CartPole\",\"budget\":{\"env_steps\":8000},"
-                "\"notes\":\"fake:iters=8,sleep=0.05\"}");
+    id = submit("{\"task\":\"CartPole\",\"budget\":{\"env_steps\":16000},"
+                "\"notes\":\"fake:iters=8,sleep=0.05,eval=3\"}");
     snprintf(ids, sizeof(ids), "%lld", id);
     CTL(&r, "watch", ids, "--interval", "0.1");
     ASSERT_CODE(&r, 0);
     ck_assert_msg(strstr(r.err, "polling instead") == NULL, "%s", r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "succeeded after 8 metric rows"));
-    ck_assert_ptr_nonnull(strstr(r.out, "[####################] 100.0%"));
+    ck_assert_ptr_nonnull(strstr(r.out, "[##########----------]  50.0%"));
+    /* steps/s, ETA and the latest evaluation: the last row is 8000 steps at wall_s 8.5
+     * (941 steps/s), 8000 steps to go (8.5 s); evaluations came at iterations 3 and 6 */
+    ck_assert_msg(strstr(r.out, "pace: 941 steps/s  ETA 8.5s  eval 106.5 (iteration 6)\n"), "%s",
+                  r.out);
+    /* every update line carries the pace */
+    ck_assert_int_ge(ctl_itest_count(r.out, " steps/s  ETA "), 2);
     ctl_itest_free(&r);
     stop();
 }
@@ -212,48 +215,15 @@ END_TEST
 
 /* runs angoractl on a pseudo-terminal (80x30) and returns everything it drew */
 static char *run_on_tty(const char *const *args, int *code) {
-    struct winsize ws = {30, 80, 0, 0};
     const char *argv[32];
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int master = -1, status = 0, argc = 0;
-    pid_t pid;
-    argv[argc++] = getenv("ITEST_ANGORACTL");
+    int argc = 0;
     argv[argc++] = "--data-dir";
     argv[argc++] = d.dir;
-    for (int i = 0; args[i] && argc < 30; i++) {
+    for (int i = 0; args[i] && argc < 31; i++) {
         argv[argc++] = args[i];
     }
     argv[argc] = NULL;
-    fflush(NULL);
-    pid = forkpty(&master, NULL, NULL, &ws);
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    for (;;) {
-        char chunk[4096];
-        ssize_t n = read(master, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break; /* EIO once the child has gone */
-        }
-        if (len + (size_t)n + 1 > cap) {
-            cap = (len + (size_t)n + 1) * 2;
-            buf = realloc(buf, cap);
-            ck_assert_ptr_nonnull(buf);
-        }
-        memcpy(buf + len, chunk, (size_t)n);
-        len += (size_t)n;
-        buf[len] = '\0';
-    }
-    close(master);
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    *code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    return buf ? buf : calloc(1, 1);
+    return ctl_itest_run_tty(argv, NULL, NULL, code);
 }
 
 /* on a terminal: redrawn screens with the bar, the status line and the chart, then the summary */
@@ -280,6 +250,8 @@ START_TEST(test_watch_on_a_terminal) {
     ck_assert_ptr_nonnull(strstr(last, "\"tty\" (CartPole): succeeded"));
     ck_assert_ptr_nonnull(strstr(last, "######################################] 100.0%"));
     ck_assert_ptr_nonnull(strstr(last, "iteration 12  steps 12000/12000  return_mean 120.2"));
+    /* the pace under it: 12000 steps at wall_s 12.5, nothing left, no evaluation */
+    ck_assert_ptr_nonnull(strstr(last, "960 steps/s  ETA 0.0s  eval -"));
     ck_assert_ptr_nonnull(strstr(last, "     120.2 |"));
     ck_assert_ptr_nonnull(strstr(last, "     10.25 |*"));
     ck_assert_ptr_nonnull(strstr(last, "return_mean over 12 rows"));

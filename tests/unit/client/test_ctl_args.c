@@ -39,10 +39,13 @@ START_TEST(test_every_command_known) {
         ck_assert_ptr_nonnull(c->summary);
     }
     for (const CtlCommandDef *c = ctl_commands; c->name; c++) {
-        n++;
+        n += !CTL_COMMAND_HIDDEN(c);
     }
     ck_assert_int_eq(n, 17);
     ck_assert_ptr_null(ctl_command_find("list"));
+    /* the one command for scripts */
+    ck_assert_ptr_nonnull(ctl_command_find("__complete"));
+    ck_assert(CTL_COMMAND_HIDDEN(ctl_command_find("__complete")));
 }
 END_TEST
 
@@ -162,6 +165,33 @@ START_TEST(test_errors) {
 }
 END_TEST
 
+/* a mistyped command or option is answered with the closest one; nothing far off is offered */
+START_TEST(test_did_you_mean) {
+    const char *sumbit[] = {"sumbit", "spec.json", NULL};
+    const char *lss[] = {"lss", NULL};
+    const char *metric[] = {"metric", "1", NULL};
+    const char *upper[] = {"LS", NULL};
+    const char *far[] = {"frobnicate", NULL};
+    const char *complete[] = {"__complet", "x", NULL};
+    const char *opt[] = {"ls", "--stat", "running", NULL};
+    const char *opt2[] = {"metrics", "1", "--kye", "x", NULL};
+    const char *global[] = {"ls", "--jsno", NULL};
+    const char *far_opt[] = {"ls", "--colour", NULL};
+    expect_error(sumbit, "unknown command \"sumbit\" (did you mean \"submit\"?)");
+    expect_error(lss, "(did you mean \"ls\"?)");
+    expect_error(metric, "(did you mean \"metrics\"?)");
+    expect_error(upper, "(did you mean \"ls\"?)");
+    expect_error(far, "unknown command \"frobnicate\" (see angoractl --help)");
+    /* the hidden command is never suggested */
+    expect_error(complete, "unknown command \"__complet\" (see");
+    expect_error(opt, "unknown option --stat for ls (did you mean --state?)");
+    expect_error(opt2, "(did you mean --key?)");
+    expect_error(global, "(did you mean --json?)");
+    expect_error(far_opt, "unknown option --colour for ls");
+    ck_assert_ptr_null(strstr(err, "did you mean"));
+}
+END_TEST
+
 START_TEST(test_get_int) {
     CtlArgs a;
     long long v = 0;
@@ -206,7 +236,11 @@ START_TEST(test_usage_text) {
     for (const CtlCommandDef *c = ctl_commands; c->name; c++) {
         char needle[64];
         snprintf(needle, sizeof(needle), "  %s ", c->name);
-        ck_assert_msg(strstr(text, needle), "%s not in the help", c->name);
+        if (CTL_COMMAND_HIDDEN(c)) {
+            ck_assert_msg(!strstr(text, c->name), "%s in the help", c->name);
+        } else {
+            ck_assert_msg(strstr(text, needle), "%s not in the help", c->name);
+        }
     }
     ck_assert_ptr_nonnull(strstr(text, "5 server unreachable"));
     free(text);
@@ -237,6 +271,7 @@ static Suite *args_suite(void) {
     tcase_add_test(tc, test_double_dash);
     tcase_add_test(tc, test_help_and_version);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_did_you_mean);
     tcase_add_test(tc, test_get_int);
     tcase_add_test(tc, test_parse_id);
     tcase_add_test(tc, test_usage_text);

@@ -15,6 +15,7 @@
 static char dir[256];
 static char err[1024];
 
+/* a file private to its owner (mode 0600), as quickstart writes the config */
 static void write_file(const char *name, const char *text) {
     char path[512];
     FILE *f;
@@ -23,6 +24,7 @@ static void write_file(const char *name, const char *text) {
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     fclose(f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
 }
 
 static const char *in_dir(const char *name) {
@@ -145,11 +147,7 @@ START_TEST(test_order) {
     ck_assert_str_eq(c.token, "ang_cfg");
     ck_assert_str_eq(c.token_source, a.config);
     ck_assert(c.timeout_s == 5.0);
-    /* a token file flag beats the config's token */
-    a.token_file = in_dir("tokfile");
-    ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), 0);
-    ck_assert_str_eq(c.token, "ang_tokfile");
-    /* the environment beats both */
+    /* the environment beats the config file */
     setenv("ANGORA_URL", "https://env:2", 1);
     setenv("ANGORA_TOKEN", "ang_env", 1);
     ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), 0);
@@ -157,6 +155,11 @@ START_TEST(test_order) {
     ck_assert_str_eq(c.url_source, "ANGORA_URL");
     ck_assert_str_eq(c.token, "ang_env");
     ck_assert_str_eq(c.token_source, "ANGORA_TOKEN");
+    /* a token file flag beats the environment and the config's token */
+    a.token_file = in_dir("tokfile");
+    ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.token, "ang_tokfile");
+    ck_assert_str_eq(c.token_source, in_dir("tokfile"));
     /* flags beat everything */
     a.url = "http://flag:3///";
     a.token = "ang_flag";
@@ -216,6 +219,51 @@ START_TEST(test_bad_config) {
 }
 END_TEST
 
+/* a config file holding a token is refused when group or others may read it, and the message
+ * says which file, its mode and the fix; a config without a token is no secret */
+START_TEST(test_config_mode) {
+    CtlArgs a = {0};
+    CtlConfig c;
+    write_file("client.json", "{\"url\": \"http://cfg:1\", \"token\": \"ang_cfg\"}");
+    a.config = in_dir("client.json");
+    ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.token, "ang_cfg");
+    ck_assert_int_eq(chmod(in_dir("client.json"), 0644), 0);
+    ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), AG_EFORBIDDEN);
+    ck_assert_ptr_nonnull(strstr(err, in_dir("client.json")));
+    ck_assert_ptr_nonnull(strstr(err, "0644"));
+    ck_assert_ptr_nonnull(strstr(err, "chmod 600"));
+    ck_assert_int_eq(chmod(in_dir("client.json"), 0640), 0);
+    ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), AG_EFORBIDDEN);
+    /* the default config file is held to the same rule */
+    {
+        char path[512];
+        FILE *f;
+        a.config = NULL;
+        snprintf(path, sizeof(path), "%s/xdgconfig/angora", dir);
+        mkdir(path, 0700);
+        snprintf(path, sizeof(path), "%s/xdgconfig/angora/client.json", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("{\"token\": \"ang_x\"}", f);
+        fclose(f);
+        ck_assert_int_eq(chmod(path, 0604), 0);
+        ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), AG_EFORBIDDEN);
+        ck_assert_ptr_nonnull(strstr(err, path));
+        ck_assert_int_eq(chmod(path, 0600), 0);
+        ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), 0);
+        ck_assert_str_eq(c.token, "ang_x");
+        ck_assert_str_eq(c.token_source, path);
+    }
+    /* no token, no secret: a readable config of an address is fine */
+    write_file("public.json", "{\"url\": \"http://pub:4\"}");
+    ck_assert_int_eq(chmod(in_dir("public.json"), 0644), 0);
+    a.config = in_dir("public.json");
+    ck_assert_int_eq(ctl_config_resolve(&a, &c, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.url, "http://pub:4");
+}
+END_TEST
+
 START_TEST(test_bad_flags) {
     CtlArgs a = {0};
     CtlConfig c;
@@ -272,6 +320,7 @@ static Suite *config_suite(void) {
     tcase_add_test(tc, test_order);
     tcase_add_test(tc, test_config_file_discovery);
     tcase_add_test(tc, test_bad_config);
+    tcase_add_test(tc, test_config_mode);
     tcase_add_test(tc, test_bad_flags);
     tcase_add_test(tc, test_url_normalize);
     suite_add_tcase(s, tc);

@@ -136,6 +136,73 @@ START_TEST(test_format_json) {
 }
 END_TEST
 
+START_TEST(test_format_count) {
+    static const struct {
+        double n;
+        const char *want;
+    } cases[] = {{0, "0"},       {950, "950"},       {999, "999"},     {1000, "1k"},
+                 {1500, "1.5k"}, {30700, "30.7k"},   {99949, "99.9k"}, {150000, "150k"},
+                 {999999, "1M"}, {1234567, "1.23M"}, {2e9, "2G"},      {-1, "-"},
+                 {NAN, "-"},     {INFINITY, "-"}};
+    char b[16];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ctl_format_count(cases[i].n, b, sizeof(b));
+        ck_assert_msg(!strcmp(b, cases[i].want), "%g gave %s, want %s", cases[i].n, b,
+                      cases[i].want);
+    }
+}
+END_TEST
+
+/* ls and show's pace fields from an experiment as the API returns it */
+START_TEST(test_pace_format) {
+    CtlPace p;
+    json_t *exp = json_pack("{s:I,s:I,s:f,s:f,s:f,s:f}", "latest_env_steps", (json_int_t)30700,
+                            "budget_env_steps", (json_int_t)100000, "latest_return", 123.456789,
+                            "steps_per_s", 512.4, "duration_s", 192.0, "eta_s", 3720.0);
+    ctl_pace_format(exp, &p);
+    ck_assert_str_eq(p.progress, "30.7k/100k 30%");
+    ck_assert_str_eq(p.ret, "123.5");
+    ck_assert_str_eq(p.rate, "512");
+    ck_assert_str_eq(p.duration, "3m12s");
+    ck_assert_str_eq(p.eta, "1h02m");
+    json_decref(exp);
+    /* a queued run: nothing known but the budget (here only in the spec) */
+    exp = json_pack("{s:n,s:n,s:n,s:n,s:n,s:{s:{s:I}}}", "latest_env_steps", "latest_return",
+                    "steps_per_s", "duration_s", "eta_s", "spec", "budget", "env_steps",
+                    (json_int_t)4096);
+    ctl_pace_format(exp, &p);
+    ck_assert_str_eq(p.progress, "0/4.1k 0%");
+    ck_assert_str_eq(p.ret, "-");
+    ck_assert_str_eq(p.rate, "-");
+    ck_assert_str_eq(p.duration, "-");
+    ck_assert_str_eq(p.eta, "-");
+    json_decref(exp);
+    /* an overshoot shows 100%, not more; no budget at all shows "-" */
+    exp = json_pack("{s:I,s:I}", "latest_env_steps", (json_int_t)102400, "budget_env_steps",
+                    (json_int_t)100000);
+    ctl_pace_format(exp, &p);
+    ck_assert_str_eq(p.progress, "102k/100k 100%");
+    json_decref(exp);
+    exp = json_object();
+    ctl_pace_format(exp, &p);
+    ck_assert_str_eq(p.progress, "-");
+    json_decref(exp);
+}
+END_TEST
+
+START_TEST(test_pace_eta) {
+    double rate;
+    ck_assert_double_eq_tol(ctl_pace_eta(30000, 60, 100000, &rate), 140.0, 1e-9);
+    ck_assert_double_eq_tol(rate, 500.0, 1e-9);
+    ck_assert_double_eq_tol(ctl_pace_eta(120000, 60, 100000, &rate), 0.0, 1e-12);
+    ck_assert(isnan(ctl_pace_eta(30000, 60, 0, &rate)));
+    ck_assert_double_eq_tol(rate, 500.0, 1e-9);
+    ck_assert(isnan(ctl_pace_eta(30000, 0, 100000, &rate)));
+    ck_assert(isnan(rate));
+    ck_assert(isnan(ctl_pace_eta(NAN, 10, 100000, &rate)));
+}
+END_TEST
+
 START_TEST(test_progress_bar) {
     char b[64];
     ctl_progress_bar(0.5, 10, b, sizeof(b));
@@ -260,6 +327,9 @@ static Suite *table_suite(void) {
     tcase_add_test(tc, test_table_many_rows);
     tcase_add_test(tc, test_formats);
     tcase_add_test(tc, test_format_json);
+    tcase_add_test(tc, test_format_count);
+    tcase_add_test(tc, test_pace_format);
+    tcase_add_test(tc, test_pace_eta);
     tcase_add_test(tc, test_progress_bar);
     tcase_add_test(tc, test_chart_rising);
     tcase_add_test(tc, test_chart_many_points_and_gaps);

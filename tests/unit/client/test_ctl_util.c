@@ -116,6 +116,114 @@ START_TEST(test_say) {
 }
 END_TEST
 
+/* with --json every message on stderr is one JSON object a script can parse */
+START_TEST(test_say_json) {
+    char *const argv[] = {"angoractl", "ls", "--json"};
+    json_t *doc, *e;
+    Ctx c;
+    ctx_open(&c, 3, argv);
+    ck_assert_int_eq(ctl_say(&c.x, CTL_EXIT_NOTFOUND, "no \"%s\"", "x"), CTL_EXIT_NOTFOUND);
+    doc = json_loads(ctx_msg(&c), 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    e = json_object_get(doc, "error");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "message")), "no \"x\"");
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "exit_code")), CTL_EXIT_NOTFOUND);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "exit_name")), "not found");
+    ck_assert(c.msg[strlen(c.msg) - 1] == '\n');
+    json_decref(doc);
+    ctx_close(&c);
+    /* warnings and hints, one line each */
+    ctx_open(&c, 3, argv);
+    ctl_note(&c.x, "warning", "odd %d", 1);
+    ctl_note(&c.x, "hint", "try %s", "this");
+    ck_assert_str_eq(ctx_msg(&c), "{\"warning\":{\"message\":\"odd 1\"}}\n"
+                                  "{\"hint\":{\"message\":\"try this\"}}\n");
+    ctx_close(&c);
+    /* the same as text without --json */
+    {
+        char *const plain[] = {"angoractl", "ls"};
+        ctx_open(&c, 2, plain);
+        ctl_note(&c.x, "warning", "odd %d", 1);
+        ctl_note(&c.x, "hint", "try %s", "this");
+        ck_assert_str_eq(ctx_msg(&c), "angoractl: warning: odd 1\nangoractl: try this\n");
+        ctx_close(&c);
+    }
+}
+END_TEST
+
+/* an HTTP failure with --json: the message, exit code, status and the server's problem as sent */
+START_TEST(test_answer_fail_json) {
+    char *const argv[] = {"angoractl", "show", "9", "--json"};
+    static const char body[] = "{\"title\":\"not found\",\"detail\":\"no experiment 9\"}";
+    CtlResponse r = {0};
+    json_t *doc, *e;
+    Ctx c;
+    ctx_open(&c, 4, argv);
+    r.status = 404;
+    r.body = strdup(body);
+    r.len = strlen(body);
+    r.json = json_loads(body, 0, NULL);
+    ck_assert_int_eq(ctl_answer_fail(&c.x, &r), CTL_EXIT_NOTFOUND);
+    doc = json_loads(ctx_msg(&c), 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    e = json_object_get(doc, "error");
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "status")), 404);
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "exit_code")), CTL_EXIT_NOTFOUND);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(e, "message")), "no experiment 9"));
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "problem"), "detail")),
+                     "no experiment 9");
+    json_decref(doc);
+    ctx_close(&c);
+}
+END_TEST
+
+/* the JSON printer writes reals in their shortest exact form */
+START_TEST(test_json_print_shortest) {
+    char *const argv[] = {"angoractl", "ls", "--json"};
+    char *out = NULL;
+    size_t len = 0;
+    json_t *doc = json_pack("{s:f,s:f,s:i}", "lr", 0.0003, "sum", 0.1 + 0.2, "n", 3);
+    Ctx c;
+    ctx_open(&c, 3, argv);
+    c.x.out = open_memstream(&out, &len);
+    ctl_json_print(&c.x, doc);
+    fclose(c.x.out);
+    ck_assert_str_eq(out, "{\n  \"lr\": 0.0003,\n  \"sum\": 0.30000000000000004,\n  \"n\": 3\n}\n");
+    free(out);
+    json_decref(doc);
+    ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_suggest) {
+    static const char *const words[] = {
+        "submit", "ls", "show", "metrics", "CartPole", "CartPoleNoVel", "HandReach", "return_mean"};
+    const size_t n = sizeof(words) / sizeof(words[0]);
+    json_t *arr = json_pack("[sss]", "return_mean", "return_std", "success_rate");
+    ck_assert_str_eq(ctl_suggest("sumbit", words, n), "submit");
+    ck_assert_str_eq(ctl_suggest("sho", words, n), "show");
+    ck_assert_str_eq(ctl_suggest("cartpole", words, n), "CartPole");
+    ck_assert_str_eq(ctl_suggest("CartPol", words, n), "CartPole");
+    ck_assert_str_eq(ctl_suggest("HandRaech", words, n), "HandReach");
+    ck_assert_str_eq(ctl_suggest("retrun_mean", words, n), "return_mean");
+    /* nothing close, the word itself, an empty list, a word too long to compare */
+    ck_assert_ptr_null(ctl_suggest("frobnicate", words, n));
+    ck_assert_ptr_null(ctl_suggest("ls", words, n));
+    ck_assert_ptr_null(ctl_suggest("ls", NULL, 0));
+    {
+        char longword[200];
+        memset(longword, 'a', sizeof(longword) - 1);
+        longword[sizeof(longword) - 1] = '\0';
+        ck_assert_ptr_null(ctl_suggest(longword, words, n));
+    }
+    ck_assert_str_eq(ctl_suggest_json("succes_rate", arr), "success_rate");
+    ck_assert_str_eq(ctl_suggest_json("return_sd", arr), "return_std");
+    ck_assert_ptr_null(ctl_suggest_json("x", NULL));
+    json_decref(arr);
+}
+END_TEST
+
 START_TEST(test_unreachable) {
     char *const argv[] = {"angoractl", "show", "1"};
     CtlResponse r;
@@ -141,6 +249,10 @@ static Suite *util_suite(void) {
     tcase_add_test(tc, test_members_and_states);
     tcase_add_test(tc, test_id_and_seconds);
     tcase_add_test(tc, test_say);
+    tcase_add_test(tc, test_say_json);
+    tcase_add_test(tc, test_answer_fail_json);
+    tcase_add_test(tc, test_json_print_shortest);
+    tcase_add_test(tc, test_suggest);
     tcase_add_test(tc, test_unreachable);
     suite_add_tcase(s, tc);
     return s;

@@ -98,6 +98,28 @@ START_TEST(test_line) {
 }
 END_TEST
 
+/* steps/s and ETA from the latest row by the server's rule, and the latest evaluation */
+START_TEST(test_pace_line) {
+    char out[256];
+    json_t *row = json_pack("{s:i,s:i,s:f}", "iteration", 30, "env_steps", 30000, "wall_s", 60.0);
+    json_t *eval = json_pack("{s:i,s:f}", "iteration", 25, "eval_return", 95.5);
+    ctl_watch_pace_line(row, 100000, eval, out, sizeof(out));
+    ck_assert_str_eq(out, "500 steps/s  ETA 2m20s  eval 95.5 (iteration 25)");
+    /* no evaluation yet, no budget */
+    ctl_watch_pace_line(row, 0, NULL, out, sizeof(out));
+    ck_assert_str_eq(out, "500 steps/s  ETA -  eval -");
+    /* a row without wall_s: the rate cannot be known */
+    json_object_del(row, "wall_s");
+    ctl_watch_pace_line(row, 100000, NULL, out, sizeof(out));
+    ck_assert_str_eq(out, "- steps/s  ETA -  eval -");
+    /* a tiny buffer stays terminated */
+    ctl_watch_pace_line(row, 100000, eval, out, 6);
+    ck_assert_uint_eq(strlen(out), 5);
+    json_decref(row);
+    json_decref(eval);
+}
+END_TEST
+
 static Suite *watch_suite(void) {
     Suite *s = suite_create("ctl_watch");
     TCase *tc = tcase_create("watch");
@@ -105,6 +127,7 @@ static Suite *watch_suite(void) {
     tcase_add_test(tc, test_series_decimates);
     tcase_add_test(tc, test_series_init_errors);
     tcase_add_test(tc, test_line);
+    tcase_add_test(tc, test_pace_line);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,141 @@
+/* The shortest round-trip text of a double, and JSON text written with it (see ag_dtoa.h). */
+#include "ag_dtoa.h"
+
+#include "ag_buf.h"
+#include "ag_error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_TEXT_MAX (1u << 30)
+
+int ag_dtoa_format(double v, char *out, size_t out_sz) {
+    int n = 0;
+    if (out_sz < AG_DTOA_MAX) {
+        return AG_ETOOBIG;
+    }
+    if (isnan(v)) {
+        return snprintf(out, out_sz, "nan");
+    }
+    if (isinf(v)) {
+        return snprintf(out, out_sz, v < 0 ? "-inf" : "inf");
+    }
+    /* the first precision whose text reads back as the same double; 17 digits always do */
+    int digits, exponent;
+    for (digits = 1; digits < 17; digits++) {
+        snprintf(out, out_sz, "%.*e", digits - 1, v);
+        if (strtod(out, NULL) == v) {
+            break;
+        }
+    }
+    /* plain notation wherever %.17g would use it: 100, not 1e+02 */
+    exponent = atoi(strchr(out, 'e') + 1);
+    if (exponent >= -5 && exponent < 17 && digits <= exponent) {
+        digits = exponent + 1;
+    }
+    n = snprintf(out, out_sz, "%.*g", digits, v);
+    return n;
+}
+
+static int newline(AgBuf *b, int indent, int depth) {
+    int rc = ag_buf_append(b, "\n", 1);
+    for (int i = 0; rc == 0 && i < indent * depth; i++) {
+        rc = ag_buf_append(b, " ", 1);
+    }
+    return rc;
+}
+
+/* a scalar through jansson (strings keep its escaping), a real through ag_dtoa_format */
+static int scalar_write(AgBuf *b, const json_t *v) {
+    char num[AG_DTOA_MAX + 2], *text;
+    int rc;
+    if (json_is_real(v)) {
+        double x = json_real_value(v);
+        if (!isfinite(x)) {
+            return AG_EINVAL;
+        }
+        ag_dtoa_format(x, num, sizeof(num));
+        /* "3" would read back as an integer */
+        if (!strpbrk(num, ".e")) {
+            strcat(num, ".0");
+        }
+        return ag_buf_append_str(b, num);
+    }
+    text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!text) {
+        return AG_ENOMEM;
+    }
+    rc = ag_buf_append_str(b, text);
+    free(text);
+    return rc;
+}
+
+static int value_write(AgBuf *b, const json_t *v, int indent, int depth) {
+    int rc = 0;
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *member;
+        int first = 1;
+        if (json_object_size(v) == 0) {
+            return ag_buf_append_str(b, "{}");
+        }
+        rc = ag_buf_append(b, "{", 1);
+        json_object_foreach((json_t *)v, key, member) {
+            json_t *k = json_string(key);
+            if (!first) {
+                rc = rc ? rc : ag_buf_append(b, ",", 1);
+            }
+            first = 0;
+            if (indent > 0) {
+                rc = rc ? rc : newline(b, indent, depth + 1);
+            }
+            rc = rc ? rc : k ? scalar_write(b, k) : AG_ENOMEM;
+            json_decref(k);
+            rc = rc ? rc : ag_buf_append_str(b, indent > 0 ? ": " : ":");
+            rc = rc ? rc : value_write(b, member, indent, depth + 1);
+        }
+        if (indent > 0) {
+            rc = rc ? rc : newline(b, indent, depth);
+        }
+        return rc ? rc : ag_buf_append(b, "}", 1);
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *item;
+        if (json_array_size(v) == 0) {
+            return ag_buf_append_str(b, "[]");
+        }
+        rc = ag_buf_append(b, "[", 1);
+        json_array_foreach(v, i, item) {
+            if (i > 0) {
+                rc = rc ? rc : ag_buf_append(b, ",", 1);
+            }
+            if (indent > 0) {
+                rc = rc ? rc : newline(b, indent, depth + 1);
+            }
+            rc = rc ? rc : value_write(b, item, indent, depth + 1);
+        }
+        if (indent > 0) {
+            rc = rc ? rc : newline(b, indent, depth);
+        }
+        return rc ? rc : ag_buf_append(b, "]", 1);
+    }
+    return scalar_write(b, v);
+}
+
+char *ag_dtoa_json_dumps(const json_t *doc, int indent) {
+    AgBuf b;
+    char *text;
+    if (!doc || ag_buf_init(&b, 256, JSON_TEXT_MAX) != 0) {
+        return NULL;
+    }
+    if (value_write(&b, doc, indent < 0 ? 0 : indent, 0) != 0) {
+        ag_buf_free(&b);
+        return NULL;
+    }
+    /* the buffer is always NUL-terminated */
+    text = ag_buf_steal(&b);
+    return text;
+}
