@@ -397,6 +397,32 @@ START_TEST(test_metrics_ingest) {
     ck_assert_int_eq(store_run_get(s, id, &r, err, sizeof(err)), 0);
     ck_assert_int_eq(r.ingest_offset, 0);
     ck_assert_int_eq(r.last_seq, 5);
+    /* paused and resumed at iteration 4: the file is read again from the start; the rows it
+     * holds are the stored ones and keep their seq, nothing new is numbered */
+    {
+        const char *again[] = {batch1[0], batch1[1], batch2[0], batch2[1]};
+        int64_t seqs[4] = {-1, -1, -1, -1};
+        size_t lens[4];
+        for (int i = 0; i < 4; i++) {
+            lens[i] = strlen(again[i]);
+        }
+        ck_assert_int_eq(store_metrics_ingest_seqs(s, id, again, lens, 4, 200, seqs, &added, NULL,
+                                                   err, sizeof(err)),
+                         0);
+        ck_assert_uint_eq(added, 0);
+        for (int i = 0; i < 4; i++) {
+            ck_assert_int_eq(seqs[i], 0);
+        }
+        rows = json_array();
+        ck_assert_int_eq(store_metric_rows(s, id, 0, 0, collect_rows, rows, err, sizeof(err)), 0);
+        ck_assert_int_eq(json_array_size(rows), 4);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "_seq")), 1);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 3), "_seq")), 5);
+        json_decref(rows);
+        ck_assert_int_eq(store_run_get(s, id, &r, err, sizeof(err)), 0);
+        ck_assert_int_eq(r.last_seq, 5);
+        ck_assert_int_eq(r.ingest_offset, 200);
+    }
     store_close(s);
 }
 END_TEST
