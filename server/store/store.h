@@ -112,7 +112,8 @@ int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz)
 /* runs in a state ordered by priority (high first) then id; at most max, count in *n */
 int store_runs_in_state(Store *s, const char *state, StoreRun *out, int max, int *n, char *err,
                         size_t err_sz);
-/* queued -> running with the worker's pid; attempts is the new count */
+/* queued -> running with the worker's pid; attempts is the new count. AG_ENOTFOUND when the
+ * run is no longer queued (a cancel or pause, or a delete, came while its worker started) */
 int store_run_started(Store *s, int64_t id, int pid, long long pid_start, int attempts, char *err,
                       size_t err_sz);
 /* -> state ("succeeded", "failed", "cancelled", "paused" or "queued"); clears pid and request;

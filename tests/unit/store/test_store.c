@@ -278,6 +278,11 @@ START_TEST(test_state_changes) {
     ck_assert_str_eq(st, "cancelled");
     ck_assert_int_eq(store_exp_cancel(s, a, st, err, sizeof(err)), AG_ESTATE);
     ck_assert_int_eq(store_exp_cancel(s, 999, st, err, sizeof(err)), AG_ENOTFOUND);
+    /* a worker that was starting when the run was cancelled does not make it run again */
+    ck_assert_int_eq(store_run_started(s, a, 4241, 776, 1, err, sizeof(err)), AG_ENOTFOUND);
+    ck_assert_int_eq(store_run_get(s, a, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.state, "cancelled");
+    ck_assert_int_eq(r.pid, 0);
     /* running: requests are recorded for the scheduler */
     ck_assert_int_eq(store_run_started(s, b, 4242, 777, 1, err, sizeof(err)), 0);
     ck_assert_int_eq(store_run_get(s, b, &r, err, sizeof(err)), 0);
