@@ -135,6 +135,12 @@ int api_file_name_ok(const char *n, const char *ext);
 int api_resp_file(ApiResponse *resp, const char *path, const char *type, int64_t id,
                   const char *download, ApiErr *e);
 
+/* the run has checkpoints/file */
+int api_checkpoint_exists(const char *run_dir, const char *file);
+/* 0 when run id has checkpoints/file; else AG_ESTATE (409) when it has no checkpoint at all,
+ * AG_ESPEC (422) at "checkpoint" naming the ones it has */
+int api_checkpoint_check(const char *run_dir, int64_t id, const char *file, ApiErr *e);
+
 /* queues a job of kind (one rank, the parent's task and priority) on the training run parent
  * (its experiment object) with spec, answered 201 with the job and its Location */
 int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *name,
@@ -144,6 +150,8 @@ int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *
 
 /* the cached catalogue (new reference) or NULL; a failure is retried after a minute */
 json_t *api_catalogue_get(Api *api);
+/* the catalogue's entry of task (borrowed; NULL when it does not list it or cat is NULL) */
+const json_t *api_catalogue_task(const json_t *cat, const char *task);
 /* whether the catalogue lists task */
 int api_catalogue_has(const json_t *cat, const char *task);
 
