@@ -25,7 +25,11 @@ const TINY = {
     tags: ["contract"]
 };
 // long enough to still be queued or running when it is paused, cancelled or deleted
-const LONG = {...TINY, name: "contract-long", budget: {env_steps: 100000000}};
+const LONG = {
+    ...TINY,
+    name: "contract-long",
+    budget: {env_steps: 100000000}
+};
 
 let d;
 let doc;
@@ -43,7 +47,8 @@ function operationOf(method, urlPath) {
     return null;
 }
 
-const pointer = (...parts) => parts.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
+const pointer = (...parts) =>
+    parts.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
 
 // checks one real answer against the document; returns the parsed JSON body (or null)
 function conform(method, urlPath, res, text) {
@@ -51,7 +56,9 @@ function conform(method, urlPath, res, text) {
     assert.ok(found, `${method} ${urlPath}: no operation in the document`);
     const {pattern, op} = found;
     const status = String(res.status);
-    const key = op.responses[status] ? status : op.responses[`${status[0]}XX`] ? `${status[0]}XX` : null;
+    const key = op.responses[status] ? status
+                : op.responses[`${status[0]}XX`] ? `${status[0]}XX`
+                                                 : null;
     assert.ok(key, `${op.operationId}: status ${status} is not documented (${text.slice(0, 200)})`);
     let response = op.responses[key];
     let where = pointer("paths", pattern, method.toLowerCase(), "responses", key);
@@ -71,10 +78,11 @@ function conform(method, urlPath, res, text) {
     let body = null;
     if (/json/.test(mediaKey)) {
         body = JSON.parse(text);
-        const validate = ajv.getSchema(`angorad#/${where}/${pointer("content", mediaKey, "schema")}`);
+        const validate =
+            ajv.getSchema(`angorad#/${where}/${pointer("content", mediaKey, "schema")}`);
         assert.ok(validate, `${op.operationId}: no schema at ${where}`);
-        assert.ok(validate(body),
-                  `${op.operationId} ${status}: ${ajv.errorsText(validate.errors)} in ${text.slice(0, 300)}`);
+        assert.ok(validate(body), `${op.operationId} ${status}: ${
+                                      ajv.errorsText(validate.errors)} in ${text.slice(0, 300)}`);
     }
     if (!answered.has(op.operationId))
         answered.set(op.operationId, new Set());
@@ -107,7 +115,8 @@ before(async () => {
     const Ajv2020 = require("ajv/dist/2020").default;
     ajv = new Ajv2020({strict: false, allErrors: true});
     ajv.addSchema({...doc, $id: "angorad"});
-    readToken = (await d.rest("POST", "/tokens", {name: "contract-read", scope: "read"})).json.token;
+    readToken =
+        (await d.rest("POST", "/tokens", {name: "contract-read", scope: "read"})).json.token;
 });
 
 after(async () => {
@@ -122,24 +131,23 @@ test("the document is served without a token, and redocly lint finds nothing in 
     const file = path.join(d.dir, "openapi.json");
     fs.writeFileSync(file, await res.text());
     // the recommended rules with every warning an error
-    const lint = spawnSync(path.join(modules, ".bin", "redocly"),
-                           ["lint", "--extends", "recommended-strict", "--format", "json", file], {
-                               encoding: "utf8",
-                               env: {
-                                   ...process.env,
-                                   REDOCLY_TELEMETRY: "off",
-                                   REDOCLY_SUPPRESS_UPDATE_NOTICE: "true"
-                               },
-                               timeout: 60000,
-                           });
+    const lint = spawnSync(
+        path.join(modules, ".bin", "redocly"),
+        ["lint", "--extends", "recommended-strict", "--format", "json", file], {
+            encoding: "utf8",
+            env: {...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true"},
+            timeout: 60000,
+        });
     const out = lint.stdout.slice(lint.stdout.indexOf("{"));
     let report;
     try {
         report = JSON.parse(out);
     } catch {
-        assert.fail(`redocly lint gave no report (exit ${lint.status}):\n${lint.stdout}\n${lint.stderr}`);
+        assert.fail(
+            `redocly lint gave no report (exit ${lint.status}):\n${lint.stdout}\n${lint.stderr}`);
     }
-    const problems = report.problems.map((p) => `${p.ruleId}: ${p.message} at ${p.location[0].pointer}`);
+    const problems =
+        report.problems.map((p) => `${p.ruleId}: ${p.message} at ${p.location[0].pointer}`);
     assert.deepEqual(report.totals, {errors: 0, warnings: 0, ignored: 0}, problems.join("\n"));
     assert.equal(lint.status, 0);
     assert.equal(doc.openapi, "3.1.0");
@@ -177,7 +185,8 @@ test("every route answers as documented, successes and errors", async () => {
     await call("POST", "/api/v1/experiments", {body: {...TINY, policy: "gaussian"}, expect: 422});
     await call("POST", "/api/v1/experiments", {body: TINY, token: readToken, expect: 403});
     const run = (await call("POST", "/api/v1/experiments", {body: {spec: TINY}, expect: 201})).json;
-    const long = (await call("POST", "/api/v1/experiments?priority=-5", {body: LONG, expect: 201})).json;
+    const long =
+        (await call("POST", "/api/v1/experiments?priority=-5", {body: LONG, expect: 201})).json;
 
     // listing and one experiment
     await call("GET", "/api/v1/experiments?limit=1&sort=name", {expect: 200});
@@ -203,9 +212,11 @@ test("every route answers as documented, successes and errors", async () => {
     await call("DELETE", `/api/v1/experiments/${long.id}`, {expect: 200});
 
     // annotations
-    await call("PUT", `/api/v1/experiments/${run.id}/tags`, {body: {tags: ["a", "b"]}, expect: 200});
+    await call("PUT", `/api/v1/experiments/${run.id}/tags`,
+               {body: {tags: ["a", "b"]}, expect: 200});
     await call("PUT", `/api/v1/experiments/${run.id}/tags`, {body: {tags: [], x: 1}, expect: 422});
-    await call("PUT", `/api/v1/experiments/${run.id}/notes`, {body: {notes: "contract"}, expect: 200});
+    await call("PUT", `/api/v1/experiments/${run.id}/notes`,
+               {body: {notes: "contract"}, expect: 200});
     await call("PUT", `/api/v1/experiments/${run.id}/notes`, {body: {notes: 5}, expect: 422});
 
     assert.equal((await settle(run.id)).state, "succeeded");
@@ -215,7 +226,8 @@ test("every route answers as documented, successes and errors", async () => {
     await call("GET", `${base}/events?limit=5`, {expect: 200});
     await call("GET", `${base}/events?limit=0`, {expect: 400});
     await call("GET", `${base}/metrics/keys`, {expect: 200});
-    await call("GET", `${base}/metrics/series?key=return_mean&x=env_steps&points=10`, {expect: 200});
+    await call("GET", `${base}/metrics/series?key=return_mean&x=env_steps&points=10`,
+               {expect: 200});
     await call("GET", `${base}/metrics/series`, {expect: 400});
     const rows = await call("GET", `${base}/metrics/export?after_seq=0&limit=5`, {expect: 200});
     assert.ok(rows.json.rows.length > 0);
@@ -233,7 +245,8 @@ test("every route answers as documented, successes and errors", async () => {
     // an evaluation job and its result
     await call("POST", `${base}/evaluate`, {body: {episodes: 0}, expect: 422});
     await call("POST", `${base}/evaluate`, {body: {checkpoint: "nope.ckpt"}, expect: 422});
-    const evaluation = (await call("POST", `${base}/evaluate`, {body: {episodes: 2}, expect: 201})).json;
+    const evaluation =
+        (await call("POST", `${base}/evaluate`, {body: {episodes: 2}, expect: 201})).json;
     assert.equal((await settle(evaluation.id)).state, "succeeded");
     await call("GET", `/api/v1/experiments/${evaluation.id}/evaluation`, {expect: 200});
     await call("GET", `${base}/evaluation`, {expect: 404});
@@ -267,7 +280,9 @@ test("every route answers as documented, successes and errors", async () => {
     // tokens
     await call("GET", "/api/v1/tokens", {expect: 200});
     await call("GET", "/api/v1/tokens", {token: readToken, expect: 403});
-    const tok = (await call("POST", "/api/v1/tokens", {body: {name: "ci", scope: "read"}, expect: 201})).json;
+    const tok =
+        (await call("POST", "/api/v1/tokens", {body: {name: "ci", scope: "read"}, expect: 201}))
+            .json;
     await call("POST", "/api/v1/tokens", {body: {scope: "read"}, expect: 422});
     await call("DELETE", `/api/v1/tokens/${tok.id}`, {expect: 200});
     await call("DELETE", "/api/v1/tokens/999999", {expect: 404});
@@ -276,7 +291,8 @@ test("every route answers as documented, successes and errors", async () => {
     // every operation was answered, and with a success unless it needs what CartPole lacks
     const needsPictures = new Set(["getEvaluationVideo", "getEvaluationTrajectory"]);
     if (!process.env.ANGORA_ANALYZE) {
-        for (const id of ["getAnalysis", "getAnalysisTable", "getAnalysisFigure", "getAnalysisRecording"])
+        for (const id of ["getAnalysis", "getAnalysisTable", "getAnalysisFigure",
+                          "getAnalysisRecording"])
             needsPictures.add(id);
     }
     for (const item of Object.values(doc.paths)) {
@@ -284,7 +300,8 @@ test("every route answers as documented, successes and errors", async () => {
             const seen = answered.get(op.operationId);
             assert.ok(seen, `${op.operationId} was never called`);
             if (!needsPictures.has(op.operationId))
-                assert.ok([...seen].some((s) => s < 300), `${op.operationId}: no success among ${[...seen]}`);
+                assert.ok([...seen].some((s) => s < 300),
+                          `${op.operationId}: no success among ${[...seen]}`);
         }
     }
 });

@@ -20,9 +20,7 @@ const SPEC = {
 
 let d;
 
-before(async () => {
-    d = await daemonStart({maxCores: 1});
-});
+before(async () => { d = await daemonStart({maxCores: 1}); });
 
 after(async () => {
     if (d)
@@ -51,7 +49,8 @@ test("a subscriber across pause and resume gets each row once, nothing re-sent",
     assert.ok(info.websocket_port, "angorad serves no stream");
     const id = await d.submit(SPEC);
     const received = [];
-    const ws = new WebSocket(`ws://127.0.0.1:${info.websocket_port}/api/v1/stream?token=${d.token}`);
+    const ws =
+        new WebSocket(`ws://127.0.0.1:${info.websocket_port}/api/v1/stream?token=${d.token}`);
     await new Promise((resolve, reject) => {
         ws.onopen = resolve;
         ws.onerror = () => reject(new Error("cannot connect to the stream"));
@@ -86,7 +85,8 @@ test("a subscriber across pause and resume gets each row once, nothing re-sent",
     // every stored row reached the subscriber once, and nothing else did
     assert.deepEqual(received.map((r) => r.seq), stored.map((r) => r.seq));
     for (let i = 1; i < received.length; i++)
-        assert.ok(received[i].seq > received[i - 1].seq, `seq ${received[i].seq} after ${received[i - 1].seq}`);
+        assert.ok(received[i].seq > received[i - 1].seq,
+                  `seq ${received[i].seq} after ${received[i - 1].seq}`);
     // a pause checkpoints at the last row: the run repeats no iteration, so seq is the iteration
     for (const r of received)
         assert.equal(r.seq, r.iteration, `seq ${r.seq} holds iteration ${r.iteration}`);
