@@ -542,6 +542,19 @@ START_TEST(test_openapi_and_tokens) {
                                   json_object_get(responses, "201"),
                               "%s %s: no success response", mk, pk);
                 ck_assert_msg(json_object_get(responses, "4XX") == NULL, "%s %s: 4XX", mk, pk);
+                {
+                    const char *code, *media;
+                    json_t *answer, *m;
+                    json_object_foreach(responses, code, answer) {
+                        json_object_foreach(json_object_get(answer, "content"), media, m) {
+                            ck_assert_msg(json_object_get(m, "schema"), "%s %s %s %s: no schema",
+                                          mk, pk, code, media);
+                        }
+                        ck_assert_msg(json_object_get(answer, "$ref") ||
+                                          json_object_get(answer, "content"),
+                                      "%s %s %s: no content", mk, pk, code);
+                    }
+                }
             }
         }
         op = json_object_get(json_object_get(paths, "/api/v1/experiments"), "post");
