@@ -113,7 +113,7 @@ export function viewExperiment(id, params = new URLSearchParams()) {
             onsubmit: async (ev) => {
                 ev.preventDefault();
                 evalErr.replaceChildren();
-                for (const el of [evalEpisodes, evalCkpt])
+                for (const el of [evalEpisodes, evalCkpt, evalRec])
                     el.classList.remove("invalid");
                 const body = {
                     episodes: Number(evalEpisodes.value),
@@ -130,8 +130,10 @@ export function viewExperiment(id, params = new URLSearchParams()) {
                     if (e.status === 401)
                         return;
                     evalErr.replaceChildren(banner("error", errText(e)));
+                    // a checkpoint the run lacks, a recording of a task that draws nothing
                     const el = {episodes: evalEpisodes,
-                                checkpoint: evalCkpt}[String(e.field || "").replace(/^\$\./, "")];
+                                checkpoint: evalCkpt,
+                                record: evalRec}[String(e.field || "").replace(/^\$\./, "")];
                     if (el)
                         el.classList.add("invalid");
                 }

@@ -15,11 +15,9 @@
 #include "ag_error.h"
 #include "ag_rundir.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define ANALYSIS_EPISODES_MIN     3 /* the fewest folds of cross-validation over episodes */
 #define ANALYSIS_EPISODES_MAX     1000
@@ -46,39 +44,6 @@ static int checkpoint_file(const char *given, char *file, size_t file_sz, ApiErr
     }
     snprintf(file, file_sz, "%s", given);
     return 0;
-}
-
-/* the .ckpt files of a run directory as "a, b" (for a message) */
-static void checkpoints_text(const char *run_dir, char *out, size_t out_sz) {
-    char path[PATH_MAX];
-    DIR *d;
-    struct dirent *de;
-    size_t pos = 0;
-    snprintf(out, out_sz, "none");
-    snprintf(path, sizeof(path), "%s/" AG_RUN_CHECKPOINTS, run_dir);
-    d = opendir(path);
-    while (d && (de = readdir(d)) != NULL) {
-        int n;
-        if (!api_file_name_ok(de->d_name, ".ckpt")) {
-            continue;
-        }
-        n = snprintf(out + pos, out_sz - pos, "%s%s", pos ? ", " : "", de->d_name);
-        if (n < 0 || (size_t)n >= out_sz - pos) {
-            break;
-        }
-        pos += (size_t)n;
-    }
-    if (d) {
-        closedir(d);
-    }
-}
-
-/* the run has checkpoints/file */
-static int checkpoint_exists(const char *run_dir, const char *file) {
-    char path[PATH_MAX];
-    struct stat sb;
-    snprintf(path, sizeof(path), "%s/" AG_RUN_CHECKPOINTS "/%s", run_dir, file);
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 /* body[key]: absent or null for none, else an array of distinct names of API_NAME_CHARS (as
@@ -131,15 +96,15 @@ static int analysis_spec(const json_t *body, const json_t *parent, const char *r
     static const char *const keys[] = {"checkpoint", "episodes", "folds", "deterministic",
                                        "variables",  "layers",   NULL};
     AgJsonErr je = {0};
-    char given[128], file[128], have[512];
+    char given[128], file[128];
     long long episodes, folds;
     int det = 0, rc;
     json_t *variables = NULL, *layers = NULL;
     *spec = NULL;
     if (ag_json_expect_object(body, "", &je) || ag_json_check_keys(body, "", keys, &je) ||
         ag_json_get_string(body, "", "checkpoint",
-                           checkpoint_exists(run_dir, AG_RUN_CKPT_BEST) ? "best" : "last", given,
-                           sizeof(given), &je) ||
+                           api_checkpoint_exists(run_dir, AG_RUN_CKPT_BEST) ? "best" : "last",
+                           given, sizeof(given), &je) ||
         ag_json_get_int(body, "", "episodes", ANALYSIS_EPISODES_DEFAULT, ANALYSIS_EPISODES_MIN,
                         ANALYSIS_EPISODES_MAX, &episodes, &je) ||
         ag_json_get_int(body, "", "folds", ANALYSIS_FOLDS_DEFAULT, ANALYSIS_FOLDS_MIN,
@@ -159,11 +124,9 @@ static int analysis_spec(const json_t *body, const json_t *parent, const char *r
     if ((rc = checkpoint_file(given, file, sizeof(file), e)) != 0) {
         return rc;
     }
-    if (!checkpoint_exists(run_dir, file)) {
-        checkpoints_text(run_dir, have, sizeof(have));
-        return api_fail(e, AG_ESPEC, "checkpoint",
-                        "checkpoint: experiment %lld has no checkpoint %s (it has: %s)",
-                        (long long)json_integer_value(json_object_get(parent, "id")), file, have);
+    if ((rc = api_checkpoint_check(run_dir, json_integer_value(json_object_get(parent, "id")), file,
+                                   e)) != 0) {
+        return rc;
     }
     if ((rc = names_get(body, "variables", &variables, e)) != 0 ||
         (rc = names_get(body, "layers", &layers, e)) != 0) {

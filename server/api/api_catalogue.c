@@ -55,23 +55,27 @@ json_t *api_catalogue_get(Api *api) {
 
 /* the catalogue may be a list of tasks (objects with "name" or strings), an object keyed by
  * task name, or either one under "tasks" */
-int api_catalogue_has(const json_t *cat, const char *task) {
+const json_t *api_catalogue_task(const json_t *cat, const char *task) {
     size_t i;
     json_t *v;
     if (json_is_object(cat) && json_object_get(cat, "tasks")) {
-        return api_catalogue_has(json_object_get(cat, "tasks"), task);
+        return api_catalogue_task(json_object_get(cat, "tasks"), task);
     }
     if (json_is_object(cat)) {
-        return json_object_get(cat, task) != NULL;
+        return json_object_get(cat, task);
     }
     json_array_foreach(cat, i, v) {
         const char *name = json_is_string(v) ? json_string_value(v)
                                              : json_string_value(json_object_get(v, "name"));
         if (name && !strcmp(name, task)) {
-            return 1;
+            return v;
         }
     }
-    return 0;
+    return NULL;
+}
+
+int api_catalogue_has(const json_t *cat, const char *task) {
+    return api_catalogue_task(cat, task) != NULL;
 }
 
 int api_h_catalogue(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,

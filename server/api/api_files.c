@@ -1,6 +1,7 @@
 /* The run-file routes of the REST API: checkpoints (list and download), the training and
- * worker logs, and evaluation jobs (queueing one, its result, video and trajectory); and the
- * helpers every route serving a run's files uses (api_analysis.c too). */
+ * worker logs, and evaluation jobs (queueing one, checked against the run's checkpoints and the
+ * task's abilities; its result, video and trajectory); and the helpers every route serving a
+ * run's files uses (api_analysis.c too). */
 #include "api_int.h"
 
 #include "ag_error.h"
@@ -164,6 +165,72 @@ int api_h_log(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *
     return 0;
 }
 
+int api_checkpoint_exists(const char *run_dir, const char *file) {
+    char path[PATH_MAX];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/" AG_RUN_CHECKPOINTS "/%s", run_dir, file);
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* the .ckpt files of a run directory as "a, b" (for a message); 0 when there is none */
+static int checkpoints_text(const char *run_dir, char *out, size_t out_sz) {
+    char path[PATH_MAX];
+    DIR *d;
+    struct dirent *de;
+    size_t pos = 0;
+    int count = 0;
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "%s/" AG_RUN_CHECKPOINTS, run_dir);
+    d = opendir(path);
+    while (d && (de = readdir(d)) != NULL) {
+        int n;
+        if (!api_file_name_ok(de->d_name, ".ckpt")) {
+            continue;
+        }
+        count++;
+        n = snprintf(out + pos, out_sz - pos, "%s%s", pos ? ", " : "", de->d_name);
+        if (n < 0 || (size_t)n >= out_sz - pos) {
+            break;
+        }
+        pos += (size_t)n;
+    }
+    if (d) {
+        closedir(d);
+    }
+    return count;
+}
+
+int api_checkpoint_check(const char *run_dir, int64_t id, const char *file, ApiErr *e) {
+    char have[512];
+    if (api_checkpoint_exists(run_dir, file)) {
+        return 0;
+    }
+    if (!checkpoints_text(run_dir, have, sizeof(have))) {
+        return api_fail(e, AG_ESTATE, "checkpoint",
+                        "experiment %lld has no checkpoint yet (a run writes last.ckpt after its "
+                        "first iteration)",
+                        (long long)id);
+    }
+    return api_fail(e, AG_ESPEC, "checkpoint",
+                    "checkpoint: experiment %lld has no checkpoint %s (it has: %s)", (long long)id,
+                    file, have);
+}
+
+/* a recording needs pictures: refused when the catalogue says the task draws none */
+static int record_check(Api *api, const char *task, ApiErr *e) {
+    json_t *cat = api_catalogue_get(api);
+    const json_t *entry = api_catalogue_task(cat, task);
+    int rc = 0;
+    if (json_is_false(json_object_get(entry, "renders"))) {
+        rc = api_fail(e, AG_ESPEC, "record",
+                      "record: task %s draws no pictures (only MuJoCo tasks can be recorded); "
+                      "evaluate it without record",
+                      task);
+    }
+    json_decref(cat);
+    return rc;
+}
+
 int api_h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                    ApiErr *e) {
     static const char *const keys[] = {"episodes", "checkpoint", "deterministic", "record", NULL};
@@ -199,8 +266,15 @@ int api_h_evaluate(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
         goto out;
     }
     if (strcmp(json_string_value(json_object_get(parent, "kind")), "train") != 0) {
-        rc = api_fail(e, AG_ESTATE, NULL, "experiment %lld is itself an evaluation",
-                      (long long)p->id);
+        rc = api_fail(e, AG_ESTATE, "id", "experiment %lld is a %s job, not a training run",
+                      (long long)p->id, json_string_value(json_object_get(parent, "kind")));
+        goto out;
+    }
+    /* what the job would find out only when it runs */
+    if ((rc = api_checkpoint_check(json_string_value(json_object_get(parent, "run_dir")), p->id,
+                                   ckpt, e)) != 0 ||
+        (record &&
+         (rc = record_check(api, json_string_value(json_object_get(parent, "task")), e)) != 0)) {
         goto out;
     }
     spec = json_pack("{s:s,s:s,s:I,s:b,s:b,s:I}", "task",

@@ -176,8 +176,12 @@ int api_create(Api **out, const ApiConfig *cfg, Store *store, char *err, size_t 
     for (int i = 0; i < 60; i++) {
         api->rate_sec[i] = -1000;
     }
-    doc = api_openapi_build();
-    api->openapi = doc ? json_dumps(doc, JSON_INDENT(1)) : NULL;
+    doc = api_openapi_build(err, err_sz);
+    if (!doc) {
+        api_destroy(api);
+        return AG_EINVAL;
+    }
+    api->openapi = json_dumps(doc, JSON_INDENT(1));
     json_decref(doc);
     if (!api->openapi) {
         api_destroy(api);
@@ -330,66 +334,82 @@ int api_h_prometheus(Api *api, const ApiRequest *req, const ApiParams *p, ApiRes
 /* ---- the route table ---- */
 
 const ApiRoute api_route_table[] = {
-    {"GET", "/api/v1/health", api_h_health, SCOPE_NONE, "Liveness and database check (no token)"},
-    {"GET", "/metrics", api_h_prometheus, SCOPE_READ, "Prometheus text metrics"},
-    {"GET", "/api/v1/openapi.json", api_h_openapi, SCOPE_READ, "This OpenAPI document"},
-    {"GET", "/api/v1/info", api_h_info, SCOPE_READ,
+    {"GET", "/api/v1/health", api_h_health, SCOPE_NONE, "getHealth",
+     "Liveness and database check (no token)"},
+    {"GET", "/metrics", api_h_prometheus, SCOPE_READ, "getPrometheusMetrics",
+     "Prometheus text metrics"},
+    {"GET", "/api/v1/openapi.json", api_h_openapi, SCOPE_NONE, "getOpenApi",
+     "This OpenAPI document (no token)"},
+    {"GET", "/api/v1/info", api_h_info, SCOPE_READ, "getInfo",
      "Version, ports (websocket when present), cores"},
-    {"GET", "/api/v1/catalogue", api_h_catalogue, SCOPE_READ, "Tasks, presets and spec defaults"},
-    {"POST", "/api/v1/validate", api_h_validate, SCOPE_READ, "Dry-run validation of a submission"},
-    {"GET", "/api/v1/experiments", api_h_exp_list, SCOPE_READ,
+    {"GET", "/api/v1/catalogue", api_h_catalogue, SCOPE_READ, "getCatalogue",
+     "Tasks, presets and spec defaults"},
+    {"POST", "/api/v1/validate", api_h_validate, SCOPE_READ, "validateSubmission",
+     "Dry-run validation of a submission"},
+    {"GET", "/api/v1/experiments", api_h_exp_list, SCOPE_READ, "listExperiments",
      "List experiments: filters state, task, tag, parent, q (name substring); sort "
      "(" STORE_EXP_SORTS "), order (asc|desc), limit, cursor (next_cursor of the previous page)"},
-    {"POST", "/api/v1/experiments", api_h_exp_submit, SCOPE_FULL, "Submit an experiment"},
-    {"GET", "/api/v1/experiments/{id}", api_h_exp_get, SCOPE_READ, "One experiment with its spec"},
-    {"DELETE", "/api/v1/experiments/{id}", api_h_exp_delete, SCOPE_FULL,
+    {"POST", "/api/v1/experiments", api_h_exp_submit, SCOPE_FULL, "submitExperiment",
+     "Submit an experiment"},
+    {"GET", "/api/v1/experiments/{id}", api_h_exp_get, SCOPE_READ, "getExperiment",
+     "One experiment with its spec"},
+    {"DELETE", "/api/v1/experiments/{id}", api_h_exp_delete, SCOPE_FULL, "deleteExperiment",
      "Delete a finished experiment, its rows and run directory"},
-    {"POST", "/api/v1/experiments/{id}/cancel", api_h_exp_cancel, SCOPE_FULL, "Cancel"},
-    {"POST", "/api/v1/experiments/{id}/pause", api_h_exp_pause, SCOPE_FULL,
+    {"POST", "/api/v1/experiments/{id}/cancel", api_h_exp_cancel, SCOPE_FULL, "cancelExperiment",
+     "Cancel"},
+    {"POST", "/api/v1/experiments/{id}/pause", api_h_exp_pause, SCOPE_FULL, "pauseExperiment",
      "Pause (checkpoint and stop)"},
-    {"POST", "/api/v1/experiments/{id}/resume", api_h_exp_resume, SCOPE_FULL,
+    {"POST", "/api/v1/experiments/{id}/resume", api_h_exp_resume, SCOPE_FULL, "resumeExperiment",
      "Resume a paused experiment"},
-    {"PUT", "/api/v1/experiments/{id}/tags", api_h_exp_tags, SCOPE_FULL, "Replace the tags"},
-    {"PUT", "/api/v1/experiments/{id}/notes", api_h_exp_notes, SCOPE_FULL, "Replace the notes"},
-    {"GET", "/api/v1/experiments/{id}/events", api_h_exp_events, SCOPE_READ, "Journal of the run"},
+    {"PUT", "/api/v1/experiments/{id}/tags", api_h_exp_tags, SCOPE_FULL, "setTags",
+     "Replace the tags"},
+    {"PUT", "/api/v1/experiments/{id}/notes", api_h_exp_notes, SCOPE_FULL, "setNotes",
+     "Replace the notes"},
+    {"GET", "/api/v1/experiments/{id}/events", api_h_exp_events, SCOPE_READ, "listEvents",
+     "Journal of the run"},
     {"GET", "/api/v1/experiments/{id}/metrics/keys", api_h_metric_keys, SCOPE_READ,
-     "Numeric metric keys of the run"},
+     "listMetricKeys", "Numeric metric keys of the run"},
     {"GET", "/api/v1/experiments/{id}/metrics/series", api_h_metric_series, SCOPE_READ,
-     "Downsampled series (key, x, points)"},
+     "getMetricSeries", "Downsampled series (key, x, points)"},
     {"GET", "/api/v1/experiments/{id}/metrics/export", api_h_metric_export, SCOPE_READ,
-     "All rows as CSV or JSON (format, after_seq, limit)"},
+     "exportMetrics", "All rows as CSV or JSON (format, after_seq, limit)"},
     {"GET", "/api/v1/experiments/{id}/checkpoints", api_h_checkpoints, SCOPE_READ,
-     "Checkpoint list"},
+     "listCheckpoints", "Checkpoint list"},
     {"GET", "/api/v1/experiments/{id}/checkpoints/{name}", api_h_checkpoint_get, SCOPE_READ,
-     "Download a checkpoint"},
-    {"GET", "/api/v1/experiments/{id}/log", api_h_log, SCOPE_READ,
+     "getCheckpoint", "Download a checkpoint"},
+    {"GET", "/api/v1/experiments/{id}/log", api_h_log, SCOPE_READ, "getLog",
      "Log tail or range (file, tail, offset, length)"},
-    {"POST", "/api/v1/experiments/{id}/evaluate", api_h_evaluate, SCOPE_FULL,
+    {"POST", "/api/v1/experiments/{id}/evaluate", api_h_evaluate, SCOPE_FULL, "queueEvaluation",
      "Queue an evaluation of a checkpoint"},
     {"GET", "/api/v1/experiments/{id}/evaluation", api_h_evaluation_result, SCOPE_READ,
-     "Result of an evaluation job"},
+     "getEvaluation", "Result of an evaluation job"},
     {"GET", "/api/v1/experiments/{id}/evaluation/video", api_h_evaluation_video, SCOPE_READ,
-     "MP4 video of the recorded episode of an evaluation job (record: true)"},
+     "getEvaluationVideo", "MP4 video of the recorded episode of an evaluation job (record: true)"},
     {"GET", "/api/v1/experiments/{id}/evaluation/trajectory", api_h_evaluation_trajectory,
-     SCOPE_READ,
+     SCOPE_READ, "getEvaluationTrajectory",
      "Replayable trajectory (JSON) of the recorded episode of an evaluation job (record: true)"},
     {"POST", "/api/v1/experiments/{id}/analyses", api_h_analysis_submit, SCOPE_FULL,
+     "queueAnalysis",
      "Queue an analysis job of a checkpoint: its activity recorded over fresh episodes, then "
      "decoding, PCA, RSA and timescales (docs/analysis.md)"},
-    {"GET", "/api/v1/experiments/{id}/analyses", api_h_analysis_list, SCOPE_READ,
+    {"GET", "/api/v1/experiments/{id}/analyses", api_h_analysis_list, SCOPE_READ, "listAnalyses",
      "The analysis jobs of a training run, newest first"},
-    {"GET", "/api/v1/experiments/{id}/analysis", api_h_analysis_result, SCOPE_READ,
+    {"GET", "/api/v1/experiments/{id}/analysis", api_h_analysis_result, SCOPE_READ, "getAnalysis",
      "analysis.json of an analysis job"},
     {"GET", "/api/v1/experiments/{id}/analysis/tables/{name}", api_h_analysis_table, SCOPE_READ,
+     "getAnalysisTable",
      "A CSV table of an analysis job (decoding.csv, pca.csv, timescales.csv, "
      "rdm_similarity.csv)"},
     {"GET", "/api/v1/experiments/{id}/analysis/figures/{name}", api_h_analysis_figure, SCOPE_READ,
-     "A PNG figure of an analysis job (decoding.png, ...)"},
+     "getAnalysisFigure", "A PNG figure of an analysis job (decoding.png, ...)"},
     {"GET", "/api/v1/experiments/{id}/analysis/recording", api_h_analysis_recording, SCOPE_READ,
-     "The HDF5 recording of an analysis job (activations.h5)"},
-    {"GET", "/api/v1/tokens", api_h_tokens_list, SCOPE_FULL, "List tokens (never their values)"},
-    {"POST", "/api/v1/tokens", api_h_tokens_create, SCOPE_FULL, "Create a token (read or full)"},
-    {"DELETE", "/api/v1/tokens/{id}", api_h_tokens_revoke, SCOPE_FULL, "Revoke a token"},
+     "getAnalysisRecording", "The HDF5 recording of an analysis job (activations.h5)"},
+    {"GET", "/api/v1/tokens", api_h_tokens_list, SCOPE_FULL, "listTokens",
+     "List tokens (never their values)"},
+    {"POST", "/api/v1/tokens", api_h_tokens_create, SCOPE_FULL, "createToken",
+     "Create a token (read or full)"},
+    {"DELETE", "/api/v1/tokens/{id}", api_h_tokens_revoke, SCOPE_FULL, "revokeToken",
+     "Revoke a token"},
 };
 const size_t api_route_count = sizeof(api_route_table) / sizeof(api_route_table[0]);
 
@@ -439,6 +459,20 @@ static int route_match(const char *pattern, const char *path, ApiParams *p, int 
         b++;
     }
     return *a == '\0' && *b == '\0';
+}
+
+/* a route anyone may read (SCOPE_NONE): its path, whatever the method */
+static int public_route(const char *path) {
+    for (size_t i = 0; i < api_route_count; i++) {
+        ApiParams p;
+        int bad_id = 0;
+        memset(&p, 0, sizeof(p));
+        if (api_route_table[i].scope == SCOPE_NONE &&
+            route_match(api_route_table[i].pattern, path, &p, &bad_id)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int authenticate(Api *api, const ApiRequest *req, ApiScope *scope, ApiErr *e) {
@@ -514,8 +548,9 @@ void api_handle(Api *api, const ApiRequest *req, ApiResponse *resp) {
         handle_static(api, req, resp);
         goto done;
     }
-    /* health needs no token; everything else is authenticated before it is even routed */
-    if (strcmp(req->path, API_PREFIX "/health") != 0) {
+    /* health and the OpenAPI document need no token; everything else is authenticated before
+     * it is even routed */
+    if (!public_route(req->path)) {
         rc = authenticate(api, req, &scope, &e);
         if (rc) {
             api_resp_problem(resp, 401, rc, e.detail, NULL);

@@ -355,8 +355,12 @@ static int start_run(Sched *s, const StoreRun *r) {
     slot->ranks = r->ranks;
     rc = store_run_started(s->store, r->id, (int)pid, start, r->attempts, msg, sizeof(msg));
     if (rc) {
-        /* the run was deleted or changed under us: stop the worker again */
+        /* the run was cancelled, paused or deleted while its worker started: stop the worker
+         * again and forget it, leaving the state the request set */
         kill(-pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        slot->used = 0;
         ag_log_warn("experiment %lld: %s", (long long)r->id, msg);
         return rc;
     }

@@ -643,6 +643,8 @@ json_t *env_registry_describe(void) {
         }
         env_json_set(entry, "name", json_string(cls->name), &fail);
         env_json_set(entry, "summary", json_string(cls->summary ? cls->summary : ""), &fail);
+        /* a MuJoCo scene draws pictures: evaluations of it may be recorded to video */
+        env_json_set(entry, "renders", json_boolean(cls->mj_model != NULL), &fail);
         EnvTask task;
         char err[256];
         if (env_task_create(&task, cls->name, NULL, err, sizeof err) == AG_OK) {

@@ -112,7 +112,8 @@ int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz)
 /* runs in a state ordered by priority (high first) then id; at most max, count in *n */
 int store_runs_in_state(Store *s, const char *state, StoreRun *out, int max, int *n, char *err,
                         size_t err_sz);
-/* queued -> running with the worker's pid; attempts is the new count */
+/* queued -> running with the worker's pid; attempts is the new count. AG_ENOTFOUND when the
+ * run is no longer queued (a cancel or pause, or a delete, came while its worker started) */
 int store_run_started(Store *s, int64_t id, int pid, long long pid_start, int attempts, char *err,
                       size_t err_sz);
 /* -> state ("succeeded", "failed", "cancelled", "paused" or "queued"); clears pid and request;
@@ -154,9 +155,11 @@ int store_jobs_json(Store *s, int64_t parent_id, const char *kind, int limit, js
 
 /* one batch of complete metrics.jsonl lines read up to new_offset: parses each row, assigns
  * sequence numbers after last_seq and commits rows and offset together. A row whose iteration
- * is not above the newest stored one means the run rewound to a checkpoint: the stored rows from
- * that iteration on are replaced. Lines that are not JSON objects are skipped and journaled.
- * *rows_added (may be NULL) counts inserted rows; first_seq (may be NULL) the first new seq. */
+ * is not above the newest stored one is either the stored row of that iteration, byte for byte
+ * (a resumed run's file read again from the start: skipped, it keeps its seq), or means the run
+ * rewound to a checkpoint: the stored rows from that iteration on are replaced. Lines that are not
+ * JSON objects are skipped and journaled. *rows_added (may be NULL) counts inserted rows; first_seq
+ * (may be NULL) the first new seq. */
 int store_metrics_ingest(Store *s, int64_t id, const char *const *lines, const size_t *lens,
                          size_t n, int64_t new_offset, size_t *rows_added, int64_t *first_seq,
                          char *err, size_t err_sz);

@@ -498,7 +498,7 @@ int store_run_started(Store *s, int64_t id, int pid, long long pid_start, int at
     int rc = store_update_prepare(
         s,
         "UPDATE experiments SET state = 'running', pid = ?, pid_start = ?, attempts = ?,"
-        " started_at = coalesce(started_at, ?), error = NULL WHERE id = ?",
+        " started_at = coalesce(started_at, ?), error = NULL WHERE id = ? AND state = 'queued'",
         &st, err, err_sz);
     if (rc) {
         return rc;
@@ -508,7 +508,8 @@ int store_run_started(Store *s, int64_t id, int pid, long long pid_start, int at
     sqlite3_bind_int(st, 3, attempts);
     sqlite3_bind_double(st, 4, ag_time_wall());
     sqlite3_bind_int64(st, 5, id);
-    return store_update_finish(s, st, "mark started", err, err_sz);
+    return store_update_finish(s, st, "mark started (cancelled, paused or deleted meanwhile?)", err,
+                               err_sz);
 }
 
 int store_run_add_attempt(Store *s, int64_t id, int *attempts, char *err, size_t err_sz) {

@@ -126,7 +126,7 @@ int store_metrics_ingest(Store *s, int64_t id, const char *const *lines, const s
 int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, const size_t *lens,
                               size_t n, int64_t new_offset, int64_t *seqs, size_t *rows_added,
                               int64_t *first_seq, char *err, size_t err_sz) {
-    sqlite3_stmt *ins = NULL, *rew = NULL, *key = NULL;
+    sqlite3_stmt *ins = NULL, *rew = NULL, *key = NULL, *same = NULL;
     json_t *newest = NULL; /* the last row inserted, for the list summary */
     double task_metric = 0;
     const char *task_key = NULL;
@@ -162,6 +162,12 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         rc = store_db_prepare(s, "INSERT OR IGNORE INTO metric_keys (exp_id, key) VALUES (?, ?)",
                               &key, err, err_sz);
     }
+    if (rc == 0) {
+        rc = store_db_prepare(s,
+                              "SELECT 1 FROM metrics WHERE exp_id = ? AND iteration = ? AND"
+                              " row = ? LIMIT 1",
+                              &same, err, err_sz);
+    }
     if (rc) {
         goto end;
     }
@@ -180,6 +186,20 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
             continue;
         }
         it = json_object_get(row, "iteration");
+        if (json_is_integer(it) && has_iter && json_integer_value(it) <= last_iter) {
+            /* a resumed run's file is read again from the start: the rows up to its checkpoint
+             * are the stored ones, byte for byte, and keep their seq (nothing is re-sent) */
+            int stored;
+            sqlite3_bind_int64(same, 1, id);
+            sqlite3_bind_int64(same, 2, json_integer_value(it));
+            sqlite3_bind_text(same, 3, lines[i], (int)lens[i], SQLITE_STATIC);
+            stored = sqlite3_step(same) == SQLITE_ROW;
+            sqlite3_reset(same);
+            if (stored) {
+                json_decref(row);
+                continue;
+            }
+        }
         if (json_is_integer(it)) {
             /* a resumed run repeats the iterations after its checkpoint: newest data wins */
             if (has_iter && json_integer_value(it) <= last_iter) {
@@ -256,6 +276,7 @@ end:
     sqlite3_finalize(ins);
     sqlite3_finalize(rew);
     sqlite3_finalize(key);
+    sqlite3_finalize(same);
     rc = store_db_end(s, rc, err, err_sz);
 out:
     pthread_mutex_unlock(&s->mu);

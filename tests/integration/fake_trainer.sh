@@ -9,18 +9,22 @@
 #   crash_once=K  exit 1 at iteration K on the first attempt only
 #   crash=input   write error.json (class input) and exit 2 at iteration 2
 #   eval=K        an evaluation (eval_return = 100 + iteration) in every K-th iteration's row
-# --check accepts every spec.
+# --check accepts every spec. Its catalogue says Pendulum draws no pictures and HandReach does;
+# of CartPole it says nothing, so that its evaluations may "record" (a stand-in video).
 # Only MPI rank 0 writes files; other ranks wait for it like real ranks would. A test that dies
 # without cleaning up cannot leave it behind for long: it gives up after 10 minutes or when its
 # run directory is removed.
 set -u
 
 if [ "${1:-}" = "--list-tasks" ]; then
-    # the real catalogue's fields for two tasks (what angoractl tasks shows), names only for one
+    # the real catalogue's fields for two tasks (what angoractl tasks shows), names only for
+    # Pendulum, which draws no pictures
     echo '[{"name":"CartPole","obs_size":4,"action":{"kind":"discrete","dim":1,"choices":[2]},'\
-'"max_episode_steps":500,"metrics":[],"summary":"Balance a pole on a cart"},{"name":"Pendulum"},'\
+'"max_episode_steps":500,"metrics":[],"summary":"Balance a pole on a cart"},'\
+'{"name":"Pendulum","renders":false},'\
 '{"name":"HandReach","obs_size":58,"action":{"kind":"continuous","dim":20},'\
-'"max_episode_steps":100,"metrics":["success"],"summary":"Reach a target with the fingertips"}]'
+'"max_episode_steps":100,"metrics":["success"],"summary":"Reach a target with the fingertips",'\
+'"renders":true}]'
     exit 0
 fi
 if [ "${1:-}" = "--check" ]; then

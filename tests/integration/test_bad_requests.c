@@ -26,7 +26,8 @@ static const BadCase cases[] = {
     /* tokens */
     {"GET", "/api/v1/experiments", AUTH_NONE, NULL, NULL, 401, "AG_EAUTH", ""},
     {"GET", "/metrics", AUTH_NONE, NULL, NULL, 401, "AG_EAUTH", ""},
-    {"GET", "/api/v1/openapi.json", AUTH_NONE, NULL, NULL, 401, "AG_EAUTH", ""},
+    {"GET", "/api/v1/info", AUTH_NONE, NULL, NULL, 401, "AG_EAUTH", ""},
+    {"GET", "/api/v1/catalogue", AUTH_NONE, NULL, NULL, 401, "AG_EAUTH", ""},
     {"GET", "/api/v1/nonexistent", AUTH_NONE, NULL, NULL, 401, "AG_EAUTH", ""},
     {"GET", "/api/v1/experiments", AUTH_RAW,
      "Bearer ang_0000000000000000000000000000000000000000000000000000000000000000", NULL, 401,

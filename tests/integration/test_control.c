@@ -1,4 +1,5 @@
-/* Integration: cancel (running and queued), pause and resume, a worker killed with SIGKILL
+/* Integration: cancel (running and queued), pause and resume (the rows up to the pause keep
+ * their seq, only later ones are new), a worker killed with SIGKILL
  * retried from its checkpoint, and a run that keeps crashing marked failed with the reason. */
 #include "itest.h"
 
@@ -33,6 +34,25 @@ static int has_event(const Daemon *d, long long id, const char *kind) {
     found = r.body && strstr(r.body, needle) != NULL;
     itest_http_free(&r);
     return found;
+}
+
+/* every stored row's seq equals its iteration (1..n): nothing was renumbered */
+static void assert_seq_is_iteration(const Daemon *d, long long id, long long n) {
+    HttpResult r;
+    char path[160];
+    json_t *rows, *v;
+    size_t i;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/export", id);
+    itest_http(d, "GET", path, "", NULL, 0, &r);
+    ck_assert_int_eq(r.status, 200);
+    rows = json_object_get(r.json, "rows");
+    ck_assert_int_eq((long long)json_array_size(rows), n);
+    json_array_foreach(rows, i, v) {
+        long long seq = json_integer_value(json_object_get(v, "seq"));
+        long long it = json_integer_value(json_object_get(json_object_get(v, "row"), "iteration"));
+        ck_assert_msg(seq == it, "seq %lld holds iteration %lld", seq, it);
+    }
+    itest_http_free(&r);
 }
 
 START_TEST(test_cancel) {
@@ -95,6 +115,26 @@ START_TEST(test_pause_resume) {
     ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
     json_decref(o);
     itest_assert_rows_exact(&d, id, 30);
+    assert_seq_is_iteration(&d, id, 30);
+    /* a subscriber that had the rows up to the pause and asks for the rest (the stream's
+     * backlog is this query) gets the iterations after the pause, each once */
+    {
+        HttpResult r;
+        json_t *rows, *v;
+        size_t i;
+        snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/export?after_seq=%lld", id,
+                 rows_paused);
+        itest_http(&d, "GET", path, "", NULL, 0, &r);
+        ck_assert_int_eq(r.status, 200);
+        rows = json_object_get(r.json, "rows");
+        ck_assert_int_eq((long long)json_array_size(rows), 30 - rows_paused);
+        json_array_foreach(rows, i, v) {
+            ck_assert_int_eq(
+                json_integer_value(json_object_get(json_object_get(v, "row"), "iteration")),
+                rows_paused + 1 + (long long)i);
+        }
+        itest_http_free(&r);
+    }
     ck_assert(has_event(&d, id, "paused"));
     /* the worker continued from its checkpoint */
     snprintf(path, sizeof(path), "%s/runs/%lld/train.log", d.dir, id);

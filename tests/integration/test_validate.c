@@ -2,7 +2,9 @@
  * refuse (an unknown model, a model with a bad key, a policy that does not fit the task's
  * actions, bad task options) are refused with a 422 naming their JSON path, alike at validate
  * and at submit, and nothing is queued. With the test double, a run that fails on its input
- * (exit 2) is not retried and its own message becomes the experiment's error. */
+ * (exit 2) is not retried and its own message becomes the experiment's error. Evaluations and
+ * analyses are checked against the run's checkpoints, and recordings against the task's ability
+ * to draw, when they are asked for. */
 #include "itest.h"
 
 #include <check.h>
@@ -92,7 +94,93 @@ START_TEST(test_input_failure_not_retried) {
 }
 END_TEST
 
+/* a problem answer: its status, field and a piece of its message */
+static void expect_problem(const Daemon *d, const char *route, const char *body, long status,
+                           const char *field, const char *words) {
+    HttpResult r;
+    const char *f, *detail;
+    itest_http(d, "POST", route, "", body, strlen(body), &r);
+    ck_assert_msg(r.status == status, "%s %s: status %ld (%s)", route, body, r.status,
+                  r.body ? r.body : "");
+    f = json_string_value(json_object_get(r.json, "field"));
+    detail = json_string_value(json_object_get(r.json, "detail"));
+    ck_assert_msg(f && !strcmp(f, field), "%s %s: field %s", route, body, f ? f : "null");
+    ck_assert_msg(detail && strstr(detail, words), "%s %s: %s", route, body,
+                  detail ? detail : "null");
+    itest_http_free(&r);
+}
+
+/* the number of jobs (evaluations and analyses) of run id */
+static size_t jobs_of(const Daemon *d, long long id) {
+    HttpResult r;
+    char path[128];
+    size_t n;
+    snprintf(path, sizeof(path), "/api/v1/experiments?parent=%lld", id);
+    itest_http(d, "GET", path, "", NULL, 0, &r);
+    ck_assert_int_eq(r.status, 200);
+    n = json_array_size(json_object_get(r.json, "items"));
+    itest_http_free(&r);
+    return n;
+}
+
+/* evaluations and analyses are checked against the run's checkpoints and the task's abilities
+ * when they are asked for, not when they run */
+START_TEST(test_jobs_checked_at_submit) {
+    const char *trainer = getenv("ITEST_TRAINER");
+    const char *tiny = "{\"task\":\"CartPole\",\"seed\":4,\"ppo\":{\"envs_per_rank\":2,"
+                       "\"horizon\":64,\"minibatch\":64,\"epochs\":1},\"budget\":{\"env_steps\":"
+                       "256},\"eval\":{\"every\":0}}";
+    Daemon d;
+    HttpResult r;
+    char route[128], analyses[128];
+    const char *long_run = "{\"task\":\"CartPole\",\"budget\":{\"env_steps\":100000000}}";
+    static const char *const one_core[] = {"--max-cores", "1", NULL};
+    long long done, idle, busy;
+    ck_assert_msg(trainer && *trainer, "ITEST_TRAINER is not set");
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, trainer, one_core);
+    done = itest_submit(&d, tiny, 0);
+    json_decref(itest_wait_state(&d, done, "succeeded", 120));
+    snprintf(route, sizeof(route), "/api/v1/experiments/%lld/evaluate", done);
+    snprintf(analyses, sizeof(analyses), "/api/v1/experiments/%lld/analyses", done);
+    /* a checkpoint the run does not have: 422 naming it and the ones it has */
+    expect_problem(&d, route, "{\"checkpoint\":\"nope.ckpt\"}", 422, "checkpoint",
+                   "has no checkpoint nope.ckpt (it has: ");
+    expect_problem(&d, route, "{\"checkpoint\":\"nope.ckpt\"}", 422, "checkpoint", "last.ckpt");
+    expect_problem(&d, analyses, "{\"checkpoint\":\"nope.ckpt\"}", 422, "checkpoint",
+                   "has no checkpoint nope.ckpt");
+    /* CartPole draws no pictures: a recording of it is refused, a plain evaluation is not */
+    expect_problem(&d, route, "{\"record\":true}", 422, "record", "draws no pictures");
+    ck_assert_uint_eq(jobs_of(&d, done), 0);
+    itest_http(&d, "POST", route, "", "{\"episodes\":1}", 14, &r);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body ? r.body : "");
+    itest_http_free(&r);
+    /* a run without any checkpoint: one core, taken by a long run, keeps it queued; paused
+     * there, it never starts. 409 saying so. */
+    busy = itest_submit(&d, long_run, 0);
+    json_decref(itest_wait_state(&d, busy, "running", 20));
+    idle = itest_submit(&d, tiny, 0);
+    snprintf(route, sizeof(route), "/api/v1/experiments/%lld/pause", idle);
+    itest_http(&d, "POST", route, "", "", 0, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(itest_state(r.json), "paused");
+    itest_http_free(&r);
+    snprintf(route, sizeof(route), "/api/v1/experiments/%lld/evaluate", idle);
+    snprintf(analyses, sizeof(analyses), "/api/v1/experiments/%lld/analyses", idle);
+    expect_problem(&d, route, "{}", 409, "checkpoint", "has no checkpoint yet");
+    expect_problem(&d, analyses, "{}", 409, "checkpoint", "has no checkpoint yet");
+    ck_assert_uint_eq(jobs_of(&d, idle), 0);
+    snprintf(route, sizeof(route), "/api/v1/experiments/%lld/cancel", busy);
+    itest_http(&d, "POST", route, "", "", 0, &r);
+    itest_http_free(&r);
+    json_decref(itest_wait_state(&d, busy, "cancelled", 30));
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {test_engine_checks_at_submit, test_input_failure_not_retried};
+    const TTest *tests[] = {test_engine_checks_at_submit, test_input_failure_not_retried,
+                            test_jobs_checked_at_submit};
     return itest_run_tests("integration_validate", 200, tests, ITEST_COUNT(tests));
 }

@@ -344,10 +344,14 @@ START_TEST(test_openapi_lists_the_routes) {
     ck_assert_ptr_nonnull(post);
     ck_assert_str_eq(json_string_value(json_object_get(post, "x-scope")), "full");
     {
-        json_t *schema = json_object_get(
+        json_t *ref = json_object_get(
             json_object_get(json_object_get(json_object_get(post, "requestBody"), "content"),
                             "application/json"),
             "schema");
+        json_t *schema = json_object_get(
+            json_object_get(json_object_get(r.json, "components"), "schemas"), "AnalysisBody");
+        ck_assert_str_eq(json_string_value(json_object_get(ref, "$ref")),
+                         "#/components/schemas/AnalysisBody");
         ck_assert(json_is_false(json_object_get(schema, "additionalProperties")));
         ck_assert_int_eq(
             json_integer_value(json_object_get(

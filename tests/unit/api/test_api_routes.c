@@ -3,6 +3,7 @@
  * JSON path, the experiment actions, metrics endpoints, tokens, the OpenAPI document covering
  * every route, and Prometheus text. */
 #include "api.h"
+#include "api_int.h"
 
 #include "ag_error.h"
 #include "ag_fs.h"
@@ -466,6 +467,21 @@ START_TEST(test_metrics_endpoints) {
 }
 END_TEST
 
+/* pattern with {id} as 1 and {name} as name */
+static void fill_pattern(const char *pattern, const char *name, char *out, size_t out_sz) {
+    size_t o = 0;
+    for (const char *c = pattern; *c && o + 1 < out_sz;) {
+        const char *with = !strncmp(c, "{id}", 4) ? "1" : !strncmp(c, "{name}", 6) ? name : NULL;
+        if (with) {
+            o += (size_t)snprintf(out + o, out_sz - o, "%s", with);
+            c = strchr(c, '}') + 1;
+        } else {
+            out[o++] = *c++;
+        }
+    }
+    out[o < out_sz ? o : out_sz - 1] = '\0';
+}
+
 START_TEST(test_openapi_and_tokens) {
     Res r = call("GET", "/api/v1/openapi.json", read_token, NULL);
     json_t *paths;
@@ -495,17 +511,79 @@ START_TEST(test_openapi_and_tokens) {
     long long tid;
     char path[64], tok[128];
     ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(json_string_value(json_object_get(r.json, "openapi")), "3.0.3");
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "openapi")), "3.1.0");
+    ck_assert_int_ge(json_array_size(json_object_get(r.json, "servers")), 1);
     paths = json_object_get(r.json, "paths");
     for (int i = 0; routes[i]; i++) {
         ck_assert_msg(json_object_get(paths, routes[i]) != NULL, "%s missing", routes[i]);
     }
-    /* health is the one route without security */
+    /* health and the document are the routes without security */
     ck_assert_int_eq(
         json_array_size(json_object_get(
             json_object_get(json_object_get(paths, "/api/v1/health"), "get"), "security")),
         0);
+    ck_assert_int_eq(
+        json_array_size(json_object_get(
+            json_object_get(json_object_get(paths, "/api/v1/openapi.json"), "get"), "security")),
+        0);
+    /* every operation: a URL-safe operationId, its real success code, a schema per JSON
+     * answer; submit answers 201 */
+    {
+        const char *pk, *mk;
+        json_t *item, *op;
+        json_object_foreach(paths, pk, item) {
+            json_object_foreach(item, mk, op) {
+                const char *opid = json_string_value(json_object_get(op, "operationId"));
+                json_t *responses = json_object_get(op, "responses");
+                ck_assert_msg(opid && opid[strspn(opid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
+                                                        "pqrstuvwxyz0123456789")] == '\0',
+                              "%s %s: operationId %s", mk, pk, opid ? opid : "(none)");
+                ck_assert_msg(json_object_get(responses, "200") ||
+                                  json_object_get(responses, "201"),
+                              "%s %s: no success response", mk, pk);
+                ck_assert_msg(json_object_get(responses, "4XX") == NULL, "%s %s: 4XX", mk, pk);
+                {
+                    const char *code, *media;
+                    json_t *answer, *m;
+                    json_object_foreach(responses, code, answer) {
+                        json_object_foreach(json_object_get(answer, "content"), media, m) {
+                            ck_assert_msg(json_object_get(m, "schema"), "%s %s %s %s: no schema",
+                                          mk, pk, code, media);
+                        }
+                        ck_assert_msg(json_object_get(answer, "$ref") ||
+                                          json_object_get(answer, "content"),
+                                      "%s %s %s: no content", mk, pk, code);
+                    }
+                }
+            }
+        }
+        op = json_object_get(json_object_get(paths, "/api/v1/experiments"), "post");
+        ck_assert_ptr_nonnull(json_object_get(json_object_get(op, "responses"), "201"));
+        ck_assert_ptr_null(json_object_get(json_object_get(op, "responses"), "200"));
+        ck_assert_ptr_nonnull(json_object_get(op, "requestBody"));
+        ck_assert_ptr_nonnull(json_object_get(
+            json_object_get(json_object_get(r.json, "components"), "schemas"), "Experiment"));
+    }
     res_free(&r);
+    /* the document needs no token; every other API route does */
+    r = call("GET", "/api/v1/openapi.json", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "openapi")), "3.1.0");
+    res_free(&r);
+    for (size_t i = 0; i < api_route_count; i++) {
+        const ApiRoute *rt = &api_route_table[i];
+        char p[160];
+        const char *name = strstr(rt->pattern, "/tables/")    ? "a.csv"
+                           : strstr(rt->pattern, "/figures/") ? "a.png"
+                                                              : "last.ckpt";
+        if (rt->scope == SCOPE_NONE) {
+            continue;
+        }
+        fill_pattern(rt->pattern, name, p, sizeof(p));
+        r = call(rt->method, p, NULL, NULL);
+        ck_assert_msg(r.status == 401, "%s %s without a token: %d", rt->method, p, r.status);
+        res_free(&r);
+    }
     r = call("POST", "/api/v1/tokens", token, "{\"name\":\"ci\",\"scope\":\"read\"}");
     ck_assert_int_eq(r.status, 201);
     tid = json_integer_value(json_object_get(r.json, "id"));

@@ -1,5 +1,6 @@
 /* Tests of server/daemon/ingest.c: complete lines only, offsets kept in the store, a file that
- * shrank re-read from the start, a missing file, and the committed rows handed to the live
+ * shrank re-read from the start (the rows it still holds keep their seq, only rewound ones are
+ * replaced and sent), a missing file, and the committed rows handed to the live
  * stream's hook in seq order. */
 #include "daemon.h"
 
@@ -60,6 +61,11 @@ static void on_hook(void *ctx, int64_t exp_id, int64_t seq, const char *row, siz
     h->seqs[h->n] = seq;
     snprintf(h->rows[h->n], sizeof(h->rows[0]), "%.*s", (int)len, row);
     h->n++;
+}
+
+static int collect_stored(void *ctx, int64_t seq, const char *row, size_t len) {
+    on_hook(ctx, id, seq, row, len);
+    return 0;
 }
 
 static uint64_t notified;
@@ -129,18 +135,31 @@ START_TEST(test_shrunk_file_reread) {
     /* the run resumed from iteration 2: the file was cut back and grows again */
     append("{\"iteration\":1}\n{\"iteration\":2}\n{\"iteration\":3,\"x\":1}\n", "w");
     ck_assert_int_eq(ingest_run(in, id, dir, &rows, err, sizeof(err)), 0);
-    ck_assert_uint_eq(rows, 3);
+    ck_assert_uint_eq(rows, 1);
     ck_assert_int_eq(store_run_get(store, id, &r, err, sizeof(err)), 0);
     ck_assert_int_eq(r.ingest_offset, 54);
-    /* the re-read rows reach the stream with new seqs after the old ones */
-    ck_assert_int_eq(h.n, 9);
-    ck_assert_str_eq(h.rows[8], "{\"iteration\":3,\"x\":1}");
+    ck_assert_int_eq(r.last_seq, 7);
+    /* only the rewound row reaches the stream, with the next seq; iterations 1 and 2 are the
+     * stored rows and are not sent again */
+    ck_assert_int_eq(h.n, 7);
+    ck_assert_int_eq(h.seqs[6], 7);
+    ck_assert_str_eq(h.rows[6], "{\"iteration\":3,\"x\":1}");
     {
         json_t *o = NULL;
         ck_assert_int_eq(store_exp_get_json(store, id, &o, err, sizeof(err)), 0);
         ck_assert_int_eq(json_integer_value(json_object_get(o, "metric_rows")), 3);
         ck_assert_int_eq(json_integer_value(json_object_get(o, "last_iteration")), 3);
         json_decref(o);
+    }
+    /* the rows before the checkpoint keep their seq: the series is 1, 2, 7 */
+    {
+        Hooked stored = {0};
+        ck_assert_int_eq(
+            store_metric_rows(store, id, 0, 0, collect_stored, &stored, err, sizeof(err)), 0);
+        ck_assert_int_eq(stored.n, 3);
+        ck_assert_int_eq(stored.seqs[0], 1);
+        ck_assert_int_eq(stored.seqs[1], 2);
+        ck_assert_int_eq(stored.seqs[2], 7);
     }
     /* an unknown experiment fails */
     ck_assert_int_eq(ingest_run(in, 999, dir, &rows, err, sizeof(err)), AG_ENOTFOUND);

@@ -420,13 +420,22 @@ START_TEST(test_registry_describe) {
     ck_assert_ptr_nonnull(all);
     ck_assert(json_is_array(all));
     ck_assert_int_eq((int)json_array_size(all), env_registry_count());
-    int seen_cartpole = 0, seen_pendulum = 0;
+    int seen_cartpole = 0, seen_pendulum = 0, renders = 0;
     size_t i;
     json_t *e;
     json_array_foreach(all, i, e) {
         const char *name = json_string_value(json_object_get(e, "name"));
         ck_assert_ptr_nonnull(name);
         ck_assert(json_is_string(json_object_get(e, "summary")));
+        /* whether it draws pictures (a MuJoCo scene), for recordings */
+        ck_assert(json_is_boolean(json_object_get(e, "renders")));
+        renders += json_is_true(json_object_get(e, "renders"));
+        if (!strcmp(name, "CartPole") || !strcmp(name, "Pendulum")) {
+            ck_assert_msg(json_is_false(json_object_get(e, "renders")), "%s renders", name);
+        }
+        if (!strcmp(name, "Hopper") || !strcmp(name, "HandReach")) {
+            ck_assert_msg(json_is_true(json_object_get(e, "renders")), "%s does not render", name);
+        }
         if (json_object_get(e, "error")) {
             continue; /* a task whose data is missing here is listed with its reason */
         }
@@ -458,6 +467,7 @@ START_TEST(test_registry_describe) {
         }
     }
     ck_assert(seen_cartpole && seen_pendulum);
+    ck_assert_int_gt(renders, 0);
     json_decref(all);
 }
 END_TEST

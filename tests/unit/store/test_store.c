@@ -278,6 +278,11 @@ START_TEST(test_state_changes) {
     ck_assert_str_eq(st, "cancelled");
     ck_assert_int_eq(store_exp_cancel(s, a, st, err, sizeof(err)), AG_ESTATE);
     ck_assert_int_eq(store_exp_cancel(s, 999, st, err, sizeof(err)), AG_ENOTFOUND);
+    /* a worker that was starting when the run was cancelled does not make it run again */
+    ck_assert_int_eq(store_run_started(s, a, 4241, 776, 1, err, sizeof(err)), AG_ENOTFOUND);
+    ck_assert_int_eq(store_run_get(s, a, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.state, "cancelled");
+    ck_assert_int_eq(r.pid, 0);
     /* running: requests are recorded for the scheduler */
     ck_assert_int_eq(store_run_started(s, b, 4242, 777, 1, err, sizeof(err)), 0);
     ck_assert_int_eq(store_run_get(s, b, &r, err, sizeof(err)), 0);
@@ -397,6 +402,32 @@ START_TEST(test_metrics_ingest) {
     ck_assert_int_eq(store_run_get(s, id, &r, err, sizeof(err)), 0);
     ck_assert_int_eq(r.ingest_offset, 0);
     ck_assert_int_eq(r.last_seq, 5);
+    /* paused and resumed at iteration 4: the file is read again from the start; the rows it
+     * holds are the stored ones and keep their seq, nothing new is numbered */
+    {
+        const char *again[] = {batch1[0], batch1[1], batch2[0], batch2[1]};
+        int64_t seqs[4] = {-1, -1, -1, -1};
+        size_t lens[4];
+        for (int i = 0; i < 4; i++) {
+            lens[i] = strlen(again[i]);
+        }
+        ck_assert_int_eq(store_metrics_ingest_seqs(s, id, again, lens, 4, 200, seqs, &added, NULL,
+                                                   err, sizeof(err)),
+                         0);
+        ck_assert_uint_eq(added, 0);
+        for (int i = 0; i < 4; i++) {
+            ck_assert_int_eq(seqs[i], 0);
+        }
+        rows = json_array();
+        ck_assert_int_eq(store_metric_rows(s, id, 0, 0, collect_rows, rows, err, sizeof(err)), 0);
+        ck_assert_int_eq(json_array_size(rows), 4);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "_seq")), 1);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 3), "_seq")), 5);
+        json_decref(rows);
+        ck_assert_int_eq(store_run_get(s, id, &r, err, sizeof(err)), 0);
+        ck_assert_int_eq(r.last_seq, 5);
+        ck_assert_int_eq(r.ingest_offset, 200);
+    }
     store_close(s);
 }
 END_TEST
