@@ -159,7 +159,7 @@ int api_h_exp_submit(Api *api, const ApiRequest *req, const ApiParams *p, ApiRes
     if (api->state_hook) {
         api->state_hook(api->state_hook_ctx, id, "queued", NULL);
     }
-    rc = store_exp_get_json(api->store, id, &o, msg, sizeof(msg));
+    rc = api_exp_fetch(api, id, &o, msg, sizeof(msg));
     if (rc) {
         return api_store_fail(e, rc, msg);
     }
@@ -282,11 +282,8 @@ int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespon
                   ApiErr *e) {
     json_t *o = NULL;
     char msg[512];
-    int rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    int rc = api_exp_fetch(api, p->id, &o, msg, sizeof(msg));
     (void)req;
-    if (rc == 0) {
-        api_exp_progress_add(o, ag_time_wall());
-    }
     return api_resp_store(resp, e, rc, msg, NULL, o);
 }
 
@@ -294,6 +291,14 @@ int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespon
 static double positive(const json_t *o, const char *key) {
     double v = json_number_value(json_object_get(o, key));
     return v > 0 && v < 1e300 ? v : 0;
+}
+
+int api_exp_fetch(Api *api, int64_t id, json_t **out, char *msg, size_t msg_sz) {
+    int rc = store_exp_get_json(api->store, id, out, msg, msg_sz);
+    if (rc == 0) {
+        api_exp_progress_add(*out, ag_time_wall());
+    }
+    return rc;
 }
 
 void api_exp_progress_add(json_t *exp, double now) {
@@ -353,7 +358,7 @@ static int exp_action(Api *api, const ApiParams *p, ApiResponse *resp, ApiErr *e
     if (api->state_hook && strcmp(state, "running") != 0) {
         api->state_hook(api->state_hook_ctx, p->id, state, NULL);
     }
-    rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+    rc = api_exp_fetch(api, p->id, &o, msg, sizeof(msg));
     if (rc) {
         return api_store_fail(e, rc, msg);
     }
@@ -401,7 +406,7 @@ static int exp_annotate(Api *api, const ApiParams *p, const char *tags_json, con
     char msg[512];
     int rc = store_exp_annotate(api->store, p->id, tags_json, notes, msg, sizeof(msg));
     if (rc == 0) {
-        rc = store_exp_get_json(api->store, p->id, &o, msg, sizeof(msg));
+        rc = api_exp_fetch(api, p->id, &o, msg, sizeof(msg));
     }
     return api_resp_store(resp, e, rc, msg, NULL, o);
 }

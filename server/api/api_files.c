@@ -309,7 +309,7 @@ int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *
     n.ranks = 1;
     rc = store_exp_insert(api->store, &n, api->runs_root, &id, msg, sizeof(msg));
     if (rc == 0) {
-        rc = store_exp_get_json(api->store, id, &o, msg, sizeof(msg));
+        rc = api_exp_fetch(api, id, &o, msg, sizeof(msg));
     }
     free(spec_text);
     if (rc) {

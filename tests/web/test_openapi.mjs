@@ -81,8 +81,12 @@ function conform(method, urlPath, res, text) {
         const validate =
             ajv.getSchema(`angorad#/${where}/${pointer("content", mediaKey, "schema")}`);
         assert.ok(validate, `${op.operationId}: no schema at ${where}`);
-        assert.ok(validate(body), `${op.operationId} ${status}: ${
-                                      ajv.errorsText(validate.errors)} in ${text.slice(0, 300)}`);
+        const valid = validate(body);
+        const why = (validate.errors || [])
+                        .map((e) => `${e.instancePath || "/"} ${e.message} ${
+                                 JSON.stringify(e.params)}`)
+                        .join("; ");
+        assert.ok(valid, `${op.operationId} ${status}: ${why} in ${text.slice(0, 300)}`);
     }
     if (!answered.has(op.operationId))
         answered.set(op.operationId, new Set());
