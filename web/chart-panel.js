@@ -166,3 +166,59 @@ export class ChartPanel {
         this.plot = null;
     }
 }
+
+// ---- the controls above a set of charts (run page, compare, seed group) ----
+
+const INLINE = "flex-direction:row;align-items:center;gap:6px";
+
+// "x-axis" and a select of X_AXES; onChange(xKey)
+export function xAxisControl(id, xKey, onChange) {
+    const sel = h("select", {id, onchange: () => onChange(sel.value)},
+                  Object.entries(X_AXES).map(([k, v]) => h("option", {value: k}, v)));
+    sel.value = xKey;
+    return h("label", {style: INLINE}, "x-axis", sel);
+}
+
+// "smoothing", an EMA weight slider (0 to 0.99) and its value: #<prefix>-smooth and
+// #<prefix>-smooth-value; onChange(weight)
+export function smoothControl(prefix, weight, onChange) {
+    const out = h("output", {id: `${prefix}-smooth-value`}, weight.toFixed(2));
+    const input = h("input", {
+        id: `${prefix}-smooth`,
+        type: "range",
+        min: "0",
+        max: "0.99",
+        step: "0.01",
+        value: String(weight),
+        title: "exponential moving average; the raw curve stays drawn faintly",
+        oninput: () => {
+            const w = Number(input.value);
+            out.textContent = w.toFixed(2);
+            onChange(w);
+        },
+    });
+    return h("label", {style: INLINE}, "smoothing", input, out);
+}
+
+// "add a metric…": a select of the keys no chart shows yet; onPick(key). fill(keys) sets the
+// keys offered (left alone when they are the same, so an open list does not close)
+export function metricPicker(id, onPick) {
+    const first = () => h("option", {value: ""}, "add a metric…");
+    const el = h("select", {
+        id,
+        title: "chart any stored metric",
+        onchange: () => {
+            const k = el.value;
+            el.value = "";
+            if (k)
+                onPick(k);
+        },
+    },
+                 first());
+    const fill = (keys) => {
+        const have = [...el.options].slice(1).map((o) => o.value);
+        if (keys.join() !== have.join())
+            el.replaceChildren(first(), ...keys.map((k) => h("option", {value: k}, k)));
+    };
+    return {el, fill};
+}

@@ -5,7 +5,7 @@
 /* global uPlot */
 
 import {api, stateIsTerminal} from "./api.js";
-import {ChartPanel} from "./chart-panel.js";
+import {ChartPanel, metricPicker, smoothControl, xAxisControl} from "./chart-panel.js";
 import {PALETTE, X_AXES} from "./charts.js";
 import {STANDARD_KEYS, banner, errText, h, mount, pool, stateBadge, view} from "./ui.js";
 
@@ -43,52 +43,29 @@ export function viewCompare(params) {
     const chips = h("div", {class: "picker", id: "compare-runs"});
     const addSel = h("select", {id: "compare-add"}, h("option", {value: ""}, "add an experiment…"));
     const grid = h("div", {class: "charts", id: "compare-charts"});
-    const xSel = h("select", {
-        id: "compare-x",
-        onchange: () => {
-            xKey = xSel.value;
-            hashSave();
-            dataLoad(true);
-        },
-    },
-                   Object.entries(X_AXES).map(([k, v]) => h("option", {value: k}, v)));
-    xSel.value = xKey;
-    const smoothOut = h("output", {id: "compare-smooth-value"}, smooth.toFixed(2));
-    const smoothIn = h("input", {
-        id: "compare-smooth",
-        type: "range",
-        min: "0",
-        max: "0.99",
-        step: "0.01",
-        value: String(smooth),
-        oninput: () => {
-            smooth = Number(smoothIn.value);
-            smoothOut.textContent = smooth.toFixed(2);
-            hashSave();
-            for (const c of charts)
-                c.panel.setSmooth(smooth);
-        },
+    const xControl = xAxisControl("compare-x", xKey, (x) => {
+        xKey = x;
+        hashSave();
+        dataLoad(true);
+    });
+    const smoothIn = smoothControl("compare", smooth, (w) => {
+        smooth = w;
+        hashSave();
+        for (const c of charts)
+            c.panel.setSmooth(smooth);
     });
     // any other stored metric of the runs
     let allKeys = [];
-    const pickSel = h("select", {
-        id: "compare-metric-add",
-        title: "chart any stored metric",
-        onchange: () => {
-            const k = pickSel.value;
-            pickSel.value = "";
-            if (k && !extra.includes(k)) {
-                extra.push(k);
-                hashSave();
-                dataLoad(true);
-            }
-        },
+    const picker = metricPicker("compare-metric-add", (k) => {
+        if (!extra.includes(k)) {
+            extra.push(k);
+            hashSave();
+            dataLoad(true);
+        }
     });
     const pickerFill = () => {
         const shown = new Set(metrics.map(([k]) => k));
-        pickSel.replaceChildren(
-            h("option", {value: ""}, "add a metric…"),
-            ...allKeys.filter((k) => !shown.has(k)).map((k) => h("option", {value: k}, k)));
+        picker.fill(allKeys.filter((k) => !shown.has(k)));
     };
 
     const hashSave = () => {
@@ -244,10 +221,8 @@ export function viewCompare(params) {
         h("div", {class: "head"}, h("h1", {}, "Compare experiments")),
         msg,
         h("div", {class: "panel"}, h("div", {class: "row", style: "margin-bottom:10px"}, chips),
-          h("div", {class: "row"}, addSel, pickSel, h("span", {class: "spacer"}),
-            h("label", {style: "flex-direction:row;align-items:center;gap:6px"}, "x-axis", xSel),
-            h("label", {style: "flex-direction:row;align-items:center;gap:6px"}, "smoothing",
-              smoothIn, smoothOut))),
+          h("div", {class: "row"}, addSel, picker.el, h("span", {class: "spacer"}), xControl,
+            smoothIn)),
         grid,
     );
     chipsRender();

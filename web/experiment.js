@@ -1,7 +1,8 @@
-// angora dashboard: the page of one experiment: its facts, live learning curves (websocket rows
-// or polling), log, checkpoints, events and spec; pause, resume, cancel and evaluate; for an
-// evaluation job its result and recording, for a training run its evaluation jobs and, in its
-// Analysis tab (analysis.js), its analyses; for an analysis job its result.
+// angora dashboard: the page of one experiment: its facts (progress, steps/s, ETA, duration), live
+// learning curves (run-curves.js; websocket rows or polling), log with the trainer's progress,
+// tags and notes (annotations.js), checkpoints, events and spec; pause, resume, cancel and
+// evaluate; for an evaluation job its result and recording, for a training run its evaluation
+// jobs and, in its Analysis tab (analysis.js), its analyses; for an analysis job its result.
 
 import {analysisJobView, analysisTab} from "./analysis.js";
 import {annotationsPanel} from "./annotations.js";
@@ -22,7 +23,6 @@ import {
     pool,
     progressBar,
     stateBadge,
-    taskMetricKeys,
     taskMetricText,
     view
 } from "./ui.js";

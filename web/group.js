@@ -4,7 +4,7 @@
 // last value.
 
 import {api, stateIsTerminal} from "./api.js";
-import {ChartPanel} from "./chart-panel.js";
+import {ChartPanel, xAxisControl} from "./chart-panel.js";
 import {PALETTE, X_AXES, faint, fmtNum, lastValue} from "./charts.js";
 import {groupBand, specFlatten, specsDiffer} from "./group-data.js";
 import {banner, errText, h, mount, pool, stateBadge, view} from "./ui.js";
@@ -35,16 +35,11 @@ export function viewGroup(params) {
         }
     },
                      h("option", {value: key}, key));
-    const xSel = h("select", {
-        id: "group-x",
-        onchange: () => {
-            xKey = xSel.value;
-            hashSave();
-            load(true);
-        }
-    },
-                   Object.entries(X_AXES).map(([k, v]) => h("option", {value: k}, v)));
-    xSel.value = xKey;
+    const xControl = xAxisControl("group-x", xKey, (x) => {
+        xKey = x;
+        hashSave();
+        load(true);
+    });
 
     const hashSave = () => {
         const q = new URLSearchParams(tag ? {tag} : {name});
@@ -169,8 +164,7 @@ export function viewGroup(params) {
     const inline = "flex-direction:row;align-items:center;gap:6px";
     mount(view, h("div", {class: "head"}, h("h1", {}, `Seed group: ${what}`)), msg,
           h("div", {class: "panel"}, summary,
-            h("div", {class: "row"}, h("label", {style: inline}, "metric", keySel),
-              h("label", {style: inline}, "x-axis", xSel))),
+            h("div", {class: "row"}, h("label", {style: inline}, "metric", keySel), xControl)),
           chartBox, h("div", {class: "panel", style: "margin-top:14px"}, table));
     const onResize = () => panel && panel.fit();
     window.addEventListener("resize", onResize);

@@ -3,7 +3,7 @@
 // drawn faintly, and per chart a log toggle and CSV/PNG downloads (chart-panel.js). The curves
 // are drawn from the run's metric rows, which carry every key.
 
-import {ChartPanel} from "./chart-panel.js";
+import {ChartPanel, metricPicker, smoothControl, xAxisControl} from "./chart-panel.js";
 import {PALETTE, X_AXES} from "./charts.js";
 import {h, taskMetricKeys} from "./ui.js";
 
@@ -99,21 +99,14 @@ export function runCurves(id, params, onState, nameOf) {
     };
 
     // the metric picker: every numeric key the rows hold that no chart shows yet
-    const pickSel = h("select", {
-        id: "exp-metric-add",
-        title: "chart any stored metric",
-        onchange: () => {
-            const k = pickSel.value;
-            pickSel.value = "";
-            if (!k || picked.includes(k))
-                return;
-            picked.push(k);
-            stateSave();
-            pickedEnsure(k);
-            draw();
-        },
-    },
-                      h("option", {value: ""}, "add a metric…"));
+    const picker = metricPicker("exp-metric-add", (k) => {
+        if (picked.includes(k))
+            return;
+        picked.push(k);
+        stateSave();
+        pickedEnsure(k);
+        draw();
+    });
     const pickerFill = () => {
         const shown = new Set();
         for (const {keys} of panels.values())
@@ -124,48 +117,25 @@ export function runCurves(id, params, onState, nameOf) {
             for (const [k, v] of Object.entries(r))
                 if (typeof v === "number" && !AXIS_KEYS.has(k) && !shown.has(k))
                     keys.add(k);
-        const want = [...keys].sort();
-        const have = [...pickSel.options].slice(1).map((o) => o.value);
-        if (want.join() !== have.join())
-            pickSel.replaceChildren(h("option", {value: ""}, "add a metric…"),
-                                    ...want.map((k) => h("option", {value: k}, k)));
+        picker.fill([...keys].sort());
     };
-
-    const xSel = h("select", {
-        id: "exp-x",
-        onchange: () => {
-            xKey = xSel.value;
-            stateSave();
-            for (const {panel} of panels.values())
-                panel.setXKey(xKey);
-            draw();
-        },
-    },
-                   Object.entries(X_AXES).map(([k, v]) => h("option", {value: k}, v)));
-    xSel.value = xKey;
-    const smoothOut = h("output", {id: "exp-smooth-value"}, smooth.toFixed(2));
-    const smoothIn = h("input", {
-        id: "exp-smooth",
-        type: "range",
-        min: "0",
-        max: "0.99",
-        step: "0.01",
-        value: String(smooth),
-        title: "exponential moving average; the raw curve stays drawn faintly",
-        oninput: () => {
-            smooth = Number(smoothIn.value);
-            smoothOut.textContent = smooth.toFixed(2);
-            stateSave();
-            for (const {panel} of panels.values())
-                panel.setSmooth(smooth);
-        },
+    const xControl = xAxisControl("exp-x", xKey, (x) => {
+        xKey = x;
+        stateSave();
+        for (const {panel} of panels.values())
+            panel.setXKey(xKey);
+        draw();
     });
-    const inline = "flex-direction:row;align-items:center;gap:6px";
+    const smoothIn = smoothControl("exp", smooth, (w) => {
+        smooth = w;
+        stateSave();
+        for (const {panel} of panels.values())
+            panel.setSmooth(smooth);
+    });
     const el = h("div", {id: "exp-curves"},
                  h("div", {class: "row", style: "margin-bottom:8px"},
                    h("h2", {style: "margin:0"}, "Learning curves"), h("span", {class: "spacer"}),
-                   pickSel, h("label", {style: inline}, "smoothing", smoothIn, smoothOut),
-                   h("label", {style: inline}, "x-axis", xSel),
+                   picker.el, smoothIn, xControl,
                    h("a", {class: "btn", href: `#/compare?ids=${id}`}, "Compare with…")),
                  grid);
 
