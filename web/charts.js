@@ -107,7 +107,8 @@ export function chartCreate(el, series, xKey, opts = {}) {
     const uopts = {
         width,
         height: opts.height || 210,
-        legend: {show: series.filter((s) => s.legend !== false).length > 1, live: true},
+        // every chart has its legend: it is where the latest value is read
+        legend: {show: true, live: true},
         cursor: {drag: {x: true, y: false}},
         scales: {x: {time: false}, y: yScale},
         axes: [

@@ -135,6 +135,11 @@ test("legends show the latest values before any hover", async () => {
     assert.equal(Number(values[1].replace(/,/g, "")), Number(lastReturn.toPrecision(4)));
     assert.equal(Number(values[2].replace(/,/g, "")), Number(lastEval.toPrecision(4)));
     assert.ok(!values.slice(1).includes("–"));
+    // a chart of one line has its legend too
+    const entropy =
+        await page.$eval('.chart[data-chart="entropy"] .u-legend .u-series:nth-child(2) .u-value',
+                         (e) => e.textContent);
+    assert.equal(Number(entropy), Number(rows[rows.length - 1].entropy.toPrecision(4)));
 });
 
 test(
