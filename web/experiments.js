@@ -1,8 +1,8 @@
 // angora dashboard: the experiments view, a table of every experiment with server-side search,
 // filters, sort and paging, refreshed every 5 s; ticked rows go on to compare.
 
-import {api} from "./api.js";
-import {fmtNum} from "./charts.js";
+import {api, stateIsTerminal} from "./api.js";
+import {fmtNum, fmtSteps} from "./charts.js";
 import {RateMeter, etaSeconds, fmtDuration, runSeconds} from "./progress.js";
 import {flashTake, go} from "./router.js";
 import {
@@ -204,7 +204,7 @@ export function viewExperiments(params) {
 
     const rowRender = (it, now) => {
         const p = listProgress(it);
-        const terminal = ["succeeded", "failed", "cancelled"].includes(it.state);
+        const terminal = stateIsTerminal(it.state);
         const seconds = runSeconds(it, now, terminal);
         // a finished run: its steps over its running time
         const rate =
@@ -233,7 +233,9 @@ export function viewExperiments(params) {
             h("td", {}, it.task),
             h("td", {}, stateBadge(it.state),
               it.kind && it.kind !== "train" ? h("small", {class: "muted"}, ` ${it.kind}`) : null),
+            // the bar, then the steps of the budget and, while it trains, the time left
             h("td", {class: "progress-cell"}, progressBar(p),
+              p ? h("small", {class: "sub"}, `${fmtSteps(p.done)} / ${fmtSteps(p.budget)}`) : null,
               eta !== null ? h("small", {class: "sub eta"}, `ETA ${fmtDuration(eta)}`) : null),
             h("td", {class: "num ret"}, fmtNum(it.latest_return)),
             h("td", {}, listMetricText(it)),

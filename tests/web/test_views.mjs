@@ -314,10 +314,12 @@ test("a running run shows progress, steps/s, ETA and the trainer's progress in i
                                     row, {timeout: 20000});
          assert.ok(Number((await page.textContent(`${row} .sps`)).replace(/,/g, "")) > 0);
          assert.match(await page.textContent(`${row} .duration`), /s$/);
+         assert.match(await page.textContent(`${row} .progress-cell`), / \/ 3\.00M/);
          // a finished run: its average pace, and no ETA
          const done = `#exp-table tr[data-id="${groupIds[0]}"]`;
          assert.ok(Number((await page.textContent(`${done} .sps`)).replace(/,/g, "")) > 0);
          assert.doesNotMatch(await page.textContent(done), /ETA/);
+         assert.match(await page.textContent(`${done} .progress-cell`), /4\d\.\dk \/ 40\.0k/);
      });
 
 test("smoothing draws the EMA over the raw curve, and the CSV holds both", async () => {
