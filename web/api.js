@@ -1,6 +1,8 @@
 // angora dashboard: REST access (bearer token, problem+json errors) and live metric rows
 // (websocket stream when angorad has one, polling the REST export otherwise).
 
+import {jsonParseExact} from "./json-exact.js";
+
 const TOKEN_KEY = "angora.token";
 const API = "/api/v1";
 
@@ -56,7 +58,8 @@ export async function api(method, path, body, opts = {}) {
             return res.blob();
         if (opts.text)
             return res.text();
-        return res.json();
+        // seeds are 64-bit: kept to the last digit
+        return jsonParseExact(await res.text());
     }
     let problem;
     try {

@@ -7,16 +7,21 @@
 //   experiments.js  the experiments table
 //   experiment.js   one experiment
 //   compare.js      several experiments on shared charts
+//   group.js        runs sharing a tag or a name: mean +- std and the settings that differ
 //   analysis-compare.js  two analyses side by side
 //   submit.js       the spec editor
-// api.js (REST and live rows), charts.js (uPlot), jsonpath.js (spec lines), analysis.js (the
-// Analysis tab and an analysis's result) and analysis-data.js (what those compute) serve them.
+// api.js (REST and live rows), charts.js (uPlot), chart-panel.js (a chart with its buttons),
+// run-curves.js (the run page's charts), progress.js (rates and ETA), annotations.js (tags and
+// notes), json-exact.js (64-bit integers), group-data.js (bands), jsonpath.js (spec lines),
+// analysis.js (the Analysis tab and an analysis's result) and analysis-data.js (what those compute)
+// serve them.
 
 import {viewAnalysisCompare} from "./analysis-compare.js";
 import {connListen, infoForget, onUnauthorized, tokenClear} from "./api.js";
 import {viewCompare} from "./compare.js";
 import {viewExperiment} from "./experiment.js";
 import {viewExperiments} from "./experiments.js";
+import {viewGroup} from "./group.js";
 import {go, routerStart} from "./router.js";
 import {viewSignin} from "./signin.js";
 import {viewSubmit} from "./submit.js";
@@ -51,6 +56,7 @@ routerStart({
     experiments: viewExperiments,
     experiment: viewExperiment,
     compare: viewCompare,
+    group: viewGroup,
     analyses: viewAnalysisCompare,
     submit: viewSubmit,
 });

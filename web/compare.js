@@ -1,10 +1,12 @@
 // angora dashboard: the compare view: the curves of several experiments on shared charts, with
-// a common x-axis and EMA smoothing, kept in the hash so a comparison can be linked.
+// a common x-axis, EMA smoothing (raw curves drawn faintly), any stored metric picked by name and
+// per chart a log toggle and CSV/PNG downloads, kept in the hash so a comparison can be linked.
 
 /* global uPlot */
 
 import {api, stateIsTerminal} from "./api.js";
-import {PALETTE, X_AXES, ema, chartCreate, chartsFit} from "./charts.js";
+import {ChartPanel, metricPicker, smoothControl, xAxisControl} from "./chart-panel.js";
+import {PALETTE, X_AXES} from "./charts.js";
 import {STANDARD_KEYS, banner, errText, h, mount, pool, stateBadge, view} from "./ui.js";
 
 const COMPARE_METRICS = [
@@ -29,6 +31,7 @@ export function viewCompare(params) {
     ids = [...new Set(ids)];
     let xKey = X_AXES[params.get("x")] ? params.get("x") : "env_steps";
     let smooth = Math.min(0.99, Math.max(0, Number(params.get("smooth")) || 0));
+    const extra = (params.get("metrics") || "").split(",").filter((k) => /^[\w./-]{1,64}$/.test(k));
     let closed = false;
     let timer = null;
     const runs = new Map();   // id -> {exp, color}
@@ -40,36 +43,37 @@ export function viewCompare(params) {
     const chips = h("div", {class: "picker", id: "compare-runs"});
     const addSel = h("select", {id: "compare-add"}, h("option", {value: ""}, "add an experiment…"));
     const grid = h("div", {class: "charts", id: "compare-charts"});
-    const xSel = h("select", {
-        id: "compare-x",
-        onchange: () => {
-            xKey = xSel.value;
+    const xControl = xAxisControl("compare-x", xKey, (x) => {
+        xKey = x;
+        hashSave();
+        dataLoad(true);
+    });
+    const smoothIn = smoothControl("compare", smooth, (w) => {
+        smooth = w;
+        hashSave();
+        for (const c of charts)
+            c.panel.setSmooth(smooth);
+    });
+    // any other stored metric of the runs
+    let allKeys = [];
+    const picker = metricPicker("compare-metric-add", (k) => {
+        if (!extra.includes(k)) {
+            extra.push(k);
             hashSave();
             dataLoad(true);
-        },
-    },
-                   Object.entries(X_AXES).map(([k, v]) => h("option", {value: k}, v)));
-    xSel.value = xKey;
-    const smoothOut = h("output", {id: "compare-smooth-value"}, smooth.toFixed(2));
-    const smoothIn = h("input", {
-        id: "compare-smooth",
-        type: "range",
-        min: "0",
-        max: "0.99",
-        step: "0.01",
-        value: String(smooth),
-        oninput: () => {
-            smooth = Number(smoothIn.value);
-            smoothOut.textContent = smooth.toFixed(2);
-            hashSave();
-            chartsDraw();
-        },
+        }
     });
+    const pickerFill = () => {
+        const shown = new Set(metrics.map(([k]) => k));
+        picker.fill(allKeys.filter((k) => !shown.has(k)));
+    };
 
     const hashSave = () => {
         const q = new URLSearchParams({ids: ids.join(","), x: xKey});
         if (smooth)
             q.set("smooth", smooth);
+        if (extra.length)
+            q.set("metrics", extra.join(","));
         history.replaceState(null, "", `#/compare?${q}`);
     };
 
@@ -98,39 +102,37 @@ export function viewCompare(params) {
 
     const chartsBuild = () => {
         for (const c of charts)
-            c.plot.destroy();
+            c.panel.destroy();
         charts = [];
         grid.replaceChildren();
         for (const [key, label] of metrics) {
-            const box =
-                h("div", {class: "chart", dataset: {metric: key, series: String(ids.length)}},
-                  h("h2", {}, label));
-            const host = h("div");
-            box.append(host);
-            grid.append(box);
-            const plot = chartCreate(
-                host, ids.map((id) => ({
-                                  label: `#${id} ${runs.get(id)?.exp?.name || ""}`.trim(),
-                                  color: runs.get(id)?.color
-                              })),
-                xKey);
-            charts.push({key, plot, box});
+            const panel = new ChartPanel({
+                title: label,
+                series: ids.map((id) => ({
+                                    label: `#${id} ${runs.get(id)?.exp?.name || ""}`.trim(),
+                                    color: runs.get(id)?.color
+                                })),
+                xKey,
+                fileName: `compare-${key}`,
+                dataset: {metric: key, series: String(ids.length)},
+            });
+            panel.setSmooth(smooth);
+            grid.append(panel.box);
+            panel.build();
+            charts.push({key, panel});
         }
     };
 
+    // the runs' curves on the union of their x values (uPlot.join leaves gaps where a run has
+    // no point)
     const chartsDraw = () => {
         for (const c of charts) {
             const tables = ids.map((id) => {
                 const s = series.get(`${id}/${c.key}`) || {x: [], y: []};
-                return [s.x, ema(s.y, smooth)];
+                return [s.x, s.y];
             });
             const data = tables.length ? uPlot.join(tables) : [[]];
-            c.plot.setData(data);
-            let lines = 0;
-            for (let i = 1; i < data.length; i++)
-                if (data[i].some((v) => v !== null && v !== undefined))
-                    lines++;
-            c.box.dataset.lines = String(lines);
+            c.panel.setData(data[0], data.slice(1));
         }
     };
 
@@ -151,6 +153,11 @@ export function viewCompare(params) {
             for (const k of [...seen].sort())
                 if (k.endsWith("_mean") && !STANDARD_KEYS.has(k))
                     next.push([k, k.replace(/_mean$/, "").replace(/_/g, " ")]);
+            for (const k of extra)
+                if (seen.has(k) && !next.some(([m]) => m === k))
+                    next.push([k, k.replace(/_/g, " ")]);
+            allKeys =
+                [...seen].filter((k) => !["iteration", "env_steps", "wall_s"].includes(k)).sort();
             const jobs = [];
             for (const id of ids)
                 for (const [k] of next)
@@ -174,6 +181,7 @@ export function viewCompare(params) {
                             next.some(([k], i) => metrics[i][0] !== k);
             metrics = next;
             chipsRender();
+            pickerFill();
             if (changed)
                 chartsBuild();
             chartsDraw();
@@ -213,14 +221,15 @@ export function viewCompare(params) {
         h("div", {class: "head"}, h("h1", {}, "Compare experiments")),
         msg,
         h("div", {class: "panel"}, h("div", {class: "row", style: "margin-bottom:10px"}, chips),
-          h("div", {class: "row"}, addSel, h("span", {class: "spacer"}),
-            h("label", {style: "flex-direction:row;align-items:center;gap:6px"}, "x-axis", xSel),
-            h("label", {style: "flex-direction:row;align-items:center;gap:6px"}, "smoothing",
-              smoothIn, smoothOut))),
+          h("div", {class: "row"}, addSel, picker.el, h("span", {class: "spacer"}), xControl,
+            smoothIn)),
         grid,
     );
     chipsRender();
-    const onResize = () => chartsFit(charts.map((c) => c.plot));
+    const onResize = () => {
+        for (const c of charts)
+            c.panel.fit();
+    };
     window.addEventListener("resize", onResize);
     dataLoad(true);
     return () => {
@@ -228,6 +237,6 @@ export function viewCompare(params) {
         clearTimeout(timer);
         window.removeEventListener("resize", onResize);
         for (const c of charts)
-            c.plot.destroy();
+            c.panel.destroy();
     };
 }

@@ -1,11 +1,15 @@
-// angora dashboard: the page of one experiment: its facts, live learning curves (websocket rows
-// or polling), log, checkpoints, events and spec; pause, resume, cancel and evaluate; for an
-// evaluation job its result and recording, for a training run its evaluation jobs and, in its
-// Analysis tab (analysis.js), its analyses; for an analysis job its result.
+// angora dashboard: the page of one experiment: its facts (progress, steps/s, ETA, duration), live
+// learning curves (run-curves.js; websocket rows or polling), log with the trainer's progress,
+// tags and notes (annotations.js), checkpoints, events and spec; pause, resume, cancel and
+// evaluate; for an evaluation job its result and recording, for a training run its evaluation
+// jobs and, in its Analysis tab (analysis.js), its analyses; for an analysis job its result.
 
 import {analysisJobView, analysisTab} from "./analysis.js";
+import {annotationsPanel} from "./annotations.js";
 import {api, RowFeed, stateIsTerminal} from "./api.js";
-import {PALETTE, X_AXES, fmtNum, fmtSteps, chartCreate, chartsFit} from "./charts.js";
+import {fmtNum, fmtSteps} from "./charts.js";
+import {etaSeconds, rowsRate, runSeconds} from "./progress.js";
+import {runCurves} from "./run-curves.js";
 import {flashSet, flashTake, go} from "./router.js";
 import {
     banner,
@@ -19,27 +23,9 @@ import {
     pool,
     progressBar,
     stateBadge,
-    taskMetricKeys,
     taskMetricText,
     view
 } from "./ui.js";
-
-const EXP_CHARTS = [
-    {
-        id: "return",
-        title: "Return",
-        keys: [["return_mean", "training"], ["eval_return", "evaluation"]]
-    },
-    {id: "length", title: "Episode length", keys: [["episode_length_mean", "mean length"]]},
-    {id: "task", title: "Task metric", keys: null},
-    {id: "policy_loss", title: "Policy loss", keys: [["policy_loss", "policy loss"]]},
-    {id: "value_loss", title: "Value loss", keys: [["value_loss", "value loss"]]},
-    {id: "entropy", title: "Entropy", keys: [["entropy", "entropy"]]},
-    {id: "kl", title: "Approximate KL", keys: [["approx_kl", "KL"]]},
-    {id: "clip", title: "Clip fraction", keys: [["clip_fraction", "clip fraction"]]},
-    {id: "ev", title: "Explained variance", keys: [["explained_variance", "explained variance"]]},
-    {id: "sps", title: "Throughput (steps/s)", keys: [["sps", "steps/s"]]},
-];
 
 function progressOf(spec, row) {
     const budget = spec && spec.budget ? spec.budget.env_steps : null;
@@ -52,18 +38,36 @@ function progressOf(spec, row) {
 export function viewExperiment(id, params = new URLSearchParams()) {
     let exp = null;
     let rows = []; // metric rows in iteration order
-    let xKey = "env_steps";
     let closed = false;
     let drawTimer = null;
     let logTimer = null;
-    const charts = new Map(); // chart id -> {def, plot, box}
     let feed = null;
+    // the page's hash keeps the tab and the curves' settings (x-axis, smoothing, metrics)
+    const hashState = {
+        tab: params.get("tab") || "",
+        x: params.get("x") || "",
+        smooth: params.get("smooth") || "",
+        metrics: params.get("metrics") || ""
+    };
+    const hashSave = (patch) => {
+        Object.assign(hashState, patch);
+        const q = new URLSearchParams();
+        for (const [k, v] of Object.entries(hashState))
+            if (v)
+                q.set(k, v);
+        const qs = q.toString();
+        history.replaceState(null, "", `#/exp/${id}${qs ? `?${qs}` : ""}`);
+    };
+    const annotations = annotationsPanel(id, (e) => {
+        exp = e;
+        factsRender();
+    });
+    const curves = runCurves(id, params, hashSave, () => (exp && exp.name) || `experiment-${id}`);
 
     const title = h("h1", {id: "exp-title"}, `Experiment ${id}`);
     const badge = stateBadge("…", "exp-state");
     const msg = h("div", {id: "exp-message"});
     const facts = h("div", {class: "facts", id: "exp-facts"});
-    const chartGrid = h("div", {class: "charts", id: "charts"});
     const specPre = h("pre", {class: "box", id: "exp-spec"}, "loading…");
     const logPre = h("pre", {class: "box", id: "exp-log"}, "loading…");
     const ckptList = h("ul", {class: "plain", id: "exp-checkpoints"});
@@ -201,7 +205,7 @@ export function viewExperiment(id, params = new URLSearchParams()) {
         analysisBox.hidden = !analysis;
         for (const b of tabsBar.children)
             b.setAttribute("aria-selected", String(b.id === `tab-${tab}`));
-        history.replaceState(null, "", analysis ? `#/exp/${id}?tab=analysis` : `#/exp/${id}`);
+        hashSave({tab: analysis ? "analysis" : ""});
         if (analysis && !analysisClose)
             analysisClose = analysisTab(id, analysisBox, {job: params.get("job")});
         if (!analysis)
@@ -212,7 +216,7 @@ export function viewExperiment(id, params = new URLSearchParams()) {
         clearTimeout(jobTimer);
         if (!exp || exp.kind !== "analysis" || closed)
             return;
-        curves.hidden = true;
+        curves.el.hidden = true;
         if (!jobView)
             jobView = analysisJobView(id, exp, jobBox);
         else
@@ -236,8 +240,14 @@ export function viewExperiment(id, params = new URLSearchParams()) {
             return;
         const last = rows.length ? rows[rows.length - 1] : null;
         const p = progressOf(exp.spec, last);
-        const end = exp.finished_at ||
-                    (exp.started_at && !stateIsTerminal(exp.state) ? Date.now() / 1000 : null);
+        const live = !stateIsTerminal(exp.state);
+        // while it runs: the last minute's pace; once it ended: the pace of its last stretch
+        const rate = rowsRate(rows, live ? 60 : Infinity);
+        const eta = p && exp.state === "running" ? etaSeconds(p.done, p.budget, rate) : null;
+        const etaText = eta !== null                ? fmtDuration(eta)
+                        : exp.state === "succeeded" ? "done"
+                        : exp.state === "paused"    ? "paused"
+                                                    : "–";
         const f = (label, value, fid) =>
             h("div", {}, h("b", {}, label), h("span", {id: fid}, value));
         facts.replaceChildren();
@@ -245,18 +255,36 @@ export function viewExperiment(id, params = new URLSearchParams()) {
             facts,
             f("Task", exp.task),
             f("Preset", (exp.spec && exp.spec.preset) || "–"),
-            f("Progress", progressBar(p)),
+            f("Progress", progressBar(p), "fact-progress"),
             f("Iteration", last ? String(last.iteration) : "–", "fact-iteration"),
-            f("Environment steps", last ? fmtSteps(last.env_steps) : "–"),
+            f("Environment steps",
+              last ? `${fmtSteps(last.env_steps)}${p ? ` of ${fmtSteps(p.budget)}` : ""}` : "–",
+              "fact-steps"),
             f("Latest return", last ? fmtNum(last.return_mean) : "–", "fact-return"),
             f("Task metric", taskMetricText(last)),
+            f("Steps/s", rate ? fmtNum(rate) : "–", "fact-sps"),
+            f("ETA", etaText, "fact-eta"),
             f("Submitted", fmtTime(exp.submitted_at)),
             f("Started", fmtTime(exp.started_at)),
             f("Finished", fmtTime(exp.finished_at)),
-            f("Duration", exp.started_at && end ? fmtDuration(end - exp.started_at) : "–"),
+            f("Duration", fmtDuration(runSeconds(exp, Date.now() / 1000, !live)), "fact-duration"),
             f("Ranks / attempts", `${exp.ranks} / ${exp.attempts}`),
+            // a tag or the name leads to the seed group of the runs that share it
             f("Tags",
-              (exp.tags || []).length ? exp.tags.map((t) => h("span", {class: "tag"}, t)) : "–"),
+              (exp.tags || []).length
+                  ? exp.tags.map((t) => h("a", {
+                                     class: "tag",
+                                     href: `#/group?tag=${encodeURIComponent(t)}`,
+                                     title: "the runs with this tag, as a seed group"
+                                 },
+                                          t))
+                  : "–",
+              "fact-tags"),
+            exp.name && exp.kind === "train"
+                ? f("Seed group",
+                    h("a", {href: `#/group?name=${encodeURIComponent(exp.name)}`, id: "fact-group"},
+                      "runs with this name"))
+                : null,
             exp.parent_id ? f(exp.kind === "evaluate"   ? "Evaluates"
                               : exp.kind === "analysis" ? "Analyses"
                                                         : "Parent",
@@ -268,55 +296,12 @@ export function viewExperiment(id, params = new URLSearchParams()) {
         );
     };
 
-    const chartEnsure = (def, keys) => {
-        if (charts.has(def.id))
-            return;
-        const box =
-            h("div", {class: "chart", dataset: {chart: def.id, metric: keys[0][0], points: "0"}},
-              h("h2", {}, def.title));
-        const host = h("div");
-        box.append(host);
-        // keep the order of EXP_CHARTS however late a chart appears
-        const after = [...chartGrid.children].find(
-            (c) => EXP_CHARTS.findIndex((d) => d.id === c.dataset.chart) > EXP_CHARTS.indexOf(def));
-        chartGrid.insertBefore(box, after || null);
-        const plot =
-            chartCreate(host, keys.map(([, label], i) => ({label, color: PALETTE[i]})), xKey);
-        charts.set(def.id, {def, keys, plot, box});
-    };
-
-    const chartsBuild = () => {
-        for (const c of charts.values())
-            c.plot.destroy();
-        charts.clear();
-        chartGrid.replaceChildren();
-        for (const def of EXP_CHARTS)
-            if (def.keys)
-                chartEnsure(def, def.keys);
-        chartsDraw();
-    };
-
     // the facts are redrawn with the charts so the two never disagree
     const chartsDraw = () => {
         drawTimer = null;
         factsRender();
-        const last = rows[rows.length - 1];
-        const tk = taskMetricKeys(last);
-        if (tk.length && !charts.has("task")) {
-            const def = EXP_CHARTS.find((d) => d.id === "task");
-            chartEnsure({
-                ...def,
-                title: tk[0] === "success_rate" ? "Success rate"
-                                                : tk[0].replace(/_mean$/, "").replace(/_/g, " ")
-            },
-                        tk.map((k) => [k, k]));
-        }
-        const xs = rows.map((r) => r[xKey] ?? null);
-        for (const c of charts.values()) {
-            const ys = c.keys.map(([k]) => rows.map((r) => (Number.isFinite(r[k]) ? r[k] : null)));
-            c.plot.setData([xs, ...ys]);
-            c.box.dataset.points = String(ys[0].filter((v) => v !== null).length);
-        }
+        curves.rowsSet(rows);
+        logProgressRender();
     };
 
     const drawSoon = () => {
@@ -352,6 +337,7 @@ export function viewExperiment(id, params = new URLSearchParams()) {
         badge.className = `state ${exp.state}`;
         buttonsSet(exp.state);
         factsRender();
+        annotations.update(exp);
         specPre.textContent = JSON.stringify(exp.spec, null, 2);
         return true;
     };
@@ -410,20 +396,55 @@ export function viewExperiment(id, params = new URLSearchParams()) {
         }
     };
 
+    // the Log panel: the log file, and under train.log of a training run the trainer's progress
+    // as its metric rows tell it (train.log itself has a line at the start and one at the end)
+    let logText = "loading…";
+    const progressText = () => {
+        if (logSel.value !== "train" || !exp || exp.kind !== "train" || !rows.length)
+            return "";
+        const budget = exp.spec && exp.spec.budget ? exp.spec.budget.env_steps : null;
+        const lines = rows.slice(-200).map((r) => {
+            const parts = [
+                `iteration ${r.iteration}`,
+                `${fmtSteps(r.env_steps)}${budget ? ` of ${fmtSteps(budget)}` : ""} steps`,
+                `return ${fmtNum(r.return_mean)}`
+            ];
+            const tm = taskMetricText(r);
+            if (tm !== "–")
+                parts.push(tm);
+            if (Number.isFinite(r.eval_return))
+                parts.push(`evaluation ${fmtNum(r.eval_return)}`);
+            if (Number.isFinite(r.sps))
+                parts.push(`${fmtNum(r.sps)} steps/s`);
+            return parts.join(" · ");
+        });
+        return `\n── progress (from the metric rows${
+            rows.length > 200 ? ", the last 200" : ""}) ──\n${lines.join("\n")}`;
+    };
+    const logShow = () => {
+        const atEnd = logPre.scrollTop + logPre.clientHeight >= logPre.scrollHeight - 20;
+        logPre.textContent = logText + progressText();
+        if (atEnd)
+            logPre.scrollTop = logPre.scrollHeight;
+    };
+    const logProgressRender = () => {
+        if (logSel.value === "train")
+            logShow();
+    };
+
     const logLoad = async () => {
         try {
             const text = await api("GET", `/experiments/${id}/log?file=${logSel.value}&tail=32768`,
                                    undefined, {text: true});
             if (closed)
                 return;
-            const atEnd = logPre.scrollTop + logPre.clientHeight >= logPre.scrollHeight - 20;
-            logPre.textContent = text || "(empty)";
-            if (atEnd)
-                logPre.scrollTop = logPre.scrollHeight;
+            logText = text || "(empty)";
         } catch (e) {
-            if (!closed && e.status !== 401)
-                logPre.textContent = e.status === 404 ? "(no log yet)" : errText(e);
+            if (closed || e.status === 401)
+                return;
+            logText = e.status === 404 ? "(no log yet)" : errText(e);
         }
+        logShow();
     };
 
     const logLoop = async () => {
@@ -490,7 +511,7 @@ export function viewExperiment(id, params = new URLSearchParams()) {
             return;
         evalBox.hidden = false;
         // an evaluation job writes no training rows: its result replaces the curves
-        curves.hidden = true;
+        curves.el.hidden = true;
         if (evalBox.dataset.done)
             return;
         try {
@@ -579,24 +600,6 @@ export function viewExperiment(id, params = new URLSearchParams()) {
             evalsTimer = setTimeout(evalsLoad, 3000);
     };
 
-    const xSel = h("select", {
-        id: "exp-x",
-        onchange: () => {
-            xKey = xSel.value;
-            chartsBuild();
-        },
-    },
-                   Object.entries(X_AXES).map(([k, v]) => h("option", {value: k}, v)));
-
-    const curves = h(
-        "div",
-        {id: "exp-curves"},
-        h("div", {class: "row", style: "margin-bottom:8px"},
-          h("h2", {style: "margin:0"}, "Learning curves"), h("span", {class: "spacer"}),
-          h("label", {style: "flex-direction:row;align-items:center;gap:6px"}, "x-axis", xSel),
-          h("a", {class: "btn", href: `#/compare?ids=${id}`}, "Compare with…")),
-        chartGrid,
-    );
     const note = flashTake();
     mount(
         view,
@@ -611,17 +614,18 @@ export function viewExperiment(id, params = new URLSearchParams()) {
         analysisBox,
         evalDialog,
     );
-    mount(overviewBox, evalBox, jobBox, curves, evalsBox,
+    mount(overviewBox, evalBox, jobBox, curves.el, evalsBox,
           h("div", {class: "cols", style: "margin-top:16px"},
             h("div", {class: "panel"},
               h("div", {class: "row", style: "margin-bottom:8px"},
                 h("h2", {style: "margin:0"}, "Log"), h("span", {class: "spacer"}), logSel),
               logPre),
-            h("div", {}, h("div", {class: "panel"}, h("h2", {}, "Checkpoints"), ckptList),
+            h("div", {}, annotations.el,
+              h("div", {class: "panel"}, h("h2", {}, "Checkpoints"), ckptList),
               h("div", {class: "panel"}, h("h2", {}, "Events"), eventList))),
           h("div", {class: "panel"}, h("h2", {}, "Spec"), specPre));
-    chartsBuild();
-    const onResize = () => chartsFit([...charts.values()].map((c) => c.plot));
+    curves.build();
+    const onResize = () => curves.fit();
     window.addEventListener("resize", onResize);
 
     expLoad().then((ok) => {
@@ -678,7 +682,6 @@ export function viewExperiment(id, params = new URLSearchParams()) {
         if (evalDialog.open)
             evalDialog.close();
         window.removeEventListener("resize", onResize);
-        for (const c of charts.values())
-            c.plot.destroy();
+        curves.close();
     };
 }

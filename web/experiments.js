@@ -1,14 +1,16 @@
 // angora dashboard: the experiments view, a table of every experiment with server-side search,
 // filters, sort and paging, refreshed every 5 s; ticked rows go on to compare.
 
-import {api} from "./api.js";
-import {fmtNum} from "./charts.js";
+import {api, stateIsTerminal} from "./api.js";
+import {fmtNum, fmtSteps} from "./charts.js";
+import {RateMeter, etaSeconds, fmtDuration, runSeconds} from "./progress.js";
 import {flashTake, go} from "./router.js";
 import {
     banner,
     catalogueGet,
     errText,
     fmtTime,
+    fmtTimeShort,
     h,
     mount,
     progressBar,
@@ -25,6 +27,7 @@ let pageStack = [];        // cursors of the pages before the current one
 let searchFocused = false; // keep typing in the search box across the re-render of a new query
 const selected = new Set();
 const SORT_ASC_DEFAULT = new Set(["name", "task", "state"]);
+const rates = new RateMeter(); // steps/s of running runs, from one refresh to the next
 
 function listProgress(it) {
     if (it.kind && it.kind !== "train")
@@ -162,7 +165,8 @@ export function viewExperiments(params) {
         {key: "progress", label: "Progress", sort: "progress"},
         {key: "return", label: "Return", sort: "return"},
         {key: "metric", label: "Task metric", sort: null},
-        {key: "submitted", label: "Submitted", sort: "submitted"},
+        {key: "sps", label: "Steps/s", sort: null},
+        {key: "duration", label: "Duration", sort: null},
         {key: "started", label: "Started", sort: "started"},
         {key: "tags", label: "Tags", sort: null},
     ];
@@ -198,34 +202,55 @@ export function viewExperiments(params) {
             ),
     );
 
-    const rowRender = (it) => h(
-        "tr",
-        {dataset: {id: it.id, state: it.state}},
-        h("td", {}, h("input", {
-              type: "checkbox",
-              title: "select for comparison",
-              checked: selected.has(it.id),
-              onchange: (ev) => {
-                  if (ev.target.checked)
-                      selected.add(it.id);
-                  else
-                      selected.delete(it.id);
-                  compareLabel();
-              },
-          })),
-        h("td", {class: "num"}, it.id),
-        h("td", {},
-          h("a", {href: `#/exp/${it.id}`, class: "exp-link"}, it.name || `experiment ${it.id}`)),
-        h("td", {}, it.task),
-        h("td", {}, stateBadge(it.state),
-          it.kind && it.kind !== "train" ? h("small", {class: "muted"}, ` ${it.kind}`) : null),
-        h("td", {}, progressBar(listProgress(it))),
-        h("td", {class: "num ret"}, fmtNum(it.latest_return)),
-        h("td", {}, listMetricText(it)),
-        h("td", {}, fmtTime(it.submitted_at)),
-        h("td", {}, fmtTime(it.started_at)),
-        h("td", {}, (it.tags || []).map((t) => h("span", {class: "tag"}, t))),
-    );
+    const rowRender = (it, now) => {
+        const p = listProgress(it);
+        const terminal = stateIsTerminal(it.state);
+        const seconds = runSeconds(it, now, terminal);
+        // a finished run: its steps over its running time
+        const rate =
+            terminal ? (seconds > 0 && it.latest_env_steps ? it.latest_env_steps / seconds : null)
+                     : rates.observe(it, now);
+        const eta = p && it.state === "running" ? etaSeconds(p.done, p.budget, rate) : null;
+        return h(
+            "tr",
+            {dataset: {id: it.id, state: it.state}},
+            h("td", {}, h("input", {
+                  type: "checkbox",
+                  title: "select for comparison",
+                  checked: selected.has(it.id),
+                  onchange: (ev) => {
+                      if (ev.target.checked)
+                          selected.add(it.id);
+                      else
+                          selected.delete(it.id);
+                      compareLabel();
+                  },
+              })),
+            h("td", {class: "num"}, it.id),
+            h("td", {class: "name"},
+              h("a", {href: `#/exp/${it.id}`, class: "exp-link", title: it.name || ""},
+                it.name || `experiment ${it.id}`)),
+            h("td", {}, it.task),
+            h("td", {}, stateBadge(it.state),
+              it.kind && it.kind !== "train" ? h("small", {class: "muted"}, ` ${it.kind}`) : null),
+            // the bar, then the steps of the budget and, while it trains, the time left
+            h("td", {class: "progress-cell"}, progressBar(p),
+              p ? h("small", {class: "sub"}, `${fmtSteps(p.done)} / ${fmtSteps(p.budget)}`) : null,
+              eta !== null ? h("small", {class: "sub eta"}, `ETA ${fmtDuration(eta)}`) : null),
+            h("td", {class: "num ret"}, fmtNum(it.latest_return)),
+            h("td", {}, listMetricText(it)),
+            h("td", {class: "num sps"}, rate ? fmtNum(rate) : "–"),
+            h("td", {class: "duration"}, fmtDuration(seconds)),
+            h("td",
+              {title: `submitted ${fmtTime(it.submitted_at)}, started ${fmtTime(it.started_at)}`},
+              fmtTimeShort(it.started_at)),
+            h("td", {class: "tags"},
+              (it.tags || [])
+                  .map((t) => h("a",
+                                {class: "tag", href: `#/experiments?tag=${encodeURIComponent(t)}`},
+                                t))),
+        );
+    };
 
     const bodyRender = () => {
         if (!items.length) {
@@ -240,7 +265,8 @@ export function viewExperiments(params) {
                                           : "No experiments yet. Submit one to get started.")));
             return;
         }
-        tbody.replaceChildren(...items.map(rowRender));
+        const now = Date.now() / 1000;
+        tbody.replaceChildren(...items.map((it) => rowRender(it, now)));
     };
 
     const load = async () => {
@@ -294,6 +320,14 @@ export function viewExperiments(params) {
     mount(
         view,
         h("div", {class: "head"}, h("h1", {}, "Experiments"), h("span", {class: "spacer"}),
+          filters.tag ? h("a", {
+              class: "btn",
+              id: "group-view",
+              href: `#/group?tag=${encodeURIComponent(filters.tag)}`,
+              title: "the runs with this tag as mean ± std, and the settings that differ"
+          },
+                          "Seed group")
+                      : null,
           compareBtn,
           h("a", {class: "btn primary", href: "#/submit", id: "new-experiment"}, "New experiment")),
         note ? banner("ok", note) : null,

@@ -1,12 +1,13 @@
 // angora dashboard: the hash router. "#/experiments", "#/exp/<id>[?tab=analysis]", "#/compare",
-// "#/analyses?a=<id>&b=<id>", "#/submit" and "#/signin" each show one view; a view returns its
+// "#/group?tag=<t>|name=<n>", "#/analyses?a=<id>&b=<id>", "#/submit" and "#/signin" each show
+// one view; a view returns its
 // cleanup (timers, feeds, charts), which runs before the next view. A message for the next view
 // (flashSet) is shown once by the view that takes it (flashTake).
 
 import {connReport, tokenGet} from "./api.js";
 import {view} from "./ui.js";
 
-let views = null; // {signin, experiments, experiment, compare, analyses, submit}
+let views = null; // {signin, experiments, experiment, compare, group, analyses, submit}
 let cleanup = null;
 let flash = null; // message shown once on the next view
 
@@ -68,6 +69,9 @@ function route() {
     } else if (path === "/compare") {
         navShow(true, "compare");
         cleanup = views.compare(params);
+    } else if (path === "/group") {
+        navShow(true, "compare");
+        cleanup = views.group(params);
     } else if (path === "/submit") {
         navShow(true, "submit");
         cleanup = views.submit();

@@ -3,6 +3,7 @@
 // line they name.
 
 import {api} from "./api.js";
+import {jsonParseExact} from "./json-exact.js";
 import {jsonPathLine} from "./jsonpath.js";
 import {flashSet, go} from "./router.js";
 import {banner, catalogueGet, errText, h, mount, view} from "./ui.js";
@@ -104,7 +105,8 @@ export function viewSubmit() {
 
     const specRead = () => {
         try {
-            const spec = JSON.parse(editor.value);
+            // every digit of a 64-bit seed reaches the server, which judges its range
+            const spec = jsonParseExact(editor.value, {raw: true});
             if (!spec || typeof spec !== "object" || Array.isArray(spec))
                 throw new Error("the spec must be a JSON object");
             return spec;
@@ -162,7 +164,7 @@ export function viewSubmit() {
     const specRewrite = (edit) => {
         let spec;
         try {
-            spec = JSON.parse(editor.value);
+            spec = jsonParseExact(editor.value, {raw: true});
         } catch {
             specRead();
             return;

@@ -3,6 +3,9 @@
 
 import {api, ApiError} from "./api.js";
 import {fmtNum} from "./charts.js";
+import {fmtDuration} from "./progress.js";
+
+export {fmtDuration};
 
 // the element every view renders into
 export const view = document.getElementById("view");
@@ -54,14 +57,14 @@ export function fmtTime(t) {
         p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-export function fmtDuration(s) {
-    if (s === null || s === undefined || s < 0)
+// a time in a table cell: the clock alone for today, the date and minutes otherwise (the full
+// time goes in the cell's title)
+export function fmtTimeShort(t, now = Date.now()) {
+    if (!t)
         return "–";
-    if (s < 60)
-        return `${s.toFixed(1)} s`;
-    if (s < 3600)
-        return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-    return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+    const full = fmtTime(t);
+    return full.slice(0, 10) === fmtTime(now / 1000).slice(0, 10) ? full.slice(11)
+                                                                  : full.slice(0, 16);
 }
 
 export function stateBadge(state, id) {
@@ -153,7 +156,11 @@ export function catalogueForget() {
 
 // saves an API file (it needs the bearer token, so it is fetched as a blob) under name
 export async function downloadFile(path, name) {
-    const blob = await api("GET", path, undefined, {blob: true});
+    saveBlob(await api("GET", path, undefined, {blob: true}), name);
+}
+
+// offers a blob made in the page (a chart's CSV or PNG) as a download under name
+export function saveBlob(blob, name) {
     const url = URL.createObjectURL(blob);
     const a = h("a", {href: url, download: name});
     document.body.append(a);

@@ -261,3 +261,21 @@ export async function firefoxStart() {
     };
     return ff;
 }
+
+// signs the page in with the daemon's token and waits for the experiments table
+export async function signIn(page, d) {
+    await page.goto(`${d.base}/#/signin`);
+    await page.fill("#token", d.token);
+    await page.click("#signin-button");
+    await page.waitForSelector("#exp-table tbody tr[data-id]");
+}
+
+// the console problems left once the failed requests a test provokes on purpose (responses
+// with one of these statuses, which the browser logs) are set aside
+export function problemsBeyond(problems, statuses) {
+    return problems.filter((p) => {
+        const m =
+            /Failed to load resource: the server responded with a status of (\d+)/.exec(p.text);
+        return !(m && statuses.includes(Number(m[1])));
+    });
+}

@@ -1,9 +1,13 @@
-// The dashboard's pure functions, without a browser: EMA smoothing, number formats, the
+// The dashboard's pure functions, without a browser: EMA smoothing, number formats, exact 64-bit
+// integers in JSON, rates and ETA, seed-group bands and differing settings, CSV text, the
 // JSON-path-to-line lookup that puts the server's validation message at the right line, and what
 // the analysis views compute from an analysis.json (grid, best layers, colours, spectra).
 import {test} from "node:test";
 import assert from "node:assert/strict";
-import {ema, fmtNum, fmtSteps} from "../../web/charts.js";
+import {csvText, ema, fmtNum, fmtSteps} from "../../web/charts.js";
+import {groupBand, interpAt, specFlatten, specsDiffer} from "../../web/group-data.js";
+import {jsonParseExact, jsonQuoteBigInts} from "../../web/json-exact.js";
+import {RateMeter, etaSeconds, fmtDuration, rowsRate, runSeconds} from "../../web/progress.js";
 import {jsonKeyLines, jsonPathLine, jsonPathParent} from "../../web/jsonpath.js";
 import {
     bestPerVariable,
@@ -179,4 +183,102 @@ test("fmtR2, spectra, rdmOf, outputs", () => {
     assert.equal(outputPath(7, "analysis.json"), "/experiments/7/analysis");
     assert.equal(outputPath(7, "decoding.csv"), "/experiments/7/analysis/tables/decoding.csv");
     assert.equal(outputPath(7, "rdm_a.b.png"), "/experiments/7/analysis/figures/rdm_a.b.png");
+});
+
+test("jsonParseExact: integers beyond 2^53 keep every digit, the rest parses as JSON.parse", () => {
+    const text = '{"seed": 18446744073709551615, "neg": -9007199254740993, "n": 42, "f": 1.5e300,' +
+                 ' "s": "12345678901234567890", "a": [9007199254740991, 9007199254740992]}';
+    const v = jsonParseExact(text);
+    assert.equal(v.seed, "18446744073709551615");
+    assert.equal(v.neg, "-9007199254740993");
+    assert.equal(v.n, 42);
+    assert.equal(v.f, 1.5e300);
+    assert.equal(v.s, "12345678901234567890");
+    // 2^53 - 1 is safe; 2^53 is not (2^53 + 1 reads as it)
+    assert.deepEqual(v.a, [9007199254740991, "9007199254740992"]);
+    assert.deepEqual(jsonParseExact('{"x": [1, 2.5, "a\\"1234567890123456789"]}'),
+                     {x: [1, 2.5, 'a"1234567890123456789']});
+    assert.throws(() => jsonParseExact('{"seed": 18446744073709551615'));
+});
+
+test("jsonQuoteBigInts: only integer literals outside strings are quoted", () => {
+    assert.equal(jsonQuoteBigInts('[12345678901234567890, "12345678901234567890", 1e25]'),
+                 '["12345678901234567890", "12345678901234567890", 1e25]');
+    assert.equal(jsonQuoteBigInts('{"k\\\\": 99999999999999999}'), '{"k\\\\": "99999999999999999"}');
+});
+
+test("fmtDuration: seconds, minutes, hours", () => {
+    assert.equal(fmtDuration(null), "–");
+    assert.equal(fmtDuration(-1), "–");
+    assert.equal(fmtDuration(42), "42.0 s");
+    assert.equal(fmtDuration(200), "3 min 20 s");
+    assert.equal(fmtDuration(7500), "2 h 5 min");
+});
+
+test("rowsRate: steps over wall time of the newest rows, a restarted clock ends the stretch", () => {
+    const rows = [];
+    for (let i = 0; i <= 10; i++)
+        rows.push({env_steps: 1000 * i, wall_s: 2 * i});
+    assert.equal(rowsRate(rows), 500);
+    // only the last 4 s: 2 rows back
+    assert.equal(rowsRate(rows, 4), 500);
+    assert.equal(rowsRate(rows.slice(0, 1)), null);
+    assert.equal(rowsRate([{env_steps: 1}, {env_steps: 2}]), null);
+    // resumed: the clock starts again at 0; only the rows after it count
+    const resumed = [...rows, {env_steps: 11000, wall_s: 0.5}, {env_steps: 12000, wall_s: 1.5},
+                     {env_steps: 14000, wall_s: 2.5}];
+    assert.equal(rowsRate(resumed), 1500);
+});
+
+test("etaSeconds: what remains at the rate; unknown without a rate or budget", () => {
+    assert.equal(etaSeconds(1000, 11000, 500), 20);
+    assert.equal(etaSeconds(12000, 11000, 500), 0);
+    assert.equal(etaSeconds(1000, 11000, 0), null);
+    assert.equal(etaSeconds(1000, null, 500), null);
+});
+
+test("RateMeter: the pace between refreshes, the average since the start before that", () => {
+    const m = new RateMeter();
+    const it = {id: 1, state: "running", started_at: 100, latest_env_steps: 5000};
+    assert.equal(m.observe(it, 110), 500);
+    assert.equal(m.observe({...it, latest_env_steps: 8000}, 112), 1500);
+    assert.equal(m.observe({...it, latest_env_steps: 10000}, 114), 1250);
+    // not running: forgotten
+    assert.equal(m.observe({...it, state: "paused"}, 120), null);
+    assert.equal(m.observe({...it, latest_env_steps: 10000}, 125), 10000 / 25);
+});
+
+test("runSeconds: until it finished, or until now while it runs", () => {
+    assert.equal(runSeconds({started_at: 100, finished_at: 160}, 1000, true), 60);
+    assert.equal(runSeconds({started_at: 100}, 130, false), 30);
+    assert.equal(runSeconds({started_at: 100}, 130, true), null);
+    assert.equal(runSeconds({}, 130, false), null);
+});
+
+test("interpAt and groupBand: mean and std over the range every run covers", () => {
+    assert.equal(interpAt([0, 10], [0, 100], 2.5), 25);
+    assert.equal(interpAt([0, 10], [0, 100], 11), null);
+    assert.equal(interpAt([0, 10, 20], [0, null, 40], 5), null);
+    const band = groupBand([{x: [0, 10, 20], y: [0, 10, 20]}, {x: [5, 15], y: [15, 25]}], 3);
+    // the shared range is 5..15
+    assert.deepEqual(band.x, [5, 10, 15]);
+    assert.deepEqual(band.mean, [10, 15, 20]);
+    assert.deepEqual(band.lo, [5, 10, 15]);
+    assert.deepEqual(band.hi, [15, 20, 25]);
+    assert.equal(band.n, 2);
+    assert.deepEqual(groupBand([{x: [0, 1], y: [0, 1]}, {x: [2, 3], y: [0, 1]}]).x, []);
+});
+
+test("specsDiffer: the leaves that are not the same in every spec", () => {
+    const a = {task: "CartPole", seed: 1, ppo: {lr: 0.001, epochs: 4}, tags: ["x"]};
+    const b = {task: "CartPole", seed: 2, ppo: {lr: 0.001, epochs: 4}, tags: ["x", "y"]};
+    const c = {task: "CartPole", seed: 3, ppo: {lr: 0.001}, tags: ["x"]};
+    assert.deepEqual(specsDiffer([a, b]), ["seed", "tags"]);
+    assert.deepEqual(specsDiffer([a, b, c]), ["ppo.epochs", "seed", "tags"]);
+    assert.deepEqual(specFlatten({ppo: {lr: 0.5}, name: "n"}), {"ppo.lr": "0.5", name: "n"});
+});
+
+test("csvText: a header, empty cells for gaps, quoted labels", () => {
+    assert.equal(csvText(["x", 'a "b", c'], [[1, 2], [0.5, null]]),
+                 'x,"a ""b"", c"\n1,0.5\n2,\n');
 });
