@@ -164,7 +164,7 @@ static int parse_extra(const json_t *arr, const char *base, AgExecutor *out, AgJ
     return AG_OK;
 }
 
-/* a string member that must pass valid(); absent leaves "" */
+/* a string member that must pass valid() when given; absent leaves "" */
 static int get_checked(const json_t *v, const char *base, const char *key,
                        int (*valid)(const char *), const char *what, char *out, size_t out_sz,
                        AgJsonErr *e) {
@@ -173,7 +173,7 @@ static int get_checked(const json_t *v, const char *base, const char *key,
     if (rc) {
         return rc;
     }
-    if (out[0] && !valid(out)) {
+    if (json_object_get(v, key) && !valid(out)) {
         ag_json_path_key(path, sizeof path, base, key);
         return ag_json_fail(e, path, "must be %s, got \"%s\"", what, out);
     }
