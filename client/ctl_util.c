@@ -212,3 +212,7 @@ void ctl_body_print(CtlCtx *x, const CtlResponse *r) {
 void ctl_tags_text(const json_t *tags, char *out, size_t out_sz) {
     ag_json_strings_join(tags, ",", out, out_sz);
 }
+
+void ctl_kv(CtlCtx *x, const char *key, const char *value) {
+    fprintf(x->out, "%-14s %s\n", key, value && *value ? value : "-");
+}
