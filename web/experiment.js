@@ -5,6 +5,7 @@
 
 import {analysisJobView, analysisTab} from "./analysis.js";
 import {api, RowFeed, stateIsTerminal} from "./api.js";
+import {executorFacts} from "./executor.js";
 import {PALETTE, X_AXES, fmtNum, fmtSteps, chartCreate, chartsFit} from "./charts.js";
 import {flashSet, flashTake, go} from "./router.js";
 import {
@@ -253,6 +254,7 @@ export function viewExperiment(id, params = new URLSearchParams()) {
             f("Finished", fmtTime(exp.finished_at)),
             f("Duration", exp.started_at && end ? fmtDuration(end - exp.started_at) : "–"),
             f("Ranks / attempts", `${exp.ranks} / ${exp.attempts}`),
+            ...executorFacts(exp).map(([label, text, fid]) => f(label, text, fid)),
             f("Tags",
               (exp.tags || []).length ? exp.tags.map((t) => h("span", {class: "tag"}, t)) : "–"),
             exp.parent_id ? f(exp.kind === "evaluate"   ? "Evaluates"

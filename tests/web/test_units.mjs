@@ -4,6 +4,7 @@
 import {test} from "node:test";
 import assert from "node:assert/strict";
 import {ema, fmtNum, fmtSteps} from "../../web/charts.js";
+import {executorFacts} from "../../web/executor.js";
 import {jsonKeyLines, jsonPathLine, jsonPathParent} from "../../web/jsonpath.js";
 import {
     bestPerVariable,
@@ -179,4 +180,26 @@ test("fmtR2, spectra, rdmOf, outputs", () => {
     assert.equal(outputPath(7, "analysis.json"), "/experiments/7/analysis");
     assert.equal(outputPath(7, "decoding.csv"), "/experiments/7/analysis/tables/decoding.csv");
     assert.equal(outputPath(7, "rdm_a.b.png"), "/experiments/7/analysis/figures/rdm_a.b.png");
+});
+
+test("executorFacts: a local run says so; a Slurm run its job, state with reason, and nodes", () => {
+    assert.deepEqual(executorFacts({executor: "local"}), [["Executor", "local", "fact-executor"]]);
+    assert.deepEqual(executorFacts({}), [["Executor", "local", "fact-executor"]]);
+    assert.deepEqual(executorFacts({
+                         executor: "slurm",
+                         slurm_job_id: "42",
+                         slurm_state: "PENDING",
+                         slurm_reason: "Resources",
+                         slurm_nodes: null
+                     }),
+                     [
+                         ["Executor", "slurm", "fact-executor"],
+                         ["Slurm job", "42", "fact-slurm-job"],
+                         ["Slurm state", "PENDING (Resources)", "fact-slurm-state"],
+                         ["Nodes", "–", "fact-slurm-nodes"]
+                     ]);
+    const running = executorFacts(
+        {executor: "slurm", slurm_job_id: "7", slurm_state: "RUNNING", slurm_nodes: "node[1-2]"});
+    assert.deepEqual(running[2], ["Slurm state", "RUNNING", "fact-slurm-state"]);
+    assert.deepEqual(running[3], ["Nodes", "node[1-2]", "fact-slurm-nodes"]);
 });
