@@ -48,6 +48,8 @@ typedef struct Slot {
      * when it has looked lost (a requeue may still follow) */
     char job[SLURM_JOB_LEN];
     char slurm_state[SLURM_STATE_LEN];
+    char slurm_reason[SLURM_REASON_LEN];
+    char slurm_nodes[SLURM_NODES_LEN];
     int restarts;
     double polled_at;
     double lost_at;

@@ -335,8 +335,8 @@ static void slurm_seen(Sched *s, Slot *slot, const SlurmJobInfo *info) {
             ag_log_warn("experiment %lld: %s", (long long)slot->id, msg);
         }
     }
-    if (strcmp(info->state, slot->slurm_state) || info->restarts != slot->restarts ||
-        !slot->polled_at) {
+    if (strcmp(info->state, slot->slurm_state) || strcmp(info->reason, slot->slurm_reason) ||
+        strcmp(info->nodes, slot->slurm_nodes) || info->restarts != slot->restarts) {
         if (!strcmp(info->state, "RUNNING") && strcmp(slot->slurm_state, "RUNNING")) {
             sched_event(s, slot->id, "slurm", "job %s running on %s", slot->job,
                         info->nodes[0] ? info->nodes : "?");
@@ -350,6 +350,8 @@ static void slurm_seen(Sched *s, Slot *slot, const SlurmJobInfo *info) {
         }
     }
     snprintf(slot->slurm_state, sizeof slot->slurm_state, "%s", info->state);
+    snprintf(slot->slurm_reason, sizeof slot->slurm_reason, "%s", info->reason);
+    snprintf(slot->slurm_nodes, sizeof slot->slurm_nodes, "%s", info->nodes);
     slot->restarts = info->restarts;
 }
 
@@ -358,6 +360,15 @@ static void slurm_ended(Sched *s, Slot *slot, const StoreRun *r, const SlurmJobI
                         SlurmOutcome outcome) {
     char why[512];
     int status = info->exit_signal ? (info->exit_signal & 0x7f) : ((info->exit_code & 0xff) << 8);
+    if (!strcmp(r->request, "pause") && outcome != SLURM_EXITED) {
+        /* cancelled while pending, or its ranks stopped by srun: its exit code says nothing,
+         * and the checkpoint (if any) is where it goes on from */
+        slot->used = 0;
+        sched_drain(s, r->id, r->run_dir);
+        sched_event(s, r->id, "paused", "Slurm job %s ended %s", slot->job, info->state);
+        sched_set_state(s, r->id, "paused", NULL);
+        return;
+    }
     if (outcome == SLURM_EXITED || r->request[0]) {
         /* an exit code (or a request to stop) decides as it does for local runs */
         sched_run_ended(s, slot, status, 1);

@@ -5,7 +5,8 @@
  * cancel, pause, restarts, requeues and time limits take seconds.
  *
  * Cases: submit, run, ingest and succeed, with a hostile name and tags and a run root whose path
- * holds quotes and $(...); two ranks; a bad partition; cancel; pause and resume; kill -9 of
+ * holds quotes and $(...); two ranks; a bad partition; cancel; pause and resume; a pending job's
+ * reason, and its pause; kill -9 of
  * angorad and re-adoption by job id with no row lost; a node set down, the job requeued and
  * resumed from its checkpoint; a time limit reported as such and not retried. */
 #include "itest.h"
@@ -100,6 +101,21 @@ static int has_event(const Daemon *d, long long id, const char *kind) {
     return found;
 }
 
+/* 1 if a line of the run's file name holds needle */
+static int run_file_has(const Daemon *d, long long id, const char *name, const char *needle) {
+    char path[512], line[512];
+    FILE *f;
+    int found = 0;
+    snprintf(path, sizeof path, "%s/runs/%lld/%s", d->dir, id, name);
+    f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no %s", path);
+    while (fgets(line, sizeof line, f)) {
+        found |= strstr(line, needle) != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
 static void post(const Daemon *d, long long id, const char *action, long expect) {
     char path[128];
     HttpResult r;
@@ -176,25 +192,16 @@ START_TEST(test_two_ranks) {
     const char *spec = "{\"task\":\"CartPole\",\"name\":\"two ranks\",\"seed\":1,\"ranks\":2,"
                        "\"ppo\":{\"envs_per_rank\":4,\"horizon\":128,\"minibatch\":128},"
                        "\"budget\":{\"env_steps\":5120}}";
-    char path[512], line[512];
     Daemon d;
     long long id;
-    FILE *f;
-    int ranks_seen = 0;
     itest_daemon_init(&d);
     itest_daemon_start(&d, real_trainer(), extra);
     id = itest_submit(&d, spec, 0);
     json_decref(wait_final(&d, id, "succeeded", 120));
     itest_assert_rows_exact(&d, id, 5);
     /* rank 0 says how many ranks it trains with */
-    snprintf(path, sizeof path, "%s/runs/%lld/train.log", d.dir, id);
-    f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    while (fgets(line, sizeof line, f)) {
-        ranks_seen |= strstr(line, "2 ranks x 4 envs") != NULL;
-    }
-    fclose(f);
-    ck_assert_msg(ranks_seen, "train.log does not show 2 ranks");
+    ck_assert_msg(run_file_has(&d, id, "train.log", "2 ranks x 4 envs"),
+                  "train.log does not show 2 ranks");
     itest_daemon_finish(&d);
 }
 END_TEST
@@ -260,6 +267,31 @@ START_TEST(test_pause_resume) {
 }
 END_TEST
 
+START_TEST(test_pending_reason_and_pause_while_pending) {
+    const char *extra[] = {SLURM_ARGS, NULL};
+    char spec[512], reason[64];
+    Daemon d;
+    long long id;
+    json_t *o;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), extra);
+    /* a job that may not start for an hour waits with the reason BeginTime */
+    fake_spec(spec, sizeof spec, "later", 3, 0.05,
+              "{\"kind\":\"slurm\",\"extra\":[\"--begin=now+3600\"]}");
+    id = itest_submit(&d, spec, 0);
+    wait_field(&d, id, "slurm_reason", "BeginTime", 30);
+    exp_field(&d, id, "slurm_state", reason, sizeof reason);
+    ck_assert_str_eq(reason, "PENDING");
+    /* nothing ran, nothing to checkpoint: the job is withdrawn and the run paused */
+    post(&d, id, "pause", 202);
+    o = wait_final(&d, id, "paused", 30);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "metric_rows")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
+    json_decref(o);
+    itest_daemon_finish(&d);
+}
+END_TEST
+
 START_TEST(test_kill9_readopts_by_job_id) {
     const char *extra[] = {SLURM_ARGS, NULL};
     char spec[512], job1[32], job2[32];
@@ -286,12 +318,10 @@ END_TEST
 
 START_TEST(test_node_down_requeue_resumes) {
     const char *extra[] = {SLURM_ARGS, NULL};
-    char spec[512], job[32], cmd[256], path[512], line[256];
+    char spec[512], job[32], cmd[256];
     Daemon d;
     long long id;
     json_t *o;
-    FILE *f;
-    int resumed = 0;
     itest_daemon_init(&d);
     itest_daemon_start(&d, itest_fake_trainer(), extra);
     fake_spec(spec, sizeof spec, "requeued", 60, 0.1, NULL);
@@ -315,14 +345,8 @@ START_TEST(test_node_down_requeue_resumes) {
     ck_assert(has_event(&d, id, "requeued"));
     itest_assert_rows_exact(&d, id, 60);
     /* the second start went on from the checkpoint */
-    snprintf(path, sizeof path, "%s/runs/%lld/train.log", d.dir, id);
-    f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    while (fgets(line, sizeof line, f)) {
-        resumed |= strstr(line, "resumed at iteration") != NULL;
-    }
-    fclose(f);
-    ck_assert_msg(resumed, "the requeued job did not resume from its checkpoint");
+    ck_assert_msg(run_file_has(&d, id, "train.log", "resumed at iteration"),
+                  "the requeued job did not resume from its checkpoint");
     itest_daemon_finish(&d);
 }
 END_TEST
@@ -382,6 +406,7 @@ int main(void) {
                             test_bad_partition,
                             test_cancel,
                             test_pause_resume,
+                            test_pending_reason_and_pause_while_pending,
                             test_kill9_readopts_by_job_id,
                             test_two_ranks,
                             test_node_down_requeue_resumes,
