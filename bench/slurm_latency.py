@@ -167,11 +167,12 @@ def main():
             d.stop()
         subprocess.run([CLUSTER, "stop", cluster_dir], stdout=sys.stderr)
         shutil.rmtree(root, ignore_errors=True)
-    print(f"{a.runs} runs of {a.iters} rows per executor; milliseconds: median | p90 | max; "
+    print(f"{a.runs} runs of {a.iters} rows per executor, milliseconds; "
           f"the API polled every {POLL_S * 1000:.0f} ms\n")
-    print("| executor | submit -> trainer started | submit -> first row stored | "
-          "ingestion latency (row written -> served) |")
-    print("|---|---|---|---|")
+    print("| executor | submit -> trainer started: median | p90 | max "
+          "| submit -> first row stored: median | p90 | max "
+          "| ingestion (row written -> served): median | p90 | max |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for executor, (starts, firsts, lats) in results.items():
         print(f"| {executor} | {summary(starts)} | {summary(firsts)} | {summary(lats)} |")
 
