@@ -130,13 +130,23 @@ static void slurm_run(const char *cmd) {
     ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
 }
 
-/* a fake-trainer spec: n iterations of s seconds */
-static void fake_spec(char *out, size_t out_sz, const char *name, int iters, double sleep_s,
-                      const char *executor) {
-    snprintf(out, out_sz,
+/* angorad with the Slurm executor and the test double of angora-train */
+static void start_fake(Daemon *d) {
+    const char *extra[] = {SLURM_ARGS, NULL};
+    itest_daemon_init(d);
+    itest_daemon_start(d, itest_fake_trainer(), extra);
+}
+
+/* submits a run of the test double: iters iterations of sleep_s seconds, with the executor
+ * (JSON text) or the daemon's */
+static long long submit_fake(const Daemon *d, const char *name, int iters, double sleep_s,
+                             const char *executor) {
+    char spec[512];
+    snprintf(spec, sizeof spec,
              "{\"task\":\"CartPole\",\"name\":\"%s\",\"notes\":\"fake:iters=%d,sleep=%g\""
              "%s%s}",
              name, iters, sleep_s, executor ? ",\"executor\":" : "", executor ? executor : "");
+    return itest_submit(d, spec, 0);
 }
 
 START_TEST(test_submit_run_ingest_succeed_hostile_names) {
@@ -207,15 +217,12 @@ START_TEST(test_two_ranks) {
 END_TEST
 
 START_TEST(test_bad_partition) {
-    const char *extra[] = {SLURM_ARGS, NULL};
-    char spec[512], error[256];
+    char error[256];
     Daemon d;
     long long id;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
-    fake_spec(spec, sizeof spec, "bad partition", 3, 0.05,
-              "{\"kind\":\"slurm\",\"partition\":\"nosuchpartition\"}");
-    id = itest_submit(&d, spec, 0);
+    start_fake(&d);
+    id = submit_fake(&d, "bad partition", 3, 0.05,
+                     "{\"kind\":\"slurm\",\"partition\":\"nosuchpartition\"}");
     json_decref(wait_final(&d, id, "failed", 30));
     exp_field(&d, id, "error", error, sizeof error);
     ck_assert_msg(strstr(error, "sbatch failed") && strstr(error, "partition"), "error: %s", error);
@@ -224,14 +231,11 @@ START_TEST(test_bad_partition) {
 END_TEST
 
 START_TEST(test_cancel) {
-    const char *extra[] = {SLURM_ARGS, NULL};
-    char spec[512], state[32];
+    char state[32];
     Daemon d;
     long long id;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
-    fake_spec(spec, sizeof spec, "cancel me", 600, 0.1, NULL);
-    id = itest_submit(&d, spec, 0);
+    start_fake(&d);
+    id = submit_fake(&d, "cancel me", 600, 0.1, NULL);
     itest_wait_rows(&d, id, 3, 60);
     post(&d, id, "cancel", 202);
     json_decref(wait_final(&d, id, "cancelled", 30));
@@ -242,15 +246,12 @@ START_TEST(test_cancel) {
 END_TEST
 
 START_TEST(test_pause_resume) {
-    const char *extra[] = {SLURM_ARGS, NULL};
-    char spec[512], job1[32], job2[32];
+    char job1[32], job2[32];
     Daemon d;
     long long id;
     json_t *o;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
-    fake_spec(spec, sizeof spec, "pause me", 60, 0.1, NULL);
-    id = itest_submit(&d, spec, 0);
+    start_fake(&d);
+    id = submit_fake(&d, "pause me", 60, 0.1, NULL);
     itest_wait_rows(&d, id, 5, 60);
     exp_field(&d, id, "slurm_job_id", job1, sizeof job1);
     post(&d, id, "pause", 202);
@@ -268,17 +269,13 @@ START_TEST(test_pause_resume) {
 END_TEST
 
 START_TEST(test_pending_reason_and_pause_while_pending) {
-    const char *extra[] = {SLURM_ARGS, NULL};
-    char spec[512], reason[64];
+    char reason[64];
     Daemon d;
     long long id;
     json_t *o;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
+    start_fake(&d);
     /* a job that may not start for an hour waits with the reason BeginTime */
-    fake_spec(spec, sizeof spec, "later", 3, 0.05,
-              "{\"kind\":\"slurm\",\"extra\":[\"--begin=now+3600\"]}");
-    id = itest_submit(&d, spec, 0);
+    id = submit_fake(&d, "later", 3, 0.05, "{\"kind\":\"slurm\",\"extra\":[\"--begin=now+3600\"]}");
     wait_field(&d, id, "slurm_reason", "BeginTime", 30);
     exp_field(&d, id, "slurm_state", reason, sizeof reason);
     ck_assert_str_eq(reason, "PENDING");
@@ -293,20 +290,20 @@ START_TEST(test_pending_reason_and_pause_while_pending) {
 END_TEST
 
 START_TEST(test_kill9_readopts_by_job_id) {
-    const char *extra[] = {SLURM_ARGS, NULL};
-    char spec[512], job1[32], job2[32];
+    char job1[32], job2[32];
     Daemon d;
     long long id;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
-    fake_spec(spec, sizeof spec, "survivor", 50, 0.1, NULL);
-    id = itest_submit(&d, spec, 0);
+    start_fake(&d);
+    id = submit_fake(&d, "survivor", 50, 0.1, NULL);
     itest_wait_rows(&d, id, 5, 60);
     exp_field(&d, id, "slurm_job_id", job1, sizeof job1);
     itest_daemon_kill9(&d);
     /* the job trains on without the daemon */
     itest_sleep(1.5);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
+    {
+        const char *extra[] = {SLURM_ARGS, NULL};
+        itest_daemon_start(&d, itest_fake_trainer(), extra);
+    }
     ck_assert(has_event(&d, id, "adopted"));
     json_decref(wait_final(&d, id, "succeeded", 60));
     exp_field(&d, id, "slurm_job_id", job2, sizeof job2);
@@ -317,15 +314,12 @@ START_TEST(test_kill9_readopts_by_job_id) {
 END_TEST
 
 START_TEST(test_node_down_requeue_resumes) {
-    const char *extra[] = {SLURM_ARGS, NULL};
-    char spec[512], job[32], cmd[256];
+    char job[32], cmd[256];
     Daemon d;
     long long id;
     json_t *o;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
-    fake_spec(spec, sizeof spec, "requeued", 60, 0.1, NULL);
-    id = itest_submit(&d, spec, 0);
+    start_fake(&d);
+    id = submit_fake(&d, "requeued", 60, 0.1, NULL);
     itest_wait_rows(&d, id, 8, 60);
     exp_field(&d, id, "slurm_job_id", job, sizeof job);
     slurm_run("scontrol update nodename=" NODE " state=down reason=angora-test");
@@ -352,17 +346,13 @@ START_TEST(test_node_down_requeue_resumes) {
 END_TEST
 
 START_TEST(test_time_limit) {
-    const char *extra[] = {SLURM_ARGS, NULL};
-    char spec[512], error[256];
+    char error[256];
     Daemon d;
     long long id;
     json_t *o;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), extra);
+    start_fake(&d);
     /* 1 minute; Slurm checks limits about every 30 s */
-    fake_spec(spec, sizeof spec, "too slow", 3000, 0.1,
-              "{\"kind\":\"slurm\",\"time_limit\":\"1\"}");
-    id = itest_submit(&d, spec, 0);
+    id = submit_fake(&d, "too slow", 3000, 0.1, "{\"kind\":\"slurm\",\"time_limit\":\"1\"}");
     o = wait_final(&d, id, "failed", 150);
     ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
     json_decref(o);
