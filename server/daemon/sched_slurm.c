@@ -170,19 +170,21 @@ static int slurm_executor(Sched *s, int64_t id, AgExecutor *x, char *err, size_t
 /* the attempt's batch script, mode 0700, in the run directory */
 static int slurm_write_script(Sched *s, const StoreRun *r, char *path, size_t path_sz, char *err,
                               size_t err_sz) {
-    char srun[PATH_MAX], *text = malloc(SLURM_SCRIPT_MAX);
+    char srun[PATH_MAX], scancel[PATH_MAX], *text = malloc(SLURM_SCRIPT_MAX);
     SlurmScript sc = {.id = r->id,
                       .attempt = r->attempts + 1,
                       .run_dir = r->run_dir,
                       .trainer = s->trainer,
                       .ranks = r->ranks,
                       .srun = srun,
+                      .scancel = scancel,
                       .mpi = s->slurm_mpi};
     int fd, rc;
     if (!text) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
     slurm_program(s, "srun", srun, sizeof srun);
+    slurm_program(s, "scancel", scancel, sizeof scancel);
     snprintf(path, path_sz, "%s/slurm-%d.sh", r->run_dir, r->attempts + 1);
     rc = slurm_script_text(&sc, text, SLURM_SCRIPT_MAX, err, err_sz);
     if (rc == 0) {

@@ -58,12 +58,13 @@ static int append(char *out, size_t out_sz, size_t *len, const char *fmt, ...) {
 }
 
 int slurm_script_text(const SlurmScript *sc, char *out, size_t out_sz, char *err, size_t err_sz) {
-    char dir[4200], trainer[4200], srun[4200], mpi[200];
+    char dir[4200], trainer[4200], srun[4200], scancel[4200], mpi[200];
     size_t len = 0;
     int rc;
     if (slurm_shell_quote(sc->run_dir, dir, sizeof dir) ||
         slurm_shell_quote(sc->trainer, trainer, sizeof trainer) ||
         slurm_shell_quote(sc->srun ? sc->srun : "srun", srun, sizeof srun) ||
+        slurm_shell_quote(sc->scancel ? sc->scancel : "scancel", scancel, sizeof scancel) ||
         slurm_shell_quote(sc->mpi && *sc->mpi ? sc->mpi : "pmix", mpi, sizeof mpi)) {
         return ag_errorf(err, err_sz, AG_ETOOBIG, "a path of the batch script is too long");
     }
@@ -83,15 +84,27 @@ int slurm_script_text(const SlurmScript *sc, char *out, size_t out_sz, char *err
                 " restart ${SLURM_RESTART_COUNT:-0}\" >&2\n",
                 (long long)sc->id, sc->attempt, dir, AG_EXIT_USAGE);
     if (rc == AG_OK && sc->ranks > 1) {
-        /* one task per rank in the allocation; srun passes SIGTERM on to every rank */
-        rc = append(out, out_sz, &len, "exec %s --mpi=%s --kill-on-bad-exit=1 ", srun, mpi);
-    } else if (rc == AG_OK) {
-        rc = append(out, out_sz, &len, "exec ");
-    }
-    if (rc == AG_OK) {
+        /* one task per rank in the allocation. srun would end the step at once on SIGTERM, so
+         * the batch shell passes a pause's TERM to the ranks themselves (scancel without -b
+         * signals every step but the batch one): they checkpoint together and exit
+         * "interrupted", and the shell exits with srun's code */
         rc = append(out, out_sz, &len,
-                    "%s %s/" AG_RUN_SUBMITTED " " AG_TRAIN_RUN_DIR " %s $resume\n", trainer, dir,
-                    dir);
+                    "trap '%s --signal=TERM \"$SLURM_JOB_ID\"' TERM\n"
+                    "%s --mpi=%s --kill-on-bad-exit=1 %s %s/" AG_RUN_SUBMITTED " " AG_TRAIN_RUN_DIR
+                    " %s $resume &\n"
+                    "step=$!\n"
+                    "wait $step\n"
+                    "code=$?\n"
+                    "while kill -0 $step 2>/dev/null; do\n"
+                    "    wait $step\n"
+                    "    code=$?\n"
+                    "done\n"
+                    "exit $code\n",
+                    scancel, srun, mpi, trainer, dir, dir);
+    } else if (rc == AG_OK) {
+        rc = append(out, out_sz, &len,
+                    "exec %s %s/" AG_RUN_SUBMITTED " " AG_TRAIN_RUN_DIR " %s $resume\n", trainer,
+                    dir, dir);
     }
     if (rc) {
         return ag_errorf(err, err_sz, rc, "the batch script is too long");

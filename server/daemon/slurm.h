@@ -35,9 +35,10 @@ typedef struct SlurmScript {
     int attempt;
     const char *run_dir;
     const char *trainer;
-    int ranks;        /* > 1: srun starts them inside the allocation */
-    const char *srun; /* srun's path or name */
-    const char *mpi;  /* srun --mpi plugin */
+    int ranks;           /* > 1: srun starts them inside the allocation */
+    const char *srun;    /* srun's path or name */
+    const char *scancel; /* scancel's, to pass a pause's TERM to the ranks */
+    const char *mpi;     /* srun --mpi plugin */
 } SlurmScript;
 
 /* the script's text (sh); AG_ETOOBIG when it does not fit */

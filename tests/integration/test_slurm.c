@@ -5,10 +5,10 @@
  * cancel, pause, restarts, requeues and time limits take seconds.
  *
  * Cases: submit, run, ingest and succeed, with a hostile name and tags and a run root whose path
- * holds quotes and $(...); two ranks; a bad partition; cancel; pause and resume; a pending job's
- * reason, and its pause; kill -9 of
- * angorad and re-adoption by job id with no row lost; a node set down, the job requeued and
- * resumed from its checkpoint; a time limit reported as such and not retried. */
+ * holds quotes and $(...); two ranks under srun, paused and resumed; a bad partition; cancel; pause
+ * and resume; a pending job's reason, and its pause; kill -9 of angorad and re-adoption by job id
+ * with no row lost; a node set down, the job requeued and resumed from its checkpoint; a time limit
+ * reported as such and not retried. */
 #include "itest.h"
 
 #include <arpa/inet.h>
@@ -197,21 +197,32 @@ START_TEST(test_submit_run_ingest_succeed_hostile_names) {
 }
 END_TEST
 
-START_TEST(test_two_ranks) {
+START_TEST(test_two_ranks_pause_resume) {
     const char *extra[] = {SLURM_ARGS, NULL};
-    const char *spec = "{\"task\":\"CartPole\",\"name\":\"two ranks\",\"seed\":1,\"ranks\":2,"
-                       "\"ppo\":{\"envs_per_rank\":4,\"horizon\":128,\"minibatch\":128},"
-                       "\"budget\":{\"env_steps\":5120}}";
+    /* 100 iterations of 2 ranks x 2 environments x 128 steps */
+    const char *spec = "{\"task\":\"Pendulum\",\"name\":\"two ranks\",\"seed\":1,\"ranks\":2,"
+                       "\"ppo\":{\"envs_per_rank\":2,\"horizon\":128,\"minibatch\":128},"
+                       "\"budget\":{\"env_steps\":51200}}";
     Daemon d;
     long long id;
+    json_t *o;
     itest_daemon_init(&d);
     itest_daemon_start(&d, real_trainer(), extra);
     id = itest_submit(&d, spec, 0);
-    json_decref(wait_final(&d, id, "succeeded", 120));
-    itest_assert_rows_exact(&d, id, 5);
+    itest_wait_rows(&d, id, 5, 120);
     /* rank 0 says how many ranks it trains with */
-    ck_assert_msg(run_file_has(&d, id, "train.log", "2 ranks x 4 envs"),
+    ck_assert_msg(run_file_has(&d, id, "train.log", "2 ranks x 2 envs"),
                   "train.log does not show 2 ranks");
+    /* the pause's TERM reaches both ranks through srun: they checkpoint and stop together */
+    post(&d, id, "pause", 202);
+    o = wait_final(&d, id, "paused", 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
+    json_decref(o);
+    ck_assert_msg(run_file_has(&d, id, "train.log", "interrupted at iteration"),
+                  "the ranks did not checkpoint on the pause");
+    post(&d, id, "resume", 200);
+    json_decref(wait_final(&d, id, "succeeded", 180));
+    itest_assert_rows_exact(&d, id, 100);
     itest_daemon_finish(&d);
 }
 END_TEST
@@ -398,7 +409,7 @@ int main(void) {
                             test_pause_resume,
                             test_pending_reason_and_pause_while_pending,
                             test_kill9_readopts_by_job_id,
-                            test_two_ranks,
+                            test_two_ranks_pause_resume,
                             test_node_down_requeue_resumes,
                             test_time_limit};
     char conf[300], port[16];

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *const hostile[] = {
@@ -147,6 +149,65 @@ START_TEST(test_script_ranks_use_srun) {
              trainer, run_dir, run_dir);
     ck_assert_str_eq(out, expect);
     free(out);
+}
+END_TEST
+
+/* a pause's TERM to the batch shell of a multi-rank job reaches the ranks through scancel (srun
+ * itself would end the step at once), and the shell exits with the ranks' code */
+START_TEST(test_script_passes_term_to_the_ranks) {
+    char waiting_srun[700], fake_scancel[700], pid_file[700], args_file[700], script[700];
+    char text[16384], got[256] = "";
+    SlurmScript sc = {.id = 7,
+                      .attempt = 1,
+                      .run_dir = run_dir,
+                      .trainer = trainer,
+                      .ranks = 2,
+                      .srun = waiting_srun,
+                      .scancel = fake_scancel,
+                      .mpi = "pmix"};
+    char body[2048];
+    pid_t pid;
+    int status = 0;
+    FILE *f;
+    snprintf(pid_file, sizeof pid_file, "%s/srun.pid", root);
+    snprintf(args_file, sizeof args_file, "%s/scancel.args", root);
+    /* the step: stops with the trainer's "interrupted" code on TERM */
+    snprintf(waiting_srun, sizeof waiting_srun, "%s/waiting-srun", root);
+    snprintf(body, sizeof body,
+             "#!/bin/sh\ntrap 'exit 3' TERM\necho $$ > '%s'\nwhile :; do sleep 0.05; done\n",
+             pid_file);
+    write_exec(waiting_srun, body);
+    /* scancel: records its arguments, signals the step */
+    snprintf(fake_scancel, sizeof fake_scancel, "%s/fake-scancel", root);
+    snprintf(body, sizeof body, "#!/bin/sh\necho \"$@\" > '%s'\nkill -TERM $(cat '%s')\n",
+             args_file, pid_file);
+    write_exec(fake_scancel, body);
+    ck_assert_int_eq(slurm_script_text(&sc, text, sizeof text, got, sizeof got), AG_OK);
+    snprintf(script, sizeof script, "%s/job.sh", root);
+    write_exec(script, text);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setenv("SLURM_JOB_ID", "77", 1);
+        if (!freopen("/dev/null", "w", stderr)) {
+            _exit(126);
+        }
+        execl("/bin/sh", "sh", script, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && access(pid_file, F_OK) != 0; i++) {
+        usleep(20000);
+    }
+    ck_assert_int_eq(access(pid_file, F_OK), 0);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 3);
+    f = fopen(args_file, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(got, sizeof got, f));
+    fclose(f);
+    ck_assert_str_eq(got, "--signal=TERM 77\n");
 }
 END_TEST
 
@@ -305,6 +366,7 @@ int main(void) {
     tcase_add_checked_fixture(script, setup, teardown);
     tcase_add_test(script, test_script_runs_the_trainer);
     tcase_add_test(script, test_script_ranks_use_srun);
+    tcase_add_test(script, test_script_passes_term_to_the_ranks);
     suite_add_tcase(s, script);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
