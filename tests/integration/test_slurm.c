@@ -433,7 +433,7 @@ int main(void) {
     snprintf(conf, sizeof conf, "%s/slurm.conf", cluster_dir);
     setenv("SLURM_CONF", conf, 1);
     if (cluster("start") != 0) {
-        fprintf(stderr, "the test cluster did not start (%s)\n", cluster_dir);
+        fprintf(stderr, "the test cluster did not start (its logs are kept in %s)\n", cluster_dir);
         cluster("stop");
         return EXIT_FAILURE;
     }
