@@ -245,6 +245,16 @@ typedef struct CtlCtx {
     FILE *err; /* messages */
 } CtlCtx;
 
+/* ---- executors (ctl_executor.c) ---- */
+
+/* submit's --executor, --partition, --time-limit and --account over the spec's "executor"
+ * (a Slurm option alone implies --executor slurm), checked like the server checks it: 0, or
+ * AG_ESPEC with err naming the option and the JSON path */
+int ctl_executor_apply(const CtlArgs *a, json_t *doc, char *err, size_t err_sz);
+/* show's lines of where the run executes: executor, Slurm job, state (with the reason it
+ * waits), nodes */
+void ctl_executor_show(CtlCtx *x, const json_t *exp);
+
 /* runs the parsed command; returns its exit code */
 int ctl_run(CtlCtx *ctx);
 
@@ -278,6 +288,8 @@ int ctl_spec_load(const char *path, const char *name, const char *const *tags, i
 
 /* ---- helpers the commands share (ctl_util.c) ---- */
 
+/* one "key  value" line of show ("-" for an empty value) */
+void ctl_kv(CtlCtx *x, const char *key, const char *value);
 /* an error: "angoractl: ..." and a newline on x->err, or with --json one line
  * {"error": {"message", "exit_code", "exit_name"}}; returns code */
 int ctl_say(CtlCtx *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -26,6 +26,10 @@ static const CtlOptDef submit_opts[] = {
     {"priority", 0, 1, 0, "queue priority, -1000..1000 (higher runs first)"},
     {"tag", 0, 1, 1, "add a tag (repeatable)"},
     {"dry-run", 0, 0, 0, "validate on the server without queueing"},
+    {"executor", 0, 1, 0, "local or slurm (overrides the spec's executor)"},
+    {"partition", 0, 1, 0, "Slurm partition (implies --executor slurm)"},
+    {"time-limit", 0, 1, 0, "Slurm time limit, e.g. 2:00:00 or 1-0 (implies --executor slurm)"},
+    {"account", 0, 1, 0, "Slurm account (implies --executor slurm)"},
     {NULL, 0, 0, 0, NULL}};
 static const CtlOptDef ls_opts[] = {
     {"state", 0, 1, 0, "queued, running, paused, succeeded, failed or cancelled"},

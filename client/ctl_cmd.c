@@ -138,7 +138,11 @@ static int cmd_submit(CtlCtx *x) {
     }
     code = ctl_spec_load(x->args->pos[0], ctl_args_get(x->args, "name"), tags, ntags, &doc, err,
                          sizeof(err));
+    if (code == 0) {
+        code = ctl_executor_apply(x->args, doc, err, sizeof(err));
+    }
     if (code) {
+        json_decref(doc);
         return ctl_say(x, ctl_exit_of_error(code), "%s", err);
     }
     body = json_pack("{s:O,s:I}", "spec", doc, "priority", (json_int_t)priority);
@@ -265,10 +269,6 @@ out:
 
 /* ---- show and the simple actions ---- */
 
-static void kv(CtlCtx *x, const char *key, const char *value) {
-    fprintf(x->out, "%-14s %s\n", key, value && *value ? value : "-");
-}
-
 static int cmd_show(CtlCtx *x) {
     int64_t id;
     json_t *o = NULL, *spec;
@@ -285,32 +285,32 @@ static int cmd_show(CtlCtx *x) {
     }
     spec = json_object_get(o, "spec");
     ctl_format_json(json_object_get(o, "id"), buf, sizeof(buf));
-    kv(x, "id", buf);
-    kv(x, "name", ctl_jstr(o, "name"));
-    kv(x, "task", ctl_jstr(o, "task"));
-    kv(x, "kind", ctl_jstr(o, "kind"));
-    kv(x, "state", ctl_jstr(o, "state"));
+    ctl_kv(x, "id", buf);
+    ctl_kv(x, "name", ctl_jstr(o, "name"));
+    ctl_kv(x, "task", ctl_jstr(o, "task"));
+    ctl_kv(x, "kind", ctl_jstr(o, "kind"));
+    ctl_kv(x, "state", ctl_jstr(o, "state"));
     if (*ctl_jstr(o, "phase")) {
-        kv(x, "phase", ctl_jstr(o, "phase"));
+        ctl_kv(x, "phase", ctl_jstr(o, "phase"));
     }
     ctl_format_json(json_object_get(o, "request"), buf, sizeof(buf));
     if (strcmp(buf, "-") && *buf) {
-        kv(x, "request", buf);
+        ctl_kv(x, "request", buf);
     }
     ctl_format_json(json_object_get(o, "priority"), buf, sizeof(buf));
-    kv(x, "priority", buf);
+    ctl_kv(x, "priority", buf);
     ctl_format_json(json_object_get(o, "ranks"), buf, sizeof(buf));
-    kv(x, "ranks", buf);
+    ctl_kv(x, "ranks", buf);
     ctl_format_json(json_object_get(o, "attempts"), buf, sizeof(buf));
-    kv(x, "attempts", buf);
+    ctl_kv(x, "attempts", buf);
     ctl_format_time(json_number_value(json_object_get(o, "submitted_at")), buf, sizeof(buf));
-    kv(x, "submitted", buf);
+    ctl_kv(x, "submitted", buf);
     ctl_format_time(json_number_value(json_object_get(o, "started_at")), buf, sizeof(buf));
-    kv(x, "started", buf);
+    ctl_kv(x, "started", buf);
     ctl_format_time(json_number_value(json_object_get(o, "finished_at")), buf, sizeof(buf));
-    kv(x, "finished", buf);
+    ctl_kv(x, "finished", buf);
     ctl_pace_format(o, &pace);
-    kv(x, "duration", pace.duration);
+    ctl_kv(x, "duration", pace.duration);
     /* exact step counts here; ls abbreviates them */
     {
         long long steps = json_integer_value(json_object_get(o, "latest_env_steps"));
@@ -322,20 +322,21 @@ static int cmd_show(CtlCtx *x) {
         } else {
             snprintf(buf, sizeof(buf), "%lld env steps", steps);
         }
-        kv(x, "progress", buf);
+        ctl_kv(x, "progress", buf);
     }
-    kv(x, "return", pace.ret);
-    kv(x, "steps/s", pace.rate);
-    kv(x, "eta", pace.eta);
+    ctl_kv(x, "return", pace.ret);
+    ctl_kv(x, "steps/s", pace.rate);
+    ctl_kv(x, "eta", pace.eta);
     ctl_format_json(json_object_get(o, "metric_rows"), buf, sizeof(buf));
-    kv(x, "metric rows", buf);
+    ctl_kv(x, "metric rows", buf);
     ctl_format_json(json_object_get(o, "last_iteration"), buf, sizeof(buf));
-    kv(x, "iteration", buf);
+    ctl_kv(x, "iteration", buf);
     ctl_tags_text(json_object_get(o, "tags"), buf, sizeof(buf));
-    kv(x, "tags", buf);
-    kv(x, "notes", ctl_jstr(o, "notes"));
-    kv(x, "error", ctl_jstr(o, "error"));
-    kv(x, "run dir", ctl_jstr(o, "run_dir"));
+    ctl_kv(x, "tags", buf);
+    ctl_kv(x, "notes", ctl_jstr(o, "notes"));
+    ctl_kv(x, "error", ctl_jstr(o, "error"));
+    ctl_kv(x, "run dir", ctl_jstr(o, "run_dir"));
+    ctl_executor_show(x, o);
     json_decref(o);
     return 0;
 }

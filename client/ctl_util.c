@@ -323,3 +323,7 @@ const char *ctl_suggest_json(const char *word, const json_t *names) {
     }
     return ctl_suggest(word, cands, n);
 }
+
+void ctl_kv(CtlCtx *x, const char *key, const char *value) {
+    fprintf(x->out, "%-14s %s\n", key, value && *value ? value : "-");
+}

@@ -44,7 +44,8 @@ const char *const ag_spec_preset_names[] = {"default", "locomotion", "hand", NUL
 
 static const char *const top_keys[] = {
     "name",  "task", "task_options",     "model", "policy", "ppo",  "normalize", "budget",
-    "ranks", "seed", "checkpoint_every", "eval",  "preset", "tags", "notes",     NULL};
+    "ranks", "seed", "checkpoint_every", "eval",  "preset", "tags", "notes",     "executor",
+    NULL};
 static const char *const ppo_keys[] = {"envs_per_rank",
                                        "horizon",
                                        "epochs",
@@ -525,7 +526,8 @@ int ag_spec_parse(const json_t *doc, AgSpec *out, AgJsonErr *e) {
                       &out->checkpoint_every, e)) ||
         (rc = spec_parse_section(doc, "eval", eval_keys, spec_read_eval, p, out, e)) ||
         (rc = spec_parse_tags(doc, out, e)) ||
-        (rc = ag_json_get_string(doc, "", "notes", NULL, out->notes, sizeof out->notes, e))) {
+        (rc = ag_json_get_string(doc, "", "notes", NULL, out->notes, sizeof out->notes, e)) ||
+        (rc = ag_executor_parse(json_object_get(doc, "executor"), "executor", &out->executor, e))) {
         goto out;
     }
     out->seed = (uint64_t)seed;
@@ -690,6 +692,9 @@ static json_t *spec_json_build(const AgSpec *s, int with_identity) {
     put(root, "preset", json_string(s->preset[0] ? s->preset : "default"), &ok);
     put(root, "tags", tags, &ok);
     put(root, "notes", json_string(s->notes), &ok);
+    if (s->executor.kind != AG_EXECUTOR_DEFAULT) {
+        put(root, "executor", ag_executor_to_json(&s->executor), &ok);
+    }
     if (!ok) {
         json_decref(root);
         return NULL;

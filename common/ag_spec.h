@@ -9,6 +9,7 @@
 #ifndef AG_SPEC_H
 #define AG_SPEC_H
 
+#include "ag_executor.h"
 #include "ag_json.h"
 
 #include <stdint.h>
@@ -80,6 +81,7 @@ typedef struct AgSpec {
     int num_tags;
     char tags[AG_SPEC_TAGS_MAX][64];
     char notes[1024];
+    AgExecutor executor; /* where the daemon runs it; kind AG_EXECUTOR_DEFAULT when absent */
 } AgSpec;
 
 /* parses and validates; on failure returns AG_ESPEC (AG_ENOMEM when out of memory) with e

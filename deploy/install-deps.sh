@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what angora needs from Debian 12 packages, and only what is missing. Idempotent.
-# Usage: deploy/install-deps.sh [--with-web] [--with-bench]
+# Usage: deploy/install-deps.sh [--with-web] [--with-bench] [--with-slurm]
+# (--with-slurm: munge and Slurm's controller, node daemon and clients, for the Slurm executor's
+# tests on a one-node cluster on localhost, and to submit to a real cluster)
 set -euo pipefail
 
 packages=(
@@ -17,6 +19,7 @@ for arg in "$@"; do
     case "$arg" in
     --with-web) packages+=(chromium firefox-esr nodejs npm) ;;
     --with-bench) packages+=(gnuplot-nox jq) ;;
+    --with-slurm) packages+=(slurmctld slurmd slurm-client munge) ;;
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done

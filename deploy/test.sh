@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the unit suites under ASan + UBSan with
 # warnings as errors, then the integration, learning and browser tests on an optimised build.
-# Usage: deploy/test.sh [--slow]   (--slow adds the long learning checks labelled `slow`)
+# Last, the Slurm executor against a real one-node Slurm cluster on localhost (label `slurm`, a few
+# minutes; it runs the cluster's daemons as root, so it is skipped for other users).
+# Usage: deploy/test.sh [--slow] [--no-slurm]
+#   --slow      adds the long learning checks labelled `slow`
+#   --no-slurm  leaves out the Slurm tests and their packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 slow=0
+slurm=1
 for arg in "$@"; do
     case "$arg" in
     --slow) slow=1 ;;
+    --no-slurm) slurm=0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
+if [ "$slurm" -eq 1 ] && [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: not root: the Slurm tests are skipped (their test cluster runs as root)"
+    slurm=0
+fi
 
-deploy/install-deps.sh --with-web --with-bench
+deps=(--with-web --with-bench)
+if [ "$slurm" -eq 1 ]; then
+    deps+=(--with-slurm)
+fi
+deploy/install-deps.sh "${deps[@]}"
 jobs=$(nproc)
 
 echo "== format check"
@@ -31,8 +45,13 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 echo "== integration, learning and browser tests (optimised build, -Werror)"
 cmake -S . -B build/test-rel -DCMAKE_BUILD_TYPE=Release -DANGORA_WERROR=ON >/dev/null
 cmake --build build/test-rel -j"$jobs"
-exclude="unit|slow"
+exclude="unit|slow|slurm"
 if [ "$slow" -eq 1 ]; then
-    exclude="unit"
+    exclude="unit|slurm"
 fi
 (cd build/test-rel && ctest -LE "$exclude" --output-on-failure -j"$jobs" --no-tests=ignore)
+
+if [ "$slurm" -eq 1 ]; then
+    echo "== Slurm executor (a one-node Slurm cluster on localhost)"
+    (cd build/test-rel && ctest -L slurm --output-on-failure)
+fi

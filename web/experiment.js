@@ -10,6 +10,7 @@ import {api, RowFeed, stateIsTerminal} from "./api.js";
 import {fmtNum, fmtSteps} from "./charts.js";
 import {etaSeconds, rowsRate, runSeconds} from "./progress.js";
 import {runCurves} from "./run-curves.js";
+import {executorFacts} from "./executor.js";
 import {flashSet, flashTake, go} from "./router.js";
 import {
     banner,
@@ -269,6 +270,7 @@ export function viewExperiment(id, params = new URLSearchParams()) {
             f("Finished", fmtTime(exp.finished_at)),
             f("Duration", fmtDuration(runSeconds(exp, Date.now() / 1000, !live)), "fact-duration"),
             f("Ranks / attempts", `${exp.ranks} / ${exp.attempts}`),
+            ...executorFacts(exp).map(([label, text, fid]) => f(label, text, fid)),
             // a tag or the name leads to the seed group of the runs that share it
             f("Tags",
               (exp.tags || []).length

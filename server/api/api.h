@@ -32,7 +32,8 @@ typedef struct ApiConfig {
     const char *web_dir;           /* dashboard files; NULL or missing disables them */
     const char *runs_root;         /* run directories are runs_root/<id> */
     const char *trainer;           /* angora-train, asked for the task catalogue */
-    int max_cores;                 /* a submission needing more ranks is refused */
+    int max_cores;                 /* a local submission needing more ranks is refused */
+    int slurm_default;             /* runs without an executor in their spec go to Slurm */
 } ApiConfig;
 
 typedef struct Api Api;

@@ -147,7 +147,8 @@ static json_t *check_run(const char *trainer, const char *spec_text) {
  * name, seed or budget cost one check, not a thousand */
 static void check_hash(const char *text, unsigned char hash[API_CHECK_HASH]) {
     static const char *const ignored[] = {
-        "name", "tags", "notes", "seed", "budget", "eval", "checkpoint_every", "priority"};
+        "name",     "tags",    "notes", "seed", "budget", "eval", "checkpoint_every",
+        "priority", "executor"};
     unsigned int n = 0;
     json_t *spec = json_loads(text, 0, NULL);
     char *key = NULL;

@@ -31,6 +31,12 @@ static void submission_free(Submission *s) {
     free(s->tags_text);
 }
 
+/* the spec's executor, else the daemon's */
+static int submission_on_slurm(const Api *api, const AgSpec *spec) {
+    return spec->executor.kind == AG_EXECUTOR_SLURM ||
+           (spec->executor.kind == AG_EXECUTOR_DEFAULT && api->cfg.slurm_default);
+}
+
 /* accepts {"spec": {...}, "priority": n} or a bare spec (priority from ?priority=) */
 static int submission_parse(Api *api, const ApiRequest *req, Submission *sub, ApiErr *e) {
     static const char *const wrapper_keys[] = {"spec", "priority", NULL};
@@ -70,7 +76,9 @@ static int submission_parse(Api *api, const ApiRequest *req, Submission *sub, Ap
         rc = api_spec_fail(e, &je, prefix);
         goto out;
     }
-    if (api->cfg.max_cores > 0 && sub->spec.ranks > api->cfg.max_cores) {
+    /* Slurm finds the cores of a run there; a local run must fit this machine */
+    if (!submission_on_slurm(api, &sub->spec) && api->cfg.max_cores > 0 &&
+        sub->spec.ranks > api->cfg.max_cores) {
         char path[AG_JSON_PATH_MAX];
         ag_json_path_key(path, sizeof(path), prefix, "ranks");
         rc = api_fail(e, AG_ESPEC, path, "%s: %d ranks exceed the %d cores this daemon may use",
@@ -150,6 +158,7 @@ int api_h_exp_submit(Api *api, const ApiRequest *req, const ApiParams *p, ApiRes
     n.notes = sub.spec.notes;
     n.priority = (int)sub.priority;
     n.ranks = sub.spec.ranks;
+    n.executor = submission_on_slurm(api, &sub.spec) ? "slurm" : "local";
     rc = store_exp_insert(api->store, &n, api->runs_root, &id, msg, sizeof(msg));
     submission_free(&sub);
     if (rc) {

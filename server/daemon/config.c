@@ -3,6 +3,7 @@
 #include "daemon.h"
 
 #include "ag_error.h"
+#include "ag_executor.h"
 #include "ag_log.h"
 #include "ag_parse.h"
 
@@ -43,6 +44,8 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
     c->connection_timeout_s = 30;
     c->http_threads = 4;
     c->integrity_check = 1;
+    snprintf(c->slurm_mpi, sizeof(c->slurm_mpi), "pmix");
+    c->slurm_poll_s = 2.0;
 }
 
 static int parse_long(const char *key, const char *v, long min, long max, long *out, char *err,
@@ -118,7 +121,44 @@ static const ConfigKey config_keys[] = {
     {"max_connections", CONFIG_UNSIGNED, CONFIG_FIELD(max_connections), 1, 65536},
     {"connection_timeout", CONFIG_UNSIGNED, CONFIG_FIELD(connection_timeout_s), 1, 3600},
     {"http_threads", CONFIG_UNSIGNED, CONFIG_FIELD(http_threads), 1, 64},
+    {"run_root", CONFIG_STR, CONFIG_FIELD(run_root), 0, 0},
+    {"slurm_bin", CONFIG_STR, CONFIG_FIELD(slurm_bin), 0, 0},
+    {"slurm_poll_seconds", CONFIG_DOUBLE, CONFIG_FIELD(slurm_poll_s), 0.05, 600},
 };
+
+/* the Slurm settings checked like the spec's executor checks them */
+static int config_set_slurm(DaemonConfig *c, const char *key, const char *v, char *err,
+                            size_t err_sz) {
+    if (!strcmp(key, "executor")) {
+        int kind = ag_executor_kind_parse(v);
+        if (kind < 0) {
+            return ag_errorf(err, err_sz, AG_EINVAL, "executor: local or slurm, got \"%s\"", v);
+        }
+        c->slurm_default = kind == AG_EXECUTOR_SLURM;
+        return 0;
+    }
+    if (!strcmp(key, "slurm_partition") || !strcmp(key, "slurm_account") ||
+        !strcmp(key, "slurm_mpi")) {
+        if (*v && !ag_executor_name_valid(v)) {
+            return ag_errorf(err, err_sz, AG_EINVAL,
+                             "%s: letters, digits, '_', '-' and '.' only, got \"%s\"", key, v);
+        }
+        return copy_str(key, v,
+                        !strcmp(key, "slurm_partition") ? c->slurm_partition
+                        : !strcmp(key, "slurm_account") ? c->slurm_account
+                                                        : c->slurm_mpi,
+                        sizeof(c->slurm_partition), err, err_sz);
+    }
+    if (!strcmp(key, "slurm_time_limit")) {
+        if (*v && !ag_executor_time_limit_valid(v)) {
+            return ag_errorf(err, err_sz, AG_EINVAL,
+                             "slurm_time_limit: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S, got \"%s\"",
+                             v);
+        }
+        return copy_str(key, v, c->slurm_time_limit, sizeof(c->slurm_time_limit), err, err_sz);
+    }
+    return AG_ENOTFOUND;
+}
 
 /* one setting of the table into its field; an integer that fails to parse leaves 0 there */
 static int config_set_field(DaemonConfig *c, const ConfigKey *k, const char *v, char *err,
@@ -148,6 +188,10 @@ int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err
         if (!strcmp(key, config_keys[i].key)) {
             return config_set_field(c, &config_keys[i], v, err, err_sz);
         }
+    }
+    int rc = config_set_slurm(c, key, v, err, err_sz);
+    if (rc != AG_ENOTFOUND) {
+        return rc;
     }
     if (!strcmp(key, "integrity_check")) {
         if (strcmp(v, "yes") && strcmp(v, "no")) {

@@ -48,6 +48,19 @@ typedef struct DaemonConfig {
     unsigned connection_timeout_s;
     unsigned http_threads;
     int integrity_check; /* full PRAGMA integrity_check at start */
+    /* where runs go by default (specs may say otherwise), and their run directories: "" is
+     * data_dir/runs; with Slurm, a folder every node sees at the same path */
+    int slurm_default;
+    char run_root[PATH_MAX];
+    /* the Slurm executor: defaults of the options a spec may set, the folder of sbatch,
+     * squeue, scontrol, sacct, scancel and srun ("" searches PATH), srun's --mpi plugin, and
+     * how often each job's state is asked */
+    char slurm_partition[64];
+    char slurm_account[64];
+    char slurm_time_limit[32];
+    char slurm_bin[PATH_MAX];
+    char slurm_mpi[64];
+    double slurm_poll_s;
 } DaemonConfig;
 
 /* defaults: data dir $XDG_DATA_HOME/angora or ~/.local/share/angora, 127.0.0.1:7878, cores =
@@ -82,6 +95,13 @@ typedef struct Sched Sched;
 
 typedef struct SchedConfig {
     const char *trainer;
+    /* the Slurm executor (see DaemonConfig); partition, account, time limit are defaults */
+    const char *slurm_partition;
+    const char *slurm_account;
+    const char *slurm_time_limit;
+    const char *slurm_bin;
+    const char *slurm_mpi;
+    double slurm_poll_s;
     const char *analyzer; /* NULL or "" for angora-analyze in PATH */
     const char *mpirun;
     const char *hostfile; /* NULL or "" for none */

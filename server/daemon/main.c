@@ -57,6 +57,13 @@ static void usage(FILE *f) {
             "  --queue-seconds S     period of starting queued runs\n"
             "  --on-shutdown MODE    leave (default) or checkpoint the runs on SIGTERM\n"
             "  --integrity-check yes|no  full database check at start (default yes)\n"
+            "  --run-root DIR        run directories (default DATA_DIR/runs; shared with Slurm)\n"
+            "  --executor KIND       local (default) or slurm, for specs that do not say\n"
+            "  --slurm-partition P, --slurm-account A, --slurm-time-limit T\n"
+            "                        defaults of Slurm jobs (a spec's executor overrides them)\n"
+            "  --slurm-bin DIR       folder of sbatch, squeue, scontrol, sacct, scancel\n"
+            "  --slurm-mpi PLUGIN    srun --mpi for runs with several ranks (default pmix)\n"
+            "  --slurm-poll-seconds S  how often each Slurm job's state is asked (default 2)\n"
             "  --log-level LEVEL     debug, info, warn, error\n"
             "  --help, --version\n");
 }
@@ -83,6 +90,14 @@ static int parse_args(DaemonConfig *c, int argc, char **argv, char *err, size_t 
         {"on-shutdown", required_argument, NULL, 0},
         {"integrity-check", required_argument, NULL, 0},
         {"log-level", required_argument, NULL, 0},
+        {"run-root", required_argument, NULL, 0},
+        {"executor", required_argument, NULL, 0},
+        {"slurm-partition", required_argument, NULL, 0},
+        {"slurm-account", required_argument, NULL, 0},
+        {"slurm-time-limit", required_argument, NULL, 0},
+        {"slurm-bin", required_argument, NULL, 0},
+        {"slurm-mpi", required_argument, NULL, 0},
+        {"slurm-poll-seconds", required_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -200,11 +215,15 @@ static int tighten_dir(const char *dir, char *err, size_t err_sz) {
     return 0;
 }
 
-/* data directory: created if missing, runs/ below it, both private, locked against a second
- * daemon */
+/* data directory: created if missing, runs/ below it (or the configured run root), both
+ * private, locked against a second daemon */
 static int daemon_open_data_dir(Daemon *d, char *err, size_t err_sz) {
     int rc;
-    snprintf(d->runs, sizeof(d->runs), "%s/runs", d->cfg.data_dir);
+    if (d->cfg.run_root[0]) {
+        snprintf(d->runs, sizeof(d->runs), "%s", d->cfg.run_root);
+    } else {
+        snprintf(d->runs, sizeof(d->runs), "%s/runs", d->cfg.data_dir);
+    }
     if (ag_fs_mkdir_p(d->cfg.data_dir, 0700, err, err_sz) != 0 ||
         ag_fs_mkdir_p(d->runs, 0700, err, err_sz) != 0) {
         return AG_EIO;
@@ -270,6 +289,7 @@ static int daemon_open_http(Daemon *d, char *err, size_t err_sz) {
     acfg.runs_root = d->runs;
     acfg.trainer = d->cfg.trainer;
     acfg.max_cores = d->cfg.max_cores;
+    acfg.slurm_default = d->cfg.slurm_default;
     if ((rc = api_create(&d->api, &acfg, d->store, err, err_sz)) != 0) {
         return rc;
     }
@@ -306,6 +326,12 @@ static int daemon_open_sched(Daemon *d, char *err, size_t err_sz) {
     scfg.max_cores = d->cfg.max_cores;
     scfg.max_attempts = d->cfg.max_attempts;
     scfg.grace_s = d->cfg.grace_s;
+    scfg.slurm_partition = d->cfg.slurm_partition;
+    scfg.slurm_account = d->cfg.slurm_account;
+    scfg.slurm_time_limit = d->cfg.slurm_time_limit;
+    scfg.slurm_bin = d->cfg.slurm_bin;
+    scfg.slurm_mpi = d->cfg.slurm_mpi;
+    scfg.slurm_poll_s = d->cfg.slurm_poll_s;
     if ((rc = ingest_create(&d->ingest, d->store, err, err_sz)) != 0 ||
         (rc = sched_create(&d->sched, &scfg, d->store, d->ingest, err, err_sz)) != 0) {
         return rc;

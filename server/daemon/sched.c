@@ -2,7 +2,8 @@
  * order while cores are free, runs each angora-train (or mpirun -np R angora-train) in its own
  * session with one BLAS thread per rank, turns cancel/pause requests into SIGTERM then SIGKILL,
  * retries crashed workers from their checkpoint, and re-adopts or requeues runs after a
- * restart. Analysis jobs take a slot like any run; their steps are in sched_job.c. */
+ * restart. Analysis jobs take a slot like any run; their steps are in sched_job.c. Runs for the
+ * Slurm executor are handed to sched_slurm.c, and take no local cores. */
 #include "sched_int.h"
 
 #include "ag_error.h"
@@ -76,6 +77,19 @@ int sched_create(Sched **out, const SchedConfig *cfg, Store *store, Ingest *inge
              cfg->analyzer && *cfg->analyzer ? cfg->analyzer : "angora-analyze");
     snprintf(s->mpirun, sizeof(s->mpirun), "%s", cfg->mpirun ? cfg->mpirun : "mpirun");
     snprintf(s->hostfile, sizeof(s->hostfile), "%s", cfg->hostfile ? cfg->hostfile : "");
+    snprintf(s->slurm_bin, sizeof(s->slurm_bin), "%s", cfg->slurm_bin ? cfg->slurm_bin : "");
+    snprintf(s->slurm_mpi, sizeof(s->slurm_mpi), "%s",
+             cfg->slurm_mpi && *cfg->slurm_mpi ? cfg->slurm_mpi : "pmix");
+    s->slurm_defaults.kind = AG_EXECUTOR_SLURM;
+    snprintf(s->slurm_defaults.partition, sizeof(s->slurm_defaults.partition), "%s",
+             cfg->slurm_partition ? cfg->slurm_partition : "");
+    snprintf(s->slurm_defaults.account, sizeof(s->slurm_defaults.account), "%s",
+             cfg->slurm_account ? cfg->slurm_account : "");
+    snprintf(s->slurm_defaults.time_limit, sizeof(s->slurm_defaults.time_limit), "%s",
+             cfg->slurm_time_limit ? cfg->slurm_time_limit : "");
+    if (s->cfg.slurm_poll_s <= 0) {
+        s->cfg.slurm_poll_s = 2.0;
+    }
     if (s->cfg.max_cores < 1) {
         s->cfg.max_cores = 1;
     }
@@ -95,7 +109,7 @@ void sched_destroy(Sched *s) {
 int sched_cores_used(const Sched *s) {
     int used = 0;
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
-        if (s->slots[i].used) {
+        if (s->slots[i].used && s->slots[i].exec == EXEC_LOCAL) {
             used += s->slots[i].ranks;
         }
     }
@@ -110,7 +124,7 @@ int sched_live(const Sched *s) {
     return n;
 }
 
-static Slot *slot_new(Sched *s) {
+Slot *sched_slot_new(Sched *s) {
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         if (!s->slots[i].used) {
             memset(&s->slots[i], 0, sizeof(s->slots[i]));
@@ -153,7 +167,7 @@ void sched_set_state_hook(Sched *s, SchedStateHook fn, void *ctx) {
     s->hook_ctx = ctx;
 }
 
-static void drain(Sched *s, int64_t id, const char *run_dir) {
+void sched_drain(Sched *s, int64_t id, const char *run_dir) {
     char msg[512];
     if (ingest_run(s->ingest, id, run_dir, NULL, msg, sizeof(msg)) != 0) {
         ag_log_warn("experiment %lld: ingestion: %s", (long long)id, msg);
@@ -162,7 +176,7 @@ static void drain(Sched *s, int64_t id, const char *run_dir) {
 
 /* ---- starting a worker ---- */
 
-static int write_spec(Sched *s, int64_t id, const char *run_dir, char *err, size_t err_sz) {
+int sched_write_spec(Sched *s, int64_t id, const char *run_dir, char *err, size_t err_sz) {
     json_t *o = NULL, *spec;
     char path[PATH_MAX], *text;
     int rc = store_exp_get_json(s->store, id, &o, err, err_sz);
@@ -225,7 +239,7 @@ static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t 
         rc = eval_args(s, r, ckpt, sizeof(ckpt), episodes, sizeof(episodes), &det, &record, err,
                        err_sz);
     } else {
-        rc = write_spec(s, r->id, r->run_dir, err, err_sz);
+        rc = sched_write_spec(s, r->id, r->run_dir, err, err_sz);
     }
     if (rc) {
         return rc;
@@ -326,17 +340,55 @@ int sched_spawn_argv(const char *run_dir, const char *const *argv, const char *o
     return rc;
 }
 
+/* a run for the Slurm executor: submitted, recorded with its job id */
+static int start_slurm(Sched *s, Slot *slot, const StoreRun *r) {
+    char msg[512];
+    int rc;
+    slot->exec = EXEC_SLURM;
+    slot->ranks = r->ranks;
+    rc = sched_slurm_submit(s, slot, r, msg, sizeof(msg));
+    if (rc == AG_EBUSY) {
+        /* the controller did not answer: the run waits in the queue for the next pass */
+        slot->used = 0;
+        ag_log_warn("experiment %lld: not submitted yet: %s", (long long)r->id, msg);
+        return rc;
+    }
+    if (rc) {
+        slot->used = 0;
+        sched_event(s, r->id, "failed", "cannot submit to Slurm: %s", msg);
+        sched_set_state(s, r->id, "failed", msg);
+        return rc;
+    }
+    rc = store_run_submitted(s->store, r->id, slot->job, r->attempts, msg, sizeof(msg));
+    if (rc) {
+        /* the run was deleted or changed under us: the job must not run unwatched */
+        slot->used = 0;
+        sched_slurm_cancel(s, slot->job);
+        ag_log_warn("experiment %lld: %s", (long long)r->id, msg);
+        return rc;
+    }
+    sched_event(s, r->id, "submitted", "Slurm job %s, %d rank(s), attempt %d", slot->job, r->ranks,
+                r->attempts + 1);
+    if (s->hook) {
+        s->hook(s->hook_ctx, r->id, "running", "PENDING");
+    }
+    return 0;
+}
+
 static int start_run(Sched *s, const StoreRun *r) {
     char msg[512];
     pid_t pid = 0;
     long long start;
-    Slot *slot = slot_new(s);
+    Slot *slot = sched_slot_new(s);
     int rc;
     if (!slot) {
         return AG_EBUSY;
     }
     slot->kind = sched_slot_kind(r->kind);
     slot->id = r->id;
+    if (!strcmp(r->executor, "slurm") && slot->kind == SLOT_TRAIN) {
+        return start_slurm(s, slot, r);
+    }
     if (slot->kind == SLOT_ANALYSIS) {
         rc = sched_job_spawn(s, slot, r, msg, sizeof(msg));
         pid = slot->pid;
@@ -473,7 +525,7 @@ void sched_run_crashed(Sched *s, int64_t id, const char *why, const char *retry_
     sched_set_state(s, id, "queued", reason);
 }
 
-static void run_ended(Sched *s, Slot *slot, int status, int known) {
+void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
     StoreRun r;
     char msg[512], why[256];
     int64_t id = slot->id;
@@ -490,7 +542,7 @@ static void run_ended(Sched *s, Slot *slot, int status, int known) {
         return;
     }
     /* everything it wrote is stored before the state changes */
-    drain(s, id, r.run_dir);
+    sched_drain(s, id, r.run_dir);
     sched_describe_status(status, known, why, sizeof(why));
     if (evaluate) {
         char tmp[PATH_MAX], fin[PATH_MAX];
@@ -532,15 +584,17 @@ static void reap(Sched *s) {
         if (!slot->used) {
             continue;
         }
-        if (!slot->adopted) {
+        if (slot->exec == EXEC_SLURM) {
+            sched_slurm_watch(s, slot);
+        } else if (!slot->adopted) {
             pid_t w = waitpid(slot->pid, &status, WNOHANG);
             if (w == slot->pid) {
-                run_ended(s, slot, status, 1);
+                sched_run_ended(s, slot, status, 1);
             } else if (w < 0 && errno == ECHILD) {
-                run_ended(s, slot, 0, 0);
+                sched_run_ended(s, slot, 0, 0);
             }
         } else if (sched_proc_start_time(slot->pid) != slot->start) {
-            run_ended(s, slot, 0, 0);
+            sched_run_ended(s, slot, 0, 0);
         }
     }
 }
@@ -551,7 +605,7 @@ static void act_on_requests(Sched *s) {
         Slot *slot = &s->slots[i];
         StoreRun r;
         char msg[512];
-        if (!slot->used) {
+        if (!slot->used || slot->exec == EXEC_SLURM) {
             continue;
         }
         if (!slot->term_at) {
@@ -585,7 +639,7 @@ static void ingest_live(Sched *s) {
             continue;
         }
         if (store_run_get(s->store, s->slots[i].id, &r, msg, sizeof(msg)) == 0) {
-            drain(s, r.id, r.run_dir);
+            sched_drain(s, r.id, r.run_dir);
         }
     }
 }
@@ -600,6 +654,13 @@ static void start_queued(Sched *s) {
     }
     for (int i = 0; i < n; i++) {
         const StoreRun *r = &s->queue[i];
+        if (!strcmp(r->executor, "slurm") && sched_slot_kind(r->kind) == SLOT_TRAIN) {
+            /* Slurm finds the cores; a submission failure fails only this run */
+            if (start_run(s, r) == AG_EBUSY) {
+                break;
+            }
+            continue;
+        }
         if (r->ranks > s->cfg.max_cores) {
             char why[128];
             snprintf(why, sizeof(why), "needs %d cores; this daemon has %d", r->ranks,
@@ -649,7 +710,19 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
         const StoreRun *r = &s->queue[i];
         long long start = r->pid > 0 ? sched_proc_start_time(r->pid) : -1;
         Slot *slot;
-        if (start >= 0 && start == r->pid_start && (slot = slot_new(s)) != NULL) {
+        if (!strcmp(r->executor, "slurm") && r->slurm_job[0] && (slot = sched_slot_new(s))) {
+            /* the job is Slurm's: followed again by its id, whatever it did meanwhile */
+            slot->exec = EXEC_SLURM;
+            slot->id = r->id;
+            slot->ranks = r->ranks;
+            slot->kind = SLOT_TRAIN;
+            slot->restarts = r->slurm_restarts;
+            snprintf(slot->job, sizeof(slot->job), "%s", r->slurm_job);
+            sched_event(s, r->id, "adopted", "Slurm job %s", r->slurm_job);
+            (*adopted)++;
+            continue;
+        }
+        if (start >= 0 && start == r->pid_start && (slot = sched_slot_new(s)) != NULL) {
             slot->id = r->id;
             slot->pid = r->pid;
             slot->start = start;
@@ -666,7 +739,7 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
         {
             Slot tmp;
             memset(&tmp, 0, sizeof(tmp));
-            slot = slot_new(s);
+            slot = sched_slot_new(s);
             if (!slot) {
                 slot = &tmp;
             }
@@ -677,7 +750,7 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
             slot->kind = sched_slot_kind(r->kind);
             slot->step = !strcmp(r->phase, "analyzing") ? STEP_ANALYZING : STEP_RECORDING;
             slot->log_offset = -1;
-            run_ended(s, slot, 0, 0);
+            sched_run_ended(s, slot, 0, 0);
             (*requeued)++;
         }
     }
@@ -686,15 +759,16 @@ int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_s
 
 int sched_checkpoint_all(Sched *s, double timeout_s) {
     double t0 = ag_time_now();
+    /* Slurm jobs go on without the daemon and are adopted again at its next start */
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
-        if (s->slots[i].used) {
+        if (s->slots[i].used && s->slots[i].exec == EXEC_LOCAL) {
             s->slots[i].shutdown = 1;
             kill(-s->slots[i].pid, SIGTERM);
         }
     }
-    while (sched_live(s) > 0 && ag_time_now() - t0 < timeout_s) {
+    while (sched_cores_used(s) > 0 && ag_time_now() - t0 < timeout_s) {
         reap(s);
         ag_time_sleep(0.05);
     }
-    return sched_live(s) ? AG_ETIMEOUT : 0;
+    return sched_cores_used(s) ? AG_ETIMEOUT : 0;
 }

@@ -1,10 +1,17 @@
-/* What the scheduler's files share (sched.c: queue, executor, outcomes, recovery; sched_job.c:
- * analysis jobs run as two chained steps): the Sched and Slot structs and the helpers both use;
- * not a public interface. */
+/* What the scheduler's files share (sched.c: queue, local executor, outcomes, recovery;
+ * sched_job.c: analysis jobs run as two chained steps; sched_slurm.c: the Slurm executor): the
+ * Sched and Slot structs and the helpers they use; not a public interface.
+ *
+ * DESIGN
+ * A slot holds one run and the executor that runs it. The scheduler's passes (starting, watching,
+ * requests, recovery) ask each slot's executor: the local one starts a process in its own session
+ * and signals its group; the Slurm one submits a batch job and asks Slurm about it. Outcomes meet
+ * again in sched_run_ended, so an exit code means the same on either. */
 #ifndef SCHED_INT_H
 #define SCHED_INT_H
 
 #include "daemon.h"
+#include "slurm.h"
 
 #include <limits.h>
 #include <stddef.h>
@@ -20,8 +27,12 @@ typedef enum SlotKind { SLOT_TRAIN = 0, SLOT_EVALUATE, SLOT_ANALYSIS } SlotKind;
 /* an analysis job's steps, in the order they run in one slot */
 typedef enum SlotStep { STEP_RECORDING = 0, STEP_ANALYZING } SlotStep;
 
+/* who runs a slot's worker */
+typedef enum SlotExecutor { EXEC_LOCAL = 0, EXEC_SLURM } SlotExecutor;
+
 typedef struct Slot {
     int used;
+    SlotExecutor exec;
     int64_t id;
     pid_t pid;
     long long start;
@@ -33,6 +44,15 @@ typedef struct Slot {
     double term_at;       /* when SIGTERM went out, 0 if not yet */
     int killed;
     int shutdown; /* stopped by the daemon itself: back to the queue, no attempt counted */
+    /* Slurm: the job, its state and restarts as last seen, when it was last asked, and since
+     * when it has looked lost (a requeue may still follow) */
+    char job[SLURM_JOB_LEN];
+    char slurm_state[SLURM_STATE_LEN];
+    char slurm_reason[SLURM_REASON_LEN];
+    char slurm_nodes[SLURM_NODES_LEN];
+    int restarts;
+    double polled_at;
+    double lost_at;
 } Slot;
 
 struct Sched {
@@ -41,6 +61,9 @@ struct Sched {
     char analyzer[PATH_MAX];
     char mpirun[PATH_MAX];
     char hostfile[PATH_MAX];
+    char slurm_bin[PATH_MAX];
+    char slurm_mpi[64];
+    AgExecutor slurm_defaults; /* partition, account, time limit of the configuration */
     Store *store;
     Ingest *ingest;
     SchedStateHook hook;
@@ -66,6 +89,27 @@ void sched_describe_status(int status, int known, char *out, size_t out_sz);
  * stdin from /dev/null, stderr (and stdout unless out_path is set) appended to worker.log */
 int sched_spawn_argv(const char *run_dir, const char *const *argv, const char *out_path, pid_t *pid,
                      char *err, size_t err_sz);
+
+/* a free slot, zeroed and marked used; NULL when all are taken */
+Slot *sched_slot_new(Sched *s);
+/* writes the stored spec to the run directory as AG_RUN_SUBMITTED */
+int sched_write_spec(Sched *s, int64_t id, const char *run_dir, char *err, size_t err_sz);
+/* stores every complete new metric line of the run */
+void sched_drain(Sched *s, int64_t id, const char *run_dir);
+/* a worker ended (status known, or judged by its files): success, pause, cancel, requeue or
+ * failure, decided by the run's request and exit; frees the slot */
+void sched_run_ended(Sched *s, Slot *slot, int status, int known);
+
+/* ---- sched_slurm.c ---- */
+
+/* submits run r as a Slurm batch job into slot (job id set). AG_BUSY when the controller could
+ * not be reached (the run stays queued); any other error fails the run with err */
+int sched_slurm_submit(Sched *s, Slot *slot, const StoreRun *r, char *err, size_t err_sz);
+/* acts on the run's cancel/pause request (scancel) and follows the job's state (scontrol, then
+ * sacct once the controller has forgotten it); an ended job's outcome goes to sched_run_ended */
+void sched_slurm_watch(Sched *s, Slot *slot);
+/* cancels a job whose run was removed or could not be recorded */
+void sched_slurm_cancel(Sched *s, const char *job);
 
 /* ---- sched_job.c ---- */
 

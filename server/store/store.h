@@ -16,8 +16,9 @@
 
 typedef struct Store Store;
 
-#define STORE_STATE_MAX 16
-#define STORE_PATH_MAX  512
+#define STORE_STATE_MAX     16
+#define STORE_PATH_MAX      512
+#define STORE_SLURM_JOB_MAX 32
 
 /* opens (creating) the database file; ":memory:" works for tests */
 int store_open(const char *path, Store **out, char *err, size_t err_sz);
@@ -46,6 +47,7 @@ typedef struct StoreExpNew {
     int64_t parent_id;     /* the run a job evaluates or analyses, 0 for none */
     int priority;
     int ranks;
+    const char *executor; /* "local" or "slurm"; NULL for local */
 } StoreExpNew;
 
 /* inserts a queued experiment with run_dir = runs_root/<id> in the same transaction */
@@ -106,6 +108,9 @@ typedef struct StoreRun {
     int64_t last_seq;
     char run_dir[STORE_PATH_MAX];
     char phase[STORE_STATE_MAX]; /* an analysis job's step: "", "recording", "analyzing", "done" */
+    char executor[STORE_STATE_MAX];      /* "local" or "slurm", decided when it was submitted */
+    char slurm_job[STORE_SLURM_JOB_MAX]; /* the Slurm job of the current attempt, "" for none */
+    int slurm_restarts;                  /* requeues of that job seen so far */
 } StoreRun;
 
 int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz);
@@ -150,6 +155,17 @@ int store_run_phase(Store *s, int64_t id, const char *phase, int pid, long long 
  * finished_at} each, the spec parsed */
 int store_jobs_json(Store *s, int64_t parent_id, const char *kind, int limit, json_t **out,
                     char *err, size_t err_sz);
+
+/* ---- runs on Slurm (store_slurm.c) ---- */
+
+/* queued -> running as Slurm job job_id (state PENDING until seen otherwise);
+ * attempts is the new count. AG_ENOTFOUND when the run is no longer queued. */
+int store_run_submitted(Store *s, int64_t id, const char *job_id, int attempts, char *err,
+                        size_t err_sz);
+/* what Slurm last said of the run's job: its state, pending reason and nodes (NULL or "" for
+ * none) and its restart count */
+int store_run_slurm_seen(Store *s, int64_t id, const char *state, const char *reason,
+                         const char *nodes, int restarts, char *err, size_t err_sz);
 
 /* ---- metrics ---- */
 

@@ -14,7 +14,7 @@
     "id, name, task, kind, parent_id, state, priority, ranks, attempts, submitted_at, "            \
     "started_at, finished_at, error, run_dir, pid, tags, notes, last_seq, request, "               \
     "budget_env_steps, latest_iteration, latest_env_steps, latest_return, latest_task_metric, "    \
-    "latest_task_key, phase"
+    "latest_task_key, phase, executor, slurm_job_id, slurm_state, slurm_reason, slurm_nodes"
 
 #define PROGRESS_EXPR                                                                              \
     "(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) / budget_env_steps END)"
@@ -75,7 +75,7 @@ int store_exp_insert(Store *s, const StoreExpNew *e, const char *runs_root, int6
     rc = store_db_prepare(
         s,
         "INSERT INTO experiments (name, task, spec, priority, ranks, tags, notes, kind,"
-        " parent_id, submitted_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " parent_id, submitted_at, executor) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         &st, err, err_sz);
     if (rc) {
         goto end;
@@ -94,6 +94,7 @@ int store_exp_insert(Store *s, const StoreExpNew *e, const char *runs_root, int6
         sqlite3_bind_null(st, 9);
     }
     sqlite3_bind_double(st, 10, ag_time_wall());
+    sqlite3_bind_text(st, 11, e->executor ? e->executor : "local", -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = store_db_fail(s, err, err_sz, "insert experiment");
         goto end;
@@ -425,7 +426,8 @@ int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t
 #define RUN_COLUMNS                                                                                \
     "id, state, kind, coalesce(request, ''), priority, ranks, attempts, coalesce(pid, 0),"         \
     " coalesce(pid_start, 0), coalesce(request_at, 0), coalesce(parent_id, 0), ingest_offset,"     \
-    " last_seq, coalesce(run_dir, ''), coalesce(phase, '')"
+    " last_seq, coalesce(run_dir, ''), coalesce(phase, ''), executor, coalesce(slurm_job_id, '')," \
+    " slurm_restarts"
 
 static void run_from_row(sqlite3_stmt *st, StoreRun *r) {
     memset(r, 0, sizeof(*r));
@@ -444,6 +446,9 @@ static void run_from_row(sqlite3_stmt *st, StoreRun *r) {
     r->last_seq = sqlite3_column_int64(st, 12);
     snprintf(r->run_dir, sizeof(r->run_dir), "%s", sqlite3_column_text(st, 13));
     snprintf(r->phase, sizeof(r->phase), "%s", sqlite3_column_text(st, 14));
+    snprintf(r->executor, sizeof(r->executor), "%s", sqlite3_column_text(st, 15));
+    snprintf(r->slurm_job, sizeof(r->slurm_job), "%s", sqlite3_column_text(st, 16));
+    r->slurm_restarts = sqlite3_column_int(st, 17);
 }
 
 int store_run_get(Store *s, int64_t id, StoreRun *out, char *err, size_t err_sz) {

@@ -5,6 +5,7 @@
 import {test} from "node:test";
 import assert from "node:assert/strict";
 import {csvText, ema, fmtNum, fmtSteps} from "../../web/charts.js";
+import {executorFacts} from "../../web/executor.js";
 import {groupBand, interpAt, specFlatten, specsDiffer} from "../../web/group-data.js";
 import {jsonParseExact, jsonQuoteBigInts} from "../../web/json-exact.js";
 import {RateMeter, etaSeconds, fmtDuration, rowsRate, runSeconds} from "../../web/progress.js";
@@ -281,4 +282,25 @@ test("specsDiffer: the leaves that are not the same in every spec", () => {
 test("csvText: a header, empty cells for gaps, quoted labels", () => {
     assert.equal(csvText(["x", 'a "b", c'], [[1, 2], [0.5, null]]),
                  'x,"a ""b"", c"\n1,0.5\n2,\n');
+
+test("executorFacts: a local run says so; a Slurm run its job, state with reason, and nodes", () => {
+    assert.deepEqual(executorFacts({executor: "local"}), [["Executor", "local", "fact-executor"]]);
+    assert.deepEqual(executorFacts({}), [["Executor", "local", "fact-executor"]]);
+    assert.deepEqual(executorFacts({
+                         executor: "slurm",
+                         slurm_job_id: "42",
+                         slurm_state: "PENDING",
+                         slurm_reason: "Resources",
+                         slurm_nodes: null
+                     }),
+                     [
+                         ["Executor", "slurm", "fact-executor"],
+                         ["Slurm job", "42", "fact-slurm-job"],
+                         ["Slurm state", "PENDING (Resources)", "fact-slurm-state"],
+                         ["Nodes", "–", "fact-slurm-nodes"]
+                     ]);
+    const running = executorFacts(
+        {executor: "slurm", slurm_job_id: "7", slurm_state: "RUNNING", slurm_nodes: "node[1-2]"});
+    assert.deepEqual(running[2], ["Slurm state", "RUNNING", "fact-slurm-state"]);
+    assert.deepEqual(running[3], ["Nodes", "node[1-2]", "fact-slurm-nodes"]);
 });

@@ -165,6 +165,39 @@ START_TEST(test_auth_and_routing) {
 }
 END_TEST
 
+/* the executor of a submission */
+START_TEST(test_submit_executor) {
+    Res r;
+    /* checked with its path; a Slurm run may ask for more ranks than this machine
+     * has (Slurm finds them), and is stored as Slurm's */
+    r = call("POST", "/api/v1/experiments", token,
+             "{\"spec\":{\"task\":\"CartPole\",\"executor\":{\"kind\":\"slurm\","
+             "\"partition\":\"$(touch /tmp/x)\"}}}");
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "field")),
+                     "spec.executor.partition");
+    res_free(&r);
+    r = call("POST", "/api/v1/experiments", token,
+             "{\"task\":\"CartPole\",\"executor\":{\"kind\":\"slurm\",\"extra\":[\"--wrap=x\"]}}");
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "field")), "executor.extra[0]");
+    res_free(&r);
+    r = call("POST", "/api/v1/experiments", token,
+             "{\"task\":\"CartPole\",\"ranks\":5,\"executor\":{\"kind\":\"slurm\","
+             "\"partition\":\"debug\"}}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "executor")), "slurm");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(r.json, "spec"), "executor"), "partition")),
+        "debug");
+    res_free(&r);
+    r = call("POST", "/api/v1/experiments", token, "{\"task\":\"CartPole\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "executor")), "local");
+    res_free(&r);
+}
+END_TEST
+
 START_TEST(test_submit_and_actions) {
     Res r = call("POST", "/api/v1/experiments", token,
                  "{\"spec\":{\"task\":\"CartPole\",\"tags\":[\"a\"]},\"priority\":7}");
@@ -617,6 +650,7 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_auth_and_routing);
     tcase_add_test(tc, test_submit_and_actions);
+    tcase_add_test(tc, test_submit_executor);
     tcase_add_test(tc, test_list_search_sort);
     tcase_add_test(tc, test_metrics_endpoints);
     tcase_add_test(tc, test_openapi_and_tokens);

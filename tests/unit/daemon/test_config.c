@@ -78,6 +78,37 @@ START_TEST(test_set) {
 }
 END_TEST
 
+START_TEST(test_slurm_settings) {
+    DaemonConfig c;
+    daemon_config_defaults(&c, NULL);
+    ck_assert_int_eq(c.slurm_default, 0);
+    ck_assert_str_eq(c.slurm_mpi, "pmix");
+    ck_assert_int_eq(daemon_config_set(&c, "executor", "slurm", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.slurm_default, 1);
+    ck_assert_int_eq(daemon_config_set(&c, "executor", "local", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.slurm_default, 0);
+    ck_assert_int_eq(daemon_config_set(&c, "executor", "pbs", err, sizeof(err)), AG_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "local or slurm"));
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_partition", "gpu.long-1", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.slurm_partition, "gpu.long-1");
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_partition", "a;b", err, sizeof(err)), AG_EINVAL);
+    ck_assert_str_eq(c.slurm_partition, "gpu.long-1");
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_account", "$(x)", err, sizeof(err)), AG_EINVAL);
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_mpi", "pmi2", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.slurm_mpi, "pmi2");
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_time_limit", "2-00:00:00", err, sizeof(err)), 0);
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_time_limit", "2 days", err, sizeof(err)),
+                     AG_EINVAL);
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_poll_seconds", "0", err, sizeof(err)), AG_ERANGE);
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_poll_seconds", "5", err, sizeof(err)), 0);
+    ck_assert_double_eq(c.slurm_poll_s, 5.0);
+    ck_assert_int_eq(daemon_config_set(&c, "run_root", "/shared/angora/runs", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.run_root, "/shared/angora/runs");
+    ck_assert_int_eq(daemon_config_set(&c, "slurm_bin", "/opt/slurm/bin", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.slurm_bin, "/opt/slurm/bin");
+}
+END_TEST
+
 START_TEST(test_file) {
     char path[] = "/tmp/angorad-conf-XXXXXX";
     int fd = mkstemp(path);
@@ -110,6 +141,7 @@ int main(void) {
     int failed;
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_set);
+    tcase_add_test(tc, test_slurm_settings);
     tcase_add_test(tc, test_file);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -3,6 +3,7 @@
  * foreign key through the rebuild of its experiments table; a run's jobs by kind; the phase of
  * a running analysis job. */
 #include "store.h"
+#include "store_test_db.h"
 
 #include "ag_error.h"
 #include "ag_fs.h"
@@ -19,23 +20,11 @@ static char err[512];
 static char db[600];
 
 static void setup(void) {
-    char path[] = "/tmp/angora-jobs-XXXXXX";
-    int fd;
-    ck_assert_int_eq(ag_fs_data_path("migrations", mig_dir, sizeof(mig_dir)), 0);
-    fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(path);
-    snprintf(db, sizeof(db), "%s.db", path);
+    store_test_db_new(mig_dir, sizeof(mig_dir), db, sizeof(db));
 }
 
 static void teardown(void) {
-    char side[700];
-    unlink(db);
-    snprintf(side, sizeof(side), "%s-wal", db);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", db);
-    unlink(side);
+    store_test_db_remove(db);
 }
 
 /* runs SQL on the database file directly, as an angorad of an older version would have */
