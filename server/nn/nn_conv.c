@@ -6,9 +6,9 @@
  * columns (image g's columns at g*OH*OW), so out (OC, G*OH*OW) = weight (OC, C*K*K) @ col is
  * one sgemm with no transposes. G is nn_conv2d_group(OH*OW): 1 when one image alone gives the
  * product enough columns (at 64x64, stride 1, 4,096), more as images shrink (a 16x16 output
- * groups 8), so that no layer runs as a loop of small products. With G = 1 the output lands
- * directly in (B,OC,OH,OW); a larger group goes through a staging matrix (OC, G*OH*OW) and one
- * copy (OC*OH*OW floats per image against C*K*K times as many multiply-adds). The bias rides in
+ * groups 2, a 4x4 one 32), so that no layer runs as a loop of small products. With G = 1 the output
+ * lands directly in (B,OC,OH,OW); a larger group goes through a staging matrix (OC, G*OH*OW) and
+ * one copy (OC*OH*OW floats per image against C*K*K times as many multiply-adds). The bias rides in
  * the products as an extra weight column against a row of ones under the column matrix, in
  * both directions, so no pass over the output adds it or sums its gradient: for a first layer
  * (C*K*K = 27) those passes cost about as much as the product. Backward rebuilds the column

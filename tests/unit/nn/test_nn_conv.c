@@ -1,7 +1,7 @@
 /* Tests of the image kernels (server/nn/nn_conv.c): conv2d against a naive convolution and by
  * finite differences (stride 2 padding 1, stride 1 without and with padding, K 4 stride 3, 1x1
  * kernels; images grouped into one product, full and partial groups; 64x64 at strides 1 and 2
- * and 96x96 at stride 4, with the backward pass also against written-out sums), group and
+ * and 96x96 at stride 8, with the backward pass also against written-out sums), group and
  * scratch sizes, output-size checks with bad dimensions, max-pool values, argmax routing and
  * gradient, and the spatial softmax's coordinates, probabilities and gradient. */
 #include "ag_rng.h"
@@ -256,24 +256,26 @@ static void conv_case_run(const int *c, const char *tag, size_t step) {
 }
 
 START_TEST(test_conv2d_grouped) {
-    /* small outputs group many images into one product: 70 images of 4x4 make a full group of
-     * 64 and a partial one of 6; 32x32 makes groups of 2, the last holding one image */
-    const int many[8] = {70, 1, 4, 4, 2, 3, 1, 1}, pairs[8] = {3, 2, 32, 32, 3, 3, 1, 1};
-    ck_assert_int_eq(nn_conv2d_group(4 * 4), NN_CONV_GROUP_MAX);
-    ck_assert_int_eq(nn_conv2d_group(32 * 32), 2);
-    conv_case_run(many, "group 64+6", 1);
-    conv_case_run(pairs, "group 2+1", 37);
+    /* small outputs group many images into one product: 70 images of 4x4 make full groups and
+     * a partial one; 16x16 makes groups of 2, the last holding one image */
+    const int many[8] = {70, 1, 4, 4, 2, 3, 1, 1}, pairs[8] = {3, 2, 16, 16, 3, 3, 1, 1};
+    ck_assert_int_gt(nn_conv2d_group(4 * 4), 1);
+    ck_assert_int_ne(70 % nn_conv2d_group(4 * 4), 0);
+    ck_assert_int_eq(nn_conv2d_group(16 * 16), 2);
+    conv_case_run(many, "group 4x4", 1);
+    conv_case_run(pairs, "group 2+1", 7);
 }
 END_TEST
 
 START_TEST(test_conv2d_image_sizes) {
     /* the sizes the pixels sensation renders: 64x64 at stride 1 ("same") and stride 2, 96x96
-     * with a 5x5 kernel at stride 4 (24x24 outputs: groups of 4 with one image left over) */
+     * in 8x8 patches (stride 8: 12x12 outputs, groups of 4 with one image left over) */
     const int same64[8] = {2, 3, 64, 64, 4, 3, 1, 1}, half64[8] = {3, 3, 64, 64, 4, 3, 2, 1};
-    const int quarter96[8] = {5, 3, 96, 96, 3, 5, 4, 2};
+    const int patches96[8] = {5, 3, 96, 96, 3, 8, 8, 0};
+    ck_assert_int_eq(nn_conv2d_group(12 * 12), 4);
     conv_case_run(same64, "64x64 s1", 211);
     conv_case_run(half64, "64x64 s2", 211);
-    conv_case_run(quarter96, "96x96 k5 s4", 211);
+    conv_case_run(patches96, "96x96 k8 s8", 211);
 }
 END_TEST
 
@@ -287,15 +289,17 @@ START_TEST(test_conv2d_dims) {
     ck_assert_int_le(nn_conv2d_out_dim(8, 0, 1, 0), 0);
     ck_assert_int_le(nn_conv2d_out_dim(8, 3, 1, -1), 0);
     ck_assert_int_le(nn_conv2d_out_dim(0, 1, 1, 0), 0);
-    /* a 4x3 output groups the most images; 64x64 at stride 1 works one image at a time */
-    ck_assert_int_eq(nn_conv2d_group(12), NN_CONV_GROUP_MAX);
+    /* one position groups the most images; 64x64 at stride 1 works one image at a time */
+    ck_assert_int_eq(nn_conv2d_group(1), NN_CONV_GROUP_MAX);
     ck_assert_int_eq(nn_conv2d_group(4096), 1);
     ck_assert_int_eq(nn_conv2d_group(NN_CONV_GROUP_COLS), 1);
-    ck_assert_int_eq(nn_conv2d_group(1024), 2);
-    ck_assert_int_eq(nn_conv2d_group(576), 4);
+    ck_assert_int_eq(nn_conv2d_group(NN_CONV_GROUP_COLS / 2), 2);
+    ck_assert_int_eq(nn_conv2d_group(NN_CONV_GROUP_COLS / 2 + 1), 2);
+    ck_assert_int_eq(nn_conv2d_group(0), 1);
+    size_t g = (size_t)nn_conv2d_group(12);
+    ck_assert_uint_eq(g, (NN_CONV_GROUP_COLS + 11) / 12);
     ck_assert_uint_eq(nn_conv2d_scratch_size(3, 7, 6, 5, 3, 2, 1),
-                      (2u * 27 + 1) * NN_CONV_GROUP_MAX * 12 + 5u * NN_CONV_GROUP_MAX * 12 +
-                          5u * 28);
+                      (2u * 27 + 1) * g * 12 + 5u * g * 12 + 5u * 28);
     ck_assert_uint_eq(nn_conv2d_scratch_size(3, 64, 64, 5, 3, 1, 1),
                       (2u * 27 + 1) * 4096 + 5u * 28);
     ck_assert_uint_eq(nn_conv2d_scratch_size(3, 2, 2, 5, 5, 1, 0), 0);
