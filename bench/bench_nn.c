@@ -1,14 +1,19 @@
 /* Engine benchmark: training forward+backward of the model presets at several minibatch sizes,
  * reported as GFLOP/s of the model's arithmetic next to the GFLOP/s plain cblas_sgemm reaches on
- * the same matrix shapes in the same run; batched single-step inference in microseconds per
- * environment; and the per-minibatch cost of the policy distributions and of Adam.
+ * the same matrix shapes in the same run; the `pathways` preset seeing camera images (3 x S x S,
+ * S from --images) as a whole and conv layer by conv layer; batched single-step inference in
+ * microseconds per environment; and the per-minibatch cost of the policy distributions and of
+ * Adam.
  *
  * Usage: bench_nn [--presets simple,wider,...] [--batches 64,256,...] [--min-time seconds]
- *                 [--envs n] [--seed n]
+ *                 [--envs n] [--seed n] [--images 64,96] [--image-batches 64,...]
  *
  * DESIGN: the task is shaped like the hand (proprioception 48, touch 16, object pose 7, goal 4,
- * a critic-only input of 22; a Beta policy over 20 actuators, so 40 policy outputs). A
- * minibatch counts transitions: recurrent models see minibatch / 16 sequences of 16 steps.
+ * a critic-only input of 22; a Beta policy over 20 actuators, so 40 policy outputs); with
+ * --images the object pose is replaced by an image. A minibatch counts transitions: recurrent
+ * models see minibatch / 16 sequences of 16 steps. A conv layer's reference is the engine's own
+ * products for a minibatch: per group of nn_conv2d_group images the forward (OC, G*P, C*K*K),
+ * the weight gradient and, past the first layer, the input gradient.
  * The sgemm reference replays the engine's matrix products (taken from the parameter table:
  * each dense layer or head gives one forward and two backward products; a recurrent core its
  * input projection, the per-step recurrent products and their gradients) with the same
@@ -19,6 +24,7 @@
 #include "ag_rng.h"
 #include "ag_time.h"
 #include "nn_dist.h"
+#include "nn_layers.h"
 #include "nn_model.h"
 #include "nn_optim.h"
 
@@ -34,6 +40,7 @@
 #define BENCH_MAX_GEMMS 256
 #define BENCH_TBPTT     16
 #define BENCH_ACTIONS   20
+#define BENCH_MAX_CONV  16
 
 typedef struct BenchOptions {
     const char *presets[BENCH_MAX_ITEMS];
@@ -43,6 +50,10 @@ typedef struct BenchOptions {
     double min_time;
     int envs;
     uint64_t seed;
+    int images[BENCH_MAX_ITEMS]; /* image sides for the pathways preset's camera rows */
+    int num_images;
+    int image_batches[BENCH_MAX_ITEMS];
+    int num_image_batches;
 } BenchOptions;
 
 typedef struct BenchGemm {
@@ -62,7 +73,8 @@ typedef struct BenchGemmSet {
 
 /* ---- the task shape ---- */
 
-static void bench_io_init(NnIoSpec *io) {
+/* the hand's inputs; image > 0 makes the vision input a (3, image, image) camera picture */
+static void bench_io_init(NnIoSpec *io, int image) {
     static const struct {
         const char *name;
         int size;
@@ -77,13 +89,14 @@ static void bench_io_init(NnIoSpec *io) {
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
         NnInputSpec *in = &io->inputs[io->num_inputs++];
         snprintf(in->name, sizeof in->name, "%s", inputs[i].name);
-        in->shape[0] = inputs[i].size;
-        in->shape[1] = 1;
-        in->shape[2] = 1;
-        in->size = inputs[i].size;
+        int camera = image > 0 && strcmp(inputs[i].name, "vision") == 0;
+        in->shape[0] = camera ? 3 : inputs[i].size;
+        in->shape[1] = camera ? image : 1;
+        in->shape[2] = camera ? image : 1;
+        in->size = in->shape[0] * in->shape[1] * in->shape[2];
         in->offset = off;
         in->critic_only = inputs[i].critic_only;
-        off += inputs[i].size;
+        off += in->size;
     }
     io->obs_size = off;
     io->policy_outputs = 2 * BENCH_ACTIONS;
@@ -172,6 +185,58 @@ static void fill_normal(AgRng *rng, float *x, size_t n, double scale) {
     }
 }
 
+/* ---- conv layers ---- */
+
+/* one conv layer of the vision pathway, with its input shape and its index in the pathway */
+typedef struct BenchConv {
+    int index;
+    int C, H, W, OC, K, stride, pad, OH, OW;
+} BenchConv;
+
+/* the conv layers of the model's vision pathway (from its description), at most max; their
+ * count, 0 when the vision input is not an image */
+static int conv_layers(const NnModel *model, BenchConv *out, int max) {
+    const NnIoSpec *io = nn_model_io(model);
+    const NnInputSpec *vision = NULL;
+    for (int i = 0; i < io->num_inputs; i++) {
+        if (strcmp(io->inputs[i].name, "vision") == 0 && io->inputs[i].shape[1] > 1) {
+            vision = &io->inputs[i];
+        }
+    }
+    json_t *desc = nn_model_describe(model);
+    json_t *path =
+        json_object_get(json_object_get(json_object_get(desc, "inputs"), "vision"), "pathway");
+    int n = 0, c = vision ? vision->shape[0] : 0, h = vision ? vision->shape[1] : 0;
+    int w = vision ? vision->shape[2] : 0;
+    for (size_t k = 0; vision && k < json_array_size(path) && n < max; k++) {
+        json_t *layer = json_array_get(path, k);
+        const char *type = json_string_value(json_object_get(layer, "type"));
+        if (type && strcmp(type, "conv2d") == 0) {
+            BenchConv *cv = &out[n++];
+            cv->index = (int)k;
+            cv->C = c;
+            cv->H = h;
+            cv->W = w;
+            cv->OC = (int)json_integer_value(json_object_get(layer, "filters"));
+            cv->K = (int)json_integer_value(json_object_get(layer, "kernel"));
+            cv->stride = (int)json_integer_value(json_object_get(layer, "stride"));
+            const char *padding = json_string_value(json_object_get(layer, "padding"));
+            cv->pad = padding && strcmp(padding, "same") == 0 ? (cv->K - 1) / 2 : 0;
+            cv->OH = nn_conv2d_out_dim(h, cv->K, cv->stride, cv->pad);
+            cv->OW = nn_conv2d_out_dim(w, cv->K, cv->stride, cv->pad);
+            c = cv->OC;
+            h = cv->OH;
+            w = cv->OW;
+        } else if (type && strcmp(type, "maxpool") == 0) {
+            int size = (int)json_integer_value(json_object_get(layer, "size"));
+            h /= size;
+            w /= size;
+        }
+    }
+    json_decref(desc);
+    return n;
+}
+
 /* ---- the sgemm reference ---- */
 
 static int gemm_add(BenchGemmSet *s, int m, int n, int k, int ta, int tb, int count) {
@@ -192,15 +257,75 @@ static int ends_with(const char *s, const char *tail) {
     return ls >= lt && strcmp(s + ls - lt, tail) == 0;
 }
 
+/* the engine's products for one conv layer over M images: groups of nn_conv2d_group images
+ * (the last one possibly smaller), each a forward, a weight gradient and, unless the layer is
+ * the first of its pathway (nothing below it to train), an input gradient */
+static int gemm_add_conv(BenchGemmSet *s, const BenchConv *cv, int M) {
+    int P = cv->OH * cv->OW, CKK = cv->C * cv->K * cv->K, G = nn_conv2d_group(P);
+    int full = M / G, rest = M % G;
+    int dinp = cv->index > 0;
+    s->fwd_madds += (double)cv->OC * CKK * P;
+    for (int part = 0; part < 2; part++) {
+        int count = part == 0 ? full : (rest > 0);
+        int N = (part == 0 ? G : rest) * P;
+        if (count == 0) {
+            continue;
+        }
+        if (gemm_add(s, cv->OC, N, CKK, 0, 0, count) || gemm_add(s, cv->OC, CKK, N, 0, 1, count) ||
+            (dinp && gemm_add(s, CKK, N, cv->OC, 1, 0, count))) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* the conv layer whose weight tensor is `name` ("<net>.in.vision.<index>.w"), or NULL */
+static const BenchConv *conv_of_tensor(const char *name, const BenchConv *convs, int n) {
+    const char *at = strstr(name, ".in.vision.");
+    if (at == NULL) {
+        return NULL;
+    }
+    int index = atoi(at + strlen(".in.vision."));
+    for (int i = 0; i < n; i++) {
+        if (convs[i].index == index) {
+            return &convs[i];
+        }
+    }
+    return NULL;
+}
+
+/* the buffers the set's products read and write, filled with small random numbers */
+static int gemm_set_alloc(BenchGemmSet *s) {
+    s->a = calloc(s->max_a ? s->max_a : 1, sizeof(float));
+    s->b = calloc(s->max_b ? s->max_b : 1, sizeof(float));
+    s->c = calloc(s->max_c ? s->max_c : 1, sizeof(float));
+    if (!s->a || !s->b || !s->c) {
+        return -1;
+    }
+    AgRng rng;
+    ag_rng_seed(&rng, 7, 0);
+    fill_normal(&rng, s->a, s->max_a, 0.1);
+    fill_normal(&rng, s->b, s->max_b, 0.1);
+    return 0;
+}
+
 /* the matrix products of one forward+backward over B sequences of T steps */
 static int gemm_set_build(BenchGemmSet *s, const NnModel *model, int B, int T) {
     memset(s, 0, sizeof *s);
     int M = B * T;
     int nt = nn_model_num_tensors(model);
+    BenchConv convs[BENCH_MAX_CONV];
+    int nconv = conv_layers(model, convs, BENCH_MAX_CONV);
     for (int i = 0; i < nt; i++) {
         const char *name = nn_model_tensor_name(model, i);
         size_t size = nn_model_tensor_size(model, i);
-        if (ends_with(name, "core.w_ih") && i + 2 < nt) {
+        const BenchConv *cv = ends_with(name, ".w") ? conv_of_tensor(name, convs, nconv) : NULL;
+        if (cv != NULL) {
+            if (gemm_add_conv(s, cv, M)) {
+                return -1;
+            }
+            i += 1; /* its bias */
+        } else if (ends_with(name, "core.w_ih") && i + 2 < nt) {
             /* w_ih (gH, C), w_hh (gH, H), then the gate bias (gH) */
             size_t hh = nn_model_tensor_size(model, i + 1);
             int gH = (int)nn_model_tensor_size(model, i + 2);
@@ -225,17 +350,7 @@ static int gemm_set_build(BenchGemmSet *s, const NnModel *model, int B, int T) {
             }
         }
     }
-    s->a = calloc(s->max_a ? s->max_a : 1, sizeof(float));
-    s->b = calloc(s->max_b ? s->max_b : 1, sizeof(float));
-    s->c = calloc(s->max_c ? s->max_c : 1, sizeof(float));
-    if (!s->a || !s->b || !s->c) {
-        return -1;
-    }
-    AgRng rng;
-    ag_rng_seed(&rng, 7, 0);
-    fill_normal(&rng, s->a, s->max_a, 0.1);
-    fill_normal(&rng, s->b, s->max_b, 0.1);
-    return 0;
+    return gemm_set_alloc(s);
 }
 
 static void gemm_set_free(BenchGemmSet *s) {
@@ -301,8 +416,9 @@ static NnModel *model_make(const char *preset, const NnIoSpec *io, uint64_t seed
     return model;
 }
 
-/* one table row per (preset, minibatch); returns 0 or -1 */
-static int bench_train_preset(const char *preset, const NnIoSpec *io, const BenchOptions *opt) {
+/* one table row per (preset, minibatch), the rows named `label`; returns 0 or -1 */
+static int bench_train_preset(const char *preset, const char *label, const NnIoSpec *io,
+                              const int *batches, int num_batches, const BenchOptions *opt) {
     NnModel *model = model_make(preset, io, opt->seed);
     if (!model) {
         return -1;
@@ -310,8 +426,8 @@ static int bench_train_preset(const char *preset, const NnIoSpec *io, const Benc
     int T = nn_model_is_recurrent(model) ? BENCH_TBPTT : 1;
     double madds = nn_model_forward_flops(model);
     int rc = 0;
-    for (int bi = 0; bi < opt->num_batches && rc == 0; bi++) {
-        int mb = opt->batches[bi];
+    for (int bi = 0; bi < num_batches && rc == 0; bi++) {
+        int mb = batches[bi];
         int B = mb / T > 0 ? mb / T : 1;
         int rows = B * T;
         BenchTrain t = {.model = model, .batch = B};
@@ -341,7 +457,7 @@ static int bench_train_preset(const char *preset, const NnIoSpec *io, const Benc
             double gf_gemm = gs.flops / tg.cpu * 1e-9;
             printf("| %s | %zu | %.2f | %d | %d x %d | %.3f | %.3f | %.1f | %.1f | %.2f | %.2f "
                    "|\n",
-                   preset, nn_model_num_params(model), 6.0 * madds * 1e-6, mb, B, T, tm.cpu * 1e3,
+                   label, nn_model_num_params(model), 6.0 * madds * 1e-6, mb, B, T, tm.cpu * 1e3,
                    tm.wall * 1e3, gf_model, gf_gemm, gf_model / gf_gemm,
                    (model_flops / tm.wall) / (gs.flops / tg.wall));
             fflush(stdout);
@@ -349,8 +465,8 @@ static int bench_train_preset(const char *preset, const NnIoSpec *io, const Benc
             if (gs.fwd_madds < 0.99 * madds || gs.fwd_madds > 1.01 * madds) {
                 fprintf(stderr,
                         "bench_nn: %s: the sgemm shapes cover %.0f of %.0f multiply-adds per "
-                        "sample (layers other than dense/recurrent)\n",
-                        preset, gs.fwd_madds, madds);
+                        "sample (layers other than dense/recurrent/conv)\n",
+                        label, gs.fwd_madds, madds);
             }
         }
         gemm_set_free(&gs);
@@ -360,6 +476,92 @@ static int bench_train_preset(const char *preset, const NnIoSpec *io, const Benc
         free(t.d_policy);
         free(t.d_value);
         nn_train_ctx_destroy(t.ctx);
+    }
+    nn_model_destroy(model);
+    return rc;
+}
+
+/* ---- conv layers alone ---- */
+
+typedef struct BenchConvRun {
+    BenchConv cv;
+    int B;
+    float *inp, *w, *b, *out, *dout, *dinp, *dw, *db, *scratch;
+} BenchConvRun;
+
+static void conv_run(void *arg) {
+    BenchConvRun *r = arg;
+    const BenchConv *cv = &r->cv;
+    nn_conv2d_forward(r->out, r->scratch, r->inp, r->w, r->b, r->B, cv->C, cv->H, cv->W, cv->OC,
+                      cv->K, cv->stride, cv->pad);
+    /* the first layer of a pathway has no input gradient to compute (nn_model_run.c) */
+    nn_conv2d_backward(cv->index > 0 ? r->dinp : NULL, r->dw, r->db, r->scratch, r->dout, r->inp,
+                       r->w, r->B, cv->C, cv->H, cv->W, cv->OC, cv->K, cv->stride, cv->pad);
+}
+
+static void conv_run_free(BenchConvRun *r) {
+    free(r->inp);
+    free(r->w);
+    free(r->b);
+    free(r->out);
+    free(r->dout);
+    free(r->dinp);
+    free(r->dw);
+    free(r->db);
+    free(r->scratch);
+}
+
+/* one row per conv layer of the pathways preset at image side S and `images` images: the
+ * kernels' forward + backward against sgemm on the same products; returns 0 or -1 */
+static int bench_conv_layers(int S, int images, const BenchOptions *opt) {
+    NnIoSpec io;
+    bench_io_init(&io, S);
+    NnModel *model = model_make("pathways", &io, opt->seed);
+    if (!model) {
+        return -1;
+    }
+    BenchConv convs[BENCH_MAX_CONV];
+    int n = conv_layers(model, convs, BENCH_MAX_CONV), rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        BenchConvRun r = {.cv = convs[i], .B = images};
+        const BenchConv *cv = &r.cv;
+        size_t ni = (size_t)images * cv->C * cv->H * cv->W;
+        size_t no = (size_t)images * cv->OC * cv->OH * cv->OW;
+        size_t nw = (size_t)cv->OC * cv->C * cv->K * cv->K;
+        r.inp = malloc(sizeof(float) * ni);
+        r.dinp = calloc(ni, sizeof(float));
+        r.out = malloc(sizeof(float) * no);
+        r.dout = malloc(sizeof(float) * no);
+        r.w = malloc(sizeof(float) * nw);
+        r.dw = calloc(nw, sizeof(float));
+        r.b = calloc((size_t)cv->OC, sizeof(float));
+        r.db = calloc((size_t)cv->OC, sizeof(float));
+        r.scratch = malloc(sizeof(float) * nn_conv2d_scratch_size(cv->C, cv->H, cv->W, cv->OC,
+                                                                  cv->K, cv->stride, cv->pad));
+        BenchGemmSet gs;
+        memset(&gs, 0, sizeof gs);
+        if (!r.inp || !r.dinp || !r.out || !r.dout || !r.w || !r.dw || !r.b || !r.db ||
+            !r.scratch || gemm_add_conv(&gs, cv, images) || gemm_set_alloc(&gs)) {
+            fprintf(stderr, "bench_nn: conv layers at %dx%d: out of memory\n", S, S);
+            rc = -1;
+        } else {
+            AgRng rng;
+            ag_rng_seed(&rng, opt->seed, 6);
+            fill_normal(&rng, r.inp, ni, 1.0);
+            fill_normal(&rng, r.w, nw, 0.1);
+            fill_normal(&rng, r.dout, no, 1e-3);
+            BenchTiming tc, tg;
+            bench_time_pair(conv_run, &r, gemm_set_run, &gs, 2.0 * opt->min_time, &tc, &tg);
+            double gf_conv = gs.flops / tc.cpu * 1e-9, gf_gemm = gs.flops / tg.cpu * 1e-9;
+            printf("| %dx%d | %d | %dx%dx%d -> %dx%dx%d | K%d s%d | %d | %d | %.3f | %.1f | %.1f | "
+                   "%.2f |\n",
+                   S, S, cv->index, cv->C, cv->H, cv->W, cv->OC, cv->OH, cv->OW, cv->K, cv->stride,
+                   images, nn_conv2d_group(cv->OH * cv->OW), tc.cpu * 1e3, gf_conv, gf_gemm,
+                   gf_conv / gf_gemm);
+            fflush(stdout);
+        }
+        gemm_set_free(&gs);
+        conv_run_free(&r);
     }
     nn_model_destroy(model);
     return rc;
@@ -517,7 +719,8 @@ static int bench_adam(const char *preset, const NnIoSpec *io, const BenchOptions
 
 /* ---- command line ---- */
 
-static int parse_list(char *arg, BenchOptions *opt, int ints) {
+/* a comma-separated list into names (ints 0) or into ints; *num gets the count */
+static int parse_list(char *arg, const char **names, int *ints, int *num) {
     int count = 0;
     for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
@@ -530,19 +733,15 @@ static int parse_list(char *arg, BenchOptions *opt, int ints) {
             if (*end || v < 1 || v > 1 << 20) {
                 return -1;
             }
-            opt->batches[count++] = (int)v;
+            ints[count++] = (int)v;
         } else {
-            opt->presets[count++] = tok;
+            names[count++] = tok;
         }
     }
     if (count == 0) {
         return -1;
     }
-    if (ints) {
-        opt->num_batches = count;
-    } else {
-        opt->num_presets = count;
-    }
+    *num = count;
     return 0;
 }
 
@@ -558,6 +757,13 @@ static int parse_args(int argc, char **argv, BenchOptions *opt) {
         opt->batches[i] = default_batches[i];
     }
     opt->num_batches = 5;
+    /* the pixels sensation's sizes; a minibatch of 64 images of 96x96 already holds about 1 GB
+     * of activations in the two networks */
+    opt->images[0] = 64;
+    opt->images[1] = 96;
+    opt->num_images = 2;
+    opt->image_batches[0] = 64;
+    opt->num_image_batches = 1;
     opt->min_time = 0.6;
     opt->envs = 64;
     opt->seed = 1;
@@ -570,13 +776,28 @@ static int parse_args(int argc, char **argv, BenchOptions *opt) {
             return -1;
         }
         if (strcmp(a, "--presets") == 0) {
-            if (parse_list(v, opt, 0) < 0) {
+            if (parse_list(v, opt->presets, NULL, &opt->num_presets) < 0) {
                 fprintf(stderr, "bench_nn: --presets: a comma-separated list of names\n");
                 return -1;
             }
         } else if (strcmp(a, "--batches") == 0) {
-            if (parse_list(v, opt, 1) < 0) {
+            if (parse_list(v, NULL, opt->batches, &opt->num_batches) < 0) {
                 fprintf(stderr, "bench_nn: --batches: comma-separated sizes in [1, 1048576]\n");
+                return -1;
+            }
+        } else if (strcmp(a, "--images") == 0) {
+            int bad = parse_list(v, NULL, opt->images, &opt->num_images) < 0;
+            for (int k = 0; !bad && k < opt->num_images; k++) {
+                bad = opt->images[k] < 8 || opt->images[k] > 256;
+            }
+            if (bad) {
+                fprintf(stderr, "bench_nn: --images: comma-separated image sides in [8, 256]\n");
+                return -1;
+            }
+        } else if (strcmp(a, "--image-batches") == 0) {
+            if (parse_list(v, NULL, opt->image_batches, &opt->num_image_batches) < 0) {
+                fprintf(stderr,
+                        "bench_nn: --image-batches: comma-separated sizes in [1, 1048576]\n");
                 return -1;
             }
         } else if (strcmp(a, "--min-time") == 0) {
@@ -633,7 +854,7 @@ int main(int argc, char **argv) {
     }
     openblas_set_num_threads(1);
     NnIoSpec io;
-    bench_io_init(&io);
+    bench_io_init(&io, 0);
     /* refuse unknown presets before spending minutes on the known ones */
     for (int p = 0; p < opt.num_presets; p++) {
         NnModel *model = model_make(opt.presets[p], &io, opt.seed);
@@ -664,7 +885,28 @@ int main(int argc, char **argv) {
            "/ sgemm | model / sgemm (wall) |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int p = 0; p < opt.num_presets; p++) {
-        rc |= bench_train_preset(opt.presets[p], &io, &opt);
+        rc |= bench_train_preset(opt.presets[p], opt.presets[p], &io, opt.batches, opt.num_batches,
+                                 &opt);
+    }
+    for (int i = 0; i < opt.num_images; i++) {
+        NnIoSpec camera;
+        char label[64];
+        bench_io_init(&camera, opt.images[i]);
+        snprintf(label, sizeof label, "pathways, %dx%d images", opt.images[i], opt.images[i]);
+        rc |= bench_train_preset("pathways", label, &camera, opt.image_batches,
+                                 opt.num_image_batches, &opt);
+    }
+
+    printf("\nConv layers of the pathways preset, forward + backward over a minibatch of images "
+           "(the first layer computes no input gradient), against sgemm on the same products "
+           "(G = images per product):\n\n");
+    printf("| image | layer | in -> out (C x H x W) | kernel, stride | images | G | ms per pass "
+           "(CPU) | conv GFLOP/s | sgemm GFLOP/s, same shapes | conv / sgemm |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < opt.num_images; i++) {
+        for (int b = 0; b < opt.num_image_batches; b++) {
+            rc |= bench_conv_layers(opt.images[i], opt.image_batches[b], &opt);
+        }
     }
 
     printf("\nBatched inference, one step (nn_model_step):\n\n");

@@ -617,7 +617,10 @@ close the whole engine comes to its BLAS products alone; compare ratios within o
 single-step inference, the policy distributions over a minibatch of 20-dimensional actions, and
 Adam with global-norm clipping. Inputs have the hand's shape (a Beta policy over 20 actuators);
 recurrent models see sequences of 16 steps; each figure is the best of five rounds of thread CPU
-time (wall time beside it), the model and its sgemm reference in alternating rounds."
+time (wall time beside it), the model and its sgemm reference in alternating rounds. The
+\`pathways\` preset also runs with 3 x S x S camera images in place of the object pose (S = 64
+and 96), whole and conv layer by conv layer: each layer's forward and backward over a minibatch
+of images against sgemm on the engine's own products for it (groups of G images per product)."
     tp_section ppo "PPO training steps/s (bench_ppo.sh)" "\`angora-train\` end to end, collection and updates, on CartPole (categorical policy) and
 Pendulum (Gaussian) with the \`simple\` model (separate 64-64 tanh policy and value networks), 8
 environments per rank, 4 epochs of 4 minibatches per rank, no periodic evaluation, at 1 rank and
@@ -638,6 +641,15 @@ scenes) and the legacy setting (4 ms x 20, broad-phase contacts, dense Jacobian,
 on every reset) in the same run, in alternating rounds, one environment with uniformly random
 actions on one thread; each row is the best round, rates per second of thread CPU time. Random
 actions drop the block after about 10 steps, so resets weigh more here than in training."
+    tp_section render "HandBlock pixels: frames per second (bench_render)" "\`bench_render\` renders the palm camera's 64x64 images of a batch of HandBlock environments
+(stepped with uniformly random actions between renders, not timed) three ways in alternating
+rounds of one run: *before*, one scene per call at the model's full tessellation (how the
+\`pixels\` sensation rendered until the tessellation followed the image size); *coarse*, one scene
+per call with the primitives tessellated for the image size (what the task does now); *tiled*,
+coarse with the batch's scenes tiled into one framebuffer and read back once per pass. The last
+column is the whole batch step (physics and pixels) in environment steps. Rates are per second
+of the process's CPU time (Mesa's llvmpipe through OSMesa, \`LP_NUM_THREADS=0\`), the best of
+the rounds."
     tp_section grad "Gradient averaging over 2 ranks (bench_grad)" "PPO averages the flat gradient block over the ranks after every minibatch: 640 times an
 iteration for the \`locomotion\` preset at 2 ranks, whose \`simple\` model on Hopper has about 10,000
 parameters. \`bench_grad\` (under \`mpirun -np 2 --bind-to core\`) times one average, waiting for the

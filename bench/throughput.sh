@@ -6,6 +6,7 @@
 #   ppo            bench/bench_ppo.sh: angora-train steps/s at 1 and 2 ranks, CartPole, Pendulum
 #   train-physics  bench/bench_train_physics.sh: training against raw physics per MuJoCo task
 #   hand-physics   bench_physics --baseline: HandBlock's fast physics against the legacy setting
+#   render         bench_render: HandBlock's pixels, frames/s before and now, tiled, with physics
 #   grad           bench_grad: gradient averaging over 2 ranks, MPI_Allreduce against shared memory
 #   daemon         bench_daemon: angorad ingestion, restart-to-ready, API requests/s under load
 #   stream         the Check case tagged bench of unit_stream_stream: websocket latency, fan-out
@@ -30,7 +31,7 @@ ROOT=$(dirname "$HERE")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
 
-ALL_STEPS="engine,ppo,train-physics,hand-physics,grad,daemon,stream,analysis,record"
+ALL_STEPS="engine,ppo,train-physics,hand-physics,render,grad,daemon,stream,analysis,record"
 OUT=""
 BUILD="$ROOT/build-release"
 QUICK=0
@@ -271,6 +272,12 @@ step_hand-physics() {
     NEEDS=(bench_physics)
     CMD=("$BUILD/bench/bench_physics" --task HandBlock --baseline '{"physics":"legacy"}')
     if [ "$QUICK" = 1 ]; then CMD+=(--seconds 1 --rounds 1); else CMD+=(--seconds 3 --rounds 3); fi
+    FMT=fmt_verbatim
+}
+step_render() {
+    NEEDS=(bench_render)
+    CMD=("$BUILD/bench/bench_render" --envs "8,64" --tiles 64)
+    if [ "$QUICK" = 1 ]; then CMD+=(--seconds 0.5 --rounds 1); else CMD+=(--seconds 2 --rounds 3); fi
     FMT=fmt_verbatim
 }
 step_grad() {

@@ -9,6 +9,10 @@
  *   beyond box clipping (NaN, fractional or out-of-range index) is a caller bug and is counted.
  * - Bad numbers (unstable flag, non-finite reward or observation) end the episode as terminated,
  *   are counted and sanitised (zeros in final_obs, zero reward), and the environment is reset.
+ * - Rendered images (tasks with images_defer / images_render): a step first steps every
+ *   environment, then draws all their images in one call, then checks, counts and resets; the
+ *   environments that were reset get their first images in a second call. Software rendering
+ *   has a fixed cost per call that this shares (mj_render.h).
  * - Snapshot layout: a header (magic, version, task name, counts, sizes), the batch statistics,
  *   then per environment its RNG, episode step count, episode return and state snapshot.
  */
@@ -257,6 +261,9 @@ static void env_batch_release(EnvBatch *batch, int created) {
     free(batch->episode_steps);
     free(batch->episode_returns);
     free(batch->clipped_action);
+    free(batch->image_states);
+    free(batch->step_out);
+    free(batch->image_obs);
     memset(batch, 0, sizeof *batch);
 }
 
@@ -282,8 +289,11 @@ int env_batch_create(EnvBatch *batch, const EnvTask *task, int num_envs, uint64_
     batch->episode_steps = calloc((size_t)num_envs, sizeof *batch->episode_steps);
     batch->episode_returns = calloc((size_t)num_envs, sizeof *batch->episode_returns);
     batch->clipped_action = calloc(ENV_MAX_ACTION_DIM, sizeof *batch->clipped_action);
+    batch->image_states = calloc((size_t)num_envs, sizeof *batch->image_states);
+    batch->image_obs = calloc((size_t)num_envs, sizeof *batch->image_obs);
+    batch->step_out = calloc((size_t)num_envs, sizeof *batch->step_out);
     if (!batch->states || !batch->rngs || !batch->episode_steps || !batch->episode_returns ||
-        !batch->clipped_action) {
+        !batch->clipped_action || !batch->image_states || !batch->image_obs || !batch->step_out) {
         rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory for %d environments of %s", num_envs,
                        cls->name);
         goto out;
@@ -297,6 +307,9 @@ int env_batch_create(EnvBatch *batch, const EnvTask *task, int num_envs, uint64_
             }
         }
         created++;
+        if (cls->images_defer && cls->images_render) {
+            cls->images_defer(task, batch->states + (size_t)i * cls->state_size, 1);
+        }
     }
 out:
     if (rc != AG_OK) {
@@ -312,16 +325,27 @@ void env_batch_destroy(EnvBatch *batch) {
     env_batch_release(batch, batch->num_envs);
 }
 
+/* the images the environments listed in batch->image_states / image_obs deferred, in one call */
+static void env_batch_images_render(EnvBatch *batch, int n) {
+    const EnvClass *cls = batch->task->cls;
+    if (n > 0 && cls->images_defer && cls->images_render) {
+        cls->images_render(batch->task, batch->image_states, batch->image_obs, n);
+    }
+}
+
 void env_batch_reset(EnvBatch *batch, float *obs) {
     const EnvTask *task = batch->task;
     const EnvClass *cls = task->cls;
     int obs_size = task->spec.obs_size;
     for (int i = 0; i < batch->num_envs; i++) {
-        cls->reset(task, batch->states + (size_t)i * cls->state_size, &batch->rngs[i],
-                   obs + (size_t)i * obs_size);
+        void *state = batch->states + (size_t)i * cls->state_size;
+        cls->reset(task, state, &batch->rngs[i], obs + (size_t)i * obs_size);
         batch->episode_steps[i] = 0;
         batch->episode_returns[i] = 0.0;
+        batch->image_states[i] = state;
+        batch->image_obs[i] = obs + (size_t)i * obs_size;
     }
+    env_batch_images_render(batch, batch->num_envs);
 }
 
 /* writes the action the task will see into dst; returns how many values needed fixing beyond
@@ -378,16 +402,27 @@ void env_batch_step(EnvBatch *batch, const float *actions, float *obs, float *re
     EnvBatchStats *stats = &batch->stats;
     float *act = batch->clipped_action;
 
+    EnvStep *steps_out = batch->step_out;
+    /* first every step, then every deferred image in one call, then the bookkeeping (which
+     * reads whole observations) */
     for (int i = 0; i < batch->num_envs; i++) {
         void *state = batch->states + (size_t)i * cls->state_size;
-        float *o = obs + (size_t)i * obs_size;
-        EnvStep st = {0};
-
         int bad = env_action_check(spec, actions + (size_t)i * action_dim, act);
         if (bad) {
             stats->invalid_actions += bad;
         }
-        cls->step(task, state, &batch->rngs[i], act, o, &st);
+        memset(&steps_out[i], 0, sizeof steps_out[i]);
+        cls->step(task, state, &batch->rngs[i], act, obs + (size_t)i * obs_size, &steps_out[i]);
+        batch->image_states[i] = state;
+        batch->image_obs[i] = obs + (size_t)i * obs_size;
+    }
+    env_batch_images_render(batch, batch->num_envs);
+
+    int resets = 0;
+    for (int i = 0; i < batch->num_envs; i++) {
+        void *state = batch->states + (size_t)i * cls->state_size;
+        float *o = obs + (size_t)i * obs_size;
+        EnvStep st = steps_out[i];
 
         /* bad numbers end the episode as unstable rather than poisoning the trainer */
         if (!st.unstable && (!isfinite(st.reward) || !env_floats_finite(o, obs_size))) {
@@ -442,8 +477,12 @@ void env_batch_step(EnvBatch *batch, const float *actions, float *obs, float *re
             cls->reset(task, state, &batch->rngs[i], o);
             batch->episode_steps[i] = 0;
             batch->episode_returns[i] = 0.0;
+            batch->image_states[resets] = state;
+            batch->image_obs[resets] = o;
+            resets++;
         }
     }
+    env_batch_images_render(batch, resets);
     stats->steps += batch->num_envs;
 }
 

@@ -133,6 +133,14 @@ typedef struct EnvClass {
      * policy acts in) into vars->size floats */
     void (*task_variables_describe)(const EnvTask *task, EnvTaskVars *vars);
     void (*task_variables)(const EnvTask *task, const void *state, float *out);
+    /* optional, together: rendered images drawn for many environments in one call. After
+     * images_defer(task, state, 1) an environment's step and reset leave its image sensations
+     * unwritten, and images_render(task, states, obs, n) writes them for n environments at once
+     * (obs[i] is environment i's observation). An EnvBatch defers every environment it creates
+     * and renders all images of a step in one call; step and reset called directly render
+     * their own. */
+    void (*images_defer)(const EnvTask *task, void *state, int on);
+    void (*images_render)(const EnvTask *task, void *const *states, float *const *obs, int n);
     /* set by MuJoCo tasks only, and what marks one: the task's compiled model and one
      * environment's simulation data (recording, rendering, physics benchmarks) */
     struct mjModel_ *(*mj_model)(const EnvTask *task);
@@ -166,6 +174,10 @@ typedef struct EnvBatch {
     int *episode_steps;
     double *episode_returns;
     float *clipped_action; /* scratch: one action */
+    /* scratch for images_render: the environments whose images a call draws */
+    void **image_states;
+    float **image_obs;
+    EnvStep *step_out; /* scratch: what each environment's step reported */
     EnvBatchStats stats;
 } EnvBatch;
 

@@ -2,10 +2,17 @@
  * with saved argmax, and spatial softmax to expected feature-point coordinates. Shapes and
  * conventions are documented in nn_layers.h.
  *
- * DESIGN: conv2d works one image at a time with a column matrix of C*K*K rows and OH*OW
- * columns, so out_b (OC, OH*OW) = weight (OC, C*K*K) @ col is one sgemm with no transposes and
- * the output lands directly in (B,OC,OH,OW). Backward rebuilds the column matrix instead of
- * keeping it, trading a cheap copy for B times less memory.
+ * DESIGN: conv2d works on groups of G images with a column matrix of C*K*K rows and G*OH*OW
+ * columns (image g's columns at g*OH*OW), so out (OC, G*OH*OW) = weight (OC, C*K*K) @ col is
+ * one sgemm with no transposes. G is nn_conv2d_group(OH*OW): 1 when one image alone gives the
+ * product enough columns (at 64x64, stride 1, 4,096), more as images shrink (a 16x16 output
+ * groups 2, a 4x4 one 32), so that no layer runs as a loop of small products. With G = 1 the output
+ * lands directly in (B,OC,OH,OW); a larger group goes through a staging matrix (OC, G*OH*OW) and
+ * one copy (OC*OH*OW floats per image against C*K*K times as many multiply-adds). The bias rides in
+ * the products as an extra weight column against a row of ones under the column matrix, in
+ * both directions, so no pass over the output adds it or sums its gradient: for a first layer
+ * (C*K*K = 27) those passes cost about as much as the product. Backward rebuilds the column
+ * matrix instead of keeping it, trading a cheap copy for B/G times less memory.
  */
 #include "nn_layers.h"
 
@@ -23,12 +30,22 @@ int nn_conv2d_out_dim(int in, int K, int stride, int pad) {
     return (in + 2 * pad - K) / stride + 1;
 }
 
-size_t nn_conv2d_scratch_size(int C, int H, int W, int K, int stride, int pad) {
+int nn_conv2d_group(int P) {
+    if (P <= 0) {
+        return 1;
+    }
+    int g = (NN_CONV_GROUP_COLS + P - 1) / P;
+    return g > NN_CONV_GROUP_MAX ? NN_CONV_GROUP_MAX : g;
+}
+
+size_t nn_conv2d_scratch_size(int C, int H, int W, int OC, int K, int stride, int pad) {
     int OH = nn_conv2d_out_dim(H, K, stride, pad), OW = nn_conv2d_out_dim(W, K, stride, pad);
-    if (OH <= 0 || OW <= 0 || C <= 0) {
+    if (OH <= 0 || OW <= 0 || C <= 0 || OC <= 0) {
         return 0;
     }
-    return 2u * (size_t)C * K * K * (size_t)OH * OW;
+    size_t P = (size_t)OH * OW, G = (size_t)nn_conv2d_group((int)P), CKK = (size_t)C * K * K;
+    size_t staging = G > 1 ? (size_t)OC * G * P : 0;
+    return (2u * CKK + 1u) * G * P + staging + (size_t)OC * (CKK + 1u);
 }
 
 /* the output columns [lo, hi) whose input column ox*stride - pad + kx lies inside [0, W), so
@@ -40,13 +57,14 @@ static void valid_cols(int *lo, int *hi, int W, int OW, int kx, int stride, int 
     *lo = first < *hi ? first : *hi;
 }
 
-/* col (C*K*K, OH*OW) from one image (C,H,W); zeros where the window hangs over the padding */
-NN_HOT static void im2col(float *col, const float *img, int C, int H, int W, int K, int stride,
-                          int pad, int OH, int OW) {
+/* col (C*K*K, OH*OW), rows ld floats apart, from one image (C,H,W); zeros where the window
+ * hangs over the padding */
+NN_HOT static void im2col(float *col, size_t ld, const float *img, int C, int H, int W, int K,
+                          int stride, int pad, int OH, int OW) {
     for (int c = 0; c < C; c++) {
         for (int ky = 0; ky < K; ky++) {
             for (int kx = 0; kx < K; kx++) {
-                float *row = col + ((size_t)(c * K + ky) * K + kx) * OH * OW;
+                float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
                 int lo, hi;
                 valid_cols(&lo, &hi, W, OW, kx, stride, pad);
                 for (int oy = 0; oy < OH; oy++) {
@@ -78,13 +96,24 @@ NN_HOT static void im2col(float *col, const float *img, int C, int H, int W, int
     }
 }
 
-/* img (C,H,W) += the column matrix folded back (overlapping windows add up) */
-NN_HOT static void col2im(float *img, const float *col, int C, int H, int W, int K, int stride,
-                          int pad, int OH, int OW) {
+/* col (C*K*K, g*OH*OW) from g images (g,C,H,W): image i's columns start at i*OH*OW */
+static void im2col_group(float *col, const float *imgs, int g, int C, int H, int W, int K,
+                         int stride, int pad, int OH, int OW) {
+    size_t P = (size_t)OH * OW, ld = (size_t)g * P;
+    for (int i = 0; i < g; i++) {
+        im2col(col + (size_t)i * P, ld, imgs + (size_t)i * C * H * W, C, H, W, K, stride, pad, OH,
+               OW);
+    }
+}
+
+/* img (C,H,W) += the column matrix (rows ld floats apart) folded back (overlapping windows add
+ * up) */
+NN_HOT static void col2im(float *img, const float *col, size_t ld, int C, int H, int W, int K,
+                          int stride, int pad, int OH, int OW) {
     for (int c = 0; c < C; c++) {
         for (int ky = 0; ky < K; ky++) {
             for (int kx = 0; kx < K; kx++) {
-                const float *row = col + ((size_t)(c * K + ky) * K + kx) * OH * OW;
+                const float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
                 int lo, hi;
                 valid_cols(&lo, &hi, W, OW, kx, stride, pad);
                 for (int oy = 0; oy < OH; oy++) {
@@ -104,6 +133,48 @@ NN_HOT static void col2im(float *img, const float *col, int C, int H, int W, int
     }
 }
 
+/* Scratch layout (nn_conv2d_scratch_size): the column matrix (C*K*K + 1 rows of G*P: the last
+ * row all ones, so that the bias rides in the product), its gradient (C*K*K rows), the staged
+ * output of a group (OC rows of G*P, groups of more than one image only) and the weight with
+ * the bias as an extra column (OC, C*K*K + 1). */
+typedef struct ConvScratch {
+    float *col, *dcol, *staging, *wb;
+} ConvScratch;
+
+static ConvScratch conv_scratch(float *scratch, int CKK, int OC, int G, int P) {
+    size_t cols = (size_t)G * P;
+    ConvScratch c;
+    c.col = scratch;
+    c.dcol = c.col + (size_t)(CKK + 1) * cols;
+    c.staging = c.dcol + (size_t)CKK * cols;
+    c.wb = c.staging + (G > 1 ? (size_t)OC * cols : 0);
+    return c;
+}
+
+/* the row of ones under the group's column matrix (rows ld floats apart) */
+static void conv_ones_row(float *col, size_t ld, int CKK) {
+    float *row = col + (size_t)CKK * ld;
+    for (size_t p = 0; p < ld; p++) {
+        row[p] = 1.0f;
+    }
+}
+
+/* wb (OC, CKK + 1) = [w | b] */
+static void conv_pack_bias(float *wb, const float *w, const float *b, int OC, int CKK) {
+    for (int o = 0; o < OC; o++) {
+        memcpy(wb + (size_t)o * (CKK + 1), w + (size_t)o * CKK, (size_t)CKK * sizeof(float));
+        wb[(size_t)o * (CKK + 1) + CKK] = b[o];
+    }
+}
+
+/* [w | b] (OC, CKK + 1) back into w and b */
+static void conv_unpack_bias(float *w, float *b, const float *wb, int OC, int CKK) {
+    for (int o = 0; o < OC; o++) {
+        memcpy(w + (size_t)o * CKK, wb + (size_t)o * (CKK + 1), (size_t)CKK * sizeof(float));
+        b[o] = wb[(size_t)o * (CKK + 1) + CKK];
+    }
+}
+
 void nn_conv2d_forward(float *out, float *scratch, const float *inp, const float *weight,
                        const float *bias, int B, int C, int H, int W, int OC, int K, int stride,
                        int pad) {
@@ -112,21 +183,38 @@ void nn_conv2d_forward(float *out, float *scratch, const float *inp, const float
     if (OH <= 0 || OW <= 0 || B <= 0 || OC <= 0 || C <= 0) {
         return;
     }
-    int CKK = C * K * K, P = OH * OW;
-    float *col = scratch;
-    for (int b = 0; b < B; b++) {
-        float *ob = out + (size_t)b * OC * P;
-        im2col(col, inp + (size_t)b * C * H * W, C, H, W, K, stride, pad, OH, OW);
+    int CKK = C * K * K, P = OH * OW, G = nn_conv2d_group(P);
+    size_t img = (size_t)C * H * W, outp = (size_t)OC * P;
+    ConvScratch sc = conv_scratch(scratch, CKK, OC, G, P);
+    /* with a bias the product is [w | b] @ [col ; 1] */
+    const float *wk = weight;
+    int KK = CKK;
+    if (bias) {
+        conv_pack_bias(sc.wb, weight, bias, OC, CKK);
+        wk = sc.wb;
+        KK = CKK + 1;
+    }
+    for (int b0 = 0; b0 < B; b0 += G) {
+        int g = B - b0 < G ? B - b0 : G;
+        size_t ld = (size_t)g * P;
+        im2col_group(sc.col, inp + (size_t)b0 * img, g, C, H, W, K, stride, pad, OH, OW);
         if (bias) {
+            conv_ones_row(sc.col, ld, CKK);
+        }
+        /* one image lands straight in its (OC, P) block of the output; a group is staged */
+        float *dst = g == 1 ? out + (size_t)b0 * outp : sc.staging;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)ld, KK, 1.0f, wk, KK,
+                    sc.col, (int)ld, 0.0f, dst, (int)ld);
+        if (g == 1) {
+            continue;
+        }
+        /* staging (OC, g, P) -> out (g, OC, P) */
+        for (int i = 0; i < g; i++) {
             for (int o = 0; o < OC; o++) {
-                float *row = ob + (size_t)o * P;
-                for (int p = 0; p < P; p++) {
-                    row[p] = bias[o];
-                }
+                memcpy(out + (size_t)(b0 + i) * outp + (size_t)o * P,
+                       sc.staging + (size_t)o * ld + (size_t)i * P, (size_t)P * sizeof(float));
             }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, CKK, 1.0f, weight, CKK, col,
-                    P, bias ? 1.0f : 0.0f, ob, P);
     }
 }
 
@@ -137,31 +225,51 @@ void nn_conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratc
     if (OH <= 0 || OW <= 0 || B <= 0 || OC <= 0 || C <= 0) {
         return;
     }
-    int CKK = C * K * K, P = OH * OW;
-    float *col = scratch;
-    float *dcol = scratch + (size_t)CKK * P;
-    for (int b = 0; b < B; b++) {
-        const float *db = dout + (size_t)b * OC * P;
-        im2col(col, inp + (size_t)b * C * H * W, C, H, W, K, stride, pad, OH, OW);
-        /* dweight (OC,CKK) += dout_b (OC,P) @ col^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, P, 1.0f, db, P, col, P, 1.0f,
-                    dweight, CKK);
+    int CKK = C * K * K, P = OH * OW, G = nn_conv2d_group(P);
+    size_t img = (size_t)C * H * W, outp = (size_t)OC * P;
+    ConvScratch sc = conv_scratch(scratch, CKK, OC, G, P);
+    /* with a bias gradient, [dw | db] += dout @ [col ; 1]^T accumulates both in one product */
+    float *dwk = dweight;
+    int KK = CKK;
+    if (dbias) {
+        conv_pack_bias(sc.wb, dweight, dbias, OC, CKK);
+        dwk = sc.wb;
+        KK = CKK + 1;
+    }
+    for (int b0 = 0; b0 < B; b0 += G) {
+        int g = B - b0 < G ? B - b0 : G;
+        size_t ld = (size_t)g * P;
+        im2col_group(sc.col, inp + (size_t)b0 * img, g, C, H, W, K, stride, pad, OH, OW);
         if (dbias) {
-            for (int o = 0; o < OC; o++) {
-                const float *row = db + (size_t)o * P;
-                float s = 0.0f;
-                for (int p = 0; p < P; p++) {
-                    s += row[p];
+            conv_ones_row(sc.col, ld, CKK);
+        }
+        /* the group's output gradient as one (OC, g*P) matrix: in place for one image, else
+         * gathered from (g, OC, P) */
+        const float *dg = dout + (size_t)b0 * outp;
+        if (g > 1) {
+            for (int i = 0; i < g; i++) {
+                for (int o = 0; o < OC; o++) {
+                    memcpy(sc.staging + (size_t)o * ld + (size_t)i * P,
+                           dout + (size_t)(b0 + i) * outp + (size_t)o * P,
+                           (size_t)P * sizeof(float));
                 }
-                dbias[o] += s;
+            }
+            dg = sc.staging;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, KK, (int)ld, 1.0f, dg, (int)ld,
+                    sc.col, (int)ld, 1.0f, dwk, KK);
+        if (dinp) {
+            /* dcol (CKK, g*P) = weight^T @ dout_g, folded back onto each image */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, (int)ld, OC, 1.0f, weight,
+                        CKK, dg, (int)ld, 0.0f, sc.dcol, (int)ld);
+            for (int i = 0; i < g; i++) {
+                col2im(dinp + (size_t)(b0 + i) * img, sc.dcol + (size_t)i * P, ld, C, H, W, K,
+                       stride, pad, OH, OW);
             }
         }
-        if (dinp) {
-            /* dcol (CKK,P) = weight^T @ dout_b, folded back onto the image */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, P, OC, 1.0f, weight, CKK, db,
-                        P, 0.0f, dcol, P);
-            col2im(dinp + (size_t)b * C * H * W, dcol, C, H, W, K, stride, pad, OH, OW);
-        }
+    }
+    if (dbias) {
+        conv_unpack_bias(dweight, dbias, sc.wb, OC, CKK);
     }
 }
 

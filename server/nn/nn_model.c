@@ -98,8 +98,8 @@ static void chain_build(NnModel *m, NnNet *net, NnChain *ch, const NnLayerList *
             snprintf(name, sizeof name, "%s.%d.b", prefix, k);
             op->b = tensor_add(m, name, (size_t)op->d.filters, NN_INIT_ZERO, 0, 0, 0, 0);
             m->flops += (double)ckk * OC;
-            size_t s =
-                nn_conv2d_scratch_size(in.c, in.h, in.w, op->d.kernel, op->d.stride, op->pad);
+            size_t s = nn_conv2d_scratch_size(in.c, in.h, in.w, op->d.filters, op->d.kernel,
+                                              op->d.stride, op->pad);
             if (s > net->conv_scratch) {
                 net->conv_scratch = s;
             }

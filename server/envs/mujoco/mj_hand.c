@@ -103,6 +103,18 @@ static int hand_reach_all_tips_close(const EnvMjHandShared *sh, const EnvMjHandS
     return 1;
 }
 
+/* the palm camera's images of n scenes into img[i]; a failed render leaves black images (the
+ * policy sees nothing rather than stale pixels) */
+static void hand_render_images(const EnvMjHandShared *sh, mjData *const *d, float *const *img,
+                               int n) {
+    if (env_mj_render_batch(sh->renderer, sh->m, d, n, img) != 0) {
+        size_t bytes = sizeof(float) * 3 * (size_t)sh->image_size * (size_t)sh->image_size;
+        for (int i = 0; i < n; i++) {
+            memset(img[i], 0, bytes);
+        }
+    }
+}
+
 static void hand_observe(const EnvMjHandShared *sh, const EnvMjHandState *st, float *obs) {
     const mjData *d = st->d;
     if (sh->off_proprio >= 0) {
@@ -129,10 +141,10 @@ static void hand_observe(const EnvMjHandShared *sh, const EnvMjHandState *st, fl
             obs[sh->off_vision + i] = (float)d->qpos[sh->obj_qpos + i];
         }
     }
-    if (sh->off_vision >= 0 && sh->vision == HAND_VISION_PIXELS &&
-        env_mj_render(sh->renderer, sh->m, (mjData *)d, obs + sh->off_vision) != 0) {
-        memset(obs + sh->off_vision, 0,
-               sizeof(float) * 3 * (size_t)sh->image_size * (size_t)sh->image_size);
+    if (sh->off_vision >= 0 && sh->vision == HAND_VISION_PIXELS && !st->defer_images) {
+        mjData *one = (mjData *)d;
+        float *img = obs + sh->off_vision;
+        hand_render_images(sh, &one, &img, 1);
     }
     if (sh->off_goal >= 0) {
         float *o = obs + sh->off_goal;
@@ -431,8 +443,9 @@ static int hand_task_create(EnvTask *task, const json_t *options, char *err, siz
     if ((rc = hand_model_index(sh, err, err_sz)) != 0) {
         goto out;
     }
+    EnvMjRenderOptions render = {.tiles = HAND_RENDER_TILES, .full_detail = 0};
     if (sh->vision == HAND_VISION_PIXELS &&
-        (rc = env_mj_renderer_create(sh->m, HAND_CAMERA, sh->image_size, sh->image_size,
+        (rc = env_mj_renderer_create(sh->m, HAND_CAMERA, sh->image_size, sh->image_size, &render,
                                      &sh->renderer, err, err_sz)) != 0) {
         goto out;
     }
@@ -493,6 +506,30 @@ static void hand_env_destroy(const EnvTask *task, void *state) {
     st->d = NULL;
 }
 
+static void hand_images_defer(const EnvTask *task, void *state, int on) {
+    (void)task;
+    ((EnvMjHandState *)state)->defer_images = on ? 1 : 0;
+}
+
+/* the tiled batch of the pixels a deferring step or reset left out; nothing for other vision */
+static void hand_images_render(const EnvTask *task, void *const *states, float *const *obs, int n) {
+    const EnvMjHandShared *sh = task->shared;
+    if (sh->vision != HAND_VISION_PIXELS) {
+        return;
+    }
+    /* HAND_RENDER_TILES at a time: the scenes and image pointers of one pass */
+    mjData *d[HAND_RENDER_TILES];
+    float *img[HAND_RENDER_TILES];
+    for (int first = 0; first < n; first += HAND_RENDER_TILES) {
+        int count = n - first < HAND_RENDER_TILES ? n - first : HAND_RENDER_TILES;
+        for (int i = 0; i < count; i++) {
+            d[i] = ((EnvMjHandState *)states[first + i])->d;
+            img[i] = obs[first + i] + sh->off_vision;
+        }
+        hand_render_images(sh, d, img, count);
+    }
+}
+
 /* ---- goals ---- */
 
 /* a reachable fingertip configuration: random actuator targets, forward kinematics */
@@ -528,8 +565,10 @@ static void hand_reset(const EnvTask *task, void *state, AgRng *rng, float *obs)
         hand_observe(sh, st, obs);
         return;
     }
+    int defer_images = st->defer_images;
     memset(st, 0, sizeof(*st));
     st->d = d;
+    st->defer_images = defer_images;
     mj_resetData(m, d);
     if (sh->kind == HAND_REACH) {
         hand_reach_goal_sample(sh, st, rng);
@@ -793,6 +832,8 @@ static void hand_vars(const EnvTask *task, const void *state, float *out) {
         .default_options = defaults,                                                               \
         .task_variables_describe = hand_vars_describe,                                             \
         .task_variables = hand_vars,                                                               \
+        .images_defer = hand_images_defer,                                                         \
+        .images_render = hand_images_render,                                                       \
         .mj_model = env_mj_task_model,                                                             \
         .mj_data = env_mj_task_data,                                                               \
     }

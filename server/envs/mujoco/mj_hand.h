@@ -40,6 +40,11 @@
 #define BLOCK_PARALLEL           24   /* axis-aligned orientations of the cube */
 #define CURRICULUM_WINDOW        1024 /* most episodes a curriculum window holds */
 #define HAND_CAMERA              "palm_cam"
+/* images per read-back of a batch: one, because with Mesa's llvmpipe (OSMesa) every tiling
+ * measured (2 to 64 tiles of 64x64) drew fewer frames per CPU second than one scene per call
+ * (bench_render --tiles, docs/benchmarks.md); a renderer whose per-call cost is high (a GPU)
+ * would raise it */
+#define HAND_RENDER_TILES 1
 
 typedef enum EnvMjHandKind { HAND_REACH, HAND_FREE_REACH, HAND_BLOCK } EnvMjHandKind;
 
@@ -135,6 +140,7 @@ typedef struct EnvMjHandState {
     int consecutive_goals;          /* block */
     int face;                       /* block: the face up at the reset (0..BLOCK_FACES-1) */
     EnvMjHandCurriculum curriculum; /* block with a curriculum: kept across resets */
+    int defer_images;               /* step and reset leave the pixels to images_render */
 } EnvMjHandState;
 
 /* ---- shared by mj_hand.c and mj_hand_block.c ---- */

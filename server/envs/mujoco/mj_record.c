@@ -31,7 +31,7 @@ int env_mj_recorder_create(const EnvTask *task, int width, int height, EnvMjRend
     } else if (env_mj_id(m, mjOBJ_CAMERA, "palm_cam") >= 0) {
         camera = "palm_cam";
     }
-    return env_mj_renderer_create(m, camera, width, height, out, err, err_sz);
+    return env_mj_renderer_create(m, camera, width, height, NULL, out, err, err_sz);
 }
 
 int env_mj_record_frame(const EnvTask *task, EnvMjRenderer *r, const void *state,

@@ -1,4 +1,5 @@
-/* Offscreen rendering with OSMesa loaded at run time (see mj_render.h). */
+/* Offscreen rendering with OSMesa loaded at run time, one scene or many tiled into one
+ * framebuffer (see mj_render.h). */
 #include "mj_render.h"
 
 #include "mj_runtime.h"
@@ -29,12 +30,14 @@ struct EnvMjRenderer {
     OSMesaContext ctx;
     unsigned char *gl_buffer; /* the context's own colour buffer (unused: we draw offscreen) */
     int width, height;
+    int cols, rows;  /* the tile grid of the offscreen buffer: cols * rows scenes per pass */
+    int full_detail; /* the model's own tessellation */
     mjvScene scene;
     mjvCamera camera;
     mjvOption option;
     mjrContext con;
     int have_scene, have_con;
-    unsigned char *rgb; /* height * width * 3, as read (bottom row first) */
+    unsigned char *rgb; /* (rows * height) * (cols * width) * 3, as read (bottom row first) */
 };
 
 #define ENV_MJ_GL_SIZE 64 /* the window buffer is not drawn to; keep it small */
@@ -81,9 +84,44 @@ static void env_mj_make_context(void *arg) {
     mjr_setBuffer(mjFB_OFFSCREEN, &a->r->con);
 }
 
+/* v within [lo, hi], and never above hi: a model asking for less detail keeps it */
+static int env_mj_clamp(int v, int lo, int hi) {
+    return v > hi ? hi : (v < lo ? (lo < hi ? lo : hi) : v);
+}
+
+void env_mj_render_detail(mjVisual *vis, int width, int height) {
+    /* a primitive spans a fraction of the image: at 64 pixels a capsule of the hand is 4-6
+     * pixels wide, and 8 slices around it are as round as the pixels can show */
+    int side = width > height ? width : height;
+    vis->quality.numslices = env_mj_clamp(side / 8, 8, vis->quality.numslices);
+    vis->quality.numstacks = env_mj_clamp(side / 16, 4, vis->quality.numstacks);
+    vis->quality.numquads = env_mj_clamp(side / 64, 1, vis->quality.numquads);
+}
+
+/* the grid for `tiles` scenes of width x height: as square in pixels as it can be, within
+ * ENV_MJ_RENDER_MAX_SIDE on both sides (fewer tiles when they do not fit) */
+static void env_mj_tile_grid(int width, int height, int tiles, int *cols, int *rows) {
+    int max_cols = ENV_MJ_RENDER_MAX_SIDE / width, max_rows = ENV_MJ_RENDER_MAX_SIDE / height;
+    max_cols = max_cols < 1 ? 1 : max_cols;
+    max_rows = max_rows < 1 ? 1 : max_rows;
+    int c = 1;
+    while (c < max_cols && c * width < ((tiles + c - 1) / c) * height) {
+        c++;
+    }
+    int r = (tiles + c - 1) / c;
+    *cols = c;
+    *rows = r < max_rows ? r : max_rows;
+}
+
 int env_mj_renderer_create(mjModel *m, const char *camera, int width, int height,
-                           EnvMjRenderer **out, char *err, size_t err_sz) {
+                           const EnvMjRenderOptions *options, EnvMjRenderer **out, char *err,
+                           size_t err_sz) {
     int rc = 0;
+    EnvMjRenderOptions defaults = {.tiles = 1, .full_detail = 1};
+    if (options == NULL) {
+        options = &defaults;
+    }
+    int tiles = options->tiles;
     EnvMjRenderer *r = NULL;
     *out = NULL;
     pthread_once(&env_mj_osmesa.once, env_mj_osmesa_open);
@@ -100,14 +138,20 @@ int env_mj_renderer_create(mjModel *m, const char *camera, int width, int height
                          "image size %dx%d outside 8x8..%dx%d (the model's offscreen buffer)",
                          width, height, m->vis.global.offwidth, m->vis.global.offheight);
     }
+    if (tiles < 1 || tiles > ENV_MJ_RENDER_MAX_TILES) {
+        return ag_errorf(err, err_sz, AG_ERANGE, "tiles %d outside 1..%d", tiles,
+                         ENV_MJ_RENDER_MAX_TILES);
+    }
     r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
     r->width = width;
     r->height = height;
+    r->full_detail = options->full_detail;
+    env_mj_tile_grid(width, height, tiles, &r->cols, &r->rows);
     r->gl_buffer = calloc(ENV_MJ_GL_SIZE * ENV_MJ_GL_SIZE, 4);
-    r->rgb = malloc((size_t)width * (size_t)height * 3);
+    r->rgb = malloc((size_t)r->cols * (size_t)width * (size_t)r->rows * (size_t)height * 3);
     if (r->gl_buffer == NULL || r->rgb == NULL) {
         rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
         goto out;
@@ -134,8 +178,19 @@ int env_mj_renderer_create(mjModel *m, const char *camera, int width, int height
     } else {
         mjv_defaultFreeCamera(m, &r->camera);
     }
+    /* the offscreen buffer holds the tile grid, and the primitives' tessellation is what the
+     * image size needs; the model's own settings are put back at once (a failed make included)
+     * so that the model reads the same to everyone else */
+    mjVisual saved = m->vis;
+    m->vis.global.offwidth = r->cols * r->width;
+    m->vis.global.offheight = r->rows * r->height;
+    if (!r->full_detail) {
+        env_mj_render_detail(&m->vis, width, height);
+    }
     EnvMjMakeArgs args = {m, r};
-    if (env_mj_guarded(env_mj_make_context, &args) != 0) {
+    int made = env_mj_guarded(env_mj_make_context, &args);
+    m->vis = saved;
+    if (made != 0) {
         rc = ag_errorf(err, err_sz, AG_EUNSUPPORTED, "MuJoCo cannot render with OSMesa here");
         goto out;
     }
@@ -169,27 +224,37 @@ void env_mj_renderer_destroy(EnvMjRenderer *r) {
     free(r);
 }
 
-static int env_mj_render_raw(EnvMjRenderer *r, mjModel *m, mjData *d) {
+int env_mj_renderer_tiles(const EnvMjRenderer *r) {
+    return r->cols * r->rows;
+}
+
+/* draws scenes d[0..n) into tiles 0..n) (n <= cols * rows) and reads back the rows of tiles
+ * in use: tile i is at column i % cols, row i / cols counted from the bottom */
+static int env_mj_render_tiles(EnvMjRenderer *r, mjModel *m, mjData *const *d, int n) {
     if (env_mj_renderer_current(r) != 0) {
         return AG_ESIM;
     }
-    mjrRect viewport = {0, 0, r->width, r->height};
-    mjv_updateScene(m, d, &r->option, NULL, &r->camera, mjCAT_ALL, &r->scene);
     mjr_setBuffer(mjFB_OFFSCREEN, &r->con);
-    mjr_render(viewport, &r->scene, &r->con);
-    mjr_readPixels(r->rgb, NULL, viewport, &r->con);
+    for (int i = 0; i < n; i++) {
+        mjrRect tile = {(i % r->cols) * r->width, (i / r->cols) * r->height, r->width, r->height};
+        mjv_updateScene(m, d[i], &r->option, NULL, &r->camera, mjCAT_ALL, &r->scene);
+        mjr_render(tile, &r->scene, &r->con);
+    }
+    int used_rows = (n + r->cols - 1) / r->cols;
+    mjrRect all = {0, 0, (n < r->cols ? n : r->cols) * r->width, used_rows * r->height};
+    mjr_readPixels(r->rgb, NULL, all, &r->con);
     return 0;
 }
 
-int env_mj_render(EnvMjRenderer *r, mjModel *m, mjData *d, float *img) {
-    int rc = env_mj_render_raw(r, m, d);
-    if (rc != 0) {
-        return rc;
-    }
+/* tile i of the last read as (3, H, W) floats, rows top to bottom; `read_width` is the width in
+ * pixels of what was read */
+static void env_mj_tile_to_floats(const EnvMjRenderer *r, int i, int read_width, float *img) {
     int w = r->width, h = r->height;
     size_t plane = (size_t)w * (size_t)h;
+    int x0 = (i % r->cols) * w, y0 = (i / r->cols) * h;
     for (int y = 0; y < h; y++) {
-        const unsigned char *row = r->rgb + (size_t)(h - 1 - y) * (size_t)w * 3;
+        const unsigned char *row =
+            r->rgb + ((size_t)(y0 + h - 1 - y) * (size_t)read_width + (size_t)x0) * 3;
         for (int x = 0; x < w; x++) {
             for (int c = 0; c < 3; c++) {
                 img[(size_t)c * plane + (size_t)y * (size_t)w + (size_t)x] =
@@ -197,11 +262,30 @@ int env_mj_render(EnvMjRenderer *r, mjModel *m, mjData *d, float *img) {
             }
         }
     }
+}
+
+int env_mj_render_batch(EnvMjRenderer *r, mjModel *m, mjData *const *d, int n, float *const *img) {
+    int per_pass = r->cols * r->rows;
+    for (int first = 0; first < n; first += per_pass) {
+        int count = n - first < per_pass ? n - first : per_pass;
+        int rc = env_mj_render_tiles(r, m, d + first, count);
+        if (rc != 0) {
+            return rc;
+        }
+        int read_width = (count < r->cols ? count : r->cols) * r->width;
+        for (int i = 0; i < count; i++) {
+            env_mj_tile_to_floats(r, i, read_width, img[first + i]);
+        }
+    }
     return 0;
 }
 
+int env_mj_render(EnvMjRenderer *r, mjModel *m, mjData *d, float *img) {
+    return env_mj_render_batch(r, m, &d, 1, &img);
+}
+
 int env_mj_render_rgb(EnvMjRenderer *r, mjModel *m, mjData *d, unsigned char *rgb) {
-    int rc = env_mj_render_raw(r, m, d);
+    int rc = env_mj_render_tiles(r, m, &d, 1);
     if (rc != 0) {
         return rc;
     }

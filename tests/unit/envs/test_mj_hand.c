@@ -1,6 +1,7 @@
 /* Tests of the hand model and its tasks (mj_hand.c): model structure, options and spec, settled
  * resets, determinism, HandReach success from the goal's own pose, HandFreeReach reward terms,
- * HandBlock goals, time-out, drop and goal limit, control modes, instability and snapshots. */
+ * HandBlock goals, time-out, drop and goal limit, control modes, instability and snapshots, and
+ * pixels rendered by a batch equal to pixels each environment renders itself. */
 #include "mj_hand_test_util.h"
 
 #include "ag_error.h"
@@ -603,6 +604,70 @@ START_TEST(test_block_pixels) {
 }
 END_TEST
 
+/* a batch renders every environment's pixels after all have stepped (images_defer /
+ * images_render); its observations, final observations included, are those of the same
+ * environments stepped one by one through the class, which render their own */
+#define BATCH_ENVS  3
+#define BATCH_STEPS 7
+
+START_TEST(test_block_pixels_batch) {
+    char err[256] = "";
+    json_t *o = json_loads("{\"vision\": \"pixels\", \"image_size\": 24, "
+                           "\"max_episode_steps\": 3}",
+                           0, NULL);
+    EnvTask task;
+    ck_assert_msg(env_task_create(&task, "HandBlock", o, err, sizeof(err)) == 0, "%s", err);
+    json_decref(o);
+    const EnvClass *cls = task.cls;
+    size_t n = (size_t)task.spec.obs_size;
+    EnvBatch batch;
+    ck_assert_int_eq(env_batch_create(&batch, &task, BATCH_ENVS, 5, 0, err, sizeof(err)), 0);
+    float *obs = calloc(BATCH_ENVS * n, sizeof(float));
+    float *final_obs = calloc(BATCH_ENVS * n, sizeof(float));
+    float *one = calloc(BATCH_ENVS * n, sizeof(float));
+    float actions[BATCH_ENVS * HAND_NACT], rewards[BATCH_ENVS];
+    uint8_t terminated[BATCH_ENVS], truncated[BATCH_ENVS];
+    void *states[BATCH_ENVS];
+    AgRng rngs[BATCH_ENVS];
+    env_batch_reset(&batch, obs);
+    for (int i = 0; i < BATCH_ENVS; i++) {
+        states[i] = calloc(1, cls->state_size);
+        ck_assert_int_eq(cls->env_create(&task, states[i], err, sizeof(err)), 0);
+        ag_rng_seed(&rngs[i], 5, (uint64_t)i);
+        cls->reset(&task, states[i], &rngs[i], one + i * n);
+    }
+    ck_assert_mem_eq(obs, one, sizeof(float) * BATCH_ENVS * n);
+    int ends = 0;
+    for (int t = 0; t < BATCH_STEPS; t++) {
+        for (int k = 0; k < BATCH_ENVS * HAND_NACT; k++) {
+            actions[k] = (float)sin(0.7 * t + 0.3 * k);
+        }
+        env_batch_step(&batch, actions, obs, rewards, terminated, truncated, final_obs);
+        for (int i = 0; i < BATCH_ENVS; i++) {
+            EnvStep st;
+            cls->step(&task, states[i], &rngs[i], actions + i * HAND_NACT, one + i * n, &st);
+            ck_assert_float_eq(rewards[i], st.reward);
+            if (terminated[i] || truncated[i]) {
+                ck_assert_mem_eq(final_obs + i * n, one + i * n, sizeof(float) * n);
+                cls->reset(&task, states[i], &rngs[i], one + i * n);
+                ends++;
+            }
+            ck_assert_mem_eq(obs + i * n, one + i * n, sizeof(float) * n);
+        }
+    }
+    ck_assert_int_ge(ends, BATCH_ENVS * 2);
+    for (int i = 0; i < BATCH_ENVS; i++) {
+        cls->env_destroy(&task, states[i]);
+        free(states[i]);
+    }
+    free(obs);
+    free(final_obs);
+    free(one);
+    env_batch_destroy(&batch);
+    env_task_destroy(&task);
+}
+END_TEST
+
 START_TEST(test_block_rests_when_held) {
     /* absolute control holding the rest pose: the block stays put on the palm for 2.4 s */
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -806,6 +871,7 @@ static Suite *hand_suite(void) {
     tcase_add_test(tc, test_snapshot_round_trip);
     tcase_add_test(tc, test_batch_resume_is_identical);
     tcase_add_test(tc, test_block_pixels);
+    tcase_add_test(tc, test_block_pixels_batch);
     tcase_add_test(tc, test_block_rests_when_held);
     tcase_add_test(tc, test_random_actions_stay_stable);
     tcase_add_test(tc, test_task_vars);

@@ -1,6 +1,7 @@
 /* Tests of offscreen rendering (mj_render.c): float and 8-bit images of the same scene agree,
- * images are top-down (C, H, W) in [0, 1], a named camera that does not exist and sizes beyond
- * the offscreen buffer are refused. */
+ * images are top-down (C, H, W) in [0, 1], scenes tiled into one framebuffer give the same
+ * pixels as scenes rendered one by one, the tessellation follows the image size, a named camera
+ * that does not exist, sizes beyond the offscreen buffer and bad tile counts are refused. */
 #include "mj_render.h"
 #include "mj_runtime.h"
 
@@ -8,6 +9,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +28,8 @@ START_TEST(test_float_and_rgb_agree) {
     ck_assert_int_eq(env_mj_data_create(m, &d, err, sizeof(err)), 0);
     ck_assert_int_eq(env_mj_forward(m, d), 0);
     EnvMjRenderer *r = NULL;
-    ck_assert_msg(env_mj_renderer_create(m, "palm_cam", 40, 32, &r, err, sizeof(err)) == 0, "%s",
-                  err);
+    ck_assert_msg(env_mj_renderer_create(m, "palm_cam", 40, 32, NULL, &r, err, sizeof(err)) == 0,
+                  "%s", err);
     float *img = malloc(sizeof(float) * 3 * 40 * 32);
     unsigned char *rgb = malloc(3 * 40 * 32);
     ck_assert_int_eq(env_mj_render(r, m, d, img), 0);
@@ -51,11 +53,121 @@ START_TEST(test_float_and_rgb_agree) {
     free(rgb);
     env_mj_renderer_destroy(r);
     /* a free camera works for any model */
-    ck_assert_int_eq(env_mj_renderer_create(m, NULL, 16, 16, &r, err, sizeof(err)), 0);
+    ck_assert_int_eq(env_mj_renderer_create(m, NULL, 16, 16, NULL, &r, err, sizeof(err)), 0);
     env_mj_renderer_destroy(r);
     env_mj_renderer_destroy(NULL);
     mj_deleteData(d);
     mj_deleteModel(m);
+}
+END_TEST
+
+#define TILED_SCENES 11
+#define TILED_W      40
+#define TILED_H      32
+
+/* scene i: the hand's joints and the block moved by amounts that differ from scene to scene */
+static void tiled_scene_pose(const mjModel *m, mjData *d, int i) {
+    for (int j = 0; j < m->njnt; j++) {
+        int adr = m->jnt_qposadr[j];
+        if (m->jnt_type[j] == mjJNT_HINGE) {
+            double lo = m->jnt_range[2 * j], hi = m->jnt_range[2 * j + 1];
+            double u = 0.5 + 0.45 * sin(1.7 * i + 0.9 * j);
+            d->qpos[adr] = lo + u * (hi - lo);
+        } else if (m->jnt_type[j] == mjJNT_FREE) {
+            d->qpos[adr] += 0.012 * sin(2.3 * i);
+            d->qpos[adr + 1] += 0.012 * cos(1.1 * i);
+            double q[4] = {cos(0.3 * i), 0, sin(0.3 * i), 0};
+            mju_copy4(d->qpos + adr + 3, q);
+        }
+    }
+}
+
+START_TEST(test_tiled_equals_single) {
+    char err[256] = "";
+    mjModel *m = NULL;
+    mjData *d[TILED_SCENES];
+    float *single[TILED_SCENES], *tiled[TILED_SCENES];
+    size_t floats = 3 * TILED_W * TILED_H;
+    ck_assert_int_eq(env_mj_model_load("hand_block.xml", &m, err, sizeof(err)), 0);
+    for (int i = 0; i < TILED_SCENES; i++) {
+        ck_assert_int_eq(env_mj_data_create(m, &d[i], err, sizeof(err)), 0);
+        tiled_scene_pose(m, d[i], i);
+        ck_assert_int_eq(env_mj_forward(m, d[i]), 0);
+        single[i] = malloc(sizeof(float) * floats);
+        tiled[i] = malloc(sizeof(float) * floats);
+    }
+    /* 4 tiles per pass: 11 scenes take three passes, the last with a partly used grid */
+    EnvMjRenderer *one = NULL, *grid = NULL;
+    EnvMjRenderOptions single_opts = {.tiles = 1, .full_detail = 0};
+    EnvMjRenderOptions grid_opts = {.tiles = 4, .full_detail = 0};
+    ck_assert_msg(env_mj_renderer_create(m, "palm_cam", TILED_W, TILED_H, &single_opts, &one, err,
+                                         sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_int_eq(env_mj_renderer_create(m, "palm_cam", TILED_W, TILED_H, &grid_opts, &grid, err,
+                                            sizeof(err)),
+                     0);
+    ck_assert_int_eq(env_mj_renderer_tiles(one), 1);
+    ck_assert_int_eq(env_mj_renderer_tiles(grid), 4);
+    for (int i = 0; i < TILED_SCENES; i++) {
+        ck_assert_int_eq(env_mj_render(one, m, d[i], single[i]), 0);
+    }
+    ck_assert_int_eq(env_mj_render_batch(grid, m, d, TILED_SCENES, tiled), 0);
+    /* the model's own offscreen size and detail are left as they were */
+    ck_assert_int_eq(m->vis.global.offwidth, 256);
+    ck_assert_int_eq(m->vis.global.offheight, 256);
+    ck_assert_int_eq(m->vis.quality.numslices, 28);
+    /* the rasteriser may round a colour differently at another place in the framebuffer: one
+     * level of 8 bits at most, in few values */
+    float max_diff = 0.0f;
+    size_t differ = 0;
+    for (int i = 0; i < TILED_SCENES; i++) {
+        for (size_t k = 0; k < floats; k++) {
+            float diff = fabsf(single[i][k] - tiled[i][k]);
+            max_diff = diff > max_diff ? diff : max_diff;
+            differ += diff > 0.0f;
+        }
+    }
+    printf("tiled vs single rendering: max difference %g, %zu of %zu values differ\n", max_diff,
+           differ, floats * TILED_SCENES);
+    ck_assert_float_le(max_diff, 1.0f / 255.0f + 1e-6f);
+    ck_assert_uint_le(differ, floats * TILED_SCENES / 100);
+    /* the scenes differ, so a tile shown in the wrong place would be caught */
+    for (int i = 1; i < TILED_SCENES; i++) {
+        ck_assert(memcmp(single[i], single[i - 1], sizeof(float) * floats) != 0);
+    }
+    env_mj_renderer_destroy(one);
+    env_mj_renderer_destroy(grid);
+    for (int i = 0; i < TILED_SCENES; i++) {
+        free(single[i]);
+        free(tiled[i]);
+        mj_deleteData(d[i]);
+    }
+    mj_deleteModel(m);
+}
+END_TEST
+
+/* the tessellation follows the image size and never rises above the model's */
+START_TEST(test_detail_follows_size) {
+    mjVisual vis;
+    memset(&vis, 0, sizeof(vis));
+    vis.quality.numslices = 28;
+    vis.quality.numstacks = 16;
+    vis.quality.numquads = 4;
+    mjVisual small = vis, large = vis, coarse = vis;
+    env_mj_render_detail(&small, 64, 48);
+    ck_assert_int_eq(small.quality.numslices, 8);
+    ck_assert_int_eq(small.quality.numstacks, 4);
+    ck_assert_int_eq(small.quality.numquads, 1);
+    env_mj_render_detail(&large, 96, 1024);
+    ck_assert_int_eq(large.quality.numslices, 28);
+    ck_assert_int_eq(large.quality.numstacks, 16);
+    ck_assert_int_eq(large.quality.numquads, 4);
+    coarse.quality.numslices = 6;
+    coarse.quality.numstacks = 3;
+    env_mj_render_detail(&coarse, 256, 256);
+    ck_assert_int_eq(coarse.quality.numslices, 6);
+    ck_assert_int_eq(coarse.quality.numstacks, 3);
+    ck_assert_int_eq(coarse.quality.numquads, 4);
 }
 END_TEST
 
@@ -64,13 +176,20 @@ START_TEST(test_refusals) {
     mjModel *m = NULL;
     ck_assert_int_eq(env_mj_model_load("hand_block.xml", &m, err, sizeof(err)), 0);
     EnvMjRenderer *r = (EnvMjRenderer *)1;
-    ck_assert_int_eq(env_mj_renderer_create(m, "no_camera", 32, 32, &r, err, sizeof(err)),
+    ck_assert_int_eq(env_mj_renderer_create(m, "no_camera", 32, 32, NULL, &r, err, sizeof(err)),
                      AG_EFORMAT);
     ck_assert_ptr_null(r);
     ck_assert_msg(strstr(err, "no_camera") != NULL, "%s", err);
-    ck_assert_int_eq(env_mj_renderer_create(m, "palm_cam", 32, 512, &r, err, sizeof(err)),
+    ck_assert_int_eq(env_mj_renderer_create(m, "palm_cam", 32, 512, NULL, &r, err, sizeof(err)),
                      AG_ERANGE);
-    ck_assert_int_eq(env_mj_renderer_create(m, "palm_cam", 2, 2, &r, err, sizeof(err)), AG_ERANGE);
+    ck_assert_int_eq(env_mj_renderer_create(m, "palm_cam", 2, 2, NULL, &r, err, sizeof(err)),
+                     AG_ERANGE);
+    EnvMjRenderOptions none = {.tiles = 0}, many = {.tiles = ENV_MJ_RENDER_MAX_TILES + 1};
+    ck_assert_int_eq(env_mj_renderer_create(m, "palm_cam", 32, 32, &none, &r, err, sizeof(err)),
+                     AG_ERANGE);
+    ck_assert_int_eq(env_mj_renderer_create(m, "palm_cam", 32, 32, &many, &r, err, sizeof(err)),
+                     AG_ERANGE);
+    ck_assert_msg(strstr(err, "tiles") != NULL, "%s", err);
     mj_deleteModel(m);
 }
 END_TEST
@@ -80,6 +199,8 @@ static Suite *render_suite(void) {
     TCase *tc = tcase_create("render");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_float_and_rgb_agree);
+    tcase_add_test(tc, test_tiled_equals_single);
+    tcase_add_test(tc, test_detail_follows_size);
     tcase_add_test(tc, test_refusals);
     suite_add_tcase(s, tc);
     return s;

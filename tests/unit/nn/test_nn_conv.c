@@ -1,6 +1,8 @@
 /* Tests of the image kernels (server/nn/nn_conv.c): conv2d against a naive convolution and by
  * finite differences (stride 2 padding 1, stride 1 without and with padding, K 4 stride 3, 1x1
- * kernels), output-size checks with bad dimensions, max-pool values, argmax routing and
+ * kernels; images grouped into one product, full and partial groups; 64x64 at strides 1 and 2
+ * and 96x96 at stride 8, with the backward pass also against written-out sums), group and
+ * scratch sizes, output-size checks with bad dimensions, max-pool values, argmax routing and
  * gradient, and the spatial softmax's coordinates, probabilities and gradient. */
 #include "ag_rng.h"
 #include "nn_layers.h"
@@ -33,7 +35,7 @@ static void conv_case_init(ConvCase *k, int B, int C, int H, int W, int OC, int 
     k->bias = alloc_floats(OC);
     k->out = alloc_floats(no);
     k->r = alloc_floats(no);
-    k->scratch = alloc_floats(nn_conv2d_scratch_size(C, H, W, K, stride, pad));
+    k->scratch = alloc_floats(nn_conv2d_scratch_size(C, H, W, OC, K, stride, pad));
     /* modest activations keep float rounding in the outputs well below the tolerance */
     fill_normal(k->inp, ni, 0.5);
     fill_normal(k->w, nw, 0.5);
@@ -57,14 +59,15 @@ static double conv_loss(void *p) {
     return dot(k->out, k->r, (size_t)k->B * k->OC * k->OH * k->OW);
 }
 
-static void conv_naive_check(ConvCase *k) {
-    conv_loss(k);
-    double max_diff = 0.0;
+/* the convolution written out tap by tap, in double: out (B,OC,OH,OW) and, for loss = <out, r>,
+ * the gradients dinp, dw and db (each may be NULL) */
+static void conv_naive(const ConvCase *k, double *out, double *dinp, double *dw, double *db) {
     for (int b = 0; b < k->B; b++) {
         for (int o = 0; o < k->OC; o++) {
             for (int oy = 0; oy < k->OH; oy++) {
                 for (int ox = 0; ox < k->OW; ox++) {
-                    double s = k->bias[o];
+                    size_t oi = (size_t)((b * k->OC + o) * k->OH + oy) * k->OW + ox;
+                    double s = k->bias[o], g = k->r[oi];
                     for (int c = 0; c < k->C; c++) {
                         for (int ky = 0; ky < k->K; ky++) {
                             for (int kx = 0; kx < k->K; kx++) {
@@ -73,23 +76,49 @@ static void conv_naive_check(ConvCase *k) {
                                 if (iy < 0 || iy >= k->H || ix < 0 || ix >= k->W) {
                                     continue;
                                 }
-                                s += (double)k->w[((o * k->C + c) * k->K + ky) * k->K + kx] *
-                                     k->inp[((b * k->C + c) * k->H + iy) * k->W + ix];
+                                size_t wi = (size_t)((o * k->C + c) * k->K + ky) * k->K + kx;
+                                size_t ii = (size_t)((b * k->C + c) * k->H + iy) * k->W + ix;
+                                s += (double)k->w[wi] * k->inp[ii];
+                                if (dw) {
+                                    dw[wi] += g * k->inp[ii];
+                                }
+                                if (dinp) {
+                                    dinp[ii] += g * k->w[wi];
+                                }
                             }
                         }
                     }
-                    float got = k->out[((b * k->OC + o) * k->OH + oy) * k->OW + ox];
-                    max_diff = fmax(max_diff, fabs(got - s));
+                    if (out) {
+                        out[oi] = s;
+                    }
+                    if (db) {
+                        db[o] += g;
+                    }
                 }
             }
         }
     }
+}
+
+static void conv_naive_check(ConvCase *k) {
+    size_t no = (size_t)k->B * k->OC * k->OH * k->OW;
+    double *ref = calloc(no, sizeof(double));
+    ck_assert_ptr_nonnull(ref);
+    conv_loss(k);
+    conv_naive(k, ref, NULL, NULL, NULL);
+    double max_diff = 0.0;
+    for (size_t i = 0; i < no; i++) {
+        max_diff = fmax(max_diff, fabs(k->out[i] - ref[i]));
+    }
+    free(ref);
     printf("conv2d K=%d stride=%d pad=%d vs naive: max abs diff %.3e\n", k->K, k->stride, k->pad,
            max_diff);
     ck_assert(max_diff < 1e-5);
 }
 
-static void conv_grad(ConvCase *k, const char *tag) {
+/* finite differences over every step-th input and every weight and bias, with steps of eps,
+ * then accumulation and no input gradient when dinp is NULL */
+static void conv_grad_every(ConvCase *k, const char *tag, size_t step, double eps) {
     size_t ni = (size_t)k->B * k->C * k->H * k->W, nw = (size_t)k->OC * k->C * k->K * k->K;
     float *dinp = alloc_floats(ni), *dw = alloc_floats(nw), *db = alloc_floats(k->OC);
     conv_loss(k);
@@ -97,24 +126,36 @@ static void conv_grad(ConvCase *k, const char *tag) {
                        k->K, k->stride, k->pad);
     char what[64];
     snprintf(what, sizeof what, "conv2d %s dinp", tag);
-    grad_check(what, k->inp, dinp, ni, conv_loss, k);
+    grad_check_every(what, k->inp, dinp, ni, step, eps, conv_loss, k);
     snprintf(what, sizeof what, "conv2d %s dweight", tag);
-    grad_check(what, k->w, dw, nw, conv_loss, k);
+    grad_check_every(what, k->w, dw, nw, 1, eps, conv_loss, k);
     snprintf(what, sizeof what, "conv2d %s dbias", tag);
-    grad_check(what, k->bias, db, k->OC, conv_loss, k);
+    grad_check_every(what, k->bias, db, (size_t)k->OC, 1, eps, conv_loss, k);
 
-    /* accumulation, and no input gradient when dinp is NULL */
     float *dw2 = alloc_floats(nw);
     memcpy(dw2, dw, nw * sizeof(float));
     nn_conv2d_backward(NULL, dw2, NULL, k->scratch, k->r, k->inp, k->w, k->B, k->C, k->H, k->W,
                        k->OC, k->K, k->stride, k->pad);
     for (size_t i = 0; i < nw; i++) {
-        ck_assert_float_eq_tol(dw2[i], 2.0f * dw[i], 1e-4f);
+        ck_assert_float_eq_tol(dw2[i], 2.0f * dw[i], 1e-4f * fmaxf(1.0f, fabsf(dw[i])));
     }
     free(dw2);
     free(dinp);
     free(dw);
     free(db);
+}
+
+static void conv_grad(ConvCase *k, const char *tag) {
+    conv_grad_every(k, tag, 1, GRAD_EPS);
+}
+
+/* The loss is linear in every input, weight and bias, so a central difference is exact at any
+ * step: on large images a long one keeps the float rounding of the thousands of outputs a
+ * weight moves at once out of the quotient, and every step-th input is checked. */
+#define CONV_LINEAR_EPS 0.05
+
+static void conv_grad_sampled(ConvCase *k, const char *tag, size_t step) {
+    conv_grad_every(k, tag, step, CONV_LINEAR_EPS);
 }
 
 START_TEST(test_conv2d_stride2_pad1) {
@@ -172,6 +213,72 @@ START_TEST(test_conv2d_shapes) {
 }
 END_TEST
 
+/* the backward pass against sums written out: dbias, dweight and dinp of loss = <out, r> */
+static void conv_naive_backward_check(ConvCase *k) {
+    size_t ni = (size_t)k->B * k->C * k->H * k->W, nw = (size_t)k->OC * k->C * k->K * k->K;
+    float *dinp = alloc_floats(ni), *dw = alloc_floats(nw), *db = alloc_floats(k->OC);
+    double *ni_ref = calloc(ni, sizeof(double)), *nw_ref = calloc(nw, sizeof(double));
+    double *nb_ref = calloc((size_t)k->OC, sizeof(double));
+    ck_assert(ni_ref && nw_ref && nb_ref);
+    nn_conv2d_backward(dinp, dw, db, k->scratch, k->r, k->inp, k->w, k->B, k->C, k->H, k->W, k->OC,
+                       k->K, k->stride, k->pad);
+    conv_naive(k, NULL, ni_ref, nw_ref, nb_ref);
+    double max_rel = 0.0;
+    for (size_t i = 0; i < ni; i++) {
+        max_rel = fmax(max_rel, fabs(dinp[i] - ni_ref[i]) / fmax(1.0, fabs(ni_ref[i])));
+    }
+    for (size_t i = 0; i < nw; i++) {
+        max_rel = fmax(max_rel, fabs(dw[i] - nw_ref[i]) / fmax(1.0, fabs(nw_ref[i])));
+    }
+    for (int o = 0; o < k->OC; o++) {
+        max_rel = fmax(max_rel, fabs(db[o] - nb_ref[o]) / fmax(1.0, fabs(nb_ref[o])));
+    }
+    printf("conv2d backward B=%d %dx%d K=%d stride=%d pad=%d vs naive: max rel diff %.3e\n", k->B,
+           k->H, k->W, k->K, k->stride, k->pad, max_rel);
+    ck_assert(max_rel < 1e-4);
+    free(dinp);
+    free(dw);
+    free(db);
+    free(ni_ref);
+    free(nw_ref);
+    free(nb_ref);
+}
+
+/* one case {B, C, H, W, OC, K, stride, pad}: forward and backward against the written-out
+ * sums, finite differences over every step-th input */
+static void conv_case_run(const int *c, const char *tag, size_t step) {
+    ConvCase k;
+    conv_case_init(&k, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+    conv_naive_check(&k);
+    conv_naive_backward_check(&k);
+    conv_grad_sampled(&k, tag, step);
+    conv_case_free(&k);
+}
+
+START_TEST(test_conv2d_grouped) {
+    /* small outputs group many images into one product: 70 images of 4x4 make full groups and
+     * a partial one; 16x16 makes groups of 2, the last holding one image */
+    const int many[8] = {70, 1, 4, 4, 2, 3, 1, 1}, pairs[8] = {3, 2, 16, 16, 3, 3, 1, 1};
+    ck_assert_int_gt(nn_conv2d_group(4 * 4), 1);
+    ck_assert_int_ne(70 % nn_conv2d_group(4 * 4), 0);
+    ck_assert_int_eq(nn_conv2d_group(16 * 16), 2);
+    conv_case_run(many, "group 4x4", 1);
+    conv_case_run(pairs, "group 2+1", 7);
+}
+END_TEST
+
+START_TEST(test_conv2d_image_sizes) {
+    /* the sizes the pixels sensation renders: 64x64 at stride 1 ("same") and stride 2, 96x96
+     * in 8x8 patches (stride 8: 12x12 outputs, groups of 4 with one image left over) */
+    const int same64[8] = {2, 3, 64, 64, 4, 3, 1, 1}, half64[8] = {3, 3, 64, 64, 4, 3, 2, 1};
+    const int patches96[8] = {5, 3, 96, 96, 3, 8, 8, 0};
+    ck_assert_int_eq(nn_conv2d_group(12 * 12), 4);
+    conv_case_run(same64, "64x64 s1", 211);
+    conv_case_run(half64, "64x64 s2", 211);
+    conv_case_run(patches96, "96x96 k8 s8", 211);
+}
+END_TEST
+
 START_TEST(test_conv2d_dims) {
     ck_assert_int_eq(nn_conv2d_out_dim(64, 8, 4, 0), 15);
     ck_assert_int_eq(nn_conv2d_out_dim(7, 3, 2, 1), 4);
@@ -182,8 +289,21 @@ START_TEST(test_conv2d_dims) {
     ck_assert_int_le(nn_conv2d_out_dim(8, 0, 1, 0), 0);
     ck_assert_int_le(nn_conv2d_out_dim(8, 3, 1, -1), 0);
     ck_assert_int_le(nn_conv2d_out_dim(0, 1, 1, 0), 0);
-    ck_assert_uint_eq(nn_conv2d_scratch_size(3, 7, 6, 3, 2, 1), 2u * 3 * 9 * 4 * 3);
-    ck_assert_uint_eq(nn_conv2d_scratch_size(3, 2, 2, 5, 1, 0), 0);
+    /* one position groups the most images; 64x64 at stride 1 works one image at a time */
+    ck_assert_int_eq(nn_conv2d_group(1), NN_CONV_GROUP_MAX);
+    ck_assert_int_eq(nn_conv2d_group(4096), 1);
+    ck_assert_int_eq(nn_conv2d_group(NN_CONV_GROUP_COLS), 1);
+    ck_assert_int_eq(nn_conv2d_group(NN_CONV_GROUP_COLS / 2), 2);
+    ck_assert_int_eq(nn_conv2d_group(NN_CONV_GROUP_COLS / 2 + 1), 2);
+    ck_assert_int_eq(nn_conv2d_group(0), 1);
+    size_t g = (size_t)nn_conv2d_group(12);
+    ck_assert_uint_eq(g, (NN_CONV_GROUP_COLS + 11) / 12);
+    ck_assert_uint_eq(nn_conv2d_scratch_size(3, 7, 6, 5, 3, 2, 1),
+                      (2u * 27 + 1) * g * 12 + 5u * g * 12 + 5u * 28);
+    ck_assert_uint_eq(nn_conv2d_scratch_size(3, 64, 64, 5, 3, 1, 1),
+                      (2u * 27 + 1) * 4096 + 5u * 28);
+    ck_assert_uint_eq(nn_conv2d_scratch_size(3, 2, 2, 5, 5, 1, 0), 0);
+    ck_assert_uint_eq(nn_conv2d_scratch_size(3, 7, 6, 0, 3, 2, 1), 0);
 }
 END_TEST
 
@@ -347,6 +467,8 @@ static Suite *conv_suite(void) {
     tcase_add_test(tc, test_conv2d_stride2_pad1);
     tcase_add_test(tc, test_conv2d_stride1_valid);
     tcase_add_test(tc, test_conv2d_shapes);
+    tcase_add_test(tc, test_conv2d_grouped);
+    tcase_add_test(tc, test_conv2d_image_sizes);
     tcase_add_test(tc, test_conv2d_dims);
     tcase_add_test(tc, test_maxpool);
     tcase_add_test(tc, test_spatial_softmax);
