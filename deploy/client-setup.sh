@@ -4,10 +4,12 @@
 #   - the client config $XDG_CONFIG_HOME/angora/client.json (default ~/.config/angora/) with
 #     the daemon's address and token, mode 0600 (angoractl refuses a token others can read);
 #     a different config already there is kept as client.json.bak
-#   - links to the programs in ~/.local/bin and to their manual pages in ~/.local/share/man
-#     (man finds the pages of programs on PATH there)
-#   - the bash completion in $XDG_DATA_HOME/bash-completion/completions (default
-#     ~/.local/share/...), where bash-completion loads it on first use
+#   - links to the programs in LINK_ROOT/bin, their manual pages in LINK_ROOT/share/man and the
+#     bash completion in LINK_ROOT/share/bash-completion/completions, where bash-completion
+#     loads it on first use. LINK_ROOT is $ANGORA_LINK_ROOT, else /usr/local for root (on
+#     every PATH and man's default search, so `angoractl` and `man angoractl` work at once),
+#     else ~/.local (man finds the pages of programs on PATH there; the completion then goes to
+#     $XDG_DATA_HOME/bash-completion/completions)
 #
 # Usage: deploy/client-setup.sh PREFIX URL TOKEN
 set -euo pipefail
@@ -50,9 +52,21 @@ fi
 mv -f "$new" "$config"
 
 # programs, manual pages and completion, linked to the install so a rebuild updates them
-bin_dir="$HOME/.local/bin"
-man_dir="$HOME/.local/share/man"
-completion_dir="${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion/completions"
+link_root="${ANGORA_LINK_ROOT:-}"
+if [ -z "$link_root" ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        link_root=/usr/local
+    else
+        link_root="$HOME/.local"
+    fi
+fi
+bin_dir="$link_root/bin"
+man_dir="$link_root/share/man"
+if [ "$link_root" = "$HOME/.local" ]; then
+    completion_dir="${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion/completions"
+else
+    completion_dir="$link_root/share/bash-completion/completions"
+fi
 mkdir -p "$bin_dir" "$man_dir/man1" "$man_dir/man8" "$completion_dir"
 for program in angoractl angorad angora-train angora-analyze; do
     if [ -x "$prefix/bin/$program" ]; then

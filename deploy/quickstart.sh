@@ -128,11 +128,11 @@ fi
 
 echo "== setting up angoractl"
 "$repo/deploy/client-setup.sh" "$prefix" "$url" "$token"
-client="angoractl"
-case ":$PATH:" in
-*":$HOME/.local/bin:"*) ;;
-*) client="$prefix/bin/angoractl" ;;
-esac
+# plain `angoractl` when the one on PATH is this install's (root: /usr/local/bin)
+client="$prefix/bin/angoractl"
+if [ "$(readlink -f "$(command -v angoractl || true)")" = "$(readlink -f "$client")" ]; then
+    client="angoractl"
+fi
 
 cat <<INFO
 

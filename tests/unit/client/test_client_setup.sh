@@ -15,6 +15,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export HOME="$tmp/home"
 unset XDG_CONFIG_HOME XDG_DATA_HOME ANGORA_URL ANGORA_TOKEN ANGORA_CONFIG
+# links go under ~/.local here, as for a user who is not root (root's /usr/local is tested at
+# the end, under a stand-in root)
+export ANGORA_LINK_ROOT="$HOME/.local"
 mkdir -p "$HOME"
 
 # an install prefix as cmake --install lays it out
@@ -79,6 +82,17 @@ grep -q ang_other "$config" || fail "the new token was not written"
 grep -q "$token" "$config.bak" || fail "the old config was not kept"
 [ "$(stat -c %a "$config.bak")" = 600 ] || fail "backup mode $(stat -c %a "$config.bak")"
 grep -q "client.json.bak" "$tmp/out" || fail "the backup was not announced"
+
+# another link root (root's /usr/local, here a stand-in): the programs, the manual pages under
+# share/man (where man looks by default) and the completion under share/bash-completion
+root="$tmp/usr-local"
+ANGORA_LINK_ROOT="$root" "$src/deploy/client-setup.sh" "$prefix" "http://127.0.0.1:2" \
+    ang_other >"$tmp/out"
+[ -x "$root/bin/angoractl" ] || fail "no angoractl under the link root"
+[ -e "$root/share/man/man1/angoractl.1" ] || fail "no manual page under the link root"
+[ -e "$root/share/man/man8/angorad.8" ] || fail "no angorad(8) under the link root"
+[ -e "$root/share/bash-completion/completions/angoractl" ] || fail "no completion under the link root"
+MANPATH="$root/share/man" man -w angoractl >/dev/null || fail "man does not find angoractl there"
 
 # bad arguments
 for args in "$prefix" "$prefix ftp://x ang_x" "$prefix http://x bad\"token"; do
