@@ -81,10 +81,14 @@ START_TEST(test_migrate_each_earlier_version) {
                      "sqlite3 %s \"INSERT INTO experiments (name, task, spec, submitted_at) VALUES"
                      " ('old', 'cartpole', '{\\\"budget\\\":{\\\"env_steps\\\":5000}}', 1);"
                      " INSERT INTO metrics (exp_id, seq, iteration,"
-                     " row) VALUES (1, 1, 1, '{\\\"iteration\\\":1,\\\"return_mean\\\":2.5}');%s\"",
+                     " row) VALUES (1, 1, 1, '{\\\"iteration\\\":1,\\\"return_mean\\\":2.5}');"
+                     " UPDATE experiments SET last_seq = 1;%s%s\"",
                      db,
                      from >= 2 ? " INSERT INTO metric_keys VALUES (1, 'iteration'),"
                                  " (1, 'return_mean');"
+                               : "",
+                     from >= 5 ? " UPDATE experiments SET budget_env_steps = 5000,"
+                                 " latest_iteration = 1, latest_return = 2.5;"
                                : "");
             ck_assert_int_eq(system(cmd), 0);
         }
