@@ -21,6 +21,7 @@
  *   --clients N      HTTP clients (default 16, at most 64)
  *   --fill-only      stop after filling
  * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
+#include "bench_util.h"
 #include "daemon.h"
 #include "store.h"
 
@@ -58,6 +59,31 @@ typedef struct Options {
 static Options opt = {.rows = 10000000, .big = 1000000, .exps = 10000, .seconds = 5, .clients = 16};
 static char token[128];
 static int port;
+static pid_t daemon_pid;
+
+/* CPU seconds (user + system) angorad has used so far: the cost of a request on any machine,
+ * where requests/s on this one also measure the clients and whatever else runs */
+static double daemon_cpu_s(void) {
+    char path[64], text[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)daemon_pid);
+    f = fopen(path, "r");
+    if (!f) {
+        return 0;
+    }
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* fields 14 and 15, counted after the command name in parentheses */
+    p = strrchr(text, ')');
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+        return 0;
+    }
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 /* the 30 keys of a row: the four the store keeps as columns and 26 others */
 static const char *const keys[N_KEYS] = {
@@ -189,55 +215,19 @@ static long long file_size(const char *name) {
     return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
 }
 
+/* angorad on the bench's directory; port and token for the clients */
 static pid_t start_daemon(const char *integrity, double *ready_s) {
-    char port_file[700], text[32], tok_path[700];
-    pid_t pid;
-    double t0 = ag_time_now();
-    snprintf(port_file, sizeof(port_file), "%s/port", opt.dir);
-    unlink(port_file);
-    pid = fork();
-    if (pid == 0) {
-        char log[700];
-        snprintf(log, sizeof(log), "%s/angorad.log", opt.dir);
-        if (!freopen(log, "a", stderr)) {
-            _exit(126);
-        }
-        execl(opt.angorad, opt.angorad, "--data-dir", opt.dir, "--port", "0", "--port-file",
-              port_file, "--trainer", opt.trainer, "--max-cores", "1", "--integrity-check",
-              integrity, (char *)NULL);
-        _exit(127);
-    }
-    for (;;) {
-        FILE *f = fopen(port_file, "r");
-        if (f) {
-            size_t n = fread(text, 1, sizeof(text) - 1, f);
-            fclose(f);
-            text[n] = '\0';
-            if (n > 0) {
-                break;
-            }
-        }
-        if (ag_time_now() - t0 > 600) {
-            die("start", "angorad did not start in 600 s");
-        }
-        ag_time_sleep(0.001);
-    }
-    *ready_s = ag_time_now() - t0;
-    port = atoi(text);
-    snprintf(tok_path, sizeof(tok_path), "%s/token", opt.dir);
-    FILE *f = fopen(tok_path, "r");
-    if (!f || !fgets(token, sizeof(token), f)) {
-        die("start", "no token");
-    }
-    fclose(f);
-    token[strcspn(token, "\n")] = '\0';
-    return pid;
+    BenchDaemon d;
+    bench_daemon_start(opt.angorad, opt.trainer, opt.dir, "1", integrity, &d);
+    *ready_s = d.ready_s;
+    port = d.port;
+    snprintf(token, sizeof(token), "%s", d.token);
+    return d.pid;
 }
 
 static void stop_daemon(pid_t pid) {
-    int st;
-    kill(pid, SIGTERM);
-    waitpid(pid, &st, 0);
+    BenchDaemon d = {.pid = pid};
+    bench_daemon_stop(&d);
 }
 
 typedef struct Body {
@@ -345,7 +335,7 @@ static void measure(const Endpoint *ep) {
     pthread_t th[MAX_CLIENTS];
     Client cl[MAX_CLIENTS];
     size_t total = 0, errors = 0, k = 0;
-    double t0 = ag_time_now(), wall, *all;
+    double t0 = ag_time_now(), wall, *all, cpu0 = daemon_cpu_s(), cpu;
     for (int i = 0; i < opt.clients; i++) {
         cl[i] = (Client){.ep = ep, .seconds = opt.seconds, .cap = 1000000};
         cl[i].lat = malloc(cl[i].cap * sizeof(double));
@@ -357,6 +347,7 @@ static void measure(const Endpoint *ep) {
         errors += cl[i].errors;
     }
     wall = ag_time_now() - t0;
+    cpu = daemon_cpu_s() - cpu0;
     all = malloc((total + 1) * sizeof(double));
     for (int i = 0; i < opt.clients; i++) {
         memcpy(all + k, cl[i].lat, cl[i].n * sizeof(double));
@@ -367,9 +358,10 @@ static void measure(const Endpoint *ep) {
     if (total == 0) {
         all[0] = 0;
     }
-    printf("| %s | %.0f | %.2f | %.2f | %.2f | %zu | %zu |\n", ep->name, (double)total / wall,
-           1e3 * all[total / 2], 1e3 * all[total ? (size_t)((double)total * 0.99) : 0],
-           1e3 * all[total ? total - 1 : 0], total, errors);
+    printf("| %s | %.0f | %.2f | %.2f | %.2f | %.3f | %zu | %zu |\n", ep->name,
+           (double)total / wall, 1e3 * all[total / 2],
+           1e3 * all[total ? (size_t)((double)total * 0.99) : 0], 1e3 * all[total ? total - 1 : 0],
+           total ? 1e3 * cpu / (double)total : 0.0, total, errors);
     free(all);
 }
 
@@ -594,6 +586,7 @@ int main(int argc, char **argv) {
     pid = start_daemon("yes", &ready_yes);
     stop_daemon(pid);
     pid = start_daemon("no", &ready_no);
+    daemon_pid = pid;
     printf("\ndata directory %s: %lld metric rows, database %lld bytes (+ WAL %lld)\n", opt.dir,
            rows, file_size("angorad.db"), file_size("angorad.db-wal"));
     printf("\n| measure | value |\n|---|---|\n");
@@ -606,8 +599,8 @@ int main(int argc, char **argv) {
     ag_time_sleep(2);
     printf("\n%d clients, %.0f s per endpoint, one training running:\n\n", opt.clients,
            opt.seconds);
-    printf("| endpoint | req/s | p50 ms | p99 ms | max ms | requests | errors |\n"
-           "|---|---|---|---|---|---|---|\n");
+    printf("| endpoint | req/s | p50 ms | p99 ms | max ms | angorad CPU ms/req | requests | errors "
+           "|\n|---|---|---|---|---|---|---|---|\n");
     {
         IngestLoad il = {.rows = 200000};
         pthread_t th;
