@@ -104,6 +104,10 @@ const char *api_mime_type(const char *path);
  * each bucket giving its x, min, max and last y; the first and last points are kept as their
  * own buckets. Returns {"x":[..],"min":[..],"max":[..],"last":[..]} (new reference). */
 json_t *api_downsample(const double *xs, const double *ys, size_t n, size_t max_points);
+/* the same over n buckets already rolled up (their x, min, max and last): merged buckets take
+ * the min of their mins, the max of their maxes and the last of their lasts */
+json_t *api_downsample_buckets(const double *xs, const double *mins, const double *maxs,
+                               const double *lasts, size_t n, size_t max_points);
 /* a problem+json body (new string) */
 char *api_problem_body(int status, int code, const char *detail, const char *field);
 /* HTTP status of an AG_E* code */

@@ -44,8 +44,8 @@ int api_h_metric_series(Api *api, const ApiRequest *req, const ApiParams *p, Api
                         ApiErr *e) {
     const char *key = api_arg(req, "key"), *x = api_arg(req, "x");
     long long points;
-    double *xs = NULL, *ys = NULL;
-    size_t n = 0;
+    StoreSeries ser;
+    int64_t rows, width;
     char msg[512];
     json_t *o;
     int rc;
@@ -58,23 +58,28 @@ int api_h_metric_series(Api *api, const ApiRequest *req, const ApiParams *p, Api
     if (x && !key_ok(x)) {
         return api_fail(e, AG_EINVAL, "x", "x must be a metric name ([A-Za-z0-9_./-], <= 64)");
     }
-    if ((rc = api_arg_int(req, "points", 1000, 3, 100000, &points, e)) ||
-        (rc = exp_exists(api, p->id, e))) {
+    if ((rc = api_arg_int(req, "points", 1000, 3, 100000, &points, e))) {
         return rc;
     }
-    rc = store_metric_series(api->store, p->id, x, key, &xs, &ys, &n, msg, sizeof(msg));
+    /* a long run is read from its roll-up (about 2 * points buckets, merged down to points); an
+     * unknown experiment is AG_ENOTFOUND from that read, without a lookup on the writer's
+     * connection first */
+    rc = store_metric_series_points(api->store, p->id, x, key, (size_t)points, &ser, msg,
+                                    sizeof(msg));
     if (rc) {
         return api_store_fail(e, rc, msg);
     }
-    o = api_downsample(xs, ys, n, (size_t)points);
-    free(xs);
-    free(ys);
+    o = api_downsample_buckets(ser.x, ser.vmin, ser.vmax, ser.vlast, ser.n, (size_t)points);
+    rows = ser.rows;
+    width = ser.width;
+    store_series_free(&ser);
     if (!o) {
         return api_fail(e, AG_ENOMEM, NULL, "out of memory");
     }
     json_object_set_new(o, "key", json_string(key));
     json_object_set_new(o, "x_key", json_string(x ? x : "iteration"));
-    json_object_set_new(o, "source_points", json_integer((json_int_t)n));
+    json_object_set_new(o, "source_points", json_integer((json_int_t)rows));
+    json_object_set_new(o, "rollup_width", json_integer((json_int_t)width));
     api_resp_json(resp, 200, o);
     return 0;
 }

@@ -216,6 +216,11 @@ static void bucket_put(json_t *o, double x, double mn, double mx, double last) {
 }
 
 json_t *api_downsample(const double *xs, const double *ys, size_t n, size_t max_points) {
+    return api_downsample_buckets(xs, ys, ys, ys, n, max_points);
+}
+
+json_t *api_downsample_buckets(const double *xs, const double *mins, const double *maxs,
+                               const double *lasts, size_t n, size_t max_points) {
     json_t *o = json_pack("{s:[],s:[],s:[],s:[]}", "x", "min", "max", "last");
     size_t inner, buckets;
     if (!o) {
@@ -226,28 +231,28 @@ json_t *api_downsample(const double *xs, const double *ys, size_t n, size_t max_
     }
     if (n <= max_points) {
         for (size_t i = 0; i < n; i++) {
-            bucket_put(o, xs[i], ys[i], ys[i], ys[i]);
+            bucket_put(o, xs[i], mins[i], maxs[i], lasts[i]);
         }
         return o;
     }
     /* first and last points stand alone; the n - 2 between share max_points - 2 buckets */
-    bucket_put(o, xs[0], ys[0], ys[0], ys[0]);
+    bucket_put(o, xs[0], mins[0], maxs[0], lasts[0]);
     inner = n - 2;
     buckets = max_points - 2;
     for (size_t b = 0; b < buckets; b++) {
         size_t lo = 1 + b * inner / buckets, hi = 1 + (b + 1) * inner / buckets;
-        double mn = ys[lo], mx = ys[lo];
+        double mn = mins[lo], mx = maxs[lo];
         for (size_t i = lo + 1; i < hi; i++) {
-            if (ys[i] < mn) {
-                mn = ys[i];
+            if (mins[i] < mn) {
+                mn = mins[i];
             }
-            if (ys[i] > mx) {
-                mx = ys[i];
+            if (maxs[i] > mx) {
+                mx = maxs[i];
             }
         }
-        bucket_put(o, xs[hi - 1], mn, mx, ys[hi - 1]);
+        bucket_put(o, xs[hi - 1], mn, mx, lasts[hi - 1]);
     }
-    bucket_put(o, xs[n - 1], ys[n - 1], ys[n - 1], ys[n - 1]);
+    bucket_put(o, xs[n - 1], mins[n - 1], maxs[n - 1], lasts[n - 1]);
     return o;
 }
 

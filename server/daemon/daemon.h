@@ -122,10 +122,12 @@ void sched_set_state_hook(Sched *s, SchedStateHook fn, void *ctx);
 int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_sz);
 /* one pass of reaping, requests, ingestion and starting */
 /* the periodic jobs of the daemon's cron: reap workers and act on requests; ingest the metrics of
- * live runs; start queued runs while cores are free */
+ * live runs; start queued runs while cores are free; roll up the rows of runs whose roll-up is
+ * behind (a bounded slice of time per call) */
 void sched_watch(Sched *s);
 void sched_ingest(Sched *s);
 void sched_start_queued(Sched *s);
+void sched_rollup(Sched *s);
 /* all three in that order */
 int sched_tick(Sched *s);
 /* cores in use and live workers */

@@ -370,6 +370,7 @@ static void daemon_cron(Daemon *d) {
         {"watch runs", d->cfg.tick_s, sched_watch, 0},
         {"ingest metrics", d->cfg.ingest_s, sched_ingest, 0},
         {"start queued runs", d->cfg.queue_s, sched_start_queued, 0},
+        {"roll up metrics", d->cfg.ingest_s, sched_rollup, 0},
     };
     const size_t njobs = sizeof(jobs) / sizeof(jobs[0]);
     while (!stop_requested) {

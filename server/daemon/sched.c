@@ -688,6 +688,18 @@ void sched_ingest(Sched *s) {
     ingest_live(s);
 }
 
+/* runs whose roll-up is behind (a database of an earlier version, a rewind) are rolled up from
+ * their rows a little at a time, so the loop stays responsive */
+void sched_rollup(Sched *s) {
+    int64_t rows = 0;
+    char msg[512];
+    if (store_metrics_rollup_catchup(s->store, SCHED_ROLLUP_BUDGET_S, &rows, msg, sizeof(msg))) {
+        ag_log_warn("roll-up: %s", msg);
+    } else if (rows > 0) {
+        ag_log_debug("roll-up: %lld row(s) of earlier runs", (long long)rows);
+    }
+}
+
 void sched_start_queued(Sched *s) {
     start_queued(s);
 }

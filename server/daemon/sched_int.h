@@ -20,6 +20,8 @@
 
 #define SCHED_SLOTS_MAX 256
 #define SCHED_ARGS_MAX  32
+/* wall time one call of sched_rollup may spend rolling up rows of earlier runs */
+#define SCHED_ROLLUP_BUDGET_S 0.25
 
 /* what a slot runs: angora-train on a spec, an evaluation, or an analysis job's steps */
 typedef enum SlotKind { SLOT_TRAIN = 0, SLOT_EVALUATE, SLOT_ANALYSIS } SlotKind;

@@ -191,6 +191,25 @@ int store_metric_keys(Store *s, int64_t id, json_t **out, char *err, size_t err_
  * skipped; *xs and *ys are malloc'd */
 int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
                         double **ys, size_t *n, char *err, size_t err_sz);
+/* A series for a chart: key y over key x (NULL x: "iteration") as buckets of x (the x of the
+ * bucket's last row), min, max and last y. A run whose roll-up is complete and long enough that
+ * its finest roll-up level has points / 2 buckets or more is read from the coarsest level that
+ * has that many (store_rollup.c); other runs, and keys without buckets, give one bucket per row
+ * (min = max = last = y), rows lacking x or y skipped. rows counts the rows the series covers. */
+typedef struct StoreSeries {
+    double *x, *vmin, *vmax, *vlast; /* n each */
+    size_t n;
+    int64_t rows;
+    int64_t width; /* rows per bucket read from the roll-up; 0 when read from the rows */
+} StoreSeries;
+int store_metric_series_points(Store *s, int64_t id, const char *xkey, const char *ykey,
+                               size_t points, StoreSeries *out, char *err, size_t err_sz);
+void store_series_free(StoreSeries *ser);
+/* rolls up the stored rows of runs whose roll-up is behind (databases of earlier versions,
+ * rewinds), one chunk per transaction, until none is behind or budget_s has passed; *rows
+ * counts the rows rolled up */
+int store_metrics_rollup_catchup(Store *s, double budget_s, int64_t *rows, char *err,
+                                 size_t err_sz);
 /* calls fn for each row with seq > after_seq in order, at most limit (0 = all) */
 typedef int (*StoreRowFn)(void *ctx, int64_t seq, const char *row_json, size_t len);
 int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,

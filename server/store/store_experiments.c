@@ -153,25 +153,43 @@ out:
     return rc;
 }
 
-/* a sort key: its SQL expression, how a cursor value binds, and its default direction */
+/* a sort key: its SQL expression, how a cursor value binds, its default direction, and whether
+ * it can be NULL (never started, no metrics yet) */
 typedef struct ExpSort {
     const char *name;
     const char *expr;
     int kind; /* 0 integer (id), 1 text, 2 integer, 3 real */
     int ascending;
+    int nullable;
 } ExpSort;
 
 static const ExpSort exp_sorts[] = {
-    {"submitted", "id", 0, 0},
-    {"name", "(name COLLATE NOCASE)", 1, 1},
-    {"task", "task", 1, 1},
-    {"state", "state", 1, 1},
-    {"priority", "priority", 2, 0},
-    {"started", "started_at", 3, 0},
-    {"finished", "finished_at", 3, 0},
-    {"return", "latest_return", 3, 0},
-    {"progress", PROGRESS_EXPR, 3, 0},
+    {"submitted", "id", 0, 0, 0},
+    {"name", "(name COLLATE NOCASE)", 1, 1, 0},
+    {"task", "task", 1, 1, 0},
+    {"state", "state", 1, 1, 0},
+    {"priority", "priority", 2, 0, 0},
+    {"started", "started_at", 3, 0, 1},
+    {"finished", "finished_at", 3, 0, 1},
+    {"return", "latest_return", 3, 0, 1},
+    {"progress", PROGRESS_EXPR, 3, 0, 1},
 };
+
+/* What a page is ordered by: the key itself, or for a nullable one the key with NULL as the
+ * value that sorts last in the page's direction, so that empty values come last either way and
+ * the order is one index (migration 007 makes these expressions) read forwards or backwards:
+ * no sort of the whole table per page, and the keyset condition is a range of that index. */
+#define EXP_NULL_LAST_DESC "-1e308"
+#define EXP_NULL_LAST_ASC  "1e308"
+
+static void exp_sort_order_expr(const ExpSort *k, int asc, char *out, size_t out_sz) {
+    if (k->nullable) {
+        snprintf(out, out_sz, "coalesce(%s, %s)", k->expr,
+                 asc ? EXP_NULL_LAST_ASC : EXP_NULL_LAST_DESC);
+    } else {
+        snprintf(out, out_sz, "%s", k->expr);
+    }
+}
 
 static const ExpSort *exp_sort_find(const char *name) {
     for (size_t i = 0; i < sizeof(exp_sorts) / sizeof(exp_sorts[0]); i++) {
@@ -286,7 +304,8 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     int asc = f->ascending != 0, has_after = 0, after_null = 0;
     int64_t after_id = 0;
     json_t *arr = NULL, *cur = NULL;
-    char sql[2048], where[768];
+    char sql[2048], where[768], ord[192];
+    int n;
     const char *cmp = asc ? ">" : "<", *dir = asc ? "ASC" : "DESC";
     *out = NULL;
     if (next_sz) {
@@ -317,25 +336,43 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     } else if (f->cursor) {
         return ag_errorf(err, err_sz, AG_EINVAL, "an id cursor only pages the submitted order");
     }
-    /* keyset condition: after the last row shown in (value IS NULL, value, id) order */
-    if (!has_after) {
-        snprintf(where, sizeof(where), "1");
-    } else if (k->kind == 0) {
-        snprintf(where, sizeof(where), "id %s ?7", cmp);
-    } else if (after_null) {
-        snprintf(where, sizeof(where), "(%s IS NULL AND id %s ?7)", k->expr, cmp);
-    } else {
-        snprintf(where, sizeof(where), "(%s IS NULL OR %s %s ?6 OR (%s = ?6 AND id %s ?7))",
-                 k->expr, k->expr, cmp, k->expr, cmp);
+    exp_sort_order_expr(k, asc, ord, sizeof(ord));
+    /* only the filters asked for, so the planner sees plain conditions; under a sort other than
+     * the submitted order, state and task are tested row by row ("+", no index) while the order's
+     * index is read, which stops after a page, instead of sorting every match */
+    n = snprintf(where, sizeof(where), "1");
+    if (f->state) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %sstate = ?1",
+                      k->kind == 0 ? "" : "+");
+    }
+    if (f->task) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %stask = ?2",
+                      k->kind == 0 ? "" : "+");
+    }
+    if (f->tag) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n,
+                      " AND EXISTS (SELECT 1 FROM json_each(e.tags) WHERE value = ?3)");
+    }
+    if (f->q && *f->q) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n,
+                      " AND instr(lower(name), lower(?4)) > 0");
+    }
+    if (f->parent_id > 0) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND parent_id = ?8");
+    }
+    /* keyset condition: after the last row shown in (order value, id) order */
+    if (has_after && k->kind == 0) {
+        snprintf(where + n, sizeof(where) - (size_t)n, " AND id %s ?7", cmp);
+    } else if (has_after) {
+        /* written as a range of the order value (not a row value) so the expression indexes
+         * serve it */
+        snprintf(where + n, sizeof(where) - (size_t)n, " AND %s %s= ?6 AND (%s %s ?6 OR id %s ?7)",
+                 ord, cmp, ord, cmp, cmp);
     }
     snprintf(sql, sizeof(sql),
              "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
-             " FROM experiments AS e WHERE (?1 IS NULL OR state = ?1)"
-             " AND (?2 IS NULL OR task = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM"
-             " json_each(e.tags) WHERE value = ?3)) AND (?4 IS NULL OR"
-             " instr(lower(name), lower(?4)) > 0) AND (?8 = 0 OR parent_id = ?8) AND %s"
-             " ORDER BY %s IS NULL, %s %s, id %s LIMIT ?5",
-             k->expr, where, k->expr, k->expr, dir, dir);
+             " FROM experiments AS e WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
+             ord, where, ord, dir, dir);
     arr = json_array();
     if (!arr) {
         json_decref(cur);
@@ -361,7 +398,10 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     }
     /* one more than asked tells whether another page exists */
     sqlite3_bind_int(st, 5, limit + 1);
-    if (has_after && k->kind != 0 && !after_null) {
+    if (has_after && k->kind != 0 && after_null) {
+        /* a cursor of a row without a value (written before NULLs had their order value) */
+        sqlite3_bind_double(st, 6, asc ? 1e308 : -1e308);
+    } else if (has_after && k->kind != 0) {
         json_t *v = json_array_get(cur, 2);
         if (json_is_string(v)) {
             sqlite3_bind_text(st, 6, json_string_value(v), -1, SQLITE_TRANSIENT);
@@ -374,7 +414,9 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     if (has_after) {
         sqlite3_bind_int64(st, 7, after_id);
     }
-    sqlite3_bind_int64(st, 8, f->parent_id > 0 ? f->parent_id : 0);
+    if (f->parent_id > 0) {
+        sqlite3_bind_int64(st, 8, f->parent_id);
+    }
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o;
         if (count == limit) {

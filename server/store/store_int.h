@@ -1,6 +1,6 @@
 /* What the files of server/store share (store.c, store_experiments.c, store_metrics.c,
- * store_tokens.c, store_events.c, store_jobs.c): the Store struct, the statement and transaction
- * helpers and rows as JSON; not a public interface.
+ * store_tokens.c, store_events.c, store_jobs.c, store_rollup.c): the Store struct, the statement
+ * and transaction helpers and rows as JSON; not a public interface.
  *
  * A public function locks s->mu for a write (store_db_begin / store_db_end around it when it
  * writes more than one statement) or store_reader_lock for a read, and unlocks what it locked
@@ -64,5 +64,51 @@ void store_rows_append_json(sqlite3_stmt *st, json_t *arr);
  * under the caller's lock, inside its transaction if one is open */
 int store_event_prepare(Store *s, int64_t exp_id, const char *kind, const char *detail,
                         sqlite3_stmt **st);
+
+/* the (x, y) rows of store_metric_series on a locked connection */
+int store_series_rows_locked(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
+                             double **ys, size_t *n, char *err, size_t err_sz);
+
+/* ---- roll-ups of metric rows (store_rollup.c) ---- */
+
+#define STORE_ROLLUP_LEVELS 6
+#define STORE_ROLLUP_KEYS   128
+/* rows per bucket at each level: 16, 64, ..., 16384 */
+extern const int64_t store_rollup_widths[STORE_ROLLUP_LEVELS];
+
+/* the open bucket of one key at one level */
+typedef struct StoreRollupAgg {
+    int64_t bucket;
+    int64_t n;
+    double vmin, vmax, vlast;
+} StoreRollupAgg;
+
+typedef struct StoreRollupKey {
+    char name[64];
+    int64_t id; /* metric_key_ids.id */
+    StoreRollupAgg agg[STORE_ROLLUP_LEVELS];
+} StoreRollupKey;
+
+/* the roll-up of rows of one run being written in one transaction */
+typedef struct StoreRollup {
+    Store *s;
+    int64_t exp_id;
+    sqlite3_stmt *upsert, *key_id;
+    int nkeys;
+    int hint; /* where the next key of a row is looked for first */
+    StoreRollupKey keys[STORE_ROLLUP_KEYS];
+} StoreRollup;
+
+/* starts a roll-up of rows of exp_id (write lock and transaction held) */
+int store_rollup_begin_locked(Store *s, StoreRollup *r, int64_t exp_id, char *err, size_t err_sz);
+/* adds the numeric keys of one row, in seq order */
+int store_rollup_add(StoreRollup *r, int64_t seq, const json_t *row, char *err, size_t err_sz);
+/* when rc is 0 writes the open buckets and sets the run's rollup_seq; always releases r; returns
+ * the first error */
+int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *err, size_t err_sz);
+/* releases r without writing */
+void store_rollup_abandon(StoreRollup *r);
+/* deletes the run's buckets and sets its rollup_seq to 0 (after a rewind) */
+int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz);
 
 #endif

@@ -52,13 +52,14 @@ static int bind_number(sqlite3_stmt *st, int idx, const json_t *row, const char 
 
 /* newest stored iteration and seq of a run, inside the transaction */
 static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *last_iter,
-                           int *has_iter, char *err, size_t err_sz) {
+                           int *has_iter, int64_t *rollup_seq, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT last_seq, (SELECT max(iteration) FROM metrics WHERE exp_id = ?1)"
-                           " FROM experiments WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT last_seq, (SELECT max(iteration) FROM metrics WHERE exp_id = ?1),"
+            " rollup_seq FROM experiments WHERE id = ?1",
+            -1, &st, NULL) != SQLITE_OK) {
         return store_db_fail(s, err, err_sz, "read run tail");
     }
     sqlite3_bind_int64(st, 1, id);
@@ -66,6 +67,7 @@ static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *las
         *last_seq = sqlite3_column_int64(st, 0);
         *has_iter = sqlite3_column_type(st, 1) != SQLITE_NULL;
         *last_iter = sqlite3_column_int64(st, 1);
+        *rollup_seq = sqlite3_column_int64(st, 2);
     } else {
         rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
     }
@@ -130,8 +132,9 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     json_t *newest = NULL; /* the last row inserted, for the list summary */
     double task_metric = 0;
     const char *task_key = NULL;
-    int64_t seq = 0, last_iter = 0;
-    int has_iter = 0, rc, nseen = 0;
+    int64_t seq = 0, last_iter = 0, rollup_seq = -1;
+    int has_iter = 0, rc, nseen = 0, rewound = 0;
+    StoreRollup *rollup = NULL; /* set while the run's buckets are complete */
     char seen[KEY_CACHE][64];
     size_t added = 0, bad = 0;
     if (rows_added) {
@@ -142,9 +145,21 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     if (rc) {
         goto out;
     }
-    rc = run_tail_locked(s, id, &seq, &last_iter, &has_iter, err, err_sz);
+    rc = run_tail_locked(s, id, &seq, &last_iter, &has_iter, &rollup_seq, err, err_sz);
     if (rc) {
         goto end;
+    }
+    /* a run behind on its roll-up is caught up from its rows (store_metrics_rollup_catchup) */
+    if (rollup_seq == seq) {
+        rollup = malloc(sizeof(*rollup));
+        if (!rollup) {
+            rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+            goto end;
+        }
+        rc = store_rollup_begin_locked(s, rollup, id, err, err_sz);
+        if (rc) {
+            goto end;
+        }
     }
     if (first_seq) {
         *first_seq = seq + 1;
@@ -209,6 +224,7 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
                     rc = store_db_fail(s, err, err_sz, "rewind metrics");
                 }
                 sqlite3_reset(rew);
+                rewound = 1;
             }
             last_iter = json_integer_value(it);
             has_iter = 1;
@@ -225,6 +241,9 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
             rc = store_db_fail(s, err, err_sz, "insert metric row");
         }
         sqlite3_reset(ins);
+        if (rc == 0 && rollup && !rewound) {
+            rc = store_rollup_add(rollup, seq, row, err, err_sz);
+        }
         json_object_foreach(row, k, v) {
             if (rc || !json_is_number(v) || key_seen(seen, &nseen, k)) {
                 continue;
@@ -261,6 +280,17 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     if (rc == 0) {
         rc = set_offset_locked(s, id, new_offset, seq, err, err_sz);
     }
+    /* replaced rows leave stale buckets: the run is rolled up again from its rows */
+    if (rc == 0 && rewound) {
+        if (rollup) {
+            store_rollup_abandon(rollup);
+        }
+        rc = store_rollup_drop_locked(s, id, err, err_sz);
+    } else if (rollup) {
+        rc = store_rollup_end_locked(rollup, seq, rc, err, err_sz);
+    }
+    free(rollup);
+    rollup = NULL;
     if (rc == 0 && bad > 0) {
         char detail[96];
         sqlite3_stmt *ev = NULL;
@@ -272,6 +302,10 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         sqlite3_finalize(ev);
     }
 end:
+    if (rollup) {
+        store_rollup_abandon(rollup);
+        free(rollup);
+    }
     json_decref(newest);
     sqlite3_finalize(ins);
     sqlite3_finalize(rew);
@@ -314,8 +348,8 @@ static const char *metric_column(const char *key) {
     return NULL;
 }
 
-int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
-                        double **ys, size_t *n, char *err, size_t err_sz) {
+int store_series_rows_locked(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
+                             double **ys, size_t *n, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     char xpath[160], ypath[160], sql[256];
     size_t cap = 0, count = 0;
@@ -336,7 +370,6 @@ int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey
     snprintf(sql, sizeof(sql), "SELECT %s, %s FROM metrics WHERE exp_id = ?3 ORDER BY seq",
              metric_column(xkey) ? metric_column(xkey) : "json_extract(row, ?1)",
              metric_column(ykey) ? metric_column(ykey) : "json_extract(row, ?2)");
-    s = store_reader_lock(s);
     rc = store_db_prepare(s, sql, &st, err, err_sz);
     if (rc) {
         goto out;
@@ -375,7 +408,6 @@ int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey
     }
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
     if (rc) {
         free(x);
         free(y);
@@ -385,6 +417,14 @@ out:
     *ys = y;
     *n = count;
     return 0;
+}
+
+int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
+                        double **ys, size_t *n, char *err, size_t err_sz) {
+    Store *r = store_reader_lock(s);
+    int rc = store_series_rows_locked(r, id, xkey, ykey, xs, ys, n, err, err_sz);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
 }
 
 int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,

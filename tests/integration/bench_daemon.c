@@ -5,6 +5,7 @@
  *
  * usage: bench_daemon ANGORAD TRAINER [seconds-per-endpoint] [client-threads]
  * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
+#include "bench_util.h"
 #include "daemon.h"
 #include "store.h"
 
@@ -96,59 +97,19 @@ static double populate(void) {
     return (double)total / t_ingest;
 }
 
+/* angorad on the bench's directory; port and token for the clients */
 static pid_t start_daemon(const char *trainer, const char *integrity, double *ready_s) {
-    char port_file[600], text[32], tok_path[600];
-    pid_t pid;
-    double t0 = ag_time_now();
-    snprintf(port_file, sizeof(port_file), "%s/port", dir);
-    unlink(port_file);
-    pid = fork();
-    if (pid == 0) {
-        char log[600];
-        snprintf(log, sizeof(log), "%s/angorad.log", dir);
-        if (!freopen(log, "a", stderr)) {
-            _exit(126);
-        }
-        execl(angorad_path, angorad_path, "--data-dir", dir, "--port", "0", "--port-file",
-              port_file, "--trainer", trainer, "--max-cores", "2", "--integrity-check", integrity,
-              (char *)NULL);
-        _exit(127);
-    }
-    for (;;) {
-        FILE *f = fopen(port_file, "r");
-        if (f) {
-            size_t n = fread(text, 1, sizeof(text) - 1, f);
-            fclose(f);
-            text[n] = '\0';
-            if (n > 0) {
-                break;
-            }
-        }
-        if (ag_time_now() - t0 > 120) {
-            fprintf(stderr, "bench: angorad did not start\n");
-            exit(1);
-        }
-        ag_time_sleep(0.001);
-    }
-    *ready_s = ag_time_now() - t0;
-    port = atoi(text);
-    snprintf(tok_path, sizeof(tok_path), "%s/token", dir);
-    {
-        FILE *f = fopen(tok_path, "r");
-        if (!f || !fgets(token, sizeof(token), f)) {
-            fprintf(stderr, "bench: no token\n");
-            exit(1);
-        }
-        fclose(f);
-        token[strcspn(token, "\n")] = '\0';
-    }
-    return pid;
+    BenchDaemon d;
+    bench_daemon_start(angorad_path, trainer, dir, "2", integrity, &d);
+    *ready_s = d.ready_s;
+    port = d.port;
+    snprintf(token, sizeof(token), "%s", d.token);
+    return d.pid;
 }
 
 static void stop_daemon(pid_t pid) {
-    int st;
-    kill(pid, SIGTERM);
-    waitpid(pid, &st, 0);
+    BenchDaemon d = {.pid = pid};
+    bench_daemon_stop(&d);
 }
 
 static size_t sink(char *p, size_t size, size_t n, void *ud) {

@@ -466,6 +466,53 @@ START_TEST(test_metrics_endpoints) {
     ck_assert_int_eq(r.status, 200);
     ck_assert_int_eq(json_array_size(json_object_get(r.json, "last")), 3);
     ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "last"), 1)), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rollup_width")), 0);
+    res_free(&r);
+    /* a run long enough for points / 2 buckets of 16 rows is read from the roll-up: 20 rows, 3
+     * points -> buckets 1-16 and 17-20, row 20 without the key */
+    {
+        char text[20][64];
+        const char *more[20];
+        size_t mlens[20];
+        long long id2;
+        for (int i = 0; i < 20; i++) {
+            if (i == 19) {
+                snprintf(text[i], sizeof(text[i]), "{\"iteration\":20}");
+            } else {
+                snprintf(text[i], sizeof(text[i]), "{\"iteration\":%d,\"return_mean\":%d}", i + 1,
+                         i == 4 ? -4 : i + 1);
+            }
+            more[i] = text[i];
+            mlens[i] = strlen(text[i]);
+        }
+        r = call("POST", "/api/v1/experiments", token, "{\"task\":\"CartPole\"}");
+        id2 = json_integer_value(json_object_get(r.json, "id"));
+        res_free(&r);
+        ck_assert_int_eq(
+            store_metrics_ingest(store, id2, more, mlens, 20, 100, NULL, NULL, err, sizeof(err)),
+            0);
+        snprintf(path, sizeof(path),
+                 "/api/v1/experiments/%lld/metrics/series?key=return_mean&points=3", id2);
+        r = call("GET", path, read_token, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rollup_width")), 16);
+        ck_assert_int_eq(json_integer_value(json_object_get(r.json, "source_points")), 19);
+        ck_assert_int_eq(json_array_size(json_object_get(r.json, "x")), 2);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "min"), 0)), -4);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "max"), 0)), 16);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "last"), 0)),
+                            16);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "x"), 0)), 16);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "min"), 1)), 17);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "last"), 1)),
+                            19);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "x"), 1)), 20);
+        res_free(&r);
+        /* out of the queue the rest of this test counts */
+        ck_assert_int_eq(store_exp_cancel(store, id2, NULL, err, sizeof(err)), 0);
+    }
+    r = call("GET", "/api/v1/experiments/98765/metrics/series?key=return_mean", read_token, NULL);
+    ck_assert_int_eq(r.status, 404);
     res_free(&r);
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/export?after_seq=1&limit=1", id);
     r = call("GET", path, read_token, NULL);

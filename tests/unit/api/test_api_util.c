@@ -195,6 +195,25 @@ START_TEST(test_downsample) {
 }
 END_TEST
 
+/* rolled-up buckets merge as min of mins, max of maxes and last of lasts */
+START_TEST(test_downsample_buckets) {
+    double xs[6] = {1, 2, 3, 4, 5, 6}, mins[6] = {0, -1, 2, -7, 3, 1};
+    double maxs[6] = {0, 9, 4, 1, 12, 1}, lasts[6] = {0, 5, 3, 0, 4, 1};
+    json_t *o = api_downsample_buckets(xs, mins, maxs, lasts, 6, 4);
+    /* first and last alone; 2-3 and 4-5 merged */
+    ck_assert_uint_eq(json_array_size(json_object_get(o, "x")), 4);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "x"), 1)), 3);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "min"), 1)), -1);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "max"), 1)), 9);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "last"), 1)), 3);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "min"), 2)), -7);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "max"), 2)), 12);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "last"), 2)), 4);
+    ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "last"), 3)), 1);
+    json_decref(o);
+}
+END_TEST
+
 START_TEST(test_problem) {
     char *body = api_problem_body(422, AG_ESPEC, "ppo.lr: must be > 0", "ppo.lr");
     json_t *o = json_loads(body, 0, NULL);
@@ -235,6 +254,7 @@ int main(void) {
     tcase_add_test(tc, test_static_resolve);
     tcase_add_test(tc, test_mime);
     tcase_add_test(tc, test_downsample);
+    tcase_add_test(tc, test_downsample_buckets);
     tcase_add_test(tc, test_problem);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -82,7 +82,8 @@ START_TEST(test_migrate_each_earlier_version) {
                 "sqlite3 %s \"INSERT INTO experiments (name, task, spec, submitted_at) VALUES"
                 " ('old', 'cartpole', '{\\\"budget\\\":{\\\"env_steps\\\":5000}}', 1);"
                 " INSERT INTO metrics (exp_id, seq, iteration,"
-                " row) VALUES (1, 1, 1, '{\\\"iteration\\\":1,\\\"return_mean\\\":2.5}');%s%s\"",
+                " row) VALUES (1, 1, 1, '{\\\"iteration\\\":1,\\\"return_mean\\\":2.5}');"
+                " UPDATE experiments SET last_seq = 1;%s%s\"",
                 db,
                 from >= 2 ? " INSERT INTO metric_keys VALUES (1, 'iteration'),"
                             " (1, 'return_mean');"
@@ -709,6 +710,34 @@ START_TEST(test_list_sort_search_pages) {
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(all, 1), "id")), ids[0]);
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(all, 2), "id")), ids[3]);
     json_decref(all);
+    /* a cursor given out before empty values had an order value ([sort, order, null, id] of a
+     * row without a return) still pages on from that row: by return, the 5 runs without one
+     * come after the 4 with one, newest first */
+    {
+        char text[64], hex[STORE_CURSOR_MAX];
+        size_t len;
+        memset(&f, 0, sizeof(f));
+        f.sort = "return";
+        f.limit = 1000;
+        ck_assert_int_eq(store_exp_list_page(s, &f, &all, next, sizeof(next), err, sizeof(err)), 0);
+        ck_assert(json_is_null(json_object_get(json_array_get(all, 5), "latest_return")));
+        len = (size_t)snprintf(
+            text, sizeof(text), "[\"return\",\"desc\",null,%lld]",
+            (long long)json_integer_value(json_object_get(json_array_get(all, 5), "id")));
+        for (size_t i = 0; i < len; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", (unsigned char)text[i]);
+        }
+        f.after = hex;
+        ck_assert_int_eq(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)),
+                         0);
+        ck_assert_int_eq(json_array_size(page), 3);
+        for (size_t i = 0; i < 3; i++) {
+            ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(page, i), "id")),
+                             json_integer_value(json_object_get(json_array_get(all, 6 + i), "id")));
+        }
+        json_decref(page);
+        json_decref(all);
+    }
     /* a new run inserted between pages does not shift the walk (keyset, not offsets) */
     f.sort = "name";
     f.ascending = 1;

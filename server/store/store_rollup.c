@@ -1,0 +1,446 @@
+/* Roll-ups of metric rows in angorad's store: the min, max and last value of every numeric key
+ * over buckets of 16, 64, 256, 1024, 4096 and 16384 consecutive sequence numbers, kept by
+ * ingestion in the transaction that inserts the rows, so that a downsampled series of any key
+ * reads about a thousand bucket rows instead of parsing every row's JSON (as Prometheus and
+ * VictoriaMetrics keep roll-ups).
+ *
+ * DESIGN
+ * experiments.rollup_seq says up to which seq the buckets of a run are complete. Ingestion rolls
+ * up a batch only when the run was complete before it; a rewind (rows replaced after a resume)
+ * drops the run's buckets and sets rollup_seq back to 0. Runs behind (databases from before the
+ * roll-ups, rewinds) are brought up to date from their stored rows by
+ * store_metrics_rollup_catchup, a chunk per transaction, which the daemon calls periodically.
+ * Series read buckets only for a complete run; otherwise the rows. */
+#include "store_int.h"
+
+#include "ag_error.h"
+#include "ag_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const int64_t store_rollup_widths[STORE_ROLLUP_LEVELS] = {16, 64, 256, 1024, 4096, 16384};
+
+int store_rollup_begin_locked(Store *s, StoreRollup *r, int64_t exp_id, char *err, size_t err_sz) {
+    int rc;
+    memset(r, 0, sizeof(*r));
+    r->s = s;
+    r->exp_id = exp_id;
+    rc = store_db_prepare(s,
+                          "INSERT INTO metric_buckets (exp_id, key_id, width, bucket, n, vmin,"
+                          " vmax, vlast) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+                          " n = n + excluded.n, vmin = min(vmin, excluded.vmin),"
+                          " vmax = max(vmax, excluded.vmax), vlast = excluded.vlast",
+                          &r->upsert, err, err_sz);
+    if (rc == 0) {
+        rc = store_db_prepare(s,
+                              "INSERT INTO metric_key_ids (key) VALUES (?1) ON CONFLICT DO"
+                              " UPDATE SET key = key RETURNING id",
+                              &r->key_id, err, err_sz);
+    }
+    return rc;
+}
+
+/* writes one finished bucket (merged with what the table holds of it) */
+static int bucket_write(StoreRollup *r, const StoreRollupKey *k, int level, char *err,
+                        size_t err_sz) {
+    const StoreRollupAgg *a = &k->agg[level];
+    sqlite3_stmt *st = r->upsert;
+    int rc = 0;
+    if (a->n == 0) {
+        return 0;
+    }
+    sqlite3_bind_int64(st, 1, r->exp_id);
+    sqlite3_bind_int64(st, 2, k->id);
+    sqlite3_bind_int64(st, 3, store_rollup_widths[level]);
+    sqlite3_bind_int64(st, 4, a->bucket);
+    sqlite3_bind_int64(st, 5, a->n);
+    sqlite3_bind_double(st, 6, a->vmin);
+    sqlite3_bind_double(st, 7, a->vmax);
+    sqlite3_bind_double(st, 8, a->vlast);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = store_db_fail(r->s, err, err_sz, "write metric bucket");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* the key's slot in this roll-up, its id read (or given) from metric_key_ids on first sight;
+ * NULL when the roll-up holds STORE_ROLLUP_KEYS keys already (a run of more keys than that
+ * has the rest in its rows only, and their series are read from the rows) */
+static StoreRollupKey *key_slot(StoreRollup *r, const char *name, int *rc, char *err,
+                                size_t err_sz) {
+    StoreRollupKey *k;
+    size_t len;
+    /* rows of a run list their keys in the same order: the slot after the last one found is
+     * almost always the one */
+    for (int j = 0; j < r->nkeys; j++) {
+        int i = (r->hint + j) % r->nkeys;
+        if (!strcmp(r->keys[i].name, name)) {
+            r->hint = i + 1;
+            return &r->keys[i];
+        }
+    }
+    len = strlen(name);
+    if (r->nkeys == STORE_ROLLUP_KEYS || len >= sizeof(r->keys[0].name)) {
+        return NULL;
+    }
+    k = &r->keys[r->nkeys];
+    memset(k, 0, sizeof(*k));
+    memcpy(k->name, name, len + 1);
+    sqlite3_bind_text(r->key_id, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(r->key_id) == SQLITE_ROW) {
+        k->id = sqlite3_column_int64(r->key_id, 0);
+    } else {
+        *rc = store_db_fail(r->s, err, err_sz, "metric key id");
+    }
+    sqlite3_reset(r->key_id);
+    if (*rc) {
+        return NULL;
+    }
+    r->nkeys++;
+    r->hint = r->nkeys;
+    return k;
+}
+
+int store_rollup_add(StoreRollup *r, int64_t seq, const json_t *row, char *err, size_t err_sz) {
+    const char *name;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach((json_t *)row, name, v) {
+        StoreRollupKey *k;
+        double x;
+        if (!json_is_number(v)) {
+            continue;
+        }
+        k = key_slot(r, name, &rc, err, err_sz);
+        if (rc) {
+            return rc;
+        }
+        if (!k) {
+            continue;
+        }
+        x = json_number_value(v);
+        for (int l = 0; l < STORE_ROLLUP_LEVELS; l++) {
+            StoreRollupAgg *a = &k->agg[l];
+            int64_t b = (seq - 1) / store_rollup_widths[l];
+            if (a->n > 0 && a->bucket != b) {
+                if ((rc = bucket_write(r, k, l, err, err_sz)) != 0) {
+                    return rc;
+                }
+                a->n = 0;
+            }
+            if (a->n == 0) {
+                a->bucket = b;
+                a->vmin = a->vmax = x;
+            } else {
+                a->vmin = x < a->vmin ? x : a->vmin;
+                a->vmax = x > a->vmax ? x : a->vmax;
+            }
+            a->vlast = x;
+            a->n++;
+        }
+    }
+    return 0;
+}
+
+int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    for (int i = 0; rc == 0 && i < r->nkeys; i++) {
+        for (int l = 0; rc == 0 && l < STORE_ROLLUP_LEVELS; l++) {
+            rc = bucket_write(r, &r->keys[i], l, err, err_sz);
+        }
+    }
+    if (rc == 0) {
+        rc = store_db_prepare(r->s, "UPDATE experiments SET rollup_seq = ? WHERE id = ?", &st, err,
+                              err_sz);
+    }
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, rollup_seq);
+        sqlite3_bind_int64(st, 2, r->exp_id);
+        rc = store_exec_update(r->s, st, "record roll-up", err, err_sz);
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(r->upsert);
+    sqlite3_finalize(r->key_id);
+    r->upsert = r->key_id = NULL;
+    return rc;
+}
+
+void store_rollup_abandon(StoreRollup *r) {
+    sqlite3_finalize(r->upsert);
+    sqlite3_finalize(r->key_id);
+    r->upsert = r->key_id = NULL;
+}
+
+int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc = store_db_prepare(s, "DELETE FROM metric_buckets WHERE exp_id = ?1;", &st, err, err_sz);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, exp_id);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = store_db_fail(s, err, err_sz, "drop metric buckets");
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == 0) {
+        rc = store_db_prepare(s, "UPDATE experiments SET rollup_seq = 0 WHERE id = ?", &st, err,
+                              err_sz);
+    }
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, exp_id);
+        rc = store_exec_update(s, st, "reset roll-up", err, err_sz);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* one chunk of the run that is furthest behind: rows after its rollup_seq, at most chunk of
+ * them, rolled up in one write transaction; *rows counts them (0: nothing was behind) */
+static int catchup_chunk(Store *s, int chunk, int64_t *rows, char *err, size_t err_sz) {
+    sqlite3_stmt *due = NULL, *rd = NULL;
+    StoreRollup r;
+    int64_t id = 0, from = 0, seq = 0, count = 0;
+    int rc, step, begun = 0;
+    *rows = 0;
+    pthread_mutex_lock(&s->mu);
+    rc = store_db_begin(s, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    rc = store_db_prepare(s,
+                          "SELECT id, rollup_seq FROM experiments WHERE rollup_seq < last_seq"
+                          " ORDER BY id LIMIT 1",
+                          &due, err, err_sz);
+    if (rc == 0 && sqlite3_step(due) == SQLITE_ROW) {
+        id = sqlite3_column_int64(due, 0);
+        from = sqlite3_column_int64(due, 1);
+    }
+    if (rc || id == 0) {
+        goto end;
+    }
+    rc = store_rollup_begin_locked(s, &r, id, err, err_sz);
+    begun = 1;
+    if (rc == 0) {
+        rc = store_db_prepare(s,
+                              "SELECT seq, row FROM metrics WHERE exp_id = ? AND seq > ?"
+                              " ORDER BY seq LIMIT ?",
+                              &rd, err, err_sz);
+    }
+    if (rc) {
+        goto end;
+    }
+    sqlite3_bind_int64(rd, 1, id);
+    sqlite3_bind_int64(rd, 2, from);
+    sqlite3_bind_int(rd, 3, chunk);
+    seq = from;
+    while (rc == 0 && (step = sqlite3_step(rd)) == SQLITE_ROW) {
+        json_t *row = json_loadb((const char *)sqlite3_column_text(rd, 1),
+                                 (size_t)sqlite3_column_bytes(rd, 1), 0, NULL);
+        seq = sqlite3_column_int64(rd, 0);
+        if (json_is_object(row)) {
+            rc = store_rollup_add(&r, seq, row, err, err_sz);
+        }
+        json_decref(row);
+        count++;
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        rc = store_db_fail(s, err, err_sz, "read rows to roll up");
+    }
+    /* fewer rows than asked: the run is complete up to its last_seq (rows of a rewind's
+     * deleted seqs leave gaps) */
+    if (rc == 0 && count < chunk) {
+        sqlite3_stmt *ls = NULL;
+        rc = store_db_prepare(s, "SELECT last_seq FROM experiments WHERE id = ?", &ls, err, err_sz);
+        if (rc == 0) {
+            sqlite3_bind_int64(ls, 1, id);
+            if (sqlite3_step(ls) == SQLITE_ROW) {
+                seq = sqlite3_column_int64(ls, 0);
+            }
+        }
+        sqlite3_finalize(ls);
+    }
+    rc = store_rollup_end_locked(&r, seq, rc, err, err_sz);
+    begun = 0;
+    *rows = count > 0 ? count : 1;
+end:
+    if (begun) {
+        store_rollup_abandon(&r);
+    }
+    sqlite3_finalize(due);
+    sqlite3_finalize(rd);
+    rc = store_db_end(s, rc, err, err_sz);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* 1 if a run's roll-up is behind: read on a reader connection, so the periodic call takes the
+ * write lock only when there is work */
+static int rollup_behind(Store *s) {
+    sqlite3_stmt *st = NULL;
+    Store *r = store_reader_lock(s);
+    int behind = 1; /* when the read fails, the chunk's own query decides */
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT count(*) FROM (SELECT 1 FROM experiments WHERE rollup_seq <"
+                           " last_seq LIMIT 1)",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        behind = sqlite3_column_int(st, 0) > 0;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->mu);
+    return behind;
+}
+
+int store_metrics_rollup_catchup(Store *s, double budget_s, int64_t *rows, char *err,
+                                 size_t err_sz) {
+    double t_end = ag_time_now() + budget_s;
+    int rc = 0;
+    *rows = 0;
+    if (!rollup_behind(s)) {
+        return 0;
+    }
+    do {
+        int64_t n = 0;
+        rc = catchup_chunk(s, 4096, &n, err, err_sz);
+        if (rc || n == 0) {
+            break;
+        }
+        *rows += n;
+    } while (ag_time_now() < t_end);
+    return rc;
+}
+
+void store_series_free(StoreSeries *ser) {
+    free(ser->x);
+    if (ser->vmin != ser->vlast) {
+        free(ser->vmin);
+        free(ser->vmax);
+    }
+    free(ser->vlast);
+    memset(ser, 0, sizeof(*ser));
+}
+
+/* the buckets of ykey at one level with the last value of xkey in the same buckets */
+static int series_buckets_locked(Store *s, int64_t id, const char *xkey, const char *ykey,
+                                 int64_t width, StoreSeries *out, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc, step;
+    rc = store_db_prepare(
+        s,
+        "SELECT x.vlast, y.vmin, y.vmax, y.vlast, y.n FROM metric_buckets AS y"
+        " JOIN metric_buckets AS x ON x.exp_id = y.exp_id AND x.width = y.width"
+        " AND x.bucket = y.bucket AND x.key_id = (SELECT id FROM metric_key_ids WHERE key = ?1)"
+        " WHERE y.exp_id = ?3 AND y.width = ?4"
+        " AND y.key_id = (SELECT id FROM metric_key_ids WHERE key = ?2) ORDER BY y.bucket",
+        &st, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, xkey, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ykey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_int64(st, 4, width);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 1024;
+            double *p[4] = {out->x, out->vmin, out->vmax, out->vlast};
+            for (int i = 0; i < 4; i++) {
+                double *q = realloc(p[i], ncap * sizeof(double));
+                if (!q) {
+                    rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+                    break;
+                }
+                p[i] = q;
+            }
+            out->x = p[0];
+            out->vmin = p[1];
+            out->vmax = p[2];
+            out->vlast = p[3];
+            if (rc) {
+                break;
+            }
+            cap = ncap;
+        }
+        out->x[out->n] = sqlite3_column_double(st, 0);
+        out->vmin[out->n] = sqlite3_column_double(st, 1);
+        out->vmax[out->n] = sqlite3_column_double(st, 2);
+        out->vlast[out->n] = sqlite3_column_double(st, 3);
+        out->rows += sqlite3_column_int64(st, 4);
+        out->n++;
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        rc = store_db_fail(s, err, err_sz, "read metric buckets");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_metric_series_points(Store *s, int64_t id, const char *xkey, const char *ykey,
+                               size_t points, StoreSeries *out, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int64_t last_seq = 0, rollup_seq = -1, width = 0;
+    double *ys = NULL;
+    Store *r;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (!xkey) {
+        xkey = "iteration";
+    }
+    if (strchr(xkey, '"') || strchr(ykey, '"')) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "bad metric key");
+    }
+    r = store_reader_lock(s);
+    /* one snapshot for the run's state and the buckets or rows read after it */
+    rc = store_db_exec(r, "BEGIN", err, err_sz);
+    if (rc) {
+        pthread_mutex_unlock(&r->mu);
+        return rc;
+    }
+    rc = store_db_prepare(r, "SELECT last_seq, rollup_seq FROM experiments WHERE id = ?", &st, err,
+                          err_sz);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            last_seq = sqlite3_column_int64(st, 0);
+            rollup_seq = sqlite3_column_int64(st, 1);
+        } else {
+            rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
+        }
+    }
+    sqlite3_finalize(st);
+    /* buckets when the finest level has at least half the points asked for: then the coarsest
+     * level that still has them (points / 2 to 2 * points buckets, merged down to points);
+     * shorter runs are read from their rows */
+    if (rc == 0 && rollup_seq == last_seq &&
+        (uint64_t)(last_seq + store_rollup_widths[0] - 1) / (uint64_t)store_rollup_widths[0] >=
+            (points + 1) / 2) {
+        for (int l = STORE_ROLLUP_LEVELS - 1; l >= 0; l--) {
+            width = store_rollup_widths[l];
+            if ((uint64_t)((last_seq + width - 1) / width) >= (points + 1) / 2) {
+                break;
+            }
+        }
+        out->width = width;
+        rc = series_buckets_locked(r, id, xkey, ykey, width, out, err, err_sz);
+    }
+    /* no bucket: the run never had the key, or it is one past STORE_ROLLUP_KEYS */
+    if (rc == 0 && out->width > 0 && out->n == 0) {
+        store_series_free(out);
+    }
+    if (rc == 0 && out->width == 0) {
+        rc = store_series_rows_locked(r, id, xkey, ykey, &out->x, &ys, &out->n, err, err_sz);
+        out->vmin = out->vmax = out->vlast = ys;
+        out->rows = (int64_t)out->n;
+    }
+    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+    pthread_mutex_unlock(&r->mu);
+    if (rc) {
+        store_series_free(out);
+    }
+    return rc;
+}

@@ -1,0 +1,626 @@
+/* Benchmark of angorad at a research group's scale (not a test): fills a data directory with
+ * 10,000 experiments and 10^7 metric rows of 30 numeric keys (one run of 10^6 rows, one of 80,
+ * the rest about 900 each), then measures with 16 HTTP clients the experiment list under every
+ * sort and filter the API offers (limit 100, following the next cursors), metric series of a
+ * column key and of a non-column key on the 10^6-row run and of the 80-row run (1000 points),
+ * ingestion rows/s while the list is under that load, bytes per metric row and restart-to-ready
+ * with and without the integrity check.
+ *
+ * The fill is a bulk loader with the daemon's own schema and code: it inserts experiments with
+ * store_exp_insert and hands batches of 1000 generated metrics.jsonl lines to
+ * store_metrics_ingest, the call the daemon's ingestion makes after reading a file (only the file
+ * read is skipped). The ingestion-under-load figure goes through the whole path: a
+ * metrics.jsonl file read by ingest_run while angorad serves the clients on the same database.
+ *
+ * usage: bench_scale ANGORAD TRAINER [options]
+ *   --dir DIR        data directory (kept); filled unless it already holds a filled database
+ *   --rows N         metric rows in all (default 10000000)
+ *   --big N          rows of the big run (default 1000000)
+ *   --exps N         experiments (default 10000)
+ *   --seconds S      per measured endpoint (default 5)
+ *   --clients N      HTTP clients (default 16, at most 64)
+ *   --fill-only      stop after filling
+ * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
+#include "bench_util.h"
+#include "daemon.h"
+#include "store.h"
+
+#include "ag_error.h"
+#include "ag_fs.h"
+#include "ag_time.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS 64
+#define BATCH_ROWS  1000
+#define SMALL_ROWS  80
+#define LINE_MAX_B  2048
+#define N_KEYS      30
+
+typedef struct Options {
+    const char *angorad;
+    const char *trainer;
+    char dir[512];
+    long long rows, big, exps;
+    double seconds;
+    int clients;
+    int fill_only;
+} Options;
+
+static Options opt = {.rows = 10000000, .big = 1000000, .exps = 10000, .seconds = 5, .clients = 16};
+static char token[128];
+static int port;
+static pid_t daemon_pid;
+
+/* CPU seconds (user + system) angorad has used so far: the cost of a request on any machine,
+ * where requests/s on this one also measure the clients and whatever else runs */
+static double daemon_cpu_s(void) {
+    char path[64], text[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)daemon_pid);
+    f = fopen(path, "r");
+    if (!f) {
+        return 0;
+    }
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* fields 14 and 15, counted after the command name in parentheses */
+    p = strrchr(text, ')');
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+        return 0;
+    }
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* the 30 keys of a row: the four the store keeps as columns and 26 others */
+static const char *const keys[N_KEYS] = {
+    "iteration",     "env_steps",    "wall_s",        "return_mean",   "return_std",
+    "return_min",    "return_max",   "episode_len",   "policy_loss",   "value_loss",
+    "entropy",       "approx_kl",    "clip_fraction", "explained_var", "lr",
+    "sps",           "grad_norm",    "value_mean",    "adv_mean",      "adv_std",
+    "obs_norm_mean", "obs_norm_std", "success_rate",  "goals_mean",    "iter_s",
+    "rollout_s",     "update_s",     "eval_return",   "kl_target",     "epochs"};
+
+/* one metrics line of iteration i, numbers written as the trainer writes them (%.17g) */
+static int metrics_line(char *out, size_t sz, long long i, unsigned *seed) {
+    size_t n = 0;
+    n += (size_t)snprintf(out + n, sz - n, "{\"iteration\":%lld,\"env_steps\":%lld", i, i * 2048);
+    for (int k = 2; k < N_KEYS; k++) {
+        double noise = (double)rand_r(seed) / RAND_MAX;
+        double v = (k == 2) ? (double)i * 0.8 + noise * 0.01
+                            : (double)k * (1.0 + log1p((double)i)) + noise;
+        n += (size_t)snprintf(out + n, sz - n, ",\"%s\":%.17g", keys[k], v);
+    }
+    n += (size_t)snprintf(out + n, sz - n, "}\n");
+    return (int)n;
+}
+
+static long long rows_of(long long e) {
+    long long rest = opt.rows - opt.big - SMALL_ROWS, others = opt.exps - 2;
+    if (e == 0) {
+        return opt.big;
+    }
+    if (e == 1) {
+        return SMALL_ROWS;
+    }
+    /* the rest spread evenly, the remainder over the first ones */
+    return rest / others + ((e - 2) < rest % others ? 1 : 0);
+}
+
+static void die(const char *what, const char *err) {
+    fprintf(stderr, "bench_scale: %s: %s\n", what, err);
+    exit(1);
+}
+
+static void open_store(Store **s) {
+    char db[700], mig[600], err[512];
+    snprintf(db, sizeof(db), "%s/angorad.db", opt.dir);
+    ag_fs_data_path("migrations", mig, sizeof(mig));
+    if (store_open(db, s, err, sizeof(err)) || store_migrate(*s, mig, 0, NULL, err, sizeof(err))) {
+        die("open database", err);
+    }
+}
+
+/* a spec of realistic length (the list must not read it, but it sits in every row) */
+static void spec_text(char *out, size_t sz, const char *task, long long e) {
+    snprintf(out, sz,
+             "{\"task\":\"%s\",\"name\":\"run-%lld\",\"seed\":%lld,\"budget\":{\"env_steps\":"
+             "%lld},\"model\":{\"kind\":\"lstm\",\"hidden\":[256,256],\"recurrent\":128,"
+             "\"activation\":\"tanh\"},\"ppo\":{\"lr\":0.0003,\"gamma\":0.99,\"lambda\":0.95,"
+             "\"clip\":0.2,\"epochs\":10,\"minibatches\":32,\"horizon\":2048,\"entropy\":0.01,"
+             "\"value_coef\":0.5,\"max_grad_norm\":0.5,\"target_kl\":0.02},\"envs\":16,"
+             "\"eval\":{\"every\":10,\"episodes\":8,\"deterministic\":true},"
+             "\"checkpoint_every\":100,\"notes\":\"%0400d\"}",
+             task, e, e, 2048LL * (rows_of(e) + 100), 0);
+}
+
+static void fill(void) {
+    static const char *const tasks[] = {"CartPole", "Pendulum", "HandReach", "HandBlock", "Ant"};
+    static const char *const states[] = {"succeeded", "failed", "cancelled", "succeeded"};
+    char runs[700], err[512], spec[2048], name[64];
+    char *buf = malloc((size_t)BATCH_ROWS * LINE_MAX_B);
+    const char *lines[BATCH_ROWS];
+    size_t lens[BATCH_ROWS];
+    long long total = 0;
+    double t0 = ag_time_now(), t_ingest = 0;
+    Store *s = NULL;
+    unsigned seed = 7;
+    open_store(&s);
+    snprintf(runs, sizeof(runs), "%s/runs", opt.dir);
+    for (long long e = 0; e < opt.exps; e++) {
+        const char *task = tasks[e % 5];
+        StoreExpNew x = {.name = name,
+                         .task = task,
+                         .spec_json = spec,
+                         .tags_json = e % 10 ? "[\"bench\"]" : "[\"bench\",\"best\"]",
+                         .ranks = 1,
+                         .priority = (int)(e % 3)};
+        int64_t id;
+        long long n = rows_of(e), off = 0;
+        snprintf(name, sizeof(name), "%s-run-%lld", task, e);
+        spec_text(spec, sizeof(spec), task, e);
+        if (store_exp_insert(s, &x, runs, &id, err, sizeof(err))) {
+            die("insert experiment", err);
+        }
+        for (long long i = 0; i < n; i += BATCH_ROWS) {
+            int m = (int)(n - i < BATCH_ROWS ? n - i : BATCH_ROWS);
+            size_t used = 0, added = 0;
+            double t1;
+            for (int j = 0; j < m; j++) {
+                int len = metrics_line(buf + used, LINE_MAX_B, i + j + 1, &seed);
+                lines[j] = buf + used;
+                lens[j] = (size_t)len - 1; /* without the newline, as ingestion hands them */
+                used += (size_t)len;
+                off += len;
+            }
+            t1 = ag_time_now();
+            if (store_metrics_ingest(s, id, lines, lens, (size_t)m, off, &added, NULL, err,
+                                     sizeof(err))) {
+                die("ingest", err);
+            }
+            t_ingest += ag_time_now() - t1;
+            total += (long long)added;
+        }
+        /* every run but the big one has finished; started and finished times for those sorts */
+        store_run_started(s, id, 0, 0, 1, NULL, 0);
+        store_run_set_state(s, id, e == 0 ? "succeeded" : states[e % 4], NULL, NULL, 0);
+        if (e % 1000 == 0) {
+            printf("fill: %lld experiments, %lld rows, %.0f s\n", e + 1, total, ag_time_now() - t0);
+        }
+    }
+    printf("fill: %lld experiments, %lld metric rows in %.1f s (store_metrics_ingest %.0f "
+           "rows/s)\n",
+           opt.exps, total, ag_time_now() - t0, (double)total / t_ingest);
+    free(buf);
+    store_close(s);
+}
+
+static long long file_size(const char *name) {
+    char path[700];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/%s", opt.dir, name);
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+/* angorad on the bench's directory; port and token for the clients */
+static pid_t start_daemon(const char *integrity, double *ready_s) {
+    BenchDaemon d;
+    bench_daemon_start(opt.angorad, opt.trainer, opt.dir, "1", integrity, &d);
+    *ready_s = d.ready_s;
+    port = d.port;
+    snprintf(token, sizeof(token), "%s", d.token);
+    return d.pid;
+}
+
+static void stop_daemon(pid_t pid) {
+    BenchDaemon d = {.pid = pid};
+    bench_daemon_stop(&d);
+}
+
+typedef struct Body {
+    char *p;
+    size_t n, cap;
+} Body;
+
+static size_t body_put(char *p, size_t size, size_t n, void *ud) {
+    Body *b = ud;
+    size_t len = size * n;
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = (b->n + len + 1) * 2;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            return 0;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, p, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+    return len;
+}
+
+/* what one measured endpoint asks: a fixed URL tail, and whether to follow next_cursor */
+typedef struct Endpoint {
+    const char *name;
+    const char *path; /* after /api/v1/ */
+    int follow;       /* append &cursor=<next_cursor of the previous answer> */
+} Endpoint;
+
+typedef struct Client {
+    const Endpoint *ep;
+    double seconds;
+    double *lat;
+    size_t n, cap, errors;
+} Client;
+
+/* the next_cursor of a list answer (a number or a hex string), "" at the end */
+static void next_cursor(const char *body, char *out, size_t sz) {
+    const char *p = body ? strstr(body, "\"next_cursor\":") : NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    if (!p) {
+        return;
+    }
+    p += strlen("\"next_cursor\":");
+    if (*p == '"') {
+        p++;
+    }
+    while (p[n] && p[n] != '"' && p[n] != ',' && p[n] != '}' && n + 1 < sz) {
+        n++;
+    }
+    if (n == 4 && !strncmp(p, "null", 4)) {
+        return;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+static void *client_thread(void *arg) {
+    Client *c = arg;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = NULL;
+    char auth[200], url[3000], cursor[1200] = "";
+    Body body = {0};
+    double t_end = ag_time_now() + c->seconds;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    hdr = curl_slist_append(hdr, auth);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_put);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    while (ag_time_now() < t_end && c->n < c->cap) {
+        long status = 0;
+        double t0;
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/%s%s%s", port, c->ep->path,
+                 c->ep->follow && cursor[0] ? "&cursor=" : "", c->ep->follow ? cursor : "");
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        body.n = 0;
+        t0 = ag_time_now();
+        if (curl_easy_perform(h) != CURLE_OK ||
+            (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status), status != 200)) {
+            c->errors++;
+            cursor[0] = '\0';
+        } else if (c->ep->follow) {
+            next_cursor(body.p, cursor, sizeof(cursor));
+        }
+        c->lat[c->n++] = ag_time_now() - t0;
+    }
+    free(body.p);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* opt.clients clients on one endpoint for opt.seconds; prints one table row */
+static void measure(const Endpoint *ep) {
+    pthread_t th[MAX_CLIENTS];
+    Client cl[MAX_CLIENTS];
+    size_t total = 0, errors = 0, k = 0;
+    double t0 = ag_time_now(), wall, *all, cpu0 = daemon_cpu_s(), cpu;
+    for (int i = 0; i < opt.clients; i++) {
+        cl[i] = (Client){.ep = ep, .seconds = opt.seconds, .cap = 1000000};
+        cl[i].lat = malloc(cl[i].cap * sizeof(double));
+        pthread_create(&th[i], NULL, client_thread, &cl[i]);
+    }
+    for (int i = 0; i < opt.clients; i++) {
+        pthread_join(th[i], NULL);
+        total += cl[i].n;
+        errors += cl[i].errors;
+    }
+    wall = ag_time_now() - t0;
+    cpu = daemon_cpu_s() - cpu0;
+    all = malloc((total + 1) * sizeof(double));
+    for (int i = 0; i < opt.clients; i++) {
+        memcpy(all + k, cl[i].lat, cl[i].n * sizeof(double));
+        k += cl[i].n;
+        free(cl[i].lat);
+    }
+    qsort(all, total, sizeof(double), cmp_double);
+    if (total == 0) {
+        all[0] = 0;
+    }
+    printf("| %s | %.0f | %.2f | %.2f | %.2f | %.3f | %zu | %zu |\n", ep->name,
+           (double)total / wall, 1e3 * all[total / 2],
+           1e3 * all[total ? (size_t)((double)total * 0.99) : 0], 1e3 * all[total ? total - 1 : 0],
+           total ? 1e3 * cpu / (double)total : 0.0, total, errors);
+    free(all);
+}
+
+/* ingestion through ingest_run (file read, parse, store) of a new run while the list is under
+ * load: the run and its metrics.jsonl are made first, the thread only ingests */
+typedef struct IngestLoad {
+    long long rows;
+    int64_t id;
+    char run_dir[800];
+    double rows_per_s;
+} IngestLoad;
+
+static void ingest_prepare(IngestLoad *il) {
+    char runs[700], path[900], err[512], spec[2048], line[LINE_MAX_B];
+    Store *s = NULL;
+    StoreExpNew x = {
+        .name = "ingest-under-load", .task = "CartPole", .spec_json = spec, .ranks = 1};
+    unsigned seed = 11;
+    FILE *f;
+    open_store(&s);
+    spec_text(spec, sizeof(spec), "CartPole", 2);
+    snprintf(runs, sizeof(runs), "%s/runs", opt.dir);
+    if (store_exp_insert(s, &x, runs, &il->id, err, sizeof(err))) {
+        die("insert", err);
+    }
+    /* paused: the scheduler neither starts it nor ingests it, the bench alone does */
+    if (store_exp_pause(s, il->id, NULL, err, sizeof(err))) {
+        die("pause", err);
+    }
+    store_close(s);
+    snprintf(il->run_dir, sizeof(il->run_dir), "%s/%lld", runs, (long long)il->id);
+    ag_fs_mkdir_p(il->run_dir, 0755, NULL, 0);
+    snprintf(path, sizeof(path), "%s/metrics.jsonl", il->run_dir);
+    f = fopen(path, "w");
+    for (long long i = 1; f && i <= il->rows; i++) {
+        metrics_line(line, sizeof(line), i, &seed);
+        fputs(line, f);
+    }
+    if (!f || fclose(f)) {
+        die("write", path);
+    }
+}
+
+static void *ingest_thread(void *arg) {
+    IngestLoad *il = arg;
+    char err[512];
+    Store *s = NULL;
+    Ingest *in = NULL;
+    size_t rows = 0;
+    double t0;
+    open_store(&s);
+    if (ingest_create(&in, s, err, sizeof(err))) {
+        die("ingest_create", err);
+    }
+    t0 = ag_time_now();
+    if (ingest_run(in, il->id, il->run_dir, &rows, err, sizeof(err))) {
+        die("ingest_run", err);
+    }
+    il->rows_per_s = (double)rows / (ag_time_now() - t0);
+    il->rows = (long long)rows;
+    ingest_destroy(in);
+    store_close(s);
+    return NULL;
+}
+
+static void submit_training(void) {
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = NULL;
+    char auth[200], url[200];
+    Body b = {0};
+    long status = 0;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    hdr = curl_slist_append(hdr, auth);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/experiments", port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+                     "{\"task\":\"CartPole\",\"name\":\"bench-load\","
+                     "\"budget\":{\"env_steps\":100000000}}");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_put);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 201) {
+        fprintf(stderr, "bench_scale: submit answered %ld: %s\n", status, b.p ? b.p : "");
+    }
+    free(b.p);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+}
+
+/* stops the trainings the bench started (left running by angorad's shutdown) */
+static void stop_trainings(void) {
+    Store *s = NULL;
+    StoreRun runs[8];
+    int n = 0;
+    char err[256];
+    open_store(&s);
+    if (store_runs_in_state(s, "running", runs, 8, &n, err, sizeof(err)) == 0) {
+        for (int i = 0; i < n; i++) {
+            if (runs[i].pid > 1) {
+                kill(-runs[i].pid, SIGTERM);
+            }
+            store_run_set_state(s, runs[i].id, "cancelled", NULL, NULL, 0);
+        }
+    }
+    store_close(s);
+}
+
+static long long stored_rows(void) {
+    Store *s = NULL;
+    int64_t n = 0;
+    char err[256];
+    open_store(&s);
+    store_metric_count(s, &n, err, sizeof(err));
+    store_close(s);
+    return (long long)n;
+}
+
+static void parse_options(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
+                        "[--exps N] [--seconds S] [--clients N] [--fill-only]\n");
+        exit(2);
+    }
+    /* absolute: angorad starts the trainer from another directory */
+    opt.angorad = realpath(argv[1], NULL);
+    opt.trainer = realpath(argv[2], NULL);
+    if (!opt.angorad || !opt.trainer) {
+        die("usage", "ANGORAD and TRAINER must exist");
+    }
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--fill-only")) {
+            opt.fill_only = 1;
+            continue;
+        }
+        if (!v) {
+            die(a, "needs a value");
+        }
+        i++;
+        if (!strcmp(a, "--dir")) {
+            snprintf(opt.dir, sizeof(opt.dir), "%s", v);
+        } else if (!strcmp(a, "--rows")) {
+            opt.rows = atoll(v);
+        } else if (!strcmp(a, "--big")) {
+            opt.big = atoll(v);
+        } else if (!strcmp(a, "--exps")) {
+            opt.exps = atoll(v);
+        } else if (!strcmp(a, "--seconds")) {
+            opt.seconds = atof(v);
+        } else if (!strcmp(a, "--clients")) {
+            opt.clients = atoi(v);
+        } else {
+            die(a, "unknown option");
+        }
+    }
+    if (opt.exps < 3 || opt.big < 1 || opt.rows < opt.big + SMALL_ROWS + opt.exps ||
+        opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.seconds <= 0) {
+        die("options", "need exps >= 3, rows >= big + 80 + exps, 1..64 clients, seconds > 0");
+    }
+}
+
+int main(int argc, char **argv) {
+    static const Endpoint lists[] = {
+        {"list (default: submitted)", "experiments?limit=100", 1},
+        {"list sort=name", "experiments?limit=100&sort=name", 1},
+        {"list sort=task", "experiments?limit=100&sort=task", 1},
+        {"list sort=state", "experiments?limit=100&sort=state", 1},
+        {"list sort=priority", "experiments?limit=100&sort=priority", 1},
+        {"list sort=started", "experiments?limit=100&sort=started", 1},
+        {"list sort=finished", "experiments?limit=100&sort=finished", 1},
+        {"list sort=return", "experiments?limit=100&sort=return", 1},
+        {"list sort=progress", "experiments?limit=100&sort=progress", 1},
+        {"list sort=return order=asc", "experiments?limit=100&sort=return&order=asc", 1},
+        {"list state=failed", "experiments?limit=100&state=failed", 1},
+        {"list task=HandBlock", "experiments?limit=100&task=HandBlock", 1},
+        {"list tag=best", "experiments?limit=100&tag=best", 1},
+        {"list q=run-77", "experiments?limit=100&q=run-77", 1},
+        {"list task + state + sort=return",
+         "experiments?limit=100&task=Ant&state=succeeded"
+         "&sort=return",
+         1},
+    };
+    static const Endpoint series[] = {
+        {"series return_mean (column), 10^6-row run, 1000 points",
+         "experiments/1/metrics/series?key=return_mean&points=1000", 0},
+        {"series entropy (not a column), 10^6-row run, 1000 points",
+         "experiments/1/metrics/series?key=entropy&points=1000", 0},
+        {"series entropy over env_steps, 10^6-row run",
+         "experiments/1/metrics/series?key=entropy&x=env_steps&points=1000", 0},
+        {"series return_mean, 80-row run", "experiments/2/metrics/series?key=return_mean", 0},
+        {"series entropy, 80-row run", "experiments/2/metrics/series?key=entropy", 0},
+    };
+    char db[700];
+    double ready_yes, ready_no;
+    long long rows;
+    pid_t pid;
+    parse_options(argc, argv);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!opt.dir[0]) {
+        snprintf(opt.dir, sizeof(opt.dir), "/tmp/angorad-scale-XXXXXX");
+        if (!mkdtemp(opt.dir)) {
+            die("mkdtemp", opt.dir);
+        }
+    }
+    ag_fs_mkdir_p(opt.dir, 0755, NULL, 0);
+    snprintf(db, sizeof(db), "%s/angorad.db", opt.dir);
+    if (access(db, F_OK) != 0) {
+        fill();
+    } else {
+        printf("fill: reusing %s\n", db);
+    }
+    if (opt.fill_only) {
+        return 0;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rows = stored_rows();
+    /* a clean start: the WAL checkpointed, so restart reads the database alone */
+    pid = start_daemon("yes", &ready_yes);
+    stop_daemon(pid);
+    pid = start_daemon("yes", &ready_yes);
+    stop_daemon(pid);
+    pid = start_daemon("no", &ready_no);
+    daemon_pid = pid;
+    printf("\ndata directory %s: %lld metric rows, database %lld bytes (+ WAL %lld)\n", opt.dir,
+           rows, file_size("angorad.db"), file_size("angorad.db-wal"));
+    printf("\n| measure | value |\n|---|---|\n");
+    printf("| metric rows | %lld |\n", rows);
+    printf("| database bytes per metric row (30 numeric keys) | %.0f |\n",
+           (double)file_size("angorad.db") / (double)rows);
+    printf("| restart-to-ready, integrity check on | %.3f s |\n", ready_yes);
+    printf("| restart-to-ready, integrity check off | %.3f s |\n", ready_no);
+    submit_training();
+    ag_time_sleep(2);
+    printf("\n%d clients, %.0f s per endpoint, one training running:\n\n", opt.clients,
+           opt.seconds);
+    printf("| endpoint | req/s | p50 ms | p99 ms | max ms | angorad CPU ms/req | requests | errors "
+           "|\n|---|---|---|---|---|---|---|---|\n");
+    {
+        IngestLoad il = {.rows = 200000};
+        pthread_t th;
+        Endpoint under = {"list (default) while ingesting", "experiments?limit=100", 1};
+        ingest_prepare(&il);
+        pthread_create(&th, NULL, ingest_thread, &il);
+        measure(&under);
+        pthread_join(th, NULL);
+        for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+            measure(&lists[i]);
+        }
+        for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+            measure(&series[i]);
+        }
+        printf("\n| ingestion (ingest_run, %lld rows of 30 keys) while %d clients list | %.0f "
+               "rows/s |\n",
+               il.rows, opt.clients, il.rows_per_s);
+    }
+    stop_daemon(pid);
+    stop_trainings();
+    curl_global_cleanup();
+    return 0;
+}

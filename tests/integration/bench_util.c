@@ -1,0 +1,69 @@
+/* Starting and stopping angorad for the benchmarks (see bench_util.h). */
+#include "bench_util.h"
+
+#include "ag_time.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void bench_fail(const char *what) {
+    fprintf(stderr, "bench: %s\n", what);
+    exit(1);
+}
+
+void bench_daemon_start(const char *angorad, const char *trainer, const char *dir,
+                        const char *max_cores, const char *integrity, BenchDaemon *d) {
+    char port_file[700], text[32], tok_path[700];
+    double t0 = ag_time_now();
+    FILE *f;
+    memset(d, 0, sizeof(*d));
+    snprintf(port_file, sizeof(port_file), "%s/port", dir);
+    unlink(port_file);
+    d->pid = fork();
+    if (d->pid == 0) {
+        char log[700];
+        snprintf(log, sizeof(log), "%s/angorad.log", dir);
+        if (!freopen(log, "a", stderr)) {
+            _exit(126);
+        }
+        execl(angorad, angorad, "--data-dir", dir, "--port", "0", "--port-file", port_file,
+              "--trainer", trainer, "--max-cores", max_cores, "--integrity-check", integrity,
+              (char *)NULL);
+        _exit(127);
+    }
+    for (;;) {
+        size_t n = 0;
+        f = fopen(port_file, "r");
+        if (f) {
+            n = fread(text, 1, sizeof(text) - 1, f);
+            fclose(f);
+            text[n] = '\0';
+        }
+        if (n > 0) {
+            break;
+        }
+        if (ag_time_now() - t0 > 600) {
+            bench_fail("angorad did not start in 600 s");
+        }
+        ag_time_sleep(0.001);
+    }
+    d->ready_s = ag_time_now() - t0;
+    d->port = atoi(text);
+    snprintf(tok_path, sizeof(tok_path), "%s/token", dir);
+    f = fopen(tok_path, "r");
+    if (!f || !fgets(d->token, sizeof(d->token), f)) {
+        bench_fail("angorad wrote no token");
+    }
+    fclose(f);
+    d->token[strcspn(d->token, "\n")] = '\0';
+}
+
+void bench_daemon_stop(BenchDaemon *d) {
+    int st;
+    kill(d->pid, SIGTERM);
+    waitpid(d->pid, &st, 0);
+}

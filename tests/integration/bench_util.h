@@ -1,0 +1,23 @@
+/* What the angorad benchmarks (bench_daemon, bench_scale) share: starting angorad on a data
+ * directory and timing how long it takes to be ready, and stopping it. Failures end the
+ * benchmark (exit 1) with a message: a benchmark has no one to hand an error to. */
+#ifndef BENCH_UTIL_H
+#define BENCH_UTIL_H
+
+#include <sys/types.h>
+
+typedef struct BenchDaemon {
+    pid_t pid;
+    int port;
+    char token[128]; /* the full-scope token angorad wrote on its first start */
+    double ready_s;  /* fork to port file written */
+} BenchDaemon;
+
+/* starts angorad on dir (port 0, port file dir/port, log dir/angorad.log) with the given
+ * trainer, --max-cores and --integrity-check (yes|no); waits at most 600 s for it */
+void bench_daemon_start(const char *angorad, const char *trainer, const char *dir,
+                        const char *max_cores, const char *integrity, BenchDaemon *d);
+/* SIGTERM, then waits for it */
+void bench_daemon_stop(BenchDaemon *d);
+
+#endif
