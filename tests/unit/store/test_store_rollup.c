@@ -55,8 +55,10 @@ static double noise(long i) {
     return (double)((i * 7919) % 1009) / 13.0 - 30.0;
 }
 
-/* rows of iterations from..to in batches of batch lines; key "odd" only on odd iterations */
-static void ingest(Store *s, int64_t id, long from, long to, int batch) {
+/* rows of iterations from..to in batches of batch lines; key "odd" only on odd iterations; rows
+ * of another attempt differ (a resumed run's rows replace the stored ones only where they differ)
+ */
+static void ingest_attempt(Store *s, int64_t id, long from, long to, int batch, int attempt) {
     static char text[1 << 20];
     const char *lines[4096];
     size_t lens[4096];
@@ -65,8 +67,8 @@ static void ingest(Store *s, int64_t id, long from, long to, int batch) {
         for (; i <= to && n < (size_t)batch; i++, n++) {
             int len = snprintf(text + used, sizeof(text) - used,
                                "{\"iteration\":%ld,\"return_mean\":%.3f,\"noise\":%.17g%s,"
-                               "\"name\":\"text is not rolled up\"}",
-                               i, (double)i * 0.5, noise(i), i % 2 ? ",\"odd\":1.5" : "");
+                               "\"name\":\"text is not rolled up\",\"attempt\":%d}",
+                               i, (double)i * 0.5, noise(i), i % 2 ? ",\"odd\":1.5" : "", attempt);
             lines[n] = text + used;
             lens[n] = (size_t)len;
             used += (size_t)len;
@@ -75,6 +77,10 @@ static void ingest(Store *s, int64_t id, long from, long to, int batch) {
                                            sizeof(err)) == 0,
                       "%s", err);
     }
+}
+
+static void ingest(Store *s, int64_t id, long from, long to, int batch) {
+    ingest_attempt(s, id, from, to, batch, 1);
 }
 
 typedef struct Rows {
@@ -188,14 +194,14 @@ START_TEST(test_rewind_drops_and_catchup_rebuilds) {
     StoreSeries ser;
     ingest(s, id, 1, 3000, 500);
     /* the run resumed from iteration 2001: rows from there on are replaced */
-    ingest(s, id, 2001, 2600, 500);
+    ingest_attempt(s, id, 2001, 2600, 500, 2);
     ck_assert_int_eq(store_metric_series_points(s, id, NULL, "noise", 10, &ser, err, sizeof(err)),
                      0);
     ck_assert_int_eq(ser.width, 0); /* behind: read from the rows */
     ck_assert_uint_eq(ser.n, 2600);
     store_series_free(&ser);
     /* rows ingested while behind are left to the catch-up too */
-    ingest(s, id, 2601, 2700, 100);
+    ingest_attempt(s, id, 2601, 2700, 100, 2);
     ck_assert_int_eq(store_metrics_rollup_catchup(s, 10.0, &rolled, err, sizeof(err)), 0);
     ck_assert_int_eq(rolled, 2700);
     check_against_rows(s, id, "noise", 10);
@@ -204,7 +210,7 @@ START_TEST(test_rewind_drops_and_catchup_rebuilds) {
     ck_assert_int_eq(store_metrics_rollup_catchup(s, 10.0, &rolled, err, sizeof(err)), 0);
     ck_assert_int_eq(rolled, 0);
     /* and ingestion keeps it from here */
-    ingest(s, id, 2701, 4000, 250);
+    ingest_attempt(s, id, 2701, 4000, 250, 2);
     check_against_rows(s, id, "noise", 10);
     store_close(s);
 }
@@ -216,7 +222,7 @@ START_TEST(test_catchup_of_runs_never_rolled_up) {
     ingest(s, a, 1, 9000, 1000);
     ingest(s, b, 1, 700, 100);
     store_close(s);
-    /* what a database of an earlier version holds after migration 006: rows, no buckets */
+    /* what a database of an earlier version holds after migration 007: rows, no buckets */
     sql("DELETE FROM metric_buckets; DELETE FROM metric_key_ids; UPDATE experiments SET"
         " rollup_seq = 0;");
     s = open_file();
