@@ -177,7 +177,7 @@ static const ExpSort exp_sorts[] = {
 
 /* What a page is ordered by: the key itself, or for a nullable one the key with NULL as the
  * value that sorts last in the page's direction, so that empty values come last either way and
- * the order is one index (migration 007 makes these expressions) read forwards or backwards:
+ * the order is one index (migration 008 makes these expressions) read forwards or backwards:
  * no sort of the whole table per page, and the keyset condition is a range of that index. */
 #define EXP_NULL_LAST_DESC "-1e308"
 #define EXP_NULL_LAST_ASC  "1e308"

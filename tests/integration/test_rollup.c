@@ -1,5 +1,5 @@
 /* Integration: metric rows stored before roll-ups existed (rollup_seq 0, no buckets, as
- * migration 006 leaves a database of an earlier version) are rolled up by the running daemon
+ * migration 007 leaves a database of an earlier version) are rolled up by the running daemon
  * from its cron, every row kept, and the series of a key the rows hold only in their JSON is then
  * answered from the buckets with the min, max and last of the rows. */
 #include "itest.h"
