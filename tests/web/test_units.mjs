@@ -282,6 +282,7 @@ test("specsDiffer: the leaves that are not the same in every spec", () => {
 test("csvText: a header, empty cells for gaps, quoted labels", () => {
     assert.equal(csvText(["x", 'a "b", c'], [[1, 2], [0.5, null]]),
                  'x,"a ""b"", c"\n1,0.5\n2,\n');
+});
 
 test("executorFacts: a local run says so; a Slurm run its job, state with reason, and nodes", () => {
     assert.deepEqual(executorFacts({executor: "local"}), [["Executor", "local", "fact-executor"]]);
