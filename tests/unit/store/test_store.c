@@ -77,20 +77,19 @@ START_TEST(test_migrate_each_earlier_version) {
          * on it also recorded the metric keys, from version 4 the list summary) */
         {
             char cmd[1400];
-            snprintf(
-                cmd, sizeof(cmd),
-                "sqlite3 %s \"INSERT INTO experiments (name, task, spec, submitted_at) VALUES"
-                " ('old', 'cartpole', '{\\\"budget\\\":{\\\"env_steps\\\":5000}}', 1);"
-                " INSERT INTO metrics (exp_id, seq, iteration,"
-                " row) VALUES (1, 1, 1, '{\\\"iteration\\\":1,\\\"return_mean\\\":2.5}');"
-                " UPDATE experiments SET last_seq = 1;%s%s\"",
-                db,
-                from >= 2 ? " INSERT INTO metric_keys VALUES (1, 'iteration'),"
-                            " (1, 'return_mean');"
-                          : "",
-                from >= 4 ? " UPDATE experiments SET budget_env_steps = 5000,"
-                            " latest_iteration = 1, latest_return = 2.5;"
-                          : "");
+            snprintf(cmd, sizeof(cmd),
+                     "sqlite3 %s \"INSERT INTO experiments (name, task, spec, submitted_at) VALUES"
+                     " ('old', 'cartpole', '{\\\"budget\\\":{\\\"env_steps\\\":5000}}', 1);"
+                     " INSERT INTO metrics (exp_id, seq, iteration,"
+                     " row) VALUES (1, 1, 1, '{\\\"iteration\\\":1,\\\"return_mean\\\":2.5}');"
+                     " UPDATE experiments SET last_seq = 1;%s%s\"",
+                     db,
+                     from >= 2 ? " INSERT INTO metric_keys VALUES (1, 'iteration'),"
+                                 " (1, 'return_mean');"
+                               : "",
+                     from >= 4 ? " UPDATE experiments SET budget_env_steps = 5000,"
+                                 " latest_iteration = 1, latest_return = 2.5;"
+                               : "");
             ck_assert_int_eq(system(cmd), 0);
         }
         ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
