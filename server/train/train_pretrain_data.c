@@ -111,15 +111,15 @@ int train_pretrain_data(const json_t *spec, const char *out, TrainPretrainDataRe
     }
 
     /* the task as training sees it, rendering pixels of the asked size */
+    const EnvClass *cls = env_registry_find(d.task);
+    if (cls && (rc = env_mj_hand_pose_check(cls, err, err_sz)) != 0) {
+        snprintf(path, path_sz, "task");
+        return AG_ESPEC;
+    }
     json_t *options = json_pack("{s:s, s:I}", "vision", "pixels", "image_size", d.image_size);
     rc = env_task_create(&task, d.task, options, err, err_sz);
     json_decref(options);
     if (rc != 0) {
-        snprintf(path, path_sz, "task");
-        rc = AG_ESPEC;
-        goto out;
-    }
-    if ((rc = env_mj_hand_pose_check(&task, err, err_sz)) != 0) {
         snprintf(path, path_sz, "task");
         rc = AG_ESPEC;
         goto out;

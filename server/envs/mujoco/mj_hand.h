@@ -195,12 +195,13 @@ typedef struct EnvMjHandPoseOptions {
                           * reset put it on the palm */
 } EnvMjHandPoseOptions;
 
-/* 0 when task is a block task rendering pixels; AG_EINVAL with the reason otherwise */
-int env_mj_hand_pose_check(const EnvTask *task, char *err, size_t err_sz);
+/* 0 when tasks of class c have a block to label; AG_EINVAL with the reason otherwise */
+int env_mj_hand_pose_check(const EnvClass *c, char *err, size_t err_sz);
 /* draws one scene into environment state `state` of task (checked above): a task reset, a
  * random hand pose, the block moved and turned uniformly at random, the goal cube turned at
  * random; renders the palm camera's image into img (3 x size x size floats) and writes the
- * labels (HAND_POSE_LABELS floats); 0 or AG_ESIM when rendering failed */
+ * labels (HAND_POSE_LABELS floats); 0, AG_EINVAL when the task renders no pixels, or AG_ESIM
+ * when rendering failed */
 int env_mj_hand_pose_sample(const EnvTask *task, void *state, AgRng *rng,
                             const EnvMjHandPoseOptions *o, float *img, float *labels);
 

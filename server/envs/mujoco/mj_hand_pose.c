@@ -16,18 +16,13 @@
 
 #include <string.h>
 
-int env_mj_hand_pose_check(const EnvTask *task, char *err, size_t err_sz) {
-    const EnvClass *c = task->cls;
+int env_mj_hand_pose_check(const EnvClass *c, char *err, size_t err_sz) {
     if (c != &env_mj_hand_block_class && c != &env_mj_hand_block_z_class &&
         c != &env_mj_hand_block_parallel_class) {
         return ag_errorf(err, err_sz, AG_EINVAL,
                          "task %s has no block to label (use HandBlock, HandBlockRotateZ or "
                          "HandBlockRotateParallel)",
                          c->name);
-    }
-    const EnvMjHandShared *sh = task->shared;
-    if (sh->vision != HAND_VISION_PIXELS || !sh->renderer) {
-        return ag_errorf(err, err_sz, AG_EINVAL, "task %s does not render pixels", c->name);
     }
     return 0;
 }
@@ -53,6 +48,9 @@ int env_mj_hand_pose_sample(const EnvTask *task, void *state, AgRng *rng,
     const EnvMjHandShared *sh = task->shared;
     EnvMjHandState *st = state;
     mjModel *m = sh->m;
+    if (sh->vision != HAND_VISION_PIXELS || !sh->renderer) {
+        return AG_EINVAL;
+    }
     mjData *d = st->d;
 
     /* the task's reset places the block on the palm; then the hand and the block move */
