@@ -368,8 +368,12 @@ static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t pa
     /* the run directory: a fresh one, the spec as resolved, the metrics file */
     char file[TRAIN_PATH_MAX];
     snprintf(p->dir, sizeof p->dir, "%s", run_dir);
-    if ((rc = train_rundir_prepare(run_dir, 0, err, err_sz)) != 0 ||
-        (rc = train_path(file, sizeof file, run_dir, AG_RUN_METRICS)) != 0) {
+    if ((rc = train_rundir_prepare(run_dir, 0, err, err_sz)) == AG_EEXISTS) {
+        /* pretraining has no resume: only another directory helps */
+        return ag_errorf(err, err_sz, rc, "run directory %s already holds a run; use another",
+                         run_dir);
+    }
+    if (rc != 0 || (rc = train_path(file, sizeof file, run_dir, AG_RUN_METRICS)) != 0) {
         return rc;
     }
     p->metrics = fopen(file, "w");

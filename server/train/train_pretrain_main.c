@@ -5,6 +5,7 @@
 #include "train_run.h"
 
 #include "ag_error.h"
+#include "ag_fs.h"
 #include "ag_json.h"
 #include "ag_rundir.h"
 
@@ -58,8 +59,9 @@ int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet) {
     json_decref(spec);
     if (rc != 0) {
         fprintf(stderr, "angora-train: pretraining failed: %s\n", err);
-        /* a run directory that could not be made has nowhere to keep the reason */
-        if (rc != AG_EEXISTS) {
+        /* the reason goes beside the run's files (a spec refused before the directory was
+         * prepared makes it); another run's directory is left alone */
+        if (rc != AG_EEXISTS && ag_fs_mkdir_p(run_dir, 0755, why, sizeof why) == 0) {
             train_error_write(run_dir, err, path, exit_code(rc) == AG_EXIT_USAGE, why, sizeof why);
         }
         return exit_code(rc);
