@@ -94,6 +94,9 @@ static int data_read_var(const AnH5File *f, const char *name, int64_t cols, floa
         return ag_errorf(err, err_sz, AG_EFORMAT, "%s: no dataset /variables/%s of %lld columns",
                          f->path, name, (long long)cols);
     }
+    if (stride == cols) { /* the rows as they lie in the file */
+        return an_h5_read_rows(f, AN_H5_VARIABLE, idx, 0, f->steps, out, err, err_sz);
+    }
     float *rows = malloc(sizeof(float) * (size_t)(f->steps * cols));
     if (!rows) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory reading %s", name);
