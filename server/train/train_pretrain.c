@@ -45,8 +45,10 @@ static int pretrain_spec_read(const json_t *spec, PretrainSpec *s, AgJsonErr *e)
         (rc = ag_json_check_keys(spec, "", keys, e)) < 0) {
         return rc;
     }
-    if (!json_is_string(json_object_get(spec, "data"))) {
-        return ag_json_fail(e, "data", "missing (the dataset, FILE.h5 of --pretrain-data)");
+    const json_t *data = json_object_get(spec, "data");
+    if (!json_is_string(data)) {
+        return ag_json_fail(e, "data", "%s (the dataset, FILE.h5 of --pretrain-data)",
+                            data ? "must be a file name" : "missing");
     }
     if ((rc = ag_json_get_string(spec, "", "data", NULL, s->data, sizeof s->data, e)) < 0 ||
         (rc = ag_json_get_int(spec, "", "epochs", 20, 1, 1000000, &s->epochs, e)) < 0 ||
@@ -177,6 +179,8 @@ typedef struct Pretrain {
     FILE *metrics;
     char dir[TRAIN_PATH_MAX];
     double best;
+    double grad_norm_sum;     /* of the epoch's steps */
+    int64_t steps, bad_steps; /* of the epoch; bad: a non-finite gradient, skipped */
 } Pretrain;
 
 /* rows idx[0..B) of the dataset into the batch buffers, positions normalised */
@@ -199,7 +203,9 @@ static NnPoseLoss pretrain_epoch(Pretrain *p, AgRng *rng) {
     NnPoseLoss sum = {0, 0, 0};
     ag_rng_shuffle(rng, p->order, (int)p->n_train);
     float *params = nn_model_params(p->model);
-    const float *grads = nn_model_grads(p->model);
+    float *grads = nn_model_grads(p->model);
+    p->grad_norm_sum = 0;
+    p->steps = p->bad_steps = 0;
     for (int64_t first = 0; first < p->n_train; first += p->spec.batch_size) {
         int B = (int)(p->n_train - first < p->spec.batch_size ? p->n_train - first
                                                               : p->spec.batch_size);
@@ -208,6 +214,14 @@ static NnPoseLoss pretrain_epoch(Pretrain *p, AgRng *rng) {
         nn_model_forward(p->model, p->ctx, B, p->batch_obs, NULL, NULL, p->out, p->value);
         NnPoseLoss l = nn_pose_loss(p->dout, p->out, p->batch_tgt, B, 1.0, p->spec.rotation_weight);
         nn_model_backward(p->model, p->ctx, p->dout, NULL);
+        /* a non-finite gradient is zeroed (the step changes nothing new) and counted */
+        float norm = nn_grad_clip(grads, nn_model_num_params(p->model), 0.0f);
+        if (isfinite(norm)) {
+            p->grad_norm_sum += norm;
+        } else {
+            p->bad_steps++;
+        }
+        p->steps++;
         nn_adam_step(&p->adam, params, grads, (float)p->spec.lr);
         sum.loss += l.loss * B;
         sum.position_mse += l.position_mse * B;
@@ -308,6 +322,11 @@ static int pretrain_metrics_row(Pretrain *p, int64_t epoch, double wall, const N
                   train->position_mse, "train_rotation", train->rotation, "holdout_loss", s->loss,
                   "holdout_position_rmse_mm", s->position_rmse_mm, "holdout_rotation_median_deg",
                   s->rotation_median_deg, "holdout_rotation_mean_deg", s->rotation_mean_deg);
+    if (o) {
+        int64_t good = p->steps - p->bad_steps;
+        json_object_set_new(o, "grad_norm", json_real(good ? p->grad_norm_sum / good : 0.0));
+        json_object_set_new(o, "bad_steps", json_integer(p->bad_steps));
+    }
     int ok = o && json_dumpf(o, p->metrics, JSON_COMPACT) == 0 && fputc('\n', p->metrics) != EOF &&
              fflush(p->metrics) == 0;
     json_decref(o);

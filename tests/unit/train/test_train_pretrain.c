@@ -194,6 +194,8 @@ START_TEST(test_pretrain_learns) {
         ck_assert_int_eq(json_integer_value(json_object_get(r, "iteration")), (json_int_t)i + 1);
         double mm = json_real_value(json_object_get(r, "holdout_position_rmse_mm"));
         ck_assert(isfinite(json_real_value(json_object_get(r, "holdout_rotation_median_deg"))));
+        ck_assert(json_real_value(json_object_get(r, "grad_norm")) > 0.0);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "bad_steps")), 0);
         best = mm < best ? mm : best;
     }
     json_decref(rows);
