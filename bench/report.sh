@@ -690,6 +690,11 @@ evaluation."
         echo
         cat "$ROOT/docs/benchmarks/slurm.md"
     fi
+    # so is vision pretraining (bench/bench_pretrain.sh: minutes of one core)
+    if [ -s "$ROOT/docs/benchmarks/pretrain.md" ]; then
+        echo
+        cat "$ROOT/docs/benchmarks/pretrain.md"
+    fi
 } >"$WORK/benchmarks.md"
 
 mkdir -p "$(dirname "$MD")"

@@ -74,6 +74,11 @@
  * options (for example {"curriculum": null} to judge on the task's own goals) */
 #define AG_TRAIN_TASK_OPTIONS "--task-options"
 
+/* vision pretraining (docs/training.md): --pretrain-data SPEC --out FILE.h5 renders a dataset;
+ * --pretrain SPEC --run-dir DIR trains an encoder on one (metrics.jsonl, checkpoints) */
+#define AG_TRAIN_PRETRAIN_DATA "--pretrain-data"
+#define AG_TRAIN_PRETRAIN      "--pretrain"
+
 /* ---- angora-analyze's command line (docs/analysis.md) ---- */
 
 #define AG_ANALYZE_OUT       "--out"

@@ -254,6 +254,9 @@ NnModel *nn_model_create(const json_t *desc, const NnIoSpec *io, char *err, size
         ag_errorf(err, err_sz, AG_ENOMEM, "model: out of memory for %zu parameters", m->num_params);
         goto fail;
     }
+    if (nn_model_encoder_load(m, err, err_sz) != 0) {
+        goto fail;
+    }
     return m;
 fail:
     nn_model_destroy(m);
@@ -268,6 +271,8 @@ void nn_model_destroy(NnModel *model) {
     free(model->grads);
     free(model->tensors);
     free(model->probes);
+    free(model->enc_tensor);
+    free(model->enc_values);
     free(model);
 }
 
@@ -482,4 +487,5 @@ void nn_model_init_params(NnModel *model, AgRng *rng) {
         }
     }
     free(tmp);
+    nn_model_encoder_apply(model);
 }

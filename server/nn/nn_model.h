@@ -95,6 +95,10 @@ void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *o
 void nn_model_backward(NnModel *model, NnTrainCtx *ctx, const float *d_policy_out,
                        const float *d_value_out);
 
+/* backward passes through input `input`'s pathway (every network's counted), since the model
+ * was made: a frozen encoder's (model.encoder, docs/model.md) stays at 0 */
+int64_t nn_model_pathway_backward_count(const NnModel *model, int input);
+
 /* inference: one step for up to max_envs environments */
 NnStepCtx *nn_step_ctx_create(const NnModel *model, int max_envs);
 void nn_step_ctx_destroy(NnStepCtx *ctx);

@@ -361,9 +361,53 @@ static json_t *preset_build(const char *name, const NnIoSpec *io) {
                      "tanh", "core", "type", core, "units", 128, "shared", 0);
 }
 
+/* {"checkpoint": path, "freeze": bool, "input": name}: the checkpoint itself is read when the
+ * model is built (nn_model_encoder.c) */
+static int parse_encoder(const json_t *v, const NnIoSpec *io, NnDesc *out, AgJsonErr *e) {
+    static const char *const keys[] = {"checkpoint", "freeze", "input", NULL};
+    NnEncoderDesc *enc = &out->encoder;
+    char input[NN_NAME_MAX];
+    int rc;
+    if (!v || json_is_null(v)) {
+        return 0;
+    }
+    if ((rc = ag_json_expect_object(v, "model.encoder", e)) < 0 ||
+        (rc = keys_check(v, "model.encoder", keys, e)) < 0) {
+        return rc;
+    }
+    const json_t *ck = json_object_get(v, "checkpoint");
+    if (!json_is_string(ck) || json_string_length(ck) == 0) {
+        return ag_json_fail(e, "model.encoder.checkpoint",
+                            "%s (the checkpoint of angora-train --pretrain)",
+                            ck ? "must be a non-empty string" : "missing");
+    }
+    if ((rc = ag_json_get_string(v, "model.encoder", "checkpoint", NULL, enc->checkpoint,
+                                 sizeof enc->checkpoint, e)) < 0 ||
+        (rc = ag_json_get_bool(v, "model.encoder", "freeze", 0, &enc->freeze, e)) < 0 ||
+        (rc = ag_json_get_string(v, "model.encoder", "input", "vision", input, sizeof input, e)) <
+            0) {
+        return rc;
+    }
+    enc->input = -1;
+    for (int i = 0; i < io->num_inputs; i++) {
+        if (strcmp(io->inputs[i].name, input) == 0) {
+            enc->input = i;
+        }
+    }
+    if (enc->input < 0) {
+        return ag_json_fail(e, "model.encoder.input", "the task has no input \"%s\"", input);
+    }
+    if (out->pathway[enc->input].n == 0) {
+        return ag_json_fail(e, "model.encoder.input",
+                            "input \"%s\" has no pathway for the encoder to fill", input);
+    }
+    enc->on = 1;
+    return 0;
+}
+
 static int parse_object(const json_t *d, const NnIoSpec *io, NnDesc *out, AgJsonErr *e) {
-    static const char *const keys[] = {"inputs", "trunk",  "core",        "post",
-                                       "shared", "preset", "hidden_gain", NULL};
+    static const char *const keys[] = {"inputs", "trunk",       "core",    "post", "shared",
+                                       "preset", "hidden_gain", "encoder", NULL};
     const char *base = "model";
     int rc;
     if ((rc = keys_check(d, base, keys, e)) < 0) {
@@ -466,7 +510,7 @@ static int parse_object(const json_t *d, const NnIoSpec *io, NnDesc *out, AgJson
     if ((rc = parse_list(d, "model", "post", &out->post, &merged, e)) < 0) {
         return rc;
     }
-    return 0;
+    return parse_encoder(json_object_get(d, "encoder"), io, out, e);
 }
 
 int nn_desc_parse(const json_t *desc, const NnIoSpec *io, NnDesc *out, char *err, size_t err_sz) {
@@ -552,7 +596,14 @@ json_t *nn_desc_to_json(const NnDesc *d, const NnIoSpec *io) {
     json_t *core = d->core == NN_CORE_NONE ? json_null()
                                            : json_pack("{s:s, s:i}", "type", core_names[d->core],
                                                        "units", d->core_units);
-    return json_pack("{s:o, s:o, s:o, s:o, s:b, s:f}", "inputs", inputs, "trunk",
-                     list_to_json(&d->trunk), "core", core, "post", list_to_json(&d->post),
-                     "shared", d->shared, "hidden_gain", d->hidden_gain);
+    json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:b, s:f}", "inputs", inputs, "trunk",
+                          list_to_json(&d->trunk), "core", core, "post", list_to_json(&d->post),
+                          "shared", d->shared, "hidden_gain", d->hidden_gain);
+    if (o && d->encoder.on) {
+        json_object_set_new(o, "encoder",
+                            json_pack("{s:s, s:b, s:s}", "checkpoint", d->encoder.checkpoint,
+                                      "freeze", d->encoder.freeze, "input",
+                                      io->inputs[d->encoder.input].name));
+    }
+    return o;
 }

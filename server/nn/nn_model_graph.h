@@ -87,7 +87,19 @@ struct NnModel {
     double flops;
     int num_probes;
     NnProbe *probes;
+    /* the pretrained encoder: enc_count tensors of this model (by index) whose values
+     * nn_model_init_params copies from enc_values, one after another */
+    int enc_count;
+    int *enc_tensor;
+    float *enc_values;
+    int64_t path_backward[NN_MAX_INPUTS]; /* pathway backward passes by io input */
 };
+
+/* reads the description's encoder checkpoint and checks it against this model (its input's
+ * shape and pathway); errors name the JSON path. 0 when the description has no encoder. */
+int nn_model_encoder_load(NnModel *m, char *err, size_t err_sz);
+/* copies the encoder's weights over its pathways' parameters (every network's) */
+void nn_model_encoder_apply(NnModel *m);
 
 /* lists the probes of a built model (nn_model_probe.c) and numbers them in the graph; 0 or
  * AG_ENOMEM */

@@ -56,6 +56,16 @@ typedef struct NnShape {
     int image;
 } NnShape;
 
+/* a pretrained encoder for one input's pathway (nn_model_encoder.c) */
+#define NN_ENCODER_PATH_MAX 1024
+
+typedef struct NnEncoderDesc {
+    int on;
+    char checkpoint[NN_ENCODER_PATH_MAX]; /* made by angora-train --pretrain */
+    int freeze;                           /* its weights stay as loaded; no backward pass */
+    int input;                            /* io index of the input whose pathway it is */
+} NnEncoderDesc;
+
 typedef struct NnDesc {
     int shared;
     double hidden_gain;
@@ -64,6 +74,7 @@ typedef struct NnDesc {
     NnCoreKind core;
     int core_units;
     NnLayerList post;
+    NnEncoderDesc encoder;
 } NnDesc;
 
 /* parses desc (a preset name or an object, optionally {"preset": name, ...overrides}) against

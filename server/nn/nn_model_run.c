@@ -541,7 +541,9 @@ static void net_backward(NnModel *m, NnCtx *c, int n, int B, int T) {
     float *dparts[NN_MAX_INPUTS];
     for (int p = 0; p < net->num_paths; p++) {
         dparts[p] = NULL;
-        if (net->path[p].n > 0) {
+        /* a frozen encoder's pathway has no gradient to take, and its input needs none */
+        int frozen = m->desc.encoder.freeze && m->desc.encoder.input == net->input[p];
+        if (net->path[p].n > 0 && !frozen) {
             dparts[p] = nb->dpath[p];
             memset(dparts[p], 0, (size_t)rows * net->path_out[p] * sizeof(float));
         }
@@ -551,6 +553,7 @@ static void net_backward(NnModel *m, NnCtx *c, int n, int B, int T) {
         if (dparts[p]) {
             chain_backward(m, &net->path[p], &nb->path[p], nb, c->xin[net->input[p]], dparts[p],
                            rows, 0);
+            m->path_backward[net->input[p]]++;
         }
     }
 }

@@ -7,6 +7,8 @@
  *                [--record FILE.mp4] [--trajectory FILE.json] [--record-size WxH]
  *   angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N] [--deterministic]
  *                [--seed S] [--pool-conv]
+ *   angora-train --pretrain-data SPEC.json --out FILE.h5
+ *   angora-train --pretrain SPEC.json --run-dir DIR [--quiet]
  *   angora-train --list-tasks
  *   angora-train --check SPEC.json  (prints a verdict; no run directory)
  *
@@ -15,6 +17,7 @@
  * checkpoints/last.ckpt. A training run that fails with 1 or 2 says why in DIR/error.json.
  * docs/training.md has the details. */
 #include "train_activations.h"
+#include "train_pretrain.h"
 #include "train_record.h"
 #include "train_run.h"
 
@@ -60,6 +63,8 @@ typedef struct TrainArgs {
     const char *record, *trajectory;
     const char *activations, *out; /* --record-activations CHECKPOINT --out FILE.h5 */
     const char *check;             /* --check SPEC */
+    const char *pretrain_data;     /* --pretrain-data SPEC (with --out) */
+    const char *pretrain;          /* --pretrain SPEC (with --run-dir) */
     const char *task_options;      /* --task-options JSON (evaluation, recording) */
     int pool_conv;
     int record_width, record_height;
@@ -81,6 +86,8 @@ static void usage(FILE *f) {
             "                    [--task-options JSON]\n"
             "       angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N]\n"
             "                    [--deterministic] [--seed S] [--pool-conv] [--task-options JSON]\n"
+            "       angora-train --pretrain-data SPEC.json --out FILE.h5\n"
+            "       angora-train --pretrain SPEC.json --run-dir DIR [--quiet]\n"
             "       angora-train --list-tasks\n"
             "       angora-train --check SPEC.json\n");
 }
@@ -103,6 +110,10 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
             a->deterministic = 1;
         } else if (strcmp(s, AG_TRAIN_CHECK) == 0 && has_next) {
             a->check = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_PRETRAIN_DATA) == 0 && has_next) {
+            a->pretrain_data = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_PRETRAIN) == 0 && has_next) {
+            a->pretrain = argv[++i];
         } else if (strcmp(s, AG_TRAIN_EVALUATE) == 0 && has_next) {
             a->evaluate = argv[++i];
         } else if (strcmp(s, AG_TRAIN_RECORD) == 0 && has_next) {
@@ -163,6 +174,14 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
     if (a->task_options && !a->evaluate && !a->activations) {
         fprintf(stderr, "angora-train: --task-options needs --evaluate or --record-activations\n");
         return -1;
+    }
+    if (a->pretrain_data || a->pretrain) {
+        if (a->pretrain_data ? !a->out || a->run_dir || a->pretrain : !a->run_dir || a->out) {
+            fprintf(stderr, "angora-train: --pretrain-data needs --out FILE.h5, --pretrain "
+                            "needs --run-dir DIR\n");
+            return -1;
+        }
+        return 0;
     }
     if ((a->out || a->pool_conv) && !a->activations) {
         fprintf(stderr, "angora-train: --out and --pool-conv need --record-activations\n");
@@ -880,6 +899,10 @@ int main(int argc, char **argv) {
         code = rank == 0 ? list_tasks() : AG_EXIT_DONE;
     } else if (a.check) {
         code = rank == 0 ? check_spec(&a) : AG_EXIT_DONE;
+    } else if (a.pretrain_data) {
+        code = rank == 0 ? train_pretrain_data_main(a.pretrain_data, a.out) : AG_EXIT_DONE;
+    } else if (a.pretrain) {
+        code = rank == 0 ? train_pretrain_main(a.pretrain, a.run_dir, a.quiet) : AG_EXIT_DONE;
     } else if (a.evaluate) {
         code = rank == 0 ? evaluate(&a) : AG_EXIT_DONE;
     } else if (a.activations) {

@@ -147,6 +147,8 @@ typedef struct EnvMjHandState {
 
 /* holds the current pose: each actuator's target is where it is */
 void env_mj_hand_hold_pose(const EnvMjHandShared *sh, mjData *d);
+/* a rotation drawn uniformly on SO(3) (Shoemake), as a unit quaternion (w, x, y, z) */
+void env_mj_hand_quat_uniform(AgRng *rng, double *q);
 /* the rotation angle between two unit quaternions, in [0, pi] */
 double env_mj_hand_rot_dist(const double *qa, const double *qb);
 
@@ -176,5 +178,31 @@ void env_mj_hand_block_snapshot_load(const EnvMjHandShared *sh, EnvMjHandState *
 /* the block rules after a physics step: reward; sets out->terminated / truncated */
 double env_mj_hand_block_rules(const EnvMjHandShared *sh, EnvMjHandState *st, AgRng *rng,
                                EnvStep *out);
+
+/* ---- random scenes for vision pretraining (mj_hand_pose.c) ---- */
+
+/* floats of a scene's labels: the block's position (3, m, world frame) and quaternion (4,
+ * w x y z), then the fingertip positions (5 x 3, m) */
+#define HAND_POSE_LABELS   22
+#define HAND_POSE_POSITION 0
+#define HAND_POSE_QUAT     3
+#define HAND_POSE_TIPS     7
+
+typedef struct EnvMjHandPoseOptions {
+    double hand_spread;  /* 0..1: each joint from its rest value towards a uniform draw in its
+                          * range, by this fraction */
+    double block_offset; /* m: the block moves up to this far along each axis from where a task
+                          * reset put it on the palm */
+} EnvMjHandPoseOptions;
+
+/* 0 when tasks of class c have a block to label; AG_EINVAL with the reason otherwise */
+int env_mj_hand_pose_check(const EnvClass *c, char *err, size_t err_sz);
+/* draws one scene into environment state `state` of task (checked above): a task reset, a
+ * random hand pose, the block moved and turned uniformly at random, the goal cube turned at
+ * random; renders the palm camera's image into img (3 x size x size floats) and writes the
+ * labels (HAND_POSE_LABELS floats); 0, AG_EINVAL when the task renders no pixels, or AG_ESIM
+ * when rendering failed */
+int env_mj_hand_pose_sample(const EnvTask *task, void *state, AgRng *rng,
+                            const EnvMjHandPoseOptions *o, float *img, float *labels);
 
 #endif

@@ -282,7 +282,7 @@ void env_mj_hand_block_teardown(EnvMjHandShared *sh) {
 /* ---- goals ---- */
 
 /* Shoemake's uniform random rotation: uniform on the unit quaternions, so on SO(3) */
-static void hand_quat_uniform(AgRng *rng, double *q) {
+void env_mj_hand_quat_uniform(AgRng *rng, double *q) {
     double u1 = ag_rng_uniform(rng), u2 = 2 * mjPI * ag_rng_uniform(rng);
     double u3 = 2 * mjPI * ag_rng_uniform(rng);
     double a = sqrt(1.0 - u1), b = sqrt(u1);
@@ -306,7 +306,7 @@ static void hand_goal_draw(const EnvMjHandShared *sh, const EnvMjHandState *st, 
                            double *q) {
     switch (sh->goals) {
     case HAND_GOALS_FULL:
-        hand_quat_uniform(rng, q);
+        env_mj_hand_quat_uniform(rng, q);
         break;
     case HAND_GOALS_Z:
         hand_quat_turn_z(ag_rng_uniform_range(rng, -mjPI, mjPI), hand_block_faces[st->face], q);

@@ -24,3 +24,17 @@ status_of() {
     local rc=$?
     return $rc
 }
+
+# runs a command with its output in $W/out and $W/err (W: the script's work folder) and fails
+# unless it exits with the expected code; a failure must say why on stderr
+expect_exit() { # expected_code description command...
+    local want=$1 what=$2
+    shift 2
+    "$@" >"$W/out" 2>"$W/err"
+    local rc=$?
+    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, expected $want ($(cat "$W/err"))"
+    if [ "$want" -ne 0 ]; then
+        [ -s "$W/err" ] || fail "$what: no message on stderr"
+    fi
+    echo "ok: $what (exit $rc): $(head -c 200 "$W/err" | tr '\n' ' ')"
+}

@@ -23,18 +23,6 @@ trap cleanup EXIT
     fail "$PY cannot import h5py and numpy (apt-get install python3-h5py)"
 command -v jq >/dev/null || fail "jq is needed"
 
-expect_exit() { # expected_code description command...
-    local want=$1 what=$2
-    shift 2
-    "$@" >"$W/out" 2>"$W/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, expected $want ($(cat "$W/err"))"
-    if [ "$want" -ne 0 ]; then
-        [ -s "$W/err" ] || fail "$what: no message on stderr"
-    fi
-    echo "ok: $what (exit $rc): $(head -c 240 "$W/err" | tr '\n' ' ')"
-}
-
 no_file() { # path description
     [ ! -e "$1" ] && [ ! -e "$1.part" ] || fail "$2: left $1 or $1.part behind"
 }

@@ -9,18 +9,6 @@ SPECS=$2
 W=$(mktemp -d /tmp/angora-train-cli-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-expect_exit() { # expected_code description command...
-    local want=$1 what=$2
-    shift 2
-    "$@" >"$W/out" 2>"$W/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, expected $want ($(cat "$W/err"))"
-    if [ "$want" -ne 0 ]; then
-        [ -s "$W/err" ] || fail "$what: no message on stderr"
-    fi
-    echo "ok: $what (exit $rc): $(head -c 200 "$W/err" | tr '\n' ' ')"
-}
-
 # catalogue
 expect_exit 0 "list tasks" "$BIN" --list-tasks
 grep -q '"CartPole"' "$W/out" || fail "catalogue lacks CartPole"

@@ -18,18 +18,6 @@ command -v jq >/dev/null || fail "jq is needed"
 # that render use the fast unwinder without leak checks (the runs without video keep them).
 RENDER_ASAN=fast_unwind_on_malloc=1:detect_leaks=0
 
-expect_exit() { # expected_code description command...
-    local want=$1 what=$2
-    shift 2
-    "$@" >"$W/out" 2>"$W/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, expected $want ($(cat "$W/err"))"
-    if [ "$want" -ne 0 ]; then
-        [ -s "$W/err" ] || fail "$what: no message on stderr"
-    fi
-    echo "ok: $what (exit $rc): $(head -c 200 "$W/err" | tr '\n' ' ')"
-}
-
 # one tiny iteration of TASK with the simple model; prints the checkpoint path
 train_tiny() { # task
     local d=$W/$1

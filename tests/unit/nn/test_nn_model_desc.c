@@ -51,8 +51,9 @@ START_TEST(test_unknown_layer_type) {
 END_TEST
 
 START_TEST(test_unknown_key) {
-    expect_refused("{\"trunk\": [], \"colour\": \"red\"}", "model.colour",
-                   "unknown key (allowed: inputs, trunk, core, post, shared, preset, hidden_gain)");
+    expect_refused(
+        "{\"trunk\": [], \"colour\": \"red\"}", "model.colour",
+        "unknown key (allowed: inputs, trunk, core, post, shared, preset, hidden_gain, encoder)");
     expect_refused("{\"trunk\": [{\"type\": \"dense\", \"units\": 4, \"bias\": false}]}",
                    "model.trunk[0].bias", "unknown key");
     expect_refused("{\"core\": {\"type\": \"lstm\", \"units\": 4, \"layers\": 2}}",

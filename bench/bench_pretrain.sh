@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# How far a vision pretraining of a few minutes gets on this machine: renders a dataset of
+# HandBlock scenes (angora-train --pretrain-data), trains the default encoder on it for a fixed
+# wall-clock budget (angora-train --pretrain, time_limit_s), and prints one JSON line with the
+# dataset's size and rendering time, the epochs, the training time and the held-out position
+# RMSE (mm) and median rotation error (degrees) of the last epoch, against predicting the mean
+# position. The account of a run is docs/benchmarks/pretrain.md.
+# usage: bench/bench_pretrain.sh [--build DIR] [--out DIR] [--samples N] [--size S]
+#                                [--seconds T] [--seed K]
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build/rel
+OUT=$(mktemp -d /tmp/angora-bench-pretrain-XXXXXX)
+SAMPLES=6000
+SIZE=64
+SECONDS_BUDGET=300
+SEED=1
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) BUILD=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --samples) SAMPLES=$2; shift 2 ;;
+    --size) SIZE=$2; shift 2 ;;
+    --seconds) SECONDS_BUDGET=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
+    *) echo "bench_pretrain: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+command -v jq >/dev/null || { echo "bench_pretrain: jq is needed" >&2; exit 2; }
+BIN=$BUILD/server/train/angora-train
+export OPENBLAS_NUM_THREADS=1 ANGORA_DATA_DIR=${ANGORA_DATA_DIR:-$BUILD/share/angora}
+mkdir -p "$OUT"
+
+jq -n --argjson n "$SAMPLES" --argjson s "$SIZE" --argjson k "$SEED" \
+    '{task: "HandBlock", samples: $n, image_size: $s, seed: $k}' >"$OUT/data.json"
+"$BIN" --pretrain-data "$OUT/data.json" --out "$OUT/data.h5" >"$OUT/data.out"
+jq -n --arg d "$OUT/data.h5" --argjson t "$SECONDS_BUDGET" \
+    '{data: $d, epochs: 1000000, batch_size: 32, learning_rate: 0.001, time_limit_s: $t}' \
+    >"$OUT/pretrain.json"
+rm -rf "$OUT/run"
+"$BIN" --pretrain "$OUT/pretrain.json" --run-dir "$OUT/run" --quiet >"$OUT/run.out"
+
+# the baseline: the training split's mean position for every held-out image (h5dump's text)
+h5dump -d /variables/block_position -y -w 0 -o "$OUT/pos.txt" "$OUT/data.h5" >/dev/null
+BASE=$(tr -s ' ,\n' '\n\n\n' <"$OUT/pos.txt" | grep -E '^-?[0-9.]+(e-?[0-9]+)?$' | tail -n $((3 * SAMPLES)) |
+    awk -v n="$SAMPLES" -v h="$(jq -r .holdout_images "$OUT/run/spec.json")" '
+        { v[NR - 1] = $1 }
+        END { t = n - h
+              for (k = 0; k < 3; k++) { m[k] = 0; for (i = 0; i < t; i++) m[k] += v[3 * i + k] / t }
+              s = 0; for (i = t; i < n; i++) for (k = 0; k < 3; k++) s += (v[3 * i + k] - m[k]) ^ 2
+              printf "%.2f", 1000 * sqrt(s / h) }')
+jq -c --slurpfile d "$OUT/data.out" --argjson base "$BASE" --arg out "$OUT" \
+    '{samples: $d[0].samples, image_size: $d[0].image_size, render_s: $d[0].seconds,
+      epochs, train_s: .seconds, holdout_position_rmse_mm, holdout_rotation_median_deg,
+      mean_position_rmse_mm: $base, out: $out}' "$OUT/run.out"

@@ -1,0 +1,63 @@
+/* Vision pretraining (docs/training.md, "Vision pretraining"): a dataset of rendered block-task
+ * scenes labelled with the block's pose (angora-train --pretrain-data), and the training of a
+ * vision encoder on it (angora-train --pretrain).
+ *
+ * DESIGN
+ * - The dataset is an HDF5 file written through the analysis library's writer (an_h5.h), in its
+ *   layout: every image is a one-step "episode"; /variables/image is float32 [N, 3*S*S] (values
+ *   in [0, 1], (C, H, W) per row), /variables/block_position [N, 3] (m, world frame),
+ *   /variables/block_quaternion [N, 4] (w x y z), /variables/fingertip_positions [N, 15] (m).
+ *   The root carries the task, the seed, the dataset spec (`spec`) and N (`steps`); the image
+ *   dataset carries `image_size` and its `shape` [3, S, S].
+ * - The model is an NnModel with one input, "vision" (3, S, S), shared mode (one network), no
+ *   core, and a policy head of 7 outputs read as a pose (nn_pose.h). Its vision pathway is the
+ *   encoder; its trunk is the small dense head. The value head exists and is never trained.
+ * - Positions are learnt as (p - mean) / position_scale, mean over the training split; the
+ *   checkpoint's "pretrain" section keeps the mean, the scale, the task and the image size.
+ * - The held-out split is the last `holdout` fraction of the file (scenes are drawn
+ *   independently, so any contiguous block is a fair sample). */
+#ifndef TRAIN_PRETRAIN_H
+#define TRAIN_PRETRAIN_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRAIN_PRETRAIN_INPUT       "vision"
+#define TRAIN_PRETRAIN_SECTION     "pretrain"
+#define TRAIN_PRETRAIN_MAX_SAMPLES 1000000
+
+typedef struct TrainPretrainDataResult {
+    int64_t samples;
+    int image_size;
+    double seconds;
+} TrainPretrainDataResult;
+
+/* renders the dataset described by spec ({"task", "samples", "image_size", "seed",
+ * "hand_spread", "block_offset"}) into out (written as out.part, renamed when complete).
+ * AG_ESPEC with the JSON path in path for a bad spec; other codes for runtime failures. */
+int train_pretrain_data(const json_t *spec, const char *out, TrainPretrainDataResult *res,
+                        char *path, size_t path_sz, char *err, size_t err_sz);
+
+typedef struct TrainPretrainResult {
+    int epochs;
+    double seconds;
+    double holdout_position_rmse_mm;
+    double holdout_rotation_median_deg;
+    double holdout_loss;
+} TrainPretrainResult;
+
+/* trains an encoder as spec says ({"data", "model", "epochs", "batch_size", "learning_rate",
+ * "holdout", "position_scale", "rotation_weight", "seed", "time_limit_s"}; paths in "data" are
+ * as given) into run_dir: metrics.jsonl (one row per epoch), checkpoints/last.ckpt and
+ * best.ckpt. quiet: no progress lines on stdout. AG_ESPEC with the JSON path for a bad spec or
+ * dataset. */
+int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet, TrainPretrainResult *res,
+                       char *path, size_t path_sz, char *err, size_t err_sz);
+
+/* the command lines (train_pretrain_main.c): the summary on stdout, the reason on stderr (and in
+ * DIR/error.json for a run), an exit code of ag_rundir.h */
+int train_pretrain_data_main(const char *spec_path, const char *out);
+int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet);
+
+#endif

@@ -1,0 +1,74 @@
+/* The command lines of vision pretraining: angora-train --pretrain-data SPEC --out FILE.h5 and
+ * angora-train --pretrain SPEC --run-dir DIR (train_pretrain.h), their summaries on stdout and
+ * their exit codes (ag_rundir.h). */
+#include "train_pretrain.h"
+#include "train_run.h"
+
+#include "ag_error.h"
+#include "ag_fs.h"
+#include "ag_json.h"
+#include "ag_rundir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PRETRAIN_SPEC_MAX_BYTES (1 << 20)
+
+static int exit_code(int rc) {
+    return rc == AG_ESPEC || rc == AG_EINVAL || rc == AG_EEXISTS ? AG_EXIT_USAGE : AG_EXIT_ERROR;
+}
+
+static void summary_print(json_t *o) {
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (line) {
+        printf("%s\n", line);
+    }
+    free(line);
+    json_decref(o);
+    fflush(stdout);
+}
+
+int train_pretrain_data_main(const char *spec_path, const char *out) {
+    char err[1024] = "", path[AG_JSON_PATH_MAX] = "";
+    json_t *spec = ag_json_load_file(spec_path, PRETRAIN_SPEC_MAX_BYTES, err, sizeof err);
+    if (!spec) {
+        fprintf(stderr, "angora-train: %s\n", err);
+        return AG_EXIT_USAGE;
+    }
+    TrainPretrainDataResult res;
+    int rc = train_pretrain_data(spec, out, &res, path, sizeof path, err, sizeof err);
+    json_decref(spec);
+    if (rc != 0) {
+        fprintf(stderr, "angora-train: dataset %s not written: %s\n", out, err);
+        return exit_code(rc);
+    }
+    summary_print(json_pack("{s:s, s:I, s:i, s:f}", "file", out, "samples", (json_int_t)res.samples,
+                            "image_size", res.image_size, "seconds", res.seconds));
+    return AG_EXIT_DONE;
+}
+
+int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet) {
+    char err[1024] = "", path[AG_JSON_PATH_MAX] = "", why[256];
+    json_t *spec = ag_json_load_file(spec_path, PRETRAIN_SPEC_MAX_BYTES, err, sizeof err);
+    if (!spec) {
+        fprintf(stderr, "angora-train: %s\n", err);
+        return AG_EXIT_USAGE;
+    }
+    TrainPretrainResult res;
+    int rc = train_pretrain_run(spec, run_dir, quiet, &res, path, sizeof path, err, sizeof err);
+    json_decref(spec);
+    if (rc != 0) {
+        fprintf(stderr, "angora-train: pretraining failed: %s\n", err);
+        /* the reason goes beside the run's files (a spec refused before the directory was
+         * prepared makes it); another run's directory is left alone */
+        if (rc != AG_EEXISTS && ag_fs_mkdir_p(run_dir, 0755, why, sizeof why) == 0) {
+            train_error_write(run_dir, err, path, exit_code(rc) == AG_EXIT_USAGE, why, sizeof why);
+        }
+        return exit_code(rc);
+    }
+    summary_print(json_pack("{s:s, s:i, s:f, s:f, s:f, s:f}", "run_dir", run_dir, "epochs",
+                            res.epochs, "seconds", res.seconds, "holdout_loss", res.holdout_loss,
+                            "holdout_position_rmse_mm", res.holdout_position_rmse_mm,
+                            "holdout_rotation_median_deg", res.holdout_rotation_median_deg));
+    return AG_EXIT_DONE;
+}
