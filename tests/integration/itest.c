@@ -334,18 +334,22 @@ const char *itest_state(json_t *exp) {
 json_t *itest_wait_state(const Daemon *d, long long id, const char *state, double timeout_s) {
     double t0 = itest_now();
     json_t *o = NULL;
-    char last[32] = "";
+    char last[32] = "", error[300] = "";
     while (itest_now() - t0 < timeout_s) {
         o = itest_get(d, id);
         snprintf(last, sizeof(last), "%s", itest_state(o));
         if (!strcmp(last, state)) {
             return o;
         }
+        const char *e = json_string_value(json_object_get(o, "error"));
+        snprintf(error, sizeof(error), "%s", e ? e : "");
         json_decref(o);
         o = NULL;
         itest_sleep(0.05);
     }
-    ck_abort_msg("experiment %lld: still %s after %.0f s, expected %s", id, last, timeout_s, state);
+    /* the run's own error says why it went elsewhere */
+    ck_abort_msg("experiment %lld: still %s after %.0f s, expected %s%s%s", id, last, timeout_s,
+                 state, error[0] ? "; error: " : "", error);
     return NULL;
 }
 
