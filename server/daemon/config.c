@@ -44,6 +44,7 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
     c->connection_timeout_s = 30;
     c->http_threads = 4;
     c->integrity_check = 1;
+    c->ingest_events = 1;
     snprintf(c->slurm_mpi, sizeof(c->slurm_mpi), "pmix");
     c->slurm_poll_s = 2.0;
 }
@@ -192,6 +193,13 @@ int daemon_config_set(DaemonConfig *c, const char *key, const char *v, char *err
     int rc = config_set_slurm(c, key, v, err, err_sz);
     if (rc != AG_ENOTFOUND) {
         return rc;
+    }
+    if (!strcmp(key, "ingest_events")) {
+        if (strcmp(v, "yes") && strcmp(v, "no")) {
+            return ag_errorf(err, err_sz, AG_EINVAL, "ingest_events: yes or no, got \"%s\"", v);
+        }
+        c->ingest_events = !strcmp(v, "yes");
+        return 0;
     }
     if (!strcmp(key, "integrity_check")) {
         if (strcmp(v, "yes") && strcmp(v, "no")) {

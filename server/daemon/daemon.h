@@ -38,10 +38,11 @@ typedef struct DaemonConfig {
     char hostfile[PATH_MAX];
     int max_cores;
     int max_attempts;
-    double grace_s;  /* SIGTERM to SIGKILL */
-    double tick_s;   /* watching runs: reaping, cancel/pause requests */
-    double ingest_s; /* reading new metric lines */
-    double queue_s;  /* starting queued runs */
+    double grace_s;    /* SIGTERM to SIGKILL */
+    double tick_s;     /* watching runs: reaping, cancel/pause requests */
+    double ingest_s;   /* reading new metric lines */
+    int ingest_events; /* also read them as soon as inotify says a run wrote one */
+    double queue_s;    /* starting queued runs */
     DaemonShutdown shutdown;
     char log_level[16];
     unsigned max_connections;
@@ -128,6 +129,9 @@ void sched_watch(Sched *s);
 void sched_ingest(Sched *s);
 void sched_start_queued(Sched *s);
 void sched_rollup(Sched *s);
+/* the run directories of the live runs that write metric lines (at most max), for the watcher
+ * that wakes ingestion */
+int sched_metric_dirs(Sched *s, char (*dirs)[PATH_MAX], int max);
 /* all three in that order */
 int sched_tick(Sched *s);
 /* cores in use and live workers */

@@ -3,11 +3,13 @@
  * cron loop until SIGTERM/SIGINT, then shutdown. */
 #include "api.h"
 #include "daemon.h"
+#include "run_watch.h"
 #include "stream.h"
 
 #include "ag_error.h"
 #include "ag_fs.h"
 #include "ag_log.h"
+#include "ag_rundir.h"
 #include "ag_time.h"
 
 #include <errno.h>
@@ -27,6 +29,9 @@
 #ifndef ANGORAD_DEFAULT_ANALYZER
 #define ANGORAD_DEFAULT_ANALYZER "angora-analyze"
 #endif
+
+/* run directories watched for metric lines at most (the scheduler's slots) */
+#define DAEMON_WATCH_MAX 256
 
 static volatile sig_atomic_t stop_requested;
 
@@ -54,6 +59,8 @@ static void usage(FILE *f) {
             "  --grace-seconds S     SIGTERM to SIGKILL on cancel\n"
             "  --tick-seconds S      period of watching runs (exits, cancel/pause)\n"
             "  --ingest-seconds S    period of reading new metric lines\n"
+            "  --ingest-events yes|no  also read them as soon as a run writes one (inotify;\n"
+            "                        default yes)\n"
             "  --queue-seconds S     period of starting queued runs\n"
             "  --on-shutdown MODE    leave (default) or checkpoint the runs on SIGTERM\n"
             "  --integrity-check yes|no  full database check at start (default yes)\n"
@@ -86,6 +93,7 @@ static int parse_args(DaemonConfig *c, int argc, char **argv, char *err, size_t 
         {"grace-seconds", required_argument, NULL, 0},
         {"tick-seconds", required_argument, NULL, 0},
         {"ingest-seconds", required_argument, NULL, 0},
+        {"ingest-events", required_argument, NULL, 0},
         {"queue-seconds", required_argument, NULL, 0},
         {"on-shutdown", required_argument, NULL, 0},
         {"integrity-check", required_argument, NULL, 0},
@@ -194,6 +202,7 @@ typedef struct Daemon {
     Stream *stream;
     Ingest *ingest;
     Sched *sched;
+    RunWatch *watch; /* NULL: ingestion by its tick alone */
     int adopted, requeued;
 } Daemon;
 
@@ -337,6 +346,12 @@ static int daemon_open_sched(Daemon *d, char *err, size_t err_sz) {
         return rc;
     }
     ingest_set_notify(d->ingest, note_ingested, d->api);
+    if (d->cfg.ingest_events) {
+        char why[256];
+        if (!(d->watch = run_watch_create(AG_RUN_METRICS, why, sizeof(why)))) {
+            ag_log_warn("%s; metric lines are read every %.2f s", why, d->cfg.ingest_s);
+        }
+    }
     if (d->stream) {
         ingest_set_row_hook(d->ingest, publish_row, d->stream);
         sched_set_state_hook(d->sched, publish_state, d->stream);
@@ -363,26 +378,47 @@ typedef struct CronJob {
     double next_at;
 } CronJob;
 
+enum { CRON_WATCH = 0, CRON_INGEST, CRON_START, CRON_ROLLUP, CRON_JOBS };
+
+/* the live runs' directories become the watched set; only after the jobs that change which runs
+ * live */
+static void daemon_rewatch(Daemon *d) {
+    static char dirs[DAEMON_WATCH_MAX][PATH_MAX];
+    const char *names[DAEMON_WATCH_MAX];
+    int n = sched_metric_dirs(d->sched, dirs, DAEMON_WATCH_MAX);
+    for (int i = 0; i < n; i++) {
+        names[i] = dirs[i];
+    }
+    run_watch_sync(d->watch, names, n);
+}
+
 /* runs every job that is due, then sleeps until the next one is (never past a stop request by
- * more than the shortest period) */
+ * more than the shortest period); a metric line written by a live run makes ingestion due at
+ * once */
 static void daemon_cron(Daemon *d) {
-    CronJob jobs[] = {
-        {"watch runs", d->cfg.tick_s, sched_watch, 0},
-        {"ingest metrics", d->cfg.ingest_s, sched_ingest, 0},
-        {"start queued runs", d->cfg.queue_s, sched_start_queued, 0},
-        {"roll up metrics", d->cfg.ingest_s, sched_rollup, 0},
+    CronJob jobs[CRON_JOBS] = {
+        [CRON_WATCH] = {"watch runs", d->cfg.tick_s, sched_watch, 0},
+        [CRON_INGEST] = {"ingest metrics", d->cfg.ingest_s, sched_ingest, 0},
+        [CRON_START] = {"start queued runs", d->cfg.queue_s, sched_start_queued, 0},
+        [CRON_ROLLUP] = {"roll up metrics", d->cfg.ingest_s, sched_rollup, 0},
     };
-    const size_t njobs = sizeof(jobs) / sizeof(jobs[0]);
     while (!stop_requested) {
         double now = ag_time_now(), next = now + 1.0;
-        for (size_t i = 0; i < njobs; i++) {
+        int live_changed = 0;
+        for (size_t i = 0; i < CRON_JOBS; i++) {
             if (now >= jobs[i].next_at) {
                 jobs[i].run(d->sched);
                 jobs[i].next_at = now + jobs[i].period_s;
+                live_changed |= i == CRON_WATCH || i == CRON_START;
             }
             next = jobs[i].next_at < next ? jobs[i].next_at : next;
         }
-        ag_time_sleep(next - ag_time_now());
+        if (live_changed && d->watch) {
+            daemon_rewatch(d);
+        }
+        if (run_watch_wait(d->watch, next - ag_time_now())) {
+            jobs[CRON_INGEST].next_at = 0;
+        }
     }
 }
 
@@ -407,6 +443,7 @@ static void daemon_close(Daemon *d) {
     stream_destroy(d->stream);
     sched_destroy(d->sched);
     ingest_destroy(d->ingest);
+    run_watch_destroy(d->watch);
     store_close(d->store);
     if (d->lock_fd >= 0) {
         close(d->lock_fd);

@@ -631,11 +631,16 @@ static void act_on_requests(Sched *s) {
     }
 }
 
+/* the slots whose workers write metric lines */
+static int slot_writes_metrics(const Slot *slot) {
+    return slot->used && slot->kind == SLOT_TRAIN;
+}
+
 static void ingest_live(Sched *s) {
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         StoreRun r;
         char msg[512];
-        if (!s->slots[i].used || s->slots[i].kind != SLOT_TRAIN) {
+        if (!slot_writes_metrics(&s->slots[i])) {
             continue;
         }
         if (store_run_get(s->store, s->slots[i].id, &r, msg, sizeof(msg)) == 0) {
@@ -686,6 +691,19 @@ void sched_watch(Sched *s) {
 
 void sched_ingest(Sched *s) {
     ingest_live(s);
+}
+
+int sched_metric_dirs(Sched *s, char (*dirs)[PATH_MAX], int max) {
+    int n = 0;
+    for (int i = 0; i < SCHED_SLOTS_MAX && n < max; i++) {
+        StoreRun r;
+        char msg[512];
+        if (slot_writes_metrics(&s->slots[i]) &&
+            store_run_get(s->store, s->slots[i].id, &r, msg, sizeof(msg)) == 0 && r.run_dir[0]) {
+            snprintf(dirs[n++], PATH_MAX, "%s", r.run_dir);
+        }
+    }
+    return n;
 }
 
 /* runs whose roll-up is behind (a database of an earlier version, a rewind) are rolled up from

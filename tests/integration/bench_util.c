@@ -17,6 +17,12 @@ static void bench_fail(const char *what) {
 
 void bench_daemon_start(const char *angorad, const char *trainer, const char *dir,
                         const char *max_cores, const char *integrity, BenchDaemon *d) {
+    const char *extra[] = {"--max-cores", max_cores, "--integrity-check", integrity, NULL};
+    bench_daemon_start_with(angorad, trainer, dir, extra, d);
+}
+
+void bench_daemon_start_with(const char *angorad, const char *trainer, const char *dir,
+                             const char *const *extra, BenchDaemon *d) {
     char port_file[700], text[32], tok_path[700];
     double t0 = ag_time_now();
     FILE *f;
@@ -30,9 +36,14 @@ void bench_daemon_start(const char *angorad, const char *trainer, const char *di
         if (!freopen(log, "a", stderr)) {
             _exit(126);
         }
-        execl(angorad, angorad, "--data-dir", dir, "--port", "0", "--port-file", port_file,
-              "--trainer", trainer, "--max-cores", max_cores, "--integrity-check", integrity,
-              (char *)NULL);
+        const char *argv[64] = {angorad,       "--data-dir", dir,         "--port", "0",
+                                "--port-file", port_file,    "--trainer", trainer};
+        int argc = 9;
+        for (int i = 0; extra && extra[i] && argc < 63; i++) {
+            argv[argc++] = extra[i];
+        }
+        argv[argc] = NULL;
+        execv(angorad, (char *const *)argv);
         _exit(127);
     }
     for (;;) {

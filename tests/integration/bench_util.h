@@ -17,6 +17,9 @@ typedef struct BenchDaemon {
  * trainer, --max-cores and --integrity-check (yes|no); waits at most 600 s for it */
 void bench_daemon_start(const char *angorad, const char *trainer, const char *dir,
                         const char *max_cores, const char *integrity, BenchDaemon *d);
+/* the same with any further options (NULL-terminated) */
+void bench_daemon_start_with(const char *angorad, const char *trainer, const char *dir,
+                             const char *const *extra, BenchDaemon *d);
 /* SIGTERM, then waits for it */
 void bench_daemon_stop(BenchDaemon *d);
 

@@ -53,6 +53,15 @@ START_TEST(test_set) {
     ck_assert_int_eq(daemon_config_set(&c, "grace_seconds", "nan", err, sizeof(err)), AG_EINVAL);
     /* each periodic job of the daemon has its own period */
     ck_assert_double_eq(c.tick_s, 0.2);
+    /* ingestion also wakes on inotify events unless told not to */
+    ck_assert_int_eq(c.ingest_events, 1);
+    ck_assert_int_eq(daemon_config_set(&c, "ingest_events", "no", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.ingest_events, 0);
+    ck_assert_int_eq(daemon_config_set(&c, "ingest_events", "maybe", err, sizeof(err)), AG_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "ingest_events: yes or no"));
+    ck_assert_int_eq(c.ingest_events, 0);
+    ck_assert_int_eq(daemon_config_set(&c, "ingest_events", "yes", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.ingest_events, 1);
     ck_assert_int_eq(daemon_config_set(&c, "ingest_seconds", "0.05", err, sizeof(err)), 0);
     ck_assert_double_eq(c.ingest_s, 0.05);
     ck_assert_int_eq(daemon_config_set(&c, "queue_seconds", "2", err, sizeof(err)), 0);
