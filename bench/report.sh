@@ -690,6 +690,11 @@ evaluation."
         echo
         cat "$ROOT/docs/benchmarks/slurm.md"
     fi
+    # so is the latency of ingestion's inotify wake-ups (bench_ingest_latency, a minute)
+    if [ -s "$ROOT/docs/benchmarks/ingest-latency.md" ]; then
+        echo
+        cat "$ROOT/docs/benchmarks/ingest-latency.md"
+    fi
     # so is vision pretraining (bench/bench_pretrain.sh: minutes of one core)
     if [ -s "$ROOT/docs/benchmarks/pretrain.md" ]; then
         echo
