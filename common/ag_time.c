@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <time.h>
 
 double ag_time_now(void) {
@@ -57,4 +58,13 @@ void ag_time_sleep(double seconds) {
     /* resume only after a signal: retrying any other failure would spin for ever */
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+double ag_time_cpu(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0.0;
+    }
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }

@@ -457,6 +457,7 @@ typedef struct TrainRun {
     FILE *metrics, *log; /* rank 0 only */
     int resumed;
     double wall_offset;              /* wall_s of the last metrics line kept on resume */
+    double cpu_offset;               /* its cpu_s (NAN: unknown, so none is written) */
     int64_t total;                   /* the budget in iterations */
     char err[1024];                  /* the last error; a failed run's status message */
     char err_path[AG_JSON_PATH_MAX]; /* the spec's part at fault ("" when none is known) */
@@ -571,8 +572,8 @@ static int train_open_outputs(TrainRun *r) {
         train_path(path, sizeof path, dir, AG_RUN_ERROR);
         unlink(path);
         train_path(path, sizeof path, dir, AG_RUN_METRICS);
-        bad = train_metrics_truncate(path, rl_trainer_iteration(r->t), &r->wall_offset, err,
-                                     err_sz) != 0;
+        bad = train_metrics_truncate(path, rl_trainer_iteration(r->t), &r->wall_offset,
+                                     &r->cpu_offset, err, err_sz) != 0;
         if (!bad) {
             r->metrics = fopen(path, "a");
             bad = r->metrics == NULL;
@@ -673,9 +674,9 @@ static int train_evaluate(TrainRun *r, RlEvalResult *ev, int *evaluated, double 
 
 /* one line of metrics.jsonl, flushed (rank 0); a run that cannot record what it learns stops
  * every rank at once */
-static void train_metrics_append(TrainRun *r, const RlIterStats *st, double wall, double iter_s,
-                                 const RlEvalResult *ev) {
-    json_t *m = train_metrics_json(st, wall, iter_s, ev);
+static void train_metrics_append(TrainRun *r, const RlIterStats *st, double wall, double cpu,
+                                 double iter_s, const RlEvalResult *ev) {
+    json_t *m = train_metrics_json(st, wall, cpu, iter_s, ev);
     if (!m || json_dumpf(m, r->metrics, JSON_COMPACT) != 0 || fputc('\n', r->metrics) == EOF ||
         fflush(r->metrics) != 0) {
         json_decref(m);
@@ -773,6 +774,7 @@ static int train_finish(TrainRun *r, int interrupted, int stopped) {
 static int train_loop(TrainRun *r) {
     TrainClock c;
     c.start = c.last_ckpt = c.last_status = ag_time_now();
+    const double cpu_start = ag_time_cpu();
     int interrupted = 0, stopped = 0;
     while (rl_trainer_iteration(r->t) < r->total) {
         RlIterStats st;
@@ -800,8 +802,12 @@ static int train_loop(TrainRun *r) {
 
         /* metrics */
         double wall = r->wall_offset + (ag_time_now() - c.start);
+        /* core-hours as used, which a shared machine makes less than wall time x ranks */
+        double cpu_mine = ag_time_cpu() - cpu_start, cpu_all = 0.0;
+        MPI_Reduce(&cpu_mine, &cpu_all, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
         if (r->rank == 0) {
-            train_metrics_append(r, &st, wall, iter_s, evaluated ? &ev : NULL);
+            train_metrics_append(r, &st, wall, r->cpu_offset + cpu_all, iter_s,
+                                 evaluated ? &ev : NULL);
             train_print_progress(r, &st, iter_s, eval_ret);
         }
 

@@ -51,11 +51,12 @@ int train_rundir_prepare(const char *dir, int resume, char *err, size_t err_sz) 
     return 0;
 }
 
-int train_metrics_truncate(const char *path, int64_t iteration, double *last_wall_s, char *err,
-                           size_t err_sz) {
+int train_metrics_truncate(const char *path, int64_t iteration, double *last_wall_s,
+                           double *last_cpu_s, char *err, size_t err_sz) {
     char *data = NULL;
     size_t len = 0;
     *last_wall_s = 0.0;
+    *last_cpu_s = 0.0;
     if (!ag_fs_exists(path)) {
         return 0;
     }
@@ -81,6 +82,8 @@ int train_metrics_truncate(const char *path, int64_t iteration, double *last_wal
         }
         json_int_t it = json_integer_value(json_object_get(o, "iteration"));
         double w = json_number_value(json_object_get(o, "wall_s"));
+        const json_t *cpu = json_object_get(o, "cpu_s");
+        double c = json_is_number(cpu) ? json_number_value(cpu) : NAN;
         json_decref(o);
         if (it > iteration) {
             break;
@@ -88,6 +91,7 @@ int train_metrics_truncate(const char *path, int64_t iteration, double *last_wal
         ag_buf_append(&out, line, n);
         ag_buf_append(&out, "\n", 1);
         *last_wall_s = w;
+        *last_cpu_s = c;
         line += n + (nl ? 1 : 0);
     }
     rc = ag_fs_write_atomic(path, out.data, out.len, err, err_sz);
@@ -109,7 +113,7 @@ static void metric_key(char *key, size_t key_sz, const char *prefix, const char 
     }
 }
 
-json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s,
+json_t *train_metrics_json(const RlIterStats *st, double wall_s, double cpu_s, double iter_s,
                            const RlEvalResult *eval) {
     json_t *o = json_object();
     if (!o) {
@@ -119,6 +123,9 @@ json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s,
     json_object_set_new(o, "iteration", json_integer(st->iteration));
     json_object_set_new(o, "env_steps", json_integer(st->env_steps));
     json_object_set_new(o, "wall_s", json_real(wall_s));
+    if (isfinite(cpu_s)) {
+        json_object_set_new(o, "cpu_s", json_real(cpu_s));
+    }
     json_object_set_new(o, "return_mean", num(st->return_mean));
     json_object_set_new(o, "return_std", num(st->return_std));
     json_object_set_new(o, "episode_length_mean", num(st->episode_length_mean));

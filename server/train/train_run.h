@@ -28,14 +28,17 @@ int train_path(char *out, size_t out_sz, const char *dir, const char *name);
 int train_rundir_prepare(const char *dir, int resume, char *err, size_t err_sz);
 
 /* keeps the lines of DIR/metrics.jsonl whose iteration is at most `iteration` (atomically);
- * *last_wall_s gets the wall_s of the last line kept (0 if none). A missing file is fine. */
-int train_metrics_truncate(const char *path, int64_t iteration, double *last_wall_s, char *err,
-                           size_t err_sz);
+ * *last_wall_s and *last_cpu_s get the wall_s and cpu_s of the last line kept (0 if none; cpu_s
+ * NAN when that line has none, as lines written before it existed). A missing file is fine. */
+int train_metrics_truncate(const char *path, int64_t iteration, double *last_wall_s,
+                           double *last_cpu_s, char *err, size_t err_sz);
 
-/* the metrics object of one iteration (new reference); `eval` is the periodic evaluation of
- * this iteration or NULL: its return and task metrics go in as eval_return, eval_return_std and
- * eval_<metric> (eval_success_rate, eval_consecutive_goals_mean) */
-json_t *train_metrics_json(const RlIterStats *st, double wall_s, double iter_s,
+/* the metrics object of one iteration (new reference). cpu_s is the CPU time of every rank
+ * together since the run began (left out when NAN: unknown after resuming a run of an earlier
+ * version). `eval` is the periodic evaluation of this iteration or NULL: its return and task
+ * metrics go in as eval_return, eval_return_std and eval_<metric> (eval_success_rate,
+ * eval_consecutive_goals_mean) */
+json_t *train_metrics_json(const RlIterStats *st, double wall_s, double cpu_s, double iter_s,
                            const RlEvalResult *eval);
 
 /* writes DIR/status.json atomically */

@@ -9,7 +9,7 @@ fail() {
 
 # metrics without the timing fields, which differ from run to run
 metrics_learning() {
-    sed -E 's/"(wall_s|sps|collect_s|update_s|env_s|inference_s|forward_s|backward_s|allreduce_s|optimizer_s)":[^,}]*,?//g; s/,}/}/g' "$1"
+    sed -E 's/"(wall_s|cpu_s|sps|collect_s|update_s|env_s|inference_s|forward_s|backward_s|allreduce_s|optimizer_s)":[^,}]*,?//g; s/,}/}/g' "$1"
 }
 
 # the last value of a numeric field in a metrics file

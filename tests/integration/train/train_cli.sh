@@ -72,7 +72,7 @@ for f in spec.json status.json train.log checkpoints/last.ckpt checkpoints/best.
     [ -s "$W/run/$f" ] || fail "missing $f"
 done
 grep -q '"state":"done"' "$W/run/status.json" || fail "status is not done"
-for k in iteration env_steps wall_s return_mean return_std episode_length_mean episodes \
+for k in iteration env_steps wall_s cpu_s return_mean return_std episode_length_mean episodes \
     policy_loss value_loss entropy approx_kl clip_fraction explained_variance lr grad_norm sps \
     collect_s update_s unstable_episodes; do
     grep -q "\"$k\":" "$W/run/metrics.jsonl" || fail "metrics lack $k"

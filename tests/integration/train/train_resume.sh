@@ -35,6 +35,17 @@ cmp -s "$W/a.m" "$W/c.m" || {
     fail "2 + resumed 2 differs from 4 straight"
 }
 echo "ok: run 2 + resume 2 == run 4"
+# the CPU time goes on from the kept lines' count: it grows every iteration, across the resume
+cpus=$(grep -o '"cpu_s":[-0-9.eE+]*' "$W/c/metrics.jsonl" | cut -d: -f2)
+[ "$(echo "$cpus" | wc -l)" -eq 4 ] || fail "cpu_s missing from some lines"
+echo "$cpus" | awk 'NR > 1 && $1 <= prev { bad = 1 } $1 <= 0 { bad = 1 } { prev = $1 } END { exit bad }' ||
+    fail "cpu_s does not grow across the resume: $(echo $cpus)"
+# a run of an earlier version (lines without cpu_s) resumes without a count it cannot know
+"$BIN" "$W/s.json" --run-dir "$W/f" --quiet --stop-after 2 || fail "stopped run f"
+sed -i -E 's/"cpu_s":[^,}]*,?//' "$W/f/metrics.jsonl"
+"$BIN" --run-dir "$W/f" --resume --quiet || fail "resume f"
+[ "$(grep -c '"cpu_s"' "$W/f/metrics.jsonl")" -eq 0 ] || fail "cpu_s made up after a resume"
+echo "ok: cpu_s continues across a resume, and is left out where unknown"
 
 # SIGTERM in the middle of a longer run
 echo '{"task": "CartPole", "policy": "categorical", "ppo": {"envs_per_rank": 8, "horizon": 128,

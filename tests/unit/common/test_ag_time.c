@@ -1,5 +1,5 @@
 /* Tests of the time helpers (common/ag_time.c): monotonic clocks, sleeping, wall time and
- * ISO 8601 formatting. */
+ * ISO 8601 formatting, the process's CPU time. */
 #include "ag_time.h"
 
 #include <check.h>
@@ -90,6 +90,24 @@ START_TEST(test_iso8601) {
 }
 END_TEST
 
+/* the CPU clock counts work and not waiting */
+START_TEST(test_cpu) {
+    double c0 = ag_time_cpu(), t0 = ag_time_now();
+    ck_assert_double_ge(c0, 0.0);
+    volatile double sink = 0.0;
+    while (ag_time_cpu() - c0 < 0.05) {
+        for (int i = 0; i < 100000; i++) {
+            sink += sqrt((double)i);
+        }
+        ck_assert_msg(ag_time_now() - t0 < 60.0, "0.05 s of CPU not counted in 60 s of spinning");
+    }
+    double c1 = ag_time_cpu();
+    ag_time_sleep(0.3);
+    ck_assert_double_lt(ag_time_cpu() - c1, 0.2);
+    (void)sink;
+}
+END_TEST
+
 static Suite *time_suite(void) {
     Suite *s = suite_create("ag_time");
     TCase *tc = tcase_create("time");
@@ -97,6 +115,7 @@ static Suite *time_suite(void) {
     tcase_add_test(tc, test_sleep);
     tcase_add_test(tc, test_wall);
     tcase_add_test(tc, test_iso8601);
+    tcase_add_test(tc, test_cpu);
     suite_add_tcase(s, tc);
     return s;
 }

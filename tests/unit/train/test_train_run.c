@@ -72,27 +72,36 @@ END_TEST
 
 START_TEST(test_metrics_truncate) {
     char path[300], err[512] = "";
-    double wall = -1;
+    double wall = -1, cpu = -1;
     snprintf(path, sizeof path, "%s/metrics.jsonl", g_dir);
     /* a missing file is fine */
-    ck_assert_int_eq(train_metrics_truncate(path, 3, &wall, err, sizeof err), 0);
+    ck_assert_int_eq(train_metrics_truncate(path, 3, &wall, &cpu, err, sizeof err), 0);
     ck_assert_double_eq(wall, 0.0);
+    ck_assert_double_eq(cpu, 0.0);
     write_text(path, "{\"iteration\":1,\"wall_s\":1.5}\n{\"iteration\":2,\"wall_s\":3.0}\n"
                      "{\"iteration\":3,\"wall_s\":4.5}\n{\"iteration\":4,\"wall_s\":6.0}\n"
                      "{\"iteration\":5,\"wa");
-    ck_assert_int_eq(train_metrics_truncate(path, 2, &wall, err, sizeof err), 0);
+    ck_assert_int_eq(train_metrics_truncate(path, 2, &wall, &cpu, err, sizeof err), 0);
     char *text = read_text(path);
     ck_assert_str_eq(text, "{\"iteration\":1,\"wall_s\":1.5}\n{\"iteration\":2,\"wall_s\":3.0}\n");
     free(text);
     ck_assert_double_eq(wall, 3.0);
+    /* lines of an earlier version have no cpu_s: unknown, not zero */
+    ck_assert(isnan(cpu));
+    write_text(path, "{\"iteration\":1,\"wall_s\":1.5,\"cpu_s\":2.75}\n"
+                     "{\"iteration\":2,\"wall_s\":3.0,\"cpu_s\":5.5}\n"
+                     "{\"iteration\":3,\"wall_s\":4.5,\"cpu_s\":8.25}\n");
+    ck_assert_int_eq(train_metrics_truncate(path, 2, &wall, &cpu, err, sizeof err), 0);
+    ck_assert_double_eq(wall, 3.0);
+    ck_assert_double_eq(cpu, 5.5);
     /* a torn last line is dropped even when its iteration would be kept */
     write_text(path, "{\"iteration\":1,\"wall_s\":1.5}\n{\"iteration\":2,\"wal");
-    ck_assert_int_eq(train_metrics_truncate(path, 10, &wall, err, sizeof err), 0);
+    ck_assert_int_eq(train_metrics_truncate(path, 10, &wall, &cpu, err, sizeof err), 0);
     text = read_text(path);
     ck_assert_str_eq(text, "{\"iteration\":1,\"wall_s\":1.5}\n");
     free(text);
     /* iteration 0: nothing kept */
-    ck_assert_int_eq(train_metrics_truncate(path, 0, &wall, err, sizeof err), 0);
+    ck_assert_int_eq(train_metrics_truncate(path, 0, &wall, &cpu, err, sizeof err), 0);
     text = read_text(path);
     ck_assert_str_eq(text, "");
     free(text);
@@ -118,7 +127,7 @@ START_TEST(test_metrics_json) {
     st.metrics[1] = 3.0;
     st.time.collect = 0.1;
     st.time.update = 0.3;
-    json_t *o = train_metrics_json(&st, 12.0, 0.5, NULL);
+    json_t *o = train_metrics_json(&st, 12.0, 20.5, 0.5, NULL);
     ck_assert_ptr_nonnull(o);
     ck_assert_int_eq(json_integer_value(json_object_get(o, "iteration")), 7);
     ck_assert(json_is_null(json_object_get(o, "return_mean")));
@@ -128,6 +137,7 @@ START_TEST(test_metrics_json) {
     ck_assert_double_eq(json_real_value(json_object_get(o, "consecutive_goals_mean")), 3.0);
     ck_assert_double_eq(json_real_value(json_object_get(o, "sps")), 2048.0);
     ck_assert_ptr_null(json_object_get(o, "eval_return"));
+    ck_assert_double_eq(json_real_value(json_object_get(o, "cpu_s")), 20.5);
     const char *keys[] = {
         "env_steps",  "wall_s",    "return_std", "episode_length_mean", "episodes",
         "value_loss", "entropy",   "approx_kl",  "clip_fraction",       "lr",
@@ -148,7 +158,9 @@ START_TEST(test_metrics_json) {
     snprintf(ev.metric_names[1], sizeof ev.metric_names[1], "consecutive_goals");
     ev.metrics[0] = 0.9;
     ev.metrics[1] = 12.5;
-    o = train_metrics_json(&st, 12.0, 0.5, &ev);
+    o = train_metrics_json(&st, 12.0, NAN, 0.5, &ev);
+    /* an unknown CPU time is left out, not written as null or zero */
+    ck_assert_ptr_null(json_object_get(o, "cpu_s"));
     ck_assert_double_eq(json_real_value(json_object_get(o, "eval_return")), 480.0);
     ck_assert_double_eq(json_real_value(json_object_get(o, "eval_return_std")), 3.0);
     ck_assert_double_eq(json_real_value(json_object_get(o, "eval_success_rate")), 0.9);
@@ -156,7 +168,7 @@ START_TEST(test_metrics_json) {
     json_decref(o);
     /* a failed evaluation (NaN return) adds nothing */
     ev.mean = NAN;
-    o = train_metrics_json(&st, 12.0, 0.5, &ev);
+    o = train_metrics_json(&st, 12.0, 20.5, 0.5, &ev);
     ck_assert_ptr_null(json_object_get(o, "eval_return"));
     ck_assert_ptr_null(json_object_get(o, "eval_success_rate"));
     json_decref(o);
