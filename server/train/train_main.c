@@ -902,7 +902,8 @@ int main(int argc, char **argv) {
     } else if (a.pretrain_data) {
         code = rank == 0 ? train_pretrain_data_main(a.pretrain_data, a.out) : AG_EXIT_DONE;
     } else if (a.pretrain) {
-        code = rank == 0 ? train_pretrain_main(a.pretrain, a.run_dir, a.quiet) : AG_EXIT_DONE;
+        code =
+            rank == 0 ? train_pretrain_main(a.pretrain, a.run_dir, a.quiet, &g_stop) : AG_EXIT_DONE;
     } else if (a.evaluate) {
         code = rank == 0 ? evaluate(&a) : AG_EXIT_DONE;
     } else if (a.activations) {

@@ -15,6 +15,9 @@
 #define PRETRAIN_SPEC_MAX_BYTES (1 << 20)
 
 static int exit_code(int rc) {
+    if (rc == AG_EINTERRUPTED) {
+        return AG_EXIT_INTERRUPTED;
+    }
     return rc == AG_ESPEC || rc == AG_EINVAL || rc == AG_EEXISTS ? AG_EXIT_USAGE : AG_EXIT_ERROR;
 }
 
@@ -47,7 +50,8 @@ int train_pretrain_data_main(const char *spec_path, const char *out) {
     return AG_EXIT_DONE;
 }
 
-int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet) {
+int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet,
+                        const volatile sig_atomic_t *stop) {
     char err[1024] = "", path[AG_JSON_PATH_MAX] = "", why[256];
     json_t *spec = ag_json_load_file(spec_path, PRETRAIN_SPEC_MAX_BYTES, err, sizeof err);
     if (!spec) {
@@ -55,8 +59,14 @@ int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet) {
         return AG_EXIT_USAGE;
     }
     TrainPretrainResult res;
-    int rc = train_pretrain_run(spec, run_dir, quiet, &res, path, sizeof path, err, sizeof err);
+    int rc =
+        train_pretrain_run(spec, run_dir, quiet, stop, &res, path, sizeof path, err, sizeof err);
     json_decref(spec);
+    if (rc == AG_EINTERRUPTED) {
+        fprintf(stderr, "angora-train: pretraining stopped by a signal after %d epoch(s)\n",
+                res.epochs);
+        return exit_code(rc);
+    }
     if (rc != 0) {
         fprintf(stderr, "angora-train: pretraining failed: %s\n", err);
         /* the reason goes beside the run's files (a spec refused before the directory was
