@@ -45,6 +45,9 @@
 #define AG_RUN_RECORDING     "recording.json"
 #define AG_RUN_ANALYSIS      "analysis"
 #define AG_RUN_ANALYSIS_JSON "analysis.json"
+/* a pretrain job (angora-train --pretrain): its summary line, the trainer's stdout, complete
+ * only when the run finished ({"run_dir", "epochs", "seconds", "holdout_*"}) */
+#define AG_RUN_PRETRAIN_SUMMARY "pretrain.json"
 /* suffix of a file being written, renamed when complete */
 #define AG_RUN_PARTIAL_SUFFIX ".part"
 

@@ -1,7 +1,7 @@
 /* Internal to server/api: the Api state, the route table's types and the helpers the route
  * files share (api_routes.c, api_experiments.c, api_check.c, api_metrics.c, api_files.c,
- * api_analysis.c, api_tokens.c, api_catalogue.c, api_openapi.c, api_http.c); not a public
- * interface.
+ * api_analysis.c, api_pretrain.c, api_tokens.c, api_catalogue.c, api_openapi.c, api_http.c);
+ * not a public interface.
  *
  * DESIGN
  * Every handler has the ApiHandler signature and is listed once in the route table
@@ -207,6 +207,11 @@ ApiHandler api_h_metric_keys, api_h_metric_series, api_h_metric_export;
 /* api_files.c */
 ApiHandler api_h_checkpoints, api_h_checkpoint_get, api_h_log, api_h_evaluate,
     api_h_evaluation_result, api_h_evaluation_video, api_h_evaluation_trajectory;
+/* api_pretrain.c */
+ApiHandler api_h_pretrain_submit;
+/* what the answer about a pretrain job adds: encoder_checkpoint, the path of the checkpoint to
+ * name as model.encoder.checkpoint (nothing for other kinds) */
+void api_pretrain_fields_add(json_t *exp);
 /* api_analysis.c */
 ApiHandler api_h_analysis_submit, api_h_analysis_list, api_h_analysis_result, api_h_analysis_table,
     api_h_analysis_figure, api_h_analysis_recording;
