@@ -618,6 +618,7 @@ static const struct {
                 {"download", cmd_download, NULL},
                 {"evaluate", cmd_evaluate, NULL},
                 {"analyze", ctl_cmd_analyze, NULL},
+                {"pretrain", ctl_cmd_pretrain, NULL},
                 {"tasks", ctl_cmd_tasks, NULL},
                 {"token", ctl_cmd_token, NULL},
                 {"version", ctl_cmd_version, NULL},
