@@ -1,7 +1,9 @@
 /* Integration of pretrain jobs: angorad with the real angora-train pretrains an encoder on a tiny
  * rendered dataset, ingests one metric row per epoch and answers with the path of the encoder
  * checkpoint, which a training spec then names as model.encoder.checkpoint; a running job is
- * cancelled (the trainer stops on SIGTERM, no SIGKILL needed); bad input is refused at submit
+ * cancelled, and paused and resumed (the trainer stops on SIGTERM, no SIGKILL needed; a resumed
+ * job starts over and its curve is read again); a job that ends while angorad is down is judged
+ * by its summary after the restart, its rows ingested once; bad input is refused at submit
  * with its JSON path and nothing is queued; a model only the trainer can refuse fails the job at
  * once with the trainer's path. */
 #include "itest.h"
@@ -158,6 +160,82 @@ START_TEST(test_pretrain_cancel) {
 }
 END_TEST
 
+/* pause stops the trainer on SIGTERM; resume starts the pretraining over from the first epoch
+ * (there is no resume), and the stored curve is read again: every epoch once */
+START_TEST(test_pretrain_pause_resume) {
+    Daemon d;
+    HttpResult r;
+    char data[512], body[1024], path[128];
+    long long id;
+    json_t *o;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), NULL);
+    dataset_make(&d, 24, data, sizeof data);
+    snprintf(body, sizeof body, "{\"data\": \"%s\", \"epochs\": 1000000, \"batch_size\": 1}", data);
+    id = pretrain_queue(&d, body, NULL);
+    itest_wait_rows(&d, id, 3, 30);
+    snprintf(path, sizeof path, "/api/v1/experiments/%lld/pause", id);
+    itest_http(&d, "POST", path, "", NULL, 0, &r);
+    ck_assert_msg(r.status == 200 || r.status == 202, "%ld: %s", r.status, r.body ? r.body : "");
+    itest_http_free(&r);
+    json_decref(itest_wait_state(&d, id, "paused", 30));
+    ck_assert(!has_event(&d, id, "killed"));
+    snprintf(path, sizeof path, "/api/v1/experiments/%lld/resume", id);
+    itest_http(&d, "POST", path, "", NULL, 0, &r);
+    ck_assert_int_eq(r.status, 200);
+    itest_http_free(&r);
+    json_decref(itest_wait_state(&d, id, "running", 30));
+    /* the second attempt's rows replace the first's: iterations 1..n, each once */
+    itest_wait_rows(&d, id, 1, 30);
+    {
+        size_t n = 0;
+        long long *its = itest_iterations(&d, id, &n);
+        ck_assert_uint_ge(n, 1);
+        for (size_t i = 0; i < n; i++) {
+            ck_assert_int_eq(its[i], (long long)i + 1);
+        }
+        free(its);
+    }
+    snprintf(path, sizeof path, "/api/v1/experiments/%lld/cancel", id);
+    itest_http(&d, "POST", path, "", NULL, 0, &r);
+    itest_http_free(&r);
+    o = itest_wait_state(&d, id, "cancelled", 30);
+    json_decref(o);
+    itest_daemon_finish(&d);
+}
+END_TEST
+
+/* a pretraining that ends while angorad is down: the restarted daemon judges it by its summary
+ * (succeeded, no retry) and ingests the rest of its curve exactly once */
+START_TEST(test_pretrain_ends_while_daemon_away) {
+    Daemon d;
+    char data[512], body[1024], summary[600];
+    long long id;
+    json_t *o;
+    double t0;
+    struct stat sb;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), NULL);
+    dataset_make(&d, 24, data, sizeof data);
+    snprintf(body, sizeof body, "{\"data\": \"%s\", \"epochs\": 150, \"batch_size\": 1}", data);
+    id = pretrain_queue(&d, body, &o);
+    snprintf(summary, sizeof summary, "%s/pretrain.json",
+             json_string_value(json_object_get(o, "run_dir")));
+    json_decref(o);
+    itest_wait_rows(&d, id, 2, 30);
+    itest_daemon_kill9(&d);
+    for (t0 = itest_now(); !(stat(summary, &sb) == 0 && sb.st_size > 0); itest_sleep(0.1)) {
+        ck_assert_msg(itest_now() - t0 < 90, "the pretraining did not finish");
+    }
+    itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), NULL);
+    o = itest_wait_state(&d, id, "succeeded", 30);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
+    json_decref(o);
+    itest_assert_rows_exact(&d, id, 150);
+    itest_daemon_finish(&d);
+}
+END_TEST
+
 typedef struct BadCase {
     const char *body; /* %s: the dataset's path */
     long status;
@@ -267,6 +345,7 @@ END_TEST
 
 int main(void) {
     const TTest *tests[] = {test_pretrain_runs_and_serves, test_pretrain_cancel,
-                            test_pretrain_bad_input, test_pretrain_trainer_refuses};
+                            test_pretrain_pause_resume,    test_pretrain_ends_while_daemon_away,
+                            test_pretrain_bad_input,       test_pretrain_trainer_refuses};
     return itest_run_tests("integration_pretrain", 120, tests, ITEST_COUNT(tests));
 }
