@@ -81,6 +81,9 @@
  * --pretrain SPEC --run-dir DIR trains an encoder on one (metrics.jsonl, checkpoints) */
 #define AG_TRAIN_PRETRAIN_DATA "--pretrain-data"
 #define AG_TRAIN_PRETRAIN      "--pretrain"
+/* --pretrain-check SPEC: what --pretrain checks before it writes anything (the spec, the
+ * dataset's header, the model for its image size), the verdict printed as --check prints it */
+#define AG_TRAIN_PRETRAIN_CHECK "--pretrain-check"
 
 /* ---- angora-analyze's command line (docs/analysis.md) ---- */
 

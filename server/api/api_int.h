@@ -169,6 +169,8 @@ int api_catalogue_has(const json_t *cat, const char *task);
 /* 0 when `trainer --check` accepts spec_text (the canonical resolved spec), or gives no
  * verdict; else AG_ESPEC with the spec's JSON path under prefix and the trainer's message */
 int api_check_spec(Api *api, const char *spec_text, const char *prefix, ApiErr *e);
+/* the same for a pretraining spec (`trainer --pretrain-check`): its dataset and model */
+int api_check_pretrain(Api *api, const char *spec_text, const char *prefix, ApiErr *e);
 /* runs argv (ag_spawn, own session) and collects its stdout into out (created by the caller
  * with its maximum) until it closes it; past timeout_s the child's group is killed
  * (AG_ETIMEOUT). *status is its wait status. 0, or an error code and a message. */

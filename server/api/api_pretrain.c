@@ -7,8 +7,10 @@
  *   "name", "priority"}, the way POST /experiments takes an experiment spec.
  * - The spec is read by the same code as the trainer's (common/ag_pretrain.h): every key, type
  *   and range is checked here. The dataset must be an absolute path (the job runs in its run
- *   directory) to a readable HDF5 file; its contents and the model's depth are the trainer's to
- *   refuse, and the job then fails at once with the trainer's message and path.
+ *   directory) to a readable HDF5 file. Then the trainer checks what needs the engine
+ *   (`angora-train --pretrain-check`: the dataset's variables and size, the model built for
+ *   its images), and its refusal is answered with its path. A trainer that gives no verdict
+ *   leaves the job to fail at once with the trainer's message when it runs.
  * - The stored spec is complete (defaults filled in), so a reader sees exactly what runs. */
 #include "api_int.h"
 
@@ -87,7 +89,7 @@ typedef struct PretrainSubmission {
     json_t *spec; /* complete, defaults filled in */
 } PretrainSubmission;
 
-static int pretrain_parse(const ApiRequest *req, PretrainSubmission *sub, ApiErr *e) {
+static int pretrain_parse(Api *api, const ApiRequest *req, PretrainSubmission *sub, ApiErr *e) {
     static const char *const wrapper_keys[] = {"spec", "name", "priority", NULL};
     json_t *doc = NULL;
     const json_t *spec_doc;
@@ -140,6 +142,18 @@ static int pretrain_parse(const ApiRequest *req, PretrainSubmission *sub, ApiErr
     sub->spec = ag_pretrain_spec_to_json(&ps);
     if (!sub->spec) {
         rc = api_fail(e, AG_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    /* what only the engine can tell: the dataset's contents, the model for its image size */
+    {
+        char *text = json_dumps(sub->spec, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = text ? api_check_pretrain(api, text, prefix, e)
+                  : api_fail(e, AG_ENOMEM, NULL, "out of memory");
+        free(text);
+    }
+    if (rc) {
+        json_decref(sub->spec);
+        sub->spec = NULL;
     }
 out:
     json_decref(doc);
@@ -153,7 +167,7 @@ int api_h_pretrain_submit(Api *api, const ApiRequest *req, const ApiParams *p, A
     int64_t id = 0;
     char msg[512], *spec_text = NULL;
     json_t *o = NULL;
-    int rc = pretrain_parse(req, &sub, e);
+    int rc = pretrain_parse(api, req, &sub, e);
     (void)p;
     if (rc) {
         return rc;

@@ -84,7 +84,10 @@ static int data_read_var(const AnH5File *f, const char *name, int64_t cols, floa
     return rc;
 }
 
-static int pretrain_data_load(PretrainData *d, const char *path, char *err, size_t err_sz) {
+/* the dataset at path into d; header_only: its size and shape, every label checked to be there,
+ * but no image read (a check, not a run) */
+static int pretrain_data_load(PretrainData *d, const char *path, int header_only, char *err,
+                              size_t err_sz) {
     AnH5File *f = NULL;
     memset(d, 0, sizeof *d);
     int rc = an_h5_open(&f, path, err, err_sz);
@@ -110,6 +113,19 @@ static int pretrain_data_load(PretrainData *d, const char *path, char *err, size
     d->size = size;
     d->cols = cols;
     snprintf(d->task, sizeof d->task, "%s", f->task);
+    if (header_only) {
+        static const char *const names[] = {"block_position", "block_quaternion"};
+        static const int64_t widths[] = {3, 4};
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            int v = an_h5_find(f, AN_H5_VARIABLE, names[k]);
+            if (v < 0 || f->variables[v].cols != widths[k]) {
+                rc = ag_errorf(err, err_sz, AG_EFORMAT,
+                               "%s: no dataset /variables/%s of %lld columns", path, names[k],
+                               (long long)widths[k]);
+            }
+        }
+        goto out;
+    }
     d->images = malloc(sizeof(float) * (size_t)(d->n * cols));
     d->labels = malloc(sizeof(float) * (size_t)(d->n * NN_POSE_DIM));
     if (!d->images || !d->labels) {
@@ -312,10 +328,12 @@ static int pretrain_metrics_row(Pretrain *p, int64_t epoch, double wall, const N
     return ok ? 0 : AG_EIO;
 }
 
-static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t path_sz, char *err,
-                         size_t err_sz) {
+/* the dataset (whole, or its header only), the split and the model: everything a run checks
+ * before it writes anything. AG_ESPEC with the JSON path for what the spec or dataset gets wrong */
+static int pretrain_prepare(Pretrain *p, int header_only, char *path, size_t path_sz, char *err,
+                            size_t err_sz) {
     int rc;
-    if ((rc = pretrain_data_load(&p->data, p->spec.given.data, err, err_sz)) != 0) {
+    if ((rc = pretrain_data_load(&p->data, p->spec.given.data, header_only, err, err_sz)) != 0) {
         snprintf(path, path_sz, "data");
         return rc == AG_ENOMEM ? rc : AG_ESPEC;
     }
@@ -341,6 +359,15 @@ static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t pa
         snprintf(path, path_sz, "model.core");
         return ag_errorf(err, err_sz, AG_ESPEC,
                          "model.core: pretraining reads single images, the model needs no core");
+    }
+    return 0;
+}
+
+static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t path_sz, char *err,
+                         size_t err_sz) {
+    int rc = pretrain_prepare(p, 0, path, path_sz, err, err_sz);
+    if (rc != 0) {
+        return rc;
     }
     AgRng rng;
     ag_rng_seed(&rng, (uint64_t)p->spec.given.seed, 1);
@@ -490,6 +517,26 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet,
     }
 out:
     res->seconds = ag_time_now() - t0;
+    pretrain_close(p);
+    free(p);
+    return rc;
+}
+
+int train_pretrain_check(const json_t *spec, char *path, size_t path_sz, char *err, size_t err_sz) {
+    Pretrain *p = calloc(1, sizeof *p);
+    AgJsonErr je = {{0}, {0}};
+    int rc;
+    path[0] = '\0';
+    if (!p) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    if (pretrain_spec_read(spec, &p->spec, &je) < 0) {
+        ag_json_err_format(&je, err, err_sz);
+        snprintf(path, path_sz, "%s", je.path);
+        rc = AG_ESPEC;
+    } else {
+        rc = pretrain_prepare(p, 1, path, path_sz, err, err_sz);
+    }
     pretrain_close(p);
     free(p);
     return rc;

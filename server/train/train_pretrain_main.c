@@ -1,5 +1,6 @@
-/* The command lines of vision pretraining: angora-train --pretrain-data SPEC --out FILE.h5 and
- * angora-train --pretrain SPEC --run-dir DIR (train_pretrain.h), their summaries on stdout and
+/* The command lines of vision pretraining: angora-train --pretrain-data SPEC --out FILE.h5,
+ * angora-train --pretrain SPEC --run-dir DIR and angora-train --pretrain-check SPEC
+ * (train_pretrain.h), their summaries on stdout and
  * their exit codes (ag_rundir.h). */
 #include "train_pretrain.h"
 #include "train_run.h"
@@ -81,4 +82,15 @@ int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet,
                             "holdout_position_rmse_mm", res.holdout_position_rmse_mm,
                             "holdout_rotation_median_deg", res.holdout_rotation_median_deg));
     return AG_EXIT_DONE;
+}
+
+int train_pretrain_check_main(const char *spec_path) {
+    char err[1024] = "", path[AG_JSON_PATH_MAX] = "";
+    json_t *spec = ag_json_load_file(spec_path, PRETRAIN_SPEC_MAX_BYTES, err, sizeof err);
+    int rc = spec ? train_pretrain_check(spec, path, sizeof path, err, sizeof err) : AG_ESPEC;
+    json_decref(spec);
+    summary_print(json_pack("{s:b, s:o, s:o}", "valid", rc == 0, "message",
+                            rc == 0 ? json_null() : json_string(err), "path",
+                            rc == 0 || !path[0] ? json_null() : json_string(path)));
+    return rc == 0 ? AG_EXIT_DONE : AG_EXIT_USAGE;
 }

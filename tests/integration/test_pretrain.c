@@ -4,8 +4,9 @@
  * cancelled, and paused and resumed (the trainer stops on SIGTERM, no SIGKILL needed; a resumed
  * job starts over and its curve is read again); a job that ends while angorad is down is judged
  * by its summary after the restart, its rows ingested once; bad input is refused at submit
- * with its JSON path and nothing is queued; a model only the trainer can refuse fails the job at
- * once with the trainer's path. */
+ * with its JSON path and nothing is queued, also what only the trainer's check can judge (a
+ * model description, the split of the dataset); a dataset gone before the job starts fails it at
+ * once with the trainer's message. */
 #include "itest.h"
 
 #include <check.h>
@@ -321,22 +322,67 @@ START_TEST(test_pretrain_bad_input) {
 }
 END_TEST
 
-/* a model description only the network builder can judge: the job fails at once (no retry) with
- * the trainer's message and the model's path */
-START_TEST(test_pretrain_trainer_refuses) {
+/* what only the engine can judge is refused at submit by the trainer's check, with its path:
+ * a model description the network builder refuses, a split that leaves nothing to train on */
+START_TEST(test_pretrain_trainer_check) {
+    static const BadCase cases[] = {
+        {"{\"data\": \"%s\", \"model\": {\"trunk\": 3}}", 422, "model.trunk"},
+        {"{\"spec\": {\"data\": \"%s\", \"model\": {\"trunk\": 3}}}", 422, "spec.model.trunk"},
+        {"{\"data\": \"%s\", \"holdout\": 0.9}", 422, "holdout"},
+    };
     Daemon d;
+    HttpResult r;
     char data[512], body[1024];
-    long long id;
-    json_t *o;
-    const char *err;
     itest_daemon_init(&d);
     itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), NULL);
     dataset_make(&d, 8, data, sizeof data);
-    snprintf(body, sizeof body, "{\"data\": \"%s\", \"model\": {\"trunk\": 3}}", data);
+    for (size_t i = 0; i < ITEST_COUNT(cases); i++) {
+        const json_t *field;
+        snprintf(body, sizeof body, cases[i].body, data);
+        pretrain_post(&d, body, strlen(body), &r);
+        ck_assert_msg(r.status == cases[i].status, "%s: %ld (%s)", body, r.status,
+                      r.body ? r.body : "");
+        field = json_object_get(r.json, "field");
+        ck_assert_msg(json_is_string(field) && !strcmp(json_string_value(field), cases[i].field),
+                      "%s: %s", body, r.body);
+        itest_http_free(&r);
+    }
+    itest_http(&d, "GET", "/api/v1/experiments", "", NULL, 0, &r);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 0);
+    itest_http_free(&r);
+    itest_daemon_finish(&d);
+}
+END_TEST
+
+/* a dataset gone between submit and start: the job fails at once (no retry) with the trainer's
+ * message about it */
+START_TEST(test_pretrain_dataset_gone) {
+    static const char *const extra[] = {"--max-cores", "1", NULL};
+    Daemon d;
+    HttpResult r;
+    char data[512], copy[600], body[1024], cmd[1300], path[128];
+    long long busy, id;
+    json_t *o;
+    const char *err;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), extra);
+    dataset_make(&d, 8, data, sizeof data);
+    snprintf(copy, sizeof copy, "%s.copy.h5", data);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", data, copy);
+    ck_assert_int_eq(system(cmd), 0);
+    /* the only core is taken, so the second job waits in the queue */
+    snprintf(body, sizeof body, "{\"data\": \"%s\", \"epochs\": 1000000, \"batch_size\": 1}", data);
+    busy = pretrain_queue(&d, body, NULL);
+    json_decref(itest_wait_state(&d, busy, "running", 30));
+    snprintf(body, sizeof body, "{\"data\": \"%s\"}", copy);
     id = pretrain_queue(&d, body, NULL);
+    ck_assert_int_eq(unlink(copy), 0);
+    snprintf(path, sizeof path, "/api/v1/experiments/%lld/cancel", busy);
+    itest_http(&d, "POST", path, "", NULL, 0, &r);
+    itest_http_free(&r);
     o = itest_wait_state(&d, id, "failed", 30);
     err = json_string_value(json_object_get(o, "error"));
-    ck_assert_msg(err && strstr(err, "model"), "error: %s", err ? err : "(none)");
+    ck_assert_msg(err && strstr(err, copy), "error: %s", err ? err : "(none)");
     ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 1);
     json_decref(o);
     itest_daemon_finish(&d);
@@ -346,6 +392,7 @@ END_TEST
 int main(void) {
     const TTest *tests[] = {test_pretrain_runs_and_serves, test_pretrain_cancel,
                             test_pretrain_pause_resume,    test_pretrain_ends_while_daemon_away,
-                            test_pretrain_bad_input,       test_pretrain_trainer_refuses};
+                            test_pretrain_bad_input,       test_pretrain_trainer_check,
+                            test_pretrain_dataset_gone};
     return itest_run_tests("integration_pretrain", 120, tests, ITEST_COUNT(tests));
 }
