@@ -148,7 +148,7 @@ const CtlCommandDef ctl_commands[] = {
      "checked locally first (exit 6, with the JSON path); a relative dataset path is sent as\n"
      "an absolute one. Prints the job's id and, on stderr, the path of its encoder checkpoint\n"
      "(model.encoder.checkpoint of a training spec); with --wait it follows the job and\n"
-     "prints its last held-out errors. Its curve: watch ID --key holdout_position_rmse_mm."},
+     "prints its last held-out errors. Its curve: metrics ID --key holdout_position_rmse_mm."},
     {"tasks", "", "list the tasks the server can train", 0, 0, NULL,
      "One row per task: its observation size, actions (discrete choices or continuous\n"
      "dimensions), episode steps, the metrics it reports and what it is."},

@@ -336,6 +336,9 @@ static int cmd_show(CtlCtx *x) {
     ctl_kv(x, "notes", ctl_jstr(o, "notes"));
     ctl_kv(x, "error", ctl_jstr(o, "error"));
     ctl_kv(x, "run dir", ctl_jstr(o, "run_dir"));
+    if (*ctl_jstr(o, "encoder_checkpoint")) {
+        ctl_kv(x, "encoder", ctl_jstr(o, "encoder_checkpoint"));
+    }
     ctl_executor_show(x, o);
     json_decref(o);
     return 0;
