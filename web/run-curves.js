@@ -151,11 +151,13 @@ export function runCurves(id, params, onState, nameOf) {
         for (const {panel} of panels.values())
             panel.setSmooth(smooth);
     });
+    const compareLink = h("a", {class: "btn", id: "exp-compare", href: `#/compare?ids=${id}`},
+                          "Compare with…");
     const el = h("div", {id: "exp-curves"},
                  h("div", {class: "row", style: "margin-bottom:8px"},
                    h("h2", {style: "margin:0"}, "Learning curves"), h("span", {class: "spacer"}),
                    picker.el, smoothIn, xControl,
-                   h("a", {class: "btn", href: `#/compare?ids=${id}`}, "Compare with…")),
+                   compareLink),
                  grid);
 
     return {
@@ -174,6 +176,10 @@ export function runCurves(id, params, onState, nameOf) {
                 xControl.querySelector("select").value = xKey;
             }
             el.dataset.kind = kind;
+            // other pretrainings are compared on the same curves, by epoch
+            if (kind === "pretrain")
+                compareLink.href = `#/compare?ids=${id}&x=iteration&metrics=${
+                    PRETRAIN_CHARTS.flatMap((d) => d.keys.map(([k]) => k)).join(",")}`;
             build();
         },
         rowsSet(next) {

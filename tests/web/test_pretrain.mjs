@@ -61,6 +61,16 @@ test("a pretrain job's page draws its curve by epoch and names its encoder", asy
     for (const c of ["return", "policy_loss", "sps"])
         assert.equal(await page.$(`.chart[data-chart="${c}"]`), null, c);
     assert.equal(await page.$eval("#exp-x", (el) => el.value), "iteration");
+    // comparing it with other pretrainings starts from the same curves, by epoch
+    const compare = await page.getAttribute("#exp-compare", "href");
+    assert.match(compare, /x=iteration/);
+    assert.match(compare, /metrics=[^&]*holdout_position_rmse_mm/);
+    await page.click("#exp-compare");
+    await page.waitForFunction(
+        () => [...document.querySelectorAll("#compare-charts .chart")].some(
+            (c) => Number(c.dataset.points) === 4));
+    await page.goto(`${d.base}/#/exp/${id}`);
+    await page.waitForSelector('#exp-curves[data-kind="pretrain"]');
     // the encoder's path, as the API gives it
     assert.ok(exp.encoder_checkpoint.endsWith("/checkpoints/best.ckpt"));
     assert.equal(await page.textContent("#fact-encoder"), exp.encoder_checkpoint);
