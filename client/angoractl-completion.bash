@@ -102,7 +102,7 @@ _angoractl() {
         return
     fi
     case "$cmd" in
-    submit)
+    submit | pretrain)
         COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
         ;;
     token)

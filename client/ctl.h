@@ -340,6 +340,15 @@ void ctl_body_print(CtlCtx *x, const CtlResponse *r);
 /* a JSON array of tags as "a,b,c" (cut at out_sz) */
 void ctl_tags_text(const json_t *tags, char *out, size_t out_sz);
 
+/* ---- pretrain jobs (ctl_pretrain.c) ---- */
+
+/* reads a pretraining spec file and checks it with the shared reader (common/ag_pretrain.h);
+ * a relative dataset path that exists here is made absolute. On failure err names the file
+ * and the JSON path (AG_ESPEC), or what could not be read. */
+int ctl_pretrain_spec_load(const char *path, json_t **doc_out, char *err, size_t err_sz);
+/* the pretrain command */
+int ctl_cmd_pretrain(CtlCtx *x);
+
 /* ---- analysis jobs (ctl_analysis.c) ---- */
 
 /* the best layer of every decoded variable of an analysis.json (in the order the variables

@@ -76,6 +76,12 @@ static const CtlOptDef analyze_opts[] = {
     {"wait", 0, 0, 0, "follow the job and print the best layer per variable"},
     {"interval", 0, 1, 0, "seconds between polls with --wait (default 1)"},
     {NULL, 0, 0, 0, NULL}};
+static const CtlOptDef pretrain_opts[] = {
+    {"name", 0, 1, 0, "job name (default: pretrain on DATASET)"},
+    {"priority", 0, 1, 0, "queue priority, -1000..1000 (higher runs first)"},
+    {"wait", 0, 0, 0, "follow the job and print its held-out errors and encoder"},
+    {"interval", 0, 1, 0, "seconds between polls with --wait (default 1)"},
+    {NULL, 0, 0, 0, NULL}};
 static const CtlOptDef evaluate_opts[] = {
     {"episodes", 0, 1, 0, "episodes to run, 1..10000 (default 10)"},
     {"checkpoint", 0, 1, 0, "checkpoint name (default last.ckpt)"},
@@ -136,6 +142,13 @@ const CtlCommandDef ctl_commands[] = {
      "RSA and timescales (docs/analysis.md). Prints the job's id; with --wait it follows the\n"
      "job and prints the best layer for each variable (cross-validated R^2, with the\n"
      "shuffled-label control). Fetch everything with download JOB_ID --analysis."},
+    {"pretrain", "SPEC.json", "pretrain a vision encoder on a dataset", 1, 1, pretrain_opts,
+     "Queues a pretrain job: angora-train --pretrain trains an encoder to read the block's\n"
+     "pose from a dataset of angora-train --pretrain-data (docs/training.md). The spec is\n"
+     "checked locally first (exit 6, with the JSON path); a relative dataset path is sent as\n"
+     "an absolute one. Prints the job's id and, on stderr, the path of its encoder checkpoint\n"
+     "(model.encoder.checkpoint of a training spec); with --wait it follows the job and\n"
+     "prints its last held-out errors. Its curve: metrics ID --key holdout_position_rmse_mm."},
     {"tasks", "", "list the tasks the server can train", 0, 0, NULL,
      "One row per task: its observation size, actions (discrete choices or continuous\n"
      "dimensions), episode steps, the metrics it reports and what it is."},

@@ -336,6 +336,9 @@ static int cmd_show(CtlCtx *x) {
     ctl_kv(x, "notes", ctl_jstr(o, "notes"));
     ctl_kv(x, "error", ctl_jstr(o, "error"));
     ctl_kv(x, "run dir", ctl_jstr(o, "run_dir"));
+    if (*ctl_jstr(o, "encoder_checkpoint")) {
+        ctl_kv(x, "encoder", ctl_jstr(o, "encoder_checkpoint"));
+    }
     ctl_executor_show(x, o);
     json_decref(o);
     return 0;
@@ -618,6 +621,7 @@ static const struct {
                 {"download", cmd_download, NULL},
                 {"evaluate", cmd_evaluate, NULL},
                 {"analyze", ctl_cmd_analyze, NULL},
+                {"pretrain", ctl_cmd_pretrain, NULL},
                 {"tasks", ctl_cmd_tasks, NULL},
                 {"token", ctl_cmd_token, NULL},
                 {"version", ctl_cmd_version, NULL},

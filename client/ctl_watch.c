@@ -99,9 +99,12 @@ void ctl_watch_line(const json_t *row, const char *key, double best, long long b
     double steps = row_num(row, "env_steps"), y = row_num(row, key);
     double succ = row_num(row, "success_rate");
     double goals = row_num(row, "consecutive_goals_mean");
-    size_t pos = (size_t)snprintf(out, out_sz, "iteration %.0f  steps %.0f",
-                                  row_num(row, "iteration"), steps);
-    if (budget > 0 && pos < out_sz) {
+    size_t pos = (size_t)snprintf(out, out_sz, "iteration %.0f", row_num(row, "iteration"));
+    /* a row without environment steps (a pretraining's epoch) shows none */
+    if (isfinite(steps) && pos < out_sz) {
+        pos += (size_t)snprintf(out + pos, out_sz - pos, "  steps %.0f", steps);
+    }
+    if (isfinite(steps) && budget > 0 && pos < out_sz) {
         pos += (size_t)snprintf(out + pos, out_sz - pos, "/%lld", budget);
     }
     if (pos < out_sz) {
@@ -332,8 +335,14 @@ int ctl_cmd_watch(CtlCtx *x) {
     wr.budget = json_integer_value(
         json_object_get(json_object_get(json_object_get(wr.exp, "spec"), "budget"), "env_steps"));
     if (!wr.tty && !x->args->json) {
-        fprintf(x->out, "watching experiment %lld \"%s\" (%s), budget %lld steps\n",
-                (long long)wr.id, ctl_jstr(wr.exp, "name"), ctl_jstr(wr.exp, "task"), wr.budget);
+        if (wr.budget > 0) {
+            fprintf(x->out, "watching experiment %lld \"%s\" (%s), budget %lld steps\n",
+                    (long long)wr.id, ctl_jstr(wr.exp, "name"), ctl_jstr(wr.exp, "task"),
+                    wr.budget);
+        } else {
+            fprintf(x->out, "watching experiment %lld \"%s\" (%s), no step budget\n",
+                    (long long)wr.id, ctl_jstr(wr.exp, "name"), ctl_jstr(wr.exp, "task"));
+        }
     }
     /* live over the websocket when the server streams, else (or if it fails) by polling */
     ws_port = watch_ws_port(x);

@@ -45,6 +45,9 @@
 #define AG_RUN_RECORDING     "recording.json"
 #define AG_RUN_ANALYSIS      "analysis"
 #define AG_RUN_ANALYSIS_JSON "analysis.json"
+/* a pretrain job (angora-train --pretrain): its summary line, the trainer's stdout, complete
+ * only when the run finished ({"run_dir", "epochs", "seconds", "holdout_*"}) */
+#define AG_RUN_PRETRAIN_SUMMARY "pretrain.json"
 /* suffix of a file being written, renamed when complete */
 #define AG_RUN_PARTIAL_SUFFIX ".part"
 
@@ -78,6 +81,9 @@
  * --pretrain SPEC --run-dir DIR trains an encoder on one (metrics.jsonl, checkpoints) */
 #define AG_TRAIN_PRETRAIN_DATA "--pretrain-data"
 #define AG_TRAIN_PRETRAIN      "--pretrain"
+/* --pretrain-check SPEC: what --pretrain checks before it writes anything (the spec, the
+ * dataset's header, the model for its image size), the verdict printed as --check prints it */
+#define AG_TRAIN_PRETRAIN_CHECK "--pretrain-check"
 
 /* ---- angora-analyze's command line (docs/analysis.md) ---- */
 

@@ -2,7 +2,8 @@
 // learning curves (run-curves.js; websocket rows or polling), log with the trainer's progress,
 // tags and notes (annotations.js), checkpoints, events and spec; pause, resume, cancel and
 // evaluate; for an evaluation job its result and recording, for a training run its evaluation
-// jobs and, in its Analysis tab (analysis.js), its analyses; for an analysis job its result.
+// jobs and, in its Analysis tab (analysis.js), its analyses; for an analysis job its result; for a
+// pretrain job its curve by epoch and the path of its encoder.
 
 import {analysisJobView, analysisTab} from "./analysis.js";
 import {annotationsPanel} from "./annotations.js";
@@ -294,6 +295,10 @@ export function viewExperiment(id, params = new URLSearchParams()) {
                                 `experiment ${exp.parent_id}`))
                           : null,
             exp.kind === "analysis" ? f("Phase", exp.phase || "–", "fact-phase") : null,
+            // where a pretrain job's encoder is, to name as model.encoder.checkpoint
+            exp.encoder_checkpoint
+                ? f("Encoder", h("code", {id: "fact-encoder"}, exp.encoder_checkpoint))
+                : null,
             exp.error ? f("Error", h("span", {class: "error"}, exp.error)) : null,
         );
     };
@@ -633,6 +638,10 @@ export function viewExperiment(id, params = new URLSearchParams()) {
     expLoad().then((ok) => {
         if (!ok)
             return;
+        curves.kindSet(exp.kind);
+        // a pretraining writes no train.log: its process output is its log
+        if (exp.kind === "pretrain")
+            logSel.value = "worker";
         if (exp.kind === "train") {
             tabsBar.hidden = false;
             tabShow(params.get("tab") === "analysis" ? "analysis" : "overview");

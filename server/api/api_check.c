@@ -2,6 +2,8 @@
  * the task and builds the model (what the daemon, free of MuJoCo and BLAS, cannot do itself),
  * under a time limit; its verdicts are cached by a hash of the canonical spec text without the
  * members the check never reads (name, tags, notes, seed, budget, eval, checkpoint_every).
+ * `angora-train --pretrain-check SPEC` does the same for a pretraining (the dataset's header
+ * and the model for its image size), uncached.
  *
  * DESIGN
  * - The child is started with ag_spawn as every worker is, in its own session, its verdict read
@@ -107,8 +109,9 @@ static json_t *check_verdict(const AgBuf *out) {
     return NULL;
 }
 
-/* runs `trainer --check FILE` on spec_text; the verdict (new reference) or NULL */
-static json_t *check_run(const char *trainer, const char *spec_text) {
+/* runs `trainer FLAG FILE` on spec_text (FLAG: --check, or --pretrain-check); the verdict (new
+ * reference) or NULL */
+static json_t *check_run(const char *trainer, const char *flag, const char *spec_text) {
     char path[] = "/tmp/angorad-check-XXXXXX", err[256] = "";
     size_t len = strlen(spec_text);
     json_t *verdict = NULL;
@@ -126,7 +129,7 @@ static json_t *check_run(const char *trainer, const char *spec_text) {
         return NULL;
     }
     close(fd);
-    const char *const argv[] = {trainer, AG_TRAIN_CHECK, path, NULL};
+    const char *const argv[] = {trainer, flag, path, NULL};
     ag_buf_init(&out, 0, API_CHECK_OUT_MAX);
     if (api_child_output(argv, API_CHECK_TIMEOUT_S, &out, &status, err, sizeof err) != 0) {
         ag_log_warn("api: spec check: %s", err);
@@ -135,7 +138,7 @@ static json_t *check_run(const char *trainer, const char *spec_text) {
         verdict = check_verdict(&out);
     }
     if (!verdict && !err[0]) {
-        ag_log_warn("api: %s " AG_TRAIN_CHECK " gave no verdict (status %d)", trainer, status);
+        ag_log_warn("api: %s %s gave no verdict (status %d)", trainer, flag, status);
     }
     unlink(path);
     ag_buf_free(&out);
@@ -164,6 +167,33 @@ static void check_hash(const char *text, unsigned char hash[API_CHECK_HASH]) {
     json_decref(spec);
 }
 
+/* 0 for a valid verdict, else AG_ESPEC at its path under prefix. The path and the reason
+ * apart, as a spec check gives them ("path: reason"); finer: a message that starts with a
+ * deeper path than the verdict's ("model.trunk: ..." of path "model") names that one */
+static int verdict_fail(const json_t *verdict, int finer, const char *prefix, ApiErr *e) {
+    AgJsonErr je = {0};
+    const char *path = json_string_value(json_object_get(verdict, "path"));
+    const char *msg = json_string_value(json_object_get(verdict, "message"));
+    size_t n = path ? strlen(path) : 0;
+    if (json_is_true(json_object_get(verdict, "valid"))) {
+        return 0;
+    }
+    msg = msg ? msg : "the trainer refused the spec";
+    snprintf(je.path, sizeof(je.path), "%s", path ? path : "");
+    if (finer && n && !strncmp(msg, path, n) && (msg[n] == '.' || msg[n] == '[')) {
+        size_t deeper = strcspn(msg, ": ");
+        if (msg[deeper] == ':' && msg[deeper + 1] == ' ' && deeper < sizeof(je.path)) {
+            snprintf(je.path, sizeof(je.path), "%.*s", (int)deeper, msg);
+            n = deeper;
+        }
+    }
+    if (n && !strncmp(msg, je.path, n) && !strncmp(msg + n, ": ", 2)) {
+        msg += n + 2;
+    }
+    snprintf(je.reason, sizeof(je.reason), "%s", msg);
+    return api_spec_fail(e, &je, prefix);
+}
+
 int api_check_spec(Api *api, const char *spec_text, const char *prefix, ApiErr *e) {
     unsigned char hash[API_CHECK_HASH];
     json_t *verdict = NULL;
@@ -178,7 +208,7 @@ int api_check_spec(Api *api, const char *spec_text, const char *prefix, ApiErr *
     }
     pthread_mutex_unlock(&api->check_mu);
     if (!verdict) {
-        verdict = check_run(api->trainer, spec_text);
+        verdict = check_run(api->trainer, AG_TRAIN_CHECK, spec_text);
         if (!verdict) {
             return 0;
         }
@@ -190,21 +220,15 @@ int api_check_spec(Api *api, const char *spec_text, const char *prefix, ApiErr *
         c->verdict = json_incref(verdict);
         pthread_mutex_unlock(&api->check_mu);
     }
-    int rc = 0;
-    if (!json_is_true(json_object_get(verdict, "valid"))) {
-        /* the path and the reason apart, as a spec check gives them ("path: reason") */
-        AgJsonErr je = {0};
-        const char *path = json_string_value(json_object_get(verdict, "path"));
-        const char *msg = json_string_value(json_object_get(verdict, "message"));
-        size_t n = path ? strlen(path) : 0;
-        msg = msg ? msg : "the trainer refused the spec";
-        if (n && !strncmp(msg, path, n) && !strncmp(msg + n, ": ", 2)) {
-            msg += n + 2;
-        }
-        snprintf(je.path, sizeof(je.path), "%s", path ? path : "");
-        snprintf(je.reason, sizeof(je.reason), "%s", msg);
-        rc = api_spec_fail(e, &je, prefix);
-    }
+    int rc = verdict_fail(verdict, 0, prefix, e);
+    json_decref(verdict);
+    return rc;
+}
+
+int api_check_pretrain(Api *api, const char *spec_text, const char *prefix, ApiErr *e) {
+    /* not cached: the verdict depends on the dataset file as well as on the text */
+    json_t *verdict = check_run(api->trainer, AG_TRAIN_PRETRAIN_CHECK, spec_text);
+    int rc = verdict ? verdict_fail(verdict, 1, prefix, e) : 0;
     json_decref(verdict);
     return rc;
 }

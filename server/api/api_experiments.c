@@ -306,6 +306,7 @@ int api_exp_fetch(Api *api, int64_t id, json_t **out, char *msg, size_t msg_sz) 
     int rc = store_exp_get_json(api->store, id, out, msg, msg_sz);
     if (rc == 0) {
         api_exp_progress_add(*out, ag_time_wall());
+        api_pretrain_fields_add(*out);
     }
     return rc;
 }

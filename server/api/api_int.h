@@ -1,7 +1,7 @@
 /* Internal to server/api: the Api state, the route table's types and the helpers the route
  * files share (api_routes.c, api_experiments.c, api_check.c, api_metrics.c, api_files.c,
- * api_analysis.c, api_tokens.c, api_catalogue.c, api_openapi.c, api_http.c); not a public
- * interface.
+ * api_analysis.c, api_pretrain.c, api_tokens.c, api_catalogue.c, api_openapi.c, api_http.c);
+ * not a public interface.
  *
  * DESIGN
  * Every handler has the ApiHandler signature and is listed once in the route table
@@ -169,6 +169,8 @@ int api_catalogue_has(const json_t *cat, const char *task);
 /* 0 when `trainer --check` accepts spec_text (the canonical resolved spec), or gives no
  * verdict; else AG_ESPEC with the spec's JSON path under prefix and the trainer's message */
 int api_check_spec(Api *api, const char *spec_text, const char *prefix, ApiErr *e);
+/* the same for a pretraining spec (`trainer --pretrain-check`): its dataset and model */
+int api_check_pretrain(Api *api, const char *spec_text, const char *prefix, ApiErr *e);
 /* runs argv (ag_spawn, own session) and collects its stdout into out (created by the caller
  * with its maximum) until it closes it; past timeout_s the child's group is killed
  * (AG_ETIMEOUT). *status is its wait status. 0, or an error code and a message. */
@@ -207,6 +209,11 @@ ApiHandler api_h_metric_keys, api_h_metric_series, api_h_metric_export;
 /* api_files.c */
 ApiHandler api_h_checkpoints, api_h_checkpoint_get, api_h_log, api_h_evaluate,
     api_h_evaluation_result, api_h_evaluation_video, api_h_evaluation_trajectory;
+/* api_pretrain.c */
+ApiHandler api_h_pretrain_submit;
+/* what the answer about a pretrain job adds: encoder_checkpoint, the path of the checkpoint to
+ * name as model.encoder.checkpoint (nothing for other kinds) */
+void api_pretrain_fields_add(json_t *exp);
 /* api_analysis.c */
 ApiHandler api_h_analysis_submit, api_h_analysis_list, api_h_analysis_result, api_h_analysis_table,
     api_h_analysis_figure, api_h_analysis_recording;

@@ -404,6 +404,9 @@ const ApiRoute api_route_table[] = {
      "getAnalysisFigure", "A PNG figure of an analysis job (decoding.png, ...)"},
     {"GET", "/api/v1/experiments/{id}/analysis/recording", api_h_analysis_recording, SCOPE_READ,
      "getAnalysisRecording", "The HDF5 recording of an analysis job (activations.h5)"},
+    {"POST", "/api/v1/pretrain", api_h_pretrain_submit, SCOPE_FULL, "queuePretrain",
+     "Queue a vision pretraining job: an encoder trained to read the block's pose from a "
+     "dataset's images (docs/training.md, Vision pretraining)"},
     {"GET", "/api/v1/tokens", api_h_tokens_list, SCOPE_FULL, "listTokens",
      "List tokens (never their values)"},
     {"POST", "/api/v1/tokens", api_h_tokens_create, SCOPE_FULL, "createToken",

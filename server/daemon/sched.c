@@ -2,8 +2,9 @@
  * order while cores are free, runs each angora-train (or mpirun -np R angora-train) in its own
  * session with one BLAS thread per rank, turns cancel/pause requests into SIGTERM then SIGKILL,
  * retries crashed workers from their checkpoint, and re-adopts or requeues runs after a
- * restart. Analysis jobs take a slot like any run; their steps are in sched_job.c. Runs for the
- * Slurm executor are handed to sched_slurm.c, and take no local cores. */
+ * restart. Analysis jobs take a slot like any run; their steps are in sched_job.c. Pretrain jobs
+ * (angora-train --pretrain) run like training, started over on a retry (pretraining has no
+ * resume). Runs for the Slurm executor are handed to sched_slurm.c, and take no local cores. */
 #include "sched_int.h"
 
 #include "ag_error.h"
@@ -138,6 +139,7 @@ Slot *sched_slot_new(Sched *s) {
 SlotKind sched_slot_kind(const char *kind) {
     return !strcmp(kind, "evaluate")   ? SLOT_EVALUATE
            : !strcmp(kind, "analysis") ? SLOT_ANALYSIS
+           : !strcmp(kind, "pretrain") ? SLOT_PRETRAIN
                                        : SLOT_TRAIN;
 }
 
@@ -222,6 +224,54 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
     }
     json_decref(o);
     return rc;
+}
+
+/* a pretrain job: angora-train --pretrain on the stored spec, its summary (stdout) into
+ * AG_RUN_PRETRAIN_SUMMARY. An earlier attempt's curve is removed and read again from the start:
+ * pretraining has no resume, and its repeated epochs replace the stored rows. */
+static int spawn_pretrain(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t err_sz) {
+    char spec_path[PATH_MAX], out_path[PATH_MAX], metrics[PATH_MAX];
+    const char *argv[SCHED_ARGS_MAX];
+    int argc = 0, rc;
+    snprintf(spec_path, sizeof(spec_path), "%s/" AG_RUN_SUBMITTED, r->run_dir);
+    snprintf(out_path, sizeof(out_path), "%s/" AG_RUN_PRETRAIN_SUMMARY, r->run_dir);
+    snprintf(metrics, sizeof(metrics), "%s/" AG_RUN_METRICS, r->run_dir);
+    if ((rc = ag_fs_mkdir_p(r->run_dir, 0700, err, err_sz)) != 0 ||
+        (rc = sched_write_spec(s, r->id, r->run_dir, err, err_sz)) != 0) {
+        return rc;
+    }
+    if (access(s->trainer, X_OK) != 0) {
+        return ag_errorf(err, err_sz, AG_ENOTFOUND, "trainer %s is not executable", s->trainer);
+    }
+    if (ag_fs_exists(metrics)) {
+        if (unlink(metrics) != 0) {
+            return ag_errorf(err, err_sz, AG_EIO, "cannot remove %s: %s", metrics, strerror(errno));
+        }
+        if ((rc = store_metrics_set_offset(s->store, r->id, 0, err, err_sz)) != 0) {
+            return rc;
+        }
+    }
+    argv[argc++] = s->trainer;
+    argv[argc++] = AG_TRAIN_PRETRAIN;
+    argv[argc++] = spec_path;
+    argv[argc++] = AG_TRAIN_RUN_DIR;
+    argv[argc++] = r->run_dir;
+    argv[argc++] = AG_TRAIN_QUIET;
+    argv[argc] = NULL;
+    return sched_spawn_argv(r->run_dir, argv, out_path, pid_out, err, err_sz);
+}
+
+/* whether a pretrain job that ended while angorad was away finished: its summary is written
+ * only then */
+static int pretrain_summary_written(const char *run_dir) {
+    char path[PATH_MAX], msg[256];
+    json_t *o;
+    int ok;
+    snprintf(path, sizeof(path), "%s/" AG_RUN_PRETRAIN_SUMMARY, run_dir);
+    o = ag_json_load_file(path, 1u << 16, msg, sizeof(msg));
+    ok = json_is_integer(json_object_get(o, "epochs"));
+    json_decref(o);
+    return ok;
 }
 
 static int spawn(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t err_sz) {
@@ -392,6 +442,8 @@ static int start_run(Sched *s, const StoreRun *r) {
     if (slot->kind == SLOT_ANALYSIS) {
         rc = sched_job_spawn(s, slot, r, msg, sizeof(msg));
         pid = slot->pid;
+    } else if (slot->kind == SLOT_PRETRAIN) {
+        rc = spawn_pretrain(s, r, &pid, msg, sizeof(msg));
     } else {
         rc = spawn(s, r, &pid, msg, sizeof(msg));
     }
@@ -532,6 +584,7 @@ void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
     int code = known && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int shutdown = slot->shutdown;
     int evaluate = slot->kind == SLOT_EVALUATE;
+    SlotKind slot_kind = slot->kind;
     if (slot->kind == SLOT_ANALYSIS) {
         sched_job_ended(s, slot, status, known);
         return;
@@ -561,7 +614,9 @@ void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
     if (!strcmp(r.request, "cancel")) {
         sched_event(s, id, "cancelled", "%s", why);
         sched_set_state(s, id, "cancelled", "cancelled by request");
-    } else if (code == 0 || (!known && status_file_succeeded(r.run_dir))) {
+    } else if (code == 0 ||
+               (!known && (slot_kind == SLOT_PRETRAIN ? pretrain_summary_written(r.run_dir)
+                                                      : status_file_succeeded(r.run_dir)))) {
         sched_event(s, id, "succeeded", "%s", known ? why : "finished while angorad was away");
         sched_set_state(s, id, "succeeded", NULL);
     } else if (!strcmp(r.request, "pause")) {
@@ -571,7 +626,8 @@ void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
         sched_event(s, id, "requeued", "stopped for the daemon's shutdown (%s)", why);
         sched_set_state(s, id, "queued", NULL);
     } else {
-        run_failed(s, id, r.run_dir, code, why, "the last checkpoint");
+        run_failed(s, id, r.run_dir, code, why,
+                   slot_kind == SLOT_PRETRAIN ? "the first epoch" : "the last checkpoint");
     }
 }
 
@@ -633,7 +689,7 @@ static void act_on_requests(Sched *s) {
 
 /* the slots whose workers write metric lines */
 static int slot_writes_metrics(const Slot *slot) {
-    return slot->used && slot->kind == SLOT_TRAIN;
+    return slot->used && (slot->kind == SLOT_TRAIN || slot->kind == SLOT_PRETRAIN);
 }
 
 static void ingest_live(Sched *s) {

@@ -23,8 +23,9 @@
 /* wall time one call of sched_rollup may spend rolling up rows of earlier runs */
 #define SCHED_ROLLUP_BUDGET_S 0.25
 
-/* what a slot runs: angora-train on a spec, an evaluation, or an analysis job's steps */
-typedef enum SlotKind { SLOT_TRAIN = 0, SLOT_EVALUATE, SLOT_ANALYSIS } SlotKind;
+/* what a slot runs: angora-train on a spec, an evaluation, an analysis job's steps, or a vision
+ * pretraining (angora-train --pretrain) */
+typedef enum SlotKind { SLOT_TRAIN = 0, SLOT_EVALUATE, SLOT_ANALYSIS, SLOT_PRETRAIN } SlotKind;
 
 /* an analysis job's steps, in the order they run in one slot */
 typedef enum SlotStep { STEP_RECORDING = 0, STEP_ANALYZING } SlotStep;
@@ -76,7 +77,7 @@ struct Sched {
 
 /* ---- sched.c ---- */
 
-/* the slot kind of a stored kind ("train", "evaluate", "analysis") */
+/* the slot kind of a stored kind ("train", "evaluate", "analysis", "pretrain") */
 SlotKind sched_slot_kind(const char *kind);
 /* journals an event and logs it */
 void sched_event(Sched *s, int64_t id, const char *kind, const char *fmt, ...)

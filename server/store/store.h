@@ -43,7 +43,7 @@ typedef struct StoreExpNew {
     const char *spec_json; /* complete spec (defaults filled) */
     const char *tags_json; /* JSON array of strings; NULL for [] */
     const char *notes;     /* NULL for "" */
-    const char *kind;      /* "train", "evaluate" or "analysis"; NULL for train */
+    const char *kind;      /* "train", "evaluate", "analysis" or "pretrain"; NULL for train */
     int64_t parent_id;     /* the run a job evaluates or analyses, 0 for none */
     int priority;
     int ranks;

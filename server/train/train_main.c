@@ -65,6 +65,7 @@ typedef struct TrainArgs {
     const char *check;             /* --check SPEC */
     const char *pretrain_data;     /* --pretrain-data SPEC (with --out) */
     const char *pretrain;          /* --pretrain SPEC (with --run-dir) */
+    const char *pretrain_check;    /* --pretrain-check SPEC */
     const char *task_options;      /* --task-options JSON (evaluation, recording) */
     int pool_conv;
     int record_width, record_height;
@@ -88,6 +89,7 @@ static void usage(FILE *f) {
             "                    [--deterministic] [--seed S] [--pool-conv] [--task-options JSON]\n"
             "       angora-train --pretrain-data SPEC.json --out FILE.h5\n"
             "       angora-train --pretrain SPEC.json --run-dir DIR [--quiet]\n"
+            "       angora-train --pretrain-check SPEC.json\n"
             "       angora-train --list-tasks\n"
             "       angora-train --check SPEC.json\n");
 }
@@ -114,6 +116,8 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
             a->pretrain_data = argv[++i];
         } else if (strcmp(s, AG_TRAIN_PRETRAIN) == 0 && has_next) {
             a->pretrain = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_PRETRAIN_CHECK) == 0 && has_next) {
+            a->pretrain_check = argv[++i];
         } else if (strcmp(s, AG_TRAIN_EVALUATE) == 0 && has_next) {
             a->evaluate = argv[++i];
         } else if (strcmp(s, AG_TRAIN_RECORD) == 0 && has_next) {
@@ -192,7 +196,7 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
                         "--evaluate\n");
         return -1;
     }
-    if (a->list_tasks || a->evaluate || a->activations || a->check) {
+    if (a->list_tasks || a->evaluate || a->activations || a->check || a->pretrain_check) {
         return 0;
     }
     if (!a->run_dir) {
@@ -907,8 +911,11 @@ int main(int argc, char **argv) {
         code = rank == 0 ? check_spec(&a) : AG_EXIT_DONE;
     } else if (a.pretrain_data) {
         code = rank == 0 ? train_pretrain_data_main(a.pretrain_data, a.out) : AG_EXIT_DONE;
+    } else if (a.pretrain_check) {
+        code = rank == 0 ? train_pretrain_check_main(a.pretrain_check) : AG_EXIT_DONE;
     } else if (a.pretrain) {
-        code = rank == 0 ? train_pretrain_main(a.pretrain, a.run_dir, a.quiet) : AG_EXIT_DONE;
+        code =
+            rank == 0 ? train_pretrain_main(a.pretrain, a.run_dir, a.quiet, &g_stop) : AG_EXIT_DONE;
     } else if (a.evaluate) {
         code = rank == 0 ? evaluate(&a) : AG_EXIT_DONE;
     } else if (a.activations) {

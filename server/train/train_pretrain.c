@@ -7,6 +7,7 @@
 #include "ag_error.h"
 #include "ag_fs.h"
 #include "ag_json.h"
+#include "ag_pretrain.h"
 #include "ag_rundir.h"
 #include "ag_time.h"
 #include "an_h5.h"
@@ -23,10 +24,8 @@
 #define PRETRAIN_DATA_MAX_BYTES ((size_t)8 << 30) /* images held in memory */
 
 typedef struct PretrainSpec {
-    char data[TRAIN_PATH_MAX];
-    json_t *model; /* the description with shared mode forced (new reference) */
-    long long epochs, batch_size, seed;
-    double lr, holdout, position_scale, rotation_weight, time_limit_s;
+    AgPretrainSpec given; /* keys, types and ranges checked (ag_pretrain.h) */
+    json_t *model;        /* the description with shared mode forced (new reference) */
 } PretrainSpec;
 
 /* an encoder of the `pathways` preset, the dense head of its trunk, no core, one network */
@@ -35,45 +34,19 @@ static json_t *pretrain_default_model(void) {
 }
 
 static int pretrain_spec_read(const json_t *spec, PretrainSpec *s, AgJsonErr *e) {
-    static const char *const keys[] = {
-        "data",    "model",          "epochs",          "batch_size", "learning_rate",
-        "holdout", "position_scale", "rotation_weight", "seed",       "time_limit_s",
-        NULL};
-    int rc;
     memset(s, 0, sizeof *s);
-    if ((rc = ag_json_expect_object(spec, "", e)) < 0 ||
-        (rc = ag_json_check_keys(spec, "", keys, e)) < 0) {
+    int rc = ag_pretrain_spec_read(spec, &s->given, e);
+    if (rc < 0) {
         return rc;
     }
-    const json_t *data = json_object_get(spec, "data");
-    if (!json_is_string(data)) {
-        return ag_json_fail(e, "data", "%s (the dataset, FILE.h5 of --pretrain-data)",
-                            data ? "must be a file name" : "missing");
-    }
-    if ((rc = ag_json_get_string(spec, "", "data", NULL, s->data, sizeof s->data, e)) < 0 ||
-        (rc = ag_json_get_int(spec, "", "epochs", 20, 1, 1000000, &s->epochs, e)) < 0 ||
-        (rc = ag_json_get_int(spec, "", "batch_size", 32, 1, 4096, &s->batch_size, e)) < 0 ||
-        (rc = ag_json_get_double(spec, "", "learning_rate", 1e-3, 1e-7, 1.0, &s->lr, e)) < 0 ||
-        (rc = ag_json_get_double(spec, "", "holdout", 0.1, 0.01, 0.9, &s->holdout, e)) < 0 ||
-        (rc = ag_json_get_double(spec, "", "position_scale", 0.01, 1e-4, 1.0, &s->position_scale,
-                                 e)) < 0 ||
-        (rc = ag_json_get_double(spec, "", "rotation_weight", 1.0, 0.0, 1000.0, &s->rotation_weight,
-                                 e)) < 0 ||
-        (rc = ag_json_get_int(spec, "", "seed", 1, 0, INT64_MAX, &s->seed, e)) < 0 ||
-        (rc = ag_json_get_double(spec, "", "time_limit_s", 0.0, 0.0, 1e7, &s->time_limit_s, e)) <
-            0) {
-        return rc;
-    }
-    const json_t *m = json_object_get(spec, "model");
-    if (!m || json_is_null(m)) {
+    const json_t *m = s->given.model;
+    if (!m) {
         s->model = pretrain_default_model();
     } else if (json_is_string(m)) {
         s->model = json_pack("{s:O, s:b}", "preset", m, "shared", 1);
-    } else if (json_is_object(m)) {
+    } else {
         s->model = json_deep_copy(m);
         json_object_set_new(s->model, "shared", json_true());
-    } else {
-        return ag_json_fail(e, "model", "must be a preset name or a model description");
     }
     return 0;
 }
@@ -111,7 +84,10 @@ static int data_read_var(const AnH5File *f, const char *name, int64_t cols, floa
     return rc;
 }
 
-static int pretrain_data_load(PretrainData *d, const char *path, char *err, size_t err_sz) {
+/* the dataset at path into d; header_only: its size and shape, every label checked to be there,
+ * but no image read (a check, not a run) */
+static int pretrain_data_load(PretrainData *d, const char *path, int header_only, char *err,
+                              size_t err_sz) {
     AnH5File *f = NULL;
     memset(d, 0, sizeof *d);
     int rc = an_h5_open(&f, path, err, err_sz);
@@ -137,6 +113,19 @@ static int pretrain_data_load(PretrainData *d, const char *path, char *err, size
     d->size = size;
     d->cols = cols;
     snprintf(d->task, sizeof d->task, "%s", f->task);
+    if (header_only) {
+        static const char *const names[] = {"block_position", "block_quaternion"};
+        static const int64_t widths[] = {3, 4};
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            int v = an_h5_find(f, AN_H5_VARIABLE, names[k]);
+            if (v < 0 || f->variables[v].cols != widths[k]) {
+                rc = ag_errorf(err, err_sz, AG_EFORMAT,
+                               "%s: no dataset /variables/%s of %lld columns", path, names[k],
+                               (long long)widths[k]);
+            }
+        }
+        goto out;
+    }
     d->images = malloc(sizeof(float) * (size_t)(d->n * cols));
     d->labels = malloc(sizeof(float) * (size_t)(d->n * NN_POSE_DIM));
     if (!d->images || !d->labels) {
@@ -164,6 +153,7 @@ static void pretrain_data_free(PretrainData *d) {
 
 typedef struct Pretrain {
     PretrainSpec spec;
+    const volatile sig_atomic_t *stop; /* set by a signal: end after this minibatch */
     PretrainData data;
     NnModel *model;
     NnAdam adam;
@@ -192,7 +182,7 @@ static void pretrain_gather(Pretrain *p, const int *idx, int64_t first, int B) {
         const float *l = p->data.labels + i * NN_POSE_DIM;
         float *t = p->batch_tgt + (size_t)b * NN_POSE_DIM;
         for (int k = 0; k < 3; k++) {
-            t[k] = (float)((l[k] - p->mean[k]) / p->spec.position_scale);
+            t[k] = (float)((l[k] - p->mean[k]) / p->spec.given.position_scale);
         }
         memcpy(t + 3, l + 3, 4 * sizeof(float));
     }
@@ -206,13 +196,17 @@ static NnPoseLoss pretrain_epoch(Pretrain *p, AgRng *rng) {
     float *grads = nn_model_grads(p->model);
     p->grad_norm_sum = 0;
     p->steps = p->bad_steps = 0;
-    for (int64_t first = 0; first < p->n_train; first += p->spec.batch_size) {
-        int B = (int)(p->n_train - first < p->spec.batch_size ? p->n_train - first
-                                                              : p->spec.batch_size);
+    for (int64_t first = 0; first < p->n_train; first += p->spec.given.batch_size) {
+        if (p->stop && *p->stop) {
+            break;
+        }
+        int B = (int)(p->n_train - first < p->spec.given.batch_size ? p->n_train - first
+                                                                    : p->spec.given.batch_size);
         pretrain_gather(p, p->order + first, 0, B);
         nn_model_zero_grad(p->model);
         nn_model_forward(p->model, p->ctx, B, p->batch_obs, NULL, NULL, p->out, p->value);
-        NnPoseLoss l = nn_pose_loss(p->dout, p->out, p->batch_tgt, B, 1.0, p->spec.rotation_weight);
+        NnPoseLoss l =
+            nn_pose_loss(p->dout, p->out, p->batch_tgt, B, 1.0, p->spec.given.rotation_weight);
         nn_model_backward(p->model, p->ctx, p->dout, NULL);
         /* a non-finite gradient is zeroed (the step changes nothing new) and counted */
         float norm = nn_grad_clip(grads, nn_model_num_params(p->model), 0.0f);
@@ -222,7 +216,7 @@ static NnPoseLoss pretrain_epoch(Pretrain *p, AgRng *rng) {
             p->bad_steps++;
         }
         p->steps++;
-        nn_adam_step(&p->adam, params, grads, (float)p->spec.lr);
+        nn_adam_step(&p->adam, params, grads, (float)p->spec.given.learning_rate);
         sum.loss += l.loss * B;
         sum.position_mse += l.position_mse * B;
         sum.rotation += l.rotation * B;
@@ -247,17 +241,18 @@ static HoldoutScore pretrain_holdout(Pretrain *p) {
     HoldoutScore s = {0, 0, 0, 0};
     double sq = 0;
     int64_t base = p->n_train;
-    for (int64_t first = 0; first < p->n_hold; first += p->spec.batch_size) {
-        int B =
-            (int)(p->n_hold - first < p->spec.batch_size ? p->n_hold - first : p->spec.batch_size);
+    for (int64_t first = 0; first < p->n_hold; first += p->spec.given.batch_size) {
+        int B = (int)(p->n_hold - first < p->spec.given.batch_size ? p->n_hold - first
+                                                                   : p->spec.given.batch_size);
         pretrain_gather(p, NULL, base + first, B);
         nn_model_forward(p->model, p->ctx, B, p->batch_obs, NULL, NULL, p->out, p->value);
         s.loss +=
-            nn_pose_loss(NULL, p->out, p->batch_tgt, B, 1.0, p->spec.rotation_weight).loss * B;
+            nn_pose_loss(NULL, p->out, p->batch_tgt, B, 1.0, p->spec.given.rotation_weight).loss *
+            B;
         for (int b = 0; b < B; b++) {
             const float *o = p->out + b * NN_POSE_DIM, *t = p->batch_tgt + b * NN_POSE_DIM;
             for (int k = 0; k < 3; k++) {
-                double e = ((double)o[k] - t[k]) * p->spec.position_scale;
+                double e = ((double)o[k] - t[k]) * p->spec.given.position_scale;
                 sq += e * e;
             }
             double a = nn_pose_angle(t + 3, o + 3) * 180.0 / M_PI;
@@ -277,12 +272,12 @@ static HoldoutScore pretrain_holdout(Pretrain *p) {
 
 /* the checkpoint's own section: what a model loading this encoder must agree with */
 static char *pretrain_section_text(const Pretrain *p, int64_t epoch, const HoldoutScore *s) {
-    json_t *o =
-        json_pack("{s:s, s:s, s:s, s:i, s:[f,f,f], s:f, s:I, s:f, s:f}", "kind", "vision-encoder",
-                  "input", TRAIN_PRETRAIN_INPUT, "task", p->data.task, "image_size", p->data.size,
-                  "position_mean", p->mean[0], p->mean[1], p->mean[2], "position_scale",
-                  p->spec.position_scale, "epoch", (json_int_t)epoch, "holdout_position_rmse_mm",
-                  s->position_rmse_mm, "holdout_rotation_median_deg", s->rotation_median_deg);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:[f,f,f], s:f, s:I, s:f, s:f}", "kind",
+                          "vision-encoder", "input", TRAIN_PRETRAIN_INPUT, "task", p->data.task,
+                          "image_size", p->data.size, "position_mean", p->mean[0], p->mean[1],
+                          p->mean[2], "position_scale", p->spec.given.position_scale, "epoch",
+                          (json_int_t)epoch, "holdout_position_rmse_mm", s->position_rmse_mm,
+                          "holdout_rotation_median_deg", s->rotation_median_deg);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     return text;
@@ -315,13 +310,13 @@ static int pretrain_checkpoint(Pretrain *p, const char *name, int64_t epoch, con
 
 static int pretrain_metrics_row(Pretrain *p, int64_t epoch, double wall, const NnPoseLoss *train,
                                 const HoldoutScore *s) {
-    json_t *o =
-        json_pack("{s:I, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "iteration",
-                  (json_int_t)epoch, "wall_s", wall, "samples", (json_int_t)(epoch * p->n_train),
-                  "lr", p->spec.lr, "train_loss", train->loss, "train_position_mse",
-                  train->position_mse, "train_rotation", train->rotation, "holdout_loss", s->loss,
-                  "holdout_position_rmse_mm", s->position_rmse_mm, "holdout_rotation_median_deg",
-                  s->rotation_median_deg, "holdout_rotation_mean_deg", s->rotation_mean_deg);
+    json_t *o = json_pack(
+        "{s:I, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "iteration", (json_int_t)epoch,
+        "wall_s", wall, "samples", (json_int_t)(epoch * p->n_train), "lr",
+        p->spec.given.learning_rate, "train_loss", train->loss, "train_position_mse",
+        train->position_mse, "train_rotation", train->rotation, "holdout_loss", s->loss,
+        "holdout_position_rmse_mm", s->position_rmse_mm, "holdout_rotation_median_deg",
+        s->rotation_median_deg, "holdout_rotation_mean_deg", s->rotation_mean_deg);
     if (o) {
         int64_t good = p->steps - p->bad_steps;
         json_object_set_new(o, "grad_norm", json_real(good ? p->grad_norm_sum / good : 0.0));
@@ -333,14 +328,16 @@ static int pretrain_metrics_row(Pretrain *p, int64_t epoch, double wall, const N
     return ok ? 0 : AG_EIO;
 }
 
-static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t path_sz, char *err,
-                         size_t err_sz) {
+/* the dataset (whole, or its header only), the split and the model: everything a run checks
+ * before it writes anything. AG_ESPEC with the JSON path for what the spec or dataset gets wrong */
+static int pretrain_prepare(Pretrain *p, int header_only, char *path, size_t path_sz, char *err,
+                            size_t err_sz) {
     int rc;
-    if ((rc = pretrain_data_load(&p->data, p->spec.data, err, err_sz)) != 0) {
+    if ((rc = pretrain_data_load(&p->data, p->spec.given.data, header_only, err, err_sz)) != 0) {
         snprintf(path, path_sz, "data");
         return rc == AG_ENOMEM ? rc : AG_ESPEC;
     }
-    p->n_hold = (int64_t)ceil(p->spec.holdout * (double)p->data.n);
+    p->n_hold = (int64_t)ceil(p->spec.given.holdout * (double)p->data.n);
     p->n_train = p->data.n - p->n_hold;
     if (p->n_train < 1 || p->n_train > INT32_MAX) {
         snprintf(path, path_sz, "holdout");
@@ -363,10 +360,19 @@ static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t pa
         return ag_errorf(err, err_sz, AG_ESPEC,
                          "model.core: pretraining reads single images, the model needs no core");
     }
+    return 0;
+}
+
+static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t path_sz, char *err,
+                         size_t err_sz) {
+    int rc = pretrain_prepare(p, 0, path, path_sz, err, err_sz);
+    if (rc != 0) {
+        return rc;
+    }
     AgRng rng;
-    ag_rng_seed(&rng, (uint64_t)p->spec.seed, 1);
+    ag_rng_seed(&rng, (uint64_t)p->spec.given.seed, 1);
     nn_model_init_params(p->model, &rng);
-    int B = (int)p->spec.batch_size;
+    int B = (int)p->spec.given.batch_size;
     p->ctx = nn_train_ctx_create(p->model, B, 1);
     p->batch_obs = malloc(sizeof(float) * (size_t)B * (size_t)p->data.cols);
     p->batch_tgt = malloc(sizeof(float) * (size_t)B * NN_POSE_DIM);
@@ -407,14 +413,15 @@ static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t pa
 
 static int pretrain_write_spec(const Pretrain *p, char *err, size_t err_sz) {
     char file[TRAIN_PATH_MAX];
-    json_t *o = json_pack("{s:s, s:o, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:i, s:I, s:I}",
-                          "data", p->spec.data, "model", nn_model_describe(p->model), "epochs",
-                          (json_int_t)p->spec.epochs, "batch_size", (json_int_t)p->spec.batch_size,
-                          "learning_rate", p->spec.lr, "holdout", p->spec.holdout, "position_scale",
-                          p->spec.position_scale, "rotation_weight", p->spec.rotation_weight,
-                          "seed", (json_int_t)p->spec.seed, "time_limit_s", p->spec.time_limit_s,
-                          "task", p->data.task, "image_size", p->data.size, "train_images",
-                          (json_int_t)p->n_train, "holdout_images", (json_int_t)p->n_hold);
+    json_t *o = json_pack(
+        "{s:s, s:o, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:i, s:I, s:I}", "data",
+        p->spec.given.data, "model", nn_model_describe(p->model), "epochs",
+        (json_int_t)p->spec.given.epochs, "batch_size", (json_int_t)p->spec.given.batch_size,
+        "learning_rate", p->spec.given.learning_rate, "holdout", p->spec.given.holdout,
+        "position_scale", p->spec.given.position_scale, "rotation_weight",
+        p->spec.given.rotation_weight, "seed", (json_int_t)p->spec.given.seed, "time_limit_s",
+        p->spec.given.time_limit_s, "task", p->data.task, "image_size", p->data.size,
+        "train_images", (json_int_t)p->n_train, "holdout_images", (json_int_t)p->n_hold);
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     int rc = text ? train_path(file, sizeof file, p->dir, AG_RUN_SPEC) : AG_ENOMEM;
@@ -443,8 +450,9 @@ static void pretrain_close(Pretrain *p) {
     json_decref(p->spec.model);
 }
 
-int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet, TrainPretrainResult *res,
-                       char *path, size_t path_sz, char *err, size_t err_sz) {
+int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet,
+                       const volatile sig_atomic_t *stop, TrainPretrainResult *res, char *path,
+                       size_t path_sz, char *err, size_t err_sz) {
     Pretrain *p = calloc(1, sizeof *p);
     AgJsonErr je = {{0}, {0}};
     memset(res, 0, sizeof *res);
@@ -460,16 +468,23 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet, Train
         rc = AG_ESPEC;
         goto out;
     }
+    p->stop = stop;
     if ((rc = pretrain_open(p, run_dir, path, path_sz, err, err_sz)) != 0 ||
         (rc = pretrain_write_spec(p, err, err_sz)) != 0) {
         goto out;
     }
 
     AgRng rng;
-    ag_rng_seed(&rng, (uint64_t)p->spec.seed, 2);
+    ag_rng_seed(&rng, (uint64_t)p->spec.given.seed, 2);
     p->best = INFINITY;
-    for (int64_t epoch = 1; epoch <= p->spec.epochs; epoch++) {
+    for (int64_t epoch = 1; epoch <= p->spec.given.epochs; epoch++) {
         NnPoseLoss train = pretrain_epoch(p, &rng);
+        /* an epoch cut short is not scored: the last row and checkpoint are of a whole one */
+        if (stop && *stop) {
+            rc = ag_errorf(err, err_sz, AG_EINTERRUPTED, "stopped by a signal in epoch %lld",
+                           (long long)epoch);
+            goto out;
+        }
         HoldoutScore s = pretrain_holdout(p);
         double wall = ag_time_now() - t0;
         if (pretrain_metrics_row(p, epoch, wall, &train, &s) != 0) {
@@ -496,12 +511,32 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet, Train
         res->holdout_loss = s.loss;
         res->holdout_position_rmse_mm = s.position_rmse_mm;
         res->holdout_rotation_median_deg = s.rotation_median_deg;
-        if (p->spec.time_limit_s > 0 && wall >= p->spec.time_limit_s) {
+        if (p->spec.given.time_limit_s > 0 && wall >= p->spec.given.time_limit_s) {
             break;
         }
     }
 out:
     res->seconds = ag_time_now() - t0;
+    pretrain_close(p);
+    free(p);
+    return rc;
+}
+
+int train_pretrain_check(const json_t *spec, char *path, size_t path_sz, char *err, size_t err_sz) {
+    Pretrain *p = calloc(1, sizeof *p);
+    AgJsonErr je = {{0}, {0}};
+    int rc;
+    path[0] = '\0';
+    if (!p) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    if (pretrain_spec_read(spec, &p->spec, &je) < 0) {
+        ag_json_err_format(&je, err, err_sz);
+        snprintf(path, path_sz, "%s", je.path);
+        rc = AG_ESPEC;
+    } else {
+        rc = pretrain_prepare(p, 1, path, path_sz, err, err_sz);
+    }
     pretrain_close(p);
     free(p);
     return rc;

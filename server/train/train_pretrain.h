@@ -20,6 +20,7 @@
 #define TRAIN_PRETRAIN_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,13 +52,24 @@ typedef struct TrainPretrainResult {
  * "holdout", "position_scale", "rotation_weight", "seed", "time_limit_s"}; paths in "data" are
  * as given) into run_dir: metrics.jsonl (one row per epoch), checkpoints/last.ckpt and
  * best.ckpt. quiet: no progress lines on stdout. AG_ESPEC with the JSON path for a bad spec or
- * dataset. */
-int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet, TrainPretrainResult *res,
-                       char *path, size_t path_sz, char *err, size_t err_sz);
+ * dataset. stop (may be NULL) is polled between minibatches: once it is set the run ends with
+ * AG_EINTERRUPTED, the checkpoints of its completed epochs kept. */
+int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet,
+                       const volatile sig_atomic_t *stop, TrainPretrainResult *res, char *path,
+                       size_t path_sz, char *err, size_t err_sz);
+
+/* what a run checks before it writes anything, without training: the spec, the dataset's header
+ * (its images not read) and the model built for its image size. 0, or AG_ESPEC with the JSON path
+ * (another code when the check itself cannot run) */
+int train_pretrain_check(const json_t *spec, char *path, size_t path_sz, char *err, size_t err_sz);
 
 /* the command lines (train_pretrain_main.c): the summary on stdout, the reason on stderr (and in
  * DIR/error.json for a run), an exit code of ag_rundir.h */
 int train_pretrain_data_main(const char *spec_path, const char *out);
-int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet);
+int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet,
+                        const volatile sig_atomic_t *stop);
+/* angora-train --pretrain-check SPEC: the verdict of train_pretrain_check as one line on stdout,
+ * {"valid", "message", "path"} as --check gives it; AG_EXIT_DONE or AG_EXIT_USAGE */
+int train_pretrain_check_main(const char *spec_path);
 
 #endif

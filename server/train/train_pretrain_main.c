@@ -1,5 +1,6 @@
-/* The command lines of vision pretraining: angora-train --pretrain-data SPEC --out FILE.h5 and
- * angora-train --pretrain SPEC --run-dir DIR (train_pretrain.h), their summaries on stdout and
+/* The command lines of vision pretraining: angora-train --pretrain-data SPEC --out FILE.h5,
+ * angora-train --pretrain SPEC --run-dir DIR and angora-train --pretrain-check SPEC
+ * (train_pretrain.h), their summaries on stdout and
  * their exit codes (ag_rundir.h). */
 #include "train_pretrain.h"
 #include "train_run.h"
@@ -15,6 +16,9 @@
 #define PRETRAIN_SPEC_MAX_BYTES (1 << 20)
 
 static int exit_code(int rc) {
+    if (rc == AG_EINTERRUPTED) {
+        return AG_EXIT_INTERRUPTED;
+    }
     return rc == AG_ESPEC || rc == AG_EINVAL || rc == AG_EEXISTS ? AG_EXIT_USAGE : AG_EXIT_ERROR;
 }
 
@@ -47,7 +51,8 @@ int train_pretrain_data_main(const char *spec_path, const char *out) {
     return AG_EXIT_DONE;
 }
 
-int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet) {
+int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet,
+                        const volatile sig_atomic_t *stop) {
     char err[1024] = "", path[AG_JSON_PATH_MAX] = "", why[256];
     json_t *spec = ag_json_load_file(spec_path, PRETRAIN_SPEC_MAX_BYTES, err, sizeof err);
     if (!spec) {
@@ -55,8 +60,14 @@ int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet) {
         return AG_EXIT_USAGE;
     }
     TrainPretrainResult res;
-    int rc = train_pretrain_run(spec, run_dir, quiet, &res, path, sizeof path, err, sizeof err);
+    int rc =
+        train_pretrain_run(spec, run_dir, quiet, stop, &res, path, sizeof path, err, sizeof err);
     json_decref(spec);
+    if (rc == AG_EINTERRUPTED) {
+        fprintf(stderr, "angora-train: pretraining stopped by a signal after %d epoch(s)\n",
+                res.epochs);
+        return exit_code(rc);
+    }
     if (rc != 0) {
         fprintf(stderr, "angora-train: pretraining failed: %s\n", err);
         /* the reason goes beside the run's files (a spec refused before the directory was
@@ -71,4 +82,15 @@ int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet) {
                             "holdout_position_rmse_mm", res.holdout_position_rmse_mm,
                             "holdout_rotation_median_deg", res.holdout_rotation_median_deg));
     return AG_EXIT_DONE;
+}
+
+int train_pretrain_check_main(const char *spec_path) {
+    char err[1024] = "", path[AG_JSON_PATH_MAX] = "";
+    json_t *spec = ag_json_load_file(spec_path, PRETRAIN_SPEC_MAX_BYTES, err, sizeof err);
+    int rc = spec ? train_pretrain_check(spec, path, sizeof path, err, sizeof err) : AG_ESPEC;
+    json_decref(spec);
+    summary_print(json_pack("{s:b, s:o, s:o}", "valid", rc == 0, "message",
+                            rc == 0 ? json_null() : json_string(err), "path",
+                            rc == 0 || !path[0] ? json_null() : json_string(path)));
+    return rc == 0 ? AG_EXIT_DONE : AG_EXIT_USAGE;
 }

@@ -281,6 +281,26 @@ test("every route answers as documented, successes and errors", async () => {
     await call("GET", `${jb}/analysis/figures/none.png`, {expect: 404});
     await call("GET", `${base}/analysis/recording`, {expect: 404});
 
+    // a pretrain job on a tiny rendered dataset, its curve and its encoder
+    const dataSpec = path.join(d.dir, "pretrain-data.json");
+    const data = path.join(d.dir, "pretrain.h5");
+    fs.writeFileSync(dataSpec, JSON.stringify({samples: 12, image_size: 8, seed: 1}));
+    const made = spawnSync(process.env.ANGORA_TRAIN, ["--pretrain-data", dataSpec, "--out", data],
+                           {encoding: "utf8"});
+    assert.equal(made.status, 0, made.stderr);
+    await call("POST", "/api/v1/pretrain", {body: {data, epochs: 0}, expect: 422});
+    await call("POST", "/api/v1/pretrain", {body: {data: "/nonexistent.h5"}, expect: 422});
+    await call("POST", "/api/v1/pretrain", {raw: "{nope", expect: 400});
+    await call("POST", "/api/v1/pretrain", {body: {data}, token: readToken, expect: 403});
+    const pre = (await call("POST", "/api/v1/pretrain",
+                            {body: {spec: {data, epochs: 2, batch_size: 4}, name: "enc"}, expect: 201}))
+                    .json;
+    assert.ok(pre.encoder_checkpoint.endsWith("/checkpoints/best.ckpt"));
+    assert.equal((await settle(pre.id)).state, "succeeded");
+    await call("GET", `/api/v1/experiments/${pre.id}`, {expect: 200});
+    await call("GET", `/api/v1/experiments/${pre.id}/metrics/series?key=holdout_loss`,
+               {expect: 200});
+
     // tokens
     await call("GET", "/api/v1/tokens", {expect: 200});
     await call("GET", "/api/v1/tokens", {token: readToken, expect: 403});

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Vision pretraining end to end: angora-train --pretrain-data renders a tiny dataset,
-# --pretrain trains an encoder on it for two epochs (metrics, checkpoints), --check accepts a
-# pathways spec that loads it frozen and refuses, with the JSON path, a missing checkpoint, one
-# that is no encoder's and an image size the encoder was not trained on; a PPO run with the
-# frozen encoder trains an iteration; bad command lines and specs exit 2.
+# --pretrain-check judges a pretraining spec without a run, --pretrain trains an encoder on it for
+# two epochs (metrics, checkpoints), --check accepts a pathways spec that loads it frozen and
+# refuses, with the JSON path, a missing checkpoint, one that is no encoder's and an image size
+# the encoder was not trained on; a PPO run with the frozen encoder trains an iteration; bad
+# command lines and specs exit 2.
 # usage: train_pretrain.sh ANGORA_TRAIN
 # shellcheck source=tests/integration/train/common.sh
 . "$(dirname "$0")/common.sh"
@@ -26,8 +27,18 @@ grep -q samples "$W/err" || fail "the message does not name samples: $(cat "$W/e
 expect_exit 2 "--pretrain-data without --out" "$BIN" --pretrain-data "$W/data.json"
 expect_exit 2 "--pretrain without --run-dir" "$BIN" --pretrain "$W/data.json"
 
-# the encoder
+# the encoder: checked first without a run, as angorad does at submission
 jq -n --arg d "$W/d.h5" '{data: $d, epochs: 2, batch_size: 8}' >"$W/pre.json"
+expect_exit 0 "--pretrain-check" "$BIN" --pretrain-check "$W/pre.json"
+[ "$(jq .valid "$W/out")" = true ] || fail "check verdict: $(cat "$W/out")"
+[ ! -e "$W/pre" ] || fail "--pretrain-check made a run directory"
+jq -n --arg d "$W/d.h5" '{data: $d, model: {trunk: 3}}' >"$W/badmodel.json"
+# the verdict alone, on stdout, as --check gives it
+rc=0
+"$BIN" --pretrain-check "$W/badmodel.json" >"$W/out" 2>"$W/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "--pretrain-check of a bad model: exit $rc ($(cat "$W/out" "$W/err"))"
+[ "$(jq -r .path "$W/out")" = model ] || fail "check verdict: $(cat "$W/out")"
+echo "ok: --pretrain-check of a bad model: $(jq -r .message "$W/out")"
 expect_exit 0 "pretraining" "$BIN" --pretrain "$W/pre.json" --run-dir "$W/pre" --quiet
 [ "$(wc -l <"$W/pre/metrics.jsonl")" -eq 2 ] || fail "metrics: $(cat "$W/pre/metrics.jsonl")"
 [ "$(metric_last "$W/pre/metrics.jsonl" iteration)" = 2 ] || fail "last epoch is not 2"

@@ -30,7 +30,7 @@ START_TEST(test_every_command_known) {
     static const char *const names[] = {"submit",      "ls",       "show",     "cancel",  "pause",
                                         "resume",      "rm",       "logs",     "metrics", "watch",
                                         "checkpoints", "download", "evaluate", "tasks",   "token",
-                                        "version",     "analyze",  NULL};
+                                        "version",     "analyze",  "pretrain", NULL};
     int n = 0;
     for (int i = 0; names[i]; i++) {
         const CtlCommandDef *c = ctl_command_find(names[i]);
@@ -41,7 +41,7 @@ START_TEST(test_every_command_known) {
     for (const CtlCommandDef *c = ctl_commands; c->name; c++) {
         n += !CTL_COMMAND_HIDDEN(c);
     }
-    ck_assert_int_eq(n, 17);
+    ck_assert_int_eq(n, 18);
     ck_assert_ptr_null(ctl_command_find("list"));
     /* the one command for scripts */
     ck_assert_ptr_nonnull(ctl_command_find("__complete"));

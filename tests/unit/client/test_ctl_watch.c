@@ -95,6 +95,11 @@ START_TEST(test_line) {
     ctl_watch_line(row, "return_mean", 90, 10000, out, 12);
     ck_assert_str_eq(out, "iteration 8");
     json_decref(row);
+    /* a pretraining's epoch has no environment steps: none shown, nor the budget */
+    row = json_pack("{s:i,s:f}", "iteration", 3, "holdout_loss", 0.5);
+    ctl_watch_line(row, "holdout_loss", 0.5, 0, out, sizeof(out));
+    ck_assert_str_eq(out, "iteration 3  holdout_loss 0.5 (best 0.5)");
+    json_decref(row);
 }
 END_TEST
 

@@ -1,6 +1,6 @@
-/* Tests of server/store/store.c: migrations (empty database, every earlier version, newer
- * database refused, broken files), experiments and their state changes, exactly-once metric
- * ingestion with rewinds, series, tokens and events. */
+/* Tests of server/store/store.c: migrations (empty database, every earlier version, the table
+ * rebuild of 009, newer database refused, broken files), experiments and their state changes,
+ * exactly-once metric ingestion with rewinds, series, tokens and events. */
 #include "store.h"
 
 #include "ag_error.h"
@@ -122,6 +122,91 @@ START_TEST(test_migrate_each_earlier_version) {
             unlink(side);
         }
     }
+}
+END_TEST
+
+/* 009 rebuilds the experiments table for the 'pretrain' kind: a database of 008 keeps every
+ * column (Slurm's, the roll-up's, an analysis job's phase and parent), its metric rows, its
+ * indexes and its id counter, and accepts the new kind only after it */
+static int sql_ok(const char *db, const char *sql) {
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "sqlite3 %s \"%s\" >/dev/null 2>&1", db, sql);
+    return system(cmd) == 0;
+}
+
+START_TEST(test_migrate_009_pretrain_kind) {
+    char path[] = "/tmp/angora-store-XXXXXX", db[600], side[700];
+    Store *s = NULL;
+    StoreRun r;
+    StoreExpNew n = {0};
+    json_t *exp = NULL, *keys = NULL;
+    int64_t id = 0;
+    int applied = 0, fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(path);
+    snprintf(db, sizeof(db), "%s.db", path);
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_migrate(s, mig_dir, 8, &applied, err, sizeof(err)), 0);
+    store_close(s);
+    ck_assert(
+        sql_ok(db, "INSERT INTO experiments (name, task, spec, submitted_at, executor,"
+                   " slurm_job_id, slurm_restarts, last_seq, rollup_seq, tags)"
+                   " VALUES ('run', 'HandBlock', '{}', 1, 'slurm', '42', 2, 1, 1, '[\\\"a\\\"]');"
+                   " INSERT INTO experiments (name, task, spec, submitted_at, kind, parent_id,"
+                   " phase, state) VALUES ('an', 'HandBlock', '{}', 2, 'analysis', 1, 'done',"
+                   " 'succeeded');"
+                   " INSERT INTO experiments (name, task, spec, submitted_at) VALUES"
+                   " ('gone', 'CartPole', '{}', 3); DELETE FROM experiments WHERE id = 3;"
+                   " INSERT INTO metrics (exp_id, seq, iteration, row) VALUES (1, 1, 1,"
+                   " '{\\\"iteration\\\":1}'); INSERT INTO metric_keys VALUES (1, 'iteration');"));
+    /* the old CHECK refuses the kind */
+    ck_assert(!sql_ok(db, "INSERT INTO experiments (name, task, spec, submitted_at, kind) VALUES"
+                          " ('p', 'pretrain', '{}', 4, 'pretrain')"));
+
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig_dir, 0, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_ge(applied, 1);
+    ck_assert_int_eq(store_run_get(s, 1, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.executor, "slurm");
+    ck_assert_str_eq(r.slurm_job, "42");
+    ck_assert_int_eq(r.slurm_restarts, 2);
+    ck_assert_int_eq(r.last_seq, 1);
+    ck_assert_int_eq(store_run_get(s, 2, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.kind, "analysis");
+    ck_assert_str_eq(r.phase, "done");
+    ck_assert_int_eq(r.parent_id, 1);
+    ck_assert_str_eq(r.state, "succeeded");
+    ck_assert_int_eq(store_exp_get_json(s, 1, &exp, err, sizeof(err)), 0);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(exp, "tags"), 0)), "a");
+    json_decref(exp);
+    ck_assert_int_eq(store_metric_keys(s, 1, &keys, err, sizeof(err)), 0);
+    ck_assert_int_eq(json_array_size(keys), 1);
+    json_decref(keys);
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+
+    /* the new kind, with the next id (3 was deleted and is not given out again) */
+    n.name = "enc";
+    n.task = "pretrain";
+    n.spec_json = "{\"data\":\"/d.h5\"}";
+    n.kind = "pretrain";
+    n.ranks = 1;
+    ck_assert_msg(store_exp_insert(s, &n, "/tmp/runs", &id, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(id, 4);
+    ck_assert_int_eq(store_run_get(s, 4, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.kind, "pretrain");
+    store_close(s);
+    /* other kinds are still refused; every index is there again */
+    ck_assert(!sql_ok(db, "INSERT INTO experiments (name, task, spec, submitted_at, kind) VALUES"
+                          " ('p', 'x', '{}', 4, 'bogus')"));
+    ck_assert(sql_ok(db, "SELECT CASE WHEN count(*) = 16 THEN 1 ELSE abs(-9223372036854775808)"
+                         " END FROM sqlite_master WHERE type = 'index' AND tbl_name = 'experiments'"
+                         " AND name LIKE 'experiments_%'"));
+    unlink(db);
+    snprintf(side, sizeof(side), "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", db);
+    unlink(side);
 }
 END_TEST
 
@@ -818,6 +903,7 @@ static Suite *store_suite(void) {
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_migrate_empty);
     tcase_add_test(tc, test_migrate_each_earlier_version);
+    tcase_add_test(tc, test_migrate_009_pretrain_kind);
     tcase_add_test(tc, test_migrate_refuses_newer_database);
     tcase_add_test(tc, test_migrate_bad_dirs);
     tcase_add_test(tc, test_experiments_crud_and_list);

@@ -180,7 +180,7 @@ START_TEST(test_pretrain_learns) {
              data);
     json_t *s = jparse(spec);
     TrainPretrainResult res;
-    int rc = train_pretrain_run(s, run, 1, &res, path, sizeof path, err, sizeof err);
+    int rc = train_pretrain_run(s, run, 1, NULL, &res, path, sizeof path, err, sizeof err);
     json_decref(s);
     ck_assert_msg(rc == 0, "%s (at %s)", err, path);
     ck_assert_int_eq(res.epochs, 12);
@@ -221,7 +221,7 @@ START_TEST(test_pretrain_learns) {
     }
     /* a second run into the same directory is refused: nothing is overwritten */
     s = jparse(spec);
-    ck_assert_int_eq(train_pretrain_run(s, run, 1, &res, path, sizeof path, err, sizeof err),
+    ck_assert_int_eq(train_pretrain_run(s, run, 1, NULL, &res, path, sizeof path, err, sizeof err),
                      AG_EEXISTS);
     json_decref(s);
 }
@@ -232,7 +232,7 @@ static void run_refused(const char *spec_text, const char *want_path) {
     snprintf(run, sizeof run, "%s/bad-run", g_dir);
     json_t *spec = jparse(spec_text);
     TrainPretrainResult res;
-    int rc = train_pretrain_run(spec, run, 1, &res, path, sizeof path, err, sizeof err);
+    int rc = train_pretrain_run(spec, run, 1, NULL, &res, path, sizeof path, err, sizeof err);
     json_decref(spec);
     ck_assert_msg(rc == AG_ESPEC, "%s: rc %d (%s)", spec_text, rc, err);
     ck_assert_msg(strcmp(path, want_path) == 0, "%s: path %s, want %s (%s)", spec_text, path,
@@ -257,6 +257,66 @@ START_TEST(test_pretrain_refusals) {
 }
 END_TEST
 
+/* a stop flag (a signal to angora-train) ends the run before its epoch is scored: no row, no
+ * checkpoint of a partial epoch, AG_EINTERRUPTED for the exit code that says so */
+START_TEST(test_pretrain_stop) {
+    char data[320], run[320], spec[600], path[128] = "", err[1024] = "", file[400];
+    snprintf(data, sizeof data, "%s/d.h5", g_dir);
+    snprintf(run, sizeof run, "%s/stopped", g_dir);
+    data_make("{\"samples\": 8, \"image_size\": 8}", data);
+    snprintf(spec, sizeof spec, "{\"data\": \"%s\", \"epochs\": 5, \"batch_size\": 2}", data);
+    json_t *s = jparse(spec);
+    volatile sig_atomic_t stop = 1;
+    TrainPretrainResult res;
+    int rc = train_pretrain_run(s, run, 1, &stop, &res, path, sizeof path, err, sizeof err);
+    json_decref(s);
+    ck_assert_msg(rc == AG_EINTERRUPTED, "rc %d (%s)", rc, err);
+    ck_assert_int_eq(res.epochs, 0);
+    json_t *rows = metrics_read(run);
+    ck_assert_uint_eq(json_array_size(rows), 0);
+    json_decref(rows);
+    snprintf(file, sizeof file, "%s/checkpoints/last.ckpt", run);
+    ck_assert_int_ne(access(file, F_OK), 0);
+}
+END_TEST
+
+/* the check of a spec without a run: the verdicts a run would give before writing anything */
+static void check_refused(const char *spec_text, const char *want_path) {
+    char path[128] = "", err[1024] = "";
+    json_t *spec = jparse(spec_text);
+    int rc = train_pretrain_check(spec, path, sizeof path, err, sizeof err);
+    json_decref(spec);
+    ck_assert_msg(rc == AG_ESPEC, "%s: rc %d (%s)", spec_text, rc, err);
+    ck_assert_msg(strcmp(path, want_path) == 0, "%s: path %s, want %s (%s)", spec_text, path,
+                  want_path, err);
+}
+
+START_TEST(test_pretrain_check) {
+    char data[320], spec[600], path[128] = "", err[1024] = "";
+    snprintf(data, sizeof data, "%s/d.h5", g_dir);
+    data_make("{\"samples\": 4, \"image_size\": 8}", data);
+    snprintf(spec, sizeof spec, "{\"data\": \"%s\", \"epochs\": 2}", data);
+    json_t *s = jparse(spec);
+    ck_assert_msg(train_pretrain_check(s, path, sizeof path, err, sizeof err) == 0, "%s", err);
+    json_decref(s);
+    check_refused("{\"epochs\": 2}", "data");
+    check_refused("{\"data\": \"/nonexistent/d.h5\"}", "data");
+    snprintf(spec, sizeof spec, "{\"data\": \"%s\", \"model\": {\"trunk\": 3}}", data);
+    check_refused(spec, "model");
+    snprintf(spec, sizeof spec, "{\"data\": \"%s\", \"holdout\": 0.9}", data);
+    check_refused(spec, "holdout");
+    /* a file that is not a dataset */
+    char other[400];
+    snprintf(other, sizeof other, "%s/other.txt", g_dir);
+    FILE *f = fopen(other, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a dataset\n", f);
+    fclose(f);
+    snprintf(spec, sizeof spec, "{\"data\": \"%s\"}", other);
+    check_refused(spec, "data");
+}
+END_TEST
+
 static Suite *pretrain_suite(void) {
     Suite *s = suite_create("train_pretrain");
     TCase *tc = tcase_create("core");
@@ -266,6 +326,8 @@ static Suite *pretrain_suite(void) {
     tcase_add_test(tc, test_dataset_refusals);
     tcase_add_test(tc, test_pretrain_learns);
     tcase_add_test(tc, test_pretrain_refusals);
+    tcase_add_test(tc, test_pretrain_stop);
+    tcase_add_test(tc, test_pretrain_check);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,32 @@
+/* The vision pretraining spec (docs/training.md, "Vision pretraining"): what `angora-train
+ * --pretrain SPEC` and angorad's pretrain jobs accept. One reader serves both, so the daemon
+ * refuses at submit time, with the JSON path, exactly what the trainer would refuse on reading.
+ *
+ * DESIGN
+ * - Keys, types, ranges and defaults are checked here. The model is checked to be absent, a
+ *   known preset name or a description object, without a recurrent core; its depth is the
+ *   network builder's (server/nn).
+ * - The dataset is a file name kept as given; whether it is there is the caller's to check (the
+ *   trainer reads it, the daemon refuses a path that is not absolute or not a readable file). */
+#ifndef AG_PRETRAIN_H
+#define AG_PRETRAIN_H
+
+#include "ag_json.h"
+
+#define AG_PRETRAIN_PATH_MAX 4096
+
+typedef struct AgPretrainSpec {
+    char data[AG_PRETRAIN_PATH_MAX]; /* the dataset, FILE.h5 of --pretrain-data */
+    const json_t *model;             /* borrowed from the spec: NULL, a preset name or an object */
+    long long epochs, batch_size, seed;
+    double learning_rate, holdout, position_scale, rotation_weight, time_limit_s;
+} AgPretrainSpec;
+
+/* reads spec into s with the documented defaults; AG_ESPEC with the JSON path in e for the first
+ * bad value (an unknown key, a wrong type, a value out of range, no data) */
+int ag_pretrain_spec_read(const json_t *spec, AgPretrainSpec *s, AgJsonErr *e);
+
+/* the spec as read, every default filled in (a new object; the model as given, or null) */
+json_t *ag_pretrain_spec_to_json(const AgPretrainSpec *s);
+
+#endif
