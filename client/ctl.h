@@ -371,9 +371,13 @@ typedef struct CtlSeries {
     size_t n, cap;  /* cap is even */
     size_t stride;  /* new points per kept point */
     size_t skipped; /* new points since the last kept one */
-    double best;    /* highest finite value seen (NaN before any) */
+    double best;    /* best finite value seen (NaN before any) */
     long long seen; /* points added */
+    int lower_is_better;
 } CtlSeries;
+
+/* 1 for a metric whose best value is its lowest: losses, errors, distances, drops, the KL */
+int ctl_metric_lower_is_better(const char *key);
 
 int ctl_series_init(CtlSeries *s, size_t cap);
 void ctl_series_add(CtlSeries *s, double y);

@@ -49,9 +49,20 @@ int ctl_series_init(CtlSeries *s, size_t cap) {
     return 0;
 }
 
+int ctl_metric_lower_is_better(const char *key) {
+    static const char *const lower[] = {"loss", "error", "rmse",      "_deg",    "_mm",
+                                        "dist", "drop",  "approx_kl", "unstable"};
+    for (size_t i = 0; key && i < sizeof(lower) / sizeof(lower[0]); i++) {
+        if (strstr(key, lower[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void ctl_series_add(CtlSeries *s, double y) {
     s->seen++;
-    if (isfinite(y) && (!isfinite(s->best) || y > s->best)) {
+    if (isfinite(y) && (!isfinite(s->best) || (s->lower_is_better ? y < s->best : y > s->best))) {
         s->best = y;
     }
     if (++s->skipped < s->stride) {
@@ -329,6 +340,7 @@ int ctl_cmd_watch(CtlCtx *x) {
     if (ctl_series_init(&wr.series, WATCH_SERIES_CAP) != 0) {
         return ctl_say(x, CTL_EXIT_OTHER, "out of memory");
     }
+    wr.series.lower_is_better = ctl_metric_lower_is_better(wr.key);
     if ((code = ctl_exp_get(x, wr.id, &wr.exp))) {
         goto out;
     }

@@ -67,6 +67,33 @@ START_TEST(test_series_decimates) {
 }
 END_TEST
 
+START_TEST(test_series_best_of_losses_is_lowest) {
+    ck_assert(ctl_metric_lower_is_better("holdout_loss"));
+    ck_assert(ctl_metric_lower_is_better("value_loss"));
+    ck_assert(ctl_metric_lower_is_better("holdout_position_rmse_mm"));
+    ck_assert(ctl_metric_lower_is_better("holdout_rotation_median_deg"));
+    ck_assert(ctl_metric_lower_is_better("approx_kl"));
+    ck_assert(!ctl_metric_lower_is_better("return_mean"));
+    ck_assert(!ctl_metric_lower_is_better("success_rate"));
+    ck_assert(!ctl_metric_lower_is_better("consecutive_goals_mean"));
+    ck_assert(!ctl_metric_lower_is_better(NULL));
+    CtlSeries s;
+    ck_assert_int_eq(ctl_series_init(&s, 8), 0);
+    s.lower_is_better = 1;
+    const double ys[] = {1.5, 0.7, NAN, 0.9, 0.4, 2.0};
+    for (size_t i = 0; i < sizeof ys / sizeof ys[0]; i++) {
+        ctl_series_add(&s, ys[i]);
+    }
+    ck_assert(s.best == 0.4);
+    /* a reset keeps which way is better */
+    ctl_series_reset(&s);
+    ctl_series_add(&s, 3.0);
+    ctl_series_add(&s, 5.0);
+    ck_assert(s.best == 3.0);
+    ctl_series_free(&s);
+}
+END_TEST
+
 START_TEST(test_series_init_errors) {
     CtlSeries s;
     ck_assert_int_eq(ctl_series_init(&s, 0), AG_EINVAL);
@@ -131,6 +158,7 @@ static Suite *watch_suite(void) {
     tcase_add_test(tc, test_series_until_full);
     tcase_add_test(tc, test_series_decimates);
     tcase_add_test(tc, test_series_init_errors);
+    tcase_add_test(tc, test_series_best_of_losses_is_lowest);
     tcase_add_test(tc, test_line);
     tcase_add_test(tc, test_pace_line);
     suite_add_tcase(s, tc);
