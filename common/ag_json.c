@@ -243,6 +243,34 @@ static int json_find_huge(const json_t *v, const char *base, char *out, size_t o
     return 0;
 }
 
+/* the path of the first string value holding a NUL character, as 1 and out; 0 if none */
+static int json_find_nul(const json_t *v, const char *base, char *out, size_t out_sz) {
+    char path[AG_JSON_PATH_MAX];
+    const char *key;
+    json_t *child;
+    size_t i;
+    if (json_is_string(v)) {
+        if (strlen(json_string_value(v)) != json_string_length(v)) {
+            snprintf(out, out_sz, "%s", base);
+            return 1;
+        }
+        return 0;
+    }
+    json_object_foreach((json_t *)v, key, child) {
+        ag_json_path_key(path, sizeof path, base, key);
+        if (json_find_nul(child, path, out, out_sz)) {
+            return 1;
+        }
+    }
+    json_array_foreach(v, i, child) {
+        ag_json_path_index(path, sizeof path, base, i);
+        if (json_find_nul(child, path, out, out_sz)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 json_t *ag_json_parse(const char *text, size_t len, AgJsonErr *e) {
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -254,13 +282,20 @@ json_t *ag_json_parse(const char *text, size_t len, AgJsonErr *e) {
             strstr(jerr.text, "too big")
                 ? json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, NULL)
                 : NULL;
+        /* so is an escaped NUL (\u0000) in a string value: say which value holds it */
+        json_t *nuls = strstr(jerr.text, "\\u0000")
+                           ? json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL)
+                           : NULL;
         if (reals && json_find_huge(reals, "", path, sizeof path) && path[0]) {
             ag_json_fail(e, path, "must be an integer within 64 bits (-2^63 to 2^63 - 1)");
+        } else if (nuls && json_find_nul(nuls, "", path, sizeof path) && path[0]) {
+            ag_json_fail(e, path, "must not contain a NUL character (\\u0000)");
         } else {
             ag_json_fail(e, "", "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
                          jerr.text);
         }
         json_decref(reals);
+        json_decref(nuls);
     }
     return doc;
 }

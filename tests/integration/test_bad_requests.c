@@ -59,6 +59,9 @@ static const BadCase cases[] = {
     /* wrong types and out-of-range values name the JSON path */
     {"POST", "/api/v1/experiments", AUTH_OWN, NULL, "[1,2]", 422, "AG_ESPEC", ""},
     {"POST", "/api/v1/experiments", AUTH_OWN, NULL, "{\"task\":5}", 422, "AG_ESPEC", "task"},
+    /* an escaped NUL is well-formed JSON: refused at the value that holds it */
+    {"POST", "/api/v1/experiments", AUTH_OWN, NULL,
+     "{\"task\":\"CartPole\",\"tags\":[\"a\\u0000b\"]}", 422, "AG_ESPEC", "tags[0]"},
     {"POST", "/api/v1/experiments", AUTH_OWN, NULL, "{\"task\":\"CartPole\",\"ranks\":\"two\"}",
      422, "AG_ESPEC", "ranks"},
     {"POST", "/api/v1/experiments", AUTH_OWN, NULL, "{\"task\":\"CartPole\",\"ranks\":0}", 422,

@@ -261,8 +261,8 @@ START_TEST(test_pretrain_bad_input) {
         {"{\"data\": \"/nonexistent/d.h5\"}", 422, "data"},
         {"{\"data\": \"d.h5\"}", 422, "data"},
         {"{\"data\": \"%s.txt\"}", 422, "data"},
-        /* an escaped NUL: the parser refuses it before any path */
-        {"{\"data\": \"%s\\u0000x\"}", 400, ""},
+        /* an escaped NUL: refused at the value that holds it */
+        {"{\"data\": \"%s\\u0000x\"}", 422, "data"},
         {"{\"spec\": {\"data\": \"%s\", \"seed\": -1}}", 422, "spec.seed"},
         {"{\"spec\": {\"data\": \"/nonexistent/d.h5\"}}", 422, "spec.data"},
         {"{\"spec\": {\"data\": \"%s\"}, \"priority\": 5000}", 422, "priority"},

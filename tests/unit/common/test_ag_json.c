@@ -275,6 +275,27 @@ START_TEST(test_parse_errors) {
 }
 END_TEST
 
+START_TEST(test_parse_escaped_nul) {
+    AgJsonErr e;
+    /* an escaped NUL in a string value: refused at its path, not as malformed text */
+    const char *text = "{\"name\": \"ab\\u0000cd\"}";
+    ck_assert_ptr_null(ag_json_parse(text, strlen(text), &e));
+    ck_assert_str_eq(e.path, "name");
+    ck_assert_ptr_nonnull(strstr(e.reason, "NUL"));
+    text = "{\"tags\": [\"ok\", \"\\u0000\"], \"task_options\": {\"x\": 1}}";
+    ck_assert_ptr_null(ag_json_parse(text, strlen(text), &e));
+    ck_assert_str_eq(e.path, "tags[1]");
+    /* in a key, or a bare string, there is no value path: malformed, with jansson's reason */
+    text = "{\"a\\u0000b\": 1}";
+    ck_assert_ptr_null(ag_json_parse(text, strlen(text), &e));
+    ck_assert_str_eq(e.path, "");
+    ck_assert_ptr_nonnull(strstr(e.reason, "malformed JSON"));
+    text = "\"\\u0000\"";
+    ck_assert_ptr_null(ag_json_parse(text, strlen(text), &e));
+    ck_assert_str_eq(e.path, "");
+}
+END_TEST
+
 START_TEST(test_parse_huge_integers) {
     AgJsonErr e;
     /* beyond int64 in a member or an element: refused at its path */
@@ -370,6 +391,7 @@ static Suite *json_suite(void) {
     tcase_add_test(tc, test_expect_object);
     tcase_add_test(tc, test_parse_errors);
     tcase_add_test(tc, test_parse_huge_integers);
+    tcase_add_test(tc, test_parse_escaped_nul);
     tcase_add_test(tc, test_strings_join);
     tcase_add_test(tc, test_load_file);
     suite_add_tcase(s, tc);
