@@ -202,3 +202,39 @@ void nn_model_encoder_apply(NnModel *m) {
 int64_t nn_model_pathway_backward_count(const NnModel *model, int input) {
     return input >= 0 && input < NN_MAX_INPUTS ? model->path_backward[input] : 0;
 }
+
+int64_t nn_model_pathway_forward_count(const NnModel *model, int input) {
+    return input >= 0 && input < NN_MAX_INPUTS ? model->path_forward[input] : 0;
+}
+
+void nn_model_feature_layout(NnModel *m) {
+    const NnIoSpec *io = &m->io;
+    const NnEncoderDesc *enc = &m->desc.encoder;
+    m->feat_input = -1;
+    m->feat_size = 0;
+    for (int n = 0; n < m->num_nets && enc->on && enc->freeze; n++) {
+        for (int p = 0; p < m->net[n].num_paths; p++) {
+            if (m->net[n].input[p] == enc->input && m->net[n].path[p].n > 0) {
+                m->feat_input = enc->input;
+                m->feat_size = m->net[n].path_out[p];
+            }
+        }
+    }
+    int shift = 0, at = -1;
+    if (m->feat_input >= 0) {
+        at = io->inputs[m->feat_input].offset;
+        shift = m->feat_size - io->inputs[m->feat_input].size;
+    }
+    for (int i = 0; i < io->num_inputs; i++) {
+        m->frow_off[i] = io->inputs[i].offset + (at >= 0 && io->inputs[i].offset > at ? shift : 0);
+    }
+    m->frow_size = io->obs_size + shift;
+}
+
+int nn_model_feature_input(const NnModel *model) {
+    return model->feat_input;
+}
+
+int nn_model_feature_row_size(const NnModel *model) {
+    return model->frow_size;
+}

@@ -43,6 +43,12 @@ typedef struct NnCtx {
     int train, max_batch, T, rows_max;
     int batch; /* of the last forward */
     float *xin[NN_MAX_INPUTS];
+    /* a frozen encoder's output: read from feature rows (training), or where the last step
+     * left it for feat_rows environments (inference) */
+    int use_feat;
+    float *xfeat;
+    const float *feat_y;
+    int feat_rows;
     NnNetBuf net[2];
     float *vin, *dvin, *hp, *dhp;
     uint8_t *reset;
@@ -90,6 +96,9 @@ static void ctx_layout(const NnModel *m, NnCtx *c, size_t *used) {
     *used = 0;
     for (int i = 0; i < m->io.num_inputs; i++) {
         c->xin[i] = carve(c, used, rows * (size_t)m->io.inputs[i].size);
+    }
+    if (c->train && m->feat_input >= 0) {
+        c->xfeat = carve(c, used, rows * (size_t)m->feat_size);
     }
     for (int n = 0; n < m->num_nets; n++) {
         const NnNet *net = &m->net[n];
@@ -277,8 +286,16 @@ static void net_forward(const NnModel *m, NnCtx *c, int n, int B, int T, const f
     int rows = B * T;
     const float *outs[NN_MAX_INPUTS];
     for (int p = 0; p < net->num_paths; p++) {
-        nb->path_y[p] = chain_forward(m, &net->path[p], &nb->path[p], nb, c->train,
-                                      c->xin[net->input[p]], rows, probe_out);
+        if (c->use_feat && net->input[p] == m->feat_input) {
+            nb->path_y[p] = c->xfeat;
+        } else {
+            nb->path_y[p] = chain_forward(m, &net->path[p], &nb->path[p], nb, c->train,
+                                          c->xin[net->input[p]], rows, probe_out);
+        }
+        if (net->input[p] == m->feat_input && !c->train) {
+            c->feat_y = nb->path_y[p];
+            c->feat_rows = rows;
+        }
         outs[p] = nb->path_y[p];
     }
     nn_concat_forward(nb->merged, outs, net->path_out, net->num_paths, rows);
@@ -347,6 +364,20 @@ static void inputs_gather(const NnModel *m, NnCtx *c, const float *obs, int rows
     }
 }
 
+/* inputs_gather from feature rows: every input but the frozen encoder's, and its output */
+static void feature_rows_gather(const NnModel *m, NnCtx *c, const float *frows, int rows) {
+    const NnIoSpec *io = &m->io;
+    int W = m->frow_size, F = m->feat_size;
+    for (int i = 0; i < io->num_inputs; i++) {
+        float *dst = i == m->feat_input ? c->xfeat : c->xin[i];
+        int size = i == m->feat_input ? F : io->inputs[i].size;
+        for (int r = 0; r < rows; r++) {
+            memcpy(dst + (size_t)r * size, frows + (size_t)r * W + m->frow_off[i],
+                   (size_t)size * sizeof(float));
+        }
+    }
+}
+
 static void policy_head(const NnModel *m, NnCtx *c, int rows, float *policy_out) {
     const float *P = m->params;
     int PO = m->io.policy_outputs, L = m->io.logstd_dim, W = PO + L;
@@ -371,10 +402,10 @@ static const float *value_input(const NnModel *m, NnCtx *c, int rows) {
     return c->vin;
 }
 
-void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *obs,
-                      const float *state0, const uint8_t *reset, float *policy_out,
-                      float *value_out) {
-    NnCtx *c = &ctx->c;
+/* the training forward on observation rows, or (features) on feature rows */
+static void model_forward(NnModel *model, NnCtx *c, int batch, const float *obs, int features,
+                          const float *state0, const uint8_t *reset, float *policy_out,
+                          float *value_out) {
     const NnModel *m = model;
     int T = c->T, rows = batch * T;
     if (batch < 1 || batch > c->max_batch) {
@@ -387,14 +418,67 @@ void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *o
     if (reset) {
         memcpy(c->reset, reset, (size_t)rows);
     }
-    inputs_gather(m, c, obs, rows);
+    c->use_feat = features && m->feat_input >= 0;
+    if (c->use_feat) {
+        feature_rows_gather(m, c, obs, rows);
+    } else {
+        inputs_gather(m, c, obs, rows);
+    }
     for (int n = 0; n < m->num_nets; n++) {
         net_forward(m, c, n, batch, T, state0, NULL, NULL);
+        for (int p = 0; p < m->net[n].num_paths; p++) {
+            int input = m->net[n].input[p];
+            if (m->net[n].path[p].n > 0 && !(c->use_feat && input == m->feat_input)) {
+                model->path_forward[input]++;
+            }
+        }
     }
     policy_head(m, c, rows, policy_out);
     const float *vin = value_input(m, c, rows);
     nn_dense_forward(value_out, vin, m->params + m->vh_w, m->params + m->vh_b, rows, m->value_in,
                      1);
+}
+
+void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *obs,
+                      const float *state0, const uint8_t *reset, float *policy_out,
+                      float *value_out) {
+    model_forward(model, &ctx->c, batch, obs, 0, state0, reset, policy_out, value_out);
+}
+
+void nn_model_forward_features(NnModel *model, NnTrainCtx *ctx, int batch, const float *rows,
+                               const float *state0, const uint8_t *reset, float *policy_out,
+                               float *value_out) {
+    model_forward(model, &ctx->c, batch, rows, 1, state0, reset, policy_out, value_out);
+}
+
+void nn_model_step_feature_rows(const NnModel *model, const NnStepCtx *ctx, int n, const float *obs,
+                                float *rows, size_t row_stride) {
+    const NnCtx *c = &ctx->c;
+    const NnModel *m = model;
+    const NnIoSpec *io = &m->io;
+    size_t O = (size_t)io->obs_size;
+    if (m->feat_input < 0) {
+        for (int r = 0; r < n; r++) {
+            memcpy(rows + (size_t)r * row_stride, obs + (size_t)r * O, O * sizeof(float));
+        }
+        return;
+    }
+    if (!c->feat_y || n > c->feat_rows) {
+        /* a caller bug: the rows would hold another step's features */
+        ag_log_error("nn_model_step_feature_rows: %d rows, the last step left features of %d", n,
+                     c->feat_y ? c->feat_rows : 0);
+        abort();
+    }
+    const NnInputSpec *in = &io->inputs[m->feat_input];
+    size_t at = (size_t)in->offset, size = (size_t)in->size, F = (size_t)m->feat_size;
+    size_t after = O - at - size;
+    for (int r = 0; r < n; r++) {
+        float *dst = rows + (size_t)r * row_stride;
+        const float *src = obs + (size_t)r * O;
+        memcpy(dst, src, at * sizeof(float));
+        memcpy(dst + at, c->feat_y + (size_t)r * F, F * sizeof(float));
+        memcpy(dst + at + F, src + at + size, after * sizeof(float));
+    }
 }
 
 void nn_model_step(const NnModel *model, NnStepCtx *ctx, int n, const float *obs,
@@ -420,6 +504,7 @@ void nn_model_step_probed(const NnModel *model, NnStepCtx *ctx, int n, const flo
         run[1] = value_out != NULL;
     }
     c->has_reset = 0;
+    c->feat_y = NULL;
     inputs_gather(m, c, obs, n);
     int S = m->state_size;
     for (int k = 0; k < m->num_nets; k++) {
