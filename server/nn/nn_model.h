@@ -129,6 +129,12 @@ void nn_model_step(const NnModel *model, NnStepCtx *ctx, int n, const float *obs
  * run a network that sees the frozen input (a policy step does). */
 void nn_model_step_feature_rows(const NnModel *model, const NnStepCtx *ctx, int n, const float *obs,
                                 float *rows, size_t row_stride);
+/* a training workspace for nn_model_forward_features alone: without room for the frozen
+ * encoder's input and activations (nn_model_forward on it is a caller bug and aborts); the
+ * same as nn_train_ctx_create without a frozen encoder */
+NnTrainCtx *nn_train_ctx_create_features(const NnModel *model, int max_batch, int seq_len);
+/* bytes of a training workspace's buffers */
+size_t nn_train_ctx_bytes(const NnTrainCtx *ctx);
 /* nn_model_forward on feature rows (B, T, nn_model_feature_row_size) in place of observations:
  * the frozen encoder's pathway is not run, its output is read from the rows. The same outputs
  * as nn_model_forward on the observations the rows were made from, up to the float rounding of

@@ -41,7 +41,8 @@ typedef struct NnNetBuf {
 
 typedef struct NnCtx {
     int train, max_batch, T, rows_max;
-    int batch; /* of the last forward */
+    int features_only; /* takes feature rows only: no room for the frozen pathway */
+    int batch;         /* of the last forward */
     float *xin[NN_MAX_INPUTS];
     /* a frozen encoder's output: read from feature rows (training), or where the last step
      * left it for feat_rows environments (inference) */
@@ -93,9 +94,13 @@ static void chain_layout(NnCtx *c, size_t *used, const NnChain *ch, NnChainBuf *
 
 static void ctx_layout(const NnModel *m, NnCtx *c, size_t *used) {
     size_t rows = (size_t)c->rows_max, B = (size_t)c->max_batch, T = (size_t)c->T;
+    /* the frozen encoder's input and activations, unless the context never runs them */
+    int skip = c->features_only ? m->feat_input : -1;
     *used = 0;
     for (int i = 0; i < m->io.num_inputs; i++) {
-        c->xin[i] = carve(c, used, rows * (size_t)m->io.inputs[i].size);
+        if (i != skip) {
+            c->xin[i] = carve(c, used, rows * (size_t)m->io.inputs[i].size);
+        }
     }
     if (c->train && m->feat_input >= 0) {
         c->xfeat = carve(c, used, rows * (size_t)m->feat_size);
@@ -104,6 +109,9 @@ static void ctx_layout(const NnModel *m, NnCtx *c, size_t *used) {
         const NnNet *net = &m->net[n];
         NnNetBuf *nb = &c->net[n];
         for (int p = 0; p < net->num_paths; p++) {
+            if (net->input[p] == skip) {
+                continue;
+            }
             chain_layout(c, used, &net->path[p], &nb->path[p], rows);
             if (c->train) {
                 nb->dpath[p] = carve(c, used, rows * (size_t)net->path_out[p]);
@@ -147,7 +155,8 @@ static void ctx_layout(const NnModel *m, NnCtx *c, size_t *used) {
     c->reset = (uint8_t *)carve(c, used, (rows + 3) / 4);
 }
 
-static NnCtx *ctx_create(const NnModel *m, size_t self, int train, int max_batch, int T) {
+static NnCtx *ctx_create(const NnModel *m, size_t self, int train, int features_only, int max_batch,
+                         int T) {
     if (!m || max_batch < 1 || T < 1 || (size_t)max_batch * (size_t)T > (size_t)1 << 26) {
         return NULL;
     }
@@ -156,6 +165,7 @@ static NnCtx *ctx_create(const NnModel *m, size_t self, int train, int max_batch
         return NULL;
     }
     c->train = train;
+    c->features_only = features_only;
     c->max_batch = max_batch;
     c->T = T;
     c->rows_max = max_batch * T;
@@ -172,7 +182,15 @@ static NnCtx *ctx_create(const NnModel *m, size_t self, int train, int max_batch
 }
 
 NnTrainCtx *nn_train_ctx_create(const NnModel *model, int max_batch, int seq_len) {
-    return (NnTrainCtx *)ctx_create(model, sizeof(NnTrainCtx), 1, max_batch, seq_len);
+    return (NnTrainCtx *)ctx_create(model, sizeof(NnTrainCtx), 1, 0, max_batch, seq_len);
+}
+
+NnTrainCtx *nn_train_ctx_create_features(const NnModel *model, int max_batch, int seq_len) {
+    return (NnTrainCtx *)ctx_create(model, sizeof(NnTrainCtx), 1, 1, max_batch, seq_len);
+}
+
+size_t nn_train_ctx_bytes(const NnTrainCtx *ctx) {
+    return ctx->c.arena_floats * sizeof(float);
 }
 
 void nn_train_ctx_destroy(NnTrainCtx *ctx) {
@@ -183,7 +201,7 @@ void nn_train_ctx_destroy(NnTrainCtx *ctx) {
 }
 
 NnStepCtx *nn_step_ctx_create(const NnModel *model, int max_envs) {
-    return (NnStepCtx *)ctx_create(model, sizeof(NnStepCtx), 0, max_envs, 1);
+    return (NnStepCtx *)ctx_create(model, sizeof(NnStepCtx), 0, 0, max_envs, 1);
 }
 
 void nn_step_ctx_destroy(NnStepCtx *ctx) {
@@ -411,6 +429,10 @@ static void model_forward(NnModel *model, NnCtx *c, int batch, const float *obs,
     if (batch < 1 || batch > c->max_batch) {
         /* a caller bug: silently skipping would train on stale outputs */
         ag_log_error("nn_model_forward: batch %d outside the context's 1..%d", batch, c->max_batch);
+        abort();
+    }
+    if (!features && c->features_only && m->feat_input >= 0) {
+        ag_log_error("nn_model_forward: this context takes feature rows only");
         abort();
     }
     c->batch = batch;

@@ -197,15 +197,6 @@ static int rl_trainer_features_choose(RlTrainer *t, char *err, size_t err_sz) {
     int input = nn_model_feature_input(t->model);
     t->cache_features = input >= 0 && !(cache && strcmp(cache, "off") == 0);
     t->F = t->cache_features ? nn_model_feature_row_size(t->model) : t->O;
-    if (input >= 0 && t->rank == 0) {
-        const NnInputSpec *in = &nn_model_io(t->model)->inputs[input];
-        double mb = 1.0 / (1 << 20), rollout = (double)t->E * t->H * sizeof(float) * mb;
-        ag_log_info("frozen encoder: %s, rollout observations %.1f MB per rank (%d floats a step; "
-                    "%.1f MB with the %d floats of %s)",
-                    t->cache_features ? "its features are stored"
-                                      : "not cached, its pathway runs in every epoch",
-                    rollout * t->F, t->F, rollout * t->O, in->size, in->name);
-    }
     return 0;
 }
 
@@ -216,9 +207,22 @@ static int rl_trainer_workspaces_create(RlTrainer *t, char *err, size_t err_sz) 
     t->num_mb = rl_minibatch_count(t->U, units_per_mb);
     t->MB = (t->U + t->num_mb - 1) / t->num_mb;
     t->step_ctx = nn_step_ctx_create(t->model, t->E);
-    t->train_ctx = nn_train_ctx_create(t->model, t->MB, t->L);
+    t->train_ctx = t->cache_features ? nn_train_ctx_create_features(t->model, t->MB, t->L)
+                                     : nn_train_ctx_create(t->model, t->MB, t->L);
     if (!t->step_ctx || !t->train_ctx) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "network workspace: out of memory");
+    }
+    int input = nn_model_feature_input(t->model);
+    if (input >= 0 && t->rank == 0) {
+        const NnInputSpec *in = &nn_model_io(t->model)->inputs[input];
+        double mb = 1.0 / (1 << 20), row = (double)t->E * t->H * sizeof(float) * mb;
+        ag_log_info("frozen encoder: %s; per rank, rollout observations %.1f MB (%d floats a "
+                    "step, %.1f MB with the %d floats of %s), training workspace %.1f MB",
+                    t->cache_features ? "its features are stored while collecting"
+                                      : "not cached (ANGORA_ENCODER_CACHE=off), its pathway runs "
+                                        "in every epoch",
+                    row * t->F, t->F, row * t->O, in->size, in->name,
+                    (double)nn_train_ctx_bytes(t->train_ctx) * mb);
     }
     return 0;
 }

@@ -317,8 +317,28 @@ static void features_against_observations(const char *freeze) {
     ck_assert_int_eq(nn_model_pathway_forward_count(m, 0), frozen ? 2 : 4);
     ck_assert_int_eq(nn_model_pathway_forward_count(m, 1), 4);
     ck_assert_int_eq(nn_model_pathway_backward_count(m, 0), frozen ? 0 : 4);
+    /* a workspace for feature rows alone: smaller by at least the images when frozen, the
+     * same pass */
+    NnTrainCtx *fctx = nn_train_ctx_create_features(m, B, 1);
+    ck_assert_ptr_nonnull(fctx);
+    if (frozen) {
+        ck_assert_uint_lt(nn_train_ctx_bytes(fctx) + sizeof(float) * B * 192,
+                          nn_train_ctx_bytes(ctx));
+    } else {
+        ck_assert_uint_eq(nn_train_ctx_bytes(fctx), nn_train_ctx_bytes(ctx));
+    }
+    float *grads_rows = malloc(np * sizeof(float)), fpol[B * W], fval[B];
+    memcpy(grads_rows, nn_model_grads(m), np * sizeof(float));
+    nn_model_zero_grad(m);
+    nn_model_forward_features(m, fctx, B, rows, NULL, NULL, fpol, fval);
+    nn_model_backward(m, fctx, dpol, dval);
+    ck_assert(memcmp(fpol, pol[1], sizeof fpol) == 0 && memcmp(fval, val[1], sizeof fval) == 0);
+    ck_assert(memcmp(grads_rows, nn_model_grads(m), np * sizeof(float)) == 0);
+    ck_assert_int_eq(nn_model_pathway_forward_count(m, 0), frozen ? 2 : 6);
+    nn_train_ctx_destroy(fctx);
+    free(grads_rows);
     double d_pol = max_rel_diff(pol[0], pol[1], B * W), d_val = max_rel_diff(val[0], val[1], B);
-    double d_grad = max_rel_diff(grads_obs, nn_model_grads(m), np);
+    double d_grad = max_rel_diff(grads_obs, nn_model_grads(m), np); /* fctx's, the same */
     double d_step = max_rel_diff(pol[0], step_pol, B * W);
     printf("feature rows (freeze %s): max relative difference to the observations' pass: "
            "policy %.3g, value %.3g, gradients %.3g (step against training forward %.3g)\n",
