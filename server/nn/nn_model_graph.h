@@ -68,6 +68,9 @@ typedef struct NnNet {
     int feat;
     int max_width; /* widest activation row, for the gradient buffers */
     size_t conv_scratch;
+    /* the same without a frozen encoder's pathway, for a workspace that never runs it */
+    int feat_max_width;
+    size_t feat_conv_scratch;
     int probe_h, probe_c, probe_gate; /* core probes (gates: the first of 4 or 3), -1 for none */
 } NnNet;
 

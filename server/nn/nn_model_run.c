@@ -139,10 +139,12 @@ static void ctx_layout(const NnModel *m, NnCtx *c, size_t *used) {
             }
         }
         chain_layout(c, used, &net->post, &nb->post, rows);
-        nb->conv_scratch = net->conv_scratch ? carve(c, used, net->conv_scratch) : NULL;
+        size_t scratch = skip >= 0 ? net->feat_conv_scratch : net->conv_scratch;
+        size_t width = (size_t)(skip >= 0 ? net->feat_max_width : net->max_width);
+        nb->conv_scratch = scratch ? carve(c, used, scratch) : NULL;
         if (c->train) {
-            nb->g[0] = carve(c, used, rows * (size_t)net->max_width);
-            nb->g[1] = carve(c, used, rows * (size_t)net->max_width);
+            nb->g[0] = carve(c, used, rows * width);
+            nb->g[1] = carve(c, used, rows * width);
             nb->dfeat = carve(c, used, rows * (size_t)net->feat);
         }
     }
