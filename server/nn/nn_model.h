@@ -124,6 +124,10 @@ void nn_step_ctx_destroy(NnStepCtx *ctx);
 void nn_model_step(const NnModel *model, NnStepCtx *ctx, int n, const float *obs,
                    const float *state_in, float *state_out, float *policy_out, float *value_out);
 
+/* pathway forward passes that steps on this context ran for input `input` (every network's
+ * counted): a frozen encoder's runs once a step, for the policy and the value network alike,
+ * except in a probed step */
+int64_t nn_step_ctx_pathway_count(const NnStepCtx *ctx, int input);
 /* after nn_model_step (or nn_model_step_probed) of the n observations obs, their feature rows:
  * row r at rows + r * row_stride (row_stride >= nn_model_feature_row_size). The step must have
  * run a network that sees the frozen input (a policy step does). */

@@ -48,8 +48,9 @@ typedef struct NnCtx {
      * left it for feat_rows environments (inference) */
     int use_feat;
     float *xfeat;
-    const float *feat_y;
+    float *feat_y;
     int feat_rows;
+    int64_t path_runs[NN_MAX_INPUTS]; /* pathway forward passes run, by input */
     NnNetBuf net[2];
     float *vin, *dvin, *hp, *dhp;
     uint8_t *reset;
@@ -191,6 +192,10 @@ NnTrainCtx *nn_train_ctx_create_features(const NnModel *model, int max_batch, in
     return (NnTrainCtx *)ctx_create(model, sizeof(NnTrainCtx), 1, 1, max_batch, seq_len);
 }
 
+int64_t nn_step_ctx_pathway_count(const NnStepCtx *ctx, int input) {
+    return input >= 0 && input < NN_MAX_INPUTS ? ctx->c.path_runs[input] : 0;
+}
+
 size_t nn_train_ctx_bytes(const NnTrainCtx *ctx) {
     return ctx->c.arena_floats * sizeof(float);
 }
@@ -306,15 +311,21 @@ static void net_forward(const NnModel *m, NnCtx *c, int n, int B, int T, const f
     int rows = B * T;
     const float *outs[NN_MAX_INPUTS];
     for (int p = 0; p < net->num_paths; p++) {
-        if (c->use_feat && net->input[p] == m->feat_input) {
+        int input = net->input[p], frozen = input == m->feat_input;
+        if (frozen && c->use_feat) {
             nb->path_y[p] = c->xfeat;
+        } else if (frozen && !c->train && !probe_out && c->feat_y) {
+            /* the other network ran its copy of the frozen encoder on these rows this step: the
+             * same weights, so the same output (a probed step records both copies' layers) */
+            nb->path_y[p] = c->feat_y;
         } else {
             nb->path_y[p] = chain_forward(m, &net->path[p], &nb->path[p], nb, c->train,
-                                          c->xin[net->input[p]], rows, probe_out);
-        }
-        if (net->input[p] == m->feat_input && !c->train) {
-            c->feat_y = nb->path_y[p];
-            c->feat_rows = rows;
+                                          c->xin[input], rows, probe_out);
+            c->path_runs[input] += net->path[p].n > 0;
+            if (frozen && !c->train) {
+                c->feat_y = nb->path_y[p];
+                c->feat_rows = rows;
+            }
         }
         outs[p] = nb->path_y[p];
     }

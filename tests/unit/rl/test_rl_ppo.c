@@ -466,6 +466,9 @@ START_TEST(test_frozen_encoder_features_cached) {
         char err[512] = "";
         ck_assert_msg(rl_trainer_iterate(t, &st, err, sizeof err) == 0, "%s", err);
         ck_assert(isfinite(st.policy_loss) && st.minibatches > 0);
+        /* collecting ran the encoder once a step for both networks (twice when fine-tuned),
+         * and once for the bootstrap values after the last step (no truncations in 64 steps) */
+        ck_assert_int_eq(nn_step_ctx_pathway_count(t->step_ctx, 0), (freeze ? 1 : 2) * t->H + 1);
         int64_t fwd = nn_model_pathway_forward_count(t->model, 0);
         int64_t bwd = nn_model_pathway_backward_count(t->model, 0);
         ck_assert_int_eq(fwd, freeze ? 0 : 2 * st.minibatches);
