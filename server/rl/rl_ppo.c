@@ -300,10 +300,14 @@ typedef int (*RlCreateStep)(RlTrainer *t, char *err, size_t err_sz);
 
 /* the steps in their order: each needs what the ones before it made */
 static const RlCreateStep rl_create_steps[] = {
-    rl_trainer_model_create,      rl_trainer_envs_create,
-    rl_trainer_optimizer_create,  rl_trainer_features_choose,
-    rl_trainer_workspaces_create, rl_trainer_normalisers_create,
-    rl_trainer_buffers_create,    rl_trainer_start,
+    rl_trainer_model_create,
+    rl_trainer_envs_create,
+    rl_trainer_optimizer_create,
+    rl_trainer_features_choose, /* the width of the stored observations */
+    rl_trainer_workspaces_create,
+    rl_trainer_normalisers_create,
+    rl_trainer_buffers_create,
+    rl_trainer_start,
 };
 
 int rl_trainer_create(RlTrainer **out, const AgSpec *spec, MPI_Comm comm, char *err,
