@@ -257,6 +257,7 @@ NnModel *nn_model_create(const json_t *desc, const NnIoSpec *io, char *err, size
     if (nn_model_encoder_load(m, err, err_sz) != 0) {
         goto fail;
     }
+    nn_model_feature_layout(m);
     return m;
 fail:
     nn_model_destroy(m);

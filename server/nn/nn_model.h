@@ -99,6 +99,22 @@ void nn_model_backward(NnModel *model, NnTrainCtx *ctx, const float *d_policy_ou
  * was made: a frozen encoder's (model.encoder, docs/model.md) stays at 0 */
 int64_t nn_model_pathway_backward_count(const NnModel *model, int input);
 
+/* training forward passes through input `input`'s pathway (every network's counted) since the
+ * model was made; nn_model_forward_features does not run a frozen encoder's */
+int64_t nn_model_pathway_forward_count(const NnModel *model, int input);
+
+/* Features of a frozen encoder. Its pathway's output depends on the observation alone and its
+ * weights never change, so the training forward can take that output from the step that acted
+ * instead of running the pathway (convolutions at full image size) again in every epoch.
+ * A feature row is an observation row with the frozen input's values replaced by its pathway's
+ * output (the inputs after it move up by the difference); nn_model_feature_row_size floats.
+ * Without a frozen encoder (none, or "freeze": false) it is the observation row itself, and
+ * nn_model_feature_input is -1.
+ * DESIGN: every network's pathway of the input holds the same loaded weights, so one copy of
+ * the output serves the policy and the value network alike. */
+int nn_model_feature_input(const NnModel *model);
+int nn_model_feature_row_size(const NnModel *model);
+
 /* inference: one step for up to max_envs environments */
 NnStepCtx *nn_step_ctx_create(const NnModel *model, int max_envs);
 void nn_step_ctx_destroy(NnStepCtx *ctx);
@@ -107,6 +123,30 @@ void nn_step_ctx_destroy(NnStepCtx *ctx);
  * be NULL to skip that network */
 void nn_model_step(const NnModel *model, NnStepCtx *ctx, int n, const float *obs,
                    const float *state_in, float *state_out, float *policy_out, float *value_out);
+
+/* pathway forward passes that steps on this context ran for input `input` (every network's
+ * counted): a frozen encoder's runs once a step, for the policy and the value network alike,
+ * except in a probed step */
+int64_t nn_step_ctx_pathway_count(const NnStepCtx *ctx, int input);
+/* after nn_model_step (or nn_model_step_probed) of the n observations obs, their feature rows:
+ * row r at rows + r * row_stride (row_stride >= nn_model_feature_row_size). The step must have
+ * run a network that sees the frozen input (a policy step does). */
+void nn_model_step_feature_rows(const NnModel *model, const NnStepCtx *ctx, int n, const float *obs,
+                                float *rows, size_t row_stride);
+/* a training workspace for nn_model_forward_features alone: without room for the frozen
+ * encoder's input and activations (nn_model_forward on it is a caller bug and aborts); the
+ * same as nn_train_ctx_create without a frozen encoder */
+NnTrainCtx *nn_train_ctx_create_features(const NnModel *model, int max_batch, int seq_len);
+/* bytes of a training workspace's buffers */
+size_t nn_train_ctx_bytes(const NnTrainCtx *ctx);
+/* nn_model_forward on feature rows (B, T, nn_model_feature_row_size) in place of observations:
+ * the frozen encoder's pathway is not run, its output is read from the rows. The same outputs
+ * as nn_model_forward on the observations the rows were made from, up to the float rounding of
+ * the products (BLAS may sum in another order at other shapes); nn_model_backward follows it
+ * the same way. */
+void nn_model_forward_features(NnModel *model, NnTrainCtx *ctx, int batch, const float *rows,
+                               const float *state0, const uint8_t *reset, float *policy_out,
+                               float *value_out);
 
 /* Probes: every recordable layer output of the inference step, for activation recordings.
  * Names follow the parameter names: "<net>.in.<input>.<k>.<kind>", "<net>.trunk.<k>.<kind>",

@@ -10,6 +10,7 @@
  *   "<net>.in.<input>." (the layer index and the weight or bias), so the saved and the new input
  *   may have different names and the new model may have one network or two. */
 #include "nn_ckpt.h"
+#include "nn_layers.h"
 #include "nn_model_graph.h"
 
 #include "ag_error.h"
@@ -201,4 +202,76 @@ void nn_model_encoder_apply(NnModel *m) {
 
 int64_t nn_model_pathway_backward_count(const NnModel *model, int input) {
     return input >= 0 && input < NN_MAX_INPUTS ? model->path_backward[input] : 0;
+}
+
+int64_t nn_model_pathway_forward_count(const NnModel *model, int input) {
+    return input >= 0 && input < NN_MAX_INPUTS ? model->path_forward[input] : 0;
+}
+
+/* widens *width and *scratch to what chain ch needs (its input and its outputs) */
+static void enc_chain_needs(const NnChain *ch, int in_width, int *width, size_t *scratch) {
+    *width = in_width > *width ? in_width : *width;
+    for (int k = 0; k < ch->n; k++) {
+        const NnOp *op = &ch->op[k];
+        int w = nn_shape_size(op->out);
+        *width = w > *width ? w : *width;
+        if (op->d.kind == NN_LAYER_CONV2D) {
+            size_t s = nn_conv2d_scratch_size(op->in.c, op->in.h, op->in.w, op->d.filters,
+                                              op->d.kernel, op->d.stride, op->pad);
+            *scratch = s > *scratch ? s : *scratch;
+        }
+    }
+}
+
+/* each network's widest row and conv scratch without the frozen pathway (the widths
+ * chain_build and net_build note, but that pathway's) */
+static void enc_feature_widths(NnModel *m) {
+    for (int n = 0; n < m->num_nets; n++) {
+        NnNet *net = &m->net[n];
+        int width = net->merged > net->feat ? net->merged : net->feat;
+        size_t scratch = 0;
+        for (int p = 0; p < net->num_paths; p++) {
+            if (net->input[p] != m->feat_input) {
+                enc_chain_needs(&net->path[p], m->io.inputs[net->input[p]].size, &width, &scratch);
+            }
+        }
+        enc_chain_needs(&net->trunk, net->merged, &width, &scratch);
+        enc_chain_needs(&net->post, net->core != NN_CORE_NONE ? net->H : net->trunk_out, &width,
+                        &scratch);
+        net->feat_max_width = width;
+        net->feat_conv_scratch = scratch;
+    }
+}
+
+void nn_model_feature_layout(NnModel *m) {
+    const NnIoSpec *io = &m->io;
+    const NnEncoderDesc *enc = &m->desc.encoder;
+    m->feat_input = -1;
+    m->feat_size = 0;
+    for (int n = 0; n < m->num_nets && enc->on && enc->freeze; n++) {
+        for (int p = 0; p < m->net[n].num_paths; p++) {
+            if (m->net[n].input[p] == enc->input && m->net[n].path[p].n > 0) {
+                m->feat_input = enc->input;
+                m->feat_size = m->net[n].path_out[p];
+            }
+        }
+    }
+    int shift = 0, at = -1;
+    if (m->feat_input >= 0) {
+        at = io->inputs[m->feat_input].offset;
+        shift = m->feat_size - io->inputs[m->feat_input].size;
+    }
+    for (int i = 0; i < io->num_inputs; i++) {
+        m->frow_off[i] = io->inputs[i].offset + (at >= 0 && io->inputs[i].offset > at ? shift : 0);
+    }
+    m->frow_size = io->obs_size + shift;
+    enc_feature_widths(m);
+}
+
+int nn_model_feature_input(const NnModel *model) {
+    return model->feat_input;
+}
+
+int nn_model_feature_row_size(const NnModel *model) {
+    return model->frow_size;
 }

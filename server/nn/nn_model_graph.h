@@ -68,6 +68,9 @@ typedef struct NnNet {
     int feat;
     int max_width; /* widest activation row, for the gradient buffers */
     size_t conv_scratch;
+    /* the same without a frozen encoder's pathway, for a workspace that never runs it */
+    int feat_max_width;
+    size_t feat_conv_scratch;
     int probe_h, probe_c, probe_gate; /* core probes (gates: the first of 4 or 3), -1 for none */
 } NnNet;
 
@@ -93,6 +96,12 @@ struct NnModel {
     int *enc_tensor;
     float *enc_values;
     int64_t path_backward[NN_MAX_INPUTS]; /* pathway backward passes by io input */
+    int64_t path_forward[NN_MAX_INPUTS];  /* pathway forward passes in training contexts */
+    /* the feature row (nn_model.h): the frozen encoder's input (-1 for none), the floats of its
+     * pathway's output, and where each input starts in the row */
+    int feat_input, feat_size;
+    int frow_size;
+    int frow_off[NN_MAX_INPUTS];
 };
 
 /* reads the description's encoder checkpoint and checks it against this model (its input's
@@ -100,6 +109,9 @@ struct NnModel {
 int nn_model_encoder_load(NnModel *m, char *err, size_t err_sz);
 /* copies the encoder's weights over its pathways' parameters (every network's) */
 void nn_model_encoder_apply(NnModel *m);
+/* lays out the feature row (nn_model.h) of a built model: the observation row itself, or with a
+ * frozen encoder its input's values replaced by its pathway's output */
+void nn_model_feature_layout(NnModel *m);
 
 /* lists the probes of a built model (nn_model_probe.c) and numbers them in the graph; 0 or
  * AG_ENOMEM */

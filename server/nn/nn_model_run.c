@@ -41,8 +41,16 @@ typedef struct NnNetBuf {
 
 typedef struct NnCtx {
     int train, max_batch, T, rows_max;
-    int batch; /* of the last forward */
+    int features_only; /* takes feature rows only: no room for the frozen pathway */
+    int batch;         /* of the last forward */
     float *xin[NN_MAX_INPUTS];
+    /* a frozen encoder's output: read from feature rows (training), or where the last step
+     * left it for feat_rows environments (inference) */
+    int use_feat;
+    float *xfeat;
+    float *feat_y;
+    int feat_rows;
+    int64_t path_runs[NN_MAX_INPUTS]; /* pathway forward passes run, by input */
     NnNetBuf net[2];
     float *vin, *dvin, *hp, *dhp;
     uint8_t *reset;
@@ -87,14 +95,24 @@ static void chain_layout(NnCtx *c, size_t *used, const NnChain *ch, NnChainBuf *
 
 static void ctx_layout(const NnModel *m, NnCtx *c, size_t *used) {
     size_t rows = (size_t)c->rows_max, B = (size_t)c->max_batch, T = (size_t)c->T;
+    /* the frozen encoder's input and activations, unless the context never runs them */
+    int skip = c->features_only ? m->feat_input : -1;
     *used = 0;
     for (int i = 0; i < m->io.num_inputs; i++) {
-        c->xin[i] = carve(c, used, rows * (size_t)m->io.inputs[i].size);
+        if (i != skip) {
+            c->xin[i] = carve(c, used, rows * (size_t)m->io.inputs[i].size);
+        }
+    }
+    if (c->train && m->feat_input >= 0) {
+        c->xfeat = carve(c, used, rows * (size_t)m->feat_size);
     }
     for (int n = 0; n < m->num_nets; n++) {
         const NnNet *net = &m->net[n];
         NnNetBuf *nb = &c->net[n];
         for (int p = 0; p < net->num_paths; p++) {
+            if (net->input[p] == skip) {
+                continue;
+            }
             chain_layout(c, used, &net->path[p], &nb->path[p], rows);
             if (c->train) {
                 nb->dpath[p] = carve(c, used, rows * (size_t)net->path_out[p]);
@@ -122,10 +140,12 @@ static void ctx_layout(const NnModel *m, NnCtx *c, size_t *used) {
             }
         }
         chain_layout(c, used, &net->post, &nb->post, rows);
-        nb->conv_scratch = net->conv_scratch ? carve(c, used, net->conv_scratch) : NULL;
+        size_t scratch = skip >= 0 ? net->feat_conv_scratch : net->conv_scratch;
+        size_t width = (size_t)(skip >= 0 ? net->feat_max_width : net->max_width);
+        nb->conv_scratch = scratch ? carve(c, used, scratch) : NULL;
         if (c->train) {
-            nb->g[0] = carve(c, used, rows * (size_t)net->max_width);
-            nb->g[1] = carve(c, used, rows * (size_t)net->max_width);
+            nb->g[0] = carve(c, used, rows * width);
+            nb->g[1] = carve(c, used, rows * width);
             nb->dfeat = carve(c, used, rows * (size_t)net->feat);
         }
     }
@@ -138,7 +158,8 @@ static void ctx_layout(const NnModel *m, NnCtx *c, size_t *used) {
     c->reset = (uint8_t *)carve(c, used, (rows + 3) / 4);
 }
 
-static NnCtx *ctx_create(const NnModel *m, size_t self, int train, int max_batch, int T) {
+static NnCtx *ctx_create(const NnModel *m, size_t self, int train, int features_only, int max_batch,
+                         int T) {
     if (!m || max_batch < 1 || T < 1 || (size_t)max_batch * (size_t)T > (size_t)1 << 26) {
         return NULL;
     }
@@ -147,6 +168,7 @@ static NnCtx *ctx_create(const NnModel *m, size_t self, int train, int max_batch
         return NULL;
     }
     c->train = train;
+    c->features_only = features_only;
     c->max_batch = max_batch;
     c->T = T;
     c->rows_max = max_batch * T;
@@ -163,7 +185,19 @@ static NnCtx *ctx_create(const NnModel *m, size_t self, int train, int max_batch
 }
 
 NnTrainCtx *nn_train_ctx_create(const NnModel *model, int max_batch, int seq_len) {
-    return (NnTrainCtx *)ctx_create(model, sizeof(NnTrainCtx), 1, max_batch, seq_len);
+    return (NnTrainCtx *)ctx_create(model, sizeof(NnTrainCtx), 1, 0, max_batch, seq_len);
+}
+
+NnTrainCtx *nn_train_ctx_create_features(const NnModel *model, int max_batch, int seq_len) {
+    return (NnTrainCtx *)ctx_create(model, sizeof(NnTrainCtx), 1, 1, max_batch, seq_len);
+}
+
+int64_t nn_step_ctx_pathway_count(const NnStepCtx *ctx, int input) {
+    return input >= 0 && input < NN_MAX_INPUTS ? ctx->c.path_runs[input] : 0;
+}
+
+size_t nn_train_ctx_bytes(const NnTrainCtx *ctx) {
+    return ctx->c.arena_floats * sizeof(float);
 }
 
 void nn_train_ctx_destroy(NnTrainCtx *ctx) {
@@ -174,7 +208,7 @@ void nn_train_ctx_destroy(NnTrainCtx *ctx) {
 }
 
 NnStepCtx *nn_step_ctx_create(const NnModel *model, int max_envs) {
-    return (NnStepCtx *)ctx_create(model, sizeof(NnStepCtx), 0, max_envs, 1);
+    return (NnStepCtx *)ctx_create(model, sizeof(NnStepCtx), 0, 0, max_envs, 1);
 }
 
 void nn_step_ctx_destroy(NnStepCtx *ctx) {
@@ -277,8 +311,22 @@ static void net_forward(const NnModel *m, NnCtx *c, int n, int B, int T, const f
     int rows = B * T;
     const float *outs[NN_MAX_INPUTS];
     for (int p = 0; p < net->num_paths; p++) {
-        nb->path_y[p] = chain_forward(m, &net->path[p], &nb->path[p], nb, c->train,
-                                      c->xin[net->input[p]], rows, probe_out);
+        int input = net->input[p], frozen = input == m->feat_input;
+        if (frozen && c->use_feat) {
+            nb->path_y[p] = c->xfeat;
+        } else if (frozen && !c->train && !probe_out && c->feat_y) {
+            /* the other network ran its copy of the frozen encoder on these rows this step: the
+             * same weights, so the same output (a probed step records both copies' layers) */
+            nb->path_y[p] = c->feat_y;
+        } else {
+            nb->path_y[p] = chain_forward(m, &net->path[p], &nb->path[p], nb, c->train,
+                                          c->xin[input], rows, probe_out);
+            c->path_runs[input] += net->path[p].n > 0;
+            if (frozen && !c->train) {
+                c->feat_y = nb->path_y[p];
+                c->feat_rows = rows;
+            }
+        }
         outs[p] = nb->path_y[p];
     }
     nn_concat_forward(nb->merged, outs, net->path_out, net->num_paths, rows);
@@ -347,6 +395,20 @@ static void inputs_gather(const NnModel *m, NnCtx *c, const float *obs, int rows
     }
 }
 
+/* inputs_gather from feature rows: every input but the frozen encoder's, and its output */
+static void feature_rows_gather(const NnModel *m, NnCtx *c, const float *frows, int rows) {
+    const NnIoSpec *io = &m->io;
+    int W = m->frow_size, F = m->feat_size;
+    for (int i = 0; i < io->num_inputs; i++) {
+        float *dst = i == m->feat_input ? c->xfeat : c->xin[i];
+        int size = i == m->feat_input ? F : io->inputs[i].size;
+        for (int r = 0; r < rows; r++) {
+            memcpy(dst + (size_t)r * size, frows + (size_t)r * W + m->frow_off[i],
+                   (size_t)size * sizeof(float));
+        }
+    }
+}
+
 static void policy_head(const NnModel *m, NnCtx *c, int rows, float *policy_out) {
     const float *P = m->params;
     int PO = m->io.policy_outputs, L = m->io.logstd_dim, W = PO + L;
@@ -371,10 +433,10 @@ static const float *value_input(const NnModel *m, NnCtx *c, int rows) {
     return c->vin;
 }
 
-void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *obs,
-                      const float *state0, const uint8_t *reset, float *policy_out,
-                      float *value_out) {
-    NnCtx *c = &ctx->c;
+/* the training forward on observation rows, or (features) on feature rows */
+static void model_forward(NnModel *model, NnCtx *c, int batch, const float *obs, int features,
+                          const float *state0, const uint8_t *reset, float *policy_out,
+                          float *value_out) {
     const NnModel *m = model;
     int T = c->T, rows = batch * T;
     if (batch < 1 || batch > c->max_batch) {
@@ -382,19 +444,76 @@ void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *o
         ag_log_error("nn_model_forward: batch %d outside the context's 1..%d", batch, c->max_batch);
         abort();
     }
+    if (!features && c->features_only && m->feat_input >= 0) {
+        ag_log_error("nn_model_forward: this context takes feature rows only");
+        abort();
+    }
     c->batch = batch;
     c->has_reset = reset != NULL;
     if (reset) {
         memcpy(c->reset, reset, (size_t)rows);
     }
-    inputs_gather(m, c, obs, rows);
+    c->use_feat = features && m->feat_input >= 0;
+    if (c->use_feat) {
+        feature_rows_gather(m, c, obs, rows);
+    } else {
+        inputs_gather(m, c, obs, rows);
+    }
     for (int n = 0; n < m->num_nets; n++) {
         net_forward(m, c, n, batch, T, state0, NULL, NULL);
+        for (int p = 0; p < m->net[n].num_paths; p++) {
+            int input = m->net[n].input[p];
+            if (m->net[n].path[p].n > 0 && !(c->use_feat && input == m->feat_input)) {
+                model->path_forward[input]++;
+            }
+        }
     }
     policy_head(m, c, rows, policy_out);
     const float *vin = value_input(m, c, rows);
     nn_dense_forward(value_out, vin, m->params + m->vh_w, m->params + m->vh_b, rows, m->value_in,
                      1);
+}
+
+void nn_model_forward(NnModel *model, NnTrainCtx *ctx, int batch, const float *obs,
+                      const float *state0, const uint8_t *reset, float *policy_out,
+                      float *value_out) {
+    model_forward(model, &ctx->c, batch, obs, 0, state0, reset, policy_out, value_out);
+}
+
+void nn_model_forward_features(NnModel *model, NnTrainCtx *ctx, int batch, const float *rows,
+                               const float *state0, const uint8_t *reset, float *policy_out,
+                               float *value_out) {
+    model_forward(model, &ctx->c, batch, rows, 1, state0, reset, policy_out, value_out);
+}
+
+void nn_model_step_feature_rows(const NnModel *model, const NnStepCtx *ctx, int n, const float *obs,
+                                float *rows, size_t row_stride) {
+    const NnCtx *c = &ctx->c;
+    const NnModel *m = model;
+    const NnIoSpec *io = &m->io;
+    size_t O = (size_t)io->obs_size;
+    if (m->feat_input < 0) {
+        for (int r = 0; r < n; r++) {
+            memcpy(rows + (size_t)r * row_stride, obs + (size_t)r * O, O * sizeof(float));
+        }
+        return;
+    }
+    if (!c->feat_y || n > c->feat_rows) {
+        /* a caller bug: the rows would hold another step's features */
+        ag_log_error("nn_model_step_feature_rows: %d rows, the last step left features of %d", n,
+                     c->feat_y ? c->feat_rows : 0);
+        abort();
+    }
+    const NnInputSpec *in = &io->inputs[m->feat_input];
+    size_t at = (size_t)in->offset, size = (size_t)in->size, F = (size_t)m->feat_size;
+    size_t after = O - at - size;
+    for (int r = 0; r < n; r++) {
+        float *dst = rows + (size_t)r * row_stride;
+        const float *src = obs + (size_t)r * O;
+        memcpy(dst, src, at * sizeof(float));
+        memcpy(dst + at, c->feat_y + (size_t)r * F, F * sizeof(float));
+        memcpy(dst + at + F, src + at + size, after * sizeof(float));
+    }
 }
 
 void nn_model_step(const NnModel *model, NnStepCtx *ctx, int n, const float *obs,
@@ -420,6 +539,7 @@ void nn_model_step_probed(const NnModel *model, NnStepCtx *ctx, int n, const flo
         run[1] = value_out != NULL;
     }
     c->has_reset = 0;
+    c->feat_y = NULL;
     inputs_gather(m, c, obs, n);
     int S = m->state_size;
     for (int k = 0; k < m->num_nets; k++) {

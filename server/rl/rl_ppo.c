@@ -185,6 +185,21 @@ static int rl_trainer_optimizer_create(RlTrainer *t, char *err, size_t err_sz) {
     return 0;
 }
 
+/* whether a frozen encoder's features are cached (ANGORA_ENCODER_CACHE: on, the default, or
+ * off to run its pathway in every epoch again, for comparison), and so the width F of a stored
+ * observation */
+static int rl_trainer_features_choose(RlTrainer *t, char *err, size_t err_sz) {
+    const char *cache = getenv("ANGORA_ENCODER_CACHE");
+    if (cache && *cache && strcmp(cache, "on") != 0 && strcmp(cache, "off") != 0) {
+        return ag_errorf(err, err_sz, AG_EINVAL,
+                         "ANGORA_ENCODER_CACHE: expected on or off, got \"%s\"", cache);
+    }
+    int input = nn_model_feature_input(t->model);
+    t->cache_features = input >= 0 && !(cache && strcmp(cache, "off") == 0);
+    t->F = t->cache_features ? nn_model_feature_row_size(t->model) : t->O;
+    return 0;
+}
+
 /* the minibatch plan and the network's workspaces sized for it: spec.minibatch transitions
  * over all ranks, so minibatch / ranks here, in whole sequences */
 static int rl_trainer_workspaces_create(RlTrainer *t, char *err, size_t err_sz) {
@@ -192,9 +207,22 @@ static int rl_trainer_workspaces_create(RlTrainer *t, char *err, size_t err_sz) 
     t->num_mb = rl_minibatch_count(t->U, units_per_mb);
     t->MB = (t->U + t->num_mb - 1) / t->num_mb;
     t->step_ctx = nn_step_ctx_create(t->model, t->E);
-    t->train_ctx = nn_train_ctx_create(t->model, t->MB, t->L);
+    t->train_ctx = t->cache_features ? nn_train_ctx_create_features(t->model, t->MB, t->L)
+                                     : nn_train_ctx_create(t->model, t->MB, t->L);
     if (!t->step_ctx || !t->train_ctx) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "network workspace: out of memory");
+    }
+    int input = nn_model_feature_input(t->model);
+    if (input >= 0 && t->rank == 0) {
+        const NnInputSpec *in = &nn_model_io(t->model)->inputs[input];
+        double mb = 1.0 / (1 << 20), row = (double)t->E * t->H * sizeof(float) * mb;
+        ag_log_info("frozen encoder: %s; per rank, rollout observations %.1f MB (%d floats a "
+                    "step, %.1f MB with the %d floats of %s), training workspace %.1f MB",
+                    t->cache_features ? "its features are stored while collecting"
+                                      : "not cached (ANGORA_ENCODER_CACHE=off), its pathway runs "
+                                        "in every epoch",
+                    row * t->F, t->F, row * t->O, in->size, in->name,
+                    (double)nn_train_ctx_bytes(t->train_ctx) * mb);
     }
     return 0;
 }
@@ -220,6 +248,7 @@ static size_t rl_buf_span(size_t bytes) {
 static size_t rl_trainer_buffers_layout(RlTrainer *t, unsigned char *base) {
     /* the sizes RL_TRAINER_BUFFERS is written in */
     const size_t E = (size_t)t->E, H = (size_t)t->H, L = (size_t)t->L, O = (size_t)t->O;
+    const size_t F = (size_t)t->F;
     const size_t P = (size_t)t->P, A = (size_t)t->A, U = (size_t)t->U, MB = (size_t)t->MB;
     const size_t S = (size_t)(t->S > 0 ? t->S : 1);
     const size_t G = (size_t)t->nranks * rl_stat_packed_len(&t->obs_stat) + 8;
@@ -274,6 +303,7 @@ static const RlCreateStep rl_create_steps[] = {
     rl_trainer_model_create,
     rl_trainer_envs_create,
     rl_trainer_optimizer_create,
+    rl_trainer_features_choose, /* the width of the stored observations */
     rl_trainer_workspaces_create,
     rl_trainer_normalisers_create,
     rl_trainer_buffers_create,
@@ -415,7 +445,7 @@ static void rl_obs_prepare(RlTrainer *t, const float *raw, float *out, int n, in
 
 /* collects H steps of every environment into the rollout buffers */
 void rl_trainer_collect(RlTrainer *t, RlTimings *tm) {
-    const int E = t->E, H = t->H, O = t->O, A = t->A, S = t->S, L = t->L;
+    const int E = t->E, H = t->H, O = t->O, A = t->A, S = t->S, L = t->L, F = t->F;
     const float gamma = (float)t->spec.ppo.gamma;
     double t0 = ag_time_now();
     for (int step = 0; step < H; step++) {
@@ -436,13 +466,22 @@ void rl_trainer_collect(RlTrainer *t, RlTimings *tm) {
         double ti = ag_time_now();
         nn_model_step(t->model, t->step_ctx, E, t->obs_norm, t->state, t->state, t->pol_out,
                       t->val_out);
+        if (t->cache_features) {
+            /* the frozen encoder's output stored in place of its image: computed here once, read
+             * back by every epoch of the update */
+            nn_model_step_feature_rows(t->model, t->step_ctx, E, t->obs_norm,
+                                       t->buf_obs + (size_t)step * F, (size_t)H * F);
+        }
         tm->inference += ag_time_now() - ti;
         nn_dist_sample(&t->dist, E, t->pol_out, &t->rng_sample, t->raw_step);
         nn_dist_log_prob(&t->dist, E, t->pol_out, t->raw_step, t->logp_step);
         nn_dist_to_env(&t->dist, E, t->raw_step, t->env_act);
         for (int e = 0; e < E; e++) {
             size_t row = (size_t)e * H + step;
-            memcpy(t->buf_obs + row * O, t->obs_norm + (size_t)e * O, (size_t)O * sizeof(float));
+            if (!t->cache_features) {
+                memcpy(t->buf_obs + row * O, t->obs_norm + (size_t)e * O,
+                       (size_t)O * sizeof(float));
+            }
             memcpy(t->buf_raw + row * A, t->raw_step + (size_t)e * A, (size_t)A * sizeof(float));
             t->buf_logp[row] = t->logp_step[e];
             t->buf_value[row] = t->val_out[e];
@@ -592,11 +631,11 @@ typedef struct RlUpdateSums {
 static int rl_minibatch_update(RlTrainer *t, const int *idx, int B, double lr, RlUpdateSums *u,
                                double *kl_epoch, RlTimings *tm, char *err, size_t err_sz) {
     const AgPpoConfig *pc = &t->spec.ppo;
-    const int O = t->O, A = t->A, S = t->S, L = t->L, P = t->P;
+    const int F = t->F, A = t->A, S = t->S, L = t->L, P = t->P;
     float *grads = nn_model_grads(t->model);
     int n = B * L;
     double t0 = ag_time_now();
-    rl_seq_gather_f(t->mb_obs, t->buf_obs, idx, B, L, (size_t)O);
+    rl_seq_gather_f(t->mb_obs, t->buf_obs, idx, B, L, (size_t)F);
     rl_seq_gather_f(t->mb_raw, t->buf_raw, idx, B, L, (size_t)A);
     rl_seq_gather_f(t->mb_logp_old, t->buf_logp, idx, B, L, 1);
     rl_seq_gather_f(t->mb_adv, t->buf_adv, idx, B, L, 1);
@@ -606,8 +645,13 @@ static int rl_minibatch_update(RlTrainer *t, const int *idx, int B, double lr, R
         rl_seq_gather_f(t->mb_state0, t->buf_state0, idx, B, 1, (size_t)S);
         rl_seq_gather_u8(t->mb_reset, t->buf_reset, idx, B, L);
     }
-    nn_model_forward(t->model, t->train_ctx, B, t->mb_obs, S > 0 ? t->mb_state0 : NULL,
-                     S > 0 ? t->mb_reset : NULL, t->mb_pol, t->mb_val);
+    if (t->cache_features) {
+        nn_model_forward_features(t->model, t->train_ctx, B, t->mb_obs, S > 0 ? t->mb_state0 : NULL,
+                                  S > 0 ? t->mb_reset : NULL, t->mb_pol, t->mb_val);
+    } else {
+        nn_model_forward(t->model, t->train_ctx, B, t->mb_obs, S > 0 ? t->mb_state0 : NULL,
+                         S > 0 ? t->mb_reset : NULL, t->mb_pol, t->mb_val);
+    }
     nn_dist_log_prob(&t->dist, n, t->mb_pol, t->mb_raw, t->mb_logp);
     nn_dist_entropy(&t->dist, n, t->mb_pol, t->mb_ent);
     double t1 = ag_time_now();

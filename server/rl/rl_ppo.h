@@ -12,6 +12,10 @@
  * - Buffers are (env, t) env-major: a recurrent chunk of tbptt steps of one environment is a
  *   contiguous block of rows (rl_seq.h). Nothing is allocated after rl_trainer_create in the
  *   collect or update loops.
+ * - A frozen encoder (model.encoder) runs once per step, while collecting: the rollout buffer
+ *   stores its output in place of its input (feature rows, nn_model.h) and every epoch of the
+ *   update reads that back instead of running it again. ANGORA_ENCODER_CACHE=off stores the
+ *   observations and runs the encoder in the update, as any other pathway.
  * - The observation normaliser is updated with every observation the policy acts on (reset
  *   observations included) while collecting; each rank's new samples are merged across ranks
  *   at the end of every iteration in rank order, so all ranks hold the same statistics.

@@ -1,7 +1,8 @@
 /* The trainer's state, shared by the files of server/rl (rl_ppo.c, rl_eval.c); not a public
  * interface. Shapes: E envs per rank, H horizon, L tbptt (1 for feed-forward models), O floats
- * per observation, P policy outputs per sample, A raw action floats, S recurrent state floats
- * per environment, U = E*H/L sequences per rollout. */
+ * per observation, F floats per stored observation (O, or with a frozen encoder's features
+ * cached the model's feature row, nn_model.h), P policy outputs per sample, A raw action floats, S
+ * recurrent state floats per environment, U = E*H/L sequences per rollout. */
 #ifndef RL_PPO_INT_H
 #define RL_PPO_INT_H
 
@@ -29,7 +30,7 @@
     X(float, state, E, S, 1)           /* recurrent state */                                       \
     X(uint8_t, pending_reset, E, 1, 1) /* the next step starts a new episode */                    \
     /* rollout buffers, (E, H, ...) env-major */                                                   \
-    X(float, buf_obs, E, H, O) /* normalised */                                                    \
+    X(float, buf_obs, E, H, F) /* normalised; feature rows when cached */                          \
     X(float, buf_raw, E, H, A) /* raw actions */                                                   \
     X(float, buf_logp, E, H, 1)                                                                    \
     X(float, buf_value, E, H, 1)                                                                   \
@@ -58,7 +59,7 @@
     X(float, last_val, E, 1, 1)                                                                    \
     /* minibatch buffers for up to MB sequences of L steps */                                      \
     X(int, perm, U, 1, 1)                                                                          \
-    X(float, mb_obs, MB, L, O)                                                                     \
+    X(float, mb_obs, MB, L, F)                                                                     \
     X(float, mb_state0, MB, S, 1)                                                                  \
     X(float, mb_raw, MB, L, A)                                                                     \
     X(float, mb_logp_old, MB, L, 1)                                                                \
@@ -80,6 +81,10 @@ struct RlTrainer {
     MPI_Comm comm;
     int rank, nranks;
     int E, H, L, O, P, A, S, U;
+    int F;
+    /* a frozen encoder's features are computed once per step while collecting and stored in
+     * buf_obs in place of its input (ANGORA_ENCODER_CACHE=off stores the observations) */
+    int cache_features;
     int64_t total_iterations;
     int64_t iteration;
     int64_t env_steps;

@@ -3,8 +3,8 @@
 # --pretrain-check judges a pretraining spec without a run, --pretrain trains an encoder on it for
 # two epochs (metrics, checkpoints), --check accepts a pathways spec that loads it frozen and
 # refuses, with the JSON path, a missing checkpoint, one that is no encoder's and an image size
-# the encoder was not trained on; a PPO run with the frozen encoder trains an iteration; bad
-# command lines and specs exit 2.
+# the encoder was not trained on; a PPO run with the frozen encoder trains an iteration, its
+# features stored in place of the images (train.log); bad command lines and specs exit 2.
 # usage: train_pretrain.sh ANGORA_TRAIN
 # shellcheck source=tests/integration/train/common.sh
 . "$(dirname "$0")/common.sh"
@@ -79,6 +79,14 @@ refused_at "--check with a missing encoder checkpoint" "$W/missing.json"
 # a PPO run with the frozen encoder; its checkpoint is no encoder's
 expect_exit 0 "training with the frozen encoder" "$BIN" "$W/ok.json" --run-dir "$W/ppo" --quiet
 [ -f "$W/ppo/checkpoints/last.ckpt" ] || fail "the PPO run left no checkpoint"
+# its frozen encoder's features were stored in place of the 3x16x16 images (said on stderr
+# before the run's log opens): fewer floats a step than the image alone
+grep -q "frozen encoder: its features are stored while collecting" "$W/err" ||
+    fail "the run did not cache the encoder's features: $(cat "$W/err")"
+ROW=$(grep -o '([0-9]* floats a step, [0-9.]* MB with the 768 floats of vision)' "$W/err" |
+    grep -o '^([0-9]*' | tr -d '(')
+[ -n "$ROW" ] && [ "$ROW" -lt 768 ] || fail "stored rows of ${ROW:-?} floats: $(cat "$W/err")"
+[ "$(metric_last "$W/ppo/metrics.jsonl" iteration)" -ge 1 ] || fail "no PPO iteration"
 spec_with 16 "$W/ppo/checkpoints/last.ckpt" >"$W/foreign.json"
 refused_at "--check with a checkpoint that is no encoder's" "$W/foreign.json"
 echo "all pretraining checks passed"

@@ -1,8 +1,10 @@
 /* Tests of a pretrained encoder in a model (server/nn/nn_model_encoder.c): its weights copied
  * into every network's pathway at init; frozen, they stay bit for bit through training steps
- * and the pathway's backward pass never runs (counted), while a fine-tuned one changes; and the
- * refusals, each naming the JSON path: a missing checkpoint, a checkpoint that is no encoder's,
- * images of another size, other pathway layers, bad members of model.encoder. */
+ * and the pathway's backward pass never runs (counted), while a fine-tuned one changes; a
+ * frozen one's output taken from feature rows gives the training forward and backward of the
+ * observations without running its pathway (counted); and the refusals, each naming the JSON path:
+ * a missing checkpoint, a checkpoint that is no encoder's, images of another size, other pathway
+ * layers, bad members of model.encoder. */
 #include "ag_error.h"
 #include "ag_rng.h"
 #include "nn_ckpt.h"
@@ -11,6 +13,7 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +256,115 @@ START_TEST(test_fine_tuned_encoder_changes) {
 }
 END_TEST
 
+/* the largest difference of a and b (n values) relative to max(1, |a|, |b|) */
+static double max_rel_diff(const float *a, const float *b, size_t n) {
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double scale = fmax(1.0, fmax(fabs(a[i]), fabs(b[i])));
+        worst = fmax(worst, fabs((double)a[i] - b[i]) / scale);
+    }
+    return worst;
+}
+
+/* One batch through the training forward and backward twice: from the observations, and from
+ * the feature rows the inference step made of them. The outputs and every gradient agree; the
+ * vision pathway runs (forward, counted) only for the observations when the encoder is frozen. */
+static void features_against_observations(const char *freeze) {
+    enum { B = 6, W = 4 }; /* W: policy outputs + log-std of io_image(.., 2, 2) */
+    char err[1024] = "";
+    NnModel *m = model_with_encoder(enc_path, freeze, IMG, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    AgRng rng;
+    ag_rng_seed(&rng, 7, 0);
+    nn_model_init_params(m, &rng);
+    int frozen = strcmp(freeze, "true") == 0;
+    const NnIoSpec *io = nn_model_io(m);
+    int O = io->obs_size, R = nn_model_feature_row_size(m);
+    /* frozen: the 3x8x8 image (192 floats) becomes the spatial softmax's 4 x (x, y) */
+    ck_assert_int_eq(nn_model_feature_input(m), frozen ? 0 : -1);
+    ck_assert_int_eq(R, frozen ? 8 + 4 : O);
+    size_t np = nn_model_num_params(m);
+    float *obs = malloc(sizeof(float) * B * O), *rows = malloc(sizeof(float) * B * R);
+    float *grads_obs = malloc(np * sizeof(float));
+    float pol[2][B * W], val[2][B], step_pol[B * W], step_val[B], dpol[B * W], dval[B];
+    for (int i = 0; i < B * O; i++) {
+        obs[i] = (float)ag_rng_uniform(&rng);
+    }
+    for (int i = 0; i < B * W; i++) {
+        dpol[i] = (float)ag_rng_uniform(&rng) - 0.5f;
+    }
+    for (int i = 0; i < B; i++) {
+        dval[i] = (float)ag_rng_uniform(&rng) - 0.5f;
+    }
+    NnStepCtx *step = nn_step_ctx_create(m, B);
+    nn_model_step(m, step, B, obs, NULL, NULL, step_pol, step_val);
+    /* a frozen encoder runs once for both networks; the proprioception's pathway twice */
+    ck_assert_int_eq(nn_step_ctx_pathway_count(step, 0), frozen ? 1 : 2);
+    ck_assert_int_eq(nn_step_ctx_pathway_count(step, 1), 2);
+    nn_model_step_feature_rows(m, step, B, obs, rows, (size_t)R);
+    /* the proprioception follows the features unchanged */
+    for (int r = 0; r < B; r++) {
+        ck_assert(memcmp(rows + (size_t)r * R + R - 4, obs + (size_t)r * O + O - 4,
+                         4 * sizeof(float)) == 0);
+    }
+    NnTrainCtx *ctx = nn_train_ctx_create(m, B, 1);
+    nn_model_zero_grad(m);
+    nn_model_forward(m, ctx, B, obs, NULL, NULL, pol[0], val[0]);
+    nn_model_backward(m, ctx, dpol, dval);
+    memcpy(grads_obs, nn_model_grads(m), np * sizeof(float));
+    ck_assert_int_eq(nn_model_pathway_forward_count(m, 0), 2); /* policy and value network */
+    ck_assert_int_eq(nn_model_pathway_forward_count(m, 1), 2);
+    nn_model_zero_grad(m);
+    nn_model_forward_features(m, ctx, B, rows, NULL, NULL, pol[1], val[1]);
+    nn_model_backward(m, ctx, dpol, dval);
+    ck_assert_int_eq(nn_model_pathway_forward_count(m, 0), frozen ? 2 : 4);
+    ck_assert_int_eq(nn_model_pathway_forward_count(m, 1), 4);
+    ck_assert_int_eq(nn_model_pathway_backward_count(m, 0), frozen ? 0 : 4);
+    /* a workspace for feature rows alone: smaller by at least the images when frozen, the
+     * same pass */
+    NnTrainCtx *fctx = nn_train_ctx_create_features(m, B, 1);
+    ck_assert_ptr_nonnull(fctx);
+    if (frozen) {
+        ck_assert_uint_lt(nn_train_ctx_bytes(fctx) + sizeof(float) * B * 192,
+                          nn_train_ctx_bytes(ctx));
+    } else {
+        ck_assert_uint_eq(nn_train_ctx_bytes(fctx), nn_train_ctx_bytes(ctx));
+    }
+    float *grads_rows = malloc(np * sizeof(float)), fpol[B * W], fval[B];
+    memcpy(grads_rows, nn_model_grads(m), np * sizeof(float));
+    nn_model_zero_grad(m);
+    nn_model_forward_features(m, fctx, B, rows, NULL, NULL, fpol, fval);
+    nn_model_backward(m, fctx, dpol, dval);
+    ck_assert(memcmp(fpol, pol[1], sizeof fpol) == 0 && memcmp(fval, val[1], sizeof fval) == 0);
+    ck_assert(memcmp(grads_rows, nn_model_grads(m), np * sizeof(float)) == 0);
+    ck_assert_int_eq(nn_model_pathway_forward_count(m, 0), frozen ? 2 : 6);
+    nn_train_ctx_destroy(fctx);
+    free(grads_rows);
+    double d_pol = max_rel_diff(pol[0], pol[1], B * W), d_val = max_rel_diff(val[0], val[1], B);
+    double d_grad = max_rel_diff(grads_obs, nn_model_grads(m), np); /* fctx's, the same */
+    double d_step = fmax(max_rel_diff(pol[0], step_pol, B * W), max_rel_diff(val[0], step_val, B));
+    printf("feature rows (freeze %s): max relative difference to the observations' pass: "
+           "policy %.3g, value %.3g, gradients %.3g (step against training forward %.3g)\n",
+           freeze, d_pol, d_val, d_grad, d_step);
+    ck_assert(d_pol <= 1e-5 && d_val <= 1e-5 && d_grad <= 1e-5 && d_step <= 1e-5);
+    nn_train_ctx_destroy(ctx);
+    nn_step_ctx_destroy(step);
+    free(obs);
+    free(rows);
+    free(grads_obs);
+    nn_model_destroy(m);
+}
+
+START_TEST(test_frozen_features_replace_pathway) {
+    features_against_observations("true");
+}
+END_TEST
+
+START_TEST(test_fine_tuned_feature_rows_are_observations) {
+    features_against_observations("false");
+}
+END_TEST
+
 static void refused(NnModel *m, const char *err, const char *prefix, const char *part) {
     ck_assert_msg(m == NULL, "accepted, expected %s", prefix);
     ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "message: %s", err);
@@ -312,6 +424,8 @@ static Suite *encoder_suite(void) {
     tcase_add_test(tc, test_encoder_loaded_into_every_network);
     tcase_add_test(tc, test_frozen_encoder_unchanged_no_backward);
     tcase_add_test(tc, test_fine_tuned_encoder_changes);
+    tcase_add_test(tc, test_frozen_features_replace_pathway);
+    tcase_add_test(tc, test_fine_tuned_feature_rows_are_observations);
     tcase_add_test(tc, test_encoder_refusals);
     suite_add_tcase(s, tc);
     return s;

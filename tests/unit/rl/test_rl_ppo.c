@@ -1,16 +1,20 @@
 /* Tests of the trainer: recurrent collection and training see the same hidden states, stored
- * rollouts are consistent, reruns are deterministic, CartPole learns, bad specs are refused.
+ * rollouts are consistent, reruns are deterministic, CartPole learns, bad specs are refused, a
+ * frozen encoder's features are stored while collecting and the update does not run its pathway
+ * again (and learns what it would have learnt running it).
  * The suite runs alone and again under `mpiexec -np 2` (unit_rl_ppo_2ranks): the expectations
  * scale with the rank count, and the statistics merged across ranks are checked there. */
 #include "rl_ppo_int.h"
 #include "rl_test_util.h"
 
 #include "ag_error.h"
+#include "nn_ckpt.h"
 
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int nranks(void) {
     int n = 1;
@@ -362,6 +366,190 @@ START_TEST(test_statistics_merged_across_ranks) {
 }
 END_TEST
 
+/* A frozen encoder on CartPole: the "state" input's pathway (dense 8, tanh) loaded from a
+ * checkpoint made as angora-train --pretrain makes one. Its output is 8 floats, so here the
+ * stored rows grow (4 -> 8 floats); with an image they shrink. */
+#define ENC_PATHWAY "[{\"type\": \"dense\", \"units\": 8}, \"tanh\"]"
+
+static void encoder_ckpt_write(const char *path) {
+    NnIoSpec io;
+    memset(&io, 0, sizeof io);
+    io.num_inputs = 1;
+    snprintf(io.inputs[0].name, NN_NAME_MAX, "state");
+    io.inputs[0].shape[0] = 4;
+    io.inputs[0].shape[1] = io.inputs[0].shape[2] = 1;
+    io.inputs[0].size = io.obs_size = 4;
+    io.policy_outputs = 7;
+    const char *text = "{\"inputs\": {\"state\": {\"pathway\": " ENC_PATHWAY "}}, \"trunk\": "
+                       "[{\"type\": \"dense\", \"units\": 8}, \"tanh\"], \"shared\": true}";
+    json_t *d = json_loads(text, 0, NULL);
+    char err[512] = "";
+    NnModel *m = nn_model_create(d, &io, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    AgRng rng;
+    ag_rng_seed(&rng, 17, 0);
+    nn_model_init_params(m, &rng);
+    NnCkptSection sec[8];
+    int n = 0;
+    char *desc = NULL;
+    ck_assert_int_eq(nn_ckpt_model_sections(m, NULL, sec, &n, &desc), 0);
+    const char *own = "{\"input\": \"state\"}";
+    memset(&sec[n], 0, sizeof sec[n]);
+    snprintf(sec[n].name, sizeof sec[n].name, "pretrain");
+    sec[n].data = own;
+    sec[n].size = strlen(own);
+    n++;
+    ck_assert_msg(nn_ckpt_write(path, sec, n, err, sizeof err) == 0, "%s", err);
+    free(desc);
+    nn_model_destroy(m);
+    json_decref(d);
+}
+
+/* a CartPole trainer whose state pathway is the encoder at path, frozen or fine-tuned; with
+ * cache "off" in ANGORA_ENCODER_CACHE (NULL: unset) */
+static RlTrainer *encoder_trainer(const char *path, int freeze, const char *cache) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"task\": \"CartPole\", \"policy\": \"categorical\", \"model\": {\"inputs\": "
+             "{\"state\": {\"pathway\": " ENC_PATHWAY "}}, \"trunk\": [{\"type\": \"dense\", "
+             "\"units\": 16}, \"tanh\"], \"encoder\": {\"checkpoint\": \"%s\", \"freeze\": %s, "
+             "\"input\": \"state\"}}, \"ppo\": {\"envs_per_rank\": 4, \"horizon\": 64, "
+             "\"minibatch\": 64, \"epochs\": 3}, \"budget\": {\"env_steps\": 4096}, \"seed\": 9}",
+             path, freeze ? "true" : "false");
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    if (cache) {
+        setenv("ANGORA_ENCODER_CACHE", cache, 1);
+    }
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    int rc = rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err);
+    unsetenv("ANGORA_ENCODER_CACHE");
+    ck_assert_msg(rc == 0, "%s", err);
+    ag_spec_free(&spec);
+    return t;
+}
+
+/* the values of the encoder's tensors (every network's) */
+static size_t encoder_values(RlTrainer *t, float *out) {
+    size_t n = 0;
+    NnModel *m = t->model;
+    for (int k = 0; k < nn_model_num_tensors(m); k++) {
+        if (strstr(nn_model_tensor_name(m, k), ".in.state.")) {
+            memcpy(out + n, nn_model_params(m) + nn_model_tensor_offset(m, k),
+                   nn_model_tensor_size(m, k) * sizeof(float));
+            n += nn_model_tensor_size(m, k);
+        }
+    }
+    return n;
+}
+
+static void encoder_path(char *path, size_t size) {
+    snprintf(path, size, "/tmp/angora_rl_encoder.%ld.ckpt", (long)getpid());
+    encoder_ckpt_write(path);
+}
+
+START_TEST(test_frozen_encoder_features_cached) {
+    /* frozen: the stored rows are feature rows, the update runs the encoder's pathway neither
+     * forward nor backward, and its weights stay bit for bit; fine-tuned: the rows are the
+     * observations, the update runs the pathway both ways and changes it */
+    char path[128];
+    encoder_path(path, sizeof path);
+    for (int freeze = 0; freeze <= 1; freeze++) {
+        RlTrainer *t = encoder_trainer(path, freeze, NULL);
+        ck_assert_int_eq(t->cache_features, freeze);
+        ck_assert_int_eq(t->F, freeze ? 8 : t->O);
+        float before[256], after[256];
+        size_t n = encoder_values(t, before);
+        ck_assert_uint_eq(n, 2 * (8 * 4 + 8)); /* policy and value pathway */
+        RlIterStats st;
+        char err[512] = "";
+        ck_assert_msg(rl_trainer_iterate(t, &st, err, sizeof err) == 0, "%s", err);
+        ck_assert(isfinite(st.policy_loss) && st.minibatches > 0);
+        /* collecting ran the encoder once a step for both networks (twice when fine-tuned),
+         * and once for the bootstrap values after the last step (no truncations in 64 steps) */
+        ck_assert_int_eq(nn_step_ctx_pathway_count(t->step_ctx, 0), (freeze ? 1 : 2) * t->H + 1);
+        int64_t fwd = nn_model_pathway_forward_count(t->model, 0);
+        int64_t bwd = nn_model_pathway_backward_count(t->model, 0);
+        ck_assert_int_eq(fwd, freeze ? 0 : 2 * st.minibatches);
+        ck_assert_int_eq(bwd, freeze ? 0 : 2 * st.minibatches);
+        ck_assert_uint_eq(encoder_values(t, after), n);
+        ck_assert_int_eq(memcmp(before, after, n * sizeof(float)) == 0, freeze);
+        rl_trainer_destroy(t);
+    }
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_cached_features_learn_the_same) {
+    /* the same run with the features cached and with the encoder run again in every epoch
+     * (ANGORA_ENCODER_CACHE=off): the same losses and the same new weights to float rounding
+     * (the step and the update multiply at other shapes, so BLAS may sum in another order) */
+    char path[128];
+    encoder_path(path, sizeof path);
+    RlTrainer *a = encoder_trainer(path, 1, NULL);
+    RlTrainer *b = encoder_trainer(path, 1, "off");
+    ck_assert_int_eq(a->cache_features, 1);
+    ck_assert_int_eq(b->cache_features, 0);
+    ck_assert_int_eq(b->F, b->O);
+    char err[512] = "";
+    for (int it = 0; it < 2; it++) {
+        RlIterStats sa, sb;
+        ck_assert_msg(rl_trainer_iterate(a, &sa, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(rl_trainer_iterate(b, &sb, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(sa.minibatches, sb.minibatches);
+        double dl = fabs(sa.policy_loss - sb.policy_loss) / fmax(1.0, fabs(sb.policy_loss));
+        double dv = fabs(sa.value_loss - sb.value_loss) / fmax(1.0, fabs(sb.value_loss));
+        double dp = 0.0;
+        const float *pa = nn_model_params_const(a->model), *pb = nn_model_params_const(b->model);
+        for (size_t i = 0; i < a->num_params; i++) {
+            dp = fmax(dp, fabs((double)pa[i] - pb[i]) / fmax(1.0, fabs(pb[i])));
+        }
+        printf("iteration %d, cached against recomputed features: relative difference of the "
+               "policy loss %.3g, value loss %.3g, weights at most %.3g\n",
+               it + 1, dl, dv, dp);
+        ck_assert(dl <= 1e-5 && dv <= 1e-5 && dp <= 1e-5);
+    }
+    ck_assert_int_eq(nn_model_pathway_forward_count(a->model, 0), 0);
+    ck_assert_int_gt(nn_model_pathway_forward_count(b->model, 0), 0);
+    /* the last rollout's rows: the encoder's output of the observations the other run stored
+     * (the same steps), made as the collection makes them, E environments at a time */
+    int E = a->E, H = a->H, O = a->O, F = a->F;
+    NnStepCtx *step = nn_step_ctx_create(b->model, E);
+    float *obs = malloc(sizeof(float) * E * O), *rows = malloc(sizeof(float) * E * F);
+    float *pol = malloc(sizeof(float) * E * a->P);
+    for (int s = 0; s < H; s++) {
+        for (int e = 0; e < E; e++) {
+            memcpy(obs + (size_t)e * O, b->buf_obs + ((size_t)e * H + s) * O, O * sizeof(float));
+        }
+        nn_model_step(b->model, step, E, obs, NULL, NULL, pol, NULL);
+        nn_model_step_feature_rows(b->model, step, E, obs, rows, (size_t)F);
+        for (int e = 0; e < E; e++) {
+            ck_assert(memcmp(rows + (size_t)e * F, a->buf_obs + ((size_t)e * H + s) * F,
+                             F * sizeof(float)) == 0);
+        }
+    }
+    nn_step_ctx_destroy(step);
+    free(obs);
+    free(rows);
+    free(pol);
+    rl_trainer_destroy(a);
+    rl_trainer_destroy(b);
+    /* a bad value is refused */
+    AgSpec spec;
+    rl_test_spec(&spec, SPEC_FF);
+    setenv("ANGORA_ENCODER_CACHE", "maybe", 1);
+    RlTrainer *t = NULL;
+    int rc = rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err);
+    unsetenv("ANGORA_ENCODER_CACHE");
+    ck_assert_int_eq(rc, AG_EINVAL);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(err, "ANGORA_ENCODER_CACHE") != NULL, "%s", err);
+    ag_spec_free(&spec);
+    unlink(path);
+}
+END_TEST
+
 static Suite *ppo_suite(void) {
     Suite *s = suite_create("rl_ppo");
     TCase *tc = tcase_create("core");
@@ -375,6 +563,8 @@ static Suite *ppo_suite(void) {
     tcase_add_test(tc, test_check_names_the_path);
     tcase_add_test(tc, test_gaussian_and_beta_box);
     tcase_add_test(tc, test_statistics_merged_across_ranks);
+    tcase_add_test(tc, test_frozen_encoder_features_cached);
+    tcase_add_test(tc, test_cached_features_learn_the_same);
     suite_add_tcase(s, tc);
     return s;
 }
