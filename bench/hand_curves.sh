@@ -4,12 +4,15 @@
 # commit so that a curve outlives the machine that trained it) and draws the runs of one plot
 # against core-hours (wall time x ranks, as the hand targets count them) and environment steps.
 #
-#   bench/hand_curves.sh --out DIR --name NAME [--metric KEY] LABEL=RUN_DIR [LABEL=RUN_DIR ...]
+#   bench/hand_curves.sh --out DIR --name NAME [--metric KEY] LABEL=RUN [LABEL=RUN ...]
 #
-# DIR/NAME-LABEL.csv: iteration, env_steps, core_hours, return_mean, episode_length_mean,
-#   consecutive_goals_mean, curriculum_max_angle_mean, eval_consecutive_goals_mean (empty where a
-#   row has no value); DIR/NAME.png: KEY (default consecutive_goals_mean) against core-hours and
-#   against environment steps, one line per run. Needs jq and gnuplot.
+# RUN is a run directory, or a CSV this script wrote before (a run whose directory is gone: it is
+# plotted as it is). DIR/NAME-LABEL.csv for each run directory: iteration, env_steps, core_hours,
+#   return_mean, episode_length_mean, consecutive_goals_mean, curriculum_max_angle_mean,
+#   eval_consecutive_goals_mean, cpu_hours (empty where a row has no value; cpu_hours is the
+#   ranks' CPU time, from runs that record cpu_s); DIR/NAME.png: KEY (default
+#   consecutive_goals_mean) against core-hours and against environment steps, one line per run.
+#   Needs jq and gnuplot.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,44 +35,51 @@ while [ $# -gt 0 ]; do
         shift 2
         ;;
     -h | --help)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *=*)
         RUNS+=("$1")
         shift
         ;;
-    *) bench_die 2 "unknown argument $1 (runs are LABEL=RUN_DIR)" ;;
+    *) bench_die 2 "unknown argument $1 (runs are LABEL=RUN_DIR or LABEL=FILE.csv)" ;;
     esac
 done
 [ -n "$OUT" ] || bench_die 2 "--out DIR is required"
 [ -n "$NAME" ] || bench_die 2 "--name NAME is required"
-[ ${#RUNS[@]} -gt 0 ] || bench_die 2 "no runs given (LABEL=RUN_DIR)"
+[ ${#RUNS[@]} -gt 0 ] || bench_die 2 "no runs given (LABEL=RUN_DIR or LABEL=FILE.csv)"
 case "$NAME$METRIC" in *[!A-Za-z0-9_.-]*) bench_die 2 "--name and --metric: letters, digits, _ . - only" ;; esac
 command -v jq >/dev/null || bench_die 2 "jq is required"
 command -v gnuplot >/dev/null || bench_die 2 "gnuplot is required"
 mkdir -p "$OUT"
 
-columns="iteration,env_steps,core_hours,return_mean,episode_length_mean,consecutive_goals_mean,curriculum_max_angle_mean,eval_consecutive_goals_mean"
+columns="iteration,env_steps,core_hours,return_mean,episode_length_mean,consecutive_goals_mean,curriculum_max_angle_mean,eval_consecutive_goals_mean,cpu_hours"
 plot_hours=()
 plot_steps=()
 for run in "${RUNS[@]}"; do
     label=${run%%=*}
     dir=${run#*=}
     case "$label" in '' | *[!A-Za-z0-9_.-]*) bench_die 2 "label '$label': letters, digits, _ . - only" ;; esac
-    [ -s "$dir/metrics.jsonl" ] || bench_die 2 "$dir/metrics.jsonl is missing or empty"
-    [ -s "$dir/spec.json" ] || bench_die 2 "$dir/spec.json is missing"
-    ranks=$(jq -r '.ranks // 1' "$dir/spec.json")
-    csv="$OUT/$NAME-$label.csv"
-    {
-        echo "$columns"
-        jq -r --argjson r "$ranks" '[.iteration, .env_steps, ((.wall_s // 0) * $r / 3600),
-            .return_mean, .episode_length_mean, .consecutive_goals_mean,
-            .curriculum_max_angle_mean, .eval_consecutive_goals_mean]
-            | map(if . == null then "" elif type == "number" then (. * 10000 | round / 10000)
-                  else . end) | @csv' "$dir/metrics.jsonl"
-    } >"$csv.part"
-    mv "$csv.part" "$csv"
+    if [ -f "$dir" ] && [ "${dir%.csv}" != "$dir" ]; then
+        csv=$dir
+        head -n 1 "$csv" | grep -q '^iteration,env_steps,core_hours,' ||
+            bench_die 2 "$csv is not a CSV of this script"
+    else
+        [ -s "$dir/metrics.jsonl" ] || bench_die 2 "$dir/metrics.jsonl is missing or empty"
+        [ -s "$dir/spec.json" ] || bench_die 2 "$dir/spec.json is missing"
+        ranks=$(jq -r '.ranks // 1' "$dir/spec.json")
+        csv="$OUT/$NAME-$label.csv"
+        {
+            echo "$columns"
+            jq -r --argjson r "$ranks" '[.iteration, .env_steps, ((.wall_s // 0) * $r / 3600),
+                .return_mean, .episode_length_mean, .consecutive_goals_mean,
+                .curriculum_max_angle_mean, .eval_consecutive_goals_mean,
+                (if .cpu_s == null then null else .cpu_s / 3600 end)]
+                | map(if . == null then "" elif type == "number" then (. * 10000 | round / 10000)
+                      else . end) | @csv' "$dir/metrics.jsonl"
+        } >"$csv.part"
+        mv "$csv.part" "$csv"
+    fi
     col=$(echo "$columns" | tr ',' '\n' | grep -nx "$METRIC" | cut -d: -f1) ||
         bench_die 2 "--metric $METRIC is not one of: $columns"
     plot_hours+=("'$csv' using 3:(\$$col) with lines lw 2 title '$label'")

@@ -439,6 +439,8 @@ for i in 1 2 3; do
     echo "{\"iteration\": $i, \"env_steps\": $((i * 1000)), \"wall_s\": $((i * 1800)), \"return_mean\": -1.5, \"episode_length_mean\": 10, \"consecutive_goals_mean\": 0.$i, \"eval_consecutive_goals_mean\": null}" >>"$H/a/metrics.jsonl"
 done
 head -n 2 "$H/a/metrics.jsonl" >"$H/b/metrics.jsonl"
+# a run that records cpu_s: its last row used 7200 CPU seconds of its ranks
+sed -i '3s/"wall_s": 5400,/"wall_s": 5400, "cpu_s": 7200,/' "$H/a/metrics.jsonl"
 if "$BENCH/hand_curves.sh" --out "$H/out" --name T one=$H/a two=$H/b >"$W/hc.log" 2>&1; then
     [ "$(wc -l <"$H/out/T-one.csv")" = 4 ] && [ "$(wc -l <"$H/out/T-two.csv")" = 3 ] && ok ||
         fail "hand_curves.sh: one CSV row per iteration and a header"
@@ -446,6 +448,22 @@ if "$BENCH/hand_curves.sh" --out "$H/out" --name T one=$H/a two=$H/b >"$W/hc.log
     [ "$(tail -n 1 "$H/out/T-one.csv" | cut -d, -f3)" = 3 ] && ok ||
         fail "hand_curves.sh: core-hours $(tail -n 1 "$H/out/T-one.csv")"
     [ -s "$H/out/T.png" ] && ok || fail "hand_curves.sh drew no plot"
+    # CPU hours where the row has cpu_s, empty where it has none
+    [ "$(tail -n 1 "$H/out/T-one.csv" | cut -d, -f9)" = 2 ] &&
+        [ "$(sed -n 2p "$H/out/T-one.csv" | cut -d, -f9)" = '""' ] && ok ||
+        fail "hand_curves.sh: cpu_hours $(cut -d, -f9 "$H/out/T-one.csv" | tr '\n' ' ')"
+    # a committed CSV is plotted as it is, beside a run directory, and not rewritten
+    cp "$H/out/T-one.csv" "$H/kept.csv"
+    if "$BENCH/hand_curves.sh" --out "$H/out2" --name U old=$H/kept.csv two=$H/b >"$W/hc2.log" 2>&1; then
+        [ -s "$H/out2/U.png" ] && [ ! -e "$H/out2/U-old.csv" ] && [ -s "$H/out2/U-two.csv" ] &&
+            cmp -s "$H/kept.csv" "$H/out/T-one.csv" && ok ||
+            fail "hand_curves.sh with a CSV: $(ls "$H/out2")"
+    else
+        fail "hand_curves.sh with a CSV failed: $(head -c 300 "$W/hc2.log")"
+    fi
+    echo 'a,b,c' >"$H/other.csv"
+    expect_exit 2 "is not a CSV of this script" "$BENCH/hand_curves.sh" --out "$H/out2" --name U \
+        x=$H/other.csv
 else
     fail "hand_curves.sh failed: $(head -c 300 "$W/hc.log")"
 fi
