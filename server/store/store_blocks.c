@@ -274,12 +274,8 @@ static int key_id_locked(Store *s, KeyIds *kc, const char *key, int64_t *id, cha
     return 0;
 }
 
-typedef struct TailRow {
-    int64_t seq;
-    char *text;
-    size_t len;
-    json_t *row; /* NULL when the text is not a JSON object */
-} TailRow;
+/* StoreTailRow (store_int.h): a row of the tail, or of a batch not written yet */
+typedef StoreTailRow TailRow;
 
 /* the layout of rows (lists of key ids, shared where rows have the same keys in the same order) */
 static int layout_build_locked(Store *s, KeyIds *kc, TailRow *rows, size_t n, StoreLayout *l,
@@ -487,13 +483,18 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
     return rc;
 }
 
-int store_blocks_seal_locked(Store *s, int64_t id, char *err, size_t err_sz) {
+int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, size_t npending,
+                             size_t *consumed, char *err, size_t err_sz) {
     sqlite3_stmt *cnt = NULL, *rd = NULL;
     KeyIds kc = {0};
     TailRow rows[STORE_CHUNK_ROWS];
-    int64_t tail = 0;
+    int64_t tail = 0, left;
+    size_t used = 0;
     int rc =
         store_db_prepare(s, "SELECT count(*) FROM metrics WHERE exp_id = ?", &cnt, err, err_sz);
+    if (consumed) {
+        *consumed = 0;
+    }
     if (rc) {
         return rc;
     }
@@ -502,30 +503,33 @@ int store_blocks_seal_locked(Store *s, int64_t id, char *err, size_t err_sz) {
         tail = sqlite3_column_int64(cnt, 0);
     }
     sqlite3_finalize(cnt);
-    if (tail <= STORE_CHUNK_ROWS) {
+    if (tail + (int64_t)npending <= STORE_CHUNK_ROWS) {
         return 0;
     }
     rc = store_db_prepare(s, "SELECT seq, row FROM metrics WHERE exp_id = ? ORDER BY seq LIMIT ?",
                           &rd, err, err_sz);
     /* all but the newest row: it stays in the tail for the list's latest values */
-    while (rc == 0 && tail > 1) {
-        size_t n = 0;
-        int64_t want = tail - 1 < STORE_CHUNK_ROWS ? tail - 1 : STORE_CHUNK_ROWS;
+    left = tail + (int64_t)npending - 1;
+    while (rc == 0 && left > 0) {
+        size_t n = 0, from_tail;
+        int64_t want = left < STORE_CHUNK_ROWS ? left : STORE_CHUNK_ROWS;
+        /* the stored tail first (older), then the batch's rows */
         sqlite3_reset(rd);
         sqlite3_bind_int64(rd, 1, id);
         sqlite3_bind_int64(rd, 2, want);
-        while (n < (size_t)want && sqlite3_step(rd) == SQLITE_ROW) {
+        while (tail > 0 && n < (size_t)want && sqlite3_step(rd) == SQLITE_ROW) {
             const char *t = (const char *)sqlite3_column_text(rd, 1);
             size_t len = (size_t)sqlite3_column_bytes(rd, 1);
-            rows[n].seq = sqlite3_column_int64(rd, 0);
-            rows[n].text = malloc(len + 1);
-            if (!rows[n].text) {
+            char *copy = malloc(len + 1);
+            if (!copy) {
                 rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
                 break;
             }
-            memcpy(rows[n].text, t ? t : "", len + 1);
+            memcpy(copy, t ? t : "", len + 1);
+            rows[n].seq = sqlite3_column_int64(rd, 0);
+            rows[n].text = copy;
             rows[n].len = len;
-            rows[n].row = json_loadb(rows[n].text, len, 0, NULL);
+            rows[n].row = json_loadb(copy, len, 0, NULL);
             if (!json_is_object(rows[n].row)) {
                 json_decref(rows[n].row);
                 rows[n].row = NULL;
@@ -533,21 +537,30 @@ int store_blocks_seal_locked(Store *s, int64_t id, char *err, size_t err_sz) {
             n++;
         }
         sqlite3_reset(rd);
+        from_tail = n;
+        while (rc == 0 && n < (size_t)want && used < npending) {
+            rows[n] = pending[used++];
+            n++;
+        }
         if (rc == 0 && n > 0) {
             rc = chunk_seal_locked(s, &kc, id, rows, n, err, err_sz);
         }
-        for (size_t r = 0; r < n; r++) {
-            free(rows[r].text);
+        for (size_t r = 0; r < from_tail; r++) {
+            free((char *)rows[r].text);
             json_decref(rows[r].row);
         }
         if (n == 0) {
             break;
         }
-        tail -= (int64_t)n;
+        tail -= (int64_t)from_tail;
+        left -= (int64_t)n;
     }
     sqlite3_finalize(rd);
     sqlite3_finalize(kc.ins);
     sqlite3_finalize(kc.sel);
+    if (rc == 0 && consumed) {
+        *consumed = used;
+    }
     return rc;
 }
 
@@ -555,7 +568,7 @@ int store_blocks_convert_locked(Store *s, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc = store_db_prepare(s, "SELECT id FROM experiments ORDER BY id", &st, err, err_sz);
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        rc = store_blocks_seal_locked(s, sqlite3_column_int64(st, 0), err, err_sz);
+        rc = store_blocks_seal_locked(s, sqlite3_column_int64(st, 0), NULL, 0, NULL, err, err_sz);
     }
     sqlite3_finalize(st);
     return rc;

@@ -119,6 +119,30 @@ static int key_seen(char (*seen)[64], int *nseen, const char *k) {
     return 0;
 }
 
+/* writes rows of a batch to the tail and releases them */
+static int tail_write(Store *s, sqlite3_stmt *ins, int64_t id, StoreTailRow *rows, size_t n,
+                      char *err, size_t err_sz) {
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            sqlite3_bind_int64(ins, 1, id);
+            sqlite3_bind_int64(ins, 2, rows[i].seq);
+            bind_number(ins, 3, rows[i].row, "iteration", 1);
+            bind_number(ins, 4, rows[i].row, "env_steps", 1);
+            bind_number(ins, 5, rows[i].row, "return_mean", 0);
+            bind_number(ins, 6, rows[i].row, "wall_s", 0);
+            sqlite3_bind_text(ins, 7, rows[i].text, (int)rows[i].len, SQLITE_STATIC);
+            if (sqlite3_step(ins) != SQLITE_DONE) {
+                rc = store_db_fail(s, err, err_sz, "insert metric row");
+            }
+            sqlite3_reset(ins);
+        }
+        json_decref(rows[i].row);
+        rows[i].row = NULL;
+    }
+    return rc;
+}
+
 int store_metrics_ingest(Store *s, int64_t id, const char *const *lines, const size_t *lens,
                          size_t n, int64_t new_offset, size_t *rows_added, int64_t *first_seq,
                          char *err, size_t err_sz) {
@@ -138,6 +162,9 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     int64_t sealed_iter = 0; /* the largest iteration of the run's sealed rows */
     StoreBlocksCache sealed = {0};
     StoreRollup *rollup = NULL; /* set while the run's buckets are complete */
+    /* rows of this batch not written yet: those sealed at the end never go through the tail */
+    StoreTailRow *pending = NULL;
+    size_t npending = 0, consumed = 0;
     char seen[KEY_CACHE][64];
     size_t added = 0, bad = 0;
     if (rows_added) {
@@ -169,6 +196,11 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     }
     if (first_seq) {
         *first_seq = seq + 1;
+    }
+    pending = malloc((n + 1) * sizeof(*pending));
+    if (!pending) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+        goto end;
     }
     rc = store_db_prepare(
         s,
@@ -207,6 +239,15 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
             continue;
         }
         it = json_object_get(row, "iteration");
+        if (json_is_integer(it) && has_iter && json_integer_value(it) <= last_iter) {
+            /* the checks below read the tail: the batch's earlier rows go there first */
+            rc = tail_write(s, ins, id, pending, npending, err, err_sz);
+            npending = 0;
+            if (rc) {
+                json_decref(row);
+                goto end;
+            }
+        }
         if (json_is_integer(it) && has_iter && json_integer_value(it) <= last_iter) {
             /* a resumed run's file is read again from the start: the rows up to its checkpoint
              * are the stored ones, byte for byte, and keep their seq (nothing is re-sent) */
@@ -257,17 +298,8 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
             has_iter = 1;
         }
         seq++;
-        sqlite3_bind_int64(ins, 1, id);
-        sqlite3_bind_int64(ins, 2, seq);
-        bind_number(ins, 3, row, "iteration", 1);
-        bind_number(ins, 4, row, "env_steps", 1);
-        bind_number(ins, 5, row, "return_mean", 0);
-        bind_number(ins, 6, row, "wall_s", 0);
-        sqlite3_bind_text(ins, 7, lines[i], (int)lens[i], SQLITE_STATIC);
-        if (rc == 0 && sqlite3_step(ins) != SQLITE_DONE) {
-            rc = store_db_fail(s, err, err_sz, "insert metric row");
-        }
-        sqlite3_reset(ins);
+        pending[npending++] =
+            (StoreTailRow){.seq = seq, .text = lines[i], .len = lens[i], .row = json_incref(row)};
         if (rc == 0 && rollup && !rewound) {
             rc = store_rollup_add(rollup, seq, row, err, err_sz);
         }
@@ -301,14 +333,21 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         }
         added++;
     }
-    if (newest) {
+    /* full chunks are sealed straight from the batch, the rest goes to the tail */
+    rc = store_blocks_seal_locked(s, id, pending, npending, &consumed, err, err_sz);
+    if (rc == 0) {
+        for (size_t q = 0; q < consumed; q++) {
+            json_decref(pending[q].row);
+            pending[q].row = NULL;
+        }
+        rc = tail_write(s, ins, id, pending + consumed, npending - consumed, err, err_sz);
+        npending = 0;
+    }
+    if (rc == 0 && newest) {
         rc = summary_update_locked(s, id, newest, task_key, task_metric, err, err_sz);
     }
     if (rc == 0) {
         rc = set_offset_locked(s, id, new_offset, seq, err, err_sz);
-    }
-    if (rc == 0) {
-        rc = store_blocks_seal_locked(s, id, err, err_sz);
     }
     /* replaced rows leave stale buckets: the run is rolled up again from its rows */
     if (rc == 0 && rewound) {
@@ -332,6 +371,10 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         sqlite3_finalize(ev);
     }
 end:
+    for (size_t q = 0; pending && q < npending; q++) {
+        json_decref(pending[q].row);
+    }
+    free(pending);
     store_blocks_cache_free(&sealed);
     if (rollup) {
         store_rollup_abandon(rollup);
