@@ -234,15 +234,18 @@ typedef struct KeyIds {
     char names[STORE_ROLLUP_KEYS][64];
     int64_t ids[STORE_ROLLUP_KEYS];
     int n;
+    int hint; /* rows of a run share their key order: where the next key is looked for first */
     sqlite3_stmt *ins, *sel;
 } KeyIds;
 
 static int key_id_locked(Store *s, KeyIds *kc, const char *key, int64_t *id, char *err,
                          size_t err_sz) {
     int rc = 0;
-    for (int i = 0; i < kc->n; i++) {
+    for (int j = 0; j < kc->n; j++) {
+        int i = (kc->hint + j) % kc->n;
         if (!strcmp(kc->names[i], key)) {
             *id = kc->ids[i];
+            kc->hint = i + 1;
             return 0;
         }
     }
@@ -388,7 +391,16 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
     }
     /* each key's cells are encoded, stored, and decoded again for the text check below */
     for (size_t k = 0; rc == 0 && k < c.nkeys; k++) {
-        rc = key_name_locked(s, c.key_ids[k], &c.key_json[k], err, err_sz);
+        const char *name = NULL;
+        for (int i = 0; i < kc->n && !name; i++) {
+            name = kc->ids[i] == c.key_ids[k] ? kc->names[i] : NULL;
+        }
+        if (name) {
+            c.key_json[k] = key_json_text(name);
+            rc = c.key_json[k] ? 0 : ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+        } else {
+            rc = key_name_locked(s, c.key_ids[k], &c.key_json[k], err, err_sz);
+        }
         ag_buf_reset(&blob);
         rc = rc ? rc : store_block_encode(cells + k * n, n, &blob);
         if (rc) {
