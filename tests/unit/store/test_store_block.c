@@ -61,7 +61,7 @@ START_TEST(test_integers_roundtrip) {
     roundtrip(c, sizeof(odd) / sizeof(odd[0]));
     srand(7);
     for (int k = 0; k < N; k++) {
-        c[k].i = ((int64_t)rand() << 33) ^ ((int64_t)rand() << 2) ^ rand();
+        c[k].i = (int64_t)(((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 2) ^ (uint64_t)rand());
     }
     roundtrip(c, N);
 }
