@@ -496,7 +496,7 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
 }
 
 int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, size_t npending,
-                             size_t *consumed, char *err, size_t err_sz) {
+                             int64_t over, size_t *consumed, char *err, size_t err_sz) {
     sqlite3_stmt *cnt = NULL, *rd = NULL;
     KeyIds kc = {0};
     TailRow rows[STORE_CHUNK_ROWS];
@@ -515,7 +515,7 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
         tail = sqlite3_column_int64(cnt, 0);
     }
     sqlite3_finalize(cnt);
-    if (tail + (int64_t)npending <= STORE_CHUNK_ROWS) {
+    if (tail + (int64_t)npending <= over) {
         return 0;
     }
     rc = store_db_prepare(s, "SELECT seq, row FROM metrics WHERE exp_id = ? ORDER BY seq LIMIT ?",
@@ -580,7 +580,8 @@ int store_blocks_convert_locked(Store *s, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc = store_db_prepare(s, "SELECT id FROM experiments ORDER BY id", &st, err, err_sz);
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        rc = store_blocks_seal_locked(s, sqlite3_column_int64(st, 0), NULL, 0, NULL, err, err_sz);
+        rc = store_blocks_seal_locked(s, sqlite3_column_int64(st, 0), NULL, 0, STORE_CHUNK_ROWS,
+                                      NULL, err, err_sz);
     }
     sqlite3_finalize(st);
     return rc;

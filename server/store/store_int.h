@@ -128,11 +128,11 @@ typedef struct StoreTailRow {
     json_t *row;
 } StoreTailRow;
 /* when the run's tail and the npending rows of a batch after it (not written to the tail) hold
- * more than STORE_CHUNK_ROWS rows, seals all of them but the newest into chunks, oldest first;
+ * more than over rows, seals all of them but the newest into chunks, oldest first;
  * *consumed (may be NULL) receives how many of the pending rows were sealed: the caller writes
  * the others to the tail (write lock and transaction held) */
 int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, size_t npending,
-                             size_t *consumed, char *err, size_t err_sz);
+                             int64_t over, size_t *consumed, char *err, size_t err_sz);
 /* migration 010: seals the tail of every run */
 int store_blocks_convert_locked(Store *s, char *err, size_t err_sz);
 /* the sealed rows after after_seq in seq order, at most *limit of them (-1: all; counted down);

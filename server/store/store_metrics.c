@@ -4,6 +4,7 @@
 #include "store_int.h"
 
 #include "ag_error.h"
+#include "ag_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,7 +335,8 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         added++;
     }
     /* full chunks are sealed straight from the batch, the rest goes to the tail */
-    rc = store_blocks_seal_locked(s, id, pending, npending, &consumed, err, err_sz);
+    rc = store_blocks_seal_locked(s, id, pending, npending, STORE_CHUNK_ROWS, &consumed, err,
+                                  err_sz);
     if (rc == 0) {
         for (size_t q = 0; q < consumed; q++) {
             json_decref(pending[q].row);
@@ -588,5 +590,53 @@ int store_metric_count(Store *s, int64_t *n, char *err, size_t err_sz) {
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* a run that has ended and keeps more than its newest row as text, read on a reader connection
+ * first so the periodic call takes the write lock only when there is one (0: none) */
+static const char *const FINISHED_TAIL_SQL =
+    "SELECT m.exp_id FROM metrics AS m JOIN experiments AS e ON e.id = m.exp_id WHERE e.state IN"
+    " ('succeeded', 'failed', 'cancelled') GROUP BY m.exp_id HAVING count(*) > 1 LIMIT 1";
+
+static int64_t finished_tail(Store *s) {
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    if (sqlite3_prepare_v2(s->db, FINISHED_TAIL_SQL, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+int store_metrics_seal_finished(Store *s, double budget_s, int64_t *runs, char *err,
+                                size_t err_sz) {
+    double t_end = ag_time_now() + budget_s;
+    int rc = 0;
+    *runs = 0;
+    do {
+        Store *r = store_reader_lock(s);
+        int64_t id = finished_tail(r);
+        pthread_mutex_unlock(&r->mu);
+        if (id == 0) {
+            break;
+        }
+        pthread_mutex_lock(&s->mu);
+        rc = store_db_begin(s, err, err_sz);
+        if (rc == 0) {
+            /* asked again under the write lock: the reader may be a commit behind */
+            id = finished_tail(s);
+            if (id > 0) {
+                rc = store_blocks_seal_locked(s, id, NULL, 0, 1, NULL, err, err_sz);
+            }
+            rc = store_db_end(s, rc, err, err_sz);
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (rc || id == 0) {
+            break;
+        }
+        (*runs)++;
+    } while (ag_time_now() < t_end);
     return rc;
 }

@@ -2,8 +2,8 @@
  * kind of value, any key order, text the blocks would not write the same way), in seq order
  * across chunks and tail, paged; series and counts include them; a resumed run's file read again
  * keeps its sealed rows and a rewind into them replaces them exactly once; migration 010
- * converts a database filled at the old schema in place, keeping every row; deleting a run
- * takes its blocks. */
+ * converts a database filled at the old schema in place, keeping every row; an ended run's last
+ * rows are sealed too; deleting a run takes its blocks. */
 #include "store.h"
 #include "store_test_db.h"
 
@@ -353,6 +353,37 @@ START_TEST(test_delete_takes_blocks) {
 }
 END_TEST
 
+/* an ended run's last rows, fewer than a chunk, are sealed by the periodic call; a running one's
+ * are left to fill their chunk */
+START_TEST(test_ended_runs_sealed) {
+    Store *s = open_db(0);
+    int64_t a = new_run(s), b = new_run(s), runs = -1;
+    ingest_lines(s, a, 1, 300, 300, 1); /* 299 sealed, 1 row of text */
+    ingest_lines(s, a, 301, 400, 10, 1);
+    ingest_lines(s, b, 1, 50, 50, 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metrics WHERE exp_id = 1"), 101);
+    ck_assert_int_eq(store_metrics_seal_finished(s, 10.0, &runs, err, sizeof(err)), 0);
+    ck_assert_int_eq(runs, 0);
+    ck_assert_int_eq(store_run_set_state(s, a, "succeeded", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_metrics_seal_finished(s, 10.0, &runs, err, sizeof(err)), 0);
+    ck_assert_int_eq(runs, 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metrics WHERE exp_id = 1"), 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metrics WHERE exp_id = 2"), 50);
+    check_rows(s, a, 1, 400, 1);
+    for (size_t k = 0; k < rows.n; k++) {
+        ck_assert_int_eq(rows.seq[k], (int64_t)k + 1);
+    }
+    check_rows(s, b, 1, 50, 1);
+    ck_assert_int_eq(store_metrics_seal_finished(s, 10.0, &runs, err, sizeof(err)), 0);
+    ck_assert_int_eq(runs, 0);
+    /* a resumed run's file read again still finds them */
+    ingest_lines(s, a, 1, 400, 400, 1);
+    check_rows(s, a, 1, 400, 1);
+    rows_free(&rows);
+    store_close(s);
+}
+END_TEST
+
 /* a damaged block is an error naming the chunk, not rows made up */
 START_TEST(test_damaged_block_is_an_error) {
     Store *s = open_db(0);
@@ -385,6 +416,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_reread_and_rewind_into_sealed_rows);
     tcase_add_test(tc, test_migration_seals_old_rows);
     tcase_add_test(tc, test_delete_takes_blocks);
+    tcase_add_test(tc, test_ended_runs_sealed);
     tcase_add_test(tc, test_damaged_block_is_an_error);
     suite_add_tcase(s, tc);
     return s;
