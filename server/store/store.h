@@ -6,7 +6,8 @@
  * One connection guarded by a mutex serves the HTTP threads and the scheduler; every public
  * function takes the mutex, so a function is one atomic unit (a write is one transaction).
  * Metric rows and the byte offset they were read up to are committed together, which makes
- * ingestion exactly-once across crashes. */
+ * ingestion exactly-once across crashes. Older rows of a run are kept by key in compact blocks,
+ * sealed in that same transaction (store_blocks.c); every row still reads back byte for byte. */
 #ifndef STORE_H
 #define STORE_H
 
