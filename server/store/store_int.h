@@ -1,7 +1,6 @@
 /* What the files of server/store share (store.c, store_experiments.c, store_metrics.c,
  * store_tokens.c, store_events.c, store_jobs.c, store_rollup.c, store_blocks.c): the Store struct,
- * the statement
- * and transaction helpers and rows as JSON; not a public interface.
+ * the statement and transaction helpers and rows as JSON; not a public interface.
  *
  * A public function locks s->mu for a write (store_db_begin / store_db_end around it when it
  * writes more than one statement) or store_reader_lock for a read, and unlocks what it locked
