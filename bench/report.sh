@@ -690,6 +690,11 @@ evaluation."
         echo
         cat "$ROOT/docs/benchmarks/slurm.md"
     fi
+    # so is angorad at a research group's scale (bench_scale: a fill of 20-25 minutes)
+    if [ -s "$ROOT/docs/benchmarks/scale.md" ]; then
+        echo
+        cat "$ROOT/docs/benchmarks/scale.md"
+    fi
     # so is the latency of ingestion's inotify wake-ups (bench_ingest_latency, a minute)
     if [ -s "$ROOT/docs/benchmarks/ingest-latency.md" ]; then
         echo

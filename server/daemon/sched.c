@@ -772,6 +772,12 @@ void sched_rollup(Sched *s) {
     } else if (rows > 0) {
         ag_log_debug("roll-up: %lld row(s) of earlier runs", (long long)rows);
     }
+    /* an ended run's last rows (fewer than a chunk) are sealed too */
+    if (store_metrics_seal_finished(s->store, SCHED_ROLLUP_BUDGET_S, &rows, msg, sizeof(msg))) {
+        ag_log_warn("sealing ended runs: %s", msg);
+    } else if (rows > 0) {
+        ag_log_debug("sealed the rows of %lld ended run(s)", (long long)rows);
+    }
 }
 
 void sched_start_queued(Sched *s) {

@@ -280,6 +280,21 @@ static int foreign_keys_check(Store *s, const char *name, char *err, size_t err_
     return rc;
 }
 
+/* what a migration needs done in C after its SQL, in the same transaction */
+static const struct {
+    int version;
+    int (*step)(Store *s, char *err, size_t err_sz);
+} migration_steps[] = {{10, store_blocks_convert_locked}};
+
+static int migration_step(Store *s, const Migration *m, char *err, size_t err_sz) {
+    for (size_t i = 0; i < sizeof(migration_steps) / sizeof(migration_steps[0]); i++) {
+        if (migration_steps[i].version == m->version) {
+            return migration_steps[i].step(s, err, err_sz);
+        }
+    }
+    return 0;
+}
+
 static int migration_apply(Store *s, const char *dir, const Migration *m, char *err,
                            size_t err_sz) {
     char path[1024], *sql = NULL, msg[512];
@@ -302,6 +317,9 @@ static int migration_apply(Store *s, const char *dir, const Migration *m, char *
         goto out;
     }
     rc = store_db_exec(s, sql, msg, sizeof(msg));
+    if (rc == 0) {
+        rc = migration_step(s, m, msg, sizeof(msg));
+    }
     if (rc) {
         ag_errorf(err, err_sz, rc, "migration %s failed: %s", m->name, msg);
         goto end;

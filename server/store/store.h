@@ -6,7 +6,8 @@
  * One connection guarded by a mutex serves the HTTP threads and the scheduler; every public
  * function takes the mutex, so a function is one atomic unit (a write is one transaction).
  * Metric rows and the byte offset they were read up to are committed together, which makes
- * ingestion exactly-once across crashes. */
+ * ingestion exactly-once across crashes. Older rows of a run are kept by key in compact blocks,
+ * sealed in that same transaction (store_blocks.c); every row still reads back byte for byte. */
 #ifndef STORE_H
 #define STORE_H
 
@@ -210,6 +211,10 @@ void store_series_free(StoreSeries *ser);
  * counts the rows rolled up */
 int store_metrics_rollup_catchup(Store *s, double budget_s, int64_t *rows, char *err,
                                  size_t err_sz);
+/* seals into blocks the rows an ended run (succeeded, failed, cancelled) still keeps as text,
+ * all but its newest, one run per transaction, until none is left or budget_s has passed; *runs
+ * counts the runs sealed */
+int store_metrics_seal_finished(Store *s, double budget_s, int64_t *runs, char *err, size_t err_sz);
 /* calls fn for each row with seq > after_seq in order, at most limit (0 = all) */
 typedef int (*StoreRowFn)(void *ctx, int64_t seq, const char *row_json, size_t len);
 int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,

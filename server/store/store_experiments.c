@@ -136,8 +136,10 @@ int store_exp_get_json(Store *s, int64_t id, json_t **out, char *err, size_t err
         s,
         "SELECT " EXP_COLUMNS ", spec, ingest_offset, " PROGRESS_EXPR
         " AS progress, " LATEST_WALL_EXPR " AS latest_wall_s, "
-        "(SELECT count(*) FROM metrics WHERE exp_id = e.id) AS metric_rows, "
-        "(SELECT max(iteration) FROM metrics WHERE exp_id = e.id) AS last_iteration "
+        "(SELECT count(*) FROM metrics WHERE exp_id = e.id) + (SELECT coalesce(sum(nrows), 0)"
+        " FROM metric_chunks WHERE exp_id = e.id) AS metric_rows, "
+        "(SELECT max(v) FROM (SELECT max(iteration) AS v FROM metrics WHERE exp_id = e.id UNION"
+        " ALL SELECT max(max_iter) FROM metric_chunks WHERE exp_id = e.id)) AS last_iteration "
         "FROM experiments AS e WHERE id = ?",
         &st, err, err_sz);
     if (rc) {

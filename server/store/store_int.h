@@ -1,6 +1,6 @@
 /* What the files of server/store share (store.c, store_experiments.c, store_metrics.c,
- * store_tokens.c, store_events.c, store_jobs.c, store_rollup.c): the Store struct, the statement
- * and transaction helpers and rows as JSON; not a public interface.
+ * store_tokens.c, store_events.c, store_jobs.c, store_rollup.c, store_blocks.c): the Store struct,
+ * the statement and transaction helpers and rows as JSON; not a public interface.
  *
  * A public function locks s->mu for a write (store_db_begin / store_db_end around it when it
  * writes more than one statement) or store_reader_lock for a read, and unlocks what it locked
@@ -69,6 +69,10 @@ int store_event_prepare(Store *s, int64_t exp_id, const char *kind, const char *
 int store_series_rows_locked(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
                              double **ys, size_t *n, char *err, size_t err_sz);
 
+/* the rows of store_metric_rows on a locked connection: the sealed ones, then the tail */
+int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,
+                           void *ctx, char *err, size_t err_sz);
+
 /* ---- roll-ups of metric rows (store_rollup.c) ---- */
 
 #define STORE_ROLLUP_LEVELS 6
@@ -110,5 +114,48 @@ int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *er
 void store_rollup_abandon(StoreRollup *r);
 /* deletes the run's buckets and sets its rollup_seq to 0 (after a rewind) */
 int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz);
+
+/* ---- metric rows sealed into blocks (store_blocks.c) ---- */
+
+/* rows per sealed chunk at most */
+#define STORE_CHUNK_ROWS 256
+
+/* a row to seal: text and its object (NULL when the text is not one) */
+typedef struct StoreTailRow {
+    int64_t seq;
+    const char *text;
+    size_t len;
+    json_t *row;
+} StoreTailRow;
+/* when the run's tail and the npending rows of a batch after it (not written to the tail) hold
+ * more than over rows, seals all of them but the newest into chunks, oldest first;
+ * *consumed (may be NULL) receives how many of the pending rows were sealed: the caller writes
+ * the others to the tail (write lock and transaction held) */
+int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, size_t npending,
+                             int64_t over, size_t *consumed, char *err, size_t err_sz);
+/* migration 010: seals the tail of every run */
+int store_blocks_convert_locked(Store *s, char *err, size_t err_sz);
+/* the sealed rows after after_seq in seq order, at most *limit of them (-1: all; counted down);
+ * *last receives the seq of the last one given (after_seq when none) */
+int store_blocks_rows_locked(Store *s, int64_t id, int64_t after_seq, int64_t *limit, int64_t *last,
+                             StoreRowFn fn, void *ctx, char *err, size_t err_sz);
+/* each sealed row where both keys are numbers, in seq order */
+typedef int (*StoreSeriesFn)(void *ctx, double x, double y);
+int store_blocks_series_locked(Store *s, int64_t id, const char *xkey, const char *ykey,
+                               StoreSeriesFn fn, void *ctx, char *err, size_t err_sz);
+/* the largest iteration among the run's sealed rows (*has 0 when none) */
+int store_blocks_max_iter_locked(Store *s, int64_t id, int64_t *max_iter, int *has);
+/* the last chunk decoded by store_blocks_row_stored_locked, for a file read again in order */
+typedef struct StoreBlocksCache {
+    struct Chunk *chunk;
+    int64_t min_iter, max_iter;
+} StoreBlocksCache;
+void store_blocks_cache_free(StoreBlocksCache *cache);
+/* *stored 1 when a sealed row of this iteration has exactly this text */
+int store_blocks_row_stored_locked(Store *s, StoreBlocksCache *cache, int64_t id, int64_t iteration,
+                                   const char *line, size_t len, int *stored, char *err,
+                                   size_t err_sz);
+/* puts the chunks holding iteration or later ones back into the tail (before a rewind) */
+int store_blocks_unseal_locked(Store *s, int64_t id, int64_t iteration, char *err, size_t err_sz);
 
 #endif

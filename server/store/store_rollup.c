@@ -197,13 +197,33 @@ int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz)
     return rc;
 }
 
+typedef struct CatchupRows {
+    StoreRollup *r;
+    int64_t seq, count;
+    char *err;
+    size_t err_sz;
+} CatchupRows;
+
+static int catchup_row(void *ctx, int64_t seq, const char *text, size_t len) {
+    CatchupRows *c = ctx;
+    json_t *row = json_loadb(text, len, 0, NULL);
+    int rc = 0;
+    c->seq = seq;
+    if (json_is_object(row)) {
+        rc = store_rollup_add(c->r, seq, row, c->err, c->err_sz);
+    }
+    json_decref(row);
+    c->count++;
+    return rc;
+}
+
 /* one chunk of the run that is furthest behind: rows after its rollup_seq, at most chunk of
  * them, rolled up in one write transaction; *rows counts them (0: nothing was behind) */
 static int catchup_chunk(Store *s, int chunk, int64_t *rows, char *err, size_t err_sz) {
-    sqlite3_stmt *due = NULL, *rd = NULL;
+    sqlite3_stmt *due = NULL;
     StoreRollup r;
     int64_t id = 0, from = 0, seq = 0, count = 0;
-    int rc, step, begun = 0;
+    int rc, begun = 0;
     *rows = 0;
     pthread_mutex_lock(&s->mu);
     rc = store_db_begin(s, err, err_sz);
@@ -223,31 +243,14 @@ static int catchup_chunk(Store *s, int chunk, int64_t *rows, char *err, size_t e
     }
     rc = store_rollup_begin_locked(s, &r, id, err, err_sz);
     begun = 1;
-    if (rc == 0) {
-        rc = store_db_prepare(s,
-                              "SELECT seq, row FROM metrics WHERE exp_id = ? AND seq > ?"
-                              " ORDER BY seq LIMIT ?",
-                              &rd, err, err_sz);
-    }
     if (rc) {
         goto end;
     }
-    sqlite3_bind_int64(rd, 1, id);
-    sqlite3_bind_int64(rd, 2, from);
-    sqlite3_bind_int(rd, 3, chunk);
-    seq = from;
-    while (rc == 0 && (step = sqlite3_step(rd)) == SQLITE_ROW) {
-        json_t *row = json_loadb((const char *)sqlite3_column_text(rd, 1),
-                                 (size_t)sqlite3_column_bytes(rd, 1), 0, NULL);
-        seq = sqlite3_column_int64(rd, 0);
-        if (json_is_object(row)) {
-            rc = store_rollup_add(&r, seq, row, err, err_sz);
-        }
-        json_decref(row);
-        count++;
-    }
-    if (rc == 0 && step != SQLITE_DONE) {
-        rc = store_db_fail(s, err, err_sz, "read rows to roll up");
+    {
+        CatchupRows cr = {.r = &r, .seq = from, .err = err, .err_sz = err_sz};
+        rc = store_rows_each_locked(s, id, from, chunk, catchup_row, &cr, err, err_sz);
+        seq = cr.seq;
+        count = cr.count;
     }
     /* fewer rows than asked: the run is complete up to its last_seq (rows of a rewind's
      * deleted seqs leave gaps) */
@@ -270,7 +273,6 @@ end:
         store_rollup_abandon(&r);
     }
     sqlite3_finalize(due);
-    sqlite3_finalize(rd);
     rc = store_db_end(s, rc, err, err_sz);
 out:
     pthread_mutex_unlock(&s->mu);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 static const char *spec40 = "{\"task\":\"CartPole\",\"notes\":\"fake:iters=40,sleep=0.05\"}";
+/* long enough that its rows are sealed into blocks (chunks of 256) while it runs */
+static const char *spec1200 = "{\"task\":\"CartPole\",\"notes\":\"fake:iters=1200,sleep=0.004\"}";
 
 static int has_event(const Daemon *d, long long id, const char *kind) {
     HttpResult r;
@@ -38,6 +40,28 @@ static void assert_integrity(const Daemon *d) {
     ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
     sqlite3_finalize(st);
     sqlite3_close(db);
+}
+
+/* rows of a run held in sealed chunks */
+static long long sealed_rows(const Daemon *d, long long id) {
+    char path[300];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = -1;
+    snprintf(path, sizeof(path), "%s/angorad.db", d->dir);
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT coalesce(sum(nrows), 0) FROM metric_chunks WHERE"
+                                        " exp_id = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
 }
 
 static int worker_pid(const Daemon *d, long long id) {
@@ -88,6 +112,38 @@ START_TEST(test_daemon_kill9_repeatedly) {
     itest_assert_rows_exact(&d, id, 40);
     ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
     assert_integrity(&d);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+/* kills while rows are sealed, then a worker that dies while angorad is down: it is resumed from
+ * its checkpoint, and its file is read again against the sealed rows */
+START_TEST(test_daemon_kill9_sealed_rows) {
+    Daemon d;
+    long long id;
+    int pid;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    id = itest_submit(&d, spec1200, 0);
+    for (int k = 0; k < 3; k++) {
+        itest_wait_rows(&d, id, 257 + 250 * k, 90);
+        itest_sleep(0.011 * (k + 1));
+        itest_daemon_kill9(&d);
+        itest_sleep(0.2);
+        itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    }
+    itest_wait_rows(&d, id, 1000, 90);
+    pid = worker_pid(&d, id);
+    itest_daemon_kill9(&d);
+    ck_assert_int_gt(pid, 0);
+    kill(pid, SIGKILL);
+    itest_sleep(0.3);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    json_decref(itest_wait_state(&d, id, "succeeded", 120));
+    itest_assert_rows_exact(&d, id, 1200);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    assert_integrity(&d);
+    ck_assert_int_ge(sealed_rows(&d, id), 1024);
     itest_daemon_cleanup(&d);
 }
 END_TEST
@@ -203,8 +259,9 @@ START_TEST(test_newer_database_refused) {
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = {test_daemon_kill9_adopts_live_run,  test_daemon_kill9_repeatedly,
-                            test_worker_died_while_daemon_down, test_sigterm_checkpoint_and_leave,
-                            test_second_daemon_refused,         test_newer_database_refused};
+    const TTest *tests[] = {test_daemon_kill9_adopts_live_run, test_daemon_kill9_repeatedly,
+                            test_daemon_kill9_sealed_rows,     test_worker_died_while_daemon_down,
+                            test_sigterm_checkpoint_and_leave, test_second_daemon_refused,
+                            test_newer_database_refused};
     return itest_run_tests("integration_recovery", 200, tests, ITEST_COUNT(tests));
 }

@@ -7,6 +7,7 @@
 #include "ag_fs.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,23 @@ static Store *open_migrated(void) {
     return s;
 }
 
+/* the migration files numbered up to version (a number may be missing while another branch
+ * holds it) */
+static int migrations_upto(int version) {
+    DIR *d = opendir(mig_dir);
+    struct dirent *de;
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        int v = atoi(de->d_name);
+        n += de->d_name[0] >= '0' && de->d_name[0] <= '9' && len > 4 &&
+             !strcmp(de->d_name + len - 4, ".sql") && v > 0 && v <= version;
+    }
+    closedir(d);
+    return n;
+}
+
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
@@ -44,7 +62,7 @@ START_TEST(test_migrate_empty) {
     ck_assert_int_eq(store_schema_version(s, &v, err, sizeof(err)), 0);
     ck_assert_int_eq(v, 0);
     ck_assert_int_eq(store_migrate(s, mig_dir, 0, &applied, err, sizeof(err)), 0);
-    ck_assert_int_eq(applied, latest);
+    ck_assert_int_eq(applied, migrations_upto(latest));
     ck_assert_int_eq(store_schema_version(s, &v, err, sizeof(err)), 0);
     ck_assert_int_eq(v, latest);
     /* a second run applies nothing */
@@ -60,6 +78,9 @@ START_TEST(test_migrate_each_earlier_version) {
     int latest = 0;
     ck_assert_int_eq(store_migrations_latest(mig_dir, &latest, err, sizeof(err)), 0);
     for (int from = 1; from < latest; from++) {
+        if (migrations_upto(from) == migrations_upto(from - 1)) {
+            continue; /* no migration of that number */
+        }
         char path[] = "/tmp/angora-store-XXXXXX";
         char db[600];
         Store *s = NULL;
@@ -71,7 +92,7 @@ START_TEST(test_migrate_each_earlier_version) {
         snprintf(db, sizeof(db), "%s.db", path);
         ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
         ck_assert_int_eq(store_migrate(s, mig_dir, from, &applied, err, sizeof(err)), 0);
-        ck_assert_int_eq(applied, from);
+        ck_assert_int_eq(applied, migrations_upto(from));
         store_close(s);
         /* data written by plain SQL, as an angorad of that version would have (from version 2
          * on it also recorded the metric keys, from version 4 the list summary) */
@@ -94,7 +115,7 @@ START_TEST(test_migrate_each_earlier_version) {
         }
         ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
         ck_assert_msg(store_migrate(s, mig_dir, 0, &applied, err, sizeof(err)) == 0, "%s", err);
-        ck_assert_int_eq(applied, latest - from);
+        ck_assert_int_eq(applied, migrations_upto(latest) - migrations_upto(from));
         ck_assert_int_eq(store_schema_version(s, &v, err, sizeof(err)), 0);
         ck_assert_int_eq(v, latest);
         ck_assert_int_eq(store_exp_get_json(s, 1, &exp, err, sizeof(err)), 0);

@@ -1,0 +1,542 @@
+/* Compact blocks of metric rows: the encoding of one key's cells and of a chunk's layout (see
+ * store_block.h). */
+#include "store_block.h"
+
+#include "ag_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- bits, most significant first ---- */
+
+typedef struct BitWriter {
+    AgBuf *out;
+    uint64_t acc; /* bits not yet written, right-aligned */
+    int nacc;
+    int rc;
+} BitWriter;
+
+static void bits_put(BitWriter *w, uint64_t v, int n) {
+    /* in pieces of at most 32 bits so acc never overflows */
+    while (n > 0 && w->rc == 0) {
+        int take = n > 32 ? 32 : n;
+        uint64_t part = (n - take) >= 64 ? 0 : v >> (n - take);
+        part &= take == 64 ? ~0ull : ((1ull << take) - 1);
+        w->acc = (w->acc << take) | part;
+        w->nacc += take;
+        n -= take;
+        while (w->nacc >= 8 && w->rc == 0) {
+            unsigned char byte = (unsigned char)(w->acc >> (w->nacc - 8));
+            w->rc = ag_buf_append(w->out, &byte, 1);
+            w->nacc -= 8;
+        }
+        w->acc &= w->nacc ? ((1ull << w->nacc) - 1) : 0;
+    }
+}
+
+static int bits_flush(BitWriter *w) {
+    if (w->nacc > 0) {
+        bits_put(w, 0, 8 - w->nacc);
+    }
+    return w->rc;
+}
+
+typedef struct BitReader {
+    const unsigned char *p;
+    size_t nbits, pos;
+    int bad;
+} BitReader;
+
+static uint64_t bits_get(BitReader *r, int n) {
+    uint64_t v = 0;
+    if (r->pos + (size_t)n > r->nbits) {
+        r->bad = 1;
+        return 0;
+    }
+    for (int i = 0; i < n; i++, r->pos++) {
+        v = (v << 1) | ((r->p[r->pos >> 3] >> (7 - (r->pos & 7))) & 1u);
+    }
+    return v;
+}
+
+/* ---- varints ---- */
+
+static int varint_put(AgBuf *out, uint64_t v) {
+    unsigned char b[10];
+    int n = 0;
+    do {
+        b[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v) {
+            b[n] |= 0x80;
+        }
+        n++;
+    } while (v);
+    return ag_buf_append(out, b, (size_t)n);
+}
+
+static int varint_get(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*pos >= len) {
+            return AG_EFORMAT;
+        }
+        unsigned char b = p[(*pos)++];
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return AG_EFORMAT;
+}
+
+/* ---- cells ---- */
+
+int store_cell_from_json(const json_t *v, StoreCell *cell) {
+    memset(cell, 0, sizeof(*cell));
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+        cell->kind = STORE_CELL_INT;
+        cell->i = json_integer_value(v);
+        return 0;
+    case JSON_REAL:
+        cell->kind = STORE_CELL_REAL;
+        cell->d = json_real_value(v);
+        return 0;
+    case JSON_NULL:
+        cell->kind = STORE_CELL_NULL;
+        return 0;
+    case JSON_TRUE:
+        cell->kind = STORE_CELL_TRUE;
+        return 0;
+    case JSON_FALSE:
+        cell->kind = STORE_CELL_FALSE;
+        return 0;
+    default:
+        cell->kind = STORE_CELL_JSON;
+        cell->text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!cell->text) {
+            return AG_ENOMEM;
+        }
+        cell->len = strlen(cell->text);
+        return 0;
+    }
+}
+
+static uint64_t zigzag(uint64_t d) {
+    return (d << 1) ^ (0 - (d >> 63));
+}
+
+static uint64_t unzigzag(uint64_t z) {
+    return (z >> 1) ^ (0 - (z & 1));
+}
+
+/* the integer cells in order: the first as 64 bits, then each delta's change from the previous
+ * delta in the shortest of five codes ('0' for none, the steady step of iteration counters) */
+static void ints_encode(BitWriter *w, const StoreCell *cells, size_t n) {
+    uint64_t prev = 0, prev_delta = 0;
+    int first = 1;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t v, delta, zz;
+        if (cells[k].kind != STORE_CELL_INT) {
+            continue;
+        }
+        v = (uint64_t)cells[k].i;
+        if (first) {
+            bits_put(w, v, 64);
+            first = 0;
+            prev = v;
+            continue;
+        }
+        delta = v - prev;
+        zz = zigzag(delta - prev_delta);
+        if (zz == 0) {
+            bits_put(w, 0, 1);
+        } else if (zz < (1ull << 7)) {
+            bits_put(w, 2, 2);
+            bits_put(w, zz, 7);
+        } else if (zz < (1ull << 12)) {
+            bits_put(w, 6, 3);
+            bits_put(w, zz, 12);
+        } else if (zz < (1ull << 20)) {
+            bits_put(w, 14, 4);
+            bits_put(w, zz, 20);
+        } else {
+            bits_put(w, 15, 4);
+            bits_put(w, zz, 64);
+        }
+        prev = v;
+        prev_delta = delta;
+    }
+}
+
+static void ints_decode(BitReader *r, StoreCell *cells, size_t n) {
+    uint64_t prev = 0, prev_delta = 0;
+    int first = 1;
+    for (size_t k = 0; k < n && !r->bad; k++) {
+        uint64_t v, zz;
+        if (cells[k].kind != STORE_CELL_INT) {
+            continue;
+        }
+        if (first) {
+            v = bits_get(r, 64);
+            first = 0;
+        } else {
+            if (bits_get(r, 1) == 0) {
+                zz = 0;
+            } else if (bits_get(r, 1) == 0) {
+                zz = bits_get(r, 7);
+            } else if (bits_get(r, 1) == 0) {
+                zz = bits_get(r, 12);
+            } else if (bits_get(r, 1) == 0) {
+                zz = bits_get(r, 20);
+            } else {
+                zz = bits_get(r, 64);
+            }
+            prev_delta += unzigzag(zz);
+            v = prev + prev_delta;
+        }
+        prev = v;
+        cells[k].i = (int64_t)v;
+    }
+}
+
+static int clz64(uint64_t x) {
+    return __builtin_clzll(x);
+}
+
+static int ctz64(uint64_t x) {
+    return __builtin_ctzll(x);
+}
+
+/* the real cells in order, each XOR the previous one: '0' when equal, '10' and the meaningful
+ * bits when they fit the previous window of leading and trailing zeros, else '11', 6 bits of
+ * leading zeros, 6 bits of length - 1 and the bits */
+static void reals_encode(BitWriter *w, const StoreCell *cells, size_t n) {
+    uint64_t prev = 0;
+    int first = 1, lead = -1, trail = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t v, x;
+        if (cells[k].kind != STORE_CELL_REAL) {
+            continue;
+        }
+        memcpy(&v, &cells[k].d, sizeof(v));
+        if (first) {
+            bits_put(w, v, 64);
+            first = 0;
+            prev = v;
+            continue;
+        }
+        x = v ^ prev;
+        prev = v;
+        if (x == 0) {
+            bits_put(w, 0, 1);
+            continue;
+        }
+        int lz = clz64(x), tz = ctz64(x);
+        if (lead >= 0 && lz >= lead && tz >= trail) {
+            bits_put(w, 2, 2);
+            bits_put(w, x >> trail, 64 - lead - trail);
+        } else {
+            bits_put(w, 3, 2);
+            bits_put(w, (uint64_t)lz, 6);
+            bits_put(w, (uint64_t)(64 - lz - tz - 1), 6);
+            bits_put(w, x >> tz, 64 - lz - tz);
+            lead = lz;
+            trail = tz;
+        }
+    }
+}
+
+static void reals_decode(BitReader *r, StoreCell *cells, size_t n) {
+    uint64_t prev = 0;
+    int first = 1, lead = -1, trail = 0;
+    for (size_t k = 0; k < n && !r->bad; k++) {
+        uint64_t v;
+        if (cells[k].kind != STORE_CELL_REAL) {
+            continue;
+        }
+        if (first) {
+            v = bits_get(r, 64);
+            first = 0;
+        } else if (bits_get(r, 1) == 0) {
+            v = prev;
+        } else if (bits_get(r, 1) == 0) {
+            if (lead < 0) {
+                r->bad = 1;
+                return;
+            }
+            v = prev ^ (bits_get(r, 64 - lead - trail) << trail);
+        } else {
+            int lz = (int)bits_get(r, 6), sig = (int)bits_get(r, 6) + 1;
+            if (lz + sig > 64) {
+                r->bad = 1;
+                return;
+            }
+            lead = lz;
+            trail = 64 - lz - sig;
+            v = prev ^ (bits_get(r, sig) << trail);
+        }
+        prev = v;
+        memcpy(&cells[k].d, &v, sizeof(v));
+    }
+}
+
+/* blob: varint runs; (kind byte, varint length) per run; varint bytes of the integer bits and
+ * those bits; the real bits; then varint length and text of each JSON cell */
+int store_block_encode(const StoreCell *cells, size_t n, AgBuf *out) {
+    size_t runs = 0;
+    int rc = 0;
+    AgBuf bits;
+    BitWriter w;
+    for (size_t k = 0; k < n; k++) {
+        runs += k == 0 || cells[k].kind != cells[k - 1].kind;
+    }
+    rc = varint_put(out, runs);
+    for (size_t k = 0; rc == 0 && k < n;) {
+        size_t j = k;
+        while (j < n && cells[j].kind == cells[k].kind) {
+            j++;
+        }
+        rc = ag_buf_append(out, &cells[k].kind, 1);
+        rc = rc ? rc : varint_put(out, j - k);
+        k = j;
+    }
+    if (rc || ag_buf_init(&bits, 256, 1u << 30) != 0) {
+        return rc ? rc : AG_ENOMEM;
+    }
+    w = (BitWriter){.out = &bits};
+    ints_encode(&w, cells, n);
+    rc = bits_flush(&w);
+    rc = rc ? rc : varint_put(out, bits.len);
+    rc = rc ? rc : ag_buf_append(out, bits.data, bits.len);
+    ag_buf_reset(&bits);
+    w = (BitWriter){.out = &bits};
+    reals_encode(&w, cells, n);
+    rc = rc ? rc : bits_flush(&w);
+    rc = rc ? rc : varint_put(out, bits.len);
+    rc = rc ? rc : ag_buf_append(out, bits.data, bits.len);
+    ag_buf_free(&bits);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (cells[k].kind == STORE_CELL_JSON) {
+            rc = varint_put(out, cells[k].len);
+            rc = rc ? rc : ag_buf_append(out, cells[k].text, cells[k].len);
+        }
+    }
+    return rc;
+}
+
+int store_block_decode(const unsigned char *blob, size_t len, size_t n, StoreCell *cells) {
+    size_t pos = 0, k = 0;
+    uint64_t runs, nbytes;
+    BitReader r;
+    if (varint_get(blob, len, &pos, &runs)) {
+        return AG_EFORMAT;
+    }
+    memset(cells, 0, n * sizeof(*cells));
+    for (uint64_t i = 0; i < runs; i++) {
+        uint64_t count;
+        unsigned char kind;
+        if (pos >= len) {
+            return AG_EFORMAT;
+        }
+        kind = blob[pos++];
+        if (kind >= STORE_CELL_KINDS || varint_get(blob, len, &pos, &count) || count > n - k) {
+            return AG_EFORMAT;
+        }
+        for (uint64_t c = 0; c < count; c++) {
+            cells[k++].kind = kind;
+        }
+    }
+    if (k != n) {
+        return AG_EFORMAT;
+    }
+    for (int part = 0; part < 2; part++) {
+        if (varint_get(blob, len, &pos, &nbytes) || nbytes > len - pos) {
+            return AG_EFORMAT;
+        }
+        r = (BitReader){.p = blob + pos, .nbits = (size_t)nbytes * 8};
+        if (part == 0) {
+            ints_decode(&r, cells, n);
+        } else {
+            reals_decode(&r, cells, n);
+        }
+        if (r.bad) {
+            return AG_EFORMAT;
+        }
+        pos += (size_t)nbytes;
+    }
+    for (k = 0; k < n; k++) {
+        uint64_t tl;
+        if (cells[k].kind != STORE_CELL_JSON) {
+            continue;
+        }
+        if (varint_get(blob, len, &pos, &tl) || tl > len - pos) {
+            return AG_EFORMAT;
+        }
+        cells[k].text = (const char *)blob + pos;
+        cells[k].len = (size_t)tl;
+        pos += (size_t)tl;
+    }
+    return pos == len ? 0 : AG_EFORMAT;
+}
+
+/* ---- layouts ---- */
+
+/* layout: varint rows; varint first seq and a byte 1 when the seqs follow each other, else 0
+ * and a varint gap - 1 per later row; varint lists, each a varint length and key ids; a varint
+ * list index per row when there is more than one list */
+int store_layout_encode(const StoreLayout *l, AgBuf *out) {
+    int rc = varint_put(out, l->nrows);
+    unsigned char contiguous = 1;
+    for (size_t k = 1; k < l->nrows; k++) {
+        contiguous &= l->seqs[k] == l->seqs[k - 1] + 1;
+    }
+    rc = rc ? rc : varint_put(out, l->nrows ? (uint64_t)l->seqs[0] : 0);
+    rc = rc ? rc : ag_buf_append(out, &contiguous, 1);
+    for (size_t k = 1; rc == 0 && !contiguous && k < l->nrows; k++) {
+        rc = varint_put(out, (uint64_t)(l->seqs[k] - l->seqs[k - 1] - 1));
+    }
+    rc = rc ? rc : varint_put(out, l->nlists);
+    for (size_t i = 0; rc == 0 && i < l->nlists; i++) {
+        rc = varint_put(out, l->list_len[i]);
+        for (size_t j = 0; rc == 0 && j < l->list_len[i]; j++) {
+            rc = varint_put(out, (uint64_t)l->lists[i][j]);
+        }
+    }
+    for (size_t k = 0; rc == 0 && l->nlists > 1 && k < l->nrows; k++) {
+        rc = varint_put(out, l->row_list[k]);
+    }
+    return rc;
+}
+
+void store_layout_free(StoreLayout *l) {
+    for (size_t i = 0; l->lists && i < l->nlists; i++) {
+        free(l->lists[i]);
+    }
+    free(l->lists);
+    free(l->list_len);
+    free(l->seqs);
+    free(l->row_list);
+    memset(l, 0, sizeof(*l));
+}
+
+#define LAYOUT_ROWS_MAX  (1u << 20)
+#define LAYOUT_LISTS_MAX (1u << 20)
+
+int store_layout_decode(const unsigned char *blob, size_t len, StoreLayout *l) {
+    size_t pos = 0;
+    uint64_t v, first;
+    memset(l, 0, sizeof(*l));
+    if (varint_get(blob, len, &pos, &v) || v > LAYOUT_ROWS_MAX ||
+        varint_get(blob, len, &pos, &first) || pos >= len) {
+        return AG_EFORMAT;
+    }
+    l->nrows = (size_t)v;
+    l->seqs = calloc(l->nrows + 1, sizeof(*l->seqs));
+    l->row_list = calloc(l->nrows + 1, sizeof(*l->row_list));
+    if (!l->seqs || !l->row_list) {
+        goto nomem;
+    }
+    unsigned char contiguous = blob[pos++];
+    for (size_t k = 0; k < l->nrows; k++) {
+        uint64_t gap = 0;
+        if (k > 0 && !contiguous && varint_get(blob, len, &pos, &gap)) {
+            goto bad;
+        }
+        l->seqs[k] = k == 0 ? (int64_t)first : l->seqs[k - 1] + 1 + (int64_t)gap;
+    }
+    if (varint_get(blob, len, &pos, &v) || v > LAYOUT_LISTS_MAX || (v == 0 && l->nrows > 0)) {
+        goto bad;
+    }
+    l->nlists = (size_t)v;
+    l->lists = calloc(l->nlists + 1, sizeof(*l->lists));
+    l->list_len = calloc(l->nlists + 1, sizeof(*l->list_len));
+    if (!l->lists || !l->list_len) {
+        goto nomem;
+    }
+    for (size_t i = 0; i < l->nlists; i++) {
+        if (varint_get(blob, len, &pos, &v) || v > len) {
+            goto bad;
+        }
+        l->list_len[i] = (size_t)v;
+        l->lists[i] = calloc(l->list_len[i] + 1, sizeof(**l->lists));
+        if (!l->lists[i]) {
+            goto nomem;
+        }
+        for (size_t j = 0; j < l->list_len[i]; j++) {
+            if (varint_get(blob, len, &pos, &v)) {
+                goto bad;
+            }
+            l->lists[i][j] = (int64_t)v;
+        }
+    }
+    for (size_t k = 0; l->nlists > 1 && k < l->nrows; k++) {
+        if (varint_get(blob, len, &pos, &v) || v >= l->nlists) {
+            goto bad;
+        }
+        l->row_list[k] = (size_t)v;
+    }
+    if (pos != len) {
+        goto bad;
+    }
+    return 0;
+nomem:
+    store_layout_free(l);
+    return AG_ENOMEM;
+bad:
+    store_layout_free(l);
+    return AG_EFORMAT;
+}
+
+/* ---- text ---- */
+
+/* a real as jansson writes it: %.17g, ".0" when that reads as an integer, no '+' or leading
+ * zeros in the exponent */
+static int real_write(AgBuf *b, double v) {
+    char buf[64], *e;
+    int n = snprintf(buf, sizeof(buf), "%.17g", v);
+    if (n <= 0 || n >= (int)sizeof(buf) - 3) {
+        return AG_EFORMAT;
+    }
+    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+        memcpy(buf + n, ".0", 3);
+        n += 2;
+    }
+    e = strchr(buf, 'e');
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-') {
+            start++;
+        }
+        while (*end == '0') {
+            end++;
+        }
+        if (end != start) {
+            memmove(start, end, (size_t)(buf + n + 1 - end));
+            n -= (int)(end - start);
+        }
+    }
+    return ag_buf_append(b, buf, (size_t)n);
+}
+
+int store_cell_write(AgBuf *b, const StoreCell *cell) {
+    switch (cell->kind) {
+    case STORE_CELL_INT:
+        return ag_buf_printf(b, "%lld", (long long)cell->i);
+    case STORE_CELL_REAL:
+        return real_write(b, cell->d);
+    case STORE_CELL_NULL:
+        return ag_buf_append_str(b, "null");
+    case STORE_CELL_TRUE:
+        return ag_buf_append_str(b, "true");
+    case STORE_CELL_FALSE:
+        return ag_buf_append_str(b, "false");
+    case STORE_CELL_JSON:
+        return ag_buf_append(b, cell->text, cell->len);
+    default:
+        return AG_EINVAL;
+    }
+}
