@@ -71,6 +71,10 @@ int env_spec_add_sensation(EnvSpec *spec, const char *name, int c, int h, int w,
     return AG_OK;
 }
 
+int env_sensation_is_image(const EnvSensation *s) {
+    return s->shape[1] > 1 || s->shape[2] > 1;
+}
+
 int env_spec_add_metric(EnvSpec *spec, const char *name) {
     if (spec->num_metrics >= ENV_MAX_METRICS) {
         return AG_ETOOBIG;

@@ -217,6 +217,8 @@ int env_batch_snapshot_load(EnvBatch *batch, const void *src, size_t size);
  * full, AG_EINVAL for a bad shape or name. */
 int env_spec_add_sensation(EnvSpec *spec, const char *name, int c, int h, int w, int critic_only);
 int env_spec_add_metric(EnvSpec *spec, const char *name);
+/* whether a sensation is an image (height or width above 1): its values are pixels in [0, 1] */
+int env_sensation_is_image(const EnvSensation *s);
 /* appends a task variable of dim floats (units may be NULL for none) at the end of the row;
  * the new entry, or NULL when the list is full or the name, units or dim are bad */
 EnvTaskVar *env_task_vars_add(EnvTaskVars *vars, const char *name, int dim, const char *units);

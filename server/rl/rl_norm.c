@@ -13,9 +13,15 @@ int rl_stat_init(RlRunningStat *s, int dim) {
         return AG_EINVAL;
     }
     double *block = calloc((size_t)dim * 4, sizeof *block);
-    if (!block) {
+    RlStatRun *runs = malloc(sizeof *runs);
+    if (!block || !runs) {
+        free(block);
+        free(runs);
         return AG_ENOMEM;
     }
+    runs[0] = (RlStatRun){.first = 0, .end = dim, .pass = 0};
+    s->num_runs = 1;
+    s->runs = runs;
     s->dim = dim;
     s->mean = block;
     s->m2 = block + dim;
@@ -26,7 +32,56 @@ int rl_stat_init(RlRunningStat *s, int dim) {
 
 void rl_stat_free(RlRunningStat *s) {
     free(s->mean);
+    free(s->runs);
     memset(s, 0, sizeof *s);
+}
+
+int rl_stat_is_pass_through(const RlRunningStat *s, int i) {
+    for (int k = 0; k < s->num_runs; k++) {
+        if (i >= s->runs[k].first && i < s->runs[k].end) {
+            return s->runs[k].pass;
+        }
+    }
+    return 0;
+}
+
+int rl_stat_pass_through(RlRunningStat *s, int first, int count) {
+    if (first < 0 || count < 0 || count > s->dim - first) {
+        return AG_EINVAL;
+    }
+    /* a flag per feature, then the runs of equal flags again */
+    unsigned char *pass = malloc((size_t)s->dim);
+    if (!pass) {
+        return AG_ENOMEM;
+    }
+    for (int k = 0; k < s->num_runs; k++) {
+        memset(pass + s->runs[k].first, s->runs[k].pass,
+               (size_t)(s->runs[k].end - s->runs[k].first));
+    }
+    memset(pass + first, 1, (size_t)count);
+    int n = 1;
+    for (int i = 1; i < s->dim; i++) {
+        n += pass[i] != pass[i - 1];
+    }
+    RlStatRun *runs = malloc((size_t)n * sizeof *runs);
+    if (!runs) {
+        free(pass);
+        return AG_ENOMEM;
+    }
+    int k = 0;
+    runs[0] = (RlStatRun){.first = 0, .end = 1, .pass = pass[0]};
+    for (int i = 1; i < s->dim; i++) {
+        if (pass[i] != pass[i - 1]) {
+            runs[++k] = (RlStatRun){.first = i, .end = i + 1, .pass = pass[i]};
+        } else {
+            runs[k].end = i + 1;
+        }
+    }
+    free(pass);
+    free(s->runs);
+    s->runs = runs;
+    s->num_runs = n;
+    return 0;
 }
 
 void rl_stat_clear(RlRunningStat *s) {
@@ -48,10 +103,15 @@ static void stat_merge_raw(RlRunningStat *s, double nb, const double *bmean, con
     }
     double na = s->count;
     double n = na + nb;
-    for (int i = 0; i < s->dim; i++) {
-        double delta = bmean[i] - s->mean[i];
-        s->mean[i] += delta * nb / n;
-        s->m2[i] += bm2[i] + delta * delta * na * nb / n;
+    for (int k = 0; k < s->num_runs; k++) {
+        if (s->runs[k].pass) {
+            continue;
+        }
+        for (int i = s->runs[k].first; i < s->runs[k].end; i++) {
+            double delta = bmean[i] - s->mean[i];
+            s->mean[i] += delta * nb / n;
+            s->m2[i] += bm2[i] + delta * delta * na * nb / n;
+        }
     }
     s->count = n;
 }
@@ -61,21 +121,29 @@ void rl_stat_update(RlRunningStat *s, const float *x, int n) {
         return;
     }
     int d = s->dim;
-    /* the batch's own mean and squared deviations, then one merge */
-    memset(s->bmean, 0, (size_t)d * sizeof *s->bmean);
-    memset(s->bm2, 0, (size_t)d * sizeof *s->bm2);
-    for (int r = 0; r < n; r++) {
-        for (int i = 0; i < d; i++) {
-            s->bmean[i] += x[(size_t)r * d + i];
+    /* the batch's own mean and squared deviations, then one merge; pass-through runs are
+     * skipped (the merge leaves them alone too) */
+    for (int k = 0; k < s->num_runs; k++) {
+        const RlStatRun *run = &s->runs[k];
+        if (run->pass) {
+            continue;
         }
-    }
-    for (int i = 0; i < d; i++) {
-        s->bmean[i] /= n;
-    }
-    for (int r = 0; r < n; r++) {
-        for (int i = 0; i < d; i++) {
-            double dev = x[(size_t)r * d + i] - s->bmean[i];
-            s->bm2[i] += dev * dev;
+        size_t len = (size_t)(run->end - run->first);
+        memset(s->bmean + run->first, 0, len * sizeof *s->bmean);
+        memset(s->bm2 + run->first, 0, len * sizeof *s->bm2);
+        for (int r = 0; r < n; r++) {
+            for (int i = run->first; i < run->end; i++) {
+                s->bmean[i] += x[(size_t)r * d + i];
+            }
+        }
+        for (int i = run->first; i < run->end; i++) {
+            s->bmean[i] /= n;
+        }
+        for (int r = 0; r < n; r++) {
+            for (int i = run->first; i < run->end; i++) {
+                double dev = x[(size_t)r * d + i] - s->bmean[i];
+                s->bm2[i] += dev * dev;
+            }
         }
     }
     stat_merge_raw(s, (double)n, s->bmean, s->bm2);
@@ -111,14 +179,26 @@ void rl_stat_unpack(RlRunningStat *s, const double *in) {
 
 void rl_stat_normalize(const RlRunningStat *s, const float *x, float *out, int n, float clip) {
     int d = s->dim;
-    for (int i = 0; i < d; i++) {
-        double mean = s->mean[i];
-        double inv = 1.0 / sqrt(rl_stat_var(s, i) + RL_NORM_EPS);
-        for (int r = 0; r < n; r++) {
-            size_t k = (size_t)r * d + i;
-            double v = (x[k] - mean) * inv;
-            v = v > clip ? clip : (v < -clip ? -clip : v);
-            out[k] = (float)v;
+    for (int k = 0; k < s->num_runs; k++) {
+        const RlStatRun *run = &s->runs[k];
+        if (run->pass) {
+            if (out != x) {
+                size_t len = (size_t)(run->end - run->first) * sizeof *out;
+                for (int r = 0; r < n; r++) {
+                    memcpy(out + (size_t)r * d + run->first, x + (size_t)r * d + run->first, len);
+                }
+            }
+            continue;
+        }
+        for (int i = run->first; i < run->end; i++) {
+            double mean = s->mean[i];
+            double inv = 1.0 / sqrt(rl_stat_var(s, i) + RL_NORM_EPS);
+            for (int r = 0; r < n; r++) {
+                size_t j = (size_t)r * d + i;
+                double v = (x[j] - mean) * inv;
+                v = v > clip ? clip : (v < -clip ? -clip : v);
+                out[j] = (float)v;
+            }
         }
     }
 }

@@ -227,11 +227,24 @@ static int rl_trainer_workspaces_create(RlTrainer *t, char *err, size_t err_sz) 
     return 0;
 }
 
+/* the observation and return normalisers; the pixels of image sensations pass through the
+ * observation normaliser as the environment made them (in [0, 1], as a pretrained encoder saw
+ * them), outside its statistics */
 static int rl_trainer_normalisers_create(RlTrainer *t, char *err, size_t err_sz) {
     if (rl_stat_init(&t->obs_stat, t->O) || rl_stat_init(&t->obs_synced, t->O) ||
         rl_stat_init(&t->obs_delta, t->O) || rl_stat_init(&t->ret_stat, 1) ||
         rl_stat_init(&t->ret_synced, 1) || rl_stat_init(&t->ret_delta, 1)) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "normaliser: out of memory");
+    }
+    const EnvSpec *es = &t->task.spec;
+    for (int i = 0; i < es->num_sensations; i++) {
+        const EnvSensation *s = &es->sensations[i];
+        if (env_sensation_is_image(s) &&
+            (rl_stat_pass_through(&t->obs_stat, s->offset, s->size) ||
+             rl_stat_pass_through(&t->obs_synced, s->offset, s->size) ||
+             rl_stat_pass_through(&t->obs_delta, s->offset, s->size))) {
+            return ag_errorf(err, err_sz, AG_ENOMEM, "normaliser: out of memory");
+        }
     }
     return 0;
 }

@@ -19,6 +19,8 @@
  * - The observation normaliser is updated with every observation the policy acts on (reset
  *   observations included) while collecting; each rank's new samples are merged across ranks
  *   at the end of every iteration in rank order, so all ranks hold the same statistics.
+ *   Image sensations' pixels pass through it unchanged and stay out of its statistics, so
+ *   every pathway that reads them (a pretrained encoder's too) sees the rendered [0, 1] values.
  * - Streams: environment i of rank r uses stream r * envs_per_rank + i of the run's seed;
  *   the trainer's sampling and shuffling streams are per rank; initial weights come from
  *   rank 0. Same seed and rank count: same metrics.

@@ -327,6 +327,8 @@ START_TEST(test_spec_helpers) {
     ck_assert_int_eq(spec.sensations[1].offset, 144);
     ck_assert_int_eq(spec.sensations[1].critic_only, 1);
     ck_assert_int_eq(spec.obs_size, 149);
+    ck_assert(env_sensation_is_image(&spec.sensations[0]));
+    ck_assert(!env_sensation_is_image(&spec.sensations[1]));
     ck_assert_int_eq(env_spec_add_sensation(&spec, "bad", 0, 1, 1, 0), AG_EINVAL);
     ck_assert_int_eq(env_spec_add_sensation(&spec, "", 1, 1, 1, 0), AG_EINVAL);
     ck_assert_int_eq(

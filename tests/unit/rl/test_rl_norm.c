@@ -1,11 +1,14 @@
-/* Tests of the running mean/variance (merge == single pass), normalisation and reward scaling. */
+/* Tests of the running mean/variance (merge == single pass), normalisation, pass-through features
+ * (image pixels) and reward scaling. */
 #include "rl_norm.h"
 
+#include "ag_error.h"
 #include "ag_rng.h"
 
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { ROWS = 101, DIM = 3 };
 
@@ -117,6 +120,105 @@ START_TEST(test_stat_normalize_clip) {
 }
 END_TEST
 
+/* an observation of 7 features: vectors at 0, 1 and 5, an image at 2..4 and another at 6 */
+enum { PT_ROWS = 50, PT_DIM = 7 };
+
+static int pt_is_pixel(int i) {
+    return (i >= 2 && i <= 4) || i == 6;
+}
+
+START_TEST(test_pass_through_features_unchanged) {
+    float x[PT_ROWS * PT_DIM];
+    AgRng rng;
+    ag_rng_seed(&rng, 11, 0);
+    for (int r = 0; r < PT_ROWS; r++) {
+        for (int i = 0; i < PT_DIM; i++) {
+            x[r * PT_DIM + i] = pt_is_pixel(i) ? (float)ag_rng_uniform(&rng)
+                                               : (float)(3.0 * i + (i + 1) * ag_rng_normal(&rng));
+        }
+    }
+    RlRunningStat plain, px;
+    ck_assert_int_eq(rl_stat_init(&plain, PT_DIM), 0);
+    ck_assert_int_eq(rl_stat_init(&px, PT_DIM), 0);
+    ck_assert_int_eq(rl_stat_pass_through(&px, 2, 3), 0);
+    ck_assert_int_eq(rl_stat_pass_through(&px, 6, 1), 0);
+    ck_assert_int_eq(rl_stat_pass_through(&px, 3, 0), 0); /* nothing new */
+    ck_assert_int_eq(px.num_runs, 4);
+    for (int i = 0; i < PT_DIM; i++) {
+        ck_assert_int_eq(rl_stat_is_pass_through(&px, i), pt_is_pixel(i));
+    }
+    ck_assert_int_eq(rl_stat_pass_through(&px, -1, 2), AG_EINVAL);
+    ck_assert_int_eq(rl_stat_pass_through(&px, 6, 2), AG_EINVAL);
+    ck_assert_int_eq(rl_stat_pass_through(&px, 0, -1), AG_EINVAL);
+    ck_assert_int_eq(px.num_runs, 4);
+
+    /* the statistics of the other features are those without pass-through, bit for bit; the
+     * pixels' stay out of them */
+    rl_stat_update(&plain, x, 20);
+    rl_stat_update(&plain, x + 20 * PT_DIM, PT_ROWS - 20);
+    rl_stat_update(&px, x, 20);
+    rl_stat_update(&px, x + 20 * PT_DIM, PT_ROWS - 20);
+    ck_assert_double_eq(px.count, plain.count);
+    for (int i = 0; i < PT_DIM; i++) {
+        if (pt_is_pixel(i)) {
+            ck_assert_double_eq(px.mean[i], 0.0);
+            ck_assert_double_eq(px.m2[i], 0.0);
+        } else {
+            ck_assert_double_eq(px.mean[i], plain.mean[i]);
+            ck_assert_double_eq(px.m2[i], plain.m2[i]);
+        }
+    }
+
+    /* pixels come out as they went in, even past the clip; the rest standardised and clipped */
+    float in[2 * PT_DIM] = {1, 2, 0.0f, 1.0f, 0.25f, 100, 0.5f, -50, 4, 7.5f, -3, 0.125f, 9, 1e-7f};
+    float out[2 * PT_DIM], want[2 * PT_DIM], inplace[2 * PT_DIM];
+    memcpy(inplace, in, sizeof in);
+    rl_stat_normalize(&px, in, out, 2, 5.0f);
+    rl_stat_normalize(&plain, in, want, 2, 5.0f);
+    rl_stat_normalize(&px, inplace, inplace, 2, 5.0f);
+    int standardised = 0;
+    for (int k = 0; k < 2 * PT_DIM; k++) {
+        if (pt_is_pixel(k % PT_DIM)) {
+            ck_assert_float_eq(out[k], in[k]);
+        } else {
+            ck_assert_float_eq(out[k], want[k]);
+            standardised += out[k] != in[k];
+        }
+        ck_assert_float_eq(inplace[k], out[k]);
+    }
+    ck_assert_int_eq(standardised, 2 * 3);
+    ck_assert_float_eq(out[PT_DIM + 2], 7.5f); /* not clipped */
+
+    /* merges (as across ranks) leave the pixels out too */
+    RlRunningStat other;
+    ck_assert_int_eq(rl_stat_init(&other, PT_DIM), 0);
+    ck_assert_int_eq(rl_stat_pass_through(&other, 2, 3), 0);
+    ck_assert_int_eq(rl_stat_pass_through(&other, 6, 1), 0);
+    rl_stat_update(&other, x, 5);
+    double packed[1 + 2 * PT_DIM];
+    rl_stat_pack(&other, packed);
+    rl_stat_merge_packed(&px, packed);
+    rl_stat_merge(&px, &other);
+    ck_assert_double_eq(px.count, PT_ROWS + 10);
+    ck_assert_double_eq(px.mean[2], 0.0);
+    ck_assert_double_eq(px.m2[6], 0.0);
+
+    /* statistics packed before pixels passed through (an older checkpoint, with the pixels'
+     * statistics in it) load into the same layout and change nothing for the pixels */
+    ck_assert_uint_eq(rl_stat_packed_len(&px), rl_stat_packed_len(&plain));
+    rl_stat_pack(&plain, packed);
+    ck_assert(packed[1 + 2] != 0.0);
+    rl_stat_unpack(&px, packed);
+    rl_stat_normalize(&px, in, out, 2, 5.0f);
+    for (int k = 0; k < 2 * PT_DIM; k++) {
+        ck_assert_float_eq(out[k], pt_is_pixel(k % PT_DIM) ? in[k] : want[k]);
+    }
+    rl_stat_free(&other);
+    rl_stat_free(&plain);
+    rl_stat_free(&px);
+}
+END_TEST
+
 START_TEST(test_reward_scale_uses_gamma) {
     /* one environment, rewards 1, 1, 1 with gamma 0.5: returns 1, 1.5, 1.75 */
     RlRunningStat s;
@@ -170,6 +272,7 @@ static Suite *norm_suite(void) {
     tcase_add_test(tc, test_stat_matches_two_pass);
     tcase_add_test(tc, test_stat_merge_equals_single_pass);
     tcase_add_test(tc, test_stat_normalize_clip);
+    tcase_add_test(tc, test_pass_through_features_unchanged);
     tcase_add_test(tc, test_reward_scale_uses_gamma);
     suite_add_tcase(s, tc);
     return s;

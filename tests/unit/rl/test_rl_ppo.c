@@ -1,9 +1,11 @@
 /* Tests of the trainer: recurrent collection and training see the same hidden states, stored
  * rollouts are consistent, reruns are deterministic, CartPole learns, bad specs are refused, a
  * frozen encoder's features are stored while collecting and the update does not run its pathway
- * again (and learns what it would have learnt running it).
- * The suite runs alone and again under `mpiexec -np 2` (unit_rl_ppo_2ranks): the expectations
- * scale with the rank count, and the statistics merged across ranks are checked there. */
+ * again (and learns what it would have learnt running it), and a frozen vision encoder sees the
+ * pixels as rendered, not standardised.
+ * The "core" case runs alone and again under `mpiexec -np 2` (unit_rl_ppo_2ranks): the
+ * expectations scale with the rank count, and the statistics merged across ranks are checked
+ * there. The "pixels" case renders and runs alone (unit_rl_ppo_pixels). */
 #include "rl_ppo_int.h"
 #include "rl_test_util.h"
 
@@ -550,6 +552,128 @@ START_TEST(test_cached_features_learn_the_same) {
 }
 END_TEST
 
+/* A frozen vision encoder on HandBlock seen through an 8x8 camera: the `pathways` preset's conv
+ * pathway, loaded from a checkpoint made as angora-train --pretrain makes one (which trains it
+ * on the rendered pixels, in [0, 1]). */
+#define PIX_PATHWAY                                                                                \
+    "[{\"type\": \"conv2d\", \"filters\": 32, \"kernel\": 3, \"stride\": 1, \"padding\": "         \
+    "\"same\"}, \"relu\", {\"type\": \"conv2d\", \"filters\": 32, \"kernel\": 3, \"stride\": 1, "  \
+    "\"padding\": \"same\"}, \"relu\", \"spatial_softmax\"]"
+
+static void pixel_encoder_ckpt_write(const char *path) {
+    NnIoSpec io;
+    memset(&io, 0, sizeof io);
+    io.num_inputs = 1;
+    snprintf(io.inputs[0].name, NN_NAME_MAX, "vision");
+    io.inputs[0].shape[0] = 3;
+    io.inputs[0].shape[1] = io.inputs[0].shape[2] = 8;
+    io.inputs[0].size = io.obs_size = 3 * 8 * 8;
+    io.policy_outputs = 7;
+    const char *text = "{\"inputs\": {\"vision\": {\"pathway\": " PIX_PATHWAY "}}, \"trunk\": "
+                       "[{\"type\": \"dense\", \"units\": 8}, \"tanh\"], \"shared\": true}";
+    json_t *d = json_loads(text, 0, NULL);
+    char err[512] = "";
+    NnModel *m = nn_model_create(d, &io, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    AgRng rng;
+    ag_rng_seed(&rng, 23, 0);
+    nn_model_init_params(m, &rng);
+    NnCkptSection sec[8];
+    int n = 0;
+    char *desc = NULL;
+    ck_assert_int_eq(nn_ckpt_model_sections(m, NULL, sec, &n, &desc), 0);
+    const char *own = "{\"input\": \"vision\"}";
+    memset(&sec[n], 0, sizeof sec[n]);
+    snprintf(sec[n].name, sizeof sec[n].name, "pretrain");
+    sec[n].data = own;
+    sec[n].size = strlen(own);
+    n++;
+    ck_assert_msg(nn_ckpt_write(path, sec, n, err, sizeof err) == 0, "%s", err);
+    free(desc);
+    nn_model_destroy(m);
+    json_decref(d);
+}
+
+START_TEST(test_pixels_reach_the_encoder_raw) {
+    /* observation normalisation passes the image through as rendered and standardises the
+     * other sensations; the frozen encoder's features stored while collecting are the encoder's
+     * output of the raw image, as it was trained on */
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/angora_rl_pixel_encoder.%ld.ckpt", (long)getpid());
+    pixel_encoder_ckpt_write(path);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"task\": \"HandBlock\", \"task_options\": {\"vision\": \"pixels\", "
+             "\"image_size\": 8}, \"model\": {\"preset\": \"pathways\", \"encoder\": "
+             "{\"checkpoint\": \"%s\", \"freeze\": true}}, \"ppo\": {\"envs_per_rank\": 2, "
+             "\"horizon\": 8, \"tbptt\": 8, \"minibatch\": 16, \"epochs\": 1}, \"budget\": "
+             "{\"env_steps\": 1024}, \"seed\": 4}",
+             path);
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    char err[512] = "";
+    RlTrainer *t = NULL;
+    ck_assert_msg(rl_trainer_create(&t, &spec, MPI_COMM_WORLD, err, sizeof err) == 0, "%s", err);
+    ag_spec_free(&spec);
+    ck_assert_int_eq(t->cache_features, 1);
+    int vin = nn_model_feature_input(t->model);
+    ck_assert_int_ge(vin, 0);
+    const NnInputSpec *vis = &nn_model_io(t->model)->inputs[vin];
+    ck_assert_str_eq(vis->name, "vision");
+    ck_assert_int_eq(vis->size, 3 * 8 * 8);
+    const int E = t->E, O = t->O, F = t->F, H = t->H, S = t->S;
+    const int enc_out = F - (O - vis->size);
+    ck_assert_int_eq(enc_out, 2 * 32); /* spatial softmax: x, y per filter */
+
+    /* the first observations, as the environments made them */
+    float *raw = malloc(sizeof(float) * E * O), *norm = malloc(sizeof(float) * E * O);
+    memcpy(raw, t->obs_raw, sizeof(float) * E * O);
+    RlTimings tm = {0};
+    rl_trainer_collect(t, &tm);
+
+    /* the trainer's normaliser: pixels as they are and outside its statistics, every other
+     * feature standardised by what it has seen */
+    ck_assert_double_eq(t->obs_stat.count, (double)E * H); /* this rank's, not yet merged */
+    rl_stat_normalize(&t->obs_stat, raw, norm, E, (float)t->spec.normalize.clip_obs);
+    int standardised = 0;
+    for (int e = 0; e < E; e++) {
+        for (int i = 0; i < O; i++) {
+            size_t k = (size_t)e * O + i;
+            int pixel = i >= vis->offset && i < vis->offset + vis->size;
+            ck_assert_int_eq(rl_stat_is_pass_through(&t->obs_stat, i), pixel);
+            if (pixel) {
+                ck_assert(raw[k] >= 0.0f && raw[k] <= 1.0f);
+                ck_assert_float_eq(norm[k], raw[k]);
+                ck_assert_double_eq(t->obs_stat.mean[i], 0.0);
+                ck_assert_double_eq(t->obs_stat.m2[i], 0.0);
+            } else {
+                standardised += norm[k] != raw[k];
+            }
+        }
+    }
+    ck_assert_int_gt(standardised, E * (O - vis->size) / 2);
+
+    /* the first step's stored features: the encoder run directly on the raw image */
+    NnStepCtx *step = nn_step_ctx_create(t->model, E);
+    float *state = calloc((size_t)E * (S > 0 ? S : 1), sizeof(float));
+    float *rows = malloc(sizeof(float) * E * F), *pol = malloc(sizeof(float) * E * t->P);
+    nn_model_step(t->model, step, E, raw, state, state, pol, NULL);
+    nn_model_step_feature_rows(t->model, step, E, raw, rows, (size_t)F);
+    for (int e = 0; e < E; e++) {
+        const float *mine = t->buf_obs + (size_t)e * H * F + vis->offset;
+        ck_assert(memcmp(mine, rows + (size_t)e * F + vis->offset, enc_out * sizeof(float)) == 0);
+    }
+    nn_step_ctx_destroy(step);
+    free(state);
+    free(rows);
+    free(pol);
+    free(raw);
+    free(norm);
+    rl_trainer_destroy(t);
+    unlink(path);
+}
+END_TEST
+
 static Suite *ppo_suite(void) {
     Suite *s = suite_create("rl_ppo");
     TCase *tc = tcase_create("core");
@@ -566,6 +690,11 @@ static Suite *ppo_suite(void) {
     tcase_add_test(tc, test_frozen_encoder_features_cached);
     tcase_add_test(tc, test_cached_features_learn_the_same);
     suite_add_tcase(s, tc);
+    /* rendering: run apart (unit_rl_ppo_pixels) with the sanitizer options it needs */
+    TCase *px = tcase_create("pixels");
+    tcase_set_timeout(px, 120);
+    tcase_add_test(px, test_pixels_reach_the_encoder_raw);
+    suite_add_tcase(s, px);
     return s;
 }
 
