@@ -473,5 +473,12 @@ expect_exit 2 "is not one of" "$BENCH/hand_curves.sh" --out "$H/out" --name T \
     --metric nope one=$H/a
 expect_exit 2 "letters, digits" "$BENCH/hand_curves.sh" --out "$H/out" --name T 'a b'=$H/a
 
+# ---- bench_pixels_vs_pose.sh: bad options refused before any work ----
+expect_exit 2 "unknown option" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --bogus 1
+expect_exit 2 "are counts" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --rounds two
+expect_exit 2 "for one image size" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" \
+    --encoder "$W/none.ckpt" --sizes "32 64"
+expect_exit 2 "no " "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --build "$W/nobuild"
+
 echo "bench selftest: $CHECKS checks, $FAILS failed"
 [ "$FAILS" = 0 ]

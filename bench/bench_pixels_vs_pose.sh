@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Training HandBlockRotateZ from pixels against training it from the block's pose, end to end, on
+# one rank: the same task options (the hand ladder's: relative control, asymmetric critic, goal
+# curriculum, cupped start pose) and the same PPO settings (the hand preset's: 32 environments x
+# 256 steps, minibatch 2048, 2 epochs, tbptt 16). The pose run uses the hand preset's model
+# (hand_lstm); the pixel run adds the palm camera (pixels + proprioception + touch + goal) and the
+# `pathways` model with a pretrained vision encoder, frozen (its features computed once per step
+# while collecting). Rounds alternate the two in one run; prints a Markdown table of env steps per
+# second (whole iterations: collection, update and all) and the pixel run's share of the pose
+# run's rate, per image size. The encoder's quality does not change the cost: by default it is
+# trained for one epoch on a small dataset (or give --encoder CKPT for one image size).
+# usage: bench/bench_pixels_vs_pose.sh [--build DIR] [--out DIR] [--sizes "32 64"]
+#            [--encoder CKPT --sizes S] [--iterations N] [--rounds R]
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build/rel
+OUT=$(mktemp -d /tmp/angora-bench-pixpose-XXXXXX)
+SIZES="32 64"
+ENCODER=""
+ITERATIONS=3
+ROUNDS=2
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) BUILD=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --sizes) SIZES=$2; shift 2 ;;
+    --encoder) ENCODER=$2; shift 2 ;;
+    --iterations) ITERATIONS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    *) echo "bench_pixels_vs_pose: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+command -v jq >/dev/null || { echo "bench_pixels_vs_pose: jq is needed" >&2; exit 2; }
+case "$ITERATIONS$ROUNDS" in *[!0-9]* | "") echo "bench_pixels_vs_pose: --iterations and --rounds are counts" >&2; exit 2 ;; esac
+if [ -n "$ENCODER" ] && [ "$(echo "$SIZES" | wc -w)" != 1 ]; then
+    echo "bench_pixels_vs_pose: --encoder is for one image size (--sizes S)" >&2
+    exit 2
+fi
+BIN=$BUILD/server/train/angora-train
+[ -x "$BIN" ] || { echo "bench_pixels_vs_pose: no $BIN" >&2; exit 2; }
+export OPENBLAS_NUM_THREADS=1 ANGORA_DATA_DIR=${ANGORA_DATA_DIR:-$BUILD/share/angora}
+mkdir -p "$OUT"
+
+STEPS=$((ITERATIONS * 32 * 256))
+OPTS='{"control": "relative", "asymmetric": true, "curriculum": {}, "start_pose": "cupped"}'
+PPO='{"envs_per_rank": 32, "horizon": 256, "minibatch": 2048, "epochs": 2, "tbptt": 16,
+      "lr_schedule": "constant"}'
+
+jq -n --argjson o "$OPTS" --argjson p "$PPO" --argjson n "$STEPS" \
+    '{task: "HandBlockRotateZ", seed: 1, task_options: $o, model: {preset: "hand_lstm"},
+      ppo: $p, budget: {env_steps: $n}, eval: {every: 0}}' >"$OUT/pose.json"
+
+encoder_for() { # SIZE -> path of an encoder for images of that size
+    local s=$1
+    if [ -n "$ENCODER" ]; then
+        echo "$ENCODER"
+        return
+    fi
+    jq -n --argjson s "$s" '{task: "HandBlock", samples: 64, image_size: $s, seed: 1}' \
+        >"$OUT/data-$s.json"
+    "$BIN" --pretrain-data "$OUT/data-$s.json" --out "$OUT/data-$s.h5" >/dev/null
+    jq -n --arg d "$OUT/data-$s.h5" '{data: $d, epochs: 1, batch_size: 32}' >"$OUT/pre-$s.json"
+    rm -rf "$OUT/pre-$s"
+    "$BIN" --pretrain "$OUT/pre-$s.json" --run-dir "$OUT/pre-$s" --quiet >/dev/null
+    echo "$OUT/pre-$s/checkpoints/last.ckpt"
+}
+
+# steps per second of a run: its env steps over the wall time of its iterations
+rate() {
+    jq -s 'map(select(.iteration > 0)) | (.[-1].env_steps) / (.[-1].wall_s)' "$1/metrics.jsonl"
+}
+
+train() { # NAME SPEC
+    rm -rf "$OUT/$1"
+    "$BIN" "$2" --run-dir "$OUT/$1" --quiet >"$OUT/$1.log" 2>&1 ||
+        { echo "bench_pixels_vs_pose: $1 failed: $(tail -n 3 "$OUT/$1.log")" >&2; exit 1; }
+    rate "$OUT/$1"
+}
+
+echo "| image size | round | pose steps/s | pixels steps/s | pixels / pose |"
+echo "|---:|---:|---:|---:|---:|"
+for s in $SIZES; do
+    case "$s" in *[!0-9]* | "") echo "bench_pixels_vs_pose: bad size $s" >&2; exit 2 ;; esac
+    enc=$(encoder_for "$s")
+    jq -n --argjson o "$OPTS" --argjson p "$PPO" --argjson n "$STEPS" --argjson s "$s" \
+        --arg c "$enc" \
+        '{task: "HandBlockRotateZ", seed: 1,
+          task_options: ($o + {vision: "pixels", image_size: $s}),
+          model: {preset: "pathways", encoder: {checkpoint: $c, freeze: true}},
+          ppo: $p, budget: {env_steps: $n}, eval: {every: 0}}' >"$OUT/pixels-$s.json"
+    for r in $(seq 1 "$ROUNDS"); do
+        pose=$(train "pose-$s-$r" "$OUT/pose.json")
+        pix=$(train "pixels-$s-$r" "$OUT/pixels-$s.json")
+        awk -v s="$s" -v r="$r" -v a="$pose" -v b="$pix" \
+            'BEGIN { printf "| %dx%d | %d | %.0f | %.0f | %.0f %% |\n", s, s, r, a, b, 100 * b / a }'
+    done
+done
