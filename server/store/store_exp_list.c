@@ -226,8 +226,8 @@ static int exp_page_plan(const StoreExpFilter *f, ExpPage *pg, char *err, size_t
                       " AND EXISTS (SELECT 1 FROM json_each(e.tags) WHERE value = ?3)");
     }
     if (f->q && *f->q) {
-        n += snprintf(where + n, sizeof(where) - (size_t)n,
-                      " AND instr(lower(name), lower(?4)) > 0");
+        /* LIKE folds ASCII case as lower() does, without a copy of every name it tests */
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND name LIKE ?4 ESCAPE '\\'");
     }
     if (f->parent_id > 0) {
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND parent_id = ?8");
@@ -246,6 +246,25 @@ static int exp_page_plan(const StoreExpFilter *f, ExpPage *pg, char *err, size_t
              " FROM experiments AS e WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
              ord, where, ord, dir, dir);
     return 0;
+}
+
+/* "%q%" with q's own '%', '_' and '\\' escaped: a LIKE pattern matching q anywhere */
+static char *like_pattern(const char *q) {
+    size_t n = strlen(q), j = 0;
+    char *p = malloc(2 * n + 3);
+    if (!p) {
+        return NULL;
+    }
+    p[j++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '%' || q[i] == '_' || q[i] == '\\') {
+            p[j++] = '\\';
+        }
+        p[j++] = q[i];
+    }
+    p[j++] = '%';
+    p[j] = '\0';
+    return p;
 }
 
 /* the page's statement, kept prepared on the locked reader r, with f and pg bound */
@@ -267,7 +286,11 @@ static int exp_page_bind(Store *r, const StoreExpFilter *f, const ExpPage *pg, s
         sqlite3_bind_text(st, 3, f->tag, -1, SQLITE_STATIC);
     }
     if (f->q && *f->q) {
-        sqlite3_bind_text(st, 4, f->q, -1, SQLITE_STATIC);
+        char *pattern = like_pattern(f->q);
+        if (!pattern) {
+            return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+        }
+        sqlite3_bind_text(st, 4, pattern, -1, free);
     }
     /* one more than asked tells whether another page exists */
     sqlite3_bind_int(st, 5, pg->limit + 1);

@@ -272,12 +272,62 @@ START_TEST(test_text_caller_members_and_errors) {
 }
 END_TEST
 
+/* names of a listing, in its order, joined by '|' */
+static void names_of(Store *s, const char *q, char *out, size_t out_sz) {
+    StoreExpFilter f = {.q = q, .limit = 100};
+    char next[STORE_CURSOR_MAX];
+    json_t *page = NULL, *it;
+    size_t i, n = 0;
+    ck_assert_msg(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)) == 0,
+                  "%s", err);
+    out[0] = '\0';
+    json_array_foreach(page, i, it) {
+        n += (size_t)snprintf(out + n, out_sz - n, "%s%s", i ? "|" : "",
+                              json_string_value(json_object_get(it, "name")));
+    }
+    json_decref(page);
+}
+
+START_TEST(test_search_is_literal_and_folds_ascii) {
+    char mig[1024], db[1024], got[512];
+    Store *s = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    add_exp(s, "a%b", "Ant", NULL, NULL, 0);
+    add_exp(s, "a_b", "Ant", NULL, NULL, 0);
+    add_exp(s, "axb", "Ant", NULL, NULL, 0);
+    add_exp(s, "A\\B", "Ant", NULL, NULL, 0);
+    add_exp(s, "Caf\xc3\x89", "Ant", NULL, NULL, 0);
+    names_of(s, "%", got, sizeof(got));
+    ck_assert_str_eq(got, "a%b");
+    names_of(s, "_", got, sizeof(got));
+    ck_assert_str_eq(got, "a_b");
+    names_of(s, "\\", got, sizeof(got));
+    ck_assert_str_eq(got, "A\\B");
+    names_of(s, "X", got, sizeof(got));
+    ck_assert_str_eq(got, "axb");
+    names_of(s, "a\\b", got, sizeof(got));
+    ck_assert_str_eq(got, "A\\B");
+    names_of(s, "B", got, sizeof(got));
+    ck_assert_str_eq(got, "A\\B|axb|a_b|a%b");
+    /* as lower() did: ASCII letters fold, others are compared as they are */
+    names_of(s, "CAF\xc3\x89", got, sizeof(got));
+    ck_assert_str_eq(got, "Caf\xc3\x89");
+    names_of(s, "caf\xc3\xa9", got, sizeof(got));
+    ck_assert_str_eq(got, "");
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 static Suite *store_exp_list_suite(void) {
     Suite *su = suite_create("store_exp_list");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_text_equals_objects);
     tcase_add_test(tc, test_text_caller_members_and_errors);
+    tcase_add_test(tc, test_search_is_literal_and_folds_ascii);
     suite_add_tcase(su, tc);
     return su;
 }
