@@ -56,6 +56,10 @@ static int buf_reserve(AgBuf *buf, size_t extra) {
     return AG_OK;
 }
 
+int ag_buf_reserve(AgBuf *buf, size_t extra) {
+    return buf_reserve(buf, extra);
+}
+
 int ag_buf_append(AgBuf *buf, const void *data, size_t n) {
     int rc = buf_reserve(buf, n);
     if (rc) {

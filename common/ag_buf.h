@@ -18,6 +18,9 @@ void ag_buf_free(AgBuf *buf);
 /* keeps the allocation */
 void ag_buf_reset(AgBuf *buf);
 int ag_buf_append(AgBuf *buf, const void *data, size_t n);
+/* room for extra more bytes (and the NUL) after data + len, for a writer that fills them itself
+ * and then advances len; AG_ETOOBIG past the maximum */
+int ag_buf_reserve(AgBuf *buf, size_t extra);
 int ag_buf_append_str(AgBuf *buf, const char *s);
 int ag_buf_printf(AgBuf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* removes the first n bytes (consumed input) */

@@ -4,10 +4,12 @@
 #include "api_int.h"
 
 #include "ag_error.h"
+#include "ag_json_text.h"
 #include "ag_spec.h"
 #include "ag_time.h"
 
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +190,8 @@ static int valid_state(const char *s) {
 }
 
 #define LIST_Q_MAX 128
+/* a page of at most 1000 items of at most a few KB each (notes up to 4 KB, tags, errors) */
+#define API_LIST_BODY_MAX ((size_t)64 << 20)
 
 /* "12", "-5": an optional minus and decimal digits */
 static int text_is_integer(const char *c) {
@@ -203,13 +207,56 @@ static int list_bad(ApiResponse *resp, const char *field, const char *detail) {
     return 0;
 }
 
+/* the page as JSON text written from the database's columns: a page of 100 is the daemon's most
+ * frequent answer, and building and printing an object tree of it cost most of its time */
+static int exp_list_answer(Api *api, const StoreExpFilter *f, ApiResponse *resp, ApiErr *e) {
+    AgBuf body;
+    char next[STORE_CURSOR_MAX] = "", msg[512] = "the page does not fit its buffer";
+    double now = ag_time_wall();
+    size_t len;
+    int rc = ag_buf_init(&body, (size_t)f->limit * 1024, API_LIST_BODY_MAX);
+    if (rc) {
+        return api_fail(e, rc, NULL, "out of memory");
+    }
+    rc = ag_buf_append_str(&body, "{\"items\":");
+    if (rc == 0) {
+        rc = store_exp_list_page_text(api->store, f, &body, api_exp_pace_text, &now, next,
+                                      sizeof(next), msg, sizeof(msg));
+        if (rc == AG_EINVAL) {
+            ag_buf_free(&body);
+            return list_bad(resp, "cursor", msg);
+        }
+    }
+    if (rc == 0) {
+        rc = ag_buf_append_str(&body, ",\"next_cursor\":");
+    }
+    /* an id in the submitted order, an opaque token in the others */
+    if (rc == 0 && !next[0]) {
+        rc = ag_buf_append_str(&body, "null");
+    } else if (rc == 0 && (!f->sort || !strcmp(f->sort, "submitted"))) {
+        rc = ag_json_text_int(&body, strtoll(next, NULL, 10));
+    } else if (rc == 0) {
+        rc = ag_json_text_string(&body, next, strlen(next));
+    }
+    if (rc == 0) {
+        rc = ag_buf_append_str(&body, "}");
+    }
+    if (rc) {
+        ag_buf_free(&body);
+        return api_store_fail(e, rc, msg);
+    }
+    len = body.len;
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = ag_buf_steal(&body);
+    resp->body_len = len;
+    return 0;
+}
+
 int api_h_exp_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                    ApiErr *e) {
     StoreExpFilter f = {0};
     long long limit = 0, cursor = 0, parent = 0;
-    json_t *items = NULL;
-    char next[STORE_CURSOR_MAX];
-    char msg[512];
     const char *order, *c;
     int rc;
     (void)p;
@@ -263,28 +310,7 @@ int api_h_exp_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
     }
     f.limit = (int)limit;
     f.cursor = cursor;
-    rc = store_exp_list_page(api->store, &f, &items, next, sizeof(next), msg, sizeof(msg));
-    if (rc == AG_EINVAL) {
-        return list_bad(resp, "cursor", msg);
-    }
-    if (rc) {
-        return api_store_fail(e, rc, msg);
-    }
-    {
-        json_t *nc = json_null(), *item;
-        double now = ag_time_wall();
-        size_t i;
-        json_array_foreach(items, i, item) {
-            api_exp_progress_add(item, now);
-        }
-        if (next[0] && (!f.sort || !strcmp(f.sort, "submitted"))) {
-            nc = json_integer(strtoll(next, NULL, 10));
-        } else if (next[0]) {
-            nc = json_string(next);
-        }
-        api_resp_json(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", nc));
-    }
-    return 0;
+    return exp_list_answer(api, &f, resp, e);
 }
 
 int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
@@ -296,12 +322,6 @@ int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespon
     return api_resp_store(resp, e, rc, msg, NULL, o);
 }
 
-/* a positive finite number member, else 0 */
-static double positive(const json_t *o, const char *key) {
-    double v = json_number_value(json_object_get(o, key));
-    return v > 0 && v < 1e300 ? v : 0;
-}
-
 int api_exp_fetch(Api *api, int64_t id, json_t **out, char *msg, size_t msg_sz) {
     int rc = store_exp_get_json(api->store, id, out, msg, msg_sz);
     if (rc == 0) {
@@ -311,25 +331,81 @@ int api_exp_fetch(Api *api, int64_t id, json_t **out, char *msg, size_t msg_sz) 
     return rc;
 }
 
-void api_exp_progress_add(json_t *exp, double now) {
-    const char *state = json_string_value(json_object_get(exp, "state"));
-    double steps = positive(exp, "latest_env_steps"), wall = positive(exp, "latest_wall_s");
-    double budget = positive(exp, "budget_env_steps"), started = positive(exp, "started_at");
-    double finished = positive(exp, "finished_at"), rate = steps > 0 && wall > 0 ? steps / wall : 0;
-    int running = state && !strcmp(state, "running");
-    json_t *duration = json_null(), *eta = json_null();
-    if (started > 0 && running) {
-        duration = json_real(now > started ? now - started : 0);
+/* the pace of an experiment: steps/s, and its duration and ETA when they can be known */
+typedef struct ExpPace {
+    double rate; /* 0: unknown */
+    int has_duration;
+    double duration;
+    int has_eta;
+    double eta;
+} ExpPace;
+
+/* a positive finite number, else 0 */
+static double positive_value(double v) {
+    return v > 0 && v < 1e300 ? v : 0;
+}
+
+static ExpPace exp_pace(const StoreExpPace *p, double now) {
+    ExpPace out = {0};
+    double steps = positive_value(p->latest_env_steps), wall = positive_value(p->latest_wall_s);
+    double budget = positive_value(p->budget_env_steps), started = positive_value(p->started_at);
+    double finished = positive_value(p->finished_at);
+    out.rate = steps > 0 && wall > 0 ? steps / wall : 0;
+    if (started > 0 && p->running) {
+        out.has_duration = 1;
+        out.duration = now > started ? now - started : 0;
     } else if (started > 0 && finished >= started) {
-        duration = json_real(finished - started);
+        out.has_duration = 1;
+        out.duration = finished - started;
     }
     /* only a running run is heading somewhere; the rest of the budget at the rate so far */
-    if (running && rate > 0 && budget > 0) {
-        eta = json_real(budget > steps ? (budget - steps) / rate : 0);
+    if (p->running && out.rate > 0 && budget > 0) {
+        out.has_eta = 1;
+        out.eta = budget > steps ? (budget - steps) / out.rate : 0;
     }
-    json_object_set_new(exp, "steps_per_s", rate > 0 ? json_real(rate) : json_null());
-    json_object_set_new(exp, "duration_s", duration);
-    json_object_set_new(exp, "eta_s", eta);
+    return out;
+}
+
+void api_exp_progress_add(json_t *exp, double now) {
+    const char *state = json_string_value(json_object_get(exp, "state"));
+    StoreExpPace p = {
+        .running = state && !strcmp(state, "running"),
+        .latest_env_steps = json_number_value(json_object_get(exp, "latest_env_steps")),
+        .latest_wall_s = json_number_value(json_object_get(exp, "latest_wall_s")),
+        .budget_env_steps = json_number_value(json_object_get(exp, "budget_env_steps")),
+        .started_at = json_number_value(json_object_get(exp, "started_at")),
+        .finished_at = json_number_value(json_object_get(exp, "finished_at")),
+    };
+    ExpPace x = exp_pace(&p, now);
+    json_object_set_new(exp, "steps_per_s", x.rate > 0 ? json_real(x.rate) : json_null());
+    json_object_set_new(exp, "duration_s", x.has_duration ? json_real(x.duration) : json_null());
+    json_object_set_new(exp, "eta_s", x.has_eta ? json_real(x.eta) : json_null());
+}
+
+/* ",\"key\":value" of a real or null; a non-finite real is left out, as json_object_set_new
+ * leaves out the NULL json_real gives for it */
+static int pace_member(AgBuf *out, const char *member, int known, double v) {
+    int rc;
+    if (known && !isfinite(v)) {
+        return 0;
+    }
+    rc = ag_buf_append_str(out, member);
+    if (rc == 0) {
+        rc = known ? ag_json_text_real(out, v) : ag_buf_append(out, "null", 4);
+    }
+    return rc;
+}
+
+int api_exp_pace_text(AgBuf *out, const StoreExpPace *p, void *now) {
+    ExpPace x = exp_pace(p, *(const double *)now);
+    int rc = pace_member(out, ",\"steps_per_s\":", x.rate > 0, x.rate);
+    if (rc == 0) {
+        rc = pace_member(out, ",\"duration_s\":", x.has_duration, x.duration);
+    }
+    if (rc == 0) {
+        rc = pace_member(out, ",\"eta_s\":", x.has_eta, x.eta);
+    }
+    return rc;
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {

@@ -154,6 +154,9 @@ int api_job_queue(Api *api, const json_t *parent, const char *kind, const char *
  * (started_at to finished_at, or to now while running) and eta_s (the rest of
  * budget_env_steps at steps_per_s, while running); each null when it cannot be known. */
 void api_exp_progress_add(json_t *exp, double now);
+/* the same three members written as JSON text after a listed item's stored ones (a
+ * StoreExpItemFn; now points at the double api_exp_progress_add would be given) */
+int api_exp_pace_text(AgBuf *out, const StoreExpPace *p, void *now);
 /* an experiment as every answer gives it: the stored fields and its pace (store_exp_get_json's
  * codes) */
 int api_exp_fetch(Api *api, int64_t id, json_t **out, char *msg, size_t msg_sz);

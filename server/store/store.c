@@ -15,6 +15,8 @@
 #define STORE_BUSY_MS       5000
 #define STORE_MIGRATION_MAX 1024
 #define STORE_SQL_MAX       (4u << 20)
+/* bytes of the database file a reader maps (SQLite caps it at its compile-time maximum) */
+#define STORE_READER_MMAP "17179869184"
 
 int store_db_fail(Store *s, char *err, size_t err_sz, const char *what) {
     return ag_errorf(err, err_sz, AG_EDB, "%s: %s", what, sqlite3_errmsg(s->db));
@@ -35,6 +37,38 @@ int store_db_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, si
         return store_db_fail(s, err, err_sz, "prepare");
     }
     return 0;
+}
+
+int store_stmt_get(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz) {
+    StoreStmtSlot *slot;
+    char *copy;
+    for (int i = 0; i < STORE_STMT_CACHE; i++) {
+        if (s->stmts[i].sql && !strcmp(s->stmts[i].sql, sql)) {
+            *st = s->stmts[i].st;
+            return 0;
+        }
+    }
+    copy = strdup(sql);
+    if (!copy) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    if (store_db_prepare(s, sql, st, err, err_sz)) {
+        free(copy);
+        return AG_EDB;
+    }
+    slot = &s->stmts[s->stmt_next++ % STORE_STMT_CACHE];
+    sqlite3_finalize(slot->st);
+    free(slot->sql);
+    slot->sql = copy;
+    slot->st = *st;
+    return 0;
+}
+
+void store_stmt_put(sqlite3_stmt *st) {
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
 }
 
 /* BEGIN IMMEDIATE takes the write lock up front: two writers wait (busy timeout), never
@@ -121,6 +155,10 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
                 break;
             }
             sqlite3_busy_timeout(r->db, STORE_BUSY_MS);
+            /* in WAL mode a reader drops its page cache whenever another connection has
+             * committed, which ingestion does all the time: mapped, its pages are read again
+             * without a copy each (a list page reads about a hundred) */
+            sqlite3_exec(r->db, "PRAGMA mmap_size=" STORE_READER_MMAP, NULL, NULL, NULL);
             s->readers[s->nreaders++] = r;
         }
     }
@@ -158,6 +196,10 @@ void store_close(Store *s) {
     }
     for (int i = 0; i < s->nreaders; i++) {
         store_close(s->readers[i]);
+    }
+    for (int i = 0; i < STORE_STMT_CACHE; i++) {
+        sqlite3_finalize(s->stmts[i].st);
+        free(s->stmts[i].sql);
     }
     if (s->db) {
         sqlite3_close_v2(s->db);

@@ -11,6 +11,8 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include "ag_buf.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +93,25 @@ int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t
  * AG_EINVAL. */
 int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *next, size_t next_sz,
                         char *err, size_t err_sz);
+
+/* what the API derives a listed experiment's steps/s, duration and ETA from: its values as
+ * json_number_value reads them in the item (0 for null or anything but a finite number) */
+typedef struct StoreExpPace {
+    int running; /* state is "running" */
+    double latest_env_steps;
+    double latest_wall_s;
+    double budget_env_steps;
+    double started_at;
+    double finished_at;
+} StoreExpPace;
+/* appends the last members of a listed item (",\"key\":value"...) before its '}'; 0 or an
+ * AgBuf error */
+typedef int (*StoreExpItemFn)(AgBuf *out, const StoreExpPace *p, void *ctx);
+/* store_exp_list_page written as JSON text: the array of items appended to out, each member for
+ * member and byte for byte what json_dumps(JSON_COMPACT) of store_exp_list_page's object gives,
+ * followed by what fn (may be NULL) appends. On failure out is left as it was. */
+int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, StoreExpItemFn fn,
+                             void *ctx, char *next, size_t next_sz, char *err, size_t err_sz);
 
 /* what the scheduler needs of a run */
 typedef struct StoreRun {

@@ -1,6 +1,6 @@
-/* What the files of server/store share (store.c, store_experiments.c, store_metrics.c,
- * store_tokens.c, store_events.c, store_jobs.c, store_rollup.c, store_blocks.c): the Store struct,
- * the statement and transaction helpers and rows as JSON; not a public interface.
+/* What the files of server/store share (store.c, store_experiments.c, store_exp_list.c,
+ * store_metrics.c, store_tokens.c, store_events.c, store_jobs.c, store_rollup.c, store_blocks.c):
+ * the Store struct, the statement and transaction helpers and rows as JSON; not a public interface.
  *
  * A public function locks s->mu for a write (store_db_begin / store_db_end around it when it
  * writes more than one statement) or store_reader_lock for a read, and unlocks what it locked
@@ -17,6 +17,13 @@
 #include <stdint.h>
 
 #define STORE_READERS 3
+/* prepared statements a connection keeps (store_stmt_get): the list's variants in use at once */
+#define STORE_STMT_CACHE 32
+
+typedef struct StoreStmtSlot {
+    char *sql;
+    sqlite3_stmt *st;
+} StoreStmtSlot;
 
 struct Store {
     sqlite3 *db;
@@ -26,7 +33,24 @@ struct Store {
     Store *readers[STORE_READERS];
     int nreaders;
     unsigned next_reader;
+    /* statements kept prepared on this connection, used under its mu; the oldest is replaced */
+    StoreStmtSlot stmts[STORE_STMT_CACHE];
+    unsigned stmt_next;
 };
+
+/* the columns of an experiment in the listing and in store_exp_get_json, in answer order */
+#define EXP_COLUMNS                                                                                \
+    "id, name, task, kind, parent_id, state, priority, ranks, attempts, submitted_at, "            \
+    "started_at, finished_at, error, run_dir, pid, tags, notes, last_seq, request, "               \
+    "budget_env_steps, latest_iteration, latest_env_steps, latest_return, latest_task_metric, "    \
+    "latest_task_key, phase, executor, slurm_job_id, slurm_state, slurm_reason, slurm_nodes"
+
+#define PROGRESS_EXPR                                                                              \
+    "(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) / budget_env_steps END)"
+/* the trainer's wall time at its latest metric row (it goes on across resumes): with
+ * latest_env_steps it gives the run's steps/s (one lookup in the (exp_id, seq) key) */
+#define LATEST_WALL_EXPR                                                                           \
+    "(SELECT wall_s FROM metrics WHERE exp_id = e.id ORDER BY seq DESC LIMIT 1)"
 
 /* AG_EDB with "what: " and SQLite's last message */
 int store_db_fail(Store *s, char *err, size_t err_sz, const char *what);
@@ -34,6 +58,11 @@ int store_db_fail(Store *s, char *err, size_t err_sz, const char *what);
 int store_db_exec(Store *s, const char *sql, char *err, size_t err_sz);
 /* a persistent prepared statement; the caller finalizes it */
 int store_db_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz);
+/* a statement of sql kept prepared on this connection (under its mu): prepared once, then
+ * reused; the caller gives it back with store_stmt_put (reset, bindings cleared), never
+ * finalizes it */
+int store_stmt_get(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz);
+void store_stmt_put(sqlite3_stmt *st);
 /* BEGIN IMMEDIATE; store_db_end commits when rc is 0, else rolls back, and returns its rc */
 int store_db_begin(Store *s, char *err, size_t err_sz);
 int store_db_end(Store *s, int rc, char *err, size_t err_sz);

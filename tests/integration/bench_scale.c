@@ -20,6 +20,7 @@
  *   --seconds S      per measured endpoint (default 5)
  *   --clients N      HTTP clients (default 16, at most 64)
  *   --fill-only      stop after filling
+ *   --lists-only     measure only the list endpoints (no ingestion under load, no series)
  * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
 #include "bench_util.h"
 #include "daemon.h"
@@ -54,6 +55,7 @@ typedef struct Options {
     double seconds;
     int clients;
     int fill_only;
+    int lists_only;
 } Options;
 
 static Options opt = {.rows = 10000000, .big = 1000000, .exps = 10000, .seconds = 5, .clients = 16};
@@ -484,7 +486,8 @@ static long long stored_rows(void) {
 static void parse_options(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
-                        "[--exps N] [--seconds S] [--clients N] [--fill-only]\n");
+                        "[--exps N] [--seconds S] [--clients N] [--fill-only] "
+                        "[--lists-only]\n");
         exit(2);
     }
     /* absolute: angorad starts the trainer from another directory */
@@ -497,6 +500,10 @@ static void parse_options(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--fill-only")) {
             opt.fill_only = 1;
+            continue;
+        }
+        if (!strcmp(a, "--lists-only")) {
+            opt.lists_only = 1;
             continue;
         }
         if (!v) {
@@ -601,7 +608,11 @@ int main(int argc, char **argv) {
            opt.seconds);
     printf("| endpoint | req/s | p50 ms | p99 ms | max ms | angorad CPU ms/req | requests | errors "
            "|\n|---|---|---|---|---|---|---|---|\n");
-    {
+    if (opt.lists_only) {
+        for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+            measure(&lists[i]);
+        }
+    } else {
         IngestLoad il = {.rows = 200000};
         pthread_t th;
         Endpoint under = {"list (default) while ingesting", "experiments?limit=100", 1};

@@ -1,0 +1,411 @@
+/* JSON text into a buffer as jansson's compact dump writes it (see ag_json_text.h). */
+#include "ag_json_text.h"
+
+#include "ag_error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+__extension__ typedef unsigned __int128 JsonU128;
+
+/* bytes of the UTF-8 sequence at s (at most n bytes), 0 when it is not one jansson accepts */
+static size_t utf8_sequence(const unsigned char *s, size_t n) {
+    unsigned char u = s[0];
+    size_t len;
+    uint32_t value;
+    if (u < 0x80) {
+        return 1;
+    }
+    if (u >= 0xC2 && u <= 0xDF) {
+        len = 2;
+        value = u & 0x1Fu;
+    } else if (u >= 0xE0 && u <= 0xEF) {
+        len = 3;
+        value = u & 0x0Fu;
+    } else if (u >= 0xF0 && u <= 0xF4) {
+        len = 4;
+        value = u & 0x07u;
+    } else {
+        return 0; /* a continuation byte first, an overlong 0xC0/0xC1, or beyond U+10FFFF */
+    }
+    if (len > n) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            return 0;
+        }
+        value = (value << 6) + (s[i] & 0x3Fu);
+    }
+    if (value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF) || (len == 3 && value < 0x800) ||
+        (len == 4 && value < 0x10000)) {
+        return 0;
+    }
+    return len;
+}
+
+int ag_json_text_utf8_ok(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t len = u[i] < 0x80 ? 1 : utf8_sequence(u + i, n - i);
+        if (len == 0) {
+            return 0;
+        }
+        i += len;
+    }
+    return 1;
+}
+
+/* the escape jansson writes for an ASCII byte into seq, its length; 0 for one written as it is */
+static size_t escape_of(unsigned char c, char seq[8]) {
+    static const char hex[] = "0123456789ABCDEF";
+    char e = 0;
+    switch (c) {
+    case '"':
+        e = '"';
+        break;
+    case '\\':
+        e = '\\';
+        break;
+    case '\b':
+        e = 'b';
+        break;
+    case '\f':
+        e = 'f';
+        break;
+    case '\n':
+        e = 'n';
+        break;
+    case '\r':
+        e = 'r';
+        break;
+    case '\t':
+        e = 't';
+        break;
+    default:
+        break;
+    }
+    if (e) {
+        seq[0] = '\\';
+        seq[1] = e;
+        return 2;
+    }
+    if (c >= 0x20) {
+        return 0;
+    }
+    memcpy(seq, "\\u00", 4);
+    seq[4] = hex[c >> 4];
+    seq[5] = hex[c & 15];
+    return 6;
+}
+
+/* bytes that are escaped: '"', '\\' and the controls */
+static int needs_escape(unsigned char c) {
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+int ag_json_text_string(AgBuf *out, const char *s, size_t n) {
+    char *o;
+    int rc;
+    if (!ag_json_text_utf8_ok(s, n)) {
+        return AG_EINVAL;
+    }
+    if (n > (SIZE_MAX - 2) / 6) {
+        return AG_ETOOBIG;
+    }
+    rc = ag_buf_reserve(out, 6 * n + 2);
+    if (rc) {
+        return rc;
+    }
+    o = out->data + out->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (needs_escape(c)) {
+            o += escape_of(c, o);
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    out->len = (size_t)(o - out->data);
+    return 0;
+}
+
+int ag_json_text_int(AgBuf *out, int64_t v) {
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        tmp[--i] = '-';
+    }
+    return ag_buf_append(out, tmp + i, sizeof(tmp) - i);
+}
+
+/* jansson's jsonp_dtostr after its snprintf: a ".0" when there is neither '.' nor exponent, no
+ * '+' and no leading zeros in the exponent */
+static size_t real_fixup(char *buf, size_t len) {
+    char *e = strchr(buf, 'e'), *start, *end;
+    if (!e && !strchr(buf, '.')) {
+        memcpy(buf + len, ".0", 3);
+        return len + 2;
+    }
+    if (!e) {
+        return len;
+    }
+    start = e + 1;
+    end = start + 1;
+    if (*start == '-') {
+        start++;
+    }
+    while (*end == '0') {
+        end++;
+    }
+    if (end != start) {
+        memmove(start, end, len + 1 - (size_t)(end - buf));
+        len -= (size_t)(end - start);
+    }
+    return len;
+}
+
+/* the 17 significant digits of a = m * 2^e10 correctly rounded (ties to even, as glibc's printf
+ * rounds), scaled so that a * 10^p rounds to them: 0 when the 128-bit arithmetic cannot hold it */
+static int digits17(uint64_t m, int e2, int p, uint64_t *digits) {
+    static const uint64_t pow10[] = {1ull,
+                                     10ull,
+                                     100ull,
+                                     1000ull,
+                                     10000ull,
+                                     100000ull,
+                                     1000000ull,
+                                     10000000ull,
+                                     100000000ull,
+                                     1000000000ull,
+                                     10000000000ull,
+                                     100000000000ull,
+                                     1000000000000ull,
+                                     10000000000000ull,
+                                     100000000000000ull,
+                                     1000000000000000ull,
+                                     10000000000000000ull,
+                                     100000000000000000ull,
+                                     1000000000000000000ull,
+                                     10000000000000000000ull};
+    JsonU128 num, den, q, r;
+    if (p >= 0) {
+        JsonU128 scale;
+        if (p > 22) {
+            return 0;
+        }
+        scale = p <= 19 ? (JsonU128)pow10[p] : (JsonU128)pow10[19] * pow10[p - 19];
+        num = (JsonU128)m * scale;
+        if (e2 >= 0) {
+            if (e2 > 40) {
+                return 0;
+            }
+            *digits = (uint64_t)(num << e2);
+            return 1;
+        }
+        if (-e2 >= 127) {
+            return 0;
+        }
+        q = num >> -e2;
+        r = num - (q << -e2);
+        den = (JsonU128)1 << -e2;
+    } else {
+        if (-p > 19 || e2 > 70) {
+            return 0;
+        }
+        num = e2 >= 0 ? (JsonU128)m << e2 : 0;
+        if (e2 < 0) {
+            return 0;
+        }
+        den = pow10[-p];
+        q = num / den;
+        r = num - q * den;
+    }
+    if (2 * r > den || (2 * r == den && (q & 1))) {
+        q++;
+    }
+    *digits = (uint64_t)q;
+    return 1;
+}
+
+/* %.17g of a finite nonzero |v| from its exact 17 digits; 0 when out of the range handled */
+static size_t real_format_fast(double v, char *buf) {
+    uint64_t bits, m, digits = 0;
+    int e2, x, neg = signbit(v) != 0;
+    char d[17], *o = buf;
+    size_t nd = 17;
+    memcpy(&bits, &v, sizeof(bits));
+    e2 = (int)((bits >> 52) & 0x7FF);
+    if (e2 == 0 || e2 == 0x7FF) {
+        return 0; /* subnormal, infinite or NaN */
+    }
+    m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+    e2 -= 1075;
+    /* log10(2) times the binary exponent: the decimal one or one below, fixed by the loop */
+    x = (int)floor((double)(e2 + 52) * 0.30102999566398119521);
+    for (int tries = 0;; tries++) {
+        if (tries == 3 || !digits17(m, e2, 16 - x, &digits)) {
+            return 0;
+        }
+        if (digits < 10000000000000000ull) {
+            x--;
+        } else if (digits >= 100000000000000000ull) {
+            x++;
+        } else {
+            break;
+        }
+    }
+    for (int i = 16; i >= 0; i--) {
+        d[i] = (char)('0' + digits % 10);
+        digits /= 10;
+    }
+    while (nd > 1 && d[nd - 1] == '0') {
+        nd--;
+    }
+    if (neg) {
+        *o++ = '-';
+    }
+    if (x < -4 || x >= 17) {
+        *o++ = d[0];
+        if (nd > 1) {
+            *o++ = '.';
+            memcpy(o, d + 1, nd - 1);
+            o += nd - 1;
+        }
+        o += sprintf(o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+    } else if (x >= 0) {
+        memcpy(o, d, (size_t)x + 1);
+        o += x + 1;
+        if (nd > (size_t)x + 1) {
+            *o++ = '.';
+            memcpy(o, d + x + 1, nd - (size_t)x - 1);
+            o += nd - (size_t)x - 1;
+        }
+    } else {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -x - 1; i++) {
+            *o++ = '0';
+        }
+        memcpy(o, d, nd);
+        o += nd;
+    }
+    *o = '\0';
+    return (size_t)(o - buf);
+}
+
+size_t ag_json_text_real_format(double v, char *buf) {
+    size_t len = v != 0 ? real_format_fast(v, buf) : 0;
+    if (len == 0) {
+        int n = snprintf(buf, AG_JSON_TEXT_REAL_MAX - 3, "%.17g", v);
+        len = n > 0 ? (size_t)n : 0;
+    }
+    return real_fixup(buf, len);
+}
+
+int ag_json_text_real(AgBuf *out, double v) {
+    int rc = ag_buf_reserve(out, AG_JSON_TEXT_REAL_MAX);
+    if (rc == 0) {
+        out->len += ag_json_text_real_format(v, out->data + out->len);
+    }
+    return rc;
+}
+
+/* the end of a string starting at s[i] == '"' in jansson's compact form, or 0 */
+static size_t compact_string_end(const char *s, size_t n, size_t i) {
+    const unsigned char *u = (const unsigned char *)s;
+    for (i++; i < n; i++) {
+        if (u[i] == '"') {
+            return i + 1;
+        }
+        if (u[i] == '\\') {
+            char seq[8];
+            size_t len;
+            unsigned char c;
+            if (i + 1 >= n) {
+                return 0;
+            }
+            /* the one byte this escape stands for, if jansson would write it this way */
+            switch (u[i + 1]) {
+            case '"':
+            case '\\':
+                c = u[i + 1];
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'u':
+                if (i + 5 >= n || u[i + 2] != '0' || u[i + 3] != '0' || u[i + 4] > '1') {
+                    return 0;
+                }
+                c = (unsigned char)((u[i + 4] - '0') * 16 + (u[i + 5] >= 'A' && u[i + 5] <= 'F'
+                                                                 ? u[i + 5] - 'A' + 10
+                                                                 : u[i + 5] - '0'));
+                break;
+            default:
+                return 0;
+            }
+            len = escape_of(c, seq);
+            if (c == 0 || len == 0 || i + len > n || memcmp(s + i, seq, len) != 0) {
+                return 0;
+            }
+            i += len - 1;
+            continue;
+        }
+        if (u[i] < 0x20) {
+            return 0;
+        }
+        if (u[i] >= 0x80) {
+            size_t len = utf8_sequence(u + i, n - i);
+            if (len == 0) {
+                return 0;
+            }
+            i += len - 1;
+        }
+    }
+    return 0;
+}
+
+int ag_json_text_is_compact_strings(const char *s, size_t n) {
+    size_t i = 1;
+    if (n < 2 || s[0] != '[' || s[n - 1] != ']') {
+        return 0;
+    }
+    if (n == 2) {
+        return 1;
+    }
+    for (;;) {
+        if (s[i] != '"' || (i = compact_string_end(s, n, i)) == 0) {
+            return 0;
+        }
+        if (i == n - 1) {
+            return 1;
+        }
+        if (s[i] != ',') {
+            return 0;
+        }
+        i++;
+    }
+}

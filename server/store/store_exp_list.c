@@ -1,0 +1,618 @@
+/* The experiment listings of angorad's store: the sort keys, the opaque cursors of sorted pages,
+ * and one page of experiments, either as jansson objects (store_exp_list_page) or written
+ * straight into a buffer as the same JSON text (store_exp_list_page_text, what the API answers).
+ *
+ * DESIGN
+ * A page of 100 is the daemon's most frequent answer. Its statement is kept prepared on the
+ * reader connection that runs it (one per combination of sort, order and filters), and the text
+ * path writes each column of a row as JSON without building an object per row; a tags column
+ * already in jansson's compact form is copied as it is. */
+#include "store_int.h"
+
+#include "ag_error.h"
+#include "ag_json_text.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* a sort key: its SQL expression, how a cursor value binds, its default direction, and whether
+ * it can be NULL (never started, no metrics yet) */
+typedef struct ExpSort {
+    const char *name;
+    const char *expr;
+    int kind; /* 0 integer (id), 1 text, 2 integer, 3 real */
+    int ascending;
+    int nullable;
+} ExpSort;
+
+static const ExpSort exp_sorts[] = {
+    {"submitted", "id", 0, 0, 0},
+    {"name", "(name COLLATE NOCASE)", 1, 1, 0},
+    {"task", "task", 1, 1, 0},
+    {"state", "state", 1, 1, 0},
+    {"priority", "priority", 2, 0, 0},
+    {"started", "started_at", 3, 0, 1},
+    {"finished", "finished_at", 3, 0, 1},
+    {"return", "latest_return", 3, 0, 1},
+    {"progress", PROGRESS_EXPR, 3, 0, 1},
+};
+
+/* What a page is ordered by: the key itself, or for a nullable one the key with NULL as the
+ * value that sorts last in the page's direction, so that empty values come last either way and
+ * the order is one index (migration 008 makes these expressions) read forwards or backwards:
+ * no sort of the whole table per page, and the keyset condition is a range of that index. */
+#define EXP_NULL_LAST_DESC "-1e308"
+#define EXP_NULL_LAST_ASC  "1e308"
+
+static void exp_sort_order_expr(const ExpSort *k, int asc, char *out, size_t out_sz) {
+    if (k->nullable) {
+        snprintf(out, out_sz, "coalesce(%s, %s)", k->expr,
+                 asc ? EXP_NULL_LAST_ASC : EXP_NULL_LAST_DESC);
+    } else {
+        snprintf(out, out_sz, "%s", k->expr);
+    }
+}
+
+static const ExpSort *exp_sort_find(const char *name) {
+    for (size_t i = 0; i < sizeof(exp_sorts) / sizeof(exp_sorts[0]); i++) {
+        if (!strcmp(exp_sorts[i].name, name ? name : "submitted")) {
+            return &exp_sorts[i];
+        }
+    }
+    return NULL;
+}
+
+int store_exp_sort_known(const char *sort) {
+    return sort && exp_sort_find(sort) != NULL;
+}
+
+int store_exp_sort_ascending(const char *sort) {
+    const ExpSort *k = exp_sort_find(sort);
+    return k ? k->ascending : 0;
+}
+
+/* A cursor of a sorted listing is the hex text of [sort, order, value, id] of the last row
+ * shown: opaque to clients, checked against the sort it is used with. */
+static int cursor_encode(const ExpSort *k, int asc, sqlite3_stmt *st, int vcol, int64_t id,
+                         char *out, size_t out_sz) {
+    json_t *v, *doc;
+    char *text;
+    size_t len, i;
+    static const char hex[] = "0123456789abcdef";
+    v = store_column_to_json(st, vcol);
+    doc =
+        json_pack("[s,s,o,I]", k->name, asc ? "asc" : "desc", v ? v : json_null(), (json_int_t)id);
+    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text) {
+        return AG_ENOMEM;
+    }
+    len = strlen(text);
+    if (2 * len + 1 > out_sz) {
+        free(text);
+        return AG_ETOOBIG;
+    }
+    for (i = 0; i < len; i++) {
+        out[2 * i] = hex[(unsigned char)text[i] >> 4];
+        out[2 * i + 1] = hex[(unsigned char)text[i] & 15];
+    }
+    out[2 * len] = '\0';
+    free(text);
+    return 0;
+}
+
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/* the [sort, order, value, id] of a cursor as a new array; NULL when it is not one of ours */
+static json_t *cursor_decode(const char *c, const ExpSort *k, int asc) {
+    size_t len = strlen(c), i;
+    char buf[STORE_CURSOR_MAX / 2 + 1];
+    json_t *doc, *v;
+    if (len == 0 || len % 2 || len > STORE_CURSOR_MAX) {
+        return NULL;
+    }
+    for (i = 0; i < len / 2; i++) {
+        int hi = hex_digit(c[2 * i]), lo = hex_digit(c[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return NULL;
+        }
+        buf[i] = (char)(hi << 4 | lo);
+    }
+    doc = json_loadb(buf, len / 2, 0, NULL);
+    if (!json_is_array(doc) || json_array_size(doc) != 4 ||
+        !json_is_string(json_array_get(doc, 0)) ||
+        strcmp(json_string_value(json_array_get(doc, 0)), k->name) ||
+        !json_is_string(json_array_get(doc, 1)) ||
+        strcmp(json_string_value(json_array_get(doc, 1)), asc ? "asc" : "desc") ||
+        !json_is_integer(json_array_get(doc, 3)) ||
+        json_integer_value(json_array_get(doc, 3)) < 1) {
+        goto bad;
+    }
+    v = json_array_get(doc, 2);
+    if (json_is_null(v) || (k->kind == 1 && json_is_string(v)) ||
+        (k->kind == 2 && json_is_integer(v)) || (k->kind == 3 && json_is_number(v))) {
+        return doc;
+    }
+bad:
+    json_decref(doc);
+    return NULL;
+}
+
+/* a decimal id cursor ("submitted" order), or -1 */
+static int64_t cursor_id(const char *c) {
+    char *end;
+    long long x;
+    if (!c || !*c || *c < '0' || *c > '9') {
+        return -1;
+    }
+    x = strtoll(c, &end, 10);
+    return *end || x < 0 ? -1 : (int64_t)x;
+}
+
+#define EXP_WALL_SQL "SELECT wall_s FROM metrics WHERE exp_id = ?1 ORDER BY seq DESC LIMIT 1"
+
+/* what a page is asked for, checked, with its SQL */
+typedef struct ExpPage {
+    const ExpSort *k;
+    int asc;
+    int limit;
+    int has_after;
+    int after_null;
+    int64_t after_id;
+    json_t *cur; /* the decoded cursor of a sorted page, or NULL */
+    char sql[2048];
+} ExpPage;
+
+/* checks the sort and cursor of f and writes the page's SQL; no lock taken */
+static int exp_page_plan(const StoreExpFilter *f, ExpPage *pg, char *err, size_t err_sz) {
+    char where[768], ord[192];
+    const ExpSort *k = exp_sort_find(f->sort);
+    int n, asc = f->ascending != 0;
+    const char *cmp = asc ? ">" : "<", *dir = asc ? "ASC" : "DESC";
+    memset(pg, 0, sizeof(*pg));
+    pg->limit = f->limit > 0 && f->limit <= 1000 ? f->limit : 100;
+    pg->asc = asc;
+    pg->k = k;
+    if (!k) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "sort must be one of %s", STORE_EXP_SORTS);
+    }
+    if (k->kind == 0) {
+        int64_t c = f->after && *f->after ? cursor_id(f->after) : f->cursor;
+        if (c < 0) {
+            return ag_errorf(err, err_sz, AG_EINVAL, "cursor is not one of this listing");
+        }
+        if (c > 0) {
+            pg->has_after = 1;
+            pg->after_id = c;
+        }
+    } else if (f->after && *f->after) {
+        pg->cur = cursor_decode(f->after, k, asc);
+        if (!pg->cur) {
+            return ag_errorf(err, err_sz, AG_EINVAL,
+                             "cursor is not one of this listing (sort=%s, order=%s)", k->name,
+                             asc ? "asc" : "desc");
+        }
+        pg->has_after = 1;
+        pg->after_null = json_is_null(json_array_get(pg->cur, 2));
+        pg->after_id = json_integer_value(json_array_get(pg->cur, 3));
+    } else if (f->cursor) {
+        return ag_errorf(err, err_sz, AG_EINVAL, "an id cursor only pages the submitted order");
+    }
+    exp_sort_order_expr(k, asc, ord, sizeof(ord));
+    /* only the filters asked for, so the planner sees plain conditions; under a sort other than
+     * the submitted order, state and task are tested row by row ("+", no index) while the order's
+     * index is read, which stops after a page, instead of sorting every match */
+    n = snprintf(where, sizeof(where), "1");
+    if (f->state) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %sstate = ?1",
+                      k->kind == 0 ? "" : "+");
+    }
+    if (f->task) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %stask = ?2",
+                      k->kind == 0 ? "" : "+");
+    }
+    if (f->tag) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n,
+                      " AND EXISTS (SELECT 1 FROM json_each(e.tags) WHERE value = ?3)");
+    }
+    if (f->q && *f->q) {
+        /* LIKE folds ASCII case as lower() does, without a copy of every name it tests */
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND name LIKE ?4 ESCAPE '\\'");
+    }
+    if (f->parent_id > 0) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND parent_id = ?8");
+    }
+    /* keyset condition: after the last row shown in (order value, id) order */
+    if (pg->has_after && k->kind == 0) {
+        snprintf(where + n, sizeof(where) - (size_t)n, " AND id %s ?7", cmp);
+    } else if (pg->has_after) {
+        /* written as a range of the order value (not a row value) so the expression indexes
+         * serve it */
+        snprintf(where + n, sizeof(where) - (size_t)n, " AND %s %s= ?6 AND (%s %s ?6 OR id %s ?7)",
+                 ord, cmp, ord, cmp, cmp);
+    }
+    snprintf(pg->sql, sizeof(pg->sql),
+             "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
+             " FROM experiments AS e WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
+             ord, where, ord, dir, dir);
+    return 0;
+}
+
+/* "%q%" with q's own '%', '_' and '\\' escaped: a LIKE pattern matching q anywhere */
+static char *like_pattern(const char *q) {
+    size_t n = strlen(q), j = 0;
+    char *p = malloc(2 * n + 3);
+    if (!p) {
+        return NULL;
+    }
+    p[j++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '%' || q[i] == '_' || q[i] == '\\') {
+            p[j++] = '\\';
+        }
+        p[j++] = q[i];
+    }
+    p[j++] = '%';
+    p[j] = '\0';
+    return p;
+}
+
+/* the page's statement, kept prepared on the locked reader r, with f and pg bound */
+static int exp_page_bind(Store *r, const StoreExpFilter *f, const ExpPage *pg, sqlite3_stmt **out,
+                         char *err, size_t err_sz) {
+    sqlite3_stmt *st;
+    int rc = store_stmt_get(r, pg->sql, &st, err, err_sz);
+    *out = NULL;
+    if (rc) {
+        return rc;
+    }
+    if (f->state) {
+        sqlite3_bind_text(st, 1, f->state, -1, SQLITE_STATIC);
+    }
+    if (f->task) {
+        sqlite3_bind_text(st, 2, f->task, -1, SQLITE_STATIC);
+    }
+    if (f->tag) {
+        sqlite3_bind_text(st, 3, f->tag, -1, SQLITE_STATIC);
+    }
+    if (f->q && *f->q) {
+        char *pattern = like_pattern(f->q);
+        if (!pattern) {
+            return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+        }
+        sqlite3_bind_text(st, 4, pattern, -1, free);
+    }
+    /* one more than asked tells whether another page exists */
+    sqlite3_bind_int(st, 5, pg->limit + 1);
+    if (pg->has_after && pg->k->kind != 0 && pg->after_null) {
+        /* a cursor of a row without a value (written before NULLs had their order value) */
+        sqlite3_bind_double(st, 6, pg->asc ? 1e308 : -1e308);
+    } else if (pg->has_after && pg->k->kind != 0) {
+        json_t *v = json_array_get(pg->cur, 2);
+        if (json_is_string(v)) {
+            sqlite3_bind_text(st, 6, json_string_value(v), -1, SQLITE_TRANSIENT);
+        } else if (json_is_integer(v)) {
+            sqlite3_bind_int64(st, 6, json_integer_value(v));
+        } else {
+            sqlite3_bind_double(st, 6, json_number_value(v));
+        }
+    }
+    if (pg->has_after) {
+        sqlite3_bind_int64(st, 7, pg->after_id);
+    }
+    if (f->parent_id > 0) {
+        sqlite3_bind_int64(st, 8, f->parent_id);
+    }
+    *out = st;
+    return 0;
+}
+
+/* the cursor of the page ending at the current row of st (the limit-th) into next */
+static int exp_page_next(const ExpPage *pg, sqlite3_stmt *st, char *next, size_t next_sz, char *err,
+                         size_t err_sz) {
+    int64_t id = sqlite3_column_int64(st, 0);
+    int rc;
+    if (pg->k->kind == 0) {
+        snprintf(next, next_sz, "%lld", (long long)id);
+        return 0;
+    }
+    rc = cursor_encode(pg->k, pg->asc, st, sqlite3_column_count(st) - 1, id, next, next_sz);
+    return rc ? ag_errorf(err, err_sz, rc, "cursor does not fit") : 0;
+}
+
+/* latest_wall_s of each experiment of a page, looked up once the page is chosen: in the
+ * listing's own SELECT, SQLite would compute it for every row it sorts, not only the page's */
+static int page_wall_add(Store *s, json_t *page, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    size_t i;
+    json_t *o;
+    int rc = store_stmt_get(s, EXP_WALL_SQL, &st, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    json_array_foreach(page, i, o) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(o, "id")));
+        json_object_set_new(o, "latest_wall_s",
+                            sqlite3_step(st) == SQLITE_ROW ? store_column_to_json(st, 0)
+                                                           : json_null());
+    }
+    store_stmt_put(st);
+    return 0;
+}
+
+int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *next, size_t next_sz,
+                        char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc, step = SQLITE_DONE, count = 0;
+    json_t *arr = NULL;
+    ExpPage pg;
+    *out = NULL;
+    if (next_sz) {
+        next[0] = '\0';
+    }
+    rc = exp_page_plan(f, &pg, err, err_sz);
+    if (rc) {
+        json_decref(pg.cur);
+        return rc;
+    }
+    arr = json_array();
+    if (!arr) {
+        json_decref(pg.cur);
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    s = store_reader_lock(s);
+    rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
+    if (rc) {
+        goto out;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o;
+        if (count == pg.limit) {
+            break; /* the extra row: another page exists, next already holds its cursor */
+        }
+        o = store_row_to_json(st);
+        json_object_del(o, "sort_value");
+        json_array_append_new(arr, o);
+        count++;
+        if (count == pg.limit && (rc = exp_page_next(&pg, st, next, next_sz, err, err_sz))) {
+            goto out;
+        }
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = store_db_fail(s, err, err_sz, "list experiments");
+    } else if (step == SQLITE_DONE && next_sz) {
+        next[0] = '\0'; /* the page ended the listing */
+    }
+    if (rc == 0) {
+        rc = page_wall_add(s, arr, err, err_sz);
+    }
+out:
+    json_decref(pg.cur);
+    store_stmt_put(st);
+    return store_reader_done(s, NULL, rc, arr, out);
+}
+
+/* column i of st as JSON text, what store_row_to_json gives for it once dumped: tags parsed
+ * (copied when already compact), NaN and infinities, blobs and text that is not UTF-8 as null */
+static int column_text(AgBuf *out, sqlite3_stmt *st, int i, int is_json) {
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        return ag_json_text_int(out, sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT: {
+        double v = sqlite3_column_double(st, i);
+        return isfinite(v) ? ag_json_text_real(out, v) : ag_buf_append(out, "null", 4);
+    }
+    case SQLITE_TEXT: {
+        const char *t = (const char *)sqlite3_column_text(st, i);
+        size_t n = t ? strlen(t) : 0;
+        if (!t) {
+            return AG_ENOMEM;
+        }
+        if (is_json) {
+            json_t *doc;
+            char *text;
+            int rc;
+            if (ag_json_text_is_compact_strings(t, n)) {
+                return ag_buf_append(out, t, n);
+            }
+            doc = json_loads(t, 0, NULL);
+            text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+            json_decref(doc);
+            if (text) {
+                rc = ag_buf_append_str(out, text);
+                free(text);
+                return rc;
+            }
+        }
+        {
+            int rc = ag_json_text_string(out, t, n);
+            return rc == AG_EINVAL ? ag_buf_append(out, "null", 4) : rc;
+        }
+    }
+    default:
+        return ag_buf_append(out, "null", 4);
+    }
+}
+
+/* a column as json_number_value reads its value in the answer: 0 unless a finite number */
+static double column_number(sqlite3_stmt *st, int i) {
+    int type = i >= 0 ? sqlite3_column_type(st, i) : SQLITE_NULL;
+    double v;
+    if (type == SQLITE_INTEGER) {
+        return (double)sqlite3_column_int64(st, i);
+    }
+    if (type != SQLITE_FLOAT) {
+        return 0;
+    }
+    v = sqlite3_column_double(st, i);
+    return isfinite(v) ? v : 0;
+}
+
+/* where the columns the text path reads by meaning are in the page's statement */
+#define EXP_PAGE_COLS_MAX 64
+
+typedef struct ExpPageCols {
+    int n; /* columns written: all but sort_value */
+    int is_json[EXP_PAGE_COLS_MAX];
+    /* each member's ",\"name\":" (the first one without its comma), written once a page */
+    char key[EXP_PAGE_COLS_MAX][48];
+    size_t key_len[EXP_PAGE_COLS_MAX];
+    int state, started_at, finished_at, budget, env_steps;
+} ExpPageCols;
+
+static int exp_page_cols(sqlite3_stmt *st, ExpPageCols *c) {
+    memset(c, 0, sizeof(*c));
+    c->state = c->started_at = c->finished_at = c->budget = c->env_steps = -1;
+    c->n = sqlite3_column_count(st) - 1;
+    if (c->n > EXP_PAGE_COLS_MAX) {
+        return AG_ETOOBIG;
+    }
+    for (int i = 0; i < c->n; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        int len = snprintf(c->key[i], sizeof(c->key[i]), "%s\"%s\":", i ? "," : "", name);
+        if (len < 0 || (size_t)len >= sizeof(c->key[i]) || strpbrk(name, "\"\\")) {
+            return AG_ETOOBIG; /* our own column names: short, nothing to escape */
+        }
+        c->key_len[i] = (size_t)len;
+        c->is_json[i] = !strcmp(name, "tags") || !strcmp(name, "spec") || !strcmp(name, "row");
+        if (!strcmp(name, "state")) {
+            c->state = i;
+        } else if (!strcmp(name, "started_at")) {
+            c->started_at = i;
+        } else if (!strcmp(name, "finished_at")) {
+            c->finished_at = i;
+        } else if (!strcmp(name, "budget_env_steps")) {
+            c->budget = i;
+        } else if (!strcmp(name, "latest_env_steps")) {
+            c->env_steps = i;
+        }
+    }
+    return 0;
+}
+
+/* the current row of st as one item of the page, its '}' included */
+static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const ExpPageCols *c,
+                         StoreExpItemFn fn, void *ctx) {
+    StoreExpPace pace = {0};
+    int rc = ag_buf_append(out, "{", 1);
+    for (int i = 0; rc == 0 && i < c->n; i++) {
+        rc = ag_buf_append(out, c->key[i], c->key_len[i]);
+        if (rc == 0) {
+            rc = column_text(out, st, i, c->is_json[i]);
+        }
+    }
+    sqlite3_reset(wall);
+    sqlite3_bind_int64(wall, 1, sqlite3_column_int64(st, 0));
+    if (rc == 0) {
+        rc = ag_buf_append_str(out, ",\"latest_wall_s\":");
+    }
+    if (rc == 0 && sqlite3_step(wall) == SQLITE_ROW) {
+        rc = column_text(out, wall, 0, 0);
+        pace.latest_wall_s = column_number(wall, 0);
+    } else if (rc == 0) {
+        rc = ag_buf_append(out, "null", 4);
+    }
+    if (rc == 0 && fn) {
+        const char *state = c->state >= 0 ? (const char *)sqlite3_column_text(st, c->state) : NULL;
+        pace.running = state && !strcmp(state, "running");
+        pace.latest_env_steps = column_number(st, c->env_steps);
+        pace.budget_env_steps = column_number(st, c->budget);
+        pace.started_at = column_number(st, c->started_at);
+        pace.finished_at = column_number(st, c->finished_at);
+        rc = fn(out, &pace, ctx);
+    }
+    return rc ? rc : ag_buf_append(out, "}", 1);
+}
+
+int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, StoreExpItemFn fn,
+                             void *ctx, char *next, size_t next_sz, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL, *wall = NULL;
+    int rc, step = SQLITE_DONE, count = 0;
+    size_t start = out->len;
+    ExpPageCols cols;
+    ExpPage pg;
+    if (next_sz) {
+        next[0] = '\0';
+    }
+    rc = exp_page_plan(f, &pg, err, err_sz);
+    if (rc) {
+        json_decref(pg.cur);
+        return rc;
+    }
+    s = store_reader_lock(s);
+    rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
+    if (rc == 0) {
+        rc = store_stmt_get(s, EXP_WALL_SQL, &wall, err, err_sz);
+    }
+    if (rc == 0 && (rc = exp_page_cols(st, &cols)) != 0) {
+        rc = ag_errorf(err, err_sz, rc, "a column name of the listing is too long");
+    }
+    if (rc == 0 && ag_buf_append(out, "[", 1) != 0) {
+        rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
+    }
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == pg.limit) {
+            break; /* the extra row: another page exists, next already holds its cursor */
+        }
+        if (count > 0) {
+            rc = ag_buf_append(out, ",", 1);
+        }
+        if (rc == 0) {
+            rc = exp_item_text(out, st, wall, &cols, fn, ctx);
+        }
+        if (rc) {
+            rc = ag_errorf(err, err_sz, rc, "the page does not fit its buffer");
+            break;
+        }
+        count++;
+        if (count == pg.limit) {
+            rc = exp_page_next(&pg, st, next, next_sz, err, err_sz);
+        }
+    }
+    if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = store_db_fail(s, err, err_sz, "list experiments");
+    } else if (rc == 0 && step == SQLITE_DONE && next_sz) {
+        next[0] = '\0'; /* the page ended the listing */
+    }
+    if (rc == 0 && ag_buf_append(out, "]", 1) != 0) {
+        rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
+    }
+    store_stmt_put(wall);
+    store_stmt_put(st);
+    pthread_mutex_unlock(&s->mu);
+    json_decref(pg.cur);
+    if (rc) {
+        out->len = start;
+        if (out->data) {
+            out->data[start] = '\0';
+        }
+    }
+    return rc;
+}
+
+int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t *next, char *err,
+                        size_t err_sz) {
+    StoreExpFilter g = *f;
+    char c[STORE_CURSOR_MAX];
+    int rc;
+    g.sort = NULL;
+    g.ascending = 0;
+    g.after = NULL;
+    *next = 0;
+    rc = store_exp_list_page(s, &g, out, c, sizeof(c), err, err_sz);
+    if (rc == 0 && c[0]) {
+        *next = cursor_id(c);
+    }
+    return rc;
+}

@@ -1,0 +1,342 @@
+/* Tests of server/store/store_exp_list.c: the page written as JSON text is byte for byte the
+ * jansson dump of the page of objects, over experiments with nulls, Unicode, escapes and bytes
+ * that are not UTF-8 in their text, every state, big integers and reals, tags in and out of
+ * jansson's compact form, under every sort, both orders, the filters and following pages; and
+ * the members a caller appends land inside each item. */
+#include "store.h"
+#include "store_test_db.h"
+
+#include "ag_error.h"
+
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char err[512];
+
+static void exec_sql(sqlite3 *db, const char *sql) {
+    char *msg = NULL;
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
+                  msg ? msg : "");
+}
+
+static int64_t add_exp(Store *s, const char *name, const char *task, const char *tags,
+                       const char *notes, int priority) {
+    StoreExpNew e = {.name = name,
+                     .task = task,
+                     .spec_json = "{\"budget\":{\"env_steps\":100000}}",
+                     .tags_json = tags,
+                     .notes = notes,
+                     .priority = priority};
+    int64_t id = 0;
+    ck_assert_msg(store_exp_insert(s, &e, "/runs", &id, err, sizeof(err)) == 0, "%s", err);
+    return id;
+}
+
+static void ingest1(Store *s, int64_t id, const char *line) {
+    size_t len = strlen(line);
+    ck_assert_msg(store_metrics_ingest(s, id, &line, &len, 1, (int64_t)len, NULL, NULL, err,
+                                       sizeof(err)) == 0,
+                  "%s", err);
+}
+
+/* a varied set: what the API can store and what only an older daemon or a hand edit could */
+static void fill(Store *s, const char *db_path) {
+    static const char *const names[] = {
+        "plain",
+        "quote \" and backslash \\",
+        "tab\tnewline\ncr\r",
+        "ctl \x01\x1f\x7f",
+        "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
+        "slash / <b>",
+        "",
+        "run-77",
+        "Run-770",
+    };
+    static const char *const tags[] = {
+        "[]", "[\"best\"]", "[\"a\",\"best\",\"caf\xc3\xa9\"]", "[\"q\\\"\\\\\\n\\u001F\"]", NULL,
+    };
+    static const char *const states[] = {"queued",    "running", "paused",
+                                         "succeeded", "failed",  "cancelled"};
+    sqlite3 *db = NULL;
+    char sql[512];
+    int n = 0;
+    for (int i = 0; i < 9; i++) {
+        for (int j = 0; j < 5; j++) {
+            int64_t id = add_exp(s, names[i], j % 2 ? "Ant" : "HandBlock", tags[j],
+                                 j == 3 ? "notes \"x\"\n\xc3\xa9" : NULL, (i * 7 + j) % 5 - 2);
+            if ((i + j) % 3 == 0) {
+                char line[256];
+                snprintf(line, sizeof(line),
+                         "{\"iteration\":%d,\"env_steps\":%d,\"return_mean\":%.17g,"
+                         "\"wall_s\":%s}",
+                         i + 1, (i + 1) * 1000 + j, (i - 4) * 0.1 + j / 3.0,
+                         j % 2 ? "12" : "3.0000000000000004");
+                ingest1(s, id, line);
+            }
+            n++;
+        }
+    }
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    for (int id = 1; id <= n; id++) {
+        snprintf(sql, sizeof(sql),
+                 "UPDATE experiments SET state = '%s', started_at = %s, finished_at = %s,"
+                 " error = %s, latest_return = %s, latest_env_steps = %s WHERE id = %d",
+                 states[id % 6], id % 4 ? "1764900000.123456" : "NULL",
+                 id % 6 >= 3 ? "1764900123.5 + id / 7.0" : "NULL",
+                 id % 6 == 4 ? "'boom: \"x\" \\ \x01'" : "NULL",
+                 id % 5 == 0   ? "NULL"
+                 : id % 5 == 1 ? "-1e-7"
+                 : id % 5 == 2 ? "1e300"
+                 : id % 5 == 3 ? "9007199254740993"
+                               : "0.1 * id",
+                 id % 7 == 0 ? "9223372036854775807" : "id * 1000 + 0.5", id);
+        exec_sql(db, sql);
+    }
+    sqlite3_close(db);
+}
+
+/* what only an older daemon or a hand edit leaves: tags with spaces or escapes jansson writes
+ * otherwise, not JSON, not an array; text that is not UTF-8; other types in number columns; an
+ * infinite real */
+static void fill_odd(const char *db_path) {
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    exec_sql(db, "UPDATE experiments SET tags = '[ \"a\" , \"b\" ]' WHERE id = 1");
+    exec_sql(db, "UPDATE experiments SET tags = '[\"\\/\\u00e9\\u001f\"]' WHERE id = 2");
+    exec_sql(db, "UPDATE experiments SET tags = 'not json' WHERE id = 3");
+    exec_sql(db, "UPDATE experiments SET tags = '{\"k\":[1,2.50,true,null]}' WHERE id = 4");
+    exec_sql(
+        db,
+        "UPDATE experiments SET tags = '[\"x\",1]', notes = CAST(X'C328' AS TEXT) WHERE id = 5");
+    exec_sql(db, "UPDATE experiments SET tags = '', name = CAST(X'FF61' AS TEXT) WHERE id = 6");
+    exec_sql(db, "UPDATE experiments SET tags = '[\"a\\u0000b\"]' WHERE id = 7");
+    exec_sql(db, "UPDATE experiments SET tags = '[\"\\ud83d\\ude00\"]' WHERE id = 8");
+    exec_sql(db, "UPDATE experiments SET latest_return = 9e999, pid = -9223372036854775807 - 1,"
+                 " notes = CAST(X'610062' AS TEXT) WHERE id = 9");
+    exec_sql(db, "UPDATE experiments SET latest_env_steps = 'many', budget_env_steps = 2.5,"
+                 " slurm_reason = X'0102' WHERE id = 10");
+    exec_sql(db, "UPDATE experiments SET latest_task_metric = -0.0, latest_iteration = 0"
+                 " WHERE id = 11");
+    sqlite3_close(db);
+}
+
+/* appends two members, so the test sees where a caller's members go */
+static int tail_members(AgBuf *out, const StoreExpPace *p, void *ctx) {
+    (void)ctx;
+    return ag_buf_printf(out, ",\"running\":%d,\"budget\":%.17g", p->running, p->budget_env_steps);
+}
+
+/* every page of one listing through both paths: the same text, the same cursors */
+static void compare_listing(Store *s, StoreExpFilter f) {
+    char next_old[STORE_CURSOR_MAX], next_new[STORE_CURSOR_MAX], after[STORE_CURSOR_MAX];
+    int pages = 0;
+    for (;;) {
+        json_t *page = NULL;
+        char *want;
+        AgBuf got;
+        ck_assert_int_eq(ag_buf_init(&got, 0, 1 << 20), 0);
+        ck_assert_msg(
+            store_exp_list_page(s, &f, &page, next_old, sizeof(next_old), err, sizeof(err)) == 0,
+            "%s", err);
+        ck_assert_msg(store_exp_list_page_text(s, &f, &got, NULL, NULL, next_new, sizeof(next_new),
+                                               err, sizeof(err)) == 0,
+                      "%s", err);
+        want = json_dumps(page, JSON_COMPACT);
+        ck_assert_ptr_nonnull(want);
+        if (strcmp(want, got.data) != 0) {
+            size_t at = 0;
+            while (want[at] && want[at] == got.data[at]) {
+                at++;
+            }
+            at = at > 80 ? at - 80 : 0;
+            ck_abort_msg("sort=%s asc=%d page %d differs at byte %zu:\nwant %.200s\ngot  %.200s",
+                         f.sort ? f.sort : "submitted", f.ascending, pages, at, want + at,
+                         got.data + at);
+        }
+        ck_assert_str_eq(next_old, next_new);
+        free(want);
+        json_decref(page);
+        ag_buf_free(&got);
+        pages++;
+        if (!next_new[0]) {
+            break;
+        }
+        snprintf(after, sizeof(after), "%s", next_new);
+        f.after = after;
+        f.cursor = 0;
+    }
+    ck_assert_int_ge(pages, 1);
+}
+
+START_TEST(test_text_equals_objects) {
+    static const char *const sorts[] = {"submitted", "name",     "task",   "state",   "priority",
+                                        "started",   "finished", "return", "progress"};
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    {
+        /* before tags that are not JSON, which make json_each (the tag filter) fail */
+        StoreExpFilter f = {.tag = "best", .limit = 5};
+        compare_listing(s, f);
+    }
+    fill_odd(db);
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+        for (int asc = 0; asc < 2; asc++) {
+            for (int limit = 1; limit <= 100; limit += 6) {
+                StoreExpFilter f = {.sort = sorts[i], .ascending = asc, .limit = limit};
+                compare_listing(s, f);
+            }
+        }
+    }
+    {
+        StoreExpFilter f = {.state = "failed", .limit = 4};
+        compare_listing(s, f);
+        f = (StoreExpFilter){.task = "Ant", .state = "succeeded", .sort = "return", .limit = 3};
+        compare_listing(s, f);
+        f = (StoreExpFilter){.q = "RUN-77", .sort = "name", .limit = 2};
+        compare_listing(s, f);
+        f = (StoreExpFilter){.q = "nothing matches", .limit = 2};
+        compare_listing(s, f);
+    }
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+START_TEST(test_text_caller_members_and_errors) {
+    char mig[1024], db[1024], next[STORE_CURSOR_MAX];
+    Store *s = NULL;
+    StoreExpFilter f = {.limit = 2};
+    AgBuf out;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    add_exp(s, "a", "Ant", NULL, NULL, 0);
+    add_exp(s, "b", "Ant", NULL, NULL, 0);
+    add_exp(s, "c", "Ant", NULL, NULL, 0);
+    ck_assert_int_eq(ag_buf_init(&out, 0, 1 << 20), 0);
+    ck_assert_int_eq(ag_buf_append_str(&out, "{\"items\":"), 0);
+    ck_assert_msg(store_exp_list_page_text(s, &f, &out, tail_members, NULL, next, sizeof(next), err,
+                                           sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_str_eq(next, "2");
+    {
+        json_t *doc = json_loads(out.data + strlen("{\"items\":"), 0, NULL), *it;
+        ck_assert_ptr_nonnull(doc);
+        ck_assert_int_eq(json_array_size(doc), 2);
+        it = json_array_get(doc, 0);
+        ck_assert_int_eq(json_integer_value(json_object_get(it, "id")), 3);
+        ck_assert_int_eq(json_integer_value(json_object_get(it, "running")), 0);
+        ck_assert(json_number_value(json_object_get(it, "budget")) == 100000);
+        ck_assert(json_is_null(json_object_get(it, "latest_wall_s")));
+        json_decref(doc);
+    }
+    /* a bad cursor or sort leaves the buffer as it was */
+    {
+        size_t len = out.len;
+        f.sort = "return";
+        f.after = "zz";
+        ck_assert_int_eq(
+            store_exp_list_page_text(s, &f, &out, NULL, NULL, next, sizeof(next), err, sizeof(err)),
+            AG_EINVAL);
+        f.sort = "bogus";
+        f.after = NULL;
+        ck_assert_int_eq(
+            store_exp_list_page_text(s, &f, &out, NULL, NULL, next, sizeof(next), err, sizeof(err)),
+            AG_EINVAL);
+        ck_assert_uint_eq(out.len, len);
+    }
+    /* a page past the buffer's maximum fails cleanly, the buffer unchanged */
+    {
+        AgBuf small;
+        f = (StoreExpFilter){.limit = 3};
+        ck_assert_int_eq(ag_buf_init(&small, 0, 300), 0);
+        ck_assert_int_eq(ag_buf_append_str(&small, "x"), 0);
+        ck_assert_int_eq(store_exp_list_page_text(s, &f, &small, NULL, NULL, next, sizeof(next),
+                                                  err, sizeof(err)),
+                         AG_ETOOBIG);
+        ck_assert_str_eq(small.data, "x");
+        ag_buf_free(&small);
+    }
+    ag_buf_free(&out);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* names of a listing, in its order, joined by '|' */
+static void names_of(Store *s, const char *q, char *out, size_t out_sz) {
+    StoreExpFilter f = {.q = q, .limit = 100};
+    char next[STORE_CURSOR_MAX];
+    json_t *page = NULL, *it;
+    size_t i, n = 0;
+    ck_assert_msg(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)) == 0,
+                  "%s", err);
+    out[0] = '\0';
+    json_array_foreach(page, i, it) {
+        n += (size_t)snprintf(out + n, out_sz - n, "%s%s", i ? "|" : "",
+                              json_string_value(json_object_get(it, "name")));
+    }
+    json_decref(page);
+}
+
+START_TEST(test_search_is_literal_and_folds_ascii) {
+    char mig[1024], db[1024], got[512];
+    Store *s = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    add_exp(s, "a%b", "Ant", NULL, NULL, 0);
+    add_exp(s, "a_b", "Ant", NULL, NULL, 0);
+    add_exp(s, "axb", "Ant", NULL, NULL, 0);
+    add_exp(s, "A\\B", "Ant", NULL, NULL, 0);
+    add_exp(s, "Caf\xc3\x89", "Ant", NULL, NULL, 0);
+    names_of(s, "%", got, sizeof(got));
+    ck_assert_str_eq(got, "a%b");
+    names_of(s, "_", got, sizeof(got));
+    ck_assert_str_eq(got, "a_b");
+    names_of(s, "\\", got, sizeof(got));
+    ck_assert_str_eq(got, "A\\B");
+    names_of(s, "X", got, sizeof(got));
+    ck_assert_str_eq(got, "axb");
+    names_of(s, "a\\b", got, sizeof(got));
+    ck_assert_str_eq(got, "A\\B");
+    names_of(s, "B", got, sizeof(got));
+    ck_assert_str_eq(got, "A\\B|axb|a_b|a%b");
+    /* as lower() did: ASCII letters fold, others are compared as they are */
+    names_of(s, "CAF\xc3\x89", got, sizeof(got));
+    ck_assert_str_eq(got, "Caf\xc3\x89");
+    names_of(s, "caf\xc3\xa9", got, sizeof(got));
+    ck_assert_str_eq(got, "");
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+static Suite *store_exp_list_suite(void) {
+    Suite *su = suite_create("store_exp_list");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_text_equals_objects);
+    tcase_add_test(tc, test_text_caller_members_and_errors);
+    tcase_add_test(tc, test_search_is_literal_and_folds_ascii);
+    suite_add_tcase(su, tc);
+    return su;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(store_exp_list_suite());
+    int failed;
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
