@@ -5,6 +5,7 @@
 #include "ag_error.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,4 +139,116 @@ char *ag_dtoa_json_dumps(const json_t *doc, int indent) {
     /* the buffer is always NUL-terminated */
     text = ag_buf_steal(&b);
     return text;
+}
+
+/* ---- %.17g ---- */
+
+typedef unsigned __int128 U128;
+
+/* floor(|v| * 10^p) for v = m * 2^e, and in *up whether printf's rounding (half to even) takes
+ * it one higher; 0 when 128 bits do not hold the product */
+static int g17_digits(uint64_t m, int e, int p, U128 *q, int *up) {
+    U128 a = m;
+    *up = 0;
+    if (p < 0 || p > 22) {
+        return 0;
+    }
+    for (int i = 0; i < p; i++) {
+        a *= 10;
+    }
+    if (e >= 0) {
+        if (e > 10) {
+            return 0;
+        }
+        *q = a << e;
+        return 1;
+    }
+    if (-e >= 127) {
+        *q = 0;
+        return 1;
+    }
+    {
+        int s = -e;
+        U128 rest = a & (((U128)1 << s) - 1), half = (U128)1 << (s - 1);
+        *q = a >> s;
+        *up = rest > half || (rest == half && (*q & 1));
+    }
+    return 1;
+}
+
+int ag_dtoa_g17(double v, char *out) {
+    static const uint64_t lo = 10000000000000000ULL, hi = 100000000000000000ULL;
+    uint64_t bits, m;
+    int e, k, n = 0, exponent, up = 0;
+    U128 q = 0;
+    char digits[17];
+    memcpy(&bits, &v, sizeof(bits));
+    e = (int)((bits >> 52) & 0x7ff);
+    if (e == 0 || e == 0x7ff || !(fabs(v) >= 1e-6 && fabs(v) < 1e17)) {
+        return snprintf(out, AG_DTOA_MAX, "%.17g", v);
+    }
+    m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+    e -= 1075;
+    /* the decimal exponent: estimated, then set by the digits before rounding */
+    k = (int)floor(log10(fabs(v)));
+    for (int tries = 0;; tries++) {
+        if (tries == 3 || !g17_digits(m, e, 16 - k, &q, &up)) {
+            return snprintf(out, AG_DTOA_MAX, "%.17g", v);
+        }
+        if (q < lo) {
+            k--;
+        } else if (q >= hi) {
+            k++;
+        } else {
+            break;
+        }
+    }
+    exponent = k;
+    q += (U128)up;
+    if (q == hi) {
+        /* rounding carried into an 18th digit: 9.99...95 becomes 10.0... */
+        q = lo;
+        exponent++;
+    }
+    for (int i = 16; i >= 0; i--) {
+        digits[i] = (char)('0' + (int)(q % 10));
+        q /= 10;
+    }
+    {
+        int last = 16; /* the last digit printed: %g drops trailing zeros */
+        while (last > 0 && digits[last] == '0') {
+            last--;
+        }
+        if (bits >> 63) {
+            out[n++] = '-';
+        }
+        if (exponent < -4 || exponent >= 17) {
+            out[n++] = digits[0];
+            if (last > 0) {
+                out[n++] = '.';
+                memcpy(out + n, digits + 1, (size_t)last);
+                n += last;
+            }
+            n += snprintf(out + n, AG_DTOA_MAX - (size_t)n, "e%c%02d", exponent < 0 ? '-' : '+',
+                          exponent < 0 ? -exponent : exponent);
+        } else if (exponent >= 0) {
+            memcpy(out + n, digits, (size_t)exponent + 1);
+            n += exponent + 1;
+            if (last > exponent) {
+                out[n++] = '.';
+                memcpy(out + n, digits + exponent + 1, (size_t)(last - exponent));
+                n += last - exponent;
+            }
+        } else {
+            out[n++] = '0';
+            out[n++] = '.';
+            for (int z = 0; z < -exponent - 1; z++) {
+                out[n++] = '0';
+            }
+            memcpy(out + n, digits, (size_t)last + 1);
+            n += last + 1;
+        }
+    }
+    out[n] = '\0';
+    return n;
 }
