@@ -120,6 +120,10 @@ int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz)
 /* rows per sealed chunk at most */
 #define STORE_CHUNK_ROWS 256
 
+/* a metrics line as json_loadb(text, len, 0, ...) reads it (NULL when it is not JSON), flat
+ * objects of plain keys and numbers read without jansson's lexer */
+json_t *store_row_parse(const char *text, size_t len);
+
 /* a row to seal: text and its object (NULL when the text is not one) */
 typedef struct StoreTailRow {
     int64_t seq;

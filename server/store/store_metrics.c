@@ -226,8 +226,7 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         goto end;
     }
     for (size_t i = 0; i < n; i++) {
-        json_error_t je;
-        json_t *row = json_loadb(lines[i], lens[i], 0, &je);
+        json_t *row = store_row_parse(lines[i], lens[i]);
         json_t *it;
         const char *k;
         json_t *v;

@@ -206,7 +206,7 @@ typedef struct CatchupRows {
 
 static int catchup_row(void *ctx, int64_t seq, const char *text, size_t len) {
     CatchupRows *c = ctx;
-    json_t *row = json_loadb(text, len, 0, NULL);
+    json_t *row = store_row_parse(text, len);
     int rc = 0;
     c->seq = seq;
     if (json_is_object(row)) {
