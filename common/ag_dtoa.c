@@ -146,29 +146,52 @@ char *ag_dtoa_json_dumps(const json_t *doc, int indent) {
 typedef unsigned __int128 U128;
 
 /* floor(|v| * 10^p) for v = m * 2^e, and in *up whether printf's rounding (half to even) takes
- * it one higher; 0 when 128 bits do not hold the product */
+ * it one higher; 0 when 128 bits do not hold the product. 10^p is 5^p * 2^p: one 64 x 64-bit
+ * product and a shift. */
 static int g17_digits(uint64_t m, int e, int p, U128 *q, int *up) {
-    U128 a = m;
+    static const uint64_t pow5[23] = {1ULL,
+                                      5ULL,
+                                      25ULL,
+                                      125ULL,
+                                      625ULL,
+                                      3125ULL,
+                                      15625ULL,
+                                      78125ULL,
+                                      390625ULL,
+                                      1953125ULL,
+                                      9765625ULL,
+                                      48828125ULL,
+                                      244140625ULL,
+                                      1220703125ULL,
+                                      6103515625ULL,
+                                      30517578125ULL,
+                                      152587890625ULL,
+                                      762939453125ULL,
+                                      3814697265625ULL,
+                                      19073486328125ULL,
+                                      95367431640625ULL,
+                                      476837158203125ULL,
+                                      2384185791015625ULL};
+    U128 a;
+    int s;
     *up = 0;
     if (p < 0 || p > 22) {
         return 0;
     }
-    for (int i = 0; i < p; i++) {
-        a *= 10;
-    }
-    if (e >= 0) {
-        if (e > 10) {
+    a = (U128)m * pow5[p]; /* under 2^53 * 2^52 */
+    s = -(e + p);          /* a * 2^-s */
+    if (s <= 0) {
+        if (s < -20) {
             return 0;
         }
-        *q = a << e;
+        *q = a << -s;
         return 1;
     }
-    if (-e >= 127) {
+    if (s >= 127) {
         *q = 0;
         return 1;
     }
     {
-        int s = -e;
         U128 rest = a & (((U128)1 << s) - 1), half = (U128)1 << (s - 1);
         *q = a >> s;
         *up = rest > half || (rest == half && (*q & 1));
@@ -190,7 +213,8 @@ int ag_dtoa_g17(double v, char *out) {
     m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
     e -= 1075;
     /* the decimal exponent: estimated, then set by the digits before rounding */
-    k = (int)floor(log10(fabs(v)));
+    /* floor(log10(2^b)) for v in [2^b, 2^(b+1)): k or k - 1 */
+    k = (int)floor((double)(e + 52) * 0.30102999566398120);
     for (int tries = 0;; tries++) {
         if (tries == 3 || !g17_digits(m, e, 16 - k, &q, &up)) {
             return snprintf(out, AG_DTOA_MAX, "%.17g", v);
@@ -210,9 +234,12 @@ int ag_dtoa_g17(double v, char *out) {
         q = lo;
         exponent++;
     }
-    for (int i = 16; i >= 0; i--) {
-        digits[i] = (char)('0' + (int)(q % 10));
-        q /= 10;
+    {
+        uint64_t d = (uint64_t)q;
+        for (int i = 16; i >= 0; i--) {
+            digits[i] = (char)('0' + (int)(d % 10));
+            d /= 10;
+        }
     }
     {
         int last = 16; /* the last digit printed: %g drops trailing zeros */
