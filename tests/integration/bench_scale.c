@@ -19,6 +19,8 @@
  *   --exps N         experiments (default 10000)
  *   --seconds S      per measured endpoint (default 5)
  *   --clients N      HTTP clients (default 16, at most 64)
+ *   --ingest-rows N  rows ingested by ingest_run under load (default 200000); the list's
+ *                    clients keep going until that ingestion is done
  *   --fill-only      stop after filling
  * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
 #include "bench_util.h"
@@ -33,6 +35,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +56,16 @@ typedef struct Options {
     long long rows, big, exps;
     double seconds;
     int clients;
+    long long ingest_rows;
     int fill_only;
 } Options;
 
-static Options opt = {.rows = 10000000, .big = 1000000, .exps = 10000, .seconds = 5, .clients = 16};
+static Options opt = {.rows = 10000000,
+                      .big = 1000000,
+                      .exps = 10000,
+                      .seconds = 5,
+                      .clients = 16,
+                      .ingest_rows = 200000};
 static char token[128];
 static int port;
 static pid_t daemon_pid;
@@ -260,6 +269,11 @@ typedef struct Endpoint {
     int follow;       /* append &cursor=<next_cursor of the previous answer> */
 } Endpoint;
 
+/* set while the ingestion thread runs: the clients of this endpoint go on until it is done, so
+ * the load lasts as long as the ingestion measured */
+static atomic_int ingesting;
+static const Endpoint *load_while_ingesting;
+
 typedef struct Client {
     const Endpoint *ep;
     double seconds;
@@ -302,7 +316,8 @@ static void *client_thread(void *arg) {
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_put);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    while (ag_time_now() < t_end && c->n < c->cap) {
+    while ((ag_time_now() < t_end || (c->ep == load_while_ingesting && atomic_load(&ingesting))) &&
+           c->n < c->cap) {
         long status = 0;
         double t0;
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/%s%s%s", port, c->ep->path,
@@ -422,6 +437,7 @@ static void *ingest_thread(void *arg) {
     }
     il->rows_per_s = (double)rows / (ag_time_now() - t0);
     il->rows = (long long)rows;
+    atomic_store(&ingesting, 0);
     ingest_destroy(in);
     store_close(s);
     return NULL;
@@ -484,7 +500,7 @@ static long long stored_rows(void) {
 static void parse_options(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
-                        "[--exps N] [--seconds S] [--clients N] [--fill-only]\n");
+                        "[--exps N] [--seconds S] [--clients N] [--ingest-rows N] [--fill-only]\n");
         exit(2);
     }
     /* absolute: angorad starts the trainer from another directory */
@@ -513,6 +529,8 @@ static void parse_options(int argc, char **argv) {
             opt.exps = atoll(v);
         } else if (!strcmp(a, "--seconds")) {
             opt.seconds = atof(v);
+        } else if (!strcmp(a, "--ingest-rows")) {
+            opt.ingest_rows = atoll(v);
         } else if (!strcmp(a, "--clients")) {
             opt.clients = atoi(v);
         } else {
@@ -520,8 +538,9 @@ static void parse_options(int argc, char **argv) {
         }
     }
     if (opt.exps < 3 || opt.big < 1 || opt.rows < opt.big + SMALL_ROWS + opt.exps ||
-        opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.seconds <= 0) {
-        die("options", "need exps >= 3, rows >= big + 80 + exps, 1..64 clients, seconds > 0");
+        opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.seconds <= 0 || opt.ingest_rows < 1) {
+        die("options", "need exps >= 3, rows >= big + 80 + exps, 1..64 clients, seconds > 0,"
+                       " ingest-rows > 0");
     }
 }
 
@@ -602,10 +621,12 @@ int main(int argc, char **argv) {
     printf("| endpoint | req/s | p50 ms | p99 ms | max ms | angorad CPU ms/req | requests | errors "
            "|\n|---|---|---|---|---|---|---|---|\n");
     {
-        IngestLoad il = {.rows = 200000};
+        IngestLoad il = {.rows = opt.ingest_rows};
         pthread_t th;
         Endpoint under = {"list (default) while ingesting", "experiments?limit=100", 1};
         ingest_prepare(&il);
+        load_while_ingesting = &under;
+        atomic_store(&ingesting, 1);
         pthread_create(&th, NULL, ingest_thread, &il);
         measure(&under);
         pthread_join(th, NULL);
