@@ -110,11 +110,76 @@ START_TEST(test_other_lines_go_to_jansson) {
 }
 END_TEST
 
+/* reals read to the same bits as strtod gives: the fast path converts up to 19 digits itself */
+START_TEST(test_reals_read_to_strtod_bits) {
+    static const char *const tokens[] = {"9007199254740993.0",
+                                         "9007199254740995.0",
+                                         "9007199254740993e0",
+                                         "4.5035996273704985e15",
+                                         "0.1",
+                                         "0.2",
+                                         "0.30000000000000004",
+                                         "1e-27",
+                                         "1e27",
+                                         "1e28",
+                                         "1e-28",
+                                         "123456789e-27",
+                                         "1.7976931348623157e308",
+                                         "2.2250738585072014e-308",
+                                         "4.9e-324",
+                                         "1e-400",
+                                         "1.00000000000000011102230246251565404236316680908203125",
+                                         "0.000000000000000000000000000000123",
+                                         "1234567890123456789.0",
+                                         "12345678901234567890.0",
+                                         "12345678901234567891.5",
+                                         "0.0000",
+                                         "-0.0e5",
+                                         "1.0e-0",
+                                         "100000000000000000000000.0",
+                                         "18446744073709551615.0",
+                                         "9999999999999999999e-27",
+                                         "9999999999999999999e27"};
+    char line[128];
+    unsigned seed = 5;
+    for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+        snprintf(line, sizeof(line), "{\"v\":%s,\"w\":-%s}", tokens[i], tokens[i]);
+        expect_str(line);
+    }
+    for (int i = 0; i < 200000; i++) {
+        char digits[32];
+        int n = 1 + rand_r(&seed) % 20, point = rand_r(&seed) % (n + 1),
+            e = rand_r(&seed) % 70 - 35;
+        size_t k = 0;
+        for (int j = 0; j < n; j++) {
+            digits[j] = (char)('0' + rand_r(&seed) % 10);
+        }
+        digits[0] = digits[0] == '0' ? '7' : digits[0];
+        k += (size_t)snprintf(line + k, sizeof(line) - k, "{\"v\":");
+        if (point == 0) {
+            k += (size_t)snprintf(line + k, sizeof(line) - k, "0.%.*s", n, digits);
+        } else {
+            k += (size_t)snprintf(line + k, sizeof(line) - k, "%.*s.%.*s", point, digits, n - point,
+                                  digits + point);
+            if (point == n) {
+                k += (size_t)snprintf(line + k, sizeof(line) - k, "0");
+            }
+        }
+        if (i % 2) {
+            k += (size_t)snprintf(line + k, sizeof(line) - k, "e%d", e);
+        }
+        snprintf(line + k, sizeof(line) - k, "}");
+        expect_str(line);
+    }
+}
+END_TEST
+
 static Suite *rowparse_suite(void) {
     Suite *s = suite_create("store_rowparse");
     TCase *tc = tcase_create("rowparse");
     tcase_add_test(tc, test_flat_rows_read_as_jansson_reads_them);
     tcase_add_test(tc, test_other_lines_go_to_jansson);
+    tcase_add_test(tc, test_reals_read_to_strtod_bits);
     suite_add_tcase(s, tc);
     return s;
 }
