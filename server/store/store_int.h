@@ -93,11 +93,22 @@ typedef struct StoreRollupKey {
     StoreRollupAgg agg[STORE_ROLLUP_LEVELS];
 } StoreRollupKey;
 
+/* finished buckets written by one statement of that many rows */
+#define STORE_ROLLUP_WRITE_ROWS 64
+
+/* a finished bucket waiting for its statement */
+typedef struct StoreRollupBucket {
+    int64_t key_id, width, bucket, n;
+    double vmin, vmax, vlast;
+} StoreRollupBucket;
+
 /* the roll-up of rows of one run being written in one transaction */
 typedef struct StoreRollup {
     Store *s;
     int64_t exp_id;
-    sqlite3_stmt *upsert, *key_id;
+    sqlite3_stmt *upsert, *upsert_many, *key_id;
+    StoreRollupBucket pending[STORE_ROLLUP_WRITE_ROWS];
+    int npending;
     int nkeys;
     int hint; /* where the next key of a row is looked for first */
     StoreRollupKey keys[STORE_ROLLUP_KEYS];
