@@ -159,6 +159,7 @@ void store_close(Store *s) {
     for (int i = 0; i < s->nreaders; i++) {
         store_close(s->readers[i]);
     }
+    sqlite3_finalize(s->bucket_upsert_many);
     if (s->db) {
         sqlite3_close_v2(s->db);
     }

@@ -26,6 +26,8 @@ struct Store {
     Store *readers[STORE_READERS];
     int nreaders;
     unsigned next_reader;
+    /* the roll-up's many-row upsert, kept from batch to batch: its text takes long to parse */
+    sqlite3_stmt *bucket_upsert_many;
 };
 
 /* AG_EDB with "what: " and SQLite's last message */

@@ -42,14 +42,15 @@ int store_rollup_begin_locked(Store *s, StoreRollup *r, int64_t exp_id, char *er
                           err, err_sz);
     /* finished buckets go in statements of many rows: one statement per row was most of the
      * roll-up's time */
-    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s", BUCKET_UPSERT_HEAD);
-    for (int i = 0; i < STORE_ROLLUP_WRITE_ROWS; i++) {
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s(?,?,?,?,?,?,?,?)", i ? "," : "");
+    if (rc == 0 && !s->bucket_upsert_many) {
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s", BUCKET_UPSERT_HEAD);
+        for (int i = 0; i < STORE_ROLLUP_WRITE_ROWS; i++) {
+            n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s(?,?,?,?,?,?,?,?)", i ? "," : "");
+        }
+        snprintf(sql + n, sizeof(sql) - n, "%s", BUCKET_UPSERT_TAIL);
+        rc = store_db_prepare(s, sql, &s->bucket_upsert_many, err, err_sz);
     }
-    snprintf(sql + n, sizeof(sql) - n, "%s", BUCKET_UPSERT_TAIL);
-    if (rc == 0) {
-        rc = store_db_prepare(s, sql, &r->upsert_many, err, err_sz);
-    }
+    r->upsert_many = s->bucket_upsert_many;
     if (rc == 0) {
         rc = store_db_prepare(s,
                               "INSERT INTO metric_key_ids (key) VALUES (?1) ON CONFLICT DO"
@@ -216,7 +217,11 @@ int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *er
 
 void store_rollup_abandon(StoreRollup *r) {
     sqlite3_finalize(r->upsert);
-    sqlite3_finalize(r->upsert_many);
+    /* the many-row statement belongs to the store (store_close finalizes it) */
+    if (r->upsert_many) {
+        sqlite3_reset(r->upsert_many);
+        sqlite3_clear_bindings(r->upsert_many);
+    }
     sqlite3_finalize(r->key_id);
     r->upsert = r->upsert_many = r->key_id = NULL;
     r->npending = 0;
