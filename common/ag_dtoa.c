@@ -5,6 +5,7 @@
 #include "ag_error.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,4 +139,143 @@ char *ag_dtoa_json_dumps(const json_t *doc, int indent) {
     /* the buffer is always NUL-terminated */
     text = ag_buf_steal(&b);
     return text;
+}
+
+/* ---- %.17g ---- */
+
+typedef unsigned __int128 U128;
+
+/* floor(|v| * 10^p) for v = m * 2^e, and in *up whether printf's rounding (half to even) takes
+ * it one higher; 0 when 128 bits do not hold the product. 10^p is 5^p * 2^p: one 64 x 64-bit
+ * product and a shift. */
+static int g17_digits(uint64_t m, int e, int p, U128 *q, int *up) {
+    static const uint64_t pow5[23] = {1ULL,
+                                      5ULL,
+                                      25ULL,
+                                      125ULL,
+                                      625ULL,
+                                      3125ULL,
+                                      15625ULL,
+                                      78125ULL,
+                                      390625ULL,
+                                      1953125ULL,
+                                      9765625ULL,
+                                      48828125ULL,
+                                      244140625ULL,
+                                      1220703125ULL,
+                                      6103515625ULL,
+                                      30517578125ULL,
+                                      152587890625ULL,
+                                      762939453125ULL,
+                                      3814697265625ULL,
+                                      19073486328125ULL,
+                                      95367431640625ULL,
+                                      476837158203125ULL,
+                                      2384185791015625ULL};
+    U128 a;
+    int s;
+    *up = 0;
+    if (p < 0 || p > 22) {
+        return 0;
+    }
+    a = (U128)m * pow5[p]; /* under 2^53 * 2^52 */
+    s = -(e + p);          /* a * 2^-s */
+    if (s <= 0) {
+        if (s < -20) {
+            return 0;
+        }
+        *q = a << -s;
+        return 1;
+    }
+    if (s >= 127) {
+        *q = 0;
+        return 1;
+    }
+    {
+        U128 rest = a & (((U128)1 << s) - 1), half = (U128)1 << (s - 1);
+        *q = a >> s;
+        *up = rest > half || (rest == half && (*q & 1));
+    }
+    return 1;
+}
+
+int ag_dtoa_g17(double v, char *out) {
+    static const uint64_t lo = 10000000000000000ULL, hi = 100000000000000000ULL;
+    uint64_t bits, m;
+    int e, k, n = 0, exponent, up = 0;
+    U128 q = 0;
+    char digits[17];
+    memcpy(&bits, &v, sizeof(bits));
+    e = (int)((bits >> 52) & 0x7ff);
+    if (e == 0 || e == 0x7ff || !(fabs(v) >= 1e-6 && fabs(v) < 1e17)) {
+        return snprintf(out, AG_DTOA_MAX, "%.17g", v);
+    }
+    m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+    e -= 1075;
+    /* the decimal exponent: estimated, then set by the digits before rounding */
+    /* floor(log10(2^b)) for v in [2^b, 2^(b+1)): k or k - 1 */
+    k = (int)floor((double)(e + 52) * 0.30102999566398120);
+    for (int tries = 0;; tries++) {
+        if (tries == 3 || !g17_digits(m, e, 16 - k, &q, &up)) {
+            return snprintf(out, AG_DTOA_MAX, "%.17g", v);
+        }
+        if (q < lo) {
+            k--;
+        } else if (q >= hi) {
+            k++;
+        } else {
+            break;
+        }
+    }
+    exponent = k;
+    q += (U128)up;
+    if (q == hi) {
+        /* rounding carried into an 18th digit: 9.99...95 becomes 10.0... */
+        q = lo;
+        exponent++;
+    }
+    {
+        uint64_t d = (uint64_t)q;
+        for (int i = 16; i >= 0; i--) {
+            digits[i] = (char)('0' + (int)(d % 10));
+            d /= 10;
+        }
+    }
+    {
+        int last = 16; /* the last digit printed: %g drops trailing zeros */
+        while (last > 0 && digits[last] == '0') {
+            last--;
+        }
+        if (bits >> 63) {
+            out[n++] = '-';
+        }
+        if (exponent < -4 || exponent >= 17) {
+            out[n++] = digits[0];
+            if (last > 0) {
+                out[n++] = '.';
+                memcpy(out + n, digits + 1, (size_t)last);
+                n += last;
+            }
+            n += snprintf(out + n, AG_DTOA_MAX - (size_t)n, "e%c%02d", exponent < 0 ? '-' : '+',
+                          exponent < 0 ? -exponent : exponent);
+        } else if (exponent >= 0) {
+            memcpy(out + n, digits, (size_t)exponent + 1);
+            n += exponent + 1;
+            if (last > exponent) {
+                out[n++] = '.';
+                memcpy(out + n, digits + exponent + 1, (size_t)(last - exponent));
+                n += last - exponent;
+            }
+        } else {
+            out[n++] = '0';
+            out[n++] = '.';
+            for (int z = 0; z < -exponent - 1; z++) {
+                out[n++] = '0';
+            }
+            memcpy(out + n, digits, (size_t)last + 1);
+            n += last + 1;
+        }
+    }
+    out[n] = '\0';
+    return n;
 }

@@ -19,6 +19,12 @@
  * AG_ETOOBIG when out_sz is under AG_DTOA_MAX. */
 int ag_dtoa_format(double v, char *out, size_t out_sz);
 
+/* exactly what snprintf(out, AG_DTOA_MAX, "%.17g", v) writes (jansson's reals before its own
+ * trimming), without printf's multi-precision arithmetic where 128-bit integers suffice
+ * (1e-6 <= |v| < 1e17); elsewhere through snprintf itself. out holds AG_DTOA_MAX bytes.
+ * Returns the length. */
+int ag_dtoa_g17(double v, char *out);
+
 /* doc as JSON text (new string, free()), reals in their shortest form and always with a '.' or
  * an exponent so they read back as reals ("3.0"); indent 0 is compact, else that many spaces
  * per level with one member per line, like jansson's JSON_INDENT. Any JSON value may be given.

@@ -201,6 +201,7 @@ void store_close(Store *s) {
         sqlite3_finalize(s->stmts[i].st);
         free(s->stmts[i].sql);
     }
+    sqlite3_finalize(s->bucket_upsert_many);
     if (s->db) {
         sqlite3_close_v2(s->db);
     }

@@ -2,6 +2,7 @@
  * store_block.h). */
 #include "store_block.h"
 
+#include "ag_dtoa.h"
 #include "ag_error.h"
 
 #include <stdio.h>
@@ -496,9 +497,9 @@ bad:
 /* a real as jansson writes it: %.17g, ".0" when that reads as an integer, no '+' or leading
  * zeros in the exponent */
 static int real_write(AgBuf *b, double v) {
-    char buf[64], *e;
-    int n = snprintf(buf, sizeof(buf), "%.17g", v);
-    if (n <= 0 || n >= (int)sizeof(buf) - 3) {
+    char buf[AG_DTOA_MAX + 4], *e;
+    int n = ag_dtoa_g17(v, buf);
+    if (n <= 0 || n >= AG_DTOA_MAX) {
         return AG_EFORMAT;
     }
     if (!strchr(buf, '.') && !strchr(buf, 'e')) {
@@ -522,10 +523,25 @@ static int real_write(AgBuf *b, double v) {
     return ag_buf_append(b, buf, (size_t)n);
 }
 
+static int int_write(AgBuf *b, int64_t i) {
+    char buf[24];
+    int n = (int)sizeof(buf);
+    /* in unsigned arithmetic so INT64_MIN needs no special case */
+    uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+    do {
+        buf[--n] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    if (i < 0) {
+        buf[--n] = '-';
+    }
+    return ag_buf_append(b, buf + n, sizeof(buf) - (size_t)n);
+}
+
 int store_cell_write(AgBuf *b, const StoreCell *cell) {
     switch (cell->kind) {
     case STORE_CELL_INT:
-        return ag_buf_printf(b, "%lld", (long long)cell->i);
+        return int_write(b, cell->i);
     case STORE_CELL_REAL:
         return real_write(b, cell->d);
     case STORE_CELL_NULL:

@@ -541,7 +541,7 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
             rows[n].seq = sqlite3_column_int64(rd, 0);
             rows[n].text = copy;
             rows[n].len = len;
-            rows[n].row = json_loadb(copy, len, 0, NULL);
+            rows[n].row = store_row_parse(copy, len);
             if (!json_is_object(rows[n].row)) {
                 json_decref(rows[n].row);
                 rows[n].row = NULL;

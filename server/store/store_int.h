@@ -36,6 +36,8 @@ struct Store {
     /* statements kept prepared on this connection, used under its mu; the oldest is replaced */
     StoreStmtSlot stmts[STORE_STMT_CACHE];
     unsigned stmt_next;
+    /* the roll-up's many-row upsert, kept from batch to batch: its text takes long to parse */
+    sqlite3_stmt *bucket_upsert_many;
 };
 
 /* the columns of an experiment in the listing and in store_exp_get_json, in answer order */
@@ -122,11 +124,22 @@ typedef struct StoreRollupKey {
     StoreRollupAgg agg[STORE_ROLLUP_LEVELS];
 } StoreRollupKey;
 
+/* finished buckets written by one statement of that many rows */
+#define STORE_ROLLUP_WRITE_ROWS 64
+
+/* a finished bucket waiting for its statement */
+typedef struct StoreRollupBucket {
+    int64_t key_id, width, bucket, n;
+    double vmin, vmax, vlast;
+} StoreRollupBucket;
+
 /* the roll-up of rows of one run being written in one transaction */
 typedef struct StoreRollup {
     Store *s;
     int64_t exp_id;
-    sqlite3_stmt *upsert, *key_id;
+    sqlite3_stmt *upsert, *upsert_many, *key_id;
+    StoreRollupBucket pending[STORE_ROLLUP_WRITE_ROWS];
+    int npending;
     int nkeys;
     int hint; /* where the next key of a row is looked for first */
     StoreRollupKey keys[STORE_ROLLUP_KEYS];
@@ -148,6 +161,10 @@ int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz)
 
 /* rows per sealed chunk at most */
 #define STORE_CHUNK_ROWS 256
+
+/* a metrics line as json_loadb(text, len, 0, ...) reads it (NULL when it is not JSON), flat
+ * objects of plain keys and numbers read without jansson's lexer */
+json_t *store_row_parse(const char *text, size_t len);
 
 /* a row to seal: text and its object (NULL when the text is not one) */
 typedef struct StoreTailRow {

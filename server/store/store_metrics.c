@@ -107,10 +107,13 @@ static int summary_update_locked(Store *s, int64_t id, const json_t *row, const 
 #define KEY_CACHE 64
 
 /* keys already recorded in this batch (rows of one run share their keys): 1 if k is among
- * them, else remembers it and returns 0 */
-static int key_seen(char (*seen)[64], int *nseen, const char *k) {
-    for (int i = 0; i < *nseen; i++) {
+ * them, else remembers it and returns 0; rows list their keys in the same order, so the search
+ * starts after the last key found (*hint) */
+static int key_seen(char (*seen)[64], int *nseen, int *hint, const char *k) {
+    for (int j = 0; j < *nseen; j++) {
+        int i = (*hint + j) % *nseen;
         if (!strcmp(seen[i], k)) {
+            *hint = i + 1;
             return 1;
         }
     }
@@ -159,7 +162,7 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     double task_metric = 0;
     const char *task_key = NULL;
     int64_t seq = 0, last_iter = 0, rollup_seq = -1;
-    int has_iter = 0, rc, nseen = 0, rewound = 0, has_sealed = 0;
+    int has_iter = 0, rc, nseen = 0, hint = 0, rewound = 0, has_sealed = 0;
     int64_t sealed_iter = 0; /* the largest iteration of the run's sealed rows */
     StoreBlocksCache sealed = {0};
     StoreRollup *rollup = NULL; /* set while the run's buckets are complete */
@@ -226,8 +229,7 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         goto end;
     }
     for (size_t i = 0; i < n; i++) {
-        json_error_t je;
-        json_t *row = json_loadb(lines[i], lens[i], 0, &je);
+        json_t *row = store_row_parse(lines[i], lens[i]);
         json_t *it;
         const char *k;
         json_t *v;
@@ -305,7 +307,7 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
             rc = store_rollup_add(rollup, seq, row, err, err_sz);
         }
         json_object_foreach(row, k, v) {
-            if (rc || !json_is_number(v) || key_seen(seen, &nseen, k)) {
+            if (rc || !json_is_number(v) || key_seen(seen, &nseen, &hint, k)) {
                 continue;
             }
             sqlite3_bind_int64(key, 1, id);

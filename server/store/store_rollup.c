@@ -22,17 +22,35 @@
 
 const int64_t store_rollup_widths[STORE_ROLLUP_LEVELS] = {16, 64, 256, 1024, 4096, 16384};
 
+#define BUCKET_UPSERT_HEAD                                                                         \
+    "INSERT INTO metric_buckets (exp_id, key_id, width, bucket, n, vmin, vmax, vlast) VALUES "
+/* a bucket already in the table (an earlier batch's open one) is merged; rows of one statement
+ * are applied in order, as separate statements would be */
+#define BUCKET_UPSERT_TAIL                                                                         \
+    " ON CONFLICT DO UPDATE SET n = n + excluded.n, vmin = min(vmin, excluded.vmin),"              \
+    " vmax = max(vmax, excluded.vmax), vlast = excluded.vlast"
+
 int store_rollup_begin_locked(Store *s, StoreRollup *r, int64_t exp_id, char *err, size_t err_sz) {
+    char sql[sizeof(BUCKET_UPSERT_HEAD) + sizeof(BUCKET_UPSERT_TAIL) +
+             STORE_ROLLUP_WRITE_ROWS * sizeof(",(?,?,?,?,?,?,?,?)")];
+    size_t n = 0;
     int rc;
     memset(r, 0, sizeof(*r));
     r->s = s;
     r->exp_id = exp_id;
-    rc = store_db_prepare(s,
-                          "INSERT INTO metric_buckets (exp_id, key_id, width, bucket, n, vmin,"
-                          " vmax, vlast) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-                          " n = n + excluded.n, vmin = min(vmin, excluded.vmin),"
-                          " vmax = max(vmax, excluded.vmax), vlast = excluded.vlast",
-                          &r->upsert, err, err_sz);
+    rc = store_db_prepare(s, BUCKET_UPSERT_HEAD "(?,?,?,?,?,?,?,?)" BUCKET_UPSERT_TAIL, &r->upsert,
+                          err, err_sz);
+    /* finished buckets go in statements of many rows: one statement per row was most of the
+     * roll-up's time */
+    if (rc == 0 && !s->bucket_upsert_many) {
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s", BUCKET_UPSERT_HEAD);
+        for (int i = 0; i < STORE_ROLLUP_WRITE_ROWS; i++) {
+            n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s(?,?,?,?,?,?,?,?)", i ? "," : "");
+        }
+        snprintf(sql + n, sizeof(sql) - n, "%s", BUCKET_UPSERT_TAIL);
+        rc = store_db_prepare(s, sql, &s->bucket_upsert_many, err, err_sz);
+    }
+    r->upsert_many = s->bucket_upsert_many;
     if (rc == 0) {
         rc = store_db_prepare(s,
                               "INSERT INTO metric_key_ids (key) VALUES (?1) ON CONFLICT DO"
@@ -42,28 +60,56 @@ int store_rollup_begin_locked(Store *s, StoreRollup *r, int64_t exp_id, char *er
     return rc;
 }
 
-/* writes one finished bucket (merged with what the table holds of it) */
+static void bucket_bind(sqlite3_stmt *st, int at, int64_t exp_id, const StoreRollupBucket *b) {
+    sqlite3_bind_int64(st, at + 1, exp_id);
+    sqlite3_bind_int64(st, at + 2, b->key_id);
+    sqlite3_bind_int64(st, at + 3, b->width);
+    sqlite3_bind_int64(st, at + 4, b->bucket);
+    sqlite3_bind_int64(st, at + 5, b->n);
+    sqlite3_bind_double(st, at + 6, b->vmin);
+    sqlite3_bind_double(st, at + 7, b->vmax);
+    sqlite3_bind_double(st, at + 8, b->vlast);
+}
+
+/* writes the finished buckets held back, in the order they finished */
+static int buckets_flush(StoreRollup *r, char *err, size_t err_sz) {
+    int rc = 0;
+    if (r->npending == STORE_ROLLUP_WRITE_ROWS) {
+        for (int i = 0; i < r->npending; i++) {
+            bucket_bind(r->upsert_many, 8 * i, r->exp_id, &r->pending[i]);
+        }
+        if (sqlite3_step(r->upsert_many) != SQLITE_DONE) {
+            rc = store_db_fail(r->s, err, err_sz, "write metric buckets");
+        }
+        sqlite3_reset(r->upsert_many);
+    } else {
+        for (int i = 0; rc == 0 && i < r->npending; i++) {
+            bucket_bind(r->upsert, 0, r->exp_id, &r->pending[i]);
+            if (sqlite3_step(r->upsert) != SQLITE_DONE) {
+                rc = store_db_fail(r->s, err, err_sz, "write metric bucket");
+            }
+            sqlite3_reset(r->upsert);
+        }
+    }
+    r->npending = 0;
+    return rc;
+}
+
+/* one finished bucket, merged with what the table holds of it when written */
 static int bucket_write(StoreRollup *r, const StoreRollupKey *k, int level, char *err,
                         size_t err_sz) {
     const StoreRollupAgg *a = &k->agg[level];
-    sqlite3_stmt *st = r->upsert;
-    int rc = 0;
     if (a->n == 0) {
         return 0;
     }
-    sqlite3_bind_int64(st, 1, r->exp_id);
-    sqlite3_bind_int64(st, 2, k->id);
-    sqlite3_bind_int64(st, 3, store_rollup_widths[level]);
-    sqlite3_bind_int64(st, 4, a->bucket);
-    sqlite3_bind_int64(st, 5, a->n);
-    sqlite3_bind_double(st, 6, a->vmin);
-    sqlite3_bind_double(st, 7, a->vmax);
-    sqlite3_bind_double(st, 8, a->vlast);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = store_db_fail(r->s, err, err_sz, "write metric bucket");
-    }
-    sqlite3_reset(st);
-    return rc;
+    r->pending[r->npending++] = (StoreRollupBucket){.key_id = k->id,
+                                                    .width = store_rollup_widths[level],
+                                                    .bucket = a->bucket,
+                                                    .n = a->n,
+                                                    .vmin = a->vmin,
+                                                    .vmax = a->vmax,
+                                                    .vlast = a->vlast};
+    return r->npending == STORE_ROLLUP_WRITE_ROWS ? buckets_flush(r, err, err_sz) : 0;
 }
 
 /* the key's slot in this roll-up, its id read (or given) from metric_key_ids on first sight;
@@ -153,6 +199,9 @@ int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *er
         }
     }
     if (rc == 0) {
+        rc = buckets_flush(r, err, err_sz);
+    }
+    if (rc == 0) {
         rc = store_db_prepare(r->s, "UPDATE experiments SET rollup_seq = ? WHERE id = ?", &st, err,
                               err_sz);
     }
@@ -162,16 +211,20 @@ int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *er
         rc = store_exec_update(r->s, st, "record roll-up", err, err_sz);
     }
     sqlite3_finalize(st);
-    sqlite3_finalize(r->upsert);
-    sqlite3_finalize(r->key_id);
-    r->upsert = r->key_id = NULL;
+    store_rollup_abandon(r);
     return rc;
 }
 
 void store_rollup_abandon(StoreRollup *r) {
     sqlite3_finalize(r->upsert);
+    /* the many-row statement belongs to the store (store_close finalizes it) */
+    if (r->upsert_many) {
+        sqlite3_reset(r->upsert_many);
+        sqlite3_clear_bindings(r->upsert_many);
+    }
     sqlite3_finalize(r->key_id);
-    r->upsert = r->key_id = NULL;
+    r->upsert = r->upsert_many = r->key_id = NULL;
+    r->npending = 0;
 }
 
 int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz) {
@@ -206,7 +259,7 @@ typedef struct CatchupRows {
 
 static int catchup_row(void *ctx, int64_t seq, const char *text, size_t len) {
     CatchupRows *c = ctx;
-    json_t *row = json_loadb(text, len, 0, NULL);
+    json_t *row = store_row_parse(text, len);
     int rc = 0;
     c->seq = seq;
     if (json_is_object(row)) {

@@ -19,6 +19,8 @@
  *   --exps N         experiments (default 10000)
  *   --seconds S      per measured endpoint (default 5)
  *   --clients N      HTTP clients (default 16, at most 64)
+ *   --ingest-rows N  rows ingested by ingest_run under load (default 200000); the list's
+ *                    clients keep going until that ingestion is done
  *   --fill-only      stop after filling
  *   --lists-only     measure only the list endpoints (no ingestion under load, no series)
  * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
@@ -34,11 +36,13 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CLIENTS 64
@@ -54,11 +58,17 @@ typedef struct Options {
     long long rows, big, exps;
     double seconds;
     int clients;
+    long long ingest_rows;
     int fill_only;
     int lists_only;
 } Options;
 
-static Options opt = {.rows = 10000000, .big = 1000000, .exps = 10000, .seconds = 5, .clients = 16};
+static Options opt = {.rows = 10000000,
+                      .big = 1000000,
+                      .exps = 10000,
+                      .seconds = 5,
+                      .clients = 16,
+                      .ingest_rows = 200000};
 static char token[128];
 static int port;
 static pid_t daemon_pid;
@@ -95,6 +105,13 @@ static const char *const keys[N_KEYS] = {
     "sps",           "grad_norm",    "value_mean",    "adv_mean",      "adv_std",
     "obs_norm_mean", "obs_norm_std", "success_rate",  "goals_mean",    "iter_s",
     "rollout_s",     "update_s",     "eval_return",   "kl_target",     "epochs"};
+
+/* CPU seconds the calling thread has used */
+static double thread_cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* one metrics line of iteration i, numbers written as the trainer writes them (%.17g) */
 static int metrics_line(char *out, size_t sz, long long i, unsigned *seed) {
@@ -157,7 +174,7 @@ static void fill(void) {
     const char *lines[BATCH_ROWS];
     size_t lens[BATCH_ROWS];
     long long total = 0;
-    double t0 = ag_time_now(), t_ingest = 0;
+    double t0 = ag_time_now(), t_ingest = 0, cpu_ingest = 0;
     Store *s = NULL;
     unsigned seed = 7;
     open_store(&s);
@@ -180,7 +197,7 @@ static void fill(void) {
         for (long long i = 0; i < n; i += BATCH_ROWS) {
             int m = (int)(n - i < BATCH_ROWS ? n - i : BATCH_ROWS);
             size_t used = 0, added = 0;
-            double t1;
+            double t1, c1;
             for (int j = 0; j < m; j++) {
                 int len = metrics_line(buf + used, LINE_MAX_B, i + j + 1, &seed);
                 lines[j] = buf + used;
@@ -189,11 +206,13 @@ static void fill(void) {
                 off += len;
             }
             t1 = ag_time_now();
+            c1 = thread_cpu_s();
             if (store_metrics_ingest(s, id, lines, lens, (size_t)m, off, &added, NULL, err,
                                      sizeof(err))) {
                 die("ingest", err);
             }
             t_ingest += ag_time_now() - t1;
+            cpu_ingest += thread_cpu_s() - c1;
             total += (long long)added;
         }
         /* every run but the big one has finished; started and finished times for those sorts */
@@ -204,8 +223,9 @@ static void fill(void) {
         }
     }
     printf("fill: %lld experiments, %lld metric rows in %.1f s (store_metrics_ingest %.0f "
-           "rows/s)\n",
-           opt.exps, total, ag_time_now() - t0, (double)total / t_ingest);
+           "rows/s, %.0f per CPU second)\n",
+           opt.exps, total, ag_time_now() - t0, (double)total / t_ingest,
+           (double)total / cpu_ingest);
     free(buf);
     store_close(s);
 }
@@ -262,6 +282,11 @@ typedef struct Endpoint {
     int follow;       /* append &cursor=<next_cursor of the previous answer> */
 } Endpoint;
 
+/* set while the ingestion thread runs: the clients of this endpoint go on until it is done, so
+ * the load lasts as long as the ingestion measured */
+static atomic_int ingesting;
+static const Endpoint *load_while_ingesting;
+
 typedef struct Client {
     const Endpoint *ep;
     double seconds;
@@ -304,7 +329,8 @@ static void *client_thread(void *arg) {
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_put);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    while (ag_time_now() < t_end && c->n < c->cap) {
+    while ((ag_time_now() < t_end || (c->ep == load_while_ingesting && atomic_load(&ingesting))) &&
+           c->n < c->cap) {
         long status = 0;
         double t0;
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/%s%s%s", port, c->ep->path,
@@ -374,6 +400,8 @@ typedef struct IngestLoad {
     int64_t id;
     char run_dir[800];
     double rows_per_s;
+    double rows_per_cpu_s; /* per CPU second of the ingesting thread: what a loaded machine's
+                            * wall clock hides */
 } IngestLoad;
 
 static void ingest_prepare(IngestLoad *il) {
@@ -413,17 +441,20 @@ static void *ingest_thread(void *arg) {
     Store *s = NULL;
     Ingest *in = NULL;
     size_t rows = 0;
-    double t0;
+    double t0, cpu0;
     open_store(&s);
     if (ingest_create(&in, s, err, sizeof(err))) {
         die("ingest_create", err);
     }
     t0 = ag_time_now();
+    cpu0 = thread_cpu_s();
     if (ingest_run(in, il->id, il->run_dir, &rows, err, sizeof(err))) {
         die("ingest_run", err);
     }
     il->rows_per_s = (double)rows / (ag_time_now() - t0);
+    il->rows_per_cpu_s = (double)rows / (thread_cpu_s() - cpu0);
     il->rows = (long long)rows;
+    atomic_store(&ingesting, 0);
     ingest_destroy(in);
     store_close(s);
     return NULL;
@@ -486,7 +517,7 @@ static long long stored_rows(void) {
 static void parse_options(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
-                        "[--exps N] [--seconds S] [--clients N] [--fill-only] "
+                        "[--exps N] [--seconds S] [--clients N] [--ingest-rows N] [--fill-only] "
                         "[--lists-only]\n");
         exit(2);
     }
@@ -520,6 +551,8 @@ static void parse_options(int argc, char **argv) {
             opt.exps = atoll(v);
         } else if (!strcmp(a, "--seconds")) {
             opt.seconds = atof(v);
+        } else if (!strcmp(a, "--ingest-rows")) {
+            opt.ingest_rows = atoll(v);
         } else if (!strcmp(a, "--clients")) {
             opt.clients = atoi(v);
         } else {
@@ -527,8 +560,9 @@ static void parse_options(int argc, char **argv) {
         }
     }
     if (opt.exps < 3 || opt.big < 1 || opt.rows < opt.big + SMALL_ROWS + opt.exps ||
-        opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.seconds <= 0) {
-        die("options", "need exps >= 3, rows >= big + 80 + exps, 1..64 clients, seconds > 0");
+        opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.seconds <= 0 || opt.ingest_rows < 1) {
+        die("options", "need exps >= 3, rows >= big + 80 + exps, 1..64 clients, seconds > 0,"
+                       " ingest-rows > 0");
     }
 }
 
@@ -613,10 +647,12 @@ int main(int argc, char **argv) {
             measure(&lists[i]);
         }
     } else {
-        IngestLoad il = {.rows = 200000};
+        IngestLoad il = {.rows = opt.ingest_rows};
         pthread_t th;
         Endpoint under = {"list (default) while ingesting", "experiments?limit=100", 1};
         ingest_prepare(&il);
+        load_while_ingesting = &under;
+        atomic_store(&ingesting, 1);
         pthread_create(&th, NULL, ingest_thread, &il);
         measure(&under);
         pthread_join(th, NULL);
@@ -629,6 +665,8 @@ int main(int argc, char **argv) {
         printf("\n| ingestion (ingest_run, %lld rows of 30 keys) while %d clients list | %.0f "
                "rows/s |\n",
                il.rows, opt.clients, il.rows_per_s);
+        printf("| the same per CPU second of the ingesting thread | %.0f rows/s |\n",
+               il.rows_per_cpu_s);
     }
     stop_daemon(pid);
     stop_trainings();

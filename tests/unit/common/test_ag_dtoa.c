@@ -8,6 +8,8 @@
 #include <check.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +117,82 @@ START_TEST(test_json_dumps) {
 }
 END_TEST
 
+/* ag_dtoa_g17 must write what printf("%.17g") writes, byte for byte: sealed metric rows are
+ * checked against their source text with it */
+static void expect_g17(double v) {
+    char want[64], got[AG_DTOA_MAX];
+    int n = snprintf(want, sizeof(want), "%.17g", v);
+    int m = ag_dtoa_g17(v, got);
+    ck_assert_msg(m == n && !strcmp(got, want), "%a: %s, printf %s", v, got, want);
+}
+
+static uint64_t next_bits(uint64_t *x) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+START_TEST(test_g17_is_printf) {
+    static const double fixed[] = {0.0,
+                                   -0.0,
+                                   1.0,
+                                   -1.0,
+                                   0.1,
+                                   0.3,
+                                   1e-6,
+                                   9.9999999999999995e-7,
+                                   1e-5,
+                                   1e-4,
+                                   0.5,
+                                   9.9999999999999991e-5,
+                                   1e16,
+                                   1e17,
+                                   99999999999999984.0,
+                                   9999999999999999.0,
+                                   1234567890123456.5,
+                                   123456789012345.125,
+                                   0.30000000000000004,
+                                   2.5e-300,
+                                   5e-324,
+                                   1.7976931348623157e308,
+                                   DBL_MIN,
+                                   4503599627370497.5};
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        expect_g17(fixed[i]);
+        expect_g17(-fixed[i]);
+        expect_g17(nextafter(fixed[i], 0));
+        expect_g17(nextafter(fixed[i], INFINITY));
+    }
+    expect_g17(NAN);
+    expect_g17(INFINITY);
+    expect_g17(-INFINITY);
+    /* every power of ten and its neighbours, where the exponent is decided */
+    for (int p = -30; p <= 30; p++) {
+        double v = pow(10, p);
+        expect_g17(v);
+        expect_g17(nextafter(v, 0));
+        expect_g17(nextafter(v, INFINITY));
+    }
+    for (int i = 0; i < 300000; i++) {
+        uint64_t b = next_bits(&x);
+        double v;
+        /* any bit pattern, then values in the range metrics live in */
+        memcpy(&v, &b, sizeof(v));
+        expect_g17(v);
+        v = ldexp((double)(b >> 11), -53) * pow(10, (int)(b % 26) - 8);
+        expect_g17(v);
+        /* dyadic values whose 18th digit is a 5: rounding ties */
+        v = ldexp((double)(next_bits(&x) >> (11 + b % 8)), -(int)(b % 12));
+        expect_g17(v);
+        /* as the bench and the trainer make them */
+        v = (double)(i % 30) * (1.0 + log1p((double)i)) + (double)(b % 1000003) / 1000003.0;
+        expect_g17(v);
+    }
+}
+END_TEST
+
 static Suite *dtoa_suite(void) {
     Suite *s = suite_create("ag_dtoa");
     TCase *tc = tcase_create("dtoa");
@@ -122,6 +200,7 @@ static Suite *dtoa_suite(void) {
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_small_buffer);
     tcase_add_test(tc, test_json_dumps);
+    tcase_add_test(tc, test_g17_is_printf);
     suite_add_tcase(s, tc);
     return s;
 }
