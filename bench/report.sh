@@ -404,6 +404,11 @@ EOF
                 cat "$ROOT/docs/benchmarks/hand/ladder.md"
                 echo
             fi
+            # so are HandReach's three seeds judged on fresh episodes
+            if [ -s "$ROOT/docs/benchmarks/hand/reach.md" ]; then
+                cat "$ROOT/docs/benchmarks/hand/reach.md"
+                echo
+            fi
         fi
     done
 
