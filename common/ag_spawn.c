@@ -3,6 +3,7 @@
 
 #include "ag_error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -112,4 +113,44 @@ int ag_spawn(const AgSpawn *s, pid_t *pid, char *err, size_t err_sz) {
     }
     *pid = child;
     return 0;
+}
+
+int ag_spawn_signal_session(pid_t sid, int sig, pid_t except) {
+    DIR *proc = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+    if (!proc || sid <= 1) {
+        if (proc) {
+            closedir(proc);
+        }
+        return 0;
+    }
+    while ((e = readdir(proc)) != NULL) {
+        char path[64], text[512];
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || (pid_t)pid == except) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            continue; /* gone meanwhile */
+        }
+        size_t len = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[len] = '\0';
+        /* after the command name (which may hold spaces and parentheses): state ppid pgrp session
+         */
+        const char *close = strrchr(text, ')');
+        char state;
+        int ppid, pgrp, session;
+        /* a zombie is past signals: counting it would report a process that is not there */
+        if (close && sscanf(close + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) == 4 &&
+            state != 'Z' && (pid_t)session == sid && kill((pid_t)pid, sig) == 0) {
+            n++;
+        }
+    }
+    closedir(proc);
+    return n;
 }

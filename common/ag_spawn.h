@@ -35,4 +35,10 @@ typedef struct AgSpawn {
 /* starts the child; 0 and *pid, or an error code and a message (nothing was started) */
 int ag_spawn(const AgSpawn *s, pid_t *pid, char *err, size_t err_sz);
 
+/* sends sig to every process of session sid (read from /proc), except the process `except`
+ * (0: none). MPI launchers put each rank in a process group of its own, so a signal to the
+ * session leader's group does not reach the ranks; the session does. Returns how many processes
+ * were signalled. */
+int ag_spawn_signal_session(pid_t sid, int sig, pid_t except);
+
 #endif

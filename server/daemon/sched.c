@@ -655,6 +655,18 @@ static void reap(Sched *s) {
     }
 }
 
+/* SIGTERM to a local run. A run of several ranks gets it at its ranks, not at mpirun: mpirun
+ * answers a SIGTERM by killing its ranks (SIGTERM, then SIGKILL odls_base_sigkill_timeout later,
+ * 1 s by default), too soon for a rank to finish its iteration and write its checkpoint; and the
+ * ranks sit in process groups of their own, so only their session reaches them. Once they have
+ * exited, mpirun exits with their status. Before the ranks exist, mpirun itself is told. */
+static void sched_local_term(const Slot *slot) {
+    if (slot->ranks > 1 && ag_spawn_signal_session(slot->pid, SIGTERM, slot->pid) > 0) {
+        return;
+    }
+    kill(-slot->pid, SIGTERM);
+}
+
 static void act_on_requests(Sched *s) {
     double now = ag_time_now();
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
@@ -674,12 +686,13 @@ static void act_on_requests(Sched *s) {
                 continue;
             }
             /* SIGTERM asks angora-train to checkpoint and exit */
-            kill(-slot->pid, SIGTERM);
+            sched_local_term(slot);
             slot->term_at = now;
             ag_log_info("experiment %lld: %s requested; SIGTERM to group %d", (long long)slot->id,
                         r.request, (int)slot->pid);
         } else if (!slot->killed && now - slot->term_at > s->cfg.grace_s) {
             kill(-slot->pid, SIGKILL);
+            ag_spawn_signal_session(slot->pid, SIGKILL, 0);
             slot->killed = 1;
             sched_event(s, slot->id, "killed", "no exit %.1f s after SIGTERM; SIGKILL",
                         s->cfg.grace_s);
@@ -855,7 +868,7 @@ int sched_checkpoint_all(Sched *s, double timeout_s) {
     for (int i = 0; i < SCHED_SLOTS_MAX; i++) {
         if (s->slots[i].used && s->slots[i].exec == EXEC_LOCAL) {
             s->slots[i].shutdown = 1;
-            kill(-s->slots[i].pid, SIGTERM);
+            sched_local_term(&s->slots[i]);
         }
     }
     while (sched_cores_used(s) > 0 && ag_time_now() - t0 < timeout_s) {

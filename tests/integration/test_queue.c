@@ -144,7 +144,52 @@ START_TEST(test_two_cores_with_mpi_run) {
 }
 END_TEST
 
+/* a pause of a two-rank run under mpirun: its ranks finish their iteration (2 s here, longer than
+ * the 1 s mpirun leaves between its own SIGTERM and SIGKILL) and write their checkpoint */
+START_TEST(test_pause_of_mpi_run_lets_ranks_checkpoint) {
+    const char *const extra[] = {"--max-cores", "2", NULL};
+    const char *two = "{\"task\":\"CartPole\",\"ranks\":2,\"notes\":\"fake:iters=20,sleep=2\"}";
+    Daemon d;
+    char path[400], log[8192] = "";
+    if (access("/usr/bin/mpirun", X_OK) != 0) {
+        return;
+    }
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), extra);
+    long long id = itest_submit(&d, two, 0);
+    itest_wait_rows(&d, id, 1, 60);
+    HttpResult r;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/pause", id);
+    itest_http(&d, "POST", path, "", NULL, 0, &r);
+    ck_assert_int_eq(r.status, 202);
+    itest_http_free(&r);
+    json_t *o = itest_wait_state(&d, id, "paused", 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
+    json_decref(o);
+    snprintf(path, sizeof(path), "%s/runs/%lld/train.log", d.dir, id);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(log, 1, sizeof(log) - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(log, "interrupted at iteration") != NULL,
+                  "the ranks were killed before they checkpointed: %s", log);
+    /* and it goes on from there */
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/resume", id);
+    itest_http(&d, "POST", path, "", NULL, 0, &r);
+    ck_assert_int_eq(r.status, 200);
+    itest_http_free(&r);
+    json_decref(itest_wait_state(&d, id, "running", 60));
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/cancel", id);
+    itest_http(&d, "POST", path, "", NULL, 0, &r);
+    itest_http_free(&r);
+    json_decref(itest_wait_state(&d, id, "cancelled", 60));
+    itest_daemon_finish(&d);
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {test_priority_order_one_core, test_two_cores_with_mpi_run};
+    const TTest *tests[] = {test_priority_order_one_core, test_two_cores_with_mpi_run,
+                            test_pause_of_mpi_run_lets_ranks_checkpoint};
     return itest_run_tests("integration_queue", 200, tests, ITEST_COUNT(tests));
 }
