@@ -10,7 +10,8 @@
  * - Every descriptor from 3 up is closed in the child: the listening socket and the database
  *   must not live on in a worker.
  * - A new session (setsid) makes the child the leader of its own process group, so signals to
- *   the daemon, or its death, do not reach it, and a signal to the group reaches every MPI rank.
+ *   the daemon, or its death, do not reach it; MPI ranks sit in process groups of their own, so
+ *   a signal meant for every rank goes to the session (ag_spawn_signal_session).
  * - When exec fails, the child writes why to its stderr and exits with AG_SPAWN_EXEC_FAILED. */
 #ifndef AG_SPAWN_H
 #define AG_SPAWN_H
