@@ -1,13 +1,11 @@
 /* JSON text into a buffer as jansson's compact dump writes it (see ag_json_text.h). */
 #include "ag_json_text.h"
 
+#include "ag_dtoa.h"
+
 #include "ag_error.h"
 
-#include <math.h>
-#include <stdio.h>
 #include <string.h>
-
-__extension__ typedef unsigned __int128 JsonU128;
 
 /* bytes of the UTF-8 sequence at s (at most n bytes), 0 when it is not one jansson accepts */
 static size_t utf8_sequence(const unsigned char *s, size_t n) {
@@ -175,142 +173,9 @@ static size_t real_fixup(char *buf, size_t len) {
     return len;
 }
 
-/* the 17 significant digits of a = m * 2^e10 correctly rounded (ties to even, as glibc's printf
- * rounds), scaled so that a * 10^p rounds to them: 0 when the 128-bit arithmetic cannot hold it */
-static int digits17(uint64_t m, int e2, int p, uint64_t *digits) {
-    static const uint64_t pow10[] = {1ull,
-                                     10ull,
-                                     100ull,
-                                     1000ull,
-                                     10000ull,
-                                     100000ull,
-                                     1000000ull,
-                                     10000000ull,
-                                     100000000ull,
-                                     1000000000ull,
-                                     10000000000ull,
-                                     100000000000ull,
-                                     1000000000000ull,
-                                     10000000000000ull,
-                                     100000000000000ull,
-                                     1000000000000000ull,
-                                     10000000000000000ull,
-                                     100000000000000000ull,
-                                     1000000000000000000ull,
-                                     10000000000000000000ull};
-    JsonU128 num, den, q, r;
-    if (p >= 0) {
-        JsonU128 scale;
-        if (p > 22) {
-            return 0;
-        }
-        scale = p <= 19 ? (JsonU128)pow10[p] : (JsonU128)pow10[19] * pow10[p - 19];
-        num = (JsonU128)m * scale;
-        if (e2 >= 0) {
-            if (e2 > 40) {
-                return 0;
-            }
-            *digits = (uint64_t)(num << e2);
-            return 1;
-        }
-        if (-e2 >= 127) {
-            return 0;
-        }
-        q = num >> -e2;
-        r = num - (q << -e2);
-        den = (JsonU128)1 << -e2;
-    } else {
-        if (-p > 19 || e2 > 70) {
-            return 0;
-        }
-        num = e2 >= 0 ? (JsonU128)m << e2 : 0;
-        if (e2 < 0) {
-            return 0;
-        }
-        den = pow10[-p];
-        q = num / den;
-        r = num - q * den;
-    }
-    if (2 * r > den || (2 * r == den && (q & 1))) {
-        q++;
-    }
-    *digits = (uint64_t)q;
-    return 1;
-}
-
-/* %.17g of a finite nonzero |v| from its exact 17 digits; 0 when out of the range handled */
-static size_t real_format_fast(double v, char *buf) {
-    uint64_t bits, m, digits = 0;
-    int e2, x, neg = signbit(v) != 0;
-    char d[17], *o = buf;
-    size_t nd = 17;
-    memcpy(&bits, &v, sizeof(bits));
-    e2 = (int)((bits >> 52) & 0x7FF);
-    if (e2 == 0 || e2 == 0x7FF) {
-        return 0; /* subnormal, infinite or NaN */
-    }
-    m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
-    e2 -= 1075;
-    /* log10(2) times the binary exponent: the decimal one or one below, fixed by the loop */
-    x = (int)floor((double)(e2 + 52) * 0.30102999566398119521);
-    for (int tries = 0;; tries++) {
-        if (tries == 3 || !digits17(m, e2, 16 - x, &digits)) {
-            return 0;
-        }
-        if (digits < 10000000000000000ull) {
-            x--;
-        } else if (digits >= 100000000000000000ull) {
-            x++;
-        } else {
-            break;
-        }
-    }
-    for (int i = 16; i >= 0; i--) {
-        d[i] = (char)('0' + digits % 10);
-        digits /= 10;
-    }
-    while (nd > 1 && d[nd - 1] == '0') {
-        nd--;
-    }
-    if (neg) {
-        *o++ = '-';
-    }
-    if (x < -4 || x >= 17) {
-        *o++ = d[0];
-        if (nd > 1) {
-            *o++ = '.';
-            memcpy(o, d + 1, nd - 1);
-            o += nd - 1;
-        }
-        o += sprintf(o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
-    } else if (x >= 0) {
-        memcpy(o, d, (size_t)x + 1);
-        o += x + 1;
-        if (nd > (size_t)x + 1) {
-            *o++ = '.';
-            memcpy(o, d + x + 1, nd - (size_t)x - 1);
-            o += nd - (size_t)x - 1;
-        }
-    } else {
-        *o++ = '0';
-        *o++ = '.';
-        for (int i = 0; i < -x - 1; i++) {
-            *o++ = '0';
-        }
-        memcpy(o, d, nd);
-        o += nd;
-    }
-    *o = '\0';
-    return (size_t)(o - buf);
-}
-
 size_t ag_json_text_real_format(double v, char *buf) {
-    size_t len = v != 0 ? real_format_fast(v, buf) : 0;
-    if (len == 0) {
-        int n = snprintf(buf, AG_JSON_TEXT_REAL_MAX - 3, "%.17g", v);
-        len = n > 0 ? (size_t)n : 0;
-    }
-    return real_fixup(buf, len);
+    int n = ag_dtoa_g17(v, buf); /* jansson's %.17g, then its own trimming */
+    return real_fixup(buf, n > 0 ? (size_t)n : 0);
 }
 
 int ag_json_text_real(AgBuf *out, double v) {
