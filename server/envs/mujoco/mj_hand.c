@@ -210,9 +210,9 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
                                             "touch",         "goal",           "asymmetric",
                                             "discrete_bins", "finger",         NULL};
     static const char *const keys_block[] = {
-        "control",    "proprioception", "fingertips",     "touch",      "goal",
-        "asymmetric", "discrete_bins",  "vision",         "image_size", "physics",
-        "substeps",   "curriculum",     "rotation_bonus", "start_pose", NULL};
+        "control",        "proprioception", "fingertips", "touch",        "goal",     "asymmetric",
+        "discrete_bins",  "vision",         "image_size", "physics",      "substeps", "curriculum",
+        "rotation_bonus", "start_pose",     "goal_bonus", "drop_penalty", NULL};
     const char *const *keys = sh->kind == HAND_REACH        ? keys_reach
                               : sh->kind == HAND_FREE_REACH ? keys_free
                                                             : keys_block;

@@ -25,6 +25,8 @@
 #define BLOCK_SUCCESS_ROT  0.4
 #define BLOCK_GOAL_BONUS   5.0
 #define BLOCK_DROP_PENALTY 20.0
+/* the largest goal_bonus or drop_penalty a spec may ask (IsaacGym's goal bonus is 250) */
+#define BLOCK_REWARD_TERM_MAX 1000.0
 /* the shaping term's offset: rotation_bonus / (d + 0.1) is at most 10 x rotation_bonus */
 #define BLOCK_ROTATION_BONUS_EPS 0.1
 #define BLOCK_GOAL_TIMEOUT       100
@@ -122,6 +124,8 @@ typedef struct EnvMjHandShared {
     int palm_body;         /* HandBlock */
     EnvMjHandPhysics physics;
     double rotation_bonus; /* block: w of the shaping term w / (d + 0.1) per step; 0 = off */
+    double goal_bonus;     /* block: reward per goal reached (Dactyl's 5) */
+    double drop_penalty;   /* block: paid once when the block falls (Dactyl's 20) */
     EnvMjHandSettled settled[BLOCK_FACES]; /* HandBlock fast physics: one per face up */
     EnvMjHandGoals goals;
     EnvMjHandCurriculumSpec curriculum;

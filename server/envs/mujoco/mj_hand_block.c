@@ -149,6 +149,10 @@ int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, c
         ag_json_get_int(options, ENV_OPTIONS_PATH, "substeps", 0, 0, 80, &substeps, &je) != 0 ||
         ag_json_get_double(options, ENV_OPTIONS_PATH, "rotation_bonus", 0.0, 0.0, 10.0,
                            &sh->rotation_bonus, &je) != 0 ||
+        ag_json_get_double(options, ENV_OPTIONS_PATH, "goal_bonus", BLOCK_GOAL_BONUS, 0.0,
+                           BLOCK_REWARD_TERM_MAX, &sh->goal_bonus, &je) != 0 ||
+        ag_json_get_double(options, ENV_OPTIONS_PATH, "drop_penalty", BLOCK_DROP_PENALTY, 0.0,
+                           BLOCK_REWARD_TERM_MAX, &sh->drop_penalty, &je) != 0 ||
         hand_curriculum_read(&sh->curriculum, options, &je) != 0) {
         char msg[AG_JSON_PATH_MAX + AG_JSON_REASON_MAX];
         ag_json_err_format(&je, msg, sizeof(msg));
@@ -495,10 +499,10 @@ double env_mj_hand_block_rules(const EnvMjHandShared *sh, EnvMjHandState *st, Ag
     double dist = env_mj_hand_rot_dist(d->qpos + sh->obj_qpos + 3, st->goal);
     double reward = st->prev_dist - dist;
     if (d->qpos[sh->obj_qpos + 2] < sh->drop_z) {
-        reward -= BLOCK_DROP_PENALTY;
+        reward -= sh->drop_penalty;
         out->terminated = 1;
     } else if (dist < BLOCK_SUCCESS_ROT) {
-        reward += BLOCK_GOAL_BONUS;
+        reward += sh->goal_bonus;
         st->consecutive_goals++;
         st->steps_since_goal = 0;
         if (st->consecutive_goals >= BLOCK_MAX_GOALS) {

@@ -297,6 +297,52 @@ START_TEST(test_rotation_bonus) {
 }
 END_TEST
 
+/* goal_bonus and drop_penalty replace Dactyl's +5 and -20 (kept as defaults); bad values are
+ * refused by name */
+START_TEST(test_goal_bonus_and_drop_penalty) {
+    float hold[20] = {0};
+    HandEnv plain, tuned;
+    hand_open(&plain, &env_mj_hand_block_z_class, NULL, 7);
+    hand_open(&tuned, &env_mj_hand_block_z_class, "{\"goal_bonus\": 50, \"drop_penalty\": 2.5}", 7);
+    ck_assert(plain.sh->goal_bonus == 5.0 && plain.sh->drop_penalty == 20.0);
+    ck_assert(tuned.sh->goal_bonus == 50.0 && tuned.sh->drop_penalty == 2.5);
+    /* the same reachable goal (0.3 rad, tolerance 0.4), one step each: the rewards differ by
+     * the bonuses' difference and both count the goal */
+    ladder_tilted(&plain, 0.3, plain.st->goal);
+    ladder_tilted(&tuned, 0.3, tuned.st->goal);
+    plain.st->prev_dist = tuned.st->prev_dist = 0.3;
+    EnvStep a = hand_step(&plain, hold), b = hand_step(&tuned, hold);
+    ck_assert_int_eq(plain.st->consecutive_goals, 1);
+    ck_assert_int_eq(tuned.st->consecutive_goals, 1);
+    ck_assert_msg(fabs((b.reward - a.reward) - 45.0) < 1e-6, "tuned %g plain %g", b.reward,
+                  a.reward);
+    /* a drop pays the penalty asked and ends the episode */
+    double *q = tuned.st->d->qpos + tuned.sh->obj_qpos;
+    q[0] = 0.3;
+    q[2] = tuned.sh->drop_z - 0.05;
+    tuned.st->prev_dist = env_mj_hand_rot_dist(q + 3, tuned.st->goal);
+    b = hand_step(&tuned, hold);
+    ck_assert_int_eq(b.terminated, 1);
+    ck_assert_msg(b.reward < -1.5 && b.reward > -3.5, "drop reward %g", b.reward);
+    hand_close(&plain);
+    hand_close(&tuned);
+    const char *bad[] = {"{\"goal_bonus\": -1}", "{\"drop_penalty\": 1001}",
+                         "{\"drop_penalty\": \"big\"}", "{\"goal_bonus\": true}"};
+    const char *name[] = {"goal_bonus", "drop_penalty", "drop_penalty", "goal_bonus"};
+    for (int i = 0; i < 4; i++) {
+        char err[256] = "";
+        EnvTask t;
+        memset(&t, 0, sizeof t);
+        t.cls = &env_mj_hand_block_z_class;
+        json_error_t je;
+        json_t *o = json_loads(bad[i], 0, &je);
+        ck_assert_int_eq(t.cls->task_create(&t, o, err, sizeof err), AG_ESPEC);
+        ck_assert_msg(strstr(err, name[i]) != NULL, "%s", err);
+        json_decref(o);
+    }
+}
+END_TEST
+
 START_TEST(test_curriculum_options) {
     HandEnv e;
     hand_open(&e, &env_mj_hand_block_class, "{\"curriculum\": {}}", 1);
@@ -537,6 +583,7 @@ static Suite *ladder_suite(void) {
     tcase_add_test(tc, test_parallel_goals_face_up_and_turn);
     tcase_add_test(tc, test_ladder_success_new_goal_and_drop);
     tcase_add_test(tc, test_rotation_bonus);
+    tcase_add_test(tc, test_goal_bonus_and_drop_penalty);
     tcase_add_test(tc, test_curriculum_options);
     tcase_add_test(tc, test_curriculum_goals_within_the_angle);
     tcase_add_test(tc, test_curriculum_grows_and_is_reported);
