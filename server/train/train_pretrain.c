@@ -424,9 +424,11 @@ static int pretrain_finished(const Pretrain *p) {
 
 /* the end of epoch p->prog.epoch + 1: its score, row and checkpoints (best.ckpt before
  * last.ckpt, so a resume from last.ckpt never skips a best one) */
-static int pretrain_epoch_end(Pretrain *p, int quiet, char *err, size_t err_sz) {
+static int pretrain_epoch_end(Pretrain *p, int quiet, double wall_at, double t_train, char *err,
+                              size_t err_sz) {
     PretrainProgress *g = &p->prog;
     HoldoutScore s = pretrain_holdout(p);
+    g->wall_s = wall_at + (ag_time_now() - t_train);
     g->epoch++;
     g->batch = 0;
     g->last = s;
@@ -500,7 +502,7 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, const TrainPretr
             }
             goto out;
         }
-        if ((rc = pretrain_epoch_end(p, opt->quiet, err, err_sz)) != 0) {
+        if ((rc = pretrain_epoch_end(p, opt->quiet, wall_at, t_train, err, err_sz)) != 0) {
             goto out;
         }
     }
