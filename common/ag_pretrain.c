@@ -3,14 +3,25 @@
 
 #include "ag_model.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 int ag_pretrain_spec_read(const json_t *spec, AgPretrainSpec *s, AgJsonErr *e) {
-    static const char *const keys[] = {
-        "data",    "model",          "epochs",          "batch_size", "learning_rate",
-        "holdout", "position_scale", "rotation_weight", "seed",       "time_limit_s",
-        NULL};
+    static const char *const keys[] = {"data",
+                                       "model",
+                                       "epochs",
+                                       "batch_size",
+                                       "learning_rate",
+                                       "holdout",
+                                       "position_scale",
+                                       "rotation_weight",
+                                       "seed",
+                                       "time_limit_s",
+                                       "lr_schedule",
+                                       "lr_min",
+                                       NULL};
+    static const char *const schedules[] = {"constant", "cosine", NULL};
     int rc;
     memset(s, 0, sizeof *s);
     if ((rc = ag_json_expect_object(spec, "", e)) < 0 ||
@@ -42,6 +53,22 @@ int ag_pretrain_spec_read(const json_t *spec, AgPretrainSpec *s, AgJsonErr *e) {
             0) {
         return rc;
     }
+    int schedule = 0;
+    if ((rc = ag_json_get_enum(spec, "", "lr_schedule", schedules, AG_PRETRAIN_LR_CONSTANT,
+                               &schedule, e)) < 0 ||
+        (rc = ag_json_get_double(spec, "", "lr_min", 0.0, 0.0, 1.0, &s->lr_min, e)) < 0) {
+        return rc;
+    }
+    s->lr_schedule = (AgPretrainLrSchedule)schedule;
+    if (s->lr_schedule == AG_PRETRAIN_LR_CONSTANT && s->lr_min != 0.0) {
+        return ag_json_fail(e, "lr_min",
+                            "is the end of the cosine schedule; with \"lr_schedule\": "
+                            "\"constant\" leave it out");
+    }
+    if (s->lr_min > s->learning_rate) {
+        return ag_json_fail(e, "lr_min", "%g is above learning_rate %g (the schedule decays)",
+                            s->lr_min, s->learning_rate);
+    }
     const json_t *m = json_object_get(spec, "model");
     if (m && !json_is_null(m) && !json_is_string(m) && !json_is_object(m)) {
         return ag_json_fail(e, "model", "must be a preset name or a model description");
@@ -60,10 +87,21 @@ int ag_pretrain_spec_read(const json_t *spec, AgPretrainSpec *s, AgJsonErr *e) {
 }
 
 json_t *ag_pretrain_spec_to_json(const AgPretrainSpec *s) {
-    return json_pack("{s:s, s:O, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f}", "data", s->data, "model",
-                     s->model ? s->model : json_null(), "epochs", (json_int_t)s->epochs,
-                     "batch_size", (json_int_t)s->batch_size, "learning_rate", s->learning_rate,
-                     "holdout", s->holdout, "position_scale", s->position_scale, "rotation_weight",
-                     s->rotation_weight, "seed", (json_int_t)s->seed, "time_limit_s",
-                     s->time_limit_s);
+    return json_pack(
+        "{s:s, s:O, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:f}", "data", s->data, "model",
+        s->model ? s->model : json_null(), "epochs", (json_int_t)s->epochs, "batch_size",
+        (json_int_t)s->batch_size, "learning_rate", s->learning_rate, "holdout", s->holdout,
+        "position_scale", s->position_scale, "rotation_weight", s->rotation_weight, "seed",
+        (json_int_t)s->seed, "time_limit_s", s->time_limit_s, "lr_schedule",
+        s->lr_schedule == AG_PRETRAIN_LR_COSINE ? "cosine" : "constant", "lr_min", s->lr_min);
+}
+
+double ag_pretrain_lr(const AgPretrainSpec *s, long long step, long long total_steps) {
+    if (s->lr_schedule != AG_PRETRAIN_LR_COSINE || total_steps <= 1) {
+        return s->learning_rate;
+    }
+    /* the first step takes learning_rate, the last lr_min */
+    double t =
+        (double)(step < total_steps - 1 ? step : total_steps - 1) / (double)(total_steps - 1);
+    return s->lr_min + 0.5 * (s->learning_rate - s->lr_min) * (1.0 + cos(M_PI * t));
 }

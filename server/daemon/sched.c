@@ -3,8 +3,8 @@
  * session with one BLAS thread per rank, turns cancel/pause requests into SIGTERM then SIGKILL,
  * retries crashed workers from their checkpoint, and re-adopts or requeues runs after a
  * restart. Analysis jobs take a slot like any run; their steps are in sched_job.c. Pretrain jobs
- * (angora-train --pretrain) run like training, started over on a retry (pretraining has no
- * resume). Runs for the Slurm executor are handed to sched_slurm.c, and take no local cores. */
+ * (angora-train --pretrain) run like training and resume from their checkpoint as training
+ * does. Runs for the Slurm executor are handed to sched_slurm.c, and take no local cores. */
 #include "sched_int.h"
 
 #include "ag_error.h"
@@ -227,15 +227,19 @@ static int eval_args(Sched *s, const StoreRun *r, char *ckpt, size_t ckpt_sz, ch
 }
 
 /* a pretrain job: angora-train --pretrain on the stored spec, its summary (stdout) into
- * AG_RUN_PRETRAIN_SUMMARY. An earlier attempt's curve is removed and read again from the start:
- * pretraining has no resume, and its repeated epochs replace the stored rows. */
+ * AG_RUN_PRETRAIN_SUMMARY. An attempt after one that left a checkpoint resumes from it: the
+ * trainer cuts metrics.jsonl back to the checkpoint's epoch, so the file is read again from the
+ * start and the repeated epochs replace the stored rows. Without a checkpoint (stopped before its
+ * first minibatch) the earlier curve is removed and the job starts over. */
 static int spawn_pretrain(Sched *s, const StoreRun *r, pid_t *pid_out, char *err, size_t err_sz) {
-    char spec_path[PATH_MAX], out_path[PATH_MAX], metrics[PATH_MAX];
+    char spec_path[PATH_MAX], out_path[PATH_MAX], metrics[PATH_MAX], ckpt[PATH_MAX];
     const char *argv[SCHED_ARGS_MAX];
     int argc = 0, rc;
     snprintf(spec_path, sizeof(spec_path), "%s/" AG_RUN_SUBMITTED, r->run_dir);
     snprintf(out_path, sizeof(out_path), "%s/" AG_RUN_PRETRAIN_SUMMARY, r->run_dir);
     snprintf(metrics, sizeof(metrics), "%s/" AG_RUN_METRICS, r->run_dir);
+    snprintf(ckpt, sizeof(ckpt), "%s/" AG_RUN_CHECKPOINTS "/" AG_RUN_CKPT_LAST, r->run_dir);
+    int resume = ag_fs_exists(ckpt);
     if ((rc = ag_fs_mkdir_p(r->run_dir, 0700, err, err_sz)) != 0 ||
         (rc = sched_write_spec(s, r->id, r->run_dir, err, err_sz)) != 0) {
         return rc;
@@ -243,7 +247,11 @@ static int spawn_pretrain(Sched *s, const StoreRun *r, pid_t *pid_out, char *err
     if (access(s->trainer, X_OK) != 0) {
         return ag_errorf(err, err_sz, AG_ENOTFOUND, "trainer %s is not executable", s->trainer);
     }
-    if (ag_fs_exists(metrics)) {
+    if (resume) {
+        if ((rc = store_metrics_set_offset(s->store, r->id, 0, err, err_sz)) != 0) {
+            return rc;
+        }
+    } else if (ag_fs_exists(metrics)) {
         if (unlink(metrics) != 0) {
             return ag_errorf(err, err_sz, AG_EIO, "cannot remove %s: %s", metrics, strerror(errno));
         }
@@ -257,6 +265,9 @@ static int spawn_pretrain(Sched *s, const StoreRun *r, pid_t *pid_out, char *err
     argv[argc++] = AG_TRAIN_RUN_DIR;
     argv[argc++] = r->run_dir;
     argv[argc++] = AG_TRAIN_QUIET;
+    if (resume) {
+        argv[argc++] = AG_TRAIN_RESUME;
+    }
     argv[argc] = NULL;
     return sched_spawn_argv(r->run_dir, argv, out_path, pid_out, err, err_sz);
 }
@@ -626,8 +637,7 @@ void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
         sched_event(s, id, "requeued", "stopped for the daemon's shutdown (%s)", why);
         sched_set_state(s, id, "queued", NULL);
     } else {
-        run_failed(s, id, r.run_dir, code, why,
-                   slot_kind == SLOT_PRETRAIN ? "the first epoch" : "the last checkpoint");
+        run_failed(s, id, r.run_dir, code, why, "the last checkpoint");
     }
 }
 

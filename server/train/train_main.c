@@ -8,7 +8,7 @@
  *   angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N] [--deterministic]
  *                [--seed S] [--pool-conv]
  *   angora-train --pretrain-data SPEC.json --out FILE.h5
- *   angora-train --pretrain SPEC.json --run-dir DIR [--quiet]
+ *   angora-train --pretrain SPEC.json --run-dir DIR [--resume] [--quiet] [--stop-after N]
  *   angora-train --list-tasks
  *   angora-train --check SPEC.json  (prints a verdict; no run directory)
  *
@@ -88,7 +88,8 @@ static void usage(FILE *f) {
             "       angora-train --record-activations CHECKPOINT --out FILE.h5 [--episodes N]\n"
             "                    [--deterministic] [--seed S] [--pool-conv] [--task-options JSON]\n"
             "       angora-train --pretrain-data SPEC.json --out FILE.h5\n"
-            "       angora-train --pretrain SPEC.json --run-dir DIR [--quiet]\n"
+            "       angora-train --pretrain SPEC.json --run-dir DIR [--resume] [--quiet] "
+            "[--stop-after N]\n"
             "       angora-train --pretrain-check SPEC.json\n"
             "       angora-train --list-tasks\n"
             "       angora-train --check SPEC.json\n");
@@ -180,9 +181,10 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
         return -1;
     }
     if (a->pretrain_data || a->pretrain) {
-        if (a->pretrain_data ? !a->out || a->run_dir || a->pretrain : !a->run_dir || a->out) {
-            fprintf(stderr, "angora-train: --pretrain-data needs --out FILE.h5, --pretrain "
-                            "needs --run-dir DIR\n");
+        if (a->pretrain_data ? !a->out || a->run_dir || a->pretrain || a->resume || a->stop_after
+                             : !a->run_dir || a->out) {
+            fprintf(stderr, "angora-train: --pretrain-data needs --out FILE.h5 (and no --resume "
+                            "or --stop-after), --pretrain needs --run-dir DIR\n");
             return -1;
         }
         return 0;
@@ -914,8 +916,9 @@ int main(int argc, char **argv) {
     } else if (a.pretrain_check) {
         code = rank == 0 ? train_pretrain_check_main(a.pretrain_check) : AG_EXIT_DONE;
     } else if (a.pretrain) {
-        code =
-            rank == 0 ? train_pretrain_main(a.pretrain, a.run_dir, a.quiet, &g_stop) : AG_EXIT_DONE;
+        TrainPretrainOptions po = {
+            .resume = a.resume, .quiet = a.quiet, .stop = &g_stop, .stop_after = a.stop_after};
+        code = rank == 0 ? train_pretrain_main(a.pretrain, a.run_dir, &po) : AG_EXIT_DONE;
     } else if (a.evaluate) {
         code = rank == 0 ? evaluate(&a) : AG_EXIT_DONE;
     } else if (a.activations) {

@@ -1,8 +1,7 @@
 /* Vision pretraining (train_pretrain.h): an encoder and a small head trained with Adam to read
  * the block's pose from the dataset's images, with a held-out split, one metrics row per epoch
  * and checkpoints. */
-#include "train_pretrain.h"
-#include "train_run.h"
+#include "train_pretrain_int.h"
 
 #include "ag_error.h"
 #include "ag_fs.h"
@@ -20,13 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PRETRAIN_DATA_MAX_BYTES ((size_t)8 << 30) /* images held in memory */
-
-typedef struct PretrainSpec {
-    AgPretrainSpec given; /* keys, types and ranges checked (ag_pretrain.h) */
-    json_t *model;        /* the description with shared mode forced (new reference) */
-} PretrainSpec;
 
 /* an encoder of the `pathways` preset, the dense head of its trunk, no core, one network */
 static json_t *pretrain_default_model(void) {
@@ -52,15 +47,6 @@ static int pretrain_spec_read(const json_t *spec, PretrainSpec *s, AgJsonErr *e)
 }
 
 /* ---- the dataset in memory ---- */
-
-typedef struct PretrainData {
-    int64_t n;
-    int size;      /* image side */
-    int64_t cols;  /* floats of an image */
-    float *images; /* (n, cols) */
-    float *labels; /* (n, 7): position (m), quaternion */
-    char task[64];
-} PretrainData;
 
 static int data_read_var(const AnH5File *f, const char *name, int64_t cols, float *out,
                          int64_t stride, char *err, size_t err_sz) {
@@ -151,27 +137,8 @@ static void pretrain_data_free(PretrainData *d) {
 
 /* ---- the run ---- */
 
-typedef struct Pretrain {
-    PretrainSpec spec;
-    const volatile sig_atomic_t *stop; /* set by a signal: end after this minibatch */
-    PretrainData data;
-    NnModel *model;
-    NnAdam adam;
-    NnTrainCtx *ctx;
-    int64_t n_train, n_hold;
-    double mean[3];    /* position mean of the training split, m */
-    float *batch_obs;  /* (batch, cols) */
-    float *batch_tgt;  /* (batch, 7), positions normalised */
-    float *out, *dout; /* (batch, 7) */
-    float *value;      /* (batch) */
-    double *angles;    /* (n_hold) */
-    int *order;        /* (n_train) */
-    FILE *metrics;
-    char dir[TRAIN_PATH_MAX];
-    double best;
-    double grad_norm_sum;     /* of the epoch's steps */
-    int64_t steps, bad_steps; /* of the epoch; bad: a non-finite gradient, skipped */
-} Pretrain;
+/* a SIGKILL loses at most this much of a long epoch: last.ckpt is written at least this often */
+#define PRETRAIN_CKPT_PERIOD_S 300.0
 
 /* rows idx[0..B) of the dataset into the batch buffers, positions normalised */
 static void pretrain_gather(Pretrain *p, const int *idx, int64_t first, int B) {
@@ -188,53 +155,67 @@ static void pretrain_gather(Pretrain *p, const int *idx, int64_t first, int B) {
     }
 }
 
-/* one pass over the training split in shuffled minibatches; the mean loss */
-static NnPoseLoss pretrain_epoch(Pretrain *p, AgRng *rng) {
-    NnPoseLoss sum = {0, 0, 0};
-    ag_rng_shuffle(rng, p->order, (int)p->n_train);
+/* the training split in shuffled minibatches, from where the epoch under way stands to its end
+ * or until the stop flag is seen; the epoch's sums gather in p->prog. 1 when the epoch was
+ * completed, 0 when it was stopped, or an error code of a periodic checkpoint. */
+static int pretrain_epoch(Pretrain *p, double wall_at, double t0, char *err, size_t err_sz) {
+    PretrainProgress *g = &p->prog;
+    const AgPretrainSpec *sp = &p->spec.given;
     float *params = nn_model_params(p->model);
     float *grads = nn_model_grads(p->model);
-    p->grad_norm_sum = 0;
-    p->steps = p->bad_steps = 0;
-    for (int64_t first = 0; first < p->n_train; first += p->spec.given.batch_size) {
-        if (p->stop && *p->stop) {
-            break;
+    const int64_t total = sp->epochs * p->batches;
+    double last_ckpt = ag_time_now();
+    for (; g->batch < p->batches; g->batch++) {
+        double now = ag_time_now();
+        if ((p->stop && *p->stop) || (p->stop_after > 0 && p->steps_here >= p->stop_after)) {
+            return 0;
         }
-        int B = (int)(p->n_train - first < p->spec.given.batch_size ? p->n_train - first
-                                                                    : p->spec.given.batch_size);
+        /* a safe point: the minibatches before this one are all in the state */
+        if (now - last_ckpt >= PRETRAIN_CKPT_PERIOD_S) {
+            g->wall_s = wall_at + (now - t0);
+            int rc = pretrain_checkpoint(p, AG_RUN_CKPT_LAST, err, err_sz);
+            if (rc != 0) {
+                return rc;
+            }
+            last_ckpt = now;
+        }
+        /* shuffled at the first minibatch, not before: a state at minibatch 0 is unshuffled */
+        if (g->batch == 0) {
+            ag_rng_shuffle(&g->rng, p->order, (int)p->n_train);
+            memset(&g->sum, 0, sizeof g->sum);
+            g->grad_norm_sum = 0;
+            g->steps = g->bad_steps = 0;
+        }
+        int64_t first = g->batch * sp->batch_size;
+        int B = (int)(p->n_train - first < sp->batch_size ? p->n_train - first : sp->batch_size);
         pretrain_gather(p, p->order + first, 0, B);
         nn_model_zero_grad(p->model);
         nn_model_forward(p->model, p->ctx, B, p->batch_obs, NULL, NULL, p->out, p->value);
-        NnPoseLoss l =
-            nn_pose_loss(p->dout, p->out, p->batch_tgt, B, 1.0, p->spec.given.rotation_weight);
+        NnPoseLoss l = nn_pose_loss(p->dout, p->out, p->batch_tgt, B, 1.0, sp->rotation_weight);
         nn_model_backward(p->model, p->ctx, p->dout, NULL);
         /* a non-finite gradient is zeroed (the step changes nothing new) and counted */
         float norm = nn_grad_clip(grads, nn_model_num_params(p->model), 0.0f);
         if (isfinite(norm)) {
-            p->grad_norm_sum += norm;
+            g->grad_norm_sum += norm;
         } else {
-            p->bad_steps++;
+            g->bad_steps++;
         }
-        p->steps++;
-        nn_adam_step(&p->adam, params, grads, (float)p->spec.given.learning_rate);
-        sum.loss += l.loss * B;
-        sum.position_mse += l.position_mse * B;
-        sum.rotation += l.rotation * B;
+        g->steps++;
+        p->steps_here++;
+        /* the step's rate from its index in the whole run, so a resume takes the same ones */
+        g->lr = ag_pretrain_lr(sp, g->epoch * p->batches + g->batch, total);
+        nn_adam_step(&p->adam, params, grads, (float)g->lr);
+        g->sum.loss += l.loss * B;
+        g->sum.position_mse += l.position_mse * B;
+        g->sum.rotation += l.rotation * B;
     }
-    sum.loss /= (double)p->n_train;
-    sum.position_mse /= (double)p->n_train;
-    sum.rotation /= (double)p->n_train;
-    return sum;
+    return 1;
 }
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
-
-typedef struct HoldoutScore {
-    double loss, position_rmse_mm, rotation_median_deg, rotation_mean_deg;
-} HoldoutScore;
 
 /* the held-out split: mean loss, position RMSE in mm and rotation errors in degrees */
 static HoldoutScore pretrain_holdout(Pretrain *p) {
@@ -270,57 +251,22 @@ static HoldoutScore pretrain_holdout(Pretrain *p) {
     return s;
 }
 
-/* the checkpoint's own section: what a model loading this encoder must agree with */
-static char *pretrain_section_text(const Pretrain *p, int64_t epoch, const HoldoutScore *s) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:[f,f,f], s:f, s:I, s:f, s:f}", "kind",
-                          "vision-encoder", "input", TRAIN_PRETRAIN_INPUT, "task", p->data.task,
-                          "image_size", p->data.size, "position_mean", p->mean[0], p->mean[1],
-                          p->mean[2], "position_scale", p->spec.given.position_scale, "epoch",
-                          (json_int_t)epoch, "holdout_position_rmse_mm", s->position_rmse_mm,
-                          "holdout_rotation_median_deg", s->rotation_median_deg);
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(o);
-    return text;
-}
-
-static int pretrain_checkpoint(Pretrain *p, const char *name, int64_t epoch, const HoldoutScore *s,
-                               char *err, size_t err_sz) {
-    NnCkptSection sections[8];
-    int n = 0;
-    char *desc = NULL, *own = pretrain_section_text(p, epoch, s);
-    char path[TRAIN_PATH_MAX], rel[64];
-    snprintf(rel, sizeof rel, "%s/%s", AG_RUN_CHECKPOINTS, name);
-    int rc = own ? train_path(path, sizeof path, p->dir, rel) : AG_ENOMEM;
-    if (rc == 0) {
-        rc = nn_ckpt_model_sections(p->model, &p->adam, sections, &n, &desc);
-    }
-    if (rc == 0) {
-        memset(&sections[n], 0, sizeof sections[n]);
-        snprintf(sections[n].name, sizeof sections[n].name, "%s", TRAIN_PRETRAIN_SECTION);
-        sections[n].data = own;
-        sections[n].size = strlen(own);
-        rc = nn_ckpt_write(path, sections, n + 1, err, err_sz);
-    } else {
-        ag_errorf(err, err_sz, rc, "cannot build the checkpoint %s", name);
-    }
-    free(desc);
-    free(own);
-    return rc;
-}
-
-static int pretrain_metrics_row(Pretrain *p, int64_t epoch, double wall, const NnPoseLoss *train,
-                                const HoldoutScore *s) {
+/* the row of epoch p->prog.epoch, just scored: its training means and held-out figures; lr is
+ * the rate of its last minibatch */
+static int pretrain_metrics_row(Pretrain *p, const HoldoutScore *s) {
+    const PretrainProgress *g = &p->prog;
+    const double n = (double)p->n_train;
     json_t *o = json_pack(
-        "{s:I, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "iteration", (json_int_t)epoch,
-        "wall_s", wall, "samples", (json_int_t)(epoch * p->n_train), "lr",
-        p->spec.given.learning_rate, "train_loss", train->loss, "train_position_mse",
-        train->position_mse, "train_rotation", train->rotation, "holdout_loss", s->loss,
-        "holdout_position_rmse_mm", s->position_rmse_mm, "holdout_rotation_median_deg",
-        s->rotation_median_deg, "holdout_rotation_mean_deg", s->rotation_mean_deg);
+        "{s:I, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "iteration",
+        (json_int_t)g->epoch, "wall_s", g->wall_s, "samples", (json_int_t)(g->epoch * p->n_train),
+        "lr", g->lr, "train_loss", g->sum.loss / n, "train_position_mse", g->sum.position_mse / n,
+        "train_rotation", g->sum.rotation / n, "holdout_loss", s->loss, "holdout_position_rmse_mm",
+        s->position_rmse_mm, "holdout_rotation_median_deg", s->rotation_median_deg,
+        "holdout_rotation_mean_deg", s->rotation_mean_deg);
     if (o) {
-        int64_t good = p->steps - p->bad_steps;
-        json_object_set_new(o, "grad_norm", json_real(good ? p->grad_norm_sum / good : 0.0));
-        json_object_set_new(o, "bad_steps", json_integer(p->bad_steps));
+        int64_t good = g->steps - g->bad_steps;
+        json_object_set_new(o, "grad_norm", json_real(good ? g->grad_norm_sum / good : 0.0));
+        json_object_set_new(o, "bad_steps", json_integer(g->bad_steps));
     }
     int ok = o && json_dumpf(o, p->metrics, JSON_COMPACT) == 0 && fputc('\n', p->metrics) != EOF &&
              fflush(p->metrics) == 0;
@@ -363,8 +309,10 @@ static int pretrain_prepare(Pretrain *p, int header_only, char *path, size_t pat
     return 0;
 }
 
-static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t path_sz, char *err,
-                         size_t err_sz) {
+/* the run's buffers, its start (fresh, or the state of last.ckpt on resume) and its directory:
+ * the metrics file opened for appending, cut back to the epochs the state has scored */
+static int pretrain_open(Pretrain *p, const char *run_dir, int resume, char *path, size_t path_sz,
+                         char *err, size_t err_sz) {
     int rc = pretrain_prepare(p, 0, path, path_sz, err, err_sz);
     if (rc != 0) {
         return rc;
@@ -386,25 +334,38 @@ static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t pa
         nn_adam_init(&p->adam, nn_model_num_params(p->model), 0.9f, 0.999f, 1e-8f) != 0) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory for the model's buffers");
     }
+    p->batches = (p->n_train + B - 1) / B;
     for (int64_t i = 0; i < p->n_train; i++) {
         p->order[i] = (int)i;
         for (int k = 0; k < 3; k++) {
             p->mean[k] += p->data.labels[i * NN_POSE_DIM + k] / (double)p->n_train;
         }
     }
-
-    /* the run directory: a fresh one, the spec as resolved, the metrics file */
-    char file[TRAIN_PATH_MAX];
+    ag_rng_seed(&p->prog.rng, (uint64_t)p->spec.given.seed, 2);
+    p->prog.best = INFINITY;
     snprintf(p->dir, sizeof p->dir, "%s", run_dir);
-    if ((rc = train_rundir_prepare(run_dir, 0, err, err_sz)) == AG_EEXISTS) {
-        /* pretraining has no resume: only another directory helps */
-        return ag_errorf(err, err_sz, rc, "run directory %s already holds a run; use another",
-                         run_dir);
-    }
-    if (rc != 0 || (rc = train_path(file, sizeof file, run_dir, AG_RUN_METRICS)) != 0) {
+    if (resume && (rc = pretrain_resume_load(p, path, path_sz, err, err_sz)) != 0) {
         return rc;
     }
-    p->metrics = fopen(file, "w");
+
+    /* the run directory: a fresh one, or the resumed one with its curve cut back */
+    char file[TRAIN_PATH_MAX];
+    double wall_kept, cpu_kept;
+    if ((rc = train_rundir_prepare(run_dir, resume, err, err_sz)) == AG_EEXISTS) {
+        return ag_errorf(err, err_sz, rc,
+                         "run directory %s already holds a run; use another, or --resume it",
+                         run_dir);
+    }
+    if (rc != 0 || (rc = train_path(file, sizeof file, run_dir, AG_RUN_ERROR)) != 0) {
+        return rc;
+    }
+    unlink(file); /* an earlier attempt's reason for failing no longer holds */
+    if ((rc = train_path(file, sizeof file, run_dir, AG_RUN_METRICS)) != 0 ||
+        (rc = train_metrics_truncate(file, p->prog.epoch, &wall_kept, &cpu_kept, err, err_sz)) !=
+            0) {
+        return rc;
+    }
+    p->metrics = fopen(file, resume ? "a" : "w");
     if (!p->metrics) {
         return ag_errorf(err, err_sz, AG_EIO, "cannot write %s", file);
     }
@@ -414,14 +375,16 @@ static int pretrain_open(Pretrain *p, const char *run_dir, char *path, size_t pa
 static int pretrain_write_spec(const Pretrain *p, char *err, size_t err_sz) {
     char file[TRAIN_PATH_MAX];
     json_t *o = json_pack(
-        "{s:s, s:o, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:i, s:I, s:I}", "data",
+        "{s:s, s:o, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:i, s:I, s:I, s:s, s:f}", "data",
         p->spec.given.data, "model", nn_model_describe(p->model), "epochs",
         (json_int_t)p->spec.given.epochs, "batch_size", (json_int_t)p->spec.given.batch_size,
         "learning_rate", p->spec.given.learning_rate, "holdout", p->spec.given.holdout,
         "position_scale", p->spec.given.position_scale, "rotation_weight",
         p->spec.given.rotation_weight, "seed", (json_int_t)p->spec.given.seed, "time_limit_s",
         p->spec.given.time_limit_s, "task", p->data.task, "image_size", p->data.size,
-        "train_images", (json_int_t)p->n_train, "holdout_images", (json_int_t)p->n_hold);
+        "train_images", (json_int_t)p->n_train, "holdout_images", (json_int_t)p->n_hold,
+        "lr_schedule", p->spec.given.lr_schedule == AG_PRETRAIN_LR_COSINE ? "cosine" : "constant",
+        "lr_min", p->spec.given.lr_min);
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     int rc = text ? train_path(file, sizeof file, p->dir, AG_RUN_SPEC) : AG_ENOMEM;
@@ -450,9 +413,46 @@ static void pretrain_close(Pretrain *p) {
     json_decref(p->spec.model);
 }
 
-int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet,
-                       const volatile sig_atomic_t *stop, TrainPretrainResult *res, char *path,
-                       size_t path_sz, char *err, size_t err_sz) {
+/* whether the run has nothing left to do: every epoch done, or the time limit passed at an
+ * epoch's end (a resume with a higher time_limit_s goes on) */
+static int pretrain_finished(const Pretrain *p) {
+    const PretrainProgress *g = &p->prog;
+    return g->epoch >= p->spec.given.epochs ||
+           (g->batch == 0 && g->epoch > 0 && p->spec.given.time_limit_s > 0 &&
+            g->wall_s >= p->spec.given.time_limit_s);
+}
+
+/* the end of epoch p->prog.epoch + 1: its score, row and checkpoints (best.ckpt before
+ * last.ckpt, so a resume from last.ckpt never skips a best one) */
+static int pretrain_epoch_end(Pretrain *p, int quiet, double wall_at, double t_train, char *err,
+                              size_t err_sz) {
+    PretrainProgress *g = &p->prog;
+    HoldoutScore s = pretrain_holdout(p);
+    g->wall_s = wall_at + (ag_time_now() - t_train);
+    g->epoch++;
+    g->batch = 0;
+    g->last = s;
+    if (pretrain_metrics_row(p, &s) != 0) {
+        return ag_errorf(err, err_sz, AG_EIO, "cannot write %s", AG_RUN_METRICS);
+    }
+    if (!quiet) {
+        printf("epoch %lld  train loss %.4f  held-out loss %.4f  position %.2f mm  rotation "
+               "%.1f deg (median)  lr %.3g  %.1f s\n",
+               (long long)g->epoch, g->sum.loss / (double)p->n_train, s.loss, s.position_rmse_mm,
+               s.rotation_median_deg, g->lr, g->wall_s);
+        fflush(stdout);
+    }
+    int rc = 0;
+    if (s.loss < g->best) {
+        g->best = s.loss;
+        rc = pretrain_checkpoint(p, AG_RUN_CKPT_BEST, err, err_sz);
+    }
+    return rc ? rc : pretrain_checkpoint(p, AG_RUN_CKPT_LAST, err, err_sz);
+}
+
+int train_pretrain_run(const json_t *spec, const char *run_dir, const TrainPretrainOptions *opt,
+                       TrainPretrainResult *res, char *path, size_t path_sz, char *err,
+                       size_t err_sz) {
     Pretrain *p = calloc(1, sizeof *p);
     AgJsonErr je = {{0}, {0}};
     memset(res, 0, sizeof *res);
@@ -468,54 +468,49 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet,
         rc = AG_ESPEC;
         goto out;
     }
-    p->stop = stop;
-    if ((rc = pretrain_open(p, run_dir, path, path_sz, err, err_sz)) != 0 ||
+    p->stop = opt->stop;
+    p->stop_after = opt->stop_after;
+    if ((rc = pretrain_open(p, run_dir, opt->resume, path, path_sz, err, err_sz)) != 0 ||
         (rc = pretrain_write_spec(p, err, err_sz)) != 0) {
         goto out;
     }
-
-    AgRng rng;
-    ag_rng_seed(&rng, (uint64_t)p->spec.given.seed, 2);
-    p->best = INFINITY;
-    for (int64_t epoch = 1; epoch <= p->spec.given.epochs; epoch++) {
-        NnPoseLoss train = pretrain_epoch(p, &rng);
-        /* an epoch cut short is not scored: the last row and checkpoint are of a whole one */
-        if (stop && *stop) {
-            rc = ag_errorf(err, err_sz, AG_EINTERRUPTED, "stopped by a signal in epoch %lld",
-                           (long long)epoch);
+    if (opt->resume) {
+        /* on stderr, the worker's log: stdout is the summary */
+        fprintf(stderr,
+                "angora-train: pretraining resumed from %s/%s after epoch %lld and %lld of the "
+                "next one's %lld minibatches\n",
+                AG_RUN_CHECKPOINTS, AG_RUN_CKPT_LAST, (long long)p->prog.epoch,
+                (long long)p->prog.batch, (long long)p->batches);
+    }
+    /* the curve's clock goes on from where the checkpoint left it */
+    const double wall_at = p->prog.wall_s, t_train = ag_time_now();
+    while (!pretrain_finished(p)) {
+        rc = pretrain_epoch(p, wall_at, t_train, err, err_sz);
+        p->prog.wall_s = wall_at + (ag_time_now() - t_train);
+        if (rc < 0) {
             goto out;
         }
-        HoldoutScore s = pretrain_holdout(p);
-        double wall = ag_time_now() - t0;
-        if (pretrain_metrics_row(p, epoch, wall, &train, &s) != 0) {
-            rc = ag_errorf(err, err_sz, AG_EIO, "cannot write %s", AG_RUN_METRICS);
-            goto out;
-        }
-        if (!quiet) {
-            printf("epoch %lld  train loss %.4f  held-out loss %.4f  position %.2f mm  rotation "
-                   "%.1f deg (median)  %.1f s\n",
-                   (long long)epoch, train.loss, s.loss, s.position_rmse_mm, s.rotation_median_deg,
-                   wall);
-            fflush(stdout);
-        }
-        if ((rc = pretrain_checkpoint(p, AG_RUN_CKPT_LAST, epoch, &s, err, err_sz)) != 0) {
-            goto out;
-        }
-        if (s.loss < p->best) {
-            p->best = s.loss;
-            if ((rc = pretrain_checkpoint(p, AG_RUN_CKPT_BEST, epoch, &s, err, err_sz)) != 0) {
-                goto out;
+        if (rc == 0) {
+            /* stopped at a minibatch boundary: the state there, unless nothing was done */
+            int64_t at = p->prog.epoch + 1, done = p->prog.batch;
+            rc = at > 1 || done > 0 ? pretrain_checkpoint(p, AG_RUN_CKPT_LAST, err, err_sz) : 0;
+            if (rc == 0) {
+                rc = ag_errorf(err, err_sz, AG_EINTERRUPTED,
+                               "stopped in epoch %lld after %lld of its %lld "
+                               "minibatches",
+                               (long long)at, (long long)done, (long long)p->batches);
             }
+            goto out;
         }
-        res->epochs = (int)epoch;
-        res->holdout_loss = s.loss;
-        res->holdout_position_rmse_mm = s.position_rmse_mm;
-        res->holdout_rotation_median_deg = s.rotation_median_deg;
-        if (p->spec.given.time_limit_s > 0 && wall >= p->spec.given.time_limit_s) {
-            break;
+        if ((rc = pretrain_epoch_end(p, opt->quiet, wall_at, t_train, err, err_sz)) != 0) {
+            goto out;
         }
     }
 out:
+    res->epochs = (int)p->prog.epoch;
+    res->holdout_loss = p->prog.last.loss;
+    res->holdout_position_rmse_mm = p->prog.last.position_rmse_mm;
+    res->holdout_rotation_median_deg = p->prog.last.rotation_median_deg;
     res->seconds = ag_time_now() - t0;
     pretrain_close(p);
     free(p);

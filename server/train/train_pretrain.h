@@ -15,7 +15,10 @@
  * - Positions are learnt as (p - mean) / position_scale, mean over the training split; the
  *   checkpoint's "pretrain" section keeps the mean, the scale, the task and the image size.
  * - The held-out split is the last `holdout` fraction of the file (scenes are drawn
- *   independently, so any contiguous block is a fair sample). */
+ *   independently, so any contiguous block is a fair sample).
+ * - A run resumes from its last.ckpt to the bit (train_pretrain_int.h): weights, Adam, the
+ * shuffle's RNG and order, the epoch's place and sums, the best held-out loss and the curve's
+ * clock. */
 #ifndef TRAIN_PRETRAIN_H
 #define TRAIN_PRETRAIN_H
 
@@ -48,15 +51,24 @@ typedef struct TrainPretrainResult {
     double holdout_loss;
 } TrainPretrainResult;
 
-/* trains an encoder as spec says ({"data", "model", "epochs", "batch_size", "learning_rate",
- * "holdout", "position_scale", "rotation_weight", "seed", "time_limit_s"}; paths in "data" are
- * as given) into run_dir: metrics.jsonl (one row per epoch), checkpoints/last.ckpt and
- * best.ckpt. quiet: no progress lines on stdout. AG_ESPEC with the JSON path for a bad spec or
- * dataset. stop (may be NULL) is polled between minibatches: once it is set the run ends with
- * AG_EINTERRUPTED, the checkpoints of its completed epochs kept. */
-int train_pretrain_run(const json_t *spec, const char *run_dir, int quiet,
-                       const volatile sig_atomic_t *stop, TrainPretrainResult *res, char *path,
-                       size_t path_sz, char *err, size_t err_sz);
+/* trains an encoder as spec says (ag_pretrain.h; paths in "data" are as given) into run_dir:
+ * metrics.jsonl (one row per epoch), checkpoints/last.ckpt (at every epoch's end, at least every
+ * few minutes within one, and when stopped) and best.ckpt. AG_ESPEC with the JSON path for a
+ * bad spec or dataset. opt->stop is polled between minibatches: once it is set (or
+ * opt->stop_after minibatches are done) the run writes last.ckpt at that minibatch and ends with
+ * AG_EINTERRUPTED. opt->resume: go on from run_dir's last.ckpt (AG_EINVAL without one, AG_ESPEC
+ * with the path of what differs for one of another spec or dataset); the metrics rows after its
+ * epoch are dropped, and the run goes on as one never stopped would, to the bit. */
+typedef struct TrainPretrainOptions {
+    int resume;                        /* go on from run_dir's checkpoints/last.ckpt */
+    int quiet;                         /* no progress lines on stdout */
+    const volatile sig_atomic_t *stop; /* may be NULL */
+    int64_t stop_after; /* > 0: stop as a signal would after this many minibatches of this call */
+} TrainPretrainOptions;
+
+int train_pretrain_run(const json_t *spec, const char *run_dir, const TrainPretrainOptions *opt,
+                       TrainPretrainResult *res, char *path, size_t path_sz, char *err,
+                       size_t err_sz);
 
 /* what a run checks before it writes anything, without training: the spec, the dataset's header
  * (its images not read) and the model built for its image size. 0, or AG_ESPEC with the JSON path
@@ -66,8 +78,8 @@ int train_pretrain_check(const json_t *spec, char *path, size_t path_sz, char *e
 /* the command lines (train_pretrain_main.c): the summary on stdout, the reason on stderr (and in
  * DIR/error.json for a run), an exit code of ag_rundir.h */
 int train_pretrain_data_main(const char *spec_path, const char *out);
-int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet,
-                        const volatile sig_atomic_t *stop);
+int train_pretrain_main(const char *spec_path, const char *run_dir,
+                        const TrainPretrainOptions *opt);
 /* angora-train --pretrain-check SPEC: the verdict of train_pretrain_check as one line on stdout,
  * {"valid", "message", "path"} as --check gives it; AG_EXIT_DONE or AG_EXIT_USAGE */
 int train_pretrain_check_main(const char *spec_path);

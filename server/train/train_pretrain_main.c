@@ -1,5 +1,5 @@
 /* The command lines of vision pretraining: angora-train --pretrain-data SPEC --out FILE.h5,
- * angora-train --pretrain SPEC --run-dir DIR and angora-train --pretrain-check SPEC
+ * angora-train --pretrain SPEC --run-dir DIR [--resume] and angora-train --pretrain-check SPEC
  * (train_pretrain.h), their summaries on stdout and
  * their exit codes (ag_rundir.h). */
 #include "train_pretrain.h"
@@ -51,8 +51,8 @@ int train_pretrain_data_main(const char *spec_path, const char *out) {
     return AG_EXIT_DONE;
 }
 
-int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet,
-                        const volatile sig_atomic_t *stop) {
+int train_pretrain_main(const char *spec_path, const char *run_dir,
+                        const TrainPretrainOptions *opt) {
     char err[1024] = "", path[AG_JSON_PATH_MAX] = "", why[256];
     json_t *spec = ag_json_load_file(spec_path, PRETRAIN_SPEC_MAX_BYTES, err, sizeof err);
     if (!spec) {
@@ -60,12 +60,21 @@ int train_pretrain_main(const char *spec_path, const char *run_dir, int quiet,
         return AG_EXIT_USAGE;
     }
     TrainPretrainResult res;
-    int rc =
-        train_pretrain_run(spec, run_dir, quiet, stop, &res, path, sizeof path, err, sizeof err);
+    int rc = train_pretrain_run(spec, run_dir, opt, &res, path, sizeof path, err, sizeof err);
     json_decref(spec);
+    if (rc == AG_EINTERRUPTED && !(opt->stop && *opt->stop)) {
+        /* --stop-after: a stop asked for, as training's */
+        fprintf(stderr,
+                "angora-train: pretraining %s (--stop-after); checkpoints/last.ckpt holds where "
+                "it stood (--resume goes on)\n",
+                err);
+        return AG_EXIT_DONE;
+    }
     if (rc == AG_EINTERRUPTED) {
-        fprintf(stderr, "angora-train: pretraining stopped by a signal after %d epoch(s)\n",
-                res.epochs);
+        fprintf(stderr,
+                "angora-train: pretraining %s; checkpoints/last.ckpt holds where it stood "
+                "(--resume goes on)\n",
+                err);
         return exit_code(rc);
     }
     if (rc != 0) {

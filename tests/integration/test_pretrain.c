@@ -1,9 +1,11 @@
 /* Integration of pretrain jobs: angorad with the real angora-train pretrains an encoder on a tiny
  * rendered dataset, ingests one metric row per epoch and answers with the path of the encoder
  * checkpoint, which a training spec then names as model.encoder.checkpoint; a running job is
- * cancelled, and paused and resumed (the trainer stops on SIGTERM, no SIGKILL needed; a resumed
- * job starts over and its curve is read again); a job that ends while angorad is down is judged
- * by its summary after the restart, its rows ingested once; bad input is refused at submit
+ * cancelled, and paused and resumed (the trainer stops on SIGTERM, no SIGKILL needed, and the
+ * resumed job goes on from its checkpoint, every epoch's row once); one stopped by angorad's
+ * shutdown goes on from its checkpoint after the restart, and so does one whose trainer is
+ * killed (a retry); a job that ends while angorad is down is judged by its summary after the
+ * restart, its rows ingested once; bad input is refused at submit
  * with its JSON path and nothing is queued, also what only the trainer's check can judge (a
  * model description, the split of the dataset); a dataset gone before the job starts fails it at
  * once with the trainer's message. */
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +70,70 @@ static int has_event(const Daemon *d, long long id, const char *kind) {
     found = r.body && strstr(r.body, needle) != NULL;
     itest_http_free(&r);
     return found;
+}
+
+/* how many times the trainer said it resumed, in the job's worker.log */
+static int resumes_logged(const char *run_dir) {
+    char path[600], line[1024];
+    int n = 0;
+    snprintf(path, sizeof path, "%s/worker.log", run_dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return 0;
+    }
+    while (fgets(line, sizeof line, f)) {
+        n += strstr(line, "pretraining resumed from checkpoints/last.ckpt after epoch") != NULL;
+    }
+    fclose(f);
+    return n;
+}
+
+/* waits until the trainer has logged n resumes; the epoch the last one went on after */
+static long long wait_resumes(const char *run_dir, int n) {
+    char path[600], line[1024];
+    long long epoch = -1;
+    for (double t0 = itest_now(); resumes_logged(run_dir) < n; itest_sleep(0.1)) {
+        ck_assert_msg(itest_now() - t0 < 30, "no resume logged in %s/worker.log", run_dir);
+    }
+    snprintf(path, sizeof path, "%s/worker.log", run_dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f)) {
+        const char *at = strstr(line, "after epoch ");
+        if (at && strstr(line, "pretraining resumed")) {
+            epoch = atoll(at + strlen("after epoch "));
+        }
+    }
+    fclose(f);
+    return epoch;
+}
+
+/* the rows are epochs 1..n, each once, and there are at least `least` */
+static void assert_epochs_once(const Daemon *d, long long id, size_t least) {
+    size_t n = 0;
+    long long *its = itest_iterations(d, id, &n);
+    ck_assert_uint_ge(n, least);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(its[i], (long long)i + 1);
+    }
+    free(its);
+}
+
+/* the pid of the job's newest trainer, from its last "started" event */
+static pid_t trainer_pid(const Daemon *d, long long id) {
+    HttpResult r;
+    char path[128];
+    const char *at, *last = NULL;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/events", id);
+    itest_http(d, "GET", path, "", NULL, 0, &r);
+    for (at = r.body; at && (at = strstr(at, "\"pid ")) != NULL; at++) {
+        last = at;
+    }
+    ck_assert_ptr_nonnull(last);
+    pid_t pid = (pid_t)atol(last + strlen("\"pid "));
+    itest_http_free(&r);
+    ck_assert_int_gt(pid, 0);
+    return pid;
 }
 
 START_TEST(test_pretrain_runs_and_serves) {
@@ -161,19 +228,22 @@ START_TEST(test_pretrain_cancel) {
 }
 END_TEST
 
-/* pause stops the trainer on SIGTERM; resume starts the pretraining over from the first epoch
- * (there is no resume), and the stored curve is read again: every epoch once */
+/* pause stops the trainer on SIGTERM (it writes its checkpoint at the minibatch); resume goes on
+ * from that checkpoint, not from the first epoch, and the stored curve is read again: every
+ * epoch once */
 START_TEST(test_pretrain_pause_resume) {
     Daemon d;
     HttpResult r;
-    char data[512], body[1024], path[128];
+    char data[512], body[1024], path[128], run_dir[512];
     long long id;
     json_t *o;
     itest_daemon_init(&d);
     itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), NULL);
     dataset_make(&d, 24, data, sizeof data);
     snprintf(body, sizeof body, "{\"data\": \"%s\", \"epochs\": 1000000, \"batch_size\": 1}", data);
-    id = pretrain_queue(&d, body, NULL);
+    id = pretrain_queue(&d, body, &o);
+    snprintf(run_dir, sizeof run_dir, "%s", json_string_value(json_object_get(o, "run_dir")));
+    json_decref(o);
     itest_wait_rows(&d, id, 3, 30);
     snprintf(path, sizeof path, "/api/v1/experiments/%lld/pause", id);
     itest_http(&d, "POST", path, "", NULL, 0, &r);
@@ -186,22 +256,71 @@ START_TEST(test_pretrain_pause_resume) {
     ck_assert_int_eq(r.status, 200);
     itest_http_free(&r);
     json_decref(itest_wait_state(&d, id, "running", 30));
-    /* the second attempt's rows replace the first's: iterations 1..n, each once */
-    itest_wait_rows(&d, id, 1, 30);
-    {
-        size_t n = 0;
-        long long *its = itest_iterations(&d, id, &n);
-        ck_assert_uint_ge(n, 1);
-        for (size_t i = 0; i < n; i++) {
-            ck_assert_int_eq(its[i], (long long)i + 1);
-        }
-        free(its);
-    }
+    /* it went on after the epochs it had scored, and its curve goes on: iterations 1..n, each
+     * once (the rows read again replace the stored ones) */
+    long long after = wait_resumes(run_dir, 1);
+    ck_assert_int_ge(after, 3);
+    itest_wait_rows(&d, id, after + 2, 30);
+    assert_epochs_once(&d, id, (size_t)after + 2);
     snprintf(path, sizeof path, "/api/v1/experiments/%lld/cancel", id);
     itest_http(&d, "POST", path, "", NULL, 0, &r);
     itest_http_free(&r);
     o = itest_wait_state(&d, id, "cancelled", 30);
     json_decref(o);
+    itest_daemon_finish(&d);
+}
+END_TEST
+
+/* angorad's shutdown (on_shutdown = checkpoint) stops a pretraining (SIGTERM: its checkpoint
+ * written) and requeues it; the restarted daemon starts it again with --resume, and it goes on
+ * from there. When the daemon and the trainer are both killed outright (the machine's processes
+ * ended between sessions), the next start retries it from its last checkpoint too. Every epoch's
+ * row is stored once. */
+START_TEST(test_pretrain_resumes_after_restart_and_crash) {
+    static const char *const ckpt_on_shutdown[] = {"--on-shutdown", "checkpoint", NULL};
+    Daemon d;
+    HttpResult r;
+    char data[512], body[1024], path[128], run_dir[512];
+    long long id, after;
+    json_t *o;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), ckpt_on_shutdown);
+    dataset_make(&d, 24, data, sizeof data);
+    snprintf(body, sizeof body, "{\"data\": \"%s\", \"epochs\": 1000000, \"batch_size\": 1}", data);
+    id = pretrain_queue(&d, body, &o);
+    snprintf(run_dir, sizeof run_dir, "%s", json_string_value(json_object_get(o, "run_dir")));
+    json_decref(o);
+    itest_wait_rows(&d, id, 2, 30);
+
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), ckpt_on_shutdown);
+    json_decref(itest_wait_state(&d, id, "running", 30));
+    ck_assert(has_event(&d, id, "requeued"));
+    after = wait_resumes(run_dir, 1);
+    ck_assert_int_ge(after, 2);
+    itest_wait_rows(&d, id, after + 2, 30);
+    assert_epochs_once(&d, id, (size_t)after + 2);
+
+    /* daemon and trainer die without a word: the next start retries from the last checkpoint */
+    pid_t pid = trainer_pid(&d, id);
+    itest_daemon_kill9(&d);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), ckpt_on_shutdown);
+    for (double t0 = itest_now(); !has_event(&d, id, "retry"); itest_sleep(0.1)) {
+        ck_assert_msg(itest_now() - t0 < 30, "no retry after the trainer was killed");
+    }
+    o = itest_get(&d, id);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 1);
+    json_decref(o);
+    long long again = wait_resumes(run_dir, 2);
+    ck_assert_int_ge(again, after + 2);
+    itest_wait_rows(&d, id, again + 2, 30);
+    assert_epochs_once(&d, id, (size_t)again + 2);
+
+    snprintf(path, sizeof path, "/api/v1/experiments/%lld/cancel", id);
+    itest_http(&d, "POST", path, "", NULL, 0, &r);
+    itest_http_free(&r);
+    json_decref(itest_wait_state(&d, id, "cancelled", 30));
     itest_daemon_finish(&d);
 }
 END_TEST
@@ -390,9 +509,13 @@ START_TEST(test_pretrain_dataset_gone) {
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = {test_pretrain_runs_and_serves, test_pretrain_cancel,
-                            test_pretrain_pause_resume,    test_pretrain_ends_while_daemon_away,
-                            test_pretrain_bad_input,       test_pretrain_trainer_check,
+    const TTest *tests[] = {test_pretrain_runs_and_serves,
+                            test_pretrain_cancel,
+                            test_pretrain_pause_resume,
+                            test_pretrain_ends_while_daemon_away,
+                            test_pretrain_resumes_after_restart_and_crash,
+                            test_pretrain_bad_input,
+                            test_pretrain_trainer_check,
                             test_pretrain_dataset_gone};
     return itest_run_tests("integration_pretrain", 120, tests, ITEST_COUNT(tests));
 }

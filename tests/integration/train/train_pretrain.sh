@@ -5,6 +5,8 @@
 # refuses, with the JSON path, a missing checkpoint, one that is no encoder's and an image size
 # the encoder was not trained on; a PPO run with the frozen encoder trains an iteration, its
 # features stored in place of the images (train.log); bad command lines and specs exit 2.
+# A pretraining stopped by SIGTERM (exit 3) and resumed ends as a straight run does, row for row;
+# --resume without a checkpoint, or with another spec, exits 2 and says why.
 # usage: train_pretrain.sh ANGORA_TRAIN
 # shellcheck source=tests/integration/train/common.sh
 . "$(dirname "$0")/common.sh"
@@ -47,6 +49,45 @@ for c in last best; do
 done
 expect_exit 2 "a second pretraining into the same directory" \
     "$BIN" --pretrain "$W/pre.json" --run-dir "$W/pre" --quiet
+
+# resume: SIGTERM part-way writes last.ckpt at the minibatch and exits 3; --resume goes on and
+# ends where a straight run ends, every row (wall time aside) and the summary's figures alike
+jq -n --arg d "$W/d.h5" '{data: $d, epochs: 100, batch_size: 1, lr_schedule: "cosine",
+    lr_min: 0.0001}' >"$W/long.json"
+expect_exit 0 "a straight pretraining" "$BIN" --pretrain "$W/long.json" --run-dir "$W/straight" --quiet
+cp "$W/out" "$W/straight.summary"
+"$BIN" --pretrain "$W/long.json" --run-dir "$W/cut" --quiet >"$W/out" 2>"$W/err" &
+PID=$!
+for _ in $(seq 300); do
+    [ "$(cat "$W/cut/metrics.jsonl" 2>/dev/null | wc -l)" -ge 2 ] && break
+    sleep 0.1
+done
+kill -TERM "$PID"
+rc=0
+wait "$PID" || rc=$?
+[ "$rc" -eq 3 ] || fail "SIGTERM: exit $rc, expected 3 ($(cat "$W/err"))"
+grep -q "last.ckpt holds where it stood" "$W/err" || fail "SIGTERM: $(cat "$W/err")"
+[ -f "$W/cut/checkpoints/last.ckpt" ] || fail "SIGTERM left no last.ckpt"
+ROWS=$(wc -l <"$W/cut/metrics.jsonl")
+[ "$ROWS" -lt 100 ] || fail "the run finished before SIGTERM reached it"
+echo "ok: SIGTERM after $ROWS epochs: $(cat "$W/err")"
+expect_exit 0 "--resume" "$BIN" --pretrain "$W/long.json" --run-dir "$W/cut" --resume --quiet
+grep -q "pretraining resumed from checkpoints/last.ckpt after epoch $ROWS " "$W/err" ||
+    fail "the resume did not go on after epoch $ROWS: $(cat "$W/err")"
+[ "$(metrics_learning "$W/cut/metrics.jsonl")" = "$(metrics_learning "$W/straight/metrics.jsonl")" ] ||
+    fail "the resumed run's rows differ from the straight run's"
+[ "$(jq -c 'del(.seconds, .run_dir)' "$W/out")" = "$(jq -c 'del(.seconds, .run_dir)' "$W/straight.summary")" ] ||
+    fail "summaries differ: $(cat "$W/out") and $(cat "$W/straight.summary")"
+[ "$(jq -r .lr "$W/cut/metrics.jsonl" | tail -n 1)" = 0.0001 ] || fail "the cosine did not end at lr_min"
+expect_exit 2 "--resume without a checkpoint" \
+    "$BIN" --pretrain "$W/long.json" --run-dir "$W/never" --resume --quiet
+grep -q "no checkpoint" "$W/err" || fail "no word of the missing checkpoint: $(cat "$W/err")"
+jq '.batch_size = 2' "$W/long.json" >"$W/other.json"
+expect_exit 2 "--resume with another spec" \
+    "$BIN" --pretrain "$W/other.json" --run-dir "$W/cut" --resume --quiet
+[ "$(jq -r .path "$W/cut/error.json")" = batch_size ] || fail "error.json: $(cat "$W/cut/error.json")"
+expect_exit 2 "--resume with --pretrain-data" "$BIN" --pretrain-data "$W/data.json" --out "$W/x.h5" --resume
+
 echo '{"epochs": 2}' >"$W/nodata.json"
 expect_exit 2 "pretraining without data" "$BIN" --pretrain "$W/nodata.json" --run-dir "$W/nodata"
 [ "$(jq -r .path "$W/nodata/error.json")" = data ] || fail "error.json: $(cat "$W/nodata/error.json")"

@@ -121,6 +121,7 @@ START_TEST(test_queued_with_complete_spec) {
     ck_assert_int_eq(json_integer_value(json_object_get(spec, "epochs")), 4);
     ck_assert_int_eq(json_integer_value(json_object_get(spec, "batch_size")), 32);
     ck_assert(json_is_null(json_object_get(spec, "model")));
+    ck_assert_str_eq(json_string_value(json_object_get(spec, "lr_schedule")), "constant");
     snprintf(want, sizeof want, "%s/%lld/checkpoints/best.ckpt", runs, (long long)id);
     ck_assert_str_eq(json_string_value(json_object_get(r.json, "encoder_checkpoint")), want);
     json_decref(r.json);
@@ -166,6 +167,9 @@ START_TEST(test_refusals_store_nothing) {
         {"{\"data\": \"%s\"}", runs, 422, "data"}, /* a folder */
         {"{\"spec\": {\"data\": \"%s/none.h5\"}}", runs, 422, "spec.data"},
         {"{\"spec\": {\"data\": \"%s\", \"holdout\": 0}}", data, 422, "spec.holdout"},
+        {"{\"data\": \"%s\", \"lr_schedule\": \"step\"}", data, 422, "lr_schedule"},
+        {"{\"spec\": {\"data\": \"%s\", \"lr_schedule\": \"cosine\", \"lr_min\": 0.5}}", data, 422,
+         "spec.lr_min"},
         {"{\"spec\": {\"data\": \"%s\"}, \"name\": \"\"}", data, 422, "name"},
         {"{\"spec\": {\"data\": \"%s\"}, \"priority\": 1.5}", data, 422, "priority"},
         {"{\"spec\": 3, \"x\": \"%s\"}", data, 422, "x"},

@@ -1,7 +1,8 @@
 /* Tests of vision pretraining (server/train/train_pretrain*.c): the dataset's file (datasets,
  * attributes, labels that are poses, the same file from the same seed), a small pretraining run
  * that learns (its held-out position error falls well below predicting the mean), its metrics
- * and checkpoints, and bad specs refused with their JSON path. */
+ * and checkpoints, bad specs refused with their JSON path, and resume: a run stopped and resumed
+ * ends as one straight run to the bit, and a resume of another run is refused. */
 #include "train_pretrain.h"
 
 #include "ag_error.h"
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 static char g_dir[256];
+static const TrainPretrainOptions quiet_run = {.quiet = 1};
 
 static void setup(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/angora-pretrain-XXXXXX");
@@ -180,7 +182,7 @@ START_TEST(test_pretrain_learns) {
              data);
     json_t *s = jparse(spec);
     TrainPretrainResult res;
-    int rc = train_pretrain_run(s, run, 1, NULL, &res, path, sizeof path, err, sizeof err);
+    int rc = train_pretrain_run(s, run, &quiet_run, &res, path, sizeof path, err, sizeof err);
     json_decref(s);
     ck_assert_msg(rc == 0, "%s (at %s)", err, path);
     ck_assert_int_eq(res.epochs, 12);
@@ -221,8 +223,9 @@ START_TEST(test_pretrain_learns) {
     }
     /* a second run into the same directory is refused: nothing is overwritten */
     s = jparse(spec);
-    ck_assert_int_eq(train_pretrain_run(s, run, 1, NULL, &res, path, sizeof path, err, sizeof err),
-                     AG_EEXISTS);
+    ck_assert_int_eq(
+        train_pretrain_run(s, run, &quiet_run, &res, path, sizeof path, err, sizeof err),
+        AG_EEXISTS);
     json_decref(s);
 }
 END_TEST
@@ -232,7 +235,7 @@ static void run_refused(const char *spec_text, const char *want_path) {
     snprintf(run, sizeof run, "%s/bad-run", g_dir);
     json_t *spec = jparse(spec_text);
     TrainPretrainResult res;
-    int rc = train_pretrain_run(spec, run, 1, NULL, &res, path, sizeof path, err, sizeof err);
+    int rc = train_pretrain_run(spec, run, &quiet_run, &res, path, sizeof path, err, sizeof err);
     json_decref(spec);
     ck_assert_msg(rc == AG_ESPEC, "%s: rc %d (%s)", spec_text, rc, err);
     ck_assert_msg(strcmp(path, want_path) == 0, "%s: path %s, want %s (%s)", spec_text, path,
@@ -257,8 +260,9 @@ START_TEST(test_pretrain_refusals) {
 }
 END_TEST
 
-/* a stop flag (a signal to angora-train) ends the run before its epoch is scored: no row, no
- * checkpoint of a partial epoch, AG_EINTERRUPTED for the exit code that says so */
+/* a stop flag (a signal to angora-train) set before the first minibatch ends the run with
+ * AG_EINTERRUPTED (the exit code that says so) and nothing to keep: no row, no checkpoint, and
+ * a resume is refused for want of one */
 START_TEST(test_pretrain_stop) {
     char data[320], run[320], spec[600], path[128] = "", err[1024] = "", file[400];
     snprintf(data, sizeof data, "%s/d.h5", g_dir);
@@ -267,9 +271,9 @@ START_TEST(test_pretrain_stop) {
     snprintf(spec, sizeof spec, "{\"data\": \"%s\", \"epochs\": 5, \"batch_size\": 2}", data);
     json_t *s = jparse(spec);
     volatile sig_atomic_t stop = 1;
+    TrainPretrainOptions opt = {.quiet = 1, .stop = &stop};
     TrainPretrainResult res;
-    int rc = train_pretrain_run(s, run, 1, &stop, &res, path, sizeof path, err, sizeof err);
-    json_decref(s);
+    int rc = train_pretrain_run(s, run, &opt, &res, path, sizeof path, err, sizeof err);
     ck_assert_msg(rc == AG_EINTERRUPTED, "rc %d (%s)", rc, err);
     ck_assert_int_eq(res.epochs, 0);
     json_t *rows = metrics_read(run);
@@ -277,6 +281,189 @@ START_TEST(test_pretrain_stop) {
     json_decref(rows);
     snprintf(file, sizeof file, "%s/checkpoints/last.ckpt", run);
     ck_assert_int_ne(access(file, F_OK), 0);
+    opt.stop = NULL;
+    opt.resume = 1;
+    rc = train_pretrain_run(s, run, &opt, &res, path, sizeof path, err, sizeof err);
+    json_decref(s);
+    ck_assert_msg(rc == AG_EINVAL && strstr(err, "no checkpoint"), "rc %d (%s)", rc, err);
+}
+END_TEST
+
+/* ---- resume ---- */
+
+/* the run of spec_text into run with opt: its return code */
+static int run_with(const char *spec_text, const char *run, const TrainPretrainOptions *opt,
+                    char *path, size_t path_sz, char *err, size_t err_sz) {
+    json_t *spec = jparse(spec_text);
+    TrainPretrainResult res;
+    int rc = train_pretrain_run(spec, run, opt, &res, path, path_sz, err, err_sz);
+    json_decref(spec);
+    return rc;
+}
+
+/* the rows of a run without their wall times (the one column a stop may change) */
+static json_t *rows_but_wall(const char *run) {
+    json_t *rows = metrics_read(run);
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        ck_assert(json_is_real(json_object_get(r, "wall_s")));
+        json_object_del(r, "wall_s");
+    }
+    return rows;
+}
+
+/* the sections of two checkpoints that training moves: weights and Adam's state */
+static void ckpt_assert_same_training(const char *a, const char *b) {
+    static const char *const names[] = {"params", "adam.m", "adam.v", "adam.state"};
+    char err[512];
+    NnCkpt *x = nn_ckpt_read(a, err, sizeof err), *y = nn_ckpt_read(b, err, sizeof err);
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ptr_nonnull(y);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        uint64_t nx = 0, ny = 0;
+        const void *dx = nn_ckpt_section(x, names[i], &nx), *dy = nn_ckpt_section(y, names[i], &ny);
+        ck_assert_ptr_nonnull(dx);
+        ck_assert_ptr_nonnull(dy);
+        ck_assert_uint_eq(nx, ny);
+        ck_assert_msg(memcmp(dx, dy, (size_t)nx) == 0, "%s and %s differ in %s", a, b, names[i]);
+    }
+    nn_ckpt_free(x);
+    nn_ckpt_free(y);
+}
+
+/* A run stopped at an epoch's end and again in the middle of one, then resumed to its end,
+ * writes the same rows (wall time aside) and ends with the same weights and Adam state, to the
+ * bit, as one run straight through; the cosine schedule's rates are in the rows, falling to
+ * lr_min at the last minibatch */
+START_TEST(test_pretrain_resume_same_as_straight) {
+    char data[320], straight[320], stopped[320], spec[800], path[128] = "", err[1024] = "";
+    char a[400], b[400];
+    snprintf(data, sizeof data, "%s/d.h5", g_dir);
+    snprintf(straight, sizeof straight, "%s/straight", g_dir);
+    snprintf(stopped, sizeof stopped, "%s/stopped", g_dir);
+    data_make("{\"samples\": 24, \"image_size\": 8, \"seed\": 3}", data);
+    /* 21 training images in minibatches of 4: 6 per epoch, the last of 1 */
+    snprintf(spec, sizeof spec,
+             "{\"data\": \"%s\", \"epochs\": 3, \"batch_size\": 4, \"learning_rate\": 0.003, "
+             "\"lr_schedule\": \"cosine\", \"lr_min\": 0.0001}",
+             data);
+    ck_assert_msg(run_with(spec, straight, &quiet_run, path, sizeof path, err, sizeof err) == 0,
+                  "%s", err);
+
+    /* 6 minibatches: the end of epoch 1, stopped before epoch 2 is shuffled */
+    TrainPretrainOptions opt = {.quiet = 1, .stop_after = 6};
+    int rc = run_with(spec, stopped, &opt, path, sizeof path, err, sizeof err);
+    ck_assert_msg(rc == AG_EINTERRUPTED, "rc %d (%s)", rc, err);
+    json_t *rows = metrics_read(stopped);
+    ck_assert_uint_eq(json_array_size(rows), 1);
+    json_decref(rows);
+    /* 8 more: epoch 3 after 2 of its minibatches */
+    opt.resume = 1;
+    opt.stop_after = 8;
+    rc = run_with(spec, stopped, &opt, path, sizeof path, err, sizeof err);
+    ck_assert_msg(rc == AG_EINTERRUPTED, "rc %d (%s)", rc, err);
+    rows = metrics_read(stopped);
+    ck_assert_uint_eq(json_array_size(rows), 2);
+    json_decref(rows);
+    /* a row past the checkpoint (written before a crash could write its checkpoint) is dropped
+     * on resume, not kept twice */
+    snprintf(a, sizeof a, "%s/metrics.jsonl", stopped);
+    FILE *f = fopen(a, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"iteration\": 3, \"wall_s\": 1.0}\n", f);
+    fclose(f);
+    opt.stop_after = 0;
+    rc = run_with(spec, stopped, &opt, path, sizeof path, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d (%s)", rc, err);
+
+    json_t *want = rows_but_wall(straight), *got = rows_but_wall(stopped);
+    ck_assert_uint_eq(json_array_size(want), 3);
+    ck_assert_msg(json_equal(want, got), "the resumed run's rows differ from the straight run's");
+    /* the schedule: falling over the run, lr_min at its last minibatch */
+    double lr1 = json_real_value(json_object_get(json_array_get(want, 0), "lr"));
+    double lr3 = json_real_value(json_object_get(json_array_get(want, 2), "lr"));
+    ck_assert(lr1 < 0.003 && lr1 > lr3);
+    ck_assert_double_eq(lr3, 0.0001);
+    json_decref(want);
+    json_decref(got);
+    const char *names[] = {"last.ckpt", "best.ckpt"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "%s/checkpoints/%s", straight, names[i]);
+        snprintf(b, sizeof b, "%s/checkpoints/%s", stopped, names[i]);
+        ckpt_assert_same_training(a, b);
+    }
+
+    /* a finished run resumed has nothing to do: its rows stay as they are */
+    rc = run_with(spec, stopped, &opt, path, sizeof path, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d (%s)", rc, err);
+    rows = metrics_read(stopped);
+    ck_assert_uint_eq(json_array_size(rows), 3);
+    json_decref(rows);
+}
+END_TEST
+
+static void resume_refused(const char *spec_text, const char *run, int want_rc,
+                           const char *want_path, const char *words) {
+    char path[128] = "", err[1024] = "";
+    TrainPretrainOptions opt = {.quiet = 1, .resume = 1};
+    int rc = run_with(spec_text, run, &opt, path, sizeof path, err, sizeof err);
+    ck_assert_msg(rc == want_rc, "%s: rc %d, want %d (%s)", spec_text, rc, want_rc, err);
+    ck_assert_msg(!strcmp(path, want_path), "%s: path %s, want %s (%s)", spec_text, path, want_path,
+                  err);
+    ck_assert_msg(strstr(err, words) != NULL, "%s: %s", spec_text, err);
+}
+
+/* a resume without a checkpoint, or with one of another spec or dataset, is refused before the
+ * run directory changes; time_limit_s may change */
+START_TEST(test_pretrain_resume_refusals) {
+    char data[320], run[320], spec[800], other[800], path[128] = "", err[1024] = "", m[400];
+    snprintf(data, sizeof data, "%s/d.h5", g_dir);
+    snprintf(run, sizeof run, "%s/run", g_dir);
+    data_make("{\"samples\": 12, \"image_size\": 8, \"seed\": 3}", data);
+    snprintf(spec, sizeof spec, "{\"data\": \"%s\", \"epochs\": 4, \"batch_size\": 4}", data);
+
+    resume_refused(spec, run, AG_EINVAL, "", "no checkpoint");
+    TrainPretrainOptions opt = {.quiet = 1, .stop_after = 5};
+    ck_assert_int_eq(run_with(spec, run, &opt, path, sizeof path, err, sizeof err),
+                     AG_EINTERRUPTED);
+    snprintf(m, sizeof m, "%s/metrics.jsonl", run);
+    struct stat before, after;
+    ck_assert_int_eq(stat(m, &before), 0);
+
+    snprintf(other, sizeof other, "{\"data\": \"%s\", \"epochs\": 4, \"batch_size\": 3}", data);
+    resume_refused(other, run, AG_ESPEC, "batch_size", "another spec");
+    snprintf(other, sizeof other,
+             "{\"data\": \"%s\", \"epochs\": 4, \"batch_size\": 4, \"lr_schedule\": \"cosine\"}",
+             data);
+    resume_refused(other, run, AG_ESPEC, "lr_schedule", "another spec");
+    /* the same path, other images: the labels tell */
+    data_make("{\"samples\": 12, \"image_size\": 8, \"seed\": 4}", data);
+    resume_refused(spec, run, AG_ESPEC, "data", "another dataset");
+    data_make("{\"samples\": 12, \"image_size\": 8, \"seed\": 3}", data);
+    /* a checkpoint that is not one of pretraining's */
+    char ck[400], junk[400];
+    snprintf(ck, sizeof ck, "%s/checkpoints/last.ckpt", run);
+    snprintf(junk, sizeof junk, "%s/junk", g_dir);
+    ck_assert_int_eq(rename(ck, junk), 0);
+    FILE *f = fopen(ck, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a checkpoint at all, only text\n", f);
+    fclose(f);
+    resume_refused(spec, run, AG_EINVAL, "", "");
+    ck_assert_int_eq(rename(junk, ck), 0);
+    ck_assert_int_eq(stat(m, &after), 0);
+    ck_assert_int_eq(before.st_size, after.st_size);
+
+    /* another time limit is no other run */
+    snprintf(other, sizeof other,
+             "{\"data\": \"%s\", \"epochs\": 4, \"batch_size\": 4, \"time_limit_s\": 3600}", data);
+    opt.resume = 1;
+    opt.stop_after = 0;
+    ck_assert_msg(run_with(other, run, &opt, path, sizeof path, err, sizeof err) == 0, "%s", err);
+    json_t *rows = metrics_read(run);
+    ck_assert_uint_eq(json_array_size(rows), 4);
+    json_decref(rows);
 }
 END_TEST
 
@@ -327,6 +514,8 @@ static Suite *pretrain_suite(void) {
     tcase_add_test(tc, test_pretrain_learns);
     tcase_add_test(tc, test_pretrain_refusals);
     tcase_add_test(tc, test_pretrain_stop);
+    tcase_add_test(tc, test_pretrain_resume_same_as_straight);
+    tcase_add_test(tc, test_pretrain_resume_refusals);
     tcase_add_test(tc, test_pretrain_check);
     suite_add_tcase(s, tc);
     return s;
