@@ -4,14 +4,14 @@
 # curriculum, cupped start pose) and the same PPO settings (the hand preset's: 32 environments x
 # 256 steps, minibatch 2048, 2 epochs, tbptt 16). The pose run uses the hand preset's model
 # (hand_lstm); the pixel run adds the palm camera (pixels + proprioception + touch + goal) and the
-# `pathways` model (--models gives one or more of its layouts, e.g.
-# "pathways pathways_downsampled")
-# with a pretrained vision encoder, frozen (its features computed once per step while
-# collecting). Each round runs the pose run, then the pixel run of each model, in one run; prints a
-# Markdown table of env steps per second (whole iterations: collection, update and all) and each
-# pixel run's share of its round's pose run, per image size. The encoder's quality does not change
-# the cost: by default it is trained for one epoch on a small dataset (or give --encoder CKPT for
-# one image size and one model).
+# `pathways` model (--models gives one or more of its layouts, e.g. "pathways
+# pathways_downsampled") with a pretrained vision encoder, frozen (its features computed once per
+# step while collecting). Each round runs the pose run, then the pixel run of each model, in one
+# run; prints a Markdown table of env steps per second (whole iterations: collection, update and
+# all) and each pixel run's share of its round's pose run, per image size, by wall clock and by
+# CPU time (env steps per CPU second of every thread, which other work on a shared machine
+# disturbs less). The encoder's quality does not change the cost: by default it is trained for
+# one epoch on a small dataset (or give --encoder CKPT for one image size and one model).
 # usage: bench/bench_pixels_vs_pose.sh [--build DIR] [--out DIR] [--sizes "32 64"]
 #            [--models "PRESET ..."] [--encoder CKPT --sizes S] [--iterations N] [--rounds R]
 set -eu
@@ -83,9 +83,11 @@ encoder_for() { # SIZE MODEL -> path of an encoder of that model for images of t
     echo "$OUT/pre-$m-$s/checkpoints/last.ckpt"
 }
 
-# steps per second of a run: its env steps over the wall time of its iterations
+# steps per second of a run, "WALL CPU": its env steps over the wall time and over the CPU time
+# of its iterations
 rate() {
-    jq -s 'map(select(.iteration > 0)) | (.[-1].env_steps) / (.[-1].wall_s)' "$1/metrics.jsonl"
+    jq -s -r 'map(select(.iteration > 0)) | .[-1]
+              | "\(.env_steps / .wall_s) \(.env_steps / .cpu_s)"' "$1/metrics.jsonl"
 }
 
 train() { # NAME SPEC
@@ -95,8 +97,9 @@ train() { # NAME SPEC
     rate "$OUT/$1"
 }
 
-echo "| image size | round | model | pose steps/s | pixels steps/s | pixels / pose |"
-echo "|---:|---:|---|---:|---:|---:|"
+echo "| image size | round | model | pose steps/s | pixels steps/s | pixels / pose |" \
+    "pose steps/CPU-s | pixels steps/CPU-s | pixels / pose (CPU) |"
+echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 for s in $SIZES; do
     case "$s" in *[!0-9]* | "") echo "bench_pixels_vs_pose: bad size $s" >&2; exit 2 ;; esac
     for m in $MODELS; do
@@ -112,9 +115,9 @@ for s in $SIZES; do
         pose=$(train "pose-$s-$r" "$OUT/pose.json")
         for m in $MODELS; do
             pix=$(train "pixels-$m-$s-$r" "$OUT/pixels-$m-$s.json")
-            awk -v s="$s" -v r="$r" -v m="$m" -v a="$pose" -v b="$pix" \
-                'BEGIN { printf "| %dx%d | %d | `%s` | %.0f | %.0f | %.0f %% |\n",
-                         s, s, r, m, a, b, 100 * b / a }'
+            echo "$pose $pix" | awk -v s="$s" -v r="$r" -v m="$m" \
+                '{ printf "| %dx%d | %d | `%s` | %.0f | %.0f | %.0f %% | %.0f | %.0f | %.0f %% |\n",
+                          s, s, r, m, $1, $3, 100 * $3 / $1, $2, $4, 100 * $4 / $2 }'
         done
     done
 done
