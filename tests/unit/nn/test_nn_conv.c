@@ -1,9 +1,10 @@
 /* Tests of the image kernels (server/nn/nn_conv.c): conv2d against a naive convolution and by
  * finite differences (stride 2 padding 1, stride 1 without and with padding, K 4 stride 3, 1x1
  * kernels; images grouped into one product, full and partial groups; 64x64 at strides 1 and 2
- * and 96x96 at stride 8, with the backward pass also against written-out sums), group and
- * scratch sizes, output-size checks with bad dimensions, max-pool values, argmax routing and
- * gradient, and the spatial softmax's coordinates, probabilities and gradient. */
+ * and 96x96 at stride 8, the layers of pathways_downsampled at their sizes, with the backward
+ * pass also against written-out sums), group and scratch sizes, output-size checks with bad
+ * dimensions, max-pool values, argmax routing and gradient (also at 32 channels of 32x32), and the
+ * spatial softmax's coordinates, probabilities and gradient. */
 #include "ag_rng.h"
 #include "nn_layers.h"
 #include "nn_gradcheck.h"
