@@ -4,9 +4,11 @@
 # wall-clock budget (angora-train --pretrain, time_limit_s), and prints one JSON line with the
 # dataset's size and rendering time, the epochs, the training time and the held-out position
 # RMSE (mm) and median rotation error (degrees) of the last epoch, against predicting the mean
-# position. The account of a run is docs/benchmarks/pretrain.md.
+# position. --model gives the pretraining spec's model (a JSON description, as in
+# docs/training.md), to compare encoder layouts at the same time budget. The account of a run is
+# docs/benchmarks/pretrain.md.
 # usage: bench/bench_pretrain.sh [--build DIR] [--out DIR] [--samples N] [--size S]
-#                                [--seconds T] [--seed K]
+#                                [--seconds T] [--seed K] [--model JSON]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build/rel
@@ -15,6 +17,7 @@ SAMPLES=6000
 SIZE=64
 SECONDS_BUDGET=300
 SEED=1
+MODEL=null
 while [ $# -gt 0 ]; do
     case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -23,6 +26,7 @@ while [ $# -gt 0 ]; do
     --size) SIZE=$2; shift 2 ;;
     --seconds) SECONDS_BUDGET=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
+    --model) MODEL=$2; shift 2 ;;
     *) echo "bench_pretrain: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -30,13 +34,15 @@ command -v jq >/dev/null || { echo "bench_pretrain: jq is needed" >&2; exit 2; }
 BIN=$BUILD/server/train/angora-train
 export OPENBLAS_NUM_THREADS=1 ANGORA_DATA_DIR=${ANGORA_DATA_DIR:-$BUILD/share/angora}
 mkdir -p "$OUT"
+echo "$MODEL" | jq -e 'type == "null" or type == "object"' >/dev/null ||
+    { echo "bench_pretrain: --model must be a JSON object" >&2; exit 2; }
 
 jq -n --argjson n "$SAMPLES" --argjson s "$SIZE" --argjson k "$SEED" \
     '{task: "HandBlock", samples: $n, image_size: $s, seed: $k}' >"$OUT/data.json"
 "$BIN" --pretrain-data "$OUT/data.json" --out "$OUT/data.h5" >"$OUT/data.out"
-jq -n --arg d "$OUT/data.h5" --argjson t "$SECONDS_BUDGET" \
-    '{data: $d, epochs: 1000000, batch_size: 32, learning_rate: 0.001, time_limit_s: $t}' \
-    >"$OUT/pretrain.json"
+jq -n --arg d "$OUT/data.h5" --argjson t "$SECONDS_BUDGET" --argjson m "$MODEL" \
+    '{data: $d, epochs: 1000000, batch_size: 32, learning_rate: 0.001, time_limit_s: $t}
+     + if $m == null then {} else {model: $m} end' >"$OUT/pretrain.json"
 rm -rf "$OUT/run"
 "$BIN" --pretrain "$OUT/pretrain.json" --run-dir "$OUT/run" --quiet >"$OUT/run.out"
 

@@ -4,12 +4,13 @@
 #include <string.h>
 
 const char *const ag_model_preset_names[] = {
-    "simple",     "simple_lstm", "simple_gru", "deeper",  "deeper_lstm", "deeper_gru", "wider",
-    "wider_lstm", "wider_gru",   "pathways",   "hand_ff", "hand_lstm",   NULL};
+    "simple",     "simple_lstm", "simple_gru",           "deeper",    "deeper_lstm",
+    "deeper_gru", "wider",       "wider_lstm",           "wider_gru", "pathways",
+    "hand_ff",    "hand_lstm",   "pathways_downsampled", NULL};
 
 /* the core type of each preset, in the order of the names */
-static const char *const model_preset_cores[] = {NULL, "lstm", "gru", NULL,   "lstm", "gru",
-                                                 NULL, "lstm", "gru", "lstm", NULL,   "lstm"};
+static const char *const model_preset_cores[] = {NULL,   "lstm", "gru",  NULL, "lstm", "gru", NULL,
+                                                 "lstm", "gru",  "lstm", NULL, "lstm", "lstm"};
 
 #define MODEL_PRESET_COUNT (sizeof model_preset_cores / sizeof model_preset_cores[0])
 

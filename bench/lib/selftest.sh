@@ -479,6 +479,13 @@ expect_exit 2 "are counts" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --rou
 expect_exit 2 "for one image size" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" \
     --encoder "$W/none.ckpt" --sizes "32 64"
 expect_exit 2 "no " "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --build "$W/nobuild"
+expect_exit 2 "one model" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" \
+    --encoder "$W/none.ckpt" --sizes 64 --models "pathways pathways_downsampled"
+expect_exit 2 "not a preset name" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --models 'a"b'
+expect_exit 2 "names no preset" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --models ' '
+
+# ---- bench_pretrain.sh: a model that is no description object is refused before any work ----
+expect_exit 2 "must be a JSON object" "$BENCH/bench_pretrain.sh" --out "$W/pre" --model '"pathways"'
 
 echo "bench selftest: $CHECKS checks, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -290,6 +290,25 @@ static json_t *dense(int units) {
     return json_pack("{s:s, s:i}", "type", "dense", "units", units);
 }
 
+/* the vision pathway of an image: two 3x3 "same" conv layers of 32 filters with ReLU, then a
+ * spatial softmax; `reduce` makes the first convolution stride 2 and max-pools before the second,
+ * so the second runs at a quarter of the side (a sixteenth of the positions) */
+static json_t *vision_conv_path(int reduce) {
+    json_t *conv[2];
+    for (int k = 0; k < 2; k++) {
+        conv[k] = json_pack("{s:s, s:i, s:i, s:i, s:s}", "type", "conv2d", "filters", 32, "kernel",
+                            3, "stride", reduce && k == 0 ? 2 : 1, "padding", "same");
+    }
+    json_t *path = json_pack("[o, s]", conv[0], "relu");
+    if (reduce) {
+        json_array_append_new(path, json_pack("{s:s, s:i}", "type", "maxpool", "size", 2));
+    }
+    json_array_append_new(path, conv[1]);
+    json_array_append_new(path, json_string("relu"));
+    json_array_append_new(path, json_string("spatial_softmax"));
+    return path;
+}
+
 /* builds the preset's description object for io (new reference), NULL if unknown */
 static json_t *preset_build(const char *name, const NnIoSpec *io) {
     /* the sizes of each preset; its core type comes from ag_model */
@@ -332,7 +351,12 @@ static json_t *preset_build(const char *name, const NnIoSpec *io) {
         }
         return d;
     }
-    if (strcmp(name, "pathways") != 0) {
+    int reduce;
+    if (strcmp(name, "pathways") == 0) {
+        reduce = 0;
+    } else if (strcmp(name, "pathways_downsampled") == 0) {
+        reduce = 1;
+    } else {
         return NULL;
     }
     /* vision: a CNN ending in spatial softmax for images, else dense; proprioception and touch
@@ -342,10 +366,7 @@ static json_t *preset_build(const char *name, const NnIoSpec *io) {
         const NnInputSpec *in = &io->inputs[i];
         json_t *path = NULL;
         if (strcmp(in->name, "vision") == 0 && in->shape[1] >= 3 && in->shape[2] >= 3) {
-            path = json_pack("[{s:s, s:i, s:i, s:i, s:s}, s, {s:s, s:i, s:i, s:i, s:s}, s, s]",
-                             "type", "conv2d", "filters", 32, "kernel", 3, "stride", 1, "padding",
-                             "same", "relu", "type", "conv2d", "filters", 32, "kernel", 3, "stride",
-                             1, "padding", "same", "relu", "spatial_softmax");
+            path = vision_conv_path(reduce);
         } else if (strcmp(in->name, "vision") == 0) {
             path = json_pack("[o, s]", dense(64), "tanh");
         } else if (strcmp(in->name, "proprioception") == 0) {

@@ -21,12 +21,14 @@ START_TEST(test_presets) {
     for (; ag_model_preset_names[n]; n++) {
         ck_assert(ag_model_preset_find(ag_model_preset_names[n], NULL));
     }
-    ck_assert_int_eq(n, 12);
+    ck_assert_int_eq(n, 13);
     ck_assert(ag_model_preset_find("simple", &core));
     ck_assert_ptr_null(core);
     ck_assert(ag_model_preset_find("wider_gru", &core));
     ck_assert_str_eq(core, "gru");
     ck_assert(ag_model_preset_find("pathways", &core));
+    ck_assert_str_eq(core, "lstm");
+    ck_assert(ag_model_preset_find("pathways_downsampled", &core));
     ck_assert_str_eq(core, "lstm");
     core = "unset";
     ck_assert(!ag_model_preset_find("no_such_model", &core));

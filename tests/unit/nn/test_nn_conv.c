@@ -1,9 +1,10 @@
 /* Tests of the image kernels (server/nn/nn_conv.c): conv2d against a naive convolution and by
  * finite differences (stride 2 padding 1, stride 1 without and with padding, K 4 stride 3, 1x1
  * kernels; images grouped into one product, full and partial groups; 64x64 at strides 1 and 2
- * and 96x96 at stride 8, with the backward pass also against written-out sums), group and
- * scratch sizes, output-size checks with bad dimensions, max-pool values, argmax routing and
- * gradient, and the spatial softmax's coordinates, probabilities and gradient. */
+ * and 96x96 at stride 8, the layers of pathways_downsampled at their sizes, with the backward
+ * pass also against written-out sums), group and scratch sizes, output-size checks with bad
+ * dimensions, max-pool values, argmax routing and gradient (also at 32 channels of 32x32), and the
+ * spatial softmax's coordinates, probabilities and gradient. */
 #include "ag_rng.h"
 #include "nn_layers.h"
 #include "nn_gradcheck.h"
@@ -279,6 +280,18 @@ START_TEST(test_conv2d_image_sizes) {
 }
 END_TEST
 
+START_TEST(test_conv2d_reduced_pathway) {
+    /* the layers of the reduced vision pathway (pathways_downsampled): 64x64 images into 32 filters
+     * at stride 2, and the second convolution over 32 channels after the max-pool, at 16x16
+     * (64 and 128 images give 16x16 and 32x32 there) */
+    const int first[8] = {2, 3, 64, 64, 32, 3, 2, 1};
+    const int second16[8] = {2, 32, 16, 16, 4, 3, 1, 1}, second32[8] = {1, 32, 32, 32, 4, 3, 1, 1};
+    conv_case_run(first, "64x64 s2 32 filters", 97);
+    conv_case_run(second16, "32 channels 16x16 s1", 13);
+    conv_case_run(second32, "32 channels 32x32 s1", 53);
+}
+END_TEST
+
 START_TEST(test_conv2d_dims) {
     ck_assert_int_eq(nn_conv2d_out_dim(64, 8, 4, 0), 15);
     ck_assert_int_eq(nn_conv2d_out_dim(7, 3, 2, 1), 4);
@@ -367,6 +380,38 @@ START_TEST(test_maxpool) {
     nn_maxpool_forward(out2, NULL, k.inp, k.B, k.C, k.H, k.W, k.size);
     ck_assert_mem_eq(out2, k.out, no * sizeof(float));
     free(out2);
+    free(dinp);
+    free(k.inp);
+    free(k.out);
+    free(k.r);
+    free(k.argmax);
+}
+END_TEST
+
+START_TEST(test_maxpool_reduced_pathway) {
+    /* the reduced vision pathway's pool: 32 channels of 32x32 (a 64x64 image after the stride-2
+     * convolution) into 16x16; values distinct and spaced beyond the step, so no ties */
+    PoolCase k = {.B = 2, .C = 32, .H = 32, .W = 32, .size = 2};
+    size_t ni = (size_t)k.B * k.C * k.H * k.W, no = ni / 4;
+    k.inp = alloc_floats(ni);
+    k.out = alloc_floats(no);
+    k.r = alloc_floats(no);
+    k.argmax = calloc(no, sizeof(int32_t));
+    ck_assert_ptr_nonnull(k.argmax);
+    for (size_t i = 0; i < ni; i++) {
+        k.inp[i] = (float)((i * 37) % ni) * 0.01f;
+    }
+    fill_normal(k.r, no, 1.0);
+    pool_loss(&k);
+    float *dinp = alloc_floats(ni);
+    nn_maxpool_backward(dinp, k.r, k.argmax, k.B, k.C, k.H, k.W, k.size);
+    grad_check_every("maxpool 32x32 dinp", k.inp, dinp, ni, 7, GRAD_EPS, pool_loss, &k);
+    /* every output's gradient lands on one input of its own window */
+    size_t routed = 0;
+    for (size_t i = 0; i < ni; i++) {
+        routed += dinp[i] != 0.0f;
+    }
+    ck_assert_uint_eq(routed, no);
     free(dinp);
     free(k.inp);
     free(k.out);
@@ -469,8 +514,10 @@ static Suite *conv_suite(void) {
     tcase_add_test(tc, test_conv2d_shapes);
     tcase_add_test(tc, test_conv2d_grouped);
     tcase_add_test(tc, test_conv2d_image_sizes);
+    tcase_add_test(tc, test_conv2d_reduced_pathway);
     tcase_add_test(tc, test_conv2d_dims);
     tcase_add_test(tc, test_maxpool);
+    tcase_add_test(tc, test_maxpool_reduced_pathway);
     tcase_add_test(tc, test_spatial_softmax);
     tcase_add_test(tc, test_spatial_softmax_degenerate);
     suite_add_tcase(s, tc);

@@ -671,6 +671,15 @@ START_TEST(test_preset_param_counts) {
     ck_assert_int_ge(tensor_find(m, "policy.in.vision.2.w"), 0); /* the second convolution */
     ck_assert_int_lt(tensor_find(m, "policy.in.goal.0.w"), 0);   /* the goal passes through */
     nn_model_destroy(m);
+    /* pathways_downsampled: the same weights, at lower resolution */
+    desc = json_string("pathways_downsampled");
+    m = nn_model_create(desc, &hand, err, sizeof err);
+    json_decref(desc);
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_uint_eq(nn_model_num_params(m), 327815);
+    ck_assert_int_eq(nn_model_state_size(m), 512);
+    ck_assert_int_ge(tensor_find(m, "policy.in.vision.3.w"), 0); /* the second, after the pool */
+    nn_model_destroy(m);
     /* a vector "vision" (an object pose) gets a dense pathway */
     NnIoSpec pose;
     memset(&pose, 0, sizeof pose);

@@ -217,7 +217,7 @@ START_TEST(test_presets_and_overrides) {
     for (int i = 0; nn_model_preset_names[i]; i++) {
         count++;
     }
-    ck_assert_int_eq(count, 12);
+    ck_assert_int_eq(count, 13);
     /* the hand presets: a 256-256 feed-forward net, and a 128-unit LSTM after a 256-unit dense
      * layer (h and c of both networks' cores in the state) */
     {
@@ -306,6 +306,65 @@ START_TEST(test_conv_shapes) {
 }
 END_TEST
 
+/* the pathway a preset resolves to for the vision input of io, as compact JSON text */
+static char *vision_pathway_text(const char *preset, const NnIoSpec *io, double *flops) {
+    json_t *d = json_string(preset);
+    char err[256] = "";
+    NnModel *m = nn_model_create(d, io, err, sizeof err);
+    json_decref(d);
+    ck_assert_msg(m != NULL, "%s: %s", preset, err);
+    json_t *full = nn_model_describe(m);
+    json_t *path =
+        json_object_get(json_object_get(json_object_get(full, "inputs"), "vision"), "pathway");
+    ck_assert_ptr_nonnull(path);
+    char *text = json_dumps(path, JSON_COMPACT | JSON_SORT_KEYS);
+    *flops = nn_model_forward_flops(m);
+    json_decref(full);
+    nn_model_destroy(m);
+    return text;
+}
+
+START_TEST(test_pathways_layouts) {
+    /* `pathways` keeps both convolutions at full resolution, whatever the image size (what
+     * checkpoints and specs that name it were made with); pathways_downsampled halves the side with
+     * a stride-2 first convolution and again with a max-pool before the second */
+    const char *full = "[{\"filters\":32,\"kernel\":3,\"padding\":\"same\",\"stride\":1,\"type\":"
+                       "\"conv2d\"},{\"type\":\"relu\"},{\"filters\":32,\"kernel\":3,\"padding\":"
+                       "\"same\",\"stride\":1,\"type\":\"conv2d\"},{\"type\":\"relu\"},{\"type\":"
+                       "\"spatial_softmax\"}]";
+    const char *reduced =
+        "[{\"filters\":32,\"kernel\":3,\"padding\":\"same\",\"stride\":2,\"type\":"
+        "\"conv2d\"},{\"type\":\"relu\"},{\"size\":2,\"type\":\"maxpool\"},{\"filters\":32,"
+        "\"kernel\":3,\"padding\":\"same\",\"stride\":1,\"type\":\"conv2d\"},{\"type\":"
+        "\"relu\"},{\"type\":\"spatial_softmax\"}]";
+    const int sides[] = {8, 64, 96};
+    double conv_full[3], conv_reduced[3];
+    for (int i = 0; i < 3; i++) {
+        NnIoSpec io;
+        memset(&io, 0, sizeof io);
+        io_add(&io, "vision", 3, sides[i], sides[i], 0);
+        io_add(&io, "proprioception", 6, 1, 1, 0);
+        io.policy_outputs = 2;
+        io.logstd_dim = 2;
+        double flops_full, flops_reduced;
+        char *a = vision_pathway_text("pathways", &io, &flops_full);
+        char *b = vision_pathway_text("pathways_downsampled", &io, &flops_reduced);
+        ck_assert_str_eq(a, full);
+        ck_assert_str_eq(b, reduced);
+        free(a);
+        free(b);
+        /* the two differ only in their convolutions' multiply-adds (the same weights, the same
+         * 64 features): (27 + 288) * 32 per output position, two networks */
+        int s = sides[i], h = (s + 1) / 2, q = h / 2;
+        conv_full[i] = 2.0 * 32 * (27.0 * s * s + 288.0 * s * s);
+        conv_reduced[i] = 2.0 * 32 * (27.0 * h * h + 288.0 * q * q);
+        ck_assert_double_eq_tol(flops_full - flops_reduced, conv_full[i] - conv_reduced[i], 0.5);
+    }
+    /* at 64x64 the downsampled pathway costs under a twelfth of the full one */
+    ck_assert_double_lt(conv_reduced[1] * 12, conv_full[1]);
+}
+END_TEST
+
 static Suite *desc_suite(void) {
     Suite *s = suite_create("nn_model_desc");
     TCase *tc = tcase_create("desc");
@@ -319,6 +378,7 @@ static Suite *desc_suite(void) {
     tcase_add_test(tc, test_bad_io);
     tcase_add_test(tc, test_presets_and_overrides);
     tcase_add_test(tc, test_conv_shapes);
+    tcase_add_test(tc, test_pathways_layouts);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,7 +4,7 @@
  * frozen one's output taken from feature rows gives the training forward and backward of the
  * observations without running its pathway (counted); and the refusals, each naming the JSON path:
  * a missing checkpoint, a checkpoint that is no encoder's, images of another size, other pathway
- * layers, bad members of model.encoder. */
+ * layers (among them the two pathways presets' layouts), bad members of model.encoder. */
 #include "ag_error.h"
 #include "ag_rng.h"
 #include "nn_ckpt.h"
@@ -417,6 +417,74 @@ START_TEST(test_encoder_refusals) {
 }
 END_TEST
 
+/* an encoder pretrained with a pathways preset's layout on 3xSxS images (as angora-train
+ * --pretrain builds it: the preset, no core, shared) */
+static void preset_encoder_write(const char *path, const char *preset, int size) {
+    NnIoSpec io;
+    io_image(&io, size, 0, 7, 0);
+    json_t *d = json_text("{\"preset\": \"%s\", \"core\": null, \"shared\": true%s}", preset, "");
+    char err[512];
+    NnModel *m = nn_model_create(d, &io, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    AgRng rng;
+    ag_rng_seed(&rng, 5, 0);
+    nn_model_init_params(m, &rng);
+    NnCkptSection s[8];
+    int n = 0;
+    char *desc = NULL;
+    ck_assert_int_eq(nn_ckpt_model_sections(m, NULL, s, &n, &desc), 0);
+    const char *own = "{\"input\": \"vision\"}";
+    memset(&s[n], 0, sizeof s[n]);
+    snprintf(s[n].name, sizeof s[n].name, "pretrain");
+    s[n].data = own;
+    s[n].size = strlen(own);
+    n++;
+    ck_assert_int_eq(nn_ckpt_write(path, s, n, err, sizeof err), 0);
+    free(desc);
+    nn_model_destroy(m);
+    json_decref(d);
+}
+
+/* a pathways preset's model on vision + proprioception with the encoder at ckpt, frozen */
+static NnModel *preset_with_encoder(const char *preset, const char *ckpt, int size, char *err,
+                                    size_t err_sz) {
+    NnIoSpec io;
+    io_image(&io, size, 1, 2, 2);
+    char enc[600];
+    snprintf(enc, sizeof enc, "{\"checkpoint\": \"%s\", \"freeze\": true}", ckpt);
+    json_t *d = json_text("{\"preset\": \"%s\", \"encoder\": %s}", preset, enc);
+    NnModel *m = nn_model_create(d, &io, err, err_sz);
+    json_decref(d);
+    return m;
+}
+
+START_TEST(test_encoder_layouts_must_match) {
+    /* an encoder of each pathways layout at 16x16 loads into a model of its own preset and is
+     * refused, naming the pathway, by the other's (the same weights' shapes, other strides) */
+    static const char *const presets[2] = {"pathways", "pathways_downsampled"};
+    char paths[2][320], err[1024] = "";
+    for (int i = 0; i < 2; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s.ckpt", dir, presets[i]);
+        preset_encoder_write(paths[i], presets[i], 16);
+    }
+    for (int i = 0; i < 2; i++) {
+        NnModel *m = preset_with_encoder(presets[i], paths[i], 16, err, sizeof err);
+        ck_assert_msg(m != NULL, "%s: %s", presets[i], err);
+        ck_assert_int_ge(nn_model_feature_input(m), 0);
+        nn_model_destroy(m);
+        refused(preset_with_encoder(presets[1 - i], paths[i], 16, err, sizeof err), err,
+                "model.inputs.vision.pathway: ", "must be the encoder's layers");
+        ck_assert_msg(strstr(err, i ? "\"stride\":2" : "\"stride\":1") != NULL, "message: %s", err);
+        /* and images of another size */
+        refused(preset_with_encoder(presets[i], paths[i], 32, err, sizeof err), err,
+                "model.encoder.checkpoint: ", "3x16x16");
+    }
+    for (int i = 0; i < 2; i++) {
+        unlink(paths[i]);
+    }
+}
+END_TEST
+
 static Suite *encoder_suite(void) {
     Suite *s = suite_create("nn_model_encoder");
     TCase *tc = tcase_create("core");
@@ -427,6 +495,7 @@ static Suite *encoder_suite(void) {
     tcase_add_test(tc, test_frozen_features_replace_pathway);
     tcase_add_test(tc, test_fine_tuned_feature_rows_are_observations);
     tcase_add_test(tc, test_encoder_refusals);
+    tcase_add_test(tc, test_encoder_layouts_must_match);
     suite_add_tcase(s, tc);
     return s;
 }
