@@ -101,13 +101,21 @@ static int chunk_row_text(const Chunk *c, size_t r, AgBuf *b) {
     }
     rc = ag_buf_append(b, "{", 1);
     for (size_t j = 0; rc == 0 && j < c->layout.list_len[li]; j++) {
-        size_t k = c->list_cols[li][j];
-        if (j > 0) {
-            rc = ag_buf_append(b, ",", 1);
+        size_t k = c->list_cols[li][j], klen = strlen(c->key_json[k]);
+        char *p;
+        /* the separator, key and colon in one step: a backlog writes tens of millions */
+        rc = ag_buf_reserve(b, klen + 2);
+        if (rc) {
+            break;
         }
-        rc = rc ? rc : ag_buf_append_str(b, c->key_json[k]);
-        rc = rc ? rc : ag_buf_append(b, ":", 1);
-        rc = rc ? rc : store_cell_write(b, &c->cols[k][r]);
+        p = b->data + b->len;
+        if (j > 0) {
+            *p++ = ',';
+        }
+        memcpy(p, c->key_json[k], klen);
+        p[klen] = ':';
+        b->len = (size_t)(p + klen + 1 - b->data);
+        rc = store_cell_write(b, &c->cols[k][r]);
     }
     return rc ? rc : ag_buf_append(b, "}", 1);
 }
