@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STREAM_BAD_MAX  32   /* malformed messages before a client is closed */
-#define CONTROL_RESERVE 1024 /* room a backlog read leaves for the messages that follow it */
+#define STREAM_BAD_MAX         32   /* malformed messages before a client is closed */
+#define CONTROL_RESERVE        1024 /* room a backlog read leaves for the messages that follow it */
+#define STREAM_PAGES_PER_FETCH 1    /* store reads of a backlog per call of stream_client_fetch */
 
 /* ---- per-client send buffer ---- */
 
@@ -286,18 +287,19 @@ static void sub_caught_up(Stream *s, StreamClient *c, StreamSub *sub) {
 /* reads the store for every subscription that is catching up, while the buffer has room */
 void stream_client_fetch(Stream *s, StreamClient *c) {
     char msg[256];
-    int pending = 0;
+    int pending = 0, pages = 0;
     if (c->close_code || c->retry_wait) {
         return;
     }
-    for (int i = 0; i < c->nsubs; i++) {
+    for (int i = 0; i < c->nsubs && !pending; i++) {
         StreamSub *sub = &c->subs[i];
         FetchCtx f = {s, c, sub, 0, 0, 0};
         int rc = 0;
-        /* pages of whole sealed chunks (each decoded once) while the buffer is at most half
-         * full: a callback's work stays bounded and the other clients interleave */
+        /* one page of whole sealed chunks (each decoded once) a call, and only while the buffer
+         * is at most half full: the service thread goes back to its other clients and to the
+         * live rows after each page (a few hundred rows, about a millisecond) */
         while (sub->catching_up && !c->close_code) {
-            if (stream_client_used(c) > c->cap / 2) {
+            if (stream_client_used(c) > c->cap / 2 || pages++ == STREAM_PAGES_PER_FETCH) {
                 pending = 1;
                 break;
             }
