@@ -143,7 +143,8 @@ void stream_client_close(Stream *s, StreamClient *c, int code, const char *reaso
 void stream_client_send_json(Stream *s, StreamClient *c, json_t *o);
 /* answers a malformed message with an error; too many close the client */
 void stream_client_bad(Stream *s, StreamClient *c, int code, const char *msg);
-/* reads the store for every subscription that is catching up, while the buffer has room */
+/* reads a page of the store for the first subscription that is catching up, if the buffer is at
+ * most half full; fetch_pending says whether more is to be read */
 void stream_client_fetch(Stream *s, StreamClient *c);
 /* handles one complete text message from the client */
 void stream_client_message(Stream *s, StreamClient *c, const char *text, size_t len);

@@ -284,7 +284,8 @@ static void sub_caught_up(Stream *s, StreamClient *c, StreamSub *sub) {
     }
 }
 
-/* reads the store for every subscription that is catching up, while the buffer has room */
+/* reads a page of the store for the first subscription that is catching up, if the buffer is at
+ * most half full; fetch_pending says whether more is to be read */
 void stream_client_fetch(Stream *s, StreamClient *c) {
     char msg[256];
     int pending = 0, pages = 0;
