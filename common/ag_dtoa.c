@@ -199,6 +199,11 @@ static int g17_digits(uint64_t m, int e, int p, U128 *q, int *up) {
     return 1;
 }
 
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
 int ag_dtoa_g17(double v, char *out) {
     static const uint64_t lo = 10000000000000000ULL, hi = 100000000000000000ULL;
     uint64_t bits, m;
@@ -235,10 +240,16 @@ int ag_dtoa_g17(double v, char *out) {
         exponent++;
     }
     {
+        /* two digits a step in 32-bit arithmetic: 10^16 <= q < 10^17 is 9 digits, then 8 */
         uint64_t d = (uint64_t)q;
-        for (int i = 16; i >= 0; i--) {
-            digits[i] = (char)('0' + (int)(d % 10));
-            d /= 10;
+        uint32_t top = (uint32_t)(d / 100000000u), low = (uint32_t)(d - (uint64_t)top * 100000000u);
+        digits[0] = (char)('0' + top / 100000000u);
+        top %= 100000000u;
+        for (int i = 0; i < 4; i++) {
+            memcpy(digits + 7 - 2 * i, digit_pairs + 2 * (top % 100), 2);
+            memcpy(digits + 15 - 2 * i, digit_pairs + 2 * (low % 100), 2);
+            top /= 100;
+            low /= 100;
         }
     }
     {

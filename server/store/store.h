@@ -240,6 +240,13 @@ int store_metrics_seal_finished(Store *s, double budget_s, int64_t *runs, char *
 typedef int (*StoreRowFn)(void *ctx, int64_t seq, const char *row_json, size_t len);
 int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,
                       void *ctx, char *err, size_t err_sz);
+/* the same for a reader that pages through a long series (the stream's backlog): at least
+ * min_rows rows when there are so many, then the rest of the sealed chunk the last of them is in
+ * (chunks hold at most 256 rows), so that a page ends where a chunk does and no chunk is decoded
+ * twice. Fewer than min_rows (fn never stopping it): the series has no more rows now. fn
+ * returning non-zero stops the read, and is returned. */
+int store_metric_rows_paged(Store *s, int64_t id, int64_t after_seq, int64_t min_rows,
+                            StoreRowFn fn, void *ctx, char *err, size_t err_sz);
 /* total metric rows stored */
 int store_metric_count(Store *s, int64_t *n, char *err, size_t err_sz);
 

@@ -49,15 +49,42 @@ typedef struct BitReader {
     int bad;
 } BitReader;
 
+/* up to 57 bits from one big-endian load of the 8 bytes at pos (fewer at the blob's end), a
+ * 64-bit read in two: a backlog decodes tens of millions of values, bit by bit was its main cost */
+static uint64_t bits_peek(const BitReader *r, int n) {
+    size_t byte = r->pos >> 3, have = (r->nbits >> 3) - byte;
+    uint64_t w = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (have >= 8) {
+        memcpy(&w, r->p + byte, 8);
+        w = __builtin_bswap64(w);
+        return (w << (r->pos & 7)) >> (64 - n);
+    }
+#endif
+    for (size_t i = 0; i < 8; i++) {
+        w = w << 8 | (i < have ? r->p[byte + i] : 0);
+    }
+    return (w << (r->pos & 7)) >> (64 - n);
+}
+
 static uint64_t bits_get(BitReader *r, int n) {
-    uint64_t v = 0;
+    uint64_t v;
     if (r->pos + (size_t)n > r->nbits) {
         r->bad = 1;
         return 0;
     }
-    for (int i = 0; i < n; i++, r->pos++) {
-        v = (v << 1) | ((r->p[r->pos >> 3] >> (7 - (r->pos & 7))) & 1u);
+    if (n == 0) {
+        return 0;
     }
+    if (n > 32) {
+        v = bits_peek(r, 32);
+        r->pos += 32;
+        n -= 32;
+        v = v << n | bits_peek(r, n);
+    } else {
+        v = bits_peek(r, n);
+    }
+    r->pos += (size_t)n;
     return v;
 }
 
@@ -497,16 +524,20 @@ bad:
 /* a real as jansson writes it: %.17g, ".0" when that reads as an integer, no '+' or leading
  * zeros in the exponent */
 static int real_write(AgBuf *b, double v) {
-    char buf[AG_DTOA_MAX + 4], *e;
-    int n = ag_dtoa_g17(v, buf);
+    char buf[AG_DTOA_MAX + 4], *e = NULL;
+    int n = ag_dtoa_g17(v, buf), dot = 0;
     if (n <= 0 || n >= AG_DTOA_MAX) {
         return AG_EFORMAT;
     }
-    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+    /* one pass for the '.' and the 'e' (a backlog writes tens of millions of reals) */
+    for (int i = 0; i < n && !e; i++) {
+        dot |= buf[i] == '.';
+        e = buf[i] == 'e' ? buf + i : NULL;
+    }
+    if (!dot && !e) {
         memcpy(buf + n, ".0", 3);
         n += 2;
     }
-    e = strchr(buf, 'e');
     if (e) {
         char *start = e + 1, *end = e + 2;
         if (*start == '-') {

@@ -101,20 +101,30 @@ static int chunk_row_text(const Chunk *c, size_t r, AgBuf *b) {
     }
     rc = ag_buf_append(b, "{", 1);
     for (size_t j = 0; rc == 0 && j < c->layout.list_len[li]; j++) {
-        size_t k = c->list_cols[li][j];
-        if (j > 0) {
-            rc = ag_buf_append(b, ",", 1);
+        size_t k = c->list_cols[li][j], klen = strlen(c->key_json[k]);
+        char *p;
+        /* the separator, key and colon in one step: a backlog writes tens of millions */
+        rc = ag_buf_reserve(b, klen + 2);
+        if (rc) {
+            break;
         }
-        rc = rc ? rc : ag_buf_append_str(b, c->key_json[k]);
-        rc = rc ? rc : ag_buf_append(b, ":", 1);
-        rc = rc ? rc : store_cell_write(b, &c->cols[k][r]);
+        p = b->data + b->len;
+        if (j > 0) {
+            *p++ = ',';
+        }
+        memcpy(p, c->key_json[k], klen);
+        p[klen] = ':';
+        b->len = (size_t)(p + klen + 1 - b->data);
+        rc = store_cell_write(b, &c->cols[k][r]);
     }
     return rc ? rc : ag_buf_append(b, "}", 1);
 }
 
+/* statements of the reads below are kept prepared on the connection (store_stmt_get): a
+ * backlog reads thousands of chunks, each of them 30-odd lookups */
 static int key_name_locked(Store *s, int64_t key_id, char **json_text, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc = store_db_prepare(s, "SELECT key FROM metric_key_ids WHERE id = ?", &st, err, err_sz);
+    int rc = store_stmt_get(s, "SELECT key FROM metric_key_ids WHERE id = ?", &st, err, err_sz);
     if (rc) {
         return rc;
     }
@@ -125,7 +135,7 @@ static int key_name_locked(Store *s, int64_t key_id, char **json_text, char *err
     } else {
         rc = ag_errorf(err, err_sz, AG_EDB, "metric key %lld is not numbered", (long long)key_id);
     }
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     return rc;
 }
 
@@ -136,17 +146,17 @@ static int chunk_load_locked(Store *s, int64_t id, int64_t first_seq, Chunk *c, 
     int rc, n_text = 0;
     memset(c, 0, sizeof(*c));
     c->iter_col = -1;
-    rc = store_db_prepare(s,
-                          "SELECT last_seq, n_text, layout FROM metric_chunks WHERE exp_id = ? AND"
-                          " first_seq = ?",
-                          &st, err, err_sz);
+    rc = store_stmt_get(s,
+                        "SELECT last_seq, n_text, layout FROM metric_chunks WHERE exp_id = ? AND"
+                        " first_seq = ?",
+                        &st, err, err_sz);
     if (rc) {
         return rc;
     }
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, first_seq);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        store_stmt_put(st);
         return ag_errorf(err, err_sz, AG_ENOTFOUND, "no chunk at seq %lld", (long long)first_seq);
     }
     c->first_seq = first_seq;
@@ -154,7 +164,7 @@ static int chunk_load_locked(Store *s, int64_t id, int64_t first_seq, Chunk *c, 
     n_text = sqlite3_column_int(st, 1);
     rc = store_layout_decode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
                              &c->layout);
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     st = NULL;
     if (rc) {
         return ag_errorf(err, err_sz, rc, "chunk at seq %lld: bad layout", (long long)first_seq);
@@ -163,10 +173,10 @@ static int chunk_load_locked(Store *s, int64_t id, int64_t first_seq, Chunk *c, 
     if (rc) {
         return ag_errorf(err, err_sz, rc, "out of memory");
     }
-    rc = store_db_prepare(s,
-                          "SELECT data FROM metric_blocks WHERE exp_id = ? AND key_id = ? AND"
-                          " first_seq = ?",
-                          &st, err, err_sz);
+    rc = store_stmt_get(s,
+                        "SELECT data FROM metric_blocks WHERE exp_id = ? AND key_id = ? AND"
+                        " first_seq = ?",
+                        &st, err, err_sz);
     for (size_t k = 0; rc == 0 && k < c->nkeys; k++) {
         size_t len;
         sqlite3_reset(st);
@@ -197,7 +207,7 @@ static int chunk_load_locked(Store *s, int64_t id, int64_t first_seq, Chunk *c, 
             c->iter_col = (int)k;
         }
     }
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     st = NULL;
     if (rc == 0 && n_text > 0) {
         rc = store_db_prepare(s,
@@ -598,19 +608,19 @@ static int cell_numeric(const StoreCell *c) {
 }
 
 int store_blocks_rows_locked(Store *s, int64_t id, int64_t after_seq, int64_t *limit, int64_t *last,
-                             StoreRowFn fn, void *ctx, char *err, size_t err_sz) {
+                             int whole_chunks, StoreRowFn fn, void *ctx, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     AgBuf text;
-    int rc = store_db_prepare(s,
-                              "SELECT first_seq FROM metric_chunks WHERE exp_id = ? AND last_seq"
-                              " > ? ORDER BY first_seq",
-                              &st, err, err_sz);
+    int rc = store_stmt_get(s,
+                            "SELECT first_seq FROM metric_chunks WHERE exp_id = ? AND last_seq"
+                            " > ? ORDER BY first_seq",
+                            &st, err, err_sz);
     *last = after_seq;
     if (rc) {
         return rc;
     }
     if (ag_buf_init(&text, 4096, 1u << 30) != 0) {
-        sqlite3_finalize(st);
+        store_stmt_put(st);
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
     sqlite3_bind_int64(st, 1, id);
@@ -618,7 +628,7 @@ int store_blocks_rows_locked(Store *s, int64_t id, int64_t after_seq, int64_t *l
     while (rc == 0 && *limit != 0 && sqlite3_step(st) == SQLITE_ROW) {
         Chunk c;
         rc = chunk_load_locked(s, id, sqlite3_column_int64(st, 0), &c, err, err_sz);
-        for (size_t r = 0; rc == 0 && *limit != 0 && r < c.layout.nrows; r++) {
+        for (size_t r = 0; rc == 0 && (*limit != 0 || whole_chunks) && r < c.layout.nrows; r++) {
             if (c.layout.seqs[r] <= after_seq) {
                 continue;
             }
@@ -632,7 +642,7 @@ int store_blocks_rows_locked(Store *s, int64_t id, int64_t after_seq, int64_t *l
         }
         chunk_free(&c);
     }
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     ag_buf_free(&text);
     return rc;
 }

@@ -100,9 +100,10 @@ int store_event_prepare(Store *s, int64_t exp_id, const char *kind, const char *
 int store_series_rows_locked(Store *s, int64_t id, const char *xkey, const char *ykey, double **xs,
                              double **ys, size_t *n, char *err, size_t err_sz);
 
-/* the rows of store_metric_rows on a locked connection: the sealed ones, then the tail */
-int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,
-                           void *ctx, char *err, size_t err_sz);
+/* the rows of store_metric_rows on a locked connection: the sealed ones, then the tail; with
+ * whole_chunks those of store_metric_rows_paged */
+int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limit, int whole_chunks,
+                           StoreRowFn fn, void *ctx, char *err, size_t err_sz);
 
 /* ---- roll-ups of metric rows (store_rollup.c) ---- */
 
@@ -181,10 +182,11 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
                              int64_t over, size_t *consumed, char *err, size_t err_sz);
 /* migration 010: seals the tail of every run */
 int store_blocks_convert_locked(Store *s, char *err, size_t err_sz);
-/* the sealed rows after after_seq in seq order, at most *limit of them (-1: all; counted down);
- * *last receives the seq of the last one given (after_seq when none) */
+/* the sealed rows after after_seq in seq order, at most *limit of them (-1: all; counted down to
+ * 0), or with whole_chunks the rest of the chunk where *limit reaches 0 too; *last receives the
+ * seq of the last one given (after_seq when none) */
 int store_blocks_rows_locked(Store *s, int64_t id, int64_t after_seq, int64_t *limit, int64_t *last,
-                             StoreRowFn fn, void *ctx, char *err, size_t err_sz);
+                             int whole_chunks, StoreRowFn fn, void *ctx, char *err, size_t err_sz);
 /* each sealed row where both keys are numbers, in seq order */
 typedef int (*StoreSeriesFn)(void *ctx, double x, double y);
 int store_blocks_series_locked(Store *s, int64_t id, const char *xkey, const char *ykey,

@@ -529,20 +529,21 @@ int store_metric_series(Store *s, int64_t id, const char *xkey, const char *ykey
     return rc;
 }
 
-int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,
-                           void *ctx, char *err, size_t err_sz) {
+int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limit, int whole_chunks,
+                           StoreRowFn fn, void *ctx, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int64_t left = limit > 0 ? limit : -1, last = after_seq;
     int rc, step;
     /* sealed rows first: every one of them is older than the tail */
-    rc = store_blocks_rows_locked(s, id, after_seq, &left, &last, fn, ctx, err, err_sz);
+    rc = store_blocks_rows_locked(s, id, after_seq, &left, &last, whole_chunks, fn, ctx, err,
+                                  err_sz);
     if (rc || left == 0) {
         return rc;
     }
-    rc = store_db_prepare(s,
-                          "SELECT seq, row FROM metrics WHERE exp_id = ? AND seq > ? ORDER BY seq"
-                          " LIMIT ?",
-                          &st, err, err_sz);
+    rc = store_stmt_get(s,
+                        "SELECT seq, row FROM metrics WHERE exp_id = ? AND seq > ? ORDER BY seq"
+                        " LIMIT ?",
+                        &st, err, err_sz);
     if (rc) {
         return rc;
     }
@@ -560,22 +561,32 @@ int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limi
         rc = store_db_fail(s, err, err_sz, "read rows");
     }
 out:
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     return rc;
 }
 
-int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,
-                      void *ctx, char *err, size_t err_sz) {
+static int rows_read(Store *s, int64_t id, int64_t after_seq, int64_t limit, int whole_chunks,
+                     StoreRowFn fn, void *ctx, char *err, size_t err_sz) {
     Store *r = store_reader_lock(s);
     /* one read transaction: a seal committed between the blocks and the tail would hide rows */
     int began = sqlite3_get_autocommit(r->db) &&
                 sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
-    int rc = store_rows_each_locked(r, id, after_seq, limit, fn, ctx, err, err_sz);
+    int rc = store_rows_each_locked(r, id, after_seq, limit, whole_chunks, fn, ctx, err, err_sz);
     if (began) {
         sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
     }
     pthread_mutex_unlock(&r->mu);
     return rc;
+}
+
+int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,
+                      void *ctx, char *err, size_t err_sz) {
+    return rows_read(s, id, after_seq, limit, 0, fn, ctx, err, err_sz);
+}
+
+int store_metric_rows_paged(Store *s, int64_t id, int64_t after_seq, int64_t min_rows,
+                            StoreRowFn fn, void *ctx, char *err, size_t err_sz) {
+    return rows_read(s, id, after_seq, min_rows > 0 ? min_rows : 1, 1, fn, ctx, err, err_sz);
 }
 
 int store_metric_count(Store *s, int64_t *n, char *err, size_t err_sz) {

@@ -301,7 +301,7 @@ static int catchup_chunk(Store *s, int chunk, int64_t *rows, char *err, size_t e
     }
     {
         CatchupRows cr = {.r = &r, .seq = from, .err = err, .err_sz = err_sz};
-        rc = store_rows_each_locked(s, id, from, chunk, catchup_row, &cr, err, err_sz);
+        rc = store_rows_each_locked(s, id, from, chunk, 0, catchup_row, &cr, err, err_sz);
         seq = cr.seq;
         count = cr.count;
     }

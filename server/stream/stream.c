@@ -101,21 +101,31 @@ static void client_free(Stream *s, StreamClient *c) {
     c->subs = NULL;
 }
 
+/* Frames go out as raw bytes, as many whole frames a write as fit in STREAM_WRITE_BYTES (one
+ * send for a few hundred rows, where a write per frame was a send and a poll each). A write never
+ * ends inside a frame: lws sends its pings between writes, and keeps the unsent end of a write
+ * (when the socket takes only part) ahead of anything else. */
 static int client_writeable(Stream *s, StreamClient *c, struct lws *wsi) {
-    int sent = 0;
+    int writes = 0;
     if (c->close_code) {
         lws_close_reason(wsi, (enum lws_close_status)c->close_code,
                          (unsigned char *)c->close_reason, strlen(c->close_reason));
         return -1;
     }
-    while (c->head < c->tail) {
-        uint32_t l;
-        memcpy(&l, c->buf + c->head, sizeof(l));
-        if (lws_write(wsi, c->buf + c->head + FRAME_HDR, l, LWS_WRITE_TEXT) < (int)l) {
+    while (c->head < c->tail && writes++ < STREAM_WRITES_PER_CALLBACK) {
+        size_t n = stream_frame_size(c->buf + c->head);
+        while (c->head + n < c->tail) {
+            size_t next = stream_frame_size(c->buf + c->head + n);
+            if (n + next > STREAM_WRITE_BYTES) {
+                break;
+            }
+            n += next;
+        }
+        if (lws_write(wsi, c->buf + c->head, n, LWS_WRITE_RAW) < (int)n) {
             return -1;
         }
-        c->head += FRAME_HDR + l;
-        if (++sent >= 64 || lws_send_pipe_choked(wsi)) {
+        c->head += n;
+        if (lws_send_pipe_choked(wsi)) {
             break;
         }
     }
@@ -382,6 +392,7 @@ int stream_create(Stream **out, const StreamConfig *cfg, Store *store, char *err
     s->protocols[0].callback = stream_callback;
     s->protocols[0].per_session_data_size = sizeof(StreamClient);
     s->protocols[0].rx_buffer_size = s->cfg.max_msg_bytes;
+    s->protocols[0].tx_packet_size = STREAM_WRITE_BYTES;
     s->retry.secs_since_valid_ping = (uint16_t)s->cfg.ping_interval_s;
     s->retry.secs_since_valid_hangup = (uint16_t)(3 * s->cfg.ping_interval_s);
 

@@ -8,12 +8,14 @@
  * Per client and experiment the service thread remembers the last seq it queued. A live row
  * with the next seq is queued at once; one at or below it is a duplicate and dropped; one above
  * it means something was missed, so the subscription reads the store from the last seq on
- * (in chunks, only while the client's send buffer has room) until the store has no more.
+ * (in pages of whole sealed chunks, each decoded once, only while the client's send buffer is at
+ * most half full, so that one client's backlog never holds the thread for long) until the store
+ * has no more.
  * Because rows are published only after they are committed, that read sees every row whose
  * publication it ignored, and rows committed later arrive through the queue: no gaps, no
- * duplicates, in seq order. Each client has a fixed-size send buffer; a client whose buffer
- * overflows is closed with code 4008 without touching the others. Message formats are in
- * docs/api.md (live stream). */
+ * duplicates, in seq order. Each client has a fixed-size send buffer of frames ready for the
+ * socket, written many frames a send; a client whose buffer overflows is closed with code 4008
+ * without touching the others. Message formats are in docs/api.md (live stream). */
 #ifndef STREAM_H
 #define STREAM_H
 
@@ -40,7 +42,8 @@ typedef struct StreamConfig {
     size_t max_msg_bytes;  /* largest client message; 0 for 4096 */
     size_t queue_bytes;    /* publish queue; 0 for 4 MiB */
     int max_subs;          /* experiments tracked per client; 0 for 64 */
-    int backlog_chunk;     /* rows per store read; 0 for 256 */
+    int backlog_chunk;     /* rows per store read at least (it ends with a sealed chunk); 0 for
+                              256 */
     int ping_interval_s;   /* idle time before a ping; 0 for 30 (hang up after 3x without an answer)
                             */
     int slow_grace_s;      /* how long a slow client may take to accept its close; 0 for 5 */

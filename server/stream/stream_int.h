@@ -16,7 +16,51 @@
 
 enum { QMSG_ROW = 1, QMSG_STATE = 2 };
 
-#define FRAME_HDR (sizeof(uint32_t) + LWS_PRE)
+/* Each client's send buffer holds websocket frames ready for the socket, written to it as raw
+ * bytes (many frames a send): a server's text frame is a header of 2, 4 or 10 bytes (FIN, opcode,
+ * length; no mask, and no extension is ever negotiated) and the payload. */
+#define FRAME_HDR_MAX 10
+/* bytes a client's frames are written in at most (the protocol's tx_packet_size: lws would
+ * split a larger write and copy the rest) */
+#define STREAM_WRITE_BYTES (64 * 1024)
+/* writes of a client per writeable callback at most, so that the others interleave */
+#define STREAM_WRITES_PER_CALLBACK 4
+
+/* writes the header of a text frame of len payload bytes; returns its length */
+static inline size_t stream_frame_header(unsigned char *out, size_t len) {
+    out[0] = 0x81; /* FIN, text */
+    if (len < 126) {
+        out[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len < 65536) {
+        out[1] = 126;
+        out[2] = (unsigned char)(len >> 8);
+        out[3] = (unsigned char)len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++) {
+        out[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    }
+    return 10;
+}
+
+/* the whole size of the frame starting at p (written by stream_frame_header) */
+static inline size_t stream_frame_size(const unsigned char *p) {
+    size_t n = p[1] & 0x7f;
+    if (n < 126) {
+        return 2 + n;
+    }
+    if (n == 126) {
+        return 4 + ((size_t)p[2] << 8 | p[3]);
+    }
+    n = 0;
+    for (int i = 0; i < 8; i++) {
+        n = n << 8 | p[2 + i];
+    }
+    return 10 + n;
+}
 
 /* one publication in the queue, followed by len bytes of payload */
 typedef struct StreamQHdr {
@@ -40,7 +84,8 @@ typedef struct StreamSub {
 typedef struct StreamClient {
     struct lws *wsi;
     int index; /* in Stream.clients; -1 when not registered */
-    /* frames: [u32 len][LWS_PRE][payload], head..tail, compacted when the end is reached */
+    /* frames ready for the socket (see FRAME_HDR_MAX), head..tail, compacted when the end is
+     * reached */
     unsigned char *buf;
     size_t cap, head, tail;
     char *rx;
@@ -98,7 +143,8 @@ void stream_client_close(Stream *s, StreamClient *c, int code, const char *reaso
 void stream_client_send_json(Stream *s, StreamClient *c, json_t *o);
 /* answers a malformed message with an error; too many close the client */
 void stream_client_bad(Stream *s, StreamClient *c, int code, const char *msg);
-/* reads the store for every subscription that is catching up, while the buffer has room */
+/* reads a page of the store for the first subscription that is catching up, if the buffer is at
+ * most half full; fetch_pending says whether more is to be read */
 void stream_client_fetch(Stream *s, StreamClient *c);
 /* handles one complete text message from the client */
 void stream_client_message(Stream *s, StreamClient *c, const char *text, size_t len);

@@ -16,33 +16,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STREAM_BAD_MAX  32   /* malformed messages before a client is closed */
-#define CONTROL_RESERVE 1024 /* room a backlog read leaves for the messages that follow it */
+#define STREAM_BAD_MAX         32   /* malformed messages before a client is closed */
+#define CONTROL_RESERVE        1024 /* room a backlog read leaves for the messages that follow it */
+#define STREAM_PAGES_PER_FETCH 1    /* store reads of a backlog per call of stream_client_fetch */
 
 /* ---- per-client send buffer ---- */
 
-/* AG_ETOOBIG: can never fit; AG_EBUSY: full now (the client is too slow) */
+/* room for need more bytes at the end of the buffer, compacting it when that makes enough */
+static int client_room(StreamClient *c, size_t need) {
+    size_t used = c->tail - c->head;
+    if (c->cap - c->tail >= need) {
+        return 1;
+    }
+    if (c->cap - used < need) {
+        return 0;
+    }
+    memmove(c->buf, c->buf + c->head, used);
+    c->head = 0;
+    c->tail = used;
+    return 1;
+}
+
+/* the message as a frame at the end of the send buffer. AG_ETOOBIG: can never fit; AG_EBUSY:
+ * full now (the client is too slow) */
 static int client_push(StreamClient *c, const char *msg, size_t len) {
-    size_t need = FRAME_HDR + len, used;
-    uint32_t l = (uint32_t)len;
+    unsigned char hdr[FRAME_HDR_MAX];
+    size_t h = stream_frame_header(hdr, len);
     if (c->close_code) {
         return 0; /* closing: nothing more goes out */
     }
-    if (need > c->cap) {
+    if (h + len > c->cap) {
         return AG_ETOOBIG;
     }
-    if (c->cap - c->tail < need) {
-        used = c->tail - c->head;
-        if (c->cap - used < need) {
-            return AG_EBUSY;
-        }
-        memmove(c->buf, c->buf + c->head, used);
-        c->head = 0;
-        c->tail = used;
+    if (!client_room(c, h + len)) {
+        return AG_EBUSY;
     }
-    memcpy(c->buf + c->tail, &l, sizeof(l));
-    memcpy(c->buf + c->tail + FRAME_HDR, msg, len);
-    c->tail += need;
+    memcpy(c->buf + c->tail, hdr, h);
+    memcpy(c->buf + c->tail + h, msg, len);
+    c->tail += h + len;
     lws_callback_on_writable(c->wsi);
     return 0;
 }
@@ -142,18 +153,78 @@ static void sub_remove(StreamClient *c, int64_t exp_id) {
     }
 }
 
+/* v in decimal; returns its length (at most 20) */
+static size_t i64_text(char *out, int64_t v) {
+    char digits[20];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[n++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        out[len++] = '-';
+    }
+    while (n > 0) {
+        out[len++] = digits[--n];
+    }
+    return len;
+}
+
+#define ROW_PREFIX_MAX 96
+
+/* {"type":"row","exp":E,"seq":S,"row": (the row and a closing brace follow); returns its length,
+ * at most ROW_PREFIX_MAX */
+static size_t row_prefix(char *out, int64_t exp_id, int64_t seq) {
+    static const char a[] = "{\"type\":\"row\",\"exp\":", b[] = ",\"seq\":", c[] = ",\"row\":";
+    size_t n = sizeof(a) - 1;
+    memcpy(out, a, n);
+    n += i64_text(out + n, exp_id);
+    memcpy(out + n, b, sizeof(b) - 1);
+    n += sizeof(b) - 1;
+    n += i64_text(out + n, seq);
+    memcpy(out + n, c, sizeof(c) - 1);
+    return n + sizeof(c) - 1;
+}
+
 /* a row message for the client: {"type":"row","exp":E,"seq":S,"row":{...}} in s->scratch */
 static size_t row_format(Stream *s, int64_t exp_id, int64_t seq, const char *row, size_t len) {
-    int n =
-        snprintf(s->scratch, s->scratch_cap,
-                 "{\"type\":\"row\",\"exp\":%" PRId64 ",\"seq\":%" PRId64 ",\"row\":", exp_id, seq);
-    if (n < 0 || (size_t)n + len + 2 > s->scratch_cap) {
+    size_t n;
+    if (ROW_PREFIX_MAX + len + 2 > s->scratch_cap) {
         return 0;
     }
+    n = row_prefix(s->scratch, exp_id, seq);
     memcpy(s->scratch + n, row, len);
     s->scratch[n + len] = '}';
     s->scratch[n + len + 1] = '\0';
-    return (size_t)n + len + 1;
+    return n + len + 1;
+}
+
+/* a backlog row written as a frame straight into the send buffer, leaving reserve bytes free
+ * unless the buffer is empty; AG_ETOOBIG and AG_EBUSY as client_push */
+static int client_push_row(StreamClient *c, int64_t exp_id, int64_t seq, const char *row,
+                           size_t len, size_t reserve) {
+    char prefix[ROW_PREFIX_MAX];
+    size_t plen = row_prefix(prefix, exp_id, seq), payload = plen + len + 1, h, used;
+    unsigned char *out;
+    if (c->close_code) {
+        return 0;
+    }
+    h = payload < 126 ? 2 : payload < 65536 ? 4 : 10;
+    used = stream_client_used(c);
+    if (h + payload > c->cap) {
+        return AG_ETOOBIG;
+    }
+    if ((used > 0 && h + payload + reserve > c->cap - used) || !client_room(c, h + payload)) {
+        return AG_EBUSY;
+    }
+    out = c->buf + c->tail;
+    out += stream_frame_header(out, payload);
+    memcpy(out, prefix, plen);
+    memcpy(out + plen, row, len);
+    out[plen + len] = '}';
+    c->tail += h + payload;
+    return 0;
 }
 
 /* a row longer than the whole send buffer is announced instead of sent */
@@ -169,20 +240,14 @@ typedef struct FetchCtx {
     Stream *s;
     StreamClient *c;
     StreamSub *sub;
-    int64_t rows;
+    int64_t rows; /* given by the store */
+    int64_t sent; /* of which queued to the client */
     int full;
 } FetchCtx;
 
 static int fetch_row(void *ctx, int64_t seq, const char *row, size_t len) {
     FetchCtx *f = ctx;
-    size_t n = row_format(f->s, f->sub->exp_id, seq, row, len);
-    int rc = AG_ETOOBIG;
-    if (n && stream_client_used(f->c) > 0 &&
-        FRAME_HDR + n + CONTROL_RESERVE > f->c->cap - stream_client_used(f->c)) {
-        rc = AG_EBUSY;
-    } else if (n) {
-        rc = client_push(f->c, f->s->scratch, n);
-    }
+    int rc = client_push_row(f->c, f->sub->exp_id, seq, row, len, CONTROL_RESERVE);
     if (rc == AG_EBUSY) {
         f->full = 1;
         return 1; /* stop here; the rest comes once the client has read */
@@ -193,8 +258,7 @@ static int fetch_row(void *ctx, int64_t seq, const char *row, size_t len) {
         return 0;
     }
     f->sub->last_seq = seq;
-    atomic_fetch_add(&f->s->n_rows_sent, 1);
-    atomic_fetch_add(&f->s->n_backlog_rows, 1);
+    f->sent++;
     return 0;
 }
 
@@ -220,26 +284,36 @@ static void sub_caught_up(Stream *s, StreamClient *c, StreamSub *sub) {
     }
 }
 
-/* reads the store for every subscription that is catching up, while the buffer has room */
+/* reads a page of the store for the first subscription that is catching up, if the buffer is at
+ * most half full; fetch_pending says whether more is to be read */
 void stream_client_fetch(Stream *s, StreamClient *c) {
     char msg[256];
-    int pending = 0;
+    int pending = 0, pages = 0;
     if (c->close_code || c->retry_wait) {
         return;
     }
-    for (int i = 0; i < c->nsubs; i++) {
+    for (int i = 0; i < c->nsubs && !pending; i++) {
         StreamSub *sub = &c->subs[i];
-        FetchCtx f = {s, c, sub, 0, 0};
+        FetchCtx f = {s, c, sub, 0, 0, 0};
         int rc = 0;
+        /* one page of whole sealed chunks (each decoded once) a call, and only while the buffer
+         * is at most half full: the service thread goes back to its other clients and to the
+         * live rows after each page (a few hundred rows, about a millisecond) */
         while (sub->catching_up && !c->close_code) {
-            if (stream_client_used(c) > c->cap / 2) {
+            if (stream_client_used(c) > c->cap / 2 || pages++ == STREAM_PAGES_PER_FETCH) {
                 pending = 1;
                 break;
             }
             f.rows = 0;
+            f.sent = 0;
             f.full = 0;
-            rc = store_metric_rows(s->store, sub->exp_id, sub->last_seq, s->cfg.backlog_chunk,
-                                   fetch_row, &f, msg, sizeof(msg));
+            rc = store_metric_rows_paged(s->store, sub->exp_id, sub->last_seq, s->cfg.backlog_chunk,
+                                         fetch_row, &f, msg, sizeof(msg));
+            if (f.sent > 0) {
+                atomic_fetch_add(&s->n_rows_sent, (uint64_t)f.sent);
+                atomic_fetch_add(&s->n_backlog_rows, (uint64_t)f.sent);
+                lws_callback_on_writable(c->wsi);
+            }
             if (rc < 0) {
                 /* the store is busy or broken: tell the client and retry in a second */
                 client_send_error(s, c, rc, sub->exp_id, msg);

@@ -33,7 +33,6 @@
 #include "ag_time.h"
 
 #include <curl/curl.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -49,7 +48,6 @@
 #define BATCH_ROWS  1000
 #define SMALL_ROWS  80
 #define LINE_MAX_B  2048
-#define N_KEYS      30
 
 typedef struct Options {
     const char *angorad;
@@ -97,34 +95,11 @@ static double daemon_cpu_s(void) {
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* the 30 keys of a row: the four the store keeps as columns and 26 others */
-static const char *const keys[N_KEYS] = {
-    "iteration",     "env_steps",    "wall_s",        "return_mean",   "return_std",
-    "return_min",    "return_max",   "episode_len",   "policy_loss",   "value_loss",
-    "entropy",       "approx_kl",    "clip_fraction", "explained_var", "lr",
-    "sps",           "grad_norm",    "value_mean",    "adv_mean",      "adv_std",
-    "obs_norm_mean", "obs_norm_std", "success_rate",  "goals_mean",    "iter_s",
-    "rollout_s",     "update_s",     "eval_return",   "kl_target",     "epochs"};
-
 /* CPU seconds the calling thread has used */
 static double thread_cpu_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* one metrics line of iteration i, numbers written as the trainer writes them (%.17g) */
-static int metrics_line(char *out, size_t sz, long long i, unsigned *seed) {
-    size_t n = 0;
-    n += (size_t)snprintf(out + n, sz - n, "{\"iteration\":%lld,\"env_steps\":%lld", i, i * 2048);
-    for (int k = 2; k < N_KEYS; k++) {
-        double noise = (double)rand_r(seed) / RAND_MAX;
-        double v = (k == 2) ? (double)i * 0.8 + noise * 0.01
-                            : (double)k * (1.0 + log1p((double)i)) + noise;
-        n += (size_t)snprintf(out + n, sz - n, ",\"%s\":%.17g", keys[k], v);
-    }
-    n += (size_t)snprintf(out + n, sz - n, "}\n");
-    return (int)n;
 }
 
 static long long rows_of(long long e) {
@@ -199,7 +174,7 @@ static void fill(void) {
             size_t used = 0, added = 0;
             double t1, c1;
             for (int j = 0; j < m; j++) {
-                int len = metrics_line(buf + used, LINE_MAX_B, i + j + 1, &seed);
+                int len = bench_metrics_line(buf + used, LINE_MAX_B, i + j + 1, &seed);
                 lines[j] = buf + used;
                 lens[j] = (size_t)len - 1; /* without the newline, as ingestion hands them */
                 used += (size_t)len;
@@ -427,7 +402,7 @@ static void ingest_prepare(IngestLoad *il) {
     snprintf(path, sizeof(path), "%s/metrics.jsonl", il->run_dir);
     f = fopen(path, "w");
     for (long long i = 1; f && i <= il->rows; i++) {
-        metrics_line(line, sizeof(line), i, &seed);
+        bench_metrics_line(line, sizeof(line), i, &seed);
         fputs(line, f);
     }
     if (!f || fclose(f)) {

@@ -1,8 +1,9 @@
-/* Starting and stopping angorad for the benchmarks (see bench_util.h). */
+/* Starting and stopping angorad for the benchmarks, and their metrics lines (see bench_util.h). */
 #include "bench_util.h"
 
 #include "ag_time.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,4 +78,25 @@ void bench_daemon_stop(BenchDaemon *d) {
     int st;
     kill(d->pid, SIGTERM);
     waitpid(d->pid, &st, 0);
+}
+
+static const char *const metric_keys[BENCH_METRIC_KEYS] = {
+    "iteration",     "env_steps",    "wall_s",        "return_mean",   "return_std",
+    "return_min",    "return_max",   "episode_len",   "policy_loss",   "value_loss",
+    "entropy",       "approx_kl",    "clip_fraction", "explained_var", "lr",
+    "sps",           "grad_norm",    "value_mean",    "adv_mean",      "adv_std",
+    "obs_norm_mean", "obs_norm_std", "success_rate",  "goals_mean",    "iter_s",
+    "rollout_s",     "update_s",     "eval_return",   "kl_target",     "epochs"};
+
+int bench_metrics_line(char *out, size_t sz, long long i, unsigned *seed) {
+    size_t n = 0;
+    n += (size_t)snprintf(out + n, sz - n, "{\"iteration\":%lld,\"env_steps\":%lld", i, i * 2048);
+    for (int k = 2; k < BENCH_METRIC_KEYS; k++) {
+        double noise = (double)rand_r(seed) / RAND_MAX;
+        double v = (k == 2) ? (double)i * 0.8 + noise * 0.01
+                            : (double)k * (1.0 + log1p((double)i)) + noise;
+        n += (size_t)snprintf(out + n, sz - n, ",\"%s\":%.17g", metric_keys[k], v);
+    }
+    n += (size_t)snprintf(out + n, sz - n, "}\n");
+    return (int)n;
 }

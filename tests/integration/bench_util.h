@@ -1,9 +1,11 @@
-/* What the angorad benchmarks (bench_daemon, bench_scale) share: starting angorad on a data
- * directory and timing how long it takes to be ready, and stopping it. Failures end the
+/* What the angorad benchmarks (bench_daemon, bench_scale, bench_stream) share: starting angorad on
+ * a data directory and timing how long it takes to be ready, stopping it, and the metrics lines of
+ * the big fills. Failures end the
  * benchmark (exit 1) with a message: a benchmark has no one to hand an error to. */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 typedef struct BenchDaemon {
@@ -22,5 +24,11 @@ void bench_daemon_start_with(const char *angorad, const char *trainer, const cha
                              const char *const *extra, BenchDaemon *d);
 /* SIGTERM, then waits for it */
 void bench_daemon_stop(BenchDaemon *d);
+
+/* keys of a bench_metrics_line: the four the store keeps as columns and 26 others */
+#define BENCH_METRIC_KEYS 30
+/* one metrics.jsonl line of iteration i (newline included) with BENCH_METRIC_KEYS numeric keys,
+ * written as the trainer writes them (%.17g); returns its length */
+int bench_metrics_line(char *out, size_t sz, long long i, unsigned *seed);
 
 #endif

@@ -1,9 +1,9 @@
 /* Tests of server/store/store_blocks.c: rows sealed into blocks come back byte for byte (every
  * kind of value, any key order, text the blocks would not write the same way), in seq order
- * across chunks and tail, paged; series and counts include them; a resumed run's file read again
- * keeps its sealed rows and a rewind into them replaces them exactly once; migration 010
- * converts a database filled at the old schema in place, keeping every row; an ended run's last
- * rows are sealed too; deleting a run takes its blocks. */
+ * across chunks and tail, paged (also a whole chunk a page); series and counts include them; a
+ * resumed run's file read again keeps its sealed rows and a rewind into them replaces them exactly
+ * once; migration 010 converts a database filled at the old schema in place, keeping every row; an
+ * ended run's last rows are sealed too; deleting a run takes its blocks. */
 #include "store.h"
 #include "store_test_db.h"
 
@@ -160,6 +160,59 @@ static void check_rows(Store *s, int64_t id, long from, long to, int attempt) {
     }
 }
 
+/* the last seq of the chunk holding seq (0 when it is in the tail) */
+static int64_t chunk_end(int64_t id, int64_t seq) {
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT last_seq FROM metric_chunks WHERE exp_id = %lld AND first_seq <= %lld AND"
+             " last_seq >= %lld",
+             (long long)id, (long long)seq, (long long)seq);
+    return sql_int(sql) < 0 ? 0 : sql_int(sql);
+}
+
+/* pages of store_metric_rows_paged (1000 rows, all but the newest sealed): at least the rows
+ * asked for, then to the end of their chunk, and together every row once, byte for byte as
+ * store_metric_rows gives them */
+static void check_paged(Store *s, int64_t id) {
+    static Rows all, page;
+    int64_t after = 0;
+    size_t n = 0;
+    rows_free(&all);
+    ck_assert_int_eq(store_metric_rows(s, id, 0, 0, collect, &all, err, sizeof(err)), 0);
+    ck_assert_uint_eq(all.n, 1000);
+    /* from the middle of a chunk: the rest of the chunk where the 20th row is */
+    ck_assert_int_gt(chunk_end(id, 270), 270);
+    ck_assert_int_eq(store_metric_rows_paged(s, id, 250, 20, collect, &page, err, sizeof(err)), 0);
+    ck_assert_int_eq(page.seq[0], 251);
+    ck_assert_int_eq(page.seq[page.n - 1], chunk_end(id, 270));
+    rows_free(&page);
+    /* the tail alone: what there is, fewer than asked */
+    ck_assert_int_eq(store_metric_rows_paged(s, id, 995, 20, collect, &page, err, sizeof(err)), 0);
+    ck_assert_uint_eq(page.n, 5);
+    rows_free(&page);
+    /* page by page from the start */
+    for (;;) {
+        ck_assert_int_eq(
+            store_metric_rows_paged(s, id, after, 16, collect, &page, err, sizeof(err)), 0);
+        for (size_t k = 0; k < page.n; k++, n++) {
+            ck_assert_uint_lt(n, all.n);
+            ck_assert_int_eq(page.seq[k], all.seq[n]);
+            ck_assert_str_eq(page.text[k], all.text[n]);
+        }
+        if (page.n < 16) {
+            break;
+        }
+        after = page.seq[page.n - 1];
+        /* a page ends where a chunk does, or in the tail */
+        ck_assert(chunk_end(id, after) == after || chunk_end(id, after) == 0);
+        ck_assert_uint_le(page.n, 16 + 255);
+        rows_free(&page);
+    }
+    ck_assert_uint_eq(n, 1000);
+    rows_free(&page);
+    rows_free(&all);
+}
+
 START_TEST(test_rows_byte_for_byte) {
     Store *s = open_db(0);
     int64_t id = new_run(s), count = 0;
@@ -196,6 +249,7 @@ START_TEST(test_rows_byte_for_byte) {
     ck_assert_int_eq(store_metric_rows(s, id, 995, 0, collect, &rows, err, sizeof(err)), 0);
     ck_assert_uint_eq(rows.n, 5);
     ck_assert_int_eq(rows.seq[4], 1000);
+    check_paged(s, id);
     /* counts and the run's own figures include the sealed rows */
     ck_assert_int_eq(store_metric_count(s, &count, err, sizeof(err)), 0);
     ck_assert_int_eq(count, 1000);
