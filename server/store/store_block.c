@@ -239,14 +239,20 @@ static int ctz64(uint64_t x) {
     return __builtin_ctzll(x);
 }
 
-/* the real cells in order, each XOR the previous one: '0' when equal, '10' and the meaningful
- * bits when they fit the previous window of leading and trailing zeros, else '11', 6 bits of
- * leading zeros, 6 bits of length - 1 and the bits */
+/* the real cells in order, each as the difference of its bits from the previous one's, read as
+ * 64-bit integers (two doubles of one sign and binade differ by the number of doubles between
+ * them, which is smaller than their XOR when a carry runs through the high bits): '0' when
+ * equal, else '1', the sign of the difference, then '0' and the meaningful bits of its
+ * magnitude when they fit the window of leading and trailing zeros, or '1', 6 bits of leading
+ * zeros, 6 bits of length - 1 and the bits, starting a new window. A new window is also taken
+ * when it costs fewer bits than the one in force (the Gorilla scheme keeps a window until a
+ * value does not fit, and one wide window then costs every later value its width). */
 static void reals_encode(BitWriter *w, const StoreCell *cells, size_t n) {
     uint64_t prev = 0;
     int first = 1, lead = -1, trail = 0;
     for (size_t k = 0; k < n; k++) {
-        uint64_t v, x;
+        uint64_t v, d, mag;
+        int lz, tz;
         if (cells[k].kind != STORE_CELL_REAL) {
             continue;
         }
@@ -257,28 +263,73 @@ static void reals_encode(BitWriter *w, const StoreCell *cells, size_t n) {
             prev = v;
             continue;
         }
-        x = v ^ prev;
+        d = v - prev;
         prev = v;
-        if (x == 0) {
+        if (d == 0) {
             bits_put(w, 0, 1);
             continue;
         }
-        int lz = clz64(x), tz = ctz64(x);
-        if (lead >= 0 && lz >= lead && tz >= trail) {
-            bits_put(w, 2, 2);
-            bits_put(w, x >> trail, 64 - lead - trail);
+        mag = (d >> 63) ? (uint64_t)0 - d : d;
+        bits_put(w, 2 | (d >> 63), 2);
+        lz = clz64(mag);
+        tz = ctz64(mag);
+        if (lead >= 0 && lz >= lead && tz >= trail && 64 - lead - trail <= 12 + 64 - lz - tz) {
+            bits_put(w, 0, 1);
+            bits_put(w, mag >> trail, 64 - lead - trail);
         } else {
-            bits_put(w, 3, 2);
+            bits_put(w, 1, 1);
             bits_put(w, (uint64_t)lz, 6);
             bits_put(w, (uint64_t)(64 - lz - tz - 1), 6);
-            bits_put(w, x >> tz, 64 - lz - tz);
+            bits_put(w, mag >> tz, 64 - lz - tz);
             lead = lz;
             trail = tz;
         }
     }
 }
 
+/* reals of a blob written by reals_encode */
 static void reals_decode(BitReader *r, StoreCell *cells, size_t n) {
+    uint64_t prev = 0;
+    int first = 1, lead = -1, trail = 0;
+    for (size_t k = 0; k < n && !r->bad; k++) {
+        uint64_t v, mag, neg;
+        if (cells[k].kind != STORE_CELL_REAL) {
+            continue;
+        }
+        if (first) {
+            v = bits_get(r, 64);
+            first = 0;
+        } else if (bits_get(r, 1) == 0) {
+            v = prev;
+        } else {
+            neg = bits_get(r, 1);
+            if (bits_get(r, 1) == 0) {
+                if (lead < 0) {
+                    r->bad = 1;
+                    return;
+                }
+                mag = bits_get(r, 64 - lead - trail) << trail;
+            } else {
+                int lz = (int)bits_get(r, 6), sig = (int)bits_get(r, 6) + 1;
+                if (lz + sig > 64) {
+                    r->bad = 1;
+                    return;
+                }
+                lead = lz;
+                trail = 64 - lz - sig;
+                mag = bits_get(r, sig) << trail;
+            }
+            v = neg ? prev - mag : prev + mag;
+        }
+        prev = v;
+        memcpy(&cells[k].d, &v, sizeof(v));
+    }
+}
+
+/* reals of a blob of the first version (no mark): each XOR the previous one, '0' when equal,
+ * '10' and the meaningful bits when they fit the previous window of leading and trailing zeros,
+ * else '11', 6 bits of leading zeros, 6 bits of length - 1 and the bits */
+static void reals_xor_decode(BitReader *r, StoreCell *cells, size_t n) {
     uint64_t prev = 0;
     int first = 1, lead = -1, trail = 0;
     for (size_t k = 0; k < n && !r->bad; k++) {
@@ -312,8 +363,13 @@ static void reals_decode(BitReader *r, StoreCell *cells, size_t n) {
     }
 }
 
-/* blob: varint runs; (kind byte, varint length) per run; varint bytes of the integer bits and
- * those bits; the real bits; then varint length and text of each JSON cell */
+/* blob: the mark of the version (BLOB_MARK); varint runs; (kind byte, varint length) per run;
+ * varint bytes of the integer bits and those bits; varint bytes of the real bits and those bits;
+ * then varint length and text of each JSON cell. A blob of the first version has no mark and
+ * its reals XOR-ed (reals_xor_decode); its first byte, the number of runs, is 0 only for a blob
+ * of no cells, which the two zero lengths follow, so it never starts with the mark. */
+static const unsigned char BLOB_MARK[2] = {0x00, 0x02};
+
 int store_block_encode(const StoreCell *cells, size_t n, AgBuf *out) {
     size_t runs = 0;
     int rc = 0;
@@ -322,7 +378,8 @@ int store_block_encode(const StoreCell *cells, size_t n, AgBuf *out) {
     for (size_t k = 0; k < n; k++) {
         runs += k == 0 || cells[k].kind != cells[k - 1].kind;
     }
-    rc = varint_put(out, runs);
+    rc = ag_buf_append(out, BLOB_MARK, sizeof(BLOB_MARK));
+    rc = rc ? rc : varint_put(out, runs);
     for (size_t k = 0; rc == 0 && k < n;) {
         size_t j = k;
         while (j < n && cells[j].kind == cells[k].kind) {
@@ -360,6 +417,10 @@ int store_block_decode(const unsigned char *blob, size_t len, size_t n, StoreCel
     size_t pos = 0, k = 0;
     uint64_t runs, nbytes;
     BitReader r;
+    int marked = len >= sizeof(BLOB_MARK) && !memcmp(blob, BLOB_MARK, sizeof(BLOB_MARK));
+    if (marked) {
+        pos = sizeof(BLOB_MARK);
+    }
     if (varint_get(blob, len, &pos, &runs)) {
         return AG_EFORMAT;
     }
@@ -388,8 +449,10 @@ int store_block_decode(const unsigned char *blob, size_t len, size_t n, StoreCel
         r = (BitReader){.p = blob + pos, .nbits = (size_t)nbytes * 8};
         if (part == 0) {
             ints_decode(&r, cells, n);
-        } else {
+        } else if (marked) {
             reals_decode(&r, cells, n);
+        } else {
+            reals_xor_decode(&r, cells, n);
         }
         if (r.bad) {
             return AG_EFORMAT;

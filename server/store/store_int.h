@@ -107,9 +107,9 @@ int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limi
 
 /* ---- roll-ups of metric rows (store_rollup.c) ---- */
 
-#define STORE_ROLLUP_LEVELS 6
+#define STORE_ROLLUP_LEVELS 4
 #define STORE_ROLLUP_KEYS   128
-/* rows per bucket at each level: 16, 64, ..., 16384 */
+/* rows per bucket at each level: 256, 1024, 4096, 16384 */
 extern const int64_t store_rollup_widths[STORE_ROLLUP_LEVELS];
 
 /* the open bucket of one key at one level */

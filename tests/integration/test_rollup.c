@@ -27,7 +27,7 @@ static void sql(const Daemon *d, const char *text) {
 static json_t *series(const Daemon *d) {
     HttpResult r;
     json_t *o;
-    itest_http(d, "GET", "/api/v1/experiments/1/metrics/series?key=entropy&points=100", "", NULL, 0,
+    itest_http(d, "GET", "/api/v1/experiments/1/metrics/series?key=entropy&points=20", "", NULL, 0,
                &r);
     ck_assert_msg(r.status == 200, "series: %ld %s", r.status, r.body ? r.body : "");
     o = json_incref(r.json);
@@ -64,11 +64,11 @@ START_TEST(test_rows_of_before_rolled_up_by_the_daemon) {
         ck_assert_msg(itest_now() - t0 < 60, "the roll-up did not catch up in 60 s");
         itest_sleep(0.1);
     }
-    ck_assert_int_eq(json_integer_value(json_object_get(o, "rollup_width")), 16);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "rollup_width")), 256);
     ck_assert_int_eq(json_integer_value(json_object_get(o, "source_points")), ROWS);
     n = json_array_size(json_object_get(o, "x"));
-    ck_assert_uint_le(n, 100);
-    ck_assert_uint_ge(n, 50);
+    ck_assert_uint_le(n, 20);
+    ck_assert_uint_ge(n, 10);
     json_array_foreach(json_object_get(o, "min"), i, v) {
         mn = json_number_value(v) < mn ? json_number_value(v) : mn;
     }

@@ -468,16 +468,16 @@ START_TEST(test_metrics_endpoints) {
     ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "last"), 1)), 3);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rollup_width")), 0);
     res_free(&r);
-    /* a run long enough for points / 2 buckets of 16 rows is read from the roll-up: 20 rows, 3
-     * points -> buckets 1-16 and 17-20, row 20 without the key */
+    /* a run long enough for points / 2 buckets of 256 rows is read from the roll-up: 320 rows, 3
+     * points -> buckets 1-256 and 257-320, row 320 without the key */
     {
-        char text[20][64];
-        const char *more[20];
-        size_t mlens[20];
+        static char text[320][64];
+        const char *more[320];
+        size_t mlens[320];
         long long id2;
-        for (int i = 0; i < 20; i++) {
-            if (i == 19) {
-                snprintf(text[i], sizeof(text[i]), "{\"iteration\":20}");
+        for (int i = 0; i < 320; i++) {
+            if (i == 319) {
+                snprintf(text[i], sizeof(text[i]), "{\"iteration\":320}");
             } else {
                 snprintf(text[i], sizeof(text[i]), "{\"iteration\":%d,\"return_mean\":%d}", i + 1,
                          i == 4 ? -4 : i + 1);
@@ -489,24 +489,26 @@ START_TEST(test_metrics_endpoints) {
         id2 = json_integer_value(json_object_get(r.json, "id"));
         res_free(&r);
         ck_assert_int_eq(
-            store_metrics_ingest(store, id2, more, mlens, 20, 100, NULL, NULL, err, sizeof(err)),
+            store_metrics_ingest(store, id2, more, mlens, 320, 100, NULL, NULL, err, sizeof(err)),
             0);
         snprintf(path, sizeof(path),
                  "/api/v1/experiments/%lld/metrics/series?key=return_mean&points=3", id2);
         r = call("GET", path, read_token, NULL);
         ck_assert_int_eq(r.status, 200);
-        ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rollup_width")), 16);
-        ck_assert_int_eq(json_integer_value(json_object_get(r.json, "source_points")), 19);
+        ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rollup_width")), 256);
+        ck_assert_int_eq(json_integer_value(json_object_get(r.json, "source_points")), 319);
         ck_assert_int_eq(json_array_size(json_object_get(r.json, "x")), 2);
         ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "min"), 0)), -4);
-        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "max"), 0)), 16);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "max"), 0)),
+                            256);
         ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "last"), 0)),
-                            16);
-        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "x"), 0)), 16);
-        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "min"), 1)), 17);
+                            256);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "x"), 0)), 256);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "min"), 1)),
+                            257);
         ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "last"), 1)),
-                            19);
-        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "x"), 1)), 20);
+                            319);
+        ck_assert_double_eq(json_real_value(json_array_get(json_object_get(r.json, "x"), 1)), 320);
         res_free(&r);
         /* out of the queue the rest of this test counts */
         ck_assert_int_eq(store_exp_cancel(store, id2, NULL, err, sizeof(err)), 0);

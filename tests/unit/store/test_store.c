@@ -1,6 +1,7 @@
 /* Tests of server/store/store.c: migrations (empty database, every earlier version, the table
- * rebuild of 009, newer database refused, broken files), experiments and their state changes,
- * exactly-once metric ingestion with rewinds, series, tokens and events. */
+ * rebuild of 009, newer database refused, broken files, the page size of a new file), experiments
+ * and their state changes, exactly-once metric ingestion with rewinds, series, tokens and events.
+ */
 #include "store.h"
 
 #include "ag_error.h"
@@ -228,6 +229,42 @@ START_TEST(test_migrate_009_pretrain_kind) {
     unlink(side);
     snprintf(side, sizeof(side), "%s-shm", db);
     unlink(side);
+}
+END_TEST
+
+/* a page size the database has: non-zero exit (an integer overflow) when it is not */
+static int page_size_is(const char *db, int bytes) {
+    char q[256];
+    snprintf(q, sizeof(q),
+             "SELECT CASE WHEN page_size = %d THEN 1 ELSE abs(-9223372036854775808) END FROM"
+             " pragma_page_size()",
+             bytes);
+    return sql_ok(db, q);
+}
+
+/* a new database gets pages of 16 KB; one that exists keeps its own */
+START_TEST(test_page_size_of_new_and_existing) {
+    char path[] = "/tmp/angora-store-XXXXXX", db[600], side[700];
+    Store *s = NULL;
+    ck_assert_ptr_nonnull(mkdtemp(path));
+    for (int existing = 0; existing < 2; existing++) {
+        snprintf(db, sizeof(db), "%s/%s.db", path, existing ? "old" : "new");
+        if (existing) {
+            ck_assert(sql_ok(db, "PRAGMA page_size=4096; CREATE TABLE before_us (x);"));
+        }
+        ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+        ck_assert_msg(store_migrate(s, mig_dir, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+        ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+        store_close(s);
+        ck_assert(page_size_is(db, existing ? 4096 : 16384));
+        ck_assert(!page_size_is(db, existing ? 16384 : 4096));
+        unlink(db);
+        snprintf(side, sizeof(side), "%s-wal", db);
+        unlink(side);
+        snprintf(side, sizeof(side), "%s-shm", db);
+        unlink(side);
+    }
+    rmdir(path);
 }
 END_TEST
 
@@ -926,6 +963,7 @@ static Suite *store_suite(void) {
     tcase_add_test(tc, test_migrate_each_earlier_version);
     tcase_add_test(tc, test_migrate_009_pretrain_kind);
     tcase_add_test(tc, test_migrate_refuses_newer_database);
+    tcase_add_test(tc, test_page_size_of_new_and_existing);
     tcase_add_test(tc, test_migrate_bad_dirs);
     tcase_add_test(tc, test_experiments_crud_and_list);
     tcase_add_test(tc, test_state_changes);

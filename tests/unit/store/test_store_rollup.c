@@ -1,7 +1,8 @@
 /* Tests of server/store/store_rollup.c: the buckets ingestion keeps equal the min, max and last
  * of the stored rows, bucket by bucket, for a column key and a key of the row JSON alone; a
  * rewind drops them and the catch-up rebuilds them; a database whose runs were never rolled up
- * (an earlier version) is caught up from its rows; bad keys and unknown runs are refused. */
+ * (an earlier version) is caught up from its rows; migration 011 drops the levels finer than 256
+ * rows; bad keys and unknown runs are refused. */
 #include "store.h"
 
 #include "ag_error.h"
@@ -164,20 +165,27 @@ START_TEST(test_buckets_equal_rows) {
     check_against_rows(s, id, "return_mean", 10);
     check_against_rows(s, id, "noise", 10);
     check_against_rows(s, id, "odd", 10);
-    check_against_rows(s, id, "noise", 300);
+    check_against_rows(s, id, "noise", 30);
     /* the coarsest level of at least points / 2 buckets: 5000 rows, 10 points -> 1024 rows each;
-     * 300 points -> the finest, 16 */
+     * 30 points -> the finest, 256 */
     ck_assert_int_eq(store_metric_series_points(s, id, NULL, "noise", 10, &ser, err, sizeof(err)),
                      0);
     ck_assert_int_eq(ser.width, 1024);
     ck_assert_uint_eq(ser.n, 5);
     store_series_free(&ser);
+    ck_assert_int_eq(store_metric_series_points(s, id, NULL, "noise", 30, &ser, err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(ser.width, 256);
+    ck_assert_uint_eq(ser.n, 20);
+    store_series_free(&ser);
+    /* no level finer than 256: 300 points of 5000 rows (150 buckets of 256 needed, 20 there) are
+     * read from the rows */
     ck_assert_int_eq(store_metric_series_points(s, id, NULL, "noise", 300, &ser, err, sizeof(err)),
                      0);
-    ck_assert_int_eq(ser.width, 16);
-    ck_assert_uint_eq(ser.n, 313);
+    ck_assert_int_eq(ser.width, 0);
+    ck_assert_uint_eq(ser.n, 5000);
     store_series_free(&ser);
-    /* a run too short for points / 2 buckets of 16 is read from its rows, one bucket per row */
+    /* a run too short for points / 2 buckets of 256 is read from its rows, one bucket per row */
     ck_assert_int_eq(
         store_metric_series_points(s, id, "return_mean", "noise", 5000, &ser, err, sizeof(err)), 0);
     ck_assert_int_eq(ser.width, 0);
@@ -232,7 +240,7 @@ START_TEST(test_catchup_of_runs_never_rolled_up) {
     ck_assert_int_eq(store_metrics_rollup_catchup(s, 10.0, &rolled, err, sizeof(err)), 0);
     ck_assert_int_eq(rolled, 9000 - 4096 + 700);
     check_against_rows(s, a, "noise", 10);
-    check_against_rows(s, a, "return_mean", 100);
+    check_against_rows(s, a, "return_mean", 60);
     check_against_rows(s, b, "odd", 3);
     store_close(s);
 }
@@ -285,8 +293,8 @@ START_TEST(test_more_keys_than_rolled_up) {
     ck_assert_int_eq(store_metrics_ingest(s, id, lines, lens, 40, 1, NULL, NULL, err, sizeof(err)),
                      0);
     /* k10 is rolled up, k139 is past the limit and read from the rows */
-    ck_assert_int_eq(store_metric_series_points(s, id, NULL, "k10", 3, &ser, err, sizeof(err)), 0);
-    ck_assert_int_eq(ser.width, 16);
+    ck_assert_int_eq(store_metric_series_points(s, id, NULL, "k10", 2, &ser, err, sizeof(err)), 0);
+    ck_assert_int_eq(ser.width, 16384);
     ck_assert_int_eq(ser.rows, 40);
     store_series_free(&ser);
     ck_assert_int_eq(store_metric_series_points(s, id, NULL, "k139", 3, &ser, err, sizeof(err)), 0);
@@ -294,6 +302,58 @@ START_TEST(test_more_keys_than_rolled_up) {
     ck_assert_uint_eq(ser.n, 40);
     ck_assert(ser.vlast[39] == 39.0 * 139);
     store_series_free(&ser);
+    store_close(s);
+}
+END_TEST
+
+static int64_t count_of(const char *query) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, query, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* migration 011 on a database of schema 10, whose buckets include the levels of 16 and 64 rows:
+ * those go, the coarser ones and every row stay, and series read the rows where the fine
+ * levels were used */
+START_TEST(test_migration_drops_fine_levels) {
+    Store *s = NULL;
+    int64_t id, coarse;
+    StoreSeries ser;
+    ck_assert_msg(store_open(db_path, &s, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_migrate(s, mig_dir, 10, NULL, err, sizeof(err)) == 0, "%s", err);
+    id = new_run(s);
+    ingest(s, id, 1, 3000, 700);
+    store_close(s);
+    coarse = count_of("SELECT count(*) FROM metric_buckets");
+    ck_assert_int_gt(coarse, 0);
+    /* what the roll-up of schema 10 kept beside them: buckets of 16 and 64 rows of every key */
+    sql("INSERT INTO metric_buckets (exp_id, key_id, width, bucket, n, vmin, vmax, vlast)"
+        " SELECT b.exp_id, b.key_id, w.width, b.bucket * 256 / w.width + j.j, w.width, b.vmin,"
+        " b.vmax, b.vlast FROM metric_buckets AS b, (SELECT 16 AS width UNION ALL SELECT 64) AS w,"
+        " (WITH RECURSIVE c(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM c WHERE j < 3)"
+        " SELECT j FROM c) AS j WHERE b.width = 256");
+    ck_assert_int_gt(count_of("SELECT count(*) FROM metric_buckets WHERE width < 256"), 0);
+    s = open_file();
+    ck_assert_int_eq(count_of("SELECT count(*) FROM metric_buckets WHERE width < 256"), 0);
+    ck_assert_int_eq(count_of("SELECT count(*) FROM metric_buckets"), coarse);
+    ck_assert_int_eq(count_of("SELECT max(version) FROM schema_migrations"), 11);
+    /* 3000 rows, 100 points: read from the buckets of 16 before, from the rows now */
+    ck_assert_int_eq(store_metric_series_points(s, id, NULL, "noise", 100, &ser, err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(ser.width, 0);
+    ck_assert_uint_eq(ser.n, 3000);
+    ck_assert(ser.vlast[2999] == noise(3000));
+    store_series_free(&ser);
+    check_against_rows(s, id, "noise", 20);
+    check_against_rows(s, id, "odd", 4);
     store_close(s);
 }
 END_TEST
@@ -308,6 +368,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_catchup_of_runs_never_rolled_up);
     tcase_add_test(tc, test_series_bad_input);
     tcase_add_test(tc, test_more_keys_than_rolled_up);
+    tcase_add_test(tc, test_migration_drops_fine_levels);
     suite_add_tcase(s, tc);
     return s;
 }
