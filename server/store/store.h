@@ -38,6 +38,16 @@ int store_migrations_latest(const char *dir, int *version, char *err, size_t err
 /* PRAGMA integrity_check; AG_EDB with its first message when not "ok" */
 int store_integrity_check(Store *s, char *err, size_t err_sz);
 
+/* Write generations, for answers kept in memory (the API's response cache and its ETags): a
+ * counter that goes up after every write committed through s, and one per experiment that goes
+ * up after every commit that wrote its row (ingestion, roll-up, state, tags, deletion...) or
+ * cannot say which experiments it wrote. Both are counted up once the commit is visible to every
+ * connection, so an answer read after loading a generation is at least as new as it: if the
+ * generation is still the same later, so is the answer. Neither goes back, nor repeats a value
+ * within the life of s. */
+uint64_t store_generation(Store *s);
+uint64_t store_run_generation(Store *s, int64_t id);
+
 /* ---- experiments ---- */
 
 typedef struct StoreExpNew {
