@@ -60,6 +60,51 @@ typedef struct ApiRoute {
 /* the HTTP server state (api_http.c) */
 typedef struct ApiHttp ApiHttp;
 
+/* ---- the response cache of the read routes (api_cache.c) ---- */
+
+typedef struct ApiCache ApiCache;
+/* a part of a kept answer that depends on the time it is given: the pace of a running
+ * experiment, written at byte at of the body by the route's function */
+typedef struct ApiCacheHole {
+    size_t at;
+    StoreExpPace pace;
+} ApiCacheHole;
+/* writes one hole (api_exp_pace_text) */
+typedef int (*ApiCacheFillFn)(AgBuf *out, const StoreExpPace *pace, void *ctx);
+typedef struct ApiCacheStats {
+    uint64_t hits, misses, evictions, entries, bytes, budget;
+} ApiCacheStats;
+
+/* a cache holding at most budget bytes (0: keeps nothing, every lookup misses) */
+int api_cache_create(ApiCache **out, size_t budget);
+void api_cache_destroy(ApiCache *c);
+/* 1 with a new copy of the answer kept for key at generation gen in *body (its holes filled
+ * by fill with ctx; *nholes, may be NULL, how many), else 0; an entry of another generation
+ * is dropped */
+int api_cache_get(ApiCache *c, const char *key, size_t key_len, uint64_t gen, ApiCacheFillFn fill,
+                  void *ctx, char **body, size_t *body_len, size_t *nholes);
+/* keeps a copy of body (a template when nholes > 0, holes in increasing order) for key at gen,
+ * the least recently used entries making room; nothing when it does not fit an eighth of the
+ * budget or memory is short, or when a newer generation's answer is already kept */
+void api_cache_put(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const char *body,
+                   size_t body_len, const ApiCacheHole *holes, size_t nholes);
+/* tmpl with its holes filled, as a new buffer */
+int api_cache_assemble(const char *tmpl, size_t len, const ApiCacheHole *holes, size_t nholes,
+                       ApiCacheFillFn fill, void *ctx, char **body, size_t *body_len);
+void api_cache_stats(ApiCache *c, ApiCacheStats *out);
+/* FNV-1a of key, for the table and the ETags */
+uint64_t api_cache_hash(const char *key, size_t len);
+
+/* The validator of an answer read at generation gen for the normalised query key:
+ * "\"<daemon start>-<gen>-<hash of key>\"" in etag (at least API_ETAG_MAX bytes); the same
+ * query at the same generation gets the same answer, so the same tag. */
+#define API_ETAG_MAX 64
+void api_etag(const Api *api, const char *key, size_t key_len, uint64_t gen, char *etag);
+/* 1 when the request's If-None-Match lists etag (weak or strong, "*" never counts) */
+int api_etag_matches(const ApiRequest *req, const char *etag);
+/* a 304 Not Modified answer with etag */
+void api_resp_not_modified(ApiResponse *resp, const char *etag);
+
 struct Api {
     ApiConfig cfg;
     Store *store;
@@ -83,7 +128,9 @@ struct Api {
     char *openapi;
     ApiStateHook state_hook;
     void *state_hook_ctx;
-    ApiHttp *http; /* api_http.c */
+    ApiHttp *http;       /* api_http.c */
+    ApiCache *cache;     /* answers of the list and series routes (api_cache.c) */
+    uint64_t etag_epoch; /* this start of the daemon, in every ETag: generations restart at 0 */
 };
 
 /* the characters of a name in a URL (checkpoint files, metric keys) */

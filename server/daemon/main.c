@@ -293,6 +293,7 @@ static int daemon_open_http(Daemon *d, char *err, size_t err_sz) {
     acfg.max_connections = d->cfg.max_connections;
     acfg.connection_timeout_s = d->cfg.connection_timeout_s;
     acfg.threads = d->cfg.http_threads;
+    acfg.response_cache_bytes = (size_t)d->cfg.response_cache_mb << 20;
     acfg.max_body = API_MAX_BODY_DEFAULT;
     acfg.web_dir = web;
     acfg.runs_root = d->runs;
