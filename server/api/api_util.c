@@ -220,10 +220,13 @@ static size_t downsample_merge(const double *xs, const double *mins, const doubl
         max_points = 3;
     }
     if (n <= max_points) {
-        memcpy(ox, xs, n * sizeof(*xs));
-        memcpy(omin, mins, n * sizeof(*xs));
-        memcpy(omax, maxs, n * sizeof(*xs));
-        memcpy(olast, lasts, n * sizeof(*xs));
+        /* an empty series may come without its arrays */
+        if (n > 0) {
+            memcpy(ox, xs, n * sizeof(*xs));
+            memcpy(omin, mins, n * sizeof(*xs));
+            memcpy(omax, maxs, n * sizeof(*xs));
+            memcpy(olast, lasts, n * sizeof(*xs));
+        }
         return n;
     }
     /* first and last points stand alone; the n - 2 between share max_points - 2 buckets */
