@@ -25,7 +25,9 @@
  *   --lists-only     measure only the list endpoints (no ingestion under load, no series)
  *   --reads          measure the list and series endpoints and the mixes of distinct queries
  *                    (no ingestion under load)
- *   --cache-mb N     angorad's response_cache_mb (default: angorad's own)
+ *   --cache-mb N     angorad's response_cache_mb (default: angorad's own, but 0 when the
+ *                    ingestion under load runs: it writes through a connection of its own,
+ *                    whose commits angorad's write generations do not see)
  *   --compare-cache R  --reads R times with the response cache off (response_cache_mb 0), then
  *                    on (--cache-mb or the default), alternately, each on a fresh angorad
  * Each endpoint's row gives the share of answers angorad's response cache gave (hits over hits
@@ -660,6 +662,10 @@ static void parse_options(int argc, char **argv) {
         } else {
             die(a, "unknown option");
         }
+    }
+    /* another connection's writes would leave angorad's kept answers stale */
+    if (!opt.reads && !opt.lists_only && !opt.cache_mb[0]) {
+        snprintf(opt.cache_mb, sizeof(opt.cache_mb), "0");
     }
     if (opt.exps < 3 || opt.big < 1 || opt.rows < opt.big + SMALL_ROWS + opt.exps ||
         opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.seconds <= 0 || opt.ingest_rows < 1) {
