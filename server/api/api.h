@@ -60,7 +60,7 @@ typedef struct ApiResponse {
     size_t body_len;
     char *file_path;    /* when set the body is this file (malloc'd path) */
     char header[256];   /* one extra "Name: value" header or "" */
-    char etag[64];      /* the ETag of the answer or "": then it may be revalidated */
+    char etag[96];      /* the ETag of the answer or "": then it may be revalidated */
     const char *detail; /* static code name for the request log */
 } ApiResponse;
 

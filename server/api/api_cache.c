@@ -12,8 +12,10 @@
  * the least recently used going first, and an answer above an eighth of the budget is not kept.
  * Parts of an answer that depend on the time of the request (the duration and ETA of a running
  * experiment) are kept as holes: the offset where they go and what they are computed from,
- * filled in at each answer by the route's function. One mutex guards everything; a hit copies
- * the body out under it. */
+ * filled in at each answer by the route's function. A list page's generation is the list
+ * generation plus the run generations of the experiments it shows (store.h), kept with their ids
+ * and summed again at each lookup. One mutex guards everything; a hit copies the body out under
+ * it. */
 #include "api_int.h"
 
 #include "ag_error.h"
@@ -33,6 +35,8 @@ typedef struct CacheEntry {
     size_t body_len;
     ApiCacheHole *holes;
     size_t nholes;
+    int64_t *ids; /* what the generation of a list page is computed from, or NULL */
+    size_t nids;
     size_t bytes;
 } CacheEntry;
 
@@ -79,6 +83,7 @@ static void entry_free(CacheEntry *x) {
     free(x->key);
     free(x->body);
     free(x->holes);
+    free(x->ids);
     free(x);
 }
 
@@ -190,14 +195,35 @@ int api_cache_assemble(const char *tmpl, size_t len, const ApiCacheHole *holes, 
     return 0;
 }
 
-int api_cache_get(ApiCache *c, const char *key, size_t key_len, uint64_t gen, ApiCacheFillFn fill,
-                  void *ctx, char **body, size_t *body_len, size_t *nholes) {
+/* the generation x is valid at now (mu held) */
+static uint64_t entry_gen_now(const CacheEntry *x, uint64_t gen, const ApiCacheGen *g) {
+    return g && x->ids ? g->fn(g->ctx, x->ids, x->nids) : gen;
+}
+
+int api_cache_gen(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const ApiCacheGen *g,
+                  uint64_t *kept, uint64_t *now, uint64_t *ids_hash) {
+    uint64_t hash = api_cache_hash(key, key_len);
+    CacheEntry *x;
+    pthread_mutex_lock(&c->mu);
+    x = c->budget ? entry_find(c, key, key_len, hash) : NULL;
+    if (x) {
+        *kept = x->gen;
+        *now = entry_gen_now(x, gen, g);
+        *ids_hash = x->ids ? api_cache_hash((const char *)x->ids, x->nids * sizeof(*x->ids)) : 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return x != NULL;
+}
+
+int api_cache_get(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const ApiCacheGen *g,
+                  ApiCacheFillFn fill, void *ctx, char **body, size_t *body_len, size_t *nholes,
+                  uint64_t *kept_gen, uint64_t *ids_hash) {
     uint64_t hash = api_cache_hash(key, key_len);
     CacheEntry *x;
     int hit = 0;
     pthread_mutex_lock(&c->mu);
     x = c->budget ? entry_find(c, key, key_len, hash) : NULL;
-    if (x && x->gen != gen) {
+    if (x && x->gen != entry_gen_now(x, gen, g)) {
         /* written since: of no use to anyone any more */
         entry_remove(c, x);
         x = NULL;
@@ -209,6 +235,13 @@ int api_cache_get(ApiCache *c, const char *key, size_t key_len, uint64_t gen, Ap
         list_push_newest(c, x);
         if (nholes) {
             *nholes = x->nholes;
+        }
+        if (kept_gen) {
+            *kept_gen = x->gen;
+        }
+        if (ids_hash) {
+            *ids_hash =
+                x->ids ? api_cache_hash((const char *)x->ids, x->nids * sizeof(*x->ids)) : 0;
         }
         hit = 1;
     }
@@ -222,9 +255,11 @@ int api_cache_get(ApiCache *c, const char *key, size_t key_len, uint64_t gen, Ap
 }
 
 void api_cache_put(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const char *body,
-                   size_t body_len, const ApiCacheHole *holes, size_t nholes) {
+                   size_t body_len, const ApiCacheHole *holes, size_t nholes, const int64_t *ids,
+                   size_t nids) {
     uint64_t hash = api_cache_hash(key, key_len);
-    size_t bytes = sizeof(CacheEntry) + key_len + body_len + nholes * sizeof(ApiCacheHole);
+    size_t bytes = sizeof(CacheEntry) + key_len + body_len + nholes * sizeof(ApiCacheHole) +
+                   nids * sizeof(int64_t);
     CacheEntry *x, *old;
     if (bytes > c->budget / 8) {
         return;
@@ -236,10 +271,15 @@ void api_cache_put(ApiCache *c, const char *key, size_t key_len, uint64_t gen, c
     x->key = malloc(key_len);
     x->body = malloc(body_len ? body_len : 1);
     x->holes = nholes ? malloc(nholes * sizeof(*holes)) : NULL;
-    if (!x->key || !x->body || (nholes && !x->holes)) {
+    x->ids = ids ? malloc((nids ? nids : 1) * sizeof(*ids)) : NULL;
+    if (!x->key || !x->body || (nholes && !x->holes) || (ids && !x->ids)) {
         entry_free(x);
         return;
     }
+    if (ids && nids) {
+        memcpy(x->ids, ids, nids * sizeof(*ids));
+    }
+    x->nids = ids ? nids : 0;
     memcpy(x->key, key, key_len);
     memcpy(x->body, body, body_len);
     if (nholes) {
@@ -253,8 +293,9 @@ void api_cache_put(ApiCache *c, const char *key, size_t key_len, uint64_t gen, c
     x->bytes = bytes;
     pthread_mutex_lock(&c->mu);
     old = entry_find(c, key, key_len, hash);
-    /* a reader that loaded a newer generation may have stored its answer first */
-    if (old && old->gen > gen) {
+    /* a reader that loaded a newer generation may have stored its answer first (the sums of
+     * two list pages' different ids do not compare: each is checked against its own) */
+    if (old && !ids && !old->ids && old->gen > gen) {
         pthread_mutex_unlock(&c->mu);
         entry_free(x);
         return;
@@ -288,9 +329,11 @@ void api_cache_stats(ApiCache *c, ApiCacheStats *out) {
 
 /* ---- validators ---- */
 
-void api_etag(const Api *api, const char *key, size_t key_len, uint64_t gen, char *etag) {
-    snprintf(etag, API_ETAG_MAX, "\"%llx-%llx-%016llx\"", (unsigned long long)api->etag_epoch,
-             (unsigned long long)gen, (unsigned long long)api_cache_hash(key, key_len));
+void api_etag(const Api *api, const char *key, size_t key_len, uint64_t gen, uint64_t ids_hash,
+              char *etag) {
+    snprintf(etag, API_ETAG_MAX, "\"%llx-%llx-%016llx-%llx\"", (unsigned long long)api->etag_epoch,
+             (unsigned long long)gen, (unsigned long long)api_cache_hash(key, key_len),
+             (unsigned long long)ids_hash);
 }
 
 int api_etag_matches(const ApiRequest *req, const char *etag) {

@@ -78,16 +78,30 @@ typedef struct ApiCacheStats {
 /* a cache holding at most budget bytes (0: keeps nothing, every lookup misses) */
 int api_cache_create(ApiCache **out, size_t budget);
 void api_cache_destroy(ApiCache *c);
-/* 1 with a new copy of the answer kept for key at generation gen in *body (its holes filled
- * by fill with ctx; *nholes, may be NULL, how many), else 0; an entry of another generation
- * is dropped */
-int api_cache_get(ApiCache *c, const char *key, size_t key_len, uint64_t gen, ApiCacheFillFn fill,
-                  void *ctx, char **body, size_t *body_len, size_t *nholes);
+/* the generation of an entry computed from the ids it was kept with (a list page) */
+typedef struct ApiCacheGen {
+    uint64_t (*fn)(void *ctx, const int64_t *ids, size_t nids);
+    void *ctx;
+} ApiCacheGen;
+/* 1 with a new copy of the answer kept for key in *body when it is valid at generation gen, or
+ * for an entry kept with ids at g's generation of them (g may be NULL): its holes filled by fill
+ * with ctx; *nholes, *kept_gen and *ids_hash (each may be NULL) its holes, generation and the
+ * hash of its ids (0 for none); else 0, an entry of
+ * another generation dropped */
+int api_cache_get(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const ApiCacheGen *g,
+                  ApiCacheFillFn fill, void *ctx, char **body, size_t *body_len, size_t *nholes,
+                  uint64_t *kept_gen, uint64_t *ids_hash);
+/* 1 when key is kept: the generation it was kept at, the one it would need now and the hash
+ * of its ids (0 for none) */
+int api_cache_gen(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const ApiCacheGen *g,
+                  uint64_t *kept, uint64_t *now, uint64_t *ids_hash);
 /* keeps a copy of body (a template when nholes > 0, holes in increasing order) for key at gen,
- * the least recently used entries making room; nothing when it does not fit an eighth of the
- * budget or memory is short, or when a newer generation's answer is already kept */
+ * with the ids its generation is computed from (NULL: gen as it is); the least recently used
+ * entries make room; nothing when it does not fit an eighth of the budget or memory is short, or
+ * when a newer generation's answer is already kept */
 void api_cache_put(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const char *body,
-                   size_t body_len, const ApiCacheHole *holes, size_t nholes);
+                   size_t body_len, const ApiCacheHole *holes, size_t nholes, const int64_t *ids,
+                   size_t nids);
 /* tmpl with its holes filled, as a new buffer */
 int api_cache_assemble(const char *tmpl, size_t len, const ApiCacheHole *holes, size_t nholes,
                        ApiCacheFillFn fill, void *ctx, char **body, size_t *body_len);
@@ -95,11 +109,13 @@ void api_cache_stats(ApiCache *c, ApiCacheStats *out);
 /* FNV-1a of key, for the table and the ETags */
 uint64_t api_cache_hash(const char *key, size_t len);
 
-/* The validator of an answer read at generation gen for the normalised query key:
- * "\"<daemon start>-<gen>-<hash of key>\"" in etag (at least API_ETAG_MAX bytes); the same
- * query at the same generation gets the same answer, so the same tag. */
-#define API_ETAG_MAX 64
-void api_etag(const Api *api, const char *key, size_t key_len, uint64_t gen, char *etag);
+/* The validator of an answer read at generation gen for the normalised query key (and, for a
+ * list page, the hash of its items' ids, whose sum of generations gen is; 0 otherwise):
+ * "\\"<daemon start>-<gen>-<hash of key>-<ids_hash>\\"" in etag (at least API_ETAG_MAX bytes). The
+ * same query at the same generation (of the same items) gets the same answer, so the same tag. */
+#define API_ETAG_MAX 96
+void api_etag(const Api *api, const char *key, size_t key_len, uint64_t gen, uint64_t ids_hash,
+              char *etag);
 /* 1 when the request's If-None-Match lists etag (weak or strong, "*" never counts) */
 int api_etag_matches(const ApiRequest *req, const char *etag);
 /* a 304 Not Modified answer with etag */

@@ -69,13 +69,13 @@ int api_h_metric_series(Api *api, const ApiRequest *req, const ApiParams *p, Api
     snprintf(qkey, sizeof(qkey), "series %lld %lld %zu:%s %s", (long long)p->id, points,
              strlen(key), key, x ? x : "-");
     gen = store_run_generation(api->store, p->id);
-    api_etag(api, qkey, strlen(qkey), gen, etag);
+    api_etag(api, qkey, strlen(qkey), gen, 0, etag);
     if (api_etag_matches(req, etag)) {
         api_resp_not_modified(resp, etag);
         return 0;
     }
-    if (api_cache_get(api->cache, qkey, strlen(qkey), gen, NULL, NULL, &resp->body, &resp->body_len,
-                      NULL)) {
+    if (api_cache_get(api->cache, qkey, strlen(qkey), gen, NULL, NULL, NULL, &resp->body,
+                      &resp->body_len, NULL, NULL, NULL)) {
         goto answer;
     }
     /* a long run is read from its roll-up (about 2 * points buckets, merged down to points); an
@@ -116,7 +116,8 @@ int api_h_metric_series(Api *api, const ApiRequest *req, const ApiParams *p, Api
     }
     resp->body_len = body.len;
     resp->body = ag_buf_steal(&body);
-    api_cache_put(api->cache, qkey, strlen(qkey), gen, resp->body, resp->body_len, NULL, 0);
+    api_cache_put(api->cache, qkey, strlen(qkey), gen, resp->body, resp->body_len, NULL, 0, NULL,
+                  0);
 answer:
     resp->status = 200;
     resp->content_type = "application/json";

@@ -8,11 +8,12 @@
  * roll-up or blocks also writes its experiments row (offset, last_seq, rollup_seq), so the
  * transaction's experiments rows name the runs whose answers it can change. A commit that wrote
  * no experiments row (sealing an ended run, an event, a token) or too many to name counts for
- * every run. In WAL mode the WAL hook runs once the commit is visible to other connections
- * (readers), which is when the counters must go up: a reader that loaded the old value may
- * have read the old data. The commit hook counts them up too, before the commit, for databases
- * not in WAL mode (":memory:", one connection under one mutex: no read can come between the
- * count and the commit there). */
+ * every run. A transaction marked as progress (store_gen_mark_progress: ingestion, roll-up) that
+ * names its runs counts for them and not for the list generation. In WAL mode the WAL hook runs
+ * once the commit is visible to other connections (readers), which is when the counters must go up:
+ * a reader that loaded the old value may have read the old data. The commit hook counts them up
+ * too, before the commit, for databases not in WAL mode (":memory:", one connection under one
+ * mutex: no read can come between the count and the commit there). */
 #include "store_int.h"
 
 #include "ag_error.h"
@@ -27,8 +28,12 @@
 static void gen_count(Store *s) {
     atomic_fetch_add(&s->gen_commits, 1);
     if (s->gen_ntouched == 0 || s->gen_ntouched > STORE_GEN_TOUCHED) {
+        atomic_fetch_add(&s->gen_list, 1);
         atomic_fetch_add(&s->gen_runs_all, 1);
         return;
+    }
+    if (!s->gen_commit_progress) {
+        atomic_fetch_add(&s->gen_list, 1);
     }
     for (int i = 0; i < s->gen_ntouched; i++) {
         uint64_t slot = (uint64_t)s->gen_touched[i] % STORE_GEN_SLOTS;
@@ -56,6 +61,10 @@ static void on_update(void *ctx, int op, const char *db, const char *table, sqli
 
 static int on_commit(void *ctx) {
     Store *s = ctx;
+    /* taken here, where every write transaction ends (one that wrote nothing has no WAL hook):
+     * a mark never outlives its transaction */
+    s->gen_commit_progress = s->gen_progress;
+    s->gen_progress = 0;
     gen_count(s);
     if (!s->gen_wal) {
         s->gen_ntouched = 0;
@@ -66,6 +75,8 @@ static int on_commit(void *ctx) {
 static void on_rollback(void *ctx) {
     Store *s = ctx;
     s->gen_ntouched = 0;
+    s->gen_progress = 0;
+    s->gen_commit_progress = 0;
 }
 
 static int on_wal(void *ctx, sqlite3 *db, const char *name, int pages) {
@@ -102,6 +113,25 @@ int store_gen_init(Store *s, char *err, size_t err_sz) {
 void store_gen_free(Store *s) {
     free(s->gen_run);
     s->gen_run = NULL;
+}
+
+void store_gen_mark_progress(Store *s) {
+    s->gen_progress = 1;
+}
+
+uint64_t store_list_generation(Store *s) {
+    return atomic_load(&s->gen_list);
+}
+
+void store_run_generations_load(Store *s, uint64_t gens[STORE_GEN_SLOTS]) {
+    uint64_t all = atomic_load(&s->gen_runs_all);
+    for (int i = 0; i < STORE_GEN_SLOTS; i++) {
+        gens[i] = all + atomic_load(&s->gen_run[i]);
+    }
+}
+
+uint64_t store_run_generation_in(const uint64_t gens[STORE_GEN_SLOTS], int64_t id) {
+    return gens[(uint64_t)id % STORE_GEN_SLOTS];
 }
 
 uint64_t store_generation(Store *s) {

@@ -283,6 +283,7 @@ static int catchup_chunk(Store *s, int chunk, int64_t *rows, char *err, size_t e
     if (rc) {
         goto out;
     }
+    store_gen_mark_progress(s);
     rc = store_db_prepare(s,
                           "SELECT id, rollup_seq FROM experiments WHERE rollup_seq < last_seq"
                           " ORDER BY id LIMIT 1",

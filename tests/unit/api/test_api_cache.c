@@ -30,11 +30,12 @@ static int fill_x(AgBuf *out, const StoreExpPace *p, void *ctx) {
 
 static int get(ApiCache *c, const char *key, uint64_t gen, char **body) {
     size_t len;
-    return api_cache_get(c, key, strlen(key), gen, fill_x, NULL, body, &len, NULL);
+    return api_cache_get(c, key, strlen(key), gen, NULL, fill_x, NULL, body, &len, NULL, NULL,
+                         NULL);
 }
 
 static void put(ApiCache *c, const char *key, uint64_t gen, const char *body) {
-    api_cache_put(c, key, strlen(key), gen, body, strlen(body), NULL, 0);
+    api_cache_put(c, key, strlen(key), gen, body, strlen(body), NULL, 0, NULL, 0);
 }
 
 START_TEST(test_generations) {
@@ -148,14 +149,56 @@ START_TEST(test_holes) {
     holes[1].at = 3;
     holes[1].pace.latest_wall_s = 7;
     ck_assert_int_eq(api_cache_create(&c, 1 << 20), 0);
-    api_cache_put(c, "k", 1, 1, "abcd", 4, holes, 2);
-    ck_assert_int_eq(api_cache_get(c, "k", 1, 1, fill_x, NULL, &body, &len, &n), 1);
+    api_cache_put(c, "k", 1, 1, "abcd", 4, holes, 2, NULL, 0);
+    ck_assert_int_eq(api_cache_get(c, "k", 1, 1, NULL, fill_x, NULL, &body, &len, &n, NULL, NULL),
+                     1);
     ck_assert_str_eq(body, "a<2.5>bc<7>d");
     ck_assert_uint_eq(len, strlen("a<2.5>bc<7>d"));
     ck_assert_uint_eq(n, 2);
     free(body);
     /* without a function to fill them, a template is no answer */
-    ck_assert_int_eq(api_cache_get(c, "k", 1, 1, NULL, NULL, &body, &len, &n), 0);
+    ck_assert_int_eq(api_cache_get(c, "k", 1, 1, NULL, NULL, NULL, &body, &len, &n, NULL, NULL), 0);
+    api_cache_destroy(c);
+}
+END_TEST
+
+/* an entry kept with ids is valid while the sum of their generations is */
+static uint64_t sum_gens(void *ctx, const int64_t *ids, size_t n) {
+    const uint64_t *gens = ctx;
+    uint64_t g = gens[0];
+    for (size_t i = 0; i < n; i++) {
+        g += gens[ids[i]];
+    }
+    return g;
+}
+
+START_TEST(test_generation_of_ids) {
+    ApiCache *c;
+    uint64_t gens[8] = {10, 1, 1, 1, 1, 1, 1, 1}, kept = 0, hash = 0;
+    const int64_t ids[2] = {2, 5};
+    ApiCacheGen g = {sum_gens, gens};
+    char *body = NULL;
+    size_t len;
+    ck_assert_int_eq(api_cache_create(&c, 1 << 20), 0);
+    api_cache_put(c, "page", 4, 12, "p", 1, NULL, 0, ids, 2);
+    ck_assert_int_eq(
+        api_cache_get(c, "page", 4, 0, &g, NULL, NULL, &body, &len, NULL, &kept, &hash), 1);
+    ck_assert_uint_eq(kept, 12);
+    ck_assert_uint_eq(hash, api_cache_hash((const char *)ids, sizeof(ids)));
+    free(body);
+    /* another run's generation: still valid */
+    gens[3]++;
+    ck_assert_int_eq(api_cache_get(c, "page", 4, 0, &g, NULL, NULL, &body, &len, NULL, NULL, NULL),
+                     1);
+    free(body);
+    /* one of its own, or the list's: no longer */
+    gens[5]++;
+    ck_assert_int_eq(api_cache_get(c, "page", 4, 0, &g, NULL, NULL, &body, &len, NULL, NULL, NULL),
+                     0);
+    api_cache_put(c, "page", 4, 13, "q", 1, NULL, 0, ids, 2);
+    gens[0]++;
+    ck_assert_int_eq(api_cache_get(c, "page", 4, 0, &g, NULL, NULL, &body, &len, NULL, NULL, NULL),
+                     0);
     api_cache_destroy(c);
 }
 END_TEST
@@ -244,7 +287,7 @@ typedef struct Res {
     int status;
     json_t *json;
     char *body;
-    char etag[64];
+    char etag[96];
 } Res;
 
 static Res call_inm(const char *method, const char *path_query, const char *body, const char *inm) {
@@ -436,6 +479,71 @@ START_TEST(test_list_after_writes) {
 }
 END_TEST
 
+/* a training's metric rows leave the pages that do not show it kept; the pages that show it, and
+ * those sorted by return or progress, are read again */
+START_TEST(test_list_after_rows_of_a_run) {
+    long long a = submit("{\"task\":\"CartPole\",\"name\":\"a\"}"),
+              b = submit("{\"task\":\"CartPole\",\"name\":\"b\"}");
+    const char *ra[] = {"{\"iteration\":1,\"env_steps\":10,\"return_mean\":10,\"wall_s\":1}"};
+    const char *rb[] = {"{\"iteration\":1,\"env_steps\":10,\"return_mean\":5,\"wall_s\":1}",
+                        "{\"iteration\":2,\"env_steps\":20,\"return_mean\":50,\"wall_s\":2}",
+                        "{\"iteration\":3,\"env_steps\":30,\"return_mean\":60,\"wall_s\":3}"};
+    char path[96];
+    uint64_t h;
+    json_t *it;
+    Res r;
+    ingest(a, ra, 1, 60);
+    ingest(b, rb, 1, 60);
+    /* the page of a alone (b is newer, so name order puts a first) */
+    snprintf(path, sizeof(path), "/api/v1/experiments?sort=name&limit=1");
+    it = listed(path, a);
+    ck_assert_ptr_nonnull(it);
+    json_decref(it);
+    it = listed("/api/v1/experiments?sort=return&limit=1", a);
+    ck_assert_ptr_nonnull(it); /* 10 against 5 */
+    json_decref(it);
+    /* b's rows: a's page stays kept */
+    ingest(b, rb + 1, 1, 120);
+    h = hits();
+    it = listed(path, a);
+    ck_assert_ptr_nonnull(it);
+    ck_assert_uint_eq(hits(), h + 1);
+    json_decref(it);
+    /* b's own page and the return order are read again, with b's new values */
+    it = listed("/api/v1/experiments?sort=name&limit=2", b);
+    ck_assert_double_eq(json_number_value(json_object_get(it, "latest_return")), 50);
+    json_decref(it);
+    it = listed("/api/v1/experiments?sort=return&limit=1", b);
+    ck_assert_ptr_nonnull(it); /* 50 against 10: b leads now */
+    json_decref(it);
+    /* a state change of b changes every page */
+    ck_assert_int_eq(store_run_started(store, b, 4242, 1, 1, err, sizeof(err)), 0);
+    h = hits();
+    r = call("GET", path, NULL);
+    ck_assert_uint_eq(hits(), h);
+    res_free(&r);
+    /* the ETag of a kept page: 304 until b's rows reach it (it shows b now) */
+    snprintf(path, sizeof(path), "/api/v1/experiments?sort=name&limit=2&state=running");
+    r = call("GET", path, NULL);
+    res_free(&r);
+    r = call("GET", "/api/v1/experiments?sort=name&limit=1", NULL);
+    ck_assert_int_gt(strlen(r.etag), 2);
+    {
+        char tag[96];
+        snprintf(tag, sizeof(tag), "%s", r.etag);
+        res_free(&r);
+        ingest(b, rb + 2, 1, 180);
+        r = call_inm("GET", "/api/v1/experiments?sort=name&limit=1", NULL, tag);
+        ck_assert_int_eq(r.status, 304); /* a's page: b's rows do not change it */
+        res_free(&r);
+        ck_assert_int_eq(store_run_set_state(store, b, "failed", NULL, err, sizeof(err)), 0);
+        r = call_inm("GET", "/api/v1/experiments?sort=name&limit=1", NULL, tag);
+        ck_assert_int_eq(r.status, 200);
+        res_free(&r);
+    }
+}
+END_TEST
+
 static Res series(long long id, const char *query) {
     char path[200];
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/series?%s", id, query);
@@ -513,7 +621,7 @@ START_TEST(test_etags) {
     long long a = submit("{\"task\":\"CartPole\"}");
     const char *rows[] = {"{\"iteration\":1,\"return_mean\":1}"};
     const char *more[] = {"{\"iteration\":2,\"return_mean\":2}"};
-    char tag[64], path[128];
+    char tag[96], path[128];
     Res r;
     ingest(a, rows, 1, 40);
     snprintf(path, sizeof(path), "/api/v1/experiments/%lld/metrics/series?key=return_mean", a);
@@ -639,11 +747,13 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_budget);
     tcase_add_test(tc, test_many_entries);
     tcase_add_test(tc, test_holes);
+    tcase_add_test(tc, test_generation_of_ids);
     tcase_add_test(tc, test_etag_matches);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(api_tc, setup, teardown);
     tcase_set_timeout(api_tc, 60);
     tcase_add_test(api_tc, test_list_after_writes);
+    tcase_add_test(api_tc, test_list_after_rows_of_a_run);
     tcase_add_test(api_tc, test_series_after_writes);
     tcase_add_test(api_tc, test_etags);
     tcase_add_test(api_tc, test_running_pace_at_each_answer);

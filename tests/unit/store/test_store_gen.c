@@ -1,7 +1,8 @@
 /* Tests of server/store/store_gen.c: the write generations go up with every committed write,
  * overall and for the experiment written (submission, state changes, tags, ingestion, deletion),
  * for every run when a commit names no experiment, not for reads, failed writes or other runs'
- * writes; on a database file (WAL, where the counting happens after the commit) and in memory;
+ * writes; the list generation, which a run's metric rows leave alone; on a database file (WAL,
+ * where the counting happens after the commit) and in memory;
  * and the WAL is still checkpointed with the hook in place of SQLite's own. */
 #include "store_int.h"
 #include "store_test_db.h"
@@ -113,6 +114,57 @@ START_TEST(test_memory_database) {
 }
 END_TEST
 
+/* the list generation: a run's metric rows and its roll-up count for that run only; anything else
+ * (a state, tags, an event, a deletion) for every list page. A transaction marked as progress
+ * that wrote nothing does not pass its mark to the next one. */
+static void check_list_generation(Store *s) {
+    int64_t a = exp_add(s, "a"), b = exp_add(s, "b"), rolled = 0;
+    uint64_t l = store_list_generation(s), ga = store_run_generation(s, a);
+    uint64_t gens[STORE_GEN_SLOTS];
+    ingest_one(s, a, 1);
+    ck_assert_uint_eq(store_list_generation(s), l);
+    ck_assert_uint_gt(store_run_generation(s, a), ga);
+    store_run_generations_load(s, gens);
+    ck_assert_uint_eq(store_run_generation_in(gens, a), store_run_generation(s, a));
+    ck_assert_uint_eq(store_run_generation_in(gens, b), store_run_generation(s, b));
+    ck_assert_int_eq(store_metrics_set_offset(s, a, 999, err, sizeof(err)), 0);
+    ck_assert_uint_eq(store_list_generation(s), l);
+    /* the roll-up's catch-up finds nothing to do: an empty transaction marked as progress */
+    ck_assert_int_eq(store_metrics_rollup_catchup(s, 1.0, &rolled, err, sizeof(err)), 0);
+    ck_assert_int_eq(rolled, 0);
+    ck_assert_int_eq(store_run_started(s, b, 1, 1, 1, err, sizeof(err)), 0);
+    ck_assert_uint_gt(store_list_generation(s), l);
+    l = store_list_generation(s);
+    ck_assert_int_eq(store_exp_annotate(s, a, "[\"t\"]", NULL, err, sizeof(err)), 0);
+    ck_assert_uint_gt(store_list_generation(s), l);
+    l = store_list_generation(s);
+    ck_assert_int_eq(store_event_add(s, a, "note", "x"), 0);
+    ck_assert_uint_gt(store_list_generation(s), l);
+    l = store_list_generation(s);
+    {
+        int attempts = 0;
+        ck_assert_int_eq(store_run_add_attempt(s, b, &attempts, err, sizeof(err)), 0);
+        ck_assert_int_eq(attempts, 2);
+    }
+    ck_assert_uint_gt(store_list_generation(s), l);
+}
+
+START_TEST(test_list_generation) {
+    char mig[1024], db[640];
+    Store *s;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_migrate(s, mig, 0, NULL, err, sizeof(err)), 0);
+    check_list_generation(s);
+    store_close(s);
+    store_test_db_remove(db);
+    ck_assert_int_eq(store_open(":memory:", &s, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_migrate(s, mig, 0, NULL, err, sizeof(err)), 0);
+    check_list_generation(s);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(test_wal_checkpointed) {
     char mig[1024], db[640], wal[700];
     Store *s;
@@ -146,6 +198,7 @@ static Suite *suite(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_file_database);
     tcase_add_test(tc, test_memory_database);
+    tcase_add_test(tc, test_list_generation);
     tcase_add_test(tc, test_wal_checkpointed);
     suite_add_tcase(s, tc);
     return s;
