@@ -10,6 +10,7 @@
 #ifndef API_H
 #define API_H
 
+#include "ag_buf.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -34,6 +35,7 @@ typedef struct ApiConfig {
     const char *trainer;           /* angora-train, asked for the task catalogue */
     int max_cores;                 /* a local submission needing more ranks is refused */
     int slurm_default;             /* runs without an executor in their spec go to Slurm */
+    size_t response_cache_bytes;   /* memory for kept list and series answers; 0 keeps none */
 } ApiConfig;
 
 typedef struct Api Api;
@@ -43,6 +45,7 @@ typedef struct ApiRequest {
     const char *method;
     const char *path;          /* decoded, without the query string */
     const char *authorization; /* the Authorization header or NULL */
+    const char *if_none_match; /* the If-None-Match header or NULL */
     const char *body;
     size_t body_len;
     /* query argument lookup (NULL when absent) */
@@ -57,6 +60,7 @@ typedef struct ApiResponse {
     size_t body_len;
     char *file_path;    /* when set the body is this file (malloc'd path) */
     char header[256];   /* one extra "Name: value" header or "" */
+    char etag[96];      /* the ETag of the answer or "": then it may be revalidated */
     const char *detail; /* static code name for the request log */
 } ApiResponse;
 
@@ -108,6 +112,12 @@ json_t *api_downsample(const double *xs, const double *ys, size_t n, size_t max_
  * the min of their mins, the max of their maxes and the last of their lasts */
 json_t *api_downsample_buckets(const double *xs, const double *mins, const double *maxs,
                                const double *lasts, size_t n, size_t max_points);
+/* the same written as JSON text after out's content: byte for byte json_dumps(JSON_COMPACT) of
+ * api_downsample_buckets's object without its closing brace, for an answer that adds members;
+ * 0 or an AgBuf error (out left as it was) */
+int api_downsample_buckets_text(AgBuf *out, const double *xs, const double *mins,
+                                const double *maxs, const double *lasts, size_t n,
+                                size_t max_points);
 /* a problem+json body (new string) */
 char *api_problem_body(int status, int code, const char *detail, const char *field);
 /* HTTP status of an AG_E* code */

@@ -207,49 +207,196 @@ static int list_bad(ApiResponse *resp, const char *field, const char *detail) {
     return 0;
 }
 
-/* the page as JSON text written from the database's columns: a page of 100 is the daemon's most
- * frequent answer, and building and printing an object tree of it cost most of its time */
-static int exp_list_answer(Api *api, const StoreExpFilter *f, ApiResponse *resp, ApiErr *e) {
-    AgBuf body;
-    char next[STORE_CURSOR_MAX] = "", msg[512] = "the page does not fit its buffer";
-    double now = ag_time_wall();
-    size_t len;
-    int rc = ag_buf_init(&body, (size_t)f->limit * 1024, API_LIST_BODY_MAX);
-    if (rc) {
-        return api_fail(e, rc, NULL, "out of memory");
+/* the normalised query of a page: every filter, the sort and order as the store reads them,
+ * each value with its length so that no two queries write the same key */
+static int list_key(const StoreExpFilter *f, AgBuf *k) {
+    const char *texts[] = {f->state, f->task, f->tag, f->q, f->sort ? f->sort : "submitted",
+                           f->after};
+    int rc = ag_buf_printf(k, "list %d %d %lld %lld", f->ascending, f->limit, (long long)f->cursor,
+                           (long long)f->parent_id);
+    for (size_t i = 0; rc == 0 && i < sizeof(texts) / sizeof(texts[0]); i++) {
+        rc = texts[i] ? ag_buf_printf(k, " %zu:", strlen(texts[i])) : ag_buf_append_str(k, " -");
+        if (rc == 0 && texts[i]) {
+            rc = ag_buf_append_str(k, texts[i]);
+        }
     }
-    rc = ag_buf_append_str(&body, "{\"items\":");
+    return rc;
+}
+
+/* the pace of a running item depends on the time of the answer: a hole in the kept page; the
+ * others' is written as it will always be */
+typedef struct ListHoles {
+    ApiCacheHole *holes;
+    size_t n, max;
+    int64_t *ids; /* of every item */
+    size_t nids;
+} ListHoles;
+
+static int list_pace_or_hole(AgBuf *out, const StoreExpPace *p, void *ctx) {
+    ListHoles *h = ctx;
+    double never = 0; /* not read for an item that is not running */
+    if (h->nids == h->max) {
+        return AG_ETOOBIG;
+    }
+    h->ids[h->nids++] = p->id;
+    if (!p->running) {
+        return api_exp_pace_text(out, p, &never);
+    }
+    h->holes[h->n].at = out->len;
+    h->holes[h->n].pace = *p;
+    h->n++;
+    return 0;
+}
+
+/* the page as a template: JSON text written from the database's columns (a page of 100 is the
+ * daemon's most frequent answer, and building and printing an object tree of it cost most of its
+ * time) with a hole for the pace of each running item; 0 or an error, and *answered set when
+ * it answered a bad cursor in resp */
+static int exp_list_template(Api *api, const StoreExpFilter *f, AgBuf *body, ListHoles *h,
+                             ApiResponse *resp, int *answered, ApiErr *e) {
+    char next[STORE_CURSOR_MAX] = "", msg[512] = "the page does not fit its buffer";
+    int rc = ag_buf_append_str(body, "{\"items\":");
     if (rc == 0) {
-        rc = store_exp_list_page_text(api->store, f, &body, api_exp_pace_text, &now, next,
-                                      sizeof(next), msg, sizeof(msg));
+        rc = store_exp_list_page_text(api->store, f, body, list_pace_or_hole, h, next, sizeof(next),
+                                      msg, sizeof(msg));
         if (rc == AG_EINVAL) {
-            ag_buf_free(&body);
+            *answered = 1;
             return list_bad(resp, "cursor", msg);
         }
     }
     if (rc == 0) {
-        rc = ag_buf_append_str(&body, ",\"next_cursor\":");
+        rc = ag_buf_append_str(body, ",\"next_cursor\":");
     }
     /* an id in the submitted order, an opaque token in the others */
     if (rc == 0 && !next[0]) {
-        rc = ag_buf_append_str(&body, "null");
+        rc = ag_buf_append_str(body, "null");
     } else if (rc == 0 && (!f->sort || !strcmp(f->sort, "submitted"))) {
-        rc = ag_json_text_int(&body, strtoll(next, NULL, 10));
+        rc = ag_json_text_int(body, strtoll(next, NULL, 10));
     } else if (rc == 0) {
-        rc = ag_json_text_string(&body, next, strlen(next));
+        rc = ag_json_text_string(body, next, strlen(next));
     }
     if (rc == 0) {
-        rc = ag_buf_append_str(&body, "}");
+        rc = ag_buf_append_str(body, "}");
     }
+    return rc ? api_store_fail(e, rc, msg) : 0;
+}
+
+/* the generation of a page showing ids now: the list generation and theirs (store.h) */
+static uint64_t list_gen_now(void *store, const int64_t *ids, size_t nids) {
+    uint64_t g = store_list_generation(store);
+    for (size_t i = 0; i < nids; i++) {
+        g += store_run_generation(store, ids[i]);
+    }
+    return g;
+}
+
+/* the same from generations loaded before the page was read */
+static uint64_t list_gen_loaded(uint64_t list_gen, const uint64_t *gens, const int64_t *ids,
+                                size_t nids) {
+    uint64_t g = list_gen;
+    for (size_t i = 0; i < nids; i++) {
+        g += store_run_generation_in(gens, ids[i]);
+    }
+    return g;
+}
+
+/* a page sorted by return or progress changes with any run's rows (they may enter or leave it) */
+static int list_sorted_by_progress(const StoreExpFilter *f) {
+    return f->sort && (!strcmp(f->sort, "return") || !strcmp(f->sort, "progress"));
+}
+
+/* The page from the response cache when it is still valid, else from the database (and kept);
+ * with an ETag unless an item is running (its duration and ETA change with every answer), and
+ * 304 when the client holds the tag of the kept page. A page sorted by return or progress is
+ * valid until the next commit; any other until a commit that is not only rows of runs it does
+ * not show (a training's metric rows leave the pages without it as they are). */
+static int exp_list_answer(Api *api, const ApiRequest *req, const StoreExpFilter *f,
+                           ApiResponse *resp, ApiErr *e) {
+    AgBuf key, body;
+    ListHoles h = {0};
+    int by_progress = list_sorted_by_progress(f);
+    ApiCacheGen g = {list_gen_now, api->store};
+    /* loaded before the page is read: its answer is at least as new as they are */
+    uint64_t gen = by_progress ? store_generation(api->store) : store_list_generation(api->store);
+    uint64_t *gens = NULL, kept = 0, current = 0, ids_hash = 0;
+    double now = ag_time_wall();
+    char etag[API_ETAG_MAX];
+    size_t nholes = 0;
+    int rc = ag_buf_init(&key, 256, 8192), cacheable, answered = 0;
     if (rc) {
-        ag_buf_free(&body);
-        return api_store_fail(e, rc, msg);
+        return api_fail(e, rc, NULL, "out of memory");
     }
-    len = body.len;
+    cacheable = list_key(f, &key) == 0;
+    /* a tag names the generation of the kept page it was given with */
+    if (cacheable && req->if_none_match &&
+        api_cache_gen(api->cache, key.data, key.len, gen, by_progress ? NULL : &g, &kept, &current,
+                      &ids_hash) &&
+        kept == current) {
+        api_etag(api, key.data, key.len, kept, ids_hash, etag);
+        if (api_etag_matches(req, etag)) {
+            ag_buf_free(&key);
+            api_resp_not_modified(resp, etag);
+            return 0;
+        }
+    }
+    if (cacheable && api_cache_get(api->cache, key.data, key.len, gen, by_progress ? NULL : &g,
+                                   api_exp_pace_text, &now, &resp->body, &resp->body_len, &nholes,
+                                   &kept, &ids_hash)) {
+        api_etag(api, key.data, key.len, kept, ids_hash, etag);
+        goto answer;
+    }
+    h.max = (size_t)f->limit;
+    h.holes = malloc(h.max * sizeof(*h.holes));
+    h.ids = malloc(h.max * sizeof(*h.ids));
+    gens = by_progress ? NULL : malloc(STORE_GEN_SLOTS * sizeof(*gens));
+    rc = h.holes && h.ids && (by_progress || gens)
+             ? ag_buf_init(&body, (size_t)f->limit * 1024, API_LIST_BODY_MAX)
+             : AG_ENOMEM;
+    if (rc) {
+        free(h.holes);
+        free(h.ids);
+        free(gens);
+        ag_buf_free(&key);
+        return api_fail(e, rc, NULL, "out of memory");
+    }
+    if (gens) {
+        store_run_generations_load(api->store, gens);
+    }
+    rc = exp_list_template(api, f, &body, &h, resp, &answered, e);
+    if (rc == 0 && !answered) {
+        rc = api_cache_assemble(body.data, body.len, h.holes, h.n, api_exp_pace_text, &now,
+                                &resp->body, &resp->body_len);
+        if (rc) {
+            rc = api_fail(e, rc, NULL, "out of memory");
+        }
+    }
+    if (rc == 0 && !answered) {
+        if (gens) {
+            gen = list_gen_loaded(gen, gens, h.ids, h.nids);
+            ids_hash = api_cache_hash((const char *)h.ids, h.nids * sizeof(*h.ids));
+        }
+        api_etag(api, key.data, key.len, gen, ids_hash, etag);
+    }
+    if (rc == 0 && !answered && cacheable) {
+        api_cache_put(api->cache, key.data, key.len, gen, body.data, body.len, h.holes, h.n,
+                      gens ? h.ids : NULL, gens ? h.nids : 0);
+    }
+    nholes = h.n;
+    ag_buf_free(&body);
+    free(h.holes);
+    free(h.ids);
+    free(gens);
+    if (rc || answered) {
+        ag_buf_free(&key);
+        return rc;
+    }
+answer:
+    ag_buf_free(&key);
     resp->status = 200;
     resp->content_type = "application/json";
-    resp->body = ag_buf_steal(&body);
-    resp->body_len = len;
+    if (cacheable && nholes == 0) {
+        snprintf(resp->etag, sizeof(resp->etag), "%s", etag);
+    }
     return 0;
 }
 
@@ -310,7 +457,7 @@ int api_h_exp_list(Api *api, const ApiRequest *req, const ApiParams *p, ApiRespo
     }
     f.limit = (int)limit;
     f.cursor = cursor;
-    return exp_list_answer(api, &f, resp, e);
+    return exp_list_answer(api, req, &f, resp, e);
 }
 
 int api_h_exp_get(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,

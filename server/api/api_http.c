@@ -134,7 +134,14 @@ static enum MHD_Result send_response(struct MHD_Connection *c, ApiResponse *resp
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
     }
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* an answer with a validator may be kept by the client, which asks again each time with
+     * If-None-Match (304 while it is current); the others are not kept anywhere */
+    if (resp->etag[0]) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "private, no-cache");
+    } else {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    }
     if (resp->header[0]) {
         char *colon = strchr(resp->header, ':');
         if (colon) {
@@ -205,6 +212,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     req.path = url;
     req.authorization =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    req.if_none_match =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     req.body = rs->body.data;
     req.body_len = rs->body.len;
     req.arg = query_arg;

@@ -60,6 +60,67 @@ typedef struct ApiRoute {
 /* the HTTP server state (api_http.c) */
 typedef struct ApiHttp ApiHttp;
 
+/* ---- the response cache of the read routes (api_cache.c) ---- */
+
+typedef struct ApiCache ApiCache;
+/* a part of a kept answer that depends on the time it is given: the pace of a running
+ * experiment, written at byte at of the body by the route's function */
+typedef struct ApiCacheHole {
+    size_t at;
+    StoreExpPace pace;
+} ApiCacheHole;
+/* writes one hole (api_exp_pace_text) */
+typedef int (*ApiCacheFillFn)(AgBuf *out, const StoreExpPace *pace, void *ctx);
+typedef struct ApiCacheStats {
+    uint64_t hits, misses, evictions, entries, bytes, budget;
+} ApiCacheStats;
+
+/* a cache holding at most budget bytes (0: keeps nothing, every lookup misses) */
+int api_cache_create(ApiCache **out, size_t budget);
+void api_cache_destroy(ApiCache *c);
+/* the generation of an entry computed from the ids it was kept with (a list page) */
+typedef struct ApiCacheGen {
+    uint64_t (*fn)(void *ctx, const int64_t *ids, size_t nids);
+    void *ctx;
+} ApiCacheGen;
+/* 1 with a new copy of the answer kept for key in *body when it is valid at generation gen, or
+ * for an entry kept with ids at g's generation of them (g may be NULL): its holes filled by fill
+ * with ctx; *nholes, *kept_gen and *ids_hash (each may be NULL) its holes, generation and the
+ * hash of its ids (0 for none); else 0, an entry of
+ * another generation dropped */
+int api_cache_get(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const ApiCacheGen *g,
+                  ApiCacheFillFn fill, void *ctx, char **body, size_t *body_len, size_t *nholes,
+                  uint64_t *kept_gen, uint64_t *ids_hash);
+/* 1 when key is kept: the generation it was kept at, the one it would need now and the hash
+ * of its ids (0 for none) */
+int api_cache_gen(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const ApiCacheGen *g,
+                  uint64_t *kept, uint64_t *now, uint64_t *ids_hash);
+/* keeps a copy of body (a template when nholes > 0, holes in increasing order) for key at gen,
+ * with the ids its generation is computed from (NULL: gen as it is); the least recently used
+ * entries make room; nothing when it does not fit an eighth of the budget or memory is short, or
+ * when a newer generation's answer is already kept */
+void api_cache_put(ApiCache *c, const char *key, size_t key_len, uint64_t gen, const char *body,
+                   size_t body_len, const ApiCacheHole *holes, size_t nholes, const int64_t *ids,
+                   size_t nids);
+/* tmpl with its holes filled, as a new buffer */
+int api_cache_assemble(const char *tmpl, size_t len, const ApiCacheHole *holes, size_t nholes,
+                       ApiCacheFillFn fill, void *ctx, char **body, size_t *body_len);
+void api_cache_stats(ApiCache *c, ApiCacheStats *out);
+/* FNV-1a of key, for the table and the ETags */
+uint64_t api_cache_hash(const char *key, size_t len);
+
+/* The validator of an answer read at generation gen for the normalised query key (and, for a
+ * list page, the hash of its items' ids, whose sum of generations gen is; 0 otherwise):
+ * "\\"<daemon start>-<gen>-<hash of key>-<ids_hash>\\"" in etag (at least API_ETAG_MAX bytes). The
+ * same query at the same generation (of the same items) gets the same answer, so the same tag. */
+#define API_ETAG_MAX 96
+void api_etag(const Api *api, const char *key, size_t key_len, uint64_t gen, uint64_t ids_hash,
+              char *etag);
+/* 1 when the request's If-None-Match lists etag (weak or strong, "*" never counts) */
+int api_etag_matches(const ApiRequest *req, const char *etag);
+/* a 304 Not Modified answer with etag */
+void api_resp_not_modified(ApiResponse *resp, const char *etag);
+
 struct Api {
     ApiConfig cfg;
     Store *store;
@@ -83,7 +144,9 @@ struct Api {
     char *openapi;
     ApiStateHook state_hook;
     void *state_hook_ctx;
-    ApiHttp *http; /* api_http.c */
+    ApiHttp *http;       /* api_http.c */
+    ApiCache *cache;     /* answers of the list and series routes (api_cache.c) */
+    uint64_t etag_epoch; /* this start of the daemon, in every ETag: generations restart at 0 */
 };
 
 /* the characters of a name in a URL (checkpoint files, metric keys) */

@@ -176,6 +176,12 @@ int api_create(Api **out, const ApiConfig *cfg, Store *store, char *err, size_t 
     for (int i = 0; i < 60; i++) {
         api->rate_sec[i] = -1000;
     }
+    /* generations restart with the daemon; the time of this start tells the ETags apart */
+    api->etag_epoch = (uint64_t)(ag_time_wall() * 1e6);
+    if (api_cache_create(&api->cache, cfg->response_cache_bytes)) {
+        api_destroy(api);
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     doc = api_openapi_build(err, err_sz);
     if (!doc) {
         api_destroy(api);
@@ -196,6 +202,7 @@ void api_destroy(Api *api) {
         return;
     }
     api_http_destroy(api);
+    api_cache_destroy(api->cache);
     json_decref(api->catalogue);
     free(api->openapi);
     pthread_mutex_destroy(&api->cat_mu);
@@ -280,6 +287,7 @@ int api_h_info(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse 
 
 int api_h_prometheus(Api *api, const ApiRequest *req, const ApiParams *p, ApiResponse *resp,
                      ApiErr *e) {
+    ApiCacheStats cs;
     AgBuf b;
     json_t *counts = NULL, *v;
     const char *k;
@@ -319,6 +327,25 @@ int api_h_prometheus(Api *api, const ApiRequest *req, const ApiParams *p, ApiRes
                           (unsigned long long)n);
         }
     }
+    api_cache_stats(api->cache, &cs);
+    ag_buf_printf(&b,
+                  "# HELP angora_response_cache_hits_total List and series answers given from "
+                  "the response cache.\n# TYPE angora_response_cache_hits_total counter\n"
+                  "angora_response_cache_hits_total %llu\n"
+                  "# HELP angora_response_cache_misses_total List and series answers read from "
+                  "the database.\n# TYPE angora_response_cache_misses_total counter\n"
+                  "angora_response_cache_misses_total %llu\n"
+                  "# HELP angora_response_cache_evictions_total Answers dropped to stay within "
+                  "the budget.\n# TYPE angora_response_cache_evictions_total counter\n"
+                  "angora_response_cache_evictions_total %llu\n"
+                  "# HELP angora_response_cache_bytes Memory the kept answers hold.\n"
+                  "# TYPE angora_response_cache_bytes gauge\nangora_response_cache_bytes %llu\n"
+                  "# HELP angora_response_cache_entries Answers kept.\n"
+                  "# TYPE angora_response_cache_entries gauge\n"
+                  "angora_response_cache_entries %llu\n",
+                  (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                  (unsigned long long)cs.evictions, (unsigned long long)cs.bytes,
+                  (unsigned long long)cs.entries);
     ag_buf_printf(&b,
                   "# HELP angora_uptime_seconds Seconds since angorad started.\n"
                   "# TYPE angora_uptime_seconds gauge\nangora_uptime_seconds %.3f\n",

@@ -4,11 +4,13 @@
 
 #include "ag_error.h"
 #include "ag_fs.h"
+#include "ag_json_text.h"
 #include "ag_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,35 +210,27 @@ const char *api_mime_type(const char *path) {
     return "application/octet-stream";
 }
 
-static void bucket_put(json_t *o, double x, double mn, double mx, double last) {
-    json_array_append_new(json_object_get(o, "x"), json_real(x));
-    json_array_append_new(json_object_get(o, "min"), json_real(mn));
-    json_array_append_new(json_object_get(o, "max"), json_real(mx));
-    json_array_append_new(json_object_get(o, "last"), json_real(last));
-}
-
-json_t *api_downsample(const double *xs, const double *ys, size_t n, size_t max_points) {
-    return api_downsample_buckets(xs, ys, ys, ys, n, max_points);
-}
-
-json_t *api_downsample_buckets(const double *xs, const double *mins, const double *maxs,
-                               const double *lasts, size_t n, size_t max_points) {
-    json_t *o = json_pack("{s:[],s:[],s:[],s:[]}", "x", "min", "max", "last");
-    size_t inner, buckets;
-    if (!o) {
-        return NULL;
-    }
+/* the buckets of a downsampled series, merged into out (at most max(max_points, 3) each); their
+ * count */
+static size_t downsample_merge(const double *xs, const double *mins, const double *maxs,
+                               const double *lasts, size_t n, size_t max_points, double *ox,
+                               double *omin, double *omax, double *olast) {
+    size_t inner, buckets, k = 0;
     if (max_points < 3) {
         max_points = 3;
     }
     if (n <= max_points) {
-        for (size_t i = 0; i < n; i++) {
-            bucket_put(o, xs[i], mins[i], maxs[i], lasts[i]);
+        /* an empty series may come without its arrays */
+        if (n > 0) {
+            memcpy(ox, xs, n * sizeof(*xs));
+            memcpy(omin, mins, n * sizeof(*xs));
+            memcpy(omax, maxs, n * sizeof(*xs));
+            memcpy(olast, lasts, n * sizeof(*xs));
         }
-        return o;
+        return n;
     }
     /* first and last points stand alone; the n - 2 between share max_points - 2 buckets */
-    bucket_put(o, xs[0], mins[0], maxs[0], lasts[0]);
+    ox[k] = xs[0], omin[k] = mins[0], omax[k] = maxs[0], olast[k++] = lasts[0];
     inner = n - 2;
     buckets = max_points - 2;
     for (size_t b = 0; b < buckets; b++) {
@@ -250,10 +244,94 @@ json_t *api_downsample_buckets(const double *xs, const double *mins, const doubl
                 mx = maxs[i];
             }
         }
-        bucket_put(o, xs[hi - 1], mn, mx, lasts[hi - 1]);
+        ox[k] = xs[hi - 1], omin[k] = mn, omax[k] = mx, olast[k++] = lasts[hi - 1];
     }
-    bucket_put(o, xs[n - 1], mins[n - 1], maxs[n - 1], lasts[n - 1]);
+    ox[k] = xs[n - 1], omin[k] = mins[n - 1], omax[k] = maxs[n - 1], olast[k++] = lasts[n - 1];
+    return k;
+}
+
+/* room for the merged buckets of n points at most max_points: four arrays in one block */
+static double *downsample_alloc(size_t n, size_t max_points) {
+    size_t m = n < max_points ? n : max_points;
+    return malloc((m < 3 ? 3 : m) * 4 * sizeof(double));
+}
+
+json_t *api_downsample(const double *xs, const double *ys, size_t n, size_t max_points) {
+    return api_downsample_buckets(xs, ys, ys, ys, n, max_points);
+}
+
+json_t *api_downsample_buckets(const double *xs, const double *mins, const double *maxs,
+                               const double *lasts, size_t n, size_t max_points) {
+    static const char *const names[4] = {"x", "min", "max", "last"};
+    json_t *o = json_pack("{s:[],s:[],s:[],s:[]}", "x", "min", "max", "last");
+    double *v = downsample_alloc(n, max_points);
+    size_t m, stride;
+    if (!o || !v) {
+        json_decref(o);
+        free(v);
+        return NULL;
+    }
+    stride = (n < max_points ? n : max_points) < 3 ? 3 : (n < max_points ? n : max_points);
+    m = downsample_merge(xs, mins, maxs, lasts, n, max_points, v, v + stride, v + 2 * stride,
+                         v + 3 * stride);
+    for (int a = 0; a < 4; a++) {
+        json_t *arr = json_object_get(o, names[a]);
+        for (size_t i = 0; i < m; i++) {
+            /* json_real refuses NaN and infinities: they are left out, as they always were */
+            json_array_append_new(arr, json_real(v[(size_t)a * stride + i]));
+        }
+    }
+    free(v);
     return o;
+}
+
+int api_downsample_buckets_text(AgBuf *out, const double *xs, const double *mins,
+                                const double *maxs, const double *lasts, size_t n,
+                                size_t max_points) {
+    static const char *const heads[4] = {"{\"x\":[", "],\"min\":[", "],\"max\":[", "],\"last\":["};
+    double *v = downsample_alloc(n, max_points);
+    size_t m, stride, len0 = out->len;
+    int rc = 0;
+    if (!v) {
+        return AG_ENOMEM;
+    }
+    stride = (n < max_points ? n : max_points) < 3 ? 3 : (n < max_points ? n : max_points);
+    m = downsample_merge(xs, mins, maxs, lasts, n, max_points, v, v + stride, v + 2 * stride,
+                         v + 3 * stride);
+    for (int a = 0; rc == 0 && a < 4; a++) {
+        int first = 1;
+        rc = ag_buf_append_str(out, heads[a]);
+        for (size_t i = 0; rc == 0 && i < m; i++) {
+            double x = v[(size_t)a * stride + i];
+            char num[AG_JSON_TEXT_REAL_MAX];
+            size_t len;
+            if (!isfinite(x)) {
+                continue; /* as api_downsample_buckets leaves them out */
+            }
+            len = ag_json_text_real_format(x, num);
+            rc = ag_buf_reserve(out, len + 1);
+            if (rc == 0) {
+                if (!first) {
+                    out->data[out->len++] = ',';
+                }
+                memcpy(out->data + out->len, num, len);
+                out->len += len;
+                out->data[out->len] = '\0';
+                first = 0;
+            }
+        }
+    }
+    if (rc == 0) {
+        rc = ag_buf_append_str(out, "]");
+    }
+    if (rc) {
+        out->len = len0;
+        if (out->data) {
+            out->data[len0] = '\0';
+        }
+    }
+    free(v);
+    return rc;
 }
 
 int api_status_of(int code) {

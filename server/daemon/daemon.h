@@ -48,7 +48,8 @@ typedef struct DaemonConfig {
     unsigned max_connections;
     unsigned connection_timeout_s;
     unsigned http_threads;
-    int integrity_check; /* full PRAGMA integrity_check at start */
+    unsigned response_cache_mb; /* kept list and series answers, MiB; 0 keeps none */
+    int integrity_check;        /* full PRAGMA integrity_check at start */
     /* where runs go by default (specs may say otherwise), and their run directories: "" is
      * data_dir/runs; with Slurm, a folder every node sees at the same path */
     int slurm_default;

@@ -145,6 +145,9 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
                        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
                        " name TEXT NOT NULL, applied_at REAL NOT NULL);",
                        err, err_sz);
+    if (rc == 0) {
+        rc = store_gen_init(s, err, err_sz);
+    }
     if (rc == 0 && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
         for (int i = 0; i < STORE_READERS; i++) {
             Store *r = calloc(1, sizeof(*r));
@@ -210,6 +213,7 @@ void store_close(Store *s) {
     if (s->db) {
         sqlite3_close_v2(s->db);
     }
+    store_gen_free(s);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

@@ -38,6 +38,27 @@ int store_migrations_latest(const char *dir, int *version, char *err, size_t err
 /* PRAGMA integrity_check; AG_EDB with its first message when not "ok" */
 int store_integrity_check(Store *s, char *err, size_t err_sz);
 
+/* Write generations, for answers kept in memory (the API's response cache and its ETags): a
+ * counter that goes up after every write committed through s, and one per experiment that goes
+ * up after every commit that wrote its row (ingestion, roll-up, state, tags, deletion...) or
+ * cannot say which experiments it wrote. Both are counted up once the commit is visible to every
+ * connection, so an answer read after loading a generation is at least as new as it: if the
+ * generation is still the same later, so is the answer. Neither goes back, nor repeats a value
+ * within the life of s. */
+uint64_t store_generation(Store *s);
+uint64_t store_run_generation(Store *s, int64_t id);
+/* What a page of the experiment list shows changes with a commit that store_list_generation
+ * counts, or with a commit of one of its own experiments, unless the page is sorted by return
+ * or progress: a commit that only adds a run's metric rows (or its roll-up) counts for that run
+ * alone. So a page read after loading the list generation and every run's generation (into
+ * gens, STORE_GEN_SLOTS of them) is the same while the sum of the list generation and its
+ * items' generations is. */
+#define STORE_GEN_SLOTS 4096
+uint64_t store_list_generation(Store *s);
+void store_run_generations_load(Store *s, uint64_t gens[STORE_GEN_SLOTS]);
+/* the generation of run id in gens (from store_run_generations_load) */
+uint64_t store_run_generation_in(const uint64_t gens[STORE_GEN_SLOTS], int64_t id);
+
 /* ---- experiments ---- */
 
 typedef struct StoreExpNew {
@@ -97,6 +118,7 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
 /* what the API derives a listed experiment's steps/s, duration and ETA from: its values as
  * json_number_value reads them in the item (0 for null or anything but a finite number) */
 typedef struct StoreExpPace {
+    int64_t id;  /* the experiment */
     int running; /* state is "running" */
     double latest_env_steps;
     double latest_wall_s;

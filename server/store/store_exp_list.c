@@ -525,6 +525,7 @@ static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const
     }
     if (rc == 0 && fn) {
         const char *state = c->state >= 0 ? (const char *)sqlite3_column_text(st, c->state) : NULL;
+        pace.id = sqlite3_column_int64(st, 0);
         pace.running = state && !strcmp(state, "running");
         pace.latest_env_steps = column_number(st, c->env_steps);
         pace.budget_env_steps = column_number(st, c->budget);

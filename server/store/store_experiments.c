@@ -224,6 +224,10 @@ int store_run_add_attempt(Store *s, int64_t id, int *attempts, char *err, size_t
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW) {
             *attempts = sqlite3_column_int(st, 0);
+            /* stepped to its end, the statement commits in sqlite3_step, where SQLite runs the
+             * WAL hook that counts the write generations (store_gen.c), not in finalize */
+            while (sqlite3_step(st) == SQLITE_ROW) {
+            }
         } else {
             rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
         }

@@ -13,12 +13,17 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define STORE_READERS 3
 /* prepared statements a connection keeps (store_stmt_get): the list's variants in use at once */
 #define STORE_STMT_CACHE 32
+/* generations of runs (store_gen.c): a run's counter is slot id % STORE_GEN_SLOTS (store.h), so
+ * two runs may share one (a write to either then counts as a write to both) */
+/* experiments a transaction can name before its commit counts as a write to every run */
+#define STORE_GEN_TOUCHED 16
 
 typedef struct StoreStmtSlot {
     char *sql;
@@ -38,6 +43,17 @@ struct Store {
     unsigned stmt_next;
     /* the roll-up's many-row upsert, kept from batch to batch: its text takes long to parse */
     sqlite3_stmt *bucket_upsert_many;
+    /* write generations (store_gen.c, the writer connection only): counted up after every
+     * commit, so that an answer computed from the database can be kept until the next one */
+    int gen_wal;                   /* the database is in WAL mode: commits end in the WAL hook */
+    _Atomic uint64_t gen_commits;  /* every commit */
+    _Atomic uint64_t gen_runs_all; /* commits that may have changed any run */
+    _Atomic uint64_t gen_list;     /* commits that may have changed any list page */
+    int gen_progress; /* the open transaction only adds rows (roll-up) of the runs it names */
+    int gen_commit_progress;                /* gen_progress of the commit being counted */
+    _Atomic uint64_t *gen_run;              /* STORE_GEN_SLOTS counters, commits per run slot */
+    int64_t gen_touched[STORE_GEN_TOUCHED]; /* experiments rows the open transaction wrote */
+    int gen_ntouched;                       /* STORE_GEN_TOUCHED + 1: too many to name */
 };
 
 /* the columns of an experiment in the listing and in store_exp_get_json, in answer order */
@@ -53,6 +69,15 @@ struct Store {
  * latest_env_steps it gives the run's steps/s (one lookup in the (exp_id, seq) key) */
 #define LATEST_WALL_EXPR                                                                           \
     "(SELECT wall_s FROM metrics WHERE exp_id = e.id ORDER BY seq DESC LIMIT 1)"
+
+/* sets the hooks that count write generations on the writer connection (store_gen.c) */
+int store_gen_init(Store *s, char *err, size_t err_sz);
+/* marks the open transaction (write lock held) as one that only adds metric rows, their roll-up
+ * or blocks, and updates the progress columns (last_seq, ingest_offset, latest_*, rollup_seq)
+ * of the runs whose experiments rows it writes: its commit counts for those runs, not for every
+ * list page */
+void store_gen_mark_progress(Store *s);
+void store_gen_free(Store *s);
 
 /* AG_EDB with "what: " and SQLite's last message */
 int store_db_fail(Store *s, char *err, size_t err_sz, const char *what);

@@ -34,6 +34,7 @@ int store_metrics_set_offset(Store *s, int64_t id, int64_t offset, char *err, si
     pthread_mutex_lock(&s->mu);
     rc = store_db_begin(s, err, err_sz);
     if (rc == 0) {
+        store_gen_mark_progress(s);
         rc = store_db_end(s, set_offset_locked(s, id, offset, 0, err, err_sz), err, err_sz);
     }
     pthread_mutex_unlock(&s->mu);
@@ -179,6 +180,8 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     if (rc) {
         goto out;
     }
+    /* rows of this run only: pages of the list that do not show it stay as they are */
+    store_gen_mark_progress(s);
     rc = run_tail_locked(s, id, &seq, &last_iter, &has_iter, &rollup_seq, err, err_sz);
     if (rc == 0 && store_blocks_max_iter_locked(s, id, &sealed_iter, &has_sealed) != 0) {
         rc = store_db_fail(s, err, err_sz, "read sealed rows");

@@ -288,6 +288,7 @@ static int catchup_chunk(Store *s, int chunk, int64_t *rows, char *err, size_t e
     if (rc) {
         goto out;
     }
+    store_gen_mark_progress(s);
     rc = store_db_prepare(s,
                           "SELECT id, rollup_seq FROM experiments WHERE rollup_seq < last_seq"
                           " ORDER BY id LIMIT 1",
@@ -385,58 +386,102 @@ void store_series_free(StoreSeries *ser) {
 }
 
 /* the buckets of ykey at one level with the last value of xkey in the same buckets */
+/* one key's buckets of one level, in bucket order */
+#define BUCKETS_OF_KEY_SQL                                                                         \
+    "SELECT bucket, vmin, vmax, vlast, n FROM metric_buckets WHERE exp_id = ?1"                    \
+    " AND key_id = (SELECT id FROM metric_key_ids WHERE key = ?2) AND width = ?3 ORDER BY bucket"
+
+/* grows the four arrays of out to hold at least n + 1 buckets */
+static int series_grow(StoreSeries *out, size_t *cap) {
+    size_t ncap;
+    double *p[4] = {out->x, out->vmin, out->vmax, out->vlast};
+    if (out->n < *cap) {
+        return 0;
+    }
+    ncap = *cap ? *cap * 2 : 1024;
+    for (int i = 0; i < 4; i++) {
+        double *q = realloc(p[i], ncap * sizeof(double));
+        if (!q) {
+            return AG_ENOMEM;
+        }
+        p[i] = q;
+    }
+    out->x = p[0];
+    out->vmin = p[1];
+    out->vmax = p[2];
+    out->vlast = p[3];
+    *cap = ncap;
+    return 0;
+}
+
+/* The buckets of ykey at one level with the last x of the same bucket: the two keys' ranges of
+ * the primary key read in order and merged here, about a third of the time of a join that looks
+ * up x's bucket for each of y's (EXPLAIN QUERY PLAN: SEARCH x USING PRIMARY KEY per row). Buckets
+ * of y without x are left out, as the join left them out. */
 static int series_buckets_locked(Store *s, int64_t id, const char *xkey, const char *ykey,
                                  int64_t width, StoreSeries *out, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    size_t cap = 0;
+    int64_t *xb = NULL;
+    double *xv = NULL;
+    size_t nx = 0, capx = 0, cap = 0, i = 0;
     int rc, step;
-    rc = store_db_prepare(
-        s,
-        "SELECT x.vlast, y.vmin, y.vmax, y.vlast, y.n FROM metric_buckets AS y"
-        " JOIN metric_buckets AS x ON x.exp_id = y.exp_id AND x.width = y.width"
-        " AND x.bucket = y.bucket AND x.key_id = (SELECT id FROM metric_key_ids WHERE key = ?1)"
-        " WHERE y.exp_id = ?3 AND y.width = ?4"
-        " AND y.key_id = (SELECT id FROM metric_key_ids WHERE key = ?2) ORDER BY y.bucket",
-        &st, err, err_sz);
+    rc = store_stmt_get(s, BUCKETS_OF_KEY_SQL, &st, err, err_sz);
     if (rc) {
         return rc;
     }
-    sqlite3_bind_text(st, 1, xkey, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ykey, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, id);
-    sqlite3_bind_int64(st, 4, width);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, xkey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, width);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == cap) {
-            size_t ncap = cap ? cap * 2 : 1024;
-            double *p[4] = {out->x, out->vmin, out->vmax, out->vlast};
-            for (int i = 0; i < 4; i++) {
-                double *q = realloc(p[i], ncap * sizeof(double));
-                if (!q) {
-                    rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
-                    break;
-                }
-                p[i] = q;
-            }
-            out->x = p[0];
-            out->vmin = p[1];
-            out->vmax = p[2];
-            out->vlast = p[3];
-            if (rc) {
+        if (nx == capx) {
+            size_t ncap = capx ? capx * 2 : 1024;
+            int64_t *b = realloc(xb, ncap * sizeof(*xb));
+            double *v = b ? realloc(xv, ncap * sizeof(*xv)) : NULL;
+            xb = b ? b : xb;
+            xv = v ? v : xv;
+            if (!b || !v) {
+                rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
                 break;
             }
-            cap = ncap;
+            capx = ncap;
         }
-        out->x[out->n] = sqlite3_column_double(st, 0);
-        out->vmin[out->n] = sqlite3_column_double(st, 1);
-        out->vmax[out->n] = sqlite3_column_double(st, 2);
-        out->vlast[out->n] = sqlite3_column_double(st, 3);
-        out->rows += sqlite3_column_int64(st, 4);
-        out->n++;
+        xb[nx] = sqlite3_column_int64(st, 0);
+        xv[nx++] = sqlite3_column_double(st, 3);
     }
     if (rc == 0 && step != SQLITE_DONE) {
         rc = store_db_fail(s, err, err_sz, "read metric buckets");
     }
-    sqlite3_finalize(st);
+    store_stmt_put(st);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, ykey, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, width);
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t bucket = sqlite3_column_int64(st, 0);
+            while (i < nx && xb[i] < bucket) {
+                i++;
+            }
+            if (i == nx || xb[i] != bucket) {
+                continue;
+            }
+            if (series_grow(out, &cap)) {
+                rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+                break;
+            }
+            out->x[out->n] = xv[i];
+            out->vmin[out->n] = sqlite3_column_double(st, 1);
+            out->vmax[out->n] = sqlite3_column_double(st, 2);
+            out->vlast[out->n] = sqlite3_column_double(st, 3);
+            out->rows += sqlite3_column_int64(st, 4);
+            out->n++;
+        }
+        if (rc == 0 && step != SQLITE_DONE) {
+            rc = store_db_fail(s, err, err_sz, "read metric buckets");
+        }
+        store_stmt_put(st);
+    }
+    free(xb);
+    free(xv);
     return rc;
 }
 

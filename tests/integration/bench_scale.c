@@ -23,6 +23,18 @@
  *                    clients keep going until that ingestion is done
  *   --fill-only      stop after filling
  *   --lists-only     measure only the list endpoints (no ingestion under load, no series)
+ *   --reads          measure the list and series endpoints and the mixes of distinct queries
+ *                    (no ingestion under load)
+ *   --cache-mb N     angorad's response_cache_mb (default: angorad's own, but 0 when the
+ *                    ingestion under load runs: it writes through a connection of its own,
+ *                    whose commits angorad's write generations do not see)
+ *   --compare-cache R  --reads R times with the response cache off (response_cache_mb 0), then
+ *                    on (--cache-mb or the default), alternately, each on a fresh angorad
+ * Each endpoint's row gives the share of answers angorad's response cache gave (hits over hits
+ * and misses, from its Prometheus counters). The mixes ask a different query each time: the
+ * list under a random sort, order, filter and page size, following next_cursor for a few pages;
+ * the series of a random key of the 10^6-row run over iteration or env_steps at 500, 1000 or
+ * 2000 points.
  * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
 #include "bench_util.h"
 #include "daemon.h"
@@ -36,6 +48,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +72,9 @@ typedef struct Options {
     long long ingest_rows;
     int fill_only;
     int lists_only;
+    int reads;
+    int compare_rounds;
+    char cache_mb[16]; /* "" for angorad's default */
 } Options;
 
 static Options opt = {.rows = 10000000,
@@ -213,9 +229,16 @@ static long long file_size(const char *name) {
 }
 
 /* angorad on the bench's directory; port and token for the clients */
-static pid_t start_daemon(const char *integrity, double *ready_s) {
+static pid_t start_daemon(const char *integrity, const char *cache_mb, double *ready_s) {
+    const char *extra[] = {"--max-cores",
+                           "1",
+                           "--integrity-check",
+                           integrity,
+                           cache_mb[0] ? "--response-cache-mb" : NULL,
+                           cache_mb,
+                           NULL};
     BenchDaemon d;
-    bench_daemon_start(opt.angorad, opt.trainer, opt.dir, "1", integrity, &d);
+    bench_daemon_start_with(opt.angorad, opt.trainer, opt.dir, extra, &d);
     *ready_s = d.ready_s;
     port = d.port;
     snprintf(token, sizeof(token), "%s", d.token);
@@ -251,11 +274,35 @@ static size_t body_put(char *p, size_t size, size_t n, void *ud) {
 }
 
 /* what one measured endpoint asks: a fixed URL tail, and whether to follow next_cursor */
+typedef enum EndpointMix { MIX_NONE = 0, MIX_LIST, MIX_SERIES } EndpointMix;
 typedef struct Endpoint {
     const char *name;
     const char *path; /* after /api/v1/ */
     int follow;       /* append &cursor=<next_cursor of the previous answer> */
+    EndpointMix mix;  /* a new query for each request instead of path */
 } Endpoint;
+
+/* the next query of a mix into url (after /api/v1/); *pages counts down the pages of a list
+ * query still to follow with cursor */
+static void mix_query(EndpointMix mix, unsigned *seed, char *query, size_t sz, int *pages) {
+    static const char *const sorts[] = {"submitted", "name",     "task",   "state",   "priority",
+                                        "started",   "finished", "return", "progress"};
+    static const char *const filters[] = {
+        "",          "&state=failed", "&state=succeeded",          "&task=HandBlock",
+        "&task=Ant", "&tag=best",     "&task=Ant&state=succeeded", "&q=run-7"};
+    static const int limits[] = {25, 50, 100};
+    static const int points[] = {500, 1000, 2000};
+    if (mix == MIX_SERIES) {
+        snprintf(query, sz, "experiments/1/metrics/series?key=%s&points=%d%s",
+                 bench_metric_key(rand_r(seed) % BENCH_METRIC_KEYS), points[rand_r(seed) % 3],
+                 rand_r(seed) % 2 ? "&x=env_steps" : "");
+        return;
+    }
+    snprintf(query, sz, "experiments?sort=%s&order=%s&limit=%d%s", sorts[rand_r(seed) % 9],
+             rand_r(seed) % 2 ? "asc" : "desc", limits[rand_r(seed) % 3],
+             filters[rand_r(seed) % 8]);
+    *pages = 1 + rand_r(seed) % 5;
+}
 
 /* set while the ingestion thread runs: the clients of this endpoint go on until it is done, so
  * the load lasts as long as the ingestion measured */
@@ -295,7 +342,9 @@ static void *client_thread(void *arg) {
     Client *c = arg;
     CURL *h = curl_easy_init();
     struct curl_slist *hdr = NULL;
-    char auth[200], url[3000], cursor[1200] = "";
+    char auth[200], url[3000], cursor[1200] = "", query[512] = "";
+    unsigned seed = (unsigned)(uintptr_t)c * 2654435761u;
+    int pages = 0;
     Body body = {0};
     double t_end = ag_time_now() + c->seconds;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
@@ -308,8 +357,19 @@ static void *client_thread(void *arg) {
            c->n < c->cap) {
         long status = 0;
         double t0;
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/%s%s%s", port, c->ep->path,
-                 c->ep->follow && cursor[0] ? "&cursor=" : "", c->ep->follow ? cursor : "");
+        int follow = c->ep->follow;
+        if (c->ep->mix) {
+            /* a new query when the pages of the last one are done */
+            if (pages <= 0 || !cursor[0]) {
+                mix_query(c->ep->mix, &seed, query, sizeof(query), &pages);
+                cursor[0] = '\0';
+            }
+            pages--;
+            follow = c->ep->mix == MIX_LIST;
+        }
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/%s%s%s", port,
+                 c->ep->mix ? query : c->ep->path, follow && cursor[0] ? "&cursor=" : "",
+                 follow ? cursor : "");
         curl_easy_setopt(h, CURLOPT_URL, url);
         body.n = 0;
         t0 = ag_time_now();
@@ -317,7 +377,7 @@ static void *client_thread(void *arg) {
             (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status), status != 200)) {
             c->errors++;
             cursor[0] = '\0';
-        } else if (c->ep->follow) {
+        } else if (c->ep->follow || c->ep->mix == MIX_LIST) {
             next_cursor(body.p, cursor, sizeof(cursor));
         }
         c->lat[c->n++] = ag_time_now() - t0;
@@ -326,6 +386,34 @@ static void *client_thread(void *arg) {
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
     return NULL;
+}
+
+/* angorad's response cache counters (hits, misses) from its Prometheus text; 0 when absent */
+static void cache_counters(double *hits, double *misses) {
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = NULL;
+    char auth[200], url[200];
+    Body b = {0};
+    const char *p;
+    *hits = *misses = 0;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    hdr = curl_slist_append(hdr, auth);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_put);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    if (curl_easy_perform(h) == CURLE_OK && b.p) {
+        if ((p = strstr(b.p, "\nangora_response_cache_hits_total "))) {
+            *hits = atof(p + strlen("\nangora_response_cache_hits_total "));
+        }
+        if ((p = strstr(b.p, "\nangora_response_cache_misses_total "))) {
+            *misses = atof(p + strlen("\nangora_response_cache_misses_total "));
+        }
+    }
+    free(b.p);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -338,7 +426,10 @@ static void measure(const Endpoint *ep) {
     pthread_t th[MAX_CLIENTS];
     Client cl[MAX_CLIENTS];
     size_t total = 0, errors = 0, k = 0;
-    double t0 = ag_time_now(), wall, *all, cpu0 = daemon_cpu_s(), cpu;
+    double t0, wall, *all, cpu0, cpu, hits0, misses0, hits1, misses1;
+    cache_counters(&hits0, &misses0);
+    t0 = ag_time_now();
+    cpu0 = daemon_cpu_s();
     for (int i = 0; i < opt.clients; i++) {
         cl[i] = (Client){.ep = ep, .seconds = opt.seconds, .cap = 1000000};
         cl[i].lat = malloc(cl[i].cap * sizeof(double));
@@ -351,6 +442,9 @@ static void measure(const Endpoint *ep) {
     }
     wall = ag_time_now() - t0;
     cpu = daemon_cpu_s() - cpu0;
+    cache_counters(&hits1, &misses1);
+    hits1 -= hits0;
+    misses1 -= misses0;
     all = malloc((total + 1) * sizeof(double));
     for (int i = 0; i < opt.clients; i++) {
         memcpy(all + k, cl[i].lat, cl[i].n * sizeof(double));
@@ -361,10 +455,11 @@ static void measure(const Endpoint *ep) {
     if (total == 0) {
         all[0] = 0;
     }
-    printf("| %s | %.0f | %.2f | %.2f | %.2f | %.3f | %zu | %zu |\n", ep->name,
+    printf("| %s | %.0f | %.2f | %.2f | %.2f | %.3f | %zu | %zu | %.1f %% |\n", ep->name,
            (double)total / wall, 1e3 * all[total / 2],
            1e3 * all[total ? (size_t)((double)total * 0.99) : 0], 1e3 * all[total ? total - 1 : 0],
-           total ? 1e3 * cpu / (double)total : 0.0, total, errors);
+           total ? 1e3 * cpu / (double)total : 0.0, total, errors,
+           hits1 + misses1 > 0 ? 100.0 * hits1 / (hits1 + misses1) : 0.0);
     free(all);
 }
 
@@ -493,7 +588,7 @@ static void parse_options(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
                         "[--exps N] [--seconds S] [--clients N] [--ingest-rows N] [--fill-only] "
-                        "[--lists-only]\n");
+                        "[--lists-only] [--reads] [--cache-mb N] [--compare-cache ROUNDS]\n");
         exit(2);
     }
     /* absolute: angorad starts the trainer from another directory */
@@ -510,6 +605,10 @@ static void parse_options(int argc, char **argv) {
         }
         if (!strcmp(a, "--lists-only")) {
             opt.lists_only = 1;
+            continue;
+        }
+        if (!strcmp(a, "--reads")) {
+            opt.reads = 1;
             continue;
         }
         if (!v) {
@@ -530,9 +629,18 @@ static void parse_options(int argc, char **argv) {
             opt.ingest_rows = atoll(v);
         } else if (!strcmp(a, "--clients")) {
             opt.clients = atoi(v);
+        } else if (!strcmp(a, "--cache-mb")) {
+            snprintf(opt.cache_mb, sizeof(opt.cache_mb), "%s", v);
+        } else if (!strcmp(a, "--compare-cache")) {
+            opt.compare_rounds = atoi(v);
+            opt.reads = 1;
         } else {
             die(a, "unknown option");
         }
+    }
+    /* another connection's writes would leave angorad's kept answers stale */
+    if (!opt.reads && !opt.lists_only && !opt.cache_mb[0]) {
+        snprintf(opt.cache_mb, sizeof(opt.cache_mb), "0");
     }
     if (opt.exps < 3 || opt.big < 1 || opt.rows < opt.big + SMALL_ROWS + opt.exps ||
         opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.seconds <= 0 || opt.ingest_rows < 1) {
@@ -541,36 +649,59 @@ static void parse_options(int argc, char **argv) {
     }
 }
 
+static const char table_head[] =
+    "| endpoint | req/s | p50 ms | p99 ms | max ms | angorad CPU ms/req | requests | errors | "
+    "cache hits |\n|---|---|---|---|---|---|---|---|---|\n";
+
+/* the read endpoints: every list, the list mix, every series, the series mix */
+static void measure_reads(const Endpoint *lists, size_t nlists, const Endpoint *series,
+                          size_t nseries) {
+    static const Endpoint list_mix = {"list mix (a random sort, order, filter, limit; 1-5 pages)",
+                                      "", 1, MIX_LIST};
+    static const Endpoint series_mix = {
+        "series mix (a random key of 30, x, 500/1000/2000 points), 10^6-row run", "", 0,
+        MIX_SERIES};
+    for (size_t i = 0; i < nlists; i++) {
+        measure(&lists[i]);
+    }
+    measure(&list_mix);
+    for (size_t i = 0; i < nseries; i++) {
+        measure(&series[i]);
+    }
+    measure(&series_mix);
+}
+
 int main(int argc, char **argv) {
     static const Endpoint lists[] = {
-        {"list (default: submitted)", "experiments?limit=100", 1},
-        {"list sort=name", "experiments?limit=100&sort=name", 1},
-        {"list sort=task", "experiments?limit=100&sort=task", 1},
-        {"list sort=state", "experiments?limit=100&sort=state", 1},
-        {"list sort=priority", "experiments?limit=100&sort=priority", 1},
-        {"list sort=started", "experiments?limit=100&sort=started", 1},
-        {"list sort=finished", "experiments?limit=100&sort=finished", 1},
-        {"list sort=return", "experiments?limit=100&sort=return", 1},
-        {"list sort=progress", "experiments?limit=100&sort=progress", 1},
-        {"list sort=return order=asc", "experiments?limit=100&sort=return&order=asc", 1},
-        {"list state=failed", "experiments?limit=100&state=failed", 1},
-        {"list task=HandBlock", "experiments?limit=100&task=HandBlock", 1},
-        {"list tag=best", "experiments?limit=100&tag=best", 1},
-        {"list q=run-77", "experiments?limit=100&q=run-77", 1},
+        {"list (default: submitted)", "experiments?limit=100", 1, MIX_NONE},
+        {"list sort=name", "experiments?limit=100&sort=name", 1, MIX_NONE},
+        {"list sort=task", "experiments?limit=100&sort=task", 1, MIX_NONE},
+        {"list sort=state", "experiments?limit=100&sort=state", 1, MIX_NONE},
+        {"list sort=priority", "experiments?limit=100&sort=priority", 1, MIX_NONE},
+        {"list sort=started", "experiments?limit=100&sort=started", 1, MIX_NONE},
+        {"list sort=finished", "experiments?limit=100&sort=finished", 1, MIX_NONE},
+        {"list sort=return", "experiments?limit=100&sort=return", 1, MIX_NONE},
+        {"list sort=progress", "experiments?limit=100&sort=progress", 1, MIX_NONE},
+        {"list sort=return order=asc", "experiments?limit=100&sort=return&order=asc", 1, MIX_NONE},
+        {"list state=failed", "experiments?limit=100&state=failed", 1, MIX_NONE},
+        {"list task=HandBlock", "experiments?limit=100&task=HandBlock", 1, MIX_NONE},
+        {"list tag=best", "experiments?limit=100&tag=best", 1, MIX_NONE},
+        {"list q=run-77", "experiments?limit=100&q=run-77", 1, MIX_NONE},
         {"list task + state + sort=return",
          "experiments?limit=100&task=Ant&state=succeeded"
          "&sort=return",
-         1},
+         1, MIX_NONE},
     };
     static const Endpoint series[] = {
         {"series return_mean (column), 10^6-row run, 1000 points",
-         "experiments/1/metrics/series?key=return_mean&points=1000", 0},
+         "experiments/1/metrics/series?key=return_mean&points=1000", 0, MIX_NONE},
         {"series entropy (not a column), 10^6-row run, 1000 points",
-         "experiments/1/metrics/series?key=entropy&points=1000", 0},
+         "experiments/1/metrics/series?key=entropy&points=1000", 0, MIX_NONE},
         {"series entropy over env_steps, 10^6-row run",
-         "experiments/1/metrics/series?key=entropy&x=env_steps&points=1000", 0},
-        {"series return_mean, 80-row run", "experiments/2/metrics/series?key=return_mean", 0},
-        {"series entropy, 80-row run", "experiments/2/metrics/series?key=entropy", 0},
+         "experiments/1/metrics/series?key=entropy&x=env_steps&points=1000", 0, MIX_NONE},
+        {"series return_mean, 80-row run", "experiments/2/metrics/series?key=return_mean", 0,
+         MIX_NONE},
+        {"series entropy, 80-row run", "experiments/2/metrics/series?key=entropy", 0, MIX_NONE},
     };
     char db[700];
     double ready_yes, ready_no;
@@ -597,11 +728,11 @@ int main(int argc, char **argv) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rows = stored_rows();
     /* a clean start: the WAL checkpointed, so restart reads the database alone */
-    pid = start_daemon("yes", &ready_yes);
+    pid = start_daemon("yes", opt.cache_mb, &ready_yes);
     stop_daemon(pid);
-    pid = start_daemon("yes", &ready_yes);
+    pid = start_daemon("yes", opt.cache_mb, &ready_yes);
     stop_daemon(pid);
-    pid = start_daemon("no", &ready_no);
+    pid = start_daemon("no", opt.cache_mb, &ready_no);
     daemon_pid = pid;
     printf("\ndata directory %s: %lld metric rows, database %lld bytes (+ WAL %lld)\n", opt.dir,
            rows, file_size("angorad.db"), file_size("angorad.db-wal"));
@@ -615,16 +746,41 @@ int main(int argc, char **argv) {
     ag_time_sleep(2);
     printf("\n%d clients, %.0f s per endpoint, one training running:\n\n", opt.clients,
            opt.seconds);
-    printf("| endpoint | req/s | p50 ms | p99 ms | max ms | angorad CPU ms/req | requests | errors "
-           "|\n|---|---|---|---|---|---|---|---|\n");
-    if (opt.lists_only) {
+    if (opt.compare_rounds > 0) {
+        /* the same angorad with its response cache off and on, alternately, each freshly
+         * started (the training goes on across the restarts, re-adopted) */
+        stop_daemon(pid);
+        for (int r = 0; r < opt.compare_rounds; r++) {
+            for (int on = 0; on < 2; on++) {
+                const char *mb = on ? opt.cache_mb : "0";
+                double ready;
+                pid = start_daemon("no", mb, &ready);
+                daemon_pid = pid;
+                ag_time_sleep(1);
+                printf("\nround %d, response cache %s (response_cache_mb %s):\n\n", r + 1,
+                       on ? "on" : "off", mb[0] ? mb : "default");
+                fputs(table_head, stdout);
+                measure_reads(lists, sizeof(lists) / sizeof(lists[0]), series,
+                              sizeof(series) / sizeof(series[0]));
+                stop_daemon(pid);
+            }
+        }
+        stop_trainings();
+        curl_global_cleanup();
+        return 0;
+    }
+    fputs(table_head, stdout);
+    if (opt.reads) {
+        measure_reads(lists, sizeof(lists) / sizeof(lists[0]), series,
+                      sizeof(series) / sizeof(series[0]));
+    } else if (opt.lists_only) {
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
             measure(&lists[i]);
         }
     } else {
         IngestLoad il = {.rows = opt.ingest_rows};
         pthread_t th;
-        Endpoint under = {"list (default) while ingesting", "experiments?limit=100", 1};
+        Endpoint under = {"list (default) while ingesting", "experiments?limit=100", 1, MIX_NONE};
         ingest_prepare(&il);
         load_while_ingesting = &under;
         atomic_store(&ingesting, 1);

@@ -88,6 +88,10 @@ static const char *const metric_keys[BENCH_METRIC_KEYS] = {
     "obs_norm_mean", "obs_norm_std", "success_rate",  "goals_mean",    "iter_s",
     "rollout_s",     "update_s",     "eval_return",   "kl_target",     "epochs"};
 
+const char *bench_metric_key(int k) {
+    return metric_keys[k];
+}
+
 int bench_metrics_line(char *out, size_t sz, long long i, unsigned *seed) {
     size_t n = 0;
     n += (size_t)snprintf(out + n, sz - n, "{\"iteration\":%lld,\"env_steps\":%lld", i, i * 2048);

@@ -27,6 +27,8 @@ void bench_daemon_stop(BenchDaemon *d);
 
 /* keys of a bench_metrics_line: the four the store keeps as columns and 26 others */
 #define BENCH_METRIC_KEYS 30
+/* the name of key k (0 <= k < BENCH_METRIC_KEYS) of a bench_metrics_line */
+const char *bench_metric_key(int k);
 /* one metrics.jsonl line of iteration i (newline included) with BENCH_METRIC_KEYS numeric keys,
  * written as the trainer writes them (%.17g); returns its length */
 int bench_metrics_line(char *out, size_t sz, long long i, unsigned *seed);

@@ -147,8 +147,12 @@ START_TEST(test_pace_text_as_objects) {
                 for (size_t c = 0; c < sizeof(budgets) / sizeof(budgets[0]); c++) {
                     for (size_t d = 0; d < sizeof(starts) / sizeof(starts[0]); d++) {
                         for (size_t e = 0; e < sizeof(ends) / sizeof(ends[0]); e++) {
-                            StoreExpPace p = {running,    steps[a],  walls[b],
-                                              budgets[c], starts[d], ends[e]};
+                            StoreExpPace p = {.running = running,
+                                              .latest_env_steps = steps[a],
+                                              .latest_wall_s = walls[b],
+                                              .budget_env_steps = budgets[c],
+                                              .started_at = starts[d],
+                                              .finished_at = ends[e]};
                             expect_pace_text(&p, 1764900200.25);
                             expect_pace_text(&p, 1500.0);
                         }

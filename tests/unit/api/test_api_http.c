@@ -1,5 +1,6 @@
 /* Tests of server/api/api_http.c: serving on loopback with a free port, the body limit (413 from
- * the declared length and from a chunked upload), bad bind addresses and a port in use. */
+ * the declared length and from a chunked upload), bad bind addresses and a port in use, and the
+ * validator headers: ETag and Cache-Control on a list answer, 304 for its If-None-Match. */
 #include "api.h"
 
 #include "ag_error.h"
@@ -87,6 +88,78 @@ START_TEST(test_serve_and_limits) {
     ck_assert_ptr_nonnull(strstr(err, "cannot listen"));
     api_destroy(twin);
     api_quiesce(api);
+    api_stop(api);
+    api_destroy(api);
+    store_close(s);
+}
+END_TEST
+
+/* the header lines curl hands over, kept whole */
+static size_t keep_header(char *p, size_t size, size_t n, void *ud) {
+    char *out = ud;
+    size_t len = strlen(out), add = size * n;
+    if (len + add < 4096) {
+        memcpy(out + len, p, add);
+        out[len + add] = '\0';
+    }
+    return size * n;
+}
+
+/* a GET with the token and If-None-Match (may be NULL); the status, and the headers in hdr */
+static long http_get(int port, const char *path, const char *token, const char *inm, char *hdr) {
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[256], line[256];
+    long status = 0;
+    hdr[0] = '\0';
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+    h = curl_slist_append(h, line);
+    if (inm) {
+        snprintf(line, sizeof(line), "If-None-Match: %s", inm);
+        h = curl_slist_append(h, line);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, hdr);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+START_TEST(test_validators) {
+    Store *s = open_store();
+    Api *api = NULL;
+    ApiConfig cfg;
+    char token[API_TOKEN_LEN + 1], hash[65], hdr[4096], tag[96] = "", *p;
+    int port;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.runs_root = "/tmp";
+    cfg.response_cache_bytes = 1 << 20;
+    ck_assert_int_eq(api_create(&api, &cfg, s, err, sizeof(err)), 0);
+    ck_assert_int_eq(api_token_generate(token, err, sizeof(err)), 0);
+    ck_assert_int_eq(api_sha256_hex(token, API_TOKEN_LEN, hash), 0);
+    ck_assert_int_eq(store_token_add(s, hash, "read", "read", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(api_listen(api, err, sizeof(err)), 0);
+    port = api_port(api);
+    ck_assert_int_eq(http_get(port, "/api/v1/experiments", token, NULL, hdr), 200);
+    ck_assert_ptr_nonnull(strstr(hdr, "Cache-Control: private, no-cache"));
+    p = strstr(hdr, "ETag: ");
+    ck_assert_ptr_nonnull(p);
+    snprintf(tag, sizeof(tag), "%.*s", (int)strcspn(p + 6, "\r\n"), p + 6);
+    ck_assert_int_gt(strlen(tag), 2);
+    ck_assert_int_eq(http_get(port, "/api/v1/experiments", token, tag, hdr), 304);
+    ck_assert_ptr_nonnull(strstr(hdr, tag));
+    ck_assert_int_eq(http_get(port, "/api/v1/experiments", token, "\"stale\"", hdr), 200);
+    /* other answers are not kept */
+    ck_assert_int_eq(http_get(port, "/api/v1/experiments/1", token, NULL, hdr), 404);
+    ck_assert_ptr_nonnull(strstr(hdr, "Cache-Control: no-store"));
+    ck_assert_ptr_null(strstr(hdr, "ETag"));
     api_stop(api);
     api_destroy(api);
     store_close(s);
@@ -189,6 +262,7 @@ int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     tcase_add_test(tc, test_serve_and_limits);
     tcase_add_test(tc, test_bad_addresses);
+    tcase_add_test(tc, test_validators);
     tcase_add_test(tc, test_connection_limit_and_timeout);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -7,6 +7,7 @@
 #include "ag_fs.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,43 @@ START_TEST(test_downsample) {
 END_TEST
 
 /* rolled-up buckets merge as min of mins, max of maxes and last of lasts */
+/* the text of a series is byte for byte the dump of its object, for runs of every length and
+ * every number of points, reals of every kind, and the non-finite values the object leaves out */
+START_TEST(test_downsample_buckets_text) {
+    static double xs[3000], mins[3000], maxs[3000], lasts[3000];
+    static const size_t lens[] = {0, 1, 2, 3, 4, 5, 17, 999, 1000, 1001, 2047, 3000};
+    static const size_t points[] = {1, 3, 4, 10, 500, 1000, 100000};
+    unsigned seed = 3;
+    for (size_t i = 0; i < 3000; i++) {
+        double r = (double)rand_r(&seed) / RAND_MAX;
+        xs[i] = (double)i * 0.5;
+        mins[i] = r * 1e-7 - 0.5;
+        maxs[i] = (i % 7 == 0) ? (double)(i * 1000) : r * 3e15;
+        lasts[i] = (i % 11 == 0) ? -0.0 : r;
+    }
+    maxs[1500] = INFINITY;
+    lasts[2500] = NAN;
+    mins[999] = -INFINITY;
+    for (size_t a = 0; a < sizeof(lens) / sizeof(lens[0]); a++) {
+        for (size_t b = 0; b < sizeof(points) / sizeof(points[0]); b++) {
+            json_t *o = api_downsample_buckets(xs, mins, maxs, lasts, lens[a], points[b]);
+            char *want = json_dumps(o, JSON_COMPACT);
+            AgBuf got;
+            ck_assert_int_eq(ag_buf_init(&got, 0, 1u << 26), 0);
+            ck_assert_int_eq(ag_buf_append_str(&got, "pre"), 0);
+            ck_assert_int_eq(
+                api_downsample_buckets_text(&got, xs, mins, maxs, lasts, lens[a], points[b]), 0);
+            ck_assert_int_eq(ag_buf_append_str(&got, "}"), 0);
+            ck_assert_msg(!strncmp(got.data, "pre", 3) && !strcmp(got.data + 3, want),
+                          "%zu points of %zu rows differ", points[b], lens[a]);
+            ag_buf_free(&got);
+            free(want);
+            json_decref(o);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_downsample_buckets) {
     double xs[6] = {1, 2, 3, 4, 5, 6}, mins[6] = {0, -1, 2, -7, 3, 1};
     double maxs[6] = {0, 9, 4, 1, 12, 1}, lasts[6] = {0, 5, 3, 0, 4, 1};
@@ -255,6 +293,7 @@ int main(void) {
     tcase_add_test(tc, test_mime);
     tcase_add_test(tc, test_downsample);
     tcase_add_test(tc, test_downsample_buckets);
+    tcase_add_test(tc, test_downsample_buckets_text);
     tcase_add_test(tc, test_problem);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

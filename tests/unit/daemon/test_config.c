@@ -70,6 +70,18 @@ START_TEST(test_set) {
     ck_assert_int_eq(daemon_config_set(&c, "ingest_seconds", "0", err, sizeof(err)), AG_ERANGE);
     ck_assert_int_eq(daemon_config_set(&c, "queue_seconds", "61", err, sizeof(err)), AG_ERANGE);
     ck_assert_int_eq(daemon_config_set(&c, "queue_seconds", "soon", err, sizeof(err)), AG_EINVAL);
+    /* the response cache: 64 MiB unless told, 0 turns it off, at most 4 GiB */
+    ck_assert_uint_eq(c.response_cache_mb, 64);
+    ck_assert_int_eq(daemon_config_set(&c, "response_cache_mb", "0", err, sizeof(err)), 0);
+    ck_assert_uint_eq(c.response_cache_mb, 0);
+    ck_assert_int_eq(daemon_config_set(&c, "response_cache_mb", "4097", err, sizeof(err)),
+                     AG_ERANGE);
+    ck_assert_ptr_nonnull(strstr(err, "response_cache_mb: must be in [0, 4096]"));
+    ck_assert_int_eq(daemon_config_set(&c, "response_cache_mb", "-1", err, sizeof(err)), AG_ERANGE);
+    ck_assert_int_eq(daemon_config_set(&c, "response_cache_mb", "lots", err, sizeof(err)),
+                     AG_EINVAL);
+    ck_assert_int_eq(daemon_config_set(&c, "response_cache_mb", "256", err, sizeof(err)), 0);
+    ck_assert_uint_eq(c.response_cache_mb, 256);
     ck_assert_int_eq(daemon_config_set(&c, "on_shutdown", "checkpoint", err, sizeof(err)), 0);
     ck_assert_int_eq(c.shutdown, DAEMON_SHUTDOWN_CHECKPOINT);
     ck_assert_int_eq(daemon_config_set(&c, "on_shutdown", "explode", err, sizeof(err)), AG_EINVAL);

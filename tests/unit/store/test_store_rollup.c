@@ -358,6 +358,59 @@ START_TEST(test_migration_drops_fine_levels) {
 }
 END_TEST
 
+/* an x key missing from whole buckets: the series has the buckets where both keys are, with
+ * the x of each, as the join of the two keys' buckets in SQL gives them */
+START_TEST(test_series_over_sparse_x) {
+    Store *s = open_file();
+    int64_t id = new_run(s);
+    static char text[12000][96];
+    const char *lines[12000];
+    size_t lens[12000], k = 0;
+    StoreSeries ser;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    for (int i = 1; i <= 12000; i++) {
+        /* "sparse" in iterations 1-300 and 8001-8300 only */
+        snprintf(text[i - 1], sizeof(text[0]), "{\"iteration\":%d,\"noise\":%.17g%s}", i, noise(i),
+                 (i <= 300 || (i > 8000 && i <= 8300)) ? ",\"sparse\":0.5" : "");
+        lines[i - 1] = text[i - 1];
+        lens[i - 1] = strlen(text[i - 1]);
+    }
+    ck_assert_int_eq(
+        store_metrics_ingest(s, id, lines, lens, 12000, 99999, NULL, NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        store_metric_series_points(s, id, "sparse", "noise", 40, &ser, err, sizeof(err)), 0);
+    ck_assert_int_eq(ser.width, 256);
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(
+            db,
+            "SELECT x.vlast, y.vmin, y.vmax, y.vlast FROM metric_buckets AS y"
+            " JOIN metric_buckets AS x ON x.exp_id = y.exp_id AND x.width = y.width"
+            " AND x.bucket = y.bucket AND x.key_id = (SELECT id FROM metric_key_ids WHERE key ="
+            " 'sparse') WHERE y.exp_id = ?1 AND y.width = 256"
+            " AND y.key_id = (SELECT id FROM metric_key_ids WHERE key = 'noise') ORDER BY y.bucket",
+            -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        ck_assert_uint_lt(k, ser.n);
+        ck_assert(ser.x[k] == sqlite3_column_double(st, 0));
+        ck_assert(ser.vmin[k] == sqlite3_column_double(st, 1));
+        ck_assert(ser.vmax[k] == sqlite3_column_double(st, 2));
+        ck_assert(ser.vlast[k] == sqlite3_column_double(st, 3));
+        k++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    /* 300 rows in buckets of 256, twice: 2 buckets each, of the run's 47 */
+    ck_assert_uint_eq(k, ser.n);
+    ck_assert_uint_eq(ser.n, 4);
+    store_series_free(&ser);
+    store_close(s);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("store_rollup");
     TCase *tc = tcase_create("core");
@@ -369,6 +422,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_series_bad_input);
     tcase_add_test(tc, test_more_keys_than_rolled_up);
     tcase_add_test(tc, test_migration_drops_fine_levels);
+    tcase_add_test(tc, test_series_over_sparse_x);
     suite_add_tcase(s, tc);
     return s;
 }
