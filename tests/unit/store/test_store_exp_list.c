@@ -182,11 +182,6 @@ START_TEST(test_text_equals_objects) {
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
     ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
     fill(s, db);
-    {
-        /* before tags that are not JSON, which make json_each (the tag filter) fail */
-        StoreExpFilter f = {.tag = "best", .limit = 5};
-        compare_listing(s, f);
-    }
     fill_odd(db);
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         for (int asc = 0; asc < 2; asc++) {
@@ -200,6 +195,11 @@ START_TEST(test_text_equals_objects) {
         StoreExpFilter f = {.state = "failed", .limit = 4};
         compare_listing(s, f);
         f = (StoreExpFilter){.task = "Ant", .state = "succeeded", .sort = "return", .limit = 3};
+        compare_listing(s, f);
+        /* tags that are not JSON (fill_odd) hide only their own experiment from a tag */
+        f = (StoreExpFilter){.tag = "best", .limit = 5};
+        compare_listing(s, f);
+        f = (StoreExpFilter){.tag = "best", .sort = "return", .ascending = 1, .limit = 3};
         compare_listing(s, f);
         f = (StoreExpFilter){.q = "RUN-77", .sort = "name", .limit = 2};
         compare_listing(s, f);
@@ -321,6 +321,190 @@ START_TEST(test_search_is_literal_and_folds_ascii) {
 }
 END_TEST
 
+/* the ids a tag lists in the submitted order, newest first, joined by '|' */
+static void ids_of_tag(Store *s, const char *tag, char *out, size_t out_sz) {
+    StoreExpFilter f = {.tag = tag, .limit = 1000};
+    char next[STORE_CURSOR_MAX];
+    json_t *page = NULL, *it;
+    size_t i, n = 0;
+    ck_assert_msg(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)) == 0,
+                  "%s", err);
+    out[0] = '\0';
+    json_array_foreach(page, i, it) {
+        n += (size_t)snprintf(out + n, out_sz - n, "%s%lld", i ? "|" : "",
+                              (long long)json_integer_value(json_object_get(it, "id")));
+        ck_assert_uint_lt(n, out_sz);
+    }
+    json_decref(page);
+}
+
+static int64_t sql_int(const char *db_path, const char *sql) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* the tag rows follow every write of the tags' text: submit, PUT tags (annotate), notes alone,
+ * a hand edit, a delete; duplicates count once and a text that is not JSON hides only its own
+ * experiment */
+START_TEST(test_tag_rows_follow_writes) {
+    char mig[1024], db[1024], got[256];
+    Store *s = NULL;
+    int64_t a, b, c;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    a = add_exp(s, "a", "Ant", "[\"best\",\"x\",\"best\"]", NULL, 0);
+    b = add_exp(s, "b", "Ant", "[\"x\"]", NULL, 0);
+    c = add_exp(s, "c", "Ant", NULL, NULL, 0);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_tags"), 3);
+    ids_of_tag(s, "best", got, sizeof(got));
+    ck_assert_str_eq(got, "1");
+    ids_of_tag(s, "x", got, sizeof(got));
+    ck_assert_str_eq(got, "2|1");
+    ids_of_tag(s, "bes", got, sizeof(got));
+    ck_assert_str_eq(got, "");
+
+    ck_assert_int_eq(store_exp_annotate(s, b, "[\"best\"]", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_exp_annotate(s, a, NULL, "notes only", err, sizeof(err)), 0);
+    ck_assert_int_eq(store_exp_annotate(s, c, "[\"caf\xc3\xa9\",\"x\"]", NULL, err, sizeof(err)),
+                     0);
+    ids_of_tag(s, "best", got, sizeof(got));
+    ck_assert_str_eq(got, "2|1");
+    ids_of_tag(s, "x", got, sizeof(got));
+    ck_assert_str_eq(got, "3|1");
+    ids_of_tag(s, "caf\xc3\xa9", got, sizeof(got));
+    ck_assert_str_eq(got, "3");
+
+    /* a hand edit leaving a text that is not JSON: the others still list (and 2 finished, so
+     * that it can be deleted) */
+    {
+        sqlite3 *h = NULL;
+        ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+        sqlite3_busy_timeout(h, 5000);
+        exec_sql(h, "UPDATE experiments SET tags = '[\"best\",' WHERE id = 1");
+        exec_sql(h, "UPDATE experiments SET state = 'succeeded' WHERE id = 2");
+        sqlite3_close(h);
+    }
+    ids_of_tag(s, "best", got, sizeof(got));
+    ck_assert_str_eq(got, "2");
+    ids_of_tag(s, "x", got, sizeof(got));
+    ck_assert_str_eq(got, "3");
+
+    ck_assert_int_eq(store_exp_delete(s, b, NULL, 0, err, sizeof(err)), 0);
+    ids_of_tag(s, "best", got, sizeof(got));
+    ck_assert_str_eq(got, "");
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_tags WHERE exp_id = 2"), 0);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_tags"), 2);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* migration 012 on a database of 011: the rows of every experiment's JSON tags (text values
+ * only, as json_each's value = tag matched), none for a text that is not JSON, and the triggers
+ * in place for the writes after it */
+START_TEST(test_tag_rows_migrated_from_011) {
+    char mig[1024], db[1024], got[256];
+    Store *s = NULL;
+    int applied = 0;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 11, NULL, err, sizeof(err)) == 0, "%s", err);
+    add_exp(s, "a", "Ant", "[\"best\",\"x\"]", NULL, 0);
+    add_exp(s, "b", "Ant", "[\"best\",\"best\"]", NULL, 0);
+    add_exp(s, "c", "Ant", NULL, NULL, 0);
+    add_exp(s, "d", "Ant", NULL, NULL, 0);
+    add_exp(s, "e", "Ant", NULL, NULL, 0);
+    add_exp(s, "f", "Ant", NULL, NULL, 0);
+    add_exp(s, "g", "Ant", NULL, NULL, 0);
+    store_close(s);
+    {
+        sqlite3 *h = NULL;
+        ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+        exec_sql(h, "UPDATE experiments SET tags = 'not json' WHERE id = 3");
+        exec_sql(h, "UPDATE experiments SET tags = '[\"best\",1,null,[\"x\"]]' WHERE id = 4");
+        exec_sql(h, "UPDATE experiments SET tags = '{\"k\":\"best\",\"n\":2}' WHERE id = 5");
+        exec_sql(h, "UPDATE experiments SET tags = '\"x\"' WHERE id = 6");
+        exec_sql(h, "UPDATE experiments SET tags = '' WHERE id = 7");
+        ck_assert_int_ne(sqlite3_exec(h, "SELECT 1 FROM experiment_tags", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(h);
+    }
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 12, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(applied, 1);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_tags"), 6);
+    ids_of_tag(s, "best", got, sizeof(got));
+    ck_assert_str_eq(got, "5|4|2|1");
+    ids_of_tag(s, "x", got, sizeof(got));
+    ck_assert_str_eq(got, "6|1");
+    ids_of_tag(s, "1", got, sizeof(got));
+    ck_assert_str_eq(got, "");
+    ck_assert_int_eq(store_exp_annotate(s, 3, "[\"x\"]", NULL, err, sizeof(err)), 0);
+    ids_of_tag(s, "x", got, sizeof(got));
+    ck_assert_str_eq(got, "6|3|1");
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* under every sort and order, with and without a cursor, a tag is a search of the tag index,
+ * never a scan of the tag rows or a parse of the JSON text */
+START_TEST(test_tag_plan_searches_index) {
+    static const char *const sorts[] = {"submitted", "name",     "task",   "state",   "priority",
+                                        "started",   "finished", "return", "progress"};
+    char mig[1024], db[1024], sql[4096], plan[4096];
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    for (int i = 0; i < 50; i++) {
+        add_exp(s, i % 2 ? "odd" : "even", "Ant", i % 10 ? "[\"bench\"]" : "[\"bench\",\"best\"]",
+                NULL, 0);
+    }
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+        for (int asc = 0; asc < 2; asc++) {
+            StoreExpFilter f = {.sort = sorts[i], .ascending = asc, .tag = "best", .limit = 100};
+            char q[4200];
+            sqlite3_stmt *st = NULL;
+            size_t n = 0;
+            ck_assert_msg(store_exp_list_page_sql(&f, sql, sizeof(sql), err, sizeof(err)) == 0,
+                          "%s", err);
+            snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+            ck_assert_msg(sqlite3_prepare_v2(h, q, -1, &st, NULL) == SQLITE_OK, "%s",
+                          sqlite3_errmsg(h));
+            plan[0] = '\0';
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                n += (size_t)snprintf(plan + n, sizeof(plan) - n, "%s; ",
+                                      (const char *)sqlite3_column_text(st, 3));
+                ck_assert_uint_lt(n, sizeof(plan));
+            }
+            sqlite3_finalize(st);
+            ck_assert_msg(strstr(plan, "SEARCH experiment_tags USING COVERING INDEX "
+                                       "experiment_tags_tag (tag=?)"),
+                          "sort=%s asc=%d: %s", sorts[i], asc, plan);
+            ck_assert_msg(!strstr(plan, "SCAN experiment_tags") && !strstr(plan, "json_each"),
+                          "sort=%s asc=%d: %s", sorts[i], asc, plan);
+        }
+    }
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 static Suite *store_exp_list_suite(void) {
     Suite *su = suite_create("store_exp_list");
     TCase *tc = tcase_create("core");
@@ -328,6 +512,9 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_text_equals_objects);
     tcase_add_test(tc, test_text_caller_members_and_errors);
     tcase_add_test(tc, test_search_is_literal_and_folds_ascii);
+    tcase_add_test(tc, test_tag_rows_follow_writes);
+    tcase_add_test(tc, test_tag_rows_migrated_from_011);
+    tcase_add_test(tc, test_tag_plan_searches_index);
     suite_add_tcase(su, tc);
     return su;
 }
