@@ -115,9 +115,9 @@ int store_exp_list_json(Store *s, const StoreExpFilter *f, json_t **out, int64_t
 int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *next, size_t next_sz,
                         char *err, size_t err_sz);
 
-/* the SELECT that store_exp_list_page runs for f (its parameters unbound) into sql, for an
- * EXPLAIN QUERY PLAN; AG_EINVAL as store_exp_list_page for a bad sort or cursor */
-int store_exp_list_page_sql(const StoreExpFilter *f, char *sql, size_t sql_sz, char *err,
+/* the SELECT that store_exp_list_page would run for f now (its parameters unbound) into sql,
+ * for an EXPLAIN QUERY PLAN; AG_EINVAL as store_exp_list_page for a bad sort or cursor */
+int store_exp_list_page_sql(Store *s, const StoreExpFilter *f, char *sql, size_t sql_sz, char *err,
                             size_t err_sz);
 
 /* what the API derives a listed experiment's steps/s, duration and ETA from: its values as

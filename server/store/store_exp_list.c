@@ -173,9 +173,47 @@ typedef struct ExpPage {
     char sql[2048];
 } ExpPage;
 
-/* checks the sort and cursor of f and writes the page's SQL; no lock taken */
-static int exp_page_plan(const StoreExpFilter *f, ExpPage *pg, char *err, size_t err_sz) {
+/* How a tag (the rows of migration 012) is read. Under the submitted order the page is a range
+ * of the tag's index itself, read newest first, each row fetched by its id: it stops after a page
+ * whatever the tag. Under another order, a tag on fewer than EXP_TAG_FEW experiments is read from
+ * its index and those experiments are sorted (about 2.5 us each at 10^4 experiments on the
+ * machine of docs/benchmarks.md); a tag on more is tested row by row along the order's index
+ * (about 0.3 us a row), which stops after a page: at most limit x experiments / EXP_TAG_FEW
+ * rows. The count stops at EXP_TAG_FEW. */
+#define EXP_TAG_FEW 256
+#define EXP_TAG_COUNT_SQL                                                                          \
+    "SELECT count(*) FROM (SELECT 1 FROM experiment_tags WHERE tag = ?1 LIMIT 256)"
+
+/* *few: 1 when f has a tag, a sort other than the submitted order, and the tag is on fewer than
+ * EXP_TAG_FEW experiments; r locked */
+static int exp_tag_few(Store *r, const StoreExpFilter *f, int *few, char *err, size_t err_sz) {
+    const ExpSort *k = exp_sort_find(f->sort);
+    sqlite3_stmt *st = NULL;
+    int rc;
+    *few = 0;
+    if (!f->tag || !k || k->kind == 0) {
+        return 0;
+    }
+    rc = store_stmt_get(r, EXP_TAG_COUNT_SQL, &st, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, f->tag, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *few = sqlite3_column_int(st, 0) < EXP_TAG_FEW;
+    } else {
+        rc = store_db_fail(r, err, err_sz, "count a tag");
+    }
+    store_stmt_put(st);
+    return rc;
+}
+
+/* checks the sort and cursor of f and writes the page's SQL (tag_few from exp_tag_few); no lock
+ * needed */
+static int exp_page_plan(const StoreExpFilter *f, int tag_few, ExpPage *pg, char *err,
+                         size_t err_sz) {
     char where[768], ord[192];
+    const char *from = "experiments AS e", *id_order = "id";
     const ExpSort *k = exp_sort_find(f->sort);
     int n, asc = f->ascending != 0;
     const char *cmp = asc ? ">" : "<", *dir = asc ? "ASC" : "DESC";
@@ -221,11 +259,17 @@ static int exp_page_plan(const StoreExpFilter *f, ExpPage *pg, char *err, size_t
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %stask = ?2",
                       k->kind == 0 ? "" : "+");
     }
-    if (f->tag) {
-        /* the rows migration 012 keeps of the tags' JSON text: a range of its tag index, never a
-         * parse of each experiment's text */
+    if (f->tag && k->kind == 0) {
+        from = "experiment_tags AS t CROSS JOIN experiments AS e";
+        id_order = "t.exp_id";
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND t.tag = ?3 AND e.id = t.exp_id");
+    } else if (f->tag && tag_few) {
         n += snprintf(where + n, sizeof(where) - (size_t)n,
                       " AND id IN (SELECT exp_id FROM experiment_tags WHERE tag = ?3)");
+    } else if (f->tag) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n,
+                      " AND EXISTS (SELECT 1 FROM experiment_tags AS t"
+                      " WHERE t.exp_id = e.id AND t.tag = ?3)");
     }
     if (f->q && *f->q) {
         /* LIKE folds ASCII case as lower() does, without a copy of every name it tests */
@@ -236,24 +280,38 @@ static int exp_page_plan(const StoreExpFilter *f, ExpPage *pg, char *err, size_t
     }
     /* keyset condition: after the last row shown in (order value, id) order */
     if (pg->has_after && k->kind == 0) {
-        snprintf(where + n, sizeof(where) - (size_t)n, " AND id %s ?7", cmp);
+        snprintf(where + n, sizeof(where) - (size_t)n, " AND %s %s ?7", id_order, cmp);
     } else if (pg->has_after) {
         /* written as a range of the order value (not a row value) so the expression indexes
          * serve it */
         snprintf(where + n, sizeof(where) - (size_t)n, " AND %s %s= ?6 AND (%s %s ?6 OR id %s ?7)",
                  ord, cmp, ord, cmp, cmp);
     }
-    snprintf(pg->sql, sizeof(pg->sql),
-             "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
-             " FROM experiments AS e WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
-             ord, where, ord, dir, dir);
+    if (k->kind == 0) {
+        snprintf(pg->sql, sizeof(pg->sql),
+                 "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, id AS sort_value"
+                 " FROM %s WHERE %s ORDER BY %s %s LIMIT ?5",
+                 from, where, id_order, dir);
+    } else {
+        snprintf(pg->sql, sizeof(pg->sql),
+                 "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
+                 " FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
+                 ord, from, where, ord, dir, dir);
+    }
     return 0;
 }
 
-int store_exp_list_page_sql(const StoreExpFilter *f, char *sql, size_t sql_sz, char *err,
+int store_exp_list_page_sql(Store *s, const StoreExpFilter *f, char *sql, size_t sql_sz, char *err,
                             size_t err_sz) {
     ExpPage pg;
-    int rc = exp_page_plan(f, &pg, err, err_sz);
+    int tag_few = 0, rc;
+    Store *r = store_reader_lock(s);
+    rc = exp_tag_few(r, f, &tag_few, err, err_sz);
+    pthread_mutex_unlock(&r->mu);
+    if (rc) {
+        return rc;
+    }
+    rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
     json_decref(pg.cur);
     if (rc) {
         return rc;
@@ -370,25 +428,26 @@ static int page_wall_add(Store *s, json_t *page, char *err, size_t err_sz) {
 int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *next, size_t next_sz,
                         char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_DONE, count = 0;
+    int rc, step = SQLITE_DONE, count = 0, tag_few = 0;
     json_t *arr = NULL;
     ExpPage pg;
     *out = NULL;
     if (next_sz) {
         next[0] = '\0';
     }
-    rc = exp_page_plan(f, &pg, err, err_sz);
-    if (rc) {
-        json_decref(pg.cur);
-        return rc;
-    }
     arr = json_array();
     if (!arr) {
-        json_decref(pg.cur);
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
+    pg.cur = NULL;
     s = store_reader_lock(s);
-    rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
+    rc = exp_tag_few(s, f, &tag_few, err, err_sz);
+    if (rc == 0) {
+        rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
+    }
+    if (rc == 0) {
+        rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
+    }
     if (rc) {
         goto out;
     }
@@ -555,20 +614,22 @@ static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const
 int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, StoreExpItemFn fn,
                              void *ctx, char *next, size_t next_sz, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL, *wall = NULL;
-    int rc, step = SQLITE_DONE, count = 0;
+    int rc, step = SQLITE_DONE, count = 0, tag_few = 0;
     size_t start = out->len;
     ExpPageCols cols;
     ExpPage pg;
     if (next_sz) {
         next[0] = '\0';
     }
-    rc = exp_page_plan(f, &pg, err, err_sz);
-    if (rc) {
-        json_decref(pg.cur);
-        return rc;
-    }
+    pg.cur = NULL;
     s = store_reader_lock(s);
-    rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
+    rc = exp_tag_few(s, f, &tag_few, err, err_sz);
+    if (rc == 0) {
+        rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
+    }
+    if (rc == 0) {
+        rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
+    }
     if (rc == 0) {
         rc = store_stmt_get(s, EXP_WALL_SQL, &wall, err, err_sz);
     }
