@@ -344,7 +344,7 @@ START_TEST(test_migration_drops_fine_levels) {
     s = open_file();
     ck_assert_int_eq(count_of("SELECT count(*) FROM metric_buckets WHERE width < 256"), 0);
     ck_assert_int_eq(count_of("SELECT count(*) FROM metric_buckets"), coarse);
-    ck_assert_int_eq(count_of("SELECT max(version) FROM schema_migrations"), 11);
+    ck_assert_int_ge(count_of("SELECT max(version) FROM schema_migrations"), 11);
     /* 3000 rows, 100 points: read from the buckets of 16 before, from the rows now */
     ck_assert_int_eq(store_metric_series_points(s, id, NULL, "noise", 100, &ser, err, sizeof(err)),
                      0);
