@@ -180,9 +180,12 @@ typedef struct ExpPage {
  * machine of docs/benchmarks.md); a tag on more is tested row by row along the order's index
  * (about 0.3 us a row), which stops after a page: at most limit x experiments / EXP_TAG_FEW
  * rows. The count stops at EXP_TAG_FEW. */
-#define EXP_TAG_FEW 256
+#define EXP_TAG_FEW  256
+#define EXP_TEXT_(x) #x
+#define EXP_TEXT(x)  EXP_TEXT_(x)
 #define EXP_TAG_COUNT_SQL                                                                          \
-    "SELECT count(*) FROM (SELECT 1 FROM experiment_tags WHERE tag = ?1 LIMIT 256)"
+    "SELECT count(*) FROM (SELECT 1 FROM experiment_tags WHERE tag = ?1 LIMIT " EXP_TEXT(          \
+        EXP_TAG_FEW) ")"
 
 /* *few: 1 when f has a tag, a sort other than the submitted order, and the tag is on fewer than
  * EXP_TAG_FEW experiments; r locked */
