@@ -22,6 +22,7 @@
 struct ApiHttp {
     struct MHD_Daemon *daemon;
     int port;
+    MHD_socket quiesced; /* the listening socket MHD_quiesce_daemon handed back, or invalid */
 };
 
 typedef struct ReqState {
@@ -289,6 +290,7 @@ int api_listen(Api *api, char *err, size_t err_sz) {
     if (!h) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
+    h->quiesced = MHD_INVALID_SOCKET;
     h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, api,
                                  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                                  sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
@@ -319,8 +321,12 @@ void api_quiesce(Api *api) {
     ApiHttp *h = api->http;
     if (h && h->daemon) {
         MHD_socket s = MHD_quiesce_daemon(h->daemon);
+        /* MHD's polling thread may still remove the socket from its epoll set: closing it now
+         * made that fail and MHD abort ("Failed to remove listen FD from epoll set"). shutdown()
+         * refuses new connections at once and keeps the descriptor valid until MHD has stopped. */
         if (s != MHD_INVALID_SOCKET) {
-            close(s);
+            shutdown(s, SHUT_RDWR);
+            h->quiesced = s;
         }
     }
 }
@@ -336,6 +342,9 @@ void api_http_destroy(Api *api) {
     }
     if (h->daemon) {
         MHD_stop_daemon(h->daemon);
+    }
+    if (h->quiesced != MHD_INVALID_SOCKET) {
+        close(h->quiesced);
     }
     free(h);
     api->http = NULL;

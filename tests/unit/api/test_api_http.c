@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -58,6 +59,17 @@ static Store *open_store(void) {
     return s;
 }
 
+/* 0 when a TCP connection to 127.0.0.1:port is made, else connect's errno */
+static int connect_errno(int port) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rc;
+    ck_assert_int_ge(fd, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rc = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
 START_TEST(test_serve_and_limits) {
     Store *s = open_store();
     Api *api = NULL, *twin = NULL;
@@ -87,7 +99,10 @@ START_TEST(test_serve_and_limits) {
     ck_assert_int_eq(api_listen(twin, err, sizeof(err)), AG_EIO);
     ck_assert_ptr_nonnull(strstr(err, "cannot listen"));
     api_destroy(twin);
+    /* quiesced: a new connection is refused by the kernel at once (not left waiting in the
+     * backlog), though the listening socket stays open until the daemon has stopped */
     api_quiesce(api);
+    ck_assert_int_eq(connect_errno(port), ECONNREFUSED);
     api_stop(api);
     api_destroy(api);
     store_close(s);
