@@ -260,11 +260,11 @@ static int key_id_locked(Store *s, KeyIds *kc, const char *key, int64_t *id, cha
         }
     }
     if (!kc->ins) {
-        rc = store_db_prepare(s, "INSERT OR IGNORE INTO metric_key_ids (key) VALUES (?)", &kc->ins,
-                              err, err_sz);
+        rc = store_stmt_get(s, "INSERT OR IGNORE INTO metric_key_ids (key) VALUES (?)", &kc->ins,
+                            err, err_sz);
         rc = rc ? rc
-                : store_db_prepare(s, "SELECT id FROM metric_key_ids WHERE key = ?", &kc->sel, err,
-                                   err_sz);
+                : store_stmt_get(s, "SELECT id FROM metric_key_ids WHERE key = ?", &kc->sel, err,
+                                 err_sz);
         if (rc) {
             return rc;
         }
@@ -370,10 +370,10 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
     c.first_seq = rows[0].seq;
     c.last_seq = rows[n - 1].seq;
     if (rc == 0) {
-        rc = store_db_prepare(s,
-                              "INSERT INTO metric_blocks (exp_id, key_id, first_seq, data) VALUES"
-                              " (?, ?, ?, ?)",
-                              &ins, err, err_sz);
+        rc = store_stmt_get(s,
+                            "INSERT INTO metric_blocks (exp_id, key_id, first_seq, data) VALUES"
+                            " (?, ?, ?, ?)",
+                            &ins, err, err_sz);
     }
     /* the cells of every key, row by row in each row's own key order */
     if (rc == 0) {
@@ -437,8 +437,8 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
         }
     }
     if (rc == 0) {
-        rc = store_db_prepare(s, "INSERT INTO metric_row_text (exp_id, seq, row) VALUES (?, ?, ?)",
-                              &txt, err, err_sz);
+        rc = store_stmt_get(s, "INSERT INTO metric_row_text (exp_id, seq, row) VALUES (?, ?, ?)",
+                            &txt, err, err_sz);
     }
     /* a row the blocks would not give back byte for byte keeps its text */
     for (size_t r = 0; rc == 0 && r < n; r++) {
@@ -458,10 +458,10 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
     ag_buf_reset(&blob);
     rc = rc ? rc : store_layout_encode(&c.layout, &blob);
     if (rc == 0) {
-        rc = store_db_prepare(s,
-                              "INSERT INTO metric_chunks (exp_id, first_seq, last_seq, nrows,"
-                              " min_iter, max_iter, n_text, layout) VALUES (?,?,?,?,?,?,?,?)",
-                              &chunk, err, err_sz);
+        rc = store_stmt_get(s,
+                            "INSERT INTO metric_chunks (exp_id, first_seq, last_seq, nrows,"
+                            " min_iter, max_iter, n_text, layout) VALUES (?,?,?,?,?,?,?,?)",
+                            &chunk, err, err_sz);
     }
     if (rc == 0) {
         sqlite3_bind_int64(chunk, 1, id);
@@ -479,8 +479,8 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
         }
     }
     if (rc == 0) {
-        rc = store_db_prepare(s, "DELETE FROM metrics WHERE exp_id = ? AND seq <= ?", &del, err,
-                              err_sz);
+        rc = store_stmt_get(s, "DELETE FROM metrics WHERE exp_id = ? AND seq <= ?", &del, err,
+                            err_sz);
     }
     if (rc == 0) {
         sqlite3_bind_int64(del, 1, id);
@@ -489,10 +489,10 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
             rc = store_db_fail(s, err, err_sz, "delete sealed rows");
         }
     }
-    sqlite3_finalize(ins);
-    sqlite3_finalize(txt);
-    sqlite3_finalize(chunk);
-    sqlite3_finalize(del);
+    store_stmt_put(ins);
+    store_stmt_put(txt);
+    store_stmt_put(chunk);
+    store_stmt_put(del);
     ag_buf_free(&blob);
     ag_buf_free(&text);
     for (size_t q = 0; cells && q < c.nkeys * n; q++) {
@@ -512,8 +512,7 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
     TailRow rows[STORE_CHUNK_ROWS];
     int64_t tail = 0, left;
     size_t used = 0;
-    int rc =
-        store_db_prepare(s, "SELECT count(*) FROM metrics WHERE exp_id = ?", &cnt, err, err_sz);
+    int rc = store_stmt_get(s, "SELECT count(*) FROM metrics WHERE exp_id = ?", &cnt, err, err_sz);
     if (consumed) {
         *consumed = 0;
     }
@@ -524,12 +523,12 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
     if (sqlite3_step(cnt) == SQLITE_ROW) {
         tail = sqlite3_column_int64(cnt, 0);
     }
-    sqlite3_finalize(cnt);
+    store_stmt_put(cnt);
     if (tail + (int64_t)npending <= over) {
         return 0;
     }
-    rc = store_db_prepare(s, "SELECT seq, row FROM metrics WHERE exp_id = ? ORDER BY seq LIMIT ?",
-                          &rd, err, err_sz);
+    rc = store_stmt_get(s, "SELECT seq, row FROM metrics WHERE exp_id = ? ORDER BY seq LIMIT ?",
+                        &rd, err, err_sz);
     /* all but the newest row: it stays in the tail for the list's latest values */
     left = tail + (int64_t)npending - 1;
     while (rc == 0 && left > 0) {
@@ -577,9 +576,9 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
         tail -= (int64_t)from_tail;
         left -= (int64_t)n;
     }
-    sqlite3_finalize(rd);
-    sqlite3_finalize(kc.ins);
-    sqlite3_finalize(kc.sel);
+    store_stmt_put(rd);
+    store_stmt_put(kc.ins);
+    store_stmt_put(kc.sel);
     if (rc == 0 && consumed) {
         *consumed = used;
     }
@@ -726,8 +725,8 @@ int store_blocks_series_locked(Store *s, int64_t id, const char *xkey, const cha
 int store_blocks_max_iter_locked(Store *s, int64_t id, int64_t *max_iter, int *has) {
     sqlite3_stmt *st = NULL;
     *has = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT max(max_iter) FROM metric_chunks WHERE exp_id = ?", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if (store_stmt_get(s, "SELECT max(max_iter) FROM metric_chunks WHERE exp_id = ?", &st, NULL,
+                       0) != 0) {
         return AG_EDB;
     }
     sqlite3_bind_int64(st, 1, id);
@@ -735,7 +734,7 @@ int store_blocks_max_iter_locked(Store *s, int64_t id, int64_t *max_iter, int *h
         *has = 1;
         *max_iter = sqlite3_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     return 0;
 }
 

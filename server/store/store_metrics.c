@@ -14,10 +14,10 @@ static int set_offset_locked(Store *s, int64_t id, int64_t offset, int64_t last_
                              size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc;
-    rc = store_db_prepare(s,
-                          "UPDATE experiments SET ingest_offset = ?, last_seq = max(last_seq, ?)"
-                          " WHERE id = ?",
-                          &st, err, err_sz);
+    rc = store_stmt_get(s,
+                        "UPDATE experiments SET ingest_offset = ?, last_seq = max(last_seq, ?)"
+                        " WHERE id = ?",
+                        &st, err, err_sz);
     if (rc) {
         return rc;
     }
@@ -25,7 +25,7 @@ static int set_offset_locked(Store *s, int64_t id, int64_t offset, int64_t last_
     sqlite3_bind_int64(st, 2, last_seq);
     sqlite3_bind_int64(st, 3, id);
     rc = store_exec_update(s, st, "store offset", err, err_sz);
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     return rc;
 }
 
@@ -57,13 +57,14 @@ static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *las
                            int *has_iter, int64_t *rollup_seq, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(
-            s->db,
-            "SELECT last_seq, (SELECT max(v) FROM (SELECT max(iteration) AS v FROM metrics"
-            " WHERE exp_id = ?1 UNION ALL SELECT max(max_iter) FROM metric_chunks WHERE exp_id ="
-            " ?1)), rollup_seq FROM experiments WHERE id = ?1",
-            -1, &st, NULL) != SQLITE_OK) {
-        return store_db_fail(s, err, err_sz, "read run tail");
+    rc = store_stmt_get(s,
+                        "SELECT last_seq, (SELECT max(v) FROM (SELECT max(iteration) AS v FROM"
+                        " metrics WHERE exp_id = ?1 UNION ALL SELECT max(max_iter) FROM"
+                        " metric_chunks WHERE exp_id = ?1)), rollup_seq FROM experiments WHERE"
+                        " id = ?1",
+                        &st, err, err_sz);
+    if (rc) {
+        return rc;
     }
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -74,7 +75,7 @@ static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *las
     } else {
         rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
     }
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     return rc;
 }
 
@@ -83,12 +84,12 @@ static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *las
 static int summary_update_locked(Store *s, int64_t id, const json_t *row, const char *task_key,
                                  double task_metric, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc = store_db_prepare(s,
-                              "UPDATE experiments SET latest_iteration = ?1, latest_env_steps = ?2,"
-                              " latest_return = ?3, latest_task_metric = CASE WHEN ?5 IS NULL THEN"
-                              " latest_task_metric ELSE ?4 END, latest_task_key = coalesce(?5,"
-                              " latest_task_key) WHERE id = ?6",
-                              &st, err, err_sz);
+    int rc = store_stmt_get(s,
+                            "UPDATE experiments SET latest_iteration = ?1, latest_env_steps = ?2,"
+                            " latest_return = ?3, latest_task_metric = CASE WHEN ?5 IS NULL THEN"
+                            " latest_task_metric ELSE ?4 END, latest_task_key = coalesce(?5,"
+                            " latest_task_key) WHERE id = ?6",
+                            &st, err, err_sz);
     if (rc) {
         return rc;
     }
@@ -101,7 +102,7 @@ static int summary_update_locked(Store *s, int64_t id, const json_t *row, const 
     }
     sqlite3_bind_int64(st, 6, id);
     rc = store_exec_update(s, st, "update list summary", err, err_sz);
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     return rc;
 }
 
@@ -209,24 +210,25 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
         goto end;
     }
-    rc = store_db_prepare(
-        s,
-        "INSERT INTO metrics (exp_id, seq, iteration, env_steps, return_mean, wall_s,"
-        " row) VALUES (?,?,?,?,?,?,?)",
-        &ins, err, err_sz);
+    /* kept prepared on the connection: parsing the batch's statements again each time cost
+     * about as much as inserting its rows' tail */
+    rc = store_stmt_get(s,
+                        "INSERT INTO metrics (exp_id, seq, iteration, env_steps, return_mean,"
+                        " wall_s, row) VALUES (?,?,?,?,?,?,?)",
+                        &ins, err, err_sz);
     if (rc == 0) {
-        rc = store_db_prepare(s, "DELETE FROM metrics WHERE exp_id = ? AND iteration >= ?", &rew,
-                              err, err_sz);
+        rc = store_stmt_get(s, "DELETE FROM metrics WHERE exp_id = ? AND iteration >= ?", &rew, err,
+                            err_sz);
     }
     if (rc == 0) {
-        rc = store_db_prepare(s, "INSERT OR IGNORE INTO metric_keys (exp_id, key) VALUES (?, ?)",
-                              &key, err, err_sz);
+        rc = store_stmt_get(s, "INSERT OR IGNORE INTO metric_keys (exp_id, key) VALUES (?, ?)",
+                            &key, err, err_sz);
     }
     if (rc == 0) {
-        rc = store_db_prepare(s,
-                              "SELECT 1 FROM metrics WHERE exp_id = ? AND iteration = ? AND"
-                              " row = ? LIMIT 1",
-                              &same, err, err_sz);
+        rc = store_stmt_get(s,
+                            "SELECT 1 FROM metrics WHERE exp_id = ? AND iteration = ? AND"
+                            " row = ? LIMIT 1",
+                            &same, err, err_sz);
     }
     if (rc) {
         goto end;
@@ -388,10 +390,10 @@ end:
         free(rollup);
     }
     json_decref(newest);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(rew);
-    sqlite3_finalize(key);
-    sqlite3_finalize(same);
+    store_stmt_put(ins);
+    store_stmt_put(rew);
+    store_stmt_put(key);
+    store_stmt_put(same);
     rc = store_db_end(s, rc, err, err_sz);
 out:
     pthread_mutex_unlock(&s->mu);

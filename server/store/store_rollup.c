@@ -43,8 +43,8 @@ int store_rollup_begin_locked(Store *s, StoreRollup *r, int64_t exp_id, char *er
     memset(r, 0, sizeof(*r));
     r->s = s;
     r->exp_id = exp_id;
-    rc = store_db_prepare(s, BUCKET_UPSERT_HEAD "(?,?,?,?,?,?,?,?)" BUCKET_UPSERT_TAIL, &r->upsert,
-                          err, err_sz);
+    rc = store_stmt_get(s, BUCKET_UPSERT_HEAD "(?,?,?,?,?,?,?,?)" BUCKET_UPSERT_TAIL, &r->upsert,
+                        err, err_sz);
     /* finished buckets go in statements of many rows: one statement per row was most of the
      * roll-up's time */
     if (rc == 0 && !s->bucket_upsert_many) {
@@ -57,10 +57,10 @@ int store_rollup_begin_locked(Store *s, StoreRollup *r, int64_t exp_id, char *er
     }
     r->upsert_many = s->bucket_upsert_many;
     if (rc == 0) {
-        rc = store_db_prepare(s,
-                              "INSERT INTO metric_key_ids (key) VALUES (?1) ON CONFLICT DO"
-                              " UPDATE SET key = key RETURNING id",
-                              &r->key_id, err, err_sz);
+        rc = store_stmt_get(s,
+                            "INSERT INTO metric_key_ids (key) VALUES (?1) ON CONFLICT DO"
+                            " UPDATE SET key = key RETURNING id",
+                            &r->key_id, err, err_sz);
     }
     return rc;
 }
@@ -207,27 +207,27 @@ int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *er
         rc = buckets_flush(r, err, err_sz);
     }
     if (rc == 0) {
-        rc = store_db_prepare(r->s, "UPDATE experiments SET rollup_seq = ? WHERE id = ?", &st, err,
-                              err_sz);
+        rc = store_stmt_get(r->s, "UPDATE experiments SET rollup_seq = ? WHERE id = ?", &st, err,
+                            err_sz);
     }
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, rollup_seq);
         sqlite3_bind_int64(st, 2, r->exp_id);
         rc = store_exec_update(r->s, st, "record roll-up", err, err_sz);
     }
-    sqlite3_finalize(st);
+    store_stmt_put(st);
     store_rollup_abandon(r);
     return rc;
 }
 
 void store_rollup_abandon(StoreRollup *r) {
-    sqlite3_finalize(r->upsert);
-    /* the many-row statement belongs to the store (store_close finalizes it) */
+    /* the statements belong to the store (store_close finalizes them) */
+    store_stmt_put(r->upsert);
     if (r->upsert_many) {
         sqlite3_reset(r->upsert_many);
         sqlite3_clear_bindings(r->upsert_many);
     }
-    sqlite3_finalize(r->key_id);
+    store_stmt_put(r->key_id);
     r->upsert = r->upsert_many = r->key_id = NULL;
     r->npending = 0;
 }

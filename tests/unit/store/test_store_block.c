@@ -1,8 +1,8 @@
 /* Tests of server/store/store_block.c: a key's cells and a chunk's layout come back from their
  * blobs exactly (every double's bits, integers at the ends of their range, every kind of JSON
- * value, absent cells), blobs of the first version (reals XOR-ed) among them; reals cost what the
- * coding of differences promises; a damaged blob is refused, never read past its end; reals are
- * written as jansson writes them. */
+ * value, absent cells), blobs of the first version (reals XOR-ed) among them; the bytes the
+ * encoder writes are pinned; reals cost what the coding of differences promises; a damaged blob
+ * is refused, never read past its end; reals are written as jansson writes them. */
 #include "store_block.h"
 
 #include "ag_error.h"
@@ -192,6 +192,55 @@ START_TEST(test_first_version_blob_reads) {
 }
 END_TEST
 
+/* the bytes of a blob are pinned: the encoder writes what the sealed blocks of existing
+ * databases hold (reals of every code, an absent and a null cell, integers of every code
+ * length, a JSON cell), so a faster writer cannot change the format unseen */
+START_TEST(test_blob_bytes_pinned) {
+    static const unsigned char expected[] = {
+        0x00, 0x02, 0x06, 0x02, 0x0c, 0x00, 0x01, 0x03, 0x01, 0x01, 0x0a, 0x06, 0x01, 0x02, 0x01,
+        0x2d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x10, 0x00, 0x37, 0xfe, 0xf0,
+        0x0b, 0x26, 0x71, 0x3f, 0xbe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xdb, 0x9f, 0x8f, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xfe, 0xee, 0x92, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd,
+        0x68, 0x50, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x01, 0xe6, 0x01, 0xde,
+        0x0f, 0xdf, 0xfb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe7, 0xfe, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd, 0x80, 0x1b, 0x33, 0x33,
+        0x33, 0x33, 0x33, 0x33, 0x40, 0x0d, 0xce, 0x79, 0x37, 0xa5, 0x35, 0xf1, 0xb5, 0x0b, 0xf1,
+        0x05, 0xa9, 0x43, 0xe5, 0xbc, 0x65, 0xd7, 0xc8, 0x18, 0x2e, 0x40, 0xa5, 0x07, 0xcf, 0xfb,
+        0x4e, 0x71, 0xa0, 0x24, 0xea, 0xfa, 0x80, 0x04, 0x22, 0x61, 0x62, 0x22,
+    };
+    static const uint64_t reals[12] = {
+        0x0000000000000000ull, 0x8000000000000000ull, 0x7ff8000000000000ull, 0x7ff0000000000000ull,
+        0x0000000000000001ull, 0x7fefffffffffffffull, 0x3ff0000000000000ull, 0x3ff0000000000000ull,
+        0x3fb999999999999aull, 0x40280d6356c34927ull, 0x4028d179fbd2e018ull, 0x40298c72fed8a82cull};
+    static const int64_t ints[10] = {0,    2048,   4096,      6144,      6145,
+                                     9000, -70000, INT64_MAX, INT64_MIN, 42};
+    StoreCell c[26];
+    AgBuf b;
+    memset(c, 0, sizeof(c));
+    for (int k = 0; k < 12; k++) {
+        c[k].kind = STORE_CELL_REAL;
+        memcpy(&c[k].d, &reals[k], sizeof(double));
+    }
+    c[12].kind = STORE_CELL_ABSENT;
+    c[13].kind = STORE_CELL_NULL;
+    for (int k = 0; k < 10; k++) {
+        c[14 + k].kind = STORE_CELL_INT;
+        c[14 + k].i = ints[k];
+    }
+    c[24].kind = STORE_CELL_JSON;
+    c[24].text = "\"ab\"";
+    c[24].len = 4;
+    c[25].kind = STORE_CELL_REAL;
+    c[25].d = -2.5;
+    ck_assert_int_eq(ag_buf_init(&b, 0, 1u << 30), 0);
+    ck_assert_int_eq(store_block_encode(c, 26, &b), 0);
+    ck_assert_uint_eq(b.len, sizeof(expected));
+    ck_assert_mem_eq(b.data, expected, sizeof(expected));
+    ag_buf_free(&b);
+    roundtrip(c, 26);
+}
+END_TEST
+
 /* the bits a real costs: values of the bench's kind (a slow trend and a random fraction of 31
  * bits, %.17g) under 6.4 bytes (the XOR coding took 6.6), values of float32 precision under 3 */
 START_TEST(test_reals_size) {
@@ -325,6 +374,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_mixed_kinds_roundtrip);
     tcase_add_test(tc, test_bad_blobs);
     tcase_add_test(tc, test_first_version_blob_reads);
+    tcase_add_test(tc, test_blob_bytes_pinned);
     tcase_add_test(tc, test_reals_size);
     tcase_add_test(tc, test_layout_roundtrip);
     tcase_add_test(tc, test_reals_written_as_jansson);

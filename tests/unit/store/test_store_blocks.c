@@ -438,6 +438,58 @@ START_TEST(test_ended_runs_sealed) {
 }
 END_TEST
 
+/* the statements ingestion keeps prepared from batch to batch start each batch without the
+ * previous one's values: a run without iterations or a task metric, ingested after one with them,
+ * gets chunks without an iteration range and no task metric of the other run, and its rows back */
+START_TEST(test_kept_statements_carry_no_values) {
+    Store *s = open_db(0);
+    int64_t a = new_run(s), b = new_run(s);
+    const char *with_task = "{\"success_rate\":0.5,\"loss\":1.25}";
+    char *lines[300];
+    size_t lens[300];
+    ingest_lines(s, a, 1, 300, 300, 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metric_chunks WHERE exp_id = 1 AND min_iter"
+                             " IS NOT NULL AND max_iter IS NOT NULL"),
+                     2);
+    size_t with_len = strlen(with_task);
+    ck_assert_msg(store_metrics_ingest(s, a, &with_task, &with_len, 1, 100000, NULL, NULL, err,
+                                       sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_int_eq(sql_int("SELECT latest_task_key = 'success_rate' FROM experiments WHERE id ="
+                             " 1"),
+                     1);
+    for (int i = 0; i < 300; i++) {
+        char text[64];
+        snprintf(text, sizeof(text), "{\"loss\":%d.25,\"lr\":0.001}", i);
+        lines[i] = strdup(text);
+        lens[i] = strlen(text);
+    }
+    for (int half = 0; half < 2; half++) {
+        ck_assert_msg(store_metrics_ingest(s, b, (const char *const *)lines + 150 * half,
+                                           lens + 150 * half, 150, 1000 * (half + 1), NULL, NULL,
+                                           err, sizeof(err)) == 0,
+                      "%s", err);
+    }
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metric_chunks WHERE exp_id = 2"), 2);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metric_chunks WHERE exp_id = 2 AND (min_iter"
+                             " IS NOT NULL OR max_iter IS NOT NULL)"),
+                     0);
+    ck_assert_int_eq(sql_int("SELECT latest_task_key IS NULL AND latest_iteration IS NULL FROM"
+                             " experiments WHERE id = 2"),
+                     1);
+    rows_free(&rows);
+    ck_assert_int_eq(store_metric_rows(s, b, 0, 0, collect, &rows, err, sizeof(err)), 0);
+    ck_assert_uint_eq(rows.n, 300);
+    for (int i = 0; i < 300; i++) {
+        ck_assert_int_eq(rows.seq[i], i + 1);
+        ck_assert_str_eq(rows.text[i], lines[i]);
+        free(lines[i]);
+    }
+    rows_free(&rows);
+    store_close(s);
+}
+END_TEST
+
 /* a damaged block is an error naming the chunk, not rows made up */
 START_TEST(test_damaged_block_is_an_error) {
     Store *s = open_db(0);
@@ -471,6 +523,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_migration_seals_old_rows);
     tcase_add_test(tc, test_delete_takes_blocks);
     tcase_add_test(tc, test_ended_runs_sealed);
+    tcase_add_test(tc, test_kept_statements_carry_no_values);
     tcase_add_test(tc, test_damaged_block_is_an_error);
     suite_add_tcase(s, tc);
     return s;
