@@ -18,29 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct Body {
-    char *text;
-    size_t len;
-} Body;
-
-static size_t collect(char *p, size_t size, size_t n, void *ud) {
-    Body *b = ud;
-    char *grown = realloc(b->text, b->len + size * n + 1);
-    if (!grown) {
-        return 0;
-    }
-    memcpy(grown + b->len, p, size * n);
-    b->len += size * n;
-    grown[b->len] = '\0';
-    b->text = grown;
-    return size * n;
-}
-
 static json_t *request(CURL *c, const BenchDaemon *d, const char *method, const char *path,
                        const char *body) {
     char url[256], auth[200];
     struct curl_slist *h = NULL;
-    Body b = {0};
+    BenchBody b = {0};
     json_t *o;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->port, path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", d->token);
@@ -52,7 +34,7 @@ static json_t *request(CURL *c, const BenchDaemon *d, const char *method, const 
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_body_put);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     if (curl_easy_perform(c) != CURLE_OK || !b.text) {
         fprintf(stderr, "bench: %s %s failed\n", method, path);

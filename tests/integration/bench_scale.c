@@ -87,28 +87,9 @@ static char token[128];
 static int port;
 static pid_t daemon_pid;
 
-/* CPU seconds (user + system) angorad has used so far: the cost of a request on any machine,
- * where requests/s on this one also measure the clients and whatever else runs */
+/* CPU seconds (user + system) angorad has used so far */
 static double daemon_cpu_s(void) {
-    char path[64], text[1024], *p;
-    unsigned long long ut = 0, st = 0;
-    FILE *f;
-    size_t n;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)daemon_pid);
-    f = fopen(path, "r");
-    if (!f) {
-        return 0;
-    }
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    /* fields 14 and 15, counted after the command name in parentheses */
-    p = strrchr(text, ')');
-    if (!p ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
-        return 0;
-    }
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    return bench_process_cpu_s(daemon_pid);
 }
 
 /* CPU seconds the calling thread has used */

@@ -137,30 +137,12 @@ static long long big_run_rows(void) {
 
 /* ---- REST ---- */
 
-typedef struct Body {
-    char *text;
-    size_t len;
-} Body;
-
-static size_t body_put(char *p, size_t size, size_t n, void *ud) {
-    Body *b = ud;
-    char *grown = realloc(b->text, b->len + size * n + 1);
-    if (!grown) {
-        return 0;
-    }
-    memcpy(grown + b->len, p, size * n);
-    b->len += size * n;
-    grown[b->len] = '\0';
-    b->text = grown;
-    return size * n;
-}
-
 static json_t *request(const BenchDaemon *d, const char *method, const char *path,
                        const char *body) {
     char url[256], auth[200];
     struct curl_slist *h = NULL;
     CURL *c = curl_easy_init();
-    Body b = {0};
+    BenchBody b = {0};
     json_t *o;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->port, path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", d->token);
@@ -171,7 +153,7 @@ static json_t *request(const BenchDaemon *d, const char *method, const char *pat
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_put);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_body_put);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     if (curl_easy_perform(c) != CURLE_OK || !b.text) {
         die(method, path);
@@ -184,28 +166,6 @@ static json_t *request(const BenchDaemon *d, const char *method, const char *pat
         die(path, "the answer is not JSON");
     }
     return o;
-}
-
-/* CPU seconds (user + system) a process has used so far */
-static double process_cpu_s(pid_t pid) {
-    char path[64], text[1024], *p;
-    unsigned long long ut = 0, st = 0;
-    FILE *f;
-    size_t n;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "r");
-    if (!f) {
-        return 0;
-    }
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    p = strrchr(text, ')');
-    if (!p ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
-        return 0;
-    }
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* ---- a websocket client on a plain socket (RFC 6455) ---- */
@@ -612,18 +572,18 @@ static void measure(const char *angorad, long long big_rows, Result *r) {
     pthread_create(&w.th, NULL, writer_thread, &w);
     ag_time_sleep(1.0); /* everyone subscribed and live */
     tq0 = ag_time_now();
-    r->quiet_cpu_per_s = process_cpu_s(d.pid);
+    r->quiet_cpu_per_s = bench_process_cpu_s(d.pid);
     ag_time_sleep(opt.quiet);
-    r->quiet_cpu_per_s = (process_cpu_s(d.pid) - r->quiet_cpu_per_s) / (ag_time_now() - tq0);
+    r->quiet_cpu_per_s = (bench_process_cpu_s(d.pid) - r->quiet_cpu_per_s) / (ag_time_now() - tq0);
     for (int k = 0; k < 2; k++) {
         Replay *p = &r->replay[k];
         Sub b;
         double cpu0;
         p->since = k == 0 ? 0 : big_rows / 2;
-        cpu0 = process_cpu_s(d.pid);
+        cpu0 = bench_process_cpu_s(d.pid);
         sub_start(&b, port, d.token, BIG_RUN_ID, p->since, 1, 0);
         pthread_join(b.th, NULL);
-        p->server_cpu_s = process_cpu_s(d.pid) - cpu0;
+        p->server_cpu_s = bench_process_cpu_s(d.pid) - cpu0;
         p->client_cpu_s = b.cpu_s;
         p->rows = b.rows;
         p->bad_order = b.bad_order + (b.last_seq != big_rows) + (b.rows != big_rows - p->since);

@@ -88,6 +88,41 @@ static const char *const metric_keys[BENCH_METRIC_KEYS] = {
     "obs_norm_mean", "obs_norm_std", "success_rate",  "goals_mean",    "iter_s",
     "rollout_s",     "update_s",     "eval_return",   "kl_target",     "epochs"};
 
+double bench_process_cpu_s(pid_t pid) {
+    char path[64], text[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (!f) {
+        return 0;
+    }
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* fields 14 and 15, counted after the command name in parentheses */
+    p = strrchr(text, ')');
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+        return 0;
+    }
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+size_t bench_body_put(char *p, size_t size, size_t n, void *body) {
+    BenchBody *b = body;
+    char *grown = realloc(b->text, b->len + size * n + 1);
+    if (!grown) {
+        return 0;
+    }
+    memcpy(grown + b->len, p, size * n);
+    b->len += size * n;
+    grown[b->len] = '\0';
+    b->text = grown;
+    return size * n;
+}
+
 const char *bench_metric_key(int k) {
     return metric_keys[k];
 }

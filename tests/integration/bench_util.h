@@ -27,6 +27,18 @@ void bench_daemon_stop(BenchDaemon *d);
 
 /* keys of a bench_metrics_line: the four the store keeps as columns and 26 others */
 #define BENCH_METRIC_KEYS 30
+/* CPU seconds (user + system) process pid has used so far, 0 if it cannot be read: the cost of
+ * a request on any machine, where requests/s on this one also measure the clients and the rest */
+double bench_process_cpu_s(pid_t pid);
+
+/* an HTTP answer's body as it arrives: a libcurl CURLOPT_WRITEFUNCTION with a BenchBody as its
+ * CURLOPT_WRITEDATA; text stays NUL-terminated, the caller frees it */
+typedef struct BenchBody {
+    char *text;
+    size_t len;
+} BenchBody;
+size_t bench_body_put(char *p, size_t size, size_t n, void *body);
+
 /* the name of key k (0 <= k < BENCH_METRIC_KEYS) of a bench_metrics_line */
 const char *bench_metric_key(int k);
 /* one metrics.jsonl line of iteration i (newline included) with BENCH_METRIC_KEYS numeric keys,
