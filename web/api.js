@@ -47,7 +47,9 @@ export async function api(method, path, body, opts = {}) {
             method,
             headers,
             body: body === undefined ? undefined : JSON.stringify(body),
-            cache: "no-store",
+            // answers with an ETag are kept by the browser and asked for again with
+            // If-None-Match: an unchanged list page or series comes back as a bodiless 304
+            cache: "no-cache",
         });
     } catch (e) {
         throw new ApiError(

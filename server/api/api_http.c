@@ -140,6 +140,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, ApiResponse *resp
     if (resp->etag[0]) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "private, no-cache");
+        /* a kept answer is reused only under the token it was given to */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Authorization");
     } else {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     }

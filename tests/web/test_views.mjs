@@ -460,6 +460,39 @@ test("the seed group shows mean +- std and the settings that differ", async () =
     assert.match(await page.textContent("#group-summary"), /2 training runs/);
 });
 
+// the daemon's count of answers it gave with this status (its Prometheus counters)
+async function answered(status) {
+    const res = await fetch(`${d.base}/metrics`, {headers: {Authorization: `Bearer ${d.token}`}});
+    const pattern = new RegExp(`angora_http_requests_total\\{code="${status}"\\} (\\d+)`);
+    const m = (await res.text()).match(pattern);
+    return m ? Number(m[1]) : 0;
+}
+
+test("an unchanged series is asked for again with its ETag and drawn from the 304", async () => {
+    await page.goto(`${d.base}/#/experiments?tag=grp`);
+    await page.click("#group-view");
+    await page.waitForSelector('#group-chart .chart[data-runs="2"]');
+    const points = await page.$eval("#group-chart .chart", (c) => c.dataset.points);
+    const statuses = [];
+    const onResponse = (r) => {
+        if (r.url().includes("/metrics/series"))
+            statuses.push(r.status());
+    };
+    const before304 = await answered(304);
+    // away and back: the finished runs' series have not changed since the browser kept them
+    await page.goto(`${d.base}/#/experiments`);
+    await page.waitForSelector("#exp-table tbody tr[data-id]");
+    page.on("response", onResponse);
+    await page.goBack();
+    await page.waitForSelector('#group-chart .chart[data-runs="2"]');
+    page.off("response", onResponse);
+    assert.ok(statuses.length > 0, "no series request seen");
+    // the server answered them with 304, the page got the kept body (a 200 to the script)
+    const given = (await answered(304)) - before304;
+    assert.ok(given >= statuses.length, `the daemon gave ${given} 304s for ${statuses.length} series`);
+    assert.equal(await page.$eval("#group-chart .chart", (c) => c.dataset.points), points);
+});
+
 test("tags and notes are edited on the run page, and bad tags get the server's message",
      async () => {
          const id = groupIds[1];
