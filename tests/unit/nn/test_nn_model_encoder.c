@@ -10,6 +10,7 @@
 #include "nn_ckpt.h"
 #include "nn_model.h"
 #include "nn_optim.h"
+#include "nn_test_encoder.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -61,31 +62,13 @@ static void io_image(NnIoSpec *io, int size, int with_proprio, int outputs, int 
 static void encoder_write(const char *path, int with_section) {
     NnIoSpec io;
     io_image(&io, IMG, 0, 7, 0);
-    json_t *d = json_text("{\"inputs\": {\"vision\": {\"pathway\": %s}}, \"trunk\": [{\"type\": "
-                          "\"dense\", \"units\": 8}, \"tanh\"], \"shared\": true%s}",
-                          pathway_json, "");
-    char err[512];
-    NnModel *m = nn_model_create(d, &io, err, sizeof err);
-    ck_assert_msg(m != NULL, "%s", err);
-    AgRng rng;
-    ag_rng_seed(&rng, 11, 0);
-    nn_model_init_params(m, &rng);
-    NnCkptSection s[8];
-    int n = 0;
-    char *desc = NULL;
-    ck_assert_int_eq(nn_ckpt_model_sections(m, NULL, s, &n, &desc), 0);
-    const char *own = "{\"input\": \"vision\", \"image_size\": 8}";
-    if (with_section) {
-        memset(&s[n], 0, sizeof s[n]);
-        snprintf(s[n].name, sizeof s[n].name, "pretrain");
-        s[n].data = own;
-        s[n].size = strlen(own);
-        n++;
-    }
-    ck_assert_int_eq(nn_ckpt_write(path, s, n, err, sizeof err), 0);
-    free(desc);
-    nn_model_destroy(m);
-    json_decref(d);
+    char desc[1024];
+    snprintf(desc, sizeof desc,
+             "{\"inputs\": {\"vision\": {\"pathway\": %s}}, \"trunk\": [{\"type\": "
+             "\"dense\", \"units\": 8}, \"tanh\"], \"shared\": true}",
+             pathway_json);
+    encoder_ckpt_save(desc, &io, 11,
+                      with_section ? "{\"input\": \"vision\", \"image_size\": 8}" : NULL, path);
 }
 
 static void setup(void) {
@@ -422,27 +405,9 @@ END_TEST
 static void preset_encoder_write(const char *path, const char *preset, int size) {
     NnIoSpec io;
     io_image(&io, size, 0, 7, 0);
-    json_t *d = json_text("{\"preset\": \"%s\", \"core\": null, \"shared\": true%s}", preset, "");
-    char err[512];
-    NnModel *m = nn_model_create(d, &io, err, sizeof err);
-    ck_assert_msg(m != NULL, "%s", err);
-    AgRng rng;
-    ag_rng_seed(&rng, 5, 0);
-    nn_model_init_params(m, &rng);
-    NnCkptSection s[8];
-    int n = 0;
-    char *desc = NULL;
-    ck_assert_int_eq(nn_ckpt_model_sections(m, NULL, s, &n, &desc), 0);
-    const char *own = "{\"input\": \"vision\"}";
-    memset(&s[n], 0, sizeof s[n]);
-    snprintf(s[n].name, sizeof s[n].name, "pretrain");
-    s[n].data = own;
-    s[n].size = strlen(own);
-    n++;
-    ck_assert_int_eq(nn_ckpt_write(path, s, n, err, sizeof err), 0);
-    free(desc);
-    nn_model_destroy(m);
-    json_decref(d);
+    char desc[256];
+    snprintf(desc, sizeof desc, "{\"preset\": \"%s\", \"core\": null, \"shared\": true}", preset);
+    encoder_ckpt_save(desc, &io, 5, "{\"input\": \"vision\"}", path);
 }
 
 /* a pathways preset's model on vision + proprioception with the encoder at ckpt, frozen */

@@ -8,6 +8,7 @@
  * there. The "pixels" case renders and runs alone (unit_rl_ppo_pixels). */
 #include "rl_ppo_int.h"
 #include "rl_test_util.h"
+#include "../nn/nn_test_encoder.h"
 
 #include "ag_error.h"
 #include "nn_ckpt.h"
@@ -382,29 +383,9 @@ static void encoder_ckpt_write(const char *path) {
     io.inputs[0].shape[1] = io.inputs[0].shape[2] = 1;
     io.inputs[0].size = io.obs_size = 4;
     io.policy_outputs = 7;
-    const char *text = "{\"inputs\": {\"state\": {\"pathway\": " ENC_PATHWAY "}}, \"trunk\": "
-                       "[{\"type\": \"dense\", \"units\": 8}, \"tanh\"], \"shared\": true}";
-    json_t *d = json_loads(text, 0, NULL);
-    char err[512] = "";
-    NnModel *m = nn_model_create(d, &io, err, sizeof err);
-    ck_assert_msg(m != NULL, "%s", err);
-    AgRng rng;
-    ag_rng_seed(&rng, 17, 0);
-    nn_model_init_params(m, &rng);
-    NnCkptSection sec[8];
-    int n = 0;
-    char *desc = NULL;
-    ck_assert_int_eq(nn_ckpt_model_sections(m, NULL, sec, &n, &desc), 0);
-    const char *own = "{\"input\": \"state\"}";
-    memset(&sec[n], 0, sizeof sec[n]);
-    snprintf(sec[n].name, sizeof sec[n].name, "pretrain");
-    sec[n].data = own;
-    sec[n].size = strlen(own);
-    n++;
-    ck_assert_msg(nn_ckpt_write(path, sec, n, err, sizeof err) == 0, "%s", err);
-    free(desc);
-    nn_model_destroy(m);
-    json_decref(d);
+    encoder_ckpt_save("{\"inputs\": {\"state\": {\"pathway\": " ENC_PATHWAY "}}, \"trunk\": "
+                      "[{\"type\": \"dense\", \"units\": 8}, \"tanh\"], \"shared\": true}",
+                      &io, 17, "{\"input\": \"state\"}", path);
 }
 
 /* a CartPole trainer whose state pathway is the encoder at path, frozen or fine-tuned; with
@@ -569,29 +550,9 @@ static void pixel_encoder_ckpt_write(const char *path) {
     io.inputs[0].shape[1] = io.inputs[0].shape[2] = 8;
     io.inputs[0].size = io.obs_size = 3 * 8 * 8;
     io.policy_outputs = 7;
-    const char *text = "{\"inputs\": {\"vision\": {\"pathway\": " PIX_PATHWAY "}}, \"trunk\": "
-                       "[{\"type\": \"dense\", \"units\": 8}, \"tanh\"], \"shared\": true}";
-    json_t *d = json_loads(text, 0, NULL);
-    char err[512] = "";
-    NnModel *m = nn_model_create(d, &io, err, sizeof err);
-    ck_assert_msg(m != NULL, "%s", err);
-    AgRng rng;
-    ag_rng_seed(&rng, 23, 0);
-    nn_model_init_params(m, &rng);
-    NnCkptSection sec[8];
-    int n = 0;
-    char *desc = NULL;
-    ck_assert_int_eq(nn_ckpt_model_sections(m, NULL, sec, &n, &desc), 0);
-    const char *own = "{\"input\": \"vision\"}";
-    memset(&sec[n], 0, sizeof sec[n]);
-    snprintf(sec[n].name, sizeof sec[n].name, "pretrain");
-    sec[n].data = own;
-    sec[n].size = strlen(own);
-    n++;
-    ck_assert_msg(nn_ckpt_write(path, sec, n, err, sizeof err) == 0, "%s", err);
-    free(desc);
-    nn_model_destroy(m);
-    json_decref(d);
+    encoder_ckpt_save("{\"inputs\": {\"vision\": {\"pathway\": " PIX_PATHWAY "}}, \"trunk\": "
+                      "[{\"type\": \"dense\", \"units\": 8}, \"tanh\"], \"shared\": true}",
+                      &io, 23, "{\"input\": \"vision\"}", path);
 }
 
 START_TEST(test_pixels_reach_the_encoder_raw) {
