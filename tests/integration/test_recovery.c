@@ -190,6 +190,18 @@ static int train_log_count(const Daemon *d, long long id, const char *text) {
     return n;
 }
 
+/* whether an event's detail of the experiment contains text */
+static int events_mention(const Daemon *d, long long id, const char *text) {
+    HttpResult r;
+    char path[128];
+    int found;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/events?limit=1000", id);
+    itest_http(d, "GET", path, "", NULL, 0, &r);
+    found = r.body && strstr(r.body, text) != NULL;
+    itest_http_free(&r);
+    return found;
+}
+
 /* the machine (or container) stops: angorad and the worker's whole process group end at once,
  * without a word */
 static void machine_stop(Daemon *d, long long id) {
@@ -224,6 +236,8 @@ START_TEST(test_machine_stops_do_not_count_attempts) {
     ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
     json_decref(o);
     ck_assert_int_eq(count_events(&d, id, "retry"), 0);
+    ck_assert(events_mention(&d, id, "stopped with angorad's previous life (pid "));
+    ck_assert(events_mention(&d, id, "resuming from checkpoints/last.ckpt"));
     /* four times resumed from its checkpoint, not started over */
     ck_assert_int_eq(train_log_count(&d, id, "resumed at iteration"), 4);
     itest_assert_rows_exact(&d, id, 80);
