@@ -119,9 +119,17 @@ int sched_create(Sched **out, const SchedConfig *cfg, Store *store, Ingest *inge
                  size_t err_sz);
 void sched_destroy(Sched *s);
 void sched_set_state_hook(Sched *s, SchedStateHook fn, void *ctx);
+/* this life of the daemon in the store and how the previous one ended (store_life_begin; NULL or
+ * never called: not known), before sched_recover, which judges runs gone meanwhile by it */
+void sched_set_lives(Sched *s, int64_t life_id, const StoreLife *previous);
 /* at start: runs the database says are running are adopted when their process is still the
- * same (pid + start time), otherwise drained and requeued from their checkpoint */
+ * same (pid + start time), otherwise drained and judged by what they left (sched_recover.c):
+ * succeeded, failed or retried (an attempt counted), or requeued from their checkpoint without
+ * an attempt when they were stopped together with the daemon's previous life */
 int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_sz);
+/* the cron's "alive" mark of this life (every SCHED_ALIVE_PERIOD_S) */
+void sched_mark_alive(Sched *s);
+double sched_alive_period(void);
 /* one pass of reaping, requests, ingestion and starting */
 /* the periodic jobs of the daemon's cron: reap workers and act on requests; ingest the metrics of
  * live runs; start queued runs while cores are free; roll up the rows of runs whose roll-up is

@@ -206,6 +206,7 @@ typedef struct Daemon {
     Ingest *ingest;
     Sched *sched;
     RunWatch *watch; /* NULL: ingestion by its tick alone */
+    int64_t life_id; /* this life in the store: marked alive, and stopped by a clean shutdown */
     int adopted, requeued;
 } Daemon;
 
@@ -327,6 +328,25 @@ static int daemon_open_stream(Daemon *d, char *err, size_t err_sz) {
     return 0;
 }
 
+/* this life recorded, and how the previous one ended told to the scheduler, whose recovery
+ * treats runs gone together with an unclean end as interrupted, not crashed */
+static int daemon_begin_life(Daemon *d, char *err, size_t err_sz) {
+    StoreLife prev;
+    char when[40];
+    int rc =
+        store_life_begin(d->store, (int)getpid(), ag_time_wall(), &prev, &d->life_id, err, err_sz);
+    if (rc) {
+        return rc;
+    }
+    if (prev.known && !prev.stopped) {
+        ag_log_warn("the previous angorad (pid %d) ended without a clean shutdown; last seen alive "
+                    "%s",
+                    prev.pid, ag_time_iso8601(prev.alive_at, when, (int)sizeof(when)));
+    }
+    sched_set_lives(d->sched, d->life_id, &prev);
+    return 0;
+}
+
 /* ingestion and the scheduler, after recovering the runs of an earlier life */
 static int daemon_open_sched(Daemon *d, char *err, size_t err_sz) {
     SchedConfig scfg;
@@ -360,6 +380,9 @@ static int daemon_open_sched(Daemon *d, char *err, size_t err_sz) {
         ingest_set_row_hook(d->ingest, publish_row, d->stream);
         sched_set_state_hook(d->sched, publish_state, d->stream);
     }
+    if ((rc = daemon_begin_life(d, err, err_sz)) != 0) {
+        return rc;
+    }
     return sched_recover(d->sched, &d->adopted, &d->requeued, err, err_sz);
 }
 
@@ -382,7 +405,7 @@ typedef struct CronJob {
     double next_at;
 } CronJob;
 
-enum { CRON_WATCH = 0, CRON_INGEST, CRON_START, CRON_ROLLUP, CRON_JOBS };
+enum { CRON_WATCH = 0, CRON_INGEST, CRON_START, CRON_ROLLUP, CRON_ALIVE, CRON_JOBS };
 
 /* the live runs' directories become the watched set; only after the jobs that change which runs
  * live */
@@ -405,6 +428,7 @@ static void daemon_cron(Daemon *d) {
         [CRON_INGEST] = {"ingest metrics", d->cfg.ingest_s, sched_ingest, 0},
         [CRON_START] = {"start queued runs", d->cfg.queue_s, sched_start_queued, 0},
         [CRON_ROLLUP] = {"roll up metrics", d->cfg.ingest_s, sched_rollup, 0},
+        [CRON_ALIVE] = {"mark alive", sched_alive_period(), sched_mark_alive, 0},
     };
     while (!stop_requested) {
         double now = ag_time_now(), next = now + 1.0;
@@ -428,6 +452,7 @@ static void daemon_cron(Daemon *d) {
 
 /* no new requests, then the runs as configured: left running, or checkpointed and queued */
 static void daemon_shutdown(Daemon *d) {
+    char err[512];
     ag_log_info("stopping");
     api_quiesce(d->api);
     if (d->cfg.shutdown == DAEMON_SHUTDOWN_CHECKPOINT && sched_live(d->sched) > 0) {
@@ -439,6 +464,11 @@ static void daemon_shutdown(Daemon *d) {
     } else if (sched_live(d->sched) > 0) {
         sched_tick(d->sched);
         ag_log_info("leaving %d run(s) running; the next start adopts them", sched_live(d->sched));
+    }
+    /* last: the next start knows this life ended cleanly */
+    if (d->life_id > 0 &&
+        store_life_stopped(d->store, d->life_id, ag_time_wall(), err, sizeof(err)) != 0) {
+        ag_log_warn("%s", err);
     }
 }
 

@@ -1,10 +1,12 @@
 /* The scheduler and local executor of angorad: starts queued runs by priority then submission
  * order while cores are free, runs each angora-train (or mpirun -np R angora-train) in its own
  * session with one BLAS thread per rank, turns cancel/pause requests into SIGTERM then SIGKILL,
- * retries crashed workers from their checkpoint, and re-adopts or requeues runs after a
- * restart. Analysis jobs take a slot like any run; their steps are in sched_job.c. Pretrain jobs
- * (angora-train --pretrain) run like training and resume from their checkpoint as training
- * does. Runs for the Slurm executor are handed to sched_slurm.c, and take no local cores. */
+ * retries crashed workers from their checkpoint, and requeues without an attempt the runs stopped
+ * from outside (the daemon's shutdown, exit 3 on a signal, the end of the daemon's previous life:
+ * sched_recover.c re-adopts or judges runs after a restart). Analysis jobs take a slot like any
+ * run; their steps are in sched_job.c. Pretrain jobs (angora-train --pretrain) run like training
+ * and resume from their checkpoint as training does. Runs for the Slurm executor are handed to
+ * sched_slurm.c, and take no local cores. */
 #include "sched_int.h"
 
 #include "ag_error.h"
@@ -588,6 +590,31 @@ void sched_run_crashed(Sched *s, int64_t id, const char *why, const char *retry_
     sched_set_state(s, id, "queued", reason);
 }
 
+void sched_run_requeue(Sched *s, int64_t id, SlotKind kind, const char *run_dir, const char *event,
+                       const char *why) {
+    char from[PATH_MAX];
+    sched_resume_point(kind, run_dir, from, sizeof(from));
+    sched_event(s, id, event, "%s; resuming from %s", why, from);
+    sched_set_state(s, id, "queued", NULL);
+}
+
+void sched_describe_interrupted(const Sched *s, int with_daemon, int known, char *out,
+                                size_t out_sz) {
+    const StoreLife *prev = &s->previous;
+    char when[40];
+    if (with_daemon) {
+        snprintf(out, out_sz, "stopped with angorad's previous life (pid %d, last seen alive %s)",
+                 prev->pid, ag_time_iso8601(prev->alive_at, when, (int)sizeof(when)));
+    } else if (known) {
+        snprintf(out, out_sz,
+                 "exit code %d: stopped by a signal angorad did not send, after its "
+                 "checkpoint",
+                 AG_EXIT_INTERRUPTED);
+    } else {
+        snprintf(out, out_sz, "stopped by a signal while angorad was away, after its checkpoint");
+    }
+}
+
 void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
     StoreRun r;
     char msg[512], why[256];
@@ -595,6 +622,7 @@ void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
     int code = known && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int shutdown = slot->shutdown;
     int evaluate = slot->kind == SLOT_EVALUATE;
+    int interrupted;
     SlotKind slot_kind = slot->kind;
     if (slot->kind == SLOT_ANALYSIS) {
         sched_job_ended(s, slot, status, known);
@@ -608,6 +636,12 @@ void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
     /* everything it wrote is stored before the state changes */
     sched_drain(s, id, r.run_dir);
     sched_describe_status(status, known, why, sizeof(why));
+    if (!known) {
+        code = sched_files_exit(s, id, r.run_dir);
+    }
+    /* stopped from outside, not failed: the daemon's previous life ended with it (and it showed
+     * no exit of its own), or it exited 3 on a signal the daemon did not send */
+    interrupted = (slot->with_daemon && code < 0) || code == AG_EXIT_INTERRUPTED;
     if (evaluate) {
         char tmp[PATH_MAX], fin[PATH_MAX];
         snprintf(tmp, sizeof(tmp), "%s/" AG_RUN_EVALUATION AG_RUN_PARTIAL_SUFFIX, r.run_dir);
@@ -617,6 +651,12 @@ void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
             sched_set_state(s, id, "succeeded", NULL);
         } else if (!strcmp(r.request, "cancel")) {
             sched_set_state(s, id, "cancelled", "cancelled by request");
+        } else if (shutdown) {
+            sched_run_requeue(s, id, slot_kind, r.run_dir, "requeued",
+                              "stopped for the daemon's shutdown");
+        } else if (interrupted) {
+            sched_describe_interrupted(s, slot->with_daemon && code < 0, known, why, sizeof(why));
+            sched_run_requeue(s, id, slot_kind, r.run_dir, "interrupted", why);
         } else {
             run_failed(s, id, r.run_dir, code, why, "the last checkpoint");
         }
@@ -634,8 +674,12 @@ void sched_run_ended(Sched *s, Slot *slot, int status, int known) {
         sched_event(s, id, "paused", "%s", why);
         sched_set_state(s, id, "paused", NULL);
     } else if (shutdown) {
-        sched_event(s, id, "requeued", "stopped for the daemon's shutdown (%s)", why);
-        sched_set_state(s, id, "queued", NULL);
+        char stop[300];
+        snprintf(stop, sizeof(stop), "stopped for the daemon's shutdown (%s)", why);
+        sched_run_requeue(s, id, slot_kind, r.run_dir, "requeued", stop);
+    } else if (interrupted) {
+        sched_describe_interrupted(s, slot->with_daemon && code < 0, known, why, sizeof(why));
+        sched_run_requeue(s, id, slot_kind, r.run_dir, "interrupted", why);
     } else {
         run_failed(s, id, r.run_dir, code, why, "the last checkpoint");
     }
@@ -811,64 +855,6 @@ int sched_tick(Sched *s) {
     sched_watch(s);
     sched_ingest(s);
     sched_start_queued(s);
-    return 0;
-}
-
-int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_sz) {
-    int n = 0, rc;
-    *adopted = *requeued = 0;
-    rc = store_runs_in_state(s->store, "running", s->queue, SCHED_SLOTS_MAX, &n, err, err_sz);
-    if (rc) {
-        return rc;
-    }
-    for (int i = 0; i < n; i++) {
-        const StoreRun *r = &s->queue[i];
-        long long start = r->pid > 0 ? sched_proc_start_time(r->pid) : -1;
-        Slot *slot;
-        if (!strcmp(r->executor, "slurm") && r->slurm_job[0] && (slot = sched_slot_new(s))) {
-            /* the job is Slurm's: followed again by its id, whatever it did meanwhile */
-            slot->exec = EXEC_SLURM;
-            slot->id = r->id;
-            slot->ranks = r->ranks;
-            slot->kind = SLOT_TRAIN;
-            slot->restarts = r->slurm_restarts;
-            snprintf(slot->job, sizeof(slot->job), "%s", r->slurm_job);
-            sched_event(s, r->id, "adopted", "Slurm job %s", r->slurm_job);
-            (*adopted)++;
-            continue;
-        }
-        if (start >= 0 && start == r->pid_start && (slot = sched_slot_new(s)) != NULL) {
-            slot->id = r->id;
-            slot->pid = r->pid;
-            slot->start = start;
-            slot->ranks = r->ranks;
-            slot->adopted = 1;
-            slot->kind = sched_slot_kind(r->kind);
-            slot->step = !strcmp(r->phase, "analyzing") ? STEP_ANALYZING : STEP_RECORDING;
-            slot->log_offset = -1;
-            sched_event(s, r->id, "adopted", "pid %d still running", r->pid);
-            (*adopted)++;
-            continue;
-        }
-        /* gone while angorad was away: keep what it wrote, then decide like any exit */
-        {
-            Slot tmp;
-            memset(&tmp, 0, sizeof(tmp));
-            slot = sched_slot_new(s);
-            if (!slot) {
-                slot = &tmp;
-            }
-            slot->id = r->id;
-            slot->pid = r->pid;
-            slot->ranks = r->ranks;
-            slot->adopted = 1;
-            slot->kind = sched_slot_kind(r->kind);
-            slot->step = !strcmp(r->phase, "analyzing") ? STEP_ANALYZING : STEP_RECORDING;
-            slot->log_offset = -1;
-            sched_run_ended(s, slot, 0, 0);
-            (*requeued)++;
-        }
-    }
     return 0;
 }
 

@@ -22,6 +22,10 @@
 #define SCHED_ARGS_MAX  32
 /* wall time one call of sched_rollup may spend rolling up rows of earlier runs */
 #define SCHED_ROLLUP_BUDGET_S 0.25
+/* how often the daemon marks its life alive (store_life_alive), and how much later than the last
+ * mark a run gone with the daemon may have written last: the mark's period and a stalled loop */
+#define SCHED_ALIVE_PERIOD_S 5.0
+#define SCHED_ALIVE_SLACK_S  (2.0 * SCHED_ALIVE_PERIOD_S)
 
 /* what a slot runs: angora-train on a spec, an evaluation, an analysis job's steps, or a vision
  * pretraining (angora-train --pretrain) */
@@ -47,6 +51,9 @@ typedef struct Slot {
     double term_at;       /* when SIGTERM went out, 0 if not yet */
     int killed;
     int shutdown; /* stopped by the daemon itself: back to the queue, no attempt counted */
+    /* found gone at start, stopped together with the daemon's previous life (sched_recover.c):
+     * back to the queue, no attempt counted, unless its files show it failed on its own */
+    int with_daemon;
     /* Slurm: the job, its state and restarts as last seen, when it was last asked, and since
      * when it has looked lost (a requeue may still follow) */
     char job[SLURM_JOB_LEN];
@@ -71,6 +78,8 @@ struct Sched {
     Ingest *ingest;
     SchedStateHook hook;
     void *hook_ctx;
+    int64_t life_id;    /* this life of the daemon in the store, 0 when not recorded */
+    StoreLife previous; /* how the previous life ended (known 0: not recorded) */
     Slot slots[SCHED_SLOTS_MAX];
     StoreRun queue[SCHED_SLOTS_MAX];
 };
@@ -102,6 +111,26 @@ void sched_drain(Sched *s, int64_t id, const char *run_dir);
 /* a worker ended (status known, or judged by its files): success, pause, cancel, requeue or
  * failure, decided by the run's request and exit; frees the slot */
 void sched_run_ended(Sched *s, Slot *slot, int status, int known);
+
+/* a run stopped from outside, not by its own failure (the daemon's shutdown, the end of the
+ * daemon's previous life, exit 3 on a signal): journaled as event with why and where it resumes
+ * from, then queued again without an attempt counted */
+void sched_run_requeue(Sched *s, int64_t id, SlotKind kind, const char *run_dir, const char *event,
+                       const char *why);
+
+/* why a run stopped from outside is requeued: with_daemon, gone with the daemon's previous life;
+ * else exit 3 on a signal, seen (known) or read from its status file */
+void sched_describe_interrupted(const Sched *s, int with_daemon, int known, char *out,
+                                size_t out_sz);
+
+/* ---- sched_recover.c ---- */
+
+/* the exit a worker that ended unseen shows in its files during its current attempt (written
+ * after its last "started" event): AG_EXIT_USAGE or AG_EXIT_ERROR (error.json, status "failed"),
+ * AG_EXIT_INTERRUPTED (status "interrupted"), -1 when they show none */
+int sched_files_exit(Sched *s, int64_t id, const char *run_dir);
+/* where a requeued run of kind goes on from, for its event: "checkpoints/last.ckpt", ... */
+void sched_resume_point(SlotKind kind, const char *run_dir, char *out, size_t out_sz);
 
 /* ---- sched_slurm.c ---- */
 

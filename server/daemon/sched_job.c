@@ -20,6 +20,7 @@
 #include "ag_log.h"
 #include "ag_rundir.h"
 #include "ag_spawn.h"
+#include "ag_time.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -363,10 +364,15 @@ void sched_job_ended(Sched *s, Slot *slot, int status, int known) {
         sched_set_state(s, id, "paused", NULL);
     } else if (slot->shutdown) {
         slot->used = 0;
-        sched_event(s, id, "requeued", "stopped for the daemon's shutdown");
-        sched_set_state(s, id, "queued", NULL);
+        sched_run_requeue(s, id, SLOT_ANALYSIS, r.run_dir, "requeued",
+                          "stopped for the daemon's shutdown");
     } else if (ok) {
         job_next_step(s, slot, &r);
+    } else if (slot->with_daemon) {
+        char why[200];
+        slot->used = 0;
+        sched_describe_interrupted(s, 1, 0, why, sizeof(why));
+        sched_run_requeue(s, id, SLOT_ANALYSIS, r.run_dir, "interrupted", why);
     } else {
         slot->used = 0;
         job_step_failed(s, slot, &r, status, known);

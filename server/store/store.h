@@ -44,7 +44,8 @@ int store_integrity_check(Store *s, char *err, size_t err_sz);
  * cannot say which experiments it wrote. Both are counted up once the commit is visible to every
  * connection, so an answer read after loading a generation is at least as new as it: if the
  * generation is still the same later, so is the answer. Neither goes back, nor repeats a value
- * within the life of s. */
+ * within the life of s. The daemon's own "alive" marks (store_life_alive) change no answer and
+ * count for neither. */
 uint64_t store_generation(Store *s);
 uint64_t store_run_generation(Store *s, int64_t id);
 /* What a page of the experiment list shows changes with a commit that store_list_generation
@@ -287,10 +288,37 @@ int store_token_lookup(Store *s, const char *hash_hex, char *scope, size_t scope
 int store_token_revoke(Store *s, int64_t id, char *err, size_t err_sz);
 int store_token_list(Store *s, json_t **out, char *err, size_t err_sz);
 
+/* ---- the daemon's lives (store_life.c) ---- */
+
+/* how an earlier life of angorad on this database ended, as the next start finds it */
+typedef struct StoreLife {
+    int known;         /* 0: no life recorded (a database from before migration 013) */
+    int64_t id;        /* its row */
+    int pid;           /* angorad's pid in that life */
+    double started_at; /* wall clock (s since the epoch) */
+    double alive_at;   /* the last time it said it was alive */
+    int stopped;       /* 1: it shut down cleanly, at stopped_at; 0: it was ended from outside */
+    double stopped_at;
+} StoreLife;
+
+/* begins a life of angorad (pid) at now: the newest life recorded so far into *previous (known
+ * 0 when there is none), then the new one recorded, its row into *id; older lives than the last
+ * STORE_LIVES_KEPT are forgotten. One transaction. */
+#define STORE_LIVES_KEPT 16
+int store_life_begin(Store *s, int pid, double now, StoreLife *previous, int64_t *id, char *err,
+                     size_t err_sz);
+/* life id is alive at now; commits that only do this change no answer (no generation moves) */
+int store_life_alive(Store *s, int64_t id, double now, char *err, size_t err_sz);
+/* life id shuts down cleanly at now: the last write of a clean shutdown */
+int store_life_stopped(Store *s, int64_t id, double now, char *err, size_t err_sz);
+
 /* ---- events ---- */
 
 /* journals something that happened to an experiment (exp_id 0 for the daemon itself) */
 int store_event_add(Store *s, int64_t exp_id, const char *kind, const char *detail);
 int store_event_list(Store *s, int64_t exp_id, int limit, json_t **out, char *err, size_t err_sz);
+/* when the newest event of that kind was journaled for the experiment; AG_ENOTFOUND if never */
+int store_event_last_at(Store *s, int64_t exp_id, const char *kind, double *at, char *err,
+                        size_t err_sz);
 
 #endif

@@ -55,3 +55,33 @@ int store_event_list(Store *s, int64_t exp_id, int limit, json_t **out, char *er
     }
     return store_reader_done(s, st, rc, arr, out);
 }
+
+int store_event_last_at(Store *s, int64_t exp_id, const char *kind, double *at, char *err,
+                        size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc;
+    *at = 0.0;
+    s = store_reader_lock(s);
+    rc = store_db_prepare(s,
+                          "SELECT at FROM events WHERE exp_id = ? AND kind = ? ORDER BY id DESC"
+                          " LIMIT 1",
+                          &st, err, err_sz);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, exp_id);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        switch (sqlite3_step(st)) {
+        case SQLITE_ROW:
+            *at = sqlite3_column_double(st, 0);
+            break;
+        case SQLITE_DONE:
+            rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "experiment %lld has no %s event",
+                           (long long)exp_id, kind);
+            break;
+        default:
+            rc = store_db_fail(s, err, err_sz, "read events");
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

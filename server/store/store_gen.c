@@ -26,6 +26,9 @@
 #define STORE_WAL_CHECKPOINT_PAGES 1000
 
 static void gen_count(Store *s) {
+    if (s->gen_commit_unseen && s->gen_ntouched == 0) {
+        return;
+    }
     atomic_fetch_add(&s->gen_commits, 1);
     if (s->gen_ntouched == 0 || s->gen_ntouched > STORE_GEN_TOUCHED) {
         atomic_fetch_add(&s->gen_list, 1);
@@ -65,6 +68,8 @@ static int on_commit(void *ctx) {
      * a mark never outlives its transaction */
     s->gen_commit_progress = s->gen_progress;
     s->gen_progress = 0;
+    s->gen_commit_unseen = s->gen_unseen;
+    s->gen_unseen = 0;
     gen_count(s);
     if (!s->gen_wal) {
         s->gen_ntouched = 0;
@@ -77,6 +82,8 @@ static void on_rollback(void *ctx) {
     s->gen_ntouched = 0;
     s->gen_progress = 0;
     s->gen_commit_progress = 0;
+    s->gen_unseen = 0;
+    s->gen_commit_unseen = 0;
 }
 
 static int on_wal(void *ctx, sqlite3 *db, const char *name, int pages) {
@@ -117,6 +124,10 @@ void store_gen_free(Store *s) {
 
 void store_gen_mark_progress(Store *s) {
     s->gen_progress = 1;
+}
+
+void store_gen_mark_unseen(Store *s) {
+    s->gen_unseen = 1;
 }
 
 uint64_t store_list_generation(Store *s) {

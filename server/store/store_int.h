@@ -50,6 +50,8 @@ struct Store {
     _Atomic uint64_t gen_runs_all; /* commits that may have changed any run */
     _Atomic uint64_t gen_list;     /* commits that may have changed any list page */
     int gen_progress; /* the open transaction only adds rows (roll-up) of the runs it names */
+    int gen_unseen;   /* the open transaction writes nothing any answer shows */
+    int gen_commit_unseen;
     int gen_commit_progress;                /* gen_progress of the commit being counted */
     _Atomic uint64_t *gen_run;              /* STORE_GEN_SLOTS counters, commits per run slot */
     int64_t gen_touched[STORE_GEN_TOUCHED]; /* experiments rows the open transaction wrote */
@@ -77,6 +79,9 @@ int store_gen_init(Store *s, char *err, size_t err_sz);
  * of the runs whose experiments rows it writes: its commit counts for those runs, not for every
  * list page */
 void store_gen_mark_progress(Store *s);
+/* marks the open transaction (write lock held) as one whose writes no answer shows (the daemon's
+ * alive marks): its commit moves no generation, so kept answers stay valid */
+void store_gen_mark_unseen(Store *s);
 void store_gen_free(Store *s);
 
 /* AG_EDB with "what: " and SQLite's last message */

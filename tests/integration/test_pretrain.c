@@ -274,8 +274,8 @@ END_TEST
 /* angorad's shutdown (on_shutdown = checkpoint) stops a pretraining (SIGTERM: its checkpoint
  * written) and requeues it; the restarted daemon starts it again with --resume, and it goes on
  * from there. When the daemon and the trainer are both killed outright (the machine's processes
- * ended between sessions), the next start retries it from its last checkpoint too. Every epoch's
- * row is stored once. */
+ * ended between sessions), the next start requeues it from its last checkpoint too, without
+ * counting an attempt. Every epoch's row is stored once. */
 START_TEST(test_pretrain_resumes_after_restart_and_crash) {
     static const char *const ckpt_on_shutdown[] = {"--on-shutdown", "checkpoint", NULL};
     Daemon d;
@@ -301,16 +301,18 @@ START_TEST(test_pretrain_resumes_after_restart_and_crash) {
     itest_wait_rows(&d, id, after + 2, 30);
     assert_epochs_once(&d, id, (size_t)after + 2);
 
-    /* daemon and trainer die without a word: the next start retries from the last checkpoint */
+    /* daemon and trainer die without a word (the machine stopped): the next start requeues it as
+     * interrupted, without an attempt, and it goes on from its last checkpoint */
     pid_t pid = trainer_pid(&d, id);
     itest_daemon_kill9(&d);
-    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(kill(-pid, SIGKILL), 0);
     itest_daemon_start(&d, env_or_fail("ITEST_TRAINER"), ckpt_on_shutdown);
-    for (double t0 = itest_now(); !has_event(&d, id, "retry"); itest_sleep(0.1)) {
-        ck_assert_msg(itest_now() - t0 < 30, "no retry after the trainer was killed");
+    for (double t0 = itest_now(); !has_event(&d, id, "interrupted"); itest_sleep(0.1)) {
+        ck_assert_msg(itest_now() - t0 < 30, "not requeued after the machine stopped");
     }
+    ck_assert(!has_event(&d, id, "retry"));
     o = itest_get(&d, id);
-    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
     json_decref(o);
     long long again = wait_resumes(run_dir, 2);
     ck_assert_int_ge(again, after + 2);

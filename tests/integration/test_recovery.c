@@ -1,7 +1,9 @@
 /* Integration: angorad killed with SIGKILL mid-run comes back, re-adopts the live worker and
- * stores every row exactly once; a worker that died while angorad was down is requeued from its
- * checkpoint; SIGTERM with on_shutdown=checkpoint stops runs into the queue, with the default
- * (leave) they keep training across the restart. The database passes integrity_check after. */
+ * stores every row exactly once; a worker stopped together with angorad (the machine stopped) is
+ * requeued from its checkpoint without an attempt, however often; one that outlived angorad and
+ * died, or failed on its own, is charged; exit 3 on an outside SIGTERM is not; SIGTERM with
+ * on_shutdown=checkpoint stops runs into the queue, with the default (leave) they keep training
+ * across the restart. The database passes integrity_check after. */
 #include "itest.h"
 
 #include <check.h>
@@ -148,27 +150,183 @@ START_TEST(test_daemon_kill9_sealed_rows) {
 }
 END_TEST
 
-START_TEST(test_worker_died_while_daemon_down) {
+/* how many events of kind the experiment has */
+static int count_events(const Daemon *d, long long id, const char *kind) {
+    HttpResult r;
+    char path[128], needle[64];
+    int n = 0;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/events?limit=1000", id);
+    snprintf(needle, sizeof(needle), "\"kind\":\"%s\"", kind);
+    itest_http(d, "GET", path, "", NULL, 0, &r);
+    for (const char *p = r.body; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+        n++;
+    }
+    itest_http_free(&r);
+    return n;
+}
+
+static long long attempts_of(const Daemon *d, long long id) {
+    json_t *o = itest_get(d, id);
+    long long n = json_integer_value(json_object_get(o, "attempts"));
+    json_decref(o);
+    return n;
+}
+
+/* lines of the run's train.log that contain text */
+static int train_log_count(const Daemon *d, long long id, const char *text) {
+    char path[600], line[512];
+    json_t *o = itest_get(d, id);
+    FILE *f;
+    int n = 0;
+    snprintf(path, sizeof(path), "%s/train.log", json_string_value(json_object_get(o, "run_dir")));
+    json_decref(o);
+    f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        n += strstr(line, text) != NULL;
+    }
+    if (f) {
+        fclose(f);
+    }
+    return n;
+}
+
+/* whether an event's detail of the experiment contains text */
+static int events_mention(const Daemon *d, long long id, const char *text) {
+    HttpResult r;
+    char path[128];
+    int found;
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld/events?limit=1000", id);
+    itest_http(d, "GET", path, "", NULL, 0, &r);
+    found = r.body && strstr(r.body, text) != NULL;
+    itest_http_free(&r);
+    return found;
+}
+
+/* the machine (or container) stops: angorad and the worker's whole process group end at once,
+ * without a word */
+static void machine_stop(Daemon *d, long long id) {
+    int pid = worker_pid(d, id);
+    ck_assert_int_gt(pid, 0);
+    itest_daemon_kill9(d);
+    ck_assert_int_eq(kill(-pid, SIGKILL), 0);
+}
+
+/* a long run over five sittings: each stop of the machine requeues it as interrupted, with no
+ * attempt counted (more stops than max_attempts), and it goes on with --resume from its
+ * checkpoint every time, to the end, every row stored once */
+START_TEST(test_machine_stops_do_not_count_attempts) {
+    const char *const two[] = {"--max-attempts", "2", NULL};
+    static const char *spec = "{\"task\":\"CartPole\",\"notes\":\"fake:iters=80,sleep=0.05\"}";
+    Daemon d;
+    long long id;
+    json_t *o;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), two);
+    id = itest_submit(&d, spec, 0);
+    for (int k = 0; k < 4; k++) {
+        itest_wait_rows(&d, id, 8 + 12 * k, 30);
+        machine_stop(&d, id);
+        itest_sleep(0.2);
+        itest_daemon_start(&d, itest_fake_trainer(), two);
+        ck_assert_int_eq(count_events(&d, id, "interrupted"), k + 1);
+        ck_assert_int_eq(attempts_of(&d, id), 0);
+        json_decref(itest_wait_state(&d, id, "running", 10));
+    }
+    o = itest_wait_state(&d, id, "succeeded", 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
+    json_decref(o);
+    ck_assert_int_eq(count_events(&d, id, "retry"), 0);
+    ck_assert(events_mention(&d, id, "stopped with angorad's previous life (pid "));
+    ck_assert(events_mention(&d, id, "resuming from checkpoints/last.ckpt"));
+    /* four times resumed from its checkpoint, not started over */
+    ck_assert_int_eq(train_log_count(&d, id, "resumed at iteration"), 4);
+    itest_assert_rows_exact(&d, id, 80);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    assert_integrity(&d);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+/* a worker that outlives angorad (it writes on well after the daemon's last "alive" mark) and
+ * then dies without a word may have crashed on its own: it is charged an attempt */
+START_TEST(test_worker_died_after_daemon) {
+    static const char *spec = "{\"task\":\"CartPole\",\"notes\":\"fake:iters=300,sleep=0.05\"}";
     Daemon d;
     long long id;
     int pid;
     json_t *o;
     itest_daemon_init(&d);
     itest_daemon_start(&d, itest_fake_trainer(), NULL);
-    id = itest_submit(&d, spec40, 0);
+    id = itest_submit(&d, spec, 0);
     itest_wait_rows(&d, id, 6, 20);
     pid = worker_pid(&d, id);
     itest_daemon_kill9(&d);
-    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    /* longer than the daemon's mark period and slack (SCHED_ALIVE_SLACK_S, 10 s) */
+    itest_sleep(11.5);
+    ck_assert_int_eq(kill(-pid, SIGKILL), 0);
     itest_sleep(0.3);
     itest_daemon_start(&d, itest_fake_trainer(), NULL);
-    o = itest_wait_state(&d, id, "succeeded", 30);
+    ck_assert(has_event(&d, id, "retry"));
+    ck_assert_int_eq(count_events(&d, id, "interrupted"), 0);
+    o = itest_wait_state(&d, id, "succeeded", 60);
     ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 1);
     json_decref(o);
-    ck_assert(has_event(&d, id, "retry"));
-    itest_assert_rows_exact(&d, id, 40);
+    itest_assert_rows_exact(&d, id, 300);
     ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
     assert_integrity(&d);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+/* a worker that fails on its own (status "failed") while angorad is away is charged although
+ * the daemon was killed: its own exit wins; then, failing with the daemon watching, it gives up
+ * after max_attempts */
+START_TEST(test_worker_failed_while_daemon_away) {
+    static const char *spec =
+        "{\"task\":\"CartPole\",\"notes\":\"fake:iters=5,sleep=0.5,crash=always\"}";
+    Daemon d;
+    long long id;
+    json_t *o;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    id = itest_submit(&d, spec, 0);
+    json_decref(itest_wait_state(&d, id, "running", 10));
+    itest_daemon_kill9(&d);
+    /* it crashes at its second iteration, about 1 s after it started */
+    itest_sleep(1.6);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    ck_assert_int_eq(count_events(&d, id, "interrupted"), 0);
+    ck_assert_int_eq(count_events(&d, id, "retry"), 1);
+    o = itest_wait_state(&d, id, "failed", 30);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 3);
+    ck_assert_msg(strstr(json_string_value(json_object_get(o, "error")), "giving up"), "%s",
+                  json_string_value(json_object_get(o, "error")));
+    json_decref(o);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
+/* a SIGTERM angorad did not send (an orderly shutdown of the machine reaches the workers too):
+ * the worker checkpoints and exits 3, and is requeued without an attempt */
+START_TEST(test_worker_interrupted_from_outside) {
+    Daemon d;
+    long long id;
+    json_t *o;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    id = itest_submit(&d, spec40, 0);
+    itest_wait_rows(&d, id, 5, 20);
+    ck_assert_int_eq(kill(-worker_pid(&d, id), SIGTERM), 0);
+    for (double t0 = itest_now(); !has_event(&d, id, "interrupted"); itest_sleep(0.05)) {
+        ck_assert_msg(itest_now() - t0 < 10, "not requeued after exit 3");
+    }
+    o = itest_wait_state(&d, id, "succeeded", 30);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
+    json_decref(o);
+    ck_assert_int_eq(train_log_count(&d, id, "resumed at iteration"), 1);
+    itest_assert_rows_exact(&d, id, 40);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
     itest_daemon_cleanup(&d);
 }
 END_TEST
@@ -259,9 +417,11 @@ START_TEST(test_newer_database_refused) {
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = {test_daemon_kill9_adopts_live_run, test_daemon_kill9_repeatedly,
-                            test_daemon_kill9_sealed_rows,     test_worker_died_while_daemon_down,
-                            test_sigterm_checkpoint_and_leave, test_second_daemon_refused,
-                            test_newer_database_refused};
+    const TTest *tests[] = {
+        test_daemon_kill9_adopts_live_run,    test_daemon_kill9_repeatedly,
+        test_daemon_kill9_sealed_rows,        test_machine_stops_do_not_count_attempts,
+        test_worker_died_after_daemon,        test_worker_failed_while_daemon_away,
+        test_worker_interrupted_from_outside, test_sigterm_checkpoint_and_leave,
+        test_second_daemon_refused,           test_newer_database_refused};
     return itest_run_tests("integration_recovery", 200, tests, ITEST_COUNT(tests));
 }

@@ -1,6 +1,7 @@
 /* Tests of server/daemon/sched.c with the angora-train test double: /proc start times, queue
  * order under a core limit, runs that cannot start, crashes retried then failed, cancel
- * requests, and recovery of a run whose worker died while the daemon was away. */
+ * requests, and recovery of a run whose worker died while the daemon was away (sched_recover.c:
+ * interrupted with the daemon's previous life, or charged). */
 #include "daemon.h"
 
 #include "ag_error.h"
@@ -182,6 +183,142 @@ START_TEST(test_recover_dead_run) {
 }
 END_TEST
 
+/* the newest event's detail when its kind is kind, else NULL (static buffer) */
+static const char *last_event(int64_t id, const char *kind) {
+    static char detail[512];
+    json_t *ev = NULL, *last;
+    ck_assert_int_eq(store_event_list(store, id, 100, &ev, err, sizeof(err)), 0);
+    last = json_array_get(ev, json_array_size(ev) - 1);
+    detail[0] = '\0';
+    if (last && !strcmp(json_string_value(json_object_get(last, "kind")), kind)) {
+        snprintf(detail, sizeof(detail), "%s", json_string_value(json_object_get(last, "detail")));
+    }
+    json_decref(ev);
+    return detail[0] ? detail : NULL;
+}
+
+/* a run that angorad's previous life left "running" with a pid long gone, its attempt started
+ * (the event) and, in its run directory, a checkpoint and the file name holding text (NULL:
+ * none) */
+static int64_t gone_run(const char *name, const char *text) {
+    int64_t id = submit("fake:iters=2", 0, 1);
+    StoreRun r;
+    char path[1200];
+    ck_assert_int_eq(store_run_started(store, id, 0x3ffffff, 12345, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_event_add(store, id, "started", "pid 1"), 0);
+    state(id, &r);
+    snprintf(path, sizeof(path), "%s/checkpoints", r.run_dir);
+    ck_assert_int_eq(ag_fs_mkdir_p(path, 0700, err, sizeof(err)), 0);
+    snprintf(path, sizeof(path), "%s/checkpoints/last.ckpt", r.run_dir);
+    ck_assert_int_eq(ag_fs_write_atomic(path, "1", 1, err, sizeof(err)), 0);
+    if (name) {
+        snprintf(path, sizeof(path), "%s/%s", r.run_dir, name);
+        ck_assert_int_eq(ag_fs_write_atomic(path, text, strlen(text), err, sizeof(err)), 0);
+    }
+    return id;
+}
+
+/* recovery with the previous life as given: how many were requeued */
+static int recover_after(Sched *s, int known, int stopped, double alive_ago) {
+    StoreLife prev = {.known = known, .id = 1, .pid = 77, .stopped = stopped};
+    int adopted = -1, requeued = -1;
+    prev.alive_at = ag_time_wall() - alive_ago;
+    prev.started_at = prev.alive_at - 100;
+    prev.stopped_at = stopped ? prev.alive_at : 0;
+    sched_set_lives(s, 2, &prev);
+    ck_assert_int_eq(sched_recover(s, &adopted, &requeued, err, sizeof(err)), 0);
+    ck_assert_int_eq(adopted, 0);
+    return requeued;
+}
+
+/* gone with the daemon's unclean end, no exit of its own: interrupted, no attempt, resumed */
+START_TEST(test_recover_with_daemon) {
+    Sched *s = make(2, 1, NULL);
+    int64_t a = gone_run("status.json", "{\"state\":\"running\"}");
+    const char *ev;
+    StoreRun r;
+    ck_assert_int_eq(recover_after(s, 1, 0, 1.0), 1);
+    ck_assert_str_eq(state(a, &r), "queued");
+    ck_assert_int_eq(r.attempts, 0);
+    ev = last_event(a, "interrupted");
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_msg(strstr(ev, "stopped with angorad's previous life (pid 77") &&
+                      strstr(ev, "resuming from checkpoints/last.ckpt"),
+                  "%s", ev);
+    tick_until(s, a, "succeeded", 20);
+    sched_destroy(s);
+}
+END_TEST
+
+/* written well after the daemon's last mark, or left running by a clean stop, or no life
+ * recorded: it may have crashed on its own, and is charged */
+START_TEST(test_recover_outlived_or_clean_stop) {
+    const double ago[3] = {60.0, 1.0, 1.0};
+    const int stopped[3] = {0, 1, 0}, known[3] = {1, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        Sched *s = make(2, 3, NULL);
+        int64_t a = gone_run(NULL, NULL);
+        StoreRun r;
+        ck_assert_int_eq(recover_after(s, known[i], stopped[i], ago[i]), 1);
+        ck_assert_str_eq(state(a, &r), "queued");
+        ck_assert_int_eq(r.attempts, 1);
+        ck_assert_ptr_nonnull(last_event(a, "retry"));
+        sched_destroy(s);
+        ck_assert_int_eq(store_exp_cancel(store, a, r.state, err, sizeof(err)), 0);
+    }
+}
+END_TEST
+
+/* its own failure shows in its files: charged even though it went with the daemon; bad input
+ * fails it at once with its message */
+START_TEST(test_recover_own_failure) {
+    Sched *s = make(2, 3, NULL);
+    int64_t a = gone_run("status.json", "{\"state\":\"failed\"}");
+    int64_t b = gone_run("error.json", "{\"message\":\"task_options.x: unknown key\","
+                                       "\"path\":\"task_options.x\",\"class\":\"input\"}");
+    StoreRun r;
+    ck_assert_int_eq(recover_after(s, 1, 0, 1.0), 2);
+    ck_assert_str_eq(state(a, &r), "queued");
+    ck_assert_int_eq(r.attempts, 1);
+    ck_assert_ptr_nonnull(last_event(a, "retry"));
+    ck_assert_str_eq(state(b, &r), "failed");
+    ck_assert_str_eq(last_event(b, "failed"), "task_options.x: unknown key");
+    sched_destroy(s);
+}
+END_TEST
+
+/* files of an earlier attempt say nothing of the current one */
+START_TEST(test_recover_stale_failure_ignored) {
+    Sched *s = make(2, 3, NULL);
+    int64_t a = gone_run("status.json", "{\"state\":\"failed\"}");
+    StoreRun r;
+    ag_time_sleep(0.02);
+    ck_assert_int_eq(store_event_add(store, a, "started", "pid 2"), 0);
+    ck_assert_int_eq(recover_after(s, 1, 0, 1.0), 1);
+    ck_assert_str_eq(state(a, &r), "queued");
+    ck_assert_int_eq(r.attempts, 0);
+    ck_assert_ptr_nonnull(last_event(a, "interrupted"));
+    sched_destroy(s);
+}
+END_TEST
+
+/* exit 3 on a signal while angorad was away (status "interrupted"): not charged, even after a
+ * clean stop of the daemon */
+START_TEST(test_recover_status_interrupted) {
+    Sched *s = make(2, 3, NULL);
+    int64_t a = gone_run("status.json", "{\"state\":\"interrupted\"}");
+    const char *ev;
+    StoreRun r;
+    ck_assert_int_eq(recover_after(s, 1, 1, 60.0), 1);
+    ck_assert_str_eq(state(a, &r), "queued");
+    ck_assert_int_eq(r.attempts, 0);
+    ev = last_event(a, "interrupted");
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_msg(strstr(ev, "stopped by a signal while angorad was away"), "%s", ev);
+    sched_destroy(s);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("daemon_sched");
     TCase *tc = tcase_create("core");
@@ -195,6 +332,11 @@ int main(void) {
     tcase_add_test(tc, test_cancel_request);
     tcase_add_test(tc, test_state_hook);
     tcase_add_test(tc, test_recover_dead_run);
+    tcase_add_test(tc, test_recover_with_daemon);
+    tcase_add_test(tc, test_recover_outlived_or_clean_stop);
+    tcase_add_test(tc, test_recover_own_failure);
+    tcase_add_test(tc, test_recover_stale_failure_ignored);
+    tcase_add_test(tc, test_recover_status_interrupted);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -2,7 +2,8 @@
  * --record-activations) and angora-analyze: the message of a failed step found in worker.log,
  * the two steps chained in one slot with their phases and events, bad input failing at once with
  * the step's message, runtime failures retried from the last completed step, cancel during the
- * recording, a job whose checkpoint is gone, and a job adopted by a restarted scheduler. */
+ * recording, a job whose checkpoint is gone, a job adopted by a restarted scheduler, and one
+ * stopped together with the daemon's previous life. */
 #include "daemon.h"
 
 #include "ag_error.h"
@@ -349,6 +350,37 @@ START_TEST(test_adopted_after_restart) {
 }
 END_TEST
 
+/* a job whose recorder went together with the daemon's previous life (it did not shut down
+ * cleanly, and nothing was written after its last alive mark) is requeued without an attempt */
+START_TEST(test_interrupted_with_daemon) {
+    Sched *s = make(1);
+    StoreLife prev = {.known = 1, .id = 1, .pid = 77};
+    int64_t id;
+    int adopted = -1, requeued = -1;
+    json_t *ev = NULL;
+    StoreRun r;
+    parent_make("");
+    id = job_submit(NULL);
+    ck_assert_int_eq(store_run_started(store, id, 0x3ffffff, 12345, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_run_phase(store, id, "recording", 0x3ffffff, 12345, err, sizeof(err)),
+                     0);
+    prev.alive_at = ag_time_wall();
+    sched_set_lives(s, 2, &prev);
+    ck_assert_int_eq(sched_recover(s, &adopted, &requeued, err, sizeof(err)), 0);
+    ck_assert_int_eq(requeued, 1);
+    ck_assert_str_eq(state(id, &r), "queued");
+    ck_assert_int_eq(r.attempts, 0);
+    ck_assert_int_eq(store_event_list(store, id, 100, &ev, err, sizeof(err)), 0);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(ev, json_array_size(ev) - 1), "kind")),
+        "interrupted");
+    json_decref(ev);
+    /* with max_attempts 1, a charged recovery would have failed it */
+    tick_until(s, id, "succeeded", 30);
+    sched_destroy(s);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("daemon_sched_job");
     TCase *tc = tcase_create("core");
@@ -357,6 +389,7 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, test_log_message);
+    tcase_add_test(tc, test_interrupted_with_daemon);
     tcase_add_test(tc, test_two_steps_in_one_slot);
     tcase_add_test(tc, test_bad_input_fails_at_once);
     tcase_add_test(tc, test_recording_retried_then_analysis_retried);
