@@ -3,7 +3,8 @@
  * across chunks and tail, paged (also a whole chunk a page); series and counts include them; a
  * resumed run's file read again keeps its sealed rows and a rewind into them replaces them exactly
  * once; migration 010 converts a database filled at the old schema in place, keeping every row; an
- * ended run's last rows are sealed too; deleting a run takes its blocks. */
+ * ended run's last rows are sealed too; deleting a run takes its blocks; compact lines are
+ * checked value by value and keep their text exactly when a value would be written otherwise. */
 #include "store.h"
 #include "store_test_db.h"
 
