@@ -599,11 +599,11 @@ bad:
 
 /* a real as jansson writes it: %.17g, ".0" when that reads as an integer, no '+' or leading
  * zeros in the exponent */
-static int real_write(AgBuf *b, double v) {
-    char buf[AG_DTOA_MAX + 4], *e = NULL;
+static int real_text(double v, char *buf) {
+    char *e = NULL;
     int n = ag_dtoa_g17(v, buf), dot = 0;
     if (n <= 0 || n >= AG_DTOA_MAX) {
-        return AG_EFORMAT;
+        return -1;
     }
     /* one pass for the '.' and the 'e' (a backlog writes tens of millions of reals) */
     for (int i = 0; i < n && !e; i++) {
@@ -627,10 +627,10 @@ static int real_write(AgBuf *b, double v) {
             n -= (int)(end - start);
         }
     }
-    return ag_buf_append(b, buf, (size_t)n);
+    return n;
 }
 
-static int int_write(AgBuf *b, int64_t i) {
+static int int_text(int64_t i, char *out) {
     char buf[24];
     int n = (int)sizeof(buf);
     /* in unsigned arithmetic so INT64_MIN needs no special case */
@@ -642,15 +642,29 @@ static int int_write(AgBuf *b, int64_t i) {
     if (i < 0) {
         buf[--n] = '-';
     }
-    return ag_buf_append(b, buf + n, sizeof(buf) - (size_t)n);
+    memcpy(out, buf + n, sizeof(buf) - (size_t)n);
+    return (int)sizeof(buf) - n;
+}
+
+int store_cell_number_text(const StoreCell *cell, char *out) {
+    switch (cell->kind) {
+    case STORE_CELL_INT:
+        return int_text(cell->i, out);
+    case STORE_CELL_REAL:
+        return real_text(cell->d, out);
+    default:
+        return -1;
+    }
 }
 
 int store_cell_write(AgBuf *b, const StoreCell *cell) {
     switch (cell->kind) {
     case STORE_CELL_INT:
-        return int_write(b, cell->i);
-    case STORE_CELL_REAL:
-        return real_write(b, cell->d);
+    case STORE_CELL_REAL: {
+        char buf[STORE_CELL_NUMBER_TEXT_MAX];
+        int n = store_cell_number_text(cell, buf);
+        return n < 0 ? AG_EFORMAT : ag_buf_append(b, buf, (size_t)n);
+    }
     case STORE_CELL_NULL:
         return ag_buf_append_str(b, "null");
     case STORE_CELL_TRUE:

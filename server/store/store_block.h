@@ -66,4 +66,10 @@ void store_layout_free(StoreLayout *l);
  * with ".0" when they would read back as integers) */
 int store_cell_write(AgBuf *b, const StoreCell *cell);
 
+/* the room store_cell_number_text needs */
+#define STORE_CELL_NUMBER_TEXT_MAX 40
+/* the text store_cell_write appends for an integer or real cell, into out (not terminated):
+ * its length, or -1 for a cell of another kind */
+int store_cell_number_text(const StoreCell *cell, char *out);
+
 #endif

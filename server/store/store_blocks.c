@@ -309,22 +309,18 @@ static int layout_build_locked(Store *s, KeyIds *kc, TailRow *rows, size_t n, St
     }
     for (size_t r = 0; rc == 0 && r < n; r++) {
         size_t m = 0, li;
-        const char *key;
-        json_t *v;
         l->seqs[r] = rows[r].seq;
-        if (rows[r].row && json_object_size(rows[r].row) > cap) {
-            int64_t *more = realloc(ids, json_object_size(rows[r].row) * sizeof(*ids));
+        if (rows[r].row && rows[r].row->n > cap) {
+            int64_t *more = realloc(ids, rows[r].row->n * sizeof(*ids));
             if (!more) {
                 rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
                 break;
             }
             ids = more;
-            cap = json_object_size(rows[r].row);
+            cap = rows[r].row->n;
         }
-        if (rows[r].row) {
-            json_object_foreach(rows[r].row, key, v) {
-                rc = rc ? rc : key_id_locked(s, kc, key, &ids[m++], err, err_sz);
-            }
+        for (size_t f = 0; rows[r].row && f < rows[r].row->n; f++) {
+            rc = rc ? rc : key_id_locked(s, kc, rows[r].row->fields[f].key, &ids[m++], err, err_sz);
         }
         for (li = 0; li < l->nlists; li++) {
             if (l->list_len[li] == m && !memcmp(l->lists[li], ids, m * sizeof(*ids))) {
@@ -345,6 +341,22 @@ static int layout_build_locked(Store *s, KeyIds *kc, TailRow *rows, size_t n, St
     }
     free(ids);
     return rc;
+}
+
+/* whether the blocks give a compact row's line back (StoreRow in store_int.h): the keys are
+ * written as they are and in the row's order, so only the values' texts can differ; checked on
+ * each value instead of writing the whole row again */
+static int compact_row_same(const TailRow *t) {
+    char buf[STORE_CELL_NUMBER_TEXT_MAX];
+    for (size_t j = 0; j < t->row->n; j++) {
+        const StoreField *f = &t->row->fields[j];
+        int len = store_cell_number_text(&f->cell, buf);
+        if (len < 0 || (uint32_t)len != f->value_len ||
+            memcmp(buf, t->text + f->value_at, f->value_len) != 0) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* seals rows (seq order, already read from the tail) as one chunk and deletes them from the
@@ -381,25 +393,20 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
         rc = cells ? 0 : ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
     for (size_t r = 0; rc == 0 && r < n; r++) {
-        size_t li = c.layout.row_list[r], j = 0;
-        const char *key;
-        json_t *v;
-        if (!rows[r].row) {
-            continue;
-        }
-        json_object_foreach(rows[r].row, key, v) {
-            StoreCell *cell = &cells[c.list_cols[li][j++] * n + r];
-            if (rc == 0 && store_cell_from_json(v, cell) != 0) {
-                rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
-            }
-            if (rc == 0 && cell->kind == STORE_CELL_INT && !strcmp(key, "iteration")) {
+        size_t li = c.layout.row_list[r];
+        for (size_t j = 0; rows[r].row && j < rows[r].row->n; j++) {
+            const StoreField *f = &rows[r].row->fields[j];
+            StoreCell *cell = &cells[c.list_cols[li][j] * n + r];
+            *cell = f->cell; /* a JSON cell's text stays the row's */
+            if (cell->kind == STORE_CELL_INT && !strcmp(f->key, "iteration")) {
                 min_iter = has_iter && min_iter < cell->i ? min_iter : cell->i;
                 max_iter = has_iter && max_iter > cell->i ? max_iter : cell->i;
                 has_iter = 1;
             }
         }
     }
-    /* each key's cells are encoded, stored, and decoded again for the text check below */
+    /* each key's cells are encoded and stored; the text check below prints the cells the
+     * encoder was given (its blobs decode to exactly those: test_store_block.c) */
     for (size_t k = 0; rc == 0 && k < c.nkeys; k++) {
         const char *name = NULL;
         for (int i = 0; i < kc->n && !name; i++) {
@@ -425,16 +432,7 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
             rc = store_db_fail(s, err, err_sz, "store a metric block");
             break;
         }
-        c.blobs[k] = malloc(blob.len + 1);
-        c.cols[k] = calloc(n + 1, sizeof(StoreCell));
-        if (!c.blobs[k] || !c.cols[k]) {
-            rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
-            break;
-        }
-        memcpy(c.blobs[k], blob.data, blob.len);
-        if (store_block_decode(c.blobs[k], blob.len, n, c.cols[k]) != 0) {
-            rc = ag_errorf(err, err_sz, AG_EFORMAT, "a metric block does not decode");
-        }
+        c.cols[k] = cells + k * n;
     }
     if (rc == 0) {
         rc = store_stmt_get(s, "INSERT INTO metric_row_text (exp_id, seq, row) VALUES (?, ?, ?)",
@@ -442,10 +440,16 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
     }
     /* a row the blocks would not give back byte for byte keeps its text */
     for (size_t r = 0; rc == 0 && r < n; r++) {
-        rc = chunk_row_text(&c, r, &text);
-        if (rc == 0 && rows[r].row && text.len == rows[r].len &&
-            !memcmp(text.data, rows[r].text, text.len)) {
-            continue;
+        if (rows[r].row && rows[r].row->compact) {
+            if (compact_row_same(&rows[r])) {
+                continue;
+            }
+        } else {
+            rc = chunk_row_text(&c, r, &text);
+            if (rc == 0 && rows[r].row && text.len == rows[r].len &&
+                !memcmp(text.data, rows[r].text, text.len)) {
+                continue;
+            }
         }
         sqlite3_reset(txt);
         sqlite3_bind_int64(txt, 1, id);
@@ -495,10 +499,9 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
     store_stmt_put(del);
     ag_buf_free(&blob);
     ag_buf_free(&text);
-    for (size_t q = 0; cells && q < c.nkeys * n; q++) {
-        if (cells[q].kind == STORE_CELL_JSON) {
-            free((char *)cells[q].text);
-        }
+    /* the columns are the cells' own (chunk_free would free them one by one) */
+    for (size_t k = 0; c.cols && k < c.nkeys; k++) {
+        c.cols[k] = NULL;
     }
     free(cells);
     chunk_free(&c);
@@ -551,10 +554,6 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
             rows[n].text = copy;
             rows[n].len = len;
             rows[n].row = store_row_parse(copy, len);
-            if (!json_is_object(rows[n].row)) {
-                json_decref(rows[n].row);
-                rows[n].row = NULL;
-            }
             n++;
         }
         sqlite3_reset(rd);
@@ -568,7 +567,7 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
         }
         for (size_t r = 0; r < from_tail; r++) {
             free((char *)rows[r].text);
-            json_decref(rows[r].row);
+            store_row_free(rows[r].row);
         }
         if (n == 0) {
             break;

@@ -9,6 +9,7 @@
 #define STORE_INT_H
 
 #include "store.h"
+#include "store_block.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -135,6 +136,40 @@ int store_series_rows_locked(Store *s, int64_t id, const char *xkey, const char 
 int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limit, int whole_chunks,
                            StoreRowFn fn, void *ctx, char *err, size_t err_sz);
 
+/* ---- metrics lines parsed (store_rowparse.c) ---- */
+
+/* one key of a metrics row and its value */
+typedef struct StoreField {
+    const char *key; /* inside the row's allocation */
+    StoreCell cell;  /* a STORE_CELL_JSON cell's text is inside the row's allocation too */
+    /* compact rows: where the value's text is in the line, and its length */
+    uint32_t value_at, value_len;
+} StoreField;
+
+/* a metrics line that is a JSON object, as its fields in the object's order: one allocation */
+typedef struct StoreRow {
+    size_t n;
+    /* the line is exactly {"key":value,...} over these fields, keys written as they are (no
+     * escapes), values integers and reals: it is the row's text as the blocks write it again
+     * if and only if each value's text is store_cell_number_text of its cell */
+    int compact;
+    StoreField fields[];
+} StoreRow;
+
+/* the object json_loadb(text, len, 0, ...) reads, as fields (a real, integer, null, true or
+ * false cell, else the value's compact JSON text); NULL when the text is not a JSON object.
+ * Flat objects of plain keys and numbers (what trainers write) are read without jansson. */
+StoreRow *store_row_parse(const char *text, size_t len);
+void store_row_free(StoreRow *row);
+/* the value of key, or NULL when the row has none */
+const StoreCell *store_row_get(const StoreRow *row, const char *key);
+/* an integer or real cell as a double */
+double store_cell_number(const StoreCell *cell);
+
+static inline int store_cell_is_number(const StoreCell *cell) {
+    return cell && (cell->kind == STORE_CELL_INT || cell->kind == STORE_CELL_REAL);
+}
+
 /* ---- roll-ups of metric rows (store_rollup.c) ---- */
 
 #define STORE_ROLLUP_LEVELS 4
@@ -179,7 +214,7 @@ typedef struct StoreRollup {
 /* starts a roll-up of rows of exp_id (write lock and transaction held) */
 int store_rollup_begin_locked(Store *s, StoreRollup *r, int64_t exp_id, char *err, size_t err_sz);
 /* adds the numeric keys of one row, in seq order */
-int store_rollup_add(StoreRollup *r, int64_t seq, const json_t *row, char *err, size_t err_sz);
+int store_rollup_add(StoreRollup *r, int64_t seq, const StoreRow *row, char *err, size_t err_sz);
 /* when rc is 0 writes the open buckets and sets the run's rollup_seq; always releases r; returns
  * the first error */
 int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *err, size_t err_sz);
@@ -193,16 +228,12 @@ int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz)
 /* rows per sealed chunk at most */
 #define STORE_CHUNK_ROWS 256
 
-/* a metrics line as json_loadb(text, len, 0, ...) reads it (NULL when it is not JSON), flat
- * objects of plain keys and numbers read without jansson's lexer */
-json_t *store_row_parse(const char *text, size_t len);
-
-/* a row to seal: text and its object (NULL when the text is not one) */
+/* a row to seal: text and its fields (NULL when the text is not an object) */
 typedef struct StoreTailRow {
     int64_t seq;
     const char *text;
     size_t len;
-    json_t *row;
+    StoreRow *row;
 } StoreTailRow;
 /* when the run's tail and the npending rows of a batch after it (not written to the tail) hold
  * more than over rows, seals all of them but the newest into chunks, oldest first;

@@ -41,15 +41,23 @@ int store_metrics_set_offset(Store *s, int64_t id, int64_t offset, char *err, si
     return rc;
 }
 
-static int bind_number(sqlite3_stmt *st, int idx, const json_t *row, const char *key, int integer) {
-    json_t *v = json_object_get(row, key);
-    if (integer && json_is_integer(v)) {
-        return sqlite3_bind_int64(st, idx, json_integer_value(v));
+static int bind_number(sqlite3_stmt *st, int idx, const StoreCell *v, int integer) {
+    if (integer && v && v->kind == STORE_CELL_INT) {
+        return sqlite3_bind_int64(st, idx, v->i);
     }
-    if (json_is_number(v)) {
-        return sqlite3_bind_double(st, idx, json_number_value(v));
+    if (store_cell_is_number(v)) {
+        return sqlite3_bind_double(st, idx, store_cell_number(v));
     }
     return sqlite3_bind_null(st, idx);
+}
+
+/* the values of a row the list summary reads; absent ones NULL-kind cells */
+typedef struct SummaryCells {
+    StoreCell iteration, env_steps, return_mean;
+} SummaryCells;
+
+static StoreCell cell_or_absent(const StoreCell *v) {
+    return v ? *v : (StoreCell){.kind = STORE_CELL_ABSENT};
 }
 
 /* newest stored iteration and seq of a run, inside the transaction */
@@ -81,8 +89,9 @@ static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *las
 
 /* the list summary of a run from its newest row; a task metric missing from the newest rows
  * keeps the last one seen (task_key NULL) */
-static int summary_update_locked(Store *s, int64_t id, const json_t *row, const char *task_key,
-                                 double task_metric, char *err, size_t err_sz) {
+static int summary_update_locked(Store *s, int64_t id, const SummaryCells *row,
+                                 const char *task_key, double task_metric, char *err,
+                                 size_t err_sz) {
     sqlite3_stmt *st = NULL;
     int rc = store_stmt_get(s,
                             "UPDATE experiments SET latest_iteration = ?1, latest_env_steps = ?2,"
@@ -93,9 +102,9 @@ static int summary_update_locked(Store *s, int64_t id, const json_t *row, const 
     if (rc) {
         return rc;
     }
-    bind_number(st, 1, row, "iteration", 1);
-    bind_number(st, 2, row, "env_steps", 1);
-    bind_number(st, 3, row, "return_mean", 0);
+    bind_number(st, 1, &row->iteration, 1);
+    bind_number(st, 2, &row->env_steps, 1);
+    bind_number(st, 3, &row->return_mean, 0);
     sqlite3_bind_double(st, 4, task_metric);
     if (task_key) {
         sqlite3_bind_text(st, 5, task_key, -1, SQLITE_STATIC);
@@ -133,17 +142,17 @@ static int tail_write(Store *s, sqlite3_stmt *ins, int64_t id, StoreTailRow *row
         if (rc == 0) {
             sqlite3_bind_int64(ins, 1, id);
             sqlite3_bind_int64(ins, 2, rows[i].seq);
-            bind_number(ins, 3, rows[i].row, "iteration", 1);
-            bind_number(ins, 4, rows[i].row, "env_steps", 1);
-            bind_number(ins, 5, rows[i].row, "return_mean", 0);
-            bind_number(ins, 6, rows[i].row, "wall_s", 0);
+            bind_number(ins, 3, store_row_get(rows[i].row, "iteration"), 1);
+            bind_number(ins, 4, store_row_get(rows[i].row, "env_steps"), 1);
+            bind_number(ins, 5, store_row_get(rows[i].row, "return_mean"), 0);
+            bind_number(ins, 6, store_row_get(rows[i].row, "wall_s"), 0);
             sqlite3_bind_text(ins, 7, rows[i].text, (int)rows[i].len, SQLITE_STATIC);
             if (sqlite3_step(ins) != SQLITE_DONE) {
                 rc = store_db_fail(s, err, err_sz, "insert metric row");
             }
             sqlite3_reset(ins);
         }
-        json_decref(rows[i].row);
+        store_row_free(rows[i].row);
         rows[i].row = NULL;
     }
     return rc;
@@ -160,7 +169,8 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
                               size_t n, int64_t new_offset, int64_t *seqs, size_t *rows_added,
                               int64_t *first_seq, char *err, size_t err_sz) {
     sqlite3_stmt *ins = NULL, *rew = NULL, *key = NULL, *same = NULL;
-    json_t *newest = NULL; /* the last row inserted, for the list summary */
+    SummaryCells newest; /* of the last row inserted, for the list summary */
+    int has_newest = 0;
     double task_metric = 0;
     const char *task_key = NULL;
     int64_t seq = 0, last_iter = 0, rollup_seq = -1;
@@ -234,85 +244,88 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
         goto end;
     }
     for (size_t i = 0; i < n; i++) {
-        json_t *row = store_row_parse(lines[i], lens[i]);
-        json_t *it;
-        const char *k;
-        json_t *v;
+        StoreRow *row = store_row_parse(lines[i], lens[i]);
+        const StoreCell *it;
+        int64_t iter = 0;
+        int is_iter;
         if (seqs) {
             seqs[i] = 0;
         }
-        if (!json_is_object(row)) {
+        if (!row) {
             bad++;
-            json_decref(row);
             continue;
         }
-        it = json_object_get(row, "iteration");
-        if (json_is_integer(it) && has_iter && json_integer_value(it) <= last_iter) {
+        it = store_row_get(row, "iteration");
+        is_iter = it && it->kind == STORE_CELL_INT;
+        iter = is_iter ? it->i : 0;
+        if (is_iter && has_iter && iter <= last_iter) {
             /* the checks below read the tail: the batch's earlier rows go there first */
             rc = tail_write(s, ins, id, pending, npending, err, err_sz);
             npending = 0;
             if (rc) {
-                json_decref(row);
+                store_row_free(row);
                 goto end;
             }
         }
-        if (json_is_integer(it) && has_iter && json_integer_value(it) <= last_iter) {
+        if (is_iter && has_iter && iter <= last_iter) {
             /* a resumed run's file is read again from the start: the rows up to its checkpoint
              * are the stored ones, byte for byte, and keep their seq (nothing is re-sent) */
             int stored;
             sqlite3_bind_int64(same, 1, id);
-            sqlite3_bind_int64(same, 2, json_integer_value(it));
+            sqlite3_bind_int64(same, 2, iter);
             sqlite3_bind_text(same, 3, lines[i], (int)lens[i], SQLITE_STATIC);
             stored = sqlite3_step(same) == SQLITE_ROW;
             sqlite3_reset(same);
-            if (!stored && has_sealed && json_integer_value(it) <= sealed_iter) {
-                rc = store_blocks_row_stored_locked(s, &sealed, id, json_integer_value(it),
-                                                    lines[i], lens[i], &stored, err, err_sz);
+            if (!stored && has_sealed && iter <= sealed_iter) {
+                rc = store_blocks_row_stored_locked(s, &sealed, id, iter, lines[i], lens[i],
+                                                    &stored, err, err_sz);
                 if (rc) {
-                    json_decref(row);
+                    store_row_free(row);
                     goto end;
                 }
             }
             if (stored) {
-                json_decref(row);
+                store_row_free(row);
                 continue;
             }
         }
-        if (json_is_integer(it)) {
+        if (is_iter) {
             /* a resumed run repeats the iterations after its checkpoint: newest data wins */
-            if (has_iter && json_integer_value(it) <= last_iter) {
+            if (has_iter && iter <= last_iter) {
                 /* sealed rows from that iteration on go back to the tail to be replaced */
-                if (has_sealed && json_integer_value(it) <= sealed_iter) {
+                if (has_sealed && iter <= sealed_iter) {
                     store_blocks_cache_free(&sealed);
-                    rc = store_blocks_unseal_locked(s, id, json_integer_value(it), err, err_sz);
+                    rc = store_blocks_unseal_locked(s, id, iter, err, err_sz);
                     if (rc == 0 &&
                         store_blocks_max_iter_locked(s, id, &sealed_iter, &has_sealed) != 0) {
                         rc = store_db_fail(s, err, err_sz, "read sealed rows");
                     }
                     if (rc) {
-                        json_decref(row);
+                        store_row_free(row);
                         goto end;
                     }
                 }
                 sqlite3_bind_int64(rew, 1, id);
-                sqlite3_bind_int64(rew, 2, json_integer_value(it));
+                sqlite3_bind_int64(rew, 2, iter);
                 if (sqlite3_step(rew) != SQLITE_DONE) {
                     rc = store_db_fail(s, err, err_sz, "rewind metrics");
                 }
                 sqlite3_reset(rew);
                 rewound = 1;
             }
-            last_iter = json_integer_value(it);
+            last_iter = iter;
             has_iter = 1;
         }
         seq++;
         pending[npending++] =
-            (StoreTailRow){.seq = seq, .text = lines[i], .len = lens[i], .row = json_incref(row)};
+            (StoreTailRow){.seq = seq, .text = lines[i], .len = lens[i], .row = row};
         if (rc == 0 && rollup && !rewound) {
             rc = store_rollup_add(rollup, seq, row, err, err_sz);
         }
-        json_object_foreach(row, k, v) {
-            if (rc || !json_is_number(v) || key_seen(seen, &nseen, &hint, k)) {
+        for (size_t f = 0; f < row->n; f++) {
+            const char *k = row->fields[f].key;
+            if (rc || !store_cell_is_number(&row->fields[f].cell) ||
+                key_seen(seen, &nseen, &hint, k)) {
                 continue;
             }
             sqlite3_bind_int64(key, 1, id);
@@ -323,19 +336,21 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
             sqlite3_reset(key);
         }
         if (rc) {
-            json_decref(row);
+            /* the row is pending: freed with the others */
             goto end;
         }
         {
-            json_t *sr = json_object_get(row, "success_rate");
-            json_t *cg = json_object_get(row, "consecutive_goals_mean");
-            if (json_is_number(sr) || json_is_number(cg)) {
-                task_key = json_is_number(sr) ? "success_rate" : "consecutive_goals_mean";
-                task_metric = json_number_value(json_is_number(sr) ? sr : cg);
+            const StoreCell *sr = store_row_get(row, "success_rate");
+            const StoreCell *cg = store_row_get(row, "consecutive_goals_mean");
+            if (store_cell_is_number(sr) || store_cell_is_number(cg)) {
+                task_key = store_cell_is_number(sr) ? "success_rate" : "consecutive_goals_mean";
+                task_metric = store_cell_number(store_cell_is_number(sr) ? sr : cg);
             }
         }
-        json_decref(newest);
-        newest = row;
+        newest.iteration = cell_or_absent(it);
+        newest.env_steps = cell_or_absent(store_row_get(row, "env_steps"));
+        newest.return_mean = cell_or_absent(store_row_get(row, "return_mean"));
+        has_newest = 1;
         if (seqs) {
             seqs[i] = seq;
         }
@@ -346,14 +361,14 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
                                   err_sz);
     if (rc == 0) {
         for (size_t q = 0; q < consumed; q++) {
-            json_decref(pending[q].row);
+            store_row_free(pending[q].row);
             pending[q].row = NULL;
         }
         rc = tail_write(s, ins, id, pending + consumed, npending - consumed, err, err_sz);
         npending = 0;
     }
-    if (rc == 0 && newest) {
-        rc = summary_update_locked(s, id, newest, task_key, task_metric, err, err_sz);
+    if (rc == 0 && has_newest) {
+        rc = summary_update_locked(s, id, &newest, task_key, task_metric, err, err_sz);
     }
     if (rc == 0) {
         rc = set_offset_locked(s, id, new_offset, seq, err, err_sz);
@@ -381,7 +396,7 @@ int store_metrics_ingest_seqs(Store *s, int64_t id, const char *const *lines, co
     }
 end:
     for (size_t q = 0; pending && q < npending; q++) {
-        json_decref(pending[q].row);
+        store_row_free(pending[q].row);
     }
     free(pending);
     store_blocks_cache_free(&sealed);
@@ -389,7 +404,6 @@ end:
         store_rollup_abandon(rollup);
         free(rollup);
     }
-    json_decref(newest);
     store_stmt_put(ins);
     store_stmt_put(rew);
     store_stmt_put(key);

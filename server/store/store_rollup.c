@@ -155,24 +155,23 @@ static StoreRollupKey *key_slot(StoreRollup *r, const char *name, int *rc, char 
     return k;
 }
 
-int store_rollup_add(StoreRollup *r, int64_t seq, const json_t *row, char *err, size_t err_sz) {
-    const char *name;
-    json_t *v;
+int store_rollup_add(StoreRollup *r, int64_t seq, const StoreRow *row, char *err, size_t err_sz) {
     int rc = 0;
-    json_object_foreach((json_t *)row, name, v) {
+    for (size_t f = 0; f < row->n; f++) {
+        const StoreCell *v = &row->fields[f].cell;
         StoreRollupKey *k;
         double x;
-        if (!json_is_number(v)) {
+        if (!store_cell_is_number(v)) {
             continue;
         }
-        k = key_slot(r, name, &rc, err, err_sz);
+        k = key_slot(r, row->fields[f].key, &rc, err, err_sz);
         if (rc) {
             return rc;
         }
         if (!k) {
             continue;
         }
-        x = json_number_value(v);
+        x = store_cell_number(v);
         for (int l = 0; l < STORE_ROLLUP_LEVELS; l++) {
             StoreRollupAgg *a = &k->agg[l];
             int64_t b = (seq - 1) / store_rollup_widths[l];
@@ -264,13 +263,13 @@ typedef struct CatchupRows {
 
 static int catchup_row(void *ctx, int64_t seq, const char *text, size_t len) {
     CatchupRows *c = ctx;
-    json_t *row = store_row_parse(text, len);
+    StoreRow *row = store_row_parse(text, len);
     int rc = 0;
     c->seq = seq;
-    if (json_is_object(row)) {
+    if (row) {
         rc = store_rollup_add(c->r, seq, row, c->err, c->err_sz);
     }
-    json_decref(row);
+    store_row_free(row);
     c->count++;
     return rc;
 }

@@ -1,5 +1,6 @@
-/* Metric rows parsed without jansson's general lexer where they are what trainers write: one
- * flat object of plain keys and numbers (see store_row_parse in store_int.h). */
+/* Metric rows parsed into flat arrays of (key, value) fields (StoreRow in store_int.h), without
+ * jansson where they are what trainers write: one flat object of plain keys and numbers. Other
+ * lines are read by jansson and copied into the same form. */
 #include "store_int.h"
 
 #include <math.h>
@@ -9,6 +10,8 @@
 
 /* the longest number the fast path reads; longer ones go to jansson */
 #define NUMBER_MAX 40
+/* the most keys the fast path reads; lines of more go to jansson */
+#define FLAT_FIELDS_MAX 128
 
 static const char *skip_space(const char *p, const char *end) {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
@@ -73,7 +76,22 @@ static double round_to_double(U128 x, int nonzero_frac, int e) {
             mant++; /* 2^53 at most: still exact as a double */
         }
     }
-    return ldexp((double)mant, e + shift);
+    {
+        /* the bits themselves: a call of ldexp cost as much as the rounding */
+        int biased = e + shift + 52 + 1023;
+        uint64_t bits;
+        double out;
+        if (mant == (1ULL << 53)) {
+            mant >>= 1;
+            biased++;
+        }
+        if (biased <= 0 || biased >= 2047) {
+            return ldexp((double)mant, e + shift);
+        }
+        bits = ((uint64_t)biased << 52) | (mant & ((1ULL << 52) - 1));
+        memcpy(&out, &bits, sizeof(out));
+        return out;
+    }
 }
 
 /* the double nearest to the decimal digits[0..n) * 10^exp10 (n <= 19, digits not all zero),
@@ -103,10 +121,10 @@ static int decimal_to_double(uint64_t d, int exp10, double *out) {
     return 1;
 }
 
-/* a JSON number at p as jansson reads it (an integer without '.', 'e' or 'E', else a real);
- * NULL when it is not one the fast path is sure of: bad grammar, an integer of more than 18
+/* a JSON number at p as jansson reads it (an integer without '.', 'e' or 'E', else a real) into
+ * cell; 0 when it is not one the fast path is sure of: bad grammar, an integer of more than 18
  * digits (jansson rejects those past int64), a real that overflows (jansson rejects those) */
-static json_t *number_at(const char **pp, const char *end) {
+static int number_at(const char **pp, const char *end, StoreCell *cell) {
     const char *p = *pp, *start = p;
     char tok[NUMBER_MAX + 1];
     int real = 0, ndigits = 0, exp10 = 0, nsig = 0, exp_neg = 0, exp_val = 0;
@@ -131,13 +149,13 @@ static json_t *number_at(const char **pp, const char *end) {
             ndigits++;
         }
     } else {
-        return NULL;
+        return 0;
     }
     if (p < end && *p == '.') {
         real = 1;
         p++;
         if (p == end || !is_digit(*p)) {
-            return NULL;
+            return 0;
         }
         while (p < end && is_digit(*p)) {
             if (sig == 0 && *p == '0') {
@@ -160,7 +178,7 @@ static json_t *number_at(const char **pp, const char *end) {
             p++;
         }
         if (p == end || !is_digit(*p)) {
-            return NULL;
+            return 0;
         }
         while (p < end && is_digit(*p)) {
             exp_val = exp_val < 10000 ? exp_val * 10 + (*p - '0') : exp_val;
@@ -169,19 +187,21 @@ static json_t *number_at(const char **pp, const char *end) {
     }
     len = (size_t)(p - start);
     if (len > NUMBER_MAX) {
-        return NULL;
+        return 0;
     }
     *pp = p;
     if (!real) {
         int64_t v = 0;
         const char *q = start + (*start == '-');
         if (ndigits > 18) {
-            return NULL;
+            return 0;
         }
         for (; q < p; q++) {
             v = v * 10 + (*q - '0');
         }
-        return json_integer(*start == '-' ? -v : v);
+        cell->kind = STORE_CELL_INT;
+        cell->i = *start == '-' ? -v : v;
+        return 1;
     }
     {
         double d;
@@ -195,30 +215,63 @@ static json_t *number_at(const char **pp, const char *end) {
             tok[len] = '\0';
             d = strtod(tok, NULL);
         }
-        return isinf(d) ? NULL : json_real(d);
+        if (isinf(d)) {
+            return 0;
+        }
+        cell->kind = STORE_CELL_REAL;
+        cell->d = d;
+        return 1;
     }
 }
 
-/* the object, or NULL when the text is anything but a flat object of plain keys and numbers */
-static json_t *flat_object(const char *text, size_t len) {
+/* a key of a flat line: where it starts in the line, its length and a hash of it; where its
+ * value's text starts and its length */
+typedef struct FlatKey {
+    const char *at;
+    size_t len;
+    uint64_t hash;
+    const char *value;
+    size_t value_len;
+} FlatKey;
+
+/* a hash of a key from its length and its first and last 8 bytes */
+static uint64_t key_hash(const char *key, size_t len) {
+    uint64_t a, b;
+    if (len >= 8) {
+        memcpy(&a, key, 8);
+        memcpy(&b, key + len - 8, 8);
+    } else {
+        a = b = 0;
+        memcpy(&a, key, len);
+    }
+    return ((a * 0x9E3779B97F4A7C15ULL) ^ (b + len)) * 0xC2B2AE3D27D4EB4FULL;
+}
+
+/* the line as one allocation, or NULL when the text is anything but a flat object of at most
+ * FLAT_FIELDS_MAX plain keys and numbers, each key once */
+static StoreRow *flat_object(const char *text, size_t len) {
     const char *p = text, *end = text + len;
-    json_t *obj;
+    FlatKey keys[FLAT_FIELDS_MAX];
+    StoreCell cells[FLAT_FIELDS_MAX];
+    uint64_t hash_bits[4] = {0}; /* a 256-bit filter of the keys' hashes: repeats are rare */
+    size_t n = 0, key_bytes = 0, compact_len = 2;
+    StoreRow *row;
+    char *kp;
     p = skip_space(p, end);
     if (p == end || *p != '{') {
-        return NULL;
-    }
-    obj = json_object();
-    if (!obj) {
         return NULL;
     }
     p++;
     for (;;) {
         const char *key;
-        size_t klen, before;
-        json_t *v;
+        uint64_t h;
+        unsigned bit;
+        if (n == FLAT_FIELDS_MAX) {
+            return NULL;
+        }
         p = skip_space(p, end);
         if (p == end || *p != '"') {
-            break;
+            return NULL;
         }
         key = ++p;
         /* printable ASCII without escapes: the bytes are the key */
@@ -226,39 +279,143 @@ static json_t *flat_object(const char *text, size_t len) {
             p++;
         }
         if (p == end || *p != '"') {
-            break;
+            return NULL;
         }
-        klen = (size_t)(p - key);
+        h = key_hash(key, (size_t)(p - key));
+        keys[n] = (FlatKey){.at = key, .len = (size_t)(p - key), .hash = h};
+        /* a repeated key: jansson's own rules decide which value stays and where */
+        bit = (unsigned)(h >> 56);
+        if (hash_bits[bit >> 6] & (1ULL << (bit & 63))) {
+            for (size_t j = 0; j < n; j++) {
+                if (keys[j].hash == h && keys[j].len == keys[n].len &&
+                    !memcmp(keys[j].at, key, keys[n].len)) {
+                    return NULL;
+                }
+            }
+        }
+        hash_bits[bit >> 6] |= 1ULL << (bit & 63);
         p = skip_space(p + 1, end);
         if (p == end || *p != ':') {
-            break;
+            return NULL;
         }
         p = skip_space(p + 1, end);
-        v = number_at(&p, end);
-        if (!v) {
-            break;
+        memset(&cells[n], 0, sizeof(cells[n]));
+        keys[n].value = p;
+        if (!number_at(&p, end, &cells[n])) {
+            return NULL;
         }
-        before = json_object_size(obj);
-        /* a repeated key: jansson's own rules decide where it stays */
-        if (json_object_setn_new_nocheck(obj, key, klen, v) || json_object_size(obj) == before) {
-            break;
-        }
+        keys[n].value_len = (size_t)(p - keys[n].value);
+        key_bytes += keys[n].len + 1;
+        /* {"key":value} and a comma before each key but the first */
+        compact_len += (n ? 1 : 0) + keys[n].len + 3 + keys[n].value_len;
+        n++;
         p = skip_space(p, end);
         if (p < end && *p == ',') {
             p++;
             continue;
         }
         if (p < end && *p == '}' && skip_space(p + 1, end) == end) {
-            return obj;
+            break;
         }
-        break;
+        return NULL;
     }
+    row = malloc(sizeof(*row) + n * sizeof(row->fields[0]) + key_bytes);
+    if (!row) {
+        return NULL;
+    }
+    row->n = n;
+    /* the same length as the keys and values with nothing between them: no whitespace */
+    row->compact = compact_len == len && len <= UINT32_MAX;
+    kp = (char *)&row->fields[n];
+    for (size_t i = 0; i < n; i++) {
+        memcpy(kp, keys[i].at, keys[i].len);
+        kp[keys[i].len] = '\0';
+        row->fields[i].key = kp;
+        row->fields[i].cell = cells[i];
+        row->fields[i].value_at = (uint32_t)(keys[i].value - text);
+        row->fields[i].value_len = (uint32_t)keys[i].value_len;
+        kp += keys[i].len + 1;
+    }
+    return row;
+}
+
+/* jansson's object as one allocation: keys and the texts of JSON cells copied in */
+static StoreRow *row_from_json(json_t *obj) {
+    size_t n = json_object_size(obj), bytes = 0, i = 0;
+    StoreCell *cells = calloc(n + 1, sizeof(*cells));
+    StoreRow *row = NULL;
+    const char *key;
+    json_t *v;
+    char *p;
+    if (!cells) {
+        return NULL;
+    }
+    json_object_foreach(obj, key, v) {
+        if (store_cell_from_json(v, &cells[i]) != 0) {
+            goto out;
+        }
+        bytes += strlen(key) + 1 + (cells[i].kind == STORE_CELL_JSON ? cells[i].len + 1 : 0);
+        i++;
+    }
+    row = malloc(sizeof(*row) + n * sizeof(row->fields[0]) + bytes);
+    if (!row) {
+        goto out;
+    }
+    row->n = n;
+    row->compact = 0;
+    p = (char *)&row->fields[n];
+    i = 0;
+    json_object_foreach(obj, key, v) {
+        size_t klen = strlen(key);
+        StoreField *f = &row->fields[i];
+        memcpy(p, key, klen + 1);
+        f->key = p;
+        p += klen + 1;
+        f->cell = cells[i];
+        f->value_at = f->value_len = 0;
+        if (cells[i].kind == STORE_CELL_JSON) {
+            memcpy(p, cells[i].text, cells[i].len + 1);
+            f->cell.text = p;
+            p += cells[i].len + 1;
+        }
+        i++;
+    }
+out:
+    for (size_t j = 0; j < n; j++) {
+        if (cells[j].kind == STORE_CELL_JSON) {
+            free((char *)cells[j].text);
+        }
+    }
+    free(cells);
+    return row;
+}
+
+StoreRow *store_row_parse(const char *text, size_t len) {
+    StoreRow *row = flat_object(text, len);
+    json_error_t je;
+    json_t *obj;
+    if (row) {
+        return row;
+    }
+    obj = json_loadb(text, len, 0, &je);
+    row = json_is_object(obj) ? row_from_json(obj) : NULL;
     json_decref(obj);
+    return row;
+}
+
+void store_row_free(StoreRow *row) {
+    free(row);
+}
+
+const StoreCell *store_row_get(const StoreRow *row, const char *key) {
+    for (size_t i = 0; row && i < row->n; i++) {
+        if (row->fields[i].key[0] == key[0] && !strcmp(row->fields[i].key, key)) {
+            return &row->fields[i].cell;
+        }
+    }
     return NULL;
 }
 
-json_t *store_row_parse(const char *text, size_t len) {
-    json_t *row = flat_object(text, len);
-    json_error_t je;
-    return row ? row : json_loadb(text, len, 0, &je);
+double store_cell_number(const StoreCell *cell) {
+    return cell->kind == STORE_CELL_INT ? (double)cell->i : cell->d;
 }

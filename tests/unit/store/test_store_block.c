@@ -2,7 +2,8 @@
  * blobs exactly (every double's bits, integers at the ends of their range, every kind of JSON
  * value, absent cells), blobs of the first version (reals XOR-ed) among them; the bytes the
  * encoder writes are pinned; reals cost what the coding of differences promises; a damaged blob
- * is refused, never read past its end; reals are written as jansson writes them. */
+ * is refused, never read past its end; reals are written as jansson writes them, in a buffer
+ * and as a value's text alone. */
 #include "store_block.h"
 
 #include "ag_error.h"
@@ -331,6 +332,13 @@ START_TEST(test_reals_written_as_jansson) {
         ag_buf_reset(&b);
         ck_assert_int_eq(store_cell_write(&b, &c), 0);
         ck_assert_str_eq(b.data, want);
+        /* the same text alone, as the sealing's check of compact rows reads it */
+        {
+            char text[STORE_CELL_NUMBER_TEXT_MAX];
+            int n = store_cell_number_text(&c, text);
+            ck_assert_int_eq(n, (int)strlen(want));
+            ck_assert(!memcmp(text, want, (size_t)n));
+        }
         free(want);
         json_decref(v);
     }
@@ -350,6 +358,17 @@ START_TEST(test_reals_written_as_jansson) {
                 ag_buf_append_str(&b, ",");
             }
             ck_assert_int_eq(store_cell_write(&b, &c), 0);
+            {
+                /* integers have a text alone, other kinds none */
+                char text[STORE_CELL_NUMBER_TEXT_MAX];
+                int n = store_cell_number_text(&c, text);
+                if (c.kind == STORE_CELL_INT) {
+                    ck_assert_int_eq(n, 20);
+                    ck_assert(!memcmp(text, "-9223372036854775808", 20));
+                } else {
+                    ck_assert_int_eq(n, -1);
+                }
+            }
             if (c.kind == STORE_CELL_JSON) {
                 free((char *)c.text);
             }

@@ -3,7 +3,8 @@
  * across chunks and tail, paged (also a whole chunk a page); series and counts include them; a
  * resumed run's file read again keeps its sealed rows and a rewind into them replaces them exactly
  * once; migration 010 converts a database filled at the old schema in place, keeping every row; an
- * ended run's last rows are sealed too; deleting a run takes its blocks. */
+ * ended run's last rows are sealed too; deleting a run takes its blocks; compact lines are
+ * checked value by value and keep their text exactly when a value would be written otherwise. */
 #include "store.h"
 #include "store_test_db.h"
 
@@ -286,6 +287,50 @@ START_TEST(test_rows_byte_for_byte) {
 }
 END_TEST
 
+/* lines without spaces of plain keys and numbers are checked value by value when sealed: a
+ * value the blocks write otherwise (a short real, "1e5", "-0", a trailing zero) keeps the
+ * row's text, keys of any printable character ('/' among them) are written as they are */
+START_TEST(test_compact_rows_checked_value_by_value) {
+    /* six written otherwise by the blocks, then four written as they are */
+    static const char *const odd[] = {"0.1",  "1e5", "-0",     "1.50", "2.0e0",
+                                      "1E+2", "0.5", "100000", "-0.0", "7.0"};
+    const size_t nodd = sizeof(odd) / sizeof(odd[0]);
+    Store *s = open_db(0);
+    int64_t id = new_run(s);
+    char *lines[600], key[128];
+    size_t lens[600], n = 0, k = 0;
+    /* every printable character but the quote and the backslash, in keys */
+    for (int c = 0x20; c < 0x7f; c++) {
+        if (c != '"' && c != '\\') {
+            key[k++] = (char)c;
+        }
+    }
+    key[k] = '\0';
+    for (long i = 1; i <= 600; i++, n++) {
+        char buf[512];
+        const char *v = i <= (long)nodd ? odd[i - 1] : "0.25";
+        snprintf(buf, sizeof(buf), "{\"iteration\":%ld,\"%s\":%s,\"a/b\":%.17g}", i,
+                 i % 2 ? key : "x", v, (double)i / 3.0 + 0.5);
+        lines[n] = strdup(buf);
+        lens[n] = strlen(buf);
+    }
+    ck_assert_msg(store_metrics_ingest(s, id, (const char *const *)lines, lens, n, 1, NULL, NULL,
+                                       err, sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metrics"), 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metric_row_text"), 6);
+    rows_free(&rows);
+    ck_assert_int_eq(store_metric_rows(s, id, 0, 0, collect, &rows, err, sizeof(err)), 0);
+    ck_assert_uint_eq(rows.n, n);
+    for (size_t r = 0; r < n; r++) {
+        ck_assert_str_eq(rows.text[r], lines[r]);
+        free(lines[r]);
+    }
+    rows_free(&rows);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(test_reread_and_rewind_into_sealed_rows) {
     Store *s = open_db(0);
     int64_t id = new_run(s);
@@ -519,6 +564,7 @@ static Suite *suite(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_rows_byte_for_byte);
+    tcase_add_test(tc, test_compact_rows_checked_value_by_value);
     tcase_add_test(tc, test_reread_and_rewind_into_sealed_rows);
     tcase_add_test(tc, test_migration_seals_old_rows);
     tcase_add_test(tc, test_delete_takes_blocks);

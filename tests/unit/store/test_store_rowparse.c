@@ -1,7 +1,7 @@
 /* Tests of server/store/store_rowparse.c: every metrics line comes out of store_row_parse as
- * jansson's json_loadb reads it (same keys in the same order, same integer or real, same bits),
- * through the fast path for flat objects of numbers and through jansson for anything else,
- * including lines jansson refuses. */
+ * the fields of the object jansson's json_loadb reads (same keys in the same order, same integer
+ * or real, same bits, the same JSON text for other values), through the fast path for flat
+ * objects of numbers and through jansson for anything else, including lines jansson refuses. */
 #include "store_int.h"
 
 #include <check.h>
@@ -11,40 +11,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* both NULL, or the same values in the same order with the same types and bits */
+/* both NULL (anything but an object), or the same keys in the same order with the cells
+ * store_cell_from_json makes of jansson's values (same kind, integer, real bits, JSON text) */
 static void expect_as_jansson(const char *text, size_t len) {
     json_t *want = json_loadb(text, len, 0, NULL);
-    json_t *got = store_row_parse(text, len);
-    if (!want) {
-        ck_assert_msg(got == NULL, "accepted what jansson refuses: %.*s", (int)len, text);
+    StoreRow *got = store_row_parse(text, len);
+    if (!json_is_object(want)) {
+        ck_assert_msg(got == NULL, "read as an object what jansson does not: %.*s", (int)len, text);
+        json_decref(want);
         return;
     }
     ck_assert_msg(got != NULL, "refused what jansson reads: %.*s", (int)len, text);
+    ck_assert_uint_eq(got->n, json_object_size(want));
     {
-        char *a = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
-        char *b = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
-        ck_assert_msg(json_equal(want, got) && !strcmp(a, b), "%s read as %s", a, b);
-        free(a);
-        free(b);
-    }
-    if (json_is_object(want)) {
         const char *k;
         json_t *v;
-        void *it = json_object_iter(got);
+        size_t i = 0;
         json_object_foreach(want, k, v) {
-            json_t *g = json_object_iter_value(it);
-            ck_assert_str_eq(json_object_iter_key(it), k);
-            ck_assert_int_eq(json_typeof(g), json_typeof(v));
-            if (json_is_real(v)) {
-                double x = json_real_value(v), y = json_real_value(g);
-                ck_assert(!memcmp(&x, &y, sizeof(x)));
+            StoreCell c;
+            const StoreCell *g = &got->fields[i].cell;
+            ck_assert_int_eq(store_cell_from_json(v, &c), 0);
+            ck_assert_str_eq(got->fields[i].key, k);
+            ck_assert_msg(g->kind == c.kind, "%s: kind %d, jansson's %d in %.*s", k, g->kind,
+                          c.kind, (int)len, text);
+            if (c.kind == STORE_CELL_INT) {
+                ck_assert_int_eq(g->i, c.i);
+            } else if (c.kind == STORE_CELL_REAL) {
+                ck_assert_msg(!memcmp(&g->d, &c.d, sizeof(c.d)), "%s: %.17g, jansson's %.17g", k,
+                              g->d, c.d);
+            } else if (c.kind == STORE_CELL_JSON) {
+                ck_assert_uint_eq(g->len, c.len);
+                ck_assert(!memcmp(g->text, c.text, c.len));
+                free((char *)c.text);
             }
-            it = json_object_iter_next(got, it);
+            ck_assert_ptr_eq(store_row_get(got, k), g);
+            i++;
         }
-        ck_assert_ptr_null(it);
     }
     json_decref(want);
-    json_decref(got);
+    store_row_free(got);
 }
 
 static void expect_str(const char *text) {
@@ -106,6 +111,44 @@ START_TEST(test_other_lines_go_to_jansson) {
         for (size_t n = 0; n <= strlen(full); n++) {
             expect_as_jansson(full, n);
         }
+    }
+}
+END_TEST
+
+/* lines of more keys than the fast path reads, keys repeated anywhere among many, and a value
+ * of every other kind next to numbers */
+START_TEST(test_many_keys_repeats_and_other_values) {
+    char line[8192];
+    for (int nkeys = 120; nkeys <= 140; nkeys += 4) {
+        size_t n = (size_t)snprintf(line, sizeof(line), "{");
+        for (int k = 0; k < nkeys; k++) {
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"k%d\":%d.5", k ? "," : "", k, k);
+        }
+        snprintf(line + n, sizeof(line) - n, "}");
+        expect_str(line);
+    }
+    /* a repeat of each earlier key in turn, among 60 keys */
+    for (int rep = 0; rep < 60; rep++) {
+        size_t n = (size_t)snprintf(line, sizeof(line), "{");
+        for (int k = 0; k < 60; k++) {
+            n +=
+                (size_t)snprintf(line + n, sizeof(line) - n, "%s\"key_%d\":%d", k ? "," : "", k, k);
+        }
+        snprintf(line + n, sizeof(line) - n, ",\"key_%d\":-1}", rep);
+        expect_str(line);
+    }
+    expect_str("{\"a\":1,\"s\":\"text \\\"q\\\" \\u00e9\",\"t\":true,\"f\":false,\"n\":null,"
+               "\"arr\":[1, 2.5, {\"x\" : null}],\"o\":{},\"z\":-2.5e-3}");
+    {
+        const char *text = "{\"iteration\":3,\"x\":0.5}";
+        StoreRow *row = store_row_parse(text, strlen(text));
+        ck_assert_ptr_nonnull(row);
+        ck_assert_ptr_null(store_row_get(row, "missing"));
+        ck_assert_ptr_null(store_row_get(row, "iter"));
+        ck_assert_int_eq(store_row_get(row, "iteration")->i, 3);
+        ck_assert(store_cell_is_number(store_row_get(row, "x")));
+        ck_assert(store_cell_number(store_row_get(row, "iteration")) == 3.0);
+        store_row_free(row);
     }
 }
 END_TEST
@@ -179,6 +222,7 @@ static Suite *rowparse_suite(void) {
     TCase *tc = tcase_create("rowparse");
     tcase_add_test(tc, test_flat_rows_read_as_jansson_reads_them);
     tcase_add_test(tc, test_other_lines_go_to_jansson);
+    tcase_add_test(tc, test_many_keys_repeats_and_other_values);
     tcase_add_test(tc, test_reals_read_to_strtod_bits);
     suite_add_tcase(s, tc);
     return s;
