@@ -160,6 +160,11 @@ static int64_t cursor_id(const char *c) {
 }
 
 #define EXP_WALL_SQL "SELECT wall_s FROM metrics WHERE exp_id = ?1 ORDER BY seq DESC LIMIT 1"
+/* what a page of objects selects, and what the text path selects: the ids and row versions
+ * (migration 013) of its items, whose text is then kept or written from EXP_ITEM_SQL */
+#define EXP_OBJECT_COLUMNS EXP_COLUMNS ", " PROGRESS_EXPR " AS progress"
+#define EXP_PAGE_IDS       "id, row_version"
+#define EXP_ITEM_SQL       "SELECT " EXP_OBJECT_COLUMNS ", row_version FROM experiments WHERE id = ?1"
 
 /* what a page is asked for, checked, with its SQL */
 typedef struct ExpPage {
@@ -211,10 +216,10 @@ static int exp_tag_few(Store *r, const StoreExpFilter *f, int *few, char *err, s
     return rc;
 }
 
-/* checks the sort and cursor of f and writes the page's SQL (tag_few from exp_tag_few); no lock
- * needed */
-static int exp_page_plan(const StoreExpFilter *f, int tag_few, ExpPage *pg, char *err,
-                         size_t err_sz) {
+/* checks the sort and cursor of f and writes the page's SQL (tag_few from exp_tag_few), selecting
+ * columns, then the sort value; no lock needed */
+static int exp_page_plan(const StoreExpFilter *f, int tag_few, const char *columns, ExpPage *pg,
+                         char *err, size_t err_sz) {
     char where[768], ord[192];
     const char *from = "experiments AS e", *id_order = "id";
     const ExpSort *k = exp_sort_find(f->sort);
@@ -292,14 +297,12 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, ExpPage *pg, char
     }
     if (k->kind == 0) {
         snprintf(pg->sql, sizeof(pg->sql),
-                 "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, id AS sort_value"
-                 " FROM %s WHERE %s ORDER BY %s %s LIMIT ?5",
+                 "SELECT %s, id AS sort_value FROM %s WHERE %s ORDER BY %s %s LIMIT ?5", columns,
                  from, where, id_order, dir);
     } else {
         snprintf(pg->sql, sizeof(pg->sql),
-                 "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
-                 " FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
-                 ord, from, where, ord, dir, dir);
+                 "SELECT %s, %s AS sort_value FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
+                 columns, ord, from, where, ord, dir, dir);
     }
     return 0;
 }
@@ -314,7 +317,7 @@ int store_exp_list_page_sql(Store *s, const StoreExpFilter *f, char *sql, size_t
     if (rc) {
         return rc;
     }
-    rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
+    rc = exp_page_plan(f, tag_few, EXP_PAGE_IDS, &pg, err, err_sz);
     json_decref(pg.cur);
     if (rc) {
         return rc;
@@ -446,7 +449,7 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     s = store_reader_lock(s);
     rc = exp_tag_few(s, f, &tag_few, err, err_sz);
     if (rc == 0) {
-        rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
+        rc = exp_page_plan(f, tag_few, EXP_OBJECT_COLUMNS, &pg, err, err_sz);
     }
     if (rc == 0) {
         rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
@@ -579,10 +582,11 @@ static int exp_page_cols(sqlite3_stmt *st, ExpPageCols *c) {
     return 0;
 }
 
-/* the current row of st as one item of the page, its '}' included */
-static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const ExpPageCols *c,
-                         StoreExpItemFn fn, void *ctx) {
-    StoreExpPace pace = {0};
+/* the current row of st as the start of one item of the page, from its '{' to its latest_wall_s
+ * (the members a caller appends and the '}' follow), and its pace */
+static int exp_item_write(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const ExpPageCols *c,
+                          StoreExpPace *pace) {
+    const char *state;
     int rc = ag_buf_append(out, "{", 1);
     for (int i = 0; rc == 0 && i < c->n; i++) {
         rc = ag_buf_append(out, c->key[i], c->key_len[i]);
@@ -590,6 +594,7 @@ static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const
             rc = column_text(out, st, i, c->is_json[i]);
         }
     }
+    memset(pace, 0, sizeof(*pace));
     sqlite3_reset(wall);
     sqlite3_bind_int64(wall, 1, sqlite3_column_int64(st, 0));
     if (rc == 0) {
@@ -597,29 +602,72 @@ static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const
     }
     if (rc == 0 && sqlite3_step(wall) == SQLITE_ROW) {
         rc = column_text(out, wall, 0, 0);
-        pace.latest_wall_s = column_number(wall, 0);
+        pace->latest_wall_s = column_number(wall, 0);
     } else if (rc == 0) {
         rc = ag_buf_append(out, "null", 4);
     }
-    if (rc == 0 && fn) {
-        const char *state = c->state >= 0 ? (const char *)sqlite3_column_text(st, c->state) : NULL;
-        pace.id = sqlite3_column_int64(st, 0);
-        pace.running = state && !strcmp(state, "running");
-        pace.latest_env_steps = column_number(st, c->env_steps);
-        pace.budget_env_steps = column_number(st, c->budget);
-        pace.started_at = column_number(st, c->started_at);
-        pace.finished_at = column_number(st, c->finished_at);
-        rc = fn(out, &pace, ctx);
+    state = c->state >= 0 ? (const char *)sqlite3_column_text(st, c->state) : NULL;
+    pace->id = sqlite3_column_int64(st, 0);
+    pace->running = state && !strcmp(state, "running");
+    pace->latest_env_steps = column_number(st, c->env_steps);
+    pace->budget_env_steps = column_number(st, c->budget);
+    pace->started_at = column_number(st, c->started_at);
+    pace->finished_at = column_number(st, c->finished_at);
+    return rc;
+}
+
+/* what a text page reads its items' rows with, prepared at its first item not kept */
+typedef struct ExpItemRead {
+    sqlite3_stmt *item, *wall;
+    ExpPageCols cols;
+} ExpItemRead;
+
+/* The start of the item of the page's current row (exp_item_write): the text kept for its id at
+ * its row's version, else written from its row and kept. The row is read on the page's own
+ * connection while the page's statement is running, so from the same snapshot as the version. */
+static int exp_item_text(Store *r, StoreExpItems *items, sqlite3_stmt *page, ExpItemRead *rd,
+                         AgBuf *out, StoreExpPace *pace, char *err, size_t err_sz) {
+    int64_t id = sqlite3_column_int64(page, 0), version = sqlite3_column_int64(page, 1);
+    size_t at = out->len;
+    int rc = items ? store_exp_items_get(items, id, version, out, pace) : 0;
+    if (rc != 0) {
+        return rc == 1 ? 0 : ag_errorf(err, err_sz, rc, "the page does not fit its buffer");
     }
-    return rc ? rc : ag_buf_append(out, "}", 1);
+    if (!rd->item) {
+        rc = store_stmt_get(r, EXP_ITEM_SQL, &rd->item, err, err_sz);
+        if (rc == 0) {
+            rc = store_stmt_get(r, EXP_WALL_SQL, &rd->wall, err, err_sz);
+        }
+        if (rc == 0 && (rc = exp_page_cols(rd->item, &rd->cols)) != 0) {
+            return ag_errorf(err, err_sz, rc, "a column name of the listing is too long");
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    sqlite3_reset(rd->item);
+    sqlite3_bind_int64(rd->item, 1, id);
+    if (sqlite3_step(rd->item) != SQLITE_ROW) {
+        return store_db_fail(r, err, err_sz, "read a listed experiment");
+    }
+    rc = exp_item_write(out, rd->item, rd->wall, &rd->cols, pace);
+    if (rc) {
+        return ag_errorf(err, err_sz, rc, "the page does not fit its buffer");
+    }
+    if (items) {
+        store_exp_items_put(items, id, sqlite3_column_int64(rd->item, rd->cols.n), out->data + at,
+                            out->len - at, pace);
+    }
+    return 0;
 }
 
 int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, StoreExpItemFn fn,
                              void *ctx, char *next, size_t next_sz, char *err, size_t err_sz) {
-    sqlite3_stmt *st = NULL, *wall = NULL;
+    sqlite3_stmt *st = NULL;
+    StoreExpItems *items = s->exp_items;
     int rc, step = SQLITE_DONE, count = 0, tag_few = 0;
     size_t start = out->len;
-    ExpPageCols cols;
+    ExpItemRead rd = {0};
     ExpPage pg;
     if (next_sz) {
         next[0] = '\0';
@@ -628,29 +676,32 @@ int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, Stor
     s = store_reader_lock(s);
     rc = exp_tag_few(s, f, &tag_few, err, err_sz);
     if (rc == 0) {
-        rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
+        rc = exp_page_plan(f, tag_few, EXP_PAGE_IDS, &pg, err, err_sz);
     }
     if (rc == 0) {
         rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
-    }
-    if (rc == 0) {
-        rc = store_stmt_get(s, EXP_WALL_SQL, &wall, err, err_sz);
-    }
-    if (rc == 0 && (rc = exp_page_cols(st, &cols)) != 0) {
-        rc = ag_errorf(err, err_sz, rc, "a column name of the listing is too long");
     }
     if (rc == 0 && ag_buf_append(out, "[", 1) != 0) {
         rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
     }
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        StoreExpPace pace;
         if (count == pg.limit) {
             break; /* the extra row: another page exists, next already holds its cursor */
         }
-        if (count > 0) {
-            rc = ag_buf_append(out, ",", 1);
+        if (count > 0 && ag_buf_append(out, ",", 1) != 0) {
+            rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
+            break;
+        }
+        rc = exp_item_text(s, items, st, &rd, out, &pace, err, err_sz);
+        if (rc) {
+            break;
+        }
+        if (fn) {
+            rc = fn(out, &pace, ctx);
         }
         if (rc == 0) {
-            rc = exp_item_text(out, st, wall, &cols, fn, ctx);
+            rc = ag_buf_append(out, "}", 1);
         }
         if (rc) {
             rc = ag_errorf(err, err_sz, rc, "the page does not fit its buffer");
@@ -669,7 +720,8 @@ int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, Stor
     if (rc == 0 && ag_buf_append(out, "]", 1) != 0) {
         rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
     }
-    store_stmt_put(wall);
+    store_stmt_put(rd.wall);
+    store_stmt_put(rd.item);
     store_stmt_put(st);
     pthread_mutex_unlock(&s->mu);
     json_decref(pg.cur);

@@ -4,6 +4,7 @@
  * jansson's compact form, under every sort, both orders, the filters and following pages; and
  * the members a caller appends land inside each item. */
 #include "store.h"
+#include "store_int.h"
 #include "store_test_db.h"
 
 #include "ag_error.h"
@@ -182,6 +183,8 @@ START_TEST(test_text_equals_objects) {
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
     ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
     fill(s, db);
+    /* every item kept before the hand edits below, which the text path must then see */
+    compare_listing(s, (StoreExpFilter){.limit = 100});
     fill_odd(db);
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         for (int asc = 0; asc < 2; asc++) {
@@ -458,6 +461,126 @@ START_TEST(test_tag_rows_migrated_from_011) {
 }
 END_TEST
 
+/* the text of the submitted order's first page of up to 100 */
+static char *page_text(Store *s) {
+    StoreExpFilter f = {.limit = 100};
+    char next[STORE_CURSOR_MAX];
+    AgBuf out;
+    ck_assert_int_eq(ag_buf_init(&out, 0, 1 << 20), 0);
+    ck_assert_msg(store_exp_list_page_text(s, &f, &out, NULL, NULL, next, sizeof(next), err,
+                                           sizeof(err)) == 0,
+                  "%s", err);
+    return out.data;
+}
+
+static int64_t row_version(const char *db, int64_t id) {
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT row_version FROM experiments WHERE id = %lld",
+             (long long)id);
+    return sql_int(db, sql);
+}
+
+/* Items are kept from page to page and written again when their row's version moves: after the
+ * daemon's own writes (tags, notes, metric rows with a later wall time, a state change, a delete)
+ * and another connection's, the text path gives what the objects path gives. A row changed with
+ * its version left alone (the trigger dropped) keeps its old text: the kept one is what answers. */
+START_TEST(test_kept_items_follow_row_versions) {
+    char mig[1024], db[1024], run_dir[512], state[STORE_STATE_MAX], *text;
+    const char *line1 = "{\"iteration\":1,\"env_steps\":10,\"wall_s\":1.5}";
+    const char *line2 = "{\"iteration\":2,\"env_steps\":20,\"wall_s\":7.25}";
+    size_t len1 = strlen(line1), len2 = strlen(line2), items, bytes;
+    int64_t version;
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    add_exp(s, "a", "Ant", NULL, NULL, 0);
+    add_exp(s, "b", "Ant", "[\"x\"]", NULL, 0);
+    add_exp(s, "c", "HandBlock", NULL, NULL, 0);
+    ck_assert_int_eq(
+        store_metrics_ingest(s, 1, &line1, &len1, 1, (int64_t)len1, NULL, NULL, err, sizeof(err)),
+        0);
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    store_exp_items_count(s->exp_items, &items, &bytes);
+    ck_assert_uint_eq(items, 3);
+    version = row_version(db, 2);
+    /* the daemon's writes */
+    ck_assert_int_eq(store_exp_annotate(s, 2, "[\"y\"]", "new notes", err, sizeof(err)), 0);
+    ck_assert_int_eq(row_version(db, 2), version + 1);
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    ck_assert_int_eq(store_metrics_ingest(s, 1, &line2, &len2, 1, (int64_t)(len1 + len2), NULL,
+                                          NULL, err, sizeof(err)),
+                     0);
+    text = page_text(s);
+    ck_assert_ptr_nonnull(strstr(text, "\"latest_wall_s\":7.25"));
+    free(text);
+    compare_listing(s, (StoreExpFilter){.sort = "progress", .limit = 2});
+    ck_assert_int_eq(store_exp_cancel(s, 3, state, err, sizeof(err)), 0);
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    ck_assert_int_eq(store_exp_delete(s, 3, run_dir, sizeof(run_dir), err, sizeof(err)), 0);
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    /* another connection's */
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    exec_sql(h, "UPDATE experiments SET state = 'running', started_at = 1764900000.5 WHERE id = 1");
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    compare_listing(s, (StoreExpFilter){.state = "running", .limit = 100});
+    /* a change the version does not show is not seen: the kept text answers */
+    exec_sql(h, "DROP TRIGGER experiments_row_version");
+    exec_sql(h, "UPDATE experiments SET name = 'renamed' WHERE id = 2");
+    text = page_text(s);
+    ck_assert_ptr_null(strstr(text, "renamed"));
+    free(text);
+    exec_sql(h, "UPDATE experiments SET row_version = row_version + 1 WHERE id = 2");
+    text = page_text(s);
+    ck_assert_ptr_nonnull(strstr(text, "\"name\":\"renamed\""));
+    free(text);
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* migration 013 on a database of 012: every row at version 0, the trigger counting the updates
+ * after it, the pages as before */
+START_TEST(test_row_versions_migrated_from_012) {
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    int applied = 0;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 12, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    store_close(s);
+    fill_odd(db);
+    {
+        sqlite3 *h = NULL;
+        ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+        ck_assert_int_ne(sqlite3_exec(h, "SELECT row_version FROM experiments", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(h);
+    }
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 13, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(applied, 1);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiments WHERE row_version = 0"),
+                     sql_int(db, "SELECT count(*) FROM experiments"));
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiments"), 45);
+    compare_listing(s, (StoreExpFilter){.limit = 7});
+    compare_listing(s, (StoreExpFilter){.sort = "name", .ascending = 1, .limit = 7});
+    ck_assert_int_eq(store_exp_annotate(s, 3, "[\"z\"]", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(row_version(db, 3), 1);
+    ck_assert_int_eq(store_exp_annotate(s, 3, "[\"w\"]", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(row_version(db, 3), 2);
+    ck_assert_int_eq(row_version(db, 4), 0);
+    compare_listing(s, (StoreExpFilter){.limit = 7});
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 /* the plan of the page f would run now, its lines joined by "; " */
 static void plan_of(Store *s, sqlite3 *h, StoreExpFilter f, char *plan, size_t plan_sz) {
     char sql[4096], q[4200];
@@ -565,6 +688,8 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_tag_rows_follow_writes);
     tcase_add_test(tc, test_tag_rows_migrated_from_011);
     tcase_add_test(tc, test_tag_plan_searches_index);
+    tcase_add_test(tc, test_kept_items_follow_row_versions);
+    tcase_add_test(tc, test_row_versions_migrated_from_012);
     suite_add_tcase(su, tc);
     return su;
 }
