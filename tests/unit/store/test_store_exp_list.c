@@ -461,6 +461,99 @@ START_TEST(test_tag_rows_migrated_from_011) {
 }
 END_TEST
 
+/* whether the page f would run now reads the name index's candidates */
+static int page_uses_name_index(Store *s, StoreExpFilter f) {
+    char sql[4096];
+    ck_assert_msg(store_exp_list_page_sql(s, &f, sql, sizeof(sql), err, sizeof(err)) == 0, "%s",
+                  err);
+    return strstr(sql, "json_each(?9)") != NULL;
+}
+
+/* q through the trigram index (migration 014) lists what the LIKE over every name lists (the
+ * objects path, which does not use the index): Unicode the index folds and the LIKE does not,
+ * the LIKE's own characters, quotes, text that is not UTF-8, searches under 3 characters and
+ * ones too common for the index, under several orders and pages; the names follow renames and
+ * deletes by another connection */
+START_TEST(test_search_index_lists_what_like_lists) {
+    static const char *const names[] = {
+        "Caf\xc3\x89-run", "caf\xc3\xa9-RUN",          "say \"hi\" now", "100% a_b\\c",
+        "run-77",          "Run-770 \xf0\x9f\x98\x80", "xrun-7",         "ab",
+        "\xff\xfe run-77",
+    };
+    static const char *const searches[] = {
+        "run-77", "RUN",  "caf\xc3\xa9", "CAF\xc3\x89",      "\"hi\"", "% a_b\\",    "ab",
+        "a",      "un-7", "zzz",         "\xf0\x9f\x98\x80", "common", "\xff\xfe r", "mon-1",
+    };
+    static const char *const sorts[] = {"submitted", "name", "return"};
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        add_exp(s, names[i], "Ant", NULL, NULL, 0);
+    }
+    for (int i = 0; i < 300; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "common-%d", i);
+        add_exp(s, name, "Ant", NULL, NULL, 0);
+    }
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof(searches) / sizeof(searches[0]); i++) {
+            for (size_t k = 0; k < sizeof(sorts) / sizeof(sorts[0]); k++) {
+                StoreExpFilter f = {.q = searches[i], .sort = sorts[k], .limit = 3};
+                compare_listing(s, f);
+                f.limit = 100;
+                compare_listing(s, f);
+            }
+        }
+        /* names written by hand: the index follows */
+        exec_sql(h, "UPDATE experiments SET name = 'renamed run-77' WHERE id = 3");
+        exec_sql(h, "UPDATE experiments SET name = CAST(X'FF61' AS TEXT) WHERE id = 5");
+        exec_sql(h, "DELETE FROM experiments WHERE id = 6");
+    }
+    ck_assert(page_uses_name_index(s, (StoreExpFilter){.q = "run-77", .limit = 10}));
+    ck_assert(page_uses_name_index(s, (StoreExpFilter){.q = "mon-1", .sort = "name"}));
+    ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "ab", .limit = 10}));
+    ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "common", .limit = 10}));
+    ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "\xff\xfe r", .limit = 10}));
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_names"),
+                     sql_int(db, "SELECT count(*) FROM experiments"));
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* migration 014 on a database of 013: every name indexed, new ones after it too */
+START_TEST(test_name_index_migrated_from_013) {
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    int applied = 0;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 13, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    store_close(s);
+    fill_odd(db);
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 14, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(applied, 1);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_names"), 45);
+    add_exp(s, "new run-77", "Ant", NULL, NULL, 0);
+    ck_assert(page_uses_name_index(s, (StoreExpFilter){.q = "run-77", .limit = 10}));
+    compare_listing(s, (StoreExpFilter){.q = "run-77", .limit = 2});
+    compare_listing(s, (StoreExpFilter){.q = "RUN-77", .sort = "name", .limit = 2});
+    compare_listing(s, (StoreExpFilter){.q = "caf\xc3\xa9 ", .limit = 2});
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 /* the text of the submitted order's first page of up to 100 */
 static char *page_text(Store *s) {
     StoreExpFilter f = {.limit = 100};
@@ -690,6 +783,8 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_tag_plan_searches_index);
     tcase_add_test(tc, test_kept_items_follow_row_versions);
     tcase_add_test(tc, test_row_versions_migrated_from_012);
+    tcase_add_test(tc, test_search_index_lists_what_like_lists);
+    tcase_add_test(tc, test_name_index_migrated_from_013);
     suite_add_tcase(su, tc);
     return su;
 }
