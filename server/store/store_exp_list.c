@@ -176,7 +176,7 @@ typedef struct ExpPage {
     int64_t after_id;
     json_t *cur; /* the decoded cursor of a sorted page, or NULL */
     char *q_ids; /* the ids a name search can match, as a JSON array (exp_q_candidates) */
-    char sql[2048];
+    char sql[4096];
 } ExpPage;
 
 /* How a tag (the rows of migration 012) is read. Under the submitted order the page is a range
@@ -412,20 +412,30 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
     /* keyset condition: after the last row shown in (order value, id) order */
     if (pg->has_after && k->kind == 0) {
         snprintf(where + n, sizeof(where) - (size_t)n, " AND %s %s ?7", id_order, cmp);
-    } else if (pg->has_after) {
-        /* written as a range of the order value (not a row value) so the expression indexes
-         * serve it */
-        snprintf(where + n, sizeof(where) - (size_t)n, " AND %s %s= ?6 AND (%s %s ?6 OR id %s ?7)",
-                 ord, cmp, ord, cmp, cmp);
     }
     if (k->kind == 0) {
-        snprintf(pg->sql, sizeof(pg->sql),
-                 "SELECT %s, id AS sort_value FROM %s WHERE %s ORDER BY %s %s LIMIT ?5", columns,
-                 from, where, id_order, dir);
+        n = snprintf(pg->sql, sizeof(pg->sql),
+                     "SELECT %s, id AS sort_value FROM %s WHERE %s ORDER BY %s %s LIMIT ?5",
+                     columns, from, where, id_order, dir);
+    } else if (pg->has_after) {
+        /* the rest of the cursor's order value (after its id), then the values after it: each
+         * part one range of the order's index, read in order. As one range of the order value
+         * with the id tested on each row, a page read every row sharing the cursor's value
+         * first, thousands under an order with few values (state, task, priority, progress). */
+        n = snprintf(pg->sql, sizeof(pg->sql),
+                     "SELECT * FROM (SELECT %s, %s AS sort_value FROM %s WHERE %s AND %s = ?6 AND"
+                     " id %s ?7 ORDER BY id %s LIMIT ?5) UNION ALL SELECT * FROM (SELECT %s, %s AS"
+                     " sort_value FROM %s WHERE %s AND %s %s ?6 ORDER BY %s %s, id %s LIMIT ?5)"
+                     " LIMIT ?5",
+                     columns, ord, from, where, ord, cmp, dir, columns, ord, from, where, ord, cmp,
+                     ord, dir, dir);
     } else {
-        snprintf(pg->sql, sizeof(pg->sql),
-                 "SELECT %s, %s AS sort_value FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
-                 columns, ord, from, where, ord, dir, dir);
+        n = snprintf(pg->sql, sizeof(pg->sql),
+                     "SELECT %s, %s AS sort_value FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
+                     columns, ord, from, where, ord, dir, dir);
+    }
+    if (n < 0 || (size_t)n >= sizeof(pg->sql)) {
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "the listing's statement is too long");
     }
     return 0;
 }

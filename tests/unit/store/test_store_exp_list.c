@@ -461,6 +461,80 @@ START_TEST(test_tag_rows_migrated_from_011) {
 }
 END_TEST
 
+/* Following the cursors of every order through pages of 7 lists the experiments in the order a
+ * sort of the whole table gives (ties by id), each once: the keyset pages against an ORDER BY
+ * written here, over orders with many ties (state, task, priority) and NULLs */
+START_TEST(test_pages_follow_the_whole_order) {
+    static const struct {
+        const char *sort, *desc_expr, *asc_expr;
+    } orders[] = {
+        {"submitted", "id", "id"},
+        {"name", "name COLLATE NOCASE", "name COLLATE NOCASE"},
+        {"task", "task", "task"},
+        {"state", "state", "state"},
+        {"priority", "priority", "priority"},
+        {"started", "coalesce(started_at, -1e308)", "coalesce(started_at, 1e308)"},
+        {"finished", "coalesce(finished_at, -1e308)", "coalesce(finished_at, 1e308)"},
+        {"return", "coalesce(latest_return, -1e308)", "coalesce(latest_return, 1e308)"},
+        {"progress",
+         "coalesce(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) /"
+         " budget_env_steps END, -1e308)",
+         "coalesce(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) /"
+         " budget_env_steps END, 1e308)"},
+    };
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+        for (int asc = 0; asc < 2; asc++) {
+            StoreExpFilter f = {.sort = orders[i].sort, .ascending = asc, .limit = 7};
+            char sql[512], want[2048] = "", got[2048] = "", next[STORE_CURSOR_MAX],
+                           after[STORE_CURSOR_MAX];
+            size_t nw = 0, ng = 0;
+            sqlite3_stmt *st = NULL;
+            snprintf(sql, sizeof(sql), "SELECT id FROM experiments ORDER BY %s %s, id %s",
+                     asc ? orders[i].asc_expr : orders[i].desc_expr, asc ? "ASC" : "DESC",
+                     asc ? "ASC" : "DESC");
+            ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s",
+                          sqlite3_errmsg(h));
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                nw += (size_t)snprintf(want + nw, sizeof(want) - nw, "%lld ",
+                                       (long long)sqlite3_column_int64(st, 0));
+            }
+            sqlite3_finalize(st);
+            for (;;) {
+                json_t *page = NULL, *it;
+                size_t k;
+                ck_assert_msg(
+                    store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)) == 0,
+                    "%s", err);
+                json_array_foreach(page, k, it) {
+                    ng +=
+                        (size_t)snprintf(got + ng, sizeof(got) - ng, "%lld ",
+                                         (long long)json_integer_value(json_object_get(it, "id")));
+                }
+                json_decref(page);
+                if (!next[0]) {
+                    break;
+                }
+                snprintf(after, sizeof(after), "%s", next);
+                f.after = after;
+            }
+            ck_assert_msg(!strcmp(want, got), "sort=%s asc=%d\nwant %s\ngot  %s", f.sort, asc, want,
+                          got);
+        }
+    }
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 /* whether the page f would run now reads the name index's candidates */
 static int page_uses_name_index(Store *s, StoreExpFilter f) {
     char sql[4096];
@@ -785,6 +859,7 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_row_versions_migrated_from_012);
     tcase_add_test(tc, test_search_index_lists_what_like_lists);
     tcase_add_test(tc, test_name_index_migrated_from_013);
+    tcase_add_test(tc, test_pages_follow_the_whole_order);
     suite_add_tcase(su, tc);
     return su;
 }
