@@ -4,9 +4,12 @@
  *
  * DESIGN
  * A page of 100 is the daemon's most frequent answer. Its statement is kept prepared on the
- * reader connection that runs it (one per combination of sort, order and filters), and the text
- * path writes each column of a row as JSON without building an object per row; a tags column
- * already in jansson's compact form is copied as it is. */
+ * reader connection that runs it (one per combination of sort, order and filters). The text path
+ * selects only the ids and row versions (migration 013) of its items and copies each item's text
+ * kept for that version (store_exp_items.h); an item not kept is read by id and written column by
+ * column as JSON without building an object (a tags column already in jansson's compact form is
+ * copied as it is), then kept. The object path reads every column and is what the text path is
+ * tested against. */
 #include "store_int.h"
 
 #include "ag_error.h"
@@ -242,15 +245,19 @@ static size_t utf8_char_len(const unsigned char *q) {
     return n;
 }
 
+/* characters of the longest search that asks the index (the API takes 128 bytes); longer scan */
+#define EXP_Q_CHARS_MAX 256
+
 /* q as an FTS5 query: every trigram of it as a string of its own (all of them must be there), or
- * NULL when it has fewer than 3 characters or is not UTF-8 (*oom set when out of memory) */
+ * NULL when it has fewer than 3 or more than EXP_Q_CHARS_MAX characters or is not UTF-8 (*oom
+ * set when out of memory) */
 static char *q_trigrams(const char *q, int *oom) {
-    size_t n = strlen(q), starts[3 * 128 + 3], nchars = 0, j = 0;
+    size_t n = strlen(q), starts[EXP_Q_CHARS_MAX + 1], nchars = 0, j = 0;
     char *out;
     *oom = 0;
     for (size_t i = 0; i < n; nchars++) {
         size_t len = utf8_char_len((const unsigned char *)q + i);
-        if (len == 0 || nchars + 1 >= sizeof(starts) / sizeof(starts[0])) {
+        if (len == 0 || nchars == EXP_Q_CHARS_MAX) {
             return NULL;
         }
         starts[nchars] = i;

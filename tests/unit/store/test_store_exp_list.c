@@ -594,6 +594,17 @@ START_TEST(test_search_index_lists_what_like_lists) {
     ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "ab", .limit = 10}));
     ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "common", .limit = 10}));
     ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "\xff\xfe r", .limit = 10}));
+    {
+        char longest[257], longer[258];
+        memset(longest, 'm', 256);
+        longest[256] = '\0';
+        memset(longer, 'm', 257);
+        longer[257] = '\0';
+        ck_assert(page_uses_name_index(s, (StoreExpFilter){.q = longest, .limit = 10}));
+        ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = longer, .limit = 10}));
+        compare_listing(s, (StoreExpFilter){.q = longest, .limit = 10});
+        compare_listing(s, (StoreExpFilter){.q = longer, .limit = 10});
+    }
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_names"),
                      sql_int(db, "SELECT count(*) FROM experiments"));
     sqlite3_close(h);
