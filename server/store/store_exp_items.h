@@ -1,6 +1,6 @@
 /* The list's kept item texts: for each experiment, the JSON text of its list item (from '{' to
  * the members the API appends) and its pace inputs, valid for one version of its experiments row
- * (migration 013), so that a page copies the items whose rows have not changed instead of
+ * (migration 014), so that a page copies the items whose rows have not changed instead of
  * writing their 31 columns and looking up their newest metric row again.
  *
  * DESIGN

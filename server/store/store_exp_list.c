@@ -5,7 +5,7 @@
  * DESIGN
  * A page of 100 is the daemon's most frequent answer. Its statement is kept prepared on the
  * reader connection that runs it (one per combination of sort, order and filters). The text path
- * selects only the ids and row versions (migration 013) of its items and copies each item's text
+ * selects only the ids and row versions (migration 014) of its items and copies each item's text
  * kept for that version (store_exp_items.h); an item not kept is read by id and written column by
  * column as JSON without building an object (a tags column already in jansson's compact form is
  * copied as it is), then kept. The object path reads every column and is what the text path is
@@ -164,7 +164,7 @@ static int64_t cursor_id(const char *c) {
 
 #define EXP_WALL_SQL "SELECT wall_s FROM metrics WHERE exp_id = ?1 ORDER BY seq DESC LIMIT 1"
 /* what a page of objects selects, and what the text path selects: the ids and row versions
- * (migration 013) of its items, whose text is then kept or written from EXP_ITEM_SQL */
+ * (migration 014) of its items, whose text is then kept or written from EXP_ITEM_SQL */
 #define EXP_OBJECT_COLUMNS EXP_COLUMNS ", " PROGRESS_EXPR " AS progress"
 #define EXP_PAGE_IDS       "id, row_version"
 #define EXP_ITEM_SQL       "SELECT " EXP_OBJECT_COLUMNS ", row_version FROM experiments WHERE id = ?1"
@@ -221,7 +221,7 @@ static int exp_tag_few(Store *r, const StoreExpFilter *f, int *few, char *err, s
 }
 
 /* How a name search (q) is read. A search of at least 3 characters first asks the trigram index
- * of names (migration 014) for the experiments whose name holds all its trigrams: the index folds
+ * of names (migration 015) for the experiments whose name holds all its trigrams: the index folds
  * case over all of Unicode, the LIKE over ASCII only, so these are a superset of the matches, and
  * the LIKE stays the exact test of each. Fewer than EXP_Q_FEW of them are read by id (bound as a
  * JSON array) and sorted; more, and the page scans its order testing the LIKE as before (a

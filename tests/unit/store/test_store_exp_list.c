@@ -543,7 +543,7 @@ static int page_uses_name_index(Store *s, StoreExpFilter f) {
     return strstr(sql, "json_each(?9)") != NULL;
 }
 
-/* q through the trigram index (migration 014) lists what the LIKE over every name lists (the
+/* q through the trigram index (migration 015) lists what the LIKE over every name lists (the
  * objects path, which does not use the index): Unicode the index folds and the LIKE does not,
  * the LIKE's own characters, quotes, text that is not UTF-8, searches under 3 characters and
  * ones too common for the index, under several orders and pages; the names follow renames and
@@ -613,19 +613,19 @@ START_TEST(test_search_index_lists_what_like_lists) {
 }
 END_TEST
 
-/* migration 014 on a database of 013: every name indexed, new ones after it too */
-START_TEST(test_name_index_migrated_from_013) {
+/* migration 015 on a database of 014: every name indexed, new ones after it too */
+START_TEST(test_name_index_migrated_from_014) {
     char mig[1024], db[1024];
     Store *s = NULL;
     int applied = 0;
     store_test_db_new(mig, sizeof(mig), db, sizeof(db));
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 13, NULL, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_migrate(s, mig, 14, NULL, err, sizeof(err)) == 0, "%s", err);
     fill(s, db);
     store_close(s);
     fill_odd(db);
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 14, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_migrate(s, mig, 15, &applied, err, sizeof(err)) == 0, "%s", err);
     ck_assert_int_eq(applied, 1);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_names"), 45);
     add_exp(s, "new run-77", "Ant", NULL, NULL, 0);
@@ -720,15 +720,15 @@ START_TEST(test_kept_items_follow_row_versions) {
 }
 END_TEST
 
-/* migration 013 on a database of 012: every row at version 0, the trigger counting the updates
+/* migration 014 on a database of 013: every row at version 0, the trigger counting the updates
  * after it, the pages as before */
-START_TEST(test_row_versions_migrated_from_012) {
+START_TEST(test_row_versions_migrated_from_013) {
     char mig[1024], db[1024];
     Store *s = NULL;
     int applied = 0;
     store_test_db_new(mig, sizeof(mig), db, sizeof(db));
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 12, NULL, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_migrate(s, mig, 13, NULL, err, sizeof(err)) == 0, "%s", err);
     fill(s, db);
     store_close(s);
     fill_odd(db);
@@ -740,7 +740,7 @@ START_TEST(test_row_versions_migrated_from_012) {
         sqlite3_close(h);
     }
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 13, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_migrate(s, mig, 14, &applied, err, sizeof(err)) == 0, "%s", err);
     ck_assert_int_eq(applied, 1);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiments WHERE row_version = 0"),
                      sql_int(db, "SELECT count(*) FROM experiments"));
@@ -867,9 +867,9 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_tag_rows_migrated_from_011);
     tcase_add_test(tc, test_tag_plan_searches_index);
     tcase_add_test(tc, test_kept_items_follow_row_versions);
-    tcase_add_test(tc, test_row_versions_migrated_from_012);
+    tcase_add_test(tc, test_row_versions_migrated_from_013);
     tcase_add_test(tc, test_search_index_lists_what_like_lists);
-    tcase_add_test(tc, test_name_index_migrated_from_013);
+    tcase_add_test(tc, test_name_index_migrated_from_014);
     tcase_add_test(tc, test_pages_follow_the_whole_order);
     suite_add_tcase(su, tc);
     return su;

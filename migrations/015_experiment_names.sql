@@ -1,4 +1,4 @@
--- 014: a trigram index of experiment names, for the list's q= search
+-- 015: a trigram index of experiment names, for the list's q= search
 -- (server/store/store_exp_list.c). q= was a LIKE tested on every name until a page was full: the
 -- whole table for a rare text, about 2-3 ms a page at 10^4 experiments. The index gives the
 -- experiments whose name holds every trigram of the search (folding case over all of Unicode, so

@@ -1,4 +1,4 @@
--- 013: a version of each experiments row, for the list's kept item texts
+-- 014: a version of each experiments row, for the list's kept item texts
 -- (server/store/store_exp_items.c). Writing an item of a page from its 31 columns and its newest
 -- metric row cost most of a page's time; a page now reads the ids and versions of its rows and
 -- copies the text kept for an id at that version, written again only when the version differs.
