@@ -148,6 +148,9 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
     if (rc == 0) {
         rc = store_gen_init(s, err, err_sz);
     }
+    if (rc == 0 && !(s->exp_items = store_exp_items_new(STORE_EXP_ITEMS_DEFAULT))) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
     if (rc == 0 && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
         for (int i = 0; i < STORE_READERS; i++) {
             Store *r = calloc(1, sizeof(*r));
@@ -214,6 +217,7 @@ void store_close(Store *s) {
         sqlite3_close_v2(s->db);
     }
     store_gen_free(s);
+    store_exp_items_free(s->exp_items);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

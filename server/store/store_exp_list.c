@@ -4,9 +4,12 @@
  *
  * DESIGN
  * A page of 100 is the daemon's most frequent answer. Its statement is kept prepared on the
- * reader connection that runs it (one per combination of sort, order and filters), and the text
- * path writes each column of a row as JSON without building an object per row; a tags column
- * already in jansson's compact form is copied as it is. */
+ * reader connection that runs it (one per combination of sort, order and filters). The text path
+ * selects only the ids and row versions (migration 014) of its items and copies each item's text
+ * kept for that version (store_exp_items.h); an item not kept is read by id and written column by
+ * column as JSON without building an object (a tags column already in jansson's compact form is
+ * copied as it is), then kept. The object path reads every column and is what the text path is
+ * tested against. */
 #include "store_int.h"
 
 #include "ag_error.h"
@@ -160,6 +163,11 @@ static int64_t cursor_id(const char *c) {
 }
 
 #define EXP_WALL_SQL "SELECT wall_s FROM metrics WHERE exp_id = ?1 ORDER BY seq DESC LIMIT 1"
+/* what a page of objects selects, and what the text path selects: the ids and row versions
+ * (migration 014) of its items, whose text is then kept or written from EXP_ITEM_SQL */
+#define EXP_OBJECT_COLUMNS EXP_COLUMNS ", " PROGRESS_EXPR " AS progress"
+#define EXP_PAGE_IDS       "id, row_version"
+#define EXP_ITEM_SQL       "SELECT " EXP_OBJECT_COLUMNS ", row_version FROM experiments WHERE id = ?1"
 
 /* what a page is asked for, checked, with its SQL */
 typedef struct ExpPage {
@@ -170,7 +178,8 @@ typedef struct ExpPage {
     int after_null;
     int64_t after_id;
     json_t *cur; /* the decoded cursor of a sorted page, or NULL */
-    char sql[2048];
+    char *q_ids; /* the ids a name search can match, as a JSON array (exp_q_candidates) */
+    char sql[4096];
 } ExpPage;
 
 /* How a tag (the rows of migration 012) is read. Under the submitted order the page is a range
@@ -211,16 +220,138 @@ static int exp_tag_few(Store *r, const StoreExpFilter *f, int *few, char *err, s
     return rc;
 }
 
-/* checks the sort and cursor of f and writes the page's SQL (tag_few from exp_tag_few); no lock
- * needed */
-static int exp_page_plan(const StoreExpFilter *f, int tag_few, ExpPage *pg, char *err,
-                         size_t err_sz) {
+/* How a name search (q) is read. A search of at least 3 characters first asks the trigram index
+ * of names (migration 015) for the experiments whose name holds all its trigrams: the index folds
+ * case over all of Unicode, the LIKE over ASCII only, so these are a superset of the matches, and
+ * the LIKE stays the exact test of each. Fewer than EXP_Q_FEW of them are read by id (bound as a
+ * JSON array) and sorted; more, and the page scans its order testing the LIKE as before (a
+ * common text fills a page soon). A shorter search, or one that is not UTF-8, scans. */
+#define EXP_Q_FEW 256
+#define EXP_Q_IDS_SQL                                                                              \
+    "SELECT rowid FROM experiment_names WHERE experiment_names MATCH ?1 LIMIT " EXP_TEXT(EXP_Q_FEW)
+
+/* the length of the UTF-8 character starting at q, or 0 when there is none */
+static size_t utf8_char_len(const unsigned char *q) {
+    size_t n = q[0] < 0x80                   ? 1
+               : q[0] >= 0xc2 && q[0] < 0xe0 ? 2
+               : q[0] >= 0xe0 && q[0] < 0xf0 ? 3
+               : q[0] >= 0xf0 && q[0] < 0xf5 ? 4
+                                             : 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((q[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* characters of the longest search that asks the index (the API takes 128 bytes); longer scan */
+#define EXP_Q_CHARS_MAX 256
+
+/* q as an FTS5 query: every trigram of it as a string of its own (all of them must be there), or
+ * NULL when it has fewer than 3 or more than EXP_Q_CHARS_MAX characters or is not UTF-8 (*oom
+ * set when out of memory) */
+static char *q_trigrams(const char *q, int *oom) {
+    size_t n = strlen(q), starts[EXP_Q_CHARS_MAX + 1], nchars = 0, j = 0;
+    char *out;
+    *oom = 0;
+    for (size_t i = 0; i < n; nchars++) {
+        size_t len = utf8_char_len((const unsigned char *)q + i);
+        if (len == 0 || nchars == EXP_Q_CHARS_MAX) {
+            return NULL;
+        }
+        starts[nchars] = i;
+        i += len;
+    }
+    starts[nchars] = n;
+    if (nchars < 3) {
+        return NULL;
+    }
+    /* each trigram at most 12 bytes, doubled quotes, its two quotes and a space */
+    out = malloc((nchars - 2) * (2 * 12 + 3) + 1);
+    if (!out) {
+        *oom = 1;
+        return NULL;
+    }
+    for (size_t c = 0; c + 3 <= nchars; c++) {
+        out[j++] = c ? ' ' : '"';
+        if (c) {
+            out[j++] = '"';
+        }
+        for (size_t i = starts[c]; i < starts[c + 3]; i++) {
+            if (q[i] == '"') {
+                out[j++] = '"';
+            }
+            out[j++] = q[i];
+        }
+        out[j++] = '"';
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/* *ids: the ids whose names may hold f's q, as a JSON array, when the index gives fewer than
+ * EXP_Q_FEW of them; else NULL (no q, too short, too common); r locked */
+static int exp_q_candidates(Store *r, const StoreExpFilter *f, char **ids, char *err,
+                            size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int oom, rc, step, n = 0;
+    char *match;
+    AgBuf list;
+    *ids = NULL;
+    if (!f->q || !*f->q) {
+        return 0;
+    }
+    match = q_trigrams(f->q, &oom);
+    if (!match) {
+        return oom ? ag_errorf(err, err_sz, AG_ENOMEM, "out of memory") : 0;
+    }
+    rc = ag_buf_init(&list, 64, (size_t)EXP_Q_FEW * 24);
+    if (rc == 0) {
+        rc = store_stmt_get(r, EXP_Q_IDS_SQL, &st, err, err_sz);
+    } else {
+        rc = ag_errorf(err, err_sz, rc, "out of memory");
+    }
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+        rc = ag_buf_append(&list, "[", 1);
+    }
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = n ? ag_buf_append(&list, ",", 1) : 0;
+        if (rc == 0) {
+            rc = ag_json_text_int(&list, sqlite3_column_int64(st, 0));
+        }
+        n++;
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        rc = store_db_fail(r, err, err_sz, "search the names");
+    } else if (rc == 0) {
+        rc = ag_buf_append(&list, "]", 1);
+        if (rc) {
+            rc = ag_errorf(err, err_sz, rc, "out of memory");
+        }
+    }
+    store_stmt_put(st);
+    free(match);
+    if (rc == 0 && n < EXP_Q_FEW) {
+        *ids = list.data;
+        return 0;
+    }
+    ag_buf_free(&list);
+    return rc;
+}
+
+/* checks the sort and cursor of f and writes the page's SQL (tag_few from exp_tag_few), selecting
+ * columns, then the sort value; no lock needed */
+static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, const char *columns,
+                         ExpPage *pg, char *err, size_t err_sz) {
     char where[768], ord[192];
     const char *from = "experiments AS e", *id_order = "id";
     const ExpSort *k = exp_sort_find(f->sort);
     int n, asc = f->ascending != 0;
     const char *cmp = asc ? ">" : "<", *dir = asc ? "ASC" : "DESC";
     memset(pg, 0, sizeof(*pg));
+    pg->q_ids = q_ids; /* the page's from now on */
     pg->limit = f->limit > 0 && f->limit <= 1000 ? f->limit : 100;
     pg->asc = asc;
     pg->k = k;
@@ -274,6 +405,10 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, ExpPage *pg, char
                       " AND EXISTS (SELECT 1 FROM experiment_tags AS t"
                       " WHERE t.exp_id = e.id AND t.tag = ?3)");
     }
+    if (pg->q_ids) {
+        n += snprintf(where + n, sizeof(where) - (size_t)n,
+                      " AND id IN (SELECT value FROM json_each(?9))");
+    }
     if (f->q && *f->q) {
         /* LIKE folds ASCII case as lower() does, without a copy of every name it tests */
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND name LIKE ?4 ESCAPE '\\'");
@@ -284,22 +419,30 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, ExpPage *pg, char
     /* keyset condition: after the last row shown in (order value, id) order */
     if (pg->has_after && k->kind == 0) {
         snprintf(where + n, sizeof(where) - (size_t)n, " AND %s %s ?7", id_order, cmp);
-    } else if (pg->has_after) {
-        /* written as a range of the order value (not a row value) so the expression indexes
-         * serve it */
-        snprintf(where + n, sizeof(where) - (size_t)n, " AND %s %s= ?6 AND (%s %s ?6 OR id %s ?7)",
-                 ord, cmp, ord, cmp, cmp);
     }
     if (k->kind == 0) {
-        snprintf(pg->sql, sizeof(pg->sql),
-                 "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, id AS sort_value"
-                 " FROM %s WHERE %s ORDER BY %s %s LIMIT ?5",
-                 from, where, id_order, dir);
+        n = snprintf(pg->sql, sizeof(pg->sql),
+                     "SELECT %s, id AS sort_value FROM %s WHERE %s ORDER BY %s %s LIMIT ?5",
+                     columns, from, where, id_order, dir);
+    } else if (pg->has_after) {
+        /* the rest of the cursor's order value (after its id), then the values after it: each
+         * part one range of the order's index, read in order. As one range of the order value
+         * with the id tested on each row, a page read every row sharing the cursor's value
+         * first, thousands under an order with few values (state, task, priority, progress). */
+        n = snprintf(pg->sql, sizeof(pg->sql),
+                     "SELECT * FROM (SELECT %s, %s AS sort_value FROM %s WHERE %s AND %s = ?6 AND"
+                     " id %s ?7 ORDER BY id %s LIMIT ?5) UNION ALL SELECT * FROM (SELECT %s, %s AS"
+                     " sort_value FROM %s WHERE %s AND %s %s ?6 ORDER BY %s %s, id %s LIMIT ?5)"
+                     " LIMIT ?5",
+                     columns, ord, from, where, ord, cmp, dir, columns, ord, from, where, ord, cmp,
+                     ord, dir, dir);
     } else {
-        snprintf(pg->sql, sizeof(pg->sql),
-                 "SELECT " EXP_COLUMNS ", " PROGRESS_EXPR " AS progress, %s AS sort_value"
-                 " FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
-                 ord, from, where, ord, dir, dir);
+        n = snprintf(pg->sql, sizeof(pg->sql),
+                     "SELECT %s, %s AS sort_value FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?5",
+                     columns, ord, from, where, ord, dir, dir);
+    }
+    if (n < 0 || (size_t)n >= sizeof(pg->sql)) {
+        return ag_errorf(err, err_sz, AG_ETOOBIG, "the listing's statement is too long");
     }
     return 0;
 }
@@ -308,14 +451,19 @@ int store_exp_list_page_sql(Store *s, const StoreExpFilter *f, char *sql, size_t
                             size_t err_sz) {
     ExpPage pg;
     int tag_few = 0, rc;
+    char *q_ids = NULL;
     Store *r = store_reader_lock(s);
     rc = exp_tag_few(r, f, &tag_few, err, err_sz);
+    if (rc == 0) {
+        rc = exp_q_candidates(r, f, &q_ids, err, err_sz);
+    }
     pthread_mutex_unlock(&r->mu);
     if (rc) {
         return rc;
     }
-    rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
+    rc = exp_page_plan(f, tag_few, q_ids, EXP_PAGE_IDS, &pg, err, err_sz);
     json_decref(pg.cur);
+    free(pg.q_ids);
     if (rc) {
         return rc;
     }
@@ -390,6 +538,9 @@ static int exp_page_bind(Store *r, const StoreExpFilter *f, const ExpPage *pg, s
     if (f->parent_id > 0) {
         sqlite3_bind_int64(st, 8, f->parent_id);
     }
+    if (pg->q_ids) {
+        sqlite3_bind_text(st, 9, pg->q_ids, -1, SQLITE_STATIC);
+    }
     *out = st;
     return 0;
 }
@@ -445,8 +596,9 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     pg.cur = NULL;
     s = store_reader_lock(s);
     rc = exp_tag_few(s, f, &tag_few, err, err_sz);
+    /* q tested on every name, without the index: what the text path is checked against */
     if (rc == 0) {
-        rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
+        rc = exp_page_plan(f, tag_few, NULL, EXP_OBJECT_COLUMNS, &pg, err, err_sz);
     }
     if (rc == 0) {
         rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
@@ -579,10 +731,11 @@ static int exp_page_cols(sqlite3_stmt *st, ExpPageCols *c) {
     return 0;
 }
 
-/* the current row of st as one item of the page, its '}' included */
-static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const ExpPageCols *c,
-                         StoreExpItemFn fn, void *ctx) {
-    StoreExpPace pace = {0};
+/* the current row of st as the start of one item of the page, from its '{' to its latest_wall_s
+ * (the members a caller appends and the '}' follow), and its pace */
+static int exp_item_write(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const ExpPageCols *c,
+                          StoreExpPace *pace) {
+    const char *state;
     int rc = ag_buf_append(out, "{", 1);
     for (int i = 0; rc == 0 && i < c->n; i++) {
         rc = ag_buf_append(out, c->key[i], c->key_len[i]);
@@ -590,6 +743,7 @@ static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const
             rc = column_text(out, st, i, c->is_json[i]);
         }
     }
+    memset(pace, 0, sizeof(*pace));
     sqlite3_reset(wall);
     sqlite3_bind_int64(wall, 1, sqlite3_column_int64(st, 0));
     if (rc == 0) {
@@ -597,60 +751,111 @@ static int exp_item_text(AgBuf *out, sqlite3_stmt *st, sqlite3_stmt *wall, const
     }
     if (rc == 0 && sqlite3_step(wall) == SQLITE_ROW) {
         rc = column_text(out, wall, 0, 0);
-        pace.latest_wall_s = column_number(wall, 0);
+        pace->latest_wall_s = column_number(wall, 0);
     } else if (rc == 0) {
         rc = ag_buf_append(out, "null", 4);
     }
-    if (rc == 0 && fn) {
-        const char *state = c->state >= 0 ? (const char *)sqlite3_column_text(st, c->state) : NULL;
-        pace.id = sqlite3_column_int64(st, 0);
-        pace.running = state && !strcmp(state, "running");
-        pace.latest_env_steps = column_number(st, c->env_steps);
-        pace.budget_env_steps = column_number(st, c->budget);
-        pace.started_at = column_number(st, c->started_at);
-        pace.finished_at = column_number(st, c->finished_at);
-        rc = fn(out, &pace, ctx);
+    state = c->state >= 0 ? (const char *)sqlite3_column_text(st, c->state) : NULL;
+    pace->id = sqlite3_column_int64(st, 0);
+    pace->running = state && !strcmp(state, "running");
+    pace->latest_env_steps = column_number(st, c->env_steps);
+    pace->budget_env_steps = column_number(st, c->budget);
+    pace->started_at = column_number(st, c->started_at);
+    pace->finished_at = column_number(st, c->finished_at);
+    return rc;
+}
+
+/* what a text page reads its items' rows with, prepared at its first item not kept */
+typedef struct ExpItemRead {
+    sqlite3_stmt *item, *wall;
+    ExpPageCols cols;
+} ExpItemRead;
+
+/* The start of the item of the page's current row (exp_item_write): the text kept for its id at
+ * its row's version, else written from its row and kept. The row is read on the page's own
+ * connection while the page's statement is running, so from the same snapshot as the version. */
+static int exp_item_text(Store *r, StoreExpItems *items, sqlite3_stmt *page, ExpItemRead *rd,
+                         AgBuf *out, StoreExpPace *pace, char *err, size_t err_sz) {
+    int64_t id = sqlite3_column_int64(page, 0), version = sqlite3_column_int64(page, 1);
+    size_t at = out->len;
+    int rc = items ? store_exp_items_get(items, id, version, out, pace) : 0;
+    if (rc != 0) {
+        return rc == 1 ? 0 : ag_errorf(err, err_sz, rc, "the page does not fit its buffer");
     }
-    return rc ? rc : ag_buf_append(out, "}", 1);
+    if (!rd->item) {
+        rc = store_stmt_get(r, EXP_ITEM_SQL, &rd->item, err, err_sz);
+        if (rc == 0) {
+            rc = store_stmt_get(r, EXP_WALL_SQL, &rd->wall, err, err_sz);
+        }
+        if (rc == 0 && (rc = exp_page_cols(rd->item, &rd->cols)) != 0) {
+            return ag_errorf(err, err_sz, rc, "a column name of the listing is too long");
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    sqlite3_reset(rd->item);
+    sqlite3_bind_int64(rd->item, 1, id);
+    if (sqlite3_step(rd->item) != SQLITE_ROW) {
+        return store_db_fail(r, err, err_sz, "read a listed experiment");
+    }
+    rc = exp_item_write(out, rd->item, rd->wall, &rd->cols, pace);
+    if (rc) {
+        return ag_errorf(err, err_sz, rc, "the page does not fit its buffer");
+    }
+    if (items) {
+        store_exp_items_put(items, id, sqlite3_column_int64(rd->item, rd->cols.n), out->data + at,
+                            out->len - at, pace);
+    }
+    return 0;
 }
 
 int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, StoreExpItemFn fn,
                              void *ctx, char *next, size_t next_sz, char *err, size_t err_sz) {
-    sqlite3_stmt *st = NULL, *wall = NULL;
+    sqlite3_stmt *st = NULL;
+    StoreExpItems *items = s->exp_items;
     int rc, step = SQLITE_DONE, count = 0, tag_few = 0;
     size_t start = out->len;
-    ExpPageCols cols;
+    ExpItemRead rd = {0};
     ExpPage pg;
     if (next_sz) {
         next[0] = '\0';
     }
+    char *q_ids = NULL;
     pg.cur = NULL;
+    pg.q_ids = NULL;
     s = store_reader_lock(s);
     rc = exp_tag_few(s, f, &tag_few, err, err_sz);
     if (rc == 0) {
-        rc = exp_page_plan(f, tag_few, &pg, err, err_sz);
+        rc = exp_q_candidates(s, f, &q_ids, err, err_sz);
+    }
+    if (rc == 0) {
+        rc = exp_page_plan(f, tag_few, q_ids, EXP_PAGE_IDS, &pg, err, err_sz);
     }
     if (rc == 0) {
         rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
-    }
-    if (rc == 0) {
-        rc = store_stmt_get(s, EXP_WALL_SQL, &wall, err, err_sz);
-    }
-    if (rc == 0 && (rc = exp_page_cols(st, &cols)) != 0) {
-        rc = ag_errorf(err, err_sz, rc, "a column name of the listing is too long");
     }
     if (rc == 0 && ag_buf_append(out, "[", 1) != 0) {
         rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
     }
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        StoreExpPace pace;
         if (count == pg.limit) {
             break; /* the extra row: another page exists, next already holds its cursor */
         }
-        if (count > 0) {
-            rc = ag_buf_append(out, ",", 1);
+        if (count > 0 && ag_buf_append(out, ",", 1) != 0) {
+            rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
+            break;
+        }
+        rc = exp_item_text(s, items, st, &rd, out, &pace, err, err_sz);
+        if (rc) {
+            break;
+        }
+        if (fn) {
+            rc = fn(out, &pace, ctx);
         }
         if (rc == 0) {
-            rc = exp_item_text(out, st, wall, &cols, fn, ctx);
+            rc = ag_buf_append(out, "}", 1);
         }
         if (rc) {
             rc = ag_errorf(err, err_sz, rc, "the page does not fit its buffer");
@@ -669,10 +874,12 @@ int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, Stor
     if (rc == 0 && ag_buf_append(out, "]", 1) != 0) {
         rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
     }
-    store_stmt_put(wall);
+    store_stmt_put(rd.wall);
+    store_stmt_put(rd.item);
     store_stmt_put(st);
     pthread_mutex_unlock(&s->mu);
     json_decref(pg.cur);
+    free(pg.q_ids);
     if (rc) {
         out->len = start;
         if (out->data) {

@@ -10,6 +10,7 @@
 
 #include "store.h"
 #include "store_block.h"
+#include "store_exp_items.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -57,6 +58,9 @@ struct Store {
     _Atomic uint64_t *gen_run;              /* STORE_GEN_SLOTS counters, commits per run slot */
     int64_t gen_touched[STORE_GEN_TOUCHED]; /* experiments rows the open transaction wrote */
     int gen_ntouched;                       /* STORE_GEN_TOUCHED + 1: too many to name */
+    /* the list's kept item texts (store_exp_items.h), of the main connection, shared by its
+     * readers; NULL on a reader */
+    StoreExpItems *exp_items;
 };
 
 /* the columns of an experiment in the listing and in store_exp_get_json, in answer order */

@@ -4,6 +4,7 @@
  * jansson's compact form, under every sort, both orders, the filters and following pages; and
  * the members a caller appends land inside each item. */
 #include "store.h"
+#include "store_int.h"
 #include "store_test_db.h"
 
 #include "ag_error.h"
@@ -182,6 +183,8 @@ START_TEST(test_text_equals_objects) {
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
     ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
     fill(s, db);
+    /* every item kept before the hand edits below, which the text path must then see */
+    compare_listing(s, (StoreExpFilter){.limit = 100});
     fill_odd(db);
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         for (int asc = 0; asc < 2; asc++) {
@@ -458,6 +461,304 @@ START_TEST(test_tag_rows_migrated_from_011) {
 }
 END_TEST
 
+/* Following the cursors of every order through pages of 7 lists the experiments in the order a
+ * sort of the whole table gives (ties by id), each once: the keyset pages against an ORDER BY
+ * written here, over orders with many ties (state, task, priority) and NULLs */
+START_TEST(test_pages_follow_the_whole_order) {
+    static const struct {
+        const char *sort, *desc_expr, *asc_expr;
+    } orders[] = {
+        {"submitted", "id", "id"},
+        {"name", "name COLLATE NOCASE", "name COLLATE NOCASE"},
+        {"task", "task", "task"},
+        {"state", "state", "state"},
+        {"priority", "priority", "priority"},
+        {"started", "coalesce(started_at, -1e308)", "coalesce(started_at, 1e308)"},
+        {"finished", "coalesce(finished_at, -1e308)", "coalesce(finished_at, 1e308)"},
+        {"return", "coalesce(latest_return, -1e308)", "coalesce(latest_return, 1e308)"},
+        {"progress",
+         "coalesce(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) /"
+         " budget_env_steps END, -1e308)",
+         "coalesce(CASE WHEN budget_env_steps > 0 THEN CAST(latest_env_steps AS REAL) /"
+         " budget_env_steps END, 1e308)"},
+    };
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+        for (int asc = 0; asc < 2; asc++) {
+            StoreExpFilter f = {.sort = orders[i].sort, .ascending = asc, .limit = 7};
+            char sql[512], want[2048] = "", got[2048] = "", next[STORE_CURSOR_MAX],
+                           after[STORE_CURSOR_MAX];
+            size_t nw = 0, ng = 0;
+            sqlite3_stmt *st = NULL;
+            snprintf(sql, sizeof(sql), "SELECT id FROM experiments ORDER BY %s %s, id %s",
+                     asc ? orders[i].asc_expr : orders[i].desc_expr, asc ? "ASC" : "DESC",
+                     asc ? "ASC" : "DESC");
+            ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s",
+                          sqlite3_errmsg(h));
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                nw += (size_t)snprintf(want + nw, sizeof(want) - nw, "%lld ",
+                                       (long long)sqlite3_column_int64(st, 0));
+            }
+            sqlite3_finalize(st);
+            for (;;) {
+                json_t *page = NULL, *it;
+                size_t k;
+                ck_assert_msg(
+                    store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)) == 0,
+                    "%s", err);
+                json_array_foreach(page, k, it) {
+                    ng +=
+                        (size_t)snprintf(got + ng, sizeof(got) - ng, "%lld ",
+                                         (long long)json_integer_value(json_object_get(it, "id")));
+                }
+                json_decref(page);
+                if (!next[0]) {
+                    break;
+                }
+                snprintf(after, sizeof(after), "%s", next);
+                f.after = after;
+            }
+            ck_assert_msg(!strcmp(want, got), "sort=%s asc=%d\nwant %s\ngot  %s", f.sort, asc, want,
+                          got);
+        }
+    }
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* whether the page f would run now reads the name index's candidates */
+static int page_uses_name_index(Store *s, StoreExpFilter f) {
+    char sql[4096];
+    ck_assert_msg(store_exp_list_page_sql(s, &f, sql, sizeof(sql), err, sizeof(err)) == 0, "%s",
+                  err);
+    return strstr(sql, "json_each(?9)") != NULL;
+}
+
+/* q through the trigram index (migration 015) lists what the LIKE over every name lists (the
+ * objects path, which does not use the index): Unicode the index folds and the LIKE does not,
+ * the LIKE's own characters, quotes, text that is not UTF-8, searches under 3 characters and
+ * ones too common for the index, under several orders and pages; the names follow renames and
+ * deletes by another connection */
+START_TEST(test_search_index_lists_what_like_lists) {
+    static const char *const names[] = {
+        "Caf\xc3\x89-run", "caf\xc3\xa9-RUN",          "say \"hi\" now", "100% a_b\\c",
+        "run-77",          "Run-770 \xf0\x9f\x98\x80", "xrun-7",         "ab",
+        "\xff\xfe run-77",
+    };
+    static const char *const searches[] = {
+        "run-77", "RUN",  "caf\xc3\xa9", "CAF\xc3\x89",      "\"hi\"", "% a_b\\",    "ab",
+        "a",      "un-7", "zzz",         "\xf0\x9f\x98\x80", "common", "\xff\xfe r", "mon-1",
+    };
+    static const char *const sorts[] = {"submitted", "name", "return"};
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        add_exp(s, names[i], "Ant", NULL, NULL, 0);
+    }
+    for (int i = 0; i < 300; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "common-%d", i);
+        add_exp(s, name, "Ant", NULL, NULL, 0);
+    }
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof(searches) / sizeof(searches[0]); i++) {
+            for (size_t k = 0; k < sizeof(sorts) / sizeof(sorts[0]); k++) {
+                StoreExpFilter f = {.q = searches[i], .sort = sorts[k], .limit = 3};
+                compare_listing(s, f);
+                f.limit = 100;
+                compare_listing(s, f);
+            }
+        }
+        /* names written by hand: the index follows */
+        exec_sql(h, "UPDATE experiments SET name = 'renamed run-77' WHERE id = 3");
+        exec_sql(h, "UPDATE experiments SET name = CAST(X'FF61' AS TEXT) WHERE id = 5");
+        exec_sql(h, "DELETE FROM experiments WHERE id = 6");
+    }
+    ck_assert(page_uses_name_index(s, (StoreExpFilter){.q = "run-77", .limit = 10}));
+    ck_assert(page_uses_name_index(s, (StoreExpFilter){.q = "mon-1", .sort = "name"}));
+    ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "ab", .limit = 10}));
+    ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "common", .limit = 10}));
+    ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = "\xff\xfe r", .limit = 10}));
+    {
+        char longest[257], longer[258];
+        memset(longest, 'm', 256);
+        longest[256] = '\0';
+        memset(longer, 'm', 257);
+        longer[257] = '\0';
+        ck_assert(page_uses_name_index(s, (StoreExpFilter){.q = longest, .limit = 10}));
+        ck_assert(!page_uses_name_index(s, (StoreExpFilter){.q = longer, .limit = 10}));
+        compare_listing(s, (StoreExpFilter){.q = longest, .limit = 10});
+        compare_listing(s, (StoreExpFilter){.q = longer, .limit = 10});
+    }
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_names"),
+                     sql_int(db, "SELECT count(*) FROM experiments"));
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* migration 015 on a database of 014: every name indexed, new ones after it too */
+START_TEST(test_name_index_migrated_from_014) {
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    int applied = 0;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 14, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    store_close(s);
+    fill_odd(db);
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 15, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(applied, 1);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_names"), 45);
+    add_exp(s, "new run-77", "Ant", NULL, NULL, 0);
+    ck_assert(page_uses_name_index(s, (StoreExpFilter){.q = "run-77", .limit = 10}));
+    compare_listing(s, (StoreExpFilter){.q = "run-77", .limit = 2});
+    compare_listing(s, (StoreExpFilter){.q = "RUN-77", .sort = "name", .limit = 2});
+    compare_listing(s, (StoreExpFilter){.q = "caf\xc3\xa9 ", .limit = 2});
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* the text of the submitted order's first page of up to 100 */
+static char *page_text(Store *s) {
+    StoreExpFilter f = {.limit = 100};
+    char next[STORE_CURSOR_MAX];
+    AgBuf out;
+    ck_assert_int_eq(ag_buf_init(&out, 0, 1 << 20), 0);
+    ck_assert_msg(store_exp_list_page_text(s, &f, &out, NULL, NULL, next, sizeof(next), err,
+                                           sizeof(err)) == 0,
+                  "%s", err);
+    return out.data;
+}
+
+static int64_t row_version(const char *db, int64_t id) {
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT row_version FROM experiments WHERE id = %lld",
+             (long long)id);
+    return sql_int(db, sql);
+}
+
+/* Items are kept from page to page and written again when their row's version moves: after the
+ * daemon's own writes (tags, notes, metric rows with a later wall time, a state change, a delete)
+ * and another connection's, the text path gives what the objects path gives. A row changed with
+ * its version left alone (the trigger dropped) keeps its old text: the kept one is what answers. */
+START_TEST(test_kept_items_follow_row_versions) {
+    char mig[1024], db[1024], run_dir[512], state[STORE_STATE_MAX], *text;
+    const char *line1 = "{\"iteration\":1,\"env_steps\":10,\"wall_s\":1.5}";
+    const char *line2 = "{\"iteration\":2,\"env_steps\":20,\"wall_s\":7.25}";
+    size_t len1 = strlen(line1), len2 = strlen(line2), items, bytes;
+    int64_t version;
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    add_exp(s, "a", "Ant", NULL, NULL, 0);
+    add_exp(s, "b", "Ant", "[\"x\"]", NULL, 0);
+    add_exp(s, "c", "HandBlock", NULL, NULL, 0);
+    ck_assert_int_eq(
+        store_metrics_ingest(s, 1, &line1, &len1, 1, (int64_t)len1, NULL, NULL, err, sizeof(err)),
+        0);
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    store_exp_items_count(s->exp_items, &items, &bytes);
+    ck_assert_uint_eq(items, 3);
+    version = row_version(db, 2);
+    /* the daemon's writes */
+    ck_assert_int_eq(store_exp_annotate(s, 2, "[\"y\"]", "new notes", err, sizeof(err)), 0);
+    ck_assert_int_eq(row_version(db, 2), version + 1);
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    ck_assert_int_eq(store_metrics_ingest(s, 1, &line2, &len2, 1, (int64_t)(len1 + len2), NULL,
+                                          NULL, err, sizeof(err)),
+                     0);
+    text = page_text(s);
+    ck_assert_ptr_nonnull(strstr(text, "\"latest_wall_s\":7.25"));
+    free(text);
+    compare_listing(s, (StoreExpFilter){.sort = "progress", .limit = 2});
+    ck_assert_int_eq(store_exp_cancel(s, 3, state, err, sizeof(err)), 0);
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    ck_assert_int_eq(store_exp_delete(s, 3, run_dir, sizeof(run_dir), err, sizeof(err)), 0);
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    /* another connection's */
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    exec_sql(h, "UPDATE experiments SET state = 'running', started_at = 1764900000.5 WHERE id = 1");
+    compare_listing(s, (StoreExpFilter){.limit = 100});
+    compare_listing(s, (StoreExpFilter){.state = "running", .limit = 100});
+    /* a change the version does not show is not seen: the kept text answers */
+    exec_sql(h, "DROP TRIGGER experiments_row_version");
+    exec_sql(h, "UPDATE experiments SET name = 'renamed' WHERE id = 2");
+    text = page_text(s);
+    ck_assert_ptr_null(strstr(text, "renamed"));
+    free(text);
+    exec_sql(h, "UPDATE experiments SET row_version = row_version + 1 WHERE id = 2");
+    text = page_text(s);
+    ck_assert_ptr_nonnull(strstr(text, "\"name\":\"renamed\""));
+    free(text);
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
+/* migration 014 on a database of 013: every row at version 0, the trigger counting the updates
+ * after it, the pages as before */
+START_TEST(test_row_versions_migrated_from_013) {
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    int applied = 0;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 13, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    store_close(s);
+    fill_odd(db);
+    {
+        sqlite3 *h = NULL;
+        ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+        ck_assert_int_ne(sqlite3_exec(h, "SELECT row_version FROM experiments", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(h);
+    }
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 14, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(applied, 1);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiments WHERE row_version = 0"),
+                     sql_int(db, "SELECT count(*) FROM experiments"));
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiments"), 45);
+    compare_listing(s, (StoreExpFilter){.limit = 7});
+    compare_listing(s, (StoreExpFilter){.sort = "name", .ascending = 1, .limit = 7});
+    ck_assert_int_eq(store_exp_annotate(s, 3, "[\"z\"]", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(row_version(db, 3), 1);
+    ck_assert_int_eq(store_exp_annotate(s, 3, "[\"w\"]", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(row_version(db, 3), 2);
+    ck_assert_int_eq(row_version(db, 4), 0);
+    compare_listing(s, (StoreExpFilter){.limit = 7});
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 /* the plan of the page f would run now, its lines joined by "; " */
 static void plan_of(Store *s, sqlite3 *h, StoreExpFilter f, char *plan, size_t plan_sz) {
     char sql[4096], q[4200];
@@ -565,6 +866,11 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_tag_rows_follow_writes);
     tcase_add_test(tc, test_tag_rows_migrated_from_011);
     tcase_add_test(tc, test_tag_plan_searches_index);
+    tcase_add_test(tc, test_kept_items_follow_row_versions);
+    tcase_add_test(tc, test_row_versions_migrated_from_013);
+    tcase_add_test(tc, test_search_index_lists_what_like_lists);
+    tcase_add_test(tc, test_name_index_migrated_from_014);
+    tcase_add_test(tc, test_pages_follow_the_whole_order);
     suite_add_tcase(su, tc);
     return su;
 }
