@@ -61,6 +61,12 @@ struct Store {
     /* the list's kept item texts (store_exp_items.h), of the main connection, shared by its
      * readers; NULL on a reader */
     StoreExpItems *exp_items;
+    /* the sealing of ended runs (store_metrics_seal_finished, one caller at a time): the list
+     * generation at its last search that found nothing, when that was, and the searches run */
+    int seal_idle_known;
+    uint64_t seal_idle_gen;
+    double seal_idle_at;
+    uint64_t seal_searches;
 };
 
 /* the columns of an experiment in the listing and in store_exp_get_json, in answer order */

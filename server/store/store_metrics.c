@@ -625,50 +625,102 @@ int store_metric_count(Store *s, int64_t *n, char *err, size_t err_sz) {
     return rc;
 }
 
-/* a run that has ended and keeps more than its newest row as text, read on a reader connection
- * first so the periodic call takes the write lock only when there is one (0: none) */
-static const char *const FINISHED_TAIL_SQL =
+/* runs that have ended and keep more than their newest row as text, read on a reader connection
+ * first so the periodic call takes the write lock only when there are some; up to
+ * SEAL_SEARCH_IDS a search, since the search reads the whole tail */
+#define SEAL_SEARCH_IDS 64
+static const char *const FINISHED_TAILS_SQL =
     "SELECT m.exp_id FROM metrics AS m JOIN experiments AS e ON e.id = m.exp_id WHERE e.state IN"
-    " ('succeeded', 'failed', 'cancelled') GROUP BY m.exp_id HAVING count(*) > 1 LIMIT 1";
+    " ('succeeded', 'failed', 'cancelled') GROUP BY m.exp_id HAVING count(*) > 1 LIMIT 64";
+/* one run's answer to the same question, asked again under the write lock (the reader may be a
+ * commit behind) */
+static const char *const FINISHED_TAIL_SQL =
+    "SELECT (SELECT state IN ('succeeded', 'failed', 'cancelled') FROM experiments WHERE id = ?1)"
+    " AND (SELECT count(*) FROM (SELECT 1 FROM metrics WHERE exp_id = ?1 LIMIT 2)) = 2";
 
-static int64_t finished_tail(Store *s) {
+/* a search finding nothing is trusted while the list generation stays (an ended run's state,
+ * and anything else not marked as progress, moves it) and at most this long, for rows that reach
+ * an ended run in a progress commit */
+#define SEAL_RECHECK_S 60.0
+
+static int finished_tails(Store *s, int64_t *ids, int max) {
     sqlite3_stmt *st = NULL;
-    int64_t id = 0;
-    if (sqlite3_prepare_v2(s->db, FINISHED_TAIL_SQL, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
+    int n = 0;
+    if (sqlite3_prepare_v2(s->db, FINISHED_TAILS_SQL, -1, &st, NULL) == SQLITE_OK) {
+        while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+            ids[n++] = sqlite3_column_int64(st, 0);
+        }
     }
     sqlite3_finalize(st);
-    return id;
+    return n;
+}
+
+static int finished_tail_is(Store *s, int64_t id) {
+    sqlite3_stmt *st = NULL;
+    char msg[256];
+    int yes = 0;
+    if (store_stmt_get(s, FINISHED_TAIL_SQL, &st, msg, sizeof(msg)) == 0) {
+        sqlite3_bind_int64(st, 1, id);
+        yes = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+        store_stmt_put(st);
+    }
+    return yes;
+}
+
+static int seal_one(Store *s, int64_t id, int *sealed, char *err, size_t err_sz) {
+    int rc;
+    *sealed = 0;
+    pthread_mutex_lock(&s->mu);
+    rc = store_db_begin(s, err, err_sz);
+    if (rc == 0) {
+        if (finished_tail_is(s, id)) {
+            rc = store_blocks_seal_locked(s, id, NULL, 0, 1, NULL, err, err_sz);
+            *sealed = rc == 0;
+        }
+        rc = store_db_end(s, rc, err, err_sz);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 int store_metrics_seal_finished(Store *s, double budget_s, int64_t *runs, char *err,
                                 size_t err_sz) {
-    double t_end = ag_time_now() + budget_s;
+    double now = ag_time_now(), t_end = now + budget_s;
+    int64_t ids[SEAL_SEARCH_IDS];
     int rc = 0;
     *runs = 0;
-    do {
+    for (;;) {
+        /* loaded before the search: a commit after it is seen by the next call */
+        uint64_t gen = store_list_generation(s);
+        int n, sealed;
+        if (s->seal_idle_known && gen == s->seal_idle_gen &&
+            now - s->seal_idle_at < SEAL_RECHECK_S) {
+            return 0;
+        }
         Store *r = store_reader_lock(s);
-        int64_t id = finished_tail(r);
+        n = finished_tails(r, ids, SEAL_SEARCH_IDS);
         pthread_mutex_unlock(&r->mu);
-        if (id == 0) {
-            break;
+        s->seal_searches++;
+        if (n == 0) {
+            s->seal_idle_known = 1;
+            s->seal_idle_gen = gen;
+            s->seal_idle_at = now;
+            return 0;
         }
-        pthread_mutex_lock(&s->mu);
-        rc = store_db_begin(s, err, err_sz);
-        if (rc == 0) {
-            /* asked again under the write lock: the reader may be a commit behind */
-            id = finished_tail(s);
-            if (id > 0) {
-                rc = store_blocks_seal_locked(s, id, NULL, 0, 1, NULL, err, err_sz);
+        s->seal_idle_known = 0;
+        for (int i = 0; i < n; i++) {
+            if ((rc = seal_one(s, ids[i], &sealed, err, err_sz)) != 0) {
+                return rc;
             }
-            rc = store_db_end(s, rc, err, err_sz);
+            *runs += sealed;
+            if (ag_time_now() >= t_end) {
+                return 0;
+            }
         }
-        pthread_mutex_unlock(&s->mu);
-        if (rc || id == 0) {
-            break;
-        }
-        (*runs)++;
-    } while (ag_time_now() < t_end);
-    return rc;
+        now = ag_time_now();
+    }
+}
+
+uint64_t store_metrics_seal_searches(Store *s) {
+    return s->seal_searches;
 }

@@ -483,6 +483,54 @@ START_TEST(test_ended_runs_sealed) {
 }
 END_TEST
 
+/* more ended runs than one search names (64) are all sealed by one call, each run's rows back */
+START_TEST(test_many_ended_runs_sealed) {
+    Store *s = open_db(0);
+    int64_t ids[100], runs = -1;
+    for (int i = 0; i < 100; i++) {
+        ids[i] = new_run(s);
+        ingest_lines(s, ids[i], 1, 10, 10, 1);
+        ck_assert_int_eq(store_run_set_state(s, ids[i], "succeeded", NULL, err, sizeof(err)), 0);
+    }
+    ck_assert_int_eq(store_metrics_seal_finished(s, 60.0, &runs, err, sizeof(err)), 0);
+    ck_assert_int_eq(runs, 100);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metrics"), 100);
+    check_rows(s, ids[0], 1, 10, 1);
+    check_rows(s, ids[99], 1, 10, 1);
+    rows_free(&rows);
+    store_close(s);
+}
+END_TEST
+
+/* a search that found nothing is not repeated while only progress (a running run's rows) is
+ * committed; a run that ends is searched for and sealed at the next call */
+START_TEST(test_idle_search_not_repeated) {
+    Store *s = open_db(0);
+    int64_t a = new_run(s), b = new_run(s), runs = -1;
+    uint64_t searches;
+    ingest_lines(s, a, 1, 10, 10, 1);
+    ck_assert_int_eq(store_run_set_state(s, a, "succeeded", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_metrics_seal_finished(s, 10.0, &runs, err, sizeof(err)), 0);
+    ck_assert_int_eq(runs, 1);
+    searches = store_metrics_seal_searches(s);
+    ck_assert_int_eq(store_metrics_seal_finished(s, 10.0, &runs, err, sizeof(err)), 0);
+    ck_assert_int_eq(runs, 0);
+    ck_assert_uint_eq(store_metrics_seal_searches(s), searches);
+    ingest_lines(s, b, 1, 20, 10, 1);
+    ck_assert_int_eq(store_metrics_seal_finished(s, 10.0, &runs, err, sizeof(err)), 0);
+    ck_assert_uint_eq(store_metrics_seal_searches(s), searches);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metrics WHERE exp_id = 2"), 20);
+    ck_assert_int_eq(store_run_set_state(s, b, "failed", "x", err, sizeof(err)), 0);
+    ck_assert_int_eq(store_metrics_seal_finished(s, 10.0, &runs, err, sizeof(err)), 0);
+    ck_assert_int_eq(runs, 1);
+    ck_assert_uint_gt(store_metrics_seal_searches(s), searches);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM metrics WHERE exp_id = 2"), 1);
+    check_rows(s, b, 1, 20, 1);
+    rows_free(&rows);
+    store_close(s);
+}
+END_TEST
+
 /* the statements ingestion keeps prepared from batch to batch start each batch without the
  * previous one's values: a run without iterations or a task metric, ingested after one with them,
  * gets chunks without an iteration range and no task metric of the other run, and its rows back */
@@ -569,6 +617,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_migration_seals_old_rows);
     tcase_add_test(tc, test_delete_takes_blocks);
     tcase_add_test(tc, test_ended_runs_sealed);
+    tcase_add_test(tc, test_many_ended_runs_sealed);
+    tcase_add_test(tc, test_idle_search_not_repeated);
     tcase_add_test(tc, test_kept_statements_carry_no_values);
     tcase_add_test(tc, test_damaged_block_is_an_error);
     suite_add_tcase(s, tc);
