@@ -120,7 +120,7 @@ END_TEST
  * and unchanged when rounded again */
 START_TEST(test_random_values) {
     uint64_t state = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < 200000; i++) {
+    for (int i = 0; i < 50000; i++) {
         uint64_t bits = next_bits(&state);
         double v;
         if (i % 2) {
