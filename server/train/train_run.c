@@ -5,6 +5,7 @@
 #include "ag_error.h"
 #include "ag_rundir.h"
 #include "ag_fs.h"
+#include "ag_metric_precision.h"
 #include "ag_time.h"
 
 #include <cblas.h>
@@ -100,8 +101,10 @@ int train_metrics_truncate(const char *path, int64_t iteration, double *last_wal
     return rc;
 }
 
-static json_t *num(double v) {
-    return isfinite(v) ? json_real(v) : json_null();
+/* a real as the metrics record it: at its key's precision (ag_metric_precision.h), null when
+ * it is not finite */
+static void real_set(json_t *o, const char *key, double v) {
+    json_object_set_new(o, key, isfinite(v) ? json_real(ag_metric_round(key, v)) : json_null());
 }
 
 /* the key a task metric is reported under: success -> success_rate, other -> <name>_mean */
@@ -122,47 +125,47 @@ json_t *train_metrics_json(const RlIterStats *st, double wall_s, double cpu_s, d
     const RlTimings *t = &st->time;
     json_object_set_new(o, "iteration", json_integer(st->iteration));
     json_object_set_new(o, "env_steps", json_integer(st->env_steps));
-    json_object_set_new(o, "wall_s", json_real(wall_s));
+    real_set(o, "wall_s", wall_s);
     if (isfinite(cpu_s)) {
-        json_object_set_new(o, "cpu_s", json_real(cpu_s));
+        real_set(o, "cpu_s", cpu_s);
     }
-    json_object_set_new(o, "return_mean", num(st->return_mean));
-    json_object_set_new(o, "return_std", num(st->return_std));
-    json_object_set_new(o, "episode_length_mean", num(st->episode_length_mean));
+    real_set(o, "return_mean", st->return_mean);
+    real_set(o, "return_std", st->return_std);
+    real_set(o, "episode_length_mean", st->episode_length_mean);
     json_object_set_new(o, "episodes", json_integer(st->episodes));
-    json_object_set_new(o, "policy_loss", num(st->policy_loss));
-    json_object_set_new(o, "value_loss", num(st->value_loss));
-    json_object_set_new(o, "entropy", num(st->entropy));
-    json_object_set_new(o, "approx_kl", num(st->approx_kl));
-    json_object_set_new(o, "clip_fraction", num(st->clip_fraction));
-    json_object_set_new(o, "explained_variance", num(st->explained_variance));
-    json_object_set_new(o, "lr", num(st->lr));
-    json_object_set_new(o, "grad_norm", num(st->grad_norm));
+    real_set(o, "policy_loss", st->policy_loss);
+    real_set(o, "value_loss", st->value_loss);
+    real_set(o, "entropy", st->entropy);
+    real_set(o, "approx_kl", st->approx_kl);
+    real_set(o, "clip_fraction", st->clip_fraction);
+    real_set(o, "explained_variance", st->explained_variance);
+    real_set(o, "lr", st->lr);
+    real_set(o, "grad_norm", st->grad_norm);
     json_object_set_new(o, "epochs", json_integer(st->epochs));
     json_object_set_new(o, "unstable_episodes", json_integer(st->unstable));
     for (int m = 0; m < st->num_metrics; m++) {
         char key[ENV_NAME_MAX + 16];
         metric_key(key, sizeof key, "", st->metric_names[m]);
-        json_object_set_new(o, key, num(st->metrics[m]));
+        real_set(o, key, st->metrics[m]);
     }
     if (eval && isfinite(eval->mean)) {
-        json_object_set_new(o, "eval_return", json_real(eval->mean));
-        json_object_set_new(o, "eval_return_std", num(eval->std));
+        real_set(o, "eval_return", eval->mean);
+        real_set(o, "eval_return_std", eval->std);
         for (int m = 0; m < eval->num_metrics; m++) {
             char key[ENV_NAME_MAX + 16];
             metric_key(key, sizeof key, "eval_", eval->metric_names[m]);
-            json_object_set_new(o, key, num(eval->metrics[m]));
+            real_set(o, key, eval->metrics[m]);
         }
     }
-    json_object_set_new(o, "sps", num(iter_s > 0 ? (double)st->env_steps_iter / iter_s : NAN));
-    json_object_set_new(o, "collect_s", json_real(t->collect));
-    json_object_set_new(o, "update_s", json_real(t->update));
-    json_object_set_new(o, "env_s", json_real(t->env));
-    json_object_set_new(o, "inference_s", json_real(t->inference));
-    json_object_set_new(o, "forward_s", json_real(t->forward));
-    json_object_set_new(o, "backward_s", json_real(t->backward));
-    json_object_set_new(o, "allreduce_s", json_real(t->allreduce));
-    json_object_set_new(o, "optimizer_s", json_real(t->optimizer));
+    real_set(o, "sps", iter_s > 0 ? (double)st->env_steps_iter / iter_s : NAN);
+    real_set(o, "collect_s", t->collect);
+    real_set(o, "update_s", t->update);
+    real_set(o, "env_s", t->env);
+    real_set(o, "inference_s", t->inference);
+    real_set(o, "forward_s", t->forward);
+    real_set(o, "backward_s", t->backward);
+    real_set(o, "allreduce_s", t->allreduce);
+    real_set(o, "optimizer_s", t->optimizer);
     return o;
 }
 

@@ -37,7 +37,8 @@ int train_metrics_truncate(const char *path, int64_t iteration, double *last_wal
  * together since the run began (left out when NAN: unknown after resuming a run of an earlier
  * version). `eval` is the periodic evaluation of this iteration or NULL: its return and task
  * metrics go in as eval_return, eval_return_std and eval_<metric> (eval_success_rate,
- * eval_consecutive_goals_mean) */
+ * eval_consecutive_goals_mean). Every real is rounded to the precision of its key
+ * (ag_metric_round: timings to 2^-20 s, statistics of float32 quantities to float32) */
 json_t *train_metrics_json(const RlIterStats *st, double wall_s, double cpu_s, double iter_s,
                            const RlEvalResult *eval);
 

@@ -21,6 +21,11 @@
  *   --clients N      HTTP clients (default 16, at most 64)
  *   --ingest-rows N  rows ingested by ingest_run under load (default 200000); the list's
  *                    clients keep going until that ingestion is done
+ *   --rows-from FILE fill with the rows of a trainer's metrics.jsonl (its first 100,000 lines)
+ *                    instead of generated ones, replayed cyclically in every run with iteration,
+ *                    env_steps, wall_s and cpu_s going on as in one long run (bench_rows.h)
+ *   --rows-rounded   with --rows-from: every real rounded as angora-train now writes it
+ *                    (ag_metric_round), the file as the current trainer would have written it
  *   --fill-only      stop after filling
  *   --lists-only     measure only the list endpoints (no ingestion under load, no series)
  *   --reads          measure the list and series endpoints and the mixes of distinct queries
@@ -36,6 +41,7 @@
  * the series of a random key of the 10^6-row run over iteration or env_steps at 500, 1000 or
  * 2000 points.
  * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
+#include "bench_rows.h"
 #include "bench_util.h"
 #include "daemon.h"
 #include "store.h"
@@ -57,10 +63,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS 64
-#define BATCH_ROWS  1000
-#define SMALL_ROWS  80
-#define LINE_MAX_B  2048
+#define MAX_CLIENTS   64
+#define BATCH_ROWS    1000
+#define SMALL_ROWS    80
+#define LINE_MAX_B    8192
+#define REAL_ROWS_MAX 100000
 
 typedef struct Options {
     const char *angorad;
@@ -74,6 +81,8 @@ typedef struct Options {
     int lists_only;
     int reads;
     int compare_rounds;
+    const char *rows_from;
+    int rows_rounded;
     char cache_mb[16]; /* "" for angorad's default */
 } Options;
 
@@ -138,6 +147,13 @@ static void spec_text(char *out, size_t sz, const char *task, long long e) {
              task, e, e, 2048LL * (rows_of(e) + 100), 0);
 }
 
+static long long file_size(const char *name) {
+    char path[700];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/%s", opt.dir, name);
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
 static void fill(void) {
     static const char *const tasks[] = {"CartPole", "Pendulum", "HandReach", "HandBlock", "Ant"};
     static const char *const states[] = {"succeeded", "failed", "cancelled", "succeeded"};
@@ -149,6 +165,13 @@ static void fill(void) {
     double t0 = ag_time_now(), t_ingest = 0, cpu_ingest = 0;
     Store *s = NULL;
     unsigned seed = 7;
+    BenchRows real = {0};
+    if (opt.rows_from) {
+        bench_rows_load(opt.rows_from, REAL_ROWS_MAX, opt.rows_rounded, &real);
+        printf("fill: rows of %s (%zu lines, reals %s%s), replayed cyclically\n", opt.rows_from,
+               real.n, real.shortest ? "in their shortest form" : "as jansson writes them",
+               opt.rows_rounded ? ", rounded as angora-train writes them" : "");
+    }
     open_store(&s);
     snprintf(runs, sizeof(runs), "%s/runs", opt.dir);
     for (long long e = 0; e < opt.exps; e++) {
@@ -171,7 +194,9 @@ static void fill(void) {
             size_t used = 0, added = 0;
             double t1, c1;
             for (int j = 0; j < m; j++) {
-                int len = bench_metrics_line(buf + used, LINE_MAX_B, i + j + 1, &seed);
+                int len = opt.rows_from
+                              ? bench_rows_line(&real, buf + used, LINE_MAX_B, i + j + 1)
+                              : bench_metrics_line(buf + used, LINE_MAX_B, i + j + 1, &seed);
                 lines[j] = buf + used;
                 lens[j] = (size_t)len - 1; /* without the newline, as ingestion hands them */
                 used += (size_t)len;
@@ -200,13 +225,9 @@ static void fill(void) {
            (double)total / cpu_ingest);
     free(buf);
     store_close(s);
-}
-
-static long long file_size(const char *name) {
-    char path[700];
-    struct stat sb;
-    snprintf(path, sizeof(path), "%s/%s", opt.dir, name);
-    return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+    bench_rows_free(&real);
+    printf("fill: database %lld bytes, %.1f a metric row\n", file_size("angorad.db"),
+           (double)file_size("angorad.db") / (double)total);
 }
 
 /* angorad on the bench's directory; port and token for the clients */
@@ -569,7 +590,8 @@ static void parse_options(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
                         "[--exps N] [--seconds S] [--clients N] [--ingest-rows N] [--fill-only] "
-                        "[--lists-only] [--reads] [--cache-mb N] [--compare-cache ROUNDS]\n");
+                        "[--rows-from FILE [--rows-rounded]] [--lists-only] [--reads] "
+                        "[--cache-mb N] [--compare-cache ROUNDS]\n");
         exit(2);
     }
     /* absolute: angorad starts the trainer from another directory */
@@ -592,6 +614,10 @@ static void parse_options(int argc, char **argv) {
             opt.reads = 1;
             continue;
         }
+        if (!strcmp(a, "--rows-rounded")) {
+            opt.rows_rounded = 1;
+            continue;
+        }
         if (!v) {
             die(a, "needs a value");
         }
@@ -610,6 +636,8 @@ static void parse_options(int argc, char **argv) {
             opt.ingest_rows = atoll(v);
         } else if (!strcmp(a, "--clients")) {
             opt.clients = atoi(v);
+        } else if (!strcmp(a, "--rows-from")) {
+            opt.rows_from = v;
         } else if (!strcmp(a, "--cache-mb")) {
             snprintf(opt.cache_mb, sizeof(opt.cache_mb), "%s", v);
         } else if (!strcmp(a, "--compare-cache")) {
@@ -627,6 +655,9 @@ static void parse_options(int argc, char **argv) {
         opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.seconds <= 0 || opt.ingest_rows < 1) {
         die("options", "need exps >= 3, rows >= big + 80 + exps, 1..64 clients, seconds > 0,"
                        " ingest-rows > 0");
+    }
+    if (opt.rows_rounded && !opt.rows_from) {
+        die("--rows-rounded", "needs --rows-from");
     }
 }
 

@@ -163,7 +163,8 @@ START_TEST(test_metrics_json) {
     ck_assert_ptr_null(json_object_get(o, "cpu_s"));
     ck_assert_double_eq(json_real_value(json_object_get(o, "eval_return")), 480.0);
     ck_assert_double_eq(json_real_value(json_object_get(o, "eval_return_std")), 3.0);
-    ck_assert_double_eq(json_real_value(json_object_get(o, "eval_success_rate")), 0.9);
+    /* a task metric is a statistic of float32 values: recorded as the float32 */
+    ck_assert_double_eq(json_real_value(json_object_get(o, "eval_success_rate")), (double)0.9f);
     ck_assert_double_eq(json_real_value(json_object_get(o, "eval_consecutive_goals_mean")), 12.5);
     json_decref(o);
     /* a failed evaluation (NaN return) adds nothing */
@@ -171,6 +172,99 @@ START_TEST(test_metrics_json) {
     o = train_metrics_json(&st, 12.0, 20.5, 0.5, &ev);
     ck_assert_ptr_null(json_object_get(o, "eval_return"));
     ck_assert_ptr_null(json_object_get(o, "eval_success_rate"));
+    json_decref(o);
+}
+END_TEST
+
+static double real_of(const json_t *o, const char *key) {
+    const json_t *v = json_object_get(o, key);
+    ck_assert_msg(json_is_real(v), "%s is not a real", key);
+    return json_real_value(v);
+}
+
+static int on_grid(double v, int bits) {
+    return ldexp(v, bits) == nearbyint(ldexp(v, bits));
+}
+
+/* a row of full-precision values (those of a real HandBlockRotateZ row) is recorded at each
+ * field's precision, and its text (what the trainer writes) reads back as those values */
+START_TEST(test_metrics_precision) {
+    RlIterStats st;
+    memset(&st, 0, sizeof st);
+    st.iteration = 1016;
+    st.env_steps = 16646144;
+    st.env_steps_iter = 16384;
+    st.episodes = 157;
+    st.return_mean = 25.603803835092982;
+    st.return_std = 39.683801078278165;
+    st.episode_length_mean = 16089.0 / 157.0;
+    st.policy_loss = -0.0040180490359702416;
+    st.value_loss = 0.083318313155869628;
+    st.entropy = -4.6991312809514056;
+    st.approx_kl = 0.004742883249531437;
+    st.clip_fraction = 1.0 / 3.0;
+    st.explained_variance = 0.72749239896451801;
+    st.lr = 0.00029999999999999997;
+    st.grad_norm = 0.4090875219553709;
+    st.num_metrics = 1;
+    snprintf(st.metric_names[0], sizeof st.metric_names[0], "consecutive_goals");
+    st.metrics[0] = 171.0 / 157.0;
+    st.time.collect = 2.753826382002444;
+    st.time.update = 0.5482965580013115;
+    st.time.env = 2.5705470429893467;
+    st.time.inference = 0.13901338905270677;
+    st.time.forward = 0.21773987399501493;
+    st.time.backward = 0.29590280199772678;
+    st.time.allreduce = 0.022411566016671713;
+    st.time.optimizer = 0.010135563992662355;
+    RlEvalResult ev;
+    memset(&ev, 0, sizeof ev);
+    ev.mean = 31.123456789012345;
+    ev.std = 2.2;
+    json_t *o = train_metrics_json(&st, 3440.5935835019991, 5662.2412610000001, 3.306, &ev);
+    ck_assert_ptr_nonnull(o);
+    /* timings: within half of 2^-20 s, on that grid */
+    const char *times[] = {"wall_s",      "cpu_s",     "collect_s",  "update_s",    "env_s",
+                           "inference_s", "forward_s", "backward_s", "allreduce_s", "optimizer_s"};
+    const double given[] = {3440.5935835019991, 5662.2412610000001, st.time.collect,
+                            st.time.update,     st.time.env,        st.time.inference,
+                            st.time.forward,    st.time.backward,   st.time.allreduce,
+                            st.time.optimizer};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        double v = real_of(o, times[i]);
+        ck_assert_msg(fabs(v - given[i]) <= ldexp(1.0, -21), "%s %.17g", times[i], v);
+        ck_assert_msg(on_grid(v, 20), "%s %.17g is not on the 2^-20 s grid", times[i], v);
+    }
+    /* statistics of float32 quantities: their float32 */
+    ck_assert_double_eq(real_of(o, "return_mean"), (double)(float)st.return_mean);
+    ck_assert_double_eq(real_of(o, "return_std"), (double)(float)st.return_std);
+    ck_assert_double_eq(real_of(o, "policy_loss"), (double)(float)st.policy_loss);
+    ck_assert_double_eq(real_of(o, "value_loss"), (double)(float)st.value_loss);
+    ck_assert_double_eq(real_of(o, "entropy"), (double)(float)st.entropy);
+    ck_assert_double_eq(real_of(o, "approx_kl"), (double)(float)st.approx_kl);
+    ck_assert_double_eq(real_of(o, "explained_variance"), (double)(float)st.explained_variance);
+    ck_assert_double_eq(real_of(o, "grad_norm"), (double)(float)st.grad_norm);
+    ck_assert_double_eq(real_of(o, "consecutive_goals_mean"), (double)(float)(171.0 / 157.0));
+    ck_assert_double_eq(real_of(o, "eval_return"), (double)(float)ev.mean);
+    ck_assert_double_eq(real_of(o, "eval_return_std"), (double)2.2f);
+    /* the setting and the ratios of counts keep every bit */
+    ck_assert_double_eq(real_of(o, "lr"), 0.0003);
+    ck_assert_double_eq(real_of(o, "episode_length_mean"), 16089.0 / 157.0);
+    ck_assert_double_eq(real_of(o, "clip_fraction"), 1.0 / 3.0);
+    /* steps per second on a grid of 2^-10 */
+    double sps = real_of(o, "sps");
+    ck_assert(fabs(sps - 16384.0 / 3.306) <= ldexp(1.0, -11));
+    ck_assert(on_grid(sps, 10));
+    /* the text as written reads back to the same values, float32 ones as their float32 */
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_error_t jerr;
+    json_t *back = json_loads(text, 0, &jerr);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(json_equal(o, back));
+    ck_assert_ptr_nonnull(strstr(text, "\"lr\":0.00029999999999999997,"));
+    ck_assert_ptr_nonnull(strstr(text, "\"return_mean\":25.603803634643555,"));
+    free(text);
+    json_decref(back);
     json_decref(o);
 }
 END_TEST
@@ -235,6 +329,7 @@ static Suite *run_suite(void) {
     tcase_add_test(tc, test_rundir_prepare);
     tcase_add_test(tc, test_metrics_truncate);
     tcase_add_test(tc, test_metrics_json);
+    tcase_add_test(tc, test_metrics_precision);
     tcase_add_test(tc, test_status_write);
     tcase_add_test(tc, test_error_write);
     suite_add_tcase(s, tc);
