@@ -21,4 +21,11 @@ function(angora_add_check_test)
         ${T_ENV})
     set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
                          ENVIRONMENT "${env}")
+    # the programs a test runs (named as $<TARGET_FILE:...> in its environment) are built with it,
+    # so that building the test alone leaves nothing it needs out of date
+    string(REGEX MATCHALL "\\$<TARGET_FILE:[^>]+>" programs "${T_ENV}")
+    foreach(program IN LISTS programs)
+        string(REGEX REPLACE "^\\$<TARGET_FILE:([^>]+)>$" "\\1" program "${program}")
+        add_dependencies(${T_NAME} ${program})
+    endforeach()
 endfunction()
