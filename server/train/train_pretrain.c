@@ -2,6 +2,7 @@
  * the block's pose from the dataset's images, with a held-out split, one metrics row per epoch
  * and checkpoints. */
 #include "train_pretrain_int.h"
+#include "train_run.h"
 
 #include "ag_error.h"
 #include "ag_fs.h"
@@ -450,6 +451,18 @@ static int pretrain_epoch_end(Pretrain *p, int quiet, double wall_at, double t_t
     return rc ? rc : pretrain_checkpoint(p, AG_RUN_CKPT_LAST, err, err_sz);
 }
 
+/* status.json as training writes it (the daemon reads how a job it did not see end stopped):
+ * epochs for iterations; "failed" with the message, "interrupted" on a signal, "stopped" at
+ * --stop-after */
+static void pretrain_status(const Pretrain *p, const char *run_dir, const char *state,
+                            const char *message) {
+    char why[256];
+    if (train_status_write(run_dir, state, p->prog.epoch, p->spec.given.epochs, 1, message, why,
+                           sizeof why) != 0) {
+        fprintf(stderr, "angora-train: %s\n", why);
+    }
+}
+
 int train_pretrain_run(const json_t *spec, const char *run_dir, const TrainPretrainOptions *opt,
                        TrainPretrainResult *res, char *path, size_t path_sz, char *err,
                        size_t err_sz) {
@@ -461,6 +474,7 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, const TrainPretr
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
     double t0 = ag_time_now();
+    int opened = 0;
     int rc = pretrain_spec_read(spec, &p->spec, &je);
     if (rc < 0) {
         ag_json_err_format(&je, err, err_sz);
@@ -470,10 +484,14 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, const TrainPretr
     }
     p->stop = opt->stop;
     p->stop_after = opt->stop_after;
-    if ((rc = pretrain_open(p, run_dir, opt->resume, path, path_sz, err, err_sz)) != 0 ||
-        (rc = pretrain_write_spec(p, err, err_sz)) != 0) {
+    if ((rc = pretrain_open(p, run_dir, opt->resume, path, path_sz, err, err_sz)) != 0) {
         goto out;
     }
+    opened = 1;
+    if ((rc = pretrain_write_spec(p, err, err_sz)) != 0) {
+        goto out;
+    }
+    pretrain_status(p, run_dir, "running", NULL);
     if (opt->resume) {
         /* on stderr, the worker's log: stdout is the summary */
         fprintf(stderr,
@@ -505,8 +523,18 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, const TrainPretr
         if ((rc = pretrain_epoch_end(p, opt->quiet, wall_at, t_train, err, err_sz)) != 0) {
             goto out;
         }
+        pretrain_status(p, run_dir, "running", NULL);
     }
 out:
+    if (opened) {
+        int signalled = opt->stop && *opt->stop;
+        pretrain_status(p, run_dir,
+                        rc == 0                 ? "done"
+                        : rc != AG_EINTERRUPTED ? "failed"
+                        : signalled             ? "interrupted"
+                                                : "stopped",
+                        rc != 0 && rc != AG_EINTERRUPTED ? err : NULL);
+    }
     res->epochs = (int)p->prog.epoch;
     res->holdout_loss = p->prog.last.loss;
     res->holdout_position_rmse_mm = p->prog.last.position_rmse_mm;

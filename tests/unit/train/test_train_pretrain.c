@@ -150,6 +150,21 @@ static json_t *metrics_read(const char *run) {
     return rows;
 }
 
+/* status.json of a run: its state and epochs ("iteration" of "total_iterations") */
+static void status_assert(const char *run, const char *state, int epoch, int epochs) {
+    char p[400];
+    snprintf(p, sizeof p, "%s/status.json", run);
+    FILE *f = fopen(p, "r");
+    ck_assert_msg(f != NULL, "no %s", p);
+    json_t *o = json_loadf(f, 0, NULL);
+    fclose(f);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "state")), state);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "iteration")), epoch);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "total_iterations")), epochs);
+    json_decref(o);
+}
+
 /* A tiny dataset (16x16, a still hand, the block within 2 cm) learns in seconds: the held-out
  * position RMSE falls below 75 % of the RMSE of predicting the training mean (about 20 mm) */
 START_TEST(test_pretrain_learns) {
@@ -186,6 +201,7 @@ START_TEST(test_pretrain_learns) {
     json_decref(s);
     ck_assert_msg(rc == 0, "%s (at %s)", err, path);
     ck_assert_int_eq(res.epochs, 12);
+    status_assert(run, "done", 12, 12);
 
     /* one row per epoch; the best held-out error is well below the baseline */
     json_t *rows = metrics_read(run);
@@ -276,6 +292,8 @@ START_TEST(test_pretrain_stop) {
     int rc = train_pretrain_run(s, run, &opt, &res, path, sizeof path, err, sizeof err);
     ck_assert_msg(rc == AG_EINTERRUPTED, "rc %d (%s)", rc, err);
     ck_assert_int_eq(res.epochs, 0);
+    /* a signal's stop, told apart from --stop-after's and from a failure */
+    status_assert(run, "interrupted", 0, 5);
     json_t *rows = metrics_read(run);
     ck_assert_uint_eq(json_array_size(rows), 0);
     json_decref(rows);
@@ -366,6 +384,7 @@ START_TEST(test_pretrain_resume_same_as_straight) {
     rows = metrics_read(stopped);
     ck_assert_uint_eq(json_array_size(rows), 2);
     json_decref(rows);
+    status_assert(stopped, "stopped", 2, 3);
     /* a row past the checkpoint (written before a crash could write its checkpoint) is dropped
      * on resume, not kept twice */
     snprintf(a, sizeof a, "%s/metrics.jsonl", stopped);
@@ -376,6 +395,7 @@ START_TEST(test_pretrain_resume_same_as_straight) {
     opt.stop_after = 0;
     rc = run_with(spec, stopped, &opt, path, sizeof path, err, sizeof err);
     ck_assert_msg(rc == 0, "rc %d (%s)", rc, err);
+    status_assert(stopped, "done", 3, 3);
 
     json_t *want = rows_but_wall(straight), *got = rows_but_wall(stopped);
     ck_assert_uint_eq(json_array_size(want), 3);
