@@ -262,7 +262,9 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
     exp_sort_order_expr(k, asc, ord, sizeof(ord));
     /* only the filters asked for, so the planner sees plain conditions; under a sort other than
      * the submitted order, state and task are tested row by row ("+", no index) while the order's
-     * index is read, which stops after a page, instead of sorting every match */
+     * index is read, which stops after a page, instead of sorting every match: from the index
+     * entry itself, which holds both after the id (migration 016), the row read only for the
+     * entries that pass */
     n = snprintf(where, sizeof(where), "1");
     if (f->state) {
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %sstate = ?1",
