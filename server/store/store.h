@@ -120,6 +120,9 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
  * for an EXPLAIN QUERY PLAN; AG_EINVAL as store_exp_list_page for a bad sort or cursor */
 int store_exp_list_page_sql(Store *s, const StoreExpFilter *f, char *sql, size_t sql_sz, char *err,
                             size_t err_sz);
+/* the trigrams of list searches (q=) read from the index of names, on every connection: a
+ * trigram found on many names is not read again for a while (store_exp_search.c) */
+uint64_t store_exp_q_trigram_reads(Store *s);
 
 /* what the API derives a listed experiment's steps/s, duration and ETA from: its values as
  * json_number_value reads them in the item (0 for null or anything but a finite number) */

@@ -178,7 +178,7 @@ typedef struct ExpPage {
     int after_null;
     int64_t after_id;
     json_t *cur; /* the decoded cursor of a sorted page, or NULL */
-    char *q_ids; /* the ids a name search can match, as a JSON array (exp_q_candidates) */
+    char *q_ids; /* the ids a name search can match, as a JSON array (store_exp_q_candidates) */
     char sql[4096];
 } ExpPage;
 
@@ -217,127 +217,6 @@ static int exp_tag_few(Store *r, const StoreExpFilter *f, int *few, char *err, s
         rc = store_db_fail(r, err, err_sz, "count a tag");
     }
     store_stmt_put(st);
-    return rc;
-}
-
-/* How a name search (q) is read. A search of at least 3 characters first asks the trigram index
- * of names (migration 015) for the experiments whose name holds all its trigrams: the index folds
- * case over all of Unicode, the LIKE over ASCII only, so these are a superset of the matches, and
- * the LIKE stays the exact test of each. Fewer than EXP_Q_FEW of them are read by id (bound as a
- * JSON array) and sorted; more, and the page scans its order testing the LIKE as before (a
- * common text fills a page soon). A shorter search, or one that is not UTF-8, scans. */
-#define EXP_Q_FEW 256
-#define EXP_Q_IDS_SQL                                                                              \
-    "SELECT rowid FROM experiment_names WHERE experiment_names MATCH ?1 LIMIT " EXP_TEXT(EXP_Q_FEW)
-
-/* the length of the UTF-8 character starting at q, or 0 when there is none */
-static size_t utf8_char_len(const unsigned char *q) {
-    size_t n = q[0] < 0x80                   ? 1
-               : q[0] >= 0xc2 && q[0] < 0xe0 ? 2
-               : q[0] >= 0xe0 && q[0] < 0xf0 ? 3
-               : q[0] >= 0xf0 && q[0] < 0xf5 ? 4
-                                             : 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((q[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-/* characters of the longest search that asks the index (the API takes 128 bytes); longer scan */
-#define EXP_Q_CHARS_MAX 256
-
-/* q as an FTS5 query: every trigram of it as a string of its own (all of them must be there), or
- * NULL when it has fewer than 3 or more than EXP_Q_CHARS_MAX characters or is not UTF-8 (*oom
- * set when out of memory) */
-static char *q_trigrams(const char *q, int *oom) {
-    size_t n = strlen(q), starts[EXP_Q_CHARS_MAX + 1], nchars = 0, j = 0;
-    char *out;
-    *oom = 0;
-    for (size_t i = 0; i < n; nchars++) {
-        size_t len = utf8_char_len((const unsigned char *)q + i);
-        if (len == 0 || nchars == EXP_Q_CHARS_MAX) {
-            return NULL;
-        }
-        starts[nchars] = i;
-        i += len;
-    }
-    starts[nchars] = n;
-    if (nchars < 3) {
-        return NULL;
-    }
-    /* each trigram at most 12 bytes, doubled quotes, its two quotes and a space */
-    out = malloc((nchars - 2) * (2 * 12 + 3) + 1);
-    if (!out) {
-        *oom = 1;
-        return NULL;
-    }
-    for (size_t c = 0; c + 3 <= nchars; c++) {
-        out[j++] = c ? ' ' : '"';
-        if (c) {
-            out[j++] = '"';
-        }
-        for (size_t i = starts[c]; i < starts[c + 3]; i++) {
-            if (q[i] == '"') {
-                out[j++] = '"';
-            }
-            out[j++] = q[i];
-        }
-        out[j++] = '"';
-    }
-    out[j] = '\0';
-    return out;
-}
-
-/* *ids: the ids whose names may hold f's q, as a JSON array, when the index gives fewer than
- * EXP_Q_FEW of them; else NULL (no q, too short, too common); r locked */
-static int exp_q_candidates(Store *r, const StoreExpFilter *f, char **ids, char *err,
-                            size_t err_sz) {
-    sqlite3_stmt *st = NULL;
-    int oom, rc, step, n = 0;
-    char *match;
-    AgBuf list;
-    *ids = NULL;
-    if (!f->q || !*f->q) {
-        return 0;
-    }
-    match = q_trigrams(f->q, &oom);
-    if (!match) {
-        return oom ? ag_errorf(err, err_sz, AG_ENOMEM, "out of memory") : 0;
-    }
-    rc = ag_buf_init(&list, 64, (size_t)EXP_Q_FEW * 24);
-    if (rc == 0) {
-        rc = store_stmt_get(r, EXP_Q_IDS_SQL, &st, err, err_sz);
-    } else {
-        rc = ag_errorf(err, err_sz, rc, "out of memory");
-    }
-    if (rc == 0) {
-        sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
-        rc = ag_buf_append(&list, "[", 1);
-    }
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = n ? ag_buf_append(&list, ",", 1) : 0;
-        if (rc == 0) {
-            rc = ag_json_text_int(&list, sqlite3_column_int64(st, 0));
-        }
-        n++;
-    }
-    if (rc == 0 && step != SQLITE_DONE) {
-        rc = store_db_fail(r, err, err_sz, "search the names");
-    } else if (rc == 0) {
-        rc = ag_buf_append(&list, "]", 1);
-        if (rc) {
-            rc = ag_errorf(err, err_sz, rc, "out of memory");
-        }
-    }
-    store_stmt_put(st);
-    free(match);
-    if (rc == 0 && n < EXP_Q_FEW) {
-        *ids = list.data;
-        return 0;
-    }
-    ag_buf_free(&list);
     return rc;
 }
 
@@ -383,7 +262,9 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
     exp_sort_order_expr(k, asc, ord, sizeof(ord));
     /* only the filters asked for, so the planner sees plain conditions; under a sort other than
      * the submitted order, state and task are tested row by row ("+", no index) while the order's
-     * index is read, which stops after a page, instead of sorting every match */
+     * index is read, which stops after a page, instead of sorting every match: from the index
+     * entry itself, which holds both after the id (migration 016), the row read only for the
+     * entries that pass */
     n = snprintf(where, sizeof(where), "1");
     if (f->state) {
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %sstate = ?1",
@@ -455,7 +336,7 @@ int store_exp_list_page_sql(Store *s, const StoreExpFilter *f, char *sql, size_t
     Store *r = store_reader_lock(s);
     rc = exp_tag_few(r, f, &tag_few, err, err_sz);
     if (rc == 0) {
-        rc = exp_q_candidates(r, f, &q_ids, err, err_sz);
+        rc = store_exp_q_candidates(r, f->q, &q_ids, err, err_sz);
     }
     pthread_mutex_unlock(&r->mu);
     if (rc) {
@@ -827,7 +708,7 @@ int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, Stor
     s = store_reader_lock(s);
     rc = exp_tag_few(s, f, &tag_few, err, err_sz);
     if (rc == 0) {
-        rc = exp_q_candidates(s, f, &q_ids, err, err_sz);
+        rc = store_exp_q_candidates(s, f->q, &q_ids, err, err_sz);
     }
     if (rc == 0) {
         rc = exp_page_plan(f, tag_few, q_ids, EXP_PAGE_IDS, &pg, err, err_sz);

@@ -1,6 +1,7 @@
 /* What the files of server/store share (store.c, store_experiments.c, store_exp_list.c,
- * store_metrics.c, store_tokens.c, store_events.c, store_jobs.c, store_rollup.c, store_blocks.c):
- * the Store struct, the statement and transaction helpers and rows as JSON; not a public interface.
+ * store_exp_search.c, store_metrics.c, store_tokens.c, store_events.c, store_jobs.c,
+ * store_rollup.c, store_blocks.c): the Store struct, the statement and transaction helpers and rows
+ * as JSON; not a public interface.
  *
  * A public function locks s->mu for a write (store_db_begin / store_db_end around it when it
  * writes more than one statement) or store_reader_lock for a read, and unlocks what it locked
@@ -26,6 +27,13 @@
  * two runs may share one (a write to either then counts as a write to both) */
 /* experiments a transaction can name before its commit counts as a write to every run */
 #define STORE_GEN_TOUCHED 16
+
+/* trigrams of name searches (store_exp_search.c) a connection found on EXP_Q_FEW names or more */
+#define STORE_Q_COMMON 64
+typedef struct StoreQCommon {
+    char trigram[13]; /* "" for an empty slot */
+    double at;        /* when it was found so (ag_time_now) */
+} StoreQCommon;
 
 typedef struct StoreStmtSlot {
     char *sql;
@@ -67,6 +75,10 @@ struct Store {
     uint64_t seal_idle_gen;
     double seal_idle_at;
     uint64_t seal_searches;
+    /* the name search's common trigrams, not read again for a while, and the trigrams it read
+     * (store_exp_search.c), used under mu */
+    StoreQCommon q_common[STORE_Q_COMMON];
+    uint64_t q_trigram_reads;
 };
 
 /* the columns of an experiment in the listing and in store_exp_get_json, in answer order */
@@ -82,6 +94,14 @@ struct Store {
  * latest_env_steps it gives the run's steps/s (one lookup in the (exp_id, seq) key) */
 #define LATEST_WALL_EXPR                                                                           \
     "(SELECT wall_s FROM metrics WHERE exp_id = e.id ORDER BY seq DESC LIMIT 1)"
+
+/* How the list's name search (q) is read (store_exp_search.c): *ids_json, the ids of the
+ * experiments whose names may hold q (a superset of the LIKE's matches, from the trigram index of
+ * migration 015) as a JSON array, when there are fewer than EXP_Q_FEW of them; else NULL (no q,
+ * under 3 characters, not UTF-8, too common: the page scans its order testing the LIKE). r
+ * locked; the caller frees *ids_json. */
+#define EXP_Q_FEW 256
+int store_exp_q_candidates(Store *r, const char *q, char **ids_json, char *err, size_t err_sz);
 
 /* sets the hooks that count write generations on the writer connection (store_gen.c) */
 int store_gen_init(Store *s, char *err, size_t err_sz);

@@ -174,6 +174,24 @@ static void compare_listing(Store *s, StoreExpFilter f) {
     ck_assert_int_ge(pages, 1);
 }
 
+/* every page of f as text, each followed by its next cursor */
+static char *listing_text(Store *s, StoreExpFilter f) {
+    char next[STORE_CURSOR_MAX], after[STORE_CURSOR_MAX];
+    AgBuf out;
+    ck_assert_int_eq(ag_buf_init(&out, 0, 1 << 20), 0);
+    for (;;) {
+        ck_assert_msg(store_exp_list_page_text(s, &f, &out, NULL, NULL, next, sizeof(next), err,
+                                               sizeof(err)) == 0,
+                      "%s", err);
+        ck_assert_int_eq(ag_buf_printf(&out, "\n%s\n", next), 0);
+        if (!next[0]) {
+            return out.data;
+        }
+        snprintf(after, sizeof(after), "%s", next);
+        f.after = after;
+    }
+}
+
 START_TEST(test_text_equals_objects) {
     static const char *const sorts[] = {"submitted", "name",     "task",   "state",   "priority",
                                         "started",   "finished", "return", "progress"};
@@ -463,7 +481,9 @@ END_TEST
 
 /* Following the cursors of every order through pages of 7 lists the experiments in the order a
  * sort of the whole table gives (ties by id), each once: the keyset pages against an ORDER BY
- * written here, over orders with many ties (state, task, priority) and NULLs */
+ * written here, over orders with many ties (state, task, priority) and NULLs, without a filter
+ * and under the state and task filters (tested from the order's index, migration 016), alone and
+ * combined */
 START_TEST(test_pages_follow_the_whole_order) {
     static const struct {
         const char *sort, *desc_expr, *asc_expr;
@@ -490,18 +510,26 @@ START_TEST(test_pages_follow_the_whole_order) {
     ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
     fill(s, db);
     ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
-        for (int asc = 0; asc < 2; asc++) {
-            StoreExpFilter f = {.sort = orders[i].sort, .ascending = asc, .limit = 7};
-            char sql[512], want[2048] = "", got[2048] = "", next[STORE_CURSOR_MAX],
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]) * 4 * 2; i++) {
+        int asc = (int)(i % 2), filter = (int)(i / 2 % 4);
+        size_t o = i / 8;
+        const char *state = filter & 1 ? "succeeded" : NULL, *task = filter & 2 ? "Ant" : NULL;
+        {
+            StoreExpFilter f = {
+                .sort = orders[o].sort, .ascending = asc, .limit = 7, .state = state, .task = task};
+            char sql[768], want[2048] = "", got[2048] = "", next[STORE_CURSOR_MAX],
                            after[STORE_CURSOR_MAX];
             size_t nw = 0, ng = 0;
             sqlite3_stmt *st = NULL;
-            snprintf(sql, sizeof(sql), "SELECT id FROM experiments ORDER BY %s %s, id %s",
-                     asc ? orders[i].asc_expr : orders[i].desc_expr, asc ? "ASC" : "DESC",
+            snprintf(sql, sizeof(sql),
+                     "SELECT id FROM experiments WHERE (?1 IS NULL OR state = ?1) AND"
+                     " (?2 IS NULL OR task = ?2) ORDER BY %s %s, id %s",
+                     asc ? orders[o].asc_expr : orders[o].desc_expr, asc ? "ASC" : "DESC",
                      asc ? "ASC" : "DESC");
             ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s",
                           sqlite3_errmsg(h));
+            sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, task, -1, SQLITE_STATIC);
             while (sqlite3_step(st) == SQLITE_ROW) {
                 nw += (size_t)snprintf(want + nw, sizeof(want) - nw, "%lld ",
                                        (long long)sqlite3_column_int64(st, 0));
@@ -525,8 +553,11 @@ START_TEST(test_pages_follow_the_whole_order) {
                 snprintf(after, sizeof(after), "%s", next);
                 f.after = after;
             }
-            ck_assert_msg(!strcmp(want, got), "sort=%s asc=%d\nwant %s\ngot  %s", f.sort, asc, want,
-                          got);
+            ck_assert_msg(!strcmp(want, got), "sort=%s asc=%d state=%s task=%s\nwant %s\ngot  %s",
+                          f.sort, asc, state ? state : "any", task ? task : "any", want, got);
+            ck_assert_int_gt(nw, 0);
+            f.after = NULL;
+            compare_listing(s, f);
         }
     }
     sqlite3_close(h);
@@ -856,6 +887,86 @@ START_TEST(test_tag_plan_searches_index) {
 }
 END_TEST
 
+/* the index a plan reads experiments by ("USING INDEX name") into name (at most 127 bytes) */
+static int plan_index(const char *plan, char *name) {
+    const char *at = strstr(plan, "USING INDEX ");
+    return at && sscanf(at, "USING INDEX %127[a-z_]", name) == 1;
+}
+
+/* 1 when the index holds the column */
+static int index_has_column(sqlite3 *h, const char *index, const char *column) {
+    char sql[256];
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_index_xinfo('%s') WHERE name = '%s'", index,
+             column);
+    ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* migration 016 on a database of 015: every order's index carries task and state, so that a page
+ * under a sort and those filters reads its order's index (no sort) and tests them from the index
+ * entry; the pages are the same bytes with the same cursors as before the migration */
+START_TEST(test_filter_columns_migrated_from_015) {
+    static const char *const sorts[] = {"name",    "task",     "state",  "priority",
+                                        "started", "finished", "return", "progress"};
+    char mig[1024], db[1024], plan[4096], index[128];
+    char *before[sizeof(sorts) / sizeof(sorts[0])][2];
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    int applied = 0;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 15, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    store_close(s);
+    fill_odd(db);
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+        for (int asc = 0; asc < 2; asc++) {
+            StoreExpFilter f = {.sort = sorts[i],
+                                .ascending = asc,
+                                .task = "Ant",
+                                .state = "succeeded",
+                                .limit = 2};
+            before[i][asc] = listing_text(s, f);
+            plan_of(s, h, f, plan, sizeof(plan));
+            ck_assert_msg(plan_index(plan, index), "%s", plan);
+            ck_assert(!index_has_column(h, index, "task") || !index_has_column(h, index, "state"));
+        }
+    }
+    ck_assert_msg(store_migrate(s, mig, 16, &applied, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(applied, 1);
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+        for (int asc = 0; asc < 2; asc++) {
+            StoreExpFilter f = {.sort = sorts[i],
+                                .ascending = asc,
+                                .task = "Ant",
+                                .state = "succeeded",
+                                .limit = 2};
+            char *after = listing_text(s, f);
+            ck_assert_str_eq(after, before[i][asc]);
+            free(after);
+            free(before[i][asc]);
+            plan_of(s, h, f, plan, sizeof(plan));
+            ck_assert_msg(plan_index(plan, index) && !strstr(plan, "TEMP B-TREE"),
+                          "sort=%s asc=%d: %s", sorts[i], asc, plan);
+            ck_assert_msg(index_has_column(h, index, "task") && index_has_column(h, index, "state"),
+                          "sort=%s asc=%d: %s", sorts[i], asc, index);
+            compare_listing(s, f);
+        }
+    }
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiments"), 45);
+    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 static Suite *store_exp_list_suite(void) {
     Suite *su = suite_create("store_exp_list");
     TCase *tc = tcase_create("core");
@@ -871,6 +982,7 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_search_index_lists_what_like_lists);
     tcase_add_test(tc, test_name_index_migrated_from_014);
     tcase_add_test(tc, test_pages_follow_the_whole_order);
+    tcase_add_test(tc, test_filter_columns_migrated_from_015);
     suite_add_tcase(su, tc);
     return su;
 }
