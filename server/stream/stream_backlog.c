@@ -22,6 +22,7 @@
 #include "ag_error.h"
 #include "ag_log.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -30,8 +31,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define CONTROL_RESERVE 1024 /* room a page leaves in the send buffer for the messages after it */
+/* how much nicer the worker is than the thread that starts it: a backlog is bulk work, and when
+ * it shares a core with the live rows' path (ingestion, the service thread) those go first */
+#define BACKLOG_NICE 5
 
 /* ---- the worker ---- */
 
@@ -140,9 +147,21 @@ static void fetch_read(Stream *s, StreamFetch *f) {
     atomic_fetch_add(&s->n_backlog_reads, 1);
 }
 
+/* the nice value is per thread on Linux; without this the worker competes as an equal */
+static void worker_lower_priority(void) {
+    id_t tid = (id_t)syscall(SYS_gettid);
+    int nice_now;
+    errno = 0;
+    nice_now = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0 && setpriority(PRIO_PROCESS, tid, nice_now + BACKLOG_NICE) != 0) {
+        ag_log_warn("stream: cannot lower the backlog thread's priority: %s", strerror(errno));
+    }
+}
+
 static void *worker_thread(void *arg) {
     Stream *s = arg;
     pthread_setname_np(pthread_self(), "angora-backlog");
+    worker_lower_priority();
     pthread_mutex_lock(&s->wmu);
     while (!s->worker_stop) {
         StreamFetch *f = s->todo;
