@@ -1,7 +1,8 @@
 /* angorad's live websocket stream: the connections (token check at the upgrade, the send and
  * receive callbacks, keepalive), publishing from any thread into the queue, and the life cycle.
  * The per-client side (send buffer, subscriptions, live fan-out, client messages) is in
- * stream_subs.c. See stream.h for the design and docs/api.md (live stream) for the messages. */
+ * stream_subs.c, the backlogs read from the store in stream_backlog.c. See stream.h for the design
+ * and docs/api.md (live stream) for the messages. */
 #include "stream.h"
 
 #include "api.h"
@@ -93,6 +94,7 @@ static void client_free(Stream *s, StreamClient *c) {
         atomic_fetch_sub(&s->n_clients, 1);
     }
     c->index = -1;
+    stream_backlog_client_gone(s, c);
     free(c->buf);
     free(c->rx);
     free(c->subs);
@@ -132,8 +134,8 @@ static int client_writeable(Stream *s, StreamClient *c, struct lws *wsi) {
     if (c->head == c->tail) {
         c->head = c->tail = 0;
     }
-    if (c->fetch_pending && stream_client_used(c) <= c->cap / 2) {
-        stream_client_fetch(s, c);
+    if (c->fetch_pending) {
+        stream_client_fetch(s, c); /* a page read waits for room, or the next is to be asked */
     }
     if (c->head < c->tail || c->close_code) {
         lws_callback_on_writable(wsi);
@@ -202,7 +204,10 @@ static int stream_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         }
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* publications first: a live row dropped while its backlog is read must be seen before
+         * the page that may end the backlog is taken (stream_backlog.c) */
         stream_queue_process(s);
+        stream_backlog_answers(s);
         return 0;
     case LWS_CALLBACK_HTTP:
         /* plain HTTP on the stream port: only upgrades are served */
@@ -423,6 +428,9 @@ int stream_create(Stream **out, const StreamConfig *cfg, Store *store, char *err
                        s->cfg.port);
         goto out;
     }
+    if ((rc = stream_backlog_start(s, err, err_sz))) {
+        goto out;
+    }
     if (pthread_create(&s->thread, NULL, stream_thread, s) != 0) {
         rc = ag_errorf(err, err_sz, AG_EIO, "stream: cannot start the service thread");
         goto out;
@@ -459,6 +467,8 @@ void stream_stats_get(Stream *s, StreamStats *out) {
     out->queue_overflows = atomic_load(&s->n_queue_overflows);
     out->bad_messages = atomic_load(&s->n_bad_messages);
     out->clients = atomic_load(&s->n_clients);
+    out->backlog_reads = atomic_load(&s->n_backlog_reads);
+    out->backlog_bytes = (uint64_t)atomic_load(&s->n_backlog_bytes);
 }
 
 void stream_destroy(Stream *s) {
@@ -477,9 +487,13 @@ void stream_destroy(Stream *s) {
         lws_cancel_service(s->ctx);
         pthread_join(s->thread, NULL);
     }
+    /* the worker before the context (it wakes the service thread), its pages after the clients
+     * (a page in work is freed once its client is gone) */
+    stream_backlog_stop(s);
     if (s->ctx) {
         lws_context_destroy(s->ctx);
     }
+    stream_backlog_free(s);
     if (s->mu_init) {
         pthread_mutex_destroy(&s->mu);
     }

@@ -7,12 +7,14 @@
  * never blocks them (the subscribers then catch up from SQLite instead).
  * Per client and experiment the service thread remembers the last seq it queued. A live row
  * with the next seq is queued at once; one at or below it is a duplicate and dropped; one above
- * it means something was missed, so the subscription reads the store from the last seq on
- * (in pages of whole sealed chunks, each decoded once, only while the client's send buffer is at
- * most half full, so that one client's backlog never holds the thread for long) until the store
- * has no more.
- * Because rows are published only after they are committed, that read sees every row whose
- * publication it ignored, and rows committed later arrive through the queue: no gaps, no
+ * it means something was missed, so the subscription reads the store from the last seq on until
+ * the store has no more. A worker thread does those reads (in pages of whole sealed chunks, each
+ * decoded once, written as frames, at most one page per client at a time), so that the service
+ * thread only copies a page into the send buffer and writes it: a backlog of 10^6 rows does not
+ * hold back the live rows of other clients.
+ * Because rows are published only after they are committed, a read sees every row whose
+ * publication was dropped before it began; one dropped while it ran makes one more page be
+ * read (stream_backlog.c). Rows committed later arrive through the queue: no gaps, no
  * duplicates, in seq order. Each client has a fixed-size send buffer of frames ready for the
  * socket, written many frames a send; a client whose buffer overflows is closed with code 4008
  * without touching the others. Message formats are in docs/api.md (live stream). */
@@ -60,6 +62,8 @@ typedef struct StreamStats {
     uint64_t slow_closed;     /* clients closed with 4008 */
     uint64_t queue_overflows; /* publications dropped because the queue was full */
     uint64_t bad_messages;    /* client messages answered with an error */
+    uint64_t backlog_reads;   /* store reads of backlog pages */
+    uint64_t backlog_bytes;   /* memory held now by backlog pages (read or being read) */
 } StreamStats;
 
 /* starts listening and its service thread; the store must outlive the stream */

@@ -1,7 +1,7 @@
 /* The live stream's per-client side, run by the service thread: the bounded send buffer,
- * subscriptions with since_seq and their backlog from the store, the fan-out of live rows and
- * state changes, and the messages clients send. See stream.h for the design and docs/api.md
- * (live stream) for the messages. */
+ * subscriptions with since_seq (their backlog is read by stream_backlog.c), the fan-out of live
+ * rows and state changes, and the messages clients send. See stream.h for the design and
+ * docs/api.md (live stream) for the messages. */
 #include "stream_int.h"
 
 #include "ag_error.h"
@@ -16,14 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STREAM_BAD_MAX         32   /* malformed messages before a client is closed */
-#define CONTROL_RESERVE        1024 /* room a backlog read leaves for the messages that follow it */
-#define STREAM_PAGES_PER_FETCH 1    /* store reads of a backlog per call of stream_client_fetch */
+#define STREAM_BAD_MAX 32 /* malformed messages before a client is closed */
 
 /* ---- per-client send buffer ---- */
 
-/* room for need more bytes at the end of the buffer, compacting it when that makes enough */
-static int client_room(StreamClient *c, size_t need) {
+int stream_client_room(StreamClient *c, size_t need) {
     size_t used = c->tail - c->head;
     if (c->cap - c->tail >= need) {
         return 1;
@@ -48,7 +45,7 @@ static int client_push(StreamClient *c, const char *msg, size_t len) {
     if (h + len > c->cap) {
         return AG_ETOOBIG;
     }
-    if (!client_room(c, h + len)) {
+    if (!stream_client_room(c, h + len)) {
         return AG_EBUSY;
     }
     memcpy(c->buf + c->tail, hdr, h);
@@ -99,7 +96,7 @@ void stream_client_send_json(Stream *s, StreamClient *c, json_t *o) {
     }
 }
 
-static void client_send_error(Stream *s, StreamClient *c, int code, int64_t exp_id,
+void stream_client_send_error(Stream *s, StreamClient *c, int code, int64_t exp_id,
                               const char *msg) {
     json_t *o =
         json_pack("{s:s, s:s, s:s}", "type", "error", "code", ag_error_name(code), "message", msg);
@@ -171,11 +168,7 @@ static size_t i64_text(char *out, int64_t v) {
     return len;
 }
 
-#define ROW_PREFIX_MAX 96
-
-/* {"type":"row","exp":E,"seq":S,"row": (the row and a closing brace follow); returns its length,
- * at most ROW_PREFIX_MAX */
-static size_t row_prefix(char *out, int64_t exp_id, int64_t seq) {
+size_t stream_row_prefix(char *out, int64_t exp_id, int64_t seq) {
     static const char a[] = "{\"type\":\"row\",\"exp\":", b[] = ",\"seq\":", c[] = ",\"row\":";
     size_t n = sizeof(a) - 1;
     memcpy(out, a, n);
@@ -190,41 +183,14 @@ static size_t row_prefix(char *out, int64_t exp_id, int64_t seq) {
 /* a row message for the client: {"type":"row","exp":E,"seq":S,"row":{...}} in s->scratch */
 static size_t row_format(Stream *s, int64_t exp_id, int64_t seq, const char *row, size_t len) {
     size_t n;
-    if (ROW_PREFIX_MAX + len + 2 > s->scratch_cap) {
+    if (STREAM_ROW_PREFIX_MAX + len + 2 > s->scratch_cap) {
         return 0;
     }
-    n = row_prefix(s->scratch, exp_id, seq);
+    n = stream_row_prefix(s->scratch, exp_id, seq);
     memcpy(s->scratch + n, row, len);
     s->scratch[n + len] = '}';
     s->scratch[n + len + 1] = '\0';
     return n + len + 1;
-}
-
-/* a backlog row written as a frame straight into the send buffer, leaving reserve bytes free
- * unless the buffer is empty; AG_ETOOBIG and AG_EBUSY as client_push */
-static int client_push_row(StreamClient *c, int64_t exp_id, int64_t seq, const char *row,
-                           size_t len, size_t reserve) {
-    char prefix[ROW_PREFIX_MAX];
-    size_t plen = row_prefix(prefix, exp_id, seq), payload = plen + len + 1, h, used;
-    unsigned char *out;
-    if (c->close_code) {
-        return 0;
-    }
-    h = payload < 126 ? 2 : payload < 65536 ? 4 : 10;
-    used = stream_client_used(c);
-    if (h + payload > c->cap) {
-        return AG_ETOOBIG;
-    }
-    if ((used > 0 && h + payload + reserve > c->cap - used) || !client_room(c, h + payload)) {
-        return AG_EBUSY;
-    }
-    out = c->buf + c->tail;
-    out += stream_frame_header(out, payload);
-    memcpy(out, prefix, plen);
-    memcpy(out + plen, row, len);
-    out[plen + len] = '}';
-    c->tail += h + payload;
-    return 0;
 }
 
 /* a row longer than the whole send buffer is announced instead of sent */
@@ -232,38 +198,11 @@ static void client_row_too_big(Stream *s, StreamClient *c, StreamSub *sub, int64
     char msg[160];
     snprintf(msg, sizeof(msg), "row %" PRId64 " is larger than the send buffer and was skipped",
              seq);
-    client_send_error(s, c, AG_ETOOBIG, sub->exp_id, msg);
+    stream_client_send_error(s, c, AG_ETOOBIG, sub->exp_id, msg);
     sub->last_seq = seq;
 }
 
-typedef struct FetchCtx {
-    Stream *s;
-    StreamClient *c;
-    StreamSub *sub;
-    int64_t rows; /* given by the store */
-    int64_t sent; /* of which queued to the client */
-    int full;
-} FetchCtx;
-
-static int fetch_row(void *ctx, int64_t seq, const char *row, size_t len) {
-    FetchCtx *f = ctx;
-    int rc = client_push_row(f->c, f->sub->exp_id, seq, row, len, CONTROL_RESERVE);
-    if (rc == AG_EBUSY) {
-        f->full = 1;
-        return 1; /* stop here; the rest comes once the client has read */
-    }
-    f->rows++;
-    if (rc == AG_ETOOBIG) {
-        client_row_too_big(f->s, f->c, f->sub, seq);
-        return 0;
-    }
-    f->sub->last_seq = seq;
-    f->sent++;
-    return 0;
-}
-
-/* the end of a catch-up: announce it once, then any state change the client has not seen */
-static void sub_caught_up(Stream *s, StreamClient *c, StreamSub *sub) {
+void stream_sub_caught_up(Stream *s, StreamClient *c, StreamSub *sub) {
     StoreRun run;
     char msg[256];
     sub->catching_up = 0;
@@ -284,63 +223,10 @@ static void sub_caught_up(Stream *s, StreamClient *c, StreamSub *sub) {
     }
 }
 
-/* reads a page of the store for the first subscription that is catching up, if the buffer is at
- * most half full; fetch_pending says whether more is to be read */
-void stream_client_fetch(Stream *s, StreamClient *c) {
-    char msg[256];
-    int pending = 0, pages = 0;
-    if (c->close_code || c->retry_wait) {
-        return;
-    }
-    for (int i = 0; i < c->nsubs && !pending; i++) {
-        StreamSub *sub = &c->subs[i];
-        FetchCtx f = {s, c, sub, 0, 0, 0};
-        int rc = 0;
-        /* one page of whole sealed chunks (each decoded once) a call, and only while the buffer
-         * is at most half full: the service thread goes back to its other clients and to the
-         * live rows after each page (a few hundred rows, about a millisecond) */
-        while (sub->catching_up && !c->close_code) {
-            if (stream_client_used(c) > c->cap / 2 || pages++ == STREAM_PAGES_PER_FETCH) {
-                pending = 1;
-                break;
-            }
-            f.rows = 0;
-            f.sent = 0;
-            f.full = 0;
-            rc = store_metric_rows_paged(s->store, sub->exp_id, sub->last_seq, s->cfg.backlog_chunk,
-                                         fetch_row, &f, msg, sizeof(msg));
-            if (f.sent > 0) {
-                atomic_fetch_add(&s->n_rows_sent, (uint64_t)f.sent);
-                atomic_fetch_add(&s->n_backlog_rows, (uint64_t)f.sent);
-                lws_callback_on_writable(c->wsi);
-            }
-            if (rc < 0) {
-                /* the store is busy or broken: tell the client and retry in a second */
-                client_send_error(s, c, rc, sub->exp_id, msg);
-                c->retry_wait = 1;
-                lws_set_timer_usecs(c->wsi, 1000000);
-                pending = 1;
-                break;
-            }
-            if (f.full) {
-                pending = 1;
-                break;
-            }
-            if (f.rows < s->cfg.backlog_chunk) {
-                sub_caught_up(s, c, sub);
-            }
-        }
-        if (c->retry_wait) {
-            break;
-        }
-    }
-    for (int i = 0; i < c->nsubs && !pending; i++) {
-        pending = c->subs[i].catching_up;
-    }
-    c->fetch_pending = pending;
-}
-
 static void sub_start_catch_up(StreamClient *c, StreamSub *sub) {
+    if (!sub->catching_up) {
+        sub->seen_seq = 0;
+    }
     sub->catching_up = 1;
     c->fetch_pending = 1;
     lws_callback_on_writable(c->wsi);
@@ -362,11 +248,19 @@ static void client_on_row(Stream *s, StreamClient *c, int64_t exp_id, int64_t se
         sub->announce_live = 0;
     }
     sub->used = ++c->tick;
-    if (sub->catching_up || seq <= sub->last_seq) {
-        return; /* the store read delivers it, or it was sent already */
+    if (sub->catching_up) {
+        /* a store read delivers it: one that ends below it must be followed by another */
+        if (seq > sub->seen_seq) {
+            sub->seen_seq = seq;
+        }
+        return;
+    }
+    if (seq <= sub->last_seq) {
+        return; /* sent already */
     }
     if (seq > sub->last_seq + 1) {
         sub_start_catch_up(c, sub); /* a gap: read it from the store */
+        sub->seen_seq = seq;
         return;
     }
     rc = client_push(c, msg, len);
@@ -450,6 +344,7 @@ void stream_queue_process(Stream *s) {
             StreamClient *c = s->clients[i];
             for (int j = 0; j < c->nsubs; j++) {
                 sub_start_catch_up(c, &c->subs[j]);
+                c->subs[j].reread = 1;
             }
         }
     }
@@ -464,7 +359,7 @@ void stream_queue_process(Stream *s) {
 
 void stream_client_bad(Stream *s, StreamClient *c, int code, const char *msg) {
     atomic_fetch_add(&s->n_bad_messages, 1);
-    client_send_error(s, c, code, 0, msg);
+    stream_client_send_error(s, c, code, 0, msg);
     if (++c->bad >= STREAM_BAD_MAX) {
         stream_client_close(s, c, STREAM_CLOSE_POLICY, "too many malformed messages");
     }
@@ -516,14 +411,14 @@ static void client_subscribe(Stream *s, StreamClient *c, json_t *msg) {
         StoreRun run;
         int rc = store_run_get(s->store, id, &run, err, sizeof(err));
         if (rc) {
-            client_send_error(s, c, rc, id, err);
+            stream_client_send_error(s, c, rc, id, err);
             continue;
         }
         sub = sub_find(c, id);
         if (!sub && !(sub = sub_add(s, c, id, 0))) {
             snprintf(err, sizeof(err), "subscribe: at most %d experiments per connection",
                      s->cfg.max_subs);
-            client_send_error(s, c, AG_ERANGE, id, err);
+            stream_client_send_error(s, c, AG_ERANGE, id, err);
             continue;
         }
         if (since > run.last_seq) {
@@ -538,6 +433,9 @@ static void client_subscribe(Stream *s, StreamClient *c, json_t *msg) {
         }
         sub->last_seq = since < 0 ? run.last_seq : since;
         sub->announce_live = 1;
+        /* a read asked for before this subscription is not its own */
+        sub->read_id = 0;
+        sub->catching_up = 0;
         sub->used = ++c->tick;
         snprintf(sub->state, sizeof(sub->state), "%s", run.state);
         stream_client_send_json(s, c,

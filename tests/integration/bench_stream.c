@@ -15,7 +15,9 @@
  * since_seq 0 and reads until "live", then another with since_seq at the middle of the run.
  * Every client checks that each row comes once and in seq order. Clients are plain sockets
  * speaking RFC 6455, one thread each; they find "seq" and "t" in a row's text without parsing
- * the rest.
+ * the rest. Besides angorad's CPU, the CPU of its stream service thread ("angora-stream", which
+ * writes to every client) and of its backlog reader ("angora-backlog", where there is one) are
+ * read from /proc during each backlog.
  *
  * usage: bench_stream ANGORAD FAKE_TRAINER [--old ANGORAD] [--dir DIR] [--rows N] [--subs N]
  *                     [--rate R] [--quiet S]
@@ -28,6 +30,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -133,6 +136,53 @@ static long long big_run_rows(void) {
     }
     store_close(s);
     return (long long)run.last_seq;
+}
+
+/* CPU seconds the threads of pid named name (their comm) have used so far */
+static double threads_cpu_s(pid_t pid, const char *name) {
+    char dir[64], path[400], text[1024], *p;
+    double sum = 0;
+    struct dirent *e;
+    DIR *d;
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    d = opendir(dir);
+    if (!d) {
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        unsigned long long ut = 0, st = 0;
+        size_t n;
+        FILE *f;
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
+        f = fopen(path, "r");
+        n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+        if (f) {
+            fclose(f);
+        }
+        text[n] = '\0';
+        text[strcspn(text, "\n")] = '\0';
+        if (strcmp(text, name) != 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+        f = fopen(path, "r");
+        n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+        if (f) {
+            fclose(f);
+        }
+        text[n] = '\0';
+        /* fields 14 and 15, counted after the command name in parentheses */
+        p = strrchr(text, ')');
+        if (p &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
+            sum += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+        }
+    }
+    closedir(d);
+    return sum;
 }
 
 /* ---- REST ---- */
@@ -513,6 +563,7 @@ typedef struct Replay {
     int64_t since;
     long long rows, bad_order;
     double seconds, server_cpu_s, client_cpu_s;
+    double stream_cpu_s, backlog_cpu_s; /* angorad's service thread, its backlog reader */
     double t0, t1;
     Delays live;
 } Replay;
@@ -578,12 +629,16 @@ static void measure(const char *angorad, long long big_rows, Result *r) {
     for (int k = 0; k < 2; k++) {
         Replay *p = &r->replay[k];
         Sub b;
-        double cpu0;
+        double cpu0, stream0, backlog0;
         p->since = k == 0 ? 0 : big_rows / 2;
         cpu0 = bench_process_cpu_s(d.pid);
+        stream0 = threads_cpu_s(d.pid, "angora-stream");
+        backlog0 = threads_cpu_s(d.pid, "angora-backlog");
         sub_start(&b, port, d.token, BIG_RUN_ID, p->since, 1, 0);
         pthread_join(b.th, NULL);
         p->server_cpu_s = bench_process_cpu_s(d.pid) - cpu0;
+        p->stream_cpu_s = threads_cpu_s(d.pid, "angora-stream") - stream0;
+        p->backlog_cpu_s = threads_cpu_s(d.pid, "angora-backlog") - backlog0;
         p->client_cpu_s = b.cpu_s;
         p->rows = b.rows;
         p->bad_order = b.bad_order + (b.last_seq != big_rows) + (b.rows != big_rows - p->since);
@@ -628,13 +683,14 @@ static void measure(const char *angorad, long long big_rows, Result *r) {
 static void print_result(const char *name, const Result *r) {
     for (int k = 0; k < 2; k++) {
         const Replay *p = &r->replay[k];
-        printf("| %s | %lld | %lld | %.2f | %.0f | %.2f | %.2f | %lld | %zu | %.1f / %.1f / %.1f |"
-               " %.1f / %.1f / %.1f |\n",
+        double per_row = p->rows ? 1e6 / (double)p->rows : 0.0;
+        printf("| %s | %lld | %lld | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %lld | %zu |"
+               " %.1f / %.1f / %.1f | %.1f / %.1f / %.1f |\n",
                name, (long long)p->since, p->rows, p->seconds,
-               p->seconds > 0 ? (double)p->rows / p->seconds : 0.0,
-               p->rows ? 1e6 * p->server_cpu_s / (double)p->rows : 0.0,
-               p->rows ? 1e6 * p->client_cpu_s / (double)p->rows : 0.0, p->bad_order, p->live.n,
-               r->quiet.p50, r->quiet.p99, r->quiet.max, p->live.p50, p->live.p99, p->live.max);
+               p->seconds > 0 ? (double)p->rows / p->seconds : 0.0, per_row * p->server_cpu_s,
+               per_row * p->stream_cpu_s, per_row * p->backlog_cpu_s, per_row * p->client_cpu_s,
+               p->bad_order, p->live.n, r->quiet.p50, r->quiet.p99, r->quiet.max, p->live.p50,
+               p->live.p99, p->live.max);
     }
 }
 
@@ -717,9 +773,10 @@ int main(int argc, char **argv) {
     printf("\nbig run: %lld rows; %d live subscribers at %.0f rows/s; load average now %s\n\n",
            big_rows, opt.subs, opt.rate, load);
     printf("| angorad | since_seq | backlog rows | s to live | rows/s | angorad CPU us/row | "
-           "client CPU us/row | order errors | live rows during | live delay quiet ms "
-           "p50 / p99 / max | live delay during ms p50 / p99 / max |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|\n");
+           "stream thread us/row | backlog thread us/row | client CPU us/row | order errors | "
+           "live rows during | live delay quiet ms p50 / p99 / max | live delay during ms "
+           "p50 / p99 / max |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     if (opt.old_angorad) {
         print_result("old", &old_r);
     }

@@ -533,3 +533,111 @@ int raw_read_to_close(int fd, double timeout_s, int *texts) {
     free(buf);
     return code;
 }
+
+/* ---- a raw client's frames, read as they come ---- */
+
+void raw_reader_init(RawReader *r, int fd, int64_t exp, int64_t since) {
+    int small = 16384;
+    memset(r, 0, sizeof(*r));
+    /* a small receive window: a reader that stops reading stops the server soon */
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    r->fd = fd;
+    r->cap = 8 << 20;
+    r->buf = malloc(r->cap);
+    ck_assert_ptr_nonnull(r->buf);
+    r->exp = exp;
+    r->last_seq = since;
+    r->live_seq = -1;
+}
+
+static void raw_reader_message(RawReader *r, const char *text, size_t len) {
+    json_t *m = json_loadb(text, len, 0, NULL);
+    const char *type = json_string_value(json_object_get(m, "type"));
+    ck_assert_ptr_nonnull(type);
+    if (!strcmp(type, "row") && json_integer_value(json_object_get(m, "exp")) == r->exp) {
+        int64_t seq = json_integer_value(json_object_get(m, "seq"));
+        ck_assert(json_is_object(json_object_get(m, "row")));
+        r->bad_order += seq != r->last_seq + 1;
+        r->last_seq = seq;
+        r->rows++;
+    } else if (!strcmp(type, "live")) {
+        /* the rows after "live" come live, each once as well */
+        r->live_seq = json_integer_value(json_object_get(m, "seq"));
+        r->lives++;
+        ck_assert_int_eq(r->live_seq, r->last_seq);
+    } else {
+        ck_assert_msg(strcmp(type, "error") != 0, "%.*s", (int)len, text);
+    }
+    json_decref(m);
+}
+
+/* reads what arrives within timeout_s and handles every whole frame */
+void raw_reader_poll(RawReader *r, double timeout_s) {
+    struct pollfd p = {r->fd, POLLIN, 0};
+    ssize_t n;
+    if (r->closed || poll(&p, 1, (int)(timeout_s * 1000)) <= 0) {
+        return;
+    }
+    if (r->off > 0) {
+        memmove(r->buf, r->buf + r->off, r->len - r->off);
+        r->len -= r->off;
+        r->off = 0;
+    }
+    n = read(r->fd, r->buf + r->len, r->cap - r->len);
+    if (n <= 0) {
+        r->closed = 1;
+        return;
+    }
+    r->len += (size_t)n;
+    while (r->off + 2 <= r->len) {
+        const unsigned char *f = r->buf + r->off;
+        size_t hdr = 2, plen = f[1] & 127;
+        ck_assert_int_eq(f[1] & 0x80, 0); /* a server never masks */
+        if (plen == 126) {
+            if (r->off + 4 > r->len) {
+                break;
+            }
+            plen = (size_t)f[2] << 8 | f[3];
+            hdr = 4;
+        } else if (plen == 127) {
+            ck_abort_msg("no frame of a test is that large");
+        }
+        if (r->off + hdr + plen > r->len) {
+            break;
+        }
+        if ((f[0] & 15) == 8) {
+            r->closed = 1;
+        } else {
+            ck_assert_int_eq(f[0], 0x81); /* whole text frames only */
+            raw_reader_message(r, (const char *)f + hdr, plen);
+        }
+        r->off += hdr + plen;
+    }
+}
+
+void raw_reader_free(RawReader *r) {
+    close(r->fd);
+    free(r->buf);
+}
+
+void raw_subscribe(int fd, int64_t exp, int64_t since) {
+    char msg[120];
+    snprintf(msg, sizeof(msg),
+             "{\"type\":\"subscribe\",\"experiments\":[{\"id\":%lld,\"since_seq\":%lld}]}",
+             (long long)exp, (long long)since);
+    raw_send_text(fd, msg);
+}
+
+/* a long run: n rows stored in batches of 50 (all but the newest sealed into chunks), published
+ * to no one yet */
+void rows_fill(Stream *s, int64_t exp, int n, int pad) {
+    for (int i = 0; i < n; i += 50) {
+        rows_add(s, exp, 50, pad);
+    }
+}
+
+uint64_t backlog_rows(Stream *s) {
+    StreamStats st;
+    stream_stats_get(s, &st);
+    return st.backlog_rows;
+}

@@ -107,4 +107,33 @@ void raw_send_text(int fd, const char *text);
  * text frames */
 int raw_read_to_close(int fd, double timeout_s, int *texts);
 
+/* ---- a raw client's frames, read as they come ---- */
+
+/* what a raw client has received of one experiment, each row checked to follow the one before */
+typedef struct RawReader {
+    int fd;
+    unsigned char *buf;
+    size_t cap, len, off;
+    int64_t exp;       /* the experiment whose rows are checked */
+    int64_t last_seq;  /* the last row's seq */
+    int64_t rows;      /* rows of exp */
+    int64_t bad_order; /* rows whose seq was not last_seq + 1 */
+    int64_t live_seq;  /* the seq of "live" (-1 before it) */
+    int lives;
+    int closed;
+} RawReader;
+
+/* fd from raw_connect, its receive window made small (a reader that stops reading stops the
+ * server soon); rows of exp are expected after since */
+void raw_reader_init(RawReader *r, int fd, int64_t exp, int64_t since);
+/* reads what arrives within timeout_s and handles every whole frame */
+void raw_reader_poll(RawReader *r, double timeout_s);
+void raw_reader_free(RawReader *r);
+void raw_subscribe(int fd, int64_t exp, int64_t since);
+/* a long run: n rows stored in batches of 50 (all but the newest sealed into chunks), published
+ * to no one yet */
+void rows_fill(Stream *s, int64_t exp, int n, int pad);
+/* rows the stream has sent from the store */
+uint64_t backlog_rows(Stream *s);
+
 #endif
