@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_BUSY_MS       5000
 #define STORE_MIGRATION_MAX 1024
 #define STORE_SQL_MAX       (4u << 20)
 /* bytes of the database file a reader maps (SQLite caps it at its compile-time maximum) */
@@ -151,6 +150,11 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
     if (rc == 0 && !(s->exp_items = store_exp_items_new(STORE_EXP_ITEMS_DEFAULT))) {
         rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
+    if (rc == 0 && s->gen_wal && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
+        store_ckpt_start(s, path, err, err_sz) != 0) {
+        /* an optimisation too: without the thread the WAL hook checkpoints */
+        err[0] = '\0';
+    }
     if (rc == 0 && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
         for (int i = 0; i < STORE_READERS; i++) {
             Store *r = calloc(1, sizeof(*r));
@@ -205,6 +209,7 @@ void store_close(Store *s) {
     if (!s) {
         return;
     }
+    store_ckpt_stop(s);
     for (int i = 0; i < s->nreaders; i++) {
         store_close(s->readers[i]);
     }

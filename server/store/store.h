@@ -270,6 +270,8 @@ int store_metrics_seal_finished(Store *s, double budget_s, int64_t *runs, char *
 /* how many times store_metrics_seal_finished has searched the tail for ended runs: a search that
  * found nothing is not repeated until a commit the list sees, or a minute has passed */
 uint64_t store_metrics_seal_searches(Store *s);
+/* WAL checkpoints done by the store's checkpoint thread since it opened (file databases) */
+uint64_t store_wal_checkpoints(Store *s);
 /* calls fn for each row with seq > after_seq in order, at most limit (0 = all) */
 typedef int (*StoreRowFn)(void *ctx, int64_t seq, const char *row_json, size_t len);
 int store_metric_rows(Store *s, int64_t id, int64_t after_seq, int64_t limit, StoreRowFn fn,

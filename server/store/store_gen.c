@@ -24,6 +24,8 @@
 /* what SQLite's own automatic checkpoint does (its default of 1000 pages): setting a WAL hook
  * replaces it */
 #define STORE_WAL_CHECKPOINT_PAGES 1000
+/* the WAL's bound when commits come faster than the checkpoint thread ends it */
+#define STORE_WAL_INLINE_PAGES (3 * STORE_WAL_CHECKPOINT_PAGES)
 
 static void gen_count(Store *s) {
     if (s->gen_commit_unseen && s->gen_ntouched == 0) {
@@ -90,8 +92,14 @@ static int on_wal(void *ctx, sqlite3 *db, const char *name, int pages) {
     Store *s = ctx;
     gen_count(s);
     s->gen_ntouched = 0;
-    if (pages >= STORE_WAL_CHECKPOINT_PAGES) {
+    /* the commit does not wait for a checkpoint where the checkpoint thread can take it; but a
+     * thread's checkpoint never ends the WAL while commits keep coming (each adds frames it has
+     * not copied yet), so past STORE_WAL_INLINE_PAGES the commit checkpoints itself, as SQLite
+     * would, and the WAL starts again at the next one */
+    if (pages >= STORE_WAL_INLINE_PAGES ||
+        (pages >= STORE_WAL_CHECKPOINT_PAGES && !store_ckpt_request(s))) {
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        s->gen_wal_inline++;
     }
     return SQLITE_OK;
 }

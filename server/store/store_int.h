@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #define STORE_READERS 3
+/* how long a connection waits for another one's lock */
+#define STORE_BUSY_MS 5000
 /* prepared statements a connection keeps (store_stmt_get): the list's variants in use at once */
 #define STORE_STMT_CACHE 32
 /* generations of runs (store_gen.c): a run's counter is slot id % STORE_GEN_SLOTS (store.h), so
@@ -40,6 +42,8 @@ typedef struct StoreStmtSlot {
     sqlite3_stmt *st;
 } StoreStmtSlot;
 
+typedef struct StoreCheckpointer StoreCheckpointer;
+
 struct Store {
     sqlite3 *db;
     pthread_mutex_t mu;
@@ -56,6 +60,7 @@ struct Store {
     /* write generations (store_gen.c, the writer connection only): counted up after every
      * commit, so that an answer computed from the database can be kept until the next one */
     int gen_wal;                   /* the database is in WAL mode: commits end in the WAL hook */
+    uint64_t gen_wal_inline;       /* checkpoints the WAL hook did itself (store_ckpt.c) */
     _Atomic uint64_t gen_commits;  /* every commit */
     _Atomic uint64_t gen_runs_all; /* commits that may have changed any run */
     _Atomic uint64_t gen_list;     /* commits that may have changed any list page */
@@ -71,6 +76,8 @@ struct Store {
     StoreExpItems *exp_items;
     /* the sealing of ended runs (store_metrics_seal_finished, one caller at a time): the list
      * generation at its last search that found nothing, when that was, and the searches run */
+    /* WAL checkpoints on their own thread (store_ckpt.c); NULL: in the WAL hook */
+    StoreCheckpointer *ckpt;
     int seal_idle_known;
     uint64_t seal_idle_gen;
     double seal_idle_at;
@@ -114,6 +121,18 @@ void store_gen_mark_progress(Store *s);
  * alive marks): its commit moves no generation, so kept answers stay valid */
 void store_gen_mark_unseen(Store *s);
 void store_gen_free(Store *s);
+
+/* the checkpoint thread of a file database in WAL mode (store_ckpt.c): started by store_open,
+ * woken by the WAL hook (1; 0 when there is none and the hook must checkpoint itself), stopped
+ * and joined by store_close */
+int store_ckpt_start(Store *s, const char *path, char *err, size_t err_sz);
+int store_ckpt_request(Store *s);
+void store_ckpt_stop(Store *s);
+/* 1 while a checkpoint is asked for or under way */
+int store_ckpt_busy(Store *s);
+/* holds the thread's checkpoints back (1) or lets them go on (0): the tests' stand-in for a
+ * thread that cannot keep up */
+void store_ckpt_pause(Store *s, int paused);
 
 /* AG_EDB with "what: " and SQLite's last message */
 int store_db_fail(Store *s, char *err, size_t err_sz, const char *what);

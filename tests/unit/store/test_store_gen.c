@@ -3,7 +3,8 @@
  * for every run when a commit names no experiment, not for reads, failed writes or other runs'
  * writes; the list generation, which a run's metric rows leave alone; on a database file (WAL,
  * where the counting happens after the commit) and in memory;
- * and the WAL is still checkpointed with the hook in place of SQLite's own. */
+ * and the WAL is still checkpointed with the hook in place of SQLite's own, on the store's
+ * checkpoint thread (store_ckpt.c) unless it grows past its bound. */
 #include "store_int.h"
 #include "store_test_db.h"
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char err[512];
 
@@ -165,28 +167,79 @@ START_TEST(test_list_generation) {
 }
 END_TEST
 
-START_TEST(test_wal_checkpointed) {
-    char mig[1024], db[640], wal[700];
-    Store *s;
+/* n commits of about 100 KB of notes each on experiment id (7 pages of 16 KB) */
+static void notes_write(Store *s, int64_t id, int n) {
+    static char notes[100001];
+    for (int i = 0; i < n; i++) {
+        /* all of it new: SQLite does not write again the overflow pages of a value that did not
+         * change */
+        memset(notes, 'a' + i % 26, sizeof(notes) - 1);
+        ck_assert_int_eq(store_exp_annotate(s, id, NULL, notes, err, sizeof(err)), 0);
+    }
+}
+
+static off_t wal_size(const char *db) {
+    char wal[700];
     struct stat sb;
+    snprintf(wal, sizeof(wal), "%s-wal", db);
+    ck_assert_int_eq(stat(wal, &sb), 0);
+    return sb.st_size;
+}
+
+/* a WAL frame: a 16 KB page and its 24-byte header */
+#define FRAME ((off_t)16384 + 24)
+
+/* Without the thread (stopped) the commits checkpoint the WAL past 1000 pages, as SQLite would:
+ * 8400 pages written in 1200 commits, and the WAL holds about 1000. With the thread held back
+ * (as when it cannot keep up), the commits past 3000 pages checkpoint it themselves. */
+START_TEST(test_wal_checkpointed) {
+    char mig[1024], db[640];
+    Store *s;
     int64_t id;
+    for (int thread = 0; thread < 2; thread++) {
+        store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+        ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+        ck_assert_int_eq(store_migrate(s, mig, 0, NULL, err, sizeof(err)), 0);
+        if (thread) {
+            store_ckpt_pause(s, 1);
+        } else {
+            store_ckpt_stop(s);
+        }
+        id = exp_add(s, "a");
+        notes_write(s, id, 1200);
+        ck_assert_uint_ge(s->gen_wal_inline, 1);
+        ck_assert_int_lt(wal_size(db), (thread ? 3010 : 1010) * FRAME + 32);
+        store_close(s);
+        store_test_db_remove(db);
+    }
+}
+END_TEST
+
+/* With the thread, a commit below 3000 pages never checkpoints: the thread does, woken by the
+ * commits past 1000 pages (waited for, not timed), and the WAL is reused from its start once it
+ * has copied all of it: about 2550 pages (350 commits of 7-8), then about 1850 more, and the file
+ * grows no larger than the first of them needed, or the second alone. */
+START_TEST(test_wal_checkpointed_by_thread) {
+    char mig[1024], db[640];
+    Store *s;
+    int64_t id;
+    off_t first;
     store_test_db_new(mig, sizeof(mig), db, sizeof(db));
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
     ck_assert_int_eq(store_migrate(s, mig, 0, NULL, err, sizeof(err)), 0);
+    ck_assert_ptr_nonnull(s->ckpt);
     id = exp_add(s, "a");
-    /* about 40 MB of notes written in 400 commits: without checkpoints the WAL would hold all of
-     * them; checkpointed every 1000 pages it is reused from its start */
-    {
-        static char notes[100001];
-        memset(notes, 'n', sizeof(notes) - 1);
-        for (int i = 0; i < 400; i++) {
-            notes[0] = (char)('a' + i % 26);
-            ck_assert_int_eq(store_exp_annotate(s, id, NULL, notes, err, sizeof(err)), 0);
-        }
+    notes_write(s, id, 350);
+    ck_assert_uint_eq(s->gen_wal_inline, 0);
+    for (int i = 0; i < 3000 && store_ckpt_busy(s); i++) {
+        usleep(10000);
     }
-    snprintf(wal, sizeof(wal), "%s-wal", db);
-    ck_assert_int_eq(stat(wal, &sb), 0);
-    ck_assert_int_lt(sb.st_size, 16 << 20);
+    ck_assert(!store_ckpt_busy(s));
+    ck_assert_uint_ge(store_wal_checkpoints(s), 1);
+    first = wal_size(db);
+    notes_write(s, id, 250);
+    ck_assert_uint_eq(s->gen_wal_inline, 0);
+    ck_assert_int_le(wal_size(db), first > 1950 * FRAME + 32 ? first : 1950 * FRAME + 32);
     store_close(s);
     store_test_db_remove(db);
 }
@@ -200,6 +253,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_memory_database);
     tcase_add_test(tc, test_list_generation);
     tcase_add_test(tc, test_wal_checkpointed);
+    tcase_add_test(tc, test_wal_checkpointed_by_thread);
     suite_add_tcase(s, tc);
     return s;
 }
