@@ -264,6 +264,9 @@ static pid_t start_daemon(const char *integrity, const char *cache_mb, double *r
     BenchDaemon d;
     bench_daemon_start_with(opt.angorad, opt.trainer, opt.dir, extra, &d);
     *ready_s = d.ready_s;
+    /* on a loaded machine the wall time is mostly waiting for a core; the CPU compares */
+    printf("start: integrity check %s, ready in %.3f s, angorad CPU %.3f s\n", integrity, d.ready_s,
+           bench_process_cpu_s(d.pid));
     port = d.port;
     snprintf(token, sizeof(token), "%s", d.token);
     return d.pid;
