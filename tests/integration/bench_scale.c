@@ -27,6 +27,8 @@
  *   --rows-rounded   with --rows-from: every real rounded as angora-train now writes it
  *                    (ag_metric_round), the file as the current trainer would have written it
  *   --fill-only      stop after filling
+ * SIGINT or SIGTERM during the fill stops it after the current batch: the run being filled ends
+ * there, the database stays as filled so far, and a later run with the same --dir measures it
  *   --lists-only     measure only the list endpoints (no ingestion under load, no series)
  *   --reads          measure the list and series endpoints and the mixes of distinct queries
  *                    (no ingestion under load)
@@ -95,6 +97,12 @@ static Options opt = {.rows = 10000000,
 static char token[128];
 static int port;
 static pid_t daemon_pid;
+static volatile sig_atomic_t fill_stop; /* set by SIGINT or SIGTERM during the fill */
+
+static void on_fill_signal(int sig) {
+    (void)sig;
+    fill_stop = 1;
+}
 
 /* CPU seconds (user + system) angorad has used so far */
 static double daemon_cpu_s(void) {
@@ -161,7 +169,7 @@ static void fill(void) {
     char *buf = malloc((size_t)BATCH_ROWS * LINE_MAX_B);
     const char *lines[BATCH_ROWS];
     size_t lens[BATCH_ROWS];
-    long long total = 0;
+    long long total = 0, next_progress = 1000000, e = 0;
     double t0 = ag_time_now(), t_ingest = 0, cpu_ingest = 0;
     Store *s = NULL;
     unsigned seed = 7;
@@ -172,9 +180,11 @@ static void fill(void) {
                real.n, real.shortest ? "in their shortest form" : "as jansson writes them",
                opt.rows_rounded ? ", rounded as angora-train writes them" : "");
     }
+    signal(SIGINT, on_fill_signal);
+    signal(SIGTERM, on_fill_signal);
     open_store(&s);
     snprintf(runs, sizeof(runs), "%s/runs", opt.dir);
-    for (long long e = 0; e < opt.exps; e++) {
+    for (e = 0; e < opt.exps && !fill_stop; e++) {
         const char *task = tasks[e % 5];
         StoreExpNew x = {.name = name,
                          .task = task,
@@ -189,7 +199,7 @@ static void fill(void) {
         if (store_exp_insert(s, &x, runs, &id, err, sizeof(err))) {
             die("insert experiment", err);
         }
-        for (long long i = 0; i < n; i += BATCH_ROWS) {
+        for (long long i = 0; i < n && !fill_stop; i += BATCH_ROWS) {
             int m = (int)(n - i < BATCH_ROWS ? n - i : BATCH_ROWS);
             size_t used = 0, added = 0;
             double t1, c1;
@@ -211,6 +221,14 @@ static void fill(void) {
             t_ingest += ag_time_now() - t1;
             cpu_ingest += thread_cpu_s() - c1;
             total += (long long)added;
+            if (total >= next_progress) {
+                double wall = ag_time_now() - t0;
+                printf("fill: %lld rows, experiment %lld of %lld, %.0f s, %.0f rows/s, %.0f per "
+                       "ingest CPU second\n",
+                       total, e + 1, opt.exps, wall, (double)total / wall,
+                       (double)total / cpu_ingest);
+                next_progress += 1000000;
+            }
         }
         /* every run but the big one has finished; started and finished times for those sorts */
         store_run_started(s, id, 0, 0, 1, NULL, 0);
@@ -219,10 +237,14 @@ static void fill(void) {
             printf("fill: %lld experiments, %lld rows, %.0f s\n", e + 1, total, ag_time_now() - t0);
         }
     }
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (fill_stop) {
+        printf("fill: stopped by a signal, the run of experiment %lld ended where it was\n", e);
+    }
     printf("fill: %lld experiments, %lld metric rows in %.1f s (store_metrics_ingest %.0f "
            "rows/s, %.0f per CPU second)\n",
-           opt.exps, total, ag_time_now() - t0, (double)total / t_ingest,
-           (double)total / cpu_ingest);
+           e, total, ag_time_now() - t0, (double)total / t_ingest, (double)total / cpu_ingest);
     free(buf);
     store_close(s);
     bench_rows_free(&real);
@@ -242,6 +264,9 @@ static pid_t start_daemon(const char *integrity, const char *cache_mb, double *r
     BenchDaemon d;
     bench_daemon_start_with(opt.angorad, opt.trainer, opt.dir, extra, &d);
     *ready_s = d.ready_s;
+    /* on a loaded machine the wall time is mostly waiting for a core; the CPU compares */
+    printf("start: integrity check %s, ready in %.3f s, angorad CPU %.3f s\n", integrity, d.ready_s,
+           bench_process_cpu_s(d.pid));
     port = d.port;
     snprintf(token, sizeof(token), "%s", d.token);
     return d.pid;
@@ -671,8 +696,7 @@ static void measure_reads(const Endpoint *lists, size_t nlists, const Endpoint *
     static const Endpoint list_mix = {"list mix (a random sort, order, filter, limit; 1-5 pages)",
                                       "", 1, MIX_LIST};
     static const Endpoint series_mix = {
-        "series mix (a random key of 30, x, 500/1000/2000 points), 10^6-row run", "", 0,
-        MIX_SERIES};
+        "series mix (a random key of 30, x, 500/1000/2000 points), big run", "", 0, MIX_SERIES};
     for (size_t i = 0; i < nlists; i++) {
         measure(&lists[i]);
     }
@@ -705,11 +729,11 @@ int main(int argc, char **argv) {
          1, MIX_NONE},
     };
     static const Endpoint series[] = {
-        {"series return_mean (column), 10^6-row run, 1000 points",
+        {"series return_mean (column), big run, 1000 points",
          "experiments/1/metrics/series?key=return_mean&points=1000", 0, MIX_NONE},
-        {"series entropy (not a column), 10^6-row run, 1000 points",
+        {"series entropy (not a column), big run, 1000 points",
          "experiments/1/metrics/series?key=entropy&points=1000", 0, MIX_NONE},
-        {"series entropy over env_steps, 10^6-row run",
+        {"series entropy over env_steps, big run",
          "experiments/1/metrics/series?key=entropy&x=env_steps&points=1000", 0, MIX_NONE},
         {"series return_mean, 80-row run", "experiments/2/metrics/series?key=return_mean", 0,
          MIX_NONE},
