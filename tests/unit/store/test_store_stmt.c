@@ -80,7 +80,9 @@ START_TEST(test_every_statement_in_use_is_an_error) {
     ck_assert_int_eq(sqlite3_column_int(held[0], 0), 0);
     store_stmt_put(s, more);
     for (int i = 0; i < STORE_STMT_CACHE; i++) {
-        store_stmt_put(s, held[i]);
+        if (i != 7) { /* given back above, then replaced by "one more" */
+            store_stmt_put(s, held[i]);
+        }
     }
     store_close(s);
 }
