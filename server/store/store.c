@@ -41,13 +41,23 @@ int store_db_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, si
 }
 
 int store_stmt_get(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz) {
-    StoreStmtSlot *slot;
+    StoreStmtSlot *slot = NULL;
     char *copy;
     for (int i = 0; i < STORE_STMT_CACHE; i++) {
         if (s->stmts[i].sql && !strcmp(s->stmts[i].sql, sql)) {
+            s->stmts[i].leased = 1;
             *st = s->stmts[i].st;
             return 0;
         }
+    }
+    /* the oldest slot not handed out: a statement a caller still steps (a page's, while its
+     * items are read) must not be finalized under it */
+    for (int i = 0; i < STORE_STMT_CACHE && !slot; i++) {
+        StoreStmtSlot *c = &s->stmts[s->stmt_next++ % STORE_STMT_CACHE];
+        slot = c->leased ? NULL : c;
+    }
+    if (!slot) {
+        return ag_errorf(err, err_sz, AG_EDB, "every kept statement of the connection is in use");
     }
     copy = strdup(sql);
     if (!copy) {
@@ -57,18 +67,25 @@ int store_stmt_get(Store *s, const char *sql, sqlite3_stmt **st, char *err, size
         free(copy);
         return AG_EDB;
     }
-    slot = &s->stmts[s->stmt_next++ % STORE_STMT_CACHE];
     sqlite3_finalize(slot->st);
     free(slot->sql);
     slot->sql = copy;
     slot->st = *st;
+    slot->leased = 1;
     return 0;
 }
 
-void store_stmt_put(sqlite3_stmt *st) {
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+void store_stmt_put(Store *s, sqlite3_stmt *st) {
+    if (!st) {
+        return;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    for (int i = 0; i < STORE_STMT_CACHE; i++) {
+        if (s->stmts[i].st == st) {
+            s->stmts[i].leased = 0;
+            return;
+        }
     }
 }
 

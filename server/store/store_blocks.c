@@ -135,7 +135,7 @@ static int key_name_locked(Store *s, int64_t key_id, char **json_text, char *err
     } else {
         rc = ag_errorf(err, err_sz, AG_EDB, "metric key %lld is not numbered", (long long)key_id);
     }
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     return rc;
 }
 
@@ -156,7 +156,7 @@ static int chunk_load_locked(Store *s, int64_t id, int64_t first_seq, Chunk *c, 
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, first_seq);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        store_stmt_put(st);
+        store_stmt_put(s, st);
         return ag_errorf(err, err_sz, AG_ENOTFOUND, "no chunk at seq %lld", (long long)first_seq);
     }
     c->first_seq = first_seq;
@@ -164,7 +164,7 @@ static int chunk_load_locked(Store *s, int64_t id, int64_t first_seq, Chunk *c, 
     n_text = sqlite3_column_int(st, 1);
     rc = store_layout_decode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
                              &c->layout);
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     st = NULL;
     if (rc) {
         return ag_errorf(err, err_sz, rc, "chunk at seq %lld: bad layout", (long long)first_seq);
@@ -207,7 +207,7 @@ static int chunk_load_locked(Store *s, int64_t id, int64_t first_seq, Chunk *c, 
             c->iter_col = (int)k;
         }
     }
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     st = NULL;
     if (rc == 0 && n_text > 0) {
         rc = store_db_prepare(s,
@@ -493,10 +493,10 @@ static int chunk_seal_locked(Store *s, KeyIds *kc, int64_t id, TailRow *rows, si
             rc = store_db_fail(s, err, err_sz, "delete sealed rows");
         }
     }
-    store_stmt_put(ins);
-    store_stmt_put(txt);
-    store_stmt_put(chunk);
-    store_stmt_put(del);
+    store_stmt_put(s, ins);
+    store_stmt_put(s, txt);
+    store_stmt_put(s, chunk);
+    store_stmt_put(s, del);
     ag_buf_free(&blob);
     ag_buf_free(&text);
     /* the columns are the cells' own (chunk_free would free them one by one) */
@@ -526,7 +526,7 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
     if (sqlite3_step(cnt) == SQLITE_ROW) {
         tail = sqlite3_column_int64(cnt, 0);
     }
-    store_stmt_put(cnt);
+    store_stmt_put(s, cnt);
     if (tail + (int64_t)npending <= over) {
         return 0;
     }
@@ -575,9 +575,9 @@ int store_blocks_seal_locked(Store *s, int64_t id, const StoreTailRow *pending, 
         tail -= (int64_t)from_tail;
         left -= (int64_t)n;
     }
-    store_stmt_put(rd);
-    store_stmt_put(kc.ins);
-    store_stmt_put(kc.sel);
+    store_stmt_put(s, rd);
+    store_stmt_put(s, kc.ins);
+    store_stmt_put(s, kc.sel);
     if (rc == 0 && consumed) {
         *consumed = used;
     }
@@ -618,7 +618,7 @@ int store_blocks_rows_locked(Store *s, int64_t id, int64_t after_seq, int64_t *l
         return rc;
     }
     if (ag_buf_init(&text, 4096, 1u << 30) != 0) {
-        store_stmt_put(st);
+        store_stmt_put(s, st);
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
     }
     sqlite3_bind_int64(st, 1, id);
@@ -640,7 +640,7 @@ int store_blocks_rows_locked(Store *s, int64_t id, int64_t after_seq, int64_t *l
         }
         chunk_free(&c);
     }
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     ag_buf_free(&text);
     return rc;
 }
@@ -733,7 +733,7 @@ int store_blocks_max_iter_locked(Store *s, int64_t id, int64_t *max_iter, int *h
         *has = 1;
         *max_iter = sqlite3_column_int64(st, 0);
     }
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     return 0;
 }
 

@@ -216,7 +216,7 @@ static int exp_tag_few(Store *r, const StoreExpFilter *f, int *few, char *err, s
     } else {
         rc = store_db_fail(r, err, err_sz, "count a tag");
     }
-    store_stmt_put(st);
+    store_stmt_put(r, st);
     return rc;
 }
 
@@ -394,6 +394,7 @@ static int exp_page_bind(Store *r, const StoreExpFilter *f, const ExpPage *pg, s
     if (f->q && *f->q) {
         char *pattern = like_pattern(f->q);
         if (!pattern) {
+            store_stmt_put(r, st);
             return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
         }
         sqlite3_bind_text(st, 4, pattern, -1, free);
@@ -456,7 +457,7 @@ static int page_wall_add(Store *s, json_t *page, char *err, size_t err_sz) {
                             sqlite3_step(st) == SQLITE_ROW ? store_column_to_json(st, 0)
                                                            : json_null());
     }
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     return 0;
 }
 
@@ -510,7 +511,7 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     }
 out:
     json_decref(pg.cur);
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     return store_reader_done(s, NULL, rc, arr, out);
 }
 
@@ -755,9 +756,9 @@ int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, Stor
     if (rc == 0 && ag_buf_append(out, "]", 1) != 0) {
         rc = ag_errorf(err, err_sz, AG_ETOOBIG, "the page does not fit its buffer");
     }
-    store_stmt_put(rd.wall);
-    store_stmt_put(rd.item);
-    store_stmt_put(st);
+    store_stmt_put(s, rd.wall);
+    store_stmt_put(s, rd.item);
+    store_stmt_put(s, st);
     pthread_mutex_unlock(&s->mu);
     json_decref(pg.cur);
     free(pg.q_ids);

@@ -198,7 +198,7 @@ int store_exp_q_candidates(Store *r, const char *q, char **ids_json, char *err, 
             rc = store_db_fail(r, err, err_sz, "search the names");
         }
     }
-    store_stmt_put(st);
+    store_stmt_put(r, st);
     free(match);
     if (rc || ncand >= EXP_Q_FEW) {
         return rc;

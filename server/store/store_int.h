@@ -40,6 +40,7 @@ typedef struct StoreQCommon {
 typedef struct StoreStmtSlot {
     char *sql;
     sqlite3_stmt *st;
+    int leased; /* handed out by store_stmt_get, not yet given back: not to be replaced */
 } StoreStmtSlot;
 
 typedef struct StoreCheckpointer StoreCheckpointer;
@@ -141,10 +142,11 @@ int store_db_exec(Store *s, const char *sql, char *err, size_t err_sz);
 /* a persistent prepared statement; the caller finalizes it */
 int store_db_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz);
 /* a statement of sql kept prepared on this connection (under its mu): prepared once, then
- * reused; the caller gives it back with store_stmt_put (reset, bindings cleared), never
- * finalizes it */
+ * reused; the caller gives it back to the same connection with store_stmt_put (reset, bindings
+ * cleared), never finalizes it. Until then it is not replaced by another one: a caller may hold
+ * several at once (at most STORE_STMT_CACHE; past that AG_EDB) */
 int store_stmt_get(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz);
-void store_stmt_put(sqlite3_stmt *st);
+void store_stmt_put(Store *s, sqlite3_stmt *st);
 /* BEGIN IMMEDIATE; store_db_end commits when rc is 0, else rolls back, and returns its rc */
 int store_db_begin(Store *s, char *err, size_t err_sz);
 int store_db_end(Store *s, int rc, char *err, size_t err_sz);

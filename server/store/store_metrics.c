@@ -25,7 +25,7 @@ static int set_offset_locked(Store *s, int64_t id, int64_t offset, int64_t last_
     sqlite3_bind_int64(st, 2, last_seq);
     sqlite3_bind_int64(st, 3, id);
     rc = store_exec_update(s, st, "store offset", err, err_sz);
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     return rc;
 }
 
@@ -83,7 +83,7 @@ static int run_tail_locked(Store *s, int64_t id, int64_t *last_seq, int64_t *las
     } else {
         rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
     }
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     return rc;
 }
 
@@ -111,7 +111,7 @@ static int summary_update_locked(Store *s, int64_t id, const SummaryCells *row,
     }
     sqlite3_bind_int64(st, 6, id);
     rc = store_exec_update(s, st, "update list summary", err, err_sz);
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     return rc;
 }
 
@@ -404,10 +404,10 @@ end:
         store_rollup_abandon(rollup);
         free(rollup);
     }
-    store_stmt_put(ins);
-    store_stmt_put(rew);
-    store_stmt_put(key);
-    store_stmt_put(same);
+    store_stmt_put(s, ins);
+    store_stmt_put(s, rew);
+    store_stmt_put(s, key);
+    store_stmt_put(s, same);
     rc = store_db_end(s, rc, err, err_sz);
 out:
     pthread_mutex_unlock(&s->mu);
@@ -580,7 +580,7 @@ int store_rows_each_locked(Store *s, int64_t id, int64_t after_seq, int64_t limi
         rc = store_db_fail(s, err, err_sz, "read rows");
     }
 out:
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     return rc;
 }
 
@@ -662,7 +662,7 @@ static int finished_tail_is(Store *s, int64_t id) {
     if (store_stmt_get(s, FINISHED_TAIL_SQL, &st, msg, sizeof(msg)) == 0) {
         sqlite3_bind_int64(st, 1, id);
         yes = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
-        store_stmt_put(st);
+        store_stmt_put(s, st);
     }
     return yes;
 }

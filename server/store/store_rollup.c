@@ -214,19 +214,19 @@ int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *er
         sqlite3_bind_int64(st, 2, r->exp_id);
         rc = store_exec_update(r->s, st, "record roll-up", err, err_sz);
     }
-    store_stmt_put(st);
+    store_stmt_put(r->s, st);
     store_rollup_abandon(r);
     return rc;
 }
 
 void store_rollup_abandon(StoreRollup *r) {
     /* the statements belong to the store (store_close finalizes them) */
-    store_stmt_put(r->upsert);
+    store_stmt_put(r->s, r->upsert);
     if (r->upsert_many) {
         sqlite3_reset(r->upsert_many);
         sqlite3_clear_bindings(r->upsert_many);
     }
-    store_stmt_put(r->key_id);
+    store_stmt_put(r->s, r->key_id);
     r->upsert = r->upsert_many = r->key_id = NULL;
     r->npending = 0;
 }
@@ -450,7 +450,7 @@ static int series_buckets_locked(Store *s, int64_t id, const char *xkey, const c
     if (rc == 0 && step != SQLITE_DONE) {
         rc = store_db_fail(s, err, err_sz, "read metric buckets");
     }
-    store_stmt_put(st);
+    store_stmt_put(s, st);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, ykey, -1, SQLITE_STATIC);
@@ -477,7 +477,7 @@ static int series_buckets_locked(Store *s, int64_t id, const char *xkey, const c
         if (rc == 0 && step != SQLITE_DONE) {
             rc = store_db_fail(s, err, err_sz, "read metric buckets");
         }
-        store_stmt_put(st);
+        store_stmt_put(s, st);
     }
     free(xb);
     free(xv);
