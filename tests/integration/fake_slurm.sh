@@ -16,8 +16,9 @@ name=$(basename "$0")
 
 case "$name" in
 sbatch)
-    if [ -f "$D/sbatch-error" ]; then
-        cat "$D/sbatch-error" >&2
+    # read once: a test removes the file while the daemon may be submitting
+    if msg=$(cat "$D/sbatch-error" 2>/dev/null); then
+        printf '%s\n' "$msg" >&2
         exit 1
     fi
     out=/dev/null dir=.
