@@ -1,9 +1,11 @@
 /* Evaluation episodes: fresh environments, the frozen observation normaliser, the policy's mode
- * (deterministic) or samples, and a summary with a 95% confidence interval (see rl_ppo.h); with
+ * (deterministic) or samples, and a summary with 95% confidence intervals of the return and of
+ * every task metric (rl_eval_stats.h); with
  * an observer, every step of every episode shown to it as well (activation recordings).
  * Each episode runs on its own one-environment batch so that exactly `episodes` first episodes
  * are counted (no bias towards short episodes), while the network still steps every running
  * episode of a wave in one call. */
+#include "rl_eval_stats.h"
 #include "rl_ppo_int.h"
 
 #include "ag_error.h"
@@ -13,21 +15,6 @@
 #include <string.h>
 
 #define RL_EVAL_MAX_STEPS 100000 /* for tasks without an episode limit */
-
-/* two-sided 95% quantile of Student's t with df degrees of freedom */
-static double rl_t95(int df) {
-    static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
-                                   2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
-                                   2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-                                   2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
-    if (df < 1) {
-        return NAN;
-    }
-    if (df <= 30) {
-        return table[df - 1];
-    }
-    return df <= 60 ? 2.000 : (df <= 120 ? 1.980 : 1.960);
-}
 
 static const char *rl_dist_name(NnDistKind kind) {
     switch (kind) {
@@ -72,20 +59,22 @@ int rl_trainer_evaluate_observed(RlTrainer *t, int episodes, int deterministic, 
     float *raw = calloc((size_t)W * A, sizeof *raw);
     float *act = calloc((size_t)W * A, sizeof *act);
     double *returns = calloc((size_t)episodes, sizeof *returns);
+    /* (num_metrics, episodes): each episode's metric values */
+    const int M = es->num_metrics;
+    double *metric_values = calloc((size_t)episodes * (M > 0 ? M : 1), sizeof *metric_values);
     /* what an observer sees besides the above */
     float *value = calloc((size_t)W, sizeof *value);
     float *reward = calloc((size_t)W, sizeof *reward);
     uint8_t *done = calloc((size_t)W, sizeof *done);
     NnStepCtx *ctx = nn_step_ctx_create(t->model, W);
     if (!b || !made || !active || !steps || !obs || !nobs || !state || !pol || !raw || !act ||
-        !returns || !value || !reward || !done || !ctx) {
+        !returns || !metric_values || !value || !reward || !done || !ctx) {
         rc = ag_errorf(err, err_sz, AG_ENOMEM, "evaluation: out of memory");
         goto out;
     }
     AgRng rng;
     ag_rng_seed(&rng, seed, UINT64_C(0xe7a1));
     double len_sum = 0.0;
-    double metric_sums[ENV_MAX_METRICS] = {0};
     RlEvalStep view = {.active = active,
                        .step = steps,
                        .task = &t->task,
@@ -158,15 +147,14 @@ int rl_trainer_evaluate_observed(RlTrainer *t, int episodes, int deterministic, 
                 env_batch_stats_take(&b[i], &st);
                 int k = first + i;
                 if (st.episodes == 0) {
-                    /* stopped by the step cap: count what it earned */
-                    returns[k] = 0.0;
+                    /* stopped by the step cap: its return and metrics stay 0 */
                     len_sum += steps[i] + 1;
                 } else {
                     returns[k] = st.return_sum;
                     len_sum += st.length_sum;
                     res->unstable += st.unstable;
-                    for (int m = 0; m < es->num_metrics; m++) {
-                        metric_sums[m] += st.metric_sums[m];
+                    for (int m = 0; m < M; m++) {
+                        metric_values[(size_t)m * episodes + k] = st.metric_sums[m];
                     }
                 }
             }
@@ -188,27 +176,23 @@ int rl_trainer_evaluate_observed(RlTrainer *t, int episodes, int deterministic, 
             made[i] = 0;
         }
     }
-    double mean = 0.0, var = 0.0;
-    for (int k = 0; k < episodes; k++) {
-        mean += returns[k];
-    }
-    mean /= episodes;
-    for (int k = 0; k < episodes; k++) {
-        var += (returns[k] - mean) * (returns[k] - mean);
-    }
-    var = episodes > 1 ? var / (episodes - 1) : 0.0;
+    RlEvalSummary sum;
+    rl_eval_summarize_t(returns, episodes, &sum);
     res->episodes = episodes;
     res->deterministic = deterministic;
-    res->mean = mean;
-    res->std = sqrt(var);
-    double half = episodes > 1 ? rl_t95(episodes - 1) * res->std / sqrt((double)episodes) : NAN;
-    res->ci95_low = mean - half;
-    res->ci95_high = mean + half;
+    res->mean = sum.mean;
+    res->std = sum.std;
+    res->ci95_low = sum.low;
+    res->ci95_high = sum.high;
     res->length_mean = len_sum / episodes;
-    res->num_metrics = es->num_metrics;
-    for (int m = 0; m < es->num_metrics; m++) {
+    res->num_metrics = M;
+    for (int m = 0; m < M; m++) {
         snprintf(res->metric_names[m], sizeof res->metric_names[m], "%s", es->metric_names[m]);
-        res->metrics[m] = metric_sums[m] / episodes;
+        rl_eval_summarize(metric_values + (size_t)m * episodes, episodes, &sum);
+        res->metrics[m] = sum.mean;
+        res->metrics_std[m] = sum.std;
+        res->metrics_ci95_low[m] = sum.low;
+        res->metrics_ci95_high[m] = sum.high;
     }
 out:
     for (int i = 0; b && made && i < W; i++) {
@@ -230,6 +214,7 @@ out:
     free(raw);
     free(act);
     free(returns);
+    free(metric_values);
     free(value);
     free(reward);
     free(done);
@@ -240,28 +225,45 @@ static json_t *rl_json_num(double v) {
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* [low, high], nulls where there is no interval */
+static json_t *rl_json_interval(double low, double high) {
+    json_t *ci = json_array();
+    if (ci) {
+        json_array_append_new(ci, rl_json_num(low));
+        json_array_append_new(ci, rl_json_num(high));
+    }
+    return ci;
+}
+
 json_t *rl_eval_to_json(const RlEvalResult *res) {
     json_t *o = json_object();
     json_t *m = json_object();
-    if (!o || !m) {
+    json_t *m_std = json_object();
+    json_t *m_ci = json_object();
+    if (!o || !m || !m_std || !m_ci) {
         json_decref(o);
         json_decref(m);
+        json_decref(m_std);
+        json_decref(m_ci);
         return NULL;
     }
     json_object_set_new(o, "episodes", json_integer(res->episodes));
     json_object_set_new(o, "deterministic", json_boolean(res->deterministic));
     json_object_set_new(o, "mean", rl_json_num(res->mean));
     json_object_set_new(o, "std", rl_json_num(res->std));
-    json_t *ci = json_array();
-    json_array_append_new(ci, rl_json_num(res->ci95_low));
-    json_array_append_new(ci, rl_json_num(res->ci95_high));
-    json_object_set_new(o, "ci95", ci);
+    json_object_set_new(o, "ci95", rl_json_interval(res->ci95_low, res->ci95_high));
     json_object_set_new(o, "episode_length_mean", rl_json_num(res->length_mean));
     json_object_set_new(o, "unstable_episodes", json_integer(res->unstable));
     for (int k = 0; k < res->num_metrics; k++) {
-        json_object_set_new(m, res->metric_names[k], rl_json_num(res->metrics[k]));
+        const char *name = res->metric_names[k];
+        json_object_set_new(m, name, rl_json_num(res->metrics[k]));
+        json_object_set_new(m_std, name, rl_json_num(res->metrics_std[k]));
+        json_object_set_new(m_ci, name,
+                            rl_json_interval(res->metrics_ci95_low[k], res->metrics_ci95_high[k]));
     }
     json_object_set_new(o, "metrics", m);
+    json_object_set_new(o, "metrics_std", m_std);
+    json_object_set_new(o, "metrics_ci95", m_ci);
     return o;
 }
 

@@ -66,6 +66,8 @@ typedef struct RlIterStats {
     RlTimings time;
 } RlIterStats;
 
+/* An episode stopped by the evaluation's step cap (tasks without an episode limit) counts with
+ * return 0 and every metric 0. Intervals: rl_eval_stats.h. */
 typedef struct RlEvalResult {
     int episodes;
     double mean, std, ci95_low, ci95_high;
@@ -73,7 +75,10 @@ typedef struct RlEvalResult {
     int64_t unstable;
     int num_metrics;
     char metric_names[ENV_MAX_METRICS][ENV_NAME_MAX];
-    double metrics[ENV_MAX_METRICS];
+    double metrics[ENV_MAX_METRICS]; /* means over episodes */
+    double metrics_std[ENV_MAX_METRICS];
+    /* t interval, or Wilson's for a metric whose every episode value is 0 or 1 */
+    double metrics_ci95_low[ENV_MAX_METRICS], metrics_ci95_high[ENV_MAX_METRICS];
     int deterministic;
 } RlEvalResult;
 

@@ -100,7 +100,7 @@ cmp -s "$W/last.before" "$W/run/checkpoints/last.ckpt" || fail "checkpoint chang
 # evaluation of a checkpoint
 expect_exit 0 "evaluate" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" --episodes 5 \
     --deterministic
-for k in mean std ci95 metrics episodes; do
+for k in mean std ci95 metrics metrics_std metrics_ci95 episodes; do
     grep -q "\"$k\"" "$W/out" || fail "evaluation JSON lacks $k"
 done
 # the seed, a 64-bit unsigned number, is printed exactly as a decimal string: without --seed it
@@ -113,6 +113,9 @@ cmp -s "$W/out" "$W/eval1" || fail "deterministic evaluation differs between cal
 expect_exit 0 "evaluate with a seed" "$BIN" --evaluate "$W/run/checkpoints/best.ckpt" --episodes 1 \
     --seed 4611686018427387907
 grep -q '"seed": "4611686018427387907"' "$W/out" || fail "--seed not printed exactly: $(grep seed "$W/out")"
+# one episode has no interval: nulls, in JSON that parses
+jq -e '.ci95 == [null, null] and (.metrics_ci95 | type) == "object"' "$W/out" >/dev/null ||
+    fail "one episode's intervals are not nulls: $(cat "$W/out")"
 expect_exit 2 "evaluate a missing checkpoint" "$BIN" --evaluate "$W/none.ckpt"
 echo "garbage" >"$W/bad.ckpt"
 expect_exit 2 "evaluate a non-checkpoint" "$BIN" --evaluate "$W/bad.ckpt"
@@ -123,6 +126,16 @@ expect_exit 0 "evaluate with task options" "$BIN" --evaluate "$W/run/checkpoints
     --episodes 3 --task-options '{"max_episode_steps": 7}'
 jq -e '.task_options.max_episode_steps == 7 and .episode_length_mean <= 7' "$W/out" >/dev/null ||
     fail "task options not applied: $(cat "$W/out")"
+# a task with a metric (Acrobot's success, 0 or 1 per episode): its mean, std and Wilson
+# interval by name, the interval around the mean and inside [0, 1]
+echo '{"task": "Acrobot", "ppo": {"envs_per_rank": 2, "horizon": 32, "minibatch": 32, "epochs": 1},
+ "budget": {"env_steps": 64}, "seed": 3}' >"$W/acrobot.json"
+expect_exit 0 "short Acrobot run" "$BIN" "$W/acrobot.json" --run-dir "$W/acro" --quiet
+expect_exit 0 "evaluate Acrobot" "$BIN" --evaluate "$W/acro/checkpoints/last.ckpt" --episodes 4 \
+    --task-options '{"max_episode_steps": 50}'
+jq -e '.metrics.success as $m | .metrics_ci95.success as $ci | (.metrics_std.success | type) ==
+ "number" and ($ci | length) == 2 and $ci[0] >= 0 and $ci[0] <= $m and $m < $ci[1] and $ci[1] <= 1' \
+    "$W/out" >/dev/null || fail "no metric interval: $(cat "$W/out")"
 expect_exit 2 "task options not an object" "$BIN" --evaluate "$W/run/checkpoints/last.ckpt" \
     --task-options '[1]'
 grep -q -- "--task-options" "$W/err" || fail "message does not name --task-options"

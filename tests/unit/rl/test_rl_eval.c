@@ -1,5 +1,6 @@
-/* Tests of evaluation: exactly N episodes, deterministic repeats, the confidence interval, the
- * normaliser frozen, JSON summary, bad arguments, and the observer of every step. */
+/* Tests of evaluation: exactly N episodes, deterministic repeats, the confidence intervals of the
+ * return and of the task metrics, the normaliser frozen, JSON summary, bad arguments, and the
+ * observer of every step. */
 #include "rl_ppo_int.h"
 #include "rl_test_util.h"
 
@@ -47,6 +48,9 @@ START_TEST(test_eval_deterministic_repeat) {
     ck_assert_double_eq(json_real_value(json_object_get(j, "mean")), a.mean);
     ck_assert_int_eq(json_array_size(json_object_get(j, "ci95")), 2);
     ck_assert(json_is_object(json_object_get(j, "metrics")));
+    /* CartPole has no task metric: the metric summaries are there, empty */
+    ck_assert_int_eq(json_object_size(json_object_get(j, "metrics_std")), 0);
+    ck_assert_int_eq(json_object_size(json_object_get(j, "metrics_ci95")), 0);
     json_decref(j);
     ck_assert_int_eq(rl_trainer_evaluate(t, 0, 1, 77, &a, err, sizeof err), AG_EINVAL);
     rl_trainer_destroy(t);
@@ -67,6 +71,65 @@ START_TEST(test_eval_single_episode_and_recurrent) {
     /* more episodes than one wave */
     ck_assert(rl_trainer_evaluate(t, 35, 1, 5, &a, err, sizeof err) == 0);
     ck_assert_int_eq(a.episodes, 35);
+    rl_trainer_destroy(t);
+}
+END_TEST
+
+/* the 95% Wilson interval written out: p = k/n, z = 1.959964 */
+static void wilson_by_hand(int k, int n, double *low, double *high) {
+    const double z = 1.959964, p = (double)k / n;
+    double denom = 1 + z * z / n;
+    double centre = (p + z * z / (2.0 * n)) / denom;
+    double half = z / denom * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n));
+    *low = centre - half;
+    *high = centre + half;
+}
+
+START_TEST(test_eval_metric_intervals) {
+    /* Acrobot's metric `success` is 0 or 1 per episode: its interval is Wilson's */
+    RlTrainer *t = make("{\"task\": \"Acrobot\", \"policy\": \"categorical\", \"ppo\":"
+                        " {\"envs_per_rank\": 2, \"horizon\": 32, \"minibatch\": 32}}");
+    char err[512] = "";
+    RlEvalResult a;
+    ck_assert(rl_trainer_evaluate(t, 20, 0, 9, &a, err, sizeof err) == 0);
+    ck_assert_int_eq(a.num_metrics, 1);
+    ck_assert_str_eq(a.metric_names[0], "success");
+    int k = (int)lround(a.metrics[0] * 20);
+    ck_assert_double_eq_tol(a.metrics[0], k / 20.0, 1e-12);
+    double low, high;
+    wilson_by_hand(k, 20, &low, &high);
+    ck_assert_double_eq_tol(a.metrics_ci95_low[0], low, 1e-6);
+    ck_assert_double_eq_tol(a.metrics_ci95_high[0], high, 1e-6);
+    ck_assert(a.metrics_ci95_high[0] > a.metrics[0]); /* never the point of a t rule on 0s */
+    ck_assert_double_eq_tol(a.metrics_std[0], sqrt(20.0 / 19.0 * (k / 20.0) * (1 - k / 20.0)),
+                            1e-9);
+    json_t *j = rl_eval_to_json(&a);
+    ck_assert_ptr_nonnull(j);
+    json_t *ci = json_object_get(json_object_get(j, "metrics_ci95"), "success");
+    ck_assert_int_eq(json_array_size(ci), 2);
+    ck_assert_double_eq(json_real_value(json_array_get(ci, 0)), a.metrics_ci95_low[0]);
+    ck_assert_double_eq(json_real_value(json_array_get(ci, 1)), a.metrics_ci95_high[0]);
+    ck_assert_double_eq(
+        json_real_value(json_object_get(json_object_get(j, "metrics_std"), "success")),
+        a.metrics_std[0]);
+    json_decref(j);
+    /* one episode: no interval, printed as nulls in valid JSON */
+    ck_assert(rl_trainer_evaluate(t, 1, 1, 9, &a, err, sizeof err) == 0);
+    ck_assert(isnan(a.metrics_ci95_low[0]) && isnan(a.metrics_ci95_high[0]));
+    j = rl_eval_to_json(&a);
+    char *text = json_dumps(j, 0);
+    json_decref(j);
+    ck_assert_ptr_nonnull(text);
+    json_error_t je;
+    j = json_loads(text, 0, &je);
+    free(text);
+    ck_assert_msg(j != NULL, "%s", je.text);
+    ci = json_object_get(json_object_get(j, "metrics_ci95"), "success");
+    ck_assert(json_is_null(json_array_get(ci, 0)) && json_is_null(json_array_get(ci, 1)));
+    ci = json_object_get(j, "ci95");
+    ck_assert(json_is_null(json_array_get(ci, 0)) && json_is_null(json_array_get(ci, 1)));
+    ck_assert(json_is_number(json_object_get(json_object_get(j, "metrics_std"), "success")));
+    json_decref(j);
     rl_trainer_destroy(t);
 }
 END_TEST
@@ -184,6 +247,7 @@ static Suite *eval_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_eval_deterministic_repeat);
     tcase_add_test(tc, test_eval_single_episode_and_recurrent);
+    tcase_add_test(tc, test_eval_metric_intervals);
     tcase_add_test(tc, test_eval_observed);
     suite_add_tcase(s, tc);
     return s;
