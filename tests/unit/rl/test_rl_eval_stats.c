@@ -8,24 +8,32 @@
 #define TOL 1e-9
 
 START_TEST(test_t_interval_known_values) {
-    /* mean 5, squared deviations 9+1+1+0+4+16+4+1 = 36, var 36/7, t95(7) = 2.365 */
+    /* mean 5, squared deviations 9+1+1+0+4+16+4+1 = 36, var 36/7, t95(7) = 2.364624 */
     const double v[8] = {2, 4, 4, 5, 7, 9, 3, 6};
     RlEvalSummary s;
     rl_eval_summarize(v, 8, &s);
     ck_assert_int_eq(s.wilson, 0);
     ck_assert_double_eq_tol(s.mean, 5.0, TOL);
     ck_assert_double_eq_tol(s.std, 2.2677868380553634, TOL);
-    ck_assert_double_eq_tol(s.low, 5.0 - 2.365 * 2.2677868380553634 / 2.8284271247461903, TOL);
-    ck_assert_double_eq_tol(s.high, 5.0 + 2.365 * 2.2677868380553634 / 2.8284271247461903, TOL);
-    ck_assert_double_eq_tol(s.low, 3.1037814886, 1e-9);
+    ck_assert_double_eq_tol(s.low, 5.0 - 2.364624 * 2.2677868380553634 / 2.8284271247461903, TOL);
+    ck_assert_double_eq_tol(s.high, 5.0 + 2.364624 * 2.2677868380553634 / 2.8284271247461903, TOL);
+    ck_assert_double_eq_tol(s.low, 3.1040829593, 1e-9);
 }
 END_TEST
 
 START_TEST(test_t_quantiles) {
-    ck_assert_double_eq(rl_t95(1), 12.706);
-    ck_assert_double_eq(rl_t95(30), 2.042);
-    ck_assert_double_eq(rl_t95(99), 1.980); /* 100 episodes, as the hand ladder's */
-    ck_assert_double_eq(rl_t95(500), 1.960);
+    /* Student's t 0.975 quantiles to 6 decimals: tan(0.475 pi), 0.95 * sqrt(2 / 0.0975), tables */
+    ck_assert_double_eq_tol(rl_t95(1), 12.706205, 1e-6);
+    ck_assert_double_eq_tol(rl_t95(2), 4.302653, 1e-6);
+    ck_assert_double_eq_tol(rl_t95(30), 2.042272, 1e-6);
+    /* past the table: the expansion, continuous with it and decreasing to the normal quantile */
+    ck_assert_double_eq_tol(rl_t95(31), 2.039513, 2e-6);
+    ck_assert_double_eq_tol(rl_t95(39), 2.022691, 2e-6);
+    ck_assert_double_eq_tol(rl_t95(60), 2.000298, 2e-6);
+    ck_assert_double_eq_tol(rl_t95(99), 1.984217, 2e-6); /* 100 episodes, as the hand ladder's */
+    ck_assert_double_eq_tol(rl_t95(199), 1.971957, 2e-6);
+    ck_assert_double_eq_tol(rl_t95(1000), 1.962339, 2e-6);
+    ck_assert(rl_t95(100000) > 1.959963 && rl_t95(100000) < 1.96);
     ck_assert(isnan(rl_t95(0)));
 }
 END_TEST
@@ -73,19 +81,21 @@ START_TEST(test_success_rate_gets_wilson) {
     /* the t rule is still there for whoever asks for it */
     rl_eval_summarize_t(v, 50, &s);
     ck_assert_int_eq(s.wilson, 0);
-    ck_assert_double_eq_tol(s.high - s.mean, 2.000 * sqrt(0.9 * 0.1 * 50 / 49) / sqrt(50.0), TOL);
+    ck_assert_double_eq_tol(s.high - s.mean, 2.009575 * sqrt(0.9 * 0.1 * 50 / 49) / sqrt(50.0),
+                            1e-6);
 }
 END_TEST
 
 START_TEST(test_one_value_off_binary_gets_t) {
-    /* a single 2 among 0s and 1s: a count, not a success rate; mean 1, var 2/3, t95(3) = 3.182 */
+    /* a single 2 among 0s and 1s: a count, not a success rate; mean 1, var 2/3, t95(3) = 3.182446
+     */
     const double v[4] = {0, 1, 1, 2};
     RlEvalSummary s;
     rl_eval_summarize(v, 4, &s);
     ck_assert_int_eq(s.wilson, 0);
     ck_assert_double_eq_tol(s.mean, 1.0, TOL);
-    ck_assert_double_eq_tol(s.high, 1.0 + 3.182 * sqrt(2.0 / 3.0) / 2.0, TOL);
-    ck_assert_double_eq_tol(s.low, 1.0 - 3.182 * sqrt(2.0 / 3.0) / 2.0, TOL);
+    ck_assert_double_eq_tol(s.high, 1.0 + 3.182446 * sqrt(2.0 / 3.0) / 2.0, TOL);
+    ck_assert_double_eq_tol(s.low, 1.0 - 3.182446 * sqrt(2.0 / 3.0) / 2.0, TOL);
     /* 0.5 is neither 0 nor 1 */
     const double half[3] = {0, 0.5, 1};
     rl_eval_summarize(half, 3, &s);
