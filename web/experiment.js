@@ -464,6 +464,31 @@ export function viewExperiment(id, params = new URLSearchParams()) {
                                 ? `[${fmtNum(res.ci95[0])}, ${fmtNum(res.ci95[1])}]`
                                 : "–";
 
+    // a task's metrics (success, consecutive goals): mean, std and 95% interval over the episodes
+    const metricsRender = (res) => {
+        const names = Object.keys(res.metrics || {});
+        if (!names.length)
+            return null;
+        const ci = (k) => {
+            const c = (res.metrics_ci95 || {})[k];
+            return Array.isArray(c) && c[0] !== null ? `[${fmtNum(c[0])}, ${fmtNum(c[1])}]` : "–";
+        };
+        const std = (k) => {
+            const v = (res.metrics_std || {})[k];
+            return typeof v === "number" ? fmtNum(v) : "–";
+        };
+        return h("table", {id: "eval-metrics", style: "margin-top:10px"},
+                 h("thead", {},
+                   h("tr", {}, h("th", {}, "task metric"), h("th", {}, "mean"), h("th", {}, "std"),
+                     h("th", {}, "95% CI"))),
+                 h("tbody", {}, names.map((k) => h("tr", {"data-metric": k},
+                                                    h("td", {}, k.replace(/_/g, " ")),
+                                                    h("td", {class: "metric-mean"},
+                                                      fmtNum(res.metrics[k])),
+                                                    h("td", {}, std(k)),
+                                                    h("td", {class: "metric-ci"}, ci(k))))));
+    };
+
     // the recorded episode of an evaluation job: the video needs the bearer token, so it is
     // fetched as a blob and shown from an object URL
     const recordingRender = (res) => {
@@ -535,6 +560,7 @@ export function viewExperiment(id, params = new URLSearchParams()) {
                                  h("div", {}, h("b", {}, k.replace(/_/g, " ")),
                                    typeof v === "number" && k !== "seed" ? fmtNum(v) : String(v))),
                   h("div", {}, h("b", {}, "95% CI"), h("span", {id: "eval-ci"}, ciText(res)))),
+                metricsRender(res),
                 recordingRender(res),
                 h("details", {style: "margin-top:10px"}, h("summary", {}, "Result JSON"),
                   h("pre", {class: "box"}, JSON.stringify(res, null, 2))));

@@ -2,7 +2,8 @@
 // InvertedPendulum run, the Evaluate dialog (bad input answered by the server in the dialog,
 // then episodes, deterministic and record), the job's result with mean, std and CI, the
 // recorded video playing from an object URL (the video route needs the bearer token), the
-// trajectory download, the evaluations table of the trained run, and no console errors.
+// trajectory download, the evaluations table of the trained run, a task metric with its interval
+// (Acrobot's success), and no console errors.
 import {test, before, after} from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -138,4 +139,37 @@ test("no console errors", async () => {
         return !(m && [404, 422].includes(Number(m[1])));
     });
     assert.deepEqual(left, []);
+});
+
+test("a task's metrics are shown with their std and 95% interval", async () => {
+    // Acrobot reports success (0 or 1 an episode): its interval is Wilson's
+    const acrobot = await d.submit({
+        name: "web-eval-acrobot",
+        task: "Acrobot",
+        model: "simple",
+        seed: 5,
+        ppo: {envs_per_rank: 2, horizon: 256, minibatch: 128, epochs: 1},
+        budget: {env_steps: 1024},
+        eval: {every: 0},
+        tags: ["web", "eval"]
+    });
+    await d.waitState(acrobot, ["succeeded"], 90000);
+    const queued = await d.rest("POST", `/experiments/${acrobot}/evaluate`,
+                                {episodes: 4, checkpoint: "last.ckpt", deterministic: false});
+    assert.equal(queued.status, 201);
+    const job = queued.json.id;
+    await d.waitState(job, ["succeeded"], 90000);
+    const result = (await d.rest("GET", `/experiments/${job}/evaluation`)).json;
+    assert.ok("success" in result.metrics);
+    await page.goto(`${d.base}/#/exp/${job}`);
+    await page.waitForSelector('#eval-metrics tr[data-metric="success"]');
+    const mean = await page.textContent('#eval-metrics tr[data-metric="success"] .metric-mean');
+    assert.ok(Math.abs(Number(mean) - result.metrics.success) <= 0.005, `${mean}`);
+    const ci = await page.textContent('#eval-metrics tr[data-metric="success"] .metric-ci');
+    const [lo, hi] = result.metrics_ci95.success;
+    const m = ci.match(/^\[(.+), (.+)\]$/);
+    assert.ok(m, ci);
+    assert.ok(Math.abs(Number(m[1]) - lo) <= 0.005 && Math.abs(Number(m[2]) - hi) <= 0.005, ci);
+    // Wilson's interval stays within [0, 1] and is never a point
+    assert.ok(lo >= 0 && hi <= 1 && hi > lo, JSON.stringify(result.metrics_ci95));
 });
