@@ -150,8 +150,17 @@ int ag_json_text_int(AgBuf *out, int64_t v) {
 /* jansson's jsonp_dtostr after its snprintf: a ".0" when there is neither '.' nor exponent, no
  * '+' and no leading zeros in the exponent */
 static size_t real_fixup(char *buf, size_t len) {
-    char *e = strchr(buf, 'e'), *start, *end;
-    if (!e && !strchr(buf, '.')) {
+    char *e = NULL, *start, *end;
+    int dot = 0;
+    /* one pass over the few bytes: two strchr calls were a third of a series' formatting */
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == 'e') {
+            e = buf + i;
+            break;
+        }
+        dot |= buf[i] == '.';
+    }
+    if (!e && !dot) {
         memcpy(buf + len, ".0", 3);
         return len + 2;
     }
