@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* a pack's span of rows at the finest level: the step at which any level has a pack to write */
-#define PACK_SPAN_MIN (STORE_PACK_BUCKETS * 256)
+/* bucket rows packed in one transaction at most (rounded up to a whole pack) */
+#define PACK_ROWS_MAX 1024
 
 static void put_le64(unsigned char *p, uint64_t v) {
     for (int i = 0; i < 8; i++) {
@@ -215,12 +215,10 @@ typedef struct PackFill {
     unsigned char blob[STORE_PACK_BUCKETS * STORE_PACK_ENTRY];
 } PackFill;
 
-static int pack_write(Store *s, sqlite3_stmt *ins, int64_t id, const PackFill *f, char *err,
-                      size_t err_sz) {
+/* writes a filled pack and deletes the bucket rows it holds */
+static int pack_write(Store *s, sqlite3_stmt *ins, sqlite3_stmt *del, int64_t id, const PackFill *f,
+                      char *err, size_t err_sz) {
     int rc = 0;
-    if (f->count == 0) {
-        return 0;
-    }
     sqlite3_bind_int64(ins, 1, id);
     sqlite3_bind_int64(ins, 2, f->key_id);
     sqlite3_bind_int64(ins, 3, f->width);
@@ -230,11 +228,25 @@ static int pack_write(Store *s, sqlite3_stmt *ins, int64_t id, const PackFill *f
         rc = store_db_fail(s, err, err_sz, "write metric bucket pack");
     }
     sqlite3_reset(ins);
+    if (rc == 0) {
+        sqlite3_bind_int64(del, 1, id);
+        sqlite3_bind_int64(del, 2, f->key_id);
+        sqlite3_bind_int64(del, 3, f->width);
+        sqlite3_bind_int64(del, 4, f->pack * STORE_PACK_BUCKETS);
+        sqlite3_bind_int64(del, 5, f->pack * STORE_PACK_BUCKETS + STORE_PACK_BUCKETS - 1);
+        if (sqlite3_step(del) != SQLITE_DONE) {
+            rc = store_db_fail(s, err, err_sz, "delete packed metric buckets");
+        }
+        sqlite3_reset(del);
+    }
     return rc;
 }
 
-/* the finished packs of run id whose buckets are still rows: buckets below the last whole pack
- * under rollup_seq at each width (write lock and transaction held); *packs counts them */
+/* Packs finished buckets of run id that are still rows (those below the last whole pack under
+ * rollup_seq at each width), whole packs of at most about PACK_ROWS_MAX bucket rows (write lock
+ * and transaction held): a run packed for the first time after the migration may hold 10^6
+ * bucket rows, which would hold the write lock for seconds. *packs counts the packs written;
+ * when the run has no more to pack its packed_seq is set. */
 static int run_pack_locked(Store *s, int64_t id, int64_t rollup_seq, int64_t *packs, char *err,
                            size_t err_sz) {
     static const char due_sql[] =
@@ -242,13 +254,20 @@ static int run_pack_locked(Store *s, int64_t id, int64_t rollup_seq, int64_t *pa
         " AND bucket < ?2 / (width * 64) * 64 ORDER BY key_id, width, bucket";
     sqlite3_stmt *rows = NULL, *ins = NULL, *del = NULL, *mark = NULL;
     PackFill f = {.count = 0};
-    int rc, step;
+    int64_t read = 0;
+    int rc, step, more = 0;
     rc = store_db_prepare(s, due_sql, &rows, err, err_sz);
     if (rc == 0) {
         rc = store_db_prepare(s,
                               "INSERT INTO metric_bucket_packs (exp_id, key_id, width, pack,"
                               " buckets) VALUES (?1, ?2, ?3, ?4, ?5)",
                               &ins, err, err_sz);
+    }
+    if (rc == 0) {
+        rc = store_db_prepare(s,
+                              "DELETE FROM metric_buckets WHERE exp_id = ?1 AND key_id = ?2 AND"
+                              " width = ?3 AND bucket BETWEEN ?4 AND ?5",
+                              &del, err, err_sz);
     }
     if (rc) {
         goto out;
@@ -260,9 +279,15 @@ static int run_pack_locked(Store *s, int64_t id, int64_t rollup_seq, int64_t *pa
         int64_t bucket = sqlite3_column_int64(rows, 2), n = sqlite3_column_int64(rows, 3);
         int64_t pack = bucket / STORE_PACK_BUCKETS;
         if (f.count > 0 && (key_id != f.key_id || width != f.width || pack != f.pack)) {
-            rc = pack_write(s, ins, id, &f, err, err_sz);
+            /* the rows deleted are behind the read: SQLite keeps the reading cursor's place
+             * across changes to its table */
+            rc = pack_write(s, ins, del, id, &f, err, err_sz);
             *packs += 1;
             f.count = 0;
+            if (read >= PACK_ROWS_MAX) {
+                more = 1;
+                break;
+            }
         }
         if (n < 0 || n > UINT32_MAX) {
             rc = ag_errorf(err, err_sz, AG_EIO, "metric bucket %lld of run %lld counts %lld rows",
@@ -277,36 +302,23 @@ static int run_pack_locked(Store *s, int64_t id, int64_t rollup_seq, int64_t *pa
                              sqlite3_column_double(rows, 4), sqlite3_column_double(rows, 5),
                              sqlite3_column_double(rows, 6));
         f.count++;
+        read++;
     }
-    if (rc == 0 && step != SQLITE_DONE) {
+    if (rc == 0 && !more && step != SQLITE_DONE) {
         rc = store_db_fail(s, err, err_sz, "read metric buckets to pack");
     }
-    if (rc == 0 && f.count > 0) {
-        rc = pack_write(s, ins, id, &f, err, err_sz);
+    if (rc == 0 && !more && f.count > 0) {
+        rc = pack_write(s, ins, del, id, &f, err, err_sz);
         *packs += 1;
     }
-    /* the rows now packed, by the same condition in the same transaction */
-    if (rc == 0) {
-        rc = store_db_prepare(s,
-                              "DELETE FROM metric_buckets WHERE exp_id = ?1 AND bucket < ?2 /"
-                              " (width * 64) * 64",
-                              &del, err, err_sz);
-    }
-    if (rc == 0) {
-        sqlite3_bind_int64(del, 1, id);
-        sqlite3_bind_int64(del, 2, rollup_seq);
-        if (sqlite3_step(del) != SQLITE_DONE) {
-            rc = store_db_fail(s, err, err_sz, "delete packed metric buckets");
-        }
-    }
-    if (rc == 0) {
+    if (rc == 0 && !more) {
         rc = store_db_prepare(s, "UPDATE experiments SET packed_seq = ?1 WHERE id = ?2", &mark, err,
                               err_sz);
-    }
-    if (rc == 0) {
-        sqlite3_bind_int64(mark, 1, rollup_seq);
-        sqlite3_bind_int64(mark, 2, id);
-        rc = store_exec_update(s, mark, "record packed buckets", err, err_sz);
+        if (rc == 0) {
+            sqlite3_bind_int64(mark, 1, rollup_seq);
+            sqlite3_bind_int64(mark, 2, id);
+            rc = store_exec_update(s, mark, "record packed buckets", err, err_sz);
+        }
     }
 out:
     sqlite3_finalize(rows);
@@ -316,7 +328,7 @@ out:
     return rc;
 }
 
-/* the first run due, packed in one transaction; *done 0 when none was due */
+/* packs of the first run due, in one transaction; *done 0 when none was due */
 static int pack_next_run(Store *s, int64_t *packs, int *done, char *err, size_t err_sz) {
     sqlite3_stmt *due = NULL;
     int64_t id = 0, rollup_seq = 0;
@@ -367,13 +379,14 @@ static int packs_due(Store *s) {
 
 int store_metrics_rollup_pack(Store *s, double budget_s, int64_t *packs, char *err, size_t err_sz) {
     double t_end = ag_time_now() + budget_s;
-    int rc = 0, done = 1;
+    int rc = 0, done = 0;
     *packs = 0;
     if (!packs_due(s)) {
         return 0;
     }
-    while (rc == 0 && done && ag_time_now() < t_end) {
+    /* a transaction at least, however short the budget */
+    do {
         rc = pack_next_run(s, packs, &done, err, err_sz);
-    }
+    } while (rc == 0 && done && ag_time_now() < t_end);
     return rc;
 }

@@ -234,9 +234,19 @@ START_TEST(test_migration_017_packs_old_database) {
     ck_assert_int_eq(count_of("SELECT packed_seq FROM experiments"), 0);
     series_of(s, id, after);
     series_same(before, after);
+    /* a transaction at a time (no budget: one): about 1024 bucket rows, whole packs, in key
+     * order (iteration, return_mean: 6 packs each; noise: 4 of its 6), the run not yet marked;
+     * half packed, the series are the same */
+    ck_assert_int_eq(store_metrics_rollup_pack(s, 0.0, &packs, err, sizeof(err)), 0);
+    ck_assert_int_eq(packs, 16);
+    ck_assert_int_eq(count_of("SELECT packed_seq FROM experiments"), 0);
+    series_of(s, id, after);
+    series_unpacked(90000, before);
+    series_same(before, after);
     series_of(s, id, before);
     ck_assert_int_eq(store_metrics_rollup_pack(s, 10.0, &packs, err, sizeof(err)), 0);
-    ck_assert_int_eq(packs, 5 * 5 + 3 + 5 + 1);
+    ck_assert_int_eq(packs, 5 * 5 + 3 + 5 + 1 - 16);
+    ck_assert_int_eq(count_of("SELECT packed_seq FROM experiments"), 90000);
     series_of(s, id, after);
     series_same(before, after);
     store_close(s);
