@@ -30,8 +30,9 @@
  * SIGINT or SIGTERM during the fill stops it after the current batch: the run being filled ends
  * there, the database stays as filled so far, and a later run with the same --dir measures it
  *   --lists-only     measure only the list endpoints (no ingestion under load, no series)
- *   --series-only    measure only the fixed series endpoints (no ingestion under load, no
- *                    list; with --cache-mb 0 every answer is read from the database)
+ *   --series-only    measure only the series endpoints and the series mix (no ingestion
+ *                    under load, no list; with --cache-mb 0 every answer is read from the
+ *                    database)
  *   --reads          measure the list and series endpoints and the mixes of distinct queries
  *                    (no ingestion under load)
  *   --cache-mb N     angorad's response_cache_mb (default: angorad's own, but 0 when the
@@ -699,12 +700,13 @@ static const char table_head[] =
     "cache hits |\n|---|---|---|---|---|---|---|---|---|\n";
 
 /* the read endpoints: every list, the list mix, every series, the series mix */
+static const Endpoint series_mix = {
+    "series mix (a random key of 30, x, 500/1000/2000 points), big run", "", 0, MIX_SERIES};
+
 static void measure_reads(const Endpoint *lists, size_t nlists, const Endpoint *series,
                           size_t nseries) {
     static const Endpoint list_mix = {"list mix (a random sort, order, filter, limit; 1-5 pages)",
                                       "", 1, MIX_LIST};
-    static const Endpoint series_mix = {
-        "series mix (a random key of 30, x, 500/1000/2000 points), big run", "", 0, MIX_SERIES};
     for (size_t i = 0; i < nlists; i++) {
         measure(&lists[i]);
     }
@@ -825,6 +827,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
             measure(&series[i]);
         }
+        measure(&series_mix);
     } else {
         IngestLoad il = {.rows = opt.ingest_rows};
         pthread_t th;
