@@ -475,7 +475,7 @@ int store_metric_series_points(Store *s, int64_t id, const char *xkey, const cha
         pthread_mutex_unlock(&r->mu);
         return rc;
     }
-    /* statements kept prepared: parsing them was a tenth of a series' cost */
+    /* statements kept prepared: parsing them was about 3 % of a series' CPU */
     rc = store_stmt_get(r, "SELECT last_seq, rollup_seq FROM experiments WHERE id = ?", &st, err,
                         err_sz);
     if (rc == 0) {
