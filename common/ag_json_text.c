@@ -5,6 +5,7 @@
 
 #include "ag_error.h"
 
+#include <math.h>
 #include <string.h>
 
 /* bytes of the UTF-8 sequence at s (at most n bytes), 0 when it is not one jansson accepts */
@@ -150,8 +151,17 @@ int ag_json_text_int(AgBuf *out, int64_t v) {
 /* jansson's jsonp_dtostr after its snprintf: a ".0" when there is neither '.' nor exponent, no
  * '+' and no leading zeros in the exponent */
 static size_t real_fixup(char *buf, size_t len) {
-    char *e = strchr(buf, 'e'), *start, *end;
-    if (!e && !strchr(buf, '.')) {
+    char *e = NULL, *start, *end;
+    int dot = 0;
+    /* one pass over the few bytes: two strchr calls were a third of a series' formatting */
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == 'e') {
+            e = buf + i;
+            break;
+        }
+        dot |= buf[i] == '.';
+    }
+    if (!e && !dot) {
         memcpy(buf + len, ".0", 3);
         return len + 2;
     }
@@ -174,7 +184,28 @@ static size_t real_fixup(char *buf, size_t len) {
 }
 
 size_t ag_json_text_real_format(double v, char *buf) {
-    int n = ag_dtoa_g17(v, buf); /* jansson's %.17g, then its own trimming */
+    int n;
+    /* a whole number under 2^53 (a series' iterations and steps): %.17g writes its digits, all
+     * of them exact, and jansson adds ".0" */
+    if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(int64_t)v &&
+        !(v == 0 && signbit(v))) {
+        int64_t i = (int64_t)v;
+        uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+        char tmp[24];
+        size_t k = sizeof(tmp), len = 0;
+        do {
+            tmp[--k] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (i < 0) {
+            buf[len++] = '-';
+        }
+        memcpy(buf + len, tmp + k, sizeof(tmp) - k);
+        len += sizeof(tmp) - k;
+        memcpy(buf + len, ".0", 3);
+        return len + 2;
+    }
+    n = ag_dtoa_g17(v, buf); /* jansson's %.17g, then its own trimming */
     return real_fixup(buf, n > 0 ? (size_t)n : 0);
 }
 

@@ -839,6 +839,12 @@ void sched_rollup(Sched *s) {
     } else if (rows > 0) {
         ag_log_debug("roll-up: %lld row(s) of earlier runs", (long long)rows);
     }
+    /* finished buckets packed 64 to a row, so that series read few rows */
+    if (store_metrics_rollup_pack(s->store, SCHED_ROLLUP_BUDGET_S, &rows, msg, sizeof(msg))) {
+        ag_log_warn("roll-up packs: %s", msg);
+    } else if (rows > 0) {
+        ag_log_debug("roll-up: %lld pack(s) of finished buckets", (long long)rows);
+    }
     /* an ended run's last rows (fewer than a chunk) are sealed too */
     if (store_metrics_seal_finished(s->store, SCHED_ROLLUP_BUDGET_S, &rows, msg, sizeof(msg))) {
         ag_log_warn("sealing ended runs: %s", msg);

@@ -263,6 +263,10 @@ void store_series_free(StoreSeries *ser);
  * counts the rows rolled up */
 int store_metrics_rollup_catchup(Store *s, double budget_s, int64_t *rows, char *err,
                                  size_t err_sz);
+/* packs the finished roll-up buckets of runs whose packs are behind (ingestion, databases of
+ * earlier versions), one run per transaction, until none is behind or budget_s has passed;
+ * *packs counts the packs written */
+int store_metrics_rollup_pack(Store *s, double budget_s, int64_t *packs, char *err, size_t err_sz);
 /* seals into blocks the rows an ended run (succeeded, failed, cancelled) still keeps as text,
  * all but its newest, one run per transaction, until none is left or budget_s has passed; *runs
  * counts the runs sealed */

@@ -271,8 +271,33 @@ int store_rollup_add(StoreRollup *r, int64_t seq, const StoreRow *row, char *err
 int store_rollup_end_locked(StoreRollup *r, int64_t rollup_seq, int rc, char *err, size_t err_sz);
 /* releases r without writing */
 void store_rollup_abandon(StoreRollup *r);
-/* deletes the run's buckets and sets its rollup_seq to 0 (after a rewind) */
+/* deletes the run's buckets and their packs and sets its rollup_seq and packed_seq to 0 (after
+ * a rewind) */
 int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz);
+
+/* ---- roll-up buckets packed 64 to a row (store_rollup_pack.c) ---- */
+
+#define STORE_PACK_BUCKETS 64
+/* an entry: the bucket's offset in its pack (1 byte), n (4), min, max, last (8 each) */
+#define STORE_PACK_ENTRY 29
+
+/* one key's buckets at one level, in bucket order */
+typedef struct StoreKeyBuckets {
+    int64_t *bucket, *rows; /* rows: n of the bucket */
+    double *vmin, *vmax, *vlast;
+    size_t n, cap;
+} StoreKeyBuckets;
+/* appends the buckets of key at width of run id, from its packs and then its bucket rows (a read
+ * transaction held); an unknown key gives none */
+int store_key_buckets_read_locked(Store *s, int64_t id, const char *key, int64_t width,
+                                  StoreKeyBuckets *kb, char *err, size_t err_sz);
+void store_key_buckets_free(StoreKeyBuckets *kb);
+/* writes one entry of a pack at p (STORE_PACK_ENTRY bytes) */
+void store_pack_entry_put(unsigned char *p, int offset, int64_t n, double vmin, double vmax,
+                          double vlast);
+/* appends the entries of pack's blob to kb; AG_EINVAL when the blob is not whole entries with
+ * offsets rising within the pack, AG_ENOMEM */
+int store_pack_decode(int64_t pack, const unsigned char *blob, size_t len, StoreKeyBuckets *kb);
 
 /* ---- metric rows sealed into blocks (store_blocks.c) ---- */
 

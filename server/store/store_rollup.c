@@ -233,18 +233,24 @@ void store_rollup_abandon(StoreRollup *r) {
 
 int store_rollup_drop_locked(Store *s, int64_t exp_id, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc = store_db_prepare(s, "DELETE FROM metric_buckets WHERE exp_id = ?1;", &st, err, err_sz);
-    if (rc == 0) {
-        sqlite3_bind_int64(st, 1, exp_id);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = store_db_fail(s, err, err_sz, "drop metric buckets");
+    int rc = 0;
+    static const char *const drops[] = {"DELETE FROM metric_buckets WHERE exp_id = ?1",
+                                        "DELETE FROM metric_bucket_packs WHERE exp_id = ?1"};
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        rc = store_db_prepare(s, drops[i], &st, err, err_sz);
+        if (rc == 0) {
+            sqlite3_bind_int64(st, 1, exp_id);
+            if (sqlite3_step(st) != SQLITE_DONE) {
+                rc = store_db_fail(s, err, err_sz, "drop metric buckets");
+            }
         }
+        sqlite3_finalize(st);
+        st = NULL;
     }
-    sqlite3_finalize(st);
-    st = NULL;
     if (rc == 0) {
-        rc = store_db_prepare(s, "UPDATE experiments SET rollup_seq = 0 WHERE id = ?", &st, err,
-                              err_sz);
+        rc = store_db_prepare(s,
+                              "UPDATE experiments SET rollup_seq = 0, packed_seq = 0 WHERE id = ?",
+                              &st, err, err_sz);
     }
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, exp_id);
@@ -384,22 +390,11 @@ void store_series_free(StoreSeries *ser) {
     memset(ser, 0, sizeof(*ser));
 }
 
-/* the buckets of ykey at one level with the last value of xkey in the same buckets */
-/* one key's buckets of one level, in bucket order */
-#define BUCKETS_OF_KEY_SQL                                                                         \
-    "SELECT bucket, vmin, vmax, vlast, n FROM metric_buckets WHERE exp_id = ?1"                    \
-    " AND key_id = (SELECT id FROM metric_key_ids WHERE key = ?2) AND width = ?3 ORDER BY bucket"
-
-/* grows the four arrays of out to hold at least n + 1 buckets */
-static int series_grow(StoreSeries *out, size_t *cap) {
-    size_t ncap;
+/* grows the four arrays of out to hold at least n buckets */
+static int series_reserve(StoreSeries *out, size_t n) {
     double *p[4] = {out->x, out->vmin, out->vmax, out->vlast};
-    if (out->n < *cap) {
-        return 0;
-    }
-    ncap = *cap ? *cap * 2 : 1024;
     for (int i = 0; i < 4; i++) {
-        double *q = realloc(p[i], ncap * sizeof(double));
+        double *q = realloc(p[i], (n ? n : 1) * sizeof(double));
         if (!q) {
             return AG_ENOMEM;
         }
@@ -409,78 +404,53 @@ static int series_grow(StoreSeries *out, size_t *cap) {
     out->vmin = p[1];
     out->vmax = p[2];
     out->vlast = p[3];
-    *cap = ncap;
     return 0;
 }
 
-/* The buckets of ykey at one level with the last x of the same bucket: the two keys' ranges of
- * the primary key read in order and merged here, about a third of the time of a join that looks
- * up x's bucket for each of y's (EXPLAIN QUERY PLAN: SEARCH x USING PRIMARY KEY per row). Buckets
- * of y without x are left out, as the join left them out. */
+/* The buckets of ykey at one level with the last x of the same bucket: the two keys' buckets
+ * read in order (packs, then rows; store_rollup_pack.c) and merged here, about a third of the
+ * time of a join that looks up x's bucket for each of y's (EXPLAIN QUERY PLAN: SEARCH x USING
+ * PRIMARY KEY per row). Buckets of y without x are left out, as the join left them out. */
 static int series_buckets_locked(Store *s, int64_t id, const char *xkey, const char *ykey,
                                  int64_t width, StoreSeries *out, char *err, size_t err_sz) {
-    sqlite3_stmt *st = NULL;
-    int64_t *xb = NULL;
-    double *xv = NULL;
-    size_t nx = 0, capx = 0, cap = 0, i = 0;
-    int rc, step;
-    rc = store_stmt_get(s, BUCKETS_OF_KEY_SQL, &st, err, err_sz);
-    if (rc) {
-        return rc;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, xkey, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, width);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (nx == capx) {
-            size_t ncap = capx ? capx * 2 : 1024;
-            int64_t *b = realloc(xb, ncap * sizeof(*xb));
-            double *v = b ? realloc(xv, ncap * sizeof(*xv)) : NULL;
-            xb = b ? b : xb;
-            xv = v ? v : xv;
-            if (!b || !v) {
-                rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
-                break;
-            }
-            capx = ncap;
-        }
-        xb[nx] = sqlite3_column_int64(st, 0);
-        xv[nx++] = sqlite3_column_double(st, 3);
-    }
-    if (rc == 0 && step != SQLITE_DONE) {
-        rc = store_db_fail(s, err, err_sz, "read metric buckets");
-    }
-    store_stmt_put(s, st);
+    StoreKeyBuckets xb = {0}, yb = {0};
+    size_t i = 0;
+    int rc = store_key_buckets_read_locked(s, id, xkey, width, &xb, err, err_sz);
     if (rc == 0) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, ykey, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, width);
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t bucket = sqlite3_column_int64(st, 0);
-            while (i < nx && xb[i] < bucket) {
-                i++;
-            }
-            if (i == nx || xb[i] != bucket) {
-                continue;
-            }
-            if (series_grow(out, &cap)) {
-                rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
-                break;
-            }
-            out->x[out->n] = xv[i];
-            out->vmin[out->n] = sqlite3_column_double(st, 1);
-            out->vmax[out->n] = sqlite3_column_double(st, 2);
-            out->vlast[out->n] = sqlite3_column_double(st, 3);
-            out->rows += sqlite3_column_int64(st, 4);
-            out->n++;
-        }
-        if (rc == 0 && step != SQLITE_DONE) {
-            rc = store_db_fail(s, err, err_sz, "read metric buckets");
-        }
-        store_stmt_put(s, st);
+        rc = store_key_buckets_read_locked(s, id, ykey, width, &yb, err, err_sz);
     }
-    free(xb);
-    free(xv);
+    if (rc == 0 && yb.n > 0 && series_reserve(out, yb.n)) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; rc == 0 && k < yb.n; k++) {
+        while (i < xb.n && xb.bucket[i] < yb.bucket[k]) {
+            i++;
+        }
+        if (i == xb.n || xb.bucket[i] != yb.bucket[k]) {
+            continue;
+        }
+        out->x[out->n] = xb.vlast[i];
+        out->vmin[out->n] = yb.vmin[k];
+        out->vmax[out->n] = yb.vmax[k];
+        out->vlast[out->n] = yb.vlast[k];
+        out->rows += yb.rows[k];
+        out->n++;
+    }
+    store_key_buckets_free(&xb);
+    store_key_buckets_free(&yb);
+    return rc;
+}
+
+/* BEGIN or COMMIT through a kept statement */
+static int series_exec_kept(Store *r, const char *sql, char *err, size_t err_sz) {
+    sqlite3_stmt *st = NULL;
+    int rc = store_stmt_get(r, sql, &st, err, err_sz);
+    if (rc == 0) {
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = store_db_fail(r, err, err_sz, sql);
+        }
+        store_stmt_put(r, st);
+    }
     return rc;
 }
 
@@ -500,13 +470,14 @@ int store_metric_series_points(Store *s, int64_t id, const char *xkey, const cha
     }
     r = store_reader_lock(s);
     /* one snapshot for the run's state and the buckets or rows read after it */
-    rc = store_db_exec(r, "BEGIN", err, err_sz);
+    rc = series_exec_kept(r, "BEGIN", err, err_sz);
     if (rc) {
         pthread_mutex_unlock(&r->mu);
         return rc;
     }
-    rc = store_db_prepare(r, "SELECT last_seq, rollup_seq FROM experiments WHERE id = ?", &st, err,
-                          err_sz);
+    /* statements kept prepared: parsing them was about 3 % of a series' CPU */
+    rc = store_stmt_get(r, "SELECT last_seq, rollup_seq FROM experiments WHERE id = ?", &st, err,
+                        err_sz);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -515,8 +486,8 @@ int store_metric_series_points(Store *s, int64_t id, const char *xkey, const cha
         } else {
             rc = ag_errorf(err, err_sz, AG_ENOTFOUND, "no experiment %lld", (long long)id);
         }
+        store_stmt_put(r, st);
     }
-    sqlite3_finalize(st);
     /* buckets when the finest level has at least half the points asked for: then the coarsest
      * level that still has them (points / 2 to 2 * points buckets, merged down to points);
      * shorter runs are read from their rows */
@@ -541,7 +512,7 @@ int store_metric_series_points(Store *s, int64_t id, const char *xkey, const cha
         out->vmin = out->vmax = out->vlast = ys;
         out->rows = (int64_t)out->n;
     }
-    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+    series_exec_kept(r, "COMMIT", NULL, 0);
     pthread_mutex_unlock(&r->mu);
     if (rc) {
         store_series_free(out);

@@ -30,6 +30,9 @@
  * SIGINT or SIGTERM during the fill stops it after the current batch: the run being filled ends
  * there, the database stays as filled so far, and a later run with the same --dir measures it
  *   --lists-only     measure only the list endpoints (no ingestion under load, no series)
+ *   --series-only    measure only the series endpoints and the series mix (no ingestion
+ *                    under load, no list; with --cache-mb 0 every answer is read from the
+ *                    database)
  *   --reads          measure the list and series endpoints and the mixes of distinct queries
  *                    (no ingestion under load)
  *   --cache-mb N     angorad's response_cache_mb (default: angorad's own, but 0 when the
@@ -81,6 +84,7 @@ typedef struct Options {
     long long ingest_rows;
     int fill_only;
     int lists_only;
+    int series_only;
     int reads;
     int compare_rounds;
     const char *rows_from;
@@ -613,10 +617,11 @@ static long long stored_rows(void) {
 
 static void parse_options(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
-                        "[--exps N] [--seconds S] [--clients N] [--ingest-rows N] [--fill-only] "
-                        "[--rows-from FILE [--rows-rounded]] [--lists-only] [--reads] "
-                        "[--cache-mb N] [--compare-cache ROUNDS]\n");
+        fprintf(stderr,
+                "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
+                "[--exps N] [--seconds S] [--clients N] [--ingest-rows N] [--fill-only] "
+                "[--rows-from FILE [--rows-rounded]] [--lists-only] [--series-only] [--reads] "
+                "[--cache-mb N] [--compare-cache ROUNDS]\n");
         exit(2);
     }
     /* absolute: angorad starts the trainer from another directory */
@@ -633,6 +638,10 @@ static void parse_options(int argc, char **argv) {
         }
         if (!strcmp(a, "--lists-only")) {
             opt.lists_only = 1;
+            continue;
+        }
+        if (!strcmp(a, "--series-only")) {
+            opt.series_only = 1;
             continue;
         }
         if (!strcmp(a, "--reads")) {
@@ -673,7 +682,7 @@ static void parse_options(int argc, char **argv) {
         }
     }
     /* another connection's writes would leave angorad's kept answers stale */
-    if (!opt.reads && !opt.lists_only && !opt.cache_mb[0]) {
+    if (!opt.reads && !opt.lists_only && !opt.series_only && !opt.cache_mb[0]) {
         snprintf(opt.cache_mb, sizeof(opt.cache_mb), "0");
     }
     if (opt.exps < 3 || opt.big < 1 || opt.rows < opt.big + SMALL_ROWS + opt.exps ||
@@ -691,12 +700,13 @@ static const char table_head[] =
     "cache hits |\n|---|---|---|---|---|---|---|---|---|\n";
 
 /* the read endpoints: every list, the list mix, every series, the series mix */
+static const Endpoint series_mix = {
+    "series mix (a random key of 30, x, 500/1000/2000 points), big run", "", 0, MIX_SERIES};
+
 static void measure_reads(const Endpoint *lists, size_t nlists, const Endpoint *series,
                           size_t nseries) {
     static const Endpoint list_mix = {"list mix (a random sort, order, filter, limit; 1-5 pages)",
                                       "", 1, MIX_LIST};
-    static const Endpoint series_mix = {
-        "series mix (a random key of 30, x, 500/1000/2000 points), big run", "", 0, MIX_SERIES};
     for (size_t i = 0; i < nlists; i++) {
         measure(&lists[i]);
     }
@@ -813,6 +823,11 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
             measure(&lists[i]);
         }
+    } else if (opt.series_only) {
+        for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+            measure(&series[i]);
+        }
+        measure(&series_mix);
     } else {
         IngestLoad il = {.rows = opt.ingest_rows};
         pthread_t th;

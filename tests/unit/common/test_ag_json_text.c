@@ -82,6 +82,24 @@ START_TEST(test_reals_as_jansson) {
         expect_real(nextafter(p, INFINITY));
         expect_real(-p);
     }
+    /* whole numbers (written without dtoa under 2^53): every magnitude to 2^53 and past it */
+    for (int k = 0; k <= 60; k++) {
+        double p = ldexp(1, k);
+        expect_real(p);
+        expect_real(p - 1);
+        expect_real(p + 1);
+        expect_real(-p);
+        expect_real(1 - p);
+    }
+    expect_real(9007199254740991.0);
+    expect_real(-9007199254740991.0);
+    expect_real(9007199254740992.0);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t bits = next_u64(&seed);
+        double whole = (double)(bits >> (11 + bits % 50));
+        expect_real(whole);
+        expect_real(-whole);
+    }
     /* ties of the 17th digit: small integers times powers of two */
     for (int k = 1; k < 2000; k++) {
         expect_real(ldexp(k, -k % 60));

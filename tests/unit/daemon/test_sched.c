@@ -1,7 +1,8 @@
 /* Tests of server/daemon/sched.c with the angora-train test double: /proc start times, queue
  * order under a core limit, runs that cannot start, crashes retried then failed, cancel
  * requests, and recovery of a run whose worker died while the daemon was away (sched_recover.c:
- * interrupted with the daemon's previous life, or charged). */
+ * interrupted with the daemon's previous life, or charged); the periodic roll-up call packs a
+ * long run's finished buckets. */
 #include "daemon.h"
 
 #include "ag_error.h"
@@ -9,6 +10,7 @@
 #include "ag_time.h"
 
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +321,61 @@ START_TEST(test_recover_status_interrupted) {
 }
 END_TEST
 
+/* the periodic roll-up call packs a long run's finished buckets (store_rollup_pack.c), so that
+ * its bucket rows, and ingestion's work on them, stay those of a short run */
+START_TEST(test_rollup_packs_buckets) {
+    static char text[1000][64];
+    const char *lines[1000];
+    size_t lens[1000];
+    char path[1100], mig[1024];
+    Store *file = NULL;
+    Ingest *file_in = NULL;
+    Sched *s = NULL;
+    SchedConfig c = {.trainer = "/bin/true", .mpirun = "mpirun", .max_cores = 1, .grace_s = 1};
+    StoreExpNew e = {.name = "long", .task = "CartPole", .spec_json = "{}", .ranks = 1};
+    int64_t id = 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t packs = 0, tail = -1;
+    snprintf(path, sizeof(path), "%s/angorad.db", dir);
+    ck_assert_int_eq(ag_fs_data_path("migrations", mig, sizeof(mig)), 0);
+    ck_assert_int_eq(store_open(path, &file, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_migrate(file, mig, 0, NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(ingest_create(&file_in, file, err, sizeof(err)), 0);
+    ck_assert_int_eq(sched_create(&s, &c, file, file_in, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_exp_insert(file, &e, dir, &id, err, sizeof(err)), 0);
+    for (int b = 0; b < 20; b++) {
+        for (int i = 0; i < 1000; i++) {
+            int len = snprintf(text[i], sizeof(text[i]), "{\"iteration\":%d,\"v\":%d.5}",
+                               b * 1000 + i + 1, (b * 1000 + i) % 77);
+            lines[i] = text[i];
+            lens[i] = (size_t)len;
+        }
+        ck_assert_msg(store_metrics_ingest(file, id, lines, lens, 1000, (b + 1) * 1000, NULL, NULL,
+                                           err, sizeof(err)) == 0,
+                      "%s", err);
+    }
+    sched_rollup(s);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    /* 20,000 rows: the first 64 buckets of 256 rows of both keys packed, their rows gone */
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT (SELECT count(*) FROM metric_bucket_packs),"
+                                        " (SELECT count(*) FROM metric_buckets WHERE width = 256)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    packs = sqlite3_column_int64(st, 0);
+    tail = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ck_assert_int_eq(packs, 2);
+    ck_assert_int_eq(tail, 2 * (79 - 64));
+    sched_destroy(s);
+    ingest_destroy(file_in);
+    store_close(file);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("daemon_sched");
     TCase *tc = tcase_create("core");
@@ -337,6 +394,7 @@ int main(void) {
     tcase_add_test(tc, test_recover_own_failure);
     tcase_add_test(tc, test_recover_stale_failure_ignored);
     tcase_add_test(tc, test_recover_status_interrupted);
+    tcase_add_test(tc, test_rollup_packs_buckets);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
