@@ -517,6 +517,19 @@ static int cmd_download(CtlCtx *x) {
 
 /* ---- evaluate ---- */
 
+/* "  95% CI of the <what> [low, high]" of an evaluation's quantity; nothing when the interval is
+ * null (one episode) or absent (an older trainer) */
+static void ctl_eval_interval_print(CtlCtx *x, const char *what, const json_t *ci) {
+    if (!json_is_array(ci) || json_array_size(ci) != 2 || !json_is_number(json_array_get(ci, 0)) ||
+        !json_is_number(json_array_get(ci, 1))) {
+        return;
+    }
+    char lo[64], hi[64];
+    ctl_format_json(json_array_get(ci, 0), lo, sizeof(lo));
+    ctl_format_json(json_array_get(ci, 1), hi, sizeof(hi));
+    fprintf(x->out, "  95%% CI of the %s [%s, %s]\n", what, lo, hi);
+}
+
 static int cmd_evaluate(CtlCtx *x) {
     int64_t id, child;
     long long episodes;
@@ -587,6 +600,19 @@ static int cmd_evaluate(CtlCtx *x) {
         ctl_format_json(json_object_get(r.json, "episodes"), eps, sizeof(eps));
         fprintf(x->out, "evaluation %lld of experiment %lld: return %s +- %s over %s episodes\n",
                 (long long)child, (long long)id, mean, sd, eps);
+        ctl_eval_interval_print(x, "return", json_object_get(r.json, "ci95"));
+        /* the task's metrics (success, consecutive goals), each with its own interval */
+        const char *name;
+        json_t *value;
+        json_object_foreach(json_object_get(r.json, "metrics"), name, value) {
+            char m[64], msd[64];
+            ctl_format_json(value, m, sizeof(m));
+            ctl_format_json(json_object_get(json_object_get(r.json, "metrics_std"), name), msd,
+                            sizeof(msd));
+            fprintf(x->out, "%s %s +- %s\n", name, m, msd);
+            ctl_eval_interval_print(x, name,
+                                    json_object_get(json_object_get(r.json, "metrics_ci95"), name));
+        }
         if (json_is_object(json_object_get(r.json, "recording"))) {
             fprintf(x->out,
                     "recording: angoractl download %lld --video -o FILE.mp4 (or --trajectory "

@@ -87,7 +87,8 @@ if [ "${1:-}" = "--evaluate" ]; then
     if [ -n "$traj" ]; then
         echo '{"version":1,"task":"CartPole","length":3,"steps":[{},{},{}]}' >"$traj"
     fi
-    echo "{\"episodes\":$episodes,\"mean\":42.0,\"std\":1.0,\"checkpoint\":\"$ckpt\"$rec}"
+    # the summary of a task with a metric, its intervals as the real trainer writes them
+    echo "{\"episodes\":$episodes,\"mean\":42.0,\"std\":1.0,\"ci95\":[40.5,43.5],\"checkpoint\":\"$ckpt\"$rec,\"metrics\":{\"success\":0.75},\"metrics_std\":{\"success\":0.5},\"metrics_ci95\":{\"success\":[0.25,0.95]}}"
     exit 0
 fi
 

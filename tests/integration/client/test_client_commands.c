@@ -339,6 +339,9 @@ START_TEST(test_run_files) {
     CTL(&r, "evaluate", ids, "--episodes", "3");
     ASSERT_CODE(&r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "return 42 +- 1 over 3 episodes"));
+    ck_assert_ptr_nonnull(strstr(r.out, "95% CI of the return [40.5, 43.5]"));
+    ck_assert_ptr_nonnull(
+        strstr(r.out, "success 0.75 +- 0.5\n  95% CI of the success [0.25, 0.95]"));
     ctl_itest_free(&r);
     CTL(&r, "evaluate", ids, "--no-wait", "--json");
     ASSERT_CODE(&r, 0);
