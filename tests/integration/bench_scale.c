@@ -43,8 +43,9 @@
  * Each endpoint's row gives the share of answers angorad's response cache gave (hits over hits
  * and misses, from its Prometheus counters). The mixes ask a different query each time: the
  * list under a random sort, order, filter and page size, following next_cursor for a few pages;
- * the series of a random key of the 10^6-row run over iteration or env_steps at 500, 1000 or
- * 2000 points.
+ * the series of a random key of those the 10^6-row run holds (its generated or real rows) over
+ * iteration or env_steps at 500, 1000 or 2000 points. A series answer with no points counts as
+ * an error, and the exit status is 1 when any request failed.
  * (ANGORA_DATA_DIR must point at the migrations, as in the build tree's share/angora) */
 #include "bench_rows.h"
 #include "bench_util.h"
@@ -313,6 +314,36 @@ typedef struct Endpoint {
     EndpointMix mix;  /* a new query for each request instead of path */
 } Endpoint;
 
+/* the series mix's keys: those stored in the big run, whichever rows filled it (a trainer's
+ * file has other keys than the generated rows; a key the run lacks answers an empty series) */
+#define MIX_KEYS_MAX 256
+static char mix_keys[MIX_KEYS_MAX][72];
+static int n_mix_keys;
+
+static void load_mix_keys(void) {
+    Store *s = NULL;
+    json_t *keys = NULL, *k;
+    size_t i;
+    char err[256];
+    open_store(&s);
+    if (store_metric_keys(s, 1, &keys, err, sizeof(err))) {
+        die("keys of the big run", err);
+    }
+    store_close(s);
+    n_mix_keys = 0;
+    json_array_foreach(keys, i, k) {
+        const char *name = json_string_value(k);
+        if (name && n_mix_keys < MIX_KEYS_MAX && strlen(name) < sizeof(mix_keys[0])) {
+            snprintf(mix_keys[n_mix_keys++], sizeof(mix_keys[0]), "%s", name);
+        }
+    }
+    json_decref(keys);
+    if (n_mix_keys == 0) {
+        die("keys of the big run", "experiment 1 has no numeric metric keys");
+    }
+    printf("series mix: the %d numeric keys of the big run\n", n_mix_keys);
+}
+
 /* the next query of a mix into url (after /api/v1/); *pages counts down the pages of a list
  * query still to follow with cursor */
 static void mix_query(EndpointMix mix, unsigned *seed, char *query, size_t sz, int *pages) {
@@ -325,7 +356,7 @@ static void mix_query(EndpointMix mix, unsigned *seed, char *query, size_t sz, i
     static const int points[] = {500, 1000, 2000};
     if (mix == MIX_SERIES) {
         snprintf(query, sz, "experiments/1/metrics/series?key=%s&points=%d%s",
-                 bench_metric_key(rand_r(seed) % BENCH_METRIC_KEYS), points[rand_r(seed) % 3],
+                 mix_keys[rand_r(seed) % (unsigned)n_mix_keys], points[rand_r(seed) % 3],
                  rand_r(seed) % 2 ? "&x=env_steps" : "");
         return;
     }
@@ -410,6 +441,9 @@ static void *client_thread(void *arg) {
             cursor[0] = '\0';
         } else if (c->ep->follow || c->ep->mix == MIX_LIST) {
             next_cursor(body.p, cursor, sizeof(cursor));
+        } else if (body.p && strstr(body.p, "\"source_points\":0,")) {
+            /* every measured series is of a stored key: an empty one would measure nothing */
+            c->errors++;
         }
         c->lat[c->n++] = ag_time_now() - t0;
     }
@@ -452,6 +486,9 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* requests of every endpoint that failed or answered an empty series: the exit status */
+static size_t requests_failed;
+
 /* opt.clients clients on one endpoint for opt.seconds; prints one table row */
 static void measure(const Endpoint *ep) {
     pthread_t th[MAX_CLIENTS];
@@ -473,6 +510,7 @@ static void measure(const Endpoint *ep) {
     }
     wall = ag_time_now() - t0;
     cpu = daemon_cpu_s() - cpu0;
+    requests_failed += errors;
     cache_counters(&hits1, &misses1);
     hits1 -= hits0;
     misses1 -= misses0;
@@ -701,7 +739,7 @@ static const char table_head[] =
 
 /* the read endpoints: every list, the list mix, every series, the series mix */
 static const Endpoint series_mix = {
-    "series mix (a random key of 30, x, 500/1000/2000 points), big run", "", 0, MIX_SERIES};
+    "series mix (a random key of the big run's, x, 500/1000/2000 points)", "", 0, MIX_SERIES};
 
 static void measure_reads(const Endpoint *lists, size_t nlists, const Endpoint *series,
                           size_t nseries) {
@@ -715,6 +753,15 @@ static void measure_reads(const Endpoint *lists, size_t nlists, const Endpoint *
         measure(&series[i]);
     }
     measure(&series_mix);
+}
+
+static int exit_status(void) {
+    if (requests_failed > 0) {
+        fprintf(stderr, "bench_scale: %zu requests failed or answered an empty series\n",
+                requests_failed);
+        return 1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -773,6 +820,7 @@ int main(int argc, char **argv) {
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rows = stored_rows();
+    load_mix_keys();
     /* a clean start: the WAL checkpointed, so restart reads the database alone */
     pid = start_daemon("yes", opt.cache_mb, &ready_yes);
     stop_daemon(pid);
@@ -813,7 +861,7 @@ int main(int argc, char **argv) {
         }
         stop_trainings();
         curl_global_cleanup();
-        return 0;
+        return exit_status();
     }
     fputs(table_head, stdout);
     if (opt.reads) {
@@ -853,5 +901,5 @@ int main(int argc, char **argv) {
     stop_daemon(pid);
     stop_trainings();
     curl_global_cleanup();
-    return 0;
+    return exit_status();
 }
