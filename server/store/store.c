@@ -222,6 +222,21 @@ Store *store_reader_lock(Store *s) {
     return r;
 }
 
+int store_reader_any_experiment(Store *s, const char *where_sql) {
+    char sql[256];
+    sqlite3_stmt *st = NULL;
+    int any = 1;
+    snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM experiments WHERE %s)", where_sql);
+    Store *r = store_reader_lock(s);
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        any = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->mu);
+    return any;
+}
+
 void store_close(Store *s) {
     if (!s) {
         return;

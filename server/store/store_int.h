@@ -162,6 +162,10 @@ int store_update_finish(Store *s, sqlite3_stmt *st, const char *what, char *err,
 /* a connection for a read-only call, locked: a free reader, else the next one in turn, else
  * the main connection; the caller unlocks the returned store's mu */
 Store *store_reader_lock(Store *s);
+/* 1 if some experiment matches where_sql (a WHERE clause over experiments), read on a reader
+ * connection so that a periodic call takes the write lock only when there is work; 1 too when
+ * the read fails, so that the caller's own query under the write lock decides */
+int store_reader_any_experiment(Store *s, const char *where_sql);
 /* ends a read that builds doc: finalizes st and unlocks r (from store_reader_lock), then gives
  * doc to *out when rc is 0 or frees it; returns rc */
 int store_reader_done(Store *r, sqlite3_stmt *st, int rc, json_t *doc, json_t **out);

@@ -343,30 +343,12 @@ out:
     return rc;
 }
 
-/* 1 if a run's roll-up is behind: read on a reader connection, so the periodic call takes the
- * write lock only when there is work */
-static int rollup_behind(Store *s) {
-    sqlite3_stmt *st = NULL;
-    Store *r = store_reader_lock(s);
-    int behind = 1; /* when the read fails, the chunk's own query decides */
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT count(*) FROM (SELECT 1 FROM experiments WHERE rollup_seq <"
-                           " last_seq LIMIT 1)",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        behind = sqlite3_column_int(st, 0) > 0;
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->mu);
-    return behind;
-}
-
 int store_metrics_rollup_catchup(Store *s, double budget_s, int64_t *rows, char *err,
                                  size_t err_sz) {
     double t_end = ag_time_now() + budget_s;
     int rc = 0;
     *rows = 0;
-    if (!rollup_behind(s)) {
+    if (!store_reader_any_experiment(s, "rollup_seq < last_seq")) {
         return 0;
     }
     do {

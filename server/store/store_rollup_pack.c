@@ -25,6 +25,9 @@
 
 /* bucket rows packed in one transaction at most (rounded up to a whole pack) */
 #define PACK_ROWS_MAX 1024
+/* a run is due (16384 = 64 buckets x 256 rows, the finest level's pack); the partial index
+ * experiments_packs_due of migration 017 is on this expression */
+#define PACKS_DUE_WHERE "packed_seq / 16384 < rollup_seq / 16384"
 
 static void put_le64(unsigned char *p, uint64_t v) {
     for (int i = 0; i < 8; i++) {
@@ -341,10 +344,9 @@ static int pack_next_run(Store *s, int64_t *packs, int *done, char *err, size_t 
         return rc;
     }
     store_gen_mark_progress(s);
-    rc = store_db_prepare(s,
-                          "SELECT id, rollup_seq FROM experiments WHERE packed_seq / 16384 <"
-                          " rollup_seq / 16384 ORDER BY id LIMIT 1",
-                          &due, err, err_sz);
+    rc = store_db_prepare(
+        s, "SELECT id, rollup_seq FROM experiments WHERE " PACKS_DUE_WHERE " ORDER BY id LIMIT 1",
+        &due, err, err_sz);
     if (rc == 0 && sqlite3_step(due) == SQLITE_ROW) {
         id = sqlite3_column_int64(due, 0);
         rollup_seq = sqlite3_column_int64(due, 1);
@@ -359,29 +361,11 @@ static int pack_next_run(Store *s, int64_t *packs, int *done, char *err, size_t 
     return rc;
 }
 
-/* 1 if a run is due: read on a reader connection, so the periodic call takes the write lock
- * only when there is work */
-static int packs_due(Store *s) {
-    sqlite3_stmt *st = NULL;
-    Store *r = store_reader_lock(s);
-    int due = 1; /* when the read fails, the transaction's own query decides */
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT count(*) FROM (SELECT 1 FROM experiments WHERE packed_seq /"
-                           " 16384 < rollup_seq / 16384 LIMIT 1)",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        due = sqlite3_column_int(st, 0) > 0;
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->mu);
-    return due;
-}
-
 int store_metrics_rollup_pack(Store *s, double budget_s, int64_t *packs, char *err, size_t err_sz) {
     double t_end = ag_time_now() + budget_s;
     int rc = 0, done = 0;
     *packs = 0;
-    if (!packs_due(s)) {
+    if (!store_reader_any_experiment(s, PACKS_DUE_WHERE)) {
         return 0;
     }
     /* a transaction at least, however short the budget */
