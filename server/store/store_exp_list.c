@@ -227,7 +227,7 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
     char where[768], ord[192];
     const char *from = "experiments AS e", *id_order = "id";
     const ExpSort *k = exp_sort_find(f->sort);
-    int n, asc = f->ascending != 0;
+    int n, asc = f->ascending != 0, plain, order_is_task, show_task, show_state;
     const char *cmp = asc ? ">" : "<", *dir = asc ? "ASC" : "DESC";
     memset(pg, 0, sizeof(*pg));
     pg->q_ids = q_ids; /* the page's from now on */
@@ -260,19 +260,26 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
         return ag_errorf(err, err_sz, AG_EINVAL, "an id cursor only pages the submitted order");
     }
     exp_sort_order_expr(k, asc, ord, sizeof(ord));
-    /* only the filters asked for, so the planner sees plain conditions; under a sort other than
-     * the submitted order, state and task are tested row by row ("+", no index) while the order's
-     * index is read, which stops after a page, instead of sorting every match: from the index
-     * entry itself, which holds both after the id (migration 016), the row read only for the
-     * entries that pass */
+    /* only the filters asked for, so the planner sees plain conditions. Under a sort other than
+     * the submitted order it is shown one filter ("+" hides the other from indexes): the one
+     * whose index holds the order after it (migration 018), task when asked, but state under
+     * sort=task with both, as the task's own range would follow a constant order. The page is
+     * then that value's range read in order (after a cursor, two ranges), and the hidden filter
+     * is tested from the index entry. With a tag, a name search or a parent the order's own
+     * index is read and both are tested on each entry (016), as those filters choose their own
+     * ways. Never a sort of every match. */
+    plain = k->kind == 0 || (!f->tag && !q_ids && !(f->q && *f->q) && f->parent_id <= 0);
+    order_is_task = !strcmp(k->name, "task");
+    show_task = plain && f->task && (k->kind == 0 || !(order_is_task && f->state));
+    show_state = plain && f->state && (k->kind == 0 || !f->task || order_is_task);
     n = snprintf(where, sizeof(where), "1");
     if (f->state) {
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %sstate = ?1",
-                      k->kind == 0 ? "" : "+");
+                      show_state ? "" : "+");
     }
     if (f->task) {
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %stask = ?2",
-                      k->kind == 0 ? "" : "+");
+                      show_task ? "" : "+");
     }
     if (f->tag && k->kind == 0) {
         from = "experiment_tags AS t CROSS JOIN experiments AS e";

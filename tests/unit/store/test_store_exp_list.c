@@ -5,6 +5,7 @@
  * the members a caller appends land inside each item. */
 #include "store.h"
 #include "store_int.h"
+#include "exp_list_fixture.h"
 #include "store_test_db.h"
 
 #include "ag_error.h"
@@ -17,179 +18,10 @@
 
 static char err[512];
 
-static void exec_sql(sqlite3 *db, const char *sql) {
-    char *msg = NULL;
-    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
-                  msg ? msg : "");
-}
-
-static int64_t add_exp(Store *s, const char *name, const char *task, const char *tags,
-                       const char *notes, int priority) {
-    StoreExpNew e = {.name = name,
-                     .task = task,
-                     .spec_json = "{\"budget\":{\"env_steps\":100000}}",
-                     .tags_json = tags,
-                     .notes = notes,
-                     .priority = priority};
-    int64_t id = 0;
-    ck_assert_msg(store_exp_insert(s, &e, "/runs", &id, err, sizeof(err)) == 0, "%s", err);
-    return id;
-}
-
-static void ingest1(Store *s, int64_t id, const char *line) {
-    size_t len = strlen(line);
-    ck_assert_msg(store_metrics_ingest(s, id, &line, &len, 1, (int64_t)len, NULL, NULL, err,
-                                       sizeof(err)) == 0,
-                  "%s", err);
-}
-
-/* a varied set: what the API can store and what only an older daemon or a hand edit could */
-static void fill(Store *s, const char *db_path) {
-    static const char *const names[] = {
-        "plain",
-        "quote \" and backslash \\",
-        "tab\tnewline\ncr\r",
-        "ctl \x01\x1f\x7f",
-        "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
-        "slash / <b>",
-        "",
-        "run-77",
-        "Run-770",
-    };
-    static const char *const tags[] = {
-        "[]", "[\"best\"]", "[\"a\",\"best\",\"caf\xc3\xa9\"]", "[\"q\\\"\\\\\\n\\u001F\"]", NULL,
-    };
-    static const char *const states[] = {"queued",    "running", "paused",
-                                         "succeeded", "failed",  "cancelled"};
-    sqlite3 *db = NULL;
-    char sql[512];
-    int n = 0;
-    for (int i = 0; i < 9; i++) {
-        for (int j = 0; j < 5; j++) {
-            int64_t id = add_exp(s, names[i], j % 2 ? "Ant" : "HandBlock", tags[j],
-                                 j == 3 ? "notes \"x\"\n\xc3\xa9" : NULL, (i * 7 + j) % 5 - 2);
-            if ((i + j) % 3 == 0) {
-                char line[256];
-                snprintf(line, sizeof(line),
-                         "{\"iteration\":%d,\"env_steps\":%d,\"return_mean\":%.17g,"
-                         "\"wall_s\":%s}",
-                         i + 1, (i + 1) * 1000 + j, (i - 4) * 0.1 + j / 3.0,
-                         j % 2 ? "12" : "3.0000000000000004");
-                ingest1(s, id, line);
-            }
-            n++;
-        }
-    }
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    for (int id = 1; id <= n; id++) {
-        snprintf(sql, sizeof(sql),
-                 "UPDATE experiments SET state = '%s', started_at = %s, finished_at = %s,"
-                 " error = %s, latest_return = %s, latest_env_steps = %s WHERE id = %d",
-                 states[id % 6], id % 4 ? "1764900000.123456" : "NULL",
-                 id % 6 >= 3 ? "1764900123.5 + id / 7.0" : "NULL",
-                 id % 6 == 4 ? "'boom: \"x\" \\ \x01'" : "NULL",
-                 id % 5 == 0   ? "NULL"
-                 : id % 5 == 1 ? "-1e-7"
-                 : id % 5 == 2 ? "1e300"
-                 : id % 5 == 3 ? "9007199254740993"
-                               : "0.1 * id",
-                 id % 7 == 0 ? "9223372036854775807" : "id * 1000 + 0.5", id);
-        exec_sql(db, sql);
-    }
-    sqlite3_close(db);
-}
-
-/* what only an older daemon or a hand edit leaves: tags with spaces or escapes jansson writes
- * otherwise, not JSON, not an array; text that is not UTF-8; other types in number columns; an
- * infinite real */
-static void fill_odd(const char *db_path) {
-    sqlite3 *db = NULL;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    exec_sql(db, "UPDATE experiments SET tags = '[ \"a\" , \"b\" ]' WHERE id = 1");
-    exec_sql(db, "UPDATE experiments SET tags = '[\"\\/\\u00e9\\u001f\"]' WHERE id = 2");
-    exec_sql(db, "UPDATE experiments SET tags = 'not json' WHERE id = 3");
-    exec_sql(db, "UPDATE experiments SET tags = '{\"k\":[1,2.50,true,null]}' WHERE id = 4");
-    exec_sql(
-        db,
-        "UPDATE experiments SET tags = '[\"x\",1]', notes = CAST(X'C328' AS TEXT) WHERE id = 5");
-    exec_sql(db, "UPDATE experiments SET tags = '', name = CAST(X'FF61' AS TEXT) WHERE id = 6");
-    exec_sql(db, "UPDATE experiments SET tags = '[\"a\\u0000b\"]' WHERE id = 7");
-    exec_sql(db, "UPDATE experiments SET tags = '[\"\\ud83d\\ude00\"]' WHERE id = 8");
-    exec_sql(db, "UPDATE experiments SET latest_return = 9e999, pid = -9223372036854775807 - 1,"
-                 " notes = CAST(X'610062' AS TEXT) WHERE id = 9");
-    exec_sql(db, "UPDATE experiments SET latest_env_steps = 'many', budget_env_steps = 2.5,"
-                 " slurm_reason = X'0102' WHERE id = 10");
-    exec_sql(db, "UPDATE experiments SET latest_task_metric = -0.0, latest_iteration = 0"
-                 " WHERE id = 11");
-    sqlite3_close(db);
-}
-
 /* appends two members, so the test sees where a caller's members go */
 static int tail_members(AgBuf *out, const StoreExpPace *p, void *ctx) {
     (void)ctx;
     return ag_buf_printf(out, ",\"running\":%d,\"budget\":%.17g", p->running, p->budget_env_steps);
-}
-
-/* every page of one listing through both paths: the same text, the same cursors */
-static void compare_listing(Store *s, StoreExpFilter f) {
-    char next_old[STORE_CURSOR_MAX], next_new[STORE_CURSOR_MAX], after[STORE_CURSOR_MAX];
-    int pages = 0;
-    for (;;) {
-        json_t *page = NULL;
-        char *want;
-        AgBuf got;
-        ck_assert_int_eq(ag_buf_init(&got, 0, 1 << 20), 0);
-        ck_assert_msg(
-            store_exp_list_page(s, &f, &page, next_old, sizeof(next_old), err, sizeof(err)) == 0,
-            "%s", err);
-        ck_assert_msg(store_exp_list_page_text(s, &f, &got, NULL, NULL, next_new, sizeof(next_new),
-                                               err, sizeof(err)) == 0,
-                      "%s", err);
-        want = json_dumps(page, JSON_COMPACT);
-        ck_assert_ptr_nonnull(want);
-        if (strcmp(want, got.data) != 0) {
-            size_t at = 0;
-            while (want[at] && want[at] == got.data[at]) {
-                at++;
-            }
-            at = at > 80 ? at - 80 : 0;
-            ck_abort_msg("sort=%s asc=%d page %d differs at byte %zu:\nwant %.200s\ngot  %.200s",
-                         f.sort ? f.sort : "submitted", f.ascending, pages, at, want + at,
-                         got.data + at);
-        }
-        ck_assert_str_eq(next_old, next_new);
-        free(want);
-        json_decref(page);
-        ag_buf_free(&got);
-        pages++;
-        if (!next_new[0]) {
-            break;
-        }
-        snprintf(after, sizeof(after), "%s", next_new);
-        f.after = after;
-        f.cursor = 0;
-    }
-    ck_assert_int_ge(pages, 1);
-}
-
-/* every page of f as text, each followed by its next cursor */
-static char *listing_text(Store *s, StoreExpFilter f) {
-    char next[STORE_CURSOR_MAX], after[STORE_CURSOR_MAX];
-    AgBuf out;
-    ck_assert_int_eq(ag_buf_init(&out, 0, 1 << 20), 0);
-    for (;;) {
-        ck_assert_msg(store_exp_list_page_text(s, &f, &out, NULL, NULL, next, sizeof(next), err,
-                                               sizeof(err)) == 0,
-                      "%s", err);
-        ck_assert_int_eq(ag_buf_printf(&out, "\n%s\n", next), 0);
-        if (!next[0]) {
-            return out.data;
-        }
-        snprintf(after, sizeof(after), "%s", next);
-        f.after = after;
-    }
 }
 
 START_TEST(test_text_equals_objects) {
@@ -357,20 +189,6 @@ static void ids_of_tag(Store *s, const char *tag, char *out, size_t out_sz) {
         ck_assert_uint_lt(n, out_sz);
     }
     json_decref(page);
-}
-
-static int64_t sql_int(const char *db_path, const char *sql) {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
-                  sqlite3_errmsg(db));
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
 }
 
 /* the tag rows follow every write of the tags' text: submit, PUT tags (annotate), notes alone,
@@ -790,183 +608,6 @@ START_TEST(test_row_versions_migrated_from_013) {
 }
 END_TEST
 
-/* the plan of the page f would run now, its lines joined by "; " */
-static void plan_of(Store *s, sqlite3 *h, StoreExpFilter f, char *plan, size_t plan_sz) {
-    char sql[4096], q[4200];
-    sqlite3_stmt *st = NULL;
-    size_t n = 0;
-    ck_assert_msg(store_exp_list_page_sql(s, &f, sql, sizeof(sql), err, sizeof(err)) == 0, "%s",
-                  err);
-    snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
-    ck_assert_msg(sqlite3_prepare_v2(h, q, -1, &st, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(h));
-    plan[0] = '\0';
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        n += (size_t)snprintf(plan + n, plan_sz - n, "%s; ",
-                              (const char *)sqlite3_column_text(st, 3));
-        ck_assert_uint_lt(n, plan_sz);
-    }
-    sqlite3_finalize(st);
-}
-
-/* every experiment of a tag once, paging through f */
-static int listed_count(Store *s, StoreExpFilter f) {
-    char next[STORE_CURSOR_MAX], after[STORE_CURSOR_MAX];
-    int total = 0;
-    int64_t seen[400] = {0};
-    for (;;) {
-        json_t *page = NULL, *it;
-        size_t i;
-        ck_assert_msg(store_exp_list_page(s, &f, &page, next, sizeof(next), err, sizeof(err)) == 0,
-                      "%s", err);
-        json_array_foreach(page, i, it) {
-            int64_t id = json_integer_value(json_object_get(it, "id"));
-            ck_assert(id > 0 && id < 400 && !seen[id]);
-            seen[id] = 1;
-            total++;
-        }
-        json_decref(page);
-        if (!next[0]) {
-            return total;
-        }
-        snprintf(after, sizeof(after), "%s", next);
-        f.after = after;
-    }
-}
-
-/* A tag under the submitted order, with or without a cursor, is a range of the tag index read in
- * the page's order (no sort); under the other orders a tag on few experiments is a search of
- * that index, one on many a lookup of each row read along the order's index (no sort of every
- * match). Never a parse of the JSON text. Every path lists each experiment of the tag once. */
-START_TEST(test_tag_plan_searches_index) {
-    static const char *const sorts[] = {"submitted", "name",     "task",   "state",   "priority",
-                                        "started",   "finished", "return", "progress"};
-    char mig[1024], db[1024], plan[4096];
-    Store *s = NULL;
-    sqlite3 *h = NULL;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
-    /* 300 with "bench" (over the 256 of a few), 30 of them also "best" */
-    for (int i = 0; i < 300; i++) {
-        add_exp(s, i % 2 ? "odd" : "even", "Ant", i % 10 ? "[\"bench\"]" : "[\"bench\",\"best\"]",
-                NULL, 0);
-    }
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
-        for (int asc = 0; asc < 2; asc++) {
-            StoreExpFilter f = {.sort = sorts[i], .ascending = asc, .tag = "best", .limit = 7};
-            plan_of(s, h, f, plan, sizeof(plan));
-            ck_assert_msg(strstr(plan, "USING COVERING INDEX experiment_tags_tag (tag=?"),
-                          "sort=%s asc=%d: %s", sorts[i], asc, plan);
-            ck_assert_msg(!strstr(plan, "SCAN t") && !strstr(plan, "SCAN experiment_tags") &&
-                              !strstr(plan, "json_each"),
-                          "sort=%s asc=%d: %s", sorts[i], asc, plan);
-            ck_assert_int_eq(listed_count(s, f), 30);
-            f.tag = "bench";
-            plan_of(s, h, f, plan, sizeof(plan));
-            ck_assert_msg(!strstr(plan, "TEMP B-TREE") && !strstr(plan, "json_each"),
-                          "sort=%s asc=%d: %s", sorts[i], asc, plan);
-            ck_assert_msg(strstr(plan, i == 0 ? "USING COVERING INDEX experiment_tags_tag (tag=?"
-                                              : "SEARCH t USING PRIMARY KEY (exp_id=? AND tag=?)"),
-                          "sort=%s asc=%d: %s", sorts[i], asc, plan);
-            ck_assert_int_eq(listed_count(s, f), 300);
-            compare_listing(s, f);
-        }
-    }
-    {
-        StoreExpFilter f = {.tag = "bench", .cursor = 100, .limit = 7};
-        plan_of(s, h, f, plan, sizeof(plan));
-        ck_assert_msg(strstr(plan, "SEARCH t USING COVERING INDEX experiment_tags_tag (tag=? AND "
-                                   "exp_id<?)") &&
-                          !strstr(plan, "TEMP B-TREE"),
-                      "%s", plan);
-    }
-    sqlite3_close(h);
-    store_close(s);
-    store_test_db_remove(db);
-}
-END_TEST
-
-/* the index a plan reads experiments by ("USING INDEX name") into name (at most 127 bytes) */
-static int plan_index(const char *plan, char *name) {
-    const char *at = strstr(plan, "USING INDEX ");
-    return at && sscanf(at, "USING INDEX %127[a-z_]", name) == 1;
-}
-
-/* 1 when the index holds the column */
-static int index_has_column(sqlite3 *h, const char *index, const char *column) {
-    char sql[256];
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_index_xinfo('%s') WHERE name = '%s'", index,
-             column);
-    ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-    found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
-/* migration 016 on a database of 015: every order's index carries task and state, so that a page
- * under a sort and those filters reads its order's index (no sort) and tests them from the index
- * entry; the pages are the same bytes with the same cursors as before the migration */
-START_TEST(test_filter_columns_migrated_from_015) {
-    static const char *const sorts[] = {"name",    "task",     "state",  "priority",
-                                        "started", "finished", "return", "progress"};
-    char mig[1024], db[1024], plan[4096], index[128];
-    char *before[sizeof(sorts) / sizeof(sorts[0])][2];
-    Store *s = NULL;
-    sqlite3 *h = NULL;
-    int applied = 0;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 15, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s, db);
-    store_close(s);
-    fill_odd(db);
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
-        for (int asc = 0; asc < 2; asc++) {
-            StoreExpFilter f = {.sort = sorts[i],
-                                .ascending = asc,
-                                .task = "Ant",
-                                .state = "succeeded",
-                                .limit = 2};
-            before[i][asc] = listing_text(s, f);
-            plan_of(s, h, f, plan, sizeof(plan));
-            ck_assert_msg(plan_index(plan, index), "%s", plan);
-            ck_assert(!index_has_column(h, index, "task") || !index_has_column(h, index, "state"));
-        }
-    }
-    ck_assert_msg(store_migrate(s, mig, 16, &applied, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(applied, 1);
-    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
-        for (int asc = 0; asc < 2; asc++) {
-            StoreExpFilter f = {.sort = sorts[i],
-                                .ascending = asc,
-                                .task = "Ant",
-                                .state = "succeeded",
-                                .limit = 2};
-            char *after = listing_text(s, f);
-            ck_assert_str_eq(after, before[i][asc]);
-            free(after);
-            free(before[i][asc]);
-            plan_of(s, h, f, plan, sizeof(plan));
-            ck_assert_msg(plan_index(plan, index) && !strstr(plan, "TEMP B-TREE"),
-                          "sort=%s asc=%d: %s", sorts[i], asc, plan);
-            ck_assert_msg(index_has_column(h, index, "task") && index_has_column(h, index, "state"),
-                          "sort=%s asc=%d: %s", sorts[i], asc, index);
-            compare_listing(s, f);
-        }
-    }
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiments"), 45);
-    ck_assert_int_eq(store_integrity_check(s, err, sizeof(err)), 0);
-    sqlite3_close(h);
-    store_close(s);
-    store_test_db_remove(db);
-}
-END_TEST
-
 static Suite *store_exp_list_suite(void) {
     Suite *su = suite_create("store_exp_list");
     TCase *tc = tcase_create("core");
@@ -976,13 +617,11 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_search_is_literal_and_folds_ascii);
     tcase_add_test(tc, test_tag_rows_follow_writes);
     tcase_add_test(tc, test_tag_rows_migrated_from_011);
-    tcase_add_test(tc, test_tag_plan_searches_index);
     tcase_add_test(tc, test_kept_items_follow_row_versions);
     tcase_add_test(tc, test_row_versions_migrated_from_013);
     tcase_add_test(tc, test_search_index_lists_what_like_lists);
     tcase_add_test(tc, test_name_index_migrated_from_014);
     tcase_add_test(tc, test_pages_follow_the_whole_order);
-    tcase_add_test(tc, test_filter_columns_migrated_from_015);
     suite_add_tcase(su, tc);
     return su;
 }
