@@ -36,6 +36,9 @@ typedef struct ApiConfig {
     int max_cores;                 /* a local submission needing more ranks is refused */
     int slurm_default;             /* runs without an executor in their spec go to Slurm */
     size_t response_cache_bytes;   /* memory for kept list and series answers; 0 keeps none */
+    /* added to each HTTP thread's nice value, so that on busy cores ingestion and the trainings
+     * come first; 0 leaves the threads as they are */
+    int threads_nice;
 } ApiConfig;
 
 typedef struct Api Api;

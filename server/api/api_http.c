@@ -6,6 +6,7 @@
 #include "ag_buf.h"
 #include "ag_error.h"
 #include "ag_log.h"
+#include "ag_thread.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -169,6 +170,24 @@ static enum MHD_Result send_problem(Api *api, struct MHD_Connection *c, int stat
     return send_response(c, &resp);
 }
 
+/* set on an HTTP thread once it has been niced */
+static _Thread_local int thread_niced;
+
+/* once per HTTP thread, on its first request: on busy cores the ingesting thread and the
+ * trainings then get their share before the readers. A failure leaves the thread as it was:
+ * slower ingestion, no wrong answer. */
+static void nice_this_thread(int delta) {
+    int rc;
+    if (thread_niced) {
+        return;
+    }
+    thread_niced = 1;
+    rc = ag_thread_nice_add(delta);
+    if (rc) {
+        ag_log_warn("http: cannot raise a thread's nice value: %s", strerror(rc));
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
@@ -179,6 +198,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     ApiResponse resp;
     enum MHD_Result ok;
     (void)version;
+    nice_this_thread(cfg->threads_nice);
     if (!rs) {
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

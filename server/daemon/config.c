@@ -43,6 +43,7 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
     c->max_connections = 256;
     c->connection_timeout_s = 30;
     c->http_threads = 4;
+    c->http_nice = 5;
     c->response_cache_mb = 64;
     c->integrity_check = 1;
     c->ingest_events = 1;
@@ -123,6 +124,7 @@ static const ConfigKey config_keys[] = {
     {"max_connections", CONFIG_UNSIGNED, CONFIG_FIELD(max_connections), 1, 65536},
     {"connection_timeout", CONFIG_UNSIGNED, CONFIG_FIELD(connection_timeout_s), 1, 3600},
     {"http_threads", CONFIG_UNSIGNED, CONFIG_FIELD(http_threads), 1, 64},
+    {"http_nice", CONFIG_INT, CONFIG_FIELD(http_nice), 0, 19},
     {"response_cache_mb", CONFIG_UNSIGNED, CONFIG_FIELD(response_cache_mb), 0, 4096},
     {"run_root", CONFIG_STR, CONFIG_FIELD(run_root), 0, 0},
     {"slurm_bin", CONFIG_STR, CONFIG_FIELD(slurm_bin), 0, 0},

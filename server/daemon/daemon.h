@@ -48,6 +48,7 @@ typedef struct DaemonConfig {
     unsigned max_connections;
     unsigned connection_timeout_s;
     unsigned http_threads;
+    int http_nice;              /* added to the HTTP threads' nice value (0 to 19) */
     unsigned response_cache_mb; /* kept list and series answers, MiB; 0 keeps none */
     int integrity_check;        /* full PRAGMA integrity_check at start */
     /* where runs go by default (specs may say otherwise), and their run directories: "" is

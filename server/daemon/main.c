@@ -73,6 +73,8 @@ static void usage(FILE *f) {
             "  --slurm-poll-seconds S  how often each Slurm job's state is asked (default 2)\n"
             "  --response-cache-mb N  memory for kept list and series answers (0 to 4096 MiB,\n"
             "                        default 64; 0 keeps none)\n"
+            "  --http-nice N         added to the HTTP threads' nice value, so that ingestion\n"
+            "                        and trainings come first on busy cores (0 to 19, default 5)\n"
             "  --log-level LEVEL     debug, info, warn, error\n"
             "  --help, --version\n");
 }
@@ -109,6 +111,7 @@ static int parse_args(DaemonConfig *c, int argc, char **argv, char *err, size_t 
         {"slurm-mpi", required_argument, NULL, 0},
         {"slurm-poll-seconds", required_argument, NULL, 0},
         {"response-cache-mb", required_argument, NULL, 0},
+        {"http-nice", required_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -297,6 +300,7 @@ static int daemon_open_http(Daemon *d, char *err, size_t err_sz) {
     acfg.max_connections = d->cfg.max_connections;
     acfg.connection_timeout_s = d->cfg.connection_timeout_s;
     acfg.threads = d->cfg.http_threads;
+    acfg.threads_nice = d->cfg.http_nice;
     acfg.response_cache_bytes = (size_t)d->cfg.response_cache_mb << 20;
     acfg.max_body = API_MAX_BODY_DEFAULT;
     acfg.web_dir = web;

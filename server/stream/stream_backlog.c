@@ -21,8 +21,8 @@
 
 #include "ag_error.h"
 #include "ag_log.h"
+#include "ag_thread.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -31,8 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define CONTROL_RESERVE 1024 /* room a page leaves in the send buffer for the messages after it */
@@ -149,12 +147,9 @@ static void fetch_read(Stream *s, StreamFetch *f) {
 
 /* the nice value is per thread on Linux; without this the worker competes as an equal */
 static void worker_lower_priority(void) {
-    id_t tid = (id_t)syscall(SYS_gettid);
-    int nice_now;
-    errno = 0;
-    nice_now = getpriority(PRIO_PROCESS, tid);
-    if (errno == 0 && setpriority(PRIO_PROCESS, tid, nice_now + BACKLOG_NICE) != 0) {
-        ag_log_warn("stream: cannot lower the backlog thread's priority: %s", strerror(errno));
+    int rc = ag_thread_nice_add(BACKLOG_NICE);
+    if (rc) {
+        ag_log_warn("stream: cannot lower the backlog thread's priority: %s", strerror(rc));
     }
 }
 

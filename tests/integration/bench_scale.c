@@ -90,7 +90,8 @@ typedef struct Options {
     int compare_rounds;
     const char *rows_from;
     int rows_rounded;
-    char cache_mb[16]; /* "" for angorad's default */
+    char cache_mb[16];  /* "" for angorad's default */
+    char http_nice[16]; /* "" for angorad's default */
 } Options;
 
 static Options opt = {.rows = 10000000,
@@ -259,13 +260,16 @@ static void fill(void) {
 
 /* angorad on the bench's directory; port and token for the clients */
 static pid_t start_daemon(const char *integrity, const char *cache_mb, double *ready_s) {
-    const char *extra[] = {"--max-cores",
-                           "1",
-                           "--integrity-check",
-                           integrity,
-                           cache_mb[0] ? "--response-cache-mb" : NULL,
-                           cache_mb,
-                           NULL};
+    const char *extra[8] = {"--max-cores", "1", "--integrity-check", integrity, NULL};
+    int n = 4;
+    if (opt.http_nice[0]) {
+        extra[n++] = "--http-nice";
+        extra[n++] = opt.http_nice;
+    }
+    if (cache_mb[0]) {
+        extra[n++] = "--response-cache-mb";
+        extra[n++] = cache_mb;
+    }
     BenchDaemon d;
     bench_daemon_start_with(opt.angorad, opt.trainer, opt.dir, extra, &d);
     *ready_s = d.ready_s;
@@ -659,7 +663,7 @@ static void parse_options(int argc, char **argv) {
                 "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
                 "[--exps N] [--seconds S] [--clients N] [--ingest-rows N] [--fill-only] "
                 "[--rows-from FILE [--rows-rounded]] [--lists-only] [--series-only] [--reads] "
-                "[--cache-mb N] [--compare-cache ROUNDS]\n");
+                "[--cache-mb N] [--http-nice N] [--compare-cache ROUNDS]\n");
         exit(2);
     }
     /* absolute: angorad starts the trainer from another directory */
@@ -710,6 +714,8 @@ static void parse_options(int argc, char **argv) {
             opt.clients = atoi(v);
         } else if (!strcmp(a, "--rows-from")) {
             opt.rows_from = v;
+        } else if (!strcmp(a, "--http-nice")) {
+            snprintf(opt.http_nice, sizeof(opt.http_nice), "%s", v);
         } else if (!strcmp(a, "--cache-mb")) {
             snprintf(opt.cache_mb, sizeof(opt.cache_mb), "%s", v);
         } else if (!strcmp(a, "--compare-cache")) {
@@ -780,6 +786,9 @@ int main(int argc, char **argv) {
         {"list task=HandBlock", "experiments?limit=100&task=HandBlock", 1, MIX_NONE},
         {"list tag=best", "experiments?limit=100&tag=best", 1, MIX_NONE},
         {"list q=run-77", "experiments?limit=100&q=run-77", 1, MIX_NONE},
+        {"list task + sort=return", "experiments?limit=100&task=Ant&sort=return", 1, MIX_NONE},
+        {"list state + sort=progress", "experiments?limit=100&state=failed&sort=progress", 1,
+         MIX_NONE},
         {"list task + state + sort=return",
          "experiments?limit=100&task=Ant&state=succeeded"
          "&sort=return",

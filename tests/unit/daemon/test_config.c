@@ -82,6 +82,17 @@ START_TEST(test_set) {
                      AG_EINVAL);
     ck_assert_int_eq(daemon_config_set(&c, "response_cache_mb", "256", err, sizeof(err)), 0);
     ck_assert_uint_eq(c.response_cache_mb, 256);
+    /* the HTTP threads' nice: 5 unless told, 0 to 19 */
+    ck_assert_int_eq(c.http_nice, 5);
+    ck_assert_int_eq(daemon_config_set(&c, "http_nice", "0", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.http_nice, 0);
+    ck_assert_int_eq(daemon_config_set(&c, "http_nice", "20", err, sizeof(err)), AG_ERANGE);
+    ck_assert_ptr_nonnull(strstr(err, "http_nice: must be in [0, 19]"));
+    ck_assert_int_eq(daemon_config_set(&c, "http_nice", "-1", err, sizeof(err)), AG_ERANGE);
+    ck_assert_int_eq(daemon_config_set(&c, "http_nice", "low", err, sizeof(err)), AG_EINVAL);
+    ck_assert_int_eq(c.http_nice, 0);
+    ck_assert_int_eq(daemon_config_set(&c, "http_nice", "19", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.http_nice, 19);
     ck_assert_int_eq(daemon_config_set(&c, "on_shutdown", "checkpoint", err, sizeof(err)), 0);
     ck_assert_int_eq(c.shutdown, DAEMON_SHUTDOWN_CHECKPOINT);
     ck_assert_int_eq(daemon_config_set(&c, "on_shutdown", "explode", err, sizeof(err)), AG_EINVAL);
