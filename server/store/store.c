@@ -40,11 +40,29 @@ int store_db_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, si
     return 0;
 }
 
+/* a statement of sql not kept: finalized by store_stmt_put */
+static int stmt_get_unkept(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz) {
+    for (int i = 0; i < STORE_STMT_UNKEPT; i++) {
+        if (!s->stmts_unkept[i]) {
+            if (store_db_prepare(s, sql, st, err, err_sz)) {
+                return AG_EDB;
+            }
+            s->stmts_unkept[i] = *st;
+            return 0;
+        }
+    }
+    return ag_errorf(err, err_sz, AG_EDB, "every statement of the connection is in use");
+}
+
 int store_stmt_get(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz) {
     StoreStmtSlot *slot = NULL;
     char *copy;
     for (int i = 0; i < STORE_STMT_CACHE; i++) {
         if (s->stmts[i].sql && !strcmp(s->stmts[i].sql, sql)) {
+            if (s->stmts[i].leased) {
+                /* its holder is still stepping it: resetting it here would lose its place */
+                return stmt_get_unkept(s, sql, st, err, err_sz);
+            }
             s->stmts[i].leased = 1;
             *st = s->stmts[i].st;
             return 0;
@@ -57,7 +75,7 @@ int store_stmt_get(Store *s, const char *sql, sqlite3_stmt **st, char *err, size
         slot = c->leased ? NULL : c;
     }
     if (!slot) {
-        return ag_errorf(err, err_sz, AG_EDB, "every kept statement of the connection is in use");
+        return stmt_get_unkept(s, sql, st, err, err_sz);
     }
     copy = strdup(sql);
     if (!copy) {
@@ -84,6 +102,13 @@ void store_stmt_put(Store *s, sqlite3_stmt *st) {
     for (int i = 0; i < STORE_STMT_CACHE; i++) {
         if (s->stmts[i].st == st) {
             s->stmts[i].leased = 0;
+            return;
+        }
+    }
+    for (int i = 0; i < STORE_STMT_UNKEPT; i++) {
+        if (s->stmts_unkept[i] == st) {
+            sqlite3_finalize(st);
+            s->stmts_unkept[i] = NULL;
             return;
         }
     }
@@ -248,6 +273,9 @@ void store_close(Store *s) {
     for (int i = 0; i < STORE_STMT_CACHE; i++) {
         sqlite3_finalize(s->stmts[i].st);
         free(s->stmts[i].sql);
+    }
+    for (int i = 0; i < STORE_STMT_UNKEPT; i++) {
+        sqlite3_finalize(s->stmts_unkept[i]);
     }
     sqlite3_finalize(s->bucket_upsert_many);
     if (s->db) {

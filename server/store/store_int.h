@@ -25,6 +25,9 @@
 #define STORE_BUSY_MS 5000
 /* prepared statements a connection keeps (store_stmt_get): the list's variants in use at once */
 #define STORE_STMT_CACHE 32
+/* statements handed out beside the kept ones: a nested use of a kept statement's text while it is
+ * held, or every kept one held */
+#define STORE_STMT_UNKEPT 8
 /* generations of runs (store_gen.c): a run's counter is slot id % STORE_GEN_SLOTS (store.h), so
  * two runs may share one (a write to either then counts as a write to both) */
 /* experiments a transaction can name before its commit counts as a write to every run */
@@ -56,6 +59,8 @@ struct Store {
     /* statements kept prepared on this connection, used under its mu; the oldest is replaced */
     StoreStmtSlot stmts[STORE_STMT_CACHE];
     unsigned stmt_next;
+    /* handed out and not kept: finalized when given back */
+    sqlite3_stmt *stmts_unkept[STORE_STMT_UNKEPT];
     /* the roll-up's many-row upsert, kept from batch to batch: its text takes long to parse */
     sqlite3_stmt *bucket_upsert_many;
     /* write generations (store_gen.c, the writer connection only): counted up after every
@@ -143,8 +148,10 @@ int store_db_exec(Store *s, const char *sql, char *err, size_t err_sz);
 int store_db_prepare(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz);
 /* a statement of sql kept prepared on this connection (under its mu): prepared once, then
  * reused; the caller gives it back to the same connection with store_stmt_put (reset, bindings
- * cleared), never finalizes it. Until then it is not replaced by another one: a caller may hold
- * several at once (at most STORE_STMT_CACHE; past that AG_EDB) */
+ * cleared), never finalizes it. Until then it is not replaced by another one, and a get of the
+ * same text meanwhile (a nested caller) is given a statement of its own, prepared for it and
+ * finalized when given back, as is a get while every kept statement is held: a caller may hold
+ * STORE_STMT_CACHE + STORE_STMT_UNKEPT at once (past that AG_EDB) */
 int store_stmt_get(Store *s, const char *sql, sqlite3_stmt **st, char *err, size_t err_sz);
 void store_stmt_put(Store *s, sqlite3_stmt *st);
 /* BEGIN IMMEDIATE; store_db_end commits when rc is 0, else rolls back, and returns its rc */

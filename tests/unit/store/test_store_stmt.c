@@ -2,8 +2,9 @@
  * server/store/store.c): a statement handed out is not finalized by the preparing of others
  * while its caller still steps it (a list page read its items' rows with two more statements
  * while its own was running: past STORE_STMT_CACHE page variants, that preparing finalized the
- * page's statement under it), also through a list page itself, and a connection whose every
- * kept statement is in use says so. */
+ * page's statement under it), also through a list page itself; a nested get of a held
+ * statement's text gets one of its own; and a connection whose every statement is in use says
+ * so. */
 #include "store.h"
 #include "store_int.h"
 
@@ -58,29 +59,80 @@ START_TEST(test_held_statement_survives_others) {
 }
 END_TEST
 
+/* a get of a held statement's text (a nested caller) is given a statement of its own, and the
+ * holder's goes on where it was; the nested one is finalized when given back, and the kept one
+ * is handed out again once its holder gives it back */
+START_TEST(test_nested_get_of_a_held_statement) {
+    Store *s = NULL;
+    sqlite3_stmt *outer = NULL, *inner = NULL, *again = NULL;
+    ck_assert_msg(store_open(":memory:", &s, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_stmt_get(s, COUNT_SQL, &outer, err, sizeof(err)) == 0, "%s", err);
+    for (int x = 1; x <= 3; x++) {
+        ck_assert_int_eq(sqlite3_step(outer), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_int(outer, 0), x);
+    }
+    ck_assert_msg(store_stmt_get(s, COUNT_SQL, &inner, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_ptr_ne(inner, outer);
+    ck_assert_int_eq(sqlite3_step(inner), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(inner, 0), 1);
+    store_stmt_put(s, inner);
+    ck_assert_ptr_null(s->stmts_unkept[0]);
+    /* the holder's place was kept */
+    ck_assert_int_eq(sqlite3_step(outer), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(outer, 0), 4);
+    store_stmt_put(s, outer);
+    ck_assert_msg(store_stmt_get(s, COUNT_SQL, &again, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_ptr_eq(again, outer);
+    store_stmt_put(s, again);
+    store_close(s);
+}
+END_TEST
+
+/* with every kept statement held, more are handed out unkept, up to STORE_STMT_UNKEPT; past
+ * that the connection says every statement is in use, and a statement given back makes room */
 START_TEST(test_every_statement_in_use_is_an_error) {
     Store *s = NULL;
-    sqlite3_stmt *held[STORE_STMT_CACHE], *more = NULL;
+    sqlite3_stmt *held[STORE_STMT_CACHE], *unkept[STORE_STMT_UNKEPT], *more = NULL;
     char sql[64];
     ck_assert_msg(store_open(":memory:", &s, err, sizeof(err)) == 0, "%s", err);
     for (int i = 0; i < STORE_STMT_CACHE; i++) {
         snprintf(sql, sizeof(sql), "SELECT %d", i);
         ck_assert_msg(store_stmt_get(s, sql, &held[i], err, sizeof(err)) == 0, "%s", err);
     }
+    for (int i = 0; i < STORE_STMT_UNKEPT; i++) {
+        /* new texts, and the text of a held one */
+        snprintf(sql, sizeof(sql), i == 3 ? "SELECT 3" : "SELECT 'more %d'", i);
+        ck_assert_msg(store_stmt_get(s, sql, &unkept[i], err, sizeof(err)) == 0, "%s", err);
+        for (int j = 0; j < STORE_STMT_CACHE; j++) {
+            ck_assert_ptr_ne(unkept[i], held[j]);
+        }
+    }
+    ck_assert_int_eq(sqlite3_step(unkept[3]), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(unkept[3], 0), 3);
     ck_assert_int_eq(store_stmt_get(s, "SELECT 'one more'", &more, err, sizeof(err)), AG_EDB);
     ck_assert_ptr_nonnull(strstr(err, "in use"));
-    /* a statement already kept is still handed out */
-    ck_assert_msg(store_stmt_get(s, "SELECT 3", &more, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_ptr_eq(more, held[3]);
-    store_stmt_put(s, held[7]);
+    store_stmt_put(s, unkept[5]);
     ck_assert_msg(store_stmt_get(s, "SELECT 'one more'", &more, err, sizeof(err)) == 0, "%s", err);
     ck_assert_int_eq(sqlite3_step(more), SQLITE_ROW);
     ck_assert_str_eq((const char *)sqlite3_column_text(more, 0), "one more");
     ck_assert_int_eq(sqlite3_step(held[0]), SQLITE_ROW);
     ck_assert_int_eq(sqlite3_column_int(held[0], 0), 0);
     store_stmt_put(s, more);
+    for (int i = 0; i < STORE_STMT_UNKEPT; i++) {
+        if (i != 5) {
+            store_stmt_put(s, unkept[i]);
+        }
+    }
+    for (int i = 0; i < STORE_STMT_UNKEPT; i++) {
+        ck_assert_ptr_null(s->stmts_unkept[i]);
+    }
+    /* a kept slot given back is reused for a new text */
+    store_stmt_put(s, held[7]);
+    ck_assert_msg(store_stmt_get(s, "SELECT 'kept'", &more, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_ptr_null(s->stmts_unkept[0]);
+    store_stmt_put(s, more);
     for (int i = 0; i < STORE_STMT_CACHE; i++) {
-        if (i != 7) { /* given back above, then replaced by "one more" */
+        if (i != 7) {
             store_stmt_put(s, held[i]);
         }
     }
@@ -150,6 +202,7 @@ static Suite *store_stmt_suite(void) {
     Suite *su = suite_create("store_stmt");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_held_statement_survives_others);
+    tcase_add_test(tc, test_nested_get_of_a_held_statement);
     tcase_add_test(tc, test_every_statement_in_use_is_an_error);
     tcase_add_test(tc, test_list_page_reads_items_under_its_statement);
     suite_add_tcase(su, tc);
