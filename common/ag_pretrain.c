@@ -8,20 +8,12 @@
 #include <string.h>
 
 int ag_pretrain_spec_read(const json_t *spec, AgPretrainSpec *s, AgJsonErr *e) {
-    static const char *const keys[] = {"data",
-                                       "model",
-                                       "epochs",
-                                       "batch_size",
-                                       "learning_rate",
-                                       "holdout",
-                                       "position_scale",
-                                       "rotation_weight",
-                                       "seed",
-                                       "time_limit_s",
-                                       "lr_schedule",
-                                       "lr_min",
-                                       NULL};
+    static const char *const keys[] = {
+        "data",        "model",          "epochs",          "batch_size", "learning_rate",
+        "holdout",     "position_scale", "rotation_weight", "seed",       "time_limit_s",
+        "lr_schedule", "lr_min",         "rotation",        NULL};
     static const char *const schedules[] = {"constant", "cosine", NULL};
+    static const char *const rotations[] = {"quaternion", "6d", NULL};
     int rc;
     memset(s, 0, sizeof *s);
     if ((rc = ag_json_expect_object(spec, "", e)) < 0 ||
@@ -60,6 +52,12 @@ int ag_pretrain_spec_read(const json_t *spec, AgPretrainSpec *s, AgJsonErr *e) {
         return rc;
     }
     s->lr_schedule = (AgPretrainLrSchedule)schedule;
+    int rotation = 0;
+    if ((rc = ag_json_get_enum(spec, "", "rotation", rotations, AG_PRETRAIN_ROT_QUATERNION,
+                               &rotation, e)) < 0) {
+        return rc;
+    }
+    s->rotation = (AgPretrainRotation)rotation;
     if (s->lr_schedule == AG_PRETRAIN_LR_CONSTANT && s->lr_min != 0.0) {
         return ag_json_fail(e, "lr_min",
                             "is the end of the cosine schedule; with \"lr_schedule\": "
@@ -88,12 +86,13 @@ int ag_pretrain_spec_read(const json_t *spec, AgPretrainSpec *s, AgJsonErr *e) {
 
 json_t *ag_pretrain_spec_to_json(const AgPretrainSpec *s) {
     return json_pack(
-        "{s:s, s:O, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:f}", "data", s->data, "model",
-        s->model ? s->model : json_null(), "epochs", (json_int_t)s->epochs, "batch_size",
+        "{s:s, s:O, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:f, s:s}", "data", s->data,
+        "model", s->model ? s->model : json_null(), "epochs", (json_int_t)s->epochs, "batch_size",
         (json_int_t)s->batch_size, "learning_rate", s->learning_rate, "holdout", s->holdout,
         "position_scale", s->position_scale, "rotation_weight", s->rotation_weight, "seed",
         (json_int_t)s->seed, "time_limit_s", s->time_limit_s, "lr_schedule",
-        s->lr_schedule == AG_PRETRAIN_LR_COSINE ? "cosine" : "constant", "lr_min", s->lr_min);
+        s->lr_schedule == AG_PRETRAIN_LR_COSINE ? "cosine" : "constant", "lr_min", s->lr_min,
+        "rotation", s->rotation == AG_PRETRAIN_ROT_6D ? "6d" : "quaternion");
 }
 
 double ag_pretrain_lr(const AgPretrainSpec *s, long long step, long long total_steps) {

@@ -22,6 +22,12 @@ typedef enum AgPretrainLrSchedule {
     AG_PRETRAIN_LR_COSINE,       /* half a cosine from learning_rate down to lr_min */
 } AgPretrainLrSchedule;
 
+/* the form of the predicted rotation ("rotation"; server/nn/nn_pose.h, the same values) */
+typedef enum AgPretrainRotation {
+    AG_PRETRAIN_ROT_QUATERNION = 0, /* 4 numbers, normalised by the loss */
+    AG_PRETRAIN_ROT_6D,             /* two 3-vectors, made orthonormal by the loss */
+} AgPretrainRotation;
+
 typedef struct AgPretrainSpec {
     char data[AG_PRETRAIN_PATH_MAX]; /* the dataset, FILE.h5 of --pretrain-data */
     const json_t *model;             /* borrowed from the spec: NULL, a preset name or an object */
@@ -29,6 +35,7 @@ typedef struct AgPretrainSpec {
     double learning_rate, holdout, position_scale, rotation_weight, time_limit_s;
     AgPretrainLrSchedule lr_schedule;
     double lr_min; /* the cosine's end (0 for the constant schedule) */
+    AgPretrainRotation rotation;
 } AgPretrainSpec;
 
 /* reads spec into s with the documented defaults; AG_ESPEC with the JSON path in e for the first

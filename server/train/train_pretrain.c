@@ -192,7 +192,8 @@ static int pretrain_epoch(Pretrain *p, double wall_at, double t0, char *err, siz
         pretrain_gather(p, p->order + first, 0, B);
         nn_model_zero_grad(p->model);
         nn_model_forward(p->model, p->ctx, B, p->batch_obs, NULL, NULL, p->out, p->value);
-        NnPoseLoss l = nn_pose_loss(p->dout, p->out, p->batch_tgt, B, 1.0, sp->rotation_weight);
+        NnPoseLoss l = nn_pose_loss((NnPoseRotation)sp->rotation, p->dout, p->out, p->batch_tgt, B,
+                                    1.0, sp->rotation_weight);
         nn_model_backward(p->model, p->ctx, p->dout, NULL);
         /* a non-finite gradient is zeroed (the step changes nothing new) and counted */
         float norm = nn_grad_clip(grads, nn_model_num_params(p->model), 0.0f);
@@ -223,21 +224,24 @@ static HoldoutScore pretrain_holdout(Pretrain *p) {
     HoldoutScore s = {0, 0, 0, 0};
     double sq = 0;
     int64_t base = p->n_train;
+    const NnPoseRotation rot = (NnPoseRotation)p->spec.given.rotation;
+    const int W = nn_pose_output_dim(rot);
     for (int64_t first = 0; first < p->n_hold; first += p->spec.given.batch_size) {
         int B = (int)(p->n_hold - first < p->spec.given.batch_size ? p->n_hold - first
                                                                    : p->spec.given.batch_size);
         pretrain_gather(p, NULL, base + first, B);
         nn_model_forward(p->model, p->ctx, B, p->batch_obs, NULL, NULL, p->out, p->value);
         s.loss +=
-            nn_pose_loss(NULL, p->out, p->batch_tgt, B, 1.0, p->spec.given.rotation_weight).loss *
+            nn_pose_loss(rot, NULL, p->out, p->batch_tgt, B, 1.0, p->spec.given.rotation_weight)
+                .loss *
             B;
         for (int b = 0; b < B; b++) {
-            const float *o = p->out + b * NN_POSE_DIM, *t = p->batch_tgt + b * NN_POSE_DIM;
+            const float *o = p->out + b * W, *t = p->batch_tgt + b * NN_POSE_DIM;
             for (int k = 0; k < 3; k++) {
                 double e = ((double)o[k] - t[k]) * p->spec.given.position_scale;
                 sq += e * e;
             }
-            double a = nn_pose_angle(t + 3, o + 3) * 180.0 / M_PI;
+            double a = nn_pose_angle(rot, t + 3, o + 3) * 180.0 / M_PI;
             p->angles[first + b] = a;
             s.rotation_mean_deg += a;
         }
@@ -291,7 +295,9 @@ static int pretrain_prepare(Pretrain *p, int header_only, char *path, size_t pat
         return ag_errorf(err, err_sz, AG_ESPEC, "holdout: leaves %lld of %lld images to train on",
                          (long long)p->n_train, (long long)p->data.n);
     }
-    NnIoSpec io = {.num_inputs = 1, .obs_size = (int)p->data.cols, .policy_outputs = NN_POSE_DIM};
+    NnIoSpec io = {.num_inputs = 1,
+                   .obs_size = (int)p->data.cols,
+                   .policy_outputs = nn_pose_output_dim((NnPoseRotation)p->spec.given.rotation)};
     NnInputSpec *in = &io.inputs[0];
     snprintf(in->name, sizeof in->name, "%s", TRAIN_PRETRAIN_INPUT);
     in->shape[0] = 3;
@@ -325,8 +331,8 @@ static int pretrain_open(Pretrain *p, const char *run_dir, int resume, char *pat
     p->ctx = nn_train_ctx_create(p->model, B, 1);
     p->batch_obs = malloc(sizeof(float) * (size_t)B * (size_t)p->data.cols);
     p->batch_tgt = malloc(sizeof(float) * (size_t)B * NN_POSE_DIM);
-    p->out = malloc(sizeof(float) * (size_t)B * NN_POSE_DIM);
-    p->dout = malloc(sizeof(float) * (size_t)B * NN_POSE_DIM);
+    p->out = malloc(sizeof(float) * (size_t)B * NN_POSE_OUT_MAX);
+    p->dout = malloc(sizeof(float) * (size_t)B * NN_POSE_OUT_MAX);
     p->value = malloc(sizeof(float) * (size_t)B);
     p->angles = malloc(sizeof(double) * (size_t)p->n_hold);
     p->order = malloc(sizeof(int) * (size_t)p->n_train);
@@ -376,8 +382,8 @@ static int pretrain_open(Pretrain *p, const char *run_dir, int resume, char *pat
 static int pretrain_write_spec(const Pretrain *p, char *err, size_t err_sz) {
     char file[TRAIN_PATH_MAX];
     json_t *o = json_pack(
-        "{s:s, s:o, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:i, s:I, s:I, s:s, s:f}", "data",
-        p->spec.given.data, "model", nn_model_describe(p->model), "epochs",
+        "{s:s, s:o, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:i, s:I, s:I, s:s, s:f, s:s}",
+        "data", p->spec.given.data, "model", nn_model_describe(p->model), "epochs",
         (json_int_t)p->spec.given.epochs, "batch_size", (json_int_t)p->spec.given.batch_size,
         "learning_rate", p->spec.given.learning_rate, "holdout", p->spec.given.holdout,
         "position_scale", p->spec.given.position_scale, "rotation_weight",
@@ -385,7 +391,8 @@ static int pretrain_write_spec(const Pretrain *p, char *err, size_t err_sz) {
         p->spec.given.time_limit_s, "task", p->data.task, "image_size", p->data.size,
         "train_images", (json_int_t)p->n_train, "holdout_images", (json_int_t)p->n_hold,
         "lr_schedule", p->spec.given.lr_schedule == AG_PRETRAIN_LR_COSINE ? "cosine" : "constant",
-        "lr_min", p->spec.given.lr_min);
+        "lr_min", p->spec.given.lr_min, "rotation",
+        p->spec.given.rotation == AG_PRETRAIN_ROT_6D ? "6d" : "quaternion");
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     int rc = text ? train_path(file, sizeof file, p->dir, AG_RUN_SPEC) : AG_ENOMEM;

@@ -205,6 +205,10 @@ static int identity_compare(const json_t *saved, const json_t *mine, const char 
     const json_t *mv;
     json_object_foreach((json_t *)ms, key, mv) {
         const json_t *sv = json_object_get(ss, key);
+        /* checkpoints from before the choice of rotation form predicted quaternions */
+        if (!sv && !strcmp(key, "rotation") && !strcmp(json_string_value(mv), "quaternion")) {
+            continue;
+        }
         if (!sv || !json_equal(sv, mv)) {
             char *a = sv ? json_dumps(sv, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
             char *b = json_dumps(mv, JSON_COMPACT | JSON_ENCODE_ANY);

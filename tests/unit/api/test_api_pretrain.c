@@ -168,6 +168,7 @@ START_TEST(test_refusals_store_nothing) {
         {"{\"spec\": {\"data\": \"%s/none.h5\"}}", runs, 422, "spec.data"},
         {"{\"spec\": {\"data\": \"%s\", \"holdout\": 0}}", data, 422, "spec.holdout"},
         {"{\"data\": \"%s\", \"lr_schedule\": \"step\"}", data, 422, "lr_schedule"},
+        {"{\"spec\": {\"data\": \"%s\", \"rotation\": \"matrix\"}}", data, 422, "spec.rotation"},
         {"{\"spec\": {\"data\": \"%s\", \"lr_schedule\": \"cosine\", \"lr_min\": 0.5}}", data, 422,
          "spec.lr_min"},
         {"{\"spec\": {\"data\": \"%s\"}, \"name\": \"\"}", data, 422, "name"},

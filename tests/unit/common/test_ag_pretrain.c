@@ -33,6 +33,8 @@ START_TEST(test_defaults) {
     ck_assert_int_eq(json_integer_value(json_object_get(full, "epochs")), 20);
     ck_assert_str_eq(json_string_value(json_object_get(full, "lr_schedule")), "constant");
     ck_assert_double_eq(json_real_value(json_object_get(full, "lr_min")), 0.0);
+    ck_assert_int_eq(s.rotation, AG_PRETRAIN_ROT_QUATERNION);
+    ck_assert_str_eq(json_string_value(json_object_get(full, "rotation")), "quaternion");
     ck_assert(json_is_null(json_object_get(full, "model")));
     json_decref(full);
     json_decref(spec);
@@ -42,6 +44,14 @@ START_TEST(test_defaults) {
     ck_assert_int_eq(ag_pretrain_spec_read(spec, &s, &e), 0);
     ck_assert(json_is_object(s.model));
     ck_assert_int_eq(s.epochs, 3);
+    json_decref(spec);
+
+    spec = jparse("{\"data\": \"d.h5\", \"rotation\": \"6d\"}");
+    ck_assert_int_eq(ag_pretrain_spec_read(spec, &s, &e), 0);
+    ck_assert_int_eq(s.rotation, AG_PRETRAIN_ROT_6D);
+    full = ag_pretrain_spec_to_json(&s);
+    ck_assert_str_eq(json_string_value(json_object_get(full, "rotation")), "6d");
+    json_decref(full);
     json_decref(spec);
 }
 END_TEST
@@ -79,6 +89,9 @@ START_TEST(test_refusals) {
     refused("{\"data\": \"d.h5\", \"model\": {\"preset\": \"pathways\"}}", "model.core");
     refused("{\"data\": \"d.h5\", \"lr_schedule\": \"linear\"}", "lr_schedule");
     refused("{\"data\": \"d.h5\", \"lr_schedule\": 1}", "lr_schedule");
+    refused("{\"data\": \"d.h5\", \"rotation\": \"euler\"}", "rotation");
+    refused("{\"data\": \"d.h5\", \"rotation\": 6}", "rotation");
+    refused("{\"data\": \"d.h5\", \"rotation\": \"6D\"}", "rotation");
     refused("{\"data\": \"d.h5\", \"lr_schedule\": \"cosine\", \"lr_min\": -1}", "lr_min");
     /* the cosine's end is above where it starts */
     refused("{\"data\": \"d.h5\", \"lr_schedule\": \"cosine\", \"learning_rate\": 0.001, "
