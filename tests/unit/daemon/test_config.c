@@ -166,6 +166,20 @@ START_TEST(test_file) {
 }
 END_TEST
 
+/* the example configuration the docs point to loads: every key it sets is one angorad knows,
+ * with a value in its range, so the example cannot drift from the code unnoticed */
+START_TEST(test_example_file_loads) {
+    const char *example = getenv("ANGORA_CONF_EXAMPLE");
+    DaemonConfig c;
+    ck_assert_ptr_nonnull(example);
+    daemon_config_defaults(&c, NULL);
+    ck_assert_msg(daemon_config_load(&c, example, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(c.port, 7878);
+    ck_assert_int_eq(c.http_nice, 5);
+    ck_assert_uint_eq(c.http_threads, 4);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("daemon_config");
     TCase *tc = tcase_create("core");
@@ -173,6 +187,7 @@ int main(void) {
     int failed;
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_set);
+    tcase_add_test(tc, test_example_file_loads);
     tcase_add_test(tc, test_slurm_settings);
     tcase_add_test(tc, test_file);
     suite_add_tcase(s, tc);
