@@ -5,10 +5,13 @@
 # dataset's size and rendering time, the epochs, the training time and the held-out position
 # RMSE (mm) and median rotation error (degrees) of the last epoch, against predicting the mean
 # position. --model gives the pretraining spec's model (a JSON description, as in
-# docs/training.md), to compare encoder layouts at the same time budget. The account of a run is
+# docs/training.md), to compare encoder layouts at the same time budget; --rotation the form of
+# the predicted rotation (quaternion or 6d); --epochs with --lr-schedule cosine a decay over a
+# fixed number of epochs (the time budget still stops the run). The account of a run is
 # docs/benchmarks/pretrain.md.
 # usage: bench/bench_pretrain.sh [--build DIR] [--out DIR] [--samples N] [--size S]
-#                                [--seconds T] [--seed K] [--model JSON]
+#                                [--seconds T] [--seed K] [--model JSON] [--rotation FORM]
+#                                [--epochs N] [--lr-schedule constant|cosine]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build/rel
@@ -18,6 +21,9 @@ SIZE=64
 SECONDS_BUDGET=300
 SEED=1
 MODEL=null
+ROTATION=quaternion
+EPOCHS=1000000
+SCHEDULE=constant
 while [ $# -gt 0 ]; do
     case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -27,6 +33,9 @@ while [ $# -gt 0 ]; do
     --seconds) SECONDS_BUDGET=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --model) MODEL=$2; shift 2 ;;
+    --rotation) ROTATION=$2; shift 2 ;;
+    --epochs) EPOCHS=$2; shift 2 ;;
+    --lr-schedule) SCHEDULE=$2; shift 2 ;;
     *) echo "bench_pretrain: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -41,8 +50,9 @@ jq -n --argjson n "$SAMPLES" --argjson s "$SIZE" --argjson k "$SEED" \
     '{task: "HandBlock", samples: $n, image_size: $s, seed: $k}' >"$OUT/data.json"
 "$BIN" --pretrain-data "$OUT/data.json" --out "$OUT/data.h5" >"$OUT/data.out"
 jq -n --arg d "$OUT/data.h5" --argjson t "$SECONDS_BUDGET" --argjson m "$MODEL" \
-    '{data: $d, epochs: 1000000, batch_size: 32, learning_rate: 0.001, time_limit_s: $t}
-     + if $m == null then {} else {model: $m} end' >"$OUT/pretrain.json"
+    --arg r "$ROTATION" --argjson e "$EPOCHS" --arg sch "$SCHEDULE" \
+    '{data: $d, epochs: $e, batch_size: 32, learning_rate: 0.001, time_limit_s: $t, rotation: $r,
+      lr_schedule: $sch} + if $m == null then {} else {model: $m} end' >"$OUT/pretrain.json"
 rm -rf "$OUT/run"
 "$BIN" --pretrain "$OUT/pretrain.json" --run-dir "$OUT/run" --quiet >"$OUT/run.out"
 
