@@ -43,7 +43,7 @@ void daemon_config_defaults(DaemonConfig *c, const char *default_trainer) {
     c->max_connections = 256;
     c->connection_timeout_s = 30;
     c->http_threads = 4;
-    c->http_nice = 5;
+    c->http_nice = 10;
     c->response_cache_mb = 64;
     c->integrity_check = 1;
     c->ingest_events = 1;

@@ -74,7 +74,7 @@ static void usage(FILE *f) {
             "  --response-cache-mb N  memory for kept list and series answers (0 to 4096 MiB,\n"
             "                        default 64; 0 keeps none)\n"
             "  --http-nice N         added to the HTTP threads' nice value, so that ingestion\n"
-            "                        and trainings come first on busy cores (0 to 19, default 5)\n"
+            "                        and trainings come first on busy cores (0 to 19, default 10)\n"
             "  --log-level LEVEL     debug, info, warn, error\n"
             "  --help, --version\n");
 }

@@ -82,8 +82,8 @@ START_TEST(test_set) {
                      AG_EINVAL);
     ck_assert_int_eq(daemon_config_set(&c, "response_cache_mb", "256", err, sizeof(err)), 0);
     ck_assert_uint_eq(c.response_cache_mb, 256);
-    /* the HTTP threads' nice: 5 unless told, 0 to 19 */
-    ck_assert_int_eq(c.http_nice, 5);
+    /* the HTTP threads' nice: 10 unless told, 0 to 19 */
+    ck_assert_int_eq(c.http_nice, 10);
     ck_assert_int_eq(daemon_config_set(&c, "http_nice", "0", err, sizeof(err)), 0);
     ck_assert_int_eq(c.http_nice, 0);
     ck_assert_int_eq(daemon_config_set(&c, "http_nice", "20", err, sizeof(err)), AG_ERANGE);
@@ -175,7 +175,7 @@ START_TEST(test_example_file_loads) {
     daemon_config_defaults(&c, NULL);
     ck_assert_msg(daemon_config_load(&c, example, err, sizeof(err)) == 0, "%s", err);
     ck_assert_int_eq(c.port, 7878);
-    ck_assert_int_eq(c.http_nice, 5);
+    ck_assert_int_eq(c.http_nice, 10);
     ck_assert_uint_eq(c.http_threads, 4);
 }
 END_TEST
