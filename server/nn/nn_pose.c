@@ -40,9 +40,9 @@ static void cross3(const double *a, const double *b, double *out) {
 }
 
 /* Gram-Schmidt of the 6D form r = (a1, a2) into columns b (b1, b2, b3); the norms of a1 and of
- * c = a2 - <b1, a2> b1 in n1, n2, and c in c. 0 when either is too short to give a direction. */
-static int six_d_columns(const float *r, double b[9], double c[3], double *n1, double *n2) {
-    double a1[3] = {r[0], r[1], r[2]}, a2[3] = {r[3], r[4], r[5]};
+ * c = a2 - <b1, a2> b1 in n1, n2. 0 when either is too short to give a direction. */
+static int six_d_columns(const float *r, double b[9], double *n1, double *n2) {
+    double a1[3] = {r[0], r[1], r[2]}, a2[3] = {r[3], r[4], r[5]}, c[3];
     *n1 = sqrt(dot3(a1, a1));
     if (*n1 < POSE_MIN_NORM) {
         return 0;
@@ -69,8 +69,8 @@ static int six_d_columns(const float *r, double b[9], double c[3], double *n1, d
  * gradient times scale with respect to r (a1, a2), by the chain rule through b3 = b1 x b2,
  * b2 = c / |c| and b1 = a1 / |a1| */
 static double six_d_distance(const float *q, const float *r, float *dr, double scale) {
-    double b[9], g[9], c[3], n1, n2;
-    if (!six_d_columns(r, b, c, &n1, &n2)) {
+    double b[9], g[9], n1, n2;
+    if (!six_d_columns(r, b, &n1, &n2)) {
         for (int k = 0; k < 6 && dr; k++) {
             dr[k] = 0.0f;
         }

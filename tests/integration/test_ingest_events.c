@@ -86,20 +86,25 @@ START_TEST(test_without_events_rows_wait_for_the_tick) {
 }
 END_TEST
 
-START_TEST(test_bad_setting_refused) {
+/* angorad started with a bad setting exits 2 before serving, saying words */
+static void setting_refused(const char *option, const char *value, const char *words) {
     Daemon d;
     char cmd[1024], out[4096];
     itest_daemon_init(&d);
-    snprintf(cmd, sizeof(cmd), "%s --data-dir %s --port 0 --ingest-events sometimes 2>&1",
-             itest_angorad(), d.dir);
+    snprintf(cmd, sizeof(cmd), "%s --data-dir %s --port 0 %s %s 2>&1", itest_angorad(), d.dir,
+             option, value);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t n = fread(out, 1, sizeof(out) - 1, p);
     out[n] = '\0';
     int status = pclose(p);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "exit status %d: %s", status, out);
-    ck_assert_msg(strstr(out, "ingest_events: yes or no") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, words) != NULL, "%s", out);
     itest_daemon_cleanup(&d);
+}
+
+START_TEST(test_bad_setting_refused) {
+    setting_refused("--ingest-events", "sometimes", "ingest_events: yes or no");
 }
 END_TEST
 
@@ -198,19 +203,7 @@ START_TEST(test_http_threads_yield_to_ingestion) {
 END_TEST
 
 START_TEST(test_bad_http_nice_refused) {
-    Daemon d;
-    char cmd[1024], out[4096];
-    itest_daemon_init(&d);
-    snprintf(cmd, sizeof(cmd), "%s --data-dir %s --port 0 --http-nice 20 2>&1", itest_angorad(),
-             d.dir);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "exit status %d: %s", status, out);
-    ck_assert_msg(strstr(out, "http_nice: must be in [0, 19]") != NULL, "%s", out);
-    itest_daemon_cleanup(&d);
+    setting_refused("--http-nice", "20", "http_nice: must be in [0, 19]");
 }
 END_TEST
 

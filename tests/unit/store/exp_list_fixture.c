@@ -4,6 +4,7 @@
 #include "exp_list_fixture.h"
 
 #include "store_int.h"
+#include "store_test_db.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -119,6 +120,18 @@ void fill_odd(const char *db_path) {
     exec_sql(db, "UPDATE experiments SET latest_task_metric = -0.0, latest_iteration = 0"
                  " WHERE id = 11");
     sqlite3_close(db);
+}
+
+Store *filled_at(int version, char *mig, size_t mig_sz, char *db, size_t db_sz) {
+    Store *s = NULL;
+    store_test_db_new(mig, mig_sz, db, db_sz);
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, version, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    store_close(s);
+    fill_odd(db);
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    return s;
 }
 
 /* every page of one listing through both paths: the same text, the same cursors */

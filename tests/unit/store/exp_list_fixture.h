@@ -17,6 +17,9 @@ void ingest1(Store *s, int64_t id, const char *line);
 void fill(Store *s, const char *db_path);
 /* what only an older daemon or a hand edit leaves in the rows of fill */
 void fill_odd(const char *db_path);
+/* a new database (store_test_db_new) at migration `version`, filled by fill then fill_odd, and
+ * opened again */
+Store *filled_at(int version, char *mig, size_t mig_sz, char *db, size_t db_sz);
 /* every page of one listing through both paths: the same text, the same cursors */
 void compare_listing(Store *s, StoreExpFilter f);
 /* every page of f as text, each followed by its next cursor; the caller frees it */

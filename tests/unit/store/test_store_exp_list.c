@@ -467,13 +467,7 @@ START_TEST(test_name_index_migrated_from_014) {
     char mig[1024], db[1024];
     Store *s = NULL;
     int applied = 0;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 14, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s, db);
-    store_close(s);
-    fill_odd(db);
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    s = filled_at(14, mig, sizeof(mig), db, sizeof(db));
     ck_assert_msg(store_migrate(s, mig, 15, &applied, err, sizeof(err)) == 0, "%s", err);
     ck_assert_int_eq(applied, 1);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_names"), 45);

@@ -81,13 +81,7 @@ START_TEST(test_filter_columns_migrated_from_015) {
     Store *s = NULL;
     sqlite3 *h = NULL;
     int applied = 0;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 15, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s, db);
-    store_close(s);
-    fill_odd(db);
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    s = filled_at(15, mig, sizeof(mig), db, sizeof(db));
     ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         for (int asc = 0; asc < 2; asc++) {
@@ -158,13 +152,7 @@ START_TEST(test_filter_orders_migrated_from_017) {
     Store *s = NULL;
     sqlite3 *h = NULL;
     int applied = 0;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 17, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s, db);
-    store_close(s);
-    fill_odd(db);
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    s = filled_at(17, mig, sizeof(mig), db, sizeof(db));
     for (int i = 0; i < N_SORTS; i++) {
         for (int asc = 0; asc < 2; asc++) {
             for (int j = 0; j < N_FILTERS; j++) {
