@@ -227,7 +227,7 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
     char where[768], ord[192];
     const char *from = "experiments AS e", *id_order = "id";
     const ExpSort *k = exp_sort_find(f->sort);
-    int n, asc = f->ascending != 0, plain, order_is_task, show_task, show_state;
+    int n, asc = f->ascending != 0, plain, order_is_filter, show_task, show_state;
     const char *cmp = asc ? ">" : "<", *dir = asc ? "ASC" : "DESC";
     memset(pg, 0, sizeof(*pg));
     pg->q_ids = q_ids; /* the page's from now on */
@@ -262,16 +262,17 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
     exp_sort_order_expr(k, asc, ord, sizeof(ord));
     /* only the filters asked for, so the planner sees plain conditions. Under a sort other than
      * the submitted order it is shown one filter ("+" hides the other from indexes): the one
-     * whose index holds the order after it (migration 018), task when asked, but state under
-     * sort=task with both, as the task's own range would follow a constant order. The page is
-     * then that value's range read in order (after a cursor, two ranges), and the hidden filter
-     * is tested from the index entry. With a tag, a name search or a parent the order's own
-     * index is read and both are tested on each entry (016), as those filters choose their own
-     * ways. Never a sort of every match. */
+     * whose index holds the order after it (migration 018), task when asked. Under sort=task or
+     * sort=state with both, the order is constant within the match, so it is shown both: the
+     * page is a range of (task, state, id) or (state, task, id), where one filter alone would
+     * read the other's entries first. The page is then that range read in order (after a
+     * cursor, two ranges), and a hidden filter is tested from the index entry. With a tag, a
+     * name search or a parent the order's own index is read and both are tested on each entry
+     * (016), as those filters choose their own ways. Never a sort of every match. */
     plain = k->kind == 0 || (!f->tag && !q_ids && !(f->q && *f->q) && f->parent_id <= 0);
-    order_is_task = !strcmp(k->name, "task");
-    show_task = plain && f->task && (k->kind == 0 || !(order_is_task && f->state));
-    show_state = plain && f->state && (k->kind == 0 || !f->task || order_is_task);
+    order_is_filter = !strcmp(k->name, "task") || !strcmp(k->name, "state");
+    show_task = plain && f->task;
+    show_state = plain && f->state && (k->kind == 0 || !f->task || order_is_filter);
     n = snprintf(where, sizeof(where), "1");
     if (f->state) {
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND %sstate = ?1",
@@ -316,13 +317,25 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
         /* the rest of the cursor's order value (after its id), then the values after it: each
          * part one range of the order's index, read in order. As one range of the order value
          * with the id tested on each row, a page read every row sharing the cursor's value
-         * first, thousands under an order with few values (state, task, priority, progress). */
+         * first, thousands under an order with few values (state, task, priority, progress).
+         * Ordered by the task or state it is filtered by, every match has the filter's value, so
+         * the second part's test is that value against the cursor's, a constant: a range of the
+         * order value there would be planned beside both filters' equalities as a range read
+         * and then sorted by id. */
+        char later[224];
+        if (f->task && !strcmp(k->name, "task")) {
+            snprintf(later, sizeof(later), "?2 %s ?6", cmp);
+        } else if (f->state && !strcmp(k->name, "state")) {
+            snprintf(later, sizeof(later), "?1 %s ?6", cmp);
+        } else {
+            snprintf(later, sizeof(later), "%s %s ?6", ord, cmp);
+        }
         n = snprintf(pg->sql, sizeof(pg->sql),
                      "SELECT * FROM (SELECT %s, %s AS sort_value FROM %s WHERE %s AND %s = ?6 AND"
                      " id %s ?7 ORDER BY id %s LIMIT ?5) UNION ALL SELECT * FROM (SELECT %s, %s AS"
-                     " sort_value FROM %s WHERE %s AND %s %s ?6 ORDER BY %s %s, id %s LIMIT ?5)"
+                     " sort_value FROM %s WHERE %s AND %s ORDER BY %s %s, id %s LIMIT ?5)"
                      " LIMIT ?5",
-                     columns, ord, from, where, ord, cmp, dir, columns, ord, from, where, ord, cmp,
+                     columns, ord, from, where, ord, cmp, dir, columns, ord, from, where, later,
                      ord, dir, dir);
     } else {
         n = snprintf(pg->sql, sizeof(pg->sql),
