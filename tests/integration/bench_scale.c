@@ -38,6 +38,8 @@
  *   --cache-mb N     angorad's response_cache_mb (default: angorad's own, but 0 when the
  *                    ingestion under load runs: it writes through a connection of its own,
  *                    whose commits angorad's write generations do not see)
+ *   --mix-parts      --reads, and after the list mix the same mix held to each of its filters,
+ *                    then to each of its sorts (where the mix's cost is)
  *   --compare-cache R  --reads R times with the response cache off (response_cache_mb 0), then
  *                    on (--cache-mb or the default), alternately, each on a fresh angorad
  * Each endpoint's row gives the share of answers angorad's response cache gave (hits over hits
@@ -85,6 +87,7 @@ typedef struct Options {
     long long ingest_rows;
     int fill_only;
     int lists_only;
+    int mix_parts;
     int series_only;
     int reads;
     int compare_rounds;
@@ -318,6 +321,9 @@ typedef struct Endpoint {
     EndpointMix mix;  /* a new query for each request instead of path */
 } Endpoint;
 
+/* the list mix held to one filter or one sort (1 + its index in mix_query's tables; 0 any) */
+static int mix_held_filter, mix_held_sort;
+
 /* the series mix's keys: those stored in the big run, whichever rows filled it (a trainer's
  * file has other keys than the generated rows; a key the run lacks answers an empty series) */
 #define MIX_KEYS_MAX 256
@@ -350,23 +356,32 @@ static void load_mix_keys(void) {
 
 /* the next query of a mix into url (after /api/v1/); *pages counts down the pages of a list
  * query still to follow with cursor */
-static void mix_query(EndpointMix mix, unsigned *seed, char *query, size_t sz, int *pages) {
-    static const char *const sorts[] = {"submitted", "name",     "task",   "state",   "priority",
+static const char *const mix_sorts[] = {"submitted", "name",     "task",   "state",   "priority",
                                         "started",   "finished", "return", "progress"};
-    static const char *const filters[] = {
-        "",          "&state=failed", "&state=succeeded",          "&task=HandBlock",
-        "&task=Ant", "&tag=best",     "&task=Ant&state=succeeded", "&q=run-7"};
+static const char *const mix_filters[] = {
+    "",          "&state=failed", "&state=succeeded",          "&task=HandBlock",
+    "&task=Ant", "&tag=best",     "&task=Ant&state=succeeded", "&q=run-7"};
+enum { MIX_SORTS = 9, MIX_FILTERS = 8 };
+
+static void mix_query(EndpointMix mix, unsigned *seed, char *query, size_t sz, int *pages) {
     static const int limits[] = {25, 50, 100};
     static const int points[] = {500, 1000, 2000};
+    int sort, asc, limit, filter;
     if (mix == MIX_SERIES) {
         snprintf(query, sz, "experiments/1/metrics/series?key=%s&points=%d%s",
                  mix_keys[rand_r(seed) % (unsigned)n_mix_keys], points[rand_r(seed) % 3],
                  rand_r(seed) % 2 ? "&x=env_steps" : "");
         return;
     }
-    snprintf(query, sz, "experiments?sort=%s&order=%s&limit=%d%s", sorts[rand_r(seed) % 9],
-             rand_r(seed) % 2 ? "asc" : "desc", limits[rand_r(seed) % 3],
-             filters[rand_r(seed) % 8]);
+    /* drawn in the same order whatever is held, so a held part asks what the whole mix would */
+    sort = rand_r(seed) % MIX_SORTS;
+    asc = rand_r(seed) % 2;
+    limit = limits[rand_r(seed) % 3];
+    filter = rand_r(seed) % MIX_FILTERS;
+    sort = mix_held_sort ? mix_held_sort - 1 : sort;
+    filter = mix_held_filter ? mix_held_filter - 1 : filter;
+    snprintf(query, sz, "experiments?sort=%s&order=%s&limit=%d%s", mix_sorts[sort],
+             asc ? "asc" : "desc", limit, mix_filters[filter]);
     *pages = 1 + rand_r(seed) % 5;
 }
 
@@ -663,7 +678,7 @@ static void parse_options(int argc, char **argv) {
                 "usage: bench_scale ANGORAD TRAINER [--dir DIR] [--rows N] [--big N] "
                 "[--exps N] [--seconds S] [--clients N] [--ingest-rows N] [--fill-only] "
                 "[--rows-from FILE [--rows-rounded]] [--lists-only] [--series-only] [--reads] "
-                "[--cache-mb N] [--http-nice N] [--compare-cache ROUNDS]\n");
+                "[--mix-parts] [--cache-mb N] [--http-nice N] [--compare-cache ROUNDS]\n");
         exit(2);
     }
     /* absolute: angorad starts the trainer from another directory */
@@ -687,6 +702,11 @@ static void parse_options(int argc, char **argv) {
             continue;
         }
         if (!strcmp(a, "--reads")) {
+            opt.reads = 1;
+            continue;
+        }
+        if (!strcmp(a, "--mix-parts")) {
+            opt.mix_parts = 1;
             opt.reads = 1;
             continue;
         }
@@ -743,6 +763,24 @@ static const char table_head[] =
     "| endpoint | req/s | p50 ms | p99 ms | max ms | angorad CPU ms/req | requests | errors | "
     "cache hits |\n|---|---|---|---|---|---|---|---|---|\n";
 
+/* the list mix held to each of its filters, then to each of its sorts: where its cost is */
+static void measure_mix_parts(void) {
+    char name[96];
+    Endpoint part = {name, "", 1, MIX_LIST};
+    for (int i = 0; i < MIX_FILTERS + MIX_SORTS; i++) {
+        mix_held_filter = i < MIX_FILTERS ? i + 1 : 0;
+        mix_held_sort = i < MIX_FILTERS ? 0 : i - MIX_FILTERS + 1;
+        if (i < MIX_FILTERS) {
+            snprintf(name, sizeof(name), "list mix, filter \"%s\" only",
+                     mix_filters[i][0] ? mix_filters[i] + 1 : "none");
+        } else {
+            snprintf(name, sizeof(name), "list mix, sort=%s only", mix_sorts[i - MIX_FILTERS]);
+        }
+        measure(&part);
+    }
+    mix_held_filter = mix_held_sort = 0;
+}
+
 /* the read endpoints: every list, the list mix, every series, the series mix */
 static const Endpoint series_mix = {
     "series mix (a random key of the big run's, x, 500/1000/2000 points)", "", 0, MIX_SERIES};
@@ -755,6 +793,9 @@ static void measure_reads(const Endpoint *lists, size_t nlists, const Endpoint *
         measure(&lists[i]);
     }
     measure(&list_mix);
+    if (opt.mix_parts) {
+        measure_mix_parts();
+    }
     for (size_t i = 0; i < nseries; i++) {
         measure(&series[i]);
     }
