@@ -194,6 +194,52 @@ if [ -n "$TRAIN" ]; then
     fi
 fi
 
+# ---- park.sh: an unfinished run carried to another directory (machine) and continued ----
+PARK="$BENCH/park.sh"
+mkdir -p "$W/pk/empty" "$W/pk/full"
+echo x >"$W/pk/full/x"
+expect_exit 2 "usage" "$PARK"
+expect_exit 2 "usage" "$PARK" move a b
+expect_exit 2 "no run directory" "$PARK" save "$W/pk/none" "$W/pk/a.tar.xz"
+expect_exit 2 "has no spec.json" "$PARK" save "$W/pk/empty" "$W/pk/a.tar.xz"
+expect_exit 2 "no archive" "$PARK" restore "$W/pk/none.tar.xz" "$W/pk/r"
+printf 'not xz' >"$W/pk/bad.tar.xz"
+expect_exit 2 "not an xz tar archive" "$PARK" restore "$W/pk/bad.tar.xz" "$W/pk/r"
+tar -C "$W/pk/full" -cJf "$W/pk/other.tar.xz" x
+expect_exit 2 "is not a parked run" "$PARK" restore "$W/pk/other.tar.xz" "$W/pk/r"
+[ ! -e "$W/pk/r" ] && ok || fail "a refused restore made its run directory"
+if [ -n "$TRAIN" ]; then
+    jq '.budget.env_steps = 8192 | .eval.every = 0 | .checkpoint_every = 0' "$BENCH/specs/CartPole.json" >"$W/pk/spec.json"
+    rc=0
+    OPENBLAS_NUM_THREADS=1 "$TRAIN" "$W/pk/spec.json" --run-dir "$W/pk/run" --quiet --stop-after 3 >"$W/err" 2>&1 || rc=$?
+    [ "$rc" = 0 ] && ok || fail "the run to park failed (exit $rc): $(head -c 300 "$W/err")"
+    mkdir -p "$W/pk/nockpt"
+    cp "$W/pk/run/spec.json" "$W/pk/run/metrics.jsonl" "$W/pk/nockpt/"
+    expect_exit 2 "has no checkpoints/last.ckpt" "$PARK" save "$W/pk/nockpt" "$W/pk/a.tar.xz"
+    expect_exit 2 "must end in .tar.xz" "$PARK" save "$W/pk/run" "$W/pk/a.tgz"
+    "$PARK" save "$W/pk/run" "$W/pk/a.tar.xz" >"$W/out" 2>"$W/err" && grep -q "iteration 3" "$W/out" &&
+        ok || fail "park save failed: $(cat "$W/out" "$W/err" | head -c 300)"
+    expect_exit 2 "exists" "$PARK" save "$W/pk/run" "$W/pk/a.tar.xz"
+    # the same run parked twice is the same bytes
+    "$PARK" save "$W/pk/run" "$W/pk/b.tar.xz" >/dev/null 2>&1 && cmp -s "$W/pk/a.tar.xz" "$W/pk/b.tar.xz" &&
+        ok || fail "parking the same run twice gave other bytes"
+    expect_exit 2 "is not empty" "$PARK" restore "$W/pk/a.tar.xz" "$W/pk/full"
+    "$PARK" restore "$W/pk/a.tar.xz" "$W/pk/moved" >"$W/out" 2>"$W/err" &&
+        cmp -s "$W/pk/run/checkpoints/last.ckpt" "$W/pk/moved/checkpoints/last.ckpt" &&
+        ok || fail "park restore failed: $(cat "$W/out" "$W/err" | head -c 300)"
+    # continued where it stopped: iterations 1..8 once each, and the same figures as the run
+    # continued in its own directory
+    rc=0
+    OPENBLAS_NUM_THREADS=1 "$TRAIN" --run-dir "$W/pk/moved" --resume --quiet >"$W/err" 2>&1 || rc=$?
+    OPENBLAS_NUM_THREADS=1 "$TRAIN" --run-dir "$W/pk/run" --resume --quiet >>"$W/err" 2>&1 || rc=$?
+    [ "$rc" = 0 ] && ok || fail "a restored run did not continue (exit $rc): $(head -c 300 "$W/err")"
+    jq -s -e '[.[].iteration] == [range(1; 9)]' "$W/pk/moved/metrics.jsonl" >/dev/null &&
+        ok || fail "the restored run's metrics are not iterations 1-8: $(jq -c .iteration "$W/pk/moved/metrics.jsonl" | tr '\n' ' ')"
+    [ "$(jq -c '[.iteration, .return_mean, .policy_loss]' "$W/pk/moved/metrics.jsonl")" = \
+        "$(jq -c '[.iteration, .return_mean, .policy_loss]' "$W/pk/run/metrics.jsonl")" ] &&
+        ok || fail "the restored run learned otherwise than the run continued in place"
+fi
+
 # a real throughput step (the PPO one, --quick: a few seconds) gives a table and its JSON
 if [ -n "$TRAIN" ]; then
     BUILD=$(cd "$(dirname "$TRAIN")/../.." && pwd)
