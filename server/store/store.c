@@ -176,6 +176,10 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
         goto out;
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    if (store_idset_register(s->db) != SQLITE_OK) {
+        rc = store_db_fail(s, err, err_sz, "register ag_in_ids");
+        goto out;
+    }
     /* pages of 16 KB for a new database (an existing one keeps its size until a VACUUM): the
      * sealed blobs of metric values are 1-2 KB each, two to a 4 KB page with a fifth of it left
      * empty, nine to a 16 KB page. WAL lets readers go on while the scheduler writes; NORMAL
@@ -206,7 +210,8 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
             pthread_mutex_init(&r->mu, NULL);
             if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
                     SQLITE_OK ||
-                sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK) {
+                sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK ||
+                store_idset_register(r->db) != SQLITE_OK) {
                 /* readers are an optimisation: without them everything uses the main one */
                 store_close(r);
                 break;

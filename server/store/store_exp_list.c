@@ -179,51 +179,61 @@ typedef struct ExpPage {
     int64_t after_id;
     json_t *cur; /* the decoded cursor of a sorted page, or NULL */
     char *q_ids; /* the ids a name search can match, as a JSON array (store_exp_q_candidates) */
+    const StoreIdSet *tag_ids; /* the tag's ids when the page tests them with ag_in_ids */
+    const StoreIdSet *q_set;   /* the name search's candidates when tested so */
     char sql[4096];
 } ExpPage;
 
 /* How a tag (the rows of migration 012) is read. Under the submitted order the page is a range
  * of the tag's index itself, read newest first, each row fetched by its id: it stops after a page
- * whatever the tag. Under another order, a tag on fewer than EXP_TAG_FEW experiments is read from
- * its index and those experiments are sorted (about 2.5 us each at 10^4 experiments on the
- * machine of docs/benchmarks.md); a tag on more is tested row by row along the order's index
- * (about 0.3 us a row), which stops after a page: at most limit x experiments / EXP_TAG_FEW
- * rows. The count stops at EXP_TAG_FEW. */
+ * whatever the tag. Under another order the tag's ids are read from its index, up to
+ * EXP_TAG_MANY: a tag on fewer than EXP_TAG_FEW experiments is read by those ids and they are
+ * sorted (about 2.5 us each at 10^4 experiments on the machine of docs/benchmarks.md); a tag on
+ * up to EXP_TAG_MANY is a set each entry of the order's index is tested against by its id
+ * (ag_in_ids, store_idset.c: no row, no lookup); a tag on more is tested row by row along that
+ * index (about 0.6 us a row), dense enough that a page stops after a few rows per row shown. */
 #define EXP_TAG_FEW  256
+#define EXP_TAG_MANY 2048
 #define EXP_TEXT_(x) #x
 #define EXP_TEXT(x)  EXP_TEXT_(x)
-#define EXP_TAG_COUNT_SQL                                                                          \
-    "SELECT count(*) FROM (SELECT 1 FROM experiment_tags WHERE tag = ?1 LIMIT " EXP_TEXT(          \
-        EXP_TAG_FEW) ")"
+#define EXP_TAG_IDS_SQL                                                                            \
+    "SELECT exp_id FROM experiment_tags WHERE tag = ?1 ORDER BY exp_id LIMIT " EXP_TEXT(           \
+        EXP_TAG_MANY)
 
-/* *few: 1 when f has a tag, a sort other than the submitted order, and the tag is on fewer than
- * EXP_TAG_FEW experiments; r locked */
-static int exp_tag_few(Store *r, const StoreExpFilter *f, int *few, char *err, size_t err_sz) {
+/* how the page's tag is read (exp_tag_read) */
+typedef struct ExpTag {
+    int few;        /* read by its ids, which are then sorted */
+    int use_set;    /* ids tested with ag_in_ids */
+    StoreIdSet ids; /* its ids, up to EXP_TAG_MANY; the caller frees them */
+} ExpTag;
+
+/* *t for f's tag under f's sort: the tag's ids when f has a tag and a sort other than the
+ * submitted order; r locked */
+static int exp_tag_read(Store *r, const StoreExpFilter *f, ExpTag *t, char *err, size_t err_sz) {
     const ExpSort *k = exp_sort_find(f->sort);
-    sqlite3_stmt *st = NULL;
     int rc;
-    *few = 0;
+    memset(t, 0, sizeof(*t));
     if (!f->tag || !k || k->kind == 0) {
         return 0;
     }
-    rc = store_stmt_get(r, EXP_TAG_COUNT_SQL, &st, err, err_sz);
-    if (rc) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, f->tag, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *few = sqlite3_column_int(st, 0) < EXP_TAG_FEW;
-    } else {
-        rc = store_db_fail(r, err, err_sz, "count a tag");
-    }
-    store_stmt_put(r, st);
+    rc = store_idset_read(r, EXP_TAG_IDS_SQL, f->tag, EXP_TAG_MANY, &t->ids, err, err_sz);
+    t->few = t->ids.n < EXP_TAG_FEW;
+    t->use_set = !t->few && t->ids.n < EXP_TAG_MANY;
     return rc;
 }
 
-/* checks the sort and cursor of f and writes the page's SQL (tag_few from exp_tag_few), selecting
- * columns, then the sort value; no lock needed */
-static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, const char *columns,
-                         ExpPage *pg, char *err, size_t err_sz) {
+/* 1 when f's name search may be a set of ids (store_exp_q_candidates): under a sort whose index
+ * is not the table itself */
+static int exp_q_set_ok(const StoreExpFilter *f) {
+    const ExpSort *k = exp_sort_find(f->sort);
+    return k && k->kind != 0;
+}
+
+/* checks the sort and cursor of f and writes the page's SQL (tag from exp_tag_read, kept by the
+ * caller until the page is read), selecting columns, then the sort value; no lock needed */
+static int exp_page_plan(const StoreExpFilter *f, const ExpTag *tag, char *q_ids,
+                         const StoreIdSet *q_set, const char *columns, ExpPage *pg, char *err,
+                         size_t err_sz) {
     char where[768], ord[192];
     const char *from = "experiments AS e", *id_order = "id";
     const ExpSort *k = exp_sort_find(f->sort);
@@ -269,7 +279,7 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
      * cursor, two ranges), and a hidden filter is tested from the index entry. With a tag, a
      * name search or a parent the order's own index is read and both are tested on each entry
      * (016), as those filters choose their own ways. Never a sort of every match. */
-    plain = k->kind == 0 || (!f->tag && !q_ids && !(f->q && *f->q) && f->parent_id <= 0);
+    plain = k->kind == 0 || (!f->tag && !(f->q && *f->q) && f->parent_id <= 0);
     order_is_filter = !strcmp(k->name, "task") || !strcmp(k->name, "state");
     show_task = plain && f->task;
     show_state = plain && f->state && (k->kind == 0 || !f->task || order_is_filter);
@@ -286,9 +296,12 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
         from = "experiment_tags AS t CROSS JOIN experiments AS e";
         id_order = "t.exp_id";
         n += snprintf(where + n, sizeof(where) - (size_t)n, " AND t.tag = ?3 AND e.id = t.exp_id");
-    } else if (f->tag && tag_few) {
+    } else if (f->tag && tag->few) {
         n += snprintf(where + n, sizeof(where) - (size_t)n,
                       " AND id IN (SELECT exp_id FROM experiment_tags WHERE tag = ?3)");
+    } else if (f->tag && tag->use_set) {
+        pg->tag_ids = &tag->ids;
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND ag_in_ids(?10, id)");
     } else if (f->tag) {
         n += snprintf(where + n, sizeof(where) - (size_t)n,
                       " AND EXISTS (SELECT 1 FROM experiment_tags AS t"
@@ -297,6 +310,9 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
     if (pg->q_ids) {
         n += snprintf(where + n, sizeof(where) - (size_t)n,
                       " AND id IN (SELECT value FROM json_each(?9))");
+    } else if (q_set && q_set->n > 0) {
+        pg->q_set = q_set;
+        n += snprintf(where + n, sizeof(where) - (size_t)n, " AND ag_in_ids(?11, id)");
     }
     if (f->q && *f->q) {
         /* LIKE folds ASCII case as lower() does, without a copy of every name it tests */
@@ -351,20 +367,23 @@ static int exp_page_plan(const StoreExpFilter *f, int tag_few, char *q_ids, cons
 int store_exp_list_page_sql(Store *s, const StoreExpFilter *f, char *sql, size_t sql_sz, char *err,
                             size_t err_sz) {
     ExpPage pg;
-    int tag_few = 0, rc;
+    ExpTag tag;
+    StoreIdSet q_set = {0};
+    int rc;
     char *q_ids = NULL;
     Store *r = store_reader_lock(s);
-    rc = exp_tag_few(r, f, &tag_few, err, err_sz);
+    rc = exp_tag_read(r, f, &tag, err, err_sz);
     if (rc == 0) {
-        rc = store_exp_q_candidates(r, f->q, &q_ids, err, err_sz);
+        rc = store_exp_q_candidates(r, f->q, &q_ids, exp_q_set_ok(f) ? &q_set : NULL, err, err_sz);
     }
     pthread_mutex_unlock(&r->mu);
-    if (rc) {
-        return rc;
+    if (rc == 0) {
+        rc = exp_page_plan(f, &tag, q_ids, &q_set, EXP_PAGE_IDS, &pg, err, err_sz);
+        json_decref(pg.cur);
+        free(pg.q_ids);
     }
-    rc = exp_page_plan(f, tag_few, q_ids, EXP_PAGE_IDS, &pg, err, err_sz);
-    json_decref(pg.cur);
-    free(pg.q_ids);
+    store_idset_free(&tag.ids);
+    store_idset_free(&q_set);
     if (rc) {
         return rc;
     }
@@ -443,6 +462,12 @@ static int exp_page_bind(Store *r, const StoreExpFilter *f, const ExpPage *pg, s
     if (pg->q_ids) {
         sqlite3_bind_text(st, 9, pg->q_ids, -1, SQLITE_STATIC);
     }
+    if (pg->tag_ids) {
+        sqlite3_bind_pointer(st, 10, (void *)pg->tag_ids, STORE_IDSET_TYPE, NULL);
+    }
+    if (pg->q_set) {
+        sqlite3_bind_pointer(st, 11, (void *)pg->q_set, STORE_IDSET_TYPE, NULL);
+    }
     *out = st;
     return 0;
 }
@@ -484,9 +509,10 @@ static int page_wall_add(Store *s, json_t *page, char *err, size_t err_sz) {
 int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *next, size_t next_sz,
                         char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_DONE, count = 0, tag_few = 0;
+    int rc, step = SQLITE_DONE, count = 0;
     json_t *arr = NULL;
     ExpPage pg;
+    ExpTag tag;
     *out = NULL;
     if (next_sz) {
         next[0] = '\0';
@@ -497,10 +523,12 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
     }
     pg.cur = NULL;
     s = store_reader_lock(s);
-    rc = exp_tag_few(s, f, &tag_few, err, err_sz);
-    /* q tested on every name, without the index: what the text path is checked against */
+    rc = exp_tag_read(s, f, &tag, err, err_sz);
+    /* q tested on every name, without the index, and a tag on each row, without its id set:
+     * what the text path is checked against */
+    tag.use_set = 0;
     if (rc == 0) {
-        rc = exp_page_plan(f, tag_few, NULL, EXP_OBJECT_COLUMNS, &pg, err, err_sz);
+        rc = exp_page_plan(f, &tag, NULL, NULL, EXP_OBJECT_COLUMNS, &pg, err, err_sz);
     }
     if (rc == 0) {
         rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
@@ -532,6 +560,7 @@ int store_exp_list_page(Store *s, const StoreExpFilter *f, json_t **out, char *n
 out:
     json_decref(pg.cur);
     store_stmt_put(s, st);
+    store_idset_free(&tag.ids);
     return store_reader_done(s, NULL, rc, arr, out);
 }
 
@@ -716,10 +745,12 @@ int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, Stor
                              void *ctx, char *next, size_t next_sz, char *err, size_t err_sz) {
     sqlite3_stmt *st = NULL;
     StoreExpItems *items = s->exp_items;
-    int rc, step = SQLITE_DONE, count = 0, tag_few = 0;
+    int rc, step = SQLITE_DONE, count = 0;
     size_t start = out->len;
     ExpItemRead rd = {0};
     ExpPage pg;
+    ExpTag tag;
+    StoreIdSet q_set = {0};
     if (next_sz) {
         next[0] = '\0';
     }
@@ -727,12 +758,12 @@ int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, Stor
     pg.cur = NULL;
     pg.q_ids = NULL;
     s = store_reader_lock(s);
-    rc = exp_tag_few(s, f, &tag_few, err, err_sz);
+    rc = exp_tag_read(s, f, &tag, err, err_sz);
     if (rc == 0) {
-        rc = store_exp_q_candidates(s, f->q, &q_ids, err, err_sz);
+        rc = store_exp_q_candidates(s, f->q, &q_ids, exp_q_set_ok(f) ? &q_set : NULL, err, err_sz);
     }
     if (rc == 0) {
-        rc = exp_page_plan(f, tag_few, q_ids, EXP_PAGE_IDS, &pg, err, err_sz);
+        rc = exp_page_plan(f, &tag, q_ids, &q_set, EXP_PAGE_IDS, &pg, err, err_sz);
     }
     if (rc == 0) {
         rc = exp_page_bind(s, f, &pg, &st, err, err_sz);
@@ -782,6 +813,8 @@ int store_exp_list_page_text(Store *s, const StoreExpFilter *f, AgBuf *out, Stor
     pthread_mutex_unlock(&s->mu);
     json_decref(pg.cur);
     free(pg.q_ids);
+    store_idset_free(&tag.ids);
+    store_idset_free(&q_set);
     if (rc) {
         out->len = start;
         if (out->data) {

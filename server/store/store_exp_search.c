@@ -6,12 +6,16 @@
  * search's trigrams is asked for, the names holding them are a superset of the matches, and the
  * LIKE stays the exact test of each. An AND of every trigram read the whole doclist of each one,
  * and a trigram that every name shares (run, -ru) is 10^4 entries at 10^4 experiments: 0.37 ms of
- * a 0.53 ms page. Each trigram is now read on its own up to EXP_Q_FEW names, so a common one costs
- * at most that many entries; the candidates are the intersection of the trigrams found on fewer
- * (complete lists, in rowid order), and the common ones are left to the LIKE. Only when every
- * trigram is common is the AND of all of them asked, as before. A connection remembers the
+ * a 0.53 ms page. Each trigram is now read on its own up to EXP_Q_MANY names, so a common one
+ * costs at most that many entries; the candidates are the intersection of the trigrams found on
+ * fewer (complete lists, in rowid order), and the common ones are left to the LIKE. Only when
+ * every trigram is common is the AND of all of them asked, as before. A connection remembers the
  * trigrams it found common (STORE_Q_COMMON of them, one slot per hash) and does not read them
- * again for EXP_Q_COMMON_S: which trigrams are read only decides the cost, never the answer. */
+ * again for EXP_Q_COMMON_S: which trigrams are read only decides the cost, never the answer.
+ * Fewer than EXP_Q_FEW candidates are read by id; up to EXP_Q_MANY they are a set the page tests
+ * each entry of its order's index against (ag_in_ids, store_idset.c) before the row's name is
+ * read for the LIKE: a search on a tenth of the names under a sort read the rows of nine entries
+ * per row shown. Under the submitted order, whose index is the table, they are read by id. */
 #include "store_int.h"
 
 #include "ag_error.h"
@@ -23,12 +27,12 @@
 
 #define EXP_Q_TEXT_(x) #x
 #define EXP_Q_TEXT(x)  EXP_Q_TEXT_(x)
-/* one trigram's names, or the AND of them all, in rowid order, up to EXP_Q_FEW of them */
+/* one trigram's names, or the AND of them all, in rowid order, up to EXP_Q_MANY of them */
 #define EXP_Q_IDS_SQL                                                                              \
     "SELECT rowid FROM experiment_names WHERE experiment_names MATCH ?1 ORDER BY rowid "           \
-    "LIMIT " EXP_Q_TEXT(EXP_Q_FEW)
+    "LIMIT " EXP_Q_TEXT(EXP_Q_MANY)
 
-/* how long a trigram found on EXP_Q_FEW names or more is taken to be common without reading it */
+/* how long a trigram found on EXP_Q_MANY names or more is taken to be common without reading it */
 #define EXP_Q_COMMON_S 60.0
 
 /* the slot of r's common trigrams for the len bytes at t (FNV-1a) */
@@ -111,21 +115,9 @@ static void trigram_append(const char *q, const size_t *starts, size_t c, char *
     out[(*j)++] = '"';
 }
 
-/* rows of st (bound) into ids, at most EXP_Q_FEW; their count, or -1 on an error */
-static int ids_read(sqlite3_stmt *st, int64_t *ids) {
-    int n = 0, step;
-    while (n < EXP_Q_FEW && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
-    if (n < EXP_Q_FEW && step != SQLITE_DONE) {
-        return -1;
-    }
-    return n;
-}
-
 /* the ids in both a and b (each ascending) into a; their count */
-static int ids_intersect(int64_t *a, int na, const int64_t *b, int nb) {
-    int i = 0, j = 0, n = 0;
+static size_t ids_intersect(int64_t *a, size_t na, const int64_t *b, size_t nb) {
+    size_t i = 0, j = 0, n = 0;
     while (i < na && j < nb) {
         if (a[i] < b[j]) {
             i++;
@@ -139,78 +131,17 @@ static int ids_intersect(int64_t *a, int na, const int64_t *b, int nb) {
     return n;
 }
 
-int store_exp_q_candidates(Store *r, const char *q, char **ids_json, char *err, size_t err_sz) {
-    size_t starts[EXP_Q_CHARS_MAX + 1], nchars, j = 0;
-    int64_t cand[EXP_Q_FEW], cur[EXP_Q_FEW];
-    int ncand = -1, n = 0, rc;
-    double now = ag_time_now();
-    sqlite3_stmt *st = NULL;
-    /* one trigram, or all of them: each at most 12 bytes, doubled quotes, its quotes, a space */
-    char *match;
+/* the ids of cand as a JSON array into *ids_json */
+static int ids_json_text(const StoreIdSet *cand, char **ids_json, char *err, size_t err_sz) {
     AgBuf list;
-    *ids_json = NULL;
-    if (!q || !*q || (nchars = q_chars(q, starts)) == 0) {
-        return 0;
-    }
-    match = malloc((nchars - 2) * (2 * 12 + 3) + 1);
-    if (!match) {
-        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
-    }
-    rc = store_stmt_get(r, EXP_Q_IDS_SQL, &st, err, err_sz);
-    for (size_t c = 0; rc == 0 && c + 3 <= nchars && ncand != 0; c++) {
-        const char *t = q + starts[c];
-        size_t len = starts[c + 3] - starts[c];
-        if (q_common_known(r, t, len, now)) {
-            continue;
-        }
-        j = 0;
-        trigram_append(q, starts, c, match, &j);
-        match[j] = '\0';
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, match, (int)j, SQLITE_STATIC);
-        r->q_trigram_reads++;
-        n = ids_read(st, cur);
-        if (n < 0) {
-            rc = store_db_fail(r, err, err_sz, "search the names");
-        } else if (n == EXP_Q_FEW) {
-            q_common_put(r, t, len, now);
-        } else if (ncand < 0) {
-            memcpy(cand, cur, (size_t)n * sizeof(cur[0]));
-            ncand = n;
-        } else {
-            ncand = ids_intersect(cand, ncand, cur, n);
-        }
-    }
-    if (rc == 0 && ncand < 0) {
-        /* every trigram on EXP_Q_FEW names or more: the AND of them all may still be fewer */
-        j = 0;
-        for (size_t c = 0; c + 3 <= nchars; c++) {
-            if (c) {
-                match[j++] = ' ';
-            }
-            trigram_append(q, starts, c, match, &j);
-        }
-        match[j] = '\0';
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, match, (int)j, SQLITE_STATIC);
-        ncand = ids_read(st, cand);
-        if (ncand < 0) {
-            rc = store_db_fail(r, err, err_sz, "search the names");
-        }
-    }
-    store_stmt_put(r, st);
-    free(match);
-    if (rc || ncand >= EXP_Q_FEW) {
-        return rc;
-    }
-    rc = ag_buf_init(&list, 64, (size_t)EXP_Q_FEW * 24);
+    int rc = ag_buf_init(&list, 64, (size_t)EXP_Q_MANY * 24);
     if (rc == 0) {
         rc = ag_buf_append(&list, "[", 1);
     }
-    for (int i = 0; rc == 0 && i < ncand; i++) {
+    for (size_t i = 0; rc == 0 && i < cand->n; i++) {
         rc = i ? ag_buf_append(&list, ",", 1) : 0;
         if (rc == 0) {
-            rc = ag_json_text_int(&list, cand[i]);
+            rc = ag_json_text_int(&list, cand->ids[i]);
         }
     }
     if (rc == 0) {
@@ -222,4 +153,72 @@ int store_exp_q_candidates(Store *r, const char *q, char **ids_json, char *err, 
     }
     *ids_json = list.data;
     return 0;
+}
+
+int store_exp_q_candidates(Store *r, const char *q, char **ids_json, StoreIdSet *set, char *err,
+                           size_t err_sz) {
+    size_t starts[EXP_Q_CHARS_MAX + 1], nchars, j = 0;
+    StoreIdSet cand = {0}, cur = {0};
+    int have = 0, rc = 0;
+    double now = ag_time_now();
+    /* one trigram, or all of them: each at most 12 bytes, doubled quotes, its quotes, a space */
+    char *match;
+    *ids_json = NULL;
+    if (set) {
+        set->n = 0;
+    }
+    if (!q || !*q || (nchars = q_chars(q, starts)) == 0) {
+        return 0;
+    }
+    match = malloc((nchars - 2) * (2 * 12 + 3) + 1);
+    if (!match) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    for (size_t c = 0; rc == 0 && c + 3 <= nchars && !(have && cand.n == 0); c++) {
+        const char *t = q + starts[c];
+        size_t len = starts[c + 3] - starts[c];
+        if (q_common_known(r, t, len, now)) {
+            continue;
+        }
+        j = 0;
+        trigram_append(q, starts, c, match, &j);
+        match[j] = '\0';
+        r->q_trigram_reads++;
+        rc = store_idset_read(r, EXP_Q_IDS_SQL, match, EXP_Q_MANY, &cur, err, err_sz);
+        if (rc) {
+            break;
+        } else if (cur.n == EXP_Q_MANY) {
+            q_common_put(r, t, len, now);
+        } else if (!have) {
+            StoreIdSet swap = cand;
+            cand = cur;
+            cur = swap;
+            have = 1;
+        } else {
+            cand.n = ids_intersect(cand.ids, cand.n, cur.ids, cur.n);
+        }
+    }
+    if (rc == 0 && !have) {
+        /* every trigram on EXP_Q_MANY names or more: the AND of them all may still be fewer */
+        j = 0;
+        for (size_t c = 0; c + 3 <= nchars; c++) {
+            if (c) {
+                match[j++] = ' ';
+            }
+            trigram_append(q, starts, c, match, &j);
+        }
+        match[j] = '\0';
+        rc = store_idset_read(r, EXP_Q_IDS_SQL, match, EXP_Q_MANY, &cand, err, err_sz);
+    }
+    free(match);
+    store_idset_free(&cur);
+    if (rc == 0 && (cand.n < EXP_Q_FEW || (!set && cand.n < EXP_Q_MANY))) {
+        rc = ids_json_text(&cand, ids_json, err, err_sz);
+    } else if (rc == 0 && cand.n < EXP_Q_MANY) {
+        store_idset_free(set);
+        *set = cand;
+        return 0;
+    }
+    store_idset_free(&cand);
+    return rc;
 }

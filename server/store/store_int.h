@@ -1,5 +1,5 @@
 /* What the files of server/store share (store.c, store_experiments.c, store_exp_list.c,
- * store_exp_search.c, store_metrics.c, store_tokens.c, store_events.c, store_jobs.c,
+ * store_exp_search.c, store_idset.c, store_metrics.c, store_tokens.c, store_events.c, store_jobs.c,
  * store_rollup.c, store_blocks.c): the Store struct, the statement and transaction helpers and rows
  * as JSON; not a public interface.
  *
@@ -33,7 +33,7 @@
 /* experiments a transaction can name before its commit counts as a write to every run */
 #define STORE_GEN_TOUCHED 16
 
-/* trigrams of name searches (store_exp_search.c) a connection found on EXP_Q_FEW names or more */
+/* trigrams of name searches (store_exp_search.c) a connection found on EXP_Q_MANY names or more */
 #define STORE_Q_COMMON 64
 typedef struct StoreQCommon {
     char trigram[13]; /* "" for an empty slot */
@@ -108,13 +108,31 @@ struct Store {
 #define LATEST_WALL_EXPR                                                                           \
     "(SELECT wall_s FROM metrics WHERE exp_id = e.id ORDER BY seq DESC LIMIT 1)"
 
-/* How the list's name search (q) is read (store_exp_search.c): *ids_json, the ids of the
- * experiments whose names may hold q (a superset of the LIKE's matches, from the trigram index of
- * migration 015) as a JSON array, when there are fewer than EXP_Q_FEW of them; else NULL (no q,
- * under 3 characters, not UTF-8, too common: the page scans its order testing the LIKE). r
- * locked; the caller frees *ids_json. */
-#define EXP_Q_FEW 256
-int store_exp_q_candidates(Store *r, const char *q, char **ids_json, char *err, size_t err_sz);
+/* A sorted set of experiment ids a statement tests entries against with ag_in_ids(?N, id), the
+ * set bound by sqlite3_bind_pointer(st, N, set, STORE_IDSET_TYPE, NULL) (store_idset.c) */
+#define STORE_IDSET_TYPE "angora_idset"
+typedef struct StoreIdSet {
+    int64_t *ids; /* ascending */
+    size_t n, cap;
+} StoreIdSet;
+/* makes ag_in_ids known to the connection; an SQLite result code */
+int store_idset_register(sqlite3 *db);
+/* the ids sql gives (one column, ascending, its ?1 bound to text) into set, at most max of them;
+ * r locked */
+int store_idset_read(Store *r, const char *sql, const char *text, size_t max, StoreIdSet *set,
+                     char *err, size_t err_sz);
+void store_idset_free(StoreIdSet *set);
+
+/* How the list's name search (q) is read (store_exp_search.c): the ids of the experiments whose
+ * names may hold q (a superset of the LIKE's matches, from the trigram index of migration 015):
+ * fewer than EXP_Q_FEW of them as a JSON array in *ids_json (read by id), else fewer than
+ * EXP_Q_MANY in *set (tested with ag_in_ids; with set NULL, as the JSON array too); neither (no
+ * q, under 3 characters, not UTF-8, too common): the page scans its order testing the LIKE. r
+ * locked; the caller frees *ids_json and *set. */
+#define EXP_Q_FEW  256
+#define EXP_Q_MANY 2048
+int store_exp_q_candidates(Store *r, const char *q, char **ids_json, StoreIdSet *set, char *err,
+                           size_t err_sz);
 
 /* sets the hooks that count write generations on the writer connection (store_gen.c) */
 int store_gen_init(Store *s, char *err, size_t err_sz);

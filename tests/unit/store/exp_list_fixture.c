@@ -216,6 +216,7 @@ void plan_of(Store *s, sqlite3 *h, StoreExpFilter f, char *plan, size_t plan_sz)
     ck_assert_msg(store_exp_list_page_sql(s, &f, sql, sizeof(sql), err, sizeof(err)) == 0, "%s",
                   err);
     snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+    ck_assert_int_eq(store_idset_register(h), SQLITE_OK);
     ck_assert_msg(sqlite3_prepare_v2(h, q, -1, &st, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(h));
     plan[0] = '\0';
     while (sqlite3_step(st) == SQLITE_ROW) {

@@ -52,21 +52,39 @@ static void ids_of_like(sqlite3 *h, const char *q, char *out, size_t out_sz) {
                q, out, out_sz);
 }
 
-/* the candidates of q (NULL when the search scans) as ascending ids, space-separated */
+/* how the candidates of a search were given */
+enum { CAND_SCAN = 0, CAND_IDS = 1, CAND_SET = 2 };
+
+/* the candidates of q as ascending ids, space-separated: read by id (CAND_IDS, fewer than
+ * EXP_Q_FEW), a set tested entry by entry (CAND_SET) or none, the search scanning (CAND_SCAN) */
 static int candidates_of(Store *s, const char *q, char *out, size_t out_sz) {
     Store *r = store_reader_lock(s);
     char *ids = NULL;
-    int rc = store_exp_q_candidates(r, q, &ids, err, sizeof(err));
+    StoreIdSet set = {0};
+    int rc = store_exp_q_candidates(r, q, &ids, &set, err, sizeof(err));
     json_t *doc, *v;
     size_t i, n = 0;
     pthread_mutex_unlock(&r->mu);
     ck_assert_msg(rc == 0, "%s", err);
     out[0] = '\0';
+    ck_assert(!(ids && set.n));
+    if (set.n) {
+        ck_assert_uint_ge(set.n, EXP_Q_FEW);
+        ck_assert_uint_lt(set.n, EXP_Q_MANY);
+        for (i = 0; i < set.n; i++) {
+            ck_assert(i == 0 || set.ids[i] > set.ids[i - 1]);
+            n += (size_t)snprintf(out + n, out_sz - n, "%lld ", (long long)set.ids[i]);
+            ck_assert_uint_lt(n, out_sz);
+        }
+        store_idset_free(&set);
+        return CAND_SET;
+    }
     if (!ids) {
-        return 0;
+        return CAND_SCAN;
     }
     doc = json_loads(ids, 0, NULL);
     ck_assert(json_is_array(doc));
+    ck_assert_uint_lt(json_array_size(doc), EXP_Q_FEW);
     json_array_foreach(doc, i, v) {
         ck_assert(i == 0 || json_integer_value(v) > json_integer_value(json_array_get(doc, i - 1)));
         n += (size_t)snprintf(out + n, out_sz - n, "%lld ", (long long)json_integer_value(v));
@@ -74,7 +92,7 @@ static int candidates_of(Store *s, const char *q, char *out, size_t out_sz) {
     }
     json_decref(doc);
     free(ids);
-    return 1;
+    return CAND_IDS;
 }
 
 /* the ids of the list's pages for q (submitted order, following the cursors), ascending */
@@ -108,9 +126,48 @@ static void ids_of_pages(Store *s, const char *q, char *out, size_t out_sz) {
     }
 }
 
+/* the ids of every page of q under sort (following the cursors) in the pages' order, through
+ * the objects path (the LIKE on every name: the reference) or the text path (the candidates) */
+static void ids_of_sorted_pages(Store *s, const char *q, const char *sort, int asc, int objects,
+                                char *out, size_t out_sz) {
+    StoreExpFilter f = {.q = q, .limit = 50, .ascending = asc, .sort = sort};
+    char next[STORE_CURSOR_MAX], after[STORE_CURSOR_MAX];
+    size_t n = 0;
+    out[0] = '\0';
+    for (;;) {
+        json_t *doc = NULL, *it;
+        size_t i;
+        if (objects) {
+            ck_assert_msg(store_exp_list_page(s, &f, &doc, next, sizeof(next), err, sizeof(err)) ==
+                              0,
+                          "%s", err);
+        } else {
+            AgBuf page;
+            ck_assert_int_eq(ag_buf_init(&page, 0, 1 << 22), 0);
+            ck_assert_msg(store_exp_list_page_text(s, &f, &page, NULL, NULL, next, sizeof(next),
+                                                   err, sizeof(err)) == 0,
+                          "%s", err);
+            doc = json_loads(page.data, 0, NULL);
+            ag_buf_free(&page);
+        }
+        ck_assert(json_is_array(doc));
+        json_array_foreach(doc, i, it) {
+            n += (size_t)snprintf(out + n, out_sz - n, "%lld ",
+                                  (long long)json_integer_value(json_object_get(it, "id")));
+            ck_assert_uint_lt(n, out_sz);
+        }
+        json_decref(doc);
+        if (!next[0]) {
+            return;
+        }
+        snprintf(after, sizeof(after), "%s", next);
+        f.after = after;
+    }
+}
+
 /* every id of want (space-separated) is in have */
 static int ids_within(const char *want, const char *have) {
-    char pad[16400];
+    char pad[32800];
     snprintf(pad, sizeof(pad), " %s", have);
     for (const char *w = want; *w;) {
         char id[32];
@@ -129,9 +186,10 @@ static int ids_within(const char *want, const char *have) {
     return 1;
 }
 
-/* 300 names sharing the trigrams of "common-" (each on 256 names or more), the searched ones,
- * and decoys that hold every trigram of a search without holding the search */
-static void fill(Store *s) {
+/* 2,100 names sharing the trigrams of "common-" (each on EXP_Q_MANY names or more: common),
+ * "common-0" to "common-2099" in id order, the searched ones, and decoys that hold every trigram
+ * of a search without holding the search */
+static void fill(Store *s, const char *db) {
     static const char *const names[] = {
         "run-77",
         "Run-770",
@@ -143,11 +201,17 @@ static void fill(Store *s) {
         "caf\xc3\xa9-mon-77",
         "\"quoted\" mon-77",
     };
-    for (int i = 0; i < 300; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "common-%d", i);
-        add_exp(s, name);
-    }
+    sqlite3 *h = NULL;
+    add_exp(s, "common-0");
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    exec_sql(h, "CREATE TEMP TABLE one AS SELECT * FROM experiments WHERE id = 1;"
+                "UPDATE one SET id = NULL;"
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2099)"
+                " INSERT INTO experiments SELECT one.* FROM one, n;"
+                "UPDATE experiments SET name = 'common-' || (id - 1) WHERE id > 1;");
+    sqlite3_close(h);
+    ck_assert_int_eq(EXP_Q_MANY, 2048);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         add_exp(s, names[i]);
     }
@@ -162,13 +226,13 @@ static const char *const searches[] = {
  * the candidates of "mon-77" hold decoys (the LIKE leaves them out); its candidates are the
  * intersection of its rare trigrams' names, the common ones left out */
 START_TEST(test_candidates_hold_every_match) {
-    char mig[1024], db[1024], like[16384], cand[16384], pages[16384], want[16384];
+    char mig[1024], db[1024], like[32768], cand[32768], pages[32768], want[32768];
     Store *s = NULL;
     sqlite3 *h = NULL;
     store_test_db_new(mig, sizeof(mig), db, sizeof(db));
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
     ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s);
+    fill(s, db);
     ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
     sqlite3_busy_timeout(h, 5000);
     for (int pass = 0; pass < 2; pass++) {
@@ -186,8 +250,8 @@ START_TEST(test_candidates_hold_every_match) {
         exec_sql(h, "UPDATE experiments SET name = 'renamed ' || id WHERE name LIKE 'common-%'"
                     " AND id > 3");
     }
-    /* the decoys are candidates (mon and on- were on 300 names when read: left out, the names of
-     * n-7 and -77 intersected): only the LIKE keeps them off the page */
+    /* the decoys are candidates (mon and on- were on 2,100 names when read: left out, the names
+     * of n-7 and -77 intersected): only the LIKE keeps them off the page */
     ck_assert(candidates_of(s, "mon-77", cand, sizeof(cand)));
     ids_of_sql(h,
                "SELECT id FROM experiments WHERE lower(name) LIKE '%n-7%' AND"
@@ -204,32 +268,51 @@ START_TEST(test_candidates_hold_every_match) {
 }
 END_TEST
 
-/* A trigram found on 256 names or more is not read again by the next searches (the counter of
- * reads moves by the rare ones only), the intersection of the rare ones is what is read by id,
- * and a search of common trigrams only asks their AND; once they turned rare (renames), the
- * remembered ones still give the LIKE's answer. */
+/* A trigram found on EXP_Q_MANY names or more is not read again by the next searches (the
+ * counter of reads moves by the rare ones only), the intersection of the rare ones is what is
+ * read by id (under EXP_Q_FEW) or tested as a set (up to EXP_Q_MANY), and a search of common
+ * trigrams only asks their AND; once they turned rare (renames), the remembered ones still give
+ * the LIKE's answer. */
 START_TEST(test_common_trigrams_not_read_again) {
-    char mig[1024], db[1024], like[16384], cand[16384], pages[16384], want[16384];
+    char mig[1024], db[1024], like[32768], cand[32768], pages[32768], want[32768];
     Store *s = NULL;
     sqlite3 *h = NULL;
     uint64_t reads;
     store_test_db_new(mig, sizeof(mig), db, sizeof(db));
     ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
     ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s);
+    fill(s, db);
     ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
     sqlite3_busy_timeout(h, 5000);
     reads = store_exp_q_trigram_reads(s);
-    /* mon, on-, n-1, -12: the first two on 300 names, -12 on common-12, common-120..129 */
-    ck_assert(candidates_of(s, "mon-12", cand, sizeof(cand)));
+    /* mon, on-, n-1, -12: the first two on 2,100 names, n-1 on 1,111 (1, 10-19, 100-199,
+     * 1000-1999), -12 on 111 (12, 120-129, 1200-1299): their intersection, read by id */
+    ck_assert_int_eq(candidates_of(s, "mon-12", cand, sizeof(cand)), CAND_IDS);
     ck_assert_uint_eq(store_exp_q_trigram_reads(s), reads + 4);
     ids_of_like(h, "mon-12", like, sizeof(like));
     ck_assert_str_eq(cand, like);
-    ck_assert(candidates_of(s, "mon-12", cand, sizeof(cand)));
+    ck_assert_int_eq(candidates_of(s, "mon-12", cand, sizeof(cand)), CAND_IDS);
     ck_assert_uint_eq(store_exp_q_trigram_reads(s), reads + 6);
     ck_assert_str_eq(cand, like);
-    /* every trigram common: their AND, 300 names, scans */
-    ck_assert(!candidates_of(s, "common", cand, sizeof(cand)));
+    /* n-1 alone beside the common ones: 1,111 candidates, a set, the LIKE's matches */
+    ck_assert_int_eq(candidates_of(s, "mon-1", cand, sizeof(cand)), CAND_SET);
+    ids_of_like(h, "mon-1", like, sizeof(like));
+    ck_assert_str_eq(cand, like);
+    /* the set's pages under every sort are the LIKE's, in the same order */
+    {
+        static const char *const sorts[] = {"submitted", "name",   "task",    "state",
+                                            "priority",  "return", "progress"};
+        for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+            for (int asc = 0; asc < 2; asc++) {
+                ids_of_sorted_pages(s, "mon-1", sorts[i], asc, 1, want, sizeof(want));
+                ids_of_sorted_pages(s, "mon-1", sorts[i], asc, 0, pages, sizeof(pages));
+                ck_assert_msg(!strcmp(pages, want) && strlen(want) > 4000, "sort=%s asc=%d",
+                              sorts[i], asc);
+            }
+        }
+    }
+    /* every trigram common: their AND, 2,100 names, scans */
+    ck_assert_int_eq(candidates_of(s, "common", cand, sizeof(cand)), CAND_SCAN);
     /* an empty intersection stops the reads */
     reads = store_exp_q_trigram_reads(s);
     ck_assert(candidates_of(s, "zzz-12", cand, sizeof(cand)));
