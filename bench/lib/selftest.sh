@@ -47,6 +47,7 @@ has() {
 
 # ---- run.sh options ----
 RUN="$BENCH/run.sh"
+PARK="$BENCH/park.sh"
 expect_exit 2 "unknown option '--bogus'" "$RUN" --bogus
 expect_exit 2 "--seeds must be a whole number" "$RUN" --seeds 0 --dry-run
 expect_exit 2 "--seeds must be a whole number" "$RUN" --seeds abc --dry-run
@@ -180,6 +181,14 @@ if [ -n "$TRAIN" ]; then
         jq -e '.exit_code == 3' "$W/ri/runs/CartPoleNoVel/seed1.run.json" >/dev/null 2>&1; then ok; else fail "a stopped run has a record as if it had ended: $(head -c 300 "$W/ri/runs/CartPoleNoVel/seed1.run.json")"; fi
     pgrep -f -- "--run-dir $W/ri/" >/dev/null && fail "trainers still run after the benchmark stopped" || ok
     before=$(wc -l <"$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl")
+    # the stopped benchmark carried to another directory (machine): the unfinished run's last
+    # checkpoint and no other
+    "$PARK" save-results "$W/ri" "$W/ri.tar.xz" >"$W/out" 2>"$W/err" && grep -q "1 run(s) to continue" "$W/out" &&
+        ok || fail "park save-results failed: $(cat "$W/out" "$W/err" | head -c 300)"
+    [ "$(tar -tJf "$W/ri.tar.xz" | grep -c '\.ckpt$')" = 1 ] && tar -tJf "$W/ri.tar.xz" | grep -qx 'runs/CartPoleNoVel/seed1/checkpoints/last.ckpt' &&
+        ok || fail "the parked benchmark holds other checkpoints: $(tar -tJf "$W/ri.tar.xz" | grep ckpt | tr '\n' ' ')"
+    "$PARK" restore-results "$W/ri.tar.xz" "$W/ri-moved" >"$W/out" 2>"$W/err" &&
+        ok || fail "park restore-results failed: $(cat "$W/out" "$W/err" | head -c 300)"
     rc=0
     "$RUN" --quick --tasks CartPoleNoVel --seeds 1 --build "$BUILD" --out "$W/ri" --resume --no-report --no-throughput \
         >"$W/ri2.out" 2>&1 || rc=$?
@@ -189,13 +198,19 @@ if [ -n "$TRAIN" ]; then
         jq -s -e '[.[].iteration] as $i | $i == [range(1; ($i | length) + 1)]' \
             "$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl" >/dev/null && ok || fail "resumed metrics are not one line per iteration"
         [ "$(wc -l <"$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl")" -gt "$before" ] && ok || fail "the resumed run added no iterations"
+        # the carried benchmark continues as the one continued in place
+        rc=0
+        "$RUN" --quick --tasks CartPoleNoVel --seeds 1 --build "$BUILD" --out "$W/ri-moved" --resume --no-report --no-throughput \
+            >"$W/ri3.out" 2>&1 || rc=$?
+        [ "$rc" = 0 ] && [ "$(jq -c '[.iteration, .return_mean]' "$W/ri-moved/runs/CartPoleNoVel/seed1/metrics.jsonl")" = \
+            "$(jq -c '[.iteration, .return_mean]' "$W/ri/runs/CartPoleNoVel/seed1/metrics.jsonl")" ] &&
+            ok || fail "the restored benchmark did not continue as the one in place (exit $rc): $(tail -c 300 "$W/ri3.out")"
     else
         fail "--resume of an interrupted run failed (exit $rc): $(tail -c 300 "$W/ri2.out") $(cat "$W/ri/runs/CartPoleNoVel/seed1.run.json" 2>&1 | head -c 300)"
     fi
 fi
 
 # ---- park.sh: an unfinished run carried to another directory (machine) and continued ----
-PARK="$BENCH/park.sh"
 mkdir -p "$W/pk/empty" "$W/pk/full"
 echo x >"$W/pk/full/x"
 expect_exit 2 "usage" "$PARK"
@@ -208,6 +223,11 @@ expect_exit 2 "not an xz tar archive" "$PARK" restore "$W/pk/bad.tar.xz" "$W/pk/
 tar -C "$W/pk/full" -cJf "$W/pk/other.tar.xz" x
 expect_exit 2 "is not a parked run" "$PARK" restore "$W/pk/other.tar.xz" "$W/pk/r"
 [ ! -e "$W/pk/r" ] && ok || fail "a refused restore made its run directory"
+tar -C "$W/pk/full" --transform 's,^,../,' -cJf "$W/pk/evil.tar.xz" x 2>/dev/null
+expect_exit 2 "outside its directory" "$PARK" restore-results "$W/pk/evil.tar.xz" "$W/pk/r"
+expect_exit 2 "no machine.json" "$PARK" save-results "$W/pk/full" "$W/pk/res.tar.xz"
+expect_exit 2 "not a parked results directory" "$PARK" restore-results "$W/pk/other.tar.xz" "$W/pk/r"
+[ ! -e "$W/pk/r" ] && [ ! -e "$W/pk/res.tar.xz" ] && ok || fail "a refused park wrote something"
 if [ -n "$TRAIN" ]; then
     jq '.budget.env_steps = 8192 | .eval.every = 0 | .checkpoint_every = 0' "$BENCH/specs/CartPole.json" >"$W/pk/spec.json"
     rc=0
