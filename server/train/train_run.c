@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,6 +201,37 @@ void train_host_describe(json_t *o) {
     const char *core = openblas_get_corename();
     json_object_set_new(o, "cpu_model", json_string(cpu_model_name()));
     json_object_set_new(o, "blas_core", json_string(core && core[0] ? core : "unknown"));
+}
+
+const char *train_blas_hint_for(const char *core, int avx512, int avx2) {
+    static const char *const generic[] = {"Prescott",  "Core2", "Penryn", "Dunnington",
+                                          "Nehalem",   "Atom",  "Katmai", "Coppermine",
+                                          "Northwood", NULL};
+    static char hint[256];
+    const char *better = avx512 ? "SkylakeX" : avx2 ? "Haswell" : NULL;
+    int is_generic = 0;
+    for (int i = 0; core && generic[i]; i++) {
+        is_generic |= strcasecmp(core, generic[i]) == 0;
+    }
+    if (!is_generic || !better) {
+        return NULL;
+    }
+    snprintf(hint, sizeof hint,
+             "OpenBLAS chose its %s kernels on a CPU with %s: OPENBLAS_CORETYPE=%s trains about "
+             "twice as fast here (its sums round otherwise, so results match only runs with the "
+             "same kernels)",
+             core, avx512 ? "AVX-512" : "AVX2", better);
+    return hint;
+}
+
+const char *train_blas_hint(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return train_blas_hint_for(openblas_get_corename(), __builtin_cpu_supports("avx512f"),
+                               __builtin_cpu_supports("avx2"));
+#else
+    return NULL;
+#endif
 }
 
 int train_status_write(const char *dir, const char *state, int64_t iteration, int64_t total,

@@ -46,6 +46,12 @@ json_t *train_metrics_json(const RlIterStats *st, double wall_s, double cpu_s, d
 /* adds the host's identity to a run's metadata: "cpu_model" (from /proc/cpuinfo) and
  * "blas_core" (openblas_get_corename()); same-seed runs match to the bit only where both agree */
 void train_host_describe(json_t *o);
+/* A warning when OpenBLAS fell back to generic kernels on a CPU that has wider ones: Debian's
+ * OpenBLAS does not know every newer CPU (a Xeon with AVX-512 was given "Prescott", at half the
+ * training speed of "SkylakeX"). NULL when there is nothing to say; the text is static. */
+const char *train_blas_hint(void);
+/* the same for a BLAS core name and the CPU's features */
+const char *train_blas_hint_for(const char *core, int avx512, int avx2);
 
 int train_status_write(const char *dir, const char *state, int64_t iteration, int64_t total,
                        int ranks, const char *message, char *err, size_t err_sz);

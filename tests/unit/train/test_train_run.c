@@ -298,6 +298,26 @@ START_TEST(test_status_write) {
 }
 END_TEST
 
+/* the BLAS hint: only generic kernels on a CPU with wider ones, naming the setting that fits */
+START_TEST(test_blas_hint) {
+    const char *h = train_blas_hint_for("Prescott", 1, 1);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_msg(strstr(h, "OPENBLAS_CORETYPE=SkylakeX") && strstr(h, "Prescott") &&
+                      strstr(h, "AVX-512"),
+                  "%s", h);
+    h = train_blas_hint_for("core2", 0, 1);
+    ck_assert_msg(h && strstr(h, "OPENBLAS_CORETYPE=Haswell") && strstr(h, "AVX2"), "%s", h);
+    ck_assert_ptr_null(train_blas_hint_for("Prescott", 0, 0));
+    ck_assert_ptr_null(train_blas_hint_for("SkylakeX", 1, 1));
+    ck_assert_ptr_null(train_blas_hint_for("Haswell", 0, 1));
+    ck_assert_ptr_null(train_blas_hint_for("Zen", 1, 1));
+    ck_assert_ptr_null(train_blas_hint_for(NULL, 1, 1));
+    /* this machine's own answer is one of the two, whichever kernels OpenBLAS chose here */
+    h = train_blas_hint();
+    ck_assert(h == NULL || strstr(h, "OPENBLAS_CORETYPE="));
+}
+END_TEST
+
 START_TEST(test_error_write) {
     char path[300], err[512] = "";
     json_t *o;
@@ -331,6 +351,7 @@ static Suite *run_suite(void) {
     tcase_add_test(tc, test_metrics_json);
     tcase_add_test(tc, test_metrics_precision);
     tcase_add_test(tc, test_status_write);
+    tcase_add_test(tc, test_blas_hint);
     tcase_add_test(tc, test_error_write);
     suite_add_tcase(s, tc);
     return s;
