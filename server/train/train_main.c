@@ -639,8 +639,9 @@ static void train_announce(TrainRun *r) {
     if (r->resumed) {
         ag_log_info("resumed at iteration %lld", (long long)rl_trainer_iteration(r->t));
     }
-    if (train_blas_hint()) {
-        ag_log_warn("%s", train_blas_hint());
+    const char *blas_hint = train_blas_hint();
+    if (blas_hint) {
+        ag_log_warn("%s", blas_hint);
     }
     if (r->rank == 0) {
         train_status_write(r->a->run_dir, "running", rl_trainer_iteration(r->t), r->total,

@@ -32,6 +32,18 @@ int64_t add_exp(Store *s, const char *name, const char *task, const char *tags, 
     return id;
 }
 
+void copy_exp(sqlite3 *h, int64_t id, int copies) {
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "CREATE TEMP TABLE one AS SELECT * FROM experiments WHERE id = %lld;"
+             "UPDATE one SET id = NULL;"
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+             " INSERT INTO experiments SELECT one.* FROM one, n;"
+             "DROP TABLE one;",
+             (long long)id, copies);
+    exec_sql(h, sql);
+}
+
 void ingest1(Store *s, int64_t id, const char *line) {
     size_t len = strlen(line);
     ck_assert_msg(store_metrics_ingest(s, id, &line, &len, 1, (int64_t)len, NULL, NULL, err,

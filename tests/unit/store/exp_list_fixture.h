@@ -12,6 +12,9 @@ void exec_sql(sqlite3 *db, const char *sql);
 int64_t add_exp(Store *s, const char *name, const char *task, const char *tags, const char *notes,
                 int priority);
 void ingest1(Store *s, int64_t id, const char *line);
+/* copies more rows of experiment id through h (its tags too), with new ids: many experiments
+ * without one transaction each */
+void copy_exp(sqlite3 *h, int64_t id, int copies);
 /* 45 experiments of two tasks and every state: what the API can store and what only an older
  * daemon or a hand edit could */
 void fill(Store *s, const char *db_path);

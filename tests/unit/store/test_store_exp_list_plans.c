@@ -297,7 +297,7 @@ START_TEST(test_filter_order_pages_are_bounded) {
         const char *task, *state;
         int count;
     } filters[] = {{"Ant", NULL, 6000}, {NULL, "queued", 3001}, {"Ant", "queued", 3000}};
-    char mig[1024], db[1024], next[STORE_CURSOR_MAX], sql[768];
+    char mig[1024], db[1024], next[STORE_CURSOR_MAX];
     Store *s = NULL;
     sqlite3 *h = NULL;
     int64_t first;
@@ -307,17 +307,11 @@ START_TEST(test_filter_order_pages_are_bounded) {
     first = add_exp(s, "many", "Ant", NULL, NULL, 0);
     add_exp(s, "other", "Hopper", NULL, NULL, 0);
     ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    snprintf(sql, sizeof(sql),
-             "CREATE TEMP TABLE one AS SELECT * FROM experiments WHERE id = %lld;"
-             "UPDATE one SET id = NULL;"
-             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5999)"
-             " INSERT INTO experiments SELECT one.* FROM one, n;"
-             "UPDATE experiments SET state = 'cancelled' WHERE id IN (SELECT id FROM experiments"
-             " WHERE task = 'Ant' ORDER BY id LIMIT 1500 OFFSET 3000);"
-             "UPDATE experiments SET state = 'succeeded' WHERE id IN (SELECT id FROM experiments"
-             " WHERE task = 'Ant' ORDER BY id LIMIT 1500 OFFSET 4500);",
-             (long long)first);
-    exec_sql(h, sql);
+    copy_exp(h, first, 5999);
+    exec_sql(h, "UPDATE experiments SET state = 'cancelled' WHERE id IN (SELECT id FROM experiments"
+                " WHERE task = 'Ant' ORDER BY id LIMIT 1500 OFFSET 3000);"
+                "UPDATE experiments SET state = 'succeeded' WHERE id IN (SELECT id FROM experiments"
+                " WHERE task = 'Ant' ORDER BY id LIMIT 1500 OFFSET 4500);");
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiments WHERE task = 'Ant' AND state ="
                                  " 'queued'"),
                      3000);
@@ -360,7 +354,7 @@ END_TEST
  * experiment of the tag once, as the set and the row-by-row paths agree on a tag below that. */
 START_TEST(test_tag_dense_is_tested_per_entry) {
     static const char *const sorts[] = {"name", "state", "return", "progress"};
-    char mig[1024], db[1024], plan[4096], sql[512];
+    char mig[1024], db[1024], plan[4096];
     Store *s = NULL;
     sqlite3 *h = NULL;
     int64_t first;
@@ -370,13 +364,7 @@ START_TEST(test_tag_dense_is_tested_per_entry) {
     first = add_exp(s, "dense", "Ant", "[\"dense\"]", NULL, 0);
     add_exp(s, "other", "Ant", "[\"other\"]", NULL, 0);
     ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    snprintf(sql, sizeof(sql),
-             "CREATE TEMP TABLE one AS SELECT * FROM experiments WHERE id = %lld;"
-             "UPDATE one SET id = NULL;"
-             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2099)"
-             " INSERT INTO experiments SELECT one.* FROM one, n;",
-             (long long)first);
-    exec_sql(h, sql);
+    copy_exp(h, first, 2099);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM experiment_tags WHERE tag = 'dense'"), 2100);
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         for (int asc = 0; asc < 2; asc++) {

@@ -95,42 +95,11 @@ static int candidates_of(Store *s, const char *q, char *out, size_t out_sz) {
     return CAND_IDS;
 }
 
-/* the ids of the list's pages for q (submitted order, following the cursors), ascending */
-static void ids_of_pages(Store *s, const char *q, char *out, size_t out_sz) {
-    StoreExpFilter f = {.q = q, .limit = 7, .ascending = 1, .sort = "submitted"};
-    char next[STORE_CURSOR_MAX], after[STORE_CURSOR_MAX];
-    size_t n = 0;
-    out[0] = '\0';
-    for (;;) {
-        AgBuf page;
-        json_t *doc, *it;
-        size_t i;
-        ck_assert_int_eq(ag_buf_init(&page, 0, 1 << 20), 0);
-        ck_assert_msg(store_exp_list_page_text(s, &f, &page, NULL, NULL, next, sizeof(next), err,
-                                               sizeof(err)) == 0,
-                      "%s", err);
-        doc = json_loads(page.data, 0, NULL);
-        ck_assert(json_is_array(doc));
-        json_array_foreach(doc, i, it) {
-            n += (size_t)snprintf(out + n, out_sz - n, "%lld ",
-                                  (long long)json_integer_value(json_object_get(it, "id")));
-            ck_assert_uint_lt(n, out_sz);
-        }
-        json_decref(doc);
-        ag_buf_free(&page);
-        if (!next[0]) {
-            return;
-        }
-        snprintf(after, sizeof(after), "%s", next);
-        f.after = after;
-    }
-}
-
 /* the ids of every page of q under sort (following the cursors) in the pages' order, through
  * the objects path (the LIKE on every name: the reference) or the text path (the candidates) */
 static void ids_of_sorted_pages(Store *s, const char *q, const char *sort, int asc, int objects,
                                 char *out, size_t out_sz) {
-    StoreExpFilter f = {.q = q, .limit = 50, .ascending = asc, .sort = sort};
+    StoreExpFilter f = {.q = q, .limit = 7, .ascending = asc, .sort = sort};
     char next[STORE_CURSOR_MAX], after[STORE_CURSOR_MAX];
     size_t n = 0;
     out[0] = '\0';
@@ -163,6 +132,11 @@ static void ids_of_sorted_pages(Store *s, const char *q, const char *sort, int a
         snprintf(after, sizeof(after), "%s", next);
         f.after = after;
     }
+}
+
+/* the ids of the list's pages for q (submitted order, following the cursors), ascending */
+static void ids_of_pages(Store *s, const char *q, char *out, size_t out_sz) {
+    ids_of_sorted_pages(s, q, "submitted", 1, 0, out, out_sz);
 }
 
 /* every id of want (space-separated) is in have */
