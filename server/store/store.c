@@ -287,6 +287,7 @@ void store_close(Store *s) {
         sqlite3_close_v2(s->db);
     }
     store_gen_free(s);
+    store_idsets_kept_free(s);
     store_exp_items_free(s->exp_items);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -123,6 +123,9 @@ int store_exp_list_page_sql(Store *s, const StoreExpFilter *f, char *sql, size_t
 /* the trigrams of list searches (q=) read from the index of names, on every connection: a
  * trigram found on many names is not read again for a while (store_exp_search.c) */
 uint64_t store_exp_q_trigram_reads(Store *s);
+/* the pages whose tag or name search took its ids from a set kept since an earlier page, on every
+ * connection (store_idset.c) */
+uint64_t store_idset_kept_hits(Store *s);
 
 /* what the API derives a listed experiment's steps/s, duration and ETA from: its values as
  * json_number_value reads them in the item (0 for null or anything but a finite number) */

@@ -15,7 +15,9 @@
  * Fewer than EXP_Q_FEW candidates are read by id; up to EXP_Q_MANY they are a set the page tests
  * each entry of its order's index against (ag_in_ids, store_idset.c) before the row's name is
  * read for the LIKE: a search on a tenth of the names under a sort read the rows of nine entries
- * per row shown. Under the submitted order, whose index is the table, they are read by id. */
+ * per row shown. Under the submitted order, whose index is the table, they are read by id.
+ * Candidates of EXP_Q_FEW or more are kept on the connection until a name or tags change
+ * (store_idset.c), so the next pages of a search read no trigram. */
 #include "store_int.h"
 
 #include "ag_error.h"
@@ -155,11 +157,28 @@ static int ids_json_text(const StoreIdSet *cand, char **ids_json, char *err, siz
     return 0;
 }
 
+/* cand as the page takes it (store_exp_q_candidates), which it then owns or frees */
+static int q_candidates_out(StoreIdSet *cand, char **ids_json, StoreIdSet *set, char *err,
+                            size_t err_sz) {
+    int rc = 0;
+    if (cand->n < EXP_Q_FEW || (!set && cand->n < EXP_Q_MANY)) {
+        rc = ids_json_text(cand, ids_json, err, err_sz);
+    } else if (cand->n < EXP_Q_MANY) {
+        store_idset_free(set);
+        *set = *cand;
+        store_idset_map(set);
+        return 0;
+    }
+    store_idset_free(cand);
+    return rc;
+}
+
 int store_exp_q_candidates(Store *r, const char *q, char **ids_json, StoreIdSet *set, char *err,
                            size_t err_sz) {
     size_t starts[EXP_Q_CHARS_MAX + 1], nchars, j = 0;
     StoreIdSet cand = {0}, cur = {0};
-    int have = 0, rc = 0;
+    int have = 0, kept = 0, rc = 0;
+    int64_t version = -1;
     double now = ag_time_now();
     /* one trigram, or all of them: each at most 12 bytes, doubled quotes, its quotes, a space */
     char *match;
@@ -169,6 +188,14 @@ int store_exp_q_candidates(Store *r, const char *q, char **ids_json, StoreIdSet 
     }
     if (!q || !*q || (nchars = q_chars(q, starts)) == 0) {
         return 0;
+    }
+    /* the version first: candidates read after it are at least as new as what it names */
+    rc = store_filter_version(r, &version, err, err_sz);
+    if (rc == 0) {
+        rc = store_idset_kept_get(r, 'q', q, version, &cand, &kept, err, err_sz);
+    }
+    if (rc || kept) {
+        return rc ? rc : q_candidates_out(&cand, ids_json, set, err, err_sz);
     }
     match = malloc((nchars - 2) * (2 * 12 + 3) + 1);
     if (!match) {
@@ -212,13 +239,13 @@ int store_exp_q_candidates(Store *r, const char *q, char **ids_json, StoreIdSet 
     }
     free(match);
     store_idset_free(&cur);
-    if (rc == 0 && (cand.n < EXP_Q_FEW || (!set && cand.n < EXP_Q_MANY))) {
-        rc = ids_json_text(&cand, ids_json, err, err_sz);
-    } else if (rc == 0 && cand.n < EXP_Q_MANY) {
-        store_idset_free(set);
-        *set = cand;
-        return 0;
+    if (rc) {
+        store_idset_free(&cand);
+        return rc;
     }
-    store_idset_free(&cand);
-    return rc;
+    /* few candidates cost little to read again, and keep the reads of their trigrams counted */
+    if (cand.n >= EXP_Q_FEW) {
+        store_idset_keep(r, 'q', q, version, &cand);
+    }
+    return q_candidates_out(&cand, ids_json, set, err, err_sz);
 }

@@ -33,6 +33,26 @@
 /* experiments a transaction can name before its commit counts as a write to every run */
 #define STORE_GEN_TOUCHED 16
 
+/* id sets of the list's tag and name filters a connection keeps (store_idset.c): the tags and
+ * searches in use at once */
+#define STORE_IDSETS_KEPT 8
+
+typedef struct StoreIdSet {
+    int64_t *ids; /* ascending */
+    size_t n, cap;
+    /* the same ids as bits from bits_lo on, when store_idset_map built them; else NULL */
+    uint64_t *bits;
+    int64_t bits_lo;
+    size_t bits_words;
+} StoreIdSet;
+/* a set kept for its filter: "t" and the tag, or "q" and the search */
+typedef struct StoreIdSetKept {
+    char *key; /* NULL: an empty slot */
+    int64_t version;
+    uint64_t used; /* idsets_tick at its last use */
+    StoreIdSet set;
+} StoreIdSetKept;
+
 /* trigrams of name searches (store_exp_search.c) a connection found on EXP_Q_MANY names or more */
 #define STORE_Q_COMMON 64
 typedef struct StoreQCommon {
@@ -92,6 +112,11 @@ struct Store {
      * (store_exp_search.c), used under mu */
     StoreQCommon q_common[STORE_Q_COMMON];
     uint64_t q_trigram_reads;
+    /* the id sets of tags and name searches read lately, valid while the list filter version
+     * (migration 019) stays what it was at their read (store_idset.c), used under mu */
+    StoreIdSetKept idsets_kept[STORE_IDSETS_KEPT];
+    uint64_t idsets_tick;
+    uint64_t idsets_hits;
 };
 
 /* the columns of an experiment in the listing and in store_exp_get_json, in answer order */
@@ -111,10 +136,6 @@ struct Store {
 /* A sorted set of experiment ids a statement tests entries against with ag_in_ids(?N, id), the
  * set bound by sqlite3_bind_pointer(st, N, set, STORE_IDSET_TYPE, NULL) (store_idset.c) */
 #define STORE_IDSET_TYPE "angora_idset"
-typedef struct StoreIdSet {
-    int64_t *ids; /* ascending */
-    size_t n, cap;
-} StoreIdSet;
 /* makes ag_in_ids known to the connection; an SQLite result code */
 int store_idset_register(sqlite3 *db);
 /* the ids sql gives (one column, ascending, its ?1 bound to text) into set, at most max of them;
@@ -122,6 +143,21 @@ int store_idset_register(sqlite3 *db);
 int store_idset_read(Store *r, const char *sql, const char *text, size_t max, StoreIdSet *set,
                      char *err, size_t err_sz);
 void store_idset_free(StoreIdSet *set);
+/* gives set a bitmap of its ids for ag_in_ids (a bit test instead of a binary search) when they
+ * span at most 64 ids per id held, so the map is no larger than the ids; without memory, none */
+void store_idset_map(StoreIdSet *set);
+/* the list filter version (migration 019) into *version, or -1 when the schema has none (then
+ * nothing is kept); r locked */
+int store_filter_version(Store *r, int64_t *version, char *err, size_t err_sz);
+/* a copy of the set kept for (kind, text) at version into *set, *hit 1; *hit 0 when none is;
+ * r locked */
+int store_idset_kept_get(Store *r, char kind, const char *text, int64_t version, StoreIdSet *set,
+                         int *hit, char *err, size_t err_sz);
+/* keeps a copy of set for (kind, text) at version in place of the least recently used; a set that
+ * cannot be copied is not kept; r locked */
+void store_idset_keep(Store *r, char kind, const char *text, int64_t version,
+                      const StoreIdSet *set);
+void store_idsets_kept_free(Store *r);
 
 /* How the list's name search (q) is read (store_exp_search.c): the ids of the experiments whose
  * names may hold q (a superset of the LIKE's matches, from the trigram index of migration 015):

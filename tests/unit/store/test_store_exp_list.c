@@ -607,6 +607,49 @@ START_TEST(test_row_versions_migrated_from_013) {
 }
 END_TEST
 
+/* Under a sort, a tag's ids are read once and kept while no name or tags change: every page
+ * after the first takes them from the kept set, notes leave it valid, and a tag added or removed
+ * is listed from the next page on, through both paths. */
+START_TEST(test_tag_sets_kept_until_tags_change) {
+    char mig[1024], db[1024];
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    int64_t first, other;
+    uint64_t hits;
+    StoreExpFilter f = {.sort = "return", .tag = "kept", .limit = 50};
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    first = add_exp(s, "kept", "Ant", "[\"kept\"]", NULL, 0);
+    other = add_exp(s, "other", "Ant", "[\"other\"]", NULL, 0);
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    copy_exp(h, first, 299);
+    sqlite3_close(h);
+    /* 300 experiments of the tag: 6 pages of 50, the first reads the set */
+    hits = store_idset_kept_hits(s);
+    ck_assert_int_eq(listed_count(s, f), 300);
+    ck_assert_uint_eq(store_idset_kept_hits(s), hits + 5);
+    ck_assert_int_eq(store_exp_annotate(s, first, NULL, "notes", err, sizeof(err)), 0);
+    hits = store_idset_kept_hits(s);
+    ck_assert_int_eq(listed_count(s, f), 300);
+    ck_assert_uint_eq(store_idset_kept_hits(s), hits + 6);
+    /* one more tagged: read again, then kept */
+    ck_assert_int_eq(store_exp_annotate(s, other, "[\"other\",\"kept\"]", NULL, err, sizeof(err)),
+                     0);
+    hits = store_idset_kept_hits(s);
+    ck_assert_int_eq(listed_count(s, f), 301);
+    ck_assert_uint_eq(store_idset_kept_hits(s), hits + 6);
+    ck_assert_int_eq(store_exp_annotate(s, first, "[]", NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(listed_count(s, f), 300);
+    compare_listing(s, f);
+    f.ascending = 1;
+    compare_listing(s, f);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 static Suite *store_exp_list_suite(void) {
     Suite *su = suite_create("store_exp_list");
     TCase *tc = tcase_create("core");
@@ -621,6 +664,7 @@ static Suite *store_exp_list_suite(void) {
     tcase_add_test(tc, test_search_index_lists_what_like_lists);
     tcase_add_test(tc, test_name_index_migrated_from_014);
     tcase_add_test(tc, test_pages_follow_the_whole_order);
+    tcase_add_test(tc, test_tag_sets_kept_until_tags_change);
     suite_add_tcase(su, tc);
     return su;
 }

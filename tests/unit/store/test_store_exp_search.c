@@ -312,12 +312,52 @@ START_TEST(test_common_trigrams_not_read_again) {
 }
 END_TEST
 
+/* A search's candidates of EXP_Q_FEW or more are kept while no name or tags change: the same
+ * search again reads no trigram and gives the same set, and a name that comes to match (a hand
+ * edit) is a candidate and listed at once. Fewer candidates are read each time. */
+START_TEST(test_candidate_sets_kept_until_names_change) {
+    char mig[1024], db[1024], cand[32768], again[32768], pages[32768];
+    Store *s = NULL;
+    sqlite3 *h = NULL;
+    uint64_t reads, hits;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    ck_assert_int_eq(candidates_of(s, "mon-1", cand, sizeof(cand)), CAND_SET);
+    reads = store_exp_q_trigram_reads(s);
+    hits = store_idset_kept_hits(s);
+    ck_assert_int_eq(candidates_of(s, "mon-1", again, sizeof(again)), CAND_SET);
+    ck_assert_str_eq(again, cand);
+    ck_assert_uint_eq(store_exp_q_trigram_reads(s), reads);
+    ck_assert_uint_eq(store_idset_kept_hits(s), hits + 1);
+    ck_assert_int_eq(candidates_of(s, "mon-12", again, sizeof(again)), CAND_IDS);
+    ck_assert_int_eq(candidates_of(s, "mon-12", again, sizeof(again)), CAND_IDS);
+    ck_assert_uint_gt(store_exp_q_trigram_reads(s), reads);
+    ck_assert_uint_eq(store_idset_kept_hits(s), hits + 1);
+    /* a name that did not hold "n-1" now holds "mon-1" */
+    exec_sql(h, "UPDATE experiments SET name = 'Xmon-1' WHERE name = 'common-2000'");
+    ck_assert_int_eq(candidates_of(s, "mon-1", cand, sizeof(cand)), CAND_SET);
+    ck_assert_msg(strstr(cand, "2001 ") != NULL, "%s", cand);
+    ids_of_sorted_pages(s, "mon-1", "return", 0, 0, pages, sizeof(pages));
+    ids_of_sorted_pages(s, "mon-1", "return", 0, 1, again, sizeof(again));
+    ck_assert_str_eq(pages, again);
+    ck_assert_msg(strstr(pages, "2001") != NULL, "%s", pages);
+    sqlite3_close(h);
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 static Suite *store_exp_search_suite(void) {
     Suite *su = suite_create("store_exp_search");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_candidates_hold_every_match);
     tcase_add_test(tc, test_common_trigrams_not_read_again);
+    tcase_add_test(tc, test_candidate_sets_kept_until_names_change);
     suite_add_tcase(su, tc);
     return su;
 }
