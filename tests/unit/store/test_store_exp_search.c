@@ -7,6 +7,7 @@
 #include "store_int.h"
 #include "store_test_db.h"
 
+#include "ag_buf.h"
 #include "ag_error.h"
 
 #include <check.h>
@@ -356,6 +357,44 @@ START_TEST(test_candidate_sets_kept_until_names_change) {
 }
 END_TEST
 
+/* The page statement of a name search is kept prepared across pages: binding its LIKE pattern
+ * does not make SQLite prepare it again (the query planner stability guarantee of every store
+ * connection), under a sort (the candidates a set) and under the submitted order (by id). */
+START_TEST(test_search_pages_not_prepared_again) {
+    static const char *const sorts[] = {"return", "submitted"};
+    char mig[1024], db[1024], sql[4096], next[STORE_CURSOR_MAX];
+    Store *s = NULL;
+    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+        StoreExpFilter f = {.q = "mon-1", .sort = sorts[i], .limit = 7};
+        sqlite3_stmt *st = NULL;
+        Store *r;
+        AgBuf page;
+        /* the first pages, each bound anew */
+        for (int round = 0; round < 4; round++) {
+            ck_assert_int_eq(ag_buf_init(&page, 4096, 1 << 20), 0);
+            ck_assert_msg(store_exp_list_page_text(s, &f, &page, NULL, NULL, next, sizeof(next),
+                                                   err, sizeof(err)) == 0,
+                          "%s", err);
+            ag_buf_free(&page);
+        }
+        ck_assert_int_eq(store_exp_list_page_sql(s, &f, sql, sizeof(sql), err, sizeof(err)), 0);
+        ck_assert_msg(strstr(sql, "LIKE ?4"), "%s", sql);
+        r = store_reader_lock(s);
+        ck_assert_int_eq(store_stmt_get(r, sql, &st, err, sizeof(err)), 0);
+        ck_assert_int_ge(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_RUN, 0), 4);
+        ck_assert_int_eq(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_REPREPARE, 0), 0);
+        store_stmt_put(r, st);
+        pthread_mutex_unlock(&r->mu);
+    }
+    store_close(s);
+    store_test_db_remove(db);
+}
+END_TEST
+
 static Suite *store_exp_search_suite(void) {
     Suite *su = suite_create("store_exp_search");
     TCase *tc = tcase_create("core");
@@ -363,6 +402,7 @@ static Suite *store_exp_search_suite(void) {
     tcase_add_test(tc, test_candidates_hold_every_match);
     tcase_add_test(tc, test_common_trigrams_not_read_again);
     tcase_add_test(tc, test_candidate_sets_kept_until_names_change);
+    tcase_add_test(tc, test_search_pages_not_prepared_again);
     suite_add_tcase(su, tc);
     return su;
 }
