@@ -630,11 +630,12 @@ START_TEST(test_tag_sets_kept_until_tags_change) {
     hits = store_idset_kept_hits(s);
     ck_assert_int_eq(listed_count(s, f), 300);
     ck_assert_uint_eq(store_idset_kept_hits(s), hits + 5);
+    /* notes leave the set valid: all 6 pages from it */
     ck_assert_int_eq(store_exp_annotate(s, first, NULL, "notes", err, sizeof(err)), 0);
     hits = store_idset_kept_hits(s);
     ck_assert_int_eq(listed_count(s, f), 300);
     ck_assert_uint_eq(store_idset_kept_hits(s), hits + 6);
-    /* one more tagged: read again, then kept */
+    /* one more tagged: 7 pages, the first reads the set again */
     ck_assert_int_eq(store_exp_annotate(s, other, "[\"other\",\"kept\"]", NULL, err, sizeof(err)),
                      0);
     hits = store_idset_kept_hits(s);
