@@ -156,12 +156,14 @@ int store_update_finish(Store *s, sqlite3_stmt *st, const char *what, char *err,
     return rc;
 }
 
-/* what every connection of the store needs: ag_in_ids, and the query planner stability guarantee.
+/* what a reader connection needs beside ag_in_ids: the query planner stability guarantee.
  * Without it SQLite prepares again, at its next step, a statement whose LIKE has a bound pattern
  * each time the pattern is bound (in case a prefix could use an index): every page of a name
  * search was planned anew. The store's patterns start with '%', and it keeps no statistics
- * (no ANALYZE) whose use depends on bound values, so no plan is lost. An SQLite result code. */
-static int store_conn_setup(sqlite3 *db) {
+ * (no ANALYZE) whose use depends on bound values, so no plan is lost. Only the readers: on the
+ * writer it made the WAL of a run of large commits outgrow what test_store_gen allows (its
+ * checkpoints restarted the WAL less often; not understood yet). An SQLite result code. */
+static int store_reader_setup(sqlite3 *db) {
     int rc = store_idset_register(db);
     if (rc == SQLITE_OK) {
         rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_QPSG, 1, (int *)NULL);
@@ -189,8 +191,8 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
         goto out;
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-    if (store_conn_setup(s->db) != SQLITE_OK) {
-        rc = store_db_fail(s, err, err_sz, "set up the connection");
+    if (store_idset_register(s->db) != SQLITE_OK) {
+        rc = store_db_fail(s, err, err_sz, "register ag_in_ids");
         goto out;
     }
     /* pages of 16 KB for a new database (an existing one keeps its size until a VACUUM): the
@@ -224,7 +226,7 @@ int store_open(const char *path, Store **out, char *err, size_t err_sz) {
             if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
                     SQLITE_OK ||
                 sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK ||
-                store_conn_setup(r->db) != SQLITE_OK) {
+                store_reader_setup(r->db) != SQLITE_OK) {
                 /* readers are an optimisation: without them everything uses the main one */
                 store_close(r);
                 break;
