@@ -192,6 +192,22 @@ static void fill(Store *s, const char *db) {
     }
 }
 
+/* a new database at the latest migration, filled by fill, opened by the store and, when h is
+ * given, by a connection of the test's own */
+static Store *filled_store(char *db, size_t db_sz, sqlite3 **h) {
+    char mig[1024];
+    Store *s = NULL;
+    store_test_db_new(mig, sizeof(mig), db, db_sz);
+    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
+    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
+    fill(s, db);
+    if (h) {
+        ck_assert_int_eq(sqlite3_open(db, h), SQLITE_OK);
+        sqlite3_busy_timeout(*h, 5000);
+    }
+    return s;
+}
+
 static const char *const searches[] = {
     "mon-77", "MON-7", "run-77",     "un-7",        "n-7 -77", "common-1", "common",
     "mon-2",  "-77",   "\"quoted\"", "caf\xc3\xa9", "zzz",     "ab",
@@ -201,15 +217,10 @@ static const char *const searches[] = {
  * the candidates of "mon-77" hold decoys (the LIKE leaves them out); its candidates are the
  * intersection of its rare trigrams' names, the common ones left out */
 START_TEST(test_candidates_hold_every_match) {
-    char mig[1024], db[1024], like[32768], cand[32768], pages[32768], want[32768];
+    char db[1024], like[32768], cand[32768], pages[32768], want[32768];
     Store *s = NULL;
     sqlite3 *h = NULL;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s, db);
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    sqlite3_busy_timeout(h, 5000);
+    s = filled_store(db, sizeof(db), &h);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < sizeof(searches) / sizeof(searches[0]); i++) {
             ids_of_like(h, searches[i], like, sizeof(like));
@@ -249,16 +260,11 @@ END_TEST
  * trigrams only asks their AND; once they turned rare (renames), the remembered ones still give
  * the LIKE's answer. */
 START_TEST(test_common_trigrams_not_read_again) {
-    char mig[1024], db[1024], like[32768], cand[32768], pages[32768], want[32768];
+    char db[1024], like[32768], cand[32768], pages[32768], want[32768];
     Store *s = NULL;
     sqlite3 *h = NULL;
     uint64_t reads;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s, db);
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    sqlite3_busy_timeout(h, 5000);
+    s = filled_store(db, sizeof(db), &h);
     reads = store_exp_q_trigram_reads(s);
     /* mon, on-, n-1, -12: the first two on 2,100 names, n-1 on 1,111 (1, 10-19, 100-199,
      * 1000-1999), -12 on 111 (12, 120-129, 1200-1299): their intersection, read by id */
@@ -319,16 +325,11 @@ END_TEST
  * trigram and gives the same ids (a set, or fewer than EXP_Q_FEW by id), and a name that comes
  * to match (a hand edit) is a candidate and listed at once. */
 START_TEST(test_candidate_sets_kept_until_names_change) {
-    char mig[1024], db[1024], cand[32768], again[32768], pages[32768];
+    char db[1024], cand[32768], again[32768], pages[32768];
     Store *s = NULL;
     sqlite3 *h = NULL;
     uint64_t reads, hits;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s, db);
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    sqlite3_busy_timeout(h, 5000);
+    s = filled_store(db, sizeof(db), &h);
     ck_assert_int_eq(candidates_of(s, "mon-1", cand, sizeof(cand)), CAND_SET);
     reads = store_exp_q_trigram_reads(s);
     hits = store_idset_kept_hits(s);
@@ -362,12 +363,9 @@ END_TEST
  * connection), under a sort (the candidates a set) and under the submitted order (by id). */
 START_TEST(test_search_pages_not_prepared_again) {
     static const char *const sorts[] = {"return", "submitted"};
-    char mig[1024], db[1024], sql[4096], next[STORE_CURSOR_MAX];
+    char db[1024], sql[4096], next[STORE_CURSOR_MAX];
     Store *s = NULL;
-    store_test_db_new(mig, sizeof(mig), db, sizeof(db));
-    ck_assert_int_eq(store_open(db, &s, err, sizeof(err)), 0);
-    ck_assert_msg(store_migrate(s, mig, 0, NULL, err, sizeof(err)) == 0, "%s", err);
-    fill(s, db);
+    s = filled_store(db, sizeof(db), NULL);
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         StoreExpFilter f = {.q = "mon-1", .sort = sorts[i], .limit = 7};
         sqlite3_stmt *st = NULL;
