@@ -204,25 +204,76 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
                                      "50515253545556575859606162636465666768697071727374"
                                      "75767778798081828384858687888990919293949596979899";
 
-int ag_dtoa_g17(double v, char *out) {
+/* printf's %.17g text made into jansson's: ".0" when it reads as an integer, no '+' and no
+ * leading zeros in the exponent; buf has room for the two bytes */
+static int jansson_fixup(char *buf, int len) {
+    char *e = NULL, *start, *end;
+    int dot = 0;
+    for (int i = 0; i < len; i++) {
+        if (buf[i] == 'e') {
+            e = buf + i;
+            break;
+        }
+        dot |= buf[i] == '.';
+    }
+    if (!e && !dot) {
+        memcpy(buf + len, ".0", 3);
+        return len + 2;
+    }
+    if (!e) {
+        return len;
+    }
+    start = e + 1;
+    end = start + 1;
+    if (*start == '-') {
+        start++;
+    }
+    while (*end == '0') {
+        end++;
+    }
+    if (end != start) {
+        memmove(start, end, (size_t)(len + 1 - (int)(end - buf)));
+        len -= (int)(end - start);
+    }
+    return len;
+}
+
+/* floor(x * log10(2)) for |x| < 1650, without a libm call */
+static int floor_log10_pow2(int x) {
+    return x >= 0 ? (x * 78913) >> 18 : -((-x * 78913 + (1 << 18) - 1) >> 18);
+}
+
+/* %.17g (json 0) or jansson's real text (json 1) */
+static int g17_write(double v, char *out, int json) {
     static const uint64_t lo = 10000000000000000ULL, hi = 100000000000000000ULL;
+    /* 10^(j - 7), the doubles nearest; the power just above |v| fixes the decimal exponent */
+    static const double pow10_from_m7[25] = {1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1,
+                                             1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9, 1e10,
+                                             1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
     uint64_t bits, m;
     int e, k, n = 0, exponent, up = 0;
     U128 q = 0;
     char digits[17];
+    double mag = fabs(v);
     memcpy(&bits, &v, sizeof(bits));
     e = (int)((bits >> 52) & 0x7ff);
-    if (e == 0 || e == 0x7ff || !(fabs(v) >= 1e-6 && fabs(v) < 1e17)) {
-        return snprintf(out, AG_DTOA_MAX, "%.17g", v);
+    if (e == 0 || e == 0x7ff || !(mag >= 1e-6 && mag < 1e17)) {
+        n = snprintf(out, AG_DTOA_MAX, "%.17g", v);
+        return json && e != 0x7ff ? jansson_fixup(out, n) : n;
     }
     m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
     e -= 1075;
-    /* the decimal exponent: estimated, then set by the digits before rounding */
-    /* floor(log10(2^b)) for v in [2^b, 2^(b+1)): k or k - 1 */
-    k = (int)floor((double)(e + 52) * 0.30102999566398120);
+    /* floor(log10(2^b)) for v in [2^b, 2^(b+1)) is the decimal exponent or one under it; the
+     * table decides, and the digits' count checks (a power of ten rounded as a double can sit
+     * on either side of the true one) */
+    k = floor_log10_pow2(e + 52);
+    if (k + 8 < 25 && mag >= pow10_from_m7[k + 8]) {
+        k++;
+    }
     for (int tries = 0;; tries++) {
         if (tries == 3 || !g17_digits(m, e, 16 - k, &q, &up)) {
-            return snprintf(out, AG_DTOA_MAX, "%.17g", v);
+            n = snprintf(out, AG_DTOA_MAX, "%.17g", v);
+            return json ? jansson_fixup(out, n) : n;
         }
         if (q < lo) {
             k--;
@@ -261,14 +312,24 @@ int ag_dtoa_g17(double v, char *out) {
             out[n++] = '-';
         }
         if (exponent < -4 || exponent >= 17) {
+            int a = exponent < 0 ? -exponent : exponent;
             out[n++] = digits[0];
             if (last > 0) {
                 out[n++] = '.';
                 memcpy(out + n, digits + 1, (size_t)last);
                 n += last;
             }
-            n += snprintf(out + n, AG_DTOA_MAX - (size_t)n, "e%c%02d", exponent < 0 ? '-' : '+',
-                          exponent < 0 ? -exponent : exponent);
+            out[n++] = 'e';
+            if (exponent < 0) {
+                out[n++] = '-';
+            } else if (!json) {
+                out[n++] = '+';
+            }
+            /* printf writes at least two digits, jansson drops the leading zero */
+            if (a >= 10 || !json) {
+                out[n++] = (char)('0' + a / 10);
+            }
+            out[n++] = (char)('0' + a % 10);
         } else if (exponent >= 0) {
             memcpy(out + n, digits, (size_t)exponent + 1);
             n += exponent + 1;
@@ -276,6 +337,9 @@ int ag_dtoa_g17(double v, char *out) {
                 out[n++] = '.';
                 memcpy(out + n, digits + exponent + 1, (size_t)(last - exponent));
                 n += last - exponent;
+            } else if (json) {
+                out[n++] = '.';
+                out[n++] = '0';
             }
         } else {
             out[n++] = '0';
@@ -289,4 +353,12 @@ int ag_dtoa_g17(double v, char *out) {
     }
     out[n] = '\0';
     return n;
+}
+
+int ag_dtoa_g17(double v, char *out) {
+    return g17_write(v, out, 0);
+}
+
+int ag_dtoa_g17_json(double v, char *out) {
+    return g17_write(v, out, 1);
 }

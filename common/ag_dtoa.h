@@ -25,6 +25,12 @@ int ag_dtoa_format(double v, char *out, size_t out_sz);
  * Returns the length. */
 int ag_dtoa_g17(double v, char *out);
 
+/* v as jansson writes a real (JSON_REAL_PRECISION 17): the %.17g text, with ".0" when it would
+ * read as an integer and the exponent without '+' or leading zeros ("1e-05" becomes "1e-5",
+ * "100" becomes "100.0"); in one pass where ag_dtoa_g17 has its own arithmetic. Non-finite values
+ * as ag_dtoa_g17 writes them (jansson refuses them). out holds AG_DTOA_MAX bytes. */
+int ag_dtoa_g17_json(double v, char *out);
+
 /* doc as JSON text (new string, free()), reals in their shortest form and always with a '.' or
  * an exponent so they read back as reals ("3.0"); indent 0 is compact, else that many spaces
  * per level with one member per line, like jansson's JSON_INDENT. Any JSON value may be given.

@@ -148,41 +148,6 @@ int ag_json_text_int(AgBuf *out, int64_t v) {
     return ag_buf_append(out, tmp + i, sizeof(tmp) - i);
 }
 
-/* jansson's jsonp_dtostr after its snprintf: a ".0" when there is neither '.' nor exponent, no
- * '+' and no leading zeros in the exponent */
-static size_t real_fixup(char *buf, size_t len) {
-    char *e = NULL, *start, *end;
-    int dot = 0;
-    /* one pass over the few bytes: two strchr calls were a third of a series' formatting */
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] == 'e') {
-            e = buf + i;
-            break;
-        }
-        dot |= buf[i] == '.';
-    }
-    if (!e && !dot) {
-        memcpy(buf + len, ".0", 3);
-        return len + 2;
-    }
-    if (!e) {
-        return len;
-    }
-    start = e + 1;
-    end = start + 1;
-    if (*start == '-') {
-        start++;
-    }
-    while (*end == '0') {
-        end++;
-    }
-    if (end != start) {
-        memmove(start, end, len + 1 - (size_t)(end - buf));
-        len -= (size_t)(end - start);
-    }
-    return len;
-}
-
 size_t ag_json_text_real_format(double v, char *buf) {
     int n;
     /* a whole number under 2^53 (a series' iterations and steps): %.17g writes its digits, all
@@ -205,8 +170,8 @@ size_t ag_json_text_real_format(double v, char *buf) {
         memcpy(buf + len, ".0", 3);
         return len + 2;
     }
-    n = ag_dtoa_g17(v, buf); /* jansson's %.17g, then its own trimming */
-    return real_fixup(buf, n > 0 ? (size_t)n : 0);
+    n = ag_dtoa_g17_json(v, buf);
+    return n > 0 ? (size_t)n : 0;
 }
 
 int ag_json_text_real(AgBuf *out, double v) {

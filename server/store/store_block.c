@@ -597,37 +597,10 @@ bad:
 
 /* ---- text ---- */
 
-/* a real as jansson writes it: %.17g, ".0" when that reads as an integer, no '+' or leading
- * zeros in the exponent */
+/* a real as jansson writes it (%.17g, ".0" when it reads as an integer, a short exponent) */
 static int real_text(double v, char *buf) {
-    char *e = NULL;
-    int n = ag_dtoa_g17(v, buf), dot = 0;
-    if (n <= 0 || n >= AG_DTOA_MAX) {
-        return -1;
-    }
-    /* one pass for the '.' and the 'e' (a backlog writes tens of millions of reals) */
-    for (int i = 0; i < n && !e; i++) {
-        dot |= buf[i] == '.';
-        e = buf[i] == 'e' ? buf + i : NULL;
-    }
-    if (!dot && !e) {
-        memcpy(buf + n, ".0", 3);
-        n += 2;
-    }
-    if (e) {
-        char *start = e + 1, *end = e + 2;
-        if (*start == '-') {
-            start++;
-        }
-        while (*end == '0') {
-            end++;
-        }
-        if (end != start) {
-            memmove(start, end, (size_t)(buf + n + 1 - end));
-            n -= (int)(end - start);
-        }
-    }
-    return n;
+    int n = ag_dtoa_g17_json(v, buf);
+    return n <= 0 || n >= AG_DTOA_MAX ? -1 : n;
 }
 
 static int int_text(int64_t i, char *out) {
@@ -661,9 +634,19 @@ int store_cell_write(AgBuf *b, const StoreCell *cell) {
     switch (cell->kind) {
     case STORE_CELL_INT:
     case STORE_CELL_REAL: {
-        char buf[STORE_CELL_NUMBER_TEXT_MAX];
-        int n = store_cell_number_text(cell, buf);
-        return n < 0 ? AG_EFORMAT : ag_buf_append(b, buf, (size_t)n);
+        /* straight into the buffer: a backlog writes tens of millions of numbers */
+        int n, rc = ag_buf_reserve(b, STORE_CELL_NUMBER_TEXT_MAX);
+        if (rc) {
+            return rc;
+        }
+        n = store_cell_number_text(cell, b->data + b->len);
+        if (n < 0) {
+            b->data[b->len] = '\0';
+            return AG_EFORMAT;
+        }
+        b->len += (size_t)n;
+        b->data[b->len] = '\0';
+        return 0;
     }
     case STORE_CELL_NULL:
         return ag_buf_append_str(b, "null");

@@ -126,6 +126,24 @@ static void expect_g17(double v) {
     ck_assert_msg(m == n && !strcmp(got, want), "%a: %s, printf %s", v, got, want);
 }
 
+/* ag_dtoa_g17_json must write what jansson writes for a real, byte for byte: backlogs and
+ * series answer with it in place of json_dumps */
+static void expect_g17_json(double v) {
+    char got[AG_DTOA_MAX], *want;
+    json_t *real;
+    int m;
+    if (!isfinite(v)) {
+        return; /* jansson has no text for it */
+    }
+    real = json_real(v);
+    want = json_dumps(real, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    m = ag_dtoa_g17_json(v, got);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_msg(m == (int)strlen(want) && !strcmp(got, want), "%a: %s, jansson %s", v, got, want);
+    free(want);
+    json_decref(real);
+}
+
 static uint64_t next_bits(uint64_t *x) {
     *x ^= *x << 13;
     *x ^= *x >> 7;
@@ -133,7 +151,7 @@ static uint64_t next_bits(uint64_t *x) {
     return *x;
 }
 
-START_TEST(test_g17_is_printf) {
+START_TEST(test_g17_is_printf_and_jansson) {
     static const double fixed[] = {0.0,
                                    -0.0,
                                    1.0,
@@ -161,9 +179,13 @@ START_TEST(test_g17_is_printf) {
     uint64_t x = 88172645463325252ULL;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         expect_g17(fixed[i]);
+        expect_g17_json(fixed[i]);
         expect_g17(-fixed[i]);
+        expect_g17_json(-fixed[i]);
         expect_g17(nextafter(fixed[i], 0));
+        expect_g17_json(nextafter(fixed[i], 0));
         expect_g17(nextafter(fixed[i], INFINITY));
+        expect_g17_json(nextafter(fixed[i], INFINITY));
     }
     expect_g17(NAN);
     expect_g17(INFINITY);
@@ -172,8 +194,11 @@ START_TEST(test_g17_is_printf) {
     for (int p = -30; p <= 30; p++) {
         double v = pow(10, p);
         expect_g17(v);
+        expect_g17_json(v);
         expect_g17(nextafter(v, 0));
+        expect_g17_json(nextafter(v, 0));
         expect_g17(nextafter(v, INFINITY));
+        expect_g17_json(nextafter(v, INFINITY));
     }
     for (int i = 0; i < 300000; i++) {
         uint64_t b = next_bits(&x);
@@ -181,14 +206,18 @@ START_TEST(test_g17_is_printf) {
         /* any bit pattern, then values in the range metrics live in */
         memcpy(&v, &b, sizeof(v));
         expect_g17(v);
+        expect_g17_json(v);
         v = ldexp((double)(b >> 11), -53) * pow(10, (int)(b % 26) - 8);
         expect_g17(v);
+        expect_g17_json(v);
         /* dyadic values whose 18th digit is a 5: rounding ties */
         v = ldexp((double)(next_bits(&x) >> (11 + b % 8)), -(int)(b % 12));
         expect_g17(v);
+        expect_g17_json(v);
         /* as the bench and the trainer make them */
         v = (double)(i % 30) * (1.0 + log1p((double)i)) + (double)(b % 1000003) / 1000003.0;
         expect_g17(v);
+        expect_g17_json(v);
     }
 }
 END_TEST
@@ -200,7 +229,7 @@ static Suite *dtoa_suite(void) {
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_small_buffer);
     tcase_add_test(tc, test_json_dumps);
-    tcase_add_test(tc, test_g17_is_printf);
+    tcase_add_test(tc, test_g17_is_printf_and_jansson);
     suite_add_tcase(s, tc);
     return s;
 }
