@@ -20,6 +20,7 @@ typedef struct Chunk {
     size_t nkeys;
     int64_t *key_ids;
     char **key_json;       /* the key as JSON text, quoted */
+    size_t *key_len;       /* strlen of key_json, 0 until a row text needs it */
     StoreCell **cols;      /* per key, a cell per row */
     unsigned char **blobs; /* what the cells' texts point into */
     size_t **list_cols;    /* per key list of the layout, the column of each key */
@@ -41,6 +42,7 @@ static void chunk_free(Chunk *c) {
     }
     free(c->key_ids);
     free(c->key_json);
+    free(c->key_len);
     free(c->cols);
     free(c->blobs);
     free(c->list_cols);
@@ -65,11 +67,13 @@ static int chunk_columns(Chunk *c) {
     }
     c->key_ids = calloc(cap + 1, sizeof(*c->key_ids));
     c->key_json = calloc(cap + 1, sizeof(*c->key_json));
+    c->key_len = calloc(cap + 1, sizeof(*c->key_len));
     c->cols = calloc(cap + 1, sizeof(*c->cols));
     c->blobs = calloc(cap + 1, sizeof(*c->blobs));
     c->list_cols = calloc(c->layout.nlists + 1, sizeof(*c->list_cols));
     c->texts = calloc(c->layout.nrows + 1, sizeof(*c->texts));
-    if (!c->key_ids || !c->key_json || !c->cols || !c->blobs || !c->list_cols || !c->texts) {
+    if (!c->key_ids || !c->key_json || !c->key_len || !c->cols || !c->blobs || !c->list_cols ||
+        !c->texts) {
         return AG_ENOMEM;
     }
     for (size_t i = 0; i < c->layout.nlists; i++) {
@@ -92,7 +96,7 @@ static int chunk_columns(Chunk *c) {
 }
 
 /* the text of row r as the trainer writes it (or its stored text) */
-static int chunk_row_text(const Chunk *c, size_t r, AgBuf *b) {
+static int chunk_row_text(Chunk *c, size_t r, AgBuf *b) {
     size_t li = c->layout.row_list[r];
     int rc;
     ag_buf_reset(b);
@@ -101,8 +105,11 @@ static int chunk_row_text(const Chunk *c, size_t r, AgBuf *b) {
     }
     rc = ag_buf_append(b, "{", 1);
     for (size_t j = 0; rc == 0 && j < c->layout.list_len[li]; j++) {
-        size_t k = c->list_cols[li][j], klen = strlen(c->key_json[k]);
+        size_t k = c->list_cols[li][j], klen = c->key_len[k];
         char *p;
+        if (klen == 0) {
+            klen = c->key_len[k] = strlen(c->key_json[k]);
+        }
         /* the separator, key and colon in one step: a backlog writes tens of millions */
         rc = ag_buf_reserve(b, klen + 2);
         if (rc) {
