@@ -704,6 +704,7 @@ static void reap(Sched *s) {
                 sched_run_ended(s, slot, 0, 0);
             }
         } else if (sched_proc_start_time(slot->pid) != slot->start) {
+            sched_adopted_gone(s, slot);
             sched_run_ended(s, slot, 0, 0);
         }
     }

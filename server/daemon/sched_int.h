@@ -129,6 +129,9 @@ void sched_describe_interrupted(const Sched *s, int with_daemon, int known, char
  * after its last "started" event): AG_EXIT_USAGE or AG_EXIT_ERROR (error.json, status "failed"),
  * AG_EXIT_INTERRUPTED (status "interrupted"), -1 when they show none */
 int sched_files_exit(Sched *s, int64_t id, const char *run_dir);
+/* an adopted worker is gone without an exit status: slot->with_daemon as recovery would have
+ * judged it had it been gone at the start (rule 2 of sched_recover.c's DESIGN note) */
+void sched_adopted_gone(Sched *s, Slot *slot);
 /* where a requeued run of kind goes on from, for its event: "checkpoints/last.ckpt", ... */
 void sched_resume_point(SlotKind kind, const char *run_dir, char *out, size_t out_sz);
 

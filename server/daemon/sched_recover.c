@@ -16,7 +16,9 @@
  *    shutdown recorded: kill -9, the machine or container stopped) and the run wrote nothing
  *    after that life's last "alive" mark (SCHED_ALIVE_SLACK_S allowed for the mark's period).
  *    Such a run is "interrupted": requeued from its last checkpoint without charging an attempt,
- *    so a long training may span any number of sittings.
+ *    so a long training may span any number of sittings. A worker killed with the machine but
+ *    still on its way out when angorad starts is adopted, and judged by this rule when it goes
+ *    (sched_adopted_gone).
  * 3. Anything else is charged as a crash, as an exit of unknown status always was: a run that
  *    outlived angorad (written after its last mark, or left running by a clean shutdown) and
  *    then vanished without a word may have crashed on its own, and nothing tells that from a
@@ -143,6 +145,18 @@ static int vanished_with_daemon(const Sched *s, const StoreRun *r) {
     const StoreLife *prev = &s->previous;
     return prev->known && !prev->stopped &&
            run_last_write(r->run_dir) <= prev->alive_at + SCHED_ALIVE_SLACK_S;
+}
+
+void sched_adopted_gone(Sched *s, Slot *slot) {
+    StoreRun r;
+    char msg[256];
+    /* a worker killed with the machine may still be on its way out when angorad starts again
+     * (a large process takes a while to exit on a loaded machine), and is adopted: if it wrote
+     * nothing after the previous life's last mark, it was stopped with that life all the same */
+    if (slot->exec != EXEC_SLURM && !slot->with_daemon &&
+        store_run_get(s->store, slot->id, &r, msg, sizeof(msg)) == 0) {
+        slot->with_daemon = vanished_with_daemon(s, &r);
+    }
 }
 
 int sched_recover(Sched *s, int *adopted, int *requeued, char *err, size_t err_sz) {

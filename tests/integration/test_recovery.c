@@ -278,6 +278,41 @@ START_TEST(test_worker_died_after_daemon) {
 }
 END_TEST
 
+/* a worker killed with the machine but still on its way out when angorad starts again (a large
+ * process exits slowly on a loaded machine) is adopted; when it goes, having written nothing
+ * since the previous life's last mark, it is judged as stopped with that life: interrupted, no
+ * attempt charged. SIGSTOP holds it there for as long as the test needs. */
+START_TEST(test_worker_adopted_while_exiting) {
+    static const char *spec = "{\"task\":\"CartPole\",\"notes\":\"fake:iters=80,sleep=0.05\"}";
+    Daemon d;
+    long long id;
+    int pid;
+    json_t *o;
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    id = itest_submit(&d, spec, 0);
+    itest_wait_rows(&d, id, 8, 30);
+    pid = worker_pid(&d, id);
+    ck_assert_int_eq(kill(-pid, SIGSTOP), 0);
+    itest_daemon_kill9(&d);
+    itest_daemon_start(&d, itest_fake_trainer(), NULL);
+    ck_assert(has_event(&d, id, "adopted"));
+    ck_assert_int_eq(kill(-pid, SIGKILL), 0);
+    for (double t0 = itest_now(); !has_event(&d, id, "interrupted"); itest_sleep(0.05)) {
+        ck_assert_msg(itest_now() - t0 < 20, "not requeued as interrupted");
+    }
+    ck_assert_int_eq(count_events(&d, id, "retry"), 0);
+    ck_assert(events_mention(&d, id, "stopped with angorad's previous life (pid "));
+    o = itest_wait_state(&d, id, "succeeded", 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
+    json_decref(o);
+    itest_assert_rows_exact(&d, id, 80);
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    assert_integrity(&d);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
 /* a worker that fails on its own (status "failed") while angorad is away is charged although
  * the daemon was killed: its own exit wins; then, failing with the daemon watching, it gives up
  * after max_attempts */
@@ -420,8 +455,9 @@ int main(void) {
     const TTest *tests[] = {
         test_daemon_kill9_adopts_live_run,    test_daemon_kill9_repeatedly,
         test_daemon_kill9_sealed_rows,        test_machine_stops_do_not_count_attempts,
-        test_worker_died_after_daemon,        test_worker_failed_while_daemon_away,
-        test_worker_interrupted_from_outside, test_sigterm_checkpoint_and_leave,
-        test_second_daemon_refused,           test_newer_database_refused};
+        test_worker_died_after_daemon,        test_worker_adopted_while_exiting,
+        test_worker_failed_while_daemon_away, test_worker_interrupted_from_outside,
+        test_sigterm_checkpoint_and_leave,    test_second_daemon_refused,
+        test_newer_database_refused};
     return itest_run_tests("integration_recovery", 200, tests, ITEST_COUNT(tests));
 }
