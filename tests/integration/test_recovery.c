@@ -73,6 +73,30 @@ static int worker_pid(const Daemon *d, long long id) {
     return pid;
 }
 
+/* a daemon with the fake trainer, spec submitted and running until it has written rows rows;
+ * its worker's pid in *pid */
+static long long worker_started(Daemon *d, const char *spec, int rows, int *pid) {
+    long long id;
+    itest_daemon_init(d);
+    itest_daemon_start(d, itest_fake_trainer(), NULL);
+    id = itest_submit(d, spec, 0);
+    itest_wait_rows(d, id, rows, 30);
+    *pid = worker_pid(d, id);
+    return id;
+}
+
+/* the run ends succeeded after attempts charged attempts, with each of its rows stored once, and
+ * the daemon stops cleanly on an intact database */
+static void assert_succeeds_and_finish(Daemon *d, long long id, int attempts, int rows) {
+    json_t *o = itest_wait_state(d, id, "succeeded", 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), attempts);
+    json_decref(o);
+    itest_assert_rows_exact(d, id, rows);
+    ck_assert_int_eq(itest_daemon_stop(d, NULL), 0);
+    assert_integrity(d);
+    itest_daemon_cleanup(d);
+}
+
 START_TEST(test_daemon_kill9_adopts_live_run) {
     Daemon d;
     long long id;
@@ -252,14 +276,8 @@ END_TEST
 START_TEST(test_worker_died_after_daemon) {
     static const char *spec = "{\"task\":\"CartPole\",\"notes\":\"fake:iters=300,sleep=0.05\"}";
     Daemon d;
-    long long id;
     int pid;
-    json_t *o;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), NULL);
-    id = itest_submit(&d, spec, 0);
-    itest_wait_rows(&d, id, 6, 20);
-    pid = worker_pid(&d, id);
+    long long id = worker_started(&d, spec, 6, &pid);
     itest_daemon_kill9(&d);
     /* longer than the daemon's mark period and slack (SCHED_ALIVE_SLACK_S, 10 s) */
     itest_sleep(11.5);
@@ -268,13 +286,7 @@ START_TEST(test_worker_died_after_daemon) {
     itest_daemon_start(&d, itest_fake_trainer(), NULL);
     ck_assert(has_event(&d, id, "retry"));
     ck_assert_int_eq(count_events(&d, id, "interrupted"), 0);
-    o = itest_wait_state(&d, id, "succeeded", 60);
-    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 1);
-    json_decref(o);
-    itest_assert_rows_exact(&d, id, 300);
-    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
-    assert_integrity(&d);
-    itest_daemon_cleanup(&d);
+    assert_succeeds_and_finish(&d, id, 1, 300);
 }
 END_TEST
 
@@ -285,14 +297,8 @@ END_TEST
 START_TEST(test_worker_adopted_while_exiting) {
     static const char *spec = "{\"task\":\"CartPole\",\"notes\":\"fake:iters=80,sleep=0.05\"}";
     Daemon d;
-    long long id;
     int pid;
-    json_t *o;
-    itest_daemon_init(&d);
-    itest_daemon_start(&d, itest_fake_trainer(), NULL);
-    id = itest_submit(&d, spec, 0);
-    itest_wait_rows(&d, id, 8, 30);
-    pid = worker_pid(&d, id);
+    long long id = worker_started(&d, spec, 8, &pid);
     ck_assert_int_eq(kill(-pid, SIGSTOP), 0);
     itest_daemon_kill9(&d);
     itest_daemon_start(&d, itest_fake_trainer(), NULL);
@@ -303,13 +309,7 @@ START_TEST(test_worker_adopted_while_exiting) {
     }
     ck_assert_int_eq(count_events(&d, id, "retry"), 0);
     ck_assert(events_mention(&d, id, "stopped with angorad's previous life (pid "));
-    o = itest_wait_state(&d, id, "succeeded", 60);
-    ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 0);
-    json_decref(o);
-    itest_assert_rows_exact(&d, id, 80);
-    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
-    assert_integrity(&d);
-    itest_daemon_cleanup(&d);
+    assert_succeeds_and_finish(&d, id, 0, 80);
 }
 END_TEST
 

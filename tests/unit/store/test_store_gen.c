@@ -215,6 +215,14 @@ START_TEST(test_wal_checkpointed) {
 }
 END_TEST
 
+/* waits (up to 30 s, not timed) until the checkpoint thread has nothing due or running */
+static void ckpt_wait_idle(Store *s) {
+    for (int i = 0; i < 3000 && store_ckpt_busy(s); i++) {
+        usleep(10000);
+    }
+    ck_assert(!store_ckpt_busy(s));
+}
+
 /* With the thread, a commit below 3000 pages never checkpoints: the thread does, woken by the
  * commits past 1000 pages (waited for, not timed), and the WAL is reused from its start once it
  * has copied all of it: about 2550 pages (350 commits of 7-8), then about 1850 more after a
@@ -232,19 +240,13 @@ START_TEST(test_wal_checkpointed_by_thread) {
     id = exp_add(s, "a");
     notes_write(s, id, 350);
     ck_assert_uint_eq(s->gen_wal_inline, 0);
-    for (int i = 0; i < 3000 && store_ckpt_busy(s); i++) {
-        usleep(10000);
-    }
-    ck_assert(!store_ckpt_busy(s));
+    ckpt_wait_idle(s);
     ck_assert_uint_ge(store_wal_checkpoints(s), 1);
     /* on a loaded machine the thread can catch up between two commits, so the WAL may have
      * started again during the 350 and its last frames, under 1000 pages, woke no one: one more
      * checkpoint, with no commit beside it, copies all of it */
     ck_assert(store_ckpt_request(s));
-    for (int i = 0; i < 3000 && store_ckpt_busy(s); i++) {
-        usleep(10000);
-    }
-    ck_assert(!store_ckpt_busy(s));
+    ckpt_wait_idle(s);
     first = wal_size(db);
     notes_write(s, id, 250);
     ck_assert_uint_eq(s->gen_wal_inline, 0);
