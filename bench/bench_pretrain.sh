@@ -40,6 +40,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 command -v jq >/dev/null || { echo "bench_pretrain: jq is needed" >&2; exit 2; }
+PY=${ANGORA_PYTHON:-/usr/bin/python3}
+"$PY" -c 'import h5py' 2>/dev/null ||
+    { echo "bench_pretrain: $PY cannot import h5py (apt-get install python3-h5py)" >&2; exit 2; }
 BIN=$BUILD/server/train/angora-train
 export OPENBLAS_NUM_THREADS=1 ANGORA_DATA_DIR=${ANGORA_DATA_DIR:-$BUILD/share/angora}
 mkdir -p "$OUT"
@@ -56,15 +59,16 @@ jq -n --arg d "$OUT/data.h5" --argjson t "$SECONDS_BUDGET" --argjson m "$MODEL" 
 rm -rf "$OUT/run"
 "$BIN" --pretrain "$OUT/pretrain.json" --run-dir "$OUT/run" --quiet >"$OUT/run.out"
 
-# the baseline: the training split's mean position for every held-out image (h5dump's text)
-h5dump -d /variables/block_position -y -w 0 -o "$OUT/pos.txt" "$OUT/data.h5" >/dev/null
-BASE=$(tr -s ' ,\n' '\n\n\n' <"$OUT/pos.txt" | grep -E '^-?[0-9.]+(e-?[0-9]+)?$' | tail -n $((3 * SAMPLES)) |
-    awk -v n="$SAMPLES" -v h="$(jq -r .holdout_images "$OUT/run/spec.json")" '
-        { v[NR - 1] = $1 }
-        END { t = n - h
-              for (k = 0; k < 3; k++) { m[k] = 0; for (i = 0; i < t; i++) m[k] += v[3 * i + k] / t }
-              s = 0; for (i = t; i < n; i++) for (k = 0; k < 3; k++) s += (v[3 * i + k] - m[k]) ^ 2
-              printf "%.2f", 1000 * sqrt(s / h) }')
+# the baseline: the training split's mean position for every held-out image, read with
+# python3-h5py (a dependency of the tests; Debian's interpreter, which has it)
+BASE=$("$PY" - "$OUT/data.h5" "$(jq -r .holdout_images "$OUT/run/spec.json")" <<'EOF'
+import sys, h5py, numpy
+position = h5py.File(sys.argv[1], "r")["/variables/block_position"][:].astype(numpy.float64)
+held_out = int(sys.argv[2])
+train, test = position[:-held_out], position[-held_out:]
+print("%.2f" % (1000 * numpy.sqrt(((test - train.mean(axis=0)) ** 2).sum(axis=1).mean())))
+EOF
+)
 jq -c --slurpfile d "$OUT/data.out" --argjson base "$BASE" --arg out "$OUT" \
     '{samples: $d[0].samples, image_size: $d[0].image_size, render_s: $d[0].seconds,
       epochs, train_s: .seconds, holdout_position_rmse_mm, holdout_rotation_median_deg,
