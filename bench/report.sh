@@ -349,6 +349,12 @@ EOF
            "- load average (1, 5, 15 min) at the start: \(.load_start); at the end: \(.load_end // "-")",
            "- the whole run took \(if .duration_s then "\(.duration_s) s" else "-" end)\(if ((.sessions // []) | length) > 1 then " (the sum of its \(.sessions | length) sessions)" else "" end); command: `\(.command)`"' \
         "$RES/machine.json"
+    # the kernels OpenBLAS ran: its own choice by CPU, or OPENBLAS_CORETYPE set by hand
+    jq -r 'group_by([.blas_core, .openblas_coretype])
+           | map("\(.[0].blas_core // "not recorded") in \(length) run\(if length > 1 then "s" else "" end)"
+                 + (if .[0].openblas_coretype then " (`OPENBLAS_CORETYPE=\(.[0].openblas_coretype)`)"
+                    elif .[0].blas_core then " (chosen by OpenBLAS)" else "" end))
+           | "- OpenBLAS kernels: \(join("; "))"' "$RES/runs.json"
     # a benchmark continued with --resume: every session, and the code each run executed
     if jq -e '(.sessions // []) | length > 1' "$RES/machine.json" >/dev/null; then
         echo "- sessions (the benchmark was continued with \`--resume\`):"

@@ -18,7 +18,10 @@
 # and deterministically, and the selected checkpoint (best.ckpt, the best periodic evaluation)
 # deterministically, each over --episodes episodes (default 20; at least 100 for the hand tasks)
 # on the run's final-evaluation seed 2^62 + seed: no training or periodic-evaluation seed of any
-# run can equal it (bench/lib/common.sh). The run record keeps the seeds as exact strings.
+# run can equal it (bench/lib/common.sh). The run record keeps the seeds as exact strings, and
+# the OpenBLAS kernels the trainer ran with (its status.json's blas_core, and OPENBLAS_CORETYPE
+# when it is set: on some CPUs OpenBLAS picks generic kernels at half the speed, and each
+# kernel rounds its sums its own way).
 # --resume continues the results directory --out: finished runs are kept, interrupted ones
 # continue from their last checkpoint (angora-train --resume), the rest start. Every run record
 # names the commit and the training code it ran with, and its wall time over every session;
@@ -263,7 +266,9 @@ run_one() { # group spec seed budget ranks kind order
     local group=$1 spec=$2 seed=$3 budget=$4 ranks=$5 kind=$6 order=$7
     local dir="$OUT/runs/$group/seed$seed" sp="$OUT/specs/$group-seed$seed.json"
     local log="$OUT/runs/$group/seed$seed.log"
-    local t0 t1 rc=0 erc=0 load0 started cont=() eseed episodes wall wall_before=0
+    local t0 t1 rc=0 erc=0 load0 started cont=() eseed episodes wall wall_before=0 xblas=()
+    # a kernel set by hand reaches every rank
+    [ -z "${OPENBLAS_CORETYPE:-}" ] || xblas=(-x OPENBLAS_CORETYPE)
     mkdir -p "$OUT/runs/$group"
     if [ "$RESUME" = 1 ] && [ -f "$sp" ] && [ -f "$dir/checkpoints/last.ckpt" ]; then
         cont=(--resume) # interrupted earlier: same spec, from its last checkpoint
@@ -283,7 +288,7 @@ run_one() { # group spec seed budget ranks kind order
             >>"$log" 2>&1 || rc=$?
     else
         timeout "$RUN_TIMEOUT" nice -n 5 mpirun --allow-run-as-root --oversubscribe \
-            -np "$ranks" --bind-to none -x OPENBLAS_NUM_THREADS -x ANGORA_DATA_DIR \
+            -np "$ranks" --bind-to none -x OPENBLAS_NUM_THREADS -x ANGORA_DATA_DIR "${xblas[@]}" \
             "$TRAIN" "$sp" --run-dir "$dir" --quiet "${cont[@]}" >>"$log" 2>&1 || rc=$?
     fi
     t1=$(date +%s.%N)
@@ -314,11 +319,15 @@ run_one() { # group spec seed budget ranks kind order
         --argjson jobs "$JOBS" --argjson resumed "$([ ${#cont[@]} -gt 0 ] && echo true || echo false)" \
         --arg eseed "$eseed" --arg pseed "$(bench_periodic_eval_seed "$seed")" \
         --argjson episodes "$episodes" \
+        --arg blas "$(jq -r '.blas_core // empty' "$dir/status.json" 2>/dev/null || true)" \
+        --arg coretype "${OPENBLAS_CORETYPE:-}" \
         '{group: $group, spec: $spec, task: $task, seed: $seed, ranks: $ranks, kind: $kind,
           order: $order, exit_code: $rc, eval_exit_code: $erc, process_wall_s: $wall,
           load_start: $load, load_end: $loadend, commit: $commit, code: $code,
           started: $started, jobs: $jobs, resumed: $resumed,
-          periodic_eval_seed: $pseed, final_eval_seed: $eseed, final_eval_episodes: $episodes}' \
+          periodic_eval_seed: $pseed, final_eval_seed: $eseed, final_eval_episodes: $episodes,
+          blas_core: (if $blas == "" then null else $blas end),
+          openblas_coretype: (if $coretype == "" then null else $coretype end)}' \
         >"$OUT/runs/$group/seed$seed.run.json"
     if [ "$rc" = 0 ]; then
         printf 'bench: %-24s seed %d ranks %d: done in %s s\n' "$group" "$seed" "$ranks" \

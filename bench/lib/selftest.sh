@@ -131,6 +131,10 @@ if [ -n "$TRAIN" ]; then
             jq -e '.exit_code == 0 and .eval_exit_code == 0 and (.commit | length) == 40
                    and (.code | length) >= 12 and .jobs == 2 and .resumed == false' \
                 "$W/rb/runs/$g.run.json" >/dev/null 2>&1 && ok || fail "--jobs 2: record of $g: $(cat "$W/rb/runs/$g.run.json" 2>&1 | head -c 300)"
+            # the kernels OpenBLAS ran with, as the trainer saw them, and a kernel set by hand
+            jq -e --arg c "${OPENBLAS_CORETYPE:-}" '(.blas_core | type) == "string" and (.blas_core | length) > 0
+                   and (.openblas_coretype // "") == $c' "$W/rb/runs/$g.run.json" >/dev/null 2>&1 &&
+                ok || fail "record of $g lacks its BLAS kernels: $(jq -c '[.blas_core, .openblas_coretype]' "$W/rb/runs/$g.run.json" 2>&1)"
             for ev in last-stochastic last-deterministic best-deterministic; do
                 jq -e 'has("mean") and .episodes == 20' "$W/rb/runs/$g/eval-$ev.json" >/dev/null 2>&1 && ok || fail "--jobs 2: no $ev evaluation of $g"
             done
@@ -337,16 +341,19 @@ jq -n '{mode: "full", command: "bench/run.sh --full", stamp: "T", date: "2026-01
         cpu: "cpu", nproc: 2, memory: "1 GiB", kernel: "k", os: "os", load_start: "0 0 0",
         openblas: "b", mujoco: "m", compiler: "cc", duration_s: 5}' >"$R/machine.json"
 order=0
-# mkrun GROUP TASK SEED RANKS KIND EVAL FINAL_RETURN SPS_WALL
+# mkrun GROUP TASK SEED RANKS KIND EVAL FINAL_RETURN SPS_WALL (the BLAS kernels from $BLAS_CORE
+# and $CORETYPE: SkylakeX set by hand unless a run says otherwise)
 mkrun() {
     local d="$R/runs/$1/seed$3"
     order=$((order + 1))
     mkdir -p "$d"
     jq -n --arg g "$1" --arg t "$2" --argjson s "$3" --argjson r "$4" --arg k "$5" --argjson o "$order" \
         --arg p "$(bench_periodic_eval_seed "$3")" --arg f "$(bench_final_eval_seed "$3")" \
+        --arg b "${BLAS_CORE:-SkylakeX}" --arg c "${CORETYPE-SkylakeX}" \
         '{group: $g, spec: "\($g).json", task: $t, seed: $s, ranks: $r, kind: $k, order: $o,
           exit_code: 0, eval_exit_code: 0, process_wall_s: 1, load_start: 0.5, load_end: 0.5,
-          periodic_eval_seed: $p, final_eval_seed: $f, final_eval_episodes: 20}' \
+          periodic_eval_seed: $p, final_eval_seed: $f, final_eval_episodes: 20,
+          blas_core: $b, openblas_coretype: (if $c == "" then null else $c end)}' \
         >"$R/runs/$1/seed$3.run.json"
     # 20 iterations of 50000 steps; the return climbs to FINAL over the last 10 (2 episodes
     # each) so that the last training episodes average exactly FINAL
@@ -366,7 +373,7 @@ mkrun Hopper-beta Hopper 1 1 learn 1000 1500 5000
 mkrun Hopper-beta Hopper 2 1 learn 1200 1700 5000
 mkrun Hopper-gaussian Hopper 1 1 learn 2350 2400 4000
 mkrun Hopper-gaussian Hopper 2 1 learn 2350 2400 4000
-mkrun CartPole CartPole 1 1 learn 500 500 90000
+BLAS_CORE=Prescott CORETYPE="" mkrun CartPole CartPole 1 1 learn 500 500 90000
 # the verdict at the anchor (Walker2d 2288) and above it with the interval reaching below
 # (HalfCheetah 1443: seeds 1400 and 1600); beta and gaussian tie on HalfCheetah
 mkrun Walker2d-gaussian Walker2d 1 1 learn 2000 2288 4000
@@ -428,6 +435,8 @@ if "$BENCH/report.sh" "$R" --md "$MD" --plots "$W/plots" >"$W/out" 2>"$W/err"; t
     has "$MD" "| Walker2d-beta | 0/1 | - | - |"
     has "$MD" "- **Walker2d-beta**: run(s) failed: seed 1 exit 1"
     has "$MD" "git checkout 0123456789abcdef0123456789abcdef01234567"
+    # the kernels per run: set by hand, chosen by OpenBLAS, not recorded (the failed run's)
+    has "$MD" "- OpenBLAS kernels: not recorded in 1 run; Prescott in 1 run (chosen by OpenBLAS); SkylakeX in 12 runs (\`OPENBLAS_CORETYPE=SkylakeX\`)"
     has "$MD" "**This benchmark is not complete: 2 of its 5 planned runs have finished.**"
     has "$MD" "Ant-beta (seed 1, 2, 3)"
     grep -q "Hopper-beta (seed" "$MD" && fail "report lists a finished group as missing" || ok
