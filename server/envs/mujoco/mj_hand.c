@@ -443,7 +443,9 @@ static int hand_task_create(EnvTask *task, const json_t *options, char *err, siz
     if ((rc = hand_model_index(sh, err, err_sz)) != 0) {
         goto out;
     }
-    EnvMjRenderOptions render = {.tiles = HAND_RENDER_TILES, .full_detail = 0};
+    EnvMjRenderOptions render = {.tiles = HAND_RENDER_TILES,
+                                 .full_detail = 0,
+                                 .hidden_geom_groups = 1u << HAND_GOAL_GEOM_GROUP};
     if (sh->vision == HAND_VISION_PIXELS &&
         (rc = env_mj_renderer_create(sh->m, HAND_CAMERA, sh->image_size, sh->image_size, &render,
                                      &sh->renderer, err, err_sz)) != 0) {

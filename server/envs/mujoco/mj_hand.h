@@ -42,6 +42,10 @@
 #define BLOCK_PARALLEL           24   /* axis-aligned orientations of the cube */
 #define CURRICULUM_WINDOW        1024 /* most episodes a curriculum window holds */
 #define HAND_CAMERA              "palm_cam"
+/* the geom group of the goal markers (the goal cube, the fingertip targets): drawn in videos,
+ * left out of the palm camera's pixels, since the goal is an input of its own and a second cube
+ * in the same colours would be a distractor in the picture of the block */
+#define HAND_GOAL_GEOM_GROUP 2
 /* images per read-back of a batch: one, because with Mesa's llvmpipe (OSMesa) every tiling
  * measured (2 to 64 tiles of 64x64) drew fewer frames per CPU second than one scene per call
  * (bench_render --tiles, docs/benchmarks.md); a renderer whose per-call cost is high (a GPU)

@@ -164,6 +164,11 @@ int env_mj_renderer_create(mjModel *m, const char *camera, int width, int height
     mjv_defaultScene(&r->scene);
     mjv_defaultCamera(&r->camera);
     mjv_defaultOption(&r->option);
+    for (int g = 0; g < mjNGROUP; g++) {
+        if (options->hidden_geom_groups >> g & 1u) {
+            r->option.geomgroup[g] = 0;
+        }
+    }
     mjr_defaultContext(&r->con);
     mjv_makeScene(m, &r->scene, 1000);
     r->have_scene = 1;

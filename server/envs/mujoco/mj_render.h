@@ -36,6 +36,9 @@ typedef struct EnvMjRenderOptions {
      * coarse as the image size allows (env_mj_render_detail), which at 64x64 is most of the
      * saving of a software-rendered frame */
     int full_detail;
+    /* geom groups left out of the picture, bit g for group g (0: what MuJoCo draws by default,
+     * groups 0-2); a camera that is a sensation leaves out the markers only observers need */
+    unsigned hidden_geom_groups;
 } EnvMjRenderOptions;
 
 /* a renderer for images of width x height from the named camera of m; camera NULL means the

@@ -3,6 +3,7 @@
  * HandBlock goals, time-out, drop and goal limit, control modes, instability and snapshots, and
  * pixels rendered by a batch equal to pixels each environment renders itself. */
 #include "mj_hand_test_util.h"
+#include "mj_render.h"
 
 #include "ag_error.h"
 
@@ -582,6 +583,31 @@ START_TEST(test_block_pixels) {
         hi = before[i] > hi ? before[i] : hi;
     }
     ck_assert(hi - lo > 0.5);
+    /* the goal cube is in the palm camera's field of view, and left out of the task's pixels:
+     * they are what a renderer hiding the goal's geom group draws of the same state, and differ
+     * from what one drawing every default group does */
+    EnvMjRenderOptions hide = {.tiles = 1, .hidden_geom_groups = 1u << HAND_GOAL_GEOM_GROUP};
+    EnvMjRenderOptions show = {.tiles = 1};
+    EnvMjRenderer *hiding = NULL, *showing = NULL;
+    char err[256] = "";
+    ck_assert_int_eq(
+        env_mj_renderer_create(e.sh->m, HAND_CAMERA, 48, 48, &hide, &hiding, err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        env_mj_renderer_create(e.sh->m, HAND_CAMERA, 48, 48, &show, &showing, err, sizeof(err)), 0);
+    float *hidden = malloc(sizeof(float) * (size_t)n), *shown = malloc(sizeof(float) * (size_t)n);
+    ck_assert_int_eq(env_mj_render(hiding, e.sh->m, e.st->d, hidden), 0);
+    ck_assert_int_eq(env_mj_render(showing, e.sh->m, e.st->d, shown), 0);
+    double to_hidden = 0, to_shown = 0;
+    for (int i = 0; i < n; i++) {
+        to_hidden += fabs(hidden[i] - before[i]);
+        to_shown += fabs(shown[i] - before[i]);
+    }
+    ck_assert_msg(to_hidden == 0.0 && to_shown > 5.0, "pixels vs goal hidden %g, vs shown %g",
+                  to_hidden, to_shown);
+    free(hidden);
+    free(shown);
+    env_mj_renderer_destroy(hiding);
+    env_mj_renderer_destroy(showing);
     /* the same state renders the same picture */
     hand_step(&e, hold);
     double same = 0;

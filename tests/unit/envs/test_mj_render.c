@@ -1,7 +1,8 @@
 /* Tests of offscreen rendering (mj_render.c): float and 8-bit images of the same scene agree,
  * images are top-down (C, H, W) in [0, 1], scenes tiled into one framebuffer give the same
- * pixels as scenes rendered one by one, the tessellation follows the image size, a named camera
- * that does not exist, sizes beyond the offscreen buffer and bad tile counts are refused. */
+ * pixels as scenes rendered one by one, the tessellation follows the image size, hidden geom
+ * groups are left out of the picture, a named camera that does not exist, sizes beyond the
+ * offscreen buffer and bad tile counts are refused. */
 #include "mj_render.h"
 #include "mj_runtime.h"
 
@@ -146,6 +147,56 @@ START_TEST(test_tiled_equals_single) {
 }
 END_TEST
 
+/* the goal cube (geom group 2) moved into the middle of the palm camera's view: drawn by a
+ * renderer with the default groups, left out, to the bit, by one that hides group 2 */
+START_TEST(test_hidden_groups_left_out) {
+    char err[256] = "";
+    mjModel *m = NULL;
+    mjData *d = NULL;
+    ck_assert_int_eq(env_mj_model_load("hand_block.xml", &m, err, sizeof(err)), 0);
+    ck_assert_int_eq(env_mj_data_create(m, &d, err, sizeof(err)), 0);
+    ck_assert_int_eq(env_mj_forward(m, d), 0);
+    int goal = env_mj_id(m, mjOBJ_BODY, "goal");
+    ck_assert_int_ge(goal, 0);
+    int mocap = m->body_mocapid[goal];
+    ck_assert_int_ge(mocap, 0);
+    EnvMjRenderOptions shown = {.tiles = 1, .full_detail = 0};
+    EnvMjRenderOptions hidden = {.tiles = 1, .full_detail = 0, .hidden_geom_groups = 1u << 2};
+    EnvMjRenderer *with = NULL, *without = NULL;
+    ck_assert_int_eq(env_mj_renderer_create(m, "palm_cam", 32, 32, &shown, &with, err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(
+        env_mj_renderer_create(m, "palm_cam", 32, 32, &hidden, &without, err, sizeof(err)), 0);
+    size_t floats = 3 * 32 * 32;
+    float *img[4];
+    for (int i = 0; i < 4; i++) {
+        img[i] = malloc(sizeof(float) * floats);
+    }
+    ck_assert_int_eq(env_mj_render(with, m, d, img[0]), 0);
+    ck_assert_int_eq(env_mj_render(without, m, d, img[1]), 0);
+    /* 10 cm under the camera, above the block: in the middle of the picture */
+    d->mocap_pos[3 * mocap] = 0.1;
+    d->mocap_pos[3 * mocap + 1] = 0.0;
+    d->mocap_pos[3 * mocap + 2] = 0.32;
+    ck_assert_int_eq(env_mj_forward(m, d), 0);
+    ck_assert_int_eq(env_mj_render(with, m, d, img[2]), 0);
+    ck_assert_int_eq(env_mj_render(without, m, d, img[3]), 0);
+    double moved = 0;
+    for (size_t k = 0; k < floats; k++) {
+        moved += fabsf(img[2][k] - img[0][k]);
+    }
+    ck_assert_msg(moved > 50.0, "the goal cube moved into view changed %g", moved);
+    ck_assert_mem_eq(img[1], img[3], sizeof(float) * floats);
+    for (int i = 0; i < 4; i++) {
+        free(img[i]);
+    }
+    env_mj_renderer_destroy(with);
+    env_mj_renderer_destroy(without);
+    mj_deleteData(d);
+    mj_deleteModel(m);
+}
+END_TEST
+
 /* the tessellation follows the image size and never rises above the model's */
 START_TEST(test_detail_follows_size) {
     mjVisual vis;
@@ -201,6 +252,7 @@ static Suite *render_suite(void) {
     tcase_add_test(tc, test_float_and_rgb_agree);
     tcase_add_test(tc, test_tiled_equals_single);
     tcase_add_test(tc, test_detail_follows_size);
+    tcase_add_test(tc, test_hidden_groups_left_out);
     tcase_add_test(tc, test_refusals);
     suite_add_tcase(s, tc);
     return s;
