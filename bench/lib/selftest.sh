@@ -560,6 +560,36 @@ expect_exit 2 "one model" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" \
 expect_exit 2 "not a preset name" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --models 'a"b'
 expect_exit 2 "names no preset" "$BENCH/bench_pixels_vs_pose.sh" --out "$W/pvp" --models ' '
 
+# ---- hand_eval.sh: the ladder's final evaluations of a (tiny) curriculum run ----
+expect_exit 2 "are needed" "$BENCH/hand_eval.sh" --run "$W/none"
+expect_exit 2 "no final policy" "$BENCH/hand_eval.sh" --run "$W/none" --out "$W/he" --name x
+if [ -n "$TRAIN" ]; then
+    HB=$(dirname "$(dirname "$(dirname "$TRAIN")")")
+    jq -n '{task: "HandBlockRotateZ", seed: 3, budget: {env_steps: 256}, model: "hand_ff",
+            task_options: {curriculum: {}, start_pose: "cupped"},
+            ppo: {envs_per_rank: 2, horizon: 128, minibatch: 128, epochs: 1}}' >"$W/he-spec.json"
+    if OPENBLAS_NUM_THREADS=1 "$TRAIN" "$W/he-spec.json" --run-dir "$W/he-run" --quiet >"$W/err" 2>&1 &&
+        "$BENCH/hand_eval.sh" --run "$W/he-run" --out "$W/he" --name t --episodes 2 --seed 77 \
+            --build "$HB" >"$W/he.out" 2>"$W/err"; then
+        [ "$(grep -c 'consecutive goals' "$W/he.out")" = 6 ] && ok || fail "hand_eval.sh: not 6 summary lines: $(cat "$W/he.out")"
+        for set in first reached own; do
+            for how in sto det; do
+                jq -e --arg how "$how" '.episodes == 2 and .seed == "77" and (.checkpoint | endswith("last.ckpt"))
+                       and .deterministic == ($how == "det") and (.metrics | has("consecutive_goals"))' \
+                    "$W/he/eval-t-$set-$how.json" >/dev/null 2>&1 && ok || fail "hand_eval.sh: eval-t-$set-$how.json: $(head -c 300 "$W/he/eval-t-$set-$how.json" 2>&1)"
+            done
+        done
+        # the task's own goals without the curriculum; the reached set starts where training was
+        jq -e '.task_options.curriculum == null' "$W/he/eval-t-own-det.json" >/dev/null 2>&1 && ok ||
+            fail "hand_eval.sh: own goals kept a curriculum: $(jq -c .task_options "$W/he/eval-t-own-det.json" 2>&1)"
+        jq -e --slurpfile m "$W/he-run/metrics.jsonl" '.task_options.curriculum.initial_angle == $m[-1].curriculum_max_angle_mean' \
+            "$W/he/eval-t-reached-sto.json" >/dev/null 2>&1 && ok ||
+            fail "hand_eval.sh: reached set not at the training's angle: $(jq -c .task_options "$W/he/eval-t-reached-sto.json" 2>&1)"
+    else
+        fail "hand_eval.sh on a tiny run failed: $(head -c 300 "$W/err")"
+    fi
+fi
+
 # ---- bench_pretrain.sh: a model that is no description object is refused before any work ----
 expect_exit 2 "must be a JSON object" "$BENCH/bench_pretrain.sh" --out "$W/pre" --model '"pathways"'
 
