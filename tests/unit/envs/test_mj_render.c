@@ -21,13 +21,19 @@ const char *__lsan_default_suppressions(void) {
     return "leak:libOSMesa\n";
 }
 
+/* the block scene in its initial state, forward dynamics run (positions for the renderer) */
+static void block_scene_open(mjModel **m, mjData **d) {
+    char err[256] = "";
+    ck_assert_msg(env_mj_model_load("hand_block.xml", m, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(env_mj_data_create(*m, d, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(env_mj_forward(*m, *d), 0);
+}
+
 START_TEST(test_float_and_rgb_agree) {
     char err[256] = "";
     mjModel *m = NULL;
     mjData *d = NULL;
-    ck_assert_int_eq(env_mj_model_load("hand_block.xml", &m, err, sizeof(err)), 0);
-    ck_assert_int_eq(env_mj_data_create(m, &d, err, sizeof(err)), 0);
-    ck_assert_int_eq(env_mj_forward(m, d), 0);
+    block_scene_open(&m, &d);
     EnvMjRenderer *r = NULL;
     ck_assert_msg(env_mj_renderer_create(m, "palm_cam", 40, 32, NULL, &r, err, sizeof(err)) == 0,
                   "%s", err);
@@ -153,9 +159,7 @@ START_TEST(test_hidden_groups_left_out) {
     char err[256] = "";
     mjModel *m = NULL;
     mjData *d = NULL;
-    ck_assert_int_eq(env_mj_model_load("hand_block.xml", &m, err, sizeof(err)), 0);
-    ck_assert_int_eq(env_mj_data_create(m, &d, err, sizeof(err)), 0);
-    ck_assert_int_eq(env_mj_forward(m, d), 0);
+    block_scene_open(&m, &d);
     int goal = env_mj_id(m, mjOBJ_BODY, "goal");
     ck_assert_int_ge(goal, 0);
     int mocap = m->body_mocapid[goal];
