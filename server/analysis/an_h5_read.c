@@ -262,6 +262,7 @@ static int load_dataset(AnH5File *f, hid_t group, const char *gname, const char 
         } else {
             attr_copy_string(d, "group", out->group, sizeof out->group);
             attr_copy_string(d, "units", out->units, sizeof out->units);
+            attr_copy_string(d, "view", out->view, sizeof out->view);
             if (attr_get_dim_names(d, out)) {
                 rc = ag_errorf(err, err_sz, AG_ENOMEM, "%s: out of memory", f->path);
             }

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #define ENV_NAME_MAX       32
+#define ENV_VIEW_MAX       64
 #define ENV_MAX_SENSATIONS 8
 #define ENV_MAX_METRICS    8
 #define ENV_MAX_ACTION_DIM 64
@@ -51,6 +52,9 @@ typedef struct EnvSensation {
     int size;                /* product of shape */
     int offset;              /* first float of this sensation in the observation vector */
     int critic_only;         /* seen only by the value network (asymmetric critic) */
+    /* an image's camera, e.g. "palm_cam, fovy 45": what a model trained on other pictures (a
+     * pretrained encoder) must agree with; "" for vectors */
+    char view[ENV_VIEW_MAX];
 } EnvSensation;
 
 typedef struct EnvSpec {

@@ -286,10 +286,15 @@ static json_t *io_describe(const NnIoSpec *io) {
     json_t *inputs = json_array();
     for (int i = 0; i < io->num_inputs; i++) {
         const NnInputSpec *in = &io->inputs[i];
-        json_array_append_new(inputs,
-                              json_pack("{s:s, s:[i,i,i], s:i, s:b}", "name", in->name, "shape",
-                                        in->shape[0], in->shape[1], in->shape[2], "offset",
-                                        in->offset, "critic_only", in->critic_only));
+        json_t *o = json_pack("{s:s, s:[i,i,i], s:i, s:b}", "name", in->name, "shape", in->shape[0],
+                              in->shape[1], in->shape[2], "offset", in->offset, "critic_only",
+                              in->critic_only);
+        /* only when there is one: a model without a camera describes itself as before views
+         * were recorded, so that its older checkpoints still load */
+        if (o && in->view[0]) {
+            json_object_set_new(o, "view", json_string(in->view));
+        }
+        json_array_append_new(inputs, o);
     }
     return json_pack("{s:o, s:i, s:i, s:i}", "inputs", inputs, "obs_size", io->obs_size,
                      "policy_outputs", io->policy_outputs, "logstd_dim", io->logstd_dim);

@@ -29,6 +29,7 @@
 
 #define NN_MAX_INPUTS 8
 #define NN_NAME_MAX   32
+#define NN_VIEW_MAX   64
 
 typedef struct NnInputSpec {
     char name[NN_NAME_MAX];
@@ -36,6 +37,7 @@ typedef struct NnInputSpec {
     int size;
     int offset; /* within the observation row */
     int critic_only;
+    char view[NN_VIEW_MAX]; /* an image's camera (EnvSensation.view); "" when not recorded */
 } NnInputSpec;
 
 typedef struct NnIoSpec {

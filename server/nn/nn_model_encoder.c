@@ -45,6 +45,8 @@ static int enc_io_read(const json_t *j, NnIoSpec *io) {
         s->size = s->shape[0] * s->shape[1] * s->shape[2];
         s->offset = (int)json_integer_value(json_object_get(in, "offset"));
         s->critic_only = json_is_true(json_object_get(in, "critic_only"));
+        const char *view = json_string_value(json_object_get(in, "view"));
+        snprintf(s->view, sizeof s->view, "%s", view ? view : "");
     }
     io->obs_size = (int)json_integer_value(json_object_get(j, "obs_size"));
     io->policy_outputs = (int)json_integer_value(json_object_get(j, "policy_outputs"));
@@ -152,6 +154,15 @@ int nn_model_encoder_load(NnModel *m, char *err, size_t err_sz) {
                        "%dx%dx%d (task option image_size?)",
                        ENC_PATH, want->name, want->shape[0], want->shape[1], want->shape[2],
                        have->name, have->shape[0], have->shape[1], have->shape[2]);
+        goto out;
+    }
+    /* the same camera: an encoder of other pictures of the same size would run, and be wrong */
+    if (strcmp(want->view, have->view) != 0) {
+        rc = ag_errorf(err, err_sz, AG_ESPEC,
+                       "%s: the encoder was trained on pictures from %s, this model's %s is "
+                       "from %s (task option camera_fovy?)",
+                       ENC_PATH, want->view[0] ? want->view : "an unrecorded camera", have->name,
+                       have->view[0] ? have->view : "an unrecorded camera");
         goto out;
     }
     /* the same layers */

@@ -74,6 +74,7 @@ static void rl_io_from_env(NnIoSpec *io, const EnvSpec *es, const NnDist *dist) 
         in->size = s->size;
         in->offset = s->offset;
         in->critic_only = s->critic_only;
+        snprintf(in->view, sizeof in->view, "%s", s->view);
     }
     io->obs_size = es->obs_size;
     io->policy_outputs = nn_dist_head_outputs(dist);

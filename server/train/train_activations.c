@@ -165,6 +165,9 @@ static int act_obs_set(ActRec *r, ActCol *c, char *err, size_t err_sz) {
     if (!rc) {
         rc = an_h5_series_attr_int(c->set, "critic_only", s->critic_only, err, err_sz);
     }
+    if (!rc && s->view[0]) {
+        rc = an_h5_series_attr_string(c->set, "view", s->view, err, err_sz);
+    }
     return rc;
 }
 

@@ -100,6 +100,7 @@ static int pretrain_data_load(PretrainData *d, const char *path, int header_only
     d->size = size;
     d->cols = cols;
     snprintf(d->task, sizeof d->task, "%s", f->task);
+    snprintf(d->view, sizeof d->view, "%s", f->variables[idx].view);
     if (header_only) {
         static const char *const names[] = {"block_position", "block_quaternion"};
         static const int64_t widths[] = {3, 4};
@@ -303,6 +304,7 @@ static int pretrain_prepare(Pretrain *p, int header_only, char *path, size_t pat
     in->shape[0] = 3;
     in->shape[1] = in->shape[2] = p->data.size;
     in->size = (int)p->data.cols;
+    snprintf(in->view, sizeof in->view, "%s", p->data.view);
     p->model = nn_model_create(p->spec.model, &io, err, err_sz);
     if (!p->model) {
         snprintf(path, path_sz, "model");

@@ -147,9 +147,15 @@ static json_t *run_identity(const Pretrain *p) {
     /* the one key a resumed run may change: how long this part of it may take */
     json_object_del(spec, "time_limit_s");
     uint32_t crc = nn_crc32(0, p->data.labels, sizeof(float) * (size_t)(p->data.n * NN_POSE_DIM));
-    return json_pack("{s:o, s:I, s:i, s:s, s:I}", "spec", spec, "images", (json_int_t)p->data.n,
-                     "image_size", p->data.size, "task", p->data.task, "labels_crc32",
-                     (json_int_t)crc);
+    json_t *id = json_pack("{s:o, s:I, s:i, s:s, s:I}", "spec", spec, "images",
+                           (json_int_t)p->data.n, "image_size", p->data.size, "task", p->data.task,
+                           "labels_crc32", (json_int_t)crc);
+    /* the same scenes through another camera have the same labels; absent when not recorded,
+     * as in checkpoints from before cameras were */
+    if (id && p->data.view[0]) {
+        json_object_set_new(id, "view", json_string(p->data.view));
+    }
+    return id;
 }
 
 int pretrain_checkpoint(const Pretrain *p, const char *name, char *err, size_t err_sz) {
@@ -223,10 +229,11 @@ static int identity_compare(const json_t *saved, const json_t *mine, const char 
             return AG_ESPEC;
         }
     }
-    static const char *const data_keys[] = {"images", "image_size", "task", "labels_crc32"};
+    static const char *const data_keys[] = {"images", "image_size", "task", "labels_crc32", "view"};
     for (size_t i = 0; i < sizeof data_keys / sizeof data_keys[0]; i++) {
         const json_t *sv = json_object_get(saved, data_keys[i]);
-        if (!sv || !json_equal(sv, json_object_get(mine, data_keys[i]))) {
+        const json_t *mine_v = json_object_get(mine, data_keys[i]);
+        if (sv != mine_v && (!sv || !json_equal(sv, mine_v))) {
             snprintf(path, path_sz, "data");
             return ag_errorf(err, err_sz, AG_ESPEC,
                              "%s: the checkpoint was made on another dataset (%lld images of "
@@ -237,7 +244,9 @@ static int identity_compare(const json_t *saved, const json_t *mine, const char 
                              (long long)json_integer_value(json_object_get(mine, "images")),
                              (long long)json_integer_value(json_object_get(mine, "image_size")),
                              (long long)json_integer_value(json_object_get(mine, "image_size")),
-                             !strcmp(data_keys[i], "labels_crc32") ? ", other labels" : "");
+                             !strcmp(data_keys[i], "labels_crc32") ? ", other labels"
+                             : !strcmp(data_keys[i], "view")       ? ", another camera"
+                                                                   : "");
         }
     }
     return 0;

@@ -16,12 +16,13 @@
 typedef struct DataSpec {
     char task[ENV_NAME_MAX];
     long long samples, image_size, seed;
+    double camera_fovy;
     EnvMjHandPoseOptions pose;
 } DataSpec;
 
 static int data_spec_read(const json_t *spec, DataSpec *d, AgJsonErr *e) {
-    static const char *const keys[] = {"task",        "samples",      "image_size", "seed",
-                                       "hand_spread", "block_offset", NULL};
+    static const char *const keys[] = {"task",        "samples",      "image_size",  "seed",
+                                       "hand_spread", "block_offset", "camera_fovy", NULL};
     int rc;
     if ((rc = ag_json_expect_object(spec, "", e)) < 0 ||
         (rc = ag_json_check_keys(spec, "", keys, e)) < 0 ||
@@ -33,7 +34,9 @@ static int data_spec_read(const json_t *spec, DataSpec *d, AgJsonErr *e) {
         (rc = ag_json_get_double(spec, "", "hand_spread", 0.5, 0.0, 1.0, &d->pose.hand_spread, e)) <
             0 ||
         (rc = ag_json_get_double(spec, "", "block_offset", 0.02, 0.0, 0.1, &d->pose.block_offset,
-                                 e)) < 0) {
+                                 e)) < 0 ||
+        (rc = ag_json_get_double(spec, "", "camera_fovy", HAND_CAMERA_FOVY, 10.0, 120.0,
+                                 &d->camera_fovy, e)) < 0) {
         return rc;
     }
     return 0;
@@ -48,7 +51,7 @@ static const char *const xyz_dims[] = {"x", "y", "z"};
 static const char *const quat_dims[] = {"w", "x", "y", "z"};
 
 static int data_file_open(DataFile *f, const char *out, const DataSpec *d, const char *spec_text,
-                          char *err, size_t err_sz) {
+                          const char *view, char *err, size_t err_sz) {
     AnH5Meta meta = {.spec = spec_text, .task = d->task, .seed = (uint64_t)d->seed};
     int64_t s = d->image_size;
     int32_t shape[3] = {3, (int32_t)s, (int32_t)s};
@@ -64,6 +67,7 @@ static int data_file_open(DataFile *f, const char *out, const DataSpec *d, const
                                         err_sz)) != 0 ||
         (rc = an_h5_series_attr_int(f->image, "image_size", (int32_t)s, err, err_sz)) != 0 ||
         (rc = an_h5_series_attr_ints(f->image, "shape", shape, 3, err, err_sz)) != 0 ||
+        (rc = an_h5_series_attr_string(f->image, "view", view, err, err_sz)) != 0 ||
         (rc = an_h5_writer_add_variable(f->w, "block_position", 3, &position, &f->position, err,
                                         err_sz)) != 0 ||
         (rc = an_h5_writer_add_variable(f->w, "block_quaternion", 4, &quaternion, &f->quaternion,
@@ -116,7 +120,8 @@ int train_pretrain_data(const json_t *spec, const char *out, TrainPretrainDataRe
         snprintf(path, path_sz, "task");
         return AG_ESPEC;
     }
-    json_t *options = json_pack("{s:s, s:I}", "vision", "pixels", "image_size", d.image_size);
+    json_t *options = json_pack("{s:s, s:I, s:f}", "vision", "pixels", "image_size", d.image_size,
+                                "camera_fovy", d.camera_fovy);
     rc = env_task_create(&task, d.task, options, err, err_sz);
     json_decref(options);
     if (rc != 0) {
@@ -135,7 +140,14 @@ int train_pretrain_data(const json_t *spec, const char *out, TrainPretrainDataRe
         goto out;
     }
     env_made = 1;
-    if ((rc = data_file_open(&f, out, &d, spec_text, err, err_sz)) != 0) {
+    const EnvSensation *vision = NULL;
+    for (int i = 0; i < task.spec.num_sensations; i++) {
+        if (strcmp(task.spec.sensations[i].name, "vision") == 0) {
+            vision = &task.spec.sensations[i];
+        }
+    }
+    if ((rc = data_file_open(&f, out, &d, spec_text, vision ? vision->view : "", err, err_sz)) !=
+        0) {
         goto out;
     }
 

@@ -33,6 +33,7 @@ typedef struct PretrainData {
     float *images; /* (n, cols) */
     float *labels; /* (n, 7): position (m), quaternion */
     char task[64];
+    char view[NN_VIEW_MAX]; /* the camera the images were drawn from; "" when not recorded */
 } PretrainData;
 
 typedef struct HoldoutScore {

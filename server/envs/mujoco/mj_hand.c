@@ -209,10 +209,12 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
     static const char *const keys_free[] = {"control",       "proprioception", "fingertips",
                                             "touch",         "goal",           "asymmetric",
                                             "discrete_bins", "finger",         NULL};
-    static const char *const keys_block[] = {
-        "control",        "proprioception", "fingertips", "touch",        "goal",     "asymmetric",
-        "discrete_bins",  "vision",         "image_size", "physics",      "substeps", "curriculum",
-        "rotation_bonus", "start_pose",     "goal_bonus", "drop_penalty", NULL};
+    static const char *const keys_block[] = {"control",        "proprioception", "fingertips",
+                                             "touch",          "goal",           "asymmetric",
+                                             "discrete_bins",  "vision",         "image_size",
+                                             "physics",        "substeps",       "curriculum",
+                                             "rotation_bonus", "start_pose",     "goal_bonus",
+                                             "drop_penalty",   "camera_fovy",    NULL};
     const char *const *keys = sh->kind == HAND_REACH        ? keys_reach
                               : sh->kind == HAND_FREE_REACH ? keys_free
                                                             : keys_block;
@@ -243,6 +245,9 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
         (sh->kind == HAND_BLOCK &&
          (rc = ag_json_get_int(options, ENV_OPTIONS_PATH, "image_size", HAND_IMAGE_SIZE, 8, 256,
                                &image, &je)) != 0) ||
+        (sh->kind == HAND_BLOCK &&
+         (rc = ag_json_get_double(options, ENV_OPTIONS_PATH, "camera_fovy", HAND_CAMERA_FOVY, 10.0,
+                                  120.0, &sh->camera_fovy, &je)) != 0) ||
         (sh->kind == HAND_FREE_REACH &&
          (rc = ag_json_get_enum(options, ENV_OPTIONS_PATH, "finger", hand_finger_names, 4, &finger,
                                 &je)) != 0)) {
@@ -385,6 +390,8 @@ static void hand_spec_fill(EnvMjHandShared *sh, EnvSpec *s) {
     } else if (sh->vision == HAND_VISION_PIXELS) {
         sh->off_vision = s->obs_size;
         env_spec_add_sensation(s, "vision", 3, sh->image_size, sh->image_size, 0);
+        snprintf(s->sensations[s->num_sensations - 1].view, ENV_VIEW_MAX, "%s, fovy %g",
+                 HAND_CAMERA, sh->camera_fovy);
     }
     if (sh->use_goal) {
         sh->off_goal = s->obs_size;
@@ -423,6 +430,17 @@ static void hand_spec_fill(EnvMjHandShared *sh, EnvSpec *s) {
     }
 }
 
+/* the palm camera's field of view: a task option, so that the block can fill more of a small
+ * picture; the model is the task's own copy */
+static int hand_camera_set(EnvMjHandShared *sh, char *err, size_t err_sz) {
+    int cam = mj_name2id(sh->m, mjOBJ_CAMERA, HAND_CAMERA);
+    if (cam < 0) {
+        return ag_errorf(err, err_sz, AG_EFORMAT, "hand model has no camera %s", HAND_CAMERA);
+    }
+    sh->m->cam_fovy[cam] = sh->camera_fovy;
+    return 0;
+}
+
 static int hand_task_create(EnvTask *task, const json_t *options, char *err, size_t err_sz,
                             EnvMjHandKind kind, EnvMjHandGoals goals) {
     int rc = 0;
@@ -441,6 +459,9 @@ static int hand_task_create(EnvTask *task, const json_t *options, char *err, siz
         goto out;
     }
     if ((rc = hand_model_index(sh, err, err_sz)) != 0) {
+        goto out;
+    }
+    if (sh->vision == HAND_VISION_PIXELS && (rc = hand_camera_set(sh, err, err_sz)) != 0) {
         goto out;
     }
     EnvMjRenderOptions render = {.tiles = HAND_RENDER_TILES,
@@ -717,6 +738,7 @@ static json_t *hand_block_defaults(void) {
     json_t *o = hand_reach_defaults();
     json_object_set_new(o, "vision", json_string("pose"));
     json_object_set_new(o, "image_size", json_integer(HAND_IMAGE_SIZE));
+    json_object_set_new(o, "camera_fovy", json_real(HAND_CAMERA_FOVY));
     return o;
 }
 

@@ -42,6 +42,7 @@
 #define BLOCK_PARALLEL           24   /* axis-aligned orientations of the cube */
 #define CURRICULUM_WINDOW        1024 /* most episodes a curriculum window holds */
 #define HAND_CAMERA              "palm_cam"
+#define HAND_CAMERA_FOVY         45.0 /* degrees: palm_cam's fovy in hand.xml */
 /* the geom group of the goal markers (the goal cube, the fingertip targets): drawn in videos,
  * left out of the palm camera's pixels, since the goal is an input of its own and a second cube
  * in the same colours would be a distractor in the picture of the block */
@@ -110,6 +111,7 @@ typedef struct EnvMjHandShared {
     int finger; /* HandFreeReach: 0..3, or -1 for a random finger per episode */
     int discrete_bins;
     int image_size;          /* vision = pixels: square image side */
+    double camera_fovy;      /* vision = pixels: palm_cam's vertical field of view, degrees */
     EnvMjRenderer *renderer; /* vision = pixels */
     int substeps;
     int jnt_qpos[HAND_NJOINT], jnt_dof[HAND_NJOINT];

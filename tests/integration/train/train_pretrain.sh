@@ -116,6 +116,10 @@ spec_with 32 "$ENC" >"$W/size.json"
 refused_at "--check with an image size the encoder was not trained on" "$W/size.json"
 spec_with 16 "$W/none.ckpt" >"$W/missing.json"
 refused_at "--check with a missing encoder checkpoint" "$W/missing.json"
+# the same size through another lens: the encoder knows the camera it was trained on
+jq '.task_options.camera_fovy = 30' "$W/ok.json" >"$W/camera.json"
+refused_at "--check with a camera the encoder was not trained on" "$W/camera.json"
+grep -q 'palm_cam, fovy 45.*palm_cam, fovy 30' "$W/out" || fail "camera verdict: $(cat "$W/out")"
 
 # a PPO run with the frozen encoder; its checkpoint is no encoder's
 expect_exit 0 "training with the frozen encoder" "$BIN" "$W/ok.json" --run-dir "$W/ppo" --quiet

@@ -196,6 +196,9 @@ START_TEST(test_specs_and_options) {
         {&env_mj_hand_block_class, "{\"vision\": \"pixels\", \"image_size\": 4}", AG_ESPEC,
          "image_size"},
         {&env_mj_hand_reach_class, "{\"vision\": \"pose\"}", AG_ESPEC, "vision"},
+        {&env_mj_hand_block_class, "{\"camera_fovy\": 5}", AG_ESPEC, "camera_fovy"},
+        {&env_mj_hand_block_class, "{\"camera_fovy\": \"wide\"}", AG_ESPEC, "camera_fovy"},
+        {&env_mj_hand_reach_class, "{\"camera_fovy\": 30}", AG_ESPEC, "camera_fovy"},
         {&env_mj_hand_free_reach_class, "{\"finger\": \"thumb\"}", AG_ESPEC, "finger"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -630,6 +633,47 @@ START_TEST(test_block_pixels) {
 }
 END_TEST
 
+/* pixels of a strong colour (the block's faces; the hand, palm and background are pale, white or
+ * black) */
+static int block_colour_pixels(const float *img, int side) {
+    int n = 0, plane = side * side;
+    for (int i = 0; i < plane; i++) {
+        float r = img[i], g = img[plane + i], b = img[2 * plane + i];
+        float hi = fmaxf(r, fmaxf(g, b)), lo = fminf(r, fminf(g, b));
+        n += hi - lo > 0.5f;
+    }
+    return n;
+}
+
+/* task option camera_fovy: the palm camera's field of view, recorded as the sensation's view */
+START_TEST(test_camera_fovy) {
+    HandEnv wide, narrow;
+    hand_open(&wide, &env_mj_hand_block_class, "{\"vision\": \"pixels\", \"image_size\": 32}", 3);
+    hand_open(&narrow, &env_mj_hand_block_class,
+              "{\"vision\": \"pixels\", \"image_size\": 32, \"camera_fovy\": 30}", 3);
+    /* the default is the model's own camera */
+    int cam = mj_name2id(wide.sh->m, mjOBJ_CAMERA, HAND_CAMERA);
+    ck_assert_int_ge(cam, 0);
+    ck_assert_double_eq(wide.sh->m->cam_fovy[cam], HAND_CAMERA_FOVY);
+    ck_assert_str_eq(hand_sensation(&wide, "vision")->view, "palm_cam, fovy 45");
+    ck_assert_str_eq(hand_sensation(&narrow, "vision")->view, "palm_cam, fovy 30");
+    ck_assert_double_eq(narrow.sh->m->cam_fovy[cam], 30.0);
+    /* the same scene (same seed) through a narrower lens: the block fills more of the picture,
+     * by about (tan 22.5 / tan 15)^2 = 2.4 in area */
+    float hold[20] = {0};
+    hand_step(&wide, hold);
+    hand_step(&narrow, hold);
+    const EnvSensation *v = hand_sensation(&wide, "vision");
+    int a = block_colour_pixels(wide.obs + v->offset, 32);
+    int b = block_colour_pixels(narrow.obs + v->offset, 32);
+    ck_assert_msg(a > 10 && b > 1.6 * a && b < 4 * a, "block pixels: fovy 45 %d, fovy 30 %d", a, b);
+    /* vectors have no camera */
+    ck_assert_str_eq(hand_sensation(&wide, "proprioception")->view, "");
+    hand_close(&wide);
+    hand_close(&narrow);
+}
+END_TEST
+
 /* a batch renders every environment's pixels after all have stepped (images_defer /
  * images_render); its observations, final observations included, are those of the same
  * environments stepped one by one through the class, which render their own */
@@ -897,6 +941,7 @@ static Suite *hand_suite(void) {
     tcase_add_test(tc, test_snapshot_round_trip);
     tcase_add_test(tc, test_batch_resume_is_identical);
     tcase_add_test(tc, test_block_pixels);
+    tcase_add_test(tc, test_camera_fovy);
     tcase_add_test(tc, test_block_pixels_batch);
     tcase_add_test(tc, test_block_rests_when_held);
     tcase_add_test(tc, test_random_actions_stay_stable);

@@ -437,6 +437,52 @@ START_TEST(test_other_model_refused) {
 }
 END_TEST
 
+/* a model of the given input view; "" describes itself as models did before views existed */
+static NnModel *model_with_view(const char *view) {
+    NnIoSpec io = io_make(7);
+    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
+    json_t *d = json_string("simple");
+    char err[256];
+    NnModel *m = nn_model_create(d, &io, err, sizeof err);
+    json_decref(d);
+    ck_assert_msg(m != NULL, "%s", err);
+    return m;
+}
+
+START_TEST(test_view_in_model_section) {
+    NnCkptSection s[8];
+    int n = 0;
+    char *text = NULL;
+    /* no camera: no "view" member, so checkpoints written before views were recorded still load */
+    NnModel *plain = model_with_view("");
+    ck_assert_int_eq(nn_ckpt_model_sections(plain, NULL, s, &n, &text), AG_OK);
+    ck_assert_ptr_null(strstr(text, "\"view\""));
+    free(text);
+    n = 0;
+    NnModel *cam = model_with_view("palm_cam, fovy 30");
+    ck_assert_int_eq(nn_ckpt_model_sections(cam, NULL, s, &n, &text), AG_OK);
+    ck_assert_ptr_nonnull(strstr(text, "\"view\":\"palm_cam, fovy 30\""));
+    free(text);
+    /* a policy of one camera's pictures does not load into the same model seeing another's */
+    char path[300], err[512] = "";
+    path_in(path, sizeof path, "camera.ckpt");
+    save_model(path, cam, NULL);
+    NnCkpt *c = nn_ckpt_read(path, err, sizeof err);
+    ck_assert_ptr_nonnull(c);
+    NnModel *other = model_with_view("palm_cam, fovy 45");
+    ck_assert_int_eq(nn_ckpt_model_load(c, other, NULL, err, sizeof err), AG_EMISMATCH);
+    ck_assert_msg(strstr(err, "io") && strstr(err, "fovy 30"), "message: %s", err);
+    ck_assert_int_eq(nn_ckpt_model_load(c, plain, NULL, err, sizeof err), AG_EMISMATCH);
+    NnModel *same = model_with_view("palm_cam, fovy 30");
+    ck_assert_msg(nn_ckpt_model_load(c, same, NULL, err, sizeof err) == AG_OK, "%s", err);
+    nn_ckpt_free(c);
+    nn_model_destroy(plain);
+    nn_model_destroy(cam);
+    nn_model_destroy(other);
+    nn_model_destroy(same);
+}
+END_TEST
+
 static Suite *ckpt_suite(void) {
     Suite *s = suite_create("nn_ckpt");
     TCase *tc = tcase_create("ckpt");
@@ -452,6 +498,7 @@ static Suite *ckpt_suite(void) {
     tcase_add_test(tc, test_write_refusals);
     tcase_add_test(tc, test_model_round_trip_bit_exact);
     tcase_add_test(tc, test_other_model_refused);
+    tcase_add_test(tc, test_view_in_model_section);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -450,6 +450,52 @@ START_TEST(test_encoder_layouts_must_match) {
 }
 END_TEST
 
+/* an encoder of the pictures of one camera, and a model whose vision input is from view */
+static void camera_encoder_write(const char *path, const char *view) {
+    NnIoSpec io;
+    io_image(&io, IMG, 0, 7, 0);
+    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
+    char desc[1024];
+    snprintf(desc, sizeof desc, "{\"inputs\": {\"vision\": {\"pathway\": %s}}, \"shared\": true}",
+             pathway_json);
+    encoder_ckpt_save(desc, &io, 11, "{\"input\": \"vision\", \"image_size\": 8}", path);
+}
+
+static NnModel *model_from_view(const char *ckpt, const char *view, char *err, size_t err_sz) {
+    NnIoSpec io;
+    io_image(&io, IMG, 1, 2, 2);
+    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
+    json_t *d = json_text("{\"inputs\": {\"vision\": {\"pathway\": %s}}, \"trunk\": [{\"type\": "
+                          "\"dense\", \"units\": 8}, \"tanh\"], \"encoder\": {\"checkpoint\": "
+                          "\"%s\"}}",
+                          pathway_json, ckpt);
+    NnModel *m = nn_model_create(d, &io, err, err_sz);
+    json_decref(d);
+    return m;
+}
+
+/* pictures of the same size through another lens are other pictures: refused, naming both */
+START_TEST(test_encoder_camera_must_match) {
+    char err[1024] = "", path[400];
+    snprintf(path, sizeof path, "%s/camera.ckpt", dir);
+    camera_encoder_write(path, "palm_cam, fovy 30");
+    NnModel *m = model_from_view(path, "palm_cam, fovy 30", err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    nn_model_destroy(m);
+    refused(model_from_view(path, "palm_cam, fovy 45", err, sizeof err), err,
+            "model.encoder.checkpoint: ", "camera_fovy");
+    ck_assert_msg(strstr(err, "from palm_cam, fovy 30") && strstr(err, "from palm_cam, fovy 45"),
+                  "message: %s", err);
+    /* a model that does not know its camera cannot vouch for it */
+    refused(model_from_view(path, "", err, sizeof err), err,
+            "model.encoder.checkpoint: ", "an unrecorded camera");
+    /* nor an encoder made before cameras were recorded (the fixture's) */
+    refused(model_from_view(enc_path, "palm_cam, fovy 45", err, sizeof err), err,
+            "model.encoder.checkpoint: ", "from an unrecorded camera");
+    unlink(path);
+}
+END_TEST
+
 static Suite *encoder_suite(void) {
     Suite *s = suite_create("nn_model_encoder");
     TCase *tc = tcase_create("core");
@@ -461,6 +507,7 @@ static Suite *encoder_suite(void) {
     tcase_add_test(tc, test_fine_tuned_feature_rows_are_observations);
     tcase_add_test(tc, test_encoder_refusals);
     tcase_add_test(tc, test_encoder_layouts_must_match);
+    tcase_add_test(tc, test_encoder_camera_must_match);
     suite_add_tcase(s, tc);
     return s;
 }

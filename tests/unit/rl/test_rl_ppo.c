@@ -549,6 +549,7 @@ static void pixel_encoder_ckpt_write(const char *path) {
     io.inputs[0].shape[0] = 3;
     io.inputs[0].shape[1] = io.inputs[0].shape[2] = 8;
     io.inputs[0].size = io.obs_size = 3 * 8 * 8;
+    snprintf(io.inputs[0].view, NN_VIEW_MAX, "palm_cam, fovy 45"); /* the task's default camera */
     io.policy_outputs = 7;
     encoder_ckpt_save("{\"inputs\": {\"vision\": {\"pathway\": " PIX_PATHWAY "}}, \"trunk\": "
                       "[{\"type\": \"dense\", \"units\": 8}, \"tanh\"], \"shared\": true}",

@@ -300,6 +300,9 @@ START_TEST(test_record_pooled_pixels) {
     hsize_t n2, c2;
     float *img = read_set(fa, "/variables/obs.vision", &n2, &c2);
     ck_assert_uint_eq(c2, 3 * 8 * 8);
+    char view[64];
+    read_attr_str(fa, "/variables/obs.vision", "view", view, sizeof view);
+    ck_assert_str_eq(view, "palm_cam, fovy 45");
     float *quat = read_set(fa, "/variables/object_quaternion", &n2, &c2);
     ck_assert_uint_eq(c2, 4);
     ck_assert_uint_eq(n2, N);

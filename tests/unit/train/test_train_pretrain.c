@@ -73,6 +73,9 @@ START_TEST(test_dataset_file) {
     ck_assert_str_eq(f->task, "HandBlockRotateZ");
     ck_assert_uint_eq(f->seed, 4);
     ck_assert_ptr_nonnull(strstr(f->spec, "\"samples\":12"));
+    /* the camera the images are from, as the task names its pixels' view */
+    ck_assert_str_eq(f->variables[an_h5_find(f, AN_H5_VARIABLE, "image")].view,
+                     "palm_cam, fovy 45");
     float *img = read_all(f, "image", 3 * 12 * 12), *img2 = read_all(g, "image", 3 * 12 * 12);
     float *pos = read_all(f, "block_position", 3), *quat = read_all(f, "block_quaternion", 4);
     float *pos2 = read_all(g, "block_position", 3);
@@ -129,6 +132,8 @@ START_TEST(test_dataset_refusals) {
     data_refused("{\"samples\": 0}", "samples", "samples");
     data_refused("{\"image_size\": 4}", "image_size", "image_size");
     data_refused("{\"hand_spread\": 2}", "hand_spread", "hand_spread");
+    data_refused("{\"camera_fovy\": 150}", "camera_fovy", "camera_fovy");
+    data_refused("{\"camera_fovy\": \"narrow\"}", "camera_fovy", "camera_fovy");
     data_refused("{\"colour\": 1}", "colour", "unknown");
     data_refused("{\"task\": \"CartPole\"}", "task", "no block");
     data_refused("{\"task\": \"Nope\"}", "task", "unknown task");
@@ -481,6 +486,9 @@ START_TEST(test_pretrain_resume_refusals) {
     /* the same path, other images: the labels tell */
     data_make("{\"samples\": 12, \"image_size\": 8, \"seed\": 4}", data);
     resume_refused(spec, run, AG_ESPEC, "data", "another dataset");
+    /* the same scenes (the same labels) through another lens */
+    data_make("{\"samples\": 12, \"image_size\": 8, \"seed\": 3, \"camera_fovy\": 30}", data);
+    resume_refused(spec, run, AG_ESPEC, "data", "another camera");
     data_make("{\"samples\": 12, \"image_size\": 8, \"seed\": 3}", data);
     /* a checkpoint that is not one of pretraining's */
     char ck[400], junk[400];
