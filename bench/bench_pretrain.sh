@@ -7,11 +7,14 @@
 # position. --model gives the pretraining spec's model (a JSON description, as in
 # docs/training.md), to compare encoder layouts at the same time budget; --rotation the form of
 # the predicted rotation (quaternion or 6d); --epochs with --lr-schedule cosine a decay over a
-# fixed number of epochs (the time budget still stops the run). The account of a run is
+# fixed number of epochs (the time budget still stops the run); --camera-fovy the palm camera's
+# field of view of the dataset (degrees; the task option camera_fovy of the policy that will use
+# the encoder); --rotation-weight the weight of the rotation term of the loss. The account of a run is
 # docs/benchmarks/pretrain.md.
 # usage: bench/bench_pretrain.sh [--build DIR] [--out DIR] [--samples N] [--size S]
 #                                [--seconds T] [--seed K] [--model JSON] [--rotation FORM]
 #                                [--epochs N] [--lr-schedule constant|cosine]
+#                                [--camera-fovy DEG] [--rotation-weight W]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build/rel
@@ -24,6 +27,8 @@ MODEL=null
 ROTATION=quaternion
 EPOCHS=1000000
 SCHEDULE=constant
+FOVY=45
+ROT_WEIGHT=1
 while [ $# -gt 0 ]; do
     case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -36,6 +41,8 @@ while [ $# -gt 0 ]; do
     --rotation) ROTATION=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;;
     --lr-schedule) SCHEDULE=$2; shift 2 ;;
+    --camera-fovy) FOVY=$2; shift 2 ;;
+    --rotation-weight) ROT_WEIGHT=$2; shift 2 ;;
     *) echo "bench_pretrain: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -49,13 +56,13 @@ mkdir -p "$OUT"
 echo "$MODEL" | jq -e 'type == "null" or type == "object"' >/dev/null ||
     { echo "bench_pretrain: --model must be a JSON object" >&2; exit 2; }
 
-jq -n --argjson n "$SAMPLES" --argjson s "$SIZE" --argjson k "$SEED" \
-    '{task: "HandBlock", samples: $n, image_size: $s, seed: $k}' >"$OUT/data.json"
+jq -n --argjson n "$SAMPLES" --argjson s "$SIZE" --argjson k "$SEED" --argjson f "$FOVY" \
+    '{task: "HandBlock", samples: $n, image_size: $s, seed: $k, camera_fovy: $f}' >"$OUT/data.json"
 "$BIN" --pretrain-data "$OUT/data.json" --out "$OUT/data.h5" >"$OUT/data.out"
 jq -n --arg d "$OUT/data.h5" --argjson t "$SECONDS_BUDGET" --argjson m "$MODEL" \
-    --arg r "$ROTATION" --argjson e "$EPOCHS" --arg sch "$SCHEDULE" \
+    --arg r "$ROTATION" --argjson e "$EPOCHS" --arg sch "$SCHEDULE" --argjson w "$ROT_WEIGHT" \
     '{data: $d, epochs: $e, batch_size: 32, learning_rate: 0.001, time_limit_s: $t, rotation: $r,
-      lr_schedule: $sch} + if $m == null then {} else {model: $m} end' >"$OUT/pretrain.json"
+      lr_schedule: $sch, rotation_weight: $w} + if $m == null then {} else {model: $m} end' >"$OUT/pretrain.json"
 rm -rf "$OUT/run"
 "$BIN" --pretrain "$OUT/pretrain.json" --run-dir "$OUT/run" --quiet >"$OUT/run.out"
 
