@@ -129,7 +129,7 @@ typedef struct AnH5Dataset {
     int map_shape_rank;
     /* variables */
     char group[32], units[32];
-    char view[64]; /* an image's camera, "" when the attribute is absent */
+    char view[64];    /* an image's camera, "" when the attribute is absent */
     char **dim_names; /* n_dim_names strings, or NULL */
     int n_dim_names;
 } AnH5Dataset;
