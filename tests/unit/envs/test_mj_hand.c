@@ -651,9 +651,13 @@ START_TEST(test_camera_fovy) {
     hand_open(&wide, &env_mj_hand_block_class, "{\"vision\": \"pixels\", \"image_size\": 32}", 3);
     hand_open(&narrow, &env_mj_hand_block_class,
               "{\"vision\": \"pixels\", \"image_size\": 32, \"camera_fovy\": 30}", 3);
-    /* the default is the model's own camera */
-    int cam = mj_name2id(wide.sh->m, mjOBJ_CAMERA, HAND_CAMERA);
+    /* the default is the model's own camera: hand.xml's, as loaded without pixels */
+    HandEnv pose;
+    hand_open(&pose, &env_mj_hand_block_class, NULL, 3);
+    int cam = mj_name2id(pose.sh->m, mjOBJ_CAMERA, HAND_CAMERA);
     ck_assert_int_ge(cam, 0);
+    ck_assert_double_eq(pose.sh->m->cam_fovy[cam], HAND_CAMERA_FOVY);
+    hand_close(&pose);
     ck_assert_double_eq(wide.sh->m->cam_fovy[cam], HAND_CAMERA_FOVY);
     ck_assert_str_eq(hand_sensation(&wide, "vision")->view, "palm_cam, fovy 45");
     ck_assert_str_eq(hand_sensation(&narrow, "vision")->view, "palm_cam, fovy 30");
