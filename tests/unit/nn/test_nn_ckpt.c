@@ -77,14 +77,20 @@ static NnIoSpec io_make(int obs) {
     return io;
 }
 
-static NnModel *model_make(const char *preset, int obs) {
+/* a preset on obs inputs whose camera is view ("" for none, as models before views existed) */
+static NnModel *model_make_view(const char *preset, int obs, const char *view) {
     NnIoSpec io = io_make(obs);
+    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
     json_t *d = json_string(preset);
     char err[256];
     NnModel *m = nn_model_create(d, &io, err, sizeof err);
     json_decref(d);
     ck_assert_msg(m != NULL, "%s", err);
     return m;
+}
+
+static NnModel *model_make(const char *preset, int obs) {
+    return model_make_view(preset, obs, "");
 }
 
 /* ---- container ---- */
@@ -437,29 +443,17 @@ START_TEST(test_other_model_refused) {
 }
 END_TEST
 
-/* a model of the given input view; "" describes itself as models did before views existed */
-static NnModel *model_with_view(const char *view) {
-    NnIoSpec io = io_make(7);
-    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
-    json_t *d = json_string("simple");
-    char err[256];
-    NnModel *m = nn_model_create(d, &io, err, sizeof err);
-    json_decref(d);
-    ck_assert_msg(m != NULL, "%s", err);
-    return m;
-}
-
 START_TEST(test_view_in_model_section) {
     NnCkptSection s[8];
     int n = 0;
     char *text = NULL;
     /* no camera: no "view" member, so checkpoints written before views were recorded still load */
-    NnModel *plain = model_with_view("");
+    NnModel *plain = model_make_view("simple", 7, "");
     ck_assert_int_eq(nn_ckpt_model_sections(plain, NULL, s, &n, &text), AG_OK);
     ck_assert_ptr_null(strstr(text, "\"view\""));
     free(text);
     n = 0;
-    NnModel *cam = model_with_view("palm_cam, fovy 30");
+    NnModel *cam = model_make_view("simple", 7, "palm_cam, fovy 30");
     ck_assert_int_eq(nn_ckpt_model_sections(cam, NULL, s, &n, &text), AG_OK);
     ck_assert_ptr_nonnull(strstr(text, "\"view\":\"palm_cam, fovy 30\""));
     free(text);
@@ -469,11 +463,11 @@ START_TEST(test_view_in_model_section) {
     save_model(path, cam, NULL);
     NnCkpt *c = nn_ckpt_read(path, err, sizeof err);
     ck_assert_ptr_nonnull(c);
-    NnModel *other = model_with_view("palm_cam, fovy 45");
+    NnModel *other = model_make_view("simple", 7, "palm_cam, fovy 45");
     ck_assert_int_eq(nn_ckpt_model_load(c, other, NULL, err, sizeof err), AG_EMISMATCH);
     ck_assert_msg(strstr(err, "io") && strstr(err, "fovy 30"), "message: %s", err);
     ck_assert_int_eq(nn_ckpt_model_load(c, plain, NULL, err, sizeof err), AG_EMISMATCH);
-    NnModel *same = model_with_view("palm_cam, fovy 30");
+    NnModel *same = model_make_view("simple", 7, "palm_cam, fovy 30");
     ck_assert_msg(nn_ckpt_model_load(c, same, NULL, err, sizeof err) == AG_OK, "%s", err);
     nn_ckpt_free(c);
     nn_model_destroy(plain);

@@ -58,10 +58,12 @@ static void io_image(NnIoSpec *io, int size, int with_proprio, int outputs, int 
     io->logstd_dim = logstd;
 }
 
-/* a checkpoint as angora-train --pretrain writes it (with its "pretrain" section or without) */
-static void encoder_write(const char *path, int with_section) {
+/* a checkpoint as angora-train --pretrain writes it (with its "pretrain" section or without),
+ * of the pictures of camera view ("" for none recorded) */
+static void encoder_write(const char *path, int with_section, const char *view) {
     NnIoSpec io;
     io_image(&io, IMG, 0, 7, 0);
+    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
     char desc[1024];
     snprintf(desc, sizeof desc,
              "{\"inputs\": {\"vision\": {\"pathway\": %s}}, \"trunk\": [{\"type\": "
@@ -76,8 +78,8 @@ static void setup(void) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(enc_path, sizeof enc_path, "%s/encoder.ckpt", dir);
     snprintf(plain_path, sizeof plain_path, "%s/plain.ckpt", dir);
-    encoder_write(enc_path, 1);
-    encoder_write(plain_path, 0);
+    encoder_write(enc_path, 1, "");
+    encoder_write(plain_path, 0, "");
 }
 
 static void teardown(void) {
@@ -86,11 +88,12 @@ static void teardown(void) {
     ck_assert_int_eq(rmdir(dir), 0);
 }
 
-/* a two-input model whose vision pathway takes the encoder */
-static NnModel *model_with_encoder(const char *ckpt, const char *freeze, int size, char *err,
-                                   size_t err_sz) {
+/* a two-input model whose vision pathway, of pictures from camera view, takes the encoder */
+static NnModel *model_with_encoder_view(const char *ckpt, const char *freeze, int size,
+                                        const char *view, char *err, size_t err_sz) {
     NnIoSpec io;
     io_image(&io, size, 1, 2, 2);
+    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
     char enc[600];
     snprintf(enc, sizeof enc, "{\"checkpoint\": \"%s\", \"freeze\": %s}", ckpt, freeze);
     json_t *d = json_text("{\"inputs\": {\"vision\": {\"pathway\": %s}, \"proprioception\": "
@@ -101,6 +104,11 @@ static NnModel *model_with_encoder(const char *ckpt, const char *freeze, int siz
     NnModel *m = nn_model_create(d, &io, err, err_sz);
     json_decref(d);
     return m;
+}
+
+static NnModel *model_with_encoder(const char *ckpt, const char *freeze, int size, char *err,
+                                   size_t err_sz) {
+    return model_with_encoder_view(ckpt, freeze, size, "", err, err_sz);
 }
 
 /* the values of the tensors of the vision pathway, every network's, in table order */
@@ -450,48 +458,24 @@ START_TEST(test_encoder_layouts_must_match) {
 }
 END_TEST
 
-/* an encoder of the pictures of one camera, and a model whose vision input is from view */
-static void camera_encoder_write(const char *path, const char *view) {
-    NnIoSpec io;
-    io_image(&io, IMG, 0, 7, 0);
-    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
-    char desc[1024];
-    snprintf(desc, sizeof desc, "{\"inputs\": {\"vision\": {\"pathway\": %s}}, \"shared\": true}",
-             pathway_json);
-    encoder_ckpt_save(desc, &io, 11, "{\"input\": \"vision\", \"image_size\": 8}", path);
-}
-
-static NnModel *model_from_view(const char *ckpt, const char *view, char *err, size_t err_sz) {
-    NnIoSpec io;
-    io_image(&io, IMG, 1, 2, 2);
-    snprintf(io.inputs[0].view, NN_VIEW_MAX, "%s", view);
-    json_t *d = json_text("{\"inputs\": {\"vision\": {\"pathway\": %s}}, \"trunk\": [{\"type\": "
-                          "\"dense\", \"units\": 8}, \"tanh\"], \"encoder\": {\"checkpoint\": "
-                          "\"%s\"}}",
-                          pathway_json, ckpt);
-    NnModel *m = nn_model_create(d, &io, err, err_sz);
-    json_decref(d);
-    return m;
-}
-
 /* pictures of the same size through another lens are other pictures: refused, naming both */
 START_TEST(test_encoder_camera_must_match) {
     char err[1024] = "", path[400];
     snprintf(path, sizeof path, "%s/camera.ckpt", dir);
-    camera_encoder_write(path, "palm_cam, fovy 30");
-    NnModel *m = model_from_view(path, "palm_cam, fovy 30", err, sizeof err);
+    encoder_write(path, 1, "palm_cam, fovy 30");
+    NnModel *m = model_with_encoder_view(path, "false", IMG, "palm_cam, fovy 30", err, sizeof err);
     ck_assert_msg(m != NULL, "%s", err);
     nn_model_destroy(m);
-    refused(model_from_view(path, "palm_cam, fovy 45", err, sizeof err), err,
+    refused(model_with_encoder_view(path, "false", IMG, "palm_cam, fovy 45", err, sizeof err), err,
             "model.encoder.checkpoint: ", "camera_fovy");
     ck_assert_msg(strstr(err, "from palm_cam, fovy 30") && strstr(err, "from palm_cam, fovy 45"),
                   "message: %s", err);
     /* a model that does not know its camera cannot vouch for it */
-    refused(model_from_view(path, "", err, sizeof err), err,
+    refused(model_with_encoder_view(path, "false", IMG, "", err, sizeof err), err,
             "model.encoder.checkpoint: ", "an unrecorded camera");
     /* nor an encoder made before cameras were recorded (the fixture's) */
-    refused(model_from_view(enc_path, "palm_cam, fovy 45", err, sizeof err), err,
-            "model.encoder.checkpoint: ", "from an unrecorded camera");
+    refused(model_with_encoder_view(enc_path, "false", IMG, "palm_cam, fovy 45", err, sizeof err),
+            err, "model.encoder.checkpoint: ", "from an unrecorded camera");
     unlink(path);
 }
 END_TEST
