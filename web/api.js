@@ -132,11 +132,18 @@ export class RowFeed {
     close() {
         this.closed = true;
         clearTimeout(this.timer);
-        if (this.ws) {
-            this.ws.onclose = null;
-            this.ws.close();
-            this.ws = null;
-        }
+        const ws = this.ws;
+        this.ws = null;
+        if (!ws)
+            return;
+        ws.onclose = null;
+        ws.onmessage = null;
+        // closing a socket that is still connecting makes the browser log a warning; let it
+        // open first, then close it
+        if (ws.readyState === WebSocket.CONNECTING)
+            ws.onopen = () => ws.close();
+        else
+            ws.close();
     }
 
     stateSet(state, reason) {

@@ -526,6 +526,28 @@ test("tags and notes are edited on the run page, and bad tags get the server's m
              () => document.querySelector("#exp-notes-input").value.startsWith("lr 1e-3"));
      });
 
+test("a live feed closed while its stream is still connecting logs nothing", async () => {
+    // leaving a run page at once used to close a connecting websocket, which the browser logs
+    const before = b.problems.length;
+    const opened = await page.evaluate(async (id) => {
+        const {RowFeed, infoGet} = await import("/api.js");
+        const port = (await infoGet()).websocket_port;
+        const feeds = [];
+        for (let i = 0; i < 5; i++) {
+            const f = new RowFeed(id, {onRow() {}});
+            f.wsOpen(port);
+            feeds.push(f);
+        }
+        const connecting = feeds.filter((f) => f.ws.readyState === WebSocket.CONNECTING).length;
+        for (const f of feeds)
+            f.close();
+        return connecting;
+    }, longId);
+    assert.ok(opened > 0, "no socket was still connecting when closed");
+    await page.waitForTimeout(1500);
+    assert.deepEqual(b.problems.slice(before), []);
+});
+
 test("no console errors beyond the requests the tests made fail on purpose", async () => {
     // 422: the out-of-range seed and the refused tag; 404: the log and result of a queued job
     assert.deepEqual(problemsBeyond(b.problems, [404, 422]), []);
