@@ -3,7 +3,8 @@
 # anchors beside them and the verdicts.
 # jq --slurpfile anchors ANCHORS.json --slurpfile stats STATS.json --slurpfile policies POL.json
 #    -f group_summary.jq RUNS.json
-#   ANCHORS: [{task, source ("public" | "angorapy"), policy, value, at_steps, metric, text}]
+#   ANCHORS: [{task, source ("public" | "angorapy" | "target"), policy, value, at_steps, metric,
+#             text}]
 #   STATS:   {group: {metric: {n, mean, lo, hi, iqm}}}; POL: {group: policy of its spec}
 #
 # The verdict compares like with like: the final policy's training return (the episodes of the
@@ -27,8 +28,12 @@ def verdict($s; $an; $steps):
     then "not comparable: \($steps) steps here, anchor at \($an.at_steps)"
   else
     (if $s.lo == null then "1 seed" else "95 % CI lower bound \($s.lo | r)" end) as $lb
-    | (if $s.mean >= $an.value then "meets \($an.value | r) (mean \($s.mean | r); \($lb))"
-       else "SHORT of \($an.value | r) (mean \($s.mean | r); \($lb))" end)
+    # a mean that rounds to the anchor but is not it shows two decimals ("SHORT of 120 (mean 120)"
+    # would read as a mistake)
+    | ($s.mean | if . != $an.value and r == ($an.value | r) then ((. * 100 | round) / 100 | tostring)
+                 else r end) as $m
+    | (if $s.mean >= $an.value then "meets \($an.value | r) (mean \($m); \($lb))"
+       else "SHORT of \($an.value | r) (mean \($m); \($lb))" end)
     + (if $an.at_steps > 0 and $steps != null and $steps > 1.1 * $an.at_steps
        then " after \($steps) steps, more than the anchor's \($an.at_steps)" else "" end)
   end;
@@ -43,6 +48,7 @@ def verdict($s; $an; $steps):
   | ([$a[] | select(.task == $runs[0].task and .source == "public")][0] // null) as $an
   | ([$a[] | select(.task == $runs[0].task and .source == "angorapy"
                     and (.policy == "any" or .policy == $spec_policy))][0] // null) as $own
+  | ([$a[] | select(.task == $runs[0].task and .source == "target")][0] // null) as $tg
   | ($st[$g] // {}) as $s
   | ($ok | vals("env_steps") | max) as $steps
   | {
@@ -75,7 +81,8 @@ def verdict($s; $an; $steps):
       eval_goals: ($ok | vals("eval_goals") | mean),
       eval_success: ($ok | vals("eval_success") | mean),
       load: ($runs | vals("load_start") | mean),
-      anchor: $an, own_anchor: $own,
+      anchor: $an, own_anchor: $own, target: $tg,
       verdict: verdict($s.train_final; $an; $steps),
-      own_verdict: verdict($s.train_final; $own; $steps)
+      own_verdict: verdict($s.train_final; $own; $steps),
+      target_verdict: verdict($s.train_final; $tg; $steps)
     })

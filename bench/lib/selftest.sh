@@ -383,6 +383,10 @@ mkrun HalfCheetah-beta HalfCheetah 1 1 learn 1000 1400 4000
 mkrun HalfCheetah-beta HalfCheetah 2 1 learn 1000 1600 4000
 mkrun HalfCheetah-gaussian HalfCheetah 1 1 learn 1000 1400 4000
 mkrun HalfCheetah-gaussian HalfCheetah 2 1 learn 1000 1600 4000
+# exactly at the learning target (Swimmer 120): meets
+mkrun Swimmer-gaussian Swimmer 1 1 learn 118 120 8000
+# just below its target (CartPoleNoVel 500): SHORT, with the decimals that show why
+mkrun CartPoleNoVel CartPoleNoVel 1 1 learn 500 499.6 9000
 mkrun Hopper-1rank Hopper 1 1 scaling 10 10 1000
 mkrun Hopper-2ranks Hopper 1 2 scaling 10 10 1500
 # a run that failed: exit code 1, no metrics, no evaluation
@@ -427,8 +431,17 @@ if "$BENCH/report.sh" "$R" --md "$MD" --plots "$W/plots" >"$W/out" 2>"$W/err"; t
     has "$MD" "| Hopper | 1600 [1500, 1700] | 2400 [2400, 2400] | 1100 [1000, 1200] | 2350 [2350, 2350] | gaussian | 1M |"
     has "$MD" "| HalfCheetah | 1500 [1400, 1600] | 1500 [1400, 1600] | 1000 [1000, 1000] | 1000 [1000, 1000] | tie (intervals overlap) | 1M |"
     # the final evaluations' seeds are checked against every training and periodic seed
-    has "$MD" "Fresh seeds, checked: the final-evaluation seed of each of the 13 finished runs"
+    has "$MD" "Fresh seeds, checked: the final-evaluation seed of each of the 15 finished runs"
     has "$MD" "- **Hopper-beta**: SHORT of 2316 (mean 1600; 95 % CI lower bound 1500)"
+    # the learning targets: above the public anchor (2316) and still short of the target (2410);
+    # at the target meets; a group short of both names both
+    has "$MD" "| Hopper | 2410 at 1M steps (SB3 zoo 2410) | Hopper-gaussian | 2/2 | 2400 [2400, 2400] | SHORT of 2410 (mean 2400; 95 % CI lower bound 2400) |"
+    has "$MD" "| Swimmer | 120 at 1M steps (AngoraPy ~120) | Swimmer-gaussian | 1/1 | 120 | meets 120 (mean 120; 1 seed) |"
+    has "$MD" "- **Hopper-gaussian**: against the target, SHORT of 2410 (mean 2400; 95 % CI lower bound 2400)."
+    has "$MD" "- **Hopper-beta**: SHORT of 2316 (mean 1600; 95 % CI lower bound 1500); against the target, SHORT of 2410 (mean 1600; 95 % CI lower bound 1500)."
+    has "$MD" "| CartPoleNoVel | 500 at 200k steps (the public 100k-step anchor, at twice its budget) | CartPoleNoVel | 1/1 | 500 | SHORT of 500 (mean 499.6; 1 seed) after 1000000 steps, more than the anchor's 200000 |"
+    grep -q -- "- \*\*Swimmer-gaussian\*\*" "$MD" && fail "a group at its target is listed as short" || ok
+    grep -q -- "| CartPole | 500 at" "$MD" && fail "a task without a target has a target row" || ok
     has "$MD" "| Hopper | 2 | 1M | 667 s | 1500 | 1.5x | 20 s | 0 s | 0 s | 10 |"
     has "$MD" "| Hopper-beta | 1 | 1 | 0 | 20 | 1M | 200 s | 1 s | 5000 | 1500 | 999 | 1000 | 1005 +- 1 (10) | 4611686018427387905 | 0.5 |"
     # end to end 4500 steps/s (mean of the Hopper groups) against 16805 raw
@@ -437,7 +450,7 @@ if "$BENCH/report.sh" "$R" --md "$MD" --plots "$W/plots" >"$W/out" 2>"$W/err"; t
     has "$MD" "- **Walker2d-beta**: run(s) failed: seed 1 exit 1"
     has "$MD" "git checkout 0123456789abcdef0123456789abcdef01234567"
     # the kernels per run: set by hand, chosen by OpenBLAS, not recorded (the failed run's)
-    has "$MD" "- OpenBLAS kernels: not recorded in 1 run; Prescott in 1 run (chosen by OpenBLAS); SkylakeX in 12 runs (\`OPENBLAS_CORETYPE=SkylakeX\`)"
+    has "$MD" "- OpenBLAS kernels: not recorded in 1 run; Prescott in 1 run (chosen by OpenBLAS); SkylakeX in 14 runs (\`OPENBLAS_CORETYPE=SkylakeX\`)"
     has "$MD" "**This benchmark is not complete: 2 of its 5 planned runs have finished.**"
     has "$MD" "Ant-beta (seed 1, 2, 3)"
     grep -q "Hopper-beta (seed" "$MD" && fail "report lists a finished group as missing" || ok
