@@ -10,6 +10,8 @@
 # goes on from the last checkpoint: metrics.jsonl is cut back to its iteration, and wall and
 # CPU time count on from what the run had spent. Stop the run first (SIGTERM to its ranks
 # writes last.ckpt); saving a run that is still training packs its last periodic checkpoint.
+# A vision pretraining's run directory is parked the same way and continues with
+# `angora-train --pretrain SPEC --run-dir DIR --resume`, SPEC the spec as it was given.
 #
 #   bench/park.sh save RUN_DIR ARCHIVE.tar.xz
 #   bench/park.sh restore ARCHIVE.tar.xz RUN_DIR
@@ -104,7 +106,13 @@ restore)
     fresh_dir "$run"
     mkdir -p "$run" || exit 1
     tar -C "$run" --no-same-owner -xJf "$archive" -- "${MEMBERS[@]}" || exit 1
-    echo "restored $run: continue it with angora-train --run-dir $run --resume"
+    # a vision pretraining resumes from the spec it was given (its spec.json has every default
+    # filled in, which a spec may not set)
+    if jq -e 'has("data") and has("epochs")' "$run/spec.json" >/dev/null 2>&1; then
+        echo "restored $run (a vision pretraining): continue it with angora-train --pretrain SPEC --run-dir $run --resume, SPEC the spec as it was given, its dataset at $(jq -r .data "$run/spec.json")"
+    else
+        echo "restored $run: continue it with angora-train --run-dir $run --resume"
+    fi
     ;;
 save-results)
     res=$2

@@ -233,6 +233,18 @@ expect_exit 2 "outside its directory" "$PARK" restore-results "$W/pk/evil.tar.xz
 expect_exit 2 "no machine.json" "$PARK" save-results "$W/pk/full" "$W/pk/res.tar.xz"
 expect_exit 2 "not a parked results directory" "$PARK" restore-results "$W/pk/other.tar.xz" "$W/pk/r"
 [ ! -e "$W/pk/r" ] && [ ! -e "$W/pk/res.tar.xz" ] && ok || fail "a refused park wrote something"
+# a vision pretraining is restored with the command that continues it (its spec as given)
+mkdir -p "$W/pk/pre/checkpoints"
+echo '{"task": "HandBlock", "data": "/data/scenes.h5", "epochs": 80}' >"$W/pk/pre/spec.json"
+echo '{"iteration": 20}' >"$W/pk/pre/metrics.jsonl"
+echo ckpt >"$W/pk/pre/checkpoints/last.ckpt"
+if "$PARK" save "$W/pk/pre" "$W/pk/pre.tar.xz" >/dev/null 2>&1 &&
+    "$PARK" restore "$W/pk/pre.tar.xz" "$W/pk/pre2" >"$W/out" 2>&1 &&
+    grep -q -- "angora-train --pretrain SPEC --run-dir $W/pk/pre2 --resume.*dataset at /data/scenes.h5" "$W/out"; then
+    ok
+else
+    fail "a parked pretraining is not restored with its command: $(head -c 300 "$W/out")"
+fi
 if [ -n "$TRAIN" ]; then
     jq '.budget.env_steps = 8192 | .eval.every = 0 | .checkpoint_every = 0' "$BENCH/specs/CartPole.json" >"$W/pk/spec.json"
     rc=0
