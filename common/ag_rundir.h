@@ -84,6 +84,10 @@
 /* --pretrain-check SPEC: what --pretrain checks before it writes anything (the spec, the
  * dataset's header, the model for its image size), the verdict printed as --check prints it */
 #define AG_TRAIN_PRETRAIN_CHECK "--pretrain-check"
+/* --pretrain-evaluate CHECKPOINT --data FILE.h5: a pretrained encoder's figures on every image
+ * of another dataset (a test set rendered with a seed it never saw) */
+#define AG_TRAIN_PRETRAIN_EVALUATE "--pretrain-evaluate"
+#define AG_TRAIN_DATA              "--data"
 
 /* ---- angora-analyze's command line (docs/analysis.md) ---- */
 

@@ -9,6 +9,7 @@
  *                [--seed S] [--pool-conv]
  *   angora-train --pretrain-data SPEC.json --out FILE.h5
  *   angora-train --pretrain SPEC.json --run-dir DIR [--resume] [--quiet] [--stop-after N]
+ *   angora-train --pretrain-evaluate CHECKPOINT --data FILE.h5
  *   angora-train --list-tasks
  *   angora-train --check SPEC.json  (prints a verdict; no run directory)
  *
@@ -66,6 +67,8 @@ typedef struct TrainArgs {
     const char *pretrain_data;     /* --pretrain-data SPEC (with --out) */
     const char *pretrain;          /* --pretrain SPEC (with --run-dir) */
     const char *pretrain_check;    /* --pretrain-check SPEC */
+    const char *pretrain_evaluate; /* --pretrain-evaluate CHECKPOINT (with --data) */
+    const char *data;              /* --data FILE.h5 */
     const char *task_options;      /* --task-options JSON (evaluation, recording) */
     int pool_conv;
     int record_width, record_height;
@@ -91,6 +94,7 @@ static void usage(FILE *f) {
             "       angora-train --pretrain SPEC.json --run-dir DIR [--resume] [--quiet] "
             "[--stop-after N]\n"
             "       angora-train --pretrain-check SPEC.json\n"
+            "       angora-train --pretrain-evaluate CHECKPOINT --data FILE.h5\n"
             "       angora-train --list-tasks\n"
             "       angora-train --check SPEC.json\n");
 }
@@ -119,6 +123,10 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
             a->pretrain = argv[++i];
         } else if (strcmp(s, AG_TRAIN_PRETRAIN_CHECK) == 0 && has_next) {
             a->pretrain_check = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_PRETRAIN_EVALUATE) == 0 && has_next) {
+            a->pretrain_evaluate = argv[++i];
+        } else if (strcmp(s, AG_TRAIN_DATA) == 0 && has_next) {
+            a->data = argv[++i];
         } else if (strcmp(s, AG_TRAIN_EVALUATE) == 0 && has_next) {
             a->evaluate = argv[++i];
         } else if (strcmp(s, AG_TRAIN_RECORD) == 0 && has_next) {
@@ -179,6 +187,14 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
     if (a->task_options && !a->evaluate && !a->activations) {
         fprintf(stderr, "angora-train: --task-options needs --evaluate or --record-activations\n");
         return -1;
+    }
+    if (!a->pretrain_evaluate != !a->data) {
+        fprintf(stderr, "angora-train: --pretrain-evaluate CHECKPOINT needs --data FILE.h5, and "
+                        "--data goes only with it\n");
+        return -1;
+    }
+    if (a->pretrain_evaluate) {
+        return 0;
     }
     if (a->pretrain_data || a->pretrain) {
         if (a->pretrain_data ? !a->out || a->run_dir || a->pretrain || a->resume || a->stop_after
@@ -917,6 +933,8 @@ int main(int argc, char **argv) {
         code = rank == 0 ? check_spec(&a) : AG_EXIT_DONE;
     } else if (a.pretrain_data) {
         code = rank == 0 ? train_pretrain_data_main(a.pretrain_data, a.out) : AG_EXIT_DONE;
+    } else if (a.pretrain_evaluate) {
+        code = rank == 0 ? train_pretrain_evaluate_main(a.pretrain_evaluate, a.data) : AG_EXIT_DONE;
     } else if (a.pretrain_check) {
         code = rank == 0 ? train_pretrain_check_main(a.pretrain_check) : AG_EXIT_DONE;
     } else if (a.pretrain) {

@@ -573,3 +573,93 @@ int train_pretrain_check(const json_t *spec, char *path, size_t path_sz, char *e
     free(p);
     return rc;
 }
+
+/* ---- an encoder scored on another dataset ---- */
+
+/* the dataset against what the encoder was trained on: the same task, image size and camera */
+static int evaluate_data_matches(const json_t *id, const PretrainData *d, const char *ckpt,
+                                 const char *data, char *err, size_t err_sz) {
+    const char *task = json_string_value(json_object_get(id, "task"));
+    const char *view = json_string_value(json_object_get(id, "view"));
+    json_int_t size = json_integer_value(json_object_get(id, "image_size"));
+    if (!task || strcmp(task, d->task) != 0) {
+        return ag_errorf(err, err_sz, AG_ESPEC,
+                         "%s holds scenes of %s; the encoder of %s was trained on %s", data,
+                         d->task, ckpt, task ? task : "(unknown)");
+    }
+    if (size != d->size) {
+        return ag_errorf(err, err_sz, AG_ESPEC,
+                         "%s holds %dx%d images; the encoder of %s was trained on %lldx%lld", data,
+                         d->size, d->size, ckpt, (long long)size, (long long)size);
+    }
+    if (strcmp(view ? view : "", d->view) != 0) {
+        return ag_errorf(err, err_sz, AG_ESPEC,
+                         "%s holds pictures from %s; the encoder of %s was trained on pictures "
+                         "from %s (task option camera_fovy?)",
+                         data, d->view[0] ? d->view : "an unrecorded camera", ckpt,
+                         view ? view : "an unrecorded camera");
+    }
+    return 0;
+}
+
+int train_pretrain_evaluate(const char *ckpt, const char *data, TrainPretrainEval *res, char *err,
+                            size_t err_sz) {
+    Pretrain *p = calloc(1, sizeof *p);
+    json_t *id = NULL, *spec = NULL;
+    NnCkpt *ck = NULL;
+    AgJsonErr je = {{0}, {0}};
+    char path[AG_JSON_PATH_MAX];
+    memset(res, 0, sizeof *res);
+    if (!p) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+    }
+    int rc = pretrain_checkpoint_read(ckpt, &id, p->mean, err, err_sz);
+    if (rc != 0) {
+        goto out;
+    }
+    /* the run's own spec, on the images given */
+    spec = json_deep_copy(json_object_get(id, "spec"));
+    if (!spec || json_object_set_new(spec, "data", json_string(data)) != 0) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (pretrain_spec_read(spec, &p->spec, &je) < 0) {
+        rc = ag_errorf(err, err_sz, AG_EINVAL, "%s: its spec is unreadable (%s: %s)", ckpt, je.path,
+                       je.reason);
+        goto out;
+    }
+    if ((rc = pretrain_prepare(p, 0, path, sizeof path, err, err_sz)) != 0 ||
+        (rc = evaluate_data_matches(id, &p->data, ckpt, data, err, err_sz)) != 0 ||
+        (rc = nn_ckpt_open(&ck, ckpt, err, err_sz)) != 0 ||
+        (rc = nn_ckpt_model_load(ck, p->model, NULL, err, err_sz)) != 0) {
+        goto out;
+    }
+    /* every image is scored: the split is the whole file */
+    int B = (int)p->spec.given.batch_size;
+    p->n_train = 0;
+    p->n_hold = p->data.n;
+    p->ctx = nn_train_ctx_create(p->model, B, 1);
+    p->batch_obs = malloc(sizeof(float) * (size_t)B * (size_t)p->data.cols);
+    p->batch_tgt = malloc(sizeof(float) * (size_t)B * NN_POSE_DIM);
+    p->out = malloc(sizeof(float) * (size_t)B * NN_POSE_OUT_MAX);
+    p->value = malloc(sizeof(float) * (size_t)B);
+    p->angles = malloc(sizeof(double) * (size_t)p->n_hold);
+    if (!p->ctx || !p->batch_obs || !p->batch_tgt || !p->out || !p->value || !p->angles) {
+        rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory for the model's buffers");
+        goto out;
+    }
+    HoldoutScore s = pretrain_holdout(p);
+    res->images = p->data.n;
+    res->image_size = p->data.size;
+    res->loss = s.loss;
+    res->position_rmse_mm = s.position_rmse_mm;
+    res->rotation_median_deg = s.rotation_median_deg;
+    res->rotation_mean_deg = s.rotation_mean_deg;
+out:
+    nn_ckpt_free(ck);
+    json_decref(spec);
+    json_decref(id);
+    pretrain_close(p);
+    free(p);
+    return rc;
+}

@@ -75,6 +75,19 @@ int train_pretrain_run(const json_t *spec, const char *run_dir, const TrainPretr
  * (another code when the check itself cannot run) */
 int train_pretrain_check(const json_t *spec, char *path, size_t path_sz, char *err, size_t err_sz);
 
+typedef struct TrainPretrainEval {
+    int64_t images;
+    int image_size;
+    double loss, position_rmse_mm, rotation_median_deg, rotation_mean_deg;
+} TrainPretrainEval;
+
+/* scores the encoder of a pretraining's checkpoint on every image of the dataset `data` (a file
+ * of --pretrain-data; rendered with a seed the encoder never saw, a test set), with the figures of
+ * the held-out split. AG_ESPEC with the reason for a dataset of another task, image size or
+ * camera; AG_EINVAL for a checkpoint that is not a pretraining's */
+int train_pretrain_evaluate(const char *ckpt, const char *data, TrainPretrainEval *res, char *err,
+                            size_t err_sz);
+
 /* the command lines (train_pretrain_main.c): the summary on stdout, the reason on stderr (and in
  * DIR/error.json for a run), an exit code of ag_rundir.h */
 int train_pretrain_data_main(const char *spec_path, const char *out);
@@ -83,5 +96,7 @@ int train_pretrain_main(const char *spec_path, const char *run_dir,
 /* angora-train --pretrain-check SPEC: the verdict of train_pretrain_check as one line on stdout,
  * {"valid", "message", "path"} as --check gives it; AG_EXIT_DONE or AG_EXIT_USAGE */
 int train_pretrain_check_main(const char *spec_path);
+/* angora-train --pretrain-evaluate CHECKPOINT --data FILE.h5: the figures as one JSON line */
+int train_pretrain_evaluate_main(const char *ckpt, const char *data);
 
 #endif

@@ -324,3 +324,34 @@ out:
     nn_ckpt_free(ck);
     return rc;
 }
+
+int pretrain_checkpoint_read(const char *file, json_t **identity, double mean[3], char *err,
+                             size_t err_sz) {
+    NnCkpt *ck = NULL;
+    json_t *own = NULL;
+    *identity = NULL;
+    int rc = nn_ckpt_open(&ck, file, err, err_sz);
+    if (rc != 0) {
+        return rc;
+    }
+    uint64_t run_sz = 0, own_sz = 0;
+    const char *run_text = nn_ckpt_section(ck, SECTION_RUN, &run_sz);
+    const char *own_text = nn_ckpt_section(ck, TRAIN_PRETRAIN_SECTION, &own_sz);
+    *identity = run_text ? json_loadb(run_text, (size_t)run_sz, 0, NULL) : NULL;
+    own = own_text ? json_loadb(own_text, (size_t)own_sz, 0, NULL) : NULL;
+    const json_t *m = json_object_get(own, "position_mean");
+    if (!json_is_object(json_object_get(*identity, "spec")) || json_array_size(m) != 3) {
+        rc = ag_errorf(err, err_sz, AG_EINVAL,
+                       "%s is not the checkpoint of a vision pretraining (angora-train --pretrain)",
+                       file);
+        json_decref(*identity);
+        *identity = NULL;
+    } else {
+        for (int k = 0; k < 3; k++) {
+            mean[k] = json_number_value(json_array_get(m, (size_t)k));
+        }
+    }
+    json_decref(own);
+    nn_ckpt_free(ck);
+    return rc;
+}

@@ -87,4 +87,11 @@ int pretrain_checkpoint(const Pretrain *p, const char *name, char *err, size_t e
  * code for a file that cannot be read */
 int pretrain_resume_load(Pretrain *p, char *path, size_t path_sz, char *err, size_t err_sz);
 
+/* what evaluating a pretrained encoder needs from its checkpoint `file` (a run's last.ckpt or
+ * best.ckpt): the run's identity ({"spec", "images", "image_size", "task", "labels_crc32"[,
+ * "view"]}, a new reference) and the training split's mean position. AG_EINVAL for a file that is
+ * not a pretraining's checkpoint, another code when it cannot be read */
+int pretrain_checkpoint_read(const char *file, json_t **identity, double mean[3], char *err,
+                             size_t err_sz);
+
 #endif

@@ -103,3 +103,19 @@ int train_pretrain_check_main(const char *spec_path) {
                             rc == 0 || !path[0] ? json_null() : json_string(path)));
     return rc == 0 ? AG_EXIT_DONE : AG_EXIT_USAGE;
 }
+
+int train_pretrain_evaluate_main(const char *ckpt, const char *data) {
+    char err[1024] = "";
+    TrainPretrainEval res;
+    int rc = train_pretrain_evaluate(ckpt, data, &res, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "angora-train: cannot evaluate the encoder: %s\n", err);
+        return rc == AG_ESPEC || rc == AG_EINVAL ? AG_EXIT_USAGE : AG_EXIT_ERROR;
+    }
+    summary_print(json_pack("{s:s, s:s, s:I, s:i, s:f, s:f, s:f, s:f}", "checkpoint", ckpt, "data",
+                            data, "images", (json_int_t)res.images, "image_size", res.image_size,
+                            "loss", res.loss, "position_rmse_mm", res.position_rmse_mm,
+                            "rotation_median_deg", res.rotation_median_deg, "rotation_mean_deg",
+                            res.rotation_mean_deg));
+    return AG_EXIT_DONE;
+}

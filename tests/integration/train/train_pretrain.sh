@@ -6,7 +6,8 @@
 # the encoder was not trained on; a PPO run with the frozen encoder trains an iteration, its
 # features stored in place of the images (train.log); bad command lines and specs exit 2.
 # A pretraining stopped by SIGTERM (exit 3) and resumed ends as a straight run does, row for row;
-# --resume without a checkpoint, or with another spec, exits 2 and says why.
+# --resume without a checkpoint, or with another spec, exits 2 and says why. --pretrain-evaluate
+# scores the encoder on a dataset file, and refuses a PPO checkpoint.
 # usage: train_pretrain.sh ANGORA_TRAIN
 # shellcheck source=tests/integration/train/common.sh
 . "$(dirname "$0")/common.sh"
@@ -134,4 +135,12 @@ ROW=$(grep -o '([0-9]* floats a step, [0-9.]* MB with the 768 floats of vision)'
 [ "$(metric_last "$W/ppo/metrics.jsonl" iteration)" -ge 1 ] || fail "no PPO iteration"
 spec_with 16 "$W/ppo/checkpoints/last.ckpt" >"$W/foreign.json"
 refused_at "--check with a checkpoint that is no encoder's" "$W/foreign.json"
+# the encoder scored on another file: one JSON line with every image counted; a PPO checkpoint
+# and a call without --data are refused
+expect_exit 0 "--pretrain-evaluate" "$BIN" --pretrain-evaluate "$W/pre/checkpoints/last.ckpt" --data "$W/d.h5"
+[ "$(jq .images "$W/out")" = 40 ] && jq -e '.position_rmse_mm > 0 and .rotation_median_deg >= 0' "$W/out" >/dev/null ||
+    fail "--pretrain-evaluate: $(cat "$W/out")"
+expect_exit 2 "--pretrain-evaluate without --data" "$BIN" --pretrain-evaluate "$W/pre/checkpoints/last.ckpt"
+expect_exit 2 "--pretrain-evaluate of a PPO checkpoint" "$BIN" --pretrain-evaluate "$W/ppo/checkpoints/last.ckpt" --data "$W/d.h5"
+grep -q "not the checkpoint of a vision pretraining" "$W/err" || fail "PPO checkpoint: $(cat "$W/err")"
 echo "all pretraining checks passed"

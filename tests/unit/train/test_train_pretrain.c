@@ -2,7 +2,8 @@
  * attributes, labels that are poses, the same file from the same seed), a small pretraining run
  * that learns (its held-out position error falls well below predicting the mean), its metrics
  * and checkpoints, bad specs refused with their JSON path, and resume: a run stopped and resumed
- * ends as one straight run to the bit, and a resume of another run is refused. */
+ * ends as one straight run to the bit, and a resume of another run is refused; an encoder scored on
+ * another dataset (--pretrain-evaluate). */
 #include "train_pretrain.h"
 
 #include "ag_error.h"
@@ -662,6 +663,78 @@ START_TEST(test_pretrain_check) {
 }
 END_TEST
 
+static TrainPretrainEval evaluated(const char *ckpt, const char *data) {
+    TrainPretrainEval e;
+    char err[1024] = "";
+    int rc = train_pretrain_evaluate(ckpt, data, &e, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s on %s: %s", ckpt, data, err);
+    return e;
+}
+
+static void evaluate_refused(const char *ckpt, const char *data, int want_rc, const char *want) {
+    TrainPretrainEval e;
+    char err[1024] = "";
+    int rc = train_pretrain_evaluate(ckpt, data, &e, err, sizeof err);
+    ck_assert_msg(rc == want_rc, "%s on %s: rc %d, want %d (%s)", ckpt, data, rc, want_rc, err);
+    ck_assert_msg(strstr(err, want) != NULL, "message \"%s\" lacks \"%s\"", err, want);
+}
+
+/* An encoder scored on another file: on the run's whole dataset less its first 216 scenes (the
+ * same seed renders the same scenes first), the figures are the run's own held-out ones at its
+ * last epoch; on scenes of another seed it has learnt more than the mean; a dataset of another
+ * image size or camera, a missing file and a checkpoint that is not a pretraining's are refused */
+START_TEST(test_pretrain_evaluate) {
+    char data[320], run[320], ckpt[400], prefix[400], fresh[400], err[1024];
+    tiny_pretraining("", data, sizeof data, run, sizeof run);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoints/last.ckpt", run);
+    snprintf(prefix, sizeof prefix, "%s/first216.h5", g_dir);
+    data_make("{\"samples\": 216, \"image_size\": 16, \"seed\": 5, \"hand_spread\": 0}", prefix);
+    TrainPretrainEval all = evaluated(ckpt, data), first = evaluated(ckpt, prefix);
+    ck_assert_int_eq(all.images, 240);
+    ck_assert_int_eq(first.images, 216);
+    ck_assert_int_eq(all.image_size, 16);
+    /* sums over the file less the sums over its first 216 images: the last 24, held out */
+    double hold_sq = all.position_rmse_mm * all.position_rmse_mm * 240.0 -
+                     first.position_rmse_mm * first.position_rmse_mm * 216.0;
+    double hold_mm = sqrt(hold_sq / 24.0);
+    double hold_deg = (all.rotation_mean_deg * 240.0 - first.rotation_mean_deg * 216.0) / 24.0;
+    json_t *rows = metrics_read(run);
+    json_t *last = json_array_get(rows, json_array_size(rows) - 1);
+    double run_mm = json_real_value(json_object_get(last, "holdout_position_rmse_mm"));
+    double run_deg = json_real_value(json_object_get(last, "holdout_rotation_mean_deg"));
+    json_decref(rows);
+    ck_assert_msg(fabs(hold_mm - run_mm) < 1e-3 * run_mm + 1e-6, "held out %.6f mm, run %.6f mm",
+                  hold_mm, run_mm);
+    ck_assert_msg(fabs(hold_deg - run_deg) < 1e-3 * run_deg + 1e-6,
+                  "held out %.6f deg, run %.6f deg", hold_deg, run_deg);
+
+    /* fresh scenes of the same kind: better than predicting their mean (about 20 mm) */
+    snprintf(fresh, sizeof fresh, "%s/fresh.h5", g_dir);
+    data_make("{\"samples\": 120, \"image_size\": 16, \"seed\": 6, \"hand_spread\": 0}", fresh);
+    TrainPretrainEval f = evaluated(ckpt, fresh);
+    ck_assert_int_eq(f.images, 120);
+    ck_assert_msg(f.position_rmse_mm < 15.0, "fresh scenes: %.2f mm", f.position_rmse_mm);
+    ck_assert(isfinite(f.rotation_median_deg) && f.rotation_median_deg <= 180.0);
+
+    /* refusals */
+    char other[400];
+    snprintf(other, sizeof other, "%s/d8.h5", g_dir);
+    data_make("{\"samples\": 4, \"image_size\": 8}", other);
+    evaluate_refused(ckpt, other, AG_ESPEC, "holds 8x8 images");
+    snprintf(other, sizeof other, "%s/d16-fovy30.h5", g_dir);
+    data_make("{\"samples\": 4, \"image_size\": 16, \"camera_fovy\": 30}", other);
+    evaluate_refused(ckpt, other, AG_ESPEC, "fovy 30");
+    evaluate_refused(ckpt, "/nonexistent/d.h5", AG_ESPEC, "/nonexistent/d.h5");
+    snprintf(other, sizeof other, "%s/plain.ckpt", g_dir);
+    NnCkptSection sec = {.name = "model", .data = "{}", .size = 2};
+    ck_assert_int_eq(nn_ckpt_write(other, &sec, 1, err, sizeof err), 0);
+    evaluate_refused(other, data, AG_EINVAL, "not the checkpoint of a vision pretraining");
+    snprintf(other, sizeof other, "%s/missing.ckpt", g_dir);
+    TrainPretrainEval e;
+    ck_assert_int_ne(train_pretrain_evaluate(other, data, &e, err, sizeof err), 0);
+}
+END_TEST
+
 static Suite *pretrain_suite(void) {
     Suite *s = suite_create("train_pretrain");
     TCase *tc = tcase_create("core");
@@ -677,6 +750,7 @@ static Suite *pretrain_suite(void) {
     tcase_add_test(tc, test_pretrain_six_d_learns);
     tcase_add_test(tc, test_pretrain_resume_before_rotation_forms);
     tcase_add_test(tc, test_pretrain_check);
+    tcase_add_test(tc, test_pretrain_evaluate);
     suite_add_tcase(s, tc);
     return s;
 }
