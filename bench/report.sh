@@ -641,7 +641,8 @@ EOF
         elif [ ! -s "$TPDIR/$name.md" ]; then
             echo "_\`throughput/$name.md\` is missing from the results directory._"
         else
-            jq -r '"`\(.command)` (\(.wall_s) s)"' <<<"$st"
+            # a step run again after the others (a failure mended) says when it ran
+            jq -r '"`\(.command)` (\(.wall_s) s\(if .rerun then ", run again on its own at \(.started)" else "" end))"' <<<"$st"
             echo
             cat "$TPDIR/$name.md"
         fi

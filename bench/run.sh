@@ -202,8 +202,9 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
         bench_die 1 "cmake configure failed (see $BLOG)"
 fi
 echo "bench: building angora-train and the benchmark programs in $BUILD"
+# every program of the throughput part too (bench/throughput.sh runs with --no-build)
 cmake --build "$BUILD" --target angora-train bench_physics bench_nn bench_grad angorad \
-    bench_daemon unit_stream_stream bench_analysis -j"$(nproc)" >>"$BLOG" 2>&1 || bench_die 1 "build failed (see $BLOG)"
+    bench_daemon unit_stream_stream bench_analysis bench_render bench_record -j"$(nproc)" >>"$BLOG" 2>&1 || bench_die 1 "build failed (see $BLOG)"
 export OPENBLAS_NUM_THREADS=1
 export ANGORA_DATA_DIR="${ANGORA_DATA_DIR:-$BUILD/share/angora}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

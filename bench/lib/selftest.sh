@@ -215,6 +215,15 @@ if [ -n "$TRAIN" ]; then
     fi
 fi
 
+# ---- run.sh builds every program the throughput part needs (that part runs with --no-build) ----
+BUILT=$(grep -A2 '^cmake --build "$BUILD" --target' "$BENCH/run.sh" | tr -d '\\')
+for t in $(sed -n 's/^ *NEEDS=(\(.*\))$/\1/p' "$BENCH/throughput.sh"); do
+    case " $(echo "$BUILT" | tr '\n' ' ') " in
+    *" $t "*) ok ;;
+    *) fail "bench/run.sh does not build $t, which bench/throughput.sh needs" ;;
+    esac
+done
+
 # ---- park.sh: an unfinished run carried to another directory (machine) and continued ----
 mkdir -p "$W/pk/empty" "$W/pk/full"
 echo x >"$W/pk/full/x"
