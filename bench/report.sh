@@ -722,6 +722,12 @@ alternating rounds. Per environment step: the evaluation alone; with the value n
 collection (all that, plus the rows staged in episode order and the task variables); the HDF5
 writer (compression and disk, in the same thread); and the whole recording against the plain
 evaluation."
+    # what the throughput sections' figures meant when first read, and the conv layers at camera
+    # sizes, which the throughput part does not measure
+    if [ -s "$ROOT/docs/benchmarks/by-hand.md" ]; then
+        echo
+        cat "$ROOT/docs/benchmarks/by-hand.md"
+    fi
     # the Slurm executor's latency is measured apart (bench/slurm_latency.py needs root and
     # Slurm's packages); its account is kept beside the benchmark
     if [ -s "$ROOT/docs/benchmarks/slurm.md" ]; then
