@@ -194,6 +194,12 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
         return -1;
     }
     if (a->pretrain_evaluate) {
+        if (a->spec_path || a->run_dir || a->resume || a->evaluate || a->activations || a->out ||
+            a->check || a->pretrain || a->pretrain_data || a->pretrain_check || a->list_tasks) {
+            fprintf(stderr, "angora-train: --pretrain-evaluate CHECKPOINT --data FILE.h5 goes "
+                            "alone\n");
+            return -1;
+        }
         return 0;
     }
     if (a->pretrain_data || a->pretrain) {

@@ -141,6 +141,8 @@ expect_exit 0 "--pretrain-evaluate" "$BIN" --pretrain-evaluate "$W/pre/checkpoin
 [ "$(jq .images "$W/out")" = 40 ] && jq -e '.position_rmse_mm > 0 and .rotation_median_deg >= 0' "$W/out" >/dev/null ||
     fail "--pretrain-evaluate: $(cat "$W/out")"
 expect_exit 2 "--pretrain-evaluate without --data" "$BIN" --pretrain-evaluate "$W/pre/checkpoints/last.ckpt"
+expect_exit 2 "--pretrain-evaluate with another mode" "$BIN" --pretrain-evaluate "$W/pre/checkpoints/last.ckpt" --data "$W/d.h5" --run-dir "$W/x"
+grep -q "goes alone" "$W/err" || fail "--pretrain-evaluate with --run-dir: $(cat "$W/err")"
 expect_exit 2 "--pretrain-evaluate of a PPO checkpoint" "$BIN" --pretrain-evaluate "$W/ppo/checkpoints/last.ckpt" --data "$W/d.h5"
 grep -q "not the checkpoint of a vision pretraining" "$W/err" || fail "PPO checkpoint: $(cat "$W/err")"
 echo "all pretraining checks passed"
