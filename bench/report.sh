@@ -5,7 +5,8 @@
 # docs/benchmarks/plots/*.png, with the throughput part (bench/throughput.sh's tables under
 # RESULTS_DIR/throughput/, and raw physics) rendered from the same results directory.
 # --throughput DIR takes bench/throughput.sh's tables from DIR instead (a later measurement);
-# the report then names the commit they ran at.
+# the report then names the commit they ran at. A step of throughput.json marked "rerun": true
+# (run again by hand on its own after it failed, its record merged in) is shown with its start.
 #
 #   bench/report.sh RESULTS_DIR [--md FILE] [--plots DIR] [--no-plots] [--throughput DIR]
 set -euo pipefail
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
         ;;
     --no-plots) DO_PLOTS=0 ;;
     -h | --help)
-        sed -n '10p' "$0" | sed 's/^# \{0,1\}//'
+        grep -m1 '^#   bench/report.sh ' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     -*) bench_die 2 "unknown option '$1'" ;;

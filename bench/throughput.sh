@@ -41,7 +41,7 @@ FAILED=""
 CMDLINE="bench/throughput.sh $*"
 
 usage() {
-    sed -n '11p' "$0" | sed 's/^# \{0,1\}//'
+    grep -m1 '^#   bench/throughput.sh ' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do

@@ -215,6 +215,10 @@ if [ -n "$TRAIN" ]; then
     fi
 fi
 
+# --help prints each script's usage line (read from its header)
+"$BENCH/report.sh" --help | grep -q "^  bench/report.sh RESULTS_DIR" && ok || fail "report.sh --help"
+"$BENCH/throughput.sh" --help | grep -q "^  bench/throughput.sh OUTDIR" && ok || fail "throughput.sh --help"
+
 # ---- run.sh builds every program the throughput part needs (that part runs with --no-build) ----
 BUILT=$(grep -A2 '^cmake --build "$BUILD" --target' "$BENCH/run.sh" | tr -d '\\')
 for t in $(sed -n 's/^ *NEEDS=(\(.*\))$/\1/p' "$BENCH/throughput.sh"); do
@@ -421,7 +425,7 @@ jq -n '{commit: "0123456789abcdef0123456789abcdef01234567", dirty: false, date: 
         mode: "full", build: "build-release", load_start: "1 1 1", load_end: "2 2 2", duration_s: 77,
         passed: false,
         steps: [{name: "engine", command: "OPENBLAS_NUM_THREADS=1 build-release/bench/bench_nn", exit_code: 0, wall_s: 200.5, status: "passed"},
-                {name: "ppo", command: "OPENBLAS_NUM_THREADS=1 bench/bench_ppo.sh build-release", exit_code: 0, wall_s: 12.5, status: "passed"},
+                {name: "ppo", command: "OPENBLAS_NUM_THREADS=1 bench/bench_ppo.sh build-release", exit_code: 0, wall_s: 12.5, status: "passed", rerun: true, started: "2026-01-01T02:00:00Z"},
                 {name: "train-physics", command: "OPENBLAS_NUM_THREADS=1 bench/bench_train_physics.sh --build build-release", exit_code: 1, wall_s: 3.5, status: "failed"},
                 {name: "daemon", command: "bench_daemon x", exit_code: 0, wall_s: 60, status: "passed"}]}' \
     >"$R/throughput/throughput.json"
@@ -480,6 +484,9 @@ if "$BENCH/report.sh" "$R" --md "$MD" --plots "$W/plots" >"$W/out" 2>"$W/err"; t
     has "$MD" "\`OPENBLAS_NUM_THREADS=1 build-release/bench/bench_nn\` (200.5 s)"
     has "$MD" "| simple | 22121 | 0.017 | 0.77 |"
     has "$MD" "| CartPole, 1 rank | 123457 | 123457 |"
+    # a step run again on its own after the others says when
+    has "$MD" "\`OPENBLAS_NUM_THREADS=1 bench/bench_ppo.sh build-release\` (12.5 s, run again on its own at 2026-01-01T02:00:00Z)"
+    grep -q "bench_nn\` (200.5 s, run again" "$MD" && fail "a step run with the others is called run again" || ok
     has "$MD" "**Failed**: \`OPENBLAS_NUM_THREADS=1 bench/bench_train_physics.sh --build build-release\` exited 1 after 3.5 s"
     has "$MD" "_\`throughput/daemon.md\` is missing from the results directory._"
     has "$MD" "_Not run in this session._"
