@@ -318,6 +318,23 @@ static int pretrain_prepare(Pretrain *p, int header_only, char *path, size_t pat
     return 0;
 }
 
+/* the minibatch buffers of training and scoring, and the held-out split's angles */
+static int pretrain_buffers_alloc(Pretrain *p, char *err, size_t err_sz) {
+    int B = (int)p->spec.given.batch_size;
+    p->ctx = nn_train_ctx_create(p->model, B, 1);
+    p->batch_obs = malloc(sizeof(float) * (size_t)B * (size_t)p->data.cols);
+    p->batch_tgt = malloc(sizeof(float) * (size_t)B * NN_POSE_DIM);
+    p->out = malloc(sizeof(float) * (size_t)B * NN_POSE_OUT_MAX);
+    p->dout = malloc(sizeof(float) * (size_t)B * NN_POSE_OUT_MAX);
+    p->value = malloc(sizeof(float) * (size_t)B);
+    p->angles = malloc(sizeof(double) * (size_t)p->n_hold);
+    if (!p->ctx || !p->batch_obs || !p->batch_tgt || !p->out || !p->dout || !p->value ||
+        !p->angles) {
+        return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory for the model's buffers");
+    }
+    return 0;
+}
+
 /* the run's buffers, its start (fresh, or the state of last.ckpt on resume) and its directory:
  * the metrics file opened for appending, cut back to the epochs the state has scored */
 static int pretrain_open(Pretrain *p, const char *run_dir, int resume, char *path, size_t path_sz,
@@ -330,16 +347,11 @@ static int pretrain_open(Pretrain *p, const char *run_dir, int resume, char *pat
     ag_rng_seed(&rng, (uint64_t)p->spec.given.seed, 1);
     nn_model_init_params(p->model, &rng);
     int B = (int)p->spec.given.batch_size;
-    p->ctx = nn_train_ctx_create(p->model, B, 1);
-    p->batch_obs = malloc(sizeof(float) * (size_t)B * (size_t)p->data.cols);
-    p->batch_tgt = malloc(sizeof(float) * (size_t)B * NN_POSE_DIM);
-    p->out = malloc(sizeof(float) * (size_t)B * NN_POSE_OUT_MAX);
-    p->dout = malloc(sizeof(float) * (size_t)B * NN_POSE_OUT_MAX);
-    p->value = malloc(sizeof(float) * (size_t)B);
-    p->angles = malloc(sizeof(double) * (size_t)p->n_hold);
     p->order = malloc(sizeof(int) * (size_t)p->n_train);
-    if (!p->ctx || !p->batch_obs || !p->batch_tgt || !p->out || !p->dout || !p->value ||
-        !p->angles || !p->order ||
+    if ((rc = pretrain_buffers_alloc(p, err, err_sz)) != 0) {
+        return rc;
+    }
+    if (!p->order ||
         nn_adam_init(&p->adam, nn_model_num_params(p->model), 0.9f, 0.999f, 1e-8f) != 0) {
         return ag_errorf(err, err_sz, AG_ENOMEM, "out of memory for the model's buffers");
     }
@@ -635,17 +647,9 @@ int train_pretrain_evaluate(const char *ckpt, const char *data, TrainPretrainEva
         goto out;
     }
     /* every image is scored: the split is the whole file */
-    int B = (int)p->spec.given.batch_size;
     p->n_train = 0;
     p->n_hold = p->data.n;
-    p->ctx = nn_train_ctx_create(p->model, B, 1);
-    p->batch_obs = malloc(sizeof(float) * (size_t)B * (size_t)p->data.cols);
-    p->batch_tgt = malloc(sizeof(float) * (size_t)B * NN_POSE_DIM);
-    p->out = malloc(sizeof(float) * (size_t)B * NN_POSE_OUT_MAX);
-    p->value = malloc(sizeof(float) * (size_t)B);
-    p->angles = malloc(sizeof(double) * (size_t)p->n_hold);
-    if (!p->ctx || !p->batch_obs || !p->batch_tgt || !p->out || !p->value || !p->angles) {
-        rc = ag_errorf(err, err_sz, AG_ENOMEM, "out of memory for the model's buffers");
+    if ((rc = pretrain_buffers_alloc(p, err, err_sz)) != 0) {
         goto out;
     }
     HoldoutScore s = pretrain_holdout(p);
