@@ -60,6 +60,9 @@ void sched_mark_alive(Sched *s) {
     }
 }
 
+/* how far a file's time may lag the wall clock (a few kernel ticks) */
+#define FILE_CLOCK_SLACK_S 0.05
+
 /* when run_dir/name was last written (s since the epoch), 0 when it is not there */
 static double file_mtime(const char *run_dir, const char *name) {
     char path[PATH_MAX];
@@ -109,6 +112,9 @@ int sched_files_exit(Sched *s, int64_t id, const char *run_dir) {
     if (store_event_last_at(s->store, id, "started", &since, msg, sizeof(msg)) != 0) {
         since = 0.0;
     }
+    /* a file's time comes from the kernel's coarse clock, up to a tick (4-10 ms) behind the
+     * wall clock that stamped the event: a file written just after the start can look older */
+    since -= FILE_CLOCK_SLACK_S;
     double error_at = file_mtime(run_dir, AG_RUN_ERROR),
            status_at = file_mtime(run_dir, AG_RUN_STATUS);
     if (error_at > 0.0 && error_at >= since) {
