@@ -12,6 +12,7 @@
  *   angora-train --pretrain-evaluate CHECKPOINT --data FILE.h5
  *   angora-train --list-tasks
  *   angora-train --check SPEC.json  (prints a verdict; no run directory)
+ *   angora-train --help
  *
  * Exit status: 0 done (or stopped by --stop-after), 1 runtime error, 2 usage or bad input
  * (spec, task, run directory, checkpoint), 3 interrupted by SIGTERM/SIGINT after writing
@@ -96,7 +97,8 @@ static void usage(FILE *f) {
             "       angora-train --pretrain-check SPEC.json\n"
             "       angora-train --pretrain-evaluate CHECKPOINT --data FILE.h5\n"
             "       angora-train --list-tasks\n"
-            "       angora-train --check SPEC.json\n");
+            "       angora-train --check SPEC.json\n"
+            "       angora-train --help\n");
 }
 
 static int parse_args(int argc, char **argv, TrainArgs *a) {
@@ -170,6 +172,9 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
                 a->seed = (unsigned long long)n;
                 a->have_seed = 1;
             }
+        } else if (strcmp(s, "--help") == 0) {
+            fprintf(stderr, "angora-train: --help goes alone\n");
+            return -1;
         } else if (s[0] == '-' && s[1] == '-') {
             fprintf(stderr, "angora-train: unknown option %s (or its value is missing)\n", s);
             return -1;
@@ -912,6 +917,15 @@ int main(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     openblas_set_num_threads(1);
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        if (rank == 0) {
+            usage(stdout);
+            printf("\nexit status: 0 done, 1 runtime error, 2 usage or bad input, 3 interrupted "
+                   "(checkpoint written); docs/training.md\n");
+        }
+        MPI_Finalize();
+        return AG_EXIT_DONE;
+    }
     if (parse_args(argc, argv, &a) != 0) {
         if (rank == 0) {
             usage(stderr);

@@ -15,6 +15,19 @@ grep -q '"CartPole"' "$W/out" || fail "catalogue lacks CartPole"
 grep -q '"PendulumNoVel"' "$W/out" || fail "catalogue lacks PendulumNoVel"
 
 # usage
+expect_exit 0 "--help" "$BIN" --help
+grep -q "^usage: angora-train SPEC.json --run-dir DIR" "$W/out" || fail "--help prints no usage"
+grep -q "exit status" "$W/out" || fail "--help does not name the exit codes"
+[ ! -s "$W/err" ] || fail "--help wrote to stderr"
+# every option of the usage is documented in angora-train(1) and docs/training.md's table
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+man_src=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$ROOT/docs/man/angora-train.1")
+for opt in $(grep -o -- '--[a-z-]*' "$W/out" | sort -u); do
+    grep -Eq -- "$opt([^a-z-]|$)" <<<"$man_src" || fail "angora-train(1) does not document $opt"
+    grep -Eq -- "^\| \`$opt[ \`]" "$ROOT/docs/training.md" || fail "docs/training.md has no row for $opt"
+done
+expect_exit 2 "--help among other arguments" "$BIN" "$SPECS/cartpole.json" --help
+grep -q "help goes alone" "$W/err" || fail "--help among others: no clear message"
 expect_exit 2 "no arguments" "$BIN"
 expect_exit 2 "unknown option" "$BIN" "$SPECS/cartpole.json" --run-dir "$W/x" --bogus
 expect_exit 2 "missing run dir" "$BIN" "$SPECS/cartpole.json"
