@@ -626,6 +626,17 @@ if [ -n "$TRAIN" ]; then
         jq -e --slurpfile m "$W/he-run/metrics.jsonl" '.task_options.curriculum.initial_angle == $m[-1].curriculum_max_angle_mean' \
             "$W/he/eval-t-reached-sto.json" >/dev/null 2>&1 && ok ||
             fail "hand_eval.sh: reached set not at the training's angle: $(jq -c .task_options "$W/he/eval-t-reached-sto.json" 2>&1)"
+        # a run that reached the task's own range logs pi as a float32, above the double pi
+        # that the task options allow: the reached set starts at pi
+        cp -r "$W/he-run" "$W/he-pi"
+        jq -c '.curriculum_max_angle_mean = 3.1415927410125732' "$W/he-run/metrics.jsonl" >"$W/he-pi/metrics.jsonl"
+        if "$BENCH/hand_eval.sh" --run "$W/he-pi" --out "$W/he" --name pi --episodes 2 --seed 77 \
+            --build "$HB" >"$W/he.out" 2>"$W/err"; then
+            jq -e '.task_options.curriculum.initial_angle == 3.141592653589793' "$W/he/eval-pi-reached-det.json" \
+                >/dev/null 2>&1 && ok || fail "hand_eval.sh: pi reached: $(jq -c .task_options "$W/he/eval-pi-reached-det.json" 2>&1)"
+        else
+            fail "hand_eval.sh on a run at pi failed: $(head -c 300 "$W/err")"
+        fi
     else
         fail "hand_eval.sh on a tiny run failed: $(head -c 300 "$W/err")"
     fi
