@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char err[512];
@@ -271,14 +273,32 @@ START_TEST(test_recover_outlived_or_clean_stop) {
 }
 END_TEST
 
+/* set run_dir/name's modification time to the attempt's start event plus offset_s */
+static void stamp_since_start(int64_t id, const char *name, double offset_s) {
+    StoreRun r;
+    double at = 0.0;
+    char path[1200];
+    struct timespec times[2];
+    ck_assert_int_eq(store_event_last_at(store, id, "started", &at, err, sizeof(err)), 0);
+    at += offset_s;
+    times[0].tv_sec = times[1].tv_sec = (time_t)at;
+    times[0].tv_nsec = times[1].tv_nsec = (long)((at - (double)(time_t)at) * 1e9);
+    state(id, &r);
+    snprintf(path, sizeof(path), "%s/%s", r.run_dir, name);
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
 /* its own failure shows in its files: charged even though it went with the daemon; bad input
- * fails it at once with its message */
+ * fails it at once with its message. A file's time comes from the kernel's coarse clock and can
+ * read a tick earlier than the start event it followed: it still counts */
 START_TEST(test_recover_own_failure) {
     Sched *s = make(2, 3, NULL);
     int64_t a = gone_run("status.json", "{\"state\":\"failed\"}");
     int64_t b = gone_run("error.json", "{\"message\":\"task_options.x: unknown key\","
                                        "\"path\":\"task_options.x\",\"class\":\"input\"}");
     StoreRun r;
+    stamp_since_start(a, "status.json", -0.01);
+    stamp_since_start(b, "error.json", -0.01);
     ck_assert_int_eq(recover_after(s, 1, 0, 1.0), 2);
     ck_assert_str_eq(state(a, &r), "queued");
     ck_assert_int_eq(r.attempts, 1);
