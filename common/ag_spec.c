@@ -45,7 +45,7 @@ const char *const ag_spec_preset_names[] = {"default", "locomotion", "hand", NUL
 static const char *const top_keys[] = {
     "name",  "task", "task_options",     "model", "policy", "ppo",  "normalize", "budget",
     "ranks", "seed", "checkpoint_every", "eval",  "preset", "tags", "notes",     "executor",
-    NULL};
+    "init",  NULL};
 static const char *const ppo_keys[] = {"envs_per_rank",
                                        "horizon",
                                        "epochs",
@@ -356,6 +356,43 @@ static int spec_parse_section(const json_t *doc, const char *key, const char *co
     return read(v, p, out, e);
 }
 
+/* {"checkpoint": path[, "sha256": hex]}: what the file holds is checked when the trainer is
+ * built (rl_trainer_check), which can read it */
+static int spec_parse_init(const json_t *doc, AgSpec *out, AgJsonErr *e) {
+    static const char *const keys[] = {"checkpoint", "sha256", NULL};
+    const json_t *v = json_object_get(doc, "init");
+    AgSpecInit *in = &out->init;
+    int rc;
+    if (!v || json_is_null(v)) {
+        return AG_OK;
+    }
+    if ((rc = ag_json_expect_object(v, "init", e)) ||
+        (rc = ag_json_check_keys(v, "init", keys, e))) {
+        return rc;
+    }
+    if (!json_object_get(v, "checkpoint")) {
+        return ag_json_fail(e, "init.checkpoint",
+                            "missing (the training checkpoint to start from)");
+    }
+    if ((rc = ag_json_get_string(v, "init", "checkpoint", NULL, in->checkpoint,
+                                 sizeof in->checkpoint, e)) ||
+        (rc = ag_json_get_string(v, "init", "sha256", NULL, in->sha256, sizeof in->sha256, e))) {
+        return rc;
+    }
+    if (!in->checkpoint[0] || !text_is_printable(in->checkpoint)) {
+        return ag_json_fail(e, "init.checkpoint",
+                            "must be a non-empty path without control characters");
+    }
+    size_t n = strlen(in->sha256);
+    if (json_object_get(v, "sha256") && (n != 64 || strspn(in->sha256, "0123456789abcdef") != n)) {
+        return ag_json_fail(e, "init.sha256",
+                            "must be 64 lowercase hexadecimal digits, got %zu "
+                            "characters",
+                            n);
+    }
+    return AG_OK;
+}
+
 static int spec_parse_tags(const json_t *doc, AgSpec *out, AgJsonErr *e) {
     const json_t *tags = json_object_get(doc, "tags");
     if (!tags || json_is_null(tags)) {
@@ -527,7 +564,8 @@ int ag_spec_parse(const json_t *doc, AgSpec *out, AgJsonErr *e) {
         (rc = spec_parse_section(doc, "eval", eval_keys, spec_read_eval, p, out, e)) ||
         (rc = spec_parse_tags(doc, out, e)) ||
         (rc = ag_json_get_string(doc, "", "notes", NULL, out->notes, sizeof out->notes, e)) ||
-        (rc = ag_executor_parse(json_object_get(doc, "executor"), "executor", &out->executor, e))) {
+        (rc = ag_executor_parse(json_object_get(doc, "executor"), "executor", &out->executor, e)) ||
+        (rc = spec_parse_init(doc, out, e))) {
         goto out;
     }
     out->seed = (uint64_t)seed;
@@ -694,6 +732,13 @@ static json_t *spec_json_build(const AgSpec *s, int with_identity) {
     put(root, "notes", json_string(s->notes), &ok);
     if (s->executor.kind != AG_EXECUTOR_DEFAULT) {
         put(root, "executor", ag_executor_to_json(&s->executor), &ok);
+    }
+    if (s->init.checkpoint[0]) {
+        json_t *init = json_pack("{s:s}", "checkpoint", s->init.checkpoint);
+        if (init && s->init.sha256[0]) {
+            json_object_set_new(init, "sha256", json_string(s->init.sha256));
+        }
+        put(root, "init", init, &ok);
     }
     if (!ok) {
         json_decref(root);

@@ -17,6 +17,7 @@
 #define AG_SPEC_NAME_MAX 128
 #define AG_SPEC_TASK_MAX 64
 #define AG_SPEC_TAGS_MAX 16
+#define AG_SPEC_PATH_MAX 1024
 
 typedef enum AgPolicyKind {
     AG_POLICY_AUTO = 0, /* categorical for discrete actions, beta for bounded boxes */
@@ -63,6 +64,15 @@ typedef struct AgEvalConfig {
     int deterministic;
 } AgEvalConfig;
 
+/* A fresh run may start from another run's policy (docs/spec.md, "init"): the weights of both
+ * networks and the observation and return normalisers of a training checkpoint whose model is
+ * this run's, possibly of another task with the same observations and actions. A resumed run
+ * continues from its own checkpoint and no longer reads this file. */
+typedef struct AgSpecInit {
+    char checkpoint[AG_SPEC_PATH_MAX]; /* "" when the run starts from fresh weights */
+    char sha256[65];                   /* the file's SHA-256 in hex; "" when not given */
+} AgSpecInit;
+
 typedef struct AgSpec {
     char name[AG_SPEC_NAME_MAX];
     char task[AG_SPEC_TASK_MAX];
@@ -82,6 +92,7 @@ typedef struct AgSpec {
     char tags[AG_SPEC_TAGS_MAX][64];
     char notes[1024];
     AgExecutor executor; /* where the daemon runs it; kind AG_EXECUTOR_DEFAULT when absent */
+    AgSpecInit init;
 } AgSpec;
 
 /* parses and validates; on failure returns AG_ESPEC (AG_ENOMEM when out of memory) with e

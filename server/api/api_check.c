@@ -1,7 +1,9 @@
 /* The trainer's check of a submission: `angora-train --check SPEC` resolves the spec, creates
  * the task and builds the model (what the daemon, free of MuJoCo and BLAS, cannot do itself),
  * under a time limit; its verdicts are cached by a hash of the canonical spec text without the
- * members the check never reads (name, tags, notes, seed, budget, eval, checkpoint_every).
+ * members the check never reads (name, tags, notes, seed, budget, eval, checkpoint_every); a
+ * spec whose check reads a file it names (a policy to start from, a pretrained encoder) is
+ * checked every time.
  * `angora-train --pretrain-check SPEC` does the same for a pretraining (the dataset's header
  * and the model for its image size), uncached.
  *
@@ -194,9 +196,26 @@ static int verdict_fail(const json_t *verdict, int finer, const char *prefix, Ap
     return api_spec_fail(e, &je, prefix);
 }
 
+/* whether the check reads files the spec names (init.checkpoint, model.encoder.checkpoint):
+ * its verdict then holds only for the files as they were, so it is not cached */
+static int check_reads_files(const char *text) {
+    json_t *spec = json_loads(text, 0, NULL);
+    const json_t *init = json_object_get(spec, "init");
+    const json_t *encoder = json_object_get(json_object_get(spec, "model"), "encoder");
+    int reads = (init && !json_is_null(init)) || (encoder && !json_is_null(encoder));
+    json_decref(spec);
+    return reads;
+}
+
 int api_check_spec(Api *api, const char *spec_text, const char *prefix, ApiErr *e) {
     unsigned char hash[API_CHECK_HASH];
     json_t *verdict = NULL;
+    if (check_reads_files(spec_text)) {
+        verdict = check_run(api->trainer, AG_TRAIN_CHECK, spec_text);
+        int rc = verdict ? verdict_fail(verdict, 0, prefix, e) : 0;
+        json_decref(verdict);
+        return rc;
+    }
     check_hash(spec_text, hash);
     /* a verdict given before */
     pthread_mutex_lock(&api->check_mu);

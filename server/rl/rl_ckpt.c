@@ -201,9 +201,10 @@ out:
     return rc;
 }
 
-/* checks the trainer header of a checkpoint against this trainer */
+/* checks the trainer header of a checkpoint against this trainer; a warm start (same_task 0)
+ * may come from another task whose observations and actions have this one's sizes */
 static int rl_ckpt_check(const RlTrainer *t, const NnCkpt *ck, RlCkptTrainer *h, int need_ranks,
-                         const char *path, char *err, size_t err_sz) {
+                         int same_task, const char *path, char *err, size_t err_sz) {
     uint64_t size = 0;
     const void *p = nn_ckpt_section(ck, "trainer", &size);
     if (!p || size != sizeof *h) {
@@ -217,7 +218,14 @@ static int rl_ckpt_check(const RlTrainer *t, const NnCkpt *ck, RlCkptTrainer *h,
     if (h->magic != RL_CKPT_MAGIC || h->version != RL_CKPT_VERSION) {
         return ag_errorf(err, err_sz, AG_EVERSION, "%s: trainer section of another version", path);
     }
-    if (strcmp(h->task, t->spec.task) != 0 || h->obs_size != t->O || h->action_dim != t->A) {
+    if (!same_task && (h->obs_size != t->O || h->action_dim != t->A)) {
+        return ag_errorf(err, err_sz, AG_EMISMATCH,
+                         "%s: made for task %s (observation size %d, action size %d), this "
+                         "run's task %s has %d and %d",
+                         path, h->task, h->obs_size, h->action_dim, t->spec.task, t->O, t->A);
+    }
+    if (same_task &&
+        (strcmp(h->task, t->spec.task) != 0 || h->obs_size != t->O || h->action_dim != t->A)) {
         return ag_errorf(err, err_sz, AG_EMISMATCH, "%s: made for task %s, this run is %s", path,
                          h->task, t->spec.task);
     }
@@ -253,7 +261,7 @@ int rl_trainer_load(RlTrainer *t, const char *path, char *err, size_t err_sz) {
             rc = AG_EIO;
             goto bcast;
         }
-        rc = rl_ckpt_check(t, ck, &h, 1, path, err, err_sz);
+        rc = rl_ckpt_check(t, ck, &h, 1, 1, path, err, err_sz);
         if (rc) {
             goto bcast;
         }
@@ -342,7 +350,7 @@ int rl_trainer_load_policy(RlTrainer *t, const char *path, char *err, size_t err
     if (!ck) {
         return AG_EIO;
     }
-    int rc = rl_ckpt_check(t, ck, &h, 0, path, err, err_sz);
+    int rc = rl_ckpt_check(t, ck, &h, 0, 1, path, err, err_sz);
     if (rc == 0) {
         rc = nn_ckpt_model_load(ck, t->model, NULL, err, err_sz);
     }
@@ -357,6 +365,78 @@ int rl_trainer_load_policy(RlTrainer *t, const char *path, char *err, size_t err
     }
     nn_ckpt_free(ck);
     return rc;
+}
+
+int rl_trainer_init_read(RlTrainer *t, double *stats, char *err, size_t err_sz) {
+    const char *path = t->spec.init.checkpoint;
+    RlCkptTrainer h;
+    uint64_t size = 0;
+    size_t olen = rl_stat_packed_len(&t->obs_stat);
+    NnCkpt *ck = nn_ckpt_read(path, err, err_sz);
+    if (!ck) {
+        return AG_EIO;
+    }
+    int rc = rl_ckpt_check(t, ck, &h, 0, 0, path, err, err_sz);
+    if (rc == 0) {
+        rc = nn_ckpt_model_load(ck, t->model, NULL, err, err_sz);
+        if (rc) {
+            /* "checkpoint was made for another model" names no file */
+            char why[512];
+            snprintf(why, sizeof why, "%s", err);
+            ag_errorf(err, err_sz, rc, "%s: %s", path, why);
+        }
+    }
+    const void *rs = rc ? NULL : nn_ckpt_section(ck, "ret_stat", &size);
+    if (rc == 0 && (!rs || size != 3 * sizeof(double))) {
+        rc = ag_errorf(err, err_sz, AG_EFORMAT, "%s: return statistics missing", path);
+    }
+    if (rc == 0) {
+        memcpy(stats, nn_ckpt_section(ck, "obs_stat", &size), olen * sizeof(double));
+        memcpy(stats + olen, rs, 3 * sizeof(double));
+    }
+    nn_ckpt_free(ck);
+    return rc;
+}
+
+int rl_trainer_init_from(RlTrainer *t, const char *sha256, char *err, size_t err_sz) {
+    size_t olen = rl_stat_packed_len(&t->obs_stat);
+    double *stats = calloc(olen + 3, sizeof(double));
+    int rc = stats ? 0 : AG_ENOMEM;
+    if (t->rank == 0 && rc == 0) {
+        rc = rl_trainer_init_read(t, stats, err, err_sz);
+    }
+    /* a rank that ran out of memory, or rank 0's verdict on the file */
+    MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MIN, t->comm);
+    if (rc) {
+        if (t->rank != 0) {
+            ag_errorf(err, err_sz, rc, "rank 0 could not start from %s", t->spec.init.checkpoint);
+        }
+        free(stats);
+        return rc;
+    }
+    rc = rl_trainer_bcast_params(t);
+    if (rc == 0 && MPI_Bcast(stats, (int)(olen + 3), MPI_DOUBLE, 0, t->comm) != MPI_SUCCESS) {
+        rc = AG_EMPI;
+    }
+    if (rc) {
+        free(stats);
+        return ag_errorf(err, err_sz, rc, "init: distributing the weights failed");
+    }
+    rl_stat_unpack(&t->obs_stat, stats);
+    rl_stat_copy(&t->obs_synced, &t->obs_stat);
+    rl_stat_clear(&t->obs_delta);
+    rl_stat_unpack(&t->ret_stat, stats + olen);
+    rl_stat_copy(&t->ret_synced, &t->ret_stat);
+    rl_stat_clear(&t->ret_delta);
+    if (sha256) {
+        rl_trainer_record_init_sha256(t, sha256);
+    }
+    free(stats);
+    return 0;
+}
+
+void rl_trainer_record_init_sha256(RlTrainer *t, const char *sha256) {
+    snprintf(t->spec.init.sha256, sizeof t->spec.init.sha256, "%s", sha256 ? sha256 : "");
 }
 
 int rl_ckpt_read_spec(const char *path, AgSpec *spec, char *err, size_t err_sz) {

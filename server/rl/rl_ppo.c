@@ -390,6 +390,22 @@ int rl_trainer_check(const AgSpec *spec, char *path, size_t path_sz, char *err, 
     if (rc) {
         goto out;
     }
+    /* the policy a fresh run starts from: read as the run would read it */
+    if (t->spec.init.checkpoint[0]) {
+        where = "init.checkpoint";
+        rc = rl_trainer_normalisers_create(t, err, err_sz);
+        if (rc) {
+            goto out;
+        }
+        size_t olen = rl_stat_packed_len(&t->obs_stat);
+        double *stats = calloc(olen + 3, sizeof(double));
+        rc = stats ? rl_trainer_init_read(t, stats, err, err_sz)
+                   : ag_errorf(err, err_sz, AG_ENOMEM, "out of memory");
+        free(stats);
+        if (rc) {
+            goto out;
+        }
+    }
     /* one environment: options read when an episode starts */
     where = json_object_size(t->spec.task_options) ? "task_options" : "task";
     rc = env_batch_create(&t->envs, &t->task, 1, t->spec.seed, 0, err, err_sz);

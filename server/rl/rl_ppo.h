@@ -120,6 +120,14 @@ int rl_trainer_load(RlTrainer *t, const char *path, char *err, size_t err_sz);
 /* restores only the policy (model parameters and observation normaliser), for evaluation;
  * local (no MPI) */
 int rl_trainer_load_policy(RlTrainer *t, const char *path, char *err, size_t err_sz);
+/* a fresh run's start from another run's policy (spec init.checkpoint): the model's parameters
+ * and the observation and return normalisers of that training checkpoint, whose model must be
+ * this one's and whose task may differ if its observations and actions have the same sizes.
+ * Adam, the iteration count and the environments stay fresh. sha256 (the file's, or NULL) is
+ * recorded in the trainer's spec, and so in its checkpoints. Collective; rank 0 reads. */
+int rl_trainer_init_from(RlTrainer *t, const char *sha256, char *err, size_t err_sz);
+/* records the init file's hash in the trainer's spec (a resumed run, whose checkpoint had it) */
+void rl_trainer_record_init_sha256(RlTrainer *t, const char *sha256);
 /* the spec stored in a checkpoint (for evaluating a checkpoint alone) */
 int rl_ckpt_read_spec(const char *path, AgSpec *spec, char *err, size_t err_sz);
 

@@ -123,6 +123,10 @@ struct RlTrainer {
 
 /* broadcasts rank 0's parameters and Adam state to every rank */
 int rl_trainer_bcast_params(RlTrainer *t);
+/* rank 0's part of rl_trainer_init_from, alone (rl_trainer_check uses it): reads and checks
+ * t->spec.init.checkpoint, loads its parameters into t's model and its packed observation
+ * statistics, then the 3 return statistics, into stats */
+int rl_trainer_init_read(RlTrainer *t, double *stats, char *err, size_t err_sz);
 
 /* the collection phase of rl_trainer_iterate alone (tests check what it stores) */
 void rl_trainer_collect(RlTrainer *t, RlTimings *tm);

@@ -21,6 +21,7 @@
 #include "train_activations.h"
 #include "train_pretrain.h"
 #include "train_record.h"
+#include "train_init.h"
 #include "train_run.h"
 
 #include "ag_error.h"
@@ -422,7 +423,8 @@ static int check_spec(const TrainArgs *a) {
             ag_json_err_format(&je, msg, sizeof msg);
             snprintf(path, sizeof path, "%s", je.path);
         } else {
-            valid = rl_trainer_check(&spec, path, sizeof path, msg, sizeof msg) == 0;
+            valid = rl_trainer_check(&spec, path, sizeof path, msg, sizeof msg) == 0 &&
+                    train_init_verify(&spec, path, sizeof path, msg, sizeof msg) == 0;
             ag_spec_free(&spec);
         }
     }
@@ -591,6 +593,18 @@ static int train_open_resume(TrainRun *r) {
     return 0;
 }
 
+/* a fresh run whose spec names init.checkpoint starts from that policy */
+static int train_open_init(TrainRun *r) {
+    if (train_init_start(r->t, &r->spec, r->a->run_dir, r->resumed, r->err, sizeof r->err)) {
+        if (r->rank == 0) {
+            snprintf(r->err_path, sizeof r->err_path, "init.checkpoint");
+            fprintf(stderr, "angora-train: %s\n", r->err);
+        }
+        return AG_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* rank 0 opens what the loop writes: metrics.jsonl cut back to the iteration the run goes on
  * from, the resolved spec.json and train.log. Only now, with everything checked, may the run
  * directory change. */
@@ -646,7 +660,8 @@ typedef int (*TrainOpenStep)(TrainRun *r);
 
 /* the open steps in their order: each needs what the ones before it made */
 static const TrainOpenStep train_open_steps[] = {
-    train_open_spec, train_open_rundir, train_open_trainer, train_open_resume, train_open_outputs,
+    train_open_spec,   train_open_rundir, train_open_trainer,
+    train_open_resume, train_open_init,   train_open_outputs,
 };
 
 static int train_open(TrainRun *r) {
@@ -663,6 +678,10 @@ static void train_announce(TrainRun *r) {
     ag_log_info("angora-train %s: task %s, %d ranks x %d envs x %d steps, %lld iterations%s",
                 spec->name, spec->task, r->nranks, spec->ppo.envs_per_rank, spec->ppo.horizon,
                 (long long)r->total, r->resumed ? ", resumed" : "");
+    if (r->spec.init.checkpoint[0] && !r->resumed) {
+        ag_log_info("started from the policy of %s (SHA-256 %s)", r->spec.init.checkpoint,
+                    r->spec.init.sha256);
+    }
     if (r->resumed) {
         ag_log_info("resumed at iteration %lld", (long long)rl_trainer_iteration(r->t));
     }

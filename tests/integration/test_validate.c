@@ -4,7 +4,7 @@
  * and at submit, and nothing is queued. With the test double, a run that fails on its input
  * (exit 2) is not retried and its own message becomes the experiment's error. Evaluations and
  * analyses are checked against the run's checkpoints, and recordings against the task's ability
- * to draw, when they are asked for. */
+ * to draw, when they are asked for. A policy to start from (spec init) is read at every check. */
 #include "itest.h"
 
 #include <check.h>
@@ -179,8 +179,58 @@ START_TEST(test_jobs_checked_at_submit) {
 }
 END_TEST
 
+/* runs a shell command, failing the test unless it exits 0 */
+static void sh(const char *cmd) {
+    int rc = system(cmd);
+    ck_assert_msg(rc == 0, "%s: status %d", cmd, rc);
+}
+
+/* a spec's policy to start from is read at every check, never from the cache: a missing file,
+ * then the same spec once the file is there, then a file that is not a checkpoint */
+START_TEST(test_init_checked_at_submit) {
+    const char *trainer = getenv("ITEST_TRAINER");
+    const char *tiny = "{\"task\":\"CartPole\",\"seed\":4,\"ppo\":{\"envs_per_rank\":2,"
+                       "\"horizon\":64,\"minibatch\":64,\"epochs\":1},\"budget\":{\"env_steps\":"
+                       "256},\"eval\":{\"every\":0}";
+    static const char *const one_core[] = {"--max-cores", "1", NULL};
+    Daemon d;
+    HttpResult r;
+    char dir[256], from[300], real[300], body[1024], cmd[4096];
+    ck_assert_msg(trainer && *trainer, "ITEST_TRAINER is not set");
+    itest_daemon_init(&d);
+    itest_daemon_start(&d, trainer, one_core);
+    snprintf(dir, sizeof(dir), "%s", itest_path(&d, "init"));
+    snprintf(from, sizeof(from), "%s/from.ckpt", dir);
+    snprintf(real, sizeof(real), "%s/run/checkpoints/last.ckpt", dir);
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p '%s' && echo '%s}' > '%s/tiny.json' && '%s' '%s/tiny.json' "
+             "--run-dir '%s/run' --quiet",
+             dir, tiny, dir, trainer, dir, dir);
+    sh(cmd);
+    snprintf(body, sizeof(body), "%s,\"init\":{\"checkpoint\":\"%s\"}}", tiny, from);
+    expect_problem(&d, "/api/v1/validate", body, 422, "init.checkpoint", "from.ckpt");
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", real, from);
+    sh(cmd);
+    itest_http(&d, "POST", "/api/v1/validate", "", body, strlen(body), &r);
+    ck_assert_msg(r.status == 200, "validate once the file is there: %ld %s", r.status,
+                  r.body ? r.body : "");
+    itest_http_free(&r);
+    snprintf(cmd, sizeof(cmd), "echo 'not a checkpoint' > '%s'", from);
+    sh(cmd);
+    expect_problem(&d, "/api/v1/validate", body, 422, "init.checkpoint", "from.ckpt");
+    expect_problem(&d, "/api/v1/experiments", body, 422, "init.checkpoint", "from.ckpt");
+    /* the real file again: the run starts from it and finishes */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", real, from);
+    sh(cmd);
+    long long id = itest_submit(&d, body, 0);
+    json_decref(itest_wait_state(&d, id, "succeeded", 120));
+    ck_assert_int_eq(itest_daemon_stop(&d, NULL), 0);
+    itest_daemon_cleanup(&d);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_engine_checks_at_submit, test_input_failure_not_retried,
-                            test_jobs_checked_at_submit};
+                            test_jobs_checked_at_submit, test_init_checked_at_submit};
     return itest_run_tests("integration_validate", 200, tests, ITEST_COUNT(tests));
 }

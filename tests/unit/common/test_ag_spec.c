@@ -272,10 +272,12 @@ typedef struct BadSpec {
     const char *reason; /* a part of the reason, or NULL */
 } BadSpec;
 
-#define T       "\"task\": \"CartPole\""
-#define LONG64  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define LONG128 LONG64 LONG64
-#define LONG63  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define T         "\"task\": \"CartPole\""
+#define LONG64    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG128   LONG64 LONG64
+#define LONG63    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_LOWER "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SHA_UPPER "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
 
 static const BadSpec bad_specs[] = {
     /* the document */
@@ -391,6 +393,20 @@ static const BadSpec bad_specs[] = {
      "multiple of ppo.tbptt (16)"},
     {"{\"task\": \"HandBlock\", \"preset\": \"hand\", \"ppo\": {\"horizon\": 100}}", "ppo.horizon",
      "multiple of ppo.tbptt"},
+    /* init: the policy a run starts from */
+    {"{" T ", \"init\": \"runs/a/last.ckpt\"}", "init", "object"},
+    {"{" T ", \"init\": {}}", "init.checkpoint", "missing"},
+    {"{" T ", \"init\": {\"checkpoint\": \"\"}}", "init.checkpoint", "non-empty"},
+    {"{" T ", \"init\": {\"checkpoint\": 5}}", "init.checkpoint", "string"},
+    {"{" T ", \"init\": {\"checkpoint\": \"a\\nb\"}}", "init.checkpoint", "control"},
+    {"{" T ", \"init\": {\"checkpoint\": \"/" LONG128 LONG128 LONG128 LONG128 LONG128 LONG128
+         LONG128 LONG128 "\"}}",
+     "init.checkpoint", "too long"},
+    {"{" T ", \"init\": {\"checkpoint\": \"x\", \"sha\": \"ab\"}}", "init.sha", "unknown key"},
+    {"{" T ", \"init\": {\"checkpoint\": \"x\", \"sha256\": \"abc\"}}", "init.sha256", "64"},
+    {"{" T ", \"init\": {\"checkpoint\": \"x\", \"sha256\": \"" SHA_UPPER "\"}}", "init.sha256",
+     "lowercase"},
+    {"{" T ", \"init\": {\"checkpoint\": \"x\", \"sha256\": 7}}", "init.sha256", "string"},
 };
 
 #define NUM_BAD_SPECS ((int)(sizeof bad_specs / sizeof bad_specs[0]))
@@ -533,6 +549,52 @@ START_TEST(test_to_json_values) {
     ck_assert(json_is_true(json_object_get(opts, "relative_actions")));
     json_decref(j);
     ag_spec_free(&s);
+}
+END_TEST
+
+/* init: kept as given, written back only when set, and copied with the spec */
+START_TEST(test_init) {
+    AgSpec a, b, c;
+    AgJsonErr e;
+    parse_ok("{\"task\": \"HandBlock\", \"init\": {\"checkpoint\": \"/runs/rp/last.ckpt\"}}", &a);
+    ck_assert_str_eq(a.init.checkpoint, "/runs/rp/last.ckpt");
+    ck_assert_str_eq(a.init.sha256, "");
+    json_t *j = ag_spec_to_json(&a);
+    json_t *init = json_object_get(j, "init");
+    ck_assert_int_eq(json_object_size(init), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(init, "checkpoint")), "/runs/rp/last.ckpt");
+    ck_assert_int_eq(ag_spec_parse(j, &b, &e), AG_OK);
+    assert_spec_equal(&a, &b);
+    json_decref(j);
+    ag_spec_free(&b);
+    /* with the file's hash */
+    snprintf(a.init.sha256, sizeof a.init.sha256, "%s", SHA_LOWER);
+    j = ag_spec_to_json(&a);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "init"), "sha256")),
+                     SHA_LOWER);
+    ck_assert_int_eq(ag_spec_parse(j, &b, &e), AG_OK);
+    assert_spec_equal(&a, &b);
+    ck_assert_int_eq(ag_spec_copy(&c, &a), AG_OK);
+    assert_spec_equal(&a, &c);
+    json_decref(j);
+    ag_spec_free(&a);
+    ag_spec_free(&b);
+    ag_spec_free(&c);
+    /* a NUL inside the path (a JSON text refuses \u0000; a document built in memory may hold it) */
+    json_t *doc =
+        json_pack("{s:s, s:{s:s%}}", "task", "CartPole", "init", "checkpoint", "a\0b", (size_t)3);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_int_eq(ag_spec_parse(doc, &a, &e), AG_ESPEC);
+    ck_assert_str_eq(e.path, "init.checkpoint");
+    ck_assert_ptr_nonnull(strstr(e.reason, "NUL"));
+    json_decref(doc);
+    /* null or absent: no init, and none written */
+    parse_ok("{\"task\": \"CartPole\", \"init\": null}", &a);
+    ck_assert_str_eq(a.init.checkpoint, "");
+    j = ag_spec_to_json(&a);
+    ck_assert_ptr_null(json_object_get(j, "init"));
+    json_decref(j);
+    ag_spec_free(&a);
 }
 END_TEST
 
@@ -870,6 +932,7 @@ static Suite *spec_suite(void) {
     tcase_add_test(tc, test_malformed_text);
     tcase_add_loop_test(tc, test_round_trip, 0, NUM_GOOD_SPECS);
     tcase_add_test(tc, test_to_json_values);
+    tcase_add_test(tc, test_init);
     tcase_add_test(tc, test_model_object_kept);
     tcase_add_test(tc, test_parse_does_not_alias_input);
     tcase_add_test(tc, test_copy);

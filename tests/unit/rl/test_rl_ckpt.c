@@ -1,7 +1,7 @@
 /* Tests of trainer checkpoints: save + load continues bit-identically, a task's own state (the
  * hand block tasks' goal curriculum) comes back, checkpoints of another model, task or shape are
- * refused with AG_EMISMATCH, damaged files are refused, and the spec and policy can be read back
- * alone. */
+ * refused with AG_EMISMATCH, damaged files are refused, the spec and policy can be read back
+ * alone, and a fresh run can start from another run's policy (spec init). */
 #include "mj_hand.h"
 #include "rl_ppo_int.h"
 #include "rl_test_util.h"
@@ -240,6 +240,125 @@ START_TEST(test_spec_and_policy_read_back) {
 }
 END_TEST
 
+/* a spec of `task` with the small trainer of the curriculum test, starting from `from` (none
+ * when NULL) */
+static void spec_from(char *out, size_t out_sz, const char *task, const char *model,
+                      const char *from) {
+    int n = snprintf(out, out_sz,
+                     "{\"task\": \"%s\", \"model\": \"%s\", \"ppo\": {\"envs_per_rank\": 2, "
+                     "\"horizon\": 32, \"minibatch\": 32, \"epochs\": 1}, \"budget\": "
+                     "{\"env_steps\": 4096}, \"seed\": 4",
+                     task, model);
+    snprintf(out + n, out_sz - (size_t)n, from ? ", \"init\": {\"checkpoint\": \"%s\"}}" : "}",
+             from);
+}
+
+/* the verdict of rl_trainer_check on a spec text: its code, with the path and message */
+static int check_spec(const char *text, char *path, size_t path_sz, char *err, size_t err_sz) {
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    int rc = rl_trainer_check(&spec, path, path_sz, err, err_sz);
+    ag_spec_free(&spec);
+    return rc;
+}
+
+START_TEST(test_init_from_another_rung) {
+    /* HandBlock starts from a HandBlockRotateZ policy: same observations and actions, another
+     * task; it takes the weights and both normalisers, and nothing else */
+    const char *sha = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    char path[300], text[1024], where[128], err[512] = "";
+    snprintf(path, sizeof path, "%s/rotatez.ckpt", g_dir);
+    spec_from(text, sizeof text, "HandBlockRotateZ", "simple", NULL);
+    RlTrainer *a = make(text);
+    RlIterStats st;
+    ck_assert(rl_trainer_iterate(a, &st, err, sizeof err) == 0);
+    ck_assert(rl_trainer_iterate(a, &st, err, sizeof err) == 0);
+    ck_assert_msg(rl_trainer_save(a, path, err, sizeof err) == 0, "%s", err);
+    spec_from(text, sizeof text, "HandBlock", "simple", path);
+    ck_assert_msg(check_spec(text, where, sizeof where, err, sizeof err) == 0, "%s", err);
+    RlTrainer *b = make(text);
+    ck_assert(memcmp(nn_model_params(a->model), nn_model_params(b->model),
+                     a->num_params * sizeof(float)) != 0);
+    ck_assert_msg(rl_trainer_init_from(b, sha, err, sizeof err) == 0, "%s", err);
+    ck_assert(memcmp(nn_model_params(a->model), nn_model_params(b->model),
+                     a->num_params * sizeof(float)) == 0);
+    ck_assert_double_eq(a->obs_stat.count, b->obs_stat.count);
+    ck_assert_int_eq(b->O, a->O);
+    ck_assert(memcmp(a->obs_stat.mean, b->obs_stat.mean, (size_t)a->O * sizeof(double)) == 0);
+    ck_assert(memcmp(a->obs_synced.mean, b->obs_synced.mean, (size_t)a->O * sizeof(double)) == 0);
+    ck_assert_double_eq(a->ret_stat.count, b->ret_stat.count);
+    ck_assert(b->ret_stat.count > 0);
+    /* a fresh run for everything else */
+    ck_assert_int_eq(rl_trainer_iteration(b), 0);
+    ck_assert_int_eq(rl_trainer_env_steps(b), 0);
+    ck_assert_int_eq(b->adam.step, 0);
+    for (size_t i = 0; i < b->num_params; i++) {
+        ck_assert(b->adam.m[i] == 0.0f && b->adam.v[i] == 0.0f);
+    }
+    ck_assert_str_eq(b->spec.init.sha256, sha);
+    ck_assert(rl_trainer_iterate(b, &st, err, sizeof err) == 0);
+    ck_assert_int_eq(st.iteration, 1);
+    /* its checkpoints keep where it started */
+    char path_b[300];
+    snprintf(path_b, sizeof path_b, "%s/handblock.ckpt", g_dir);
+    ck_assert(rl_trainer_save(b, path_b, err, sizeof err) == 0);
+    AgSpec stored;
+    ck_assert_msg(rl_ckpt_read_spec(path_b, &stored, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(stored.init.checkpoint, path);
+    ck_assert_str_eq(stored.init.sha256, sha);
+    ag_spec_free(&stored);
+    rl_trainer_destroy(a);
+    rl_trainer_destroy(b);
+}
+END_TEST
+
+START_TEST(test_init_from_refused) {
+    char path[300], text[1024], where[128], err[512] = "";
+    snprintf(path, sizeof path, "%s/novel.ckpt", g_dir);
+    RlTrainer *a = make(SPEC_LSTM);
+    ck_assert(rl_trainer_save(a, path, err, sizeof err) == 0);
+    rl_trainer_destroy(a);
+    /* another observation size (CartPole sees 4 numbers, CartPoleNoVel 2) */
+    spec_from(text, sizeof text, "CartPole", "simple_lstm", path);
+    ck_assert_int_eq(check_spec(text, where, sizeof where, err, sizeof err), AG_EMISMATCH);
+    ck_assert_str_eq(where, "init.checkpoint");
+    ck_assert_msg(strstr(err, "CartPoleNoVel (observation size 2") && strstr(err, path), "%s", err);
+    RlTrainer *b = make(text);
+    float first = nn_model_params(b->model)[0];
+    err[0] = '\0';
+    ck_assert_int_eq(rl_trainer_init_from(b, NULL, err, sizeof err), AG_EMISMATCH);
+    ck_assert_msg(strstr(err, "observation size") != NULL, "%s", err);
+    ck_assert(nn_model_params(b->model)[0] == first);
+    ck_assert_str_eq(b->spec.init.sha256, "");
+    rl_trainer_destroy(b);
+    /* another model on the same task */
+    spec_from(text, sizeof text, "CartPoleNoVel", "simple_gru", path);
+    ck_assert_int_eq(check_spec(text, where, sizeof where, err, sizeof err), AG_EMISMATCH);
+    ck_assert_str_eq(where, "init.checkpoint");
+    ck_assert_msg(strstr(err, path) != NULL, "%s", err);
+    /* a missing file, and a file that is not a training checkpoint */
+    char junk[300];
+    snprintf(junk, sizeof junk, "%s/junk.ckpt", g_dir);
+    FILE *f = fopen(junk, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a checkpoint", f);
+    fclose(f);
+    const char *bad[] = {"/nonexistent-dir/last.ckpt", junk};
+    for (int i = 0; i < 2; i++) {
+        spec_from(text, sizeof text, "CartPole", "simple", bad[i]);
+        err[0] = '\0';
+        ck_assert_int_ne(check_spec(text, where, sizeof where, err, sizeof err), 0);
+        ck_assert_str_eq(where, "init.checkpoint");
+        ck_assert_msg(strstr(err, bad[i]) != NULL, "%s", err);
+        RlTrainer *c = make(text);
+        err[0] = '\0';
+        ck_assert_int_ne(rl_trainer_init_from(c, NULL, err, sizeof err), 0);
+        ck_assert_msg(err[0] != '\0', "no message");
+        rl_trainer_destroy(c);
+    }
+}
+END_TEST
+
 static Suite *ckpt_suite(void) {
     Suite *s = suite_create("rl_ckpt");
     TCase *tc = tcase_create("core");
@@ -251,6 +370,8 @@ static Suite *ckpt_suite(void) {
     tcase_add_test(tc, test_load_mismatch_refused);
     tcase_add_test(tc, test_damaged_and_missing_refused);
     tcase_add_test(tc, test_spec_and_policy_read_back);
+    tcase_add_test(tc, test_init_from_another_rung);
+    tcase_add_test(tc, test_init_from_refused);
     suite_add_tcase(s, tc);
     return s;
 }
