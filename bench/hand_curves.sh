@@ -4,10 +4,12 @@
 # commit so that a curve outlives the machine that trained it) and draws the runs of one plot
 # against core-hours (wall time x ranks, as the hand targets count them) and environment steps.
 #
-#   bench/hand_curves.sh --out DIR --name NAME [--metric KEY] LABEL=RUN [LABEL=RUN ...]
+#   bench/hand_curves.sh --out DIR --name NAME [--metric KEY] LABEL=RUN[@FIRST] [...]
 #
 # RUN is a run directory, or a CSV this script wrote before (a run whose directory is gone: it is
-# plotted as it is). DIR/NAME-LABEL.csv for each run directory: iteration, env_steps, core_hours,
+# plotted as it is). RUN@FIRST draws a run that started from FIRST's final policy (spec init)
+# after FIRST's end: its core-hours and environment steps are added to FIRST's last ones in the
+# plot (FIRST a run directory or CSV too); RUN's CSV keeps its own counts. DIR/NAME-LABEL.csv for each run directory: iteration, env_steps, core_hours,
 #   return_mean, episode_length_mean, consecutive_goals_mean, curriculum_max_angle_mean,
 #   eval_consecutive_goals_mean, cpu_hours (empty where a row has no value; cpu_hours is the
 #   ranks' CPU time, from runs that record cpu_s); DIR/NAME.png: KEY (default
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
         shift 2
         ;;
     -h | --help)
-        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *=*)
@@ -59,7 +61,32 @@ plot_steps=()
 for run in "${RUNS[@]}"; do
     label=${run%%=*}
     dir=${run#*=}
+    first=""
+    case "$dir" in *@*)
+        first=${dir#*@}
+        dir=${dir%%@*}
+        ;;
+    esac
     case "$label" in '' | *[!A-Za-z0-9_.-]*) bench_die 2 "label '$label': letters, digits, _ . - only" ;; esac
+    # where FIRST ended: its last core-hours and environment steps
+    off_hours=0
+    off_steps=0
+    if [ -n "$first" ]; then
+        if [ -f "$first" ] && [ "${first%.csv}" != "$first" ]; then
+            head -n 1 "$first" | grep -q '^iteration,env_steps,core_hours,' ||
+                bench_die 2 "$first is not a CSV of this script"
+            off_steps=$(tail -n 1 "$first" | cut -d, -f2)
+            off_hours=$(tail -n 1 "$first" | cut -d, -f3)
+        else
+            if [ ! -s "$first/metrics.jsonl" ] || [ ! -s "$first/spec.json" ]; then
+                bench_die 2 "$first: not a run directory (metrics.jsonl, spec.json) nor a CSV"
+            fi
+            off_steps=$(tail -n 1 "$first/metrics.jsonl" | jq -r '.env_steps')
+            off_hours=$(tail -n 1 "$first/metrics.jsonl" |
+                jq -r --argjson r "$(jq -r '.ranks // 1' "$first/spec.json")" '(.wall_s // 0) * $r / 3600')
+        fi
+        echo "$label: drawn after $first (+$off_hours core-hours, +$off_steps env steps)"
+    fi
     if [ -f "$dir" ] && [ "${dir%.csv}" != "$dir" ]; then
         csv=$dir
         head -n 1 "$csv" | grep -q '^iteration,env_steps,core_hours,' ||
@@ -82,8 +109,8 @@ for run in "${RUNS[@]}"; do
     fi
     col=$(echo "$columns" | tr ',' '\n' | grep -nx "$METRIC" | cut -d: -f1) ||
         bench_die 2 "--metric $METRIC is not one of: $columns"
-    plot_hours+=("'$csv' using 3:(\$$col) with lines lw 2 title '$label'")
-    plot_steps+=("'$csv' using (\$2/1e6):(\$$col) with lines lw 2 title '$label'")
+    plot_hours+=("'$csv' using (\$3+$off_hours):(\$$col) with lines lw 2 title '$label'")
+    plot_steps+=("'$csv' using ((\$2+$off_steps)/1e6):(\$$col) with lines lw 2 title '$label'")
     echo "$csv: $(($(wc -l <"$csv") - 1)) iterations"
 done
 

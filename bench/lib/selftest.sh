@@ -578,6 +578,18 @@ if "$BENCH/hand_curves.sh" --out "$H/out" --name T one=$H/a two=$H/b >"$W/hc.log
     else
         fail "hand_curves.sh with a CSV failed: $(head -c 300 "$W/hc2.log")"
     fi
+    # a run started from another's policy is drawn after it, its own CSV unchanged
+    if "$BENCH/hand_curves.sh" --out "$H/out3" --name V one=$H/a next=$H/b@$H/a \
+        again=$H/b@$H/kept.csv >"$W/hc3.log" 2>&1; then
+        grep -qx "next: drawn after $H/a (+3 core-hours, +3000 env steps)" "$W/hc3.log" &&
+            grep -qx "again: drawn after $H/kept.csv (+3 core-hours, +3000 env steps)" "$W/hc3.log" &&
+            cmp -s "$H/out3/V-next.csv" "$H/out/T-two.csv" && [ -s "$H/out3/V.png" ] && ok ||
+            fail "hand_curves.sh RUN@FIRST: $(cat "$W/hc3.log")"
+    else
+        fail "hand_curves.sh RUN@FIRST failed: $(head -c 300 "$W/hc3.log")"
+    fi
+    expect_exit 2 "not a run directory" "$BENCH/hand_curves.sh" --out "$H/out3" --name V \
+        next=$H/b@$H/none
     echo 'a,b,c' >"$H/other.csv"
     expect_exit 2 "is not a CSV of this script" "$BENCH/hand_curves.sh" --out "$H/out2" --name U \
         x=$H/other.csv
