@@ -156,6 +156,16 @@ static void hand_observe(const EnvMjHandShared *sh, const EnvMjHandState *st, fl
             for (int i = 0; i < HAND_NTIP; i++) {
                 o[i] = i == st->target_finger ? 1.0f : 0.0f;
             }
+        } else if (sh->goal_relative) {
+            /* goal_frame "relative": the turn q_goal q_block^-1 that takes the block to the
+             * goal, in the world's frame, its sign chosen so that w >= 0 (q and -q are one turn) */
+            double inv[4], rel[4];
+            mju_negQuat(inv, d->qpos + sh->obj_qpos + 3);
+            mju_mulQuat(rel, st->goal, inv);
+            double sign = rel[0] < 0 ? -1.0 : 1.0;
+            for (int i = 0; i < 4; i++) {
+                o[i] = (float)(sign * rel[i]);
+            }
         } else {
             for (int i = 0; i < 4; i++) {
                 o[i] = (float)st->goal[i];
@@ -209,12 +219,11 @@ static int hand_options_read(EnvMjHandShared *sh, const json_t *options, char *e
     static const char *const keys_free[] = {"control",       "proprioception", "fingertips",
                                             "touch",         "goal",           "asymmetric",
                                             "discrete_bins", "finger",         NULL};
-    static const char *const keys_block[] = {"control",        "proprioception", "fingertips",
-                                             "touch",          "goal",           "asymmetric",
-                                             "discrete_bins",  "vision",         "image_size",
-                                             "physics",        "substeps",       "curriculum",
-                                             "rotation_bonus", "start_pose",     "goal_bonus",
-                                             "drop_penalty",   "camera_fovy",    NULL};
+    static const char *const keys_block[] = {
+        "control",      "proprioception", "fingertips",     "touch",      "goal",
+        "asymmetric",   "discrete_bins",  "vision",         "image_size", "physics",
+        "substeps",     "curriculum",     "rotation_bonus", "start_pose", "goal_bonus",
+        "drop_penalty", "camera_fovy",    "goal_frame",     NULL};
     const char *const *keys = sh->kind == HAND_REACH        ? keys_reach
                               : sh->kind == HAND_FREE_REACH ? keys_free
                                                             : keys_block;
@@ -739,6 +748,7 @@ static json_t *hand_block_defaults(void) {
     json_object_set_new(o, "vision", json_string("pose"));
     json_object_set_new(o, "image_size", json_integer(HAND_IMAGE_SIZE));
     json_object_set_new(o, "camera_fovy", json_real(HAND_CAMERA_FOVY));
+    json_object_set_new(o, "goal_frame", json_string("absolute"));
     return o;
 }
 

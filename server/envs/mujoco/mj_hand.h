@@ -132,6 +132,7 @@ typedef struct EnvMjHandShared {
     double rotation_bonus; /* block: w of the shaping term w / (d + 0.1) per step; 0 = off */
     double goal_bonus;     /* block: reward per goal reached (Dactyl's 5) */
     double drop_penalty;   /* block: paid once when the block falls (Dactyl's 20) */
+    int goal_relative;     /* block: the goal sensation is the turn from the block to the goal */
     EnvMjHandSettled settled[BLOCK_FACES]; /* HandBlock fast physics: one per face up */
     EnvMjHandGoals goals;
     EnvMjHandCurriculumSpec curriculum;

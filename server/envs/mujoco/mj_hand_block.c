@@ -137,10 +137,12 @@ static int hand_curriculum_read(EnvMjHandCurriculumSpec *c, const json_t *option
     return 0;
 }
 
+static const char *const hand_goal_frame_names[] = {"absolute", "relative", NULL};
+
 int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, char *err,
                                    size_t err_sz) {
     AgJsonErr je;
-    int physics = HAND_PHYSICS_FAST, start_pose = 0;
+    int physics = HAND_PHYSICS_FAST, start_pose = 0, goal_frame = 0;
     long long substeps = 0;
     if (ag_json_get_enum(options, ENV_OPTIONS_PATH, "physics", hand_physics_names,
                          HAND_PHYSICS_FAST, &physics, &je) != 0 ||
@@ -153,6 +155,8 @@ int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, c
                            BLOCK_REWARD_TERM_MAX, &sh->goal_bonus, &je) != 0 ||
         ag_json_get_double(options, ENV_OPTIONS_PATH, "drop_penalty", BLOCK_DROP_PENALTY, 0.0,
                            BLOCK_REWARD_TERM_MAX, &sh->drop_penalty, &je) != 0 ||
+        ag_json_get_enum(options, ENV_OPTIONS_PATH, "goal_frame", hand_goal_frame_names, 0,
+                         &goal_frame, &je) != 0 ||
         hand_curriculum_read(&sh->curriculum, options, &je) != 0) {
         char msg[AG_JSON_PATH_MAX + AG_JSON_REASON_MAX];
         ag_json_err_format(&je, msg, sizeof(msg));
@@ -161,6 +165,7 @@ int env_mj_hand_block_options_read(EnvMjHandShared *sh, const json_t *options, c
     sh->physics = (EnvMjHandPhysics)physics;
     sh->substeps = (int)substeps;
     sh->start_cupped = start_pose == 1;
+    sh->goal_relative = goal_frame == 1;
     return 0;
 }
 

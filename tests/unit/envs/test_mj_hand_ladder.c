@@ -2,7 +2,7 @@
  * HandBlock in the catalogue; each one's goals (face kept and a vertical turn; an axis-aligned
  * face up and a vertical turn; uniform on SO(3) by a Kolmogorov-Smirnov bound on the angle);
  * success within the tolerance, a new goal at once, a drop's -20; the goal curriculum's options,
- * goals, growth, metric and snapshots. */
+ * goals, growth, metric and snapshots; the goal sensation's frame. */
 #include "mj_hand_test_util.h"
 
 #include "ag_error.h"
@@ -573,6 +573,74 @@ START_TEST(test_curriculum_survives_snapshots) {
 }
 END_TEST
 
+/* goal_frame "relative": the goal sensation is the turn from the block to the goal, the same
+ * after a reset and after steps, with w >= 0; "absolute" (the default) the goal itself */
+START_TEST(test_goal_frame) {
+    float hold[20] = {0};
+    HandEnv rel, abs_;
+    hand_open(&rel, &env_mj_hand_block_class, "{\"goal_frame\": \"relative\"}", 11);
+    hand_open(&abs_, &env_mj_hand_block_class, "{\"goal_frame\": \"absolute\"}", 11);
+    const EnvSensation *g = hand_sensation(&rel, "goal");
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(g->size, 4);
+    ck_assert_int_eq(hand_sensation(&abs_, "goal")->size, 4);
+    for (int step = 0; step < 6; step++) {
+        const double *qb = rel.st->d->qpos + rel.sh->obj_qpos + 3;
+        double inv[4], turn[4];
+        mju_negQuat(inv, qb);
+        mju_mulQuat(turn, rel.st->goal, inv);
+        double sign = turn[0] < 0 ? -1.0 : 1.0, norm = 0;
+        const float *o = rel.obs + g->offset;
+        for (int i = 0; i < 4; i++) {
+            ck_assert_msg(fabs(o[i] - sign * turn[i]) < 1e-6, "step %d: [%d] %g, want %g", step, i,
+                          o[i], sign * turn[i]);
+            norm += o[i] * o[i];
+        }
+        ck_assert(o[0] >= 0.0f);
+        ck_assert(fabs(norm - 1.0) < 1e-5);
+        /* its angle is the distance the reward and the success count */
+        double angle = 2.0 * acos(fmin(1.0, o[0]));
+        ck_assert_msg(fabs(angle - env_mj_hand_rot_dist(qb, rel.st->goal)) < 1e-3, "%g vs %g",
+                      angle, env_mj_hand_rot_dist(qb, rel.st->goal));
+        /* the same environment seen absolutely: the goal as drawn */
+        const float *a = abs_.obs + hand_sensation(&abs_, "goal")->offset;
+        for (int i = 0; i < 4; i++) {
+            ck_assert(a[i] == (float)abs_.st->goal[i]);
+        }
+        /* the same goal written with the other sign: one of the two has w < 0 */
+        if (step == 2) {
+            for (int i = 0; i < 4; i++) {
+                rel.st->goal[i] = -rel.st->goal[i];
+                abs_.st->goal[i] = -abs_.st->goal[i];
+            }
+        }
+        hand_step(&rel, hold);
+        hand_step(&abs_, hold);
+    }
+    json_t *def = env_mj_hand_block_class.default_options();
+    ck_assert_str_eq(json_string_value(json_object_get(def, "goal_frame")), "absolute");
+    json_decref(def);
+    /* the other sensations do not change with the frame */
+    ck_assert_int_eq(rel.task.spec.obs_size, abs_.task.spec.obs_size);
+    hand_close(&rel);
+    hand_close(&abs_);
+    /* bad values, by name; the reach tasks have no such option */
+    char err[256] = "";
+    HandEnv bad;
+    ck_assert_int_eq(hand_open_opts(&bad, &env_mj_hand_block_z_class, "{\"goal_frame\": \"local\"}",
+                                    1, err, sizeof err),
+                     AG_ESPEC);
+    ck_assert_msg(strstr(err, "goal_frame") && strstr(err, "relative"), "%s", err);
+    ck_assert_int_eq(
+        hand_open_opts(&bad, &env_mj_hand_block_class, "{\"goal_frame\": 1}", 1, err, sizeof err),
+        AG_ESPEC);
+    ck_assert_int_eq(hand_open_opts(&bad, &env_mj_hand_reach_class,
+                                    "{\"goal_frame\": \"relative\"}", 1, err, sizeof err),
+                     AG_ESPEC);
+    ck_assert_msg(strstr(err, "goal_frame") && strstr(err, "unknown"), "%s", err);
+}
+END_TEST
+
 static Suite *ladder_suite(void) {
     Suite *s = suite_create("mj_hand_ladder");
     TCase *tc = tcase_create("ladder");
@@ -584,6 +652,7 @@ static Suite *ladder_suite(void) {
     tcase_add_test(tc, test_ladder_success_new_goal_and_drop);
     tcase_add_test(tc, test_rotation_bonus);
     tcase_add_test(tc, test_goal_bonus_and_drop_penalty);
+    tcase_add_test(tc, test_goal_frame);
     tcase_add_test(tc, test_curriculum_options);
     tcase_add_test(tc, test_curriculum_goals_within_the_angle);
     tcase_add_test(tc, test_curriculum_grows_and_is_reported);
