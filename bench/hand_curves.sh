@@ -9,7 +9,8 @@
 # RUN is a run directory, or a CSV this script wrote before (a run whose directory is gone: it is
 # plotted as it is). RUN@FIRST draws a run that started from FIRST's final policy (spec init)
 # after FIRST's end: its core-hours and environment steps are added to FIRST's last ones in the
-# plot (FIRST a run directory or CSV too); RUN's CSV keeps its own counts. DIR/NAME-LABEL.csv for each run directory: iteration, env_steps, core_hours,
+# plot (FIRST a run directory or CSV too); RUN's CSV keeps its own counts.
+# DIR/NAME-LABEL.csv for each run directory: iteration, env_steps, core_hours,
 #   return_mean, episode_length_mean, consecutive_goals_mean, curriculum_max_angle_mean,
 #   eval_consecutive_goals_mean, cpu_hours (empty where a row has no value; cpu_hours is the
 #   ranks' CPU time, from runs that record cpu_s); DIR/NAME.png: KEY (default

@@ -385,10 +385,8 @@ static int spec_parse_init(const json_t *doc, AgSpec *out, AgJsonErr *e) {
     }
     size_t n = strlen(in->sha256);
     if (json_object_get(v, "sha256") && (n != 64 || strspn(in->sha256, "0123456789abcdef") != n)) {
-        return ag_json_fail(e, "init.sha256",
-                            "must be 64 lowercase hexadecimal digits, got %zu "
-                            "characters",
-                            n);
+        return ag_json_fail(e, "init.sha256", "must be 64 lowercase hexadecimal digits, got \"%s\"",
+                            in->sha256);
     }
     return AG_OK;
 }
