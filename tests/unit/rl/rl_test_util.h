@@ -3,6 +3,7 @@
 #define RL_TEST_UTIL_H
 
 #include "ag_spec.h"
+#include "rl_ppo.h"
 
 #include <check.h>
 #include <mpi.h>
@@ -16,6 +17,16 @@ static inline void rl_test_spec(AgSpec *spec, const char *text) {
     AgJsonErr je;
     int rc = ag_spec_parse_text(text, strlen(text), spec, &je);
     ck_assert_msg(rc == 0, "spec: %s: %s", je.path, je.reason);
+}
+
+/* one spec text through rl_trainer_check: its code, with the path and message */
+static inline int rl_test_check_spec(const char *text, char *path, size_t path_sz, char *err,
+                                     size_t err_sz) {
+    AgSpec spec;
+    rl_test_spec(&spec, text);
+    int rc = rl_trainer_check(&spec, path, path_sz, err, err_sz);
+    ag_spec_free(&spec);
+    return rc;
 }
 
 static inline void rl_test_mpi_init(void) {

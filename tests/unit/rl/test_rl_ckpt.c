@@ -253,15 +253,6 @@ static void spec_from(char *out, size_t out_sz, const char *task, const char *mo
              from);
 }
 
-/* the verdict of rl_trainer_check on a spec text: its code, with the path and message */
-static int check_spec(const char *text, char *path, size_t path_sz, char *err, size_t err_sz) {
-    AgSpec spec;
-    rl_test_spec(&spec, text);
-    int rc = rl_trainer_check(&spec, path, path_sz, err, err_sz);
-    ag_spec_free(&spec);
-    return rc;
-}
-
 START_TEST(test_init_from_another_rung) {
     /* HandBlock starts from a HandBlockRotateZ policy: same observations and actions, another
      * task; it takes the weights and both normalisers, and nothing else */
@@ -275,7 +266,7 @@ START_TEST(test_init_from_another_rung) {
     ck_assert(rl_trainer_iterate(a, &st, err, sizeof err) == 0);
     ck_assert_msg(rl_trainer_save(a, path, err, sizeof err) == 0, "%s", err);
     spec_from(text, sizeof text, "HandBlock", "simple", path);
-    ck_assert_msg(check_spec(text, where, sizeof where, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rl_test_check_spec(text, where, sizeof where, err, sizeof err) == 0, "%s", err);
     RlTrainer *b = make(text);
     ck_assert(memcmp(nn_model_params(a->model), nn_model_params(b->model),
                      a->num_params * sizeof(float)) != 0);
@@ -320,7 +311,7 @@ START_TEST(test_init_from_refused) {
     rl_trainer_destroy(a);
     /* another observation size (CartPole sees 4 numbers, CartPoleNoVel 2) */
     spec_from(text, sizeof text, "CartPole", "simple_lstm", path);
-    ck_assert_int_eq(check_spec(text, where, sizeof where, err, sizeof err), AG_EMISMATCH);
+    ck_assert_int_eq(rl_test_check_spec(text, where, sizeof where, err, sizeof err), AG_EMISMATCH);
     ck_assert_str_eq(where, "init.checkpoint");
     ck_assert_msg(strstr(err, "CartPoleNoVel (observation size 2") && strstr(err, path), "%s", err);
     RlTrainer *b = make(text);
@@ -333,7 +324,7 @@ START_TEST(test_init_from_refused) {
     rl_trainer_destroy(b);
     /* another model on the same task */
     spec_from(text, sizeof text, "CartPoleNoVel", "simple_gru", path);
-    ck_assert_int_eq(check_spec(text, where, sizeof where, err, sizeof err), AG_EMISMATCH);
+    ck_assert_int_eq(rl_test_check_spec(text, where, sizeof where, err, sizeof err), AG_EMISMATCH);
     ck_assert_str_eq(where, "init.checkpoint");
     ck_assert_msg(strstr(err, path) != NULL, "%s", err);
     /* a missing file, and a file that is not a training checkpoint */
@@ -347,7 +338,7 @@ START_TEST(test_init_from_refused) {
     for (int i = 0; i < 2; i++) {
         spec_from(text, sizeof text, "CartPole", "simple", bad[i]);
         err[0] = '\0';
-        ck_assert_int_ne(check_spec(text, where, sizeof where, err, sizeof err), 0);
+        ck_assert_int_ne(rl_test_check_spec(text, where, sizeof where, err, sizeof err), 0);
         ck_assert_str_eq(where, "init.checkpoint");
         ck_assert_msg(strstr(err, bad[i]) != NULL, "%s", err);
         RlTrainer *c = make(text);

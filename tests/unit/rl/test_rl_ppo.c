@@ -277,15 +277,6 @@ START_TEST(test_bad_specs_refused) {
 }
 END_TEST
 
-/* one spec through rl_trainer_check: its code, message and path */
-static int check_spec(const char *text, char *path, size_t path_sz, char *err, size_t err_sz) {
-    AgSpec spec;
-    rl_test_spec(&spec, text);
-    int rc = rl_trainer_check(&spec, path, path_sz, err, err_sz);
-    ag_spec_free(&spec);
-    return rc;
-}
-
 START_TEST(test_check_names_the_path) {
     static const struct {
         const char *member, *path;
@@ -300,12 +291,13 @@ START_TEST(test_check_names_the_path) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(text, sizeof text, "{\"task\": \"CartPole\", %s}", bad[i].member);
         err[0] = '\0';
-        ck_assert_int_ne(check_spec(text, path, sizeof path, err, sizeof err), 0);
+        ck_assert_int_ne(rl_test_check_spec(text, path, sizeof path, err, sizeof err), 0);
         ck_assert_msg(!strcmp(path, bad[i].path), "%s: path %s, expected %s (%s)", text, path,
                       bad[i].path, err);
         ck_assert_msg(err[0] != '\0', "%s: no message", text);
     }
-    ck_assert_int_eq(check_spec("{\"task\": \"CartPole\"}", path, sizeof path, err, sizeof err), 0);
+    ck_assert_int_eq(
+        rl_test_check_spec("{\"task\": \"CartPole\"}", path, sizeof path, err, sizeof err), 0);
     ck_assert_str_eq(path, "");
 }
 END_TEST
