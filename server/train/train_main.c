@@ -19,6 +19,7 @@
  * checkpoints/last.ckpt. A training run that fails with 1 or 2 says why in DIR/error.json.
  * docs/training.md has the details. */
 #include "train_activations.h"
+#include "train_commands.h"
 #include "train_pretrain.h"
 #include "train_record.h"
 #include "train_init.h"
@@ -47,10 +48,8 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-#define SPEC_MAX_BYTES     (1 << 20)
 #define LAST_CKPT_PERIOD_S 60.0
 #define STATUS_PERIOD_S    5.0
-#define EVAL_SEED_MIX      0x9e3779b97f4a7c15ull
 
 static volatile sig_atomic_t g_stop;
 
@@ -58,27 +57,6 @@ static void on_signal(int sig) {
     (void)sig;
     g_stop = 1;
 }
-
-typedef struct TrainArgs {
-    const char *spec_path;
-    const char *run_dir;
-    const char *evaluate;
-    const char *record, *trajectory;
-    const char *activations, *out; /* --record-activations CHECKPOINT --out FILE.h5 */
-    const char *check;             /* --check SPEC */
-    const char *pretrain_data;     /* --pretrain-data SPEC (with --out) */
-    const char *pretrain;          /* --pretrain SPEC (with --run-dir) */
-    const char *pretrain_check;    /* --pretrain-check SPEC */
-    const char *pretrain_evaluate; /* --pretrain-evaluate CHECKPOINT (with --data) */
-    const char *data;              /* --data FILE.h5 */
-    const char *task_options;      /* --task-options JSON (evaluation, recording) */
-    int pool_conv;
-    int record_width, record_height;
-    int resume, quiet, list_tasks, deterministic, episodes;
-    long long stop_after;
-    unsigned long long seed;
-    int have_seed;
-} TrainArgs;
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -240,206 +218,6 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
     return 0;
 }
 
-/* a summary on stdout (and freed) */
-static void json_print(json_t *o) {
-    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    fputc('\n', stdout);
-    json_decref(o);
-}
-
-/* the seed as an exact decimal string: a 64-bit unsigned number is more than a JSON integer
- * (json_int_t, signed) holds, and more than a double keeps exactly */
-static json_t *json_seed(uint64_t seed) {
-    char text[24];
-    snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
-    return json_string(text);
-}
-
-static int list_tasks(void) {
-    json_t *cat = env_registry_describe();
-    if (!cat) {
-        fprintf(stderr, "angora-train: could not describe the task catalogue\n");
-        return AG_EXIT_ERROR;
-    }
-    json_print(cat);
-    return AG_EXIT_DONE;
-}
-
-/* a trainer of one environment around a checkpoint's policy (--evaluate, --record-activations):
- * *spec gets the checkpoint's spec (free it either way), *stored (unless NULL) that spec as JSON
- * as the run resolved it. 0, or the exit status after saying why on stderr. */
-static int policy_open(const char *ckpt, const char *task_options, AgSpec *spec, json_t **stored,
-                       RlTrainer **t) {
-    char err[1024] = "";
-    *t = NULL;
-    if (rl_ckpt_read_spec(ckpt, spec, err, sizeof err)) {
-        fprintf(stderr, "angora-train: %s\n", err);
-        return AG_EXIT_USAGE;
-    }
-    if (task_options) {
-        /* merged key by key; the task then checks the result, and the checkpoint's policy must
-         * still fit its observation and action spaces */
-        json_error_t je;
-        json_t *o = json_loads(task_options, JSON_REJECT_DUPLICATES, &je);
-        if (!json_is_object(o)) {
-            fprintf(stderr, "angora-train: %s: a JSON object is needed%s%s\n",
-                    AG_TRAIN_TASK_OPTIONS, o ? "" : ": ", o ? "" : je.text);
-            json_decref(o);
-            return AG_EXIT_USAGE;
-        }
-        json_object_update(spec->task_options, o);
-        json_decref(o);
-    }
-    if (stored) {
-        *stored = ag_spec_to_json(spec);
-    }
-    /* one environment per rank is enough: evaluation builds its own */
-    spec->ppo.envs_per_rank = 1;
-    spec->ppo.minibatch = spec->ppo.horizon;
-    if (rl_trainer_create(t, spec, MPI_COMM_SELF, err, sizeof err) ||
-        rl_trainer_load_policy(*t, ckpt, err, sizeof err)) {
-        fprintf(stderr, "angora-train: %s\n", err);
-        return AG_EXIT_USAGE;
-    }
-    return 0;
-}
-
-static int evaluate(const TrainArgs *a) {
-    char err[1024] = "";
-    AgSpec spec;
-    RlTrainer *t = NULL;
-    RlEvalResult res;
-    int code = policy_open(a->evaluate, a->task_options, &spec, NULL, &t);
-    if (code) {
-        goto out;
-    }
-    code = AG_EXIT_USAGE;
-    uint64_t seed = a->have_seed ? a->seed : spec.seed ^ EVAL_SEED_MIX;
-    json_t *recording = NULL;
-    if (a->record || a->trajectory) {
-        /* recorded first: a missing ffmpeg fails before a long evaluation */
-        TrainRecordOpts ro = {.video = a->record,
-                              .trajectory = a->trajectory,
-                              .width = a->record_width,
-                              .height = a->record_height};
-        int rc = train_record_episode(t, &ro, a->deterministic, seed, &recording, err, sizeof err);
-        if (rc) {
-            fprintf(stderr, "angora-train: recording failed: %s\n", err);
-            /* asking for what the task cannot give (pictures, a size beyond its buffer) is
-             * bad input; a missing or failing ffmpeg is a runtime error */
-            int bad_input = rc == AG_ERANGE ||
-                            (rc == AG_EUNSUPPORTED && !env_mj_task_is_mujoco(rl_trainer_task(t)));
-            code = bad_input ? AG_EXIT_USAGE : AG_EXIT_ERROR;
-            goto out;
-        }
-    }
-    if (rl_trainer_evaluate(t, a->episodes, a->deterministic, seed, &res, err, sizeof err)) {
-        fprintf(stderr, "angora-train: evaluation failed: %s\n", err);
-        json_decref(recording);
-        code = AG_EXIT_ERROR;
-        goto out;
-    }
-    json_t *o = rl_eval_to_json(&res);
-    if (recording) {
-        json_object_set_new(o, "recording", recording);
-    }
-    json_object_set_new(o, "checkpoint", json_string(a->evaluate));
-    json_object_set_new(o, "task", json_string(spec.task));
-    json_object_set(o, "task_options", spec.task_options);
-    json_object_set_new(o, "iteration", json_integer(rl_trainer_iteration(t)));
-    json_object_set_new(o, "env_steps", json_integer(rl_trainer_env_steps(t)));
-    json_object_set_new(o, "seed", json_seed(seed));
-    json_print(o);
-    code = AG_EXIT_DONE;
-out:
-    rl_trainer_destroy(t);
-    ag_spec_free(&spec);
-    return code;
-}
-
-/* --record-activations: the episodes' every layer output and task variable into FILE.h5, and a
- * summary on stdout. The episodes are fresh ones: neither the training environments nor the
- * periodic evaluations' (docs/recording.md). */
-static int record_activations(const TrainArgs *a) {
-    char err[1024] = "";
-    AgSpec spec;
-    json_t *stored = NULL;
-    RlTrainer *t = NULL;
-    int code = policy_open(a->activations, a->task_options, &spec, &stored, &t);
-    if (code) {
-        goto out;
-    }
-    code = AG_EXIT_USAGE;
-    uint64_t seed = a->have_seed ? a->seed : spec.seed ^ TRAIN_ACT_SEED_MIX;
-    if (seed == spec.seed || seed == (spec.seed ^ EVAL_SEED_MIX)) {
-        fprintf(stderr,
-                "angora-train: --seed %llu gives the %s episodes of the run; a recording needs "
-                "fresh ones (leave --seed out for the default)\n",
-                (unsigned long long)seed, seed == spec.seed ? "training" : "periodic evaluation");
-        goto out;
-    }
-    TrainActOpts o = {.out = a->out,
-                      .checkpoint = a->activations,
-                      .spec = stored,
-                      .episodes = a->episodes,
-                      .deterministic = a->deterministic,
-                      .pool_conv = a->pool_conv,
-                      .seed = seed};
-    TrainActResult res;
-    int rc = train_activations_record(t, &o, &res, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "angora-train: recording activations failed: %s\n", err);
-        code = rc == AG_EINVAL ? AG_EXIT_USAGE : AG_EXIT_ERROR;
-        goto out;
-    }
-    json_t *j = rl_eval_to_json(&res.eval);
-    json_object_set_new(j, "file", json_string(a->out));
-    json_object_set_new(j, "checkpoint", json_string(a->activations));
-    json_object_set_new(j, "task", json_string(spec.task));
-    json_object_set_new(j, "seed", json_seed(seed));
-    json_object_set_new(j, "steps", json_integer(res.steps));
-    json_object_set_new(j, "datasets", json_integer(res.datasets));
-    json_object_set_new(j, "wave", json_integer(res.wave));
-    json_object_set_new(j, "seconds", json_real(res.seconds));
-    json_object_set_new(j, "write_seconds", json_real(res.write_seconds));
-    json_print(j);
-    code = AG_EXIT_DONE;
-out:
-    json_decref(stored);
-    rl_trainer_destroy(t);
-    ag_spec_free(&spec);
-    return code;
-}
-
-/* --check: the verdict on one line of stdout, {"valid", "message", "path"}; 0 or AG_EXIT_USAGE */
-static int check_spec(const TrainArgs *a) {
-    char *text = NULL, msg[1024] = "", path[AG_JSON_PATH_MAX] = "";
-    size_t n = 0;
-    AgSpec spec;
-    AgJsonErr je = {0};
-    int valid = 0;
-    if (ag_fs_read_file(a->check, SPEC_MAX_BYTES, &text, &n, msg, sizeof msg) == 0) {
-        if (ag_spec_parse_text(text, n, &spec, &je) != 0) {
-            ag_json_err_format(&je, msg, sizeof msg);
-            snprintf(path, sizeof path, "%s", je.path);
-        } else {
-            valid = rl_trainer_check(&spec, path, sizeof path, msg, sizeof msg) == 0 &&
-                    train_init_verify(&spec, path, sizeof path, msg, sizeof msg) == 0;
-            ag_spec_free(&spec);
-        }
-    }
-    free(text);
-    json_t *o = json_pack("{s:b,s:o,s:o}", "valid", valid, "message",
-                          valid ? json_null() : json_string(msg), "path",
-                          valid || !path[0] ? json_null() : json_string(path));
-    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(o);
-    printf("%s\n", line ? line : "{\"valid\":false,\"message\":\"out of memory\",\"path\":null}");
-    free(line);
-    fflush(stdout);
-    return valid ? AG_EXIT_DONE : AG_EXIT_USAGE;
-}
-
 /* rank 0 reads the spec text and shares it, so only rank 0 needs the file */
 static char *spec_text_share(const TrainArgs *a, int rank, char *err, size_t err_sz) {
     char *text = NULL;
@@ -452,7 +230,7 @@ static char *spec_text_share(const TrainArgs *a, int rank, char *err, size_t err
             p = path;
         }
         size_t n = 0;
-        if (ag_fs_read_file(p, SPEC_MAX_BYTES, &text, &n, err, err_sz) == 0) {
+        if (ag_fs_read_file(p, TRAIN_SPEC_MAX_BYTES, &text, &n, err, err_sz) == 0) {
             len = (long long)n;
         }
     }
@@ -709,7 +487,7 @@ static int train_evaluate(TrainRun *r, RlEvalResult *ev, int *evaluated, double 
     int improved = 0;
     if (r->rank == 0) {
         if (rl_trainer_evaluate(r->t, spec->eval.episodes, spec->eval.deterministic,
-                                spec->seed ^ EVAL_SEED_MIX, ev, r->err, sizeof r->err) == 0) {
+                                spec->seed ^ TRAIN_EVAL_SEED_MIX, ev, r->err, sizeof r->err) == 0) {
             *evaluated = 1;
             *eval_ret = ev->mean;
             double best = rl_trainer_best_eval(r->t);
@@ -967,9 +745,9 @@ int main(int argc, char **argv) {
         ag_log_set_level(AG_LOG_WARN);
     }
     if (a.list_tasks) {
-        code = rank == 0 ? list_tasks() : AG_EXIT_DONE;
+        code = rank == 0 ? train_cmd_list_tasks() : AG_EXIT_DONE;
     } else if (a.check) {
-        code = rank == 0 ? check_spec(&a) : AG_EXIT_DONE;
+        code = rank == 0 ? train_cmd_check(&a) : AG_EXIT_DONE;
     } else if (a.pretrain_data) {
         code = rank == 0 ? train_pretrain_data_main(a.pretrain_data, a.out) : AG_EXIT_DONE;
     } else if (a.pretrain_evaluate) {
@@ -981,9 +759,9 @@ int main(int argc, char **argv) {
             .resume = a.resume, .quiet = a.quiet, .stop = &g_stop, .stop_after = a.stop_after};
         code = rank == 0 ? train_pretrain_main(a.pretrain, a.run_dir, &po) : AG_EXIT_DONE;
     } else if (a.evaluate) {
-        code = rank == 0 ? evaluate(&a) : AG_EXIT_DONE;
+        code = rank == 0 ? train_cmd_evaluate(&a) : AG_EXIT_DONE;
     } else if (a.activations) {
-        code = rank == 0 ? record_activations(&a) : AG_EXIT_DONE;
+        code = rank == 0 ? train_cmd_record_activations(&a) : AG_EXIT_DONE;
     } else {
         code = train(&a, rank, nranks);
     }
