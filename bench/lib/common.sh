@@ -63,8 +63,8 @@ bench_code_id() { # root
 }
 
 # Seeds. A training run uses its spec's seed s (1..N for the benchmark, 100 and up for tuning,
-# always below 2^62); its periodic evaluations use s ^ 0x9e3779b97f4a7c15 (EVAL_SEED_MIX of
-# server/train/train_main.c), whose top bit is set. The final evaluation of a finished run uses
+# always below 2^62); its periodic evaluations use s ^ 0x9e3779b97f4a7c15 (TRAIN_EVAL_SEED_MIX of
+# server/train/train_commands.h), whose top bit is set. The final evaluation of a finished run uses
 # 2^62 + s: top bits 01, so it equals no training seed (top bits 00) and no periodic-evaluation
 # seed (top bit 1) of any run, and it fits the signed 64-bit number angora-train's --seed reads.
 # All three are printed as exact unsigned decimals (records keep them as strings: jq's numbers
