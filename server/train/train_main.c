@@ -18,7 +18,6 @@
  * (spec, task, run directory, checkpoint), 3 interrupted by SIGTERM/SIGINT after writing
  * checkpoints/last.ckpt. A training run that fails with 1 or 2 says why in DIR/error.json.
  * docs/training.md has the details. */
-#include "train_activations.h"
 #include "train_commands.h"
 #include "train_pretrain.h"
 #include "train_record.h"
@@ -31,8 +30,6 @@
 #include "ag_log.h"
 #include "ag_spec.h"
 #include "ag_time.h"
-#include "env.h"
-#include "mj_record.h"
 #include "rl_ppo.h"
 
 #include <cblas.h>
